@@ -1,0 +1,45 @@
+// Typed errors with stable codes (the undici/fastify convention): callers and
+// the CLI branch on `code`, never on message text. Messages name the problem
+// and the file or model involved.
+
+export type ErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_INVALID_MODEL'
+  | 'ERR_UNSUPPORTED_DTYPE'
+  | 'ERR_UNSAFE_EXTERNAL_PATH'
+  | 'ERR_MISSING_EXTERNAL_DATA'
+  | 'ERR_MODEL_NOT_FOUND'
+  | 'ERR_VERSION_EXISTS'
+  | 'ERR_NO_SPACE'
+  | 'ERR_CORRUPT_TENSOR'
+  | 'ERR_STORE'
+  | 'ERR_RESOURCE_EXHAUSTED'
+  | 'ERR_PERMISSION_DENIED'
+  | 'ERR_UNAVAILABLE'
+  | 'ERR_TIMEOUT'
+  | 'ERR_OVERLOADED'
+  | 'ERR_INTERNAL';
+
+export class TensorshareError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TensorshareError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isTensorshareError(e: unknown, code?: ErrorCode): e is TensorshareError {
+  return e instanceof TensorshareError && (code === undefined || e.code === code);
+}
+
+/** Maps an fs error that means "out of space" to ERR_NO_SPACE; rethrows anything else unchanged. */
+export function rethrowNoSpace(e: unknown, where: string): never {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    throw new TensorshareError('ERR_NO_SPACE', `no space left while writing ${where}`, { where }, { cause: e });
+  }
+  throw e;
+}
