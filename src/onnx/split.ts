@@ -1,0 +1,392 @@
+// Splits an ONNX model into a small graph and content-addressed tensors, in
+// one forward pass over the file (see wire.ts). Large initializers -- raw_data,
+// typed *_data fields or external data -- are streamed to sinks and replaced
+// in the graph by external-data references named by their SHA-256; the rest
+// of the model is copied byte-for-byte.
+import { createHash } from 'node:crypto';
+import type protobuf from 'protobufjs';
+import fs from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { TensorshareError } from '../errors.js';
+import { dtypeInfo, elementCount, rawByteLength, STRING_DTYPE } from './dtypes.js';
+import { resolveExternalPath } from './external-path.js';
+import { onnxTypes, TO_OBJECT, type TensorHeader, type ValueInfo } from './schema.js';
+import { ForwardReader, bufferSource, editFields, lenField, encodeKey, WIRE_LEN } from './wire.js';
+
+const MODEL_GRAPH = 7;
+const GRAPH_NODE = 1;
+const GRAPH_INITIALIZER = 5;
+const TENSOR_RAW_DATA = 9;
+const TENSOR_STRING_DATA = 6;
+const TENSOR_TYPED_DATA = new Set([4, 5, 7, 10, 11]); // float, int32, int64, double, uint64
+const TENSOR_DATA_LOCATION = 14;
+const EXTERNAL = 1;
+
+/** Where one tensor's bytes go: the store supplies it (hash + temp file). */
+export interface TensorSink {
+  write(chunk: Buffer): Promise<void>;
+  /** Finishes the write; returns the SHA-256 (hex) of all bytes written. */
+  finish(): Promise<{ sha256: string; bytes: number }>;
+  abort(): Promise<void>;
+}
+
+export interface SplitTensor<S extends TensorSink = TensorSink> {
+  name: string;
+  dataType: number;
+  dims: number[];
+  bytes: number;
+  sha256: string;
+  sink: S;
+}
+
+export interface SplitResult<S extends TensorSink = TensorSink> {
+  /** The rewritten ModelProto: every large initializer is external, named by hash. */
+  graph: Buffer;
+  source: { sha256: string; bytes: number; externalFiles: string[] };
+  tensors: SplitTensor<S>[];
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  irVersion: number;
+  opsets: { domain: string; version: number }[];
+  producer: string;
+  /** Bytes of initializer data left inside the graph (below the size threshold, or strings). */
+  embeddedBytes: number;
+}
+
+export interface SplitOptions<S extends TensorSink> {
+  newSink: () => Promise<S>;
+  /** Initializers smaller than this stay embedded in the graph. */
+  minExternalBytes?: number;
+  onProgress?: (bytesRead: number, total: number) => void;
+}
+
+export async function splitModel<S extends TensorSink>(file: string, options: SplitOptions<S>): Promise<SplitResult<S>> {
+  const minExternal = options.minExternalBytes ?? 1024;
+  let fh: FileHandle;
+  try {
+    fh = await fs.open(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: no such file`, { file });
+    if (code === 'EISDIR') throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: is a folder, expected an .onnx file`, { file });
+    throw e;
+  }
+  const externals = new Map<string, FileHandle>();
+  const tensors: SplitTensor<S>[] = [];
+  try {
+    const size = (await fh.stat()).size;
+    if (size === 0) throw new TensorshareError('ERR_INVALID_MODEL', `${file}: empty file, not an ONNX model`, { file });
+    const sourceHash = createHash('sha256');
+    let read = 0;
+    const r = new ForwardReader(fh, size, file, (chunk) => {
+      sourceHash.update(chunk);
+      read += chunk.length;
+      options.onProgress?.(read, size);
+    });
+    const ctx: Ctx<S> = { file, r, minExternal, newSink: options.newSink, externals, tensors, embedded: { bytes: 0 } };
+
+    const topParts: Buffer[] = []; // every top-level field except the graph, verbatim
+    let graph: Buffer | undefined;
+    for (let k = await r.key(size); k; k = await r.key(size)) {
+      if (k.field === MODEL_GRAPH && k.wire === WIRE_LEN) {
+        if (graph) throw r.malformed('more than one graph field');
+        const n = await r.length(size);
+        graph = await rewriteGraph(ctx, r.pos + n);
+      } else {
+        topParts.push(encodeKey(k.field, k.wire), await r.rawValue(k.wire, size));
+      }
+    }
+    if (!graph) throw new TensorshareError('ERR_INVALID_MODEL', `${file}: not an ONNX model (no graph found)`, { file });
+
+    const { Model, Graph } = onnxTypes();
+    const top = Buffer.concat(topParts);
+    const model = decodeOrThrow(() => Model.toObject(Model.decode(top), TO_OBJECT), file, 'model header') as {
+      irVersion?: number; opsetImport?: { domain?: string; version?: number }[]; producerName?: string;
+    };
+    if (!model.irVersion || !model.opsetImport?.length) {
+      throw new TensorshareError('ERR_INVALID_MODEL', `${file}: not an ONNX model (missing ir_version or opset_import)`, { file });
+    }
+    const g = decodeOrThrow(() => Graph.toObject(Graph.decode(graph!), TO_OBJECT), file, 'graph') as { input?: ValueInfo[]; output?: ValueInfo[]; initializer?: TensorHeader[] };
+    const initNames = new Set((g.initializer ?? []).map((t) => t.name));
+    return {
+      graph: Buffer.concat([top, lenField(MODEL_GRAPH, graph)]),
+      source: { sha256: sourceHash.digest('hex'), bytes: size, externalFiles: [...externals.keys()] },
+      tensors,
+      // Inputs that are also initializers are optional overrides, not real inputs.
+      inputs: (g.input ?? []).filter((v) => !initNames.has(v.name)),
+      outputs: g.output ?? [],
+      irVersion: model.irVersion,
+      opsets: model.opsetImport.map((o) => ({ domain: o.domain ?? '', version: o.version ?? 0 })),
+      producer: model.producerName ?? '',
+      embeddedBytes: ctx.embedded.bytes,
+    };
+  } catch (e) {
+    await Promise.all(tensors.map((t) => t.sink.abort()));
+    throw e;
+  } finally {
+    await fh.close();
+    await Promise.all([...externals.values()].map((h) => h.close()));
+  }
+}
+
+interface Ctx<S extends TensorSink> {
+  file: string;
+  r: ForwardReader;
+  minExternal: number;
+  newSink: () => Promise<S>;
+  externals: Map<string, FileHandle>;
+  tensors: SplitTensor<S>[];
+  embedded: { bytes: number };
+}
+
+function decodeOrThrow<T>(fn: () => T, file: string, what: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new TensorshareError('ERR_INVALID_MODEL', `${file}: malformed ONNX ${what}: ${(e as Error).message}`, { file }, { cause: e });
+  }
+}
+
+async function rewriteGraph<S extends TensorSink>(ctx: Ctx<S>, end: number): Promise<Buffer> {
+  const { r } = ctx;
+  const parts: Buffer[] = [];
+  for (let k = await r.key(end); k; k = await r.key(end)) {
+    if (k.field === GRAPH_INITIALIZER && k.wire === WIRE_LEN) {
+      const n = await r.length(end);
+      parts.push(lenField(GRAPH_INITIALIZER, await rewriteInitializer(ctx, r.pos + n)));
+    } else if (k.field === GRAPH_NODE && k.wire === WIRE_LEN) {
+      const n = await r.length(end);
+      const node = await r.bytes(n);
+      const init = await constantToInitializer(ctx, node);
+      parts.push(init ? lenField(GRAPH_INITIALIZER, init) : lenField(GRAPH_NODE, await rewriteSubgraphs(ctx, node)));
+    } else {
+      parts.push(encodeKey(k.field, k.wire), await r.rawValue(k.wire, end));
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+/** Returns the TensorProto bytes to put in the new graph. */
+async function rewriteInitializer<S extends TensorSink>(ctx: Ctx<S>, end: number): Promise<Buffer> {
+  const { r, file } = ctx;
+  const start = r.pos;
+  const header: Buffer[] = []; // non-data fields, verbatim
+  const typed: Buffer[] = []; // typed data fields, verbatim (decoded below if large)
+  let raw: Buffer | undefined; // small raw_data, kept in memory
+  let streamed: { sink: S; bytes: number } | undefined; // large raw_data
+  let hasStrings = false;
+
+  for (let k = await r.key(end); k; k = await r.key(end)) {
+    if (k.field === TENSOR_RAW_DATA && k.wire === WIRE_LEN) {
+      const n = await r.length(end);
+      if (streamed) await streamed.sink.abort();
+      streamed = undefined;
+      if (n >= ctx.minExternal) {
+        const sink = await ctx.newSink();
+        streamed = { sink, bytes: n };
+        try {
+          await r.pipe(n, (c) => sink.write(c));
+        } catch (e) {
+          await sink.abort();
+          throw e;
+        }
+        raw = undefined;
+      } else {
+        raw = await r.bytes(n);
+      }
+    } else if (TENSOR_TYPED_DATA.has(k.field)) {
+      typed.push(encodeKey(k.field, k.wire), await r.rawValue(k.wire, end));
+    } else {
+      if (k.field === TENSOR_STRING_DATA) hasStrings = true;
+      header.push(encodeKey(k.field, k.wire), await r.rawValue(k.wire, end));
+    }
+  }
+
+  const { Tensor } = onnxTypes();
+  const h = decodeOrThrow(() => Tensor.toObject(Tensor.decode(Buffer.concat(header)), TO_OBJECT), file, `initializer at byte ${start}`) as TensorHeader;
+  const name = h.name ?? '';
+  const dims = h.dims ?? [];
+  const dataType = h.dataType ?? 0;
+  const info = dtypeInfo(dataType);
+  const fail = (code: 'ERR_INVALID_MODEL' | 'ERR_UNSUPPORTED_DTYPE', why: string) =>
+    new TensorshareError(code, `${file}: initializer '${name}' ${why}`, { file, tensor: name });
+  const abortStreamed = async () => { if (streamed) await streamed.sink.abort(); };
+
+  if (!info) {
+    await abortStreamed();
+    throw fail('ERR_UNSUPPORTED_DTYPE', `has unsupported data type ${dataType}`);
+  }
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    await abortStreamed();
+    throw fail('ERR_INVALID_MODEL', `has invalid dims [${dims.join(', ')}]`);
+  }
+  const expected = rawByteLength(info, elementCount(dims));
+  const keepVerbatim = async (): Promise<Buffer> => {
+    const body = Buffer.concat([...header, ...typed, ...(raw ? [lenField(TENSOR_RAW_DATA, raw)] : [])]);
+    ctx.embedded.bytes += raw?.length ?? 0;
+    return body;
+  };
+
+  if (dataType === STRING_DTYPE || hasStrings) {
+    await abortStreamed();
+    return keepVerbatim(); // strings cannot be external data
+  }
+
+  if (h.dataLocation === EXTERNAL) {
+    if (streamed || raw || typed.length) throw fail('ERR_INVALID_MODEL', 'is marked external but also carries inline data');
+    return externalize(ctx, h, expected, await copyExternal(ctx, h, expected));
+  }
+
+  if (streamed) {
+    if (streamed.bytes !== expected) {
+      await abortStreamed();
+      throw fail('ERR_INVALID_MODEL', `has ${streamed.bytes} bytes of raw_data but dims [${dims.join(', ')}] of ${info.name} need ${expected}`);
+    }
+    return externalize(ctx, h, expected, streamed.sink);
+  }
+  if (raw) {
+    if (raw.length !== expected) throw fail('ERR_INVALID_MODEL', `has ${raw.length} bytes of raw_data but dims [${dims.join(', ')}] of ${info.name} need ${expected}`);
+    return keepVerbatim();
+  }
+  if (typed.length && expected >= ctx.minExternal) {
+    const bytes = typedToRaw(Buffer.concat([...header, ...typed]), dataType, expected, fail);
+    const sink = await ctx.newSink();
+    await sink.write(bytes);
+    return externalize(ctx, h, expected, sink);
+  }
+  return keepVerbatim();
+}
+
+async function externalize<S extends TensorSink>(ctx: Ctx<S>, h: TensorHeader, expected: number, sink: S): Promise<Buffer> {
+  const { sha256, bytes } = await sink.finish();
+  if (bytes !== expected) {
+    throw new TensorshareError('ERR_INVALID_MODEL', `${ctx.file}: initializer '${h.name}' has ${bytes} bytes of data, its dims need ${expected}`, { file: ctx.file, tensor: h.name });
+  }
+  ctx.tensors.push({ name: h.name ?? '', dataType: h.dataType ?? 0, dims: h.dims ?? [], bytes, sha256, sink });
+  const { Tensor } = onnxTypes();
+  return Buffer.from(Tensor.encode(Tensor.fromObject({
+    name: h.name,
+    dims: h.dims,
+    dataType: h.dataType,
+    docString: h.docString,
+    metadataProps: h.metadataProps,
+    dataLocation: EXTERNAL,
+    externalData: [
+      { key: 'location', value: sha256 },
+      { key: 'offset', value: '0' },
+      { key: 'length', value: String(bytes) },
+    ],
+  })).finish());
+}
+
+async function copyExternal<S extends TensorSink>(ctx: Ctx<S>, h: TensorHeader, expected: number): Promise<S> {
+  const entries = new Map((h.externalData ?? []).map((e) => [e.key, e.value]));
+  const name = h.name ?? '';
+  const location = entries.get('location');
+  const bad = (why: string) => new TensorshareError('ERR_INVALID_MODEL', `${ctx.file}: initializer '${name}' ${why}`, { file: ctx.file, tensor: name });
+  if (!location) throw bad('is external but names no location');
+  const real = await resolveExternalPath(ctx.file, location, name);
+  let fh = ctx.externals.get(location);
+  if (!fh) {
+    fh = await fs.open(real, 'r');
+    ctx.externals.set(location, fh);
+  }
+  const offset = Number(entries.get('offset') ?? '0');
+  const length = entries.has('length') ? Number(entries.get('length')) : expected;
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) throw bad(`has invalid external offset/length '${entries.get('offset')}'/'${entries.get('length')}'`);
+  if (length !== expected) throw bad(`has external length ${length} but its dims need ${expected} bytes`);
+  const fileSize = (await fh.stat()).size;
+  if (offset + length > fileSize) throw bad(`needs bytes ${offset}..${offset + length} of '${location}', which has only ${fileSize} (truncated?)`);
+  const sink = await ctx.newSink();
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(4 << 20, Math.max(length, 1)));
+    for (let pos = 0; pos < length;) {
+      const want = Math.min(buf.length, length - pos);
+      const { bytesRead } = await fh.read(buf, 0, want, offset + pos);
+      if (bytesRead === 0) throw bad(`external file '${location}' ended early`);
+      await sink.write(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
+  return sink;
+}
+
+/** Converts a tensor stored in typed fields (float_data, int32_data, ...) to its raw little-endian bytes. */
+function typedToRaw(message: Buffer, dataType: number, expected: number, fail: (c: 'ERR_INVALID_MODEL' | 'ERR_UNSUPPORTED_DTYPE', why: string) => Error): Buffer {
+  const { Tensor } = onnxTypes();
+  const t = Tensor.toObject(Tensor.decode(message), { longs: String, arrays: true }) as {
+    floatData: number[]; int32Data: number[]; int64Data: string[]; doubleData: number[]; uint64Data: string[];
+  };
+  const out = Buffer.alloc(expected);
+  const count = (n: number, per: number) => {
+    if (n * per !== expected) throw fail('ERR_INVALID_MODEL', `has ${n} typed values, its dims need ${expected / per}`);
+  };
+  switch (dataType) {
+    case 1: count(t.floatData.length, 4); t.floatData.forEach((v, i) => out.writeFloatLE(v, i * 4)); break;
+    case 14: count(t.floatData.length, 4); t.floatData.forEach((v, i) => out.writeFloatLE(v, i * 4)); break;
+    case 11: case 15: count(t.doubleData.length, 8); t.doubleData.forEach((v, i) => out.writeDoubleLE(v, i * 8)); break;
+    case 7: count(t.int64Data.length, 8); t.int64Data.forEach((v, i) => out.writeBigInt64LE(BigInt(v), i * 8)); break;
+    case 12: count(t.uint64Data.length, 4); t.uint64Data.forEach((v, i) => out.writeUInt32LE(Number(v), i * 4)); break;
+    case 13: count(t.uint64Data.length, 8); t.uint64Data.forEach((v, i) => out.writeBigUInt64LE(BigInt(v), i * 8)); break;
+    case 6: count(t.int32Data.length, 4); t.int32Data.forEach((v, i) => out.writeInt32LE(v, i * 4)); break;
+    case 5: count(t.int32Data.length, 2); t.int32Data.forEach((v, i) => out.writeInt16LE(v, i * 2)); break;
+    case 4: case 10: case 16: count(t.int32Data.length, 2); t.int32Data.forEach((v, i) => out.writeUInt16LE(v & 0xffff, i * 2)); break;
+    case 3: count(t.int32Data.length, 1); t.int32Data.forEach((v, i) => out.writeInt8(v, i)); break;
+    case 2: case 9: case 17: case 18: case 19: case 20: count(t.int32Data.length, 1); t.int32Data.forEach((v, i) => out.writeUInt8(v & 0xff, i)); break;
+    default: throw fail('ERR_UNSUPPORTED_DTYPE', `stores data type ${dataType} in typed fields, which tensorshare cannot convert (use raw_data)`);
+  }
+  return out;
+}
+
+/**
+ * Exporters such as paddle2onnx keep weights in Constant nodes rather than
+ * initializers. ONNX Runtime turns those into initializers anyway, so doing it
+ * here changes nothing in the computation and lets the weights be shared.
+ * Returns the initializer bytes, or undefined to keep the node as it is.
+ */
+async function constantToInitializer<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Buffer): Promise<Buffer | undefined> {
+  const { Node, Tensor } = onnxTypes();
+  const node = decodeOrThrow(() => Node.decode(nodeBytes), ctx.file, 'node') as unknown as {
+    opType?: string; domain?: string; output?: string[]; attribute?: { name?: string; t?: protobuf.Message }[];
+  };
+  if (node.opType !== 'Constant' || (node.domain ?? '') !== '' || node.output?.length !== 1) return undefined;
+  if (node.attribute?.length !== 1 || node.attribute[0]!.name !== 'value' || !node.attribute[0]!.t) return undefined;
+  const tensorBytes = Buffer.from(Tensor.encode(node.attribute[0]!.t).finish());
+  if (tensorBytes.length < ctx.minExternal) return undefined;
+  const h = Tensor.toObject(node.attribute[0]!.t, TO_OBJECT) as TensorHeader & { rawData?: Buffer };
+  const info = dtypeInfo(h.dataType ?? 0);
+  if (!info || h.dataType === STRING_DTYPE) return undefined; // leave anything unusual to ONNX Runtime
+  const named: TensorHeader = { ...h, name: node.output[0] };
+  const expected = rawByteLength(info, elementCount(h.dims ?? []));
+  const fail = (code: 'ERR_INVALID_MODEL' | 'ERR_UNSUPPORTED_DTYPE', why: string) =>
+    new TensorshareError(code, `${ctx.file}: Constant '${named.name}' ${why}`, { file: ctx.file, tensor: named.name });
+  if (h.dataLocation === EXTERNAL) return externalize(ctx, named, expected, await copyExternal(ctx, named, expected));
+  const bytes = h.rawData ?? typedToRaw(tensorBytes, h.dataType ?? 0, expected, fail);
+  if (bytes.length !== expected) throw fail('ERR_INVALID_MODEL', `has ${bytes.length} bytes of data but its dims need ${expected}`);
+  const sink = await ctx.newSink();
+  await sink.write(bytes);
+  return externalize(ctx, named, expected, sink);
+}
+
+const NODE_ATTRIBUTE = 5;
+const ATTR_GRAPH = 6;
+const ATTR_GRAPHS = 11;
+const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan']);
+
+/** Rewrites the initializers of a control-flow node's subgraphs (If/Loop/Scan bodies), byte-for-byte otherwise. */
+async function rewriteSubgraphs<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Buffer): Promise<Buffer> {
+  const { Node } = onnxTypes();
+  const node = Node.decode(nodeBytes) as unknown as { opType?: string };
+  if (!CONTROL_FLOW.has(node.opType ?? '')) return nodeBytes;
+  return editFields(nodeBytes, ctx.file, async (field, body) => {
+    if (field !== NODE_ATTRIBUTE) return undefined;
+    return editFields(body, ctx.file, async (f, sub) => {
+      if (f !== ATTR_GRAPH && f !== ATTR_GRAPHS) return undefined;
+      const r = new ForwardReader(bufferSource(sub), sub.length, ctx.file);
+      return rewriteGraph({ ...ctx, r }, sub.length);
+    });
+  });
+}

@@ -1,0 +1,147 @@
+// Builds the fast-run variant of a model: ONNX Runtime optimizes the graph
+// once (all levels) and saves it with prepacked weights as external data.
+// We then re-lay that single data file as content-addressed tensor files:
+// each holds the tensor's original bytes followed by its prepacked blobs, so
+// the `prepacked_N` offsets stay within one file as ORT requires. Tensors
+// with no blobs come out byte-identical to the fast-open tensor files and so
+// share them. Keyed by (model digest, ORT version, CPU target).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { TensorshareError } from '../errors.js';
+import { onnxTypes, TO_OBJECT, type TensorHeader } from '../onnx/schema.js';
+import { editFields } from '../onnx/wire.js';
+import { ortVersion } from '../ort-version.js';
+import { cpuTarget } from './cpu-target.js';
+import { graphPath, tensorPath, variantPath, type Layout } from './layout.js';
+import { withLock } from './lock.js';
+import { VARIANT_FORMAT, type Manifest, type VariantManifest } from './manifest.js';
+import { listVariants } from './repository.js';
+import { commitFile, createStaging, writeAtomic } from './staging.js';
+
+const MODEL_GRAPH = 7;
+const GRAPH_INITIALIZER = 5;
+const BLOB_ALIGN = 64;
+
+export function fastRunKey(version = ortVersion(), target = cpuTarget()): string {
+  return `fast-run-${version}-${target}`;
+}
+
+export async function findFastRun(repo: Layout, digest: string, key = fastRunKey()): Promise<VariantManifest | undefined> {
+  return (await listVariants(repo, digest)).find((v) => fastRunKey(v.ortVersion, v.target) === key);
+}
+
+/**
+ * Builds (or returns the existing) fast-run variant into the repository.
+ * `store` must already hold the model (materialize first): ORT reads the
+ * fast-open graph from there.
+ */
+export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Promise<{ variant: VariantManifest; built: boolean }> {
+  const key = fastRunKey();
+  const existing = await findFastRun(repo, m.digest, key);
+  if (existing) return { variant: existing, built: false };
+  const t0 = performance.now();
+  const ort = (await import('onnxruntime-node')).default;
+  const staging = await createStaging(repo);
+  try {
+    const optGraph = path.join(staging, 'optimized.onnx');
+    const dataName = 'optimized.data';
+    const session = await ort.InferenceSession.create(graphPath(store, m.graph.sha256), {
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: 1,
+      optimizedModelFilePath: optGraph,
+      logSeverityLevel: 3, // ORT warns that NCHWc output is CPU specific: that is why variants are keyed by CPU target
+      extra: {
+        session: {
+          model_external_initializers_file_folder_path: store.tensors,
+          save_external_prepacked_constant_initializers: '1',
+          optimized_model_external_initializers_file_name: dataName,
+          optimized_model_external_initializers_min_size_in_bytes: '1024',
+        },
+      },
+    });
+    await session.release();
+    const data = await fs.open(path.join(staging, dataName), 'r').catch(() => undefined);
+    const files: { staged: string; sha256: string; bytes: number; name: string; prepacked: number }[] = [];
+    let graph: Buffer;
+    try {
+      graph = await editFields(await fs.readFile(optGraph), optGraph, (field, body) =>
+        field !== MODEL_GRAPH ? undefined : editFields(body, optGraph, async (f, tensor) =>
+          f !== GRAPH_INITIALIZER ? undefined : relayTensor(tensor, data, staging, files)));
+    } finally {
+      await data?.close();
+    }
+    const graphSha = createHash('sha256').update(graph).digest('hex');
+    const stagedGraph = path.join(staging, 'graph.onnx');
+    await fs.writeFile(stagedGraph, graph);
+    const variant: VariantManifest = {
+      format: VARIANT_FORMAT,
+      kind: 'fast-run',
+      modelDigest: m.digest,
+      ortVersion: ortVersion(),
+      target: cpuTarget(),
+      createdAt: new Date().toISOString(),
+      buildMs: Math.round(performance.now() - t0),
+      graph: { sha256: graphSha, bytes: graph.length },
+      tensors: files.map(({ name, sha256, bytes, prepacked }) => ({ name, sha256, bytes, prepacked })),
+    };
+    await withLock(repo, async () => {
+      for (const f of files) await commitFile(f.staged, tensorPath(repo, f.sha256));
+      await commitFile(stagedGraph, graphPath(repo, graphSha));
+      await writeAtomic(repo, variantPath(repo, m.digest, key), JSON.stringify(variant, null, 2) + '\n');
+    });
+    return { variant, built: true };
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Moves one initializer's bytes (and prepacked blobs) out of ORT's data file into its own content-addressed file. */
+async function relayTensor(
+  tensorBytes: Buffer,
+  data: fs.FileHandle | undefined,
+  staging: string,
+  files: { staged: string; sha256: string; bytes: number; name: string; prepacked: number }[],
+): Promise<Buffer | undefined> {
+  const { Tensor } = onnxTypes();
+  const t = Tensor.toObject(Tensor.decode(tensorBytes), TO_OBJECT) as TensorHeader;
+  if (t.dataLocation !== 1) return undefined;
+  if (!data) throw new TensorshareError('ERR_INTERNAL', `ONNX Runtime wrote external tensor '${t.name}' but no data file`);
+  const entries = new Map((t.externalData ?? []).map((e) => [e.key, e.value]));
+  const read = async (offset: number, length: number) => {
+    const b = Buffer.alloc(length);
+    await data.read(b, 0, length, offset);
+    return b;
+  };
+  const parts: Buffer[] = [await read(Number(entries.get('offset') ?? 0), Number(entries.get('length')))];
+  let size = parts[0]!.length;
+  const newEntries: { key: string; value: string }[] = [];
+  let prepacked = 0;
+  for (const [k, v] of entries) {
+    if (!k.startsWith('prepacked_')) continue;
+    // "<kernel>+<hash>|<offset>;<length>;<align>"
+    const m = /^(.*)\|(\d+);(\d+);(\d+)$/.exec(v);
+    if (!m) throw new TensorshareError('ERR_INTERNAL', `unrecognized prepacked entry '${k}=${v}' on '${t.name}'`);
+    const pad = (BLOB_ALIGN - (size % BLOB_ALIGN)) % BLOB_ALIGN;
+    parts.push(Buffer.alloc(pad));
+    size += pad;
+    parts.push(await read(Number(m[2]), Number(m[3])));
+    newEntries.push({ key: k, value: `${m[1]}|${size};${m[3]};${m[4]}` });
+    size += Number(m[3]);
+    prepacked++;
+  }
+  const content = Buffer.concat(parts);
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  const staged = path.join(staging, `v${files.length}`);
+  await fs.writeFile(staged, content);
+  files.push({ staged, sha256, bytes: content.length, name: t.name ?? '', prepacked });
+  return Buffer.from(Tensor.encode(Tensor.fromObject({
+    ...t,
+    externalData: [
+      { key: 'location', value: sha256 },
+      { key: 'offset', value: '0' },
+      { key: 'length', value: entries.get('length') },
+      ...newEntries,
+    ],
+  })).finish());
+}

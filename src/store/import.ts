@@ -1,0 +1,120 @@
+// `tensorshare import`: split a model into graph + content-addressed tensors
+// in the repository. Order of publication matters for crash safety: tensors,
+// then graph, then the manifest; a model exists only once its manifest does.
+import path from 'node:path';
+import fs from 'node:fs/promises';
+import { TensorshareError } from '../errors.js';
+import { splitModel, type SplitResult, type TensorSink } from '../onnx/split.js';
+import { ortVersion } from '../ort-version.js';
+import { createHash } from 'node:crypto';
+import { ensureLayout, graphPath, isValidName, isValidVersion, layout, manifestPath, tensorPath } from './layout.js';
+import { withLock } from './lock.js';
+import { MANIFEST_FORMAT, ioSpec, type Manifest, type OpenMode } from './manifest.js';
+import { listVersions, readManifest } from './repository.js';
+import { cleanStaleStaging, commitFile, createStaging, fileSink, writeAtomic } from './staging.js';
+import { dtypeInfo } from '../onnx/dtypes.js';
+
+export interface ImportOptions {
+  name: string;
+  version?: string;
+  defaultMode?: OpenMode;
+  minExternalBytes?: number;
+  onProgress?: (bytesRead: number, total: number) => void;
+}
+
+export interface ImportResult {
+  manifest: Manifest;
+  /** 'created' for a new version, 'existing' when identical content was already imported. */
+  outcome: 'created' | 'existing';
+  tensorsAdded: number;
+  bytesAdded: number;
+  ms: number;
+}
+
+export async function importModel(repository: string, file: string, options: ImportOptions): Promise<ImportResult> {
+  const t0 = performance.now();
+  if (!isValidName(options.name)) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `invalid model name '${options.name}': use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`);
+  }
+  if (options.version !== undefined && !isValidVersion(options.version)) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `invalid version '${options.version}': use letters, digits, '.', '_' and '-'`);
+  }
+  const l = layout(repository);
+  await ensureLayout(l);
+  await cleanStaleStaging(l);
+  const staging = await createStaging(l);
+  try {
+    const split = await splitModel(file, {
+      minExternalBytes: options.minExternalBytes,
+      onProgress: options.onProgress,
+      newSink: fileSink(staging, 0),
+    });
+    const graphSha = createHash('sha256').update(split.graph).digest('hex');
+    const stagedGraph = path.join(staging, 'graph.onnx');
+    await writeAtomic(l, stagedGraph, split.graph);
+    const draft = buildManifest(split, file, graphSha, options);
+
+    return await withLock(l, async () => {
+      const existing = await findSameContent(l, options.name, options.version, graphSha);
+      if (existing) return { manifest: existing, outcome: 'existing' as const, tensorsAdded: 0, bytesAdded: 0, ms: performance.now() - t0 };
+      const version = options.version ?? (await nextVersion(l, options.name));
+      let tensorsAdded = 0;
+      let bytesAdded = 0;
+      for (const t of split.tensors) {
+        if ((await commitFile(t.sink.path, tensorPath(l, t.sha256))) === 'added') {
+          tensorsAdded++;
+          bytesAdded += t.bytes;
+        }
+      }
+      await commitFile(stagedGraph, graphPath(l, graphSha));
+      const manifest: Manifest = { ...draft, version };
+      await writeAtomic(l, manifestPath(l, options.name, version), JSON.stringify(manifest, null, 2) + '\n');
+      return { manifest, outcome: 'created' as const, tensorsAdded, bytesAdded, ms: performance.now() - t0 };
+    });
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Same name and same content already imported (under the asked version, or any version when none was asked)? */
+async function findSameContent(l: ReturnType<typeof layout>, name: string, version: string | undefined, digest: string): Promise<Manifest | undefined> {
+  const versions = await listVersions(l, name);
+  if (version !== undefined) {
+    if (!versions.includes(version)) return undefined;
+    const m = await readManifest(l, name, version);
+    if (m.digest === digest) return m;
+    throw new TensorshareError('ERR_VERSION_EXISTS', `model ${name}:${version} already exists with different content; choose another --version or remove it first`, { name, version });
+  }
+  for (const v of versions.reverse()) {
+    const m = await readManifest(l, name, v);
+    if (m.digest === digest) return m;
+  }
+  return undefined;
+}
+
+async function nextVersion(l: ReturnType<typeof layout>, name: string): Promise<string> {
+  const numeric = (await listVersions(l, name)).map(Number).filter((n) => Number.isSafeInteger(n));
+  return String(numeric.length ? Math.max(...numeric) + 1 : 1);
+}
+
+function buildManifest(split: SplitResult<TensorSink>, file: string, graphSha: string, options: ImportOptions): Omit<Manifest, 'version'> & { version: string } {
+  return {
+    format: MANIFEST_FORMAT,
+    name: options.name,
+    version: '',
+    digest: graphSha,
+    createdAt: new Date().toISOString(),
+    graph: { sha256: graphSha, bytes: split.graph.length },
+    source: { file: path.basename(file), ...split.source },
+    producer: split.producer,
+    irVersion: split.irVersion,
+    opsets: split.opsets,
+    inputs: split.inputs.map(ioSpec),
+    outputs: split.outputs.map(ioSpec),
+    tensors: split.tensors.map((t) => ({ name: t.name, sha256: t.sha256, bytes: t.bytes, dtype: dtypeInfo(t.dataType)?.name ?? String(t.dataType), dims: t.dims })),
+    embeddedBytes: split.embeddedBytes,
+    defaultMode: options.defaultMode ?? 'fast-open',
+    ortVersion: ortVersion(),
+    target: 'any',
+  };
+}

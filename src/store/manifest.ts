@@ -1,0 +1,114 @@
+// The manifest: everything a process needs to map a model version, as plain
+// JSON. Written once, never modified. docs/store-format.md is its spec.
+import fs from 'node:fs/promises';
+import { TensorshareError } from '../errors.js';
+import { dtypeInfo } from '../onnx/dtypes.js';
+import type { ValueInfo } from '../onnx/schema.js';
+import { isSha256 } from './layout.js';
+
+export const MANIFEST_FORMAT = 'tensorshare.model/v1';
+export const VARIANT_FORMAT = 'tensorshare.variant/v1';
+
+export type OpenMode = 'fast-open' | 'fast-run';
+
+/** A dimension: a fixed size, a named symbolic dimension, or null when unknown. */
+export type Dim = number | string | null;
+
+export interface IoSpec {
+  name: string;
+  dtype: string;
+  shape: Dim[] | null;
+}
+
+export interface TensorEntry {
+  name: string;
+  sha256: string;
+  bytes: number;
+  dtype: string;
+  dims: number[];
+}
+
+export interface FileRef {
+  sha256: string;
+  bytes: number;
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  name: string;
+  version: string;
+  /** Identity of the model's content: the SHA-256 of its graph file, which names every tensor by hash. */
+  digest: string;
+  createdAt: string;
+  graph: FileRef;
+  source: { file: string; sha256: string; bytes: number; externalFiles: string[] };
+  producer: string;
+  irVersion: number;
+  opsets: { domain: string; version: number }[];
+  inputs: IoSpec[];
+  outputs: IoSpec[];
+  tensors: TensorEntry[];
+  /** Initializer bytes left inside the graph file (small tensors, strings). */
+  embeddedBytes: number;
+  /** Mode used when an open does not choose one. */
+  defaultMode: OpenMode;
+  /** ORT version that imported it; the fast-open graph is ORT-version independent. */
+  ortVersion: string;
+  target: 'any';
+}
+
+/** A fast-run variant: ORT-optimized graph with prepacked weights, for one ORT version and CPU target. */
+export interface VariantManifest {
+  format: typeof VARIANT_FORMAT;
+  kind: 'fast-run';
+  modelDigest: string;
+  ortVersion: string;
+  target: string;
+  createdAt: string;
+  buildMs: number;
+  graph: FileRef;
+  /** Files the graph maps: original tensors and tensors extended with their prepacked blobs. */
+  tensors: (FileRef & { name: string; prepacked: number })[];
+}
+
+export function ioSpec(v: ValueInfo): IoSpec {
+  const t = v.type?.tensorType;
+  const dtype = t?.elemType !== undefined ? dtypeInfo(t.elemType)?.name ?? `onnx:${t.elemType}` : 'unknown';
+  const dims = t?.shape?.dim;
+  return {
+    name: v.name ?? '',
+    dtype,
+    shape: dims ? dims.map((d) => (d.dimValue !== undefined ? d.dimValue : d.dimParam ?? null)) : null,
+  };
+}
+
+export async function readJson<T>(file: string, what: string): Promise<T> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TensorshareError('ERR_MODEL_NOT_FOUND', `${what} not found (${file})`, { file });
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new TensorshareError('ERR_CORRUPT_TENSOR', `${what} is not valid JSON (${file}): ${(e as Error).message}`, { file });
+  }
+}
+
+/** Checks the fields a reader relies on, so a damaged manifest fails loudly instead of mapping garbage. */
+export function checkManifest(m: Manifest, file: string): Manifest {
+  const bad = (why: string) => new TensorshareError('ERR_CORRUPT_TENSOR', `manifest ${file} is invalid: ${why}`, { file });
+  if (m.format !== MANIFEST_FORMAT) throw bad(`format '${m.format}' is not ${MANIFEST_FORMAT}`);
+  if (!isSha256(m.digest) || !isSha256(m.graph?.sha256)) throw bad('digest or graph hash is malformed');
+  if (!Array.isArray(m.tensors) || m.tensors.some((t) => !isSha256(t.sha256) || !Number.isSafeInteger(t.bytes))) throw bad('tensor list is malformed');
+  return m;
+}
+
+/** Unique tensor files of a manifest (a tensor may appear under several names). */
+export function uniqueTensors(files: readonly FileRef[]): FileRef[] {
+  const seen = new Map<string, FileRef>();
+  for (const t of files) if (!seen.has(t.sha256)) seen.set(t.sha256, { sha256: t.sha256, bytes: t.bytes });
+  return [...seen.values()];
+}

@@ -1,0 +1,91 @@
+// Makes a model resident: copies its graph and tensors from the repository
+// (disk) into the store (tmpfs), then its manifest last -- a manifest in the
+// store means every file it names is there. Idempotent and safe to run from
+// several processes at once: every file lands by rename.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { TensorshareError, rethrowNoSpace } from '../errors.js';
+import { ensureLayout, graphPath, manifestPath, tensorPath, variantPath, type Layout } from './layout.js';
+import { withLock } from './lock.js';
+import { uniqueTensors, type FileRef, type Manifest, type VariantManifest } from './manifest.js';
+import { cleanStaleStaging, commitFile, createStaging, writeAtomic } from './staging.js';
+
+export interface MaterializeResult {
+  filesCopied: number;
+  bytesCopied: number;
+  ms: number;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the manifest and every file it names are in the store. */
+export async function isResident(store: Layout, m: Manifest): Promise<boolean> {
+  return exists(manifestPath(store, m.name, m.version));
+}
+
+/** Files of a model or variant missing from a root. */
+export async function missingFiles(root: Layout, graph: FileRef, tensors: readonly FileRef[]): Promise<{ src: (l: Layout) => string; ref: FileRef }[]> {
+  const out: { src: (l: Layout) => string; ref: FileRef }[] = [];
+  if (!(await exists(graphPath(root, graph.sha256)))) out.push({ src: (l) => graphPath(l, graph.sha256), ref: graph });
+  for (const t of uniqueTensors(tensors)) {
+    if (!(await exists(tensorPath(root, t.sha256)))) out.push({ src: (l) => tensorPath(l, t.sha256), ref: t });
+  }
+  return out;
+}
+
+async function copyFiles(repo: Layout, store: Layout, graph: FileRef, tensors: readonly FileRef[], publish: () => Promise<void>): Promise<MaterializeResult> {
+  const t0 = performance.now();
+  await ensureLayout(store);
+  await cleanStaleStaging(store);
+  const missing = await missingFiles(store, graph, tensors);
+  const need = missing.reduce((a, f) => a + f.ref.bytes, 0);
+  const free = await freeBytes(store.root);
+  if (need > free) {
+    throw new TensorshareError('ERR_NO_SPACE', `store ${store.root} needs ${need} bytes for this model but has ${free} free`, { need, free, store: store.root });
+  }
+  const staging = await createStaging(store);
+  try {
+    const staged: { file: string; dest: string }[] = [];
+    for (const [i, f] of missing.entries()) {
+      const file = path.join(staging, `f${i}`);
+      try {
+        await fs.copyFile(f.src(repo), file);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new TensorshareError('ERR_CORRUPT_TENSOR', `repository ${repo.root} lacks ${f.src(repo)}; run 'tensorshare verify'`, { file: f.src(repo) });
+        }
+        rethrowNoSpace(e, store.root);
+      }
+      staged.push({ file, dest: f.src(store) });
+    }
+    await withLock(store, async () => {
+      for (const s of staged) await commitFile(s.file, s.dest);
+      await publish();
+    });
+    return { filesCopied: missing.length, bytesCopied: need, ms: performance.now() - t0 };
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+export async function materialize(repo: Layout, store: Layout, m: Manifest): Promise<MaterializeResult> {
+  return copyFiles(repo, store, m.graph, m.tensors, () =>
+    writeAtomic(store, manifestPath(store, m.name, m.version), JSON.stringify(m, null, 2) + '\n'));
+}
+
+export async function materializeVariant(repo: Layout, store: Layout, v: VariantManifest, key: string): Promise<MaterializeResult> {
+  return copyFiles(repo, store, v.graph, v.tensors, () =>
+    writeAtomic(store, variantPath(store, v.modelDigest, key), JSON.stringify(v, null, 2) + '\n'));
+}
+
+export async function freeBytes(dir: string): Promise<number> {
+  const s = await fs.statfs(dir);
+  return s.bavail * s.bsize;
+}

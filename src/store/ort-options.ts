@@ -1,0 +1,33 @@
+// Session options for the two ways to open a stored model. Both point ORT at
+// the store's tensor folder, where every external initializer is a file
+// named by its hash, so ORT memory-maps the shared tmpfs pages in place.
+//
+// fast-open: the original graph, no prepacking, no graph optimizations.
+//   Measured (docs/ort-findings.md): every optimization level above
+//   'disabled' rewrites some weights into private memory (constant folding,
+//   NCHWc reordering), and prepacking copies every MatMul/Conv weight.
+// fast-run: an ORT-optimized graph saved once with its prepacked weights as
+//   external data (store/fast-run.ts); loaded at 'disabled' because it is
+//   already optimized, with prepacking on so ORT picks up the stored blobs.
+import type { InferenceSession } from 'onnxruntime-node';
+import type { OpenMode } from './manifest.js';
+
+export type SessionOptions = InferenceSession.SessionOptions;
+
+type Extra = Record<string, Record<string, string>>;
+
+export function storeSessionOptions(mode: OpenMode, tensorsDir: string, user: SessionOptions = {}): SessionOptions {
+  const extra = (user.extra ?? {}) as Extra;
+  const session: Record<string, string> = {
+    ...(extra.session ?? {}),
+    model_external_initializers_file_folder_path: tensorsDir,
+  };
+  if (mode === 'fast-open') session.disable_prepacking = '1';
+  // Node's externalData option copies weights into private memory: drop it.
+  const { externalData: _dropped, ...rest } = user;
+  const options: SessionOptions = { ...rest, graphOptimizationLevel: 'disabled', extra: { ...extra, session } };
+  // With prepacking off, the memory pattern planner reserves a buffer as
+  // large as all external initializers; it is never used.
+  if (mode === 'fast-open') options.enableMemPattern = false;
+  return options;
+}
