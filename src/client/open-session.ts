@@ -33,19 +33,23 @@ export async function openSession(ref: string, options: OpenSessionOptions = {})
   const repo = layout(paths.repository);
   const store = layout(paths.store);
   const manifest = await resolveModel(repo, ref);
-  const mode = options.mode ?? manifest.defaultMode;
+  let mode = options.mode ?? manifest.defaultMode;
   const t0 = performance.now();
   if (!(await isResident(store, manifest))) await materialize(repo, store, manifest);
   let graph = manifest.graph.sha256;
   let variant: VariantManifest | undefined;
   if (mode === 'fast-run') {
     variant = (await buildFastRun(repo, store, manifest)).variant;
-    await materializeVariant(repo, store, variant, fastRunKey(variant.ortVersion, variant.target));
-    graph = variant.graph.sha256;
+    if (variant.status === 'ok') {
+      await materializeVariant(repo, store, variant, fastRunKey(variant.ortVersion, variant.target));
+      graph = variant.graph.sha256;
+    } else {
+      mode = 'fast-open'; // ORT could not build a loadable variant for this model (reason in the variant manifest)
+    }
   }
   const t1 = performance.now();
   const ort = (await import('onnxruntime-node')).default;
-  const session = await ort.InferenceSession.create(graphPath(store, graph), storeSessionOptions(mode, store.tensors, options.sessionOptions));
+  const session = await ort.InferenceSession.create(graphPath(store, graph), storeSessionOptions(mode, store.tensors, { logSeverityLevel: 3, ...options.sessionOptions }));
   const t2 = performance.now();
   let released = false;
   return {

@@ -41,7 +41,7 @@ export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Pr
   const existing = await findFastRun(repo, m.digest, key);
   if (existing) return { variant: existing, built: false };
   const t0 = performance.now();
-  const ort = (await import('onnxruntime-node')).default;
+  const ort = (await import('onnxruntime-node')).default as unknown as typeof import('onnxruntime-node');
   const staging = await createStaging(repo);
   try {
     const optGraph = path.join(staging, 'optimized.onnx');
@@ -50,7 +50,7 @@ export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Pr
       graphOptimizationLevel: 'all',
       intraOpNumThreads: 1,
       optimizedModelFilePath: optGraph,
-      logSeverityLevel: 3, // ORT warns that NCHWc output is CPU specific: that is why variants are keyed by CPU target
+      logSeverityLevel: 4, // ORT warns that NCHWc output is CPU specific: that is why variants are keyed by CPU target
       extra: {
         session: {
           model_external_initializers_file_folder_path: store.tensors,
@@ -81,16 +81,25 @@ export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Pr
       ortVersion: ortVersion(),
       target: cpuTarget(),
       createdAt: new Date().toISOString(),
-      buildMs: Math.round(performance.now() - t0),
+      buildMs: 0,
+      status: 'ok',
       graph: { sha256: graphSha, bytes: graph.length },
       tensors: files.map(({ name, sha256, bytes, prepacked }) => ({ name, sha256, bytes, prepacked })),
     };
-    await withLock(repo, async () => {
+    return await withLock(repo, async () => {
       for (const f of files) await commitFile(f.staged, tensorPath(repo, f.sha256));
       await commitFile(stagedGraph, graphPath(repo, graphSha));
-      await writeAtomic(repo, variantPath(repo, m.digest, key), JSON.stringify(variant, null, 2) + '\n');
+      // ORT cannot always reload what it saved (models with If/Loop
+      // subgraphs fail with duplicate initializers in 1.30): prove the
+      // variant loads before anyone relies on it.
+      const problem = await loadProblem(ort, graphPath(repo, graphSha), repo.tensors);
+      const final: VariantManifest = problem
+        ? { ...variant, status: 'unavailable', reason: problem, graph: { sha256: '', bytes: 0 }, tensors: [] }
+        : variant;
+      final.buildMs = Math.round(performance.now() - t0);
+      await writeAtomic(repo, variantPath(repo, m.digest, key), JSON.stringify(final, null, 2) + '\n');
+      return { variant: final, built: true };
     });
-    return { variant, built: true };
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
   }
@@ -144,4 +153,14 @@ async function relayTensor(
       ...newEntries,
     ],
   })).finish());
+}
+
+async function loadProblem(ort: typeof import('onnxruntime-node'), graph: string, tensors: string): Promise<string | undefined> {
+  try {
+    const s = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4, extra: { session: { model_external_initializers_file_folder_path: tensors } } });
+    await s.release();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message.slice(0, 500);
+  }
 }

@@ -66,6 +66,9 @@ export interface VariantManifest {
   target: string;
   createdAt: string;
   buildMs: number;
+  /** 'unavailable' when ONNX Runtime could not reload its own optimized model; opens then use fast-open. */
+  status: 'ok' | 'unavailable';
+  reason?: string;
   graph: FileRef;
   /** Files the graph maps: original tensors and tensors extended with their prepacked blobs. */
   tensors: (FileRef & { name: string; prepacked: number })[];

@@ -1,0 +1,29 @@
+// The `tensorshare` command line. Each command lives in commands/<name>.ts
+// and calls the library underneath; this file only assembles them.
+import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { registerImport } from './commands/import.js';
+import { registerLs } from './commands/ls.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerMaintenance } from './commands/maintenance.js';
+import { registerRun } from './commands/run.js';
+
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('tensorshare')
+    .description('share deep-learning model weights across isolated inference processes')
+    .version(pkg.version)
+    .option('--repository <dir>', 'durable model repository (env TENSORSHARE_REPOSITORY; default ~/.local/share/tensorshare)')
+    .option('--store <dir>', 'tmpfs store that processes map (env TENSORSHARE_STORE; default /dev/shm/tensorshare)')
+    .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true });
+  registerImport(program);
+  registerLs(program);
+  registerInspect(program);
+  registerMaintenance(program);
+  registerRun(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);
