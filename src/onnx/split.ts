@@ -74,7 +74,9 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
   const externals = new Map<string, FileHandle>();
   const tensors: SplitTensor<S>[] = [];
   try {
-    const size = (await fh.stat()).size;
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: is a folder, expected an .onnx file`, { file });
+    const size = st.size;
     if (size === 0) throw new TensorshareError('ERR_INVALID_MODEL', `${file}: empty file, not an ONNX model`, { file });
     const sourceHash = createHash('sha256');
     let read = 0;

@@ -59,13 +59,15 @@ export async function readManifest(l: Layout, name: string, version: string): Pr
   return checkManifest(await readJson<Manifest>(file, `model ${name}:${version}`), file);
 }
 
-/** Resolves `name[:version]`; without a version, the highest one is the default. */
+/** Resolves `name[:version]`; without a version, the most recently imported one is the default. */
 export async function resolveModel(l: Layout, ref: string | ModelRef): Promise<Manifest> {
   const r = typeof ref === 'string' ? parseRef(ref) : ref;
   if (r.version) return readManifest(l, r.name, r.version);
   const versions = await listVersions(l, r.name);
   if (versions.length === 0) throw new TensorshareError('ERR_MODEL_NOT_FOUND', `model '${r.name}' not found in ${l.root}`, { name: r.name });
-  return readManifest(l, r.name, versions[versions.length - 1]!);
+  const all = await Promise.all(versions.map((v) => readManifest(l, r.name, v)));
+  // Sorted by version already; a stable sort by time keeps version order for ties.
+  return all.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1)!;
 }
 
 export async function listVariants(l: Layout, digest: string): Promise<VariantManifest[]> {
