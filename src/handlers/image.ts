@@ -1,0 +1,71 @@
+import { PNG } from 'pngjs';
+import { TensorshareError } from '../errors.js';
+
+/** RGB image, 8 bits per channel, row-major. */
+export interface Image {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
+export function decodePng(bytes: Uint8Array): Image {
+  let png: PNG;
+  try {
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (e) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `not a valid PNG image: ${(e as Error).message}`);
+  }
+  const rgb = new Uint8Array(png.width * png.height * 3);
+  for (let i = 0, j = 0; i < png.data.length; i += 4, j += 3) {
+    // Composite alpha onto white: text images often have transparent backgrounds.
+    const a = png.data[i + 3]! / 255;
+    rgb[j] = Math.round(png.data[i]! * a + 255 * (1 - a));
+    rgb[j + 1] = Math.round(png.data[i + 1]! * a + 255 * (1 - a));
+    rgb[j + 2] = Math.round(png.data[i + 2]! * a + 255 * (1 - a));
+  }
+  return { width: png.width, height: png.height, rgb };
+}
+
+/** Bilinear resize. */
+export function resize(img: Image, width: number, height: number): Image {
+  const out = new Uint8Array(width * height * 3);
+  const sx = img.width / width;
+  const sy = img.height / height;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.max(0, (y + 0.5) * sy - 0.5);
+    const y0 = Math.min(img.height - 1, Math.floor(fy));
+    const y1 = Math.min(img.height - 1, y0 + 1);
+    const wy = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.max(0, (x + 0.5) * sx - 0.5);
+      const x0 = Math.min(img.width - 1, Math.floor(fx));
+      const x1 = Math.min(img.width - 1, x0 + 1);
+      const wx = fx - x0;
+      for (let c = 0; c < 3; c++) {
+        const p = (yy: number, xx: number) => img.rgb[(yy * img.width + xx) * 3 + c]!;
+        const v = (p(y0, x0) * (1 - wx) + p(y0, x1) * wx) * (1 - wy) + (p(y1, x0) * (1 - wx) + p(y1, x1) * wx) * wy;
+        out[(y * width + x) * 3 + c] = Math.round(v);
+      }
+    }
+  }
+  return { width, height, rgb: out };
+}
+
+export function crop(img: Image, x: number, y: number, w: number, h: number): Image {
+  const out = new Uint8Array(w * h * 3);
+  for (let r = 0; r < h; r++) out.set(img.rgb.subarray(((y + r) * img.width + x) * 3, ((y + r) * img.width + x + w) * 3), r * w * 3);
+  return { width: w, height: h, rgb: out };
+}
+
+/** CHW float tensor data in BGR order (as PaddleOCR's cv2-based training saw it), (v/255 - mean)/std per channel. */
+export function toChwBgr(img: Image, mean: readonly number[], std: readonly number[]): Float32Array {
+  const plane = img.width * img.height;
+  const out = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) {
+    for (let c = 0; c < 3; c++) {
+      const v = img.rgb[i * 3 + (2 - c)]! / 255; // BGR
+      out[c * plane + i] = (v - mean[c]!) / std[c]!;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+// Whole-model-use pipelines over a `run` function, so the same code drives an
+// in-process session (demo, tests) or a remote one (serving handlers).
+import type { Image } from './image.js';
+import * as ocr from './ocr.js';
+import type { Audio } from './audio.js';
+import { speechSegments, vadFeeds, vadFrames, type Segment } from './vad.js';
+
+export interface Plain {
+  dtype: string;
+  shape: number[];
+  data: Float32Array | BigInt64Array;
+}
+
+export interface OutTensor {
+  data: unknown;
+  dims: readonly number[];
+}
+
+export type Run = (feeds: Record<string, Plain>) => Promise<Record<string, OutTensor>>;
+
+export interface OcrLine extends ocr.Box {
+  text: string;
+  confidence: number;
+}
+
+export async function readText(img: Image, det: Run, rec: Run, keys: readonly string[]): Promise<OcrLine[]> {
+  const d = ocr.detInput(img);
+  const map = Object.values(await det({ x: d.tensor }))[0]!;
+  const lines: OcrLine[] = [];
+  for (const box of ocr.detBoxes(map.data as Float32Array, map.dims, d.scaleX, d.scaleY, img.width, img.height)) {
+    const out = Object.values(await rec({ x: ocr.recInput(ocr.cropBox(img, box)) }))[0]!;
+    lines.push({ ...box, ...ocr.ctcDecode(out.data as Float32Array, out.dims, keys) });
+  }
+  return lines;
+}
+
+export async function detectSpeech(audio: Audio, run: Run): Promise<{ probabilities: number[]; segments: Segment[] }> {
+  let h: Float32Array = new Float32Array(128);
+  let c: Float32Array = new Float32Array(128);
+  const probabilities: number[] = [];
+  for (const frame of vadFrames(audio)) {
+    const out = await run(vadFeeds(frame, h, c) as unknown as Record<string, Plain>);
+    probabilities.push((out.output!.data as Float32Array)[0]!);
+    h = out.hn!.data as Float32Array;
+    c = out.cn!.data as Float32Array;
+  }
+  return { probabilities, segments: speechSegments(probabilities) };
+}
