@@ -7,6 +7,7 @@ import { registerLs } from './commands/ls.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerRun } from './commands/run.js';
+import { registerDemo } from './commands/demo.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerMaintenance(program);
   registerRun(program);
+  registerDemo(program);
   return program;
 }
 
