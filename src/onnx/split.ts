@@ -55,6 +55,8 @@ export interface SplitResult<S extends TensorSink = TensorSink> {
 
 export interface SplitOptions<S extends TensorSink> {
   newSink: () => Promise<S>;
+  /** Hashes the whole source file; defaults to an in-thread SHA-256. */
+  sourceHash?: { update(chunk: Buffer): void; digest(): Promise<string> | string };
   /** Initializers smaller than this stay embedded in the graph. */
   minExternalBytes?: number;
   onProgress?: (bytesRead: number, total: number) => void;
@@ -78,7 +80,7 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
     if (st.isDirectory()) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: is a folder, expected an .onnx file`, { file });
     const size = st.size;
     if (size === 0) throw new TensorshareError('ERR_INVALID_MODEL', `${file}: empty file, not an ONNX model`, { file });
-    const sourceHash = createHash('sha256');
+    const sourceHash = options.sourceHash ?? createHash('sha256');
     let read = 0;
     const r = new ForwardReader(fh, size, file, (chunk) => {
       sourceHash.update(chunk);
@@ -112,7 +114,7 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
     const initNames = new Set((g.initializer ?? []).map((t) => t.name));
     return {
       graph: Buffer.concat([top, lenField(MODEL_GRAPH, graph)]),
-      source: { sha256: sourceHash.digest('hex'), bytes: size, externalFiles: [...externals.keys()] },
+      source: { sha256: await sourceHash.digest('hex' as never), bytes: size, externalFiles: [...externals.keys()] },
       tensors,
       // Inputs that are also initializers are optional overrides, not real inputs.
       inputs: (g.input ?? []).filter((v) => !initNames.has(v.name)),

@@ -13,6 +13,7 @@ import { MANIFEST_FORMAT, ioSpec, type Manifest, type OpenMode } from './manifes
 import { listVersions, readManifest } from './repository.js';
 import { cleanStaleStaging, commitFile, createStaging, fileSink, writeAtomic } from './staging.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
+import { backgroundHash } from './background-hash.js';
 
 export interface ImportOptions {
   name: string;
@@ -44,10 +45,15 @@ export async function importModel(repository: string, file: string, options: Imp
   await cleanStaleStaging(l);
   const staging = await createStaging(l);
   try {
+    const sourceHash = backgroundHash();
     const split = await splitModel(file, {
       minExternalBytes: options.minExternalBytes,
       onProgress: options.onProgress,
       newSink: fileSink(staging, 0),
+      sourceHash,
+    }).catch(async (e) => {
+      await sourceHash.destroy();
+      throw e;
     });
     const graphSha = createHash('sha256').update(split.graph).digest('hex');
     const stagedGraph = path.join(staging, 'graph.onnx');
