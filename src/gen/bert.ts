@@ -25,6 +25,9 @@ export const BERT_BASE: Readonly<BertConfig> = Object.freeze({
   maxPositions: 512, typeVocab: 2, pooler: false, layerNormEps: 1e-12, seed: 0,
 });
 
+/** A few-kilobyte BERT for tests. */
+export const BERT_TINY: Readonly<Partial<BertConfig>> = Object.freeze({ layers: 2, hidden: 32, heads: 4, intermediate: 64, vocab: 50, maxPositions: 16 });
+
 /**
  * Describes a BERT encoder. Trainable units for fine-tuned variants: encoder
  * layer i is unit i; the pooler (if any) is the last unit. Embeddings never vary.

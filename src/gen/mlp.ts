@@ -14,6 +14,9 @@ export const MLP_DEFAULT: Readonly<MlpConfig> = Object.freeze({ layers: 4, width
 /** 3 x 16384x16384 float32: 3 GiB, beyond protobuf's 2 GiB limit, so external data only. */
 export const MLP_BIG: Readonly<MlpConfig> = Object.freeze({ layers: 3, width: 16384, seed: 0 });
 
+/** A tiny MLP for tests. */
+export const MLP_TINY: Readonly<MlpConfig> = Object.freeze({ layers: 3, width: 32, seed: 0 });
+
 /** Describes an MLP. Trainable unit i is layer i (weight + bias). Relu follows every layer but the last. */
 export function mlp(config: Partial<MlpConfig> = {}): ModelSpec {
   const c: MlpConfig = { ...MLP_DEFAULT, ...config };

@@ -18,6 +18,9 @@ export const RESNET50: Readonly<ResNetConfig> = Object.freeze({
   blocks: Object.freeze([3, 4, 6, 3]), widthMultiplier: 1, imageSize: 224, classes: 1000, seed: 0,
 });
 
+/** A ResNet of the same topology at 1/8 width on 32x32 images, for tests. */
+export const RESNET_TINY: Readonly<Partial<ResNetConfig>> = Object.freeze({ blocks: Object.freeze([1, 2, 1, 1]), widthMultiplier: 0.125, imageSize: 32, classes: 10 });
+
 /**
  * Describes a ResNet-50-shaped CNN. Trainable units for fine-tuned variants:
  * bottleneck block j (in order) is unit j, the classifier (fc) is the last

@@ -2,8 +2,10 @@
 // a different PRNG salt. Every other tensor keeps its name, shape and seed, so
 // its bytes are identical to the base's and to every other variant's.
 
+import path from 'node:path';
 import { TensorshareError } from '../errors.js';
 import { requirePositiveInt, type ModelSpec } from './spec.js';
+import { writeModel, type WriteOptions, type WriteResult } from './writer.js';
 
 export interface VariantOptions {
   /** How many variants (M). */
@@ -40,4 +42,18 @@ export function fineTuned(base: ModelSpec, opts: VariantOptions): ModelSpec[] {
 export function variedTensorNames(base: ModelSpec, diffLayers: number): string[] {
   const first = base.layerCount - diffLayers;
   return base.initializers.filter((t) => t.layer !== undefined && t.layer >= first).map((t) => t.name);
+}
+
+/** File path of variant i next to `outPath`: dir/model.onnx -> dir/model-ft<i>.onnx. */
+export function variantPath(outPath: string, index: number): string {
+  const ext = path.extname(outPath) || '.onnx';
+  const stem = outPath.endsWith(ext) ? outPath.slice(0, -ext.length) : outPath;
+  return `${stem}-ft${index}${ext}`;
+}
+
+/** Writes the M variants of `base` beside `outPath` (see variantPath), one after another. */
+export async function writeVariants(base: ModelSpec, outPath: string, opts: VariantOptions, writeOpts: WriteOptions = {}): Promise<WriteResult[]> {
+  const results: WriteResult[] = [];
+  for (const v of fineTuned(base, opts)) results.push(await writeModel(v, variantPath(outPath, v.variant!.index), writeOpts));
+  return results;
 }
