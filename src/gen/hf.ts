@@ -5,7 +5,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bert, type BertConfig } from './bert.js';
+import { bert, BERT_BASE, type BertConfig } from './bert.js';
 import { writeModel } from './writer.js';
 
 const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
@@ -22,10 +22,8 @@ const WORDS = [
  */
 export function tinyVocab(): string[] {
   const letters = 'abcdefghijklmnopqrstuvwxyz'.split('');
-  const v = [...SPECIAL, ...'.,!?\'-"():;'.split(''), ...'0123456789'.split(''), ...WORDS];
-  for (const l of letters) if (!v.includes(l)) v.push(l);
-  for (const l of letters) v.push(`##${l}`);
-  return v;
+  // A Set keeps first occurrences, so ids stay unique ("a", "##s" appear twice).
+  return [...new Set([...SPECIAL, ...'.,!?\'-"():;'.split(''), ...'0123456789'.split(''), ...WORDS, ...letters, ...letters.map((l) => `##${l}`)])];
 }
 
 export interface TinyBertFolderOptions {
@@ -47,11 +45,12 @@ export interface TinyBertFolder {
 /** Writes config.json, tokenizer files, vocab.txt and onnx/model.onnx (embedded weights) into `dir`. */
 export async function tinyBertFolder(dir: string, opts: TinyBertFolderOptions = {}): Promise<TinyBertFolder> {
   const vocab = tinyVocab();
-  const spec = bert({
+  const c: BertConfig = {
+    ...BERT_BASE,
     layers: opts.layers ?? 2, hidden: opts.hidden ?? 32, heads: opts.heads ?? 2, intermediate: opts.intermediate ?? 64,
     vocab: vocab.length, maxPositions: opts.maxPositions ?? 128, typeVocab: 2, seed: opts.seed ?? 0,
-  });
-  const c = spec.config as unknown as BertConfig;
+  };
+  const spec = bert(c);
   const id = (tok: string) => vocab.indexOf(tok);
 
   const config = {

@@ -209,7 +209,14 @@ class OutFile {
     if (this.pending) await this.pending;
     this.hash?.update(data);
     this.bytes += data.length;
-    this.pending = this.fh.write(data).catch((e: unknown) => rethrowNoSpace(e, this.path));
+    this.pending = this.writeAll(data).catch((e: unknown) => rethrowNoSpace(e, this.path));
+  }
+  /** write(2) may write less than asked (e.g. near a filesystem's limits); loop until done. */
+  private async writeAll(data: Uint8Array): Promise<void> {
+    for (let off = 0; off < data.length; ) {
+      const { bytesWritten } = await this.fh.write(data, off, data.length - off);
+      off += bytesWritten;
+    }
   }
   async close(): Promise<WrittenFile> {
     try {
@@ -294,9 +301,12 @@ function frame(spec: ModelSpec, tensors: TensorPlan[]) {
   return { modelTop, graphTail, tensorLens, modelLen };
 }
 
-/** Byte size of the .onnx file `writeModel` would produce, without writing anything. */
-export function modelFileSize(spec: ModelSpec, format: OutputFormat = 'embedded', alignment = 64): number {
-  const { tensors } = plan(spec, 'model.onnx', format, alignment);
+/**
+ * Byte size of the .onnx file `writeModel(spec, outPath, { format })` would
+ * produce, without writing anything (external locations embed outPath's name).
+ */
+export function modelFileSize(spec: ModelSpec, format: OutputFormat = 'embedded', outPath = 'model.onnx', alignment = 64): number {
+  const { tensors } = plan(spec, outPath, format, alignment);
   return frame(spec, tensors).modelLen;
 }
 
