@@ -8,6 +8,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerRun } from './commands/run.js';
 import { registerDemo } from './commands/demo.js';
+import { registerGen } from './commands/gen.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerRun(program);
   registerDemo(program);
+  registerGen(program);
   return program;
 }
 

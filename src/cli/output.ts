@@ -57,11 +57,11 @@ export function table(rows: (string | number)[][]): string {
 }
 
 /** Wraps an action so errors are reported uniformly. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
+export function action<T, A extends unknown[]>(fn: (this: T, ...args: A) => Promise<void>): (this: T, ...args: A) => Promise<void> {
+  return async function (this: T, ...args: A) {
     const opts = args.find((a) => a && typeof a === 'object' && !Array.isArray(a) && 'json' in (a as object)) as JsonOption | undefined;
     try {
-      await fn(...args);
+      await fn.apply(this, args);
     } catch (e) {
       fail(e, opts?.json);
     }

@@ -3,7 +3,10 @@
 
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { performance } from 'node:perf_hooks';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { TensorshareError } from '../../errors.js';
+import { action } from '../output.js';
 import {
   bert, BERT_TINY, fineTuned, mlp, MLP_BIG, MLP_TINY, OUTPUT_FORMATS, resnet50, RESNET_TINY, variantPath, writeModel,
   type ModelKind, type ModelSpec, type OutputFormat, type WriteResult,
@@ -104,7 +107,8 @@ export function registerGen(program: Command): Command {
     .option('--variant-seed <s>', 'with --variants: seed of the variant family', int('--variant-seed'), 0)
     .option('--seed <s>', 'weight seed', int('--seed'), 0)
     .option('--json', 'print a JSON summary (files, bytes, tensor count, sha256)')
-    .action(async function (this: Command, kind: ModelKind, o: GenOptions) {
+    .action(action(async function (this: Command, kind: ModelKind, o: GenOptions) {
+      await fs.mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
       if (o.diffLayers !== undefined && o.variants === undefined) {
         throw new TensorshareError('ERR_INVALID_ARGUMENT', '--diff-layers needs --variants', {});
       }
@@ -132,5 +136,5 @@ export function registerGen(program: Command): Command {
         const lines = results.map((r) => `  ${r.model} (${r.tensorCount} tensors, ${mb(r.totalBytes)})`);
         write(`wrote ${results.length} ${kind} model${results.length > 1 ? 's' : ''} (${(results[0]!.params / 1e6).toFixed(1)}M params, ${o.format}): ${files} files, ${mb(total)} in ${seconds.toFixed(1)} s\n${lines.join('\n')}\n`);
       }
-    });
+    }));
 }
