@@ -29,11 +29,11 @@ export function registerMaintenance(program: Command): void {
   program
     .command('du')
     .description('disk usage: logical bytes (separate copies) vs physical bytes (deduplicated), per model and total')
-    .option('--store', 'report on the store (tmpfs) instead of the repository')
+    .option('--in-store', 'report on the store (tmpfs) instead of the repository')
     .option('--json', 'print JSON')
-    .action(action(async (opts: { json?: boolean; store?: boolean }, cmd: Command) => {
+    .action(action(async (opts: { json?: boolean; inStore?: boolean }, cmd: Command) => {
       const r = roots(cmd);
-      const usage = await du(opts.store ? r.storeLayout : r.repo);
+      const usage = await du(opts.inStore ? r.storeLayout : r.repo);
       emit(opts, usage, (u) => [
         table([['MODEL', 'LOGICAL', 'UNIQUE', 'EXCLUSIVE', 'SHARED', 'TENSORS'], ...u.models.map((m) => [m.ref, mb(m.logicalBytes), mb(m.uniqueBytes), mb(m.exclusiveBytes), mb(m.sharedBytes), m.tensors])]),
         '',
@@ -45,12 +45,12 @@ export function registerMaintenance(program: Command): void {
   program
     .command('verify')
     .description('re-hash every tensor and graph, check every manifest, report corruption')
-    .option('--store', 'verify the store (tmpfs) instead of the repository')
+    .option('--in-store', 'verify the store (tmpfs) instead of the repository')
     .option('--json', 'print JSON')
-    .action(action(async (opts: { json?: boolean; store?: boolean }, cmd: Command) => {
+    .action(action(async (opts: { json?: boolean; inStore?: boolean }, cmd: Command) => {
       const r = roots(cmd);
       const bar = progressBar(opts, 'verify');
-      const result = await verify(opts.store ? r.storeLayout : r.repo, bar.update).finally(bar.stop);
+      const result = await verify(opts.inStore ? r.storeLayout : r.repo, bar.update).finally(bar.stop);
       emit(opts, result, (v) => v.problems.length === 0
         ? `ok: ${v.filesChecked} files, ${mb(v.bytesChecked)} verified in ${v.root}`
         : [`${v.problems.length} problem(s) in ${v.root}:`, ...v.problems.map((p) => `  ${p.kind}: ${p.file}: ${p.detail}${p.models.length ? ` (used by ${p.models.join(', ')})` : ''}`)].join('\n'));
