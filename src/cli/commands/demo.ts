@@ -10,7 +10,7 @@ import { decodePng } from '../../handlers/image.js';
 import { decodeWav } from '../../handlers/audio.js';
 import { parseKeys } from '../../handlers/ocr.js';
 import { detectSpeech, readText } from '../../handlers/pipelines.js';
-import { mappedUnder } from '../../proc/smaps.js';
+import { readSmapsByFile } from '../../proc/smaps.js';
 import { packageRoot } from '../../paths.js';
 import { action, emit, mb } from '../output.js';
 import { roots } from '../context.js';
@@ -50,7 +50,8 @@ export function registerDemo(program: Command): void {
         const audio = path.join(packageRoot, 'assets/speech.wav');
         const lines = await readText(decodePng(await fs.readFile(image)), await sessionRun(det.session), await sessionRun(rec.session), keys);
         const speech = await detectSpeech(decodeWav(await fs.readFile(audio)), await sessionRun(vad.session));
-        const mapped = await mappedUnder(process.pid, r.storeLayout.tensors);
+        const files = readSmapsByFile(process.pid, r.storeLayout.tensors);
+        const mapped = { rss: files.reduce((a, f) => a + f.rss, 0), copiedBytes: files.reduce((a, f) => a + f.anonymous, 0), files: files.length };
         const weights = sessions.reduce((a, s) => a + s.manifest.tensors.reduce((b, t) => b + t.bytes, 0), 0);
         const result = {
           store: r.store,
