@@ -8,7 +8,7 @@
 // memory is two chunks plus the graph structure, whatever the model size.
 
 import { createHash, type Hash } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { TensorshareError, rethrowNoSpace } from '../errors.js';
@@ -320,6 +320,7 @@ export async function writeModel(spec: ModelSpec, outPath: string, opts: WriteOp
   if (!OUTPUT_FORMATS.includes(format)) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `unknown output format ${String(format)} (expected ${OUTPUT_FORMATS.join(', ')})`, { format });
   }
+  await mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
   const alignment = opts.alignment ?? 64;
   if (!Number.isSafeInteger(alignment) || alignment < 1) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `alignment must be a positive integer, got ${alignment}`, { alignment });

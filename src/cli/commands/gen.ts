@@ -3,8 +3,6 @@
 
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { performance } from 'node:perf_hooks';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { TensorshareError } from '../../errors.js';
 import { action } from '../output.js';
 import {
@@ -108,7 +106,6 @@ export function registerGen(program: Command): Command {
     .option('--seed <s>', 'weight seed', int('--seed'), 0)
     .option('--json', 'print a JSON summary (files, bytes, tensor count, sha256)')
     .action(action(async function (this: Command, kind: ModelKind, o: GenOptions) {
-      await fs.mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
       if (o.diffLayers !== undefined && o.variants === undefined) {
         throw new TensorshareError('ERR_INVALID_ARGUMENT', '--diff-layers needs --variants', {});
       }

@@ -1,0 +1,71 @@
+// The weights of a model opened by several processes exist once: each
+// process's Pss of the store's tensor pages is its 1/N share, nothing is
+// copied on write, and each process's private memory grows by under 5% of
+// the weight bytes beyond the runtime's own baseline.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fork, type ChildProcess } from 'node:child_process';
+import { tempRoots, type TempRoots } from '../testing/tmp.js';
+import { importModel } from '../store/import.js';
+import { mlp, writeModel } from '../gen/index.js';
+import { buildFastRun } from '../store/fast-run.js';
+import { layout } from '../store/layout.js';
+import type { SmapsRollup } from '../proc/smaps.js';
+
+interface Report { pid: number; mode: string; before: SmapsRollup; after: SmapsRollup; storeRss: number; storeCopied: number }
+
+const N = 3;
+const WORKER = path.resolve('dist/src/testing/hold-session.js');
+
+describe(`${N} processes share one model's weights`, () => {
+  let roots: TempRoots;
+  let weightBytes = 0;
+  before(async () => {
+    roots = await tempRoots('sharing');
+    const file = path.join(roots.dir, 'mlp.onnx');
+    await writeModel(mlp({ layers: 4, width: 1024 + 512 }), file); // 4 x 1536^2 fp32 = 36 MiB
+    const r = await importModel(roots.repository, file, { name: 'mlp' });
+    // As `tensorshare import` does: build the fast-run variant once, up front.
+    await buildFastRun(layout(roots.repository), layout(roots.repository), r.manifest);
+    weightBytes = r.manifest.tensors.reduce((a, t) => a + t.bytes, 0);
+  });
+  after(async () => { await roots.cleanup(); });
+
+  for (const mode of ['fast-open', 'fast-run']) {
+    test(mode, async () => {
+      const children: ChildProcess[] = [];
+      try {
+        const reports: Report[] = [];
+        // Sequential opens: the first one makes the model resident (and builds fast-run).
+        for (let i = 0; i < N; i++) {
+          const c = fork(WORKER, [roots.repository, roots.store, 'mlp', mode], {
+            stdio: 'inherit',
+            // Return PrePack's transient buffers to the OS (glibc otherwise keeps them).
+            env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' },
+          });
+          children.push(c);
+          reports.push(await new Promise<Report>((resolve, reject) => { c.once('message', (m) => resolve(m as Report)); c.once('exit', (code) => reject(new Error(`worker exited ${code}`))); }));
+        }
+        // Re-read everyone's memory now that all N map the model.
+        const { readSmapsRollup } = await import('../proc/smaps.js');
+        const now = reports.map((r) => ({ ...r, after: readSmapsRollup(r.pid) }));
+        const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+        let shmemTotal = 0;
+        for (const r of now) {
+          assert.equal(r.mode, mode);
+          assert.ok(r.storeRss >= weightBytes * 0.99, `every weight page mapped from the store: ${mb(r.storeRss)} of ${mb(weightBytes)}`);
+          assert.equal(r.storeCopied, 0, 'no page of the weights copied on write');
+          const shmem = r.after.pssShmem - r.before.pssShmem;
+          shmemTotal += shmem;
+          assert.ok(shmem < weightBytes / N * 1.1 + (1 << 20), `Pss_Shmem share ${mb(shmem)} ~ weights/${N}`);
+          const privateGrowth = r.after.pssAnon - r.before.pssAnon;
+          assert.ok(privateGrowth < weightBytes * 0.05, `private growth ${mb(privateGrowth)} < 5% of ${mb(weightBytes)}`);
+        }
+        assert.ok(Math.abs(shmemTotal - weightBytes) < weightBytes * 0.1, `shared pages counted once in total: ${mb(shmemTotal)} vs ${mb(weightBytes)}`);
+      } finally {
+        for (const c of children) c.kill('SIGKILL');
+      }
+    });
+  }
+});
