@@ -37,6 +37,15 @@ test('AIMD: converges to oscillate around the largest batch that meets the SLO',
   assert.ok(Math.max(...seen) <= 21 && Math.min(...seen) >= 18, `caps ${Math.min(...seen)}..${Math.max(...seen)}`);
 });
 
+test('AIMD: a batch that did not reach the cap does not raise it, but can lower it', () => {
+  const c = { sloMs: 50 };
+  let s = aimdInit(32, { ...c, initial: 10 });
+  s = aimdUpdate(s, c, 5, false);
+  assert.equal(s.cap, 10);
+  s = aimdUpdate(s, c, 60, false);
+  assert.equal(s.cap, 9);
+});
+
 test('AIMD: invalid settings are refused', () => {
   assert.throws(() => aimdInit(8, { sloMs: 0 }), /sloMs/);
   assert.throws(() => aimdInit(8, { sloMs: 10, backoff: 1 }), /backoff/);

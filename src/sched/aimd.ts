@@ -29,8 +29,16 @@ export function aimdInit(maxBatchSize: number, config: AimdConfig): AimdState {
   return { cap: clamp(Math.floor(config.initial ?? 1), maxBatchSize), max: maxBatchSize };
 }
 
-/** The next state after a batch that took `latencyMs`. */
-export function aimdUpdate(state: AimdState, config: AimdConfig, latencyMs: number): AimdState {
+/**
+ * The next state after a batch that took `latencyMs`. `reachedCap` says
+ * whether the cap limited that batch (it was full, or the next queued request
+ * did not fit). Unlike Clipper, a batch that did not reach the cap does not
+ * raise it: meeting the SLO at a smaller size says nothing about a larger
+ * one, and otherwise a quiet period would inflate the cap to the maximum just
+ * before a burst.
+ */
+export function aimdUpdate(state: AimdState, config: AimdConfig, latencyMs: number, reachedCap = true): AimdState {
+  if (latencyMs <= config.sloMs && !reachedCap) return state;
   const next = latencyMs <= config.sloMs
     ? state.cap + Math.max(1, Math.floor(config.step ?? 1))
     : Math.floor(state.cap * (1 - (config.backoff ?? 0.1)));

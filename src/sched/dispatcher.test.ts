@@ -299,6 +299,13 @@ test('AIMD in the dispatcher: the cap grows under the SLO and shrinks above it; 
   d.complete(b, 30);
   assert.equal(d.cap('m'), 9);
   assert.equal(d.snapshot().functions[0].cap, 9);
+  // Light load: batches below the cap meet the SLO but do not raise it.
+  const light = make({ policy: 'fifo', slots: 1 }, [batched('m', 16, 0, { aimd: { sloMs: 20, initial: 4 } })]);
+  for (let i = 0; i < 3; i++) {
+    light.enqueue({ fn: 'm', payload: 'x' }, i);
+    light.complete(light.next(i).batch!, 1);
+  }
+  assert.equal(light.cap('m'), 4);
 });
 
 test('per-function concurrency limits batches in flight for that function only', () => {

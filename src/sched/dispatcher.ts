@@ -103,6 +103,8 @@ export interface Batch<P> {
   readonly items: number;
   readonly predictedMs: number;
   readonly dispatchedAt: number;
+  /** The batch cap limited this batch (AIMD raises the cap only after such batches). */
+  readonly reachedCap: boolean;
 }
 
 export interface Decision<P> {
@@ -159,6 +161,8 @@ interface FnState<P> {
 interface Candidate<P> {
   fn: FnState<P>;
   requests: Request<P>[];
+  /** The batch cap limited this batch: it is full or the next request did not fit. */
+  reachedCap: boolean;
 }
 
 export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
@@ -235,8 +239,13 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
   /** Ready candidate for `s` now, or the time it becomes ready (folded into `wake`). */
   function candidate(s: FnState<P>, v: Request<P>[], now: number, wake: { at: number }): Candidate<P> | null {
     if (v.length === 0) return null;
-    const d = decideBatch(v, s.config.batching ?? null, capOf(s), now);
-    if ('take' in d) return { fn: s, requests: v.slice(0, d.take) };
+    const cap = capOf(s);
+    const d = decideBatch(v, s.config.batching ?? null, cap, now);
+    if ('take' in d) {
+      const items = v.slice(0, d.take).reduce((a, r) => a + r.items, 0);
+      const reachedCap = items >= cap || (d.take < v.length && items + v[d.take].items > cap);
+      return { fn: s, requests: v.slice(0, d.take), reachedCap };
+    }
     wake.at = Math.min(wake.at, d.waitUntil);
     return null;
   }
@@ -292,6 +301,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
       items,
       predictedMs: predict(profile, c.fn.config.name, items, c.fn.config.expectedServiceMs),
       dispatchedAt: now,
+      reachedCap: c.reachedCap,
     };
     // Charge before dequeuing: a tenant whose queue empties here leaves the
     // round, and leaving drops positive credit that this batch should use.
@@ -393,7 +403,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
       if (s) s.inFlight--;
       if (options.failed) return;
       observe(profile, batch.fn, batch.items, serviceMs);
-      if (s?.aimd && s.config.aimd) s.aimd = aimdUpdate(s.aimd, s.config.aimd, serviceMs);
+      if (s?.aimd && s.config.aimd) s.aimd = aimdUpdate(s.aimd, s.config.aimd, serviceMs, batch.reachedCap);
     },
 
     setSlots(n) {
