@@ -12,10 +12,12 @@ test('fake clock: timers fire in time order as time advances, and can be cleared
   }, 10);
   const gone = c.setTimeout(() => fired.push('never'), 15);
   c.clearTimeout(gone);
+  assert.equal(c.nextAt(), 110);
   c.advance(19);
   assert.deepEqual(fired, ['a@110', 'c@115']);
   assert.equal(c.now(), 119);
   c.advance(1);
   assert.deepEqual(fired, ['a@110', 'c@115', 'b@120']);
   assert.equal(c.pending(), 0);
+  assert.equal(c.nextAt(), null);
 });

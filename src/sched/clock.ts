@@ -13,12 +13,8 @@ export interface Clock {
 
 export const realClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, Math.max(0, ms));
-    // A pending batch-delay or timeout timer must not keep the process alive.
-    t.unref?.();
-    return t;
-  },
+  // Timers keep the process alive like any setTimeout; close the scheduler to clear them.
+  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
@@ -27,6 +23,8 @@ export interface FakeClock extends Clock {
   advance(ms: number): void;
   /** Number of timers not yet fired or cleared. */
   pending(): number;
+  /** When the earliest pending timer is due, or null. Async tests step to it, then let promises settle. */
+  nextAt(): number | null;
 }
 
 export function createFakeClock(start = 0): FakeClock {
@@ -64,5 +62,9 @@ export function createFakeClock(start = 0): FakeClock {
       now = end;
     },
     pending: () => timers.size,
+    nextAt() {
+      const id = dueTimer(Infinity);
+      return id === undefined ? null : timers.get(id)!.at;
+    },
   };
 }
