@@ -84,4 +84,9 @@ test('isBatchable: dynamic first dim on all inputs and outputs', () => {
   assert.equal(isBatchable({ inputs: io(['N', 3]), outputs: io([1000]) }), false, 'output has a fixed first dim');
   assert.equal(isBatchable({ inputs: io([]), outputs: io(['N']) }), false, 'unknown rank');
   assert.equal(isBatchable({ inputs: [], outputs: io(['N']) }), false);
+  // ONNX Runtime's metadata: tensor values carry a shape, non-tensor values (sequences, maps) none.
+  const ortMeta = [{ name: 'x', isTensor: true as const, shape: ['batch', 4] }];
+  const nonTensor = [{ name: 'y', isTensor: false as const }];
+  assert.equal(isBatchable({ inputs: ortMeta, outputs: nonTensor }), false);
+  assert.equal(isBatchable({ inputs: ortMeta, outputs: ortMeta }), true);
 });

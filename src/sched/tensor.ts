@@ -149,6 +149,13 @@ export function shapeKey(inputs: NamedTensors): string {
 
 export type Dim = number | string | null | undefined;
 
+/** An input or output as ONNX Runtime's `inputMetadata`/`outputMetadata` describe it (only the shape is used). */
+export interface ValueShape {
+  name?: string;
+  isTensor?: boolean;
+  shape?: ReadonlyArray<Dim>;
+}
+
 /** True when a dimension is dynamic: negative, symbolic (a name), or absent. */
 export function isDynamicDim(d: Dim): boolean {
   return d === null || d === undefined || typeof d === 'string' || d < 0;
@@ -158,12 +165,10 @@ export function isDynamicDim(d: Dim): boolean {
  * A model is batchable when every input and output has rank >= 1 and a
  * dynamic first dimension (-1, symbolic or absent). Shapes as ONNX Runtime's
  * `inputMetadata`/`outputMetadata` report them; an unknown rank (empty shape)
- * counts as not batchable.
+ * counts as not batchable, and so does a value with no shape (non-tensor).
  */
-export function isBatchable(model: {
-  inputs: ReadonlyArray<{ shape: ReadonlyArray<Dim> }>;
-  outputs: ReadonlyArray<{ shape: ReadonlyArray<Dim> }>;
-}): boolean {
+export function isBatchable(model: { inputs: ReadonlyArray<ValueShape>; outputs: ReadonlyArray<ValueShape> }): boolean {
   const all = [...model.inputs, ...model.outputs];
-  return model.inputs.length > 0 && model.outputs.length > 0 && all.every((v) => v.shape.length > 0 && isDynamicDim(v.shape[0]));
+  // A value without a shape (ORT's non-tensor metadata: sequences, maps) cannot be split.
+  return model.inputs.length > 0 && model.outputs.length > 0 && all.every((v) => v.shape !== undefined && v.shape.length > 0 && isDynamicDim(v.shape[0]));
 }
