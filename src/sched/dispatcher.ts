@@ -1,0 +1,454 @@
+// The dispatcher: per-function queues with dynamic batching, one scheduling
+// policy across functions, and a fixed number of execution slots. It is a
+// synchronous state machine driven by the caller's clock readings:
+//
+//   enqueue(init, now)          -> Request        (or throws ERR_OVERLOADED, ...)
+//   next(now)                   -> { batch, expired, wakeAt }
+//   complete(batch, serviceMs)  -> frees the slot, feeds profile / AIMD / fair share
+//
+// The caller runs `batch` on an instance, rejects `expired` with ERR_TIMEOUT,
+// calls next() again until it returns no batch, and otherwise calls next() at
+// `wakeAt` or when something is enqueued or completes. `createScheduler`
+// (scheduler.ts) is that loop.
+//
+// Policies, chosen per server:
+//   fifo      the batch whose oldest request arrived first, across functions.
+//   priority  realtime requests before besteffort ones: while any realtime
+//             request is queued, no besteffort work is started (a realtime
+//             request waits at most for batches already running); fifo within
+//             a class; batches hold one class.
+//   fair      deficit round robin over tenants, cost = service time (predicted
+//             at dispatch, corrected to the measured time on completion);
+//             tenant weights. A batch starts with the chosen tenant's requests
+//             and fills with others', each charged its share of the batch.
+//   srtf      shortest predicted batch service time first (latency profile),
+//             aged: score = predictedMs - agingRate * waitedMs, lowest first.
+// Request priority classes matter only under `priority`; timeouts and queue
+// limits apply under every policy.
+
+import { TensorshareError } from '../errors.js';
+import { type AimdConfig, type AimdState, aimdInit, aimdUpdate } from './aimd.js';
+import { type BatchingConfig, checkBatchingConfig, decideBatch } from './batcher.js';
+import { drrActivate, drrCharge, drrCreate, drrDeactivate, drrPick } from './drr.js';
+import { type ProfileConfig, createProfile, observe, predict } from './profile.js';
+
+export type Policy = 'fifo' | 'priority' | 'fair' | 'srtf';
+export const POLICIES: readonly Policy[] = ['fifo', 'priority', 'fair', 'srtf'];
+export type PriorityClass = 'realtime' | 'besteffort';
+
+export interface FunctionConfig {
+  name: string;
+  /** Omitted or null: the function is not batchable; each request runs alone. */
+  batching?: BatchingConfig | null;
+  /** Adaptive batch cap against a latency SLO (needs `batching`). Without it the cap is maxBatchSize. */
+  aimd?: AimdConfig;
+  /** Queued requests beyond this are refused with ERR_OVERLOADED. Default: unbounded. */
+  maxQueueLength?: number;
+  /** Queue timeout for requests that set none, ms. Default: none. */
+  defaultTimeoutMs?: number;
+  /** Batches of this function that may run at once (its instances). Default: unbounded (slots still apply). */
+  maxConcurrency?: number;
+  /** Guess of one request's service time before anything was measured, ms (srtf, fair). */
+  expectedServiceMs?: number;
+}
+
+export interface DispatcherConfig {
+  policy: Policy;
+  /** Batches that may run at once across all functions (execution slots). */
+  slots: number;
+  profile?: ProfileConfig;
+  /** fair: credit per round, ms (default 10); tenant weights (default 1). */
+  fair?: { quantumMs?: number; weights?: Record<string, number> };
+  /** srtf: ms of priority gained per ms waited (default 0.5; 0 = pure SRTF, may starve). */
+  srtf?: { agingRate?: number };
+}
+
+export interface RequestInit<P> {
+  fn: string;
+  payload: P;
+  /** Caller's id (e.g. the KServe request id). Default: the sequence number. */
+  id?: string;
+  /** Default 'default'. */
+  tenant?: string;
+  /** Default 'besteffort'. */
+  priority?: PriorityClass;
+  /** Longest time the request may wait in the queue, ms. Default: the function's defaultTimeoutMs. */
+  timeoutMs?: number;
+  /** Rows on the batch axis. Default 1. */
+  items?: number;
+  /** Requests batch together only with equal keys (shapes past axis 0; see tensor.ts shapeKey). Default ''. */
+  shapeKey?: string;
+}
+
+export interface Request<P> {
+  readonly id: string;
+  /** Arrival order within this dispatcher. */
+  readonly seq: number;
+  readonly fn: string;
+  readonly tenant: string;
+  readonly priority: PriorityClass;
+  readonly enqueuedAt: number;
+  /** Absolute time after which the request is rejected instead of run; Infinity if none. */
+  readonly deadline: number;
+  readonly items: number;
+  readonly shapeKey: string;
+  readonly payload: P;
+}
+
+export interface Batch<P> {
+  readonly id: number;
+  readonly fn: string;
+  /** In the order their rows are concatenated. */
+  readonly requests: readonly Request<P>[];
+  readonly items: number;
+  readonly predictedMs: number;
+  readonly dispatchedAt: number;
+  /** The batch cap limited this batch (AIMD raises the cap only after such batches). */
+  readonly reachedCap: boolean;
+}
+
+export interface Decision<P> {
+  /** Run this now; a slot is taken until complete(batch). Call next() again after it. */
+  batch: Batch<P> | null;
+  /** Requests past their deadline: reject with ERR_TIMEOUT; they were never run. */
+  expired: Request<P>[];
+  /** When batch is null: call next() again at this time, or earlier if something is enqueued or completes. Null: nothing to wait for. */
+  wakeAt: number | null;
+}
+
+export interface FunctionStats {
+  fn: string;
+  queued: number;
+  inFlight: number;
+  /** Current batch cap, items (the AIMD gauge). */
+  cap: number;
+  concurrency: number;
+}
+
+export interface DispatcherSnapshot {
+  policy: Policy;
+  slots: number;
+  inFlight: number;
+  functions: FunctionStats[];
+  /** fair: deficit per tenant, ms; queued per tenant under every policy. */
+  tenants: Array<{ tenant: string; queued: number; deficitMs: number }>;
+}
+
+export interface Dispatcher<P> {
+  register(config: FunctionConfig): void;
+  /** Removes a function; returns its queued requests (reject them). Running batches may still complete. */
+  unregister(fn: string): Request<P>[];
+  enqueue(init: RequestInit<P>, now: number): Request<P>;
+  next(now: number): Decision<P>;
+  /** Call once per batch from next(), after it ran (also when it failed: the CPU time was spent). */
+  complete(batch: Batch<P>, serviceMs: number, options?: { failed?: boolean }): void;
+  setSlots(slots: number): void;
+  setConcurrency(fn: string, n: number): void;
+  cap(fn: string): number;
+  snapshot(): DispatcherSnapshot;
+}
+
+interface FnState<P> {
+  config: FunctionConfig;
+  /** Queued requests in arrival (seq) order. */
+  queue: Request<P>[];
+  inFlight: number;
+  aimd: AimdState | null;
+  /** Lower bound of the queue's earliest deadline (exact after a purge). */
+  nextDeadline: number;
+}
+
+interface Candidate<P> {
+  fn: FnState<P>;
+  requests: Request<P>[];
+  /** The batch cap limited this batch: it is full or the next request did not fit. */
+  reachedCap: boolean;
+}
+
+export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
+  const policy = config.policy;
+  if (!POLICIES.includes(policy)) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `unknown scheduling policy "${policy}"; expected one of ${POLICIES.join(', ')}`, { policy });
+  }
+  checkCount('slots', config.slots);
+  let slots = config.slots;
+  const quantumMs = config.fair?.quantumMs ?? 10;
+  const weights = config.fair?.weights ?? {};
+  for (const [t, w] of Object.entries(weights)) {
+    if (!(w > 0 && Number.isFinite(w))) throw new TensorshareError('ERR_INVALID_ARGUMENT', `fair-share weight of tenant ${t} must be > 0, got ${w}`, { tenant: t });
+  }
+  if (!(quantumMs > 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `fair quantumMs must be > 0, got ${quantumMs}`);
+  const agingRate = config.srtf?.agingRate ?? 0.5;
+  const weight = (t: string) => weights[t] ?? 1;
+
+  const fns = new Map<string, FnState<P>>();
+  const profile = createProfile(config.profile);
+  const drr = drrCreate();
+  const queuedByTenant = new Map<string, number>();
+  const running = new Map<number, Batch<P>>();
+  /** Requests expired while handling enqueue(); handed out by the next next(). */
+  let outbox: Request<P>[] = [];
+  let seq = 0;
+  let batchSeq = 0;
+
+  function fnState(fn: string): FnState<P> {
+    const s = fns.get(fn);
+    if (!s) throw new TensorshareError('ERR_MODEL_NOT_FOUND', `function ${fn} is not registered with the scheduler`, { fn });
+    return s;
+  }
+
+  function capOf(s: FnState<P>): number {
+    if (!s.config.batching) return 1;
+    return s.aimd ? s.aimd.cap : s.config.batching.maxBatchSize;
+  }
+
+  function tenantQueued(tenant: string, delta: number): void {
+    const n = (queuedByTenant.get(tenant) ?? 0) + delta;
+    if (n > 0) {
+      queuedByTenant.set(tenant, n);
+      if (delta > 0) drrActivate(drr, tenant);
+    } else {
+      queuedByTenant.delete(tenant);
+      drrDeactivate(drr, tenant);
+    }
+  }
+
+  function removeFromQueue(s: FnState<P>, gone: ReadonlySet<Request<P>>): void {
+    s.queue = s.queue.filter((r) => !gone.has(r));
+    for (const r of gone) tenantQueued(r.tenant, -1);
+  }
+
+  /** Moves expired requests of `s` out of its queue; returns them. */
+  function purge(s: FnState<P>, now: number): Request<P>[] {
+    if (now < s.nextDeadline) return [];
+    const expired = s.queue.filter((r) => r.deadline <= now);
+    if (expired.length) removeFromQueue(s, new Set(expired));
+    s.nextDeadline = s.queue.reduce((m, r) => Math.min(m, r.deadline), Infinity);
+    return expired;
+  }
+
+  /** The requests a batch of `s` would be formed from, in take order. */
+  function view(s: FnState<P>, lane: PriorityClass | null, tenant: string | null): Request<P>[] {
+    let v = lane ? s.queue.filter((r) => r.priority === lane) : s.queue;
+    if (tenant !== null) v = [...v.filter((r) => r.tenant === tenant), ...v.filter((r) => r.tenant !== tenant)];
+    if (v.length === 0) return v;
+    const key = v[0].shapeKey;
+    return v.every((r) => r.shapeKey === key) ? v : v.filter((r) => r.shapeKey === key);
+  }
+
+  /** Ready candidate for `s` now, or the time it becomes ready (folded into `wake`). */
+  function candidate(s: FnState<P>, v: Request<P>[], now: number, wake: { at: number }): Candidate<P> | null {
+    if (v.length === 0) return null;
+    const cap = capOf(s);
+    const d = decideBatch(v, s.config.batching ?? null, cap, now);
+    if ('take' in d) {
+      const items = v.slice(0, d.take).reduce((a, r) => a + r.items, 0);
+      const reachedCap = items >= cap || (d.take < v.length && items + v[d.take].items > cap);
+      return { fn: s, requests: v.slice(0, d.take), reachedCap };
+    }
+    wake.at = Math.min(wake.at, d.waitUntil);
+    return null;
+  }
+
+  function eligible(): FnState<P>[] {
+    return [...fns.values()].filter((s) => s.queue.length > 0 && s.inFlight < (s.config.maxConcurrency ?? Infinity));
+  }
+
+  function predictFor(c: Candidate<P>): number {
+    const items = c.requests.reduce((a, r) => a + r.items, 0);
+    return predict(profile, c.fn.config.name, items, c.fn.config.expectedServiceMs);
+  }
+
+  function pickFifoLike(now: number, lane: PriorityClass | null, wake: { at: number }): Candidate<P> | null {
+    let best: Candidate<P> | null = null;
+    let bestScore = Infinity;
+    for (const s of eligible()) {
+      const c = candidate(s, view(s, lane, null), now, wake);
+      if (!c) continue;
+      const head = c.requests[0];
+      const score = policy === 'srtf' ? predictFor(c) - agingRate * (now - head.enqueuedAt) : head.seq;
+      if (score < bestScore || (score === bestScore && best !== null && head.seq < best.requests[0].seq)) {
+        best = c;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  function pickFair(now: number, wake: { at: number }): Candidate<P> | null {
+    // Each tenant's best candidate: the function holding its oldest ready work.
+    const byTenant = new Map<string, Candidate<P>>();
+    const fnsNow = eligible();
+    for (const tenant of drr.order) {
+      let best: Candidate<P> | null = null;
+      for (const s of fnsNow) {
+        if (!s.queue.some((r) => r.tenant === tenant)) continue;
+        const c = candidate(s, view(s, null, tenant), now, wake);
+        if (c && (best === null || c.requests[0].seq < best.requests[0].seq)) best = c;
+      }
+      if (best) byTenant.set(tenant, best);
+    }
+    const t = drrPick(drr, (x) => byTenant.has(x), weight, quantumMs);
+    return t === null ? null : byTenant.get(t)!;
+  }
+
+  function dispatch(c: Candidate<P>, now: number): Batch<P> {
+    const items = c.requests.reduce((a, r) => a + r.items, 0);
+    const batch: Batch<P> = {
+      id: ++batchSeq,
+      fn: c.fn.config.name,
+      requests: c.requests,
+      items,
+      predictedMs: predict(profile, c.fn.config.name, items, c.fn.config.expectedServiceMs),
+      dispatchedAt: now,
+      reachedCap: c.reachedCap,
+    };
+    // Charge before dequeuing: a tenant whose queue empties here leaves the
+    // round, and leaving drops positive credit that this batch should use.
+    if (policy === 'fair') chargeShares(batch, batch.predictedMs);
+    removeFromQueue(c.fn, new Set(c.requests));
+    c.fn.inFlight++;
+    running.set(batch.id, batch);
+    return batch;
+  }
+
+  function chargeShares(batch: Batch<P>, ms: number): void {
+    for (const r of batch.requests) drrCharge(drr, r.tenant, (ms * r.items) / batch.items);
+  }
+
+  return {
+    register(cfg) {
+      if (cfg.batching) checkBatchingConfig(cfg.name, cfg.batching);
+      if (cfg.maxQueueLength !== undefined) checkCount(`${cfg.name}: maxQueueLength`, cfg.maxQueueLength);
+      if (cfg.maxConcurrency !== undefined) checkCount(`${cfg.name}: maxConcurrency`, cfg.maxConcurrency);
+      const old = fns.get(cfg.name);
+      let aimd: AimdState | null = null;
+      if (cfg.batching && cfg.aimd) {
+        aimd = aimdInit(cfg.batching.maxBatchSize, cfg.aimd);
+        if (old?.aimd) aimd = { cap: Math.min(old.aimd.cap, aimd.max), max: aimd.max };
+      }
+      fns.set(cfg.name, { config: { ...cfg }, queue: old?.queue ?? [], inFlight: old?.inFlight ?? 0, aimd, nextDeadline: old?.nextDeadline ?? Infinity });
+    },
+
+    unregister(fn) {
+      const s = fns.get(fn);
+      if (!s) return [];
+      fns.delete(fn);
+      for (const r of s.queue) tenantQueued(r.tenant, -1);
+      return s.queue;
+    },
+
+    enqueue(init, now) {
+      const s = fnState(init.fn);
+      const items = init.items ?? 1;
+      if (!Number.isInteger(items) || items < 1) {
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `request to ${init.fn}: items must be an integer >= 1, got ${items}`, { fn: init.fn });
+      }
+      const max = s.config.batching?.maxBatchSize;
+      if (max !== undefined && items > max) {
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `request to ${init.fn} has ${items} rows, more than its max batch size ${max}`, { fn: init.fn, items, maxBatchSize: max });
+      }
+      const timeoutMs = init.timeoutMs ?? s.config.defaultTimeoutMs ?? Infinity;
+      if (!(timeoutMs > 0)) {
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `request to ${init.fn}: timeoutMs must be > 0, got ${timeoutMs}`, { fn: init.fn });
+      }
+      const limit = s.config.maxQueueLength ?? Infinity;
+      if (s.queue.length >= limit) outbox.push(...purge(s, now));
+      if (s.queue.length >= limit) {
+        throw new TensorshareError('ERR_OVERLOADED', `function ${init.fn} has ${s.queue.length} queued requests, its limit is ${limit}`, { fn: init.fn, queued: s.queue.length, maxQueueLength: limit });
+      }
+      const n = ++seq;
+      const req: Request<P> = {
+        id: init.id ?? String(n),
+        seq: n,
+        fn: init.fn,
+        tenant: init.tenant ?? 'default',
+        priority: init.priority ?? 'besteffort',
+        enqueuedAt: now,
+        deadline: now + timeoutMs,
+        items,
+        shapeKey: init.shapeKey ?? '',
+        payload: init.payload,
+      };
+      s.queue.push(req);
+      s.nextDeadline = Math.min(s.nextDeadline, req.deadline);
+      tenantQueued(req.tenant, +1);
+      return req;
+    },
+
+    next(now) {
+      const expired = outbox;
+      outbox = [];
+      for (const s of fns.values()) expired.push(...purge(s, now));
+      const wake = { at: Infinity };
+      for (const s of fns.values()) wake.at = Math.min(wake.at, s.nextDeadline);
+      let chosen: Candidate<P> | null = null;
+      if (running.size < slots) {
+        if (policy === 'fair') chosen = pickFair(now, wake);
+        else if (policy === 'priority') {
+          const rt = [...fns.values()].some((s) => s.queue.some((r) => r.priority === 'realtime'));
+          chosen = pickFifoLike(now, rt ? 'realtime' : 'besteffort', wake);
+        } else chosen = pickFifoLike(now, null, wake);
+      }
+      const batch = chosen ? dispatch(chosen, now) : null;
+      return { batch, expired, wakeAt: batch || wake.at === Infinity ? null : wake.at };
+    },
+
+    complete(batch, serviceMs, options = {}) {
+      if (!running.delete(batch.id)) {
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `batch ${batch.id} of ${batch.fn} is not running (completed twice?)`, { batch: batch.id, fn: batch.fn });
+      }
+      if (policy === 'fair') chargeShares(batch, serviceMs - batch.predictedMs);
+      const s = fns.get(batch.fn);
+      if (s) s.inFlight--;
+      if (options.failed) return;
+      observe(profile, batch.fn, batch.items, serviceMs);
+      if (s?.aimd && s.config.aimd) s.aimd = aimdUpdate(s.aimd, s.config.aimd, serviceMs, batch.reachedCap);
+    },
+
+    setSlots(n) {
+      checkCount('slots', n);
+      slots = n;
+    },
+
+    setConcurrency(fn, n) {
+      checkCount(`${fn}: maxConcurrency`, n);
+      const s = fnState(fn);
+      s.config = { ...s.config, maxConcurrency: n };
+    },
+
+    cap: (fn) => capOf(fnState(fn)),
+
+    snapshot() {
+      const tenants = new Set([...queuedByTenant.keys(), ...drr.deficit.keys()]);
+      return {
+        policy,
+        slots,
+        inFlight: running.size,
+        functions: [...fns.values()].map((s) => ({
+          fn: s.config.name,
+          queued: s.queue.length,
+          inFlight: s.inFlight,
+          cap: capOf(s),
+          concurrency: s.config.maxConcurrency ?? Infinity,
+        })),
+        tenants: [...tenants].sort().map((t) => ({ tenant: t, queued: queuedByTenant.get(t) ?? 0, deficitMs: drr.deficit.get(t) ?? 0 })),
+      };
+    },
+  };
+}
+
+/** The error for a request that was still queued at its deadline. */
+export function timeoutError(r: Request<unknown>, now: number): TensorshareError {
+  return new TensorshareError(
+    'ERR_TIMEOUT',
+    `request ${r.id} to ${r.fn} waited ${Math.round(now - r.enqueuedAt)} ms in the queue, past its timeout of ${Math.round(r.deadline - r.enqueuedAt)} ms; it was not run`,
+    { fn: r.fn, id: r.id, tenant: r.tenant, waitedMs: now - r.enqueuedAt },
+  );
+}
+
+function checkCount(what: string, n: number): void {
+  if (!(Number.isInteger(n) && n >= 1) && n !== Infinity) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} must be an integer >= 1, got ${n}`, { what, value: n });
+  }
+}

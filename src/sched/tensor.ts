@@ -1,0 +1,174 @@
+// Batch-axis helpers: concatenate requests' tensors along axis 0 before a
+// batched run and split the outputs back, plus the test that decides whether a
+// model can be batched at all. Pure functions over plain tensors
+// `{datatype, shape, data}` as the KServe v2 protocol describes them; BYTES
+// tensors carry `string[]`.
+
+import { TensorshareError } from '../errors.js';
+
+export type TypedArray =
+  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array
+  | Int32Array | Uint32Array | Float32Array | Float64Array
+  | BigInt64Array | BigUint64Array;
+
+export interface Tensor {
+  /** KServe v2 datatype: BOOL, UINT8..UINT64, INT8..INT64, FP16, BF16, FP32, FP64, BYTES. */
+  datatype: string;
+  shape: number[];
+  data: TypedArray | string[];
+}
+
+export type NamedTensors = Record<string, Tensor>;
+
+function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function checkTensor(t: Tensor, what: string): void {
+  if (t.shape.length === 0) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} is a scalar; it has no batch axis to concatenate or split`, { what });
+  }
+  if (!t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} has an invalid shape [${t.shape}]`, { what, shape: t.shape });
+  }
+  const want = elementCount(t.shape);
+  if (t.data.length !== want) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} has ${t.data.length} elements, shape [${t.shape}] needs ${want}`, { what, shape: t.shape, length: t.data.length });
+  }
+}
+
+/**
+ * Concatenates tensors along axis 0. All must share datatype, data kind and
+ * the trailing dimensions. Returns the joined tensor and each part's size on
+ * axis 0 (pass `sizes` to `splitTensor` to undo). Data is copied.
+ */
+export function concatTensors(parts: readonly Tensor[], name = 'tensor'): { tensor: Tensor; sizes: number[] } {
+  if (parts.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `cannot concatenate zero tensors for ${name}`, { name });
+  const first = parts[0];
+  checkTensor(first, `${name} (part 0)`);
+  const inner = first.shape.slice(1);
+  const isStrings = Array.isArray(first.data);
+  const sizes: number[] = [];
+  let total = 0;
+  parts.forEach((p, i) => {
+    const what = `${name} (part ${i})`;
+    checkTensor(p, what);
+    if (p.datatype !== first.datatype) {
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} is ${p.datatype}, part 0 is ${first.datatype}`, { name, index: i });
+    }
+    const sameKind = isStrings ? Array.isArray(p.data) : !Array.isArray(p.data) && p.data.constructor === first.data.constructor;
+    if (!sameKind) {
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} stores its data as ${p.data.constructor.name}, part 0 as ${first.data.constructor.name}`, { name, index: i });
+    }
+    if (p.shape.length !== first.shape.length || p.shape.some((d, k) => k > 0 && d !== first.shape[k])) {
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} has shape [${p.shape}], incompatible with [${first.shape}] past axis 0`, { name, index: i, shape: p.shape });
+    }
+    sizes.push(p.shape[0]);
+    total += p.shape[0];
+  });
+  const shape = [total, ...inner];
+  let data: TypedArray | string[];
+  if (isStrings) {
+    data = ([] as string[]).concat(...parts.map((p) => p.data as string[]));
+  } else {
+    const Ctor = first.data.constructor as new (n: number) => TypedArray;
+    const out = new Ctor(elementCount(shape));
+    let offset = 0;
+    for (const p of parts) {
+      (out as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(p.data as ArrayLike<unknown>, offset);
+      offset += p.data.length;
+    }
+    data = out;
+  }
+  return { tensor: { datatype: first.datatype, shape, data }, sizes };
+}
+
+/**
+ * Splits a tensor along axis 0 into parts of the given sizes (their sum must
+ * equal shape[0]). Typed-array parts are views on the input's buffer, not copies.
+ */
+export function splitTensor(t: Tensor, sizes: readonly number[], name = 'tensor'): Tensor[] {
+  checkTensor(t, name);
+  const sum = sizes.reduce((a, b) => a + b, 0);
+  if (sum !== t.shape[0] || sizes.some((s) => !Number.isInteger(s) || s < 0)) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${name} has ${t.shape[0]} rows on axis 0, cannot split it into [${sizes}]`, { name, shape: t.shape, sizes });
+  }
+  const rowLen = elementCount(t.shape.slice(1));
+  const out: Tensor[] = [];
+  let row = 0;
+  for (const s of sizes) {
+    const begin = row * rowLen;
+    const end = (row + s) * rowLen;
+    const data = Array.isArray(t.data) ? t.data.slice(begin, end) : t.data.subarray(begin, end);
+    out.push({ datatype: t.datatype, shape: [s, ...t.shape.slice(1)], data });
+    row += s;
+  }
+  return out;
+}
+
+/**
+ * Concatenates each named input across requests. Every request must supply
+ * the same input names. `sizes[i]` is request i's size on axis 0 (taken from
+ * its first input; all of its inputs must agree).
+ */
+export function concatInputs(requests: readonly NamedTensors[]): { inputs: NamedTensors; sizes: number[] } {
+  if (requests.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'cannot batch zero requests');
+  const names = Object.keys(requests[0]).sort();
+  if (names.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'request 0 has no inputs');
+  const sizes = requests.map((r, i) => {
+    const own = Object.keys(r).sort();
+    if (own.join('\0') !== names.join('\0')) {
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `request ${i} has inputs [${own}], request 0 has [${names}]`, { index: i });
+    }
+    const rows = new Set(names.map((n) => r[n].shape[0]));
+    if (rows.size !== 1) {
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `request ${i} has inputs of different sizes on axis 0: [${[...rows]}]`, { index: i });
+    }
+    return r[names[0]].shape[0];
+  });
+  const inputs: NamedTensors = {};
+  for (const n of names) inputs[n] = concatTensors(requests.map((r) => r[n]), n).tensor;
+  return { inputs, sizes };
+}
+
+/** Splits every named output by `sizes` (from `concatInputs`): one NamedTensors per request. */
+export function splitOutputs(outputs: NamedTensors, sizes: readonly number[]): NamedTensors[] {
+  const result: NamedTensors[] = sizes.map(() => ({}));
+  for (const [n, t] of Object.entries(outputs)) {
+    splitTensor(t, sizes, n).forEach((part, i) => { result[i][n] = part; });
+  }
+  return result;
+}
+
+/** A stable key for the shapes past axis 0: requests batch together only when their keys match. */
+export function shapeKey(inputs: NamedTensors): string {
+  return Object.keys(inputs).sort().map((n) => `${n}:${inputs[n].datatype}[${inputs[n].shape.slice(1).join(',')}]`).join(';');
+}
+
+export type Dim = number | string | null | undefined;
+
+/** An input or output as ONNX Runtime's `inputMetadata`/`outputMetadata` describe it (only the shape is used). */
+export interface ValueShape {
+  name?: string;
+  isTensor?: boolean;
+  shape?: ReadonlyArray<Dim>;
+}
+
+/** True when a dimension is dynamic: negative, symbolic (a name), or absent. */
+export function isDynamicDim(d: Dim): boolean {
+  return d === null || d === undefined || typeof d === 'string' || d < 0;
+}
+
+/**
+ * A model is batchable when every input and output has rank >= 1 and a
+ * dynamic first dimension (-1, symbolic or absent). Shapes as ONNX Runtime's
+ * `inputMetadata`/`outputMetadata` report them; an unknown rank (empty shape)
+ * counts as not batchable, and so does a value with no shape (non-tensor).
+ */
+export function isBatchable(model: { inputs: ReadonlyArray<ValueShape>; outputs: ReadonlyArray<ValueShape> }): boolean {
+  const all = [...model.inputs, ...model.outputs];
+  // A value without a shape (ORT's non-tensor metadata: sequences, maps) cannot be split.
+  return model.inputs.length > 0 && model.outputs.length > 0 && all.every((v) => v.shape !== undefined && v.shape.length > 0 && isDynamicDim(v.shape[0]));
+}
