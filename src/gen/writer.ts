@@ -320,7 +320,6 @@ export async function writeModel(spec: ModelSpec, outPath: string, opts: WriteOp
   if (!OUTPUT_FORMATS.includes(format)) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `unknown output format ${String(format)} (expected ${OUTPUT_FORMATS.join(', ')})`, { format });
   }
-  await mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
   const alignment = opts.alignment ?? 64;
   if (!Number.isSafeInteger(alignment) || alignment < 1) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `alignment must be a positive integer, got ${alignment}`, { alignment });
@@ -340,6 +339,8 @@ export async function writeModel(spec: ModelSpec, outPath: string, opts: WriteOp
   const tmpPath = `${outPath}.tmp-${process.pid}`;
   const openFiles: OutFile[] = [];
   const written: WrittenFile[] = [];
+  // Only after validation: a rejected request must not leave folders behind.
+  await mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
   const track = async (p: string) => { const f = await OutFile.create(p, withHash); openFiles.push(f); return f; };
   const finish = async (f: OutFile) => { openFiles.splice(openFiles.indexOf(f), 1); return f.close(); };
   try {

@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { isTensorshareError } from '../../errors.js';
+import { spawnSync } from 'node:child_process';
 import { registerGen } from './gen.js';
 
 async function runGen(args: string[]): Promise<string> {
@@ -46,9 +46,15 @@ test('gen --json writes variants and reports files with sha256', async () => {
   }
 });
 
-test('gen rejects options that do not apply to the kind and bad values', async () => {
-  await assert.rejects(runGen(['bert', '--out', '/nonexistent/x.onnx', '--width', '8']), (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT') && /--width/.test(e.message));
-  await assert.rejects(runGen(['mlp', '--out', '/nonexistent/x.onnx', '--layers', 'two']), /--layers must be/);
-  await assert.rejects(runGen(['mlp', '--out', '/nonexistent/x.onnx', '--format', 'zip']), /Allowed choices/);
-  await assert.rejects(runGen(['mlp', '--preset', 'big', '--out', '/nonexistent/x.onnx']), (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT') && /2 GiB/.test(e.message));
+test('gen rejects options that do not apply to the kind and bad values', () => {
+  // Through the real CLI: errors are reported with their code and exit status.
+  const cli = (...args: string[]) => spawnSync(process.execPath, [path.resolve('bin/tensorshare.js'), 'gen', ...args], { encoding: 'utf8' });
+  const width = cli('bert', '--out', '/nonexistent/x.onnx', '--width', '8');
+  assert.equal(width.status, 2);
+  assert.match(width.stderr, /--width.*\[ERR_INVALID_ARGUMENT\]/);
+  assert.match(cli('mlp', '--out', '/nonexistent/x.onnx', '--layers', 'two').stderr, /--layers must be/);
+  assert.match(cli('mlp', '--out', '/nonexistent/x.onnx', '--format', 'zip').stderr, /Allowed choices/);
+  const big = cli('mlp', '--preset', 'big', '--out', '/nonexistent/x.onnx');
+  assert.equal(big.status, 2);
+  assert.match(big.stderr, /2 GiB.*\[ERR_INVALID_ARGUMENT\]/);
 });
