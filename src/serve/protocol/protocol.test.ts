@@ -140,6 +140,15 @@ test('HTTP response encoding: JSON data, binary sections and exact int64', () =>
   assert.deepEqual(Array.from(new Float32Array(bin.body.subarray(bin.headerLength!).buffer.slice(bin.body.byteOffset + bin.headerLength!, bin.body.byteOffset + bin.body.length))), [0.5, 2]);
 
   assert.throws(
+    () => checkInferResponse(req, { outputs: [{ name: 'Y', datatype: 'BYTES', shape: [1], data: [3] as unknown as string[] }] }, meta),
+    (e: unknown) => isTensorshareError(e, 'ERR_INTERNAL') && /output 'Y' as BYTES, its metadata says FP32/.test(e.message),
+  );
+  const bytesMeta: ModelMetadata = { ...meta, outputs: [{ name: 'Y', datatype: 'BYTES', shape: [-1] }] };
+  assert.throws(
+    () => checkInferResponse({ ...req, outputs: [{ name: 'Y', parameters: {} }] }, { outputs: [{ name: 'Y', datatype: 'BYTES', shape: [1], data: [3] as unknown as string[] }] }, bytesMeta),
+    (e: unknown) => isTensorshareError(e, 'ERR_INTERNAL') && /output 'Y' with data of the wrong type for BYTES/.test(e.message),
+  );
+  assert.throws(
     () => checkInferResponse(req, { outputs: [{ name: 'Y', datatype: 'FP32', shape: [2, 2], data: new Float32Array(2) }] }, meta),
     (e: unknown) => isTensorshareError(e, 'ERR_INTERNAL') && /output 'Y' with 2 elements for shape \[2, 2\]/.test(e.message),
   );
