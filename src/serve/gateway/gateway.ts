@@ -1,0 +1,124 @@
+// Starts the KServe v2 gateway: HTTP (fastify) and gRPC (grpc-js) listeners
+// in front of one InferenceBackend, sharing one metrics registry.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type * as grpc from '@grpc/grpc-js';
+import { pino, type Logger } from 'pino';
+import { packageRoot, protoDir as defaultProtoDir } from '../../paths.js';
+import type { InferenceBackend } from '../protocol/backend.js';
+import { bindGrpcServer, buildGrpcServer, shutdownGrpcServer } from './grpc.js';
+import { buildHttpApp, type ServerInfo } from './http.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import type { GatewayContext } from './pipeline.js';
+
+export const GATEWAY_DEFAULTS = {
+  /** Loopback unless the caller asks for more. */
+  host: '127.0.0.1',
+  httpPort: 8000,
+  grpcPort: 8001,
+  maxBodyBytes: 64 * 1024 * 1024,
+  retryAfterSeconds: 1,
+  serverName: 'tensorshare',
+  extensions: ['binary_tensor_data', 'model_repository'],
+} as const;
+
+export interface GatewayOptions {
+  backend: InferenceBackend;
+  /** Default 127.0.0.1; pass '0.0.0.0' (or '::') to listen on every interface. */
+  host?: string;
+  /** Default 8000; 0 picks a free port. */
+  httpPort?: number;
+  /** Default 8001; 0 picks a free port; false: no gRPC listener. */
+  grpcPort?: number | false;
+  /** Largest HTTP body / gRPC message accepted (default 64 MiB). */
+  maxBodyBytes?: number;
+  /** Retry-After for overload errors naming no delay (default 1 s). */
+  retryAfterSeconds?: number;
+  /** Metrics registry to record on and serve (default: a fresh private one). */
+  metrics?: GatewayMetrics;
+  /** Default: a pino logger at level 'warn' on stderr. */
+  logger?: Logger;
+  /** Server metadata; version defaults to package.json's. */
+  serverName?: string;
+  serverVersion?: string;
+  /** Where grpc_predict_v2.proto lives (default: the package's proto/). */
+  protoDir?: string;
+}
+
+export interface RunningGateway {
+  host: string;
+  httpPort: number;
+  /** e.g. http://127.0.0.1:8000 */
+  httpUrl: string;
+  /** undefined when gRPC is off. */
+  grpcPort: number | undefined;
+  /** host:port for grpc clients. */
+  grpcAddress: string | undefined;
+  metrics: GatewayMetrics;
+  http: FastifyInstance;
+  grpc: grpc.Server | undefined;
+  close(): Promise<void>;
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
+  const host = opts.host ?? GATEWAY_DEFAULTS.host;
+  const maxBodyBytes = opts.maxBodyBytes ?? GATEWAY_DEFAULTS.maxBodyBytes;
+  const logger = opts.logger ?? pino({ level: 'warn', name: 'tensorshare-gateway' }, pino.destination(2));
+  const metrics = opts.metrics ?? createGatewayMetrics();
+  const ctx: GatewayContext = {
+    backend: opts.backend,
+    metrics,
+    logger,
+    retryAfterSeconds: opts.retryAfterSeconds ?? GATEWAY_DEFAULTS.retryAfterSeconds,
+  };
+  const server: ServerInfo = {
+    name: opts.serverName ?? GATEWAY_DEFAULTS.serverName,
+    version: opts.serverVersion ?? packageVersion(),
+    extensions: [...GATEWAY_DEFAULTS.extensions],
+  };
+
+  const http = await buildHttpApp({ ctx, server, maxBodyBytes });
+  await http.listen({ host, port: opts.httpPort ?? GATEWAY_DEFAULTS.httpPort });
+  const addr = http.server.address();
+  const httpPort = typeof addr === 'object' && addr ? addr.port : 0;
+
+  let grpcServer: grpc.Server | undefined;
+  let grpcPort: number | undefined;
+  const wantGrpc = opts.grpcPort ?? GATEWAY_DEFAULTS.grpcPort;
+  if (wantGrpc !== false) {
+    grpcServer = buildGrpcServer({ ctx, server, protoDir: opts.protoDir ?? defaultProtoDir, maxBodyBytes });
+    try {
+      grpcPort = await bindGrpcServer(grpcServer, host, wantGrpc);
+    } catch (e) {
+      await http.close();
+      grpcServer.forceShutdown();
+      throw e;
+    }
+  }
+
+  const hostForUrl = host.includes(':') ? `[${host}]` : host;
+  return {
+    host,
+    httpPort,
+    httpUrl: `http://${hostForUrl}:${httpPort}`,
+    grpcPort,
+    grpcAddress: grpcPort === undefined ? undefined : `${hostForUrl}:${grpcPort}`,
+    metrics,
+    http,
+    grpc: grpcServer,
+    async close() {
+      await Promise.all([http.close(), grpcServer ? shutdownGrpcServer(grpcServer) : Promise.resolve()]);
+    },
+  };
+}

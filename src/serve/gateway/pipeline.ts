@@ -1,0 +1,97 @@
+// The inference path both transports share: find the model, decode and
+// validate the request against its metadata, call the backend, check and
+// encode its answer, and record per-function metrics whatever the outcome.
+
+import { performance } from 'node:perf_hooks';
+import { TensorshareError } from '../../errors.js';
+import type { InferenceBackend, InferRequest, InferResponse, ModelMetadata, Tensor } from '../protocol/backend.js';
+import { checkInferResponse, validateInferRequest, type WireInferRequest } from '../protocol/request.js';
+import { errorStatus, type ErrorStatus } from '../protocol/status.js';
+import { UNKNOWN_FUNCTION, type GatewayMetrics } from './metrics.js';
+
+/** The part of a pino logger the gateway uses. */
+export interface GatewayLogger {
+  error(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface GatewayContext {
+  backend: InferenceBackend;
+  metrics: GatewayMetrics;
+  logger: GatewayLogger;
+  /** Retry-After for overload errors that name no delay of their own. */
+  retryAfterSeconds: number;
+}
+
+export interface InferCall {
+  model: string;
+  version: string | undefined;
+  protocol: 'http' | 'grpc';
+  /** performance.now() at arrival. */
+  receivedAt: number;
+  signal: AbortSignal;
+}
+
+/** Metadata of `name` (and `version`), or ERR_MODEL_NOT_FOUND naming which one is missing. */
+export async function lookupModel(backend: InferenceBackend, name: string, version: string | undefined): Promise<ModelMetadata> {
+  const meta = await backend.modelMetadata(name, version);
+  if (meta) return meta;
+  if (version !== undefined && (await backend.modelMetadata(name))) {
+    throw new TensorshareError('ERR_MODEL_NOT_FOUND', `model '${name}' has no version '${version}'`, { model: name, version });
+  }
+  throw new TensorshareError('ERR_MODEL_NOT_FOUND', `unknown model '${name}'`, { model: name });
+}
+
+/**
+ * Runs one inference. `decode` turns the transport's body into a wire request
+ * (plus whatever the transport needs to encode the answer); `encode` builds
+ * the transport's response. Throws the first error met, after recording it.
+ */
+export async function serveInfer<X, E>(
+  ctx: GatewayContext,
+  call: InferCall,
+  decode: (meta: ModelMetadata) => { wire: WireInferRequest; extra: X },
+  encode: (req: InferRequest, res: InferResponse, outputs: Tensor[], extra: X) => E,
+): Promise<E> {
+  let fn = UNKNOWN_FUNCTION;
+  let queueMs: number | undefined;
+  try {
+    const meta = await lookupModel(ctx.backend, call.model, call.version);
+    fn = call.model;
+    const { wire, extra } = decode(meta);
+    const req = validateInferRequest(call.model, call.version, wire, meta);
+    const res = await ctx.backend.infer(req, { signal: call.signal, receivedAt: call.receivedAt, protocol: call.protocol });
+    queueMs = res?.timing?.queueMs;
+    const outputs = checkInferResponse(req, res, meta);
+    const encoded = encode(req, res, outputs, extra);
+    recordInfer(ctx, fn, call, undefined, queueMs);
+    return encoded;
+  } catch (e) {
+    recordInfer(ctx, fn, call, e, queueMs);
+    throw e;
+  }
+}
+
+/** Records one inference request's outcome (`err` undefined on success). */
+export function recordInfer(ctx: GatewayContext, fn: string, call: Pick<InferCall, 'protocol' | 'receivedAt' | 'model'>, err: unknown, queueMs?: number): ErrorStatus | undefined {
+  const m = ctx.metrics;
+  const seconds = (performance.now() - call.receivedAt) / 1000;
+  m.latency.observe({ function: fn, protocol: call.protocol }, seconds);
+  if (typeof queueMs === 'number' && Number.isFinite(queueMs) && queueMs >= 0) m.queueTime.observe({ function: fn }, queueMs / 1000);
+  if (err === undefined) {
+    m.requests.inc({ function: fn, protocol: call.protocol, status: '200', code: 'OK' });
+    return undefined;
+  }
+  const st = errorStatus(err, ctx.retryAfterSeconds);
+  m.requests.inc({ function: fn, protocol: call.protocol, status: String(st.http), code: st.code });
+  m.failures.inc({ function: fn, protocol: call.protocol, code: st.code });
+  return st;
+}
+
+/** Maps an error for a response, logging the ones that are not typed (their details stay server-side). */
+export function describeError(ctx: GatewayContext, e: unknown, where: Record<string, unknown>): ErrorStatus {
+  const st = errorStatus(e, ctx.retryAfterSeconds);
+  if (st.unexpected) ctx.logger.error({ err: e, ...where }, 'request failed with an unexpected error');
+  else if (st.http >= 500) ctx.logger.warn({ code: st.code, message: st.message, ...where }, 'request failed');
+  return st;
+}

@@ -1,0 +1,276 @@
+// Transport-neutral inference requests: the HTTP and gRPC codecs parse their
+// wire formats into a WireInferRequest (structure checked, data not yet
+// typed); validateInferRequest() checks it against the model's metadata and
+// produces the typed InferRequest a backend receives. checkInferResponse()
+// holds a backend's answer to the same standard before it is encoded.
+
+import { TensorshareError } from '../../errors.js';
+import type { InferRequest, InferResponse, ModelMetadata, Parameters, RequestedOutput, Tensor, TensorMetadata } from './backend.js';
+import {
+  INT_RANGE,
+  arrayFor,
+  dataMatches,
+  deserializeBytes,
+  elementCount,
+  elementSize,
+  encodeUtf8,
+  isDataType,
+  numbersToHalf,
+  typedFromBytes,
+  type DataType,
+  type TensorData,
+} from './datatypes.js';
+import { badRequest } from './status.js';
+
+/** Tensor data as it came off the wire. */
+export type WirePayload =
+  /** JSON `data` (flat or nested row-major) or gRPC typed contents (flat). */
+  | { kind: 'values'; values: unknown }
+  /** HTTP binary extension section or gRPC raw_input_contents entry. */
+  | { kind: 'raw'; bytes: Uint8Array };
+
+export interface WireInput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  parameters: Parameters;
+  payload: WirePayload;
+}
+
+export interface WireOutput {
+  name: string;
+  parameters: Parameters;
+}
+
+export interface WireInferRequest {
+  id?: string;
+  parameters: Parameters;
+  inputs: WireInput[];
+  outputs: WireOutput[];
+}
+
+/** Parameters that only steer the transport and are not passed to backends. */
+const TRANSPORT_PARAMS = new Set(['binary_data', 'binary_data_size', 'binary_data_output']);
+
+function withoutTransportParams(p: Parameters): Parameters {
+  const out: Parameters = {};
+  for (const [k, v] of Object.entries(p)) if (!TRANSPORT_PARAMS.has(k)) out[k] = v;
+  return out;
+}
+
+/** Largest element count a single tensor may declare (guards allocations driven by shapes). */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
+const listNames = (ts: readonly TensorMetadata[]): string => ts.map((t) => t.name).join(', ') || '(none)';
+
+export function validateInferRequest(model: string, version: string | undefined, wire: WireInferRequest, meta: ModelMetadata): InferRequest {
+  const byName = new Map(meta.inputs.map((t) => [t.name, t]));
+  const seen = new Set<string>();
+  const inputs: Tensor[] = [];
+  for (const w of wire.inputs) {
+    const m = byName.get(w.name);
+    if (!m) throw badRequest(`model '${model}' has no input named '${w.name}' (inputs: ${listNames(meta.inputs)})`, { input: w.name });
+    if (seen.has(w.name)) throw badRequest(`input '${w.name}' is given more than once`, { input: w.name });
+    seen.add(w.name);
+    inputs.push(decodeInput(model, w, m));
+  }
+  for (const m of meta.inputs) {
+    if (!m.optional && !seen.has(m.name)) throw badRequest(`missing input '${m.name}' for model '${model}'`, { input: m.name });
+  }
+
+  const outByName = new Map(meta.outputs.map((t) => [t.name, t]));
+  let outputs: RequestedOutput[];
+  if (wire.outputs.length === 0) {
+    outputs = meta.outputs.map((o) => ({ name: o.name, parameters: {} }));
+  } else {
+    const seenOut = new Set<string>();
+    outputs = wire.outputs.map((o) => {
+      if (!outByName.has(o.name)) {
+        throw badRequest(`model '${model}' has no output named '${o.name}' (outputs: ${listNames(meta.outputs)})`, { output: o.name });
+      }
+      if (seenOut.has(o.name)) throw badRequest(`output '${o.name}' is requested more than once`, { output: o.name });
+      seenOut.add(o.name);
+      return { name: o.name, parameters: withoutTransportParams(o.parameters) };
+    });
+  }
+
+  const req: InferRequest = { model, parameters: withoutTransportParams(wire.parameters), inputs, outputs };
+  if (version !== undefined) req.version = version;
+  if (wire.id !== undefined) req.id = wire.id;
+  return req;
+}
+
+function decodeInput(model: string, w: WireInput, m: TensorMetadata): Tensor {
+  const where = `input '${w.name}'`;
+  if (!isDataType(w.datatype)) throw badRequest(`${where} has unsupported datatype '${w.datatype}'`, { input: w.name });
+  if (w.datatype !== m.datatype) {
+    throw badRequest(`${where} has datatype ${w.datatype}, model '${model}' expects ${m.datatype}`, { input: w.name });
+  }
+  const dt = w.datatype;
+  checkShape(w.shape, where);
+  const shapeOk = w.shape.length === m.shape.length && w.shape.every((d, i) => m.shape[i] === -1 || m.shape[i] === d);
+  if (!shapeOk) {
+    throw badRequest(`${where} has shape ${fmtShape(w.shape)}, model '${model}' expects ${fmtShape(m.shape)} (-1: any size)`, {
+      input: w.name,
+    });
+  }
+  const count = elementCount(w.shape);
+  if (count > MAX_ELEMENTS) throw badRequest(`${where} declares ${count} elements, more than the limit ${MAX_ELEMENTS}`, { input: w.name });
+
+  let data: TensorData;
+  if (w.payload.kind === 'raw') {
+    data = decodeRaw(dt, w.payload.bytes, count, w.shape, where);
+  } else {
+    const flat = flattenValues(w.payload.values, w.shape.length, where);
+    if (flat.length !== count) {
+      throw badRequest(`${where} has ${flat.length} elements, shape ${fmtShape(w.shape)} needs ${count}`, { input: w.name });
+    }
+    data = valuesToData(dt, flat, where);
+  }
+  const t: Tensor = { name: w.name, datatype: dt, shape: [...w.shape], data };
+  const params = withoutTransportParams(w.parameters);
+  if (Object.keys(params).length > 0) t.parameters = params;
+  return t;
+}
+
+export function checkShape(shape: unknown, where: string): asserts shape is number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    throw badRequest(`${where} has an invalid shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
+  }
+}
+
+function decodeRaw(dt: DataType, bytes: Uint8Array, count: number, shape: number[], where: string): TensorData {
+  if (dt === 'BYTES') {
+    const elems = deserializeBytes(bytes);
+    if (!elems) throw badRequest(`${where} has malformed BYTES data: expected 4-byte little-endian length prefixes`);
+    if (elems.length !== count) throw badRequest(`${where} has ${elems.length} BYTES elements, shape ${fmtShape(shape)} needs ${count}`);
+    return elems;
+  }
+  const need = count * elementSize(dt);
+  if (bytes.length !== need) {
+    throw badRequest(`${where} has ${bytes.length} bytes of binary data, shape ${fmtShape(shape)} of ${dt} needs ${need}`);
+  }
+  return typedFromBytes(dt, bytes);
+}
+
+const MAX_NESTING = 32;
+
+/** Flattens row-major nested arrays; a flat array is returned as is. */
+function flattenValues(values: unknown, rank: number, where: string): unknown[] {
+  if (!Array.isArray(values)) {
+    if (rank === 0 && values !== undefined) return [values];
+    throw badRequest(`${where}: data must be an array`);
+  }
+  if (!values.some(Array.isArray)) return values;
+  const out: unknown[] = [];
+  const walk = (a: unknown[], depth: number): void => {
+    if (depth > MAX_NESTING) throw badRequest(`${where}: data is nested more than ${MAX_NESTING} levels deep`);
+    for (const v of a) {
+      if (Array.isArray(v)) walk(v, depth + 1);
+      else out.push(v);
+    }
+  };
+  walk(values, 1);
+  return out;
+}
+
+const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+function elementError(where: string, i: number, expected: string, v: unknown): TensorshareError {
+  const shown = typeof v === 'string' ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v) : String(v);
+  return badRequest(`${where} element ${i}: expected ${expected}, got ${typeName(v)} ${shown}`);
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+
+function toBigInt(v: unknown): bigint | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : undefined;
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) return BigInt(v);
+  return undefined;
+}
+
+/** Converts flat JSON / gRPC typed values to the datatype's storage, checking each element. */
+export function valuesToData(dt: DataType, flat: readonly unknown[], where: string): TensorData {
+  const n = flat.length;
+  switch (dt) {
+    case 'BOOL': {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = flat[i];
+        if (typeof v !== 'boolean') throw elementError(where, i, 'a boolean for BOOL', v);
+        out[i] = v ? 1 : 0;
+      }
+      return out;
+    }
+    case 'FP16':
+    case 'FP32':
+    case 'FP64': {
+      for (let i = 0; i < n; i++) if (typeof flat[i] !== 'number') throw elementError(where, i, `a number for ${dt}`, flat[i]);
+      const nums = flat as readonly number[];
+      if (dt === 'FP16') return numbersToHalf(nums);
+      return dt === 'FP32' ? Float32Array.from(nums) : Float64Array.from(nums);
+    }
+    case 'INT64':
+    case 'UINT64': {
+      const [lo, hi] = dt === 'INT64' ? [INT64_MIN, INT64_MAX] : [0n, UINT64_MAX];
+      const out = dt === 'INT64' ? new BigInt64Array(n) : new BigUint64Array(n);
+      for (let i = 0; i < n; i++) {
+        const b = toBigInt(flat[i]);
+        if (b === undefined || b < lo || b > hi) throw elementError(where, i, `an integer in ${dt} range`, flat[i]);
+        out[i] = b;
+      }
+      return out;
+    }
+    case 'BYTES': {
+      const out: Uint8Array[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = flat[i];
+        if (typeof v === 'string') out[i] = encodeUtf8(v);
+        else if (v instanceof Uint8Array) out[i] = v;
+        else throw elementError(where, i, 'a string for BYTES', v);
+      }
+      return out;
+    }
+    default: {
+      const [lo, hi] = INT_RANGE[dt]!;
+      const Ctor = arrayFor(dt);
+      const out = new Ctor(n) as Exclude<TensorData, BigInt64Array | BigUint64Array | Uint8Array[] | string[]>;
+      for (let i = 0; i < n; i++) {
+        const v = flat[i];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw elementError(where, i, `an integer in ${dt} range`, v);
+        out[i] = v;
+      }
+      return out;
+    }
+  }
+}
+
+/**
+ * Checks a backend's response against the request and returns the requested
+ * outputs in request order. A malformed response is the backend's fault:
+ * ERR_INTERNAL (500), naming the output.
+ */
+export function checkInferResponse(req: InferRequest, res: InferResponse, meta: ModelMetadata): Tensor[] {
+  const bad = (msg: string): TensorshareError => new TensorshareError('ERR_INTERNAL', `model '${req.model}' returned ${msg}`, { model: req.model });
+  if (!res || !Array.isArray(res.outputs)) throw bad('no outputs');
+  const got = new Map(res.outputs.map((t) => [t.name, t]));
+  const metaOut = new Map(meta.outputs.map((t) => [t.name, t]));
+  return req.outputs.map(({ name }) => {
+    const t = got.get(name);
+    if (!t) throw bad(`no output '${name}'`);
+    if (!isDataType(t.datatype)) throw bad(`output '${name}' with unknown datatype '${String(t.datatype)}'`);
+    const m = metaOut.get(name);
+    if (m && m.datatype !== t.datatype) throw bad(`output '${name}' as ${t.datatype}, its metadata says ${m.datatype}`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw bad(`output '${name}' with invalid shape ${JSON.stringify(t.shape)}`);
+    }
+    if (!dataMatches(t.datatype, t.data)) throw bad(`output '${name}' with data of the wrong type for ${t.datatype}`);
+    const count = elementCount(t.shape);
+    if (t.data.length !== count) throw bad(`output '${name}' with ${t.data.length} elements for shape ${fmtShape(t.shape)}`);
+    return t;
+  });
+}
