@@ -75,3 +75,52 @@ describe('sessions from the store equal plain onnxruntime-node bit for bit', () 
     }
   }
 });
+
+describe("mode 'auto' answers from fast-open, then switches to fast-run behind the same session", () => {
+  let roots: TempRoots;
+  let inputs: Record<string, Record<string, Plain>>;
+  before(async () => {
+    roots = await tempRoots('auto');
+    inputs = await realInputs();
+  });
+  after(async () => { await roots.cleanup(); });
+
+  const bytesOf = (o: ort.InferenceSession.OnnxValueMapType) => Buffer.from((Object.values(o)[0]!.data as Float32Array).buffer);
+
+  test('ocrRec: outputs match plain ORT with each mode\'s options, before and after the switch', async () => {
+    await importModel(roots.repository, FIXTURES.ocrRec, { name: 'rec' });
+    const s = await openSession('rec', { repository: roots.repository, store: roots.store, mode: 'auto' });
+    const feeds = toOrt(inputs.ocrRec!);
+    const plainOpen = await ort.InferenceSession.create(FIXTURES.ocrRec, PLAIN['fast-open']);
+    const plainRun = await ort.InferenceSession.create(FIXTURES.ocrRec, PLAIN['fast-run']);
+    try {
+      assert.equal(s.mode, 'fast-open');
+      const session = s.session;
+      assert.ok(bytesOf(await session.run(feeds)).equals(bytesOf(await plainOpen.run(feeds))), 'first answer from fast-open');
+      const sw = await s.switched!;
+      assert.ok('switchMs' in sw, `switched: ${'error' in sw ? sw.error.message : ''}`);
+      assert.equal(s.mode, 'fast-run');
+      assert.ok(bytesOf(await session.run(feeds)).equals(bytesOf(await plainRun.run(feeds))), 'same object now answers from fast-run');
+      assert.deepEqual(session.inputNames, ['x']);
+    } finally {
+      await s.release();
+      await plainOpen.release();
+      await plainRun.release();
+    }
+  });
+
+  test('a model whose fast-run variant cannot load stays in fast-open and keeps working', async () => {
+    await importModel(roots.repository, FIXTURES.vad, { name: 'vad' });
+    const s = await openSession('vad', { repository: roots.repository, store: roots.store, mode: 'auto' });
+    try {
+      const feeds = toOrt(inputs.vad!);
+      await s.session.run(feeds);
+      const sw = await s.switched!;
+      assert.ok('error' in sw && /staying in fast-open/.test(sw.error.message));
+      assert.equal(s.mode, 'fast-open');
+      assert.equal((await s.session.run(feeds)).output!.dims.join(','), '1,1');
+    } finally {
+      await s.release();
+    }
+  });
+});

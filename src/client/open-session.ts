@@ -9,10 +9,14 @@ import { isResident, materialize, materializeVariant } from '../store/materializ
 import { buildFastRun, fastRunKey } from '../store/fast-run.js';
 import { storeSessionOptions, type SessionOptions } from '../store/ort-options.js';
 import { resolveModel } from '../store/repository.js';
+import { switchingSession } from './auto-session.js';
 
 export interface OpenSessionOptions extends Partial<Paths> {
-  /** Default: the model's defaultMode. */
-  mode?: OpenMode;
+  /**
+   * Default: the model's defaultMode. 'auto' opens in fast-open and switches
+   * to fast-run after the first run, behind the same session object.
+   */
+  mode?: OpenMode | 'auto';
   /** Passed to ORT; tensorshare overrides only what sharing needs (see ort-options.ts). */
   sessionOptions?: SessionOptions;
 }
@@ -20,7 +24,10 @@ export interface OpenSessionOptions extends Partial<Paths> {
 export interface SharedSession {
   session: InferenceSession;
   manifest: Manifest;
+  /** The mode serving now ('auto' starts as fast-open). */
   mode: OpenMode;
+  /** With mode 'auto': settles when fast-run serves. */
+  switched?: Promise<{ switchMs: number } | { error: Error }>;
   variant?: VariantManifest;
   /** Time spent making the model resident (0 when it already was). */
   materializeMs: number;
@@ -33,7 +40,9 @@ export async function openSession(ref: string, options: OpenSessionOptions = {})
   const repo = layout(paths.repository);
   const store = layout(paths.store);
   const manifest = await resolveModel(repo, ref);
-  let mode = options.mode ?? manifest.defaultMode;
+  const asked = options.mode ?? manifest.defaultMode;
+  if (asked === 'auto') return openAuto(ref, options);
+  let mode: OpenMode = asked;
   const t0 = performance.now();
   if (!(await isResident(store, manifest))) await materialize(repo, store, manifest);
   let graph = manifest.graph.sha256;
@@ -65,4 +74,22 @@ export async function openSession(ref: string, options: OpenSessionOptions = {})
       await session.release();
     },
   };
+}
+
+async function openAuto(ref: string, options: OpenSessionOptions): Promise<SharedSession> {
+  const first = await openSession(ref, { ...options, mode: 'fast-open' });
+  const result: SharedSession = { ...first, mode: 'fast-open' };
+  const sw = switchingSession(first.session, async () => {
+    const second = await openSession(`${first.manifest.name}:${first.manifest.version}`, { ...options, mode: 'fast-run' });
+    if (second.mode !== 'fast-run') {
+      await second.release();
+      throw new Error('no fast-run variant can be loaded for this model; staying in fast-open');
+    }
+    result.mode = 'fast-run';
+    return second.session;
+  });
+  result.session = sw.session;
+  result.switched = sw.switched;
+  result.release = sw.release;
+  return result;
 }
