@@ -203,7 +203,7 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     store,
     socket: path.resolve(resolvePath(str('socket')) ?? path.join(store, 'daemon.sock')),
     socketMode: get('socketMode', parseOctal, 0o660),
-    budget: get('budget', wrap((v) => parseBudget(v)), { fraction: 0.8 } as Budget),
+    budget: get('budget', wrap(parseBudget), { fraction: 0.8 } as Budget),
     policy: policyName,
     ttlMs: get('ttl', wrap(parseDuration), 60_000),
     reclaimIntervalMs: get('reclaimInterval', wrap(parseDuration), 5_000),

@@ -24,15 +24,15 @@ export function parseBytes(s: string | number, what = 'size'): number {
   return v;
 }
 
-export function parseBudget(s: string | number): Budget {
+export function parseBudget(s: string | number, what = 'budget'): Budget {
   if (typeof s === 'string' && /^\s*\d+(\.\d+)?\s*%\s*$/.test(s)) {
     const f = Number(s.trim().slice(0, -1)) / 100;
     if (f > 0 && f <= 1) return { fraction: f };
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `budget: '${s}' must be between 0% and 100%`);
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what}: '${s}' must be between 0% and 100%`);
   }
   const n = typeof s === 'number' ? s : /^\s*\d*\.?\d+\s*$/.test(s) ? Number(s) : NaN;
   if (n > 0 && n <= 1) return { fraction: n };
-  return { bytes: parseBytes(s, 'budget') };
+  return { bytes: parseBytes(s, what) };
 }
 
 export function resolveBudget(b: Budget, fsBytes: number): number {

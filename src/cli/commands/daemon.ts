@@ -21,7 +21,14 @@ export function registerDaemon(program: Command): Command {
   cmd.action(async (opts: Record<string, unknown>) => {
     // Files and folders the daemon creates are never group/world-writable.
     process.umask(0o022);
-    const config = resolveDaemonConfig({ flags: opts, env: process.env });
+    let config;
+    try {
+      config = resolveDaemonConfig({ flags: opts, env: process.env });
+    } catch (e) {
+      process.stderr.write(`tensorshare daemon: ${(e as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
     const log = daemonLogger(config.logLevel);
     let daemon;
     try {

@@ -53,8 +53,8 @@ test('ttl expires a model only after its keep-alive window', () => {
   const a = cand('a', { lastRelease: c.now() });
   assert.equal(p.expired(a, ctx(c.advance(29_999))), false);
   assert.equal(p.expired(a, ctx(c.advance(1))), true);
-  const b = cand('b', { lastRelease: c.now() - 5 });
-  assert.deepEqual(keys(p.order([a, b], ctx(c.now()))), ['b', 'a']);
+  const b = cand('b', { lastRelease: a.lastRelease + 5 });
+  assert.deepEqual(keys(p.order([b, a], ctx(c.now()))), ['a', 'b']);
 });
 
 test('eager expires every unreferenced model at once; never evicts nothing', () => {
