@@ -65,6 +65,7 @@ export function autoName(file: string | undefined): string {
 }
 
 const hashCache = new Map<string, string>();
+const RETRY_AFTER_MS = 10_000;
 
 async function hashFile(file: string): Promise<string> {
   const st = await fs.promises.stat(file);
@@ -92,8 +93,12 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
     void client.close(leaseId).catch(() => {});
   });
 
+  // After the daemon was found unreachable, creates go straight to ORT for a while.
+  let unreachableUntil = 0;
+
   async function viaDaemon(p: Parsed): Promise<{ lease: ClientLease; client: DaemonClient } | undefined> {
     const { settings } = options;
+    if (Date.now() < unreachableUntil) return undefined;
     if (!fs.existsSync(settings.socket)) {
       warn(`tensorshare: no daemon socket at ${settings.socket}; using plain onnxruntime (set TENSORSHARE_ENABLED=false to silence)`, 'TENSORSHARE_NO_DAEMON');
       return undefined;
@@ -102,6 +107,7 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
     try {
       await client.ready(settings.connectTimeoutMs);
     } catch (e) {
+      unreachableUntil = Date.now() + RETRY_AFTER_MS;
       warn(`tensorshare: daemon unreachable at ${settings.socket} (${(e as Error).message}); using plain onnxruntime`, 'TENSORSHARE_NO_DAEMON');
       return undefined;
     }

@@ -191,3 +191,71 @@ export async function until<T>(fn: () => Promise<T | undefined | false> | T | un
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+export interface WorkerProc {
+  proc: ChildProcess;
+  pid: number;
+  events: Record<string, unknown>[];
+  waitFor(pred: (ev: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  send(cmd: string): void;
+  /** Sends `status` and returns the answer. */
+  status(): Promise<Record<string, unknown>>;
+}
+
+/** Starts src/client/test-worker.ts: opens `model` through the daemon, runs it, optionally keeps running. */
+export function spawnWorker(args: { socket: string; token?: string; model: string; mode?: string; input: { name: string; dims: number[] }; loopMs?: number }, env: NodeJS.ProcessEnv = {}): WorkerProc {
+  const proc = spawn(process.execPath, [path.join(DIST, 'client', 'test-worker.js'), JSON.stringify(args)], {
+    cwd: packageRoot,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  running.add(proc);
+  proc.on('exit', () => running.delete(proc));
+  const events: Record<string, unknown>[] = [];
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  proc.stdout!.setEncoding('utf8');
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (d: string) => { err += d; });
+  proc.stdout!.on('data', (d: string) => {
+    out += d;
+    let i: number;
+    while ((i = out.indexOf('\n')) >= 0) {
+      const line = out.slice(0, i);
+      out = out.slice(i + 1);
+      try {
+        events.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        events.push({ event: 'text', line });
+      }
+    }
+    for (const l of listeners) l();
+  });
+  let seen = 0;
+  const waitFor = (pred: (ev: Record<string, unknown>) => boolean, timeoutMs = 20_000) => new Promise<Record<string, unknown>>((resolve, reject) => {
+    const from = seen;
+    const check = () => {
+      const i = events.findIndex((e, k) => k >= from && pred(e));
+      if (i >= 0) { seen = i + 1; done(); resolve(events[i]!); }
+    };
+    const onExit = () => { done(); reject(new Error(`worker exited (${proc.exitCode ?? proc.signalCode}):\n${err}`)); };
+    const timer = setTimeout(() => { done(); reject(new Error(`worker timed out:\n${err}`)); }, timeoutMs);
+    const done = () => { clearTimeout(timer); listeners.delete(check); proc.off('exit', onExit); };
+    listeners.add(check);
+    proc.once('exit', onExit);
+    check();
+  });
+  return {
+    proc,
+    pid: proc.pid!,
+    events,
+    waitFor,
+    send: (cmd) => proc.stdin!.write(`${cmd}\n`),
+    async status() {
+      const p = waitFor((e) => e.event === 'status');
+      proc.stdin!.write('status\n');
+      return p;
+    },
+  };
+}
