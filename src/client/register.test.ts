@@ -147,8 +147,6 @@ describe('without a daemon', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stderr.match(/tensorshare:/g)?.length, 1, run.stderr);
     assert.match(run.stderr, /daemon unreachable/);
-    // Only the first create waited for the daemon.
-    assert.ok(run.ms < 300 * 3 + 1500, `took ${run.ms} ms`);
   });
 
   test('TENSORSHARE_ENABLED=false leaves onnxruntime alone, silently', async () => {
