@@ -216,6 +216,25 @@ describe('leases, single flight, validation, permissions', () => {
     assert.ok((await e.c.list()).find((x) => x.model === 'fr:1')!.fastRunBuilt);
   });
 
+  test('prebuildFastRun builds the variant in the background after a fast-open open', async () => {
+    const roots = await tempRoots();
+    const d = await spawnDaemon(['--repository', roots.repo, '--store', roots.store, '--prebuild-fast-run']);
+    const c = new DaemonClient({ socket: d.socket });
+    try {
+      const file = await chainModel(path.join(roots.repo, 'pb.onnx'), [{ rows: 64, cols: 128, seed: 12 }]);
+      await c.import(file, 'pb');
+      await touch(c, 'pb');
+      await until(async () => (await c.list())[0]!.fastRunBuilt, 20_000);
+      const l = await c.open('pb', { mode: 'fast-run' });
+      assert.equal((await c.stats()).totals.fastRunBuilds, 1);
+      await c.close(l.leaseId);
+    } finally {
+      await c.disconnect();
+      await d.stop();
+      await roots.cleanup();
+    }
+  });
+
   test('the profile is Chrome trace JSON with open and materialize spans', async () => {
     const roots = await tempRoots();
     const trace = path.join(roots.repo, 'trace.json');
