@@ -25,3 +25,8 @@ export function resolvePaths(p: Partial<Paths> = {}, env: NodeJS.ProcessEnv = pr
     store: path.resolve(p.store ?? defaultStore(env)),
   };
 }
+
+/** The daemon's socket: TENSORSHARE_SOCKET, else `<store>/daemon.sock`. */
+export function defaultSocket(env: NodeJS.ProcessEnv = process.env, store = defaultStore(env)): string {
+  return path.resolve(env.TENSORSHARE_SOCKET || path.join(store, 'daemon.sock'));
+}

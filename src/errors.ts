@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'ERR_UNAVAILABLE'
   | 'ERR_TIMEOUT'
   | 'ERR_OVERLOADED'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  | 'ERR_PRECONDITION'
+  | 'ERR_UNAUTHENTICATED';
 
 export class TensorshareError extends Error {
   readonly code: ErrorCode;

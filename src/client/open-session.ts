@@ -7,7 +7,8 @@ import { graphPath, layout } from '../store/layout.js';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import { isResident, materialize, materializeVariant } from '../store/materialize.js';
 import { buildFastRun, fastRunKey } from '../store/fast-run.js';
-import { storeSessionOptions, type SessionOptions } from '../store/ort-options.js';
+import type { SessionOptions } from '../store/ort-options.js';
+import { createStoreSession } from './create-session.js';
 import { resolveModel } from '../store/repository.js';
 import { switchingSession } from './auto-session.js';
 
@@ -57,8 +58,7 @@ export async function openSession(ref: string, options: OpenSessionOptions = {})
     }
   }
   const t1 = performance.now();
-  const ort = (await import('onnxruntime-node')).default;
-  const session = await ort.InferenceSession.create(graphPath(store, graph), storeSessionOptions(mode, store.tensors, { logSeverityLevel: 3, ...options.sessionOptions }));
+  const session = await createStoreSession(graphPath(store, graph), mode, store.tensors, { logSeverityLevel: 3, ...options.sessionOptions });
   const t2 = performance.now();
   let released = false;
   return {

@@ -1,0 +1,49 @@
+// `tensorshare daemon`: runs the model resource manager in the foreground.
+// Every option comes from src/daemon/settings.ts (flags, TENSORSHARE_* and
+// the config file share one table).
+import type { Command } from 'commander';
+import { daemonLogger, startDaemon } from '../../daemon/daemon.js';
+import { resolveDaemonConfig, SETTINGS } from '../../daemon/settings.js';
+
+export function registerDaemon(program: Command): Command {
+  const cmd = program
+    .command('daemon')
+    .description('run the model resource manager: leases, reference counts, memory budget and eviction over a gRPC Unix socket');
+  for (const s of SETTINGS) {
+    if (s.flag.startsWith('--[no-]')) {
+      const name = s.flag.slice('--[no-]'.length);
+      cmd.option(`--${name}`, `${s.description} (env ${s.env})`);
+      cmd.option(`--no-${name}`);
+    } else {
+      cmd.option(s.flag, `${s.description} (env ${s.env}; default ${s.default.replaceAll('`', '')})`);
+    }
+  }
+  cmd.action(async (opts: Record<string, unknown>) => {
+    // Files and folders the daemon creates are never group/world-writable.
+    process.umask(0o022);
+    let config;
+    try {
+      config = resolveDaemonConfig({ flags: opts, env: process.env });
+    } catch (e) {
+      process.stderr.write(`tensorshare daemon: ${(e as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const log = daemonLogger(config.logLevel);
+    let daemon;
+    try {
+      daemon = await startDaemon(config, { log });
+    } catch (e) {
+      log.fatal({ err: e }, 'daemon failed to start');
+      process.exitCode = 1;
+      return;
+    }
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      void daemon.close().then(() => process.exit(0), (e) => { log.error({ err: e }, 'error while stopping'); process.exit(1); });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return cmd;
+}

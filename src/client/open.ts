@@ -1,0 +1,77 @@
+// open(): a model as an onnxruntime-node session, through the daemon. The
+// daemon makes the model resident and leases it; the session maps the store
+// files directly. release() (or the end of the process) ends the lease.
+import type { InferenceSession } from 'onnxruntime-node';
+import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
+import type { SessionOptions } from '../store/ort-options.js';
+import { createTracer } from '../trace.js';
+import { createStoreSession } from './create-session.js';
+import { DaemonClient, type ClientLease, type DaemonClientOptions } from './daemon-client.js';
+import { clientSettings } from './settings.js';
+
+export interface OpenOptions extends DaemonClientOptions {
+  mode?: OpenMode;
+  /** Passed to ORT; tensorshare overrides only what sharing needs (store/ort-options.ts). */
+  sessionOptions?: SessionOptions;
+  /** A client to use; default: this process's shared client for the socket and token. */
+  client?: DaemonClient;
+}
+
+export interface OpenedModel {
+  session: InferenceSession;
+  manifest: Manifest;
+  variant?: VariantManifest;
+  mode: OpenMode;
+  lease: ClientLease;
+  /** Time the daemon took to answer (materializing or building if needed). */
+  openMs: number;
+  createMs: number;
+  release(): Promise<void>;
+}
+
+// The process's connections, one per (socket, token): a daemon ties leases to
+// a client's Attach stream, and one stream per process is the design.
+const shared = new Map<string, DaemonClient>();
+
+export function sharedClient(options: DaemonClientOptions = {}): DaemonClient {
+  const s = clientSettings(options, options.env);
+  const key = `${s.socket}\0${s.token ?? ''}`;
+  let c = shared.get(key);
+  if (!c) {
+    c = new DaemonClient({ ...options, trace: options.trace ?? createTracer(s.profile, `tensorshare client ${process.argv[1] ?? ''}`) });
+    shared.set(key, c);
+  }
+  return c;
+}
+
+export async function open(ref: string, options: OpenOptions = {}): Promise<OpenedModel> {
+  const client = options.client ?? sharedClient(options);
+  const t0 = performance.now();
+  const lease = await client.open(ref, { mode: options.mode });
+  const t1 = performance.now();
+  let session: InferenceSession;
+  try {
+    session = await client.tracer.span('create-session', `create-${lease.leaseId}`, () =>
+      createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions), { model: lease.model });
+  } catch (e) {
+    await client.close(lease.leaseId).catch(() => {});
+    throw e;
+  }
+  const t2 = performance.now();
+  let released = false;
+  return {
+    session,
+    manifest: lease.manifest,
+    variant: lease.variant,
+    mode: lease.mode,
+    lease,
+    openMs: t1 - t0,
+    createMs: t2 - t1,
+    async release() {
+      if (released) return;
+      released = true;
+      await session.release();
+      await client.close(lease.leaseId);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// Starts a daemon: one per store (a pid file says who owns it), the manager
+// (state rebuilt from the repository and store), then the socket. close()
+// stops serving and writes the state; leases stay in the state file, so
+// clients that keep running re-register with the next daemon.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { TensorshareError } from '../errors.js';
+import { createTracer, type Tracer } from '../trace.js';
+import { createManager, type Manager } from './manager.js';
+import { processState, readProcStat } from './process-check.js';
+import { serve } from './server.js';
+import type { DaemonConfig } from './settings.js';
+import { formatBytes } from './units.js';
+
+export interface RunningDaemon {
+  socket: string;
+  manager: Manager;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export function daemonLogger(level: string): Logger {
+  return pino({ level, base: { pid: process.pid, name: 'tensorshare-daemon' } }, pino.destination({ fd: 2, sync: true }));
+}
+
+/** Claims the store for this process: <store>/.daemon/daemon.pid, unless a live daemon holds it. */
+async function claimStore(store: string): Promise<() => Promise<void>> {
+  const dir = path.join(store, '.daemon');
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, 'daemon.pid');
+  const me = `${process.pid} ${readProcStat(process.pid)?.startTime ?? ''}\n`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await fs.writeFile(file, me, { flag: 'wx', mode: 0o600 });
+      return async () => {
+        const cur = await fs.readFile(file, 'utf8').catch(() => '');
+        if (cur === me) await fs.rm(file, { force: true });
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const [pid, start] = (await fs.readFile(file, 'utf8').catch(() => '')).trim().split(' ');
+      if (processState(Number(pid), start || undefined) !== 'dead' && Number(pid) !== process.pid) {
+        throw new TensorshareError('ERR_UNAVAILABLE', `store ${store} is owned by a running daemon (pid ${pid})`);
+      }
+      await fs.rm(file, { force: true });
+    }
+  }
+  throw new TensorshareError('ERR_UNAVAILABLE', `cannot claim store ${store}: another daemon is starting`);
+}
+
+export async function startDaemon(config: DaemonConfig, options: { log?: Logger; trace?: Tracer } = {}): Promise<RunningDaemon> {
+  const log = options.log ?? daemonLogger(config.logLevel);
+  await fs.mkdir(config.store, { recursive: true });
+  const release = await claimStore(config.store);
+  const trace = options.trace ?? createTracer(config.profile, 'tensorshare daemon');
+  try {
+    const manager = createManager({ config, log, trace });
+    await manager.start();
+    const server = await serve(manager, config, log);
+    log.info({
+      socket: server.socket, store: config.store, repository: config.repository, budget: formatBytes(manager.budget()),
+      policy: config.policy, tenants: config.tenants.map((t) => t.name), daemonId: manager.daemonId,
+    }, 'listening');
+    let closing: Promise<void> | undefined;
+    return {
+      socket: server.socket,
+      manager,
+      log,
+      close() {
+        closing ??= (async () => {
+          await server.close();
+          await manager.stop();
+          trace.close();
+          await release();
+          log.info('stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    trace.close();
+    await release();
+    throw e;
+  }
+}

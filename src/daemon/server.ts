@@ -1,0 +1,183 @@
+// gRPC over a Unix socket: authentication, validation, error mapping, and the
+// socket itself. The socket is bound inside a private (0700) folder, given
+// its mode, and only then renamed into place, so it is never reachable with
+// wider permissions than configured.
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { TensorshareError } from '../errors.js';
+import { grpcCode } from './grpc-status.js';
+import type { Manager } from './manager.js';
+import { daemonProto } from './proto.js';
+import type * as P from './proto.js';
+import type { DaemonConfig } from './settings.js';
+import { authenticate, bearerToken, type Caller } from './tenants.js';
+import { checkDecoded, checkHello, checkId, checkImport, checkMode, checkModel, checkOpen, checkUploadHeader, MALFORMED } from './validate.js';
+
+export interface RunningServer {
+  socket: string;
+  close(): Promise<void>;
+}
+
+/** Requests that fail to decode become a marked object, rejected as INVALID_ARGUMENT instead of INTERNAL. */
+function tolerant(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(Object.entries(def).map(([k, m]) => [k, {
+    ...m,
+    requestDeserialize: (b: Buffer) => {
+      try {
+        return m.requestDeserialize(b);
+      } catch (e) {
+        return { [MALFORMED]: (e as Error).message };
+      }
+    },
+  }]));
+}
+
+async function refuseIfLive(socket: string): Promise<void> {
+  try {
+    await fs.lstat(socket);
+  } catch {
+    return;
+  }
+  const live = await new Promise<boolean>((resolve) => {
+    const c = net.connect(socket);
+    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
+  });
+  if (live) throw new TensorshareError('ERR_UNAVAILABLE', `another daemon is listening on ${socket}`);
+  await fs.rm(socket, { force: true });
+}
+
+export async function serve(manager: Manager, config: DaemonConfig, log: Logger): Promise<RunningServer> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+  });
+
+  const auth = (md: grpc.Metadata): Caller => {
+    const value = md.get('authorization')[0];
+    const caller = authenticate(config.tenants, bearerToken(typeof value === 'string' ? value : value?.toString()));
+    if (!caller) throw new TensorshareError('ERR_UNAUTHENTICATED', 'missing or invalid token (metadata authorization: Bearer <token>)');
+    return caller;
+  };
+
+  const toStatus = (e: unknown, method: string): Partial<grpc.StatusObject> => {
+    if (e instanceof TensorshareError) {
+      if (e.code === 'ERR_INTERNAL' || e.code === 'ERR_STORE' || e.code === 'ERR_CORRUPT_TENSOR') log.error({ err: e, method }, 'request failed');
+      else log.debug({ code: e.code, method, msg: e.message }, 'request refused');
+      return { code: grpcCode(e.code), details: e.message };
+    }
+    log.error({ err: e, method }, 'request failed');
+    return { code: grpc.status.INTERNAL, details: `internal error: ${(e as Error)?.message ?? String(e)}` };
+  };
+
+  function unary<Req, Res>(method: string, fn: (caller: Caller, req: Req) => Promise<Res> | Res) {
+    return (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
+      Promise.resolve()
+        .then(() => {
+          const caller = auth(call.metadata);
+          checkDecoded(call.request);
+          return fn(caller, call.request);
+        })
+        .then((res) => cb(null, res), (e) => cb(toStatus(e, method) as grpc.ServiceError));
+    };
+  }
+
+  const handlers: grpc.UntypedServiceImplementation = {
+    attach(call: grpc.ServerDuplexStream<P.ClientEvent, P.DaemonEvent>) {
+      let caller: Caller;
+      try {
+        caller = auth(call.metadata);
+      } catch (e) {
+        call.emit('error', toStatus(e, 'Attach'));
+        return;
+      }
+      let attachmentId: string | undefined;
+      let failed = false;
+      const end = () => {
+        if (attachmentId) manager.detach(attachmentId);
+        attachmentId = undefined;
+      };
+      call.on('data', (ev: P.ClientEvent) => {
+        if (failed) return;
+        try {
+          checkDecoded(ev);
+          if (attachmentId) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'Attach takes one hello per stream');
+          const hello = checkHello(ev.event === 'hello' ? ev.hello : undefined);
+          const { attachment, attached } = manager.attach(caller, hello);
+          attachmentId = attachment.id;
+          call.write({ attached });
+        } catch (e) {
+          failed = true;
+          end();
+          call.emit('error', toStatus(e, 'Attach'));
+        }
+      });
+      call.on('end', () => { end(); if (!failed) call.end(); });
+      call.on('cancelled', end);
+      call.on('error', end);
+      call.on('close', end);
+    },
+    open: unary<P.OpenRequest, P.OpenResponse>('Open', (c, req) => {
+      const r = checkOpen(req);
+      return manager.open(c, r.attachmentId, r.model, r.mode);
+    }),
+    close: unary<P.CloseRequest, object>('Close', (c, req) => {
+      manager.close(c, checkId(req.leaseId, 'lease_id'));
+      return {};
+    }),
+    import: unary<P.ImportRequest, P.ImportResponse>('Import', (c, req) => manager.importPath(c, checkImport(req))),
+    upload(call: grpc.ServerReadableStream<P.UploadRequest, P.ImportResponse>, cb: grpc.sendUnaryData<P.ImportResponse>) {
+      (async () => {
+        const caller = auth(call.metadata);
+        const it = call[Symbol.asyncIterator]() as AsyncIterator<P.UploadRequest>;
+        const first = await it.next();
+        if (first.done) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'Upload sent nothing');
+        checkDecoded(first.value);
+        const header = checkUploadHeader(first.value.part === 'header' ? first.value.header : undefined);
+        async function* chunks(): AsyncGenerator<Buffer> {
+          for (;;) {
+            const n = await it.next();
+            if (n.done) return;
+            checkDecoded(n.value);
+            if (n.value.part !== 'chunk' || !n.value.chunk) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'after its header, an Upload carries only chunks');
+            yield n.value.chunk;
+          }
+        }
+        return manager.upload(caller, header, chunks());
+      })().then((res) => cb(null, res), (e) => cb(toStatus(e, 'Upload') as grpc.ServiceError));
+    },
+    list: unary<object, P.ListResponse>('List', (c) => manager.list(c)),
+    stats: unary<P.StatsRequest, P.StatsResponse>('Stats', (c, req) => manager.stats(c, req.includeTensors === true)),
+    evict: unary<P.EvictRequest, P.EvictResponse>('Evict', (c, req) => manager.evict(c, checkModel(req.model))),
+    pin: unary<P.PinRequest, P.PinResponse>('Pin', (c, req) => manager.pin(c, checkModel(req.model), checkMode(req.mode))),
+    unpin: unary<P.PinRequest, P.PinResponse>('Unpin', (c, req) => manager.unpin(c, checkModel(req.model), checkMode(req.mode))),
+  };
+  server.addService(tolerant(daemonProto().service), handlers);
+
+  const socket = config.socket;
+  await fs.mkdir(path.dirname(socket), { recursive: true });
+  await refuseIfLive(socket);
+  const privateDir = await fs.mkdtemp(path.join(path.dirname(socket), '.sock-'));
+  const tmpSocket = path.join(privateDir, 's');
+  try {
+    await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${tmpSocket}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+    await fs.chmod(tmpSocket, config.socketMode);
+    await fs.rename(tmpSocket, socket);
+  } finally {
+    await fs.rm(privateDir, { recursive: true, force: true });
+  }
+  const ino = (await fs.stat(socket)).ino;
+  return {
+    socket,
+    async close() {
+      server.forceShutdown();
+      // Remove the socket only if it is still ours.
+      const st = await fs.stat(socket).catch(() => undefined);
+      if (st?.ino === ino) await fs.rm(socket, { force: true });
+    },
+  };
+}

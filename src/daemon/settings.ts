@@ -1,0 +1,220 @@
+// Every daemon setting, in one table: its config-file key, command-line flag,
+// environment variable, default and meaning. Precedence: flag > environment
+// (TENSORSHARE_*) > config file (JSON) > default. The README's table is
+// generated from this one (settingsMarkdown) and a test keeps them equal.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { defaultRepository, defaultStore } from '../config.js';
+import { TensorshareError } from '../errors.js';
+import { isValidName } from '../store/layout.js';
+import { isPolicyName, POLICY_NAMES, type PolicyName } from './policy/index.js';
+import { parseBudget, parseBytes, parseDuration, type Budget } from './units.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface TenantSpec {
+  name: string;
+  /** SHA-256 of the token; tokens are compared by digest, in constant time. */
+  tokenSha256: Buffer;
+  /** May import into the `public` namespace. */
+  publish: boolean;
+}
+
+export interface DaemonConfig {
+  repository: string;
+  store: string;
+  socket: string;
+  socketMode: number;
+  budget: Budget;
+  policy: PolicyName;
+  ttlMs: number;
+  reclaimIntervalMs: number;
+  prebuildFastRun: boolean;
+  pathImport: boolean;
+  maxUploadBytes: number;
+  dedupAcrossTenants: boolean;
+  restoreGraceMs: number;
+  logLevel: LogLevel;
+  profile: string | undefined;
+  tenants: TenantSpec[];
+  configFile: string | undefined;
+}
+
+type Kind = 'path' | 'octal' | 'budget' | 'policy' | 'duration' | 'boolean' | 'bytes' | 'level';
+
+export interface Setting {
+  key: string;
+  flag: string;
+  env: string;
+  kind: Kind;
+  default: string;
+  description: string;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  { key: 'config', flag: '--config <file>', env: 'TENSORSHARE_CONFIG', kind: 'path', default: '(none)', description: 'JSON config file: any key of this table, plus `tenants`' },
+  { key: 'repository', flag: '--repository <dir>', env: 'TENSORSHARE_REPOSITORY', kind: 'path', default: '`$XDG_DATA_HOME/tensorshare` (`~/.local/share/tensorshare`)', description: 'durable repository (disk)' },
+  { key: 'store', flag: '--store <dir>', env: 'TENSORSHARE_STORE', kind: 'path', default: '`/dev/shm/tensorshare`', description: 'resident store (tmpfs) that clients map' },
+  { key: 'socket', flag: '--socket <path>', env: 'TENSORSHARE_SOCKET', kind: 'path', default: '`<store>/daemon.sock`', description: 'Unix socket of the gRPC API' },
+  { key: 'socketMode', flag: '--socket-mode <octal>', env: 'TENSORSHARE_SOCKET_MODE', kind: 'octal', default: '`0660`', description: 'socket permissions; world-writable modes are refused' },
+  { key: 'budget', flag: '--budget <size>', env: 'TENSORSHARE_BUDGET', kind: 'budget', default: '`0.8`', description: 'store memory budget: bytes (`512MiB`, `2GB`) or a fraction/percent of the tmpfs size (`0.8`, `80%`)' },
+  { key: 'policy', flag: '--policy <name>', env: 'TENSORSHARE_POLICY', kind: 'policy', default: '`lru`', description: `eviction policy: ${POLICY_NAMES.map((p) => `\`${p}\``).join(', ')}` },
+  { key: 'ttl', flag: '--ttl <duration>', env: 'TENSORSHARE_TTL', kind: 'duration', default: '`60s`', description: 'keep-alive window after the last reference ends (`ttl` policy)' },
+  { key: 'reclaimInterval', flag: '--reclaim-interval <duration>', env: 'TENSORSHARE_RECLAIM_INTERVAL', kind: 'duration', default: '`5s`', description: 'period of the reclaimer (expiry, budget overrun, dead restored clients)' },
+  { key: 'prebuildFastRun', flag: '--[no-]prebuild-fast-run', env: 'TENSORSHARE_PREBUILD_FAST_RUN', kind: 'boolean', default: '`false`', description: 'after a fast-open Open, build the fast-run variant in the background' },
+  { key: 'pathImport', flag: '--[no-]path-import', env: 'TENSORSHARE_PATH_IMPORT', kind: 'boolean', default: '`true` without tenants, else `false`', description: 'allow Import of a file path the daemon reads (Upload always works)' },
+  { key: 'maxUpload', flag: '--max-upload <size>', env: 'TENSORSHARE_MAX_UPLOAD', kind: 'bytes', default: '`4GiB`', description: 'largest model accepted by Upload' },
+  { key: 'dedupAcrossTenants', flag: '--[no-]dedup-across-tenants', env: 'TENSORSHARE_DEDUP_ACROSS_TENANTS', kind: 'boolean', default: '`false`', description: 'share identical tensor files between tenants in the store (leaks, through timing, whether another tenant has a tensor)' },
+  { key: 'restoreGrace', flag: '--restore-grace <duration>', env: 'TENSORSHARE_RESTORE_GRACE', kind: 'duration', default: '`30s`', description: 'after a restart, how long leases of clients that cannot be checked stay held waiting for re-registration' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'TENSORSHARE_LOG_LEVEL', kind: 'level', default: '`info`', description: `pino level on stderr: ${LOG_LEVELS.join(', ')}` },
+  { key: 'profile', flag: '--profile <file>', env: 'TENSORSHARE_DAEMON_PROFILE', kind: 'path', default: '(off)', description: 'write Chrome trace events (open, materialize, evict, close, build) for Perfetto' },
+];
+
+const FILE_ONLY_KEYS = ['tenants'];
+
+/** Commander option name of a setting: `--socket-mode <octal>` -> socketMode. */
+export function optionName(s: Setting): string {
+  return s.flag.replace(/^--(\[no-\])?/, '').split(' ')[0]!.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+export function settingsMarkdown(): string {
+  const rows = SETTINGS.map((s) => `| \`${s.key}\` | \`${s.flag}\` | \`${s.env}\` | ${s.default} | ${s.description} |`);
+  return ['| config key | flag | environment | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+function bad(where: string, msg: string): TensorshareError {
+  return new TensorshareError('ERR_INVALID_ARGUMENT', `${where}: ${msg}`);
+}
+
+function parseBool(v: unknown, where: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string' && /^(1|true|yes|on)$/i.test(v)) return true;
+  if (typeof v === 'string' && /^(0|false|no|off)$/i.test(v)) return false;
+  throw bad(where, `'${String(v)}' is not a boolean (true/false)`);
+}
+
+function parseOctal(v: unknown, where: string): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^0?[0-7]{3}$/.test(v) ? parseInt(v, 8) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0o777) throw bad(where, `'${String(v)}' is not an octal file mode like 0660`);
+  if (n & 0o002) throw bad(where, `mode ${n.toString(8)} is world-writable: any local user could drive the daemon; use 0660 or 0600`);
+  return n;
+}
+
+function parseTenants(v: unknown, baseDir: string): TenantSpec[] {
+  if (v === undefined) return [];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('tenants', 'expected an object { "<tenant>": { "token": ... } }');
+  const out: TenantSpec[] = [];
+  const digests = new Set<string>();
+  for (const [name, spec] of Object.entries(v as Record<string, unknown>)) {
+    const where = `tenants.${name}`;
+    if (!isValidName(name) || name === 'public') throw bad(where, `invalid tenant name (letters, digits, '.', '_', '-'; 'public' is reserved)`);
+    if (typeof spec !== 'object' || spec === null) throw bad(where, 'expected an object');
+    const s = spec as Record<string, unknown>;
+    for (const k of Object.keys(s)) if (!['token', 'tokenFile', 'tokenSha256', 'publish'].includes(k)) throw bad(`${where}.${k}`, 'unknown key (token, tokenFile, tokenSha256, publish)');
+    let digest: Buffer;
+    if (typeof s.tokenSha256 === 'string' && /^[0-9a-f]{64}$/i.test(s.tokenSha256)) {
+      digest = Buffer.from(s.tokenSha256, 'hex');
+    } else {
+      let token: string | undefined;
+      if (typeof s.token === 'string') token = s.token;
+      else if (typeof s.tokenFile === 'string') token = fs.readFileSync(path.resolve(baseDir, s.tokenFile), 'utf8').trim();
+      if (token === undefined) throw bad(where, 'needs token, tokenFile or tokenSha256 (64 hex digits)');
+      if (token.length < 16) throw bad(where, 'token is shorter than 16 characters');
+      digest = tokenDigest(token);
+    }
+    if (digests.has(digest.toString('hex'))) throw bad(where, 'token is shared with another tenant');
+    digests.add(digest.toString('hex'));
+    out.push({ name, tokenSha256: digest, publish: s.publish === undefined ? false : parseBool(s.publish, `${where}.publish`) });
+  }
+  return out;
+}
+
+export function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export interface ConfigSources {
+  /** Parsed command-line options (commander's opts()), by option name. */
+  flags?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
+  const flags = sources.flags ?? {};
+  const env = sources.env ?? process.env;
+  const configFile = (flags.config as string | undefined) ?? env.TENSORSHARE_CONFIG;
+  let file: Record<string, unknown> = {};
+  if (configFile) {
+    let text: string;
+    try {
+      text = fs.readFileSync(configFile, 'utf8');
+    } catch (e) {
+      throw bad(configFile, `cannot read config file (${(e as NodeJS.ErrnoException).code})`);
+    }
+    try {
+      file = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw bad(configFile, `not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) throw bad(configFile, 'expected a JSON object');
+    const known = new Set([...SETTINGS.map((s) => s.key), ...FILE_ONLY_KEYS]);
+    for (const k of Object.keys(file)) if (!known.has(k) || k === 'config') throw bad(`${configFile}: ${k}`, 'unknown setting');
+  }
+  // One value per setting, with where it came from (for error messages).
+  const pick = (key: string): { v: unknown; where: string } | undefined => {
+    const s = SETTINGS.find((x) => x.key === key)!;
+    const f = flags[optionName(s)];
+    if (f !== undefined) return { v: f, where: s.flag.split(' ')[0]! };
+    if (env[s.env] !== undefined && env[s.env] !== '') return { v: env[s.env], where: s.env };
+    if (file[key] !== undefined) return { v: file[key], where: `${configFile}: ${key}` };
+    return undefined;
+  };
+  const str = (key: string): string | undefined => {
+    const p = pick(key);
+    if (p === undefined) return undefined;
+    if (typeof p.v !== 'string' || p.v === '') throw bad(p.where, 'expected a non-empty string');
+    return p.v;
+  };
+  const get = <T>(key: string, parse: (v: unknown, where: string) => T, dflt: T): T => {
+    const p = pick(key);
+    return p === undefined ? dflt : parse(p.v, p.where);
+  };
+  const baseDir = configFile ? path.dirname(path.resolve(configFile)) : process.cwd();
+  const resolvePath = (p: string | undefined) => (p === undefined ? undefined : path.resolve(baseDir, p));
+  const store = path.resolve(resolvePath(str('store')) ?? defaultStore(env));
+  const repository = path.resolve(resolvePath(str('repository')) ?? defaultRepository(env));
+  const tenants = parseTenants(file.tenants, baseDir);
+  const policyName = get('policy', (v, w) => {
+    if (typeof v !== 'string' || !isPolicyName(v)) throw bad(w, `unknown policy '${String(v)}' (${POLICY_NAMES.join(', ')})`);
+    return v;
+  }, 'lru' as PolicyName);
+  const logLevel = get('logLevel', (v, w) => {
+    if (typeof v !== 'string' || !(LOG_LEVELS as readonly string[]).includes(v)) throw bad(w, `unknown log level '${String(v)}' (${LOG_LEVELS.join(', ')})`);
+    return v as LogLevel;
+  }, 'info' as LogLevel);
+  const wrap = <T>(fn: (v: string | number, what: string) => T) => (v: unknown, w: string): T => {
+    if (typeof v !== 'string' && typeof v !== 'number') throw bad(w, 'expected a string or number');
+    return fn(v, w);
+  };
+  return {
+    repository,
+    store,
+    socket: path.resolve(resolvePath(str('socket')) ?? path.join(store, 'daemon.sock')),
+    socketMode: get('socketMode', parseOctal, 0o660),
+    budget: get('budget', wrap(parseBudget), { fraction: 0.8 } as Budget),
+    policy: policyName,
+    ttlMs: get('ttl', wrap(parseDuration), 60_000),
+    reclaimIntervalMs: get('reclaimInterval', wrap(parseDuration), 5_000),
+    prebuildFastRun: get('prebuildFastRun', parseBool, false),
+    pathImport: get('pathImport', parseBool, tenants.length === 0),
+    maxUploadBytes: get('maxUpload', wrap(parseBytes), 4 * 2 ** 30),
+    dedupAcrossTenants: get('dedupAcrossTenants', parseBool, false),
+    restoreGraceMs: get('restoreGrace', wrap(parseDuration), 30_000),
+    logLevel,
+    profile: resolvePath(str('profile')),
+    tenants,
+    configFile: configFile ? path.resolve(configFile) : undefined,
+  };
+}

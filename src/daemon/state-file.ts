@@ -1,0 +1,90 @@
+// The daemon's memory across restarts, next to the store it describes
+// (<store>/.daemon/state.json): leases (with their client's pid, so a
+// restarted daemon keeps them until the client re-registers or dies), pins,
+// and per-model statistics the policies use. Written atomically after every
+// lease change; a missing or damaged file means "no leases, no history".
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { OpenMode } from '../store/manifest.js';
+
+export const STATE_FORMAT = 'tensorshare.daemon-state/v1';
+
+export interface PersistedLease {
+  id: string;
+  unitKey: string;
+  tenant: string;
+  model: string;
+  mode: OpenMode;
+  graphSha256: string;
+  pid: number;
+  pidStart?: string;
+  clientId: string;
+  clientName: string;
+  openedAt: number;
+}
+
+export interface PersistedUnit {
+  key: string;
+  name: string;
+  version: string;
+  opens: number;
+  hits: number;
+  lastUse: number;
+  loadedAt: number;
+  lastRelease: number;
+  costMs: number;
+  priority: number;
+}
+
+export interface PersistedPin {
+  ns: string;
+  name: string;
+  version: string;
+  mode: OpenMode;
+}
+
+export interface DaemonState {
+  format: typeof STATE_FORMAT;
+  savedAt: number;
+  inflation: number;
+  units: PersistedUnit[];
+  pins: PersistedPin[];
+  leases: PersistedLease[];
+}
+
+export async function loadState(file: string): Promise<DaemonState | undefined> {
+  try {
+    const s = JSON.parse(await fs.readFile(file, 'utf8')) as DaemonState;
+    if (s.format !== STATE_FORMAT || !Array.isArray(s.leases) || !Array.isArray(s.units) || !Array.isArray(s.pins)) return undefined;
+    return s;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A coalescing writer: save() resolves once a write that started after the
+ * call has finished, so callers can rely on their change being on disk,
+ * while a burst of changes costs one or two writes.
+ */
+export function stateWriter(file: string, snapshot: () => DaemonState): { save(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  let dirty = false;
+  const loop = async () => {
+    while (dirty) {
+      dirty = false;
+      const tmp = path.join(path.dirname(file), `.state-${randomBytes(4).toString('hex')}`);
+      await fs.writeFile(tmp, JSON.stringify(snapshot()), { mode: 0o600 });
+      await fs.rename(tmp, file);
+    }
+  };
+  const save = (): Promise<void> => {
+    dirty = true;
+    if (!running) running = loop().finally(() => { running = undefined; });
+    // A write in progress may have taken its snapshot before this change;
+    // its loop goes round once more, and if it had just ended, save again.
+    return running.then(() => (dirty ? save() : undefined));
+  };
+  return { save };
+}
