@@ -9,6 +9,7 @@ import { registerMaintenance } from './commands/maintenance.js';
 import { registerRun } from './commands/run.js';
 import { registerDemo } from './commands/demo.js';
 import { registerGen } from './commands/gen.js';
+import { registerDaemon } from './commands/daemon.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerDemo(program);
   registerGen(program);
+  registerDaemon(program);
   return program;
 }
 

@@ -18,7 +18,9 @@ export function registerDaemon(program: Command): Command {
       cmd.option(s.flag, `${s.description} (env ${s.env}; default ${s.default.replaceAll('`', '')})`);
     }
   }
-  cmd.action(async (opts: Record<string, unknown>) => {
+  cmd.action(async (_opts: Record<string, unknown>, self: Command) => {
+    // `tensorshare --store X daemon` and `tensorshare daemon --store X` both work.
+    const opts = self.optsWithGlobals() as Record<string, unknown>;
     // Files and folders the daemon creates are never group/world-writable.
     process.umask(0o022);
     let config;

@@ -35,7 +35,8 @@ interface Mapping {
 const BY_CODE: Record<ErrorCode, Mapping> = {
   ERR_INVALID_ARGUMENT: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
   ERR_UNSUPPORTED_DTYPE: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
-  ERR_CORRUPT_TENSOR: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
+  // The store's own bytes are damaged: our fault, not the caller's.
+  ERR_CORRUPT_TENSOR: { http: 500, grpc: GrpcStatus.INTERNAL },
   ERR_INVALID_MODEL: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
   ERR_UNSAFE_EXTERNAL_PATH: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
   ERR_MISSING_EXTERNAL_DATA: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
@@ -52,6 +53,8 @@ const BY_CODE: Record<ErrorCode, Mapping> = {
   ERR_NO_SPACE: { http: 507, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   ERR_STORE: { http: 500, grpc: GrpcStatus.INTERNAL },
   ERR_INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },
+  ERR_PRECONDITION: { http: 412, grpc: GrpcStatus.FAILED_PRECONDITION },
+  ERR_UNAUTHENTICATED: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED },
 };
 
 /** A request over a size limit: ERR_INVALID_ARGUMENT with `details.tooLarge: true`. */
