@@ -3,15 +3,6 @@
 // main thread (import is hash-bound: ~1.6 GB/s per core for SHA-256).
 import { Worker } from 'node:worker_threads';
 
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const hash = require('node:crypto').createHash('sha256');
-parentPort.on('message', (m) => {
-  if (m === 'end') { parentPort.postMessage(hash.digest('hex')); return; }
-  hash.update(new Uint8Array(m));
-});
-`;
-
 export interface BackgroundHash {
   update(chunk: Buffer): void;
   digest(): Promise<string>;
@@ -20,24 +11,34 @@ export interface BackgroundHash {
 }
 
 export function backgroundHash(): BackgroundHash {
-  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  // A module file, and none of the parent's exec flags (`--input-type`, `-e`):
+  // the worker must load the same way however the parent was started.
+  const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: [] });
   worker.unref();
+  let failure: Error | undefined;
+  const failed = new Promise<never>((_, reject) => {
+    worker.on('error', (e) => {
+      failure = e;
+      reject(e);
+    });
+  });
+  failed.catch(() => {}); // observed through digest()
   return {
     update(chunk) {
+      if (failure) return;
       // Copy into a fresh ArrayBuffer and transfer it: the caller keeps using its chunk.
       const copy = new Uint8Array(chunk.length);
       copy.set(chunk);
       worker.postMessage(copy.buffer, [copy.buffer]);
     },
-    digest() {
-      return new Promise((resolve, reject) => {
-        worker.once('message', (hex: string) => {
-          resolve(hex);
-          void worker.terminate();
-        });
-        worker.once('error', reject);
-        worker.postMessage('end');
-      });
+    async digest() {
+      const hex = new Promise<string>((resolve) => worker.once('message', resolve));
+      worker.postMessage('end');
+      try {
+        return await Promise.race([hex, failed]);
+      } finally {
+        void worker.terminate();
+      }
     },
     async destroy() {
       await worker.terminate();
