@@ -59,7 +59,12 @@ function runApp(script: string, env: NodeJS.ProcessEnv, onStdout?: (s: string, c
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; onStdout?.(stdout, child); });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('exit', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
+    // A hooked app that never exits fails its test instead of hanging the suite.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - t0 });
+    });
   });
 }
 
