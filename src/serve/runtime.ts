@@ -268,6 +268,10 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         e.error = undefined;
         return status(e);
       } catch (err) {
+        if (e.fingerprint === undefined && !e.pool) {
+          entries.delete(name); // no such function: nothing to list
+          throw err;
+        }
         e.error = (err as Error).message;
         if (!e.pool) e.state = 'UNAVAILABLE';
         emit({ type: 'function', function: name, action: 'failed', error: e.error });
@@ -310,7 +314,10 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
           await deploy(name, false).catch(() => {}); // recorded in the entry and logged
         }));
         for (const [name, e] of entries) {
-          if (!present.has(name) && e.state !== 'UNLOADING') await remove(name, 'unload').catch((err) => log.error({ function: name, err }, 'unload failed'));
+          if (present.has(name) || e.state === 'UNLOADING') continue;
+          // Listed before an explicit load created it? Only a folder that is really gone unloads.
+          if ((await fingerprintFunction(o.functionsDir, name)) !== undefined) continue;
+          await remove(name, 'unload').catch((err) => log.error({ function: name, err }, 'unload failed'));
         }
         for (const name of unloaded.keys()) if (!present.has(name)) unloaded.delete(name);
       } finally {

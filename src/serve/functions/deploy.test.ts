@@ -114,6 +114,7 @@ describe('functions deploy, update and remove while serving (polling)', () => {
 
   test('load reports missing and invalid functions', async () => {
     await assert.rejects(rt.load('nope'), { code: 'ERR_MODEL_NOT_FOUND' });
+    assert.equal(rt.list().some((f) => f.name === 'nope'), false);
     await writeFunction(functions, 'broken', { model: 'not-imported' });
     await assert.rejects(rt.load('broken'), { code: 'ERR_MODEL_NOT_FOUND', message: /^functions\/broken\/config.json: model: model 'not-imported' not found/ });
     assert.equal(rt.list().find((f) => f.name === 'broken')?.state, 'UNAVAILABLE');

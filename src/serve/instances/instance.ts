@@ -189,8 +189,8 @@ export function startInstance(o: InstanceOptions): Instance {
         o.onReady(inst);
         break;
       case 'fatal':
-        startError = errorFromWire(m.error, fn);
-        startError = new TensorshareError(startError.code === 'ERR_INTERNAL' ? 'ERR_UNAVAILABLE' : startError.code, `function '${fn}' failed to start: ${m.error.message}`, { function: fn, cause: m.error.code });
+        // Whatever broke the start (a model gone from the store, a handler's setup), the function is unavailable now.
+        startError = new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' failed to start: ${m.error.message}`, { function: fn, cause: m.error.code });
         break;
       case 'result':
       case 'error': {
