@@ -112,6 +112,17 @@ describe('functions deploy, update and remove while serving (polling)', () => {
     assert.equal(raw.outputs[0]!.name, 'y');
   });
 
+  test('a modelFile is imported on first deploy', async () => {
+    const dir = await writeFunction(functions, 'fromfile', { modelFile: 'model.onnx', mode: 'fast-open' });
+    await writeChain(dir, 'model', { width: 4, layers: 1, seed: 7 });
+    const s = await rt.load('fromfile');
+    assert.equal(s.state, 'READY');
+    assert.deepEqual(rt.metadata('fromfile')?.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]);
+    const r = await rt.infer('fromfile', { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4], data: new Float32Array(8).fill(1) }] });
+    assert.deepEqual(r.outputs[0]!.shape, [2, 4]);
+    await fs.access(path.join(roots.repository, 'models', 'fromfile', '1.json'));
+  });
+
   test('load reports missing and invalid functions', async () => {
     await assert.rejects(rt.load('nope'), { code: 'ERR_MODEL_NOT_FOUND' });
     assert.equal(rt.list().some((f) => f.name === 'nope'), false);

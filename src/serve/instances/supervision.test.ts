@@ -107,6 +107,26 @@ describe('instance supervision', () => {
   });
 });
 
+describe('start failures', () => {
+  test('a handler whose setup throws fails the waiting request with ERR_UNAVAILABLE, not a hang', async () => {
+    const roots = await tempRoots('ts-serve-badstart');
+    const functions = path.join(roots.dir, 'functions');
+    await writeFunction(functions, 'badsetup', {}, testHandler() + "\nexport async function setup() { throw new Error('no dictionary here'); }\n");
+    const rt = await createRuntime({ functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
+    try {
+      await assert.rejects(rt.infer('badsetup', request([1])), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_UNAVAILABLE');
+        assert.match(e.message, /^function 'badsetup' failed to start: no dictionary here$/);
+        return true;
+      });
+      assert.match(rt.stats().functions[0]!.lastError ?? '', /no dictionary here/);
+    } finally {
+      await rt.close();
+      await roots.cleanup();
+    }
+  });
+});
+
 describe('memory guard', () => {
   test('reserves within the budget, learns from samples, refuses past it', () => {
     const g = createMemoryGuard({ budgetBytes: 1000, defaultInstanceBytes: 300 });
@@ -143,6 +163,27 @@ describe('memory guard', () => {
       await roots.cleanup();
     }
   });
+});
+
+test('memory guard: an idle instance of another function is evicted to make room', async () => {
+  const roots = await tempRoots('ts-serve-evict');
+  const functions = path.join(roots.dir, 'functions');
+  await writeFunction(functions, 'a', { keepAliveSeconds: 60 }, testHandler());
+  await writeFunction(functions, 'b', { keepAliveSeconds: 60 }, testHandler({ factor: 3 }));
+  // Room for one instance at the default estimate; no samples to learn smaller ones.
+  const rt = await createRuntime({ functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, memory: { budgetBytes: 100 * 2 ** 20, defaultInstanceMb: 64, sampleMs: 600_000 } });
+  const events = recordEvents(rt);
+  try {
+    const a = pidOf(await rt.infer('a', request([1])));
+    const b = await rt.infer('b', request([1]));
+    assert.deepEqual([...(b.outputs[0]!.data as Float32Array)], [3]);
+    assert.equal(isAlive(a), false);
+    assert.ok(events.some((e) => e.type === 'memory-refused' && e.function === 'b'));
+    assert.ok(events.some((e) => e.type === 'instance-exit' && e.function === 'a' && e.reason === 'evicted'));
+  } finally {
+    await rt.close();
+    await roots.cleanup();
+  }
 });
 
 test('FIFO queue: order, removal, refusal when full', () => {
