@@ -88,7 +88,8 @@ export interface RuntimeStats {
 export interface Runtime {
   list(): FunctionStatus[];
   metadata(fn: string): FunctionMetadata | undefined;
-  ready(fn: string): boolean;
+  /** A function deployed and taking requests (instances may be at zero); without fn: the runtime is up and not closing. */
+  ready(fn?: string): boolean;
   infer(fn: string, request: InferRequest, opts?: InferOptions): Promise<InferResponse>;
   /** Deploys (or redeploys) `functionsDir/<fn>`. Throws when it is invalid; a previous good version keeps serving. */
   load(fn: string): Promise<FunctionStatus>;
@@ -366,6 +367,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     list: () => [...entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(status),
     metadata: (fn) => entries.get(fn)?.pool?.deployed.metadata,
     ready: (fn) => {
+      if (fn === undefined) return !closed;
       const e = entries.get(fn);
       return e?.state === 'READY' && !!e.pool && !e.pool.closing;
     },

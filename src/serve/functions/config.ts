@@ -268,7 +268,7 @@ export function validateTensors(field: string, v: unknown, errors: string[]): Te
     if (typeof datatype !== 'string' || !(DATATYPES as readonly string[]).includes(datatype)) errors.push(`${where}.datatype must be one of ${DATATYPES.join(', ')}, got ${show(datatype)}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= -1)) errors.push(`${where}.shape must be a list of integers (-1 for a dynamic dimension), got ${show(shape)}`);
     if (optional !== undefined && typeof optional !== 'boolean') errors.push(`${where}.optional must be true or false, got ${show(optional)}`);
-    out.push({ name: name as string, datatype: datatype as string, shape: shape as number[], ...(optional ? { optional: true } : {}) });
+    out.push({ name: name as string, datatype: datatype as TensorMetadata['datatype'], shape: shape as number[], ...(optional ? { optional: true } : {}) });
   });
   return out;
 }

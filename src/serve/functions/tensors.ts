@@ -6,13 +6,16 @@
 import { TensorshareError } from '../../errors.js';
 import type { Dim, IoSpec } from '../../store/manifest.js';
 
+/** KServe v2 datatypes onnxruntime-node can carry (the gateway's DataType). */
 export type Datatype =
   | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64'
-  | 'FP16' | 'BF16' | 'FP32' | 'FP64' | 'BYTES';
+  | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
 
 export const DATATYPES: readonly Datatype[] = [
-  'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'BF16', 'FP32', 'FP64', 'BYTES',
+  'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES',
 ];
+
+export const isDatatype = (s: unknown): s is Datatype => typeof s === 'string' && (DATATYPES as readonly string[]).includes(s);
 
 export type NumericData =
   | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
@@ -22,7 +25,7 @@ export type TensorData = NumericData | string[] | Uint8Array[];
 
 export interface Tensor {
   name: string;
-  datatype: Datatype | string;
+  datatype: Datatype;
   shape: number[];
   data: TensorData;
   parameters?: Record<string, string | number | boolean>;
@@ -54,7 +57,7 @@ export interface InferResponse {
 
 export interface TensorMetadata {
   name: string;
-  datatype: Datatype | string;
+  datatype: Datatype;
   /** -1: dynamic dimension. */
   shape: number[];
   optional?: boolean;
@@ -71,7 +74,7 @@ export interface FunctionMetadata {
 
 const ORT_TO_KSERVE: Record<string, Datatype> = {
   bool: 'BOOL', uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64', int8: 'INT8', int16: 'INT16',
-  int32: 'INT32', int64: 'INT64', float16: 'FP16', bfloat16: 'BF16', float32: 'FP32', float64: 'FP64', string: 'BYTES',
+  int32: 'INT32', int64: 'INT64', float16: 'FP16', float32: 'FP32', float64: 'FP64', string: 'BYTES',
 };
 const KSERVE_TO_ORT: Record<string, string> = Object.fromEntries(Object.entries(ORT_TO_KSERVE).map(([k, v]) => [v, k]));
 

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { TensorshareError } from '../../errors.js';
 import type { Feed, HandlerContext, HandlerModule, HandlerResult, ModelHandle, ModelOutput } from '../functions/handler.js';
-import { compactTensor, datatypeOf, ortDtypeOf, textOf, type InferRequest, type Tensor } from '../functions/tensors.js';
+import { compactTensor, datatypeOf, isDatatype, ortDtypeOf, textOf, type InferRequest, type Tensor } from '../functions/tensors.js';
 import { loadOpener, type OpenedModel } from './opener.js';
 import type { DescribeMessage, FromInstance, InitMessage, ToInstance, WireError } from './protocol.js';
 
@@ -85,8 +85,8 @@ async function start(m: InitMessage): Promise<void> {
     }
     send({ type: 'ready', openMs: t1 - t0, handlerMs: performance.now() - t1, uptimeMs: performance.now(), models: timings });
   } catch (e) {
+    // The parent kills us once it has read this: exiting here could beat the message to it.
     send({ type: 'fatal', error: wireError(e) });
-    setTimeout(() => process.exit(1), 50).unref();
   }
 }
 
@@ -156,6 +156,7 @@ function normalizeResult(r: HandlerResult, fn: string): { outputs: Tensor[]; par
     const x = t as Partial<Tensor> & Partial<ModelOutput> & { dtype?: string };
     if (!x || typeof x !== 'object' || x.data === undefined) throw bad();
     const datatype = x.datatype ?? datatypeOf(x.type ?? x.dtype ?? '');
+    if (!isDatatype(datatype)) throw new TensorshareError('ERR_INTERNAL', `handler of function '${fn}' returned output '${name}' with unknown datatype ${JSON.stringify(datatype)}`);
     const shape = x.shape ?? (x.dims ? [...x.dims] : undefined);
     if (!shape) throw new TensorshareError('ERR_INTERNAL', `handler of function '${fn}' returned output '${name}' without a shape`);
     return { name, datatype, shape, data: x.data as Tensor['data'], ...(x.parameters ? { parameters: x.parameters } : {}) };
@@ -176,7 +177,8 @@ async function describe(m: DescribeMessage): Promise<void> {
   } catch (e) {
     send({ type: 'fatal', error: wireError(e) });
   }
-  process.disconnect?.();
+  // No exit of our own: the parent kills this process after reading the answer
+  // (an exit could reach it before the message does).
 }
 
 async function exit(): Promise<void> {

@@ -19,6 +19,7 @@ export function describeHandlerIn(timeoutMs = 30_000, env: NodeJS.ProcessEnv = p
     const answer = await new Promise<FromInstance | Error>((resolve) => {
       const timer = setTimeout(() => resolve(new Error(`did not load within ${timeoutMs} ms`)), timeoutMs);
       child.once('message', (m: FromInstance) => { clearTimeout(timer); resolve(m); });
+      // The child never exits by itself after answering, so an exit first means loading the handler killed it.
       child.once('exit', (code, signal) => { clearTimeout(timer); resolve(new Error(`loading it ended the process (${signal ?? `code ${code}`})`)); });
       child.once('error', (e) => { clearTimeout(timer); resolve(e); });
       const msg: ToInstance = {

@@ -191,6 +191,7 @@ export function startInstance(o: InstanceOptions): Instance {
       case 'fatal':
         // Whatever broke the start (a model gone from the store, a handler's setup), the function is unavailable now.
         startError = new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' failed to start: ${m.error.message}`, { function: fn, cause: m.error.code });
+        child.kill('SIGKILL');
         break;
       case 'result':
       case 'error': {
