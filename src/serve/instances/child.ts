@@ -1,0 +1,191 @@
+// Entry point of an instance process. Opens the function's models through the
+// injected open function (shared weights), loads the handler, then serves
+// requests arriving over IPC until told to exit or the parent goes away.
+// Also answers 'describe' (a handler's metadata) as a throwaway process.
+import { pathToFileURL } from 'node:url';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { TensorshareError } from '../../errors.js';
+import type { Feed, HandlerContext, HandlerModule, HandlerResult, ModelHandle, ModelOutput } from '../functions/handler.js';
+import { compactTensor, datatypeOf, isDatatype, ortDtypeOf, textOf, type InferRequest, type Tensor } from '../functions/tensors.js';
+import { loadOpener, type OpenedModel } from './opener.js';
+import type { DescribeMessage, FromInstance, InitMessage, ToInstance, WireError } from './protocol.js';
+
+type Ort = typeof import('onnxruntime-node');
+
+const send = (m: FromInstance) => process.send?.(m);
+
+function wireError(e: unknown): WireError {
+  const err = e as { name?: unknown; code?: unknown; message?: unknown; details?: unknown };
+  // A handler may load its own copy of errors.js: trust the name, not the class identity.
+  const typed = e instanceof TensorshareError || (err?.name === 'TensorshareError' && typeof err.code === 'string');
+  return {
+    code: typed ? (err.code as string) : 'ERR_INTERNAL',
+    message: typeof err?.message === 'string' ? err.message : String(e),
+    details: typed && typeof err.details === 'object' && err.details ? (err.details as Record<string, unknown>) : undefined,
+  };
+}
+
+let ort: Ort | undefined;
+const opened: OpenedModel[] = [];
+let handler: HandlerModule | undefined;
+let ctx: HandlerContext | undefined;
+let init: InitMessage | undefined;
+const cancels = new Map<number, AbortController>();
+
+process.on('disconnect', () => process.exit(0));
+process.on('message', (m: ToInstance) => {
+  switch (m.type) {
+    case 'init': void start(m); break;
+    case 'describe': void describe(m); break;
+    case 'infer': void serve(m.id, m.request); break;
+    case 'cancel': cancels.get(m.id)?.abort(new TensorshareError('ERR_TIMEOUT', `request ${m.id} was cancelled`)); break;
+    case 'exit': void exit(); break;
+  }
+});
+
+async function start(m: InitMessage): Promise<void> {
+  init = m;
+  try {
+    const t0 = performance.now();
+    const open = await loadOpener(m.opener);
+    const sessionOptions: InferenceSession.SessionOptions = { intraOpNumThreads: m.intraOpThreads, interOpNumThreads: 1, executionMode: 'sequential' };
+    const models: Record<string, ModelHandle> = {};
+    const timings: { alias: string; ref: string; mode?: 'fast-open' | 'fast-run'; openMs: number }[] = [];
+    await Promise.all(m.models.map(async (mm) => {
+      const ts = performance.now();
+      const o = await open(mm.ref, { repository: m.repository, store: m.store, mode: mm.mode, sessionOptions });
+      opened.push(o);
+      timings.push({ alias: mm.alias, ref: mm.ref, mode: o.mode ?? mm.mode, openMs: performance.now() - ts });
+      models[mm.alias] = { ref: mm.ref, manifest: o.manifest, inputs: o.manifest.inputs, outputs: o.manifest.outputs, run: runner(o.session) };
+    }));
+    const t1 = performance.now();
+    if (m.models.length) ort = (await import('onnxruntime-node')).default as unknown as Ort;
+    const aliases = Object.keys(models);
+    ctx = {
+      function: m.function,
+      version: m.version,
+      dir: m.dir,
+      config: m.config,
+      metadata: m.metadata,
+      models,
+      state: {},
+      run(feeds, model) {
+        const alias = model ?? (aliases.length === 1 ? aliases[0] : undefined);
+        const h = alias === undefined ? undefined : models[alias];
+        if (!h) {
+          throw new TensorshareError('ERR_INVALID_ARGUMENT', `function '${m.function}' has ${model === undefined ? `${aliases.length} models (${aliases.join(', ')}): name one in ctx.run(feeds, alias)` : `no model '${model}' (models: ${aliases.join(', ') || 'none'})`}`);
+        }
+        return h.run(feeds);
+      },
+    };
+    if (m.handlerFile) {
+      handler = (await import(pathToFileURL(m.handlerFile).href)) as HandlerModule;
+      if (typeof handler.handle !== 'function') throw new TensorshareError('ERR_INVALID_ARGUMENT', `${m.handlerFile}: handler exports no handle(request, ctx) function`);
+      await handler.setup?.(ctx);
+    }
+    send({ type: 'ready', openMs: t1 - t0, handlerMs: performance.now() - t1, uptimeMs: performance.now(), models: timings });
+  } catch (e) {
+    // The parent kills us once it has read this: exiting here could beat the message to it.
+    send({ type: 'fatal', error: wireError(e) });
+  }
+}
+
+function runner(session: InferenceSession) {
+  return async (feeds: Record<string, Feed>, outputNames?: readonly string[]): Promise<Record<string, ModelOutput>> => {
+    const o = ort ?? ((ort = (await import('onnxruntime-node')).default as unknown as Ort));
+    const t: Record<string, OrtTensor> = {};
+    for (const [k, v] of Object.entries(feeds)) t[k] = toOrt(o, k, v);
+    const out = outputNames?.length ? await session.run(t, outputNames) : await session.run(t);
+    return out as unknown as Record<string, ModelOutput>;
+  };
+}
+
+function toOrt(o: Ort, name: string, v: Feed): OrtTensor {
+  if (v instanceof o.Tensor) return v;
+  const dtype = v.dtype ?? (v as { type?: string }).type ?? (v.datatype !== undefined ? ortDtypeOf(v.datatype) : undefined);
+  const shape = v.shape ?? v.dims;
+  if (!dtype || !shape) throw new TensorshareError('ERR_INVALID_ARGUMENT', `feed '${name}' needs a dtype (or datatype) and a shape`, { input: name });
+  let data = v.data;
+  if (dtype === 'string' && Array.isArray(data)) data = data.map((x) => textOf(x as string | Uint8Array));
+  return new o.Tensor(dtype as 'float32', data as Float32Array, shape as number[]);
+}
+
+async function serve(id: number, request: InferRequest): Promise<void> {
+  const t0 = performance.now();
+  const ac = new AbortController();
+  cancels.set(id, ac);
+  try {
+    if (!ctx || !init) throw new TensorshareError('ERR_UNAVAILABLE', 'instance is not ready');
+    const wanted = (request.outputs ?? []).map((o) => o.name);
+    let outputs: Tensor[];
+    let parameters: Record<string, string | number | boolean> | undefined;
+    if (handler) {
+      const r = await handler.handle(request, { ...ctx, signal: ac.signal });
+      ({ outputs, parameters } = normalizeResult(r, init.function));
+      if (wanted.length) {
+        const byName = new Map(outputs.map((t) => [t.name, t]));
+        outputs = wanted.map((n) => {
+          const t = byName.get(n);
+          if (!t) throw new TensorshareError('ERR_INTERNAL', `handler of function '${init!.function}' returned no output '${n}'`, { output: n });
+          return t;
+        });
+      }
+    } else {
+      const feeds: Record<string, Feed> = {};
+      for (const t of request.inputs) feeds[t.name] = { datatype: t.datatype, shape: t.shape, data: t.data };
+      const h = Object.values(ctx.models)[0]!;
+      const out = await h.run(feeds, wanted.length ? wanted : undefined);
+      outputs = Object.entries(out).map(([name, t]) => fromModelOutput(name, t));
+    }
+    send({ type: 'result', id, outputs: outputs.map(compactTensor), parameters, runMs: performance.now() - t0 });
+  } catch (e) {
+    send({ type: 'error', id, error: wireError(e), runMs: performance.now() - t0 });
+  } finally {
+    cancels.delete(id);
+  }
+}
+
+function fromModelOutput(name: string, t: ModelOutput): Tensor {
+  return { name, datatype: datatypeOf(t.type), shape: [...t.dims], data: t.data as Tensor['data'] };
+}
+
+function normalizeResult(r: HandlerResult, fn: string): { outputs: Tensor[]; parameters?: Record<string, string | number | boolean> } {
+  const bad = () => new TensorshareError('ERR_INTERNAL', `handler of function '${fn}' must return {outputs: [...]}, a list of tensors, or a record of named tensors`);
+  if (r === null || typeof r !== 'object') throw bad();
+  const one = (name: string, t: unknown): Tensor => {
+    const x = t as Partial<Tensor> & Partial<ModelOutput> & { dtype?: string };
+    if (!x || typeof x !== 'object' || x.data === undefined) throw bad();
+    const datatype = x.datatype ?? datatypeOf(x.type ?? x.dtype ?? '');
+    if (!isDatatype(datatype)) throw new TensorshareError('ERR_INTERNAL', `handler of function '${fn}' returned output '${name}' with unknown datatype ${JSON.stringify(datatype)}`);
+    const shape = x.shape ?? (x.dims ? [...x.dims] : undefined);
+    if (!shape) throw new TensorshareError('ERR_INTERNAL', `handler of function '${fn}' returned output '${name}' without a shape`);
+    return { name, datatype, shape, data: x.data as Tensor['data'], ...(x.parameters ? { parameters: x.parameters } : {}) };
+  };
+  if (Array.isArray(r)) return { outputs: r.map((t) => one(t.name, t)) };
+  if (Array.isArray((r as { outputs?: unknown }).outputs)) {
+    const rr = r as { outputs: Tensor[]; parameters?: Record<string, string | number | boolean> };
+    return { outputs: rr.outputs.map((t) => one(t.name, t)), parameters: rr.parameters };
+  }
+  return { outputs: Object.entries(r).map(([name, t]) => one(name, t)) };
+}
+
+async function describe(m: DescribeMessage): Promise<void> {
+  try {
+    const mod = (await import(pathToFileURL(m.handlerFile).href)) as Partial<HandlerModule>;
+    const md = typeof mod.metadata === 'function' ? await mod.metadata({ function: m.function, config: m.config, models: m.models }) : mod.metadata;
+    send({ type: 'described', metadata: md, hasHandle: typeof mod.handle === 'function' });
+  } catch (e) {
+    send({ type: 'fatal', error: wireError(e) });
+  }
+  // No exit of our own: the parent kills this process after reading the answer
+  // (an exit could reach it before the message does).
+}
+
+async function exit(): Promise<void> {
+  try {
+    if (ctx) await handler?.teardown?.(ctx);
+    for (const o of opened) await o.release();
+  } finally {
+    process.exit(0);
+  }
+}

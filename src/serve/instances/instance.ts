@@ -1,0 +1,252 @@
+// One instance: a forked process serving one deployment of one function.
+// Tracks its state (starting -> ready -> draining -> exited) and in-flight
+// requests; when the process dies every request it held fails with
+// ERR_UNAVAILABLE and the owner hears why it ended.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { TensorshareError, type ErrorCode } from '../../errors.js';
+import type { DeployedFunction } from '../functions/deploy.js';
+import { compactTensor, type InferRequest, type Tensor } from '../functions/tensors.js';
+import type { OpenerSpec } from './opener.js';
+import type { FromInstance, ReadyMessage, ToInstance, WireError } from './protocol.js';
+
+export const CHILD_MODULE = fileURLToPath(new URL('./child.js', import.meta.url));
+
+/** Environment every instance gets: few malloc arenas, large blocks returned to the OS (transient prepack peaks do not stay). */
+export const INSTANCE_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' } as const;
+
+export type InstanceState = 'starting' | 'ready' | 'draining' | 'exited';
+
+/** Why an instance ended: the runtime asked (scale-down, memory, update, unload, evicted, close) or it did not (crash, start-failed). */
+export type ExitReason = 'crash' | 'start-failed' | 'scale-down' | 'memory' | 'update' | 'unload' | 'evicted' | 'close';
+
+export interface ExitInfo {
+  reason: ExitReason;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** For start-failed: what went wrong. */
+  error?: TensorshareError;
+}
+
+export interface InstanceResult {
+  outputs: Tensor[];
+  parameters?: Record<string, string | number | boolean>;
+  runMs: number;
+}
+
+export interface Instance {
+  readonly id: string;
+  readonly fn: string;
+  readonly version: string;
+  readonly pid: number | undefined;
+  readonly state: InstanceState;
+  readonly inflight: number;
+  /** performance.now() at spawn and at ready. */
+  readonly spawnedAt: number;
+  readonly readyAt: number | undefined;
+  /** Spawn -> ready, measured in this process. */
+  readonly coldStartMs: number | undefined;
+  readonly readyInfo: ReadyMessage | undefined;
+  readonly lastUsedAt: number;
+  /** Sends a request; the promise settles when the instance answers or dies. */
+  request(request: InferRequest): { id: number; result: Promise<InstanceResult> };
+  /** Tells the instance to drop a request (the slot stays taken until it answers). */
+  cancel(id: number): void;
+  /** Stops taking requests; exits once in-flight ones are done (a starting instance is stopped at once). */
+  drain(reason: ExitReason): void;
+  kill(reason: ExitReason): void;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<ExitInfo>;
+}
+
+export interface InstanceOptions {
+  id: string;
+  deployed: DeployedFunction;
+  repository: string;
+  store: string;
+  opener: OpenerSpec;
+  /** Kill an instance not ready after this long. */
+  startTimeoutMs: number;
+  /** After asking a drained instance to exit, kill it if still alive after this long. */
+  exitTimeoutMs: number;
+  /** A draining instance whose requests have not finished after this long is killed. */
+  drainTimeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+  onReady(inst: Instance): void;
+  onExit(inst: Instance, info: ExitInfo): void;
+}
+
+export function errorFromWire(e: WireError, fn: string): TensorshareError {
+  const code = e.code as ErrorCode;
+  const message = code === 'ERR_INTERNAL' ? `function '${fn}' failed: ${e.message}` : e.message;
+  return new TensorshareError(code, message, { ...e.details, function: fn });
+}
+
+export function startInstance(o: InstanceOptions): Instance {
+  const d = o.deployed;
+  const fn = d.name;
+  const spawnedAt = performance.now();
+  let state: InstanceState = 'starting';
+  let readyAt: number | undefined;
+  let readyInfo: ReadyMessage | undefined;
+  let lastUsedAt = spawnedAt;
+  let requestedExit: ExitReason | undefined;
+  let startError: TensorshareError | undefined;
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (r: InstanceResult) => void; reject: (e: Error) => void }>();
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  let resolveExited!: (i: ExitInfo) => void;
+  const exited = new Promise<ExitInfo>((r) => (resolveExited = r));
+
+  const child: ChildProcess = fork(CHILD_MODULE, [], {
+    serialization: 'advanced',
+    execArgv: [],
+    env: { ...(o.env ?? process.env), ...INSTANCE_ENV },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+
+  const send = (m: ToInstance): boolean => {
+    try {
+      if (!child.connected) return false;
+      child.send(m);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const later = (ms: number, f: () => void) => {
+    const t = setTimeout(f, ms);
+    t.unref();
+    timers.push(t);
+  };
+  const askExit = () => {
+    if (!send({ type: 'exit' })) child.kill('SIGKILL');
+    later(o.exitTimeoutMs, () => child.kill('SIGKILL'));
+  };
+
+  const inst: Instance = {
+    id: o.id,
+    fn,
+    version: d.version,
+    get pid() { return child.pid; },
+    get state() { return state; },
+    get inflight() { return pending.size; },
+    spawnedAt,
+    get readyAt() { return readyAt; },
+    get coldStartMs() { return readyAt === undefined ? undefined : readyAt - spawnedAt; },
+    get readyInfo() { return readyInfo; },
+    get lastUsedAt() { return lastUsedAt; },
+    exited,
+    request(request) {
+      const id = nextId++;
+      lastUsedAt = performance.now();
+      const result = new Promise<InstanceResult>((resolve, reject) => {
+        if (state !== 'ready') {
+          reject(new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' is ${state}`, { function: fn, instance: o.id }));
+          return;
+        }
+        pending.set(id, { resolve, reject });
+        const msg: ToInstance = { type: 'infer', id, request: { ...request, inputs: request.inputs.map(compactTensor) } };
+        if (!send(msg)) {
+          pending.delete(id);
+          reject(new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' is gone`, { function: fn, instance: o.id }));
+        }
+      });
+      return { id, result };
+    },
+    cancel(id) {
+      if (pending.has(id)) send({ type: 'cancel', id });
+    },
+    drain(reason) {
+      if (state === 'exited' || state === 'draining') return;
+      requestedExit = reason;
+      const wasStarting = state === 'starting';
+      state = 'draining';
+      if (wasStarting) { child.kill('SIGKILL'); return; }
+      if (pending.size === 0) askExit();
+      else later(o.drainTimeoutMs, () => child.kill('SIGKILL'));
+    },
+    kill(reason) {
+      if (state === 'exited') return;
+      requestedExit ??= reason;
+      child.kill('SIGKILL');
+    },
+  };
+
+  later(o.startTimeoutMs, () => {
+    if (state !== 'starting') return;
+    startError = new TensorshareError('ERR_UNAVAILABLE', `instance of function '${fn}' did not become ready within ${o.startTimeoutMs} ms`, { function: fn });
+    child.kill('SIGKILL');
+  });
+
+  child.on('message', (m: FromInstance) => {
+    switch (m.type) {
+      case 'ready':
+        if (state !== 'starting') return;
+        readyAt = performance.now();
+        readyInfo = m;
+        state = 'ready';
+        o.onReady(inst);
+        break;
+      case 'fatal':
+        // Whatever broke the start (a model gone from the store, a handler's setup), the function is unavailable now.
+        startError = new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' failed to start: ${m.error.message}`, { function: fn, cause: m.error.code });
+        child.kill('SIGKILL');
+        break;
+      case 'result':
+      case 'error': {
+        const p = pending.get(m.id);
+        if (!p) return;
+        pending.delete(m.id);
+        lastUsedAt = performance.now();
+        if (m.type === 'result') p.resolve({ outputs: m.outputs, parameters: m.parameters, runMs: m.runMs });
+        else p.reject(errorFromWire(m.error, fn));
+        if (state === 'draining' && pending.size === 0) askExit();
+        break;
+      }
+    }
+  });
+
+  let ended = false;
+  const onEnd = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
+    if (ended) return;
+    ended = true;
+    const wasReady = readyAt !== undefined;
+    state = 'exited';
+    for (const t of timers) clearTimeout(t);
+    const reason: ExitReason = requestedExit ?? (wasReady ? 'crash' : 'start-failed');
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    for (const p of pending.values()) {
+      p.reject(new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' exited (${how}) while serving this request`, { function: fn, instance: o.id, reason }));
+    }
+    pending.clear();
+    let error: TensorshareError | undefined;
+    if (reason === 'start-failed') {
+      error = startError ?? new TensorshareError('ERR_UNAVAILABLE', `instance of function '${fn}' exited (${how}) while starting${spawnError ? `: ${spawnError.message}` : ''}`, { function: fn });
+    }
+    const info: ExitInfo = { reason, code, signal, error };
+    o.onExit(inst, info);
+    resolveExited(info);
+  };
+  child.on('exit', (code, signal) => onEnd(code, signal));
+  child.on('error', (e) => {
+    // Spawn failures end the instance; errors on a live channel surface as 'exit' too.
+    if (child.pid === undefined) onEnd(null, null, e);
+  });
+
+  send({
+    type: 'init',
+    function: fn,
+    version: d.version,
+    dir: d.source.dir,
+    handlerFile: d.source.handlerFile,
+    models: Object.values(d.models).map((m) => ({ alias: m.alias, ref: m.ref, mode: m.mode })),
+    repository: o.repository,
+    store: o.store,
+    opener: o.opener,
+    intraOpThreads: d.config.intraOpThreads,
+    config: d.config,
+    metadata: d.metadata,
+  });
+  return inst;
+}

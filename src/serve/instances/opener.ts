@@ -1,0 +1,47 @@
+// The one place that decides how an instance opens its models. An instance
+// is a separate process, so the open function travels as a module specifier
+// and an export name; the child imports it. Today the default is the
+// daemonless `openSession()` (src/client/open-session.ts); the daemon's
+// `open()` has the same shape, so switching is `{ module, export: 'open' }`.
+import type { InferenceSession } from 'onnxruntime-node';
+import { TensorshareError } from '../../errors.js';
+import type { Manifest, OpenMode } from '../../store/manifest.js';
+
+export interface OpenModelOptions {
+  repository: string;
+  store: string;
+  mode?: OpenMode;
+  sessionOptions?: InferenceSession.SessionOptions;
+}
+
+/** What an open function gives back (a subset of SharedSession). */
+export interface OpenedModel {
+  session: InferenceSession;
+  manifest: Manifest;
+  mode?: OpenMode;
+  release(): Promise<void>;
+}
+
+export type OpenModel = (ref: string, options: OpenModelOptions) => Promise<OpenedModel>;
+
+/** Where an instance process finds its open function: an importable module (file URL or path) and its export. */
+export interface OpenerSpec {
+  module: string;
+  export?: string;
+}
+
+export const DEFAULT_OPENER: OpenerSpec = {
+  module: new URL('../../client/open-session.js', import.meta.url).href,
+  export: 'openSession',
+};
+
+/** Imports the open function an OpenerSpec names (in the instance process). */
+export async function loadOpener(spec: OpenerSpec): Promise<OpenModel> {
+  const mod = (await import(spec.module)) as Record<string, unknown>;
+  const name = spec.export ?? 'default';
+  const f = mod[name];
+  if (typeof f !== 'function') {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `open function '${name}' not exported by ${spec.module}`, { module: spec.module, export: name });
+  }
+  return f as OpenModel;
+}

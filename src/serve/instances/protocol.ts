@@ -1,0 +1,74 @@
+// Messages between the runtime and an instance process over the IPC channel
+// (child_process.fork with serialization 'advanced', so typed arrays travel
+// as typed arrays). Plain data only.
+import type { FunctionConfig } from '../functions/config.js';
+import type { FunctionMetadata, InferRequest, Tensor, TensorMetadata } from '../functions/tensors.js';
+import type { IoSpec, OpenMode } from '../../store/manifest.js';
+import type { OpenerSpec } from './opener.js';
+
+export interface WireError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export interface ModelToOpen {
+  alias: string;
+  ref: string;
+  mode: OpenMode;
+}
+
+export interface InitMessage {
+  type: 'init';
+  function: string;
+  version: string;
+  dir: string;
+  handlerFile?: string;
+  models: ModelToOpen[];
+  repository: string;
+  store: string;
+  opener: OpenerSpec;
+  intraOpThreads: number;
+  config: FunctionConfig;
+  metadata: FunctionMetadata;
+}
+
+/** Asks a short-lived process for a handler's `metadata`: the handler's code never runs in the runtime's process. */
+export interface DescribeMessage {
+  type: 'describe';
+  function: string;
+  handlerFile: string;
+  models: Record<string, { ref: string; inputs: IoSpec[]; outputs: IoSpec[] }>;
+  config: FunctionConfig;
+}
+
+export interface InferMessage {
+  type: 'infer';
+  id: number;
+  request: InferRequest;
+}
+
+export type ToInstance =
+  | InitMessage
+  | DescribeMessage
+  | InferMessage
+  | { type: 'cancel'; id: number }
+  | { type: 'exit' };
+
+export interface ReadyMessage {
+  type: 'ready';
+  /** Opening every model (ms). */
+  openMs: number;
+  /** Importing the handler and running its setup (ms). */
+  handlerMs: number;
+  /** Child process uptime at ready (ms, from its own start). */
+  uptimeMs: number;
+  models: { alias: string; ref: string; mode?: OpenMode; openMs: number }[];
+}
+
+export type FromInstance =
+  | ReadyMessage
+  | { type: 'result'; id: number; outputs: Tensor[]; parameters?: Record<string, string | number | boolean>; runMs: number }
+  | { type: 'error'; id: number; error: WireError; runMs: number }
+  | { type: 'fatal'; error: WireError }
+  | { type: 'described'; metadata?: { inputs: TensorMetadata[]; outputs: TensorMetadata[] }; hasHandle: boolean };
