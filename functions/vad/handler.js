@@ -1,5 +1,5 @@
 // VAD function: WAV bytes in, speech segments out (start and end in seconds).
-import { decodeWav, detectSpeech } from 'tensorshare/handlers';
+import { decodeWav, detectSpeech, mediaBytes, WAV_MAGIC } from 'tensorshare/handlers';
 
 export const metadata = {
   inputs: [{ name: 'audio', datatype: 'BYTES', shape: [1] }],
@@ -11,7 +11,7 @@ export const metadata = {
 
 export async function handle(request, ctx) {
   const audio = request.inputs.find((t) => t.name === 'audio');
-  const bytes = typeof audio.data[0] === 'string' ? Buffer.from(audio.data[0], 'latin1') : audio.data[0];
+  const bytes = mediaBytes(audio.data[0], WAV_MAGIC); // raw WAV, or base64 text from a JSON body
   const { segments, probabilities } = await detectSpeech(decodeWav(bytes), ctx.run);
   return {
     outputs: [

@@ -10,6 +10,7 @@ import { registerRun } from './commands/run.js';
 import { registerDemo } from './commands/demo.js';
 import { registerGen } from './commands/gen.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerServe } from './commands/serve.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerGen(program);
   registerDaemon(program);
+  registerServe(program);
   return program;
 }
 

@@ -1,0 +1,73 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { TensorshareError } from '../../errors.js';
+import { packageRoot } from '../../paths.js';
+import { startServer } from '../../serve/server.js';
+import { importBundled } from './demo.js';
+import { action } from '../output.js';
+import { roots } from '../context.js';
+
+interface ServeOpts {
+  functions: string;
+  host: string;
+  httpPort: string;
+  grpcPort: string;
+  daemon: string;
+  socket?: string;
+  bundled: boolean;
+  poll: string;
+  logLevel: string;
+}
+
+const port = (flag: string, v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${flag} must be a port number (0-65535), got '${v}'`);
+  return n;
+};
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the functions in a folder over KServe v2 / Open Inference Protocol (HTTP + gRPC): each function runs in its own autoscaled instance processes, all sharing model weights')
+    .option('--functions <dir>', 'function repository: <dir>/<name>/config.json (+ handler.js)', path.join(packageRoot, 'functions'))
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--http-port <port>', 'HTTP port (0: any free port)', '8000')
+    .option('--grpc-port <port>', "gRPC port (0: any free port, 'off': no gRPC)", '8001')
+    .option('--daemon <mode>', "'auto': use the running daemon, or start one; 'off': instances open models without a daemon", 'auto')
+    .option('--socket <path>', 'daemon socket (default <store>/daemon.sock)')
+    .option('--no-bundled', 'do not import the bundled models (PaddleOCR, silero VAD) at start')
+    .option('--poll <ms>', 'scan the function repository for changes this often (0: only the load/unload API)', '2000')
+    .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .action(action(async (opts: ServeOpts, cmd: Command) => {
+      if (opts.daemon !== 'auto' && opts.daemon !== 'off') throw new TensorshareError('ERR_INVALID_ARGUMENT', `--daemon must be auto or off, got '${opts.daemon}'`);
+      const r = roots(cmd);
+      const logger = pino({ name: 'tensorshare-serve', level: opts.logLevel }, pino.destination(2));
+      // The bundled functions name these models; importing is idempotent.
+      if (opts.bundled) await importBundled(r.repository);
+      const server = await startServer({
+        functionsDir: path.resolve(opts.functions),
+        repository: r.repository,
+        store: r.store,
+        host: opts.host,
+        httpPort: port('--http-port', opts.httpPort),
+        grpcPort: opts.grpcPort === 'off' ? false : port('--grpc-port', opts.grpcPort),
+        daemon: opts.daemon,
+        socket: opts.socket,
+        pollIntervalMs: Number(opts.poll),
+        logger,
+      });
+      const g = server.gateway;
+      logger.info({ http: g.httpUrl, grpc: g.grpcAddress ?? null, functions: server.runtime.list().map((f) => f.name), daemon: server.daemon.mode }, 'serving');
+      process.stdout.write(`tensorshare serving ${server.runtime.list().map((f) => f.name).join(', ')} on ${g.httpUrl}${g.grpcAddress ? ` and grpc ${g.grpcAddress}` : ''} (Ctrl-C to stop)\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'shutting down: draining in-flight requests');
+          server.close().then(resolve, (e) => { logger.error({ err: e }, 'shutdown failed'); resolve(); });
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      logger.info('stopped');
+    }));
+}

@@ -1,0 +1,54 @@
+// Runtime events and store state -> the gateway's Prometheus registry:
+// instances and cold starts per function, store bytes (logical/physical),
+// and the bytes that sharing saves (what private copies would take minus
+// what is resident).
+import type { Registry } from 'prom-client';
+import { registerServingMetrics } from './gateway/metrics.js';
+import type { Runtime } from './runtime.js';
+import { du } from '../store/maintenance.js';
+import { resolveModel } from '../store/repository.js';
+import type { Layout } from '../store/layout.js';
+
+export function wireServingMetrics(registry: Registry, rt: Runtime, store: Layout, refreshMs = 5000): () => void {
+  const m = registerServingMetrics(registry);
+  const running = new Map<string, number>(); // function -> instance processes
+  const modelsOf = new Map<string, string[]>(); // function -> model refs its instances open
+  const unsubscribe = rt.subscribe((e) => {
+    if (e.type === 'instance-ready') {
+      m.coldStarts.inc({ function: e.function });
+      m.coldStartSeconds.observe({ function: e.function }, e.coldStartMs / 1000);
+      modelsOf.set(e.function, e.models.map((x) => x.ref));
+    } else if (e.type === 'instances') {
+      const n = e.starting + e.ready + e.draining;
+      running.set(e.function, n);
+      m.instances.set({ function: e.function }, n);
+    }
+  });
+  const bytesOf = async (ref: string) => {
+    try {
+      return (await resolveModel(store, ref)).tensors.reduce((a, t) => a + t.bytes, 0);
+    } catch {
+      return 0; // not resident (evicted): nothing mapped, nothing saved
+    }
+  };
+  async function refresh(): Promise<void> {
+    const usage = await du(store);
+    m.storeBytes.set({ kind: 'logical' }, usage.logicalBytes);
+    m.storeBytes.set({ kind: 'physical' }, usage.physicalBytes);
+    let privateCopies = 0;
+    for (const [fn, n] of running) {
+      if (n === 0) continue;
+      for (const ref of modelsOf.get(fn) ?? []) privateCopies += n * (await bytesOf(ref));
+    }
+    m.bytesSavedBySharing.set(Math.max(0, privateCopies - usage.physicalBytes));
+  }
+  // prom-client collects metrics in parallel, so an async collect() of one
+  // gauge cannot feed others in the same scrape: refresh on a timer instead.
+  const timer = setInterval(() => { refresh().catch(() => {}); }, refreshMs);
+  timer.unref();
+  refresh().catch(() => {});
+  return () => {
+    clearInterval(timer);
+    unsubscribe();
+  };
+}
