@@ -1,0 +1,45 @@
+// Suite 5, import throughput: importModel() of the BERT-shaped model into a
+// fresh repository on disk and on tmpfs, alternating, source file in the
+// page cache. MB/s = source file bytes (10^6) / wall time of importModel
+// (read, split, hash, write, publish; the fast-run build is reported apart).
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { importModel } from '../store/import.js';
+import type { BenchContext } from './context.js';
+import type { ImportCase, ImportResults } from './results.js';
+import { summarize } from './stats.js';
+
+export function importReps(quick: boolean): number {
+  return quick ? 2 : 5;
+}
+
+export async function runImport(ctx: BenchContext): Promise<ImportResults> {
+  const model = ctx.models.find((m) => m.id === 'bert') ?? ctx.models[0]!;
+  const reps = importReps(ctx.quick);
+  await fs.readFile(model.file); // page cache warm
+  const targets = [
+    { target: 'disk' as const, dir: ctx.work },
+    { target: 'tmpfs' as const, dir: ctx.shm },
+  ];
+  const ms: Record<string, number[]> = { disk: [], tmpfs: [] };
+  for (let rep = 0; rep < reps; rep++) {
+    for (const t of rep % 2 ? [...targets].reverse() : targets) {
+      const dir = await fs.mkdtemp(path.join(t.dir, 'import-'));
+      try {
+        const r = await importModel(path.join(dir, 'repo'), model.file, { name: model.id });
+        ms[t.target]!.push(r.ms);
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    }
+    ctx.log(`import: rep ${rep + 1}/${reps}: disk ${ms.disk!.at(-1)!.toFixed(0)} ms, tmpfs ${ms.tmpfs!.at(-1)!.toFixed(0)} ms`);
+  }
+  const cases: ImportCase[] = targets.map((t) => ({
+    target: t.target,
+    dir: t.target === 'disk' ? `${os.tmpdir()} (${t.dir.startsWith('/dev/shm') ? 'tmpfs' : 'disk'})` : '/dev/shm',
+    ms: ms[t.target]!,
+    mbPerSecond: summarize(ms[t.target]!.map((x) => model.fileBytes / 1e6 / (x / 1000))),
+  }));
+  return { model: model.id, sourceBytes: model.fileBytes, reps, cases, fastRunBuildMs: model.fastRun.buildMs };
+}
