@@ -2,13 +2,13 @@
 // fresh repository on disk and on tmpfs, alternating, source file in the
 // page cache. MB/s = source file bytes (10^6) / wall time of importModel
 // (read, split, hash, write, publish; the fast-run build is reported apart).
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { importModel } from '../store/import.js';
 import type { BenchContext } from './context.js';
 import type { ImportCase, ImportResults } from './results.js';
-import { summarize } from './stats.js';
+import { median, summarize } from './stats.js';
 
 export function importReps(quick: boolean): number {
   return quick ? 2 : 5;
@@ -23,12 +23,16 @@ export async function runImport(ctx: BenchContext): Promise<ImportResults> {
     { target: 'tmpfs' as const, dir: ctx.shm },
   ];
   const ms: Record<string, number[]> = { disk: [], tmpfs: [] };
+  const copyMs: Record<string, number[]> = { disk: [], tmpfs: [] };
   for (let rep = 0; rep < reps; rep++) {
     for (const t of rep % 2 ? [...targets].reverse() : targets) {
       const dir = await fs.mkdtemp(path.join(t.dir, 'import-'));
       try {
         const r = await importModel(path.join(dir, 'repo'), model.file, { name: model.id });
         ms[t.target]!.push(r.ms);
+        const c0 = performance.now();
+        await fs.copyFile(model.file, path.join(dir, 'copy.onnx'));
+        copyMs[t.target]!.push(performance.now() - c0);
       } finally {
         await fs.rm(dir, { recursive: true, force: true });
       }
@@ -37,9 +41,22 @@ export async function runImport(ctx: BenchContext): Promise<ImportResults> {
   }
   const cases: ImportCase[] = targets.map((t) => ({
     target: t.target,
-    dir: t.target === 'disk' ? `${os.tmpdir()} (${t.dir.startsWith('/dev/shm') ? 'tmpfs' : 'disk'})` : '/dev/shm',
+    dir: path.dirname(t.dir),
     ms: ms[t.target]!,
     mbPerSecond: summarize(ms[t.target]!.map((x) => model.fileBytes / 1e6 / (x / 1000))),
+    copyMbPerSecond: median(copyMs[t.target]!.map((x) => model.fileBytes / 1e6 / (x / 1000))),
   }));
-  return { model: model.id, sourceBytes: model.fileBytes, reps, cases, fastRunBuildMs: model.fastRun.buildMs };
+  return { model: model.id, sourceBytes: model.fileBytes, reps, cases, sha256MbPerSecond: sha256Speed(), fastRunBuildMs: model.fastRun.buildMs };
+}
+
+/** MB/s of SHA-256 over a 64 MiB buffer on this thread (median of 3). */
+export function sha256Speed(bytes = 64 << 20): number {
+  const buf = Buffer.alloc(bytes, 0x5a);
+  const speeds: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    createHash('sha256').update(buf).digest();
+    speeds.push(bytes / 1e6 / ((performance.now() - t0) / 1000));
+  }
+  return median(speeds);
 }

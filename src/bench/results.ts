@@ -131,6 +131,8 @@ export interface ImportCase {
   dir: string;
   ms: number[];
   mbPerSecond: Summary;
+  /** fs.copyFile of the source into the same folder (median MB/s): the storage's own speed. */
+  copyMbPerSecond?: number;
 }
 
 export interface ImportResults {
@@ -138,6 +140,8 @@ export interface ImportResults {
   sourceBytes: number;
   reps: number;
   cases: ImportCase[];
+  /** SHA-256 throughput of one core (crypto, 64 MiB buffer, median of 3). */
+  sha256MbPerSecond?: number;
   /** Building the fast-run variant after import (what `tensorshare import` also does), from model preparation. */
   fastRunBuildMs: number;
 }

@@ -97,5 +97,19 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   }
   results.load.end = os.loadavg();
   results.durationMs = performance.now() - t0;
+  results.errors.push(...nestedErrors(results));
   return results;
+}
+
+/** Errors recorded inside suites (one mode, scenario or model failed while the suite went on). */
+export function nestedErrors(r: BenchResults): { suite: string; message: string }[] {
+  const out: { suite: string; message: string }[] = [];
+  const d = r.density;
+  if (d) {
+    for (const m of [d.baseline, ...d.models.flatMap((x) => x.modes)]) if (m.error) out.push({ suite: 'density', message: `${m.id}: ${m.error}` });
+    for (const t of d.tuning) if (t.error && t.n === 0) out.push({ suite: 'density', message: `tuning ${t.subject} ${t.mode} ${t.setting}: ${t.error}` });
+  }
+  for (const s of r.coldStart?.scenarios ?? []) if (s.error) out.push({ suite: 'coldstart', message: `${s.model} ${s.id}: ${s.error}` });
+  for (const m of r.latency?.models ?? []) if (m.error) out.push({ suite: 'latency', message: `${m.model}: ${m.error}` });
+  return out;
 }
