@@ -78,42 +78,55 @@ function niceStep(span: number, count: number): number {
   return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 2.5 ? 2.5 : n <= 5 ? 5 : 10) * mag;
 }
 
-/** A scale over `values` with round ticks; linear axes start at 0. */
-export function makeAxis(values: readonly number[], kind: ScaleKind, what: string): Axis {
+/** Divisor of the unit an axis prints in (ticks are round in that unit). */
+function unitDiv(format: ValueFormat, max: number): number {
+  if (format === 'bytes') return max >= 2 ** 30 ? 2 ** 30 : max >= 2 ** 20 ? 2 ** 20 : max >= 2 ** 10 ? 2 ** 10 : 1;
+  if (format === 'ms') return max >= 10_000 ? 1000 : 1;
+  return 1;
+}
+
+/** A scale over `values` with round ticks (in the display unit of `format`); linear axes start at 0. */
+export function makeAxis(values: readonly number[], kind: ScaleKind, what: string, format: ValueFormat = 'number'): Axis {
   const vs = values.filter((v) => Number.isFinite(v));
   if (vs.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `chart ${what} axis has no finite values`);
   const lo = Math.min(...vs);
   const hi = Math.max(...vs);
   if (kind === 'linear') {
-    const a = Math.min(0, lo);
-    const top = hi === a ? a + 1 : hi;
+    const div = unitDiv(format, Math.max(Math.abs(lo), Math.abs(hi)));
+    const a = Math.min(0, lo) / div;
+    const top = hi / div === a ? a + 1 : hi / div;
     const step = niceStep(top - a, 5);
     const start = Math.floor(a / step) * step;
     const end = Math.ceil(top / step - 1e-9) * step;
     const ticks: number[] = [];
-    for (let t = start; t <= end + step * 1e-6; t += step) ticks.push(Number(t.toPrecision(12)));
-    return { ticks, frac: (v) => (v - start) / (end - start) };
+    for (let t = start; t <= end + step * 1e-6; t += step) ticks.push(Number((t * div).toPrecision(12)));
+    return { ticks, frac: (v) => (v / div - start) / (end - start) };
   }
   if (lo <= 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `chart ${what} axis is logarithmic but has a value <= 0 (${lo})`);
   const base = kind === 'log2' ? 2 : 10;
   const log = (v: number) => Math.log(v) / Math.log(base);
-  let e0 = Math.floor(log(lo) + 1e-9);
-  let e1 = Math.ceil(log(hi) - 1e-9);
-  if (e1 === e0) { e0 -= kind === 'log10' ? 0 : 1; e1 += 1; }
-  const ticks: number[] = [];
+  const e0 = Math.floor(log(lo) + 1e-9);
+  const e1 = Math.max(e0 + 1, Math.ceil(log(hi) - 1e-9));
+  let ticks: number[] = [];
   for (let e = e0; e <= e1; e++) {
     ticks.push(base ** e);
     if (kind === 'log10' && e1 - e0 <= 2 && e < e1) ticks.push(2 * 10 ** e, 5 * 10 ** e);
   }
   ticks.sort((a, b) => a - b);
-  return { ticks: ticks.map((t) => Number(t.toPrecision(12))), frac: (v) => (log(v) - e0) / (e1 - e0) };
+  // Few decades: let the domain end at the 1-2-5 ticks around the data.
+  const first = kind === 'log10' ? Math.max(...ticks.filter((t) => t <= lo * 1.0001)) : base ** e0;
+  const last = kind === 'log10' ? Math.min(...ticks.filter((t) => t >= hi / 1.0001)) : base ** e1;
+  ticks = ticks.filter((t) => t >= first && t <= last).map((t) => Number(t.toPrecision(12)));
+  const l0 = log(first);
+  const l1 = log(last);
+  return { ticks, frac: (v) => (log(v) - l0) / (l1 - l0) };
 }
 
 interface Box { width: number; height: number; left: number; top: number; right: number; bottom: number }
 
 function box(frame: ChartFrame, legend: readonly string[], yLabels: readonly string[], xLabelHeight: number): Box {
   const width = frame.width ?? 760;
-  const height = frame.height ?? 440;
+  const height = (frame.height ?? 440) + Math.max(0, xLabelHeight - 40);
   const legendW = legend.length ? Math.max(...legend.map((n) => textWidth(n, 12))) + 44 : 0;
   return {
     width, height,
@@ -178,7 +191,7 @@ function categoryLabels(labels: readonly string[], b: Box, band: number): string
 }
 
 function labelHeight(labels: readonly string[], band: number): number {
-  return labels.some((c) => textWidth(c, 11) > band - 6) ? Math.min(140, Math.max(...labels.map((s) => textWidth(s, 11))) * 0.6 + 14) : 18;
+  return labels.some((c) => textWidth(c, 11) > band - 6) ? Math.min(200, Math.max(...labels.map((s) => textWidth(s, 11))) * 0.6 + 14) : 18;
 }
 
 function check(frame: ChartFrame, nonEmpty: boolean): void {
@@ -190,7 +203,7 @@ export function lineChart(spec: LineChartSpec): string {
   check(spec, spec.series.length > 0);
   const fmt = spec.yFormat ?? 'number';
   const xAxis = makeAxis(spec.series.flatMap((s) => s.points.map((p) => p.x)), spec.xScale ?? 'linear', `"${spec.title}" x`);
-  const yAxis = makeAxis(spec.series.flatMap((s) => s.points.flatMap((p) => (p.y === null ? [] : [p.y]))), spec.yScale ?? 'linear', `"${spec.title}" y`);
+  const yAxis = makeAxis(spec.series.flatMap((s) => s.points.flatMap((p) => (p.y === null ? [] : [p.y]))), spec.yScale ?? 'linear', `"${spec.title}" y`, fmt);
   const b = box(spec, spec.series.map((s) => s.name), yAxis.ticks.map((t) => formatValue(t, fmt)), 18);
   const x = (v: number) => b.left + xAxis.frac(v) * (b.right - b.left);
   const ya = yAxisSvg(yAxis, b, fmt);
@@ -218,7 +231,7 @@ export function groupedBarChart(spec: GroupedBarChartSpec): string {
     if (s.values.length !== spec.categories.length) throw new TensorshareError('ERR_INVALID_ARGUMENT', `bar chart "${spec.title}": series "${s.name}" has ${s.values.length} values for ${spec.categories.length} categories`);
   }
   const fmt = spec.yFormat ?? 'number';
-  const yAxis = makeAxis(spec.series.flatMap((s) => s.values.filter((v): v is number => v !== null)), 'linear', `"${spec.title}" y`);
+  const yAxis = makeAxis(spec.series.flatMap((s) => s.values.filter((v): v is number => v !== null)), 'linear', `"${spec.title}" y`, fmt);
   const approxBand = ((spec.width ?? 760) - 240) / spec.categories.length;
   const b = box(spec, spec.series.map((s) => s.name), yAxis.ticks.map((t) => formatValue(t, fmt)), labelHeight(spec.categories, approxBand));
   const ya = yAxisSvg(yAxis, b, fmt);
@@ -235,7 +248,10 @@ export function groupedBarChart(spec: GroupedBarChartSpec): string {
       }
       const top = ya.y(v);
       out.push(`<rect x="${px(bx + 1)}" y="${px(top)}" width="${px(Math.max(1, barW - 2))}" height="${px(b.bottom - top)}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${cat} / ${s.name}: ${formatValue(v, fmt)}`)}</title></rect>`);
-      if (barW >= 18) out.push(text(bx + barW / 2, top - 3, formatValue(v, fmt), { 'text-anchor': 'middle', 'font-size': 9 }));
+      // The value with its unit, or without it (the axis has it) when that is too wide for the bar.
+      const full = formatValue(v, fmt);
+      const label = textWidth(full, 9) <= barW + 2 ? full : full.replace(/\s*[A-Za-z×%]+$/, '');
+      if (textWidth(label, 9) <= barW + 2) out.push(text(bx + barW / 2, top - 3, label, { 'text-anchor': 'middle', 'font-size': 9 }));
     });
   });
   out.push(...categoryLabels(spec.categories, b, band));

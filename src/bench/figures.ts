@@ -6,6 +6,17 @@ import { groupedBarChart, lineChart, ratioBarChart } from './charts.js';
 import { buildReport } from './report.js';
 import type { BenchResults } from './results.js';
 
+const COLD_SHORT: Record<string, string> = {
+  'ts-fast-open': 'fast-open, resident',
+  'ts-fast-run': 'fast-run, resident',
+  'ts-auto': 'auto, resident',
+  'ts-repo-fast-open': 'fast-open, from repo',
+  'ts-repo-fast-run': 'fast-run, from repo',
+  'ts-repo-cold': 'fast-open, repo, cold',
+  'plain-warm': 'plain ORT, warm file',
+  'plain-cold': 'plain ORT, cold file',
+};
+
 /** Chart file name (under bench/) -> SVG text. Pure. */
 export function buildCharts(r: BenchResults): Record<string, string> {
   const charts: Record<string, string> = {};
@@ -33,7 +44,7 @@ export function buildCharts(r: BenchResults): Record<string, string> {
       xLabel: 'scenario',
       yLabel: 'time to first result',
       yFormat: 'ms',
-      categories: list.map((s) => s.label.replace('tensorshare ', 'ts ').replace(' (copied from the repository)', '')),
+      categories: list.map((s) => COLD_SHORT[s.id] ?? s.id),
       series: [
         { name: 'open → first result', values: list.map((s) => s.openToFirst?.median ?? null) },
         { name: 'spawn → first result', values: list.map((s) => s.spawnToFirst?.median ?? null) },

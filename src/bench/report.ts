@@ -49,7 +49,7 @@ export function buildReport(r: BenchResults, o: ReportOptions): string {
   out.push(mdTable(['', ''], [
     ['CPU', `${m.cpuModel} (${m.arch})`],
     ['cores', `${m.logicalCores} logical, ${m.physicalCores} physical`],
-    ['ISA (kernel-relevant)', m.isa.join(' ') || 'n/a'],
+    ['ISA extensions', m.isa.join(' ') || 'n/a'],
     ['memory', `${(m.memTotalBytes / 2 ** 30).toFixed(1)} GiB total, ${(m.memAvailableBytes / 2 ** 30).toFixed(1)} GiB available at start${m.cgroupMemoryLimitBytes ? `, cgroup limit ${(m.cgroupMemoryLimitBytes / 2 ** 30).toFixed(1)} GiB` : ''}`],
     ['OS', `${m.os}, kernel ${m.kernel}`],
     ['Node.js', m.node],
@@ -85,7 +85,7 @@ export function buildReport(r: BenchResults, o: ReportOptions): string {
   out.push('## Targets');
   out.push('');
   const targets = evaluateTargets(r);
-  out.push(mdTable(['target', 'verdict', 'measured'], targets.map((t) => [t.title, VERDICT[t.verdict], t.measured])));
+  out.push(mdTable(['target', 'verdict', 'measured'], targets.map((t) => [t.title, VERDICT[t.verdict] + (r.quick && t.verdict !== 'not measured' ? ' (quick run: indicative only)' : ''), t.measured])));
   out.push('');
   for (const t of targets) {
     if (t.notes.length === 0) continue;
@@ -121,7 +121,7 @@ function densitySection(r: BenchResults, o: ReportOptions): string[] {
   out.push('');
   out.push('### Runtime baseline');
   out.push('');
-  out.push(`Node.js + onnxruntime-node + a weightless Identity session (${r.modes.find((q) => q.id === 'baseline')?.describe ?? ''}). Every instance pays it, shared or not, so it bounds the memory ratio.`);
+  out.push(`${r.modes.find((q) => q.id === 'baseline')?.describe ?? 'Node + onnxruntime-node + a weightless Identity session'}. Every instance pays it, shared or not, so it bounds the memory ratio.`);
   out.push('');
   out.push(mdTable(['N', ...d.baseline.points.map((p) => String(p.n))], [
     ['total MiB', ...d.baseline.points.map((p) => fmtMiB(p.totalBytes))],
