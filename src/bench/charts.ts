@@ -115,7 +115,8 @@ export function makeAxis(values: readonly number[], kind: ScaleKind, what: strin
   ticks.sort((a, b) => a - b);
   // Few decades: let the domain end at the 1-2-5 ticks around the data.
   const first = kind === 'log10' ? Math.max(...ticks.filter((t) => t <= lo * 1.0001)) : base ** e0;
-  const last = kind === 'log10' ? Math.min(...ticks.filter((t) => t >= hi / 1.0001)) : base ** e1;
+  let last = kind === 'log10' ? Math.min(...ticks.filter((t) => t >= hi / 1.0001)) : base ** e1;
+  if (last <= first) last = Math.min(...ticks.filter((t) => t > first)); // all values equal: one step of room
   ticks = ticks.filter((t) => t >= first && t <= last).map((t) => Number(t.toPrecision(12)));
   const l0 = log(first);
   const l1 = log(last);
