@@ -77,8 +77,9 @@ export async function runDensity(ctx: BenchContext): Promise<DensityResults> {
 
 /**
  * What worker settings change, at one N: the runtime baseline with ORT's
- * default threads, one thread, and one thread without the CPU memory arena;
- * the BERT-shaped model in both tensorshare modes with the arena on and off.
+ * default threads, one thread, one thread without the CPU memory arena, and
+ * Node flags; the BERT-shaped model in both tensorshare modes with the arena
+ * on and off. Quick runs measure only the first three.
  */
 async function runTuning(ctx: BenchContext): Promise<TuningRow[]> {
   const n = ctx.quick ? 2 : 4;
@@ -90,13 +91,18 @@ async function runTuning(ctx: BenchContext): Promise<TuningRow[]> {
     [`intraOpNumThreads ${t}, arena off`, { intraOpNumThreads: t, enableCpuMemArena: false }],
   ];
   const modes: DensityMode[] = baselineSettings.map(([label, o], i) => ({ id: `baseline-${i}`, label, settings: label, opener: { kind: 'baseline', file: ctx.identityFile, sessionOptions: o } }));
+  // Node's own share: flags that shrink V8 (interpreter only; smaller young generation). Not in quick runs.
+  for (const flags of ctx.quick ? [] : [['--jitless'], ['--max-semi-space-size=1', '--single-threaded']]) {
+    const label = `intraOpNumThreads ${t}, arena off, node ${flags.join(' ')}`;
+    modes.push({ id: `baseline-${modes.length}`, label, settings: label, execArgv: flags, opener: { kind: 'baseline', file: ctx.identityFile, sessionOptions: { intraOpNumThreads: t, enableCpuMemArena: false } } });
+  }
   ctx.log('density: tuning (runtime baseline settings)');
   const base = await measureDensity({ ...common(ctx), counts: [n], inputs: BASELINE_INPUTS, guessBytes: guess(undefined), modes });
   for (const r of base) rows.push(tuningRow('baseline', 'baseline', r.label, r));
   // The per-process baseline the model rows are compared with: the setting the workers use (arena off).
   const ref = base[2]?.points[0];
   const model = ctx.models.find((m) => m.id === 'bert');
-  if (!model) return rows;
+  if (!model || ctx.quick) return rows;
   for (const mode of ['fast-open', 'fast-run'] as const) {
     const st = await preparedStore(ctx, model, mode);
     try {

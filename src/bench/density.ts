@@ -20,6 +20,8 @@ export interface DensityMode {
   opener: Opener;
   /** Worker environment overrides (see WorkerPool.spawn). */
   env?: Record<string, string | undefined>;
+  /** Node flags of the workers. */
+  execArgv?: string[];
   /** tensorshare: the store's tensor folder (mappings under it are the shared weights) and the bytes resident in the store for this mode. */
   store?: { tensorsDir: string; residentBytes: number };
   /** Human description of the session options and environment. */
@@ -123,7 +125,7 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
       const lanes = Array.from({ length: Math.min(concurrency, add) }, async () => {
         while (next < add) {
           next++;
-          const w = opts.pool.spawn({ task: 'hold', opener: mode.opener, inputs: [...opts.inputs] }, mode.env);
+          const w = opts.pool.spawn({ task: 'hold', opener: mode.opener, inputs: [...opts.inputs] }, mode.env, { execArgv: mode.execArgv });
           workers.push(w);
           reports.push((await w.next('ready', opts.readyTimeoutMs ?? 180_000)).report);
         }

@@ -2,6 +2,8 @@
 // fresh repository on disk and on tmpfs, alternating, source file in the
 // page cache. MB/s = source file bytes (10^6) / wall time of importModel
 // (read, split, hash, write, publish; the fast-run build is reported apart).
+// CPU time of this process (all threads) during each import shows whether
+// the import is CPU-bound.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -24,12 +26,16 @@ export async function runImport(ctx: BenchContext): Promise<ImportResults> {
   ];
   const ms: Record<string, number[]> = { disk: [], tmpfs: [] };
   const copyMs: Record<string, number[]> = { disk: [], tmpfs: [] };
+  const cpuMs: Record<string, number[]> = { disk: [], tmpfs: [] };
   for (let rep = 0; rep < reps; rep++) {
     for (const t of rep % 2 ? [...targets].reverse() : targets) {
       const dir = await fs.mkdtemp(path.join(t.dir, 'import-'));
       try {
+        const cpu0 = process.cpuUsage();
         const r = await importModel(path.join(dir, 'repo'), model.file, { name: model.id });
+        const cpu = process.cpuUsage(cpu0);
         ms[t.target]!.push(r.ms);
+        cpuMs[t.target]!.push((cpu.user + cpu.system) / 1000);
         const c0 = performance.now();
         await fs.copyFile(model.file, path.join(dir, 'copy.onnx'));
         copyMs[t.target]!.push(performance.now() - c0);
@@ -45,6 +51,7 @@ export async function runImport(ctx: BenchContext): Promise<ImportResults> {
     ms: ms[t.target]!,
     mbPerSecond: summarize(ms[t.target]!.map((x) => model.fileBytes / 1e6 / (x / 1000))),
     copyMbPerSecond: median(copyMs[t.target]!.map((x) => model.fileBytes / 1e6 / (x / 1000))),
+    cpuMs: cpuMs[t.target]!,
   }));
   return { model: model.id, sourceBytes: model.fileBytes, reps, cases, sha256MbPerSecond: sha256Speed(), fastRunBuildMs: model.fastRun.buildMs };
 }

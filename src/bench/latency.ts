@@ -12,6 +12,8 @@ import { iqr, median, percentile, ratios, summarize } from './stats.js';
 
 export const PRIVATE = 'private';
 export const TS_MODES = ['fast-run', 'fast-open'] as const;
+/** Extra session for the model the targets are about: what turning ORT's arena off costs. */
+export const NOARENA = 'fast-open-noarena';
 
 interface Budget { warmup: number; minRounds: number; maxRounds: number; maxSeconds: number }
 
@@ -45,6 +47,9 @@ async function runModel(ctx: BenchContext, model: PreparedModel): Promise<Latenc
       { label: PRIVATE, opener: { kind: 'plain', file: model.file, sessionOptions: s.plain.sessionOptions } },
       ...TS_MODES.map((mode) => ({ label: mode, opener: { kind: 'tensorshare' as const, repository: ctx.repository, store: st.store, ref: model.ref, mode, sessionOptions: s[mode].sessionOptions } })),
     ];
+    if (model.id === 'bert') {
+      sessions.push({ label: NOARENA, opener: { kind: 'tensorshare', repository: ctx.repository, store: st.store, ref: model.ref, mode: 'fast-open', sessionOptions: s[NOARENA].sessionOptions } });
+    }
     const w = ctx.pool.spawn({
       task: 'latency',
       sessions,
@@ -67,7 +72,7 @@ export function latencyBatch(model: string, batch: number, samples: Record<strin
   const rounds = priv.length;
   const sessions = Object.entries(samples).map(([label, v]) => ({ label, mode: modes[label] ?? label, summary: summarize(v) }));
   const result: LatencyBatchResult = { model, batch, rounds, sessions, ratios: [] };
-  for (const mode of TS_MODES) {
+  for (const mode of Object.keys(samples).filter((k) => k !== PRIVATE)) {
     const v = samples[mode];
     if (!v || v.length === 0 || priv.length === 0) continue;
     const n = Math.min(v.length, priv.length);

@@ -55,16 +55,19 @@ export class WorkerPool {
     return this.live.size;
   }
 
-  /** `env` adds to (or, with undefined values, removes from) the pool's environment for this worker. */
-  spawn(task: WorkerTask, env: Record<string, string | undefined> = {}, workerPath = WORKER_PATH): Worker {
+  /**
+   * `env` adds to (or, with undefined values, removes from) the pool's
+   * environment for this worker; `execArgv` are Node flags (default none).
+   */
+  spawn(task: WorkerTask, env: Record<string, string | undefined> = {}, opts: { execArgv?: string[]; workerPath?: string } = {}): Worker {
     const childEnv = { ...this.env };
     for (const [k, v] of Object.entries(env)) {
       if (v === undefined) delete childEnv[k];
       else childEnv[k] = v;
     }
     const spawnedAt = process.hrtime.bigint();
-    const child = fork(workerPath, [JSON.stringify(task)], {
-      execArgv: [],
+    const child = fork(opts.workerPath ?? WORKER_PATH, [JSON.stringify(task)], {
+      execArgv: opts.execArgv ?? [],
       env: childEnv,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'json',

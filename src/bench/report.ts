@@ -233,7 +233,7 @@ function coldSection(r: BenchResults, o: ReportOptions): string[] {
 
 function latencySection(r: BenchResults, o: ReportOptions): string[] {
   const out: string[] = ['## 4. Inference speed', ''];
-  out.push('One process holds a private prepacked session (plain onnxruntime-node, defaults) and tensorshare fast-run and fast-open sessions of the same model, and runs them interleaved: each round runs every session once, in an order that rotates by round. Run time of `session.run()` in ms; ratios are tensorshare / private: of the medians, and the median (IQR) of the per-round paired ratios.');
+  out.push('One process holds a private prepacked session (plain onnxruntime-node, defaults) and tensorshare fast-run and fast-open sessions of the same model (for the BERT-shaped model also fast-open with ORT\'s CPU memory arena off, to show what that setting costs), and runs them interleaved: each round runs every session once, in an order that rotates by round. Run time of `session.run()` in ms; ratios are tensorshare / private: of the medians, and the median (IQR) of the per-round paired ratios.');
   out.push('');
   const rows: (string | number)[][] = [];
   for (const m of r.latency!.models) {
@@ -242,7 +242,9 @@ function latencySection(r: BenchResults, o: ReportOptions): string[] {
     for (const b of m.batches) {
       for (const s of b.sessions) {
         const ratio = b.ratios.find((q) => q.mode === s.label);
-        rows.push([label, b.batch, s.label === 'private' ? 'private prepacked (plain ORT)' : `tensorshare ${s.label}${s.mode !== s.label ? ` (served as ${s.mode})` : ''}`, fmtMs(s.summary.p50), fmtMs(s.summary.p99), s.summary.n,
+        const named = r.modes.find((q) => q.id === s.label)?.label ?? `tensorshare ${s.label}`;
+        const served = s.label.startsWith(s.mode) ? '' : ` (served as ${s.mode})`;
+        rows.push([label, b.batch, s.label === 'private' ? 'private prepacked (plain ORT)' : `${named}${served}`, fmtMs(s.summary.p50), fmtMs(s.summary.p99), s.summary.n,
           ratio ? `${ratio.ratioOfMedians.toFixed(3)} (paired ${ratio.pairedMedian.toFixed(3)}, IQR ${ratio.pairedIqr.toFixed(3)})` : '']);
       }
     }

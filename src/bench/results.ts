@@ -133,6 +133,8 @@ export interface ImportCase {
   mbPerSecond: Summary;
   /** fs.copyFile of the source into the same folder (median MB/s): the storage's own speed. */
   copyMbPerSecond?: number;
+  /** CPU time (user + system, all threads of the process) of each import. */
+  cpuMs?: number[];
 }
 
 export interface ImportResults {

@@ -5,7 +5,7 @@
 import type { SessionOptions } from './protocol.js';
 import { WORKER_ENV } from './procs.js';
 
-export type ModeId = 'plain' | 'plain-noprepack' | 'plain-malloc' | 'fast-open' | 'fast-run' | 'auto' | 'baseline';
+export type ModeId = 'plain' | 'plain-noprepack' | 'plain-malloc' | 'fast-open' | 'fast-open-noarena' | 'fast-run' | 'auto' | 'baseline';
 
 export interface ModeSettings {
   id: ModeId;
@@ -21,17 +21,23 @@ const GLIBC_DEFAULTS: Record<string, undefined> = Object.fromEntries(Object.keys
 const ENV_TEXT = Object.entries(WORKER_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
 
 /**
- * fast-open turns the CPU memory arena off: activations go back to the OS
- * after each run (less private memory per process; fast-open is the
- * memory-lean mode). fast-run keeps ORT's arena (its purpose is plain-ORT
- * speed). The density suite measures both choices for both modes.
+ * Both tensorshare modes keep ORT's CPU memory arena. Turning it off saves
+ * a few MiB per process (the arena keeps the last run's activations), but
+ * with MALLOC_MMAP_THRESHOLD_ every activation buffer is then mapped and
+ * unmapped on each run: tens of thousands of page faults per run, which
+ * made BERT-base fast-open runs about twice as slow. The density suite
+ * (memory) and the latency suite (speed, BERT) measure the arena-off choice.
  */
-export const TS_ARENA: Record<'fast-open' | 'fast-run', boolean> = { 'fast-open': false, 'fast-run': true };
+export const TS_ARENA: Record<'fast-open' | 'fast-run', boolean> = { 'fast-open': true, 'fast-run': true };
 
 export function modeSettings(threads: number): Record<ModeId, ModeSettings> {
   const t = { intraOpNumThreads: threads };
   const ts = (mode: 'fast-open' | 'fast-run'): SessionOptions => (TS_ARENA[mode] ? { ...t } : { ...t, enableCpuMemArena: false });
   return {
+    'fast-open-noarena': {
+      id: 'fast-open-noarena', label: 'tensorshare fast-open, arena off', sessionOptions: { ...t, enableCpuMemArena: false }, env: {},
+      describe: `as fast-open, with enableCpuMemArena false (measured for comparison, not a default)`,
+    },
     plain: {
       id: 'plain', label: 'plain ORT', sessionOptions: { ...t }, env: GLIBC_DEFAULTS,
       describe: `InferenceSession.create(file) with ORT defaults, intraOpNumThreads ${threads}; glibc malloc defaults (what people run today)`,
@@ -58,7 +64,7 @@ export function modeSettings(threads: number): Record<ModeId, ModeSettings> {
     },
     baseline: {
       id: 'baseline', label: 'runtime baseline', sessionOptions: ts('fast-open'), env: {},
-      describe: `Node + onnxruntime-node + a weightless Identity session, options and environment as tensorshare fast-open`,
+      describe: `Node + onnxruntime-node + a weightless Identity session, options and environment as tensorshare's workers`,
     },
   };
 }

@@ -3,6 +3,7 @@
 // where a target is missed, by how much and what dominates.
 import type { DensityModeResult, DensityPoint } from './density.js';
 import type { BenchResults, ColdScenarioResult } from './results.js';
+import { median } from './stats.js';
 
 export const TARGETS = {
   densityN: 16,
@@ -166,6 +167,10 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
       notes.push(`plain ORT: ${p.toFixed(1)} ms (create ${plain.openMs!.median.toFixed(1)} + first run ${plain.firstRunMs!.median.toFixed(1)})`);
       const openRatio = plain.openMs!.median / fo.openMs!.median;
       notes.push(`the open alone (create/openSession until the session exists) is ${x(openRatio)} faster in fast-open`);
+      const frs = modes.find((s) => s.id === 'ts-fast-run');
+      if (frs && frs.openMs!.median > 2 * fo.openMs!.median) {
+        notes.push(`fast-run opens in ${frs.openMs!.median.toFixed(0)} ms, ${x(frs.openMs!.median / fo.openMs!.median)} fast-open's: with prepacking on, ORT initializes every packed kernel at load (its PrePack still runs before the stored blobs are used), so a resident fast-run model does not open in milliseconds`);
+      }
       if (ratio < TARGETS.coldStartRatio) {
         const run = fo.firstRunMs!.median;
         const share = run / fo.openToFirst!.median;
@@ -196,6 +201,8 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
         const withinNoise = q.fr!.ratioOfMedians > TARGETS.latencyRatio && q.fr!.pairedMedian - q.fr!.pairedIqr / 2 <= TARGETS.latencyRatio;
         notes.push(`batch ${q.b.batch}: fast-run p50 ratio ${q.fr!.ratioOfMedians.toFixed(3)}, per-round paired ratio median ${q.fr!.pairedMedian.toFixed(3)} (IQR ${q.fr!.pairedIqr.toFixed(3)}), p99 ratio ${q.fr!.p99Ratio.toFixed(3)}, ${q.b.rounds} rounds${withinNoise ? ' — the excess is within the run-to-run spread' : ''}`);
         if (q.fo) notes.push(`batch ${q.b.batch}: fast-open p50 ratio ${q.fo.ratioOfMedians.toFixed(2)} (no prepacking and no graph optimizations: fused kernels and packed GEMM/Conv weights are what it gives up for sharing without a variant)`);
+        const na = q.b.ratios.find((z) => z.mode === 'fast-open-noarena');
+        if (na) notes.push(`batch ${q.b.batch}: fast-open with ORT's CPU memory arena off runs at ${na.ratioOfMedians.toFixed(2)}× private (activation buffers are mapped and unmapped on every run); that is why tensorshare's workers keep the arena on`);
       }
       out.push({
         id: 'latency',
@@ -218,6 +225,10 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
       for (const c of im.cases) {
         const parts = [`${c.target}: median ${c.mbPerSecond.median.toFixed(0)} MB/s (min ${c.mbPerSecond.min.toFixed(0)}, max ${c.mbPerSecond.max.toFixed(0)})`];
         if (c.copyMbPerSecond) parts.push(`a plain file copy to the same place runs at ${c.copyMbPerSecond.toFixed(0)} MB/s`);
+        if (c.cpuMs?.length === c.ms.length && c.ms.length > 0) {
+          const busy = median(c.cpuMs.map((v, i) => v / c.ms[i]!));
+          parts.push(`CPU time ${(busy * 100).toFixed(0)}% of wall time (median; ${busy >= 0.8 ? 'CPU-bound: reading, hashing and writing each chunk one after another on one thread, with the whole-file hash on a second' : 'partly waiting on I/O'})`);
+        }
         notes.push(parts.join('; '));
       }
       if (im.sha256MbPerSecond) notes.push(`SHA-256 on one core here: ${im.sha256MbPerSecond.toFixed(0)} MB/s (import hashes every tensor, and the whole source file in a background thread)`);
