@@ -180,7 +180,7 @@ function densityModel(r: BenchResults, dm: DensityModelResult, o: ReportOptions)
   if (plain) {
     rows.push([plain.label, 'plain', '1.0×', `${fmtMiB(incrementBeyondBaseline(plain, d.baseline))}`, fmtMiB(plain.selfAnonGrowth), 'n/a', `${fmtMs(plain.openMs)} / ${fmtMs(plain.firstRunMs)}`]);
   }
-  out.push(mdTable(['mode', 'served as', 'plain ORT total / this', 'each extra instance beyond baseline', 'own Pss_Anon growth (open + 1 run)', 'store pages copied on write', 'open / first run ms (median, under load of the other processes starting)'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r']));
+  out.push(mdTable(['mode', 'served as', 'plain ORT total / this', 'each extra instance beyond the baseline, MiB', 'own Pss_Anon growth (open + 1 run), MiB', 'store pages copied on write, MiB', 'open / first run ms (median, while other processes start)'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r']));
   out.push('');
   out.push(...chart(o, `density-${dm.model}`, `total memory vs N, ${dm.model}`));
   const stopped = dm.modes.filter((q) => q.stopped);
