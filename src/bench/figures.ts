@@ -3,7 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { groupedBarChart, lineChart, ratioBarChart } from './charts.js';
-import { buildReport } from './report.js';
+import { buildReport } from './document.js';
 import type { BenchResults } from './results.js';
 
 const COLD_SHORT: Record<string, string> = {
