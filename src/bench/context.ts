@@ -1,0 +1,49 @@
+// What every suite of one benchmark run shares: the worker pool, the temp
+// folders, the prepared models and the mode settings.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { layout } from '../store/layout.js';
+import { materialize, materializeVariant } from '../store/materialize.js';
+import { fastRunKey, findFastRun } from '../store/fast-run.js';
+import type { MachineInfo } from './machine.js';
+import type { PreparedModel } from './models.js';
+import type { WorkerPool } from './procs.js';
+import type { ModeId, ModeSettings } from './settings.js';
+import { treeBytes } from './fsbytes.js';
+
+export interface BenchContext {
+  quick: boolean;
+  threads: number;
+  pool: WorkerPool;
+  /** Temp folder on disk (generated files, repositories). */
+  work: string;
+  /** Temp folder on tmpfs (stores). */
+  shm: string;
+  /** The benchmark repository (on disk) holding every model and its fast-run variant. */
+  repository: string;
+  models: PreparedModel[];
+  settings: Record<ModeId, ModeSettings>;
+  /** A weightless Identity model (runtime baseline). */
+  identityFile: string;
+  machine: MachineInfo;
+  log(line: string): void;
+}
+
+/**
+ * A fresh store under ctx.shm holding `model` as openSession() would leave it
+ * for `mode`: fast-open materializes the model; fast-run the model and its
+ * variant. Returns the store and its resident bytes.
+ */
+export async function preparedStore(ctx: BenchContext, model: PreparedModel, mode: 'fast-open' | 'fast-run' | 'none'): Promise<{ store: string; bytes: number }> {
+  const store = await fs.mkdtemp(path.join(ctx.shm, `store-${model.id}-${mode}-`));
+  if (mode !== 'none') {
+    const repo = layout(ctx.repository);
+    const s = layout(store);
+    await materialize(repo, s, model.manifest);
+    if (mode === 'fast-run') {
+      const v = await findFastRun(repo, model.manifest.digest);
+      if (v && v.status === 'ok') await materializeVariant(repo, s, v, fastRunKey(v.ortVersion, v.target));
+    }
+  }
+  return { store, bytes: (await treeBytes(store)).bytes };
+}

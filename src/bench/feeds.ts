@@ -1,0 +1,147 @@
+// Deterministic input feeds built from a session's input metadata and a
+// caller-supplied plain-data spec, so every benchmark process of every mode
+// runs the same inference. Returns plain typed arrays; the caller wraps them
+// in onnxruntime Tensors (this file does not load onnxruntime).
+import { TensorshareError } from '../errors.js';
+import { seededFloats } from './tinymodel.js';
+
+export type Fill =
+  | { kind: 'uniform'; min?: number; max?: number; seed?: number }
+  | { kind: 'constant'; value: number }
+  /** 0, 1, 2, ... modulo `mod` (default 100): token ids, positions. */
+  | { kind: 'range'; mod?: number };
+
+export interface InputSpec {
+  /** Full shape; default: the model's shape with symbolic dims resolved through `dims`. */
+  shape?: readonly number[];
+  fill?: Fill;
+}
+
+export interface FeedsSpec {
+  /** Size of each symbolic dimension by name (e.g. {batch: 8, sequence: 128}); unnamed or unknown ones are 1. */
+  dims?: Readonly<Record<string, number>>;
+  /** Per input name; inputs not listed get the default fill. */
+  inputs?: Readonly<Record<string, InputSpec>>;
+}
+
+/** The part of onnxruntime's InferenceSession.ValueMetadata this needs. */
+export type InputMetadata =
+  | { name: string; isTensor: false }
+  | { name: string; isTensor: true; type: string; shape: ReadonlyArray<number | string> };
+
+export type FeedData =
+  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array
+  | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+export interface FeedPlan {
+  name: string;
+  /** onnxruntime Tensor type name: float32, int64, bool, float16, ... */
+  type: string;
+  dims: number[];
+  data: FeedData;
+}
+
+/** FNV-1a of a string: a stable per-input default seed. */
+function hashSeed(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** IEEE half-precision bits of a float (round to nearest even). */
+export function toFloat16Bits(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
+  return sign | half;
+}
+
+function values(count: number, fill: Fill, seed: number): number[] {
+  switch (fill.kind) {
+    case 'constant':
+      return new Array<number>(count).fill(fill.value);
+    case 'range': {
+      const mod = fill.mod ?? 100;
+      return Array.from({ length: count }, (_, i) => i % mod);
+    }
+    case 'uniform': {
+      const min = fill.min ?? -1;
+      const max = fill.max ?? 1;
+      const u = seededFloats(count, fill.seed ?? seed, 1); // [-1, 1)
+      return Array.from(u, (x) => min + ((x + 1) / 2) * (max - min));
+    }
+  }
+}
+
+function typed(type: string, v: number[], name: string): FeedData {
+  switch (type) {
+    case 'float32': return Float32Array.from(v);
+    case 'float64': return Float64Array.from(v);
+    case 'float16': return Uint16Array.from(v, toFloat16Bits);
+    case 'int8': return Int8Array.from(v, Math.round);
+    case 'uint8': return Uint8Array.from(v, Math.round);
+    case 'bool': return Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0));
+    case 'int16': return Int16Array.from(v, Math.round);
+    case 'uint16': return Uint16Array.from(v, Math.round);
+    case 'int32': return Int32Array.from(v, Math.round);
+    case 'uint32': return Uint32Array.from(v, Math.round);
+    case 'int64': return BigInt64Array.from(v, (x) => BigInt(Math.round(x)));
+    case 'uint64': return BigUint64Array.from(v, (x) => BigInt(Math.round(x)));
+    default:
+      throw new TensorshareError('ERR_UNSUPPORTED_DTYPE', `input "${name}" has type ${type}, which benchmark feeds cannot fill`, { input: name, type });
+  }
+}
+
+function isFloat(type: string): boolean {
+  return type === 'float32' || type === 'float64' || type === 'float16' || type === 'bfloat16';
+}
+
+/** Plans one feed per model input, in metadata order. */
+export function planFeeds(inputs: readonly InputMetadata[], spec: FeedsSpec = {}): FeedPlan[] {
+  const known = new Set(inputs.map((i) => i.name));
+  for (const name of Object.keys(spec.inputs ?? {})) {
+    if (!known.has(name)) {
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `feeds spec names input "${name}", but the model's inputs are ${[...known].join(', ')}`, { input: name });
+    }
+  }
+  return inputs.map((meta) => {
+    if (!meta.isTensor) throw new TensorshareError('ERR_INVALID_MODEL', `input "${meta.name}" is not a tensor`, { input: meta.name });
+    const own = spec.inputs?.[meta.name];
+    const dims = own?.shape
+      ? [...own.shape]
+      : meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? spec.dims?.[d] ?? 1 : 1));
+    for (const d of dims) {
+      if (!Number.isInteger(d) || d < 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `input "${meta.name}" resolves to invalid shape [${dims.join(', ')}]`);
+    }
+    const count = dims.reduce((a, b) => a * b, 1);
+    const fill: Fill = own?.fill ?? (isFloat(meta.type) ? { kind: 'uniform' } : meta.type === 'bool' ? { kind: 'constant', value: 1 } : { kind: 'range' });
+    return { name: meta.name, type: meta.type, dims, data: typed(meta.type, values(count, fill, hashSeed(meta.name)), meta.name) };
+  });
+}
+
+/** Sum of a numeric output's elements (BigInts converted), a cheap fingerprint to compare modes; null for types that are not plain numbers. */
+export function checksum(type: string, data: unknown): number | null {
+  if (type === 'float16' || type === 'string' || !ArrayBuffer.isView(data)) return null;
+  let s = 0;
+  for (const v of data as unknown as Iterable<number | bigint>) s += Number(v);
+  return s;
+}

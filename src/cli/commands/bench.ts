@@ -1,0 +1,60 @@
+// `tensorshare bench [suite...] [--quick] [--out dir]`: runs the benchmark
+// suites against plain onnxruntime-node and writes benchmarks.md,
+// bench/results.json and bench/*.svg (default: ./docs, or a temp folder with
+// --quick so smoke runs never touch the checkout).
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { TensorshareError } from '../../errors.js';
+import { runBench } from '../../bench/run.js';
+import { writeOutputs } from '../../bench/figures.js';
+import { evaluateTargets } from '../../bench/targets.js';
+import { SUITES, type SuiteId } from '../../bench/results.js';
+import { action, emit, table } from '../output.js';
+
+interface BenchOptions {
+  quick?: boolean;
+  out?: string;
+  threads: number;
+  json?: boolean;
+}
+
+const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description(`measure tensorshare against plain onnxruntime-node: ${SUITES.join(', ')} (default: all)`)
+    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}`)
+    .option('--quick', 'smoke run: small models, few processes and repetitions (about 2 minutes); writes to a temp folder unless --out is given')
+    .option('--out <dir>', 'write benchmarks.md and bench/ (results.json, charts) here (default: ./docs; --quick: a new temp folder)')
+    .option('--threads <n>', 'intra-op threads of every session in every mode', positiveInt, 1)
+    .option('--json', 'print the output paths and target verdicts as JSON')
+    .action(action(async (suites: string[], opts: BenchOptions) => {
+      for (const s of suites) {
+        if (!SUITES.includes(s as SuiteId)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `unknown suite '${s}': choose from ${SUITES.join(', ')}`);
+      }
+      const out = path.resolve(opts.out ?? (opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-bench-report-')) : 'docs'));
+      const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+      const results = await runBench({ suites: suites as SuiteId[], quick: opts.quick, threads: opts.threads, log });
+      const command = ['tensorshare bench', ...suites, opts.quick ? '--quick' : '', opts.threads !== 1 ? `--threads ${opts.threads}` : ''].filter(Boolean).join(' ');
+      const written = await writeOutputs(results, out, command);
+      const targets = evaluateTargets(results);
+      emit(opts, { ...written, durationMs: results.durationMs, errors: results.errors, targets: targets.map(({ id, verdict, measured }) => ({ id, verdict, measured })) }, (v) => [
+        `report: ${v.report}`,
+        `results: ${v.results}`,
+        `charts: ${v.charts.length} in ${path.dirname(v.results)}`,
+        `took ${(v.durationMs / 60000).toFixed(1)} min${results.quick ? ' (quick: indicative only)' : ''}`,
+        '',
+        table([['target', 'verdict', 'measured'], ...targets.map((t) => [t.id, t.verdict, t.measured])]),
+        ...(v.errors.length ? ['', ...v.errors.map((e) => `error in ${e.suite}: ${e.message}`)] : []),
+      ].join('\n'));
+      if (results.errors.length) process.exitCode = 1;
+    }));
+}
