@@ -11,10 +11,11 @@ import { TensorshareError } from '../../errors.js';
 import { runBench } from '../../bench/run.js';
 import { writeOutputs } from '../../bench/figures.js';
 import { evaluateTargets } from '../../bench/targets.js';
-import { SUITES, type SuiteId } from '../../bench/results.js';
+import { RESULTS_FORMAT, SUITES, type BenchResults, type SuiteId } from '../../bench/results.js';
 import { action, emit, table } from '../output.js';
 
 interface BenchOptions {
+  from?: string;
   quick?: boolean;
   out?: string;
   threads: number;
@@ -35,6 +36,7 @@ export function registerBench(program: Command): void {
     .option('--quick', 'smoke run: small models, few processes and repetitions (about 2 minutes); writes to a temp folder unless --out is given')
     .option('--out <dir>', 'write benchmarks.md and bench/ (results.json, charts) here (default: ./docs; --quick: a new temp folder)')
     .option('--threads <n>', 'intra-op threads of every session in every mode', positiveInt, 1)
+    .option('--from <results.json>', 'measure nothing: re-render the report and charts of a saved run (its own figures) into --out')
     .option('--json', 'print the output paths and target verdicts as JSON')
     .action(action(async (suites: string[], opts: BenchOptions) => {
       for (const s of suites) {
@@ -42,8 +44,10 @@ export function registerBench(program: Command): void {
       }
       const out = path.resolve(opts.out ?? (opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-bench-report-')) : 'docs'));
       const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-      const results = await runBench({ suites: suites as SuiteId[], quick: opts.quick, threads: opts.threads, log });
-      const command = ['tensorshare bench', ...suites, opts.quick ? '--quick' : '', opts.threads !== 1 ? `--threads ${opts.threads}` : ''].filter(Boolean).join(' ');
+      const results = opts.from
+        ? await readSavedRun(opts.from)
+        : await runBench({ suites: suites as SuiteId[], quick: opts.quick, threads: opts.threads, log });
+      const command = ['tensorshare bench', ...suites, results.quick ? '--quick' : '', opts.threads !== 1 ? `--threads ${opts.threads}` : ''].filter(Boolean).join(' ');
       const written = await writeOutputs(results, out, command);
       const targets = evaluateTargets(results);
       emit(opts, { ...written, durationMs: results.durationMs, errors: results.errors, targets: targets.map(({ id, verdict, measured }) => ({ id, verdict, measured })) }, (v) => [
@@ -57,4 +61,16 @@ export function registerBench(program: Command): void {
       ].join('\n'));
       if (results.errors.length) process.exitCode = 1;
     }));
+}
+
+/** A run saved by writeOutputs (bench/results.json): the report is rebuilt from its figures only. */
+async function readSavedRun(file: string): Promise<BenchResults> {
+  let r: BenchResults;
+  try {
+    r = JSON.parse(await fs.readFile(file, 'utf8')) as BenchResults;
+  } catch (e) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `--from ${file}: cannot read a saved run (${(e as Error).message})`);
+  }
+  if ((r as { format?: string }).format !== RESULTS_FORMAT) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--from ${file}: not a ${RESULTS_FORMAT} results file`);
+  return r;
 }
