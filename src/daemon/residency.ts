@@ -5,9 +5,9 @@
 // no pin, no open in progress). Pure functions; manager.ts does the I/O.
 import type { OpenMode } from '../store/manifest.js';
 import type { StoreFile } from '../store/evict.js';
-import type { Candidate, Policy, PolicyContext } from './policy/index.js';
+import type { Candidate, Policy, PolicyContext, UsageStats } from './policy/index.js';
 
-export interface Unit {
+export interface Unit extends UsageStats {
   key: string;
   ns: string;
   mode: OpenMode;
@@ -25,12 +25,6 @@ export interface Unit {
   pending: number;
   pinned: boolean;
   opens: number;
-  hits: number;
-  lastUse: number;
-  loadedAt: number;
-  lastRelease: number;
-  costMs: number;
-  priority: number;
 }
 
 export interface FileEntry extends StoreFile {

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { OpenMode } from '../store/manifest.js';
+import type { UsageStats } from './policy/types.js';
 
 export const STATE_FORMAT = 'tensorshare.daemon-state/v1';
 
@@ -24,17 +25,11 @@ export interface PersistedLease {
   openedAt: number;
 }
 
-export interface PersistedUnit {
+export interface PersistedUnit extends UsageStats {
   key: string;
   name: string;
   version: string;
   opens: number;
-  hits: number;
-  lastUse: number;
-  loadedAt: number;
-  lastRelease: number;
-  costMs: number;
-  priority: number;
 }
 
 export interface PersistedPin {

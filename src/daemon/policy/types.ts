@@ -2,10 +2,8 @@
 // plain data, and the clock. Policies are pure: they order candidates and
 // say which ones expire; the daemon does the deleting.
 
-export interface Candidate {
-  key: string;
-  /** Bytes of the model's files (graph + unique tensors). */
-  bytes: number;
+/** Usage statistics of a resident model, as the daemon keeps, persists and hands to policies. */
+export interface UsageStats {
   /** Opens served. */
   hits: number;
   /** Last open or release, ms. */
@@ -18,6 +16,12 @@ export interface Candidate {
   costMs: number;
   /** Policy-maintained priority (GreedyDual-Size H); 0 for other policies. */
   priority: number;
+}
+
+export interface Candidate extends UsageStats {
+  key: string;
+  /** Bytes of the model's files (graph + unique tensors). */
+  bytes: number;
 }
 
 export interface PolicyContext {
