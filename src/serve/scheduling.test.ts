@@ -121,6 +121,7 @@ describe('scheduling through the gateway', () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /tensorshare_batch_cap\{function="chain"\} 16/);
     assert.match(metrics, /tensorshare_batch_size_count\{function="chain"\} \d+/);
+    assert.match(metrics, /tensorshare_cold_starts_total\{function="chain"\} 1/, 'instances started while the runtime deployed at start are counted');
   });
 
   test('a function whose model has a fixed batch dimension, or a handler, is not batched', async () => {

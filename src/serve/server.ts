@@ -14,6 +14,7 @@ import { DaemonClient } from '../client/daemon-client.js';
 import { packageRoot } from '../paths.js';
 import { layout } from '../store/layout.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import type { EventSink } from './instances/events.js';
 import { startGateway, type RunningGateway } from './gateway/gateway.js';
 import { createGatewayMetrics, registerHistogram, registerServingMetrics } from './gateway/metrics.js';
 import { runtimeBackend } from './backend.js';
@@ -70,8 +71,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     log.info({ socket, daemon: daemon.mode }, 'instances open models through the daemon');
   }
 
+  // Metrics hear the runtime from its first event (instances started while it deploys at start).
+  const metrics = createGatewayMetrics();
+  const listeners = new Set<EventSink>();
+  const events = { subscribe: (l: EventSink) => { listeners.add(l); return () => listeners.delete(l); } };
+  const unwire = wireServingMetrics(metrics.registry, events, layout(o.store));
   const runtime = await createRuntime({
     cores,
+    onEvent: (e) => { for (const l of listeners) l(e); },
     functionsDir: o.functionsDir,
     repository: o.repository,
     store: o.store,
@@ -82,10 +89,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       env: { ...process.env, TENSORSHARE_SOCKET: socket },
     }),
   }).catch(async (e) => {
+    unwire();
     owned?.kill('SIGTERM');
     throw e;
   });
-  const metrics = createGatewayMetrics();
   let scheduling: Scheduling;
   try {
     scheduling = createScheduling({
@@ -104,6 +111,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       },
     });
   } catch (e) {
+    unwire();
     await runtime.close({ timeoutMs: 5000 });
     owned?.kill('SIGTERM');
     throw e;
@@ -117,12 +125,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     grpcPort: o.grpcPort,
     logger: log.child({ component: 'gateway' }),
   }).catch(async (e) => {
+    unwire();
     scheduling.close();
     await runtime.close({ timeoutMs: 5000 });
     owned?.kill('SIGTERM');
     throw e;
   });
-  const unwire = wireServingMetrics(gateway.metrics.registry, runtime, layout(o.store));
 
   let closing: Promise<void> | undefined;
   return {
