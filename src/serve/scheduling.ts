@@ -7,7 +7,10 @@
 //     2. request parameters give the priority class, tenant and timeout;
 //     3. scheduler.submit() queues it; the policy (fifo | priority | fair |
 //        srtf) picks batches when an instance is free; a request still queued
-//        at its timeout is rejected with ERR_TIMEOUT and never runs;
+//        at its timeout is rejected with ERR_TIMEOUT and never runs (the
+//        timeout bounds the wait for dispatch, as Triton's does: a dispatched
+//        batch runs to the end under the function's requestTimeoutMs, so
+//        work started is never thrown away);
 //     4. execute(): a batch of several requests is concatenated along axis 0,
 //        run with one runtime.infer() (the pool's queue holds it if the
 //        instance went away meanwhile), and the outputs are split back so
@@ -40,6 +43,8 @@ export interface SchedulingOptions {
   slots?: number;
   /** Let requests name their tenant with the `tenant` parameter (default false: the function's configured tenant). */
   tenantFromRequest?: boolean;
+  /** priority: runs of a function besteffort leaves free while realtime requests for it keep coming (default 0). */
+  realtimeReserve?: number;
   clock?: Clock;
   logger?: Logger;
   /** Gauges/histograms to keep current (see gateway/metrics.ts registerServingMetrics). */
@@ -190,6 +195,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     slots: 1,
     clock,
     fair: { weights: o.tenantWeights ?? {} },
+    ...(o.realtimeReserve ? { priorityReserve: { runs: o.realtimeReserve } } : {}),
     execute,
   });
 
@@ -255,9 +261,6 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     // A caller that went away while queued is not run.
     const live = requests.map((r, i) => ({ r, i })).filter(({ r }) => !r.payload.signal?.aborted);
     if (live.length === 0) return results;
-    const now = clock.now();
-    const lax = Math.max(...live.map(({ r }) => r.deadline - now));
-    const timeoutMs = Number.isFinite(lax) ? Math.max(1, Math.ceil(lax)) : undefined;
     const waited = (r: Request<Payload>) => batch.dispatchedAt - r.enqueuedAt;
     const withQueue = (res: InferResponse, r: Request<Payload>): InferResponse => ({
       ...res,
@@ -269,7 +272,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     if (live.length === 1) {
       const { r, i } = live[0]!;
       try {
-        results[i] = withQueue(await rt.infer(fn, r.payload.request, { signal: r.payload.signal, ...(timeoutMs ? { timeoutMs } : {}) }), r);
+        results[i] = withQueue(await rt.infer(fn, r.payload.request, { signal: r.payload.signal }), r);
       } catch (e) {
         results[i] = e as Error;
       }
@@ -286,7 +289,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     let res: InferResponse;
     let parts: NamedTensors[];
     try {
-      res = await rt.infer(fn, batched, timeoutMs ? { timeoutMs } : {});
+      res = await rt.infer(fn, batched);
       parts = splitBatch(fn, res, sizes);
     } catch (e) {
       for (const { i } of live) results[i] = e as Error; // the batch failed for everyone in it (callers gone before it ran keep their own answer)

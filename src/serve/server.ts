@@ -43,6 +43,8 @@ export interface ServeOptions {
   cores?: number;
   /** Most batches running at once machine-wide (default: the functions' ready instances x targetConcurrency). */
   slots?: number;
+  /** priority policy: runs of a function besteffort leaves free while realtime requests for it keep coming (default 0). */
+  realtimeReserve?: number;
   logger: PinoLogger;
 }
 
@@ -101,6 +103,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       tenantWeights: o.tenantWeights,
       tenantFromRequest: o.tenantFromRequest,
       slots: o.slots,
+      realtimeReserve: o.realtimeReserve,
       logger: log.child({ component: 'scheduler' }),
       metrics: {
         batchCap: registerServingMetrics(metrics.registry).batchCap,
@@ -116,7 +119,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     owned?.kill('SIGTERM');
     throw e;
   }
-  log.info({ policy: o.policy ?? 'fifo', slots: o.slots ?? 'instances', tenantWeights: o.tenantWeights ?? {} }, 'scheduler ready');
+  log.info({ policy: o.policy ?? 'fifo', slots: o.slots ?? 'instances', tenantWeights: o.tenantWeights ?? {}, realtimeReserve: o.realtimeReserve ?? 0 }, 'scheduler ready');
   const gateway = await startGateway({
     backend: runtimeBackend(runtime, scheduling),
     metrics,

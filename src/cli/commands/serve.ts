@@ -25,6 +25,7 @@ interface ServeOpts {
   tenantFromRequest?: boolean;
   cores?: string;
   slots?: string;
+  realtimeReserve?: string;
 }
 
 const count = (flag: string, v: string | undefined): number | undefined => {
@@ -58,12 +59,18 @@ export function registerServe(program: Command): void {
     .option('--tenant-from-request', "let requests name their tenant with the 'tenant' parameter (default: each function's configured tenant)")
     .option('--cores <n>', "cores instances' intra-op threads may take in total (default: all of this machine's)")
     .option('--slots <n>', 'most batches running at once across all functions (default: ready instances x targetConcurrency)')
+    .option('--realtime-reserve <runs>', "priority policy: runs of a function that besteffort leaves free while realtime requests for it keep coming (default 0)")
     .action(action(async (opts: ServeOpts, cmd: Command) => {
       if (opts.daemon !== 'auto' && opts.daemon !== 'off') throw new TensorshareError('ERR_INVALID_ARGUMENT', `--daemon must be auto or off, got '${opts.daemon}'`);
       if (!(POLICIES as readonly string[]).includes(opts.policy)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--policy must be one of ${POLICIES.join(', ')}, got '${opts.policy}'`);
       const tenantWeights = parseTenantWeights(opts.tenantWeight);
       const cores = count('--cores', opts.cores);
       const slots = count('--slots', opts.slots);
+      const realtimeReserve = opts.realtimeReserve === undefined ? undefined : Number(opts.realtimeReserve);
+      if (realtimeReserve !== undefined && !(Number.isInteger(realtimeReserve) && realtimeReserve >= 0)) {
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `--realtime-reserve must be an integer >= 0, got '${opts.realtimeReserve}'`);
+      }
+      if (realtimeReserve && opts.policy !== 'priority') throw new TensorshareError('ERR_INVALID_ARGUMENT', '--realtime-reserve only applies with --policy priority');
       const r = roots(cmd);
       const logger = pino({ name: 'tensorshare-serve', level: opts.logLevel }, pino.destination(2));
       // The bundled functions name these models; importing is idempotent.
@@ -83,6 +90,7 @@ export function registerServe(program: Command): void {
         tenantFromRequest: opts.tenantFromRequest === true,
         cores,
         slots,
+        realtimeReserve,
         logger,
       });
       const g = server.gateway;
