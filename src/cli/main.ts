@@ -11,6 +11,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerGen } from './commands/gen.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerServe } from './commands/serve.js';
+import { registerLoad } from './commands/load.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerGen(program);
   registerDaemon(program);
   registerServe(program);
+  registerLoad(program);
   return program;
 }
 
