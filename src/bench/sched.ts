@@ -24,7 +24,7 @@ import { importModel } from '../store/import.js';
 import { runLoad, type GroupReport, type LoadClass } from './loadgen.js';
 import { httpClient, inferBody, type ModelMeta } from './http-load.js';
 import { machineInfo } from './machine.js';
-import { median } from './stats.js';
+import { median as strictMedian } from './stats.js';
 import { lineChart } from './svg-chart.js';
 import { startServeProcess, writeFunctions, type ServeProcess, type ServeProcessOptions } from './serve-process.js';
 
@@ -71,8 +71,10 @@ export interface SchedBenchResults {
 }
 
 interface Scenario1 {
-  /** The model alone in this process (onnxruntime, 1 thread): ms per sequence at each batch size, and the best gain over batch 1. */
+  /** The model alone in this process (onnxruntime, 1 thread): ms per sequence at each batch size, and the best gain over batch 1, at the benchmark's sequence length. */
   compute: { perItemMs: Record<string, number>; gain: number };
+  /** The same at other sequence lengths (where batching has more to gain). */
+  computeBySeq: Record<string, { perItemMs: Record<string, number>; gain: number }>;
   configs: Record<string, object>;
   instances: number;
   stepMs: number;
@@ -210,14 +212,19 @@ export async function runSchedBench(o: SchedBenchOptions): Promise<SchedBenchRes
         aimd: { ...functionBase, minInstances: instances, maxInstances: instances, batching: { maxBatchSize: 32, sloMs: 60 } },
       };
       // Three configurations stay warm side by side (the budget covers all of their instances); only one is loaded at a time.
-      const compute = await computeCeiling(path.join(work, 'bert.onnx'), o.seq, q);
-      log(`  [1] model alone, ms per sequence by batch size: ${Object.entries(compute.perItemMs).map(([b, v]) => `${b}: ${v.toFixed(2)}`).join(', ')} (best ${compute.gain.toFixed(2)}x batch 1)`);
+      const computeBySeq: Scenario1['computeBySeq'] = {};
+      for (const seqLen of q ? [o.seq] : [...new Set([8, 16, o.seq])]) {
+        const c = await computeCeiling(path.join(work, 'bert.onnx'), seqLen, q);
+        computeBySeq[String(seqLen)] = c;
+        log(`  [1] model alone, seq ${seqLen}, ms per sequence by batch size: ${Object.entries(c.perItemMs).map(([b, v]) => `${b}: ${v.toFixed(2)}`).join(', ')} (best ${c.gain.toFixed(2)}x batch 1)`);
+      }
+      const compute = computeBySeq[String(o.seq)]!;
       const s = await serve('batching', configs, { policy: 'fifo', cores: instances * 3 });
-      const ladder = q ? [40, 80, 160] : [40, 60, 80, 100, 130, 165, 205, 250, 300, 360];
-      const stepMs = q ? 1200 : 2500;
+      const ladder = q ? [50, 100, 200] : [40, 60, 80, 100, 130, 165, 205, 250, 300, 360];
+      const stepMs = q ? 1000 : 2500;
       const reps = q ? 1 : 3;
       const names = Object.keys(configs);
-      for (const n of names) await measure(s, [{ name: n, fn: n, rate: 40 }], q ? 500 : 2000); // warm-up (arenas, AIMD cap)
+      for (const n of names) await measure(s, [{ name: n, fn: n, rate: 40 }], q ? 400 : 2000); // warm-up (arenas, AIMD cap)
       const runs: Scenario1['runs'] = [];
       for (let rep = 0; rep < reps; rep++) {
         const failures = new Map(names.map((n) => [n, 0]));
@@ -247,7 +254,7 @@ export async function runSchedBench(o: SchedBenchOptions): Promise<SchedBenchRes
       }
       const speed = (n: string) => (maxRate.nobatch!.median > 0 ? maxRate[n]!.median / maxRate.nobatch!.median : NaN);
       results.batching = {
-        compute, configs, instances, stepMs, repetitions: reps, ladder, runs, maxRate,
+        compute, computeBySeq, configs, instances, stepMs, repetitions: reps, ladder, runs, maxRate,
         speedup: { fixed: speed('fixed'), aimd: speed('aimd') },
         targetSpeedup: 3,
         met: speed('aimd') >= 3,
@@ -279,8 +286,8 @@ export async function runSchedBench(o: SchedBenchOptions): Promise<SchedBenchRes
         const beRate = Math.round(capacity * 1.5);
         const rt = { name: 'rt', fn: 'shared', rate: rtRate, parameters: { priority: 'realtime', tenant: 'rt' } };
         const be = { name: 'be', fn: 'shared', rate: beRate, parameters: { priority: 'besteffort', tenant: 'be' } };
-        const durationMs = q ? 2000 : 6000;
-        for (const srv of [prio, reserve, fifo]) await measure(srv, [rt, be], q ? 500 : 2000); // warm-up
+        const durationMs = q ? 1500 : 6000;
+        for (const srv of [prio, reserve, fifo]) await measure(srv, [rt, be], q ? 400 : 2000); // warm-up
         const runs: Scenario2['runs'] = [];
         for (let rep = 0; rep < (q ? 1 : 3); rep++) {
           const phases: Array<[string, ServeProcess, boolean]> = [['alone', prio, false], ['priority', prio, true], ['reserve', reserve, true], ['fifo', fifo, true]];
@@ -309,8 +316,8 @@ export async function runSchedBench(o: SchedBenchOptions): Promise<SchedBenchRes
         const rates = { a: Math.round(capacity * 1.2), b: Math.round(capacity * 0.6) };
         const a = { name: 'a', fn: 'shared', rate: rates.a, parameters: { tenant: 'a', priority: 'besteffort' } };
         const b = { name: 'b', fn: 'shared', rate: rates.b, parameters: { tenant: 'b', priority: 'besteffort' } };
-        const durationMs = q ? 2000 : 6000;
-        await measure(fair, [a, b], q ? 500 : 2000); // warm-up
+        const durationMs = q ? 1500 : 6000;
+        await measure(fair, [a, b], q ? 400 : 2000); // warm-up
         const runs: Scenario3['runs'] = [];
         for (let rep = 0; rep < (q ? 1 : 2); rep++) {
           const order: Array<[string, ServeProcess]> = rep % 2 ? [['fifo', fifo], ['fair', fair]] : [['fair', fair], ['fifo', fifo]];
@@ -340,8 +347,8 @@ export async function runSchedBench(o: SchedBenchOptions): Promise<SchedBenchRes
       const sf = await serve('srtf', fns, { policy: 'srtf', cores: 2, slots: 1 });
       const ff = await serve('fifo-1slot', fns, { policy: 'fifo', cores: 2, slots: 1 });
       // Service times from a light probe (each alone, low rate): the load levels follow from them.
-      const probe = async (fn: string) => (await measure(ff, [{ name: fn, fn, rate: 10 }], q ? 800 : 2500)).all.p50;
-      await measure(sf, [{ name: 'short', fn: 'short', rate: 10 }, { name: 'long', fn: 'long', rate: 10 }], q ? 500 : 1500); // warm-up (profile)
+      const probe = async (fn: string) => (await measure(ff, [{ name: fn, fn, rate: 10 }], q ? 700 : 2500)).all.p50;
+      await measure(sf, [{ name: 'short', fn: 'short', rate: 10 }, { name: 'long', fn: 'long', rate: 10 }], q ? 400 : 1500); // warm-up (profile)
       const serviceMs = { short: await probe('short'), long: await probe('long') };
       const perPair = (serviceMs.short + serviceMs.long) / 1000; // seconds of one short + one long request, end to end
       const rates = (q ? [0.7] : [0.5, 0.8]).map((rho) => Math.max(4, Math.round((2 * rho) / perPair)));
@@ -350,7 +357,7 @@ export async function runSchedBench(o: SchedBenchOptions): Promise<SchedBenchRes
         for (const rate of rates) {
           const order: Array<[string, ServeProcess]> = (rep + rates.indexOf(rate)) % 2 ? [['fifo', ff], ['srtf', sf]] : [['srtf', sf], ['fifo', ff]];
           for (const [policy, server] of order) {
-            const r = await measure(server, [{ name: 'short', fn: 'short', rate: rate / 2 }, { name: 'long', fn: 'long', rate: rate / 2 }], q ? 2000 : 5000);
+            const r = await measure(server, [{ name: 'short', fn: 'short', rate: rate / 2 }, { name: 'long', fn: 'long', rate: rate / 2 }], q ? 1500 : 5000);
             runs.push({ policy, rate, rep, all: r.all, short: r.byClass.short!, long: r.byClass.long! });
             log(`  [4] rep ${rep} ${policy} @${rate}/s: mean all ${r.all.mean.toFixed(1)} short ${r.byClass.short!.mean.toFixed(1)} long ${r.byClass.long!.mean.toFixed(1)} ms`);
             await pause(q ? 300 : 1000);
@@ -415,6 +422,12 @@ async function computeCeiling(file: string, seq: number, quick: boolean): Promis
   }
   const best = Math.min(...Object.values(perItemMs));
   return { perItemMs, gain: perItemMs['1']! / best };
+}
+
+/** Median; NaN for no values (a configuration that never sustained a rate). */
+function median(xs: readonly number[]): number {
+  const ok = xs.filter((x) => Number.isFinite(x));
+  return ok.length ? strictMedian(ok) : NaN;
 }
 
 function step(rate: number, g: GroupReport): Step {
@@ -561,6 +574,14 @@ export function markdown(r: SchedBenchResults, benchDir?: string): string {
     L.push(`Ceiling: the model alone in one process (onnxruntime-node, 1 thread) takes ${Object.entries(b.compute.perItemMs).map(([k, v]) => `${v.toFixed(2)} ms per sequence at batch ${k}`).join(', ')}: ` +
       `batching can save at most ${((1 - 1 / b.compute.gain) * 100).toFixed(0)}% of the compute (${b.compute.gain.toFixed(2)}x), because at ${r.model.seq} tokens a single sequence already gives the matrix products ${r.model.seq} rows. ` +
       'The rest of any gain has to come from per-request costs that batching shares (instance IPC, session run overhead); HTTP parsing and response encoding stay per request.');
+    if (Object.keys(b.computeBySeq).length > 1) {
+      L.push('');
+      L.push('| model alone, 1 thread | ' + Object.keys(b.compute.perItemMs).map((k) => `batch ${k}`).join(' | ') + ' | best gain |');
+      L.push('|---|' + Object.keys(b.compute.perItemMs).map(() => '---|').join('') + '---|');
+      for (const [seqLen, c] of Object.entries(b.computeBySeq)) {
+        L.push(`| seq ${seqLen}, ms per sequence | ${Object.values(c.perItemMs).map((v) => v.toFixed(2)).join(' | ')} | ${c.gain.toFixed(2)}x |`);
+      }
+    }
     L.push(img('sched-batching.svg', 'p99 latency vs throughput per batching configuration'));
     L.push(img('sched-batching-load.svg', 'p99 latency vs offered load per batching configuration'));
   }
