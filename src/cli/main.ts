@@ -12,6 +12,7 @@ import { registerGen } from './commands/gen.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerServe } from './commands/serve.js';
 import { registerBench } from './commands/bench.js';
+import { registerLoad } from './commands/load.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerDaemon(program);
   registerServe(program);
   registerBench(program);
+  registerLoad(program);
   return program;
 }
 

@@ -114,6 +114,37 @@ test('priority: no besteffort work starts while realtime is queued, even if it w
   assert.deepEqual(drain(d, 5), [['rt'], ['be']]);
 });
 
+test('priority reserve: while realtime keeps arriving, besteffort leaves a run free; after the window it may take it', () => {
+  const d = make({ policy: 'priority', slots: 4, priorityReserve: { runs: 1, windowMs: 100 } }, [solo('m', { maxConcurrency: 2 }), solo('other', { maxConcurrency: 1 })]);
+  d.enqueue({ fn: 'm', payload: 'rt', priority: 'realtime' }, 0);
+  const rt = d.next(0).batch!;
+  d.complete(rt, 5);
+  for (const p of ['be1', 'be2']) d.enqueue({ fn: 'm', payload: p }, 10);
+  d.enqueue({ fn: 'other', payload: 'be3' }, 10);
+  const first = d.next(10);
+  assert.equal(first.batch?.requests[0].payload, 'be1');
+  const second = d.next(10);
+  assert.equal(second.batch?.requests[0].payload, 'be3', 'another function has no realtime traffic: no reserve');
+  const held = d.next(10);
+  assert.equal(held.batch, null, 'be2 would take the last run of m');
+  assert.equal(held.wakeAt, 100, 'look again when the window since the last realtime arrival ends');
+  d.enqueue({ fn: 'm', payload: 'rt2', priority: 'realtime' }, 20);
+  const rt2 = d.next(20).batch!;
+  assert.equal(rt2.requests[0].payload, 'rt2', 'realtime gets the reserved run at once');
+  d.complete(rt2, 5);
+  assert.equal(d.next(119).batch, null);
+  assert.equal(d.next(121).batch?.requests[0].payload, 'be2', 'no realtime for a window: besteffort may use every run');
+});
+
+test('priority reserve: a function with one run still serves besteffort', () => {
+  const d = make({ policy: 'priority', slots: 1, priorityReserve: { runs: 1 } }, [solo('m', { maxConcurrency: 1 })]);
+  d.enqueue({ fn: 'm', payload: 'rt', priority: 'realtime' }, 0);
+  d.complete(d.next(0).batch!, 1);
+  d.enqueue({ fn: 'm', payload: 'be' }, 2);
+  assert.equal(d.next(2).batch?.requests[0].payload, 'be');
+  assert.throws(() => make({ policy: 'priority', priorityReserve: { runs: -1 } }, []), /priority reserve must be an integer >= 0/);
+});
+
 test('priority: a batch holds one class; realtime ones go first', () => {
   const d = make({ policy: 'priority', slots: 1 }, [batched('m', 8)]);
   d.enqueue({ fn: 'm', payload: 'be1' }, 0);

@@ -16,7 +16,10 @@
 //   priority  realtime requests before besteffort ones: while any realtime
 //             request is queued, no besteffort work is started (a realtime
 //             request waits at most for batches already running); fifo within
-//             a class; batches hold one class.
+//             a class; batches hold one class. With a realtime reserve,
+//             besteffort batches also leave that many of a function's runs
+//             free while realtime requests for it keep arriving, so those
+//             need not wait for besteffort batches at all.
 //   fair      deficit round robin over tenants, cost = service time (predicted
 //             at dispatch, corrected to the measured time on completion);
 //             tenant weights. A batch starts with the chosen tenant's requests
@@ -61,6 +64,12 @@ export interface DispatcherConfig {
   fair?: { quantumMs?: number; weights?: Record<string, number> };
   /** srtf: ms of priority gained per ms waited (default 0.5; 0 = pure SRTF, may starve). */
   srtf?: { agingRate?: number };
+  /**
+   * priority: runs of a function (of its maxConcurrency; at least one stays
+   * usable) that besteffort batches leave free while a realtime request for
+   * it arrived within the last `windowMs` (default 1000). Default 0.
+   */
+  priorityReserve?: { runs: number; windowMs?: number };
 }
 
 export interface RequestInit<P> {
@@ -156,6 +165,8 @@ interface FnState<P> {
   aimd: AimdState | null;
   /** Lower bound of the queue's earliest deadline (exact after a purge). */
   nextDeadline: number;
+  /** Arrival of the latest realtime request (priority reserve). */
+  lastRealtimeAt: number;
 }
 
 interface Candidate<P> {
@@ -179,6 +190,10 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
   }
   if (!(quantumMs > 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `fair quantumMs must be > 0, got ${quantumMs}`);
   const agingRate = config.srtf?.agingRate ?? 0.5;
+  const reserveRuns = config.priorityReserve?.runs ?? 0;
+  const reserveWindowMs = config.priorityReserve?.windowMs ?? 1000;
+  if (!(Number.isInteger(reserveRuns) && reserveRuns >= 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `priority reserve must be an integer >= 0 runs, got ${reserveRuns}`);
+  if (!(reserveWindowMs > 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `priority reserve windowMs must be > 0, got ${reserveWindowMs}`);
   const weight = (t: string) => weights[t] ?? 1;
 
   const fns = new Map<string, FnState<P>>();
@@ -259,10 +274,21 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
     return predict(profile, c.fn.config.name, items, c.fn.config.expectedServiceMs);
   }
 
+  /** Besteffort may not take the runs of `s` kept for realtime now; when that ends, it is folded into `wake`. */
+  function reservedAgainstBesteffort(s: FnState<P>, now: number, wake: { at: number }): boolean {
+    if (reserveRuns === 0 || now - s.lastRealtimeAt > reserveWindowMs) return false;
+    const limit = s.config.maxConcurrency ?? Infinity;
+    const usable = limit === Infinity ? Infinity : Math.max(1, limit - reserveRuns);
+    if (s.inFlight < usable) return false;
+    wake.at = Math.min(wake.at, s.lastRealtimeAt + reserveWindowMs);
+    return true;
+  }
+
   function pickFifoLike(now: number, lane: PriorityClass | null, wake: { at: number }): Candidate<P> | null {
     let best: Candidate<P> | null = null;
     let bestScore = Infinity;
     for (const s of eligible()) {
+      if (lane === 'besteffort' && policy === 'priority' && reservedAgainstBesteffort(s, now, wake)) continue;
       const c = candidate(s, view(s, lane, null), now, wake);
       if (!c) continue;
       const head = c.requests[0];
@@ -327,7 +353,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
         aimd = aimdInit(cfg.batching.maxBatchSize, cfg.aimd);
         if (old?.aimd) aimd = { cap: Math.min(old.aimd.cap, aimd.max), max: aimd.max };
       }
-      fns.set(cfg.name, { config: { ...cfg }, queue: old?.queue ?? [], inFlight: old?.inFlight ?? 0, aimd, nextDeadline: old?.nextDeadline ?? Infinity });
+      fns.set(cfg.name, { config: { ...cfg }, queue: old?.queue ?? [], inFlight: old?.inFlight ?? 0, aimd, nextDeadline: old?.nextDeadline ?? Infinity, lastRealtimeAt: old?.lastRealtimeAt ?? -Infinity });
     },
 
     unregister(fn) {
@@ -371,6 +397,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
         payload: init.payload,
       };
       s.queue.push(req);
+      if (req.priority === 'realtime') s.lastRealtimeAt = now;
       s.nextDeadline = Math.min(s.nextDeadline, req.deadline);
       tenantQueued(req.tenant, +1);
       return req;

@@ -1,10 +1,12 @@
 // The gateway's InferenceBackend over the serving runtime: protocol in front,
 // functions and instances behind. Both speak KServe-v2-shaped tensors, so this
-// is a thin adapter.
+// is a thin adapter. With `scheduling`, every inference goes through the
+// scheduler (batching, policy, timeouts) before it reaches the runtime.
 import type { InferenceBackend } from './protocol/backend.js';
 import type { Runtime } from './runtime.js';
+import type { Scheduling } from './scheduling.js';
 
-export function runtimeBackend(rt: Runtime): InferenceBackend {
+export function runtimeBackend(rt: Runtime, scheduling?: Scheduling): InferenceBackend {
   const known = (name: string, version?: string) => {
     const m = rt.metadata(name);
     return m && (version === undefined || m.versions.includes(version)) ? m : undefined;
@@ -14,7 +16,7 @@ export function runtimeBackend(rt: Runtime): InferenceBackend {
     listModels: () => rt.list().map(({ name, version, state, reason }) => ({ name, version, state, reason })),
     modelMetadata: (name, version) => known(name, version),
     modelReady: (name, version) => known(name, version) !== undefined && rt.ready(name),
-    infer: (req, ctx) => rt.infer(req.model, req, { signal: ctx.signal }),
+    infer: (req, ctx) => (scheduling ? scheduling.infer(req.model, req, { signal: ctx.signal }) : rt.infer(req.model, req, { signal: ctx.signal })),
     load: async (name) => { await rt.load(name); },
     unload: (name) => rt.unload(name),
   };

@@ -4,7 +4,7 @@
 // list / metadata / ready / infer / load / unload / close, plus events for
 // metrics. Protocol-neutral: requests and responses are KServe-v2-shaped
 // tensors (functions/tensors.ts).
-import { TensorshareError } from '../errors.js';
+import { TensorshareError, isTensorshareError } from '../errors.js';
 import { resolvePaths } from '../config.js';
 import { realClock, type Clock, type TimerHandle } from './autoscaler/clock.js';
 import { createAutoscalerDriver, type AutoscalerDriver } from './autoscaler/driver.js';
@@ -18,6 +18,7 @@ import { createMemoryGuard, readMemAvailable, readPssAnon, type MemoryGuard } fr
 import { DEFAULT_OPENER, type OpenerSpec } from './instances/opener.js';
 import { createPool, type FunctionPool, type InferOptions, type PoolStats } from './instances/pool.js';
 import { createFifoQueue, type QueueFactory } from './instances/queue.js';
+import type { CoreBudget, CoreReservation } from '../sched/cores.js';
 
 export type { InferOptions } from './instances/pool.js';
 export type { RuntimeEvent } from './instances/events.js';
@@ -64,6 +65,13 @@ export interface RuntimeOptions {
   drainTimeoutMs?: number;
   /** Replaces the per-function FIFO (e.g. with src/sched). */
   queue?: QueueFactory;
+  /**
+   * CPU cores for instances' intra-op threads: each instance reserves its
+   * function's intraOpThreads for its lifetime; one asking for more than is
+   * free runs with what is free, and none starts when no core is free
+   * (ERR_RESOURCE_EXHAUSTED, as with memory). Default: no accounting.
+   */
+  cores?: CoreBudget;
   /** Environment of instance processes (default: this process's). */
   env?: NodeJS.ProcessEnv;
 }
@@ -80,6 +88,15 @@ export interface FunctionStatus {
   queueLength: number;
 }
 
+/** What a function was deployed as: its settings, protocol metadata, handler. Plain data. */
+export interface Deployment {
+  name: string;
+  version: string;
+  config: DeployedFunction['config'];
+  metadata: FunctionMetadata;
+  hasHandler: boolean;
+}
+
 export interface RuntimeStats {
   functions: (PoolStats & { instances: (PoolStats['instances'][number] & { memoryBytes?: number })[] })[];
   memory: { budgetBytes: number; reservedBytes: number };
@@ -88,6 +105,8 @@ export interface RuntimeStats {
 export interface Runtime {
   list(): FunctionStatus[];
   metadata(fn: string): FunctionMetadata | undefined;
+  /** The current deployment of `fn` (undefined while none is serving). */
+  deployment(fn: string): Deployment | undefined;
   /** A function deployed and taking requests (instances may be at zero); without fn: the runtime is up and not closing. */
   ready(fn?: string): boolean;
   infer(fn: string, request: InferRequest, opts?: InferOptions): Promise<InferResponse>;
@@ -95,6 +114,12 @@ export interface Runtime {
   load(fn: string): Promise<FunctionStatus>;
   /** Stops taking requests for `fn`, serves what is queued, drains its instances. */
   unload(fn: string): Promise<void>;
+  /**
+   * Requests for `fn` waiting upstream of the runtime (in the scheduler), in
+   * runs they will need: counted by the autoscaler as waiting demand, and a
+   * function at zero instances with a backlog starts one.
+   */
+  setBacklog(fn: string, runs: number): void;
   /** Scans functionsDir now (what polling does). */
   poll(): Promise<void>;
   stats(): RuntimeStats;
@@ -143,6 +168,34 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const pools = () => [...entries.values()].flatMap((e) => (e.pool ? [e.pool] : []));
   const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 
+  /** Functions whose last start was refused for cores (logged once until one starts). */
+  const coreBlocked = new Set<string>();
+  /** Reserves intra-op threads for instance `id`: what is free down to one thread, or why none can start. */
+  const reserveCores = (d: DeployedFunction, id: string): CoreReservation | TensorshareError | undefined => {
+    if (!o.cores) return undefined;
+    const want = d.config.intraOpThreads;
+    try {
+      const lease = o.cores.reserve(id, want, { min: 1 });
+      coreBlocked.delete(d.name);
+      if (lease.threads < want) {
+        log.warn({ function: d.name, instance: id, intraOpThreads: want, granted: lease.threads, cores: o.cores.total },
+          `instance ${id} asked for ${want} intra-op threads but only ${lease.threads} of ${o.cores.total} cores are free: it runs with ${lease.threads}`);
+      }
+      return lease;
+    } catch (e) {
+      if (!isTensorshareError(e, 'ERR_RESOURCE_EXHAUSTED')) throw e;
+      const holders = o.cores.holders().map((h) => `${h.owner}:${h.threads}`).join(', ');
+      const err = new TensorshareError('ERR_RESOURCE_EXHAUSTED',
+        `not enough CPU cores to start an instance of function '${d.name}': it needs ${want} intra-op thread${want === 1 ? '' : 's'} and all ${o.cores.total} cores are held by instances (${holders})`,
+        { function: d.name, resource: 'cores', requested: want, available: o.cores.available(), total: o.cores.total });
+      if (!coreBlocked.has(d.name)) {
+        coreBlocked.add(d.name);
+        log.warn({ function: d.name, intraOpThreads: want, cores: o.cores.total, holders }, err.message);
+      }
+      return err;
+    }
+  };
+
   const spawn = (d: DeployedFunction, hooks: { onReady(i: Instance): void; onExit(i: Instance, info: import('./instances/instance.js').ExitInfo): void }) => {
     const id = `${d.name}-v${d.version}-${++seq}`;
     const limit = d.config.memoryLimitMb !== undefined ? d.config.memoryLimitMb * 2 ** 20 : undefined;
@@ -152,9 +205,16 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         `not enough memory to start an instance of function '${d.name}': it needs about ${mib(r.estimate)} and ${mib(r.reserved)} of the ${mib(r.budget)} instance budget is taken`,
         { function: d.name, estimateBytes: r.estimate, reservedBytes: r.reserved, budgetBytes: r.budget });
     }
+    const lease = reserveCores(d, id);
+    if (lease instanceof TensorshareError) {
+      guard.release(id);
+      return lease;
+    }
+    // An instance granted fewer threads than configured opens its sessions with what it got.
+    const runAs = lease && lease.threads !== d.config.intraOpThreads ? { ...d, config: { ...d.config, intraOpThreads: lease.threads } } : d;
     return startInstance({
       id,
-      deployed: d,
+      deployed: runAs,
       repository: paths.repository,
       store: paths.store,
       opener,
@@ -168,12 +228,13 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       },
       onExit: (i, info) => {
         guard.release(id);
+        lease?.release();
         memBytes.delete(id);
         const level = info.reason === 'crash' || info.reason === 'start-failed' ? 'warn' : 'info';
         log[level]({ function: d.name, instance: i.id, pid: i.pid, reason: info.reason, code: info.code, signal: info.signal, error: info.error?.message }, 'instance exited');
         hooks.onExit(i, info);
         // Memory freed: functions waiting for room may start now.
-        if (!closed) for (const p of pools()) if (p !== entries.get(d.name)?.pool && p.counts().current === 0 && p.stats().queueLength > 0) driver.poke(p.name);
+        if (!closed) for (const p of pools()) if (p !== entries.get(d.name)?.pool && p.counts().current === 0 && p.waiting() > 0) driver.poke(p.name);
       },
     });
   };
@@ -366,6 +427,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const runtime: Runtime = {
     list: () => [...entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(status),
     metadata: (fn) => entries.get(fn)?.pool?.deployed.metadata,
+    deployment(fn) {
+      const d = entries.get(fn)?.pool?.deployed;
+      return d && { name: d.name, version: d.version, config: d.config, metadata: d.metadata, hasHandler: d.source.handlerFile !== undefined };
+    },
+    setBacklog(fn, runs) {
+      const p = entries.get(fn)?.pool;
+      if (p && !p.closing) p.setBacklog(runs);
+    },
     ready: (fn) => {
       if (fn === undefined) return !closed;
       const e = entries.get(fn);

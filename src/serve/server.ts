@@ -1,9 +1,12 @@
 // `tensorshare serve`, assembled top to bottom: the daemon that keeps models
 // resident (an existing one, or one this server starts and stops), the
 // runtime that runs functions as instance processes opening models through
-// it, and the KServe v2 gateway in front, with Prometheus metrics.
+// it (their intra-op threads within a core budget), the scheduler that
+// batches requests and orders them by policy before they reach the runtime,
+// and the KServe v2 gateway in front, with Prometheus metrics.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { TensorshareError } from '../errors.js';
@@ -11,9 +14,13 @@ import { DaemonClient } from '../client/daemon-client.js';
 import { packageRoot } from '../paths.js';
 import { layout } from '../store/layout.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import type { EventSink } from './instances/events.js';
 import { startGateway, type RunningGateway } from './gateway/gateway.js';
+import { createGatewayMetrics, registerHistogram, registerServingMetrics } from './gateway/metrics.js';
 import { runtimeBackend } from './backend.js';
+import { createScheduling, type Scheduling } from './scheduling.js';
 import { wireServingMetrics } from './serving-metrics.js';
+import { createCoreBudget, type Policy } from '../sched/index.js';
 
 export interface ServeOptions {
   functionsDir: string;
@@ -26,12 +33,25 @@ export interface ServeOptions {
   daemon?: 'auto' | 'off';
   socket?: string;
   pollIntervalMs?: number;
+  /** Scheduling policy across requests and functions (default 'fifo'). */
+  policy?: Policy;
+  /** fair: weight per tenant (default 1 each). */
+  tenantWeights?: Record<string, number>;
+  /** Requests may name their tenant with the `tenant` parameter (default: the function's configured tenant). */
+  tenantFromRequest?: boolean;
+  /** Cores instances' intra-op threads may take in total (default: os.availableParallelism()). */
+  cores?: number;
+  /** Most batches running at once machine-wide (default: the functions' ready instances x targetConcurrency). */
+  slots?: number;
+  /** priority policy: runs of a function besteffort leaves free while realtime requests for it keep coming (default 0). */
+  realtimeReserve?: number;
   logger: PinoLogger;
 }
 
 export interface RunningServer {
   gateway: RunningGateway;
   runtime: Runtime;
+  scheduling: Scheduling;
   /** How instances open models. */
   daemon: { mode: 'off' } | { mode: 'connected' | 'owned'; socket: string };
   close(): Promise<void>;
@@ -39,6 +59,8 @@ export interface RunningServer {
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const log = o.logger;
+  const cores = createCoreBudget({ total: o.cores ?? availableParallelism() });
+  log.info({ cores: cores.total }, `core budget: instances' intra-op threads take at most ${cores.total} cores in total`);
   const socket = path.resolve(o.socket ?? path.join(o.store, 'daemon.sock'));
   let owned: ChildProcess | undefined;
   let daemon: RunningServer['daemon'] = { mode: 'off' };
@@ -51,7 +73,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     log.info({ socket, daemon: daemon.mode }, 'instances open models through the daemon');
   }
 
+  // Metrics hear the runtime from its first event (instances started while it deploys at start).
+  const metrics = createGatewayMetrics();
+  const listeners = new Set<EventSink>();
+  const events = { subscribe: (l: EventSink) => { listeners.add(l); return () => listeners.delete(l); } };
+  const unwire = wireServingMetrics(metrics.registry, events, layout(o.store));
   const runtime = await createRuntime({
+    cores,
+    onEvent: (e) => { for (const l of listeners) l(e); },
     functionsDir: o.functionsDir,
     repository: o.repository,
     store: o.store,
@@ -62,31 +91,61 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       env: { ...process.env, TENSORSHARE_SOCKET: socket },
     }),
   }).catch(async (e) => {
+    unwire();
     owned?.kill('SIGTERM');
     throw e;
   });
+  let scheduling: Scheduling;
+  try {
+    scheduling = createScheduling({
+      runtime,
+      policy: o.policy,
+      tenantWeights: o.tenantWeights,
+      tenantFromRequest: o.tenantFromRequest,
+      slots: o.slots,
+      realtimeReserve: o.realtimeReserve,
+      logger: log.child({ component: 'scheduler' }),
+      metrics: {
+        batchCap: registerServingMetrics(metrics.registry).batchCap,
+        batchSize: registerHistogram(metrics.registry, {
+          name: 'tensorshare_batch_size', help: 'Rows per run of a function (requests batched along axis 0)', labelNames: ['function'] as const,
+          buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+        }),
+      },
+    });
+  } catch (e) {
+    unwire();
+    await runtime.close({ timeoutMs: 5000 });
+    owned?.kill('SIGTERM');
+    throw e;
+  }
+  log.info({ policy: o.policy ?? 'fifo', slots: o.slots ?? 'instances', tenantWeights: o.tenantWeights ?? {}, realtimeReserve: o.realtimeReserve ?? 0 }, 'scheduler ready');
   const gateway = await startGateway({
-    backend: runtimeBackend(runtime),
+    backend: runtimeBackend(runtime, scheduling),
+    metrics,
     host: o.host,
     httpPort: o.httpPort,
     grpcPort: o.grpcPort,
     logger: log.child({ component: 'gateway' }),
   }).catch(async (e) => {
+    unwire();
+    scheduling.close();
     await runtime.close({ timeoutMs: 5000 });
     owned?.kill('SIGTERM');
     throw e;
   });
-  const unwire = wireServingMetrics(gateway.metrics.registry, runtime, layout(o.store));
 
   let closing: Promise<void> | undefined;
   return {
     gateway,
     runtime,
+    scheduling,
     daemon,
     close() {
       // Graceful: stop accepting, let in-flight requests finish, drain instances, then the daemon.
       closing ??= (async () => {
         await gateway.close();
+        scheduling.close();
         await runtime.close({ timeoutMs: 30_000 });
         unwire();
         if (owned && owned.exitCode === null) {

@@ -9,7 +9,12 @@ import { du } from '../store/maintenance.js';
 import { resolveModel } from '../store/repository.js';
 import type { Layout } from '../store/layout.js';
 
-export function wireServingMetrics(registry: Registry, rt: Runtime, store: Layout, refreshMs = 5000): () => void {
+/**
+ * Keeps the serving metrics current from runtime events. Subscribe before the
+ * runtime starts (pass a relay as its `onEvent`): instances that become ready
+ * while it deploys at start would otherwise never be counted.
+ */
+export function wireServingMetrics(registry: Registry, rt: Pick<Runtime, 'subscribe'>, store: Layout, refreshMs = 5000): () => void {
   const m = registerServingMetrics(registry);
   const running = new Map<string, number>(); // function -> instance processes
   const modelsOf = new Map<string, string[]>(); // function -> model refs its instances open

@@ -12,6 +12,8 @@ export interface ChainSpec {
   seed?: number;
   /** Weight layers (by index) whose values use another seed: a "fine-tuned" variant. */
   tuned?: { layers: number[]; seed: number };
+  /** A fixed first dimension instead of the symbolic 'batch' (a model that cannot be batched). */
+  batch?: number;
 }
 
 export function weights(width: number, seed: number): Buffer {
@@ -53,7 +55,8 @@ export async function writeChain(dir: string, name: string, spec: ChainSpec, for
     if (i < layers - 1) node.push({ input: [mm], output: [`h${i + 1}`], opType: 'Relu', name: `relu${i}` });
   }
   if (format === 'external-single') await fs.writeFile(path.join(dir, `${name}.data`), Buffer.concat(single));
-  const vi = (n: string) => ({ name: n, type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch' }, { dimValue: width }] } } } });
+  const first = spec.batch === undefined ? { dimParam: 'batch' } : { dimValue: spec.batch };
+  const vi = (n: string) => ({ name: n, type: { tensorType: { elemType: 1, shape: { dim: [first, { dimValue: width }] } } } });
   const model = Model.fromObject({
     irVersion: 8,
     producerName: 'tensorshare-test',

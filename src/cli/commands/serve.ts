@@ -2,8 +2,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { TensorshareError } from '../../errors.js';
+import { POLICIES, type Policy } from '../../sched/index.js';
 import { packageRoot } from '../../paths.js';
 import { startServer } from '../../serve/server.js';
+import { parseTenantWeights } from '../../serve/scheduling.js';
 import { importBundled } from './demo.js';
 import { action } from '../output.js';
 import { roots } from '../context.js';
@@ -18,7 +20,20 @@ interface ServeOpts {
   bundled: boolean;
   poll: string;
   logLevel: string;
+  policy: string;
+  tenantWeight: string[];
+  tenantFromRequest?: boolean;
+  cores?: string;
+  slots?: string;
+  realtimeReserve?: string;
 }
+
+const count = (flag: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${flag} must be an integer >= 1, got '${v}'`);
+  return n;
+};
 
 const port = (flag: string, v: string) => {
   const n = Number(v);
@@ -39,8 +54,23 @@ export function registerServe(program: Command): void {
     .option('--no-bundled', 'do not import the bundled models (PaddleOCR, silero VAD) at start')
     .option('--poll <ms>', 'scan the function repository for changes this often (0: only the load/unload API)', '2000')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .option('--policy <policy>', `scheduling policy across requests and functions: ${POLICIES.join(' | ')}`, 'fifo')
+    .option('--tenant-weight <tenant=weight>', 'fair policy: a tenant\'s share weight (default 1); repeatable, or comma-separated', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--tenant-from-request', "let requests name their tenant with the 'tenant' parameter (default: each function's configured tenant)")
+    .option('--cores <n>', "cores instances' intra-op threads may take in total (default: all of this machine's)")
+    .option('--slots <n>', 'most batches running at once across all functions (default: ready instances x targetConcurrency)')
+    .option('--realtime-reserve <runs>', "priority policy: runs of a function that besteffort leaves free while realtime requests for it keep coming (default 0)")
     .action(action(async (opts: ServeOpts, cmd: Command) => {
       if (opts.daemon !== 'auto' && opts.daemon !== 'off') throw new TensorshareError('ERR_INVALID_ARGUMENT', `--daemon must be auto or off, got '${opts.daemon}'`);
+      if (!(POLICIES as readonly string[]).includes(opts.policy)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--policy must be one of ${POLICIES.join(', ')}, got '${opts.policy}'`);
+      const tenantWeights = parseTenantWeights(opts.tenantWeight);
+      const cores = count('--cores', opts.cores);
+      const slots = count('--slots', opts.slots);
+      const realtimeReserve = opts.realtimeReserve === undefined ? undefined : Number(opts.realtimeReserve);
+      if (realtimeReserve !== undefined && !(Number.isInteger(realtimeReserve) && realtimeReserve >= 0)) {
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `--realtime-reserve must be an integer >= 0, got '${opts.realtimeReserve}'`);
+      }
+      if (realtimeReserve && opts.policy !== 'priority') throw new TensorshareError('ERR_INVALID_ARGUMENT', '--realtime-reserve only applies with --policy priority');
       const r = roots(cmd);
       const logger = pino({ name: 'tensorshare-serve', level: opts.logLevel }, pino.destination(2));
       // The bundled functions name these models; importing is idempotent.
@@ -55,6 +85,12 @@ export function registerServe(program: Command): void {
         daemon: opts.daemon,
         socket: opts.socket,
         pollIntervalMs: Number(opts.poll),
+        policy: opts.policy as Policy,
+        tenantWeights,
+        tenantFromRequest: opts.tenantFromRequest === true,
+        cores,
+        slots,
+        realtimeReserve,
         logger,
       });
       const g = server.gateway;

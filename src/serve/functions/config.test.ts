@@ -79,6 +79,17 @@ describe('function config', () => {
     rejects({ model: 'm', batching: { preferredBatchSizes: [2, 'x'] } }, 'batching.preferredBatchSizes must be a list of integers >= 1');
     rejects({ model: 'm', batching: { sloMs: -1 } }, 'batching.sloMs must be a number > 0');
     rejects({ model: 'm', batching: 3 }, 'batching must be an object');
+    rejects({ model: 'm', batching: { maxBatchSize: 4, preferredBatchSizes: [2, 8] } }, 'batching.preferredBatchSizes must not exceed batching.maxBatchSize (4), got [8]');
+    rejects({ model: 'm', batching: { preferredBatchSizes: [16] } }, 'batching.preferredBatchSizes must not exceed batching.maxBatchSize (8, the default), got [16]');
+    rejects({ model: 'm', batching: { sloMs: 20, aimdStep: 0.5 } }, 'batching.aimdStep must be an integer >= 1, got 0.5');
+    rejects({ model: 'm', batching: { sloMs: 20, aimdBackoff: 1 } }, 'batching.aimdBackoff must be a number in (0, 1), got 1');
+    rejects({ model: 'm', batching: { aimdStep: 2 } }, 'batching.aimdStep is only meaningful with batching.sloMs');
+    rejects({ model: 'm', batching: { handlerAcceptsBatches: 'yes' } }, 'batching.handlerAcceptsBatches must be true or false, got "yes"');
+    rejects({ model: 'm', batching: { maxBatch: 4 } }, "unknown field 'batching.maxBatch' (did you mean 'batching.maxBatchSize'?)");
+    rejects({ model: 'm', batching: { maxQueueDelayMs: -1, sloMs: 0 } }, 'batching.maxQueueDelayMs must be a number >= 0, got -1', 'batching.sloMs must be a number > 0, got 0');
+    assert.deepEqual(validateConfig({ model: 'm', batching: { sloMs: 40, aimdStep: 2, aimdBackoff: 0.25, handlerAcceptsBatches: true } }, FILE, 'ocr').batching,
+      { sloMs: 40, aimdStep: 2, aimdBackoff: 0.25, handlerAcceptsBatches: true });
+    assert.deepEqual(validateConfig({ model: 'm', batching: {} }, FILE, 'ocr').batching, {}, 'defaults are the scheduler\'s (BATCHING_DEFAULTS)');
     rejects({ model: 'm', inputs: [{ name: 'a', datatype: 'FLOAT', shape: [1] }], outputs: [] }, 'inputs[0].datatype must be one of BOOL');
     rejects({ model: 'm', inputs: [{ name: 'a', datatype: 'FP32', shape: [-2] }], outputs: [] }, 'inputs[0].shape must be a list of integers');
     rejects({ model: 'm', inputs: [] }, 'inputs and outputs must be given together');

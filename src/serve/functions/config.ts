@@ -16,14 +16,32 @@ export type ModelBinding =
   | { ref: string }
   | { modelFile: string; name: string };
 
-/** Passed through to the scheduler (src/sched); checked here only for types. */
+/**
+ * Dynamic batching of a function's requests (src/sched): requests are
+ * concatenated along axis 0 and run as one batch. Only functions whose I/O
+ * has a dynamic first dimension are batched; a function with a handler only
+ * when `handlerAcceptsBatches` says its handler takes such batches.
+ */
 export interface BatchingOptions {
+  /** Largest batch, in rows on axis 0 (default BATCHING_DEFAULTS.maxBatchSize). */
   maxBatchSize?: number;
+  /** How long the oldest queued request may wait for a fuller batch, ms (default 0: batch only what is already queued). */
   maxQueueDelayMs?: number;
+  /** Batch sizes to dispatch at once when reachable. Each <= maxBatchSize. */
   preferredBatchSizes?: number[];
+  /** Latency objective of one batch's run, ms: turns on the adaptive (AIMD) batch cap. */
   sloMs?: number;
-  [option: string]: unknown;
+  /** AIMD additive increase per batch within the SLO, rows (default 1). Needs sloMs. */
+  aimdStep?: number;
+  /** AIMD fraction the cap shrinks by after a batch over the SLO, in (0, 1) (default 0.1). Needs sloMs. */
+  aimdBackoff?: number;
+  /** The handler takes requests concatenated along axis 0 and returns outputs with the batch on axis 0. */
+  handlerAcceptsBatches?: boolean;
 }
+
+export const BATCHING_DEFAULTS = { maxBatchSize: 8, maxQueueDelayMs: 0 } as const;
+
+const BATCHING_FIELDS = ['maxBatchSize', 'maxQueueDelayMs', 'preferredBatchSizes', 'sloMs', 'aimdStep', 'aimdBackoff', 'handlerAcceptsBatches'] as const;
 
 export interface FunctionConfig {
   /** Alias -> model. A single `model`/`modelFile` gets the alias 'model'. Empty only for a handler-only function. */
@@ -238,19 +256,44 @@ function checkRef(ref: string): boolean {
 function validateBatching(v: unknown, errors: string[]): BatchingOptions | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    errors.push(`batching must be an object (maxBatchSize, maxQueueDelayMs, preferredBatchSizes, sloMs), got ${show(v)}`);
+    errors.push(`batching must be an object (${BATCHING_FIELDS.join(', ')}), got ${show(v)}`);
     return undefined;
   }
   const b = v as Record<string, unknown>;
+  const before = errors.length;
+  for (const k of Object.keys(b)) {
+    if ((BATCHING_FIELDS as readonly string[]).includes(k)) continue;
+    const near = BATCHING_FIELDS.find((f) => f.toLowerCase() === k.toLowerCase() || f.startsWith(k) || k.startsWith(f));
+    errors.push(`unknown field 'batching.${k}'${near ? ` (did you mean 'batching.${near}'?)` : ''}`);
+  }
   const posInt = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 1;
   const nonNeg = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
   if (b.maxBatchSize !== undefined && !posInt(b.maxBatchSize)) errors.push(`batching.maxBatchSize must be an integer >= 1, got ${show(b.maxBatchSize)}`);
   if (b.maxQueueDelayMs !== undefined && !nonNeg(b.maxQueueDelayMs)) errors.push(`batching.maxQueueDelayMs must be a number >= 0, got ${show(b.maxQueueDelayMs)}`);
   if (b.sloMs !== undefined && !(nonNeg(b.sloMs) && (b.sloMs as number) > 0)) errors.push(`batching.sloMs must be a number > 0, got ${show(b.sloMs)}`);
-  if (b.preferredBatchSizes !== undefined && !(Array.isArray(b.preferredBatchSizes) && b.preferredBatchSizes.every(posInt))) {
-    errors.push(`batching.preferredBatchSizes must be a list of integers >= 1, got ${show(b.preferredBatchSizes)}`);
+  if (b.preferredBatchSizes !== undefined) {
+    if (!(Array.isArray(b.preferredBatchSizes) && b.preferredBatchSizes.every(posInt))) {
+      errors.push(`batching.preferredBatchSizes must be a list of integers >= 1, got ${show(b.preferredBatchSizes)}`);
+    } else {
+      const max = posInt(b.maxBatchSize) ? (b.maxBatchSize as number) : BATCHING_DEFAULTS.maxBatchSize;
+      const over = (b.preferredBatchSizes as number[]).filter((n) => n > max);
+      if (over.length) errors.push(`batching.preferredBatchSizes must not exceed batching.maxBatchSize (${max}${b.maxBatchSize === undefined ? ', the default' : ''}), got ${show(over)}`);
+    }
   }
-  return { ...b } as BatchingOptions;
+  if (b.aimdStep !== undefined && !posInt(b.aimdStep)) errors.push(`batching.aimdStep must be an integer >= 1, got ${show(b.aimdStep)}`);
+  if (b.aimdBackoff !== undefined && !(typeof b.aimdBackoff === 'number' && b.aimdBackoff > 0 && b.aimdBackoff < 1)) {
+    errors.push(`batching.aimdBackoff must be a number in (0, 1), got ${show(b.aimdBackoff)}`);
+  }
+  for (const k of ['aimdStep', 'aimdBackoff'] as const) {
+    if (b[k] !== undefined && b.sloMs === undefined) errors.push(`batching.${k} is only meaningful with batching.sloMs (the AIMD latency objective)`);
+  }
+  if (b.handlerAcceptsBatches !== undefined && typeof b.handlerAcceptsBatches !== 'boolean') {
+    errors.push(`batching.handlerAcceptsBatches must be true or false, got ${show(b.handlerAcceptsBatches)}`);
+  }
+  if (errors.length > before) return undefined;
+  const out: BatchingOptions = {};
+  for (const k of BATCHING_FIELDS) if (b[k] !== undefined) (out as Record<string, unknown>)[k] = b[k];
+  return out;
 }
 
 export function validateTensors(field: string, v: unknown, errors: string[]): TensorMetadata[] | undefined {

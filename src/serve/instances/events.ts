@@ -19,6 +19,7 @@ export type RuntimeEvent =
   | { type: 'scale'; function: string; from: number; to: number; reason: string; panicking: boolean; stableConcurrency: number; panicConcurrency: number }
   | { type: 'request'; function: string; outcome: 'ok' | string; queueMs: number; runMs?: number; coldStart: boolean }
   | { type: 'memory-refused'; function: string; estimateBytes: number; reservedBytes: number; budgetBytes: number }
+  | { type: 'cores-refused'; function: string; requested: number; available: number; total: number }
   | { type: 'recycle'; function: string; instance: string; bytes: number; limitBytes: number };
 
 export type EventSink = (e: RuntimeEvent) => void;

@@ -62,6 +62,8 @@ export interface PoolStats {
   name: string;
   version: string;
   queueLength: number;
+  /** Runs waiting upstream of the pool (scheduler), as last reported. */
+  backlog: number;
   inflight: number;
   instances: { id: string; version: string; pid?: number; state: string; inflight: number; coldStartMs?: number }[];
   lastError?: string;
@@ -84,6 +86,10 @@ export interface FunctionPool {
   kpaConfig(): KpaConfig;
   counts(): { ready: number; current: number; starting: number; draining: number };
   stats(): PoolStats;
+  /** Runs waiting upstream (the scheduler's queue, in batches): demand for the autoscaler. */
+  setBacklog(runs: number): void;
+  /** Requests queued here plus the upstream backlog. */
+  waiting(): number;
   /** Drains one idle instance beyond minInstances (memory for another function); true when one was. */
   evictIdle(): boolean;
 }
@@ -107,12 +113,13 @@ export function createPool(o: PoolOptions): FunctionPool {
   let lastError: string | undefined;
   let memoryBlocked = false;
   let lastQueueLength = 0;
+  let backlog = 0;
   let lastCounts = '';
   /** Evicted for another function's memory: stay at minInstances until a request comes. */
   let evicted = false;
 
   const measure = () => {
-    meter.set(inflight + queue.length, o.clock.now());
+    meter.set(inflight + queue.length + backlog, o.clock.now());
     if (queue.length !== lastQueueLength) {
       lastQueueLength = queue.length;
       o.emit({ type: 'queue', function: name, length: queue.length });
@@ -235,7 +242,11 @@ export function createPool(o: PoolOptions): FunctionPool {
     if (r instanceof TensorshareError) {
       if (!memoryBlocked) {
         memoryBlocked = true;
-        o.emit({ type: 'memory-refused', function: name, estimateBytes: Number(r.details.estimateBytes ?? 0), reservedBytes: Number(r.details.reservedBytes ?? 0), budgetBytes: Number(r.details.budgetBytes ?? 0) });
+        if (r.details.resource === 'cores') {
+          o.emit({ type: 'cores-refused', function: name, requested: Number(r.details.requested ?? 0), available: Number(r.details.available ?? 0), total: Number(r.details.total ?? 0) });
+        } else {
+          o.emit({ type: 'memory-refused', function: name, estimateBytes: Number(r.details.estimateBytes ?? 0), reservedBytes: Number(r.details.reservedBytes ?? 0), budgetBytes: Number(r.details.budgetBytes ?? 0) });
+        }
       }
       if (live().length === 0 && queue.length > 0 && !o.reclaim(name)) rejectQueued(r);
       lastError = r.message;
@@ -325,7 +336,7 @@ export function createPool(o: PoolOptions): FunctionPool {
     },
     scaleTo(desired, decision) {
       if (closing) return;
-      if (evicted && queue.length === 0 && inflight === 0) desired = Math.min(desired, deployed.config.minInstances);
+      if (evicted && queue.length === 0 && backlog === 0 && inflight === 0) desired = Math.min(desired, deployed.config.minInstances);
       const current = live();
       if (decision && desired !== current.length) {
         o.emit({ type: 'scale', function: name, from: current.length, to: desired, reason: decision.reason, panicking: decision.panicking, stableConcurrency: decision.stableConcurrency, panicConcurrency: decision.panicConcurrency });
@@ -391,11 +402,22 @@ export function createPool(o: PoolOptions): FunctionPool {
       };
     },
     counts,
+    setBacklog(runs) {
+      if (closing || runs === backlog) return;
+      const was = backlog;
+      backlog = Math.max(0, runs);
+      if (backlog > 0) evicted = false;
+      measure();
+      // Demand at zero instances: start one now rather than at the next autoscaler tick.
+      if (was === 0 && backlog > 0 && live().length === 0) o.poke();
+    },
+    waiting: () => queue.length + backlog,
     stats() {
       return {
         name,
         version: deployed.version,
         queueLength: queue.length,
+        backlog,
         inflight,
         instances: [...instances].map((i) => ({ id: i.id, version: i.version, pid: i.pid, state: i.state, inflight: i.inflight, coldStartMs: i.coldStartMs })),
         ...(lastError ? { lastError } : {}),
@@ -404,7 +426,7 @@ export function createPool(o: PoolOptions): FunctionPool {
     evictIdle() {
       if (closing) return false;
       const current = live();
-      if (current.length <= deployed.config.minInstances || queue.length > 0) return false;
+      if (current.length <= deployed.config.minInstances || queue.length > 0 || backlog > 0) return false;
       const idle = current.filter((i) => i.state === 'ready' && i.inflight === 0).sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
       if (!idle) return false;
       idle.drain('evicted');

@@ -1,0 +1,355 @@
+// Scheduling in the serving path: every inference request goes through one
+// scheduler (src/sched) between the gateway's backend and the runtime.
+//
+//   gateway -> backend.infer -> scheduling.infer
+//     1. the function's current deployment is registered with the scheduler
+//        (batching config, queue limit, default timeout) once per version;
+//     2. request parameters give the priority class, tenant and timeout;
+//     3. scheduler.submit() queues it; the policy (fifo | priority | fair |
+//        srtf) picks batches when an instance is free; a request still queued
+//        at its timeout is rejected with ERR_TIMEOUT and never runs (the
+//        timeout bounds the wait for dispatch, as Triton's does: a dispatched
+//        batch runs to the end under the function's requestTimeoutMs, so
+//        work started is never thrown away);
+//     4. execute(): a batch of several requests is concatenated along axis 0,
+//        run with one runtime.infer() (the pool's queue holds it if the
+//        instance went away meanwhile), and the outputs are split back so
+//        every response holds exactly its own rows;
+//   and, around it, the scheduler follows the runtime: a function may run
+//   as many batches at once as it has ready instances x targetConcurrency
+//   (one while it has none, so the batch waits in the pool for the cold
+//   start), the machine at most `slots` batches, and the scheduler's queue
+//   is reported back to the runtime as backlog so the autoscaler sees demand.
+import { TensorshareError } from '../errors.js';
+import {
+  type Batch, type Clock, type DispatcherSnapshot, type FunctionConfig as SchedFunctionConfig, type NamedTensors, type Policy,
+  type PriorityClass, type Request, type Scheduler,
+  concatInputs, createScheduler, isBatchable, realClock, shapeKey, splitOutputs, POLICIES,
+} from '../sched/index.js';
+import { BATCHING_DEFAULTS } from './functions/config.js';
+import type { InferRequest, InferResponse, Tensor } from './functions/tensors.js';
+import type { Deployment, Logger, Runtime } from './runtime.js';
+
+/** Request parameters the scheduler reads (and strips before the request reaches the instance). */
+export const SCHEDULING_PARAMETERS = ['priority', 'timeout', 'timeout_ms', 'tenant'] as const;
+
+export interface SchedulingOptions {
+  runtime: Runtime;
+  /** Default 'fifo'. */
+  policy?: Policy;
+  /** fair: weight per tenant (default 1). */
+  tenantWeights?: Record<string, number>;
+  /** Most batches running at once across all functions (default: unbounded, i.e. the functions' instance capacity). */
+  slots?: number;
+  /** Let requests name their tenant with the `tenant` parameter (default false: the function's configured tenant). */
+  tenantFromRequest?: boolean;
+  /** priority: runs of a function besteffort leaves free while realtime requests for it keep coming (default 0). */
+  realtimeReserve?: number;
+  clock?: Clock;
+  logger?: Logger;
+  /** Gauges/histograms to keep current (see gateway/metrics.ts registerServingMetrics). */
+  metrics?: {
+    batchCap?: { set(labels: { function: string }, v: number): void };
+    batchSize?: { observe(labels: { function: string }, v: number): void };
+  };
+}
+
+/** How a function is scheduled, as decided from its deployment. */
+export interface FunctionPlan {
+  fn: string;
+  version: string;
+  /** Batched along axis 0, or why not. */
+  batched: boolean;
+  whyNotBatched?: string;
+  config: SchedFunctionConfig;
+  targetConcurrency: number;
+  tenant: string;
+  priority: PriorityClass;
+}
+
+export interface Scheduling {
+  infer(fn: string, request: InferRequest, opts?: { signal?: AbortSignal }): Promise<InferResponse>;
+  /** The plan for `fn` (registers the current deployment first); undefined when not deployed. */
+  plan(fn: string): FunctionPlan | undefined;
+  snapshot(): DispatcherSnapshot;
+  /** Rejects queued requests (ERR_UNAVAILABLE); batches already running finish. */
+  close(): void;
+}
+
+interface Payload {
+  request: InferRequest;
+  signal?: AbortSignal;
+}
+
+export interface RequestScheduling {
+  priority?: PriorityClass;
+  timeoutMs?: number;
+  tenant?: string;
+  /** The request's other parameters (what the instance gets). */
+  parameters: Record<string, string | number | boolean>;
+}
+
+const bad = (message: string, details: Record<string, unknown> = {}) => new TensorshareError('ERR_INVALID_ARGUMENT', message, details);
+
+/**
+ * Reads the scheduling parameters of a request: `priority` ('realtime' |
+ * 'besteffort'), `timeout` (microseconds, as Triton's; 0 = the function's
+ * default) or `timeout_ms`, and `tenant` when `allowTenant`. Throws
+ * ERR_INVALID_ARGUMENT naming the parameter.
+ */
+export function parseSchedulingParameters(params: Record<string, string | number | boolean> | undefined, fn: string, allowTenant = false): RequestScheduling {
+  const out: RequestScheduling = { parameters: {} };
+  const p = params ?? {};
+  for (const [k, v] of Object.entries(p)) if (!(SCHEDULING_PARAMETERS as readonly string[]).includes(k)) out.parameters[k] = v;
+  const where = `request to ${fn}: parameter`;
+  if (p.priority !== undefined) {
+    if (p.priority !== 'realtime' && p.priority !== 'besteffort') throw bad(`${where} 'priority' must be 'realtime' or 'besteffort', got ${JSON.stringify(p.priority)}`, { parameter: 'priority' });
+    out.priority = p.priority;
+  }
+  const num = (name: string): number | undefined => {
+    const v = p[name];
+    if (v === undefined) return undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isFinite(n) || n < 0) throw bad(`${where} '${name}' must be a number >= 0, got ${JSON.stringify(v)}`, { parameter: name });
+    return n;
+  };
+  const us = num('timeout');
+  const ms = num('timeout_ms');
+  if (us !== undefined && ms !== undefined) throw bad(`${where}s 'timeout' (microseconds) and 'timeout_ms' both given; use one`, { parameter: 'timeout' });
+  if (us !== undefined && us > 0) out.timeoutMs = us / 1000;
+  if (ms !== undefined && ms > 0) out.timeoutMs = ms;
+  if (p.tenant !== undefined) {
+    if (!allowTenant) throw bad(`${where} 'tenant' is not accepted: this server takes each function's tenant from its config (start it with --tenant-from-request to let requests name one)`, { parameter: 'tenant' });
+    if (typeof p.tenant !== 'string' || p.tenant.length === 0) throw bad(`${where} 'tenant' must be a non-empty string, got ${JSON.stringify(p.tenant)}`, { parameter: 'tenant' });
+    out.tenant = p.tenant;
+  }
+  return out;
+}
+
+/** `--tenant-weight gold=2 --tenant-weight silver=1,bronze=0.5` -> { gold: 2, silver: 1, bronze: 0.5 }. */
+export function parseTenantWeights(specs: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const spec of specs) {
+    for (const part of spec.split(',').filter(Boolean)) {
+      const m = /^([^=\s]+)=(.+)$/.exec(part.trim());
+      const w = m ? Number(m[2]) : NaN;
+      if (!m || !(w > 0 && Number.isFinite(w))) {
+        throw bad(`--tenant-weight takes tenant=weight with a weight > 0 (e.g. gold=2), got '${part}'`);
+      }
+      out[m[1]!] = w;
+    }
+  }
+  return out;
+}
+
+/** The scheduler's view of a deployment: batching (or why not), queue limit, default timeout. */
+export function planFor(d: Deployment): FunctionPlan {
+  const c = d.config;
+  const b = c.batching;
+  let whyNotBatched: string | undefined;
+  if (!b) whyNotBatched = 'its config has no batching section';
+  else if (d.hasHandler && !b.handlerAcceptsBatches) whyNotBatched = 'it has a handler (set batching.handlerAcceptsBatches when the handler takes requests concatenated along axis 0)';
+  else if (!isBatchable({ inputs: d.metadata.inputs, outputs: d.metadata.outputs })) whyNotBatched = 'not every input and output has a dynamic first (batch) dimension';
+  const batching = b && !whyNotBatched
+    ? { maxBatchSize: b.maxBatchSize ?? BATCHING_DEFAULTS.maxBatchSize, maxQueueDelayMs: b.maxQueueDelayMs ?? BATCHING_DEFAULTS.maxQueueDelayMs, ...(b.preferredBatchSizes ? { preferredBatchSizes: b.preferredBatchSizes } : {}) }
+    : null;
+  const config: SchedFunctionConfig = {
+    name: d.name,
+    batching,
+    ...(batching && b?.sloMs !== undefined ? { aimd: { sloMs: b.sloMs, ...(b.aimdStep !== undefined ? { step: b.aimdStep } : {}), ...(b.aimdBackoff !== undefined ? { backoff: b.aimdBackoff } : {}) } } : {}),
+    // The runtime allows 0 (refuse whenever no instance is free); the scheduler needs room for the request being placed.
+    maxQueueLength: Math.max(1, c.maxQueueLength),
+    defaultTimeoutMs: c.requestTimeoutMs,
+    maxConcurrency: 1,
+  };
+  return { fn: d.name, version: d.version, batched: batching !== null, ...(whyNotBatched ? { whyNotBatched } : {}), config, targetConcurrency: c.targetConcurrency, tenant: c.tenant, priority: c.priority };
+}
+
+/** Key of everything past axis 0 that must match for requests to share a run: input shapes/types, requested outputs, other parameters. */
+export function batchKey(request: InferRequest, parameters: Record<string, unknown>): string {
+  const canon = (o: Record<string, unknown> | undefined) => JSON.stringify(Object.keys(o ?? {}).sort().map((k) => [k, o![k]]));
+  const inputs = shapeKey(namedTensors(request.inputs));
+  const inputParams = request.inputs.filter((t) => t.parameters && Object.keys(t.parameters).length).map((t) => `${t.name}=${canon(t.parameters)}`).sort().join(',');
+  const outputs = (request.outputs ?? []).map((o) => `${o.name}=${canon(o.parameters)}`).sort().join(',');
+  return `${inputs}|${inputParams}|${outputs}|${canon(parameters)}`;
+}
+
+function namedTensors(ts: readonly Tensor[]): NamedTensors {
+  const out: NamedTensors = {};
+  for (const t of ts) out[t.name] = { datatype: t.datatype, shape: t.shape, data: t.data as NamedTensors[string]['data'] };
+  return out;
+}
+
+export function createScheduling(o: SchedulingOptions): Scheduling {
+  const rt = o.runtime;
+  const clock = o.clock ?? realClock;
+  const log = o.logger;
+  const policy = o.policy ?? 'fifo';
+  if (!POLICIES.includes(policy)) throw bad(`unknown scheduling policy '${policy}'; expected one of ${POLICIES.join(', ')}`);
+  if (o.slots !== undefined && !(Number.isInteger(o.slots) && o.slots >= 1)) throw bad(`slots must be an integer >= 1, got ${o.slots}`);
+  const plans = new Map<string, FunctionPlan>();
+  const ready = new Map<string, number>();
+
+  const scheduler: Scheduler<Payload, InferResponse> = createScheduler<Payload, InferResponse>({
+    policy,
+    slots: 1,
+    clock,
+    fair: { weights: o.tenantWeights ?? {} },
+    ...(o.realtimeReserve ? { priorityReserve: { runs: o.realtimeReserve } } : {}),
+    execute,
+  });
+
+  const concurrencyOf = (fn: string) => Math.max(1, (ready.get(fn) ?? 0) * (plans.get(fn)?.targetConcurrency ?? 1));
+  function resize(fn?: string): void {
+    if (fn !== undefined && plans.has(fn)) scheduler.setConcurrency(fn, concurrencyOf(fn));
+    let total = 0;
+    for (const f of plans.keys()) total += concurrencyOf(f);
+    scheduler.setSlots(Math.max(1, Math.min(total, o.slots ?? Infinity)));
+  }
+
+  // Follow the runtime: ready instances give concurrency; a removed function leaves the scheduler.
+  const unsubscribe = rt.subscribe((e) => {
+    if (e.type === 'instances') {
+      ready.set(e.function, e.ready);
+      resize(e.function);
+    } else if (e.type === 'function' && e.action === 'removed' && plans.has(e.function)) {
+      plans.delete(e.function);
+      scheduler.unregister(e.function);
+      resize();
+    }
+  });
+
+  function sync(fn: string): FunctionPlan | undefined {
+    const d = rt.deployment(fn);
+    const cur = plans.get(fn);
+    if (!d) return undefined;
+    if (cur?.version === d.version) return cur;
+    const plan = planFor(d);
+    if (d.config.batching && !plan.batched) log?.warn({ function: fn, version: d.version }, `function ${fn} is not batched: ${plan.whyNotBatched}`);
+    else if (plan.batched) log?.info({ function: fn, version: d.version, batching: plan.config.batching, aimd: plan.config.aimd ?? null }, `function ${fn} batches requests along axis 0`);
+    scheduler.register(plan.config);
+    plans.set(fn, plan);
+    ready.set(fn, rt.list().find((s) => s.name === fn)?.instances.ready ?? 0);
+    resize(fn);
+    o.metrics?.batchCap?.set({ function: fn }, scheduler.cap(fn));
+    return plan;
+  }
+
+  // Backlog and the cap gauge, refreshed once per tick for the functions that changed.
+  const dirty = new Set<string>();
+  let flushing = false;
+  function touch(fn: string): void {
+    dirty.add(fn);
+    if (flushing) return;
+    flushing = true;
+    queueMicrotask(() => {
+      flushing = false;
+      const snap = scheduler.snapshot();
+      for (const f of dirty) {
+        const s = snap.functions.find((x) => x.fn === f);
+        if (!s) continue;
+        rt.setBacklog(f, Math.ceil(s.queued / Math.max(1, s.cap)));
+        o.metrics?.batchCap?.set({ function: f }, s.cap);
+      }
+      dirty.clear();
+    });
+  }
+
+  async function execute(fn: string, requests: readonly Request<Payload>[], batch: Batch<Payload>): Promise<ReadonlyArray<InferResponse | Error>> {
+    touch(fn);
+    const results: Array<InferResponse | Error> = requests.map(() => cancelled(fn));
+    // A caller that went away while queued is not run.
+    const live = requests.map((r, i) => ({ r, i })).filter(({ r }) => !r.payload.signal?.aborted);
+    if (live.length === 0) return results;
+    const waited = (r: Request<Payload>) => batch.dispatchedAt - r.enqueuedAt;
+    const withQueue = (res: InferResponse, r: Request<Payload>): InferResponse => ({
+      ...res,
+      ...(r.payload.request.id !== undefined ? { id: r.payload.request.id } : {}),
+      timing: { ...res.timing, queueMs: waited(r) + (res.timing?.queueMs ?? 0), runMs: res.timing?.runMs ?? 0 },
+    });
+    o.metrics?.batchSize?.observe({ function: fn }, live.reduce((a, { r }) => a + r.items, 0));
+
+    if (live.length === 1) {
+      const { r, i } = live[0]!;
+      try {
+        results[i] = withQueue(await rt.infer(fn, r.payload.request, { signal: r.payload.signal }), r);
+      } catch (e) {
+        results[i] = e as Error;
+      }
+      return results;
+    }
+
+    const first = live[0]!.r.payload.request;
+    const { inputs, sizes } = concatInputs(live.map(({ r }) => namedTensors(r.payload.request.inputs)));
+    const batched: InferRequest = {
+      inputs: first.inputs.map((t) => ({ ...t, shape: inputs[t.name]!.shape, data: inputs[t.name]!.data as Tensor['data'] })),
+      ...(first.outputs ? { outputs: first.outputs } : {}),
+      ...(first.parameters ? { parameters: first.parameters } : {}),
+    };
+    let res: InferResponse;
+    let parts: NamedTensors[];
+    try {
+      res = await rt.infer(fn, batched);
+      parts = splitBatch(fn, res, sizes);
+    } catch (e) {
+      for (const { i } of live) results[i] = e as Error; // the batch failed for everyone in it (callers gone before it ran keep their own answer)
+      return results;
+    }
+    live.forEach(({ r, i }, k) => {
+      const part = parts[k]!;
+      results[i] = withQueue({ ...res, outputs: res.outputs.map((t) => ({ ...t, shape: part[t.name]!.shape, data: part[t.name]!.data as Tensor['data'] })) }, r);
+    });
+    return results;
+  }
+
+  return {
+    plan: sync,
+    async infer(fn, request, opts = {}) {
+      const plan = sync(fn);
+      // Not deployed (unknown, loading, failed): the runtime gives the right answer.
+      if (!plan) return rt.infer(fn, request, opts);
+      const s = parseSchedulingParameters(request.parameters, fn, o.tenantFromRequest);
+      const forward: InferRequest = { ...request, parameters: s.parameters };
+      if (Object.keys(s.parameters).length === 0) delete forward.parameters;
+      const first = request.inputs[0];
+      const items = plan.batched && first && first.shape.length > 0 ? first.shape[0]! : 1;
+      if (plan.batched && items === 0) return rt.infer(fn, forward, opts); // nothing to batch
+      const p = scheduler.submit({
+        fn,
+        payload: { request: forward, signal: opts.signal },
+        ...(request.id !== undefined ? { id: request.id } : {}),
+        tenant: s.tenant ?? plan.tenant,
+        priority: s.priority ?? plan.priority,
+        ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}),
+        items,
+        shapeKey: plan.batched ? batchKey(forward, s.parameters) : '',
+      });
+      touch(fn);
+      try {
+        return await p;
+      } finally {
+        touch(fn);
+      }
+    },
+    snapshot: () => scheduler.snapshot(),
+    close() {
+      unsubscribe();
+      scheduler.close();
+    },
+  };
+}
+
+/** The outputs of a batched run, split back into each request's rows. */
+function splitBatch(fn: string, res: InferResponse, sizes: number[]): NamedTensors[] {
+  try {
+    return splitOutputs(namedTensors(res.outputs), sizes);
+  } catch (e) {
+    throw new TensorshareError('ERR_INTERNAL',
+      `function '${fn}' answered a batch of ${sizes.length} requests (${sizes.reduce((a, b) => a + b, 0)} rows) with outputs that do not have the batch on axis 0 (${res.outputs.map((t) => `${t.name} [${t.shape}]`).join(', ')}): ${(e as Error).message}`,
+      { function: fn }, { cause: e });
+  }
+}
+
+function cancelled(fn: string): TensorshareError {
+  return new TensorshareError('ERR_UNAVAILABLE', `request to function '${fn}' was cancelled by its caller before it ran`, { function: fn, cancelled: true });
+}
