@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { lineChart, niceStep } from './svg-chart.js';
-import { replaceSection, SECTION_BEGIN, SECTION_END } from './sched.js';
+import { replaceSection, simulateOneSlot, SECTION_BEGIN, SECTION_END } from './sched.js';
 import { inferBody } from './http-load.js';
 import { parseRates } from '../cli/commands/load.js';
 
@@ -61,5 +61,14 @@ describe('scheduling benchmark report', () => {
     assert.throws(() => inferBody(meta, { outputs: ['nope'] }), /model 'bert' has no output 'nope'/);
     assert.deepEqual(parseRates('10, 20,0'), [10, 20, 0]);
     assert.throws(() => parseRates('10,x'), /--rates takes requests per second/);
+  });
+
+  test('the one-slot simulation: srtf lowers the mean and the short requests\' latency against fifo', () => {
+    const svc = { short: 3, long: 17 };
+    const fifo = simulateOneSlot('fifo', 68, svc);
+    const srtf = simulateOneSlot('srtf', 68, svc);
+    assert.ok(srtf.all < fifo.all, `srtf ${srtf.all} vs fifo ${fifo.all}`);
+    assert.ok(srtf.short < fifo.short);
+    assert.deepEqual(simulateOneSlot('fifo', 68, svc), fifo, 'deterministic');
   });
 });
