@@ -10,7 +10,7 @@ import { packageRoot } from '../../paths.js';
 import { formatReport, runLoad, type LoadReport } from '../../bench/loadgen.js';
 import { httpClient, inferBody, type ModelMeta } from '../../bench/http-load.js';
 import { lineChart } from '../../bench/svg-chart.js';
-import { runSchedBench } from '../../bench/sched.js';
+import { runSchedBench, writeReport, type SchedBenchResults } from '../../bench/sched.js';
 import { action, emit } from '../output.js';
 
 interface LoadOpts {
@@ -114,8 +114,15 @@ export function registerLoad(program: Command): void {
     .option('--docs <file>', 'markdown file whose <!-- sched:begin --> .. <!-- sched:end --> section is replaced (default docs/benchmarks.md; none with --quick)')
     .option('--layers <n>', 'encoder layers of the BERT-shaped model (hidden 768)', '2')
     .option('--seq <n>', 'sequence length of every request', '32')
+    .option('--render <sched.json>', 'measure nothing: write the charts and the docs section again from saved results')
     .option('--json', 'print the results as JSON')
-    .action(action(async (opts: { quick: boolean; scenarios: string; out?: string; docs?: string; layers: string; seq: string; json?: boolean }) => {
+    .action(action(async (opts: { quick: boolean; scenarios: string; out?: string; docs?: string; layers: string; seq: string; render?: string; json?: boolean }) => {
+      if (opts.render) {
+        const saved = JSON.parse(await fs.readFile(opts.render, 'utf8')) as SchedBenchResults;
+        await writeReport(saved, opts.out ?? path.dirname(path.resolve(opts.render)), opts.docs ?? path.join(packageRoot, 'docs/benchmarks.md'), (l) => process.stderr.write(`${l}\n`));
+        emit(opts, saved, (r) => r.summary.join('\n'));
+        return;
+      }
       const scenarios = opts.scenarios.split(',').map((s) => Number(s.trim()));
       if (scenarios.some((s) => ![1, 2, 3, 4].includes(s))) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--scenarios takes numbers 1-4 separated by commas, got '${opts.scenarios}'`);
       const results = await runSchedBench({
