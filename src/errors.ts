@@ -2,25 +2,33 @@
 // the CLI branch on `code`, never on message text. Messages name the problem
 // and the file or model involved.
 
-export type ErrorCode =
-  | 'ERR_INVALID_ARGUMENT'
-  | 'ERR_INVALID_MODEL'
-  | 'ERR_UNSUPPORTED_DTYPE'
-  | 'ERR_UNSAFE_EXTERNAL_PATH'
-  | 'ERR_MISSING_EXTERNAL_DATA'
-  | 'ERR_MODEL_NOT_FOUND'
-  | 'ERR_VERSION_EXISTS'
-  | 'ERR_NO_SPACE'
-  | 'ERR_CORRUPT_TENSOR'
-  | 'ERR_STORE'
-  | 'ERR_RESOURCE_EXHAUSTED'
-  | 'ERR_PERMISSION_DENIED'
-  | 'ERR_UNAVAILABLE'
-  | 'ERR_TIMEOUT'
-  | 'ERR_OVERLOADED'
-  | 'ERR_INTERNAL'
-  | 'ERR_PRECONDITION'
-  | 'ERR_UNAUTHENTICATED';
+export const ERROR_CODES = [
+  'ERR_INVALID_ARGUMENT',
+  'ERR_INVALID_MODEL',
+  'ERR_UNSUPPORTED_DTYPE',
+  'ERR_UNSAFE_EXTERNAL_PATH',
+  'ERR_MISSING_EXTERNAL_DATA',
+  'ERR_MODEL_NOT_FOUND',
+  'ERR_VERSION_EXISTS',
+  'ERR_NO_SPACE',
+  'ERR_CORRUPT_TENSOR',
+  'ERR_STORE',
+  'ERR_RESOURCE_EXHAUSTED',
+  'ERR_PERMISSION_DENIED',
+  'ERR_UNAVAILABLE',
+  'ERR_TIMEOUT',
+  'ERR_OVERLOADED',
+  'ERR_INTERNAL',
+  'ERR_PRECONDITION',
+  'ERR_UNAUTHENTICATED',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Whether `s` is one of tensorshare's codes (for codes that arrive as plain strings, e.g. over IPC). */
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && (ERROR_CODES as readonly string[]).includes(s);
+}
 
 export class TensorshareError extends Error {
   readonly code: ErrorCode;

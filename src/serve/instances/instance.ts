@@ -4,7 +4,7 @@
 // ERR_UNAVAILABLE and the owner hears why it ended.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { TensorshareError, type ErrorCode } from '../../errors.js';
+import { TensorshareError, isErrorCode } from '../../errors.js';
 import type { DeployedFunction } from '../functions/deploy.js';
 import { compactTensor, type InferRequest, type Tensor } from '../functions/tensors.js';
 import type { OpenerSpec } from './opener.js';
@@ -76,10 +76,17 @@ export interface InstanceOptions {
   onExit(inst: Instance, info: ExitInfo): void;
 }
 
+/**
+ * The error an instance reported, as a TensorshareError of this process. A
+ * handler can throw any string as its code: only known codes travel on (codes
+ * become statuses and metric labels); others are ERR_INTERNAL, naming the code.
+ */
 export function errorFromWire(e: WireError, fn: string): TensorshareError {
-  const code = e.code as ErrorCode;
-  const message = code === 'ERR_INTERNAL' ? `function '${fn}' failed: ${e.message}` : e.message;
-  return new TensorshareError(code, message, { ...e.details, function: fn });
+  if (!isErrorCode(e.code)) {
+    return new TensorshareError('ERR_INTERNAL', `function '${fn}' failed with unknown error code ${JSON.stringify(e.code)}: ${e.message}`, { ...e.details, function: fn });
+  }
+  const message = e.code === 'ERR_INTERNAL' ? `function '${fn}' failed: ${e.message}` : e.message;
+  return new TensorshareError(e.code, message, { ...e.details, function: fn });
 }
 
 export function startInstance(o: InstanceOptions): Instance {
