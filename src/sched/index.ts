@@ -1,7 +1,7 @@
 // Public surface of src/sched for the serving layer.
 export { type Clock, type FakeClock, type TimerHandle, realClock, createFakeClock } from './clock.js';
 export {
-  type Tensor, type NamedTensors, type TypedArray, type Dim, type ValueShape,
+  type NamedTensors, type ValueShape,
   concatTensors, splitTensor, concatInputs, splitOutputs, shapeKey, isBatchable, isDynamicDim,
 } from './tensor.js';
 export { type BatchingConfig, type BatchDecision, type Pending, decideBatch } from './batcher.js';

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { concatTensors, splitTensor, concatInputs, splitOutputs, isBatchable, shapeKey, type Tensor } from './tensor.js';
+import type { TensorValue } from '../tensor/index.js';
+import { concatTensors, splitTensor, concatInputs, splitOutputs, isBatchable, shapeKey } from './tensor.js';
 import { isTensorshareError } from '../errors.js';
 
 test('concat/split roundtrip: FP32 with trailing dims', () => {
-  const a: Tensor = { datatype: 'FP32', shape: [1, 3], data: new Float32Array([1, 2, 3]) };
-  const b: Tensor = { datatype: 'FP32', shape: [2, 3], data: new Float32Array([4, 5, 6, 7, 8, 9]) };
+  const a: TensorValue = { datatype: 'FP32', shape: [1, 3], data: new Float32Array([1, 2, 3]) };
+  const b: TensorValue = { datatype: 'FP32', shape: [2, 3], data: new Float32Array([4, 5, 6, 7, 8, 9]) };
   const { tensor, sizes } = concatTensors([a, b]);
   assert.deepEqual(tensor.shape, [3, 3]);
   assert.ok(tensor.data instanceof Float32Array);
@@ -19,22 +20,22 @@ test('concat/split roundtrip: FP32 with trailing dims', () => {
 });
 
 test('concat/split roundtrip: INT64 (BigInt64Array)', () => {
-  const a: Tensor = { datatype: 'INT64', shape: [1, 2], data: new BigInt64Array([1n, 2n]) };
-  const b: Tensor = { datatype: 'INT64', shape: [1, 2], data: new BigInt64Array([3n, 4n]) };
+  const a: TensorValue = { datatype: 'INT64', shape: [1, 2], data: new BigInt64Array([1n, 2n]) };
+  const b: TensorValue = { datatype: 'INT64', shape: [1, 2], data: new BigInt64Array([3n, 4n]) };
   const { tensor, sizes } = concatTensors([a, b]);
   assert.deepEqual([...tensor.data as BigInt64Array], [1n, 2n, 3n, 4n]);
   assert.deepEqual(splitTensor(tensor, sizes).map((t) => [...t.data as BigInt64Array]), [[1n, 2n], [3n, 4n]]);
 });
 
 test('concat/split roundtrip: BYTES (string[]) including empty and multi-row parts', () => {
-  const parts: Tensor[] = [
+  const parts: TensorValue[] = [
     { datatype: 'BYTES', shape: [1], data: ['héllo'] },
     { datatype: 'BYTES', shape: [0], data: [] },
     { datatype: 'BYTES', shape: [2], data: ['', 'y'] },
   ];
   const { tensor, sizes } = concatTensors(parts, 'text');
   assert.deepEqual(tensor, { datatype: 'BYTES', shape: [3], data: ['héllo', '', 'y'] });
-  const grid: Tensor[] = [
+  const grid: TensorValue[] = [
     { datatype: 'BYTES', shape: [1, 2], data: ['a', 'b'] },
     { datatype: 'BYTES', shape: [2, 2], data: ['c', 'd', 'e', 'f'] },
   ];
@@ -46,7 +47,7 @@ test('concat/split roundtrip: BYTES (string[]) including empty and multi-row par
 });
 
 test('concat rejects mismatched datatype, trailing dims and element count', () => {
-  const f = (shape: number[], n: number): Tensor => ({ datatype: 'FP32', shape, data: new Float32Array(n) });
+  const f = (shape: number[], n: number): TensorValue => ({ datatype: 'FP32', shape, data: new Float32Array(n) });
   assert.throws(() => concatTensors([f([1, 2], 2), { datatype: 'FP64', shape: [1, 2], data: new Float64Array(2) }]), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
   assert.throws(() => concatTensors([f([1, 2], 2), f([1, 3], 3)], 'x'), /x \(part 1\) has shape \[1,3\]/);
   assert.throws(() => concatTensors([f([2, 2], 3)]), /has 3 elements/);
@@ -56,8 +57,8 @@ test('concat rejects mismatched datatype, trailing dims and element count', () =
 
 test('concatInputs/splitOutputs: every request gets its own rows back', () => {
   const reqs = [1, 2, 3].map((k) => ({
-    ids: { datatype: 'INT32', shape: [k, 2], data: new Int32Array(2 * k).fill(k) } as Tensor,
-    text: { datatype: 'BYTES', shape: [k], data: Array.from({ length: k }, () => `r${k}`) } as Tensor,
+    ids: { datatype: 'INT32', shape: [k, 2], data: new Int32Array(2 * k).fill(k) } as TensorValue,
+    text: { datatype: 'BYTES', shape: [k], data: Array.from({ length: k }, () => `r${k}`) } as TensorValue,
   }));
   const { inputs, sizes } = concatInputs(reqs);
   assert.deepEqual(sizes, [1, 2, 3]);
@@ -72,7 +73,7 @@ test('concatInputs/splitOutputs: every request gets its own rows back', () => {
 });
 
 test('shapeKey ignores axis 0 and separates other shapes', () => {
-  const t = (shape: number[]): Tensor => ({ datatype: 'FP32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+  const t = (shape: number[]): TensorValue => ({ datatype: 'FP32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
   assert.equal(shapeKey({ x: t([1, 128]) }), shapeKey({ x: t([4, 128]) }));
   assert.notEqual(shapeKey({ x: t([1, 128]) }), shapeKey({ x: t([1, 64]) }));
 });

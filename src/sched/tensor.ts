@@ -1,32 +1,16 @@
 // Batch-axis helpers: concatenate requests' tensors along axis 0 before a
 // batched run and split the outputs back, plus the test that decides whether a
-// model can be batched at all. Pure functions over plain tensors
-// `{datatype, shape, data}` as the KServe v2 protocol describes them; BYTES
-// tensors carry `string[]`.
+// model can be batched at all. Pure functions over src/tensor's
+// `TensorValue` `{datatype, shape, data}`; BYTES tensors carry `string[]` or
+// `Uint8Array[]`.
 
 import { TensorshareError } from '../errors.js';
+import { elementCount, type Dim, type NumericData, type TensorData, type TensorValue } from '../tensor/index.js';
 
-export type TypedArray =
-  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array
-  | Int32Array | Uint32Array | Float32Array | Float64Array
-  | BigInt64Array | BigUint64Array;
+/** Tensors by input or output name. */
+export type NamedTensors = Record<string, TensorValue>;
 
-export interface Tensor {
-  /** KServe v2 datatype: BOOL, UINT8..UINT64, INT8..INT64, FP16, BF16, FP32, FP64, BYTES. */
-  datatype: string;
-  shape: number[];
-  data: TypedArray | string[];
-}
-
-export type NamedTensors = Record<string, Tensor>;
-
-function elementCount(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-function checkTensor(t: Tensor, what: string): void {
+function checkTensor(t: TensorValue, what: string): void {
   if (t.shape.length === 0) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} is a scalar; it has no batch axis to concatenate or split`, { what });
   }
@@ -44,7 +28,7 @@ function checkTensor(t: Tensor, what: string): void {
  * the trailing dimensions. Returns the joined tensor and each part's size on
  * axis 0 (pass `sizes` to `splitTensor` to undo). Data is copied.
  */
-export function concatTensors(parts: readonly Tensor[], name = 'tensor'): { tensor: Tensor; sizes: number[] } {
+export function concatTensors(parts: readonly TensorValue[], name = 'tensor'): { tensor: TensorValue; sizes: number[] } {
   if (parts.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `cannot concatenate zero tensors for ${name}`, { name });
   const first = parts[0];
   checkTensor(first, `${name} (part 0)`);
@@ -69,11 +53,11 @@ export function concatTensors(parts: readonly Tensor[], name = 'tensor'): { tens
     total += p.shape[0];
   });
   const shape = [total, ...inner];
-  let data: TypedArray | string[];
+  let data: TensorData;
   if (isStrings) {
-    data = ([] as string[]).concat(...parts.map((p) => p.data as string[]));
+    data = ([] as (string | Uint8Array)[]).concat(...parts.map((p) => p.data as (string | Uint8Array)[])) as TensorData;
   } else {
-    const Ctor = first.data.constructor as new (n: number) => TypedArray;
+    const Ctor = first.data.constructor as new (n: number) => NumericData;
     const out = new Ctor(elementCount(shape));
     let offset = 0;
     for (const p of parts) {
@@ -89,19 +73,19 @@ export function concatTensors(parts: readonly Tensor[], name = 'tensor'): { tens
  * Splits a tensor along axis 0 into parts of the given sizes (their sum must
  * equal shape[0]). Typed-array parts are views on the input's buffer, not copies.
  */
-export function splitTensor(t: Tensor, sizes: readonly number[], name = 'tensor'): Tensor[] {
+export function splitTensor(t: TensorValue, sizes: readonly number[], name = 'tensor'): TensorValue[] {
   checkTensor(t, name);
   const sum = sizes.reduce((a, b) => a + b, 0);
   if (sum !== t.shape[0] || sizes.some((s) => !Number.isInteger(s) || s < 0)) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `${name} has ${t.shape[0]} rows on axis 0, cannot split it into [${sizes}]`, { name, shape: t.shape, sizes });
   }
   const rowLen = elementCount(t.shape.slice(1));
-  const out: Tensor[] = [];
+  const out: TensorValue[] = [];
   let row = 0;
   for (const s of sizes) {
     const begin = row * rowLen;
     const end = (row + s) * rowLen;
-    const data = Array.isArray(t.data) ? t.data.slice(begin, end) : t.data.subarray(begin, end);
+    const data = (Array.isArray(t.data) ? t.data.slice(begin, end) : t.data.subarray(begin, end)) as TensorData;
     out.push({ datatype: t.datatype, shape: [s, ...t.shape.slice(1)], data });
     row += s;
   }
@@ -147,17 +131,15 @@ export function shapeKey(inputs: NamedTensors): string {
   return Object.keys(inputs).sort().map((n) => `${n}:${inputs[n].datatype}[${inputs[n].shape.slice(1).join(',')}]`).join(';');
 }
 
-export type Dim = number | string | null | undefined;
-
 /** An input or output as ONNX Runtime's `inputMetadata`/`outputMetadata` describe it (only the shape is used). */
 export interface ValueShape {
   name?: string;
   isTensor?: boolean;
-  shape?: ReadonlyArray<Dim>;
+  shape?: ReadonlyArray<Dim | undefined>;
 }
 
 /** True when a dimension is dynamic: negative, symbolic (a name), or absent. */
-export function isDynamicDim(d: Dim): boolean {
+export function isDynamicDim(d: Dim | undefined): boolean {
   return d === null || d === undefined || typeof d === 'string' || d < 0;
 }
 

@@ -3,14 +3,14 @@
 // machine-wide memory guard. This is what the gateway's backend calls:
 // list / metadata / ready / infer / load / unload / close, plus events for
 // metrics. Protocol-neutral: requests and responses are KServe-v2-shaped
-// tensors (functions/tensors.ts).
+// tensors (src/tensor).
 import { TensorshareError, isTensorshareError } from '../errors.js';
 import { resolvePaths } from '../config.js';
 import { realClock, type Clock, type TimerHandle } from './autoscaler/clock.js';
 import { createAutoscalerDriver, type AutoscalerDriver } from './autoscaler/driver.js';
 import { deployFunction, type DeployedFunction } from './functions/deploy.js';
 import { fingerprintFunction, listFunctionNames, readFunction } from './functions/repository.js';
-import type { FunctionMetadata, InferRequest, InferResponse } from './functions/tensors.js';
+import type { InferRequest, InferResponse, ModelMetadata } from '../tensor/index.js';
 import { describeHandlerIn } from './instances/describe.js';
 import type { EventSink, RuntimeEvent } from './instances/events.js';
 import { startInstance, type Instance } from './instances/instance.js';
@@ -93,7 +93,7 @@ export interface Deployment {
   name: string;
   version: string;
   config: DeployedFunction['config'];
-  metadata: FunctionMetadata;
+  metadata: ModelMetadata;
   hasHandler: boolean;
 }
 
@@ -104,7 +104,7 @@ export interface RuntimeStats {
 
 export interface Runtime {
   list(): FunctionStatus[];
-  metadata(fn: string): FunctionMetadata | undefined;
+  metadata(fn: string): ModelMetadata | undefined;
   /** The current deployment of `fn` (undefined while none is serving). */
   deployment(fn: string): Deployment | undefined;
   /** A function deployed and taking requests (instances may be at zero); without fn: the runtime is up and not closing. */

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createFakeClock } from '../sched/index.js';
 import { FUNCTION_DEFAULTS, type FunctionConfig } from './functions/config.js';
-import type { InferRequest, InferResponse } from './functions/tensors.js';
+import type { InferRequest, InferResponse } from '../tensor/index.js';
 import type { EventSink, RuntimeEvent } from './instances/events.js';
 import type { Deployment, Runtime } from './runtime.js';
 import { batchKey, createScheduling, parseSchedulingParameters, parseTenantWeights, planFor } from './scheduling.js';

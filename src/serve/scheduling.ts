@@ -27,7 +27,7 @@ import {
   concatInputs, createScheduler, isBatchable, realClock, shapeKey, splitOutputs, POLICIES,
 } from '../sched/index.js';
 import { BATCHING_DEFAULTS } from './functions/config.js';
-import type { InferRequest, InferResponse, Tensor } from './functions/tensors.js';
+import type { InferRequest, InferResponse, Tensor } from '../tensor/index.js';
 import type { Deployment, Logger, Runtime } from './runtime.js';
 
 /** Request parameters the scheduler reads (and strips before the request reaches the instance). */

@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Runtime, RuntimeEvent } from '../serve/runtime.js';
-import type { InferRequest } from '../serve/functions/tensors.js';
+import type { InferRequest } from '../tensor/index.js';
 
 /** Writes a function folder; each file lands by rename, so a polling runtime never reads half a file. */
 export async function writeFunction(functionsDir: string, name: string, config: object, handler?: string, configName = 'config.json'): Promise<string> {

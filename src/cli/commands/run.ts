@@ -5,7 +5,8 @@ import { openSession } from '../../client/open-session.js';
 import type { IoSpec, OpenMode } from '../../store/manifest.js';
 import { action, emit } from '../output.js';
 import { roots } from '../context.js';
-import { makeTensorData, type TensorData } from '../../client/tensor-data.js';
+import { makeTensorData } from '../../client/tensor-data.js';
+import type { OrtFeed } from '../../tensor/index.js';
 
 interface RunOpts { input: string[]; shape: string[]; mode?: OpenMode; json?: boolean; threads?: string }
 
@@ -59,7 +60,7 @@ function splitKv(flag: string) {
   };
 }
 
-async function inputTensor(spec: IoSpec, value: string | undefined, shapeArg: string | undefined): Promise<TensorData> {
+async function inputTensor(spec: IoSpec, value: string | undefined, shapeArg: string | undefined): Promise<OrtFeed> {
   const v = value ?? 'random';
   if (v === 'random' || v === 'zeros' || v === 'ones') {
     const shape = shapeArg

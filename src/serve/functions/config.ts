@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { TensorshareError } from '../../errors.js';
 import { isValidName } from '../../store/layout.js';
 import type { OpenMode } from '../../store/manifest.js';
-import { DATATYPES, type TensorMetadata } from './tensors.js';
+import { DATATYPES, type TensorMetadata } from '../../tensor/index.js';
 
 export type PriorityClass = 'realtime' | 'besteffort';
 

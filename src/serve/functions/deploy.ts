@@ -12,7 +12,7 @@ import { buildFastRun, fastRunKey } from '../../store/fast-run.js';
 import { resolveModel } from '../../store/repository.js';
 import type { FunctionConfig } from './config.js';
 import type { FunctionDefinition, FunctionSource } from './repository.js';
-import { ioMetadata, type FunctionMetadata, type TensorMetadata } from './tensors.js';
+import { ioMetadata, type ModelMetadata, type TensorMetadata } from '../../tensor/index.js';
 
 export interface ResolvedModel {
   alias: string;
@@ -29,7 +29,7 @@ export interface DeployedFunction {
   source: FunctionSource;
   config: FunctionConfig;
   models: Record<string, ResolvedModel>;
-  metadata: FunctionMetadata;
+  metadata: ModelMetadata;
 }
 
 /** What a handler says about its own I/O (see instances/child.ts, which asks it in a separate process). */
@@ -80,7 +80,7 @@ async function makeResident(repository: string, storeRoot: string, m: Manifest, 
   return 'fast-run';
 }
 
-async function settleMetadata(def: FunctionDefinition, models: Record<string, ResolvedModel>, o: DeployOptions): Promise<FunctionMetadata> {
+async function settleMetadata(def: FunctionDefinition, models: Record<string, ResolvedModel>, o: DeployOptions): Promise<ModelMetadata> {
   const { source, config } = def;
   const base = { name: source.name, versions: [o.version] };
   const described = source.handlerFile ? await o.describeHandler(source, models, config) : undefined;

@@ -8,7 +8,7 @@
 //   export async function teardown(ctx) {}                       // optional, before the instance exits
 import type { IoSpec, Manifest } from '../../store/manifest.js';
 import type { FunctionConfig } from './config.js';
-import type { FunctionMetadata, InferRequest, Tensor, TensorMetadata } from './tensors.js';
+import type { InferRequest, ModelMetadata, Tensor, TensorMetadata } from '../../tensor/index.js';
 
 /** A feed: `{dtype: 'float32', shape, data}` (onnxruntime names), `{datatype: 'FP32', shape, data}` (protocol names), or an ORT Tensor. */
 export interface Feed {
@@ -42,7 +42,7 @@ export interface HandlerContext {
   /** The function's folder (read helper files relative to it). */
   dir: string;
   config: FunctionConfig;
-  metadata: FunctionMetadata;
+  metadata: ModelMetadata;
   models: Record<string, ModelHandle>;
   /** Runs the function's model; with several models, name the alias. */
   run(feeds: Record<string, Feed>, model?: string): Promise<Record<string, ModelOutput>>;

@@ -13,8 +13,9 @@ import protobuf from 'protobufjs';
 import { pino } from 'pino';
 import { TensorshareError } from '../../errors.js';
 import { protoDir } from '../../paths.js';
-import type { InferContext, InferenceBackend, InferRequest, InferResponse, ModelIndexEntry, ModelMetadata, Parameters, Tensor } from '../protocol/backend.js';
-import { bytesToStrings, halfToNumber, numbersToHalf, serializeBytes, deserializeBytes, type DataType, type TensorData } from '../protocol/datatypes.js';
+import type { InferContext, InferenceBackend, ModelIndexEntry, ValidatedInferRequest } from '../protocol/backend.js';
+import { bytesToStrings, datatypeOf, halfToNumber, numbersToHalf, ortDtypeOf, type Datatype, type InferResponse, type ModelMetadata, type Parameters, type Tensor, type TensorData } from '../../tensor/index.js';
+import { serializeBytes, deserializeBytes } from '../protocol/binary.js';
 import { loadInferenceService } from '../protocol/grpc-codec.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { registerServingMetrics } from './metrics.js';
@@ -22,12 +23,10 @@ import { registerServingMetrics } from './metrics.js';
 // --- tiny ONNX models ---------------------------------------------------------
 
 const ONNX_ELEM: Record<string, number> = { FP32: 1, INT64: 7, BYTES: 8, BOOL: 9, FP16: 10 };
-const ORT_TYPE: Partial<Record<DataType, ort.Tensor.Type>> = { FP32: 'float32', INT64: 'int64', BYTES: 'string', BOOL: 'bool', FP16: 'float16' };
-const KSERVE_TYPE: Record<string, DataType> = { float32: 'FP32', int64: 'INT64', string: 'BYTES', bool: 'BOOL', float16: 'FP16' };
 
 interface GraphSpec {
-  inputs: { name: string; datatype: DataType; shape: (number | string)[] }[];
-  outputs: { name: string; datatype: DataType; shape: (number | string)[] }[];
+  inputs: { name: string; datatype: Datatype; shape: (number | string)[] }[];
+  outputs: { name: string; datatype: Datatype; shape: (number | string)[] }[];
   nodes: { op: string; inputs: string[]; outputs: string[] }[];
 }
 
@@ -165,7 +164,7 @@ class OrtBackend implements InferenceBackend {
     e.reason = 'unloaded';
   }
 
-  async infer(req: InferRequest, ctx: InferContext): Promise<InferResponse> {
+  async infer(req: ValidatedInferRequest, ctx: InferContext): Promise<InferResponse> {
     assert.ok(ctx.signal instanceof AbortSignal && typeof ctx.receivedAt === 'number');
     this.lastParameters = req.parameters;
     const e = this.models.get(req.model)!;
@@ -189,12 +188,12 @@ class OrtBackend implements InferenceBackend {
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of req.inputs) {
       const data = t.datatype === 'BYTES' ? bytesToStrings(t.data as Uint8Array[]) : t.data;
-      feeds[t.name] = new ort.Tensor(ORT_TYPE[t.datatype]!, data as ort.Tensor.DataType, t.shape);
+      feeds[t.name] = new ort.Tensor(ortDtypeOf(t.datatype), data as ort.Tensor.DataType, t.shape);
     }
     const results = await e.session.run(feeds, req.outputs.map((o) => o.name));
     const outputs: Tensor[] = Object.entries(results).map(([name, r]) => ({
       name,
-      datatype: KSERVE_TYPE[r.type]!,
+      datatype: datatypeOf(r.type),
       shape: [...r.dims],
       data: r.data as TensorData,
     }));

@@ -6,15 +6,14 @@
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { TensorshareError } from '../../errors.js';
-import type { ModelMetadata } from '../protocol/backend.js';
+import type { ModelMetadata } from '../../tensor/index.js';
 import {
   grpcFromResponse,
   loadInferenceService,
   paramsFromGrpc,
   wireFromGrpc,
-  type GrpcInferRequest,
-  type GrpcParams,
 } from '../protocol/grpc-codec.js';
+import type { GRPCInferenceServiceHandlers } from '../protocol/generated/inference/GRPCInferenceService.js';
 import { describeError, lookupModel, serveInfer, type GatewayContext } from './pipeline.js';
 import type { ServerInfo } from './http.js';
 
@@ -63,19 +62,19 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
     outputs: m.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })),
   });
 
-  const handlers: grpc.UntypedServiceImplementation = {
+  const handlers: GRPCInferenceServiceHandlers = {
     ServerLive: unary('ServerLive', async () => ({ live: true })),
     ServerReady: unary('ServerReady', async () => ({ ready: Boolean(await ctx.backend.serverReady()) })),
     ServerMetadata: unary('ServerMetadata', async () => ({ name: server.name, version: server.version, extensions: server.extensions })),
-    ModelMetadata: unary('ModelMetadata', async (req: { name: string; version: string }) =>
+    ModelMetadata: unary('ModelMetadata', async (req) =>
       tensorMeta(await lookupModel(ctx.backend, requireName(req.name, 'name'), str(req.version))),
     ),
-    ModelReady: unary('ModelReady', async (req: { name: string; version: string }) => {
+    ModelReady: unary('ModelReady', async (req) => {
       const name = requireName(req.name, 'name');
       await lookupModel(ctx.backend, name, str(req.version));
       return { ready: Boolean(await ctx.backend.modelReady(name, str(req.version))) };
     }),
-    ModelInfer: unary('ModelInfer', async (req: GrpcInferRequest, call) => {
+    ModelInfer: unary('ModelInfer', async (req, call) => {
       const receivedAt = performance.now();
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort(new TensorshareError('ERR_UNAVAILABLE', 'client cancelled the call')));
@@ -90,17 +89,17 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
         (r, res, outputs, raw) => grpcFromResponse(r, res, outputs, raw),
       );
     }),
-    RepositoryIndex: unary('RepositoryIndex', async (req: { ready: boolean }) => {
+    RepositoryIndex: unary('RepositoryIndex', async (req) => {
       let models = await ctx.backend.listModels();
       if (req.ready) models = models.filter((m) => m.state === 'READY');
       return { models: models.map((m) => ({ name: m.name, version: m.version ?? '', state: m.state, reason: m.reason ?? '' })) };
     }),
-    RepositoryModelLoad: unary('RepositoryModelLoad', async (req: { model_name: string; parameters: GrpcParams }) => {
+    RepositoryModelLoad: unary('RepositoryModelLoad', async (req) => {
       const name = requireName(req.model_name, 'model_name');
       await ctx.backend.load(name, paramsFromGrpc(req.parameters, 'load'));
       return {};
     }),
-    RepositoryModelUnload: unary('RepositoryModelUnload', async (req: { model_name: string; parameters: GrpcParams }) => {
+    RepositoryModelUnload: unary('RepositoryModelUnload', async (req) => {
       const name = requireName(req.model_name, 'model_name');
       await ctx.backend.unload(name, paramsFromGrpc(req.parameters, 'unload'));
       return {};

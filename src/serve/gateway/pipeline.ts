@@ -4,7 +4,8 @@
 
 import { performance } from 'node:perf_hooks';
 import { TensorshareError } from '../../errors.js';
-import type { InferenceBackend, InferRequest, InferResponse, ModelMetadata, Tensor } from '../protocol/backend.js';
+import type { InferResponse, ModelMetadata, Tensor } from '../../tensor/index.js';
+import type { InferenceBackend, ValidatedInferRequest } from '../protocol/backend.js';
 import { checkInferResponse, validateInferRequest, type WireInferRequest } from '../protocol/request.js';
 import { errorStatus, type ErrorStatus } from '../protocol/status.js';
 import { UNKNOWN_FUNCTION, type GatewayMetrics } from './metrics.js';
@@ -51,7 +52,7 @@ export async function serveInfer<X, E>(
   ctx: GatewayContext,
   call: InferCall,
   decode: (meta: ModelMetadata) => { wire: WireInferRequest; extra: X },
-  encode: (req: InferRequest, res: InferResponse, outputs: Tensor[], extra: X) => E,
+  encode: (req: ValidatedInferRequest, res: InferResponse, outputs: Tensor[], extra: X) => E,
 ): Promise<E> {
   let fn = UNKNOWN_FUNCTION;
   let queueMs: number | undefined;

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { TensorshareError } from '../../errors.js';
 import type { Feed, HandlerContext, HandlerModule, HandlerResult, ModelHandle, ModelOutput } from '../functions/handler.js';
-import { compactTensor, datatypeOf, isDatatype, ortDtypeOf, textOf, type InferRequest, type Tensor } from '../functions/tensors.js';
+import { compactTensor, datatypeOf, isDatatype, ortDtypeOf, textOf, type InferRequest, type Tensor } from '../../tensor/index.js';
 import { loadOpener, type OpenedModel } from './opener.js';
 import type { DescribeMessage, FromInstance, InitMessage, ToInstance, WireError } from './protocol.js';
 

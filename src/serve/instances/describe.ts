@@ -7,7 +7,7 @@ import path from 'node:path';
 import { TensorshareError } from '../../errors.js';
 import { validateTensors } from '../functions/config.js';
 import type { DescribeHandler } from '../functions/deploy.js';
-import type { TensorMetadata } from '../functions/tensors.js';
+import type { TensorMetadata } from '../../tensor/index.js';
 import { CHILD_MODULE, INSTANCE_ENV } from './instance.js';
 import type { FromInstance, ToInstance } from './protocol.js';
 

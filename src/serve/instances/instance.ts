@@ -6,7 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TensorshareError, isErrorCode } from '../../errors.js';
 import type { DeployedFunction } from '../functions/deploy.js';
-import { compactTensor, type InferRequest, type Tensor } from '../functions/tensors.js';
+import { compactTensor, type InferRequest, type Tensor } from '../../tensor/index.js';
 import type { OpenerSpec } from './opener.js';
 import type { FromInstance, ReadyMessage, ToInstance, WireError } from './protocol.js';
 

@@ -10,7 +10,7 @@ import { createConcurrencyMeter, type ConcurrencyMeter } from '../autoscaler/met
 import type { KpaConfig, KpaDecision } from '../autoscaler/kpa.js';
 import type { PriorityClass } from '../functions/config.js';
 import type { DeployedFunction } from '../functions/deploy.js';
-import type { InferRequest, InferResponse } from '../functions/tensors.js';
+import type { InferRequest, InferResponse } from '../../tensor/index.js';
 import type { EventSink } from './events.js';
 import type { ExitInfo, ExitReason, Instance, InstanceResult } from './instance.js';
 import type { QueueFactory, RequestQueue } from './queue.js';

@@ -2,7 +2,7 @@
 // (child_process.fork with serialization 'advanced', so typed arrays travel
 // as typed arrays). Plain data only.
 import type { FunctionConfig } from '../functions/config.js';
-import type { FunctionMetadata, InferRequest, Tensor, TensorMetadata } from '../functions/tensors.js';
+import type { InferRequest, ModelMetadata, Tensor, TensorMetadata } from '../../tensor/index.js';
 import type { IoSpec, OpenMode } from '../../store/manifest.js';
 import type { OpenerSpec } from './opener.js';
 
@@ -30,7 +30,7 @@ export interface InitMessage {
   opener: OpenerSpec;
   intraOpThreads: number;
   config: FunctionConfig;
-  metadata: FunctionMetadata;
+  metadata: ModelMetadata;
 }
 
 /** Asks a short-lived process for a handler's `metadata`: the handler's code never runs in the runtime's process. */

@@ -1,18 +1,28 @@
 // gRPC wire format of the Open Inference Protocol: loading the service
 // definition (proto/kserve/grpc_predict_v2.proto) and converting its
-// ModelInfer messages to and from the transport-neutral forms. Messages are
-// plain objects as @grpc/proto-loader decodes them with LOADER_OPTIONS:
-// snake_case field names, int64 as decimal strings, bytes as Buffers, unset
-// fields present with defaults, oneofs named by `parameter_choice`.
+// ModelInfer messages to and from the transport-neutral forms. Message types
+// are generated from the .proto (`npm run gen:kserve-types`, into
+// generated/): decoded messages (`__Output`) are plain objects as
+// @grpc/proto-loader gives them with LOADER_OPTIONS: snake_case field names,
+// int64 as decimal strings, bytes as Buffers, unset fields present with
+// defaults, oneofs named by `parameter_choice`.
 
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { InferRequest, Parameters, ParamValue, Tensor } from './backend.js';
-import { bytesElements, tensorBytes, type DataType } from './datatypes.js';
+import { bytesElements, type Datatype, type Parameters, type ParamValue, type Tensor } from '../../tensor/index.js';
+import type { ValidatedInferRequest } from './backend.js';
+import { tensorBytes } from './binary.js';
+import type { ProtoGrpcType } from './generated/grpc_predict_v2.js';
+import type { InferParameter, InferParameter__Output } from './generated/inference/InferParameter.js';
+import type { InferTensorContents, InferTensorContents__Output } from './generated/inference/InferTensorContents.js';
+import type { ModelInferRequest__Output } from './generated/inference/ModelInferRequest.js';
+import type { ModelInferResponse, _inference_ModelInferResponse_InferOutputTensor as InferOutputTensor } from './generated/inference/ModelInferResponse.js';
+import type { ModelRepositoryParameter__Output } from './generated/inference/ModelRepositoryParameter.js';
 import type { WireInferRequest, WireInput } from './request.js';
 import { badRequest } from './status.js';
 
+/** Must match the options of `gen:kserve-types` (package.json), which shape the generated `__Output` types. */
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
   longs: String,
@@ -24,68 +34,31 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 export const PREDICT_PROTO = path.join('kserve', 'grpc_predict_v2.proto');
 export const SERVICE_NAME = 'inference.GRPCInferenceService';
 
+type InferenceServiceClient = ProtoGrpcType['inference']['GRPCInferenceService'];
+
 /** The GRPCInferenceService definition and client constructor, loaded from `protoDir`. */
 export function loadInferenceService(protoDir: string): {
-  service: grpc.ServiceDefinition;
-  Client: grpc.ServiceClientConstructor;
+  service: InferenceServiceClient['service'];
+  Client: InferenceServiceClient;
 } {
   const def = protoLoader.loadSync(path.join(protoDir, PREDICT_PROTO), { ...LOADER_OPTIONS, includeDirs: [protoDir] });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
+  const pkg = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
   const Client = pkg.inference.GRPCInferenceService;
   return { service: Client.service, Client };
 }
 
-// --- message shapes (as decoded with LOADER_OPTIONS) ------------------------
+/** A decoded InferParameter (inference calls) or ModelRepositoryParameter (repository calls): `parameter_choice` names the field set. */
+type DecodedParam = Omit<InferParameter__Output, 'parameter_choice'> &
+  Omit<ModelRepositoryParameter__Output, 'parameter_choice'> & {
+    parameter_choice?: InferParameter__Output['parameter_choice'] | ModelRepositoryParameter__Output['parameter_choice'];
+  };
+export type GrpcParams = Record<string, DecodedParam>;
 
-export interface GrpcParam {
-  parameter_choice?: string;
-  bool_param?: boolean;
-  int64_param?: string | number;
-  string_param?: string;
-  double_param?: number;
-  uint64_param?: string | number;
-  bytes_param?: Buffer;
-}
-export type GrpcParams = Record<string, GrpcParam>;
-
-export interface GrpcContents {
-  bool_contents?: boolean[];
-  int_contents?: number[];
-  int64_contents?: (string | number)[];
-  uint_contents?: number[];
-  uint64_contents?: (string | number)[];
-  fp32_contents?: number[];
-  fp64_contents?: number[];
-  bytes_contents?: Buffer[];
-}
-
-export interface GrpcInferRequest {
-  model_name: string;
-  model_version?: string;
-  id?: string;
-  parameters?: GrpcParams;
-  inputs?: {
-    name: string;
-    datatype: string;
-    shape?: (string | number)[];
-    parameters?: GrpcParams;
-    contents?: GrpcContents | null;
-  }[];
-  outputs?: { name: string; parameters?: GrpcParams }[];
-  raw_input_contents?: Buffer[];
-}
-
-export interface GrpcInferResponse {
-  model_name: string;
-  model_version: string;
-  id: string;
-  parameters: GrpcParams;
-  outputs: { name: string; datatype: string; shape: (number | string)[]; parameters: GrpcParams; contents?: GrpcContents }[];
-  raw_output_contents: Buffer[];
-}
+/** A ModelInferResponse as grpcFromResponse builds it: every output listed, raw contents (maybe none) in output order. */
+export type GrpcInferResponse = ModelInferResponse & { outputs: InferOutputTensor[]; raw_output_contents: Buffer[] };
 
 /** The InferTensorContents field that carries each datatype (FP16 has none). */
-export const CONTENTS_FIELD: Record<DataType, keyof GrpcContents | undefined> = {
+export const CONTENTS_FIELD: Record<Datatype, keyof InferTensorContents__Output | undefined> = {
   BOOL: 'bool_contents',
   INT8: 'int_contents',
   INT16: 'int_contents',
@@ -136,8 +109,8 @@ export function paramsFromGrpc(p: GrpcParams | undefined, where: string): Parame
   return out;
 }
 
-export function paramsToGrpc(p: Parameters | undefined): GrpcParams {
-  const out: GrpcParams = {};
+export function paramsToGrpc(p: Parameters | undefined): Record<string, InferParameter> {
+  const out: Record<string, InferParameter> = {};
   for (const [k, v] of Object.entries(p ?? {})) {
     if (typeof v === 'boolean') out[k] = { bool_param: v };
     else if (typeof v === 'string') out[k] = { string_param: v };
@@ -156,7 +129,7 @@ export interface GrpcWireRequest {
 }
 
 /** Converts a ModelInferRequest to the transport-neutral form (typed contents or raw bytes). */
-export function wireFromGrpc(msg: GrpcInferRequest): GrpcWireRequest {
+export function wireFromGrpc(msg: ModelInferRequest__Output): GrpcWireRequest {
   const inputs = msg.inputs ?? [];
   const raw = msg.raw_input_contents ?? [];
   const useRaw = raw.length > 0;
@@ -177,7 +150,7 @@ export function wireFromGrpc(msg: GrpcInferRequest): GrpcWireRequest {
       if (set.length > 0) throw badRequest(`${where} sets contents while the request uses raw_input_contents`);
       return { name, datatype: inp.datatype, shape, parameters, payload: { kind: 'raw', bytes: raw[i]! } };
     }
-    const field = CONTENTS_FIELD[inp.datatype as DataType];
+    const field = CONTENTS_FIELD[inp.datatype as Datatype];
     if (inp.datatype === 'FP16') throw badRequest(`${where} is FP16, which has no typed contents field: send it in raw_input_contents`);
     const others = set.filter((f) => f !== field);
     if (field && others.length > 0) {
@@ -195,9 +168,9 @@ export function wireFromGrpc(msg: GrpcInferRequest): GrpcWireRequest {
   return { wire, raw: useRaw };
 }
 
-function setContentFields(c: GrpcContents | null | undefined): (keyof GrpcContents)[] {
+function setContentFields(c: InferTensorContents__Output | null | undefined): (keyof InferTensorContents__Output)[] {
   if (!c) return [];
-  return (Object.keys(c) as (keyof GrpcContents)[]).filter((k) => Array.isArray(c[k]) && (c[k] as unknown[]).length > 0);
+  return (Object.keys(c) as (keyof InferTensorContents__Output)[]).filter((k) => Array.isArray(c[k]) && (c[k] as unknown[]).length > 0);
 }
 
 /**
@@ -205,7 +178,7 @@ function setContentFields(c: GrpcContents | null | undefined): (keyof GrpcConten
  * set or when an output has no typed field (FP16); typed contents otherwise.
  */
 export function grpcFromResponse(
-  req: InferRequest,
+  req: ValidatedInferRequest,
   res: { model?: string; version?: string; parameters?: Parameters },
   outputs: Tensor[],
   raw: boolean,
@@ -220,7 +193,7 @@ export function grpcFromResponse(
     raw_output_contents: [],
   };
   for (const t of outputs) {
-    const out: GrpcInferResponse['outputs'][number] = {
+    const out: InferOutputTensor = {
       name: t.name,
       datatype: t.datatype,
       shape: t.shape,
@@ -233,7 +206,7 @@ export function grpcFromResponse(
   return msg;
 }
 
-function typedContents(t: Tensor): GrpcContents {
+function typedContents(t: Tensor): InferTensorContents {
   const field = CONTENTS_FIELD[t.datatype]!;
   switch (t.datatype) {
     case 'BYTES':

@@ -5,8 +5,9 @@
 // binary when asked for with per-output `binary_data` or request-level
 // `binary_data_output` (a per-output setting wins).
 
-import type { InferRequest, ModelMetadata, Parameters, ParamValue, Tensor } from './backend.js';
-import { bytesToStrings, halfToNumber, tensorBytes, type NumericData } from './datatypes.js';
+import { bytesToStrings, halfToNumber, type ModelMetadata, type NumericData, type Parameters, type ParamValue, type Tensor } from '../../tensor/index.js';
+import type { ValidatedInferRequest } from './backend.js';
+import { tensorBytes } from './binary.js';
 import type { WireInferRequest, WireInput, WireOutput } from './request.js';
 import { badRequest } from './status.js';
 
@@ -137,7 +138,7 @@ export interface HttpBody {
 
 /** Encodes an infer response; `outputs` are already checked (checkInferResponse). */
 export function encodeHttpInferResponse(
-  req: InferRequest,
+  req: ValidatedInferRequest,
   res: { model?: string; version?: string; parameters?: Parameters },
   outputs: Tensor[],
   binaryOutput: (name: string) => boolean,

@@ -1,13 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTensorshareError } from '../../errors.js';
-import type { InferRequest, ModelMetadata } from './backend.js';
-import { deserializeBytes, halfToNumber, numbersToHalf, serializeBytes } from './datatypes.js';
+import { protoDir } from '../../paths.js';
+import type { ModelMetadata } from '../../tensor/index.js';
+import type { ValidatedInferRequest } from './backend.js';
+import { deserializeBytes, serializeBytes } from './binary.js';
 import { encodeHttpInferResponse, headerLengthOf, parseHttpInferBody } from './http-codec.js';
 import { checkInferResponse, validateInferRequest, type WireInferRequest } from './request.js';
 import { errorStatus } from './status.js';
 import { TensorshareError } from '../../errors.js';
-import { grpcFromResponse, wireFromGrpc } from './grpc-codec.js';
+import { grpcFromResponse, loadInferenceService, wireFromGrpc } from './grpc-codec.js';
+import type { ModelInferRequest } from './generated/inference/ModelInferRequest.js';
 
 const meta: ModelMetadata = {
   name: 'm',
@@ -39,17 +42,6 @@ function rejects(fn: () => unknown, re: RegExp): void {
     return true;
   });
 }
-
-test('fp16 conversion matches IEEE half for known values', () => {
-  const h = numbersToHalf([1, -2, 0.1, 65504, 70000, 1e-8, Infinity, 5.960464477539063e-8, 0.5]);
-  assert.deepEqual(Array.from(h), [0x3c00, 0xc000, 0x2e66, 0x7bff, 0x7c00, 0x0000, 0x7c00, 0x0001, 0x3800]);
-  assert.equal(halfToNumber(0x3c00), 1);
-  assert.equal(halfToNumber(0xc000), -2);
-  assert.equal(halfToNumber(0x7bff), 65504);
-  assert.equal(halfToNumber(0x0001), 2 ** -24);
-  assert.ok(Number.isNaN(halfToNumber(0x7e00)));
-  assert.ok(Math.abs(halfToNumber(0x2e66) - 0.1) < 1e-4);
-});
 
 test('BYTES serialisation is 4-byte little-endian length prefixed', () => {
   const buf = serializeBytes(['ab', new Uint8Array([0, 255])]);
@@ -116,7 +108,7 @@ test('HTTP binary extension: JSON header then tensor bytes in input order', () =
 });
 
 test('HTTP response encoding: JSON data, binary sections and exact int64', () => {
-  const req: InferRequest = { model: 'm', id: 'r1', parameters: {}, inputs: [], outputs: [{ name: 'Y', parameters: {} }, { name: 'Z', parameters: {} }] };
+  const req: ValidatedInferRequest = { model: 'm', id: 'r1', parameters: {}, inputs: [], outputs: [{ name: 'Y', parameters: {} }, { name: 'Z', parameters: {} }] };
   const outputs = checkInferResponse(
     req,
     {
@@ -154,8 +146,12 @@ test('HTTP response encoding: JSON data, binary sections and exact int64', () =>
   );
 });
 
+/** A ModelInferRequest as the gRPC server hands it over: encoded, then decoded with the service's LOADER_OPTIONS. */
+const { service } = loadInferenceService(protoDir);
+const received = (msg: ModelInferRequest) => service.ModelInfer.requestDeserialize(service.ModelInfer.requestSerialize(msg));
+
 test('gRPC codec: typed contents, raw contents and their misuse', () => {
-  const typed = wireFromGrpc({
+  const typed = wireFromGrpc(received({
     model_name: 'm',
     inputs: [
       { name: 'X', datatype: 'FP32', shape: ['1', '2'], contents: { fp32_contents: [1, 2] } },
@@ -163,16 +159,16 @@ test('gRPC codec: typed contents, raw contents and their misuse', () => {
     ],
     outputs: [],
     raw_input_contents: [],
-  });
+  }));
   assert.equal(typed.raw, false);
   const req = validateInferRequest('m', undefined, typed.wire, meta);
   assert.deepEqual(Array.from(req.inputs[0]!.data as Float32Array), [1, 2]);
   rejects(
-    () => wireFromGrpc({ model_name: 'm', inputs: [{ name: 'X', datatype: 'FP32', shape: ['1', '2'], contents: { int_contents: [1, 2] } }] }),
+    () => wireFromGrpc(received({ model_name: 'm', inputs: [{ name: 'X', datatype: 'FP32', shape: ['1', '2'], contents: { int_contents: [1, 2] } }] })),
     /input 'X' of datatype FP32 must use contents.fp32_contents, not int_contents/,
   );
   rejects(
-    () => wireFromGrpc({ model_name: 'm', inputs: [{ name: 'X', datatype: 'FP32', shape: ['1', '2'] }], raw_input_contents: [Buffer.alloc(8), Buffer.alloc(1)] }),
+    () => wireFromGrpc(received({ model_name: 'm', inputs: [{ name: 'X', datatype: 'FP32', shape: ['1', '2'] }], raw_input_contents: [Buffer.alloc(8), Buffer.alloc(1)] })),
     /raw_input_contents has 2 entries for 1 inputs/,
   );
   const res = grpcFromResponse(req, {}, [{ name: 'Z', datatype: 'INT64', shape: [1], data: new BigInt64Array([7n]) }], false);

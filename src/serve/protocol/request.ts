@@ -1,25 +1,29 @@
 // Transport-neutral inference requests: the HTTP and gRPC codecs parse their
 // wire formats into a WireInferRequest (structure checked, data not yet
 // typed); validateInferRequest() checks it against the model's metadata and
-// produces the typed InferRequest a backend receives. checkInferResponse()
+// produces the typed ValidatedInferRequest a backend receives. checkInferResponse()
 // holds a backend's answer to the same standard before it is encoded.
 
 import { TensorshareError } from '../../errors.js';
-import type { InferRequest, InferResponse, ModelMetadata, Parameters, RequestedOutput, Tensor, TensorMetadata } from './backend.js';
 import {
   INT_RANGE,
   arrayFor,
+  bytesOf,
   dataMatches,
-  deserializeBytes,
   elementCount,
   elementSize,
-  encodeUtf8,
-  isDataType,
+  isDatatype,
   numbersToHalf,
-  typedFromBytes,
-  type DataType,
+  type Datatype,
+  type InferResponse,
+  type ModelMetadata,
+  type Parameters,
+  type Tensor,
   type TensorData,
-} from './datatypes.js';
+  type TensorMetadata,
+} from '../../tensor/index.js';
+import type { ValidatedInferRequest } from './backend.js';
+import { deserializeBytes, typedFromBytes } from './binary.js';
 import { badRequest } from './status.js';
 
 /** Tensor data as it came off the wire. */
@@ -64,7 +68,7 @@ export const MAX_ELEMENTS = 2 ** 31 - 1;
 const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 const listNames = (ts: readonly TensorMetadata[]): string => ts.map((t) => t.name).join(', ') || '(none)';
 
-export function validateInferRequest(model: string, version: string | undefined, wire: WireInferRequest, meta: ModelMetadata): InferRequest {
+export function validateInferRequest(model: string, version: string | undefined, wire: WireInferRequest, meta: ModelMetadata): ValidatedInferRequest {
   const byName = new Map(meta.inputs.map((t) => [t.name, t]));
   const seen = new Set<string>();
   const inputs: Tensor[] = [];
@@ -80,7 +84,7 @@ export function validateInferRequest(model: string, version: string | undefined,
   }
 
   const outByName = new Map(meta.outputs.map((t) => [t.name, t]));
-  let outputs: RequestedOutput[];
+  let outputs: ValidatedInferRequest['outputs'];
   if (wire.outputs.length === 0) {
     outputs = meta.outputs.map((o) => ({ name: o.name, parameters: {} }));
   } else {
@@ -95,7 +99,7 @@ export function validateInferRequest(model: string, version: string | undefined,
     });
   }
 
-  const req: InferRequest = { model, parameters: withoutTransportParams(wire.parameters), inputs, outputs };
+  const req: ValidatedInferRequest = { model, parameters: withoutTransportParams(wire.parameters), inputs, outputs };
   if (version !== undefined) req.version = version;
   if (wire.id !== undefined) req.id = wire.id;
   return req;
@@ -103,7 +107,7 @@ export function validateInferRequest(model: string, version: string | undefined,
 
 function decodeInput(model: string, w: WireInput, m: TensorMetadata): Tensor {
   const where = `input '${w.name}'`;
-  if (!isDataType(w.datatype)) throw badRequest(`${where} has unsupported datatype '${w.datatype}'`, { input: w.name });
+  if (!isDatatype(w.datatype)) throw badRequest(`${where} has unsupported datatype '${w.datatype}'`, { input: w.name });
   if (w.datatype !== m.datatype) {
     throw badRequest(`${where} has datatype ${w.datatype}, model '${model}' expects ${m.datatype}`, { input: w.name });
   }
@@ -140,7 +144,7 @@ export function checkShape(shape: unknown, where: string): asserts shape is numb
   }
 }
 
-function decodeRaw(dt: DataType, bytes: Uint8Array, count: number, shape: number[], where: string): TensorData {
+function decodeRaw(dt: Datatype, bytes: Uint8Array, count: number, shape: number[], where: string): TensorData {
   if (dt === 'BYTES') {
     const elems = deserializeBytes(bytes);
     if (!elems) throw badRequest(`${where} has malformed BYTES data: expected 4-byte little-endian length prefixes`);
@@ -194,7 +198,7 @@ function toBigInt(v: unknown): bigint | undefined {
 }
 
 /** Converts flat JSON / gRPC typed values to the datatype's storage, checking each element. */
-export function valuesToData(dt: DataType, flat: readonly unknown[], where: string): TensorData {
+export function valuesToData(dt: Datatype, flat: readonly unknown[], where: string): TensorData {
   const n = flat.length;
   switch (dt) {
     case 'BOOL': {
@@ -229,7 +233,7 @@ export function valuesToData(dt: DataType, flat: readonly unknown[], where: stri
       const out: Uint8Array[] = new Array(n);
       for (let i = 0; i < n; i++) {
         const v = flat[i];
-        if (typeof v === 'string') out[i] = encodeUtf8(v);
+        if (typeof v === 'string') out[i] = bytesOf(v);
         else if (v instanceof Uint8Array) out[i] = v;
         else throw elementError(where, i, 'a string for BYTES', v);
       }
@@ -254,7 +258,7 @@ export function valuesToData(dt: DataType, flat: readonly unknown[], where: stri
  * outputs in request order. A malformed response is the backend's fault:
  * ERR_INTERNAL (500), naming the output.
  */
-export function checkInferResponse(req: InferRequest, res: InferResponse, meta: ModelMetadata): Tensor[] {
+export function checkInferResponse(req: ValidatedInferRequest, res: InferResponse, meta: ModelMetadata): Tensor[] {
   const bad = (msg: string): TensorshareError => new TensorshareError('ERR_INTERNAL', `model '${req.model}' returned ${msg}`, { model: req.model });
   if (!res || !Array.isArray(res.outputs)) throw bad('no outputs');
   const got = new Map(res.outputs.map((t) => [t.name, t]));
@@ -262,7 +266,7 @@ export function checkInferResponse(req: InferRequest, res: InferResponse, meta: 
   return req.outputs.map(({ name }) => {
     const t = got.get(name);
     if (!t) throw bad(`no output '${name}'`);
-    if (!isDataType(t.datatype)) throw bad(`output '${name}' with unknown datatype '${String(t.datatype)}'`);
+    if (!isDatatype(t.datatype)) throw bad(`output '${name}' with unknown datatype '${String(t.datatype)}'`);
     const m = metaOut.get(name);
     if (m && m.datatype !== t.datatype) throw bad(`output '${name}' as ${t.datatype}, its metadata says ${m.datatype}`);
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
