@@ -3,6 +3,7 @@
 // runs the same inference. Returns plain typed arrays; the caller wraps them
 // in onnxruntime Tensors (this file does not load onnxruntime).
 import { TensorshareError } from '../errors.js';
+import { numbersToHalf } from '../tensor/index.js';
 import { seededFloats } from './tinymodel.js';
 
 export type Fill =
@@ -48,33 +49,6 @@ function hashSeed(s: string): number {
   return h;
 }
 
-/** IEEE half-precision bits of a float (round to nearest even). */
-export function toFloat16Bits(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
-
 function values(count: number, fill: Fill, seed: number): number[] {
   switch (fill.kind) {
     case 'constant':
@@ -96,7 +70,7 @@ function typed(type: string, v: number[], name: string): FeedData {
   switch (type) {
     case 'float32': return Float32Array.from(v);
     case 'float64': return Float64Array.from(v);
-    case 'float16': return Uint16Array.from(v, toFloat16Bits);
+    case 'float16': return numbersToHalf(v);
     case 'int8': return Int8Array.from(v, Math.round);
     case 'uint8': return Uint8Array.from(v, Math.round);
     case 'bool': return Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0));

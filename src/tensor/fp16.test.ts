@@ -12,3 +12,7 @@ test('fp16 conversion matches IEEE half for known values', () => {
   assert.ok(Number.isNaN(halfToNumber(0x7e00)));
   assert.ok(Math.abs(halfToNumber(0x2e66) - 0.1) < 1e-4);
 });
+
+test('fp16 conversion: values the benchmark feeds pinned (ex bench/feeds.ts toFloat16Bits)', () => {
+  assert.deepEqual(Array.from(numbersToHalf([1, -2, 0.5, 65504, 1e6, 2 ** -24])), [0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x0001]);
+});
