@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { TensorshareError } from '../../errors.js';
 import { isValidName } from '../../store/layout.js';
 import type { OpenMode } from '../../store/manifest.js';
-import { DATATYPES, type TensorMetadata } from '../../tensor/index.js';
+import { DATATYPES, isDatatype, type TensorMetadata } from '../../tensor/index.js';
 
 export type PriorityClass = 'realtime' | 'besteffort';
 
@@ -308,7 +308,7 @@ export function validateTensors(field: string, v: unknown, errors: string[]): Te
     if (typeof t !== 'object' || t === null) { errors.push(`${where} must be {name, datatype, shape}, got ${show(t)}`); return; }
     const { name, datatype, shape, optional } = t as Record<string, unknown>;
     if (typeof name !== 'string' || !name) errors.push(`${where}.name must be a non-empty string, got ${show(name)}`);
-    if (typeof datatype !== 'string' || !(DATATYPES as readonly string[]).includes(datatype)) errors.push(`${where}.datatype must be one of ${DATATYPES.join(', ')}, got ${show(datatype)}`);
+    if (!isDatatype(datatype)) errors.push(`${where}.datatype must be one of ${DATATYPES.join(', ')}, got ${show(datatype)}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= -1)) errors.push(`${where}.shape must be a list of integers (-1 for a dynamic dimension), got ${show(shape)}`);
     if (optional !== undefined && typeof optional !== 'boolean') errors.push(`${where}.optional must be true or false, got ${show(optional)}`);
     out.push({ name: name as string, datatype: datatype as TensorMetadata['datatype'], shape: shape as number[], ...(optional ? { optional: true } : {}) });
