@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '../../paths.js';
+import { LOADER_OPTIONS } from './grpc-codec.js';
 
 const SCRIPT = 'gen:kserve-types';
 
@@ -31,6 +32,10 @@ test(`generated/ matches what \`npm run ${SCRIPT}\` makes from the .proto`, asyn
   const outIndex = args.findIndex((a) => a.startsWith('--outDir='));
   assert.ok(outIndex >= 0, `${SCRIPT} names its folder with --outDir=`);
   const committed = path.join(packageRoot, args[outIndex]!.slice('--outDir='.length));
+  // The __Output types describe messages decoded with LOADER_OPTIONS: the generator must be told the same.
+  const o = LOADER_OPTIONS;
+  const flags = [o.keepCase && '--keepCase', o.longs === String && '--longs=String', o.enums === String && '--enums=String', o.defaults && '--defaults', o.oneofs && '--oneofs'];
+  assert.deepEqual(flags.filter((f) => f && !args.includes(f)), [], `${SCRIPT} passes the generator the flags of LOADER_OPTIONS`);
 
   const require = createRequire(import.meta.url);
   const loaderPkg = require.resolve('@grpc/proto-loader/package.json');

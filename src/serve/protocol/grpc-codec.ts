@@ -22,7 +22,7 @@ import type { ModelRepositoryParameter__Output } from './generated/inference/Mod
 import type { WireInferRequest, WireInput } from './request.js';
 import { badRequest } from './status.js';
 
-/** Must match the options of `gen:kserve-types` (package.json), which shape the generated `__Output` types. */
+/** The generated `__Output` types describe messages decoded with these: `gen:kserve-types` passes the same flags (generated-types.test.ts checks). */
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
   longs: String,
