@@ -18,6 +18,7 @@ import {
   sumFileMappings,
   sumRollups,
 } from './smaps.js';
+import { testEnv } from '../testing/env.js';
 
 const ROLLUP_TEXT = `55caf5efa000-7ffd57289000 ---p 00000000 00:00 0                          [rollup]
 Rss:                1748 kB
@@ -108,7 +109,7 @@ test('readSmapsRollup of this process is plausible; a missing pid is a typed err
 
 /** Spawns `node -e script` from the package root and waits for its first stdout line "ready". */
 async function spawnReady(script: string, args: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', script, ...args], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', script, ...args], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'inherit'], env: testEnv() });
   let buf = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
