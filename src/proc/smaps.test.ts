@@ -6,8 +6,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { packageRoot } from '../paths.js';
 import { isTensorshareError } from '../errors.js';
-// Test-only import of the tiny model writer (src/bench is otherwise off limits to src/proc).
-import { writeMatMulModel } from '../bench/tinymodel.js';
+import { writeChain } from '../testing/models.js';
 import {
   parseSmapsByFile,
   parseSmapsRollup,
@@ -129,17 +128,18 @@ test('ORT maps external weights on /dev/shm in place and two processes share the
   const dir = mkdtempSync('/dev/shm/tensorshare-smaps-');
   const children: ChildProcess[] = [];
   try {
-    const model = writeMatMulModel({ dir, dim: 256, layers: 4, weights: 'external' });
+    // 256 x 256 float32 weights are 64 pages each, so every tensor starts page-aligned in model.data and ORT maps it in place.
+    const modelPath = await writeChain(dir, 'model', { width: 256, layers: 4 }, 'external-single');
     const script = `
       const ort = require('onnxruntime-node');
       (async () => {
         const s = await ort.InferenceSession.create(process.argv[1], { intraOpNumThreads: 1, extra: { session: { disable_prepacking: '1' } } });
-        await s.run({ X: new ort.Tensor('float32', new Float32Array(256).fill(1), [1, 256]) });
+        await s.run({ x: new ort.Tensor('float32', new Float32Array(256).fill(1), [1, 256]) });
         console.log('ready');
         setInterval(() => {}, 1000);
       })().catch((e) => { console.error(e); process.exit(1); });`;
-    children.push(await spawnReady(script, [model.modelPath]));
-    children.push(await spawnReady(script, [model.modelPath]));
+    children.push(await spawnReady(script, [modelPath]));
+    children.push(await spawnReady(script, [modelPath]));
     const fileBytes = 4 * 256 * 256 * 4;
     for (const c of children) {
       const files = readSmapsByFile(c.pid!, dir);

@@ -22,7 +22,6 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 };
 
 export const PREDICT_PROTO = path.join('kserve', 'grpc_predict_v2.proto');
-export const SERVICE_NAME = 'inference.GRPCInferenceService';
 
 /** The GRPCInferenceService definition and client constructor, loaded from `protoDir`. */
 export function loadInferenceService(protoDir: string): {
