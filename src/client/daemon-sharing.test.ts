@@ -80,7 +80,7 @@ test('open() in-process: resident opens are cheap, release() ends the lease', as
     await first.release();
     await first.release(); // idempotent
     assert.equal((await client.stats()).totals.leases, 0);
-    await assert.rejects(open('missing', { client }), { code: 'ERR_MODEL_NOT_FOUND' });
+    await assert.rejects(open('missing', { env: {}, client }), { code: 'ERR_MODEL_NOT_FOUND' });
   } finally {
     await client.disconnect();
     await d.stop();

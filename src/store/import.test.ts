@@ -260,11 +260,11 @@ describe('disk full', () => {
     roots = await tempRoots('enospc');
     mnt = path.join(roots.dir, 'small');
     await fs.mkdir(mnt);
-    const r = await new Promise<number | null>((resolve) => spawn('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt], { stdio: 'ignore' }).on('close', resolve).on('error', () => resolve(1)));
+    const r = await new Promise<number | null>((resolve) => spawn('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt], { stdio: 'ignore', env: testEnv() }).on('close', resolve).on('error', () => resolve(1)));
     mounted = r === 0;
   });
   after(async () => {
-    if (mounted) await new Promise((r) => spawn('umount', [mnt], { stdio: 'ignore' }).on('close', r));
+    if (mounted) await new Promise((r) => spawn('umount', [mnt], { stdio: 'ignore', env: testEnv() }).on('close', r));
     await roots.cleanup();
   });
 
