@@ -6,11 +6,12 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { buildInputs, tokenIds } from './inputs.js';
+import { testEnv } from '../testing/env.js';
 
 const BENCH = pathToFileURL(path.resolve('dist/src/cli/commands/bench.js')).href;
 const script = `import { Command } from 'commander'; import { registerBench } from ${JSON.stringify(BENCH)};
 const p = new Command('tensorshare'); registerBench(p); await p.parseAsync(process.argv.slice(1), { from: 'user' });`;
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--input-type=module', '-e', script, '--', ...args], { encoding: 'utf8', cwd: path.resolve('.') });
+const cli = (...args: string[]) => spawnSync(process.execPath, ['--input-type=module', '-e', script, '--', ...args], { encoding: 'utf8', cwd: path.resolve('.'), env: testEnv() });
 
 test('bench --help names the suites and options', () => {
   const r = cli('bench', '--help');

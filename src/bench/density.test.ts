@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { unsetTensorshareVars } from '../testing/env.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { mlp, MLP_TINY, writeModel } from '../gen/index.js';
 import { importModel } from '../store/import.js';
@@ -37,7 +38,7 @@ test('nextProcessEstimate: guess, then the first point, then the marginal cost',
 });
 
 test('quick density harness, N = 1, 2: plain and tensorshare fast-open', async () => {
-  const pool = new WorkerPool();
+  const pool = new WorkerPool(unsetTensorshareVars());
   const unguard = pool.guard();
   try {
     const storeBytes = (await treeBytes(roots.store)).bytes;
@@ -79,7 +80,7 @@ test('quick density harness, N = 1, 2: plain and tensorshare fast-open', async (
 });
 
 test('a step that does not fit in memory is skipped and says why', async () => {
-  const pool = new WorkerPool();
+  const pool = new WorkerPool(unsetTensorshareVars());
   try {
     const [r] = await measureDensity({
       pool, inputs, counts: [1, 2], guessBytes: () => 1 << 30, availableBytes: () => 2 ** 30, reserveBytes: 0,

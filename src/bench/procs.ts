@@ -44,7 +44,7 @@ export class WorkerPool {
   private readonly env: NodeJS.ProcessEnv;
   private guardCleanup?: () => void;
 
-  constructor(env: Record<string, string> = {}) {
+  constructor(env: Record<string, string | undefined> = {}) {
     this.env = { ...process.env, ...WORKER_ENV, ...env };
   }
 

@@ -2,14 +2,16 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { tempRoots, FIXTURES, type TempRoots } from '../testing/tmp.js';
+import { testEnv } from '../testing/env.js';
+import { FIXTURES } from '../testing/fixtures.js';
+import { tempRoots, type TempRoots } from '../testing/tmp.js';
 
 const BIN = path.resolve('bin/tensorshare.js');
 
 describe('tensorshare CLI', () => {
   let roots: TempRoots;
   const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [BIN, '--repository', roots.repository, '--store', roots.store, ...args], { encoding: 'utf8', env: { ...process.env, TENSORSHARE_REPOSITORY: '', TENSORSHARE_STORE: '' } });
+    const r = spawnSync(process.execPath, [BIN, '--repository', roots.repository, '--store', roots.store, ...args], { encoding: 'utf8', env: testEnv() });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
   before(async () => { roots = await tempRoots('cli'); });

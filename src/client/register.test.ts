@@ -9,7 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../paths.js';
 import { DaemonClient } from './daemon-client.js';
-import { killAll, OCR_REC, spawnDaemon, tempRoots, until, type DaemonProc, type Roots } from '../daemon/test-support.js';
+import { killAll, spawnDaemon, type DaemonProc } from '../testing/daemon.js';
+import { FIXTURES } from '../testing/fixtures.js';
+import { tempRoots, type TempRoots } from '../testing/tmp.js';
+import { until } from '../testing/until.js';
+import { testEnv } from '../testing/env.js';
 
 after(killAll);
 
@@ -47,12 +51,12 @@ interface Run { code: number | null; stdout: string; stderr: string; ms: number 
 
 let appDir: string;
 
-function runApp(script: string, env: NodeJS.ProcessEnv, onStdout?: (s: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+function runApp(script: string, env: Record<string, string>, onStdout?: (s: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tensorshare/register', script, OCR_REC], {
+    const child = spawn(process.execPath, ['--import', 'tensorshare/register', script, FIXTURES.ocrRec], {
       cwd: appDir,
-      env: { ...process.env, TENSORSHARE_PROFILE: '', ...env },
+      env: testEnv(env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -83,13 +87,13 @@ after(async () => {
 });
 
 describe('with a daemon', () => {
-  let roots: Roots;
+  let roots: TempRoots;
   let d: DaemonProc;
   let c: DaemonClient;
   before(async () => {
     roots = await tempRoots();
-    d = await spawnDaemon(['--repository', roots.repo, '--store', roots.store]);
-    c = new DaemonClient({ socket: d.socket });
+    d = await spawnDaemon(['--repository', roots.repository, '--store', roots.store]);
+    c = new DaemonClient({ env: {}, socket: d.socket });
   });
   after(async () => {
     await c.disconnect();
@@ -98,7 +102,7 @@ describe('with a daemon', () => {
   });
 
   test('an unchanged ESM script gets real sessions over shared weights, holds leases while it runs, and exits normally', async () => {
-    const trace = path.join(roots.repo, 'client-%p.json');
+    const trace = path.join(roots.dir, 'client-%p.json');
     let pid = 0;
     let stats: Awaited<ReturnType<DaemonClient['stats']>> | undefined;
     const run = await runApp('app.mjs', { TENSORSHARE_SOCKET: d.socket, APP_WAIT: '1', TENSORSHARE_PROFILE: trace }, (out, child) => {

@@ -12,6 +12,7 @@ import { mlp, writeModel } from '../gen/index.js';
 import { buildFastRun } from '../store/fast-run.js';
 import { layout } from '../store/layout.js';
 import type { SmapsRollup } from '../proc/smaps.js';
+import { testEnv } from '../testing/env.js';
 
 interface Report { pid: number; mode: string; before: SmapsRollup; after: SmapsRollup; storeRss: number; storeCopied: number }
 
@@ -42,7 +43,7 @@ describe(`${N} processes share one model's weights`, () => {
           const c = fork(WORKER, [roots.repository, roots.store, 'mlp', mode], {
             stdio: 'inherit',
             // Return PrePack's transient buffers to the OS (glibc otherwise keeps them).
-            env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' },
+            env: testEnv({ MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' }),
           });
           children.push(c);
           reports.push(await new Promise<Report>((resolve, reject) => { c.once('message', (m) => resolve(m as Report)); c.once('exit', (code) => reject(new Error(`worker exited ${code}`))); }));

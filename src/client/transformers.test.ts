@@ -11,7 +11,9 @@ import { spawn } from 'node:child_process';
 import { tinyBertFolder } from '../gen/index.js';
 import { packageRoot } from '../paths.js';
 import { DaemonClient } from './daemon-client.js';
-import { killAll, spawnDaemon, tempRoots, type DaemonProc, type Roots } from '../daemon/test-support.js';
+import { killAll, spawnDaemon, type DaemonProc } from '../testing/daemon.js';
+import { tempRoots, type TempRoots } from '../testing/tmp.js';
+import { testEnv } from '../testing/env.js';
 
 // The application: plain transformers.js, no tensorshare in its code.
 const APP = `
@@ -24,7 +26,7 @@ console.log(JSON.stringify({ dims: out.dims, data: Array.from(out.data) }));
 `;
 
 let appDir: string;
-let roots: Roots;
+let roots: TempRoots;
 let daemon: DaemonProc;
 
 before(async () => {
@@ -35,7 +37,7 @@ before(async () => {
   await fs.writeFile(path.join(appDir, 'app.mjs'), APP);
   await tinyBertFolder(path.join(appDir, 'models', 'tiny-bert'));
   roots = await tempRoots();
-  daemon = await spawnDaemon(['--repository', roots.repo, '--store', roots.store]);
+  daemon = await spawnDaemon(['--repository', roots.repository, '--store', roots.store]);
 });
 after(async () => {
   killAll();
@@ -43,10 +45,10 @@ after(async () => {
   await fs.rm(appDir, { recursive: true, force: true });
 });
 
-function runApp(hook: boolean, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runApp(hook: boolean, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const args = [...(hook ? ['--import', 'tensorshare/register'] : []), 'app.mjs', path.join(appDir, 'models') + path.sep];
-    const child = spawn(process.execPath, args, { cwd: appDir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: appDir, env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -68,7 +70,7 @@ test('transformers.js feature extraction, unchanged, runs through the daemon wit
   assert.deepEqual(b.dims, a.dims);
   // Same model, same math; the hook's fast-open session skips ORT's graph fusions, so allow float rounding.
   for (let i = 0; i < a.data.length; i++) assert.ok(Math.abs(a.data[i]! - b.data[i]!) < 1e-5, `element ${i}: ${a.data[i]} vs ${b.data[i]}`);
-  const c = new DaemonClient({ socket: daemon.socket });
+  const c = new DaemonClient({ env: {}, socket: daemon.socket });
   try {
     const models = await c.list();
     assert.ok(models.some((m) => m.model.startsWith('auto-model')), `daemon imported the model: ${models.map((m) => m.model).join(', ')}`);

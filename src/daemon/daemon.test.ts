@@ -9,14 +9,17 @@ import grpc from '@grpc/grpc-js';
 import { DaemonClient } from '../client/daemon-client.js';
 import { open } from '../client/open.js';
 import type { Manifest } from '../store/manifest.js';
-import { chainModel, killAll, spawnDaemon, tempRoots, until, type DaemonProc, type Roots } from './test-support.js';
+import { killAll, spawnDaemon, type DaemonProc } from '../testing/daemon.js';
+import { writeMatMulChain } from '../testing/models.js';
+import { tempRoots, type TempRoots } from '../testing/tmp.js';
+import { until } from '../testing/until.js';
 
 after(killAll);
 
 const KIB = 1024;
 
 interface Env {
-  roots: Roots;
+  roots: TempRoots;
   d: DaemonProc;
   c: DaemonClient;
   files: string;
@@ -24,10 +27,10 @@ interface Env {
 
 async function setup(args: string[] = [], clientName = 'test'): Promise<Env> {
   const roots = await tempRoots();
-  const files = path.join(roots.repo, 'src');
+  const files = path.join(roots.dir, 'src');
   await fs.mkdir(files);
-  const d = await spawnDaemon(['--repository', path.join(roots.repo, 'repo'), '--store', roots.store, ...args]);
-  return { roots, d, c: new DaemonClient({ socket: d.socket, name: clientName }), files };
+  const d = await spawnDaemon(['--repository', roots.repository, '--store', roots.store, ...args]);
+  return { roots, d, c: new DaemonClient({ env: {}, socket: d.socket, name: clientName }), files };
 }
 
 async function teardown(e: Env | undefined): Promise<void> {
@@ -40,7 +43,7 @@ async function teardown(e: Env | undefined): Promise<void> {
 /** Imports a one-MatMul model with `kib` KiB of weights unique to `seed`. */
 async function importTiny(e: Env, name: string, seed: number, kib = 256): Promise<void> {
   const rows = 128;
-  const file = await chainModel(path.join(e.files, `${name}.onnx`), [{ rows, cols: (kib * KIB) / 4 / rows, seed }]);
+  const file = await writeMatMulChain(path.join(e.files, `${name}.onnx`), [{ rows, cols: (kib * KIB) / 4 / rows, seed }]);
   await e.c.import(file, name);
 }
 
@@ -98,7 +101,7 @@ describe('leases, single flight, validation, permissions', () => {
   test('concurrent first opens from several clients cause exactly one materialization', async () => {
     await importTiny(e, 'big', 2, 4096);
     const before = (await e.c.stats()).totals.materializations;
-    const clients = [e.c, new DaemonClient({ socket: e.d.socket }), new DaemonClient({ socket: e.d.socket })];
+    const clients = [e.c, new DaemonClient({ env: {}, socket: e.d.socket }), new DaemonClient({ env: {}, socket: e.d.socket })];
     const leases = await Promise.all(clients.flatMap((c) => [1, 2, 3, 4].map(() => c.open('big'))));
     const s = await e.c.stats();
     assert.equal(s.totals.materializations - before, 1);
@@ -108,7 +111,7 @@ describe('leases, single flight, validation, permissions', () => {
     assert.equal(s.totals.clients, 3);
     for (const c of clients.slice(1)) await c.disconnect();
     for (const l of leases.filter((x) => e.c.heldLeases().some((h) => h.leaseId === x.leaseId))) await e.c.close(l.leaseId);
-    await until(async () => (await e.c.stats()).totals.leases === 0);
+    await until(async () => (await e.c.stats()).totals.leases === 0, 10_000);
   });
 
   test('socket and store are not writable by others; tensors are read-only', async () => {
@@ -118,7 +121,7 @@ describe('leases, single flight, validation, permissions', () => {
       assert.equal(mode & 0o022, 0, `${dir || 'store'} is writable by group or others (${mode.toString(8)})`);
     }
     assert.equal((await fs.stat(path.join(e.roots.store, 'tmp'))).mode & 0o777, 0o700);
-    assert.equal((await fs.stat(path.join(e.roots.repo, 'repo'))).mode & 0o777, 0o700);
+    assert.equal((await fs.stat(e.roots.repository)).mode & 0o777, 0o700);
     for (const f of await fs.readdir(path.join(e.roots.store, 'tensors'))) {
       assert.equal((await fs.stat(path.join(e.roots.store, 'tensors', f))).mode & 0o777, 0o444);
     }
@@ -127,7 +130,7 @@ describe('leases, single flight, validation, permissions', () => {
   test('a world-writable socket mode is refused at start', async () => {
     const roots = await tempRoots();
     try {
-      await assert.rejects(spawnDaemon(['--repository', roots.repo, '--store', roots.store, '--socket-mode', '0666']), /world-writable/);
+      await assert.rejects(spawnDaemon(['--repository', roots.repository, '--store', roots.store, '--socket-mode', '0666']), /world-writable/);
     } finally {
       await roots.cleanup();
     }
@@ -201,13 +204,13 @@ describe('leases, single flight, validation, permissions', () => {
   });
 
   test('fast-run: concurrent opens build the variant once and sessions run on it', async () => {
-    const file = await chainModel(path.join(e.files, 'fr.onnx'), [{ rows: 64, cols: 256, seed: 7 }, { rows: 256, cols: 64, seed: 8 }]);
+    const file = await writeMatMulChain(path.join(e.files, 'fr.onnx'), [{ rows: 64, cols: 256, seed: 7 }, { rows: 256, cols: 64, seed: 8 }]);
     await e.c.import(file, 'fr');
     const before = (await e.c.stats()).totals.fastRunBuilds;
     const leases = await Promise.all([1, 2, 3].map(() => e.c.open('fr', { mode: 'fast-run' })));
     assert.equal((await e.c.stats()).totals.fastRunBuilds - before, 1);
     assert.ok(leases.every((l) => l.mode === 'fast-run' && l.variant && l.graphPath.includes(l.variant.graph.sha256)));
-    const m = await open('fr', { client: e.c, mode: 'fast-run' });
+    const m = await open('fr', { env: {}, client: e.c, mode: 'fast-run' });
     const ort = (await import('onnxruntime-node')).default;
     const out = await m.session.run({ x: new ort.Tensor('float32', new Float32Array(64).fill(1), [1, 64]) });
     assert.deepEqual(out.y!.dims, [1, 64]);
@@ -218,10 +221,10 @@ describe('leases, single flight, validation, permissions', () => {
 
   test('prebuildFastRun builds the variant in the background after a fast-open open', async () => {
     const roots = await tempRoots();
-    const d = await spawnDaemon(['--repository', roots.repo, '--store', roots.store, '--prebuild-fast-run']);
-    const c = new DaemonClient({ socket: d.socket });
+    const d = await spawnDaemon(['--repository', roots.repository, '--store', roots.store, '--prebuild-fast-run']);
+    const c = new DaemonClient({ env: {}, socket: d.socket });
     try {
-      const file = await chainModel(path.join(roots.repo, 'pb.onnx'), [{ rows: 64, cols: 128, seed: 12 }]);
+      const file = await writeMatMulChain(path.join(roots.dir, 'pb.onnx'), [{ rows: 64, cols: 128, seed: 12 }]);
       await c.import(file, 'pb');
       await touch(c, 'pb');
       await until(async () => (await c.list())[0]!.fastRunBuilt, 20_000);
@@ -237,11 +240,11 @@ describe('leases, single flight, validation, permissions', () => {
 
   test('the profile is Chrome trace JSON with open and materialize spans', async () => {
     const roots = await tempRoots();
-    const trace = path.join(roots.repo, 'trace.json');
-    const d = await spawnDaemon(['--repository', roots.repo, '--store', roots.store, '--profile', trace]);
-    const c = new DaemonClient({ socket: d.socket });
+    const trace = path.join(roots.dir, 'trace.json');
+    const d = await spawnDaemon(['--repository', roots.repository, '--store', roots.store, '--profile', trace]);
+    const c = new DaemonClient({ env: {}, socket: d.socket });
     try {
-      const env = { roots, d, c, files: roots.repo } as Env;
+      const env = { roots, d, c, files: roots.dir } as Env;
       await importTiny(env, 'p', 11, 64);
       await touch(c, 'p');
       // Readable while the daemon runs (the closing bracket is optional in the format)...
@@ -388,10 +391,10 @@ describe('budget and eviction policies (3 models of 256 KiB, budget for 2)', () 
     const e = await setup(['--budget', String(2 * 1024 * KIB)]);
     try {
       const shared = { rows: 128, cols: 512, seed: 99 };
-      await e.c.import(await chainModel(path.join(e.files, 'd.onnx'), [shared, { rows: 512, cols: 64, seed: 31 }]), 'd');
-      await e.c.import(await chainModel(path.join(e.files, 'f.onnx'), [shared, { rows: 512, cols: 64, seed: 32 }]), 'f');
-      const md = JSON.parse(await fs.readFile(path.join(e.roots.repo, 'repo', 'models', 'd', '1.json'), 'utf8')) as Manifest;
-      const mf = JSON.parse(await fs.readFile(path.join(e.roots.repo, 'repo', 'models', 'f', '1.json'), 'utf8')) as Manifest;
+      await e.c.import(await writeMatMulChain(path.join(e.files, 'd.onnx'), [shared, { rows: 512, cols: 64, seed: 31 }]), 'd');
+      await e.c.import(await writeMatMulChain(path.join(e.files, 'f.onnx'), [shared, { rows: 512, cols: 64, seed: 32 }]), 'f');
+      const md = JSON.parse(await fs.readFile(path.join(e.roots.repository, 'models', 'd', '1.json'), 'utf8')) as Manifest;
+      const mf = JSON.parse(await fs.readFile(path.join(e.roots.repository, 'models', 'f', '1.json'), 'utf8')) as Manifest;
       assert.equal(md.tensors[0]!.sha256, mf.tensors[0]!.sha256);
       const ld = await e.c.open('d');
       await touch(e.c, 'f');

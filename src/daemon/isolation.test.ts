@@ -7,14 +7,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DaemonClient } from '../client/daemon-client.js';
-import { chainModel, killAll, spawnDaemon, tempRoots, type DaemonProc, type Roots } from './test-support.js';
+import { killAll, spawnDaemon, type DaemonProc } from '../testing/daemon.js';
+import { writeMatMulChain } from '../testing/models.js';
+import { tempRoots, type TempRoots } from '../testing/tmp.js';
 
 after(killAll);
 
 const ALICE = 'alice-token-0123456789abcdef';
 const BOB = 'bob-token-0123456789abcdef';
 
-let roots: Roots;
+let roots: TempRoots;
 let d: DaemonProc;
 let alice: DaemonClient;
 let bob: DaemonClient;
@@ -24,17 +26,17 @@ const failure = async (p: Promise<unknown>) => p.then(() => { throw new Error('e
 
 before(async () => {
   roots = await tempRoots();
-  const config = path.join(roots.repo, 'daemon.json');
-  await fs.writeFile(path.join(roots.repo, 'bob.token'), `${BOB}\n`);
+  const config = path.join(roots.dir, 'daemon.json');
+  await fs.writeFile(path.join(roots.dir, 'bob.token'), `${BOB}\n`);
   await fs.writeFile(config, JSON.stringify({
     repository: 'repo',
     store: roots.store,
     tenants: { alice: { token: ALICE, publish: true }, bob: { tokenFile: 'bob.token' } },
   }));
   d = await spawnDaemon(['--config', config]);
-  alice = new DaemonClient({ socket: d.socket, token: ALICE });
-  bob = new DaemonClient({ socket: d.socket, token: BOB });
-  model = await fs.readFile(await chainModel(path.join(roots.repo, 'm.onnx'), [{ rows: 64, cols: 256, seed: 42 }]));
+  alice = new DaemonClient({ env: {}, socket: d.socket, token: ALICE });
+  bob = new DaemonClient({ env: {}, socket: d.socket, token: BOB });
+  model = await fs.readFile(await writeMatMulChain(path.join(roots.dir, 'm.onnx'), [{ rows: 64, cols: 256, seed: 42 }]));
 });
 
 after(async () => {
@@ -96,9 +98,9 @@ test('same bytes in two tenants are two copies (no cross-tenant dedup by default
 
 test('tokens are required; path import is off with tenants', async () => {
   for (const token of [undefined, 'wrong-token-0123456789abcdef', ALICE.slice(0, -1)]) {
-    const c = new DaemonClient({ socket: d.socket, token, connectTimeoutMs: 3000 });
+    const c = new DaemonClient({ env: {}, socket: d.socket, token, connectTimeoutMs: 3000 });
     assert.equal((await failure(c.list())).code, 'ERR_UNAUTHENTICATED');
     await c.disconnect();
   }
-  assert.equal((await failure(alice.import(path.join(roots.repo, 'm.onnx'), 'x'))).code, 'ERR_PERMISSION_DENIED');
+  assert.equal((await failure(alice.import(path.join(roots.dir, 'm.onnx'), 'x'))).code, 'ERR_PERMISSION_DENIED');
 });

@@ -7,19 +7,22 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DaemonClient } from '../client/daemon-client.js';
-import { chainModel, killAll, spawnDaemon, spawnWorker, tempRoots, until, type DaemonProc } from './test-support.js';
+import { killAll, spawnDaemon, spawnWorker, type DaemonProc } from '../testing/daemon.js';
+import { writeMatMulChain } from '../testing/models.js';
+import { tempRoots } from '../testing/tmp.js';
+import { until } from '../testing/until.js';
 
 after(killAll);
 
 test('clients outlive a killed daemon and re-register with the next one', async (t) => {
   const roots = await tempRoots();
-  const args = ['--repository', roots.repo, '--store', roots.store, '--policy', 'eager', '--reclaim-interval', '100ms'];
+  const args = ['--repository', roots.repository, '--store', roots.store, '--policy', 'eager', '--reclaim-interval', '100ms'];
   let d: DaemonProc = await spawnDaemon(args);
-  let c = new DaemonClient({ socket: d.socket });
+  let c = new DaemonClient({ env: {}, socket: d.socket });
   try {
-    const file = await chainModel(path.join(roots.repo, 'm.onnx'), [{ rows: 256, cols: 1024, seed: 5 }]);
+    const file = await writeMatMulChain(path.join(roots.dir, 'm.onnx'), [{ rows: 256, cols: 1024, seed: 5 }]);
     await c.import(file, 'm');
-    await c.import(await chainModel(path.join(roots.repo, 'n.onnx'), [{ rows: 256, cols: 1024, seed: 6 }]), 'n');
+    await c.import(await writeMatMulChain(path.join(roots.dir, 'n.onnx'), [{ rows: 256, cols: 1024, seed: 6 }]), 'n');
     const input = { name: 'x', dims: [1, 256] };
     const w1 = spawnWorker({ socket: d.socket, model: 'm', input, loopMs: 5 });
     const w2 = spawnWorker({ socket: d.socket, model: 'n', input, loopMs: 5 });
@@ -43,7 +46,7 @@ test('clients outlive a killed daemon and re-register with the next one', async 
 
     const t0 = Date.now();
     d = await spawnDaemon(args);
-    c = new DaemonClient({ socket: d.socket });
+    c = new DaemonClient({ env: {}, socket: d.socket });
     const s = await until(async () => {
       const st = await c.stats();
       return st.leases.some((l) => l.leaseId === r1.leaseId && l.attachmentId !== '') ? st : undefined;
@@ -79,11 +82,11 @@ test('clients outlive a killed daemon and re-register with the next one', async 
 
 test('a daemon that lost its state file still takes back leases of resident models', async () => {
   const roots = await tempRoots();
-  const args = ['--repository', roots.repo, '--store', roots.store];
+  const args = ['--repository', roots.repository, '--store', roots.store];
   let d = await spawnDaemon(args);
-  let c = new DaemonClient({ socket: d.socket });
+  let c = new DaemonClient({ env: {}, socket: d.socket });
   try {
-    await c.import(await chainModel(path.join(roots.repo, 'm.onnx'), [{ rows: 64, cols: 64, seed: 3 }]), 'm');
+    await c.import(await writeMatMulChain(path.join(roots.dir, 'm.onnx'), [{ rows: 64, cols: 64, seed: 3 }]), 'm');
     const w = spawnWorker({ socket: d.socket, model: 'm', input: { name: 'x', dims: [1, 64] } });
     const ready = await w.waitFor((e) => e.event === 'ready');
     await c.disconnect();
@@ -91,7 +94,7 @@ test('a daemon that lost its state file still takes back leases of resident mode
     await new Promise((r) => d.proc.once('exit', r));
     await fs.rm(path.join(roots.store, '.daemon', 'state.json'));
     d = await spawnDaemon(args);
-    c = new DaemonClient({ socket: d.socket });
+    c = new DaemonClient({ env: {}, socket: d.socket });
     const st = await until(async () => {
       const s = await c.stats();
       return s.leases.length ? s : undefined;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { tinyBertFolder } from './hf.js';
-import { withTmp } from './test-helpers.js';
+import { withTempDir } from '../testing/tmp.js';
 
 interface TokenizerJson {
   added_tokens: Array<{ id: number; content: string; special: boolean }>;
@@ -16,7 +16,7 @@ interface TokenizerJson {
 }
 
 test('tinyBertFolder writes a consistent HF BERT folder whose model runs', async () => {
-  await withTmp(os.tmpdir(), async (dir) => {
+  await withTempDir(os.tmpdir(), async (dir) => {
     const f = await tinyBertFolder(dir);
     const json = async <T>(name: string) => JSON.parse(await readFile(path.join(dir, name), 'utf8')) as T;
     const config = await json<Record<string, unknown>>('config.json');

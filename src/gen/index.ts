@@ -2,7 +2,7 @@
 export { bert, BERT_BASE, BERT_TINY, type BertConfig } from './bert.js';
 export { resnet50, RESNET50, RESNET_TINY, type ResNetConfig } from './resnet.js';
 export { mlp, MLP_DEFAULT, MLP_TINY, MLP_BIG, type MlpConfig } from './mlp.js';
-export { fineTuned, variedTensorNames, variantPath, writeVariants, type VariantOptions } from './variants.js';
+export { fineTuned, variedTensorNames, variantPath, type VariantOptions } from './variants.js';
 export {
   writeModel, modelFileSize, onnxSchema, tensorSeed, OUTPUT_FORMATS, IR_VERSION, OPSET, MAX_PROTOBUF_BYTES, GENERATOR_VERSION,
   type OutputFormat, type WriteOptions, type WriteResult, type WrittenFile,

@@ -11,8 +11,8 @@ import { resnet50, RESNET_TINY } from './resnet.js';
 import { mlp, MLP_DEFAULT, MLP_TINY } from './mlp.js';
 import { paramCount, weightBytes, type ModelSpec } from './spec.js';
 import { writeModel, modelFileSize, IR_VERSION, OPSET } from './writer.js';
-import { readModelProto } from './inspect.js';
-import { withTmp } from './test-helpers.js';
+import { readModelProto } from '../testing/read-model.js';
+import { withTempDir } from '../testing/tmp.js';
 
 function assertFinite(t: ort.Tensor, dims: number[]): Float32Array {
   assert.deepEqual(t.dims, dims);
@@ -40,7 +40,7 @@ async function runBert(modelPath: string, ids: number[][], mask?: number[][]): P
 }
 
 test('tiny BERT runs in ORT; padding masked out does not change other tokens', async () => {
-  await withTmp(os.tmpdir(), async (dir) => {
+  await withTempDir(os.tmpdir(), async (dir) => {
     const r = await writeModel(bert(BERT_TINY), path.join(dir, 'bert.onnx'));
     const model = await readModelProto(r.model);
     assert.equal(model.ir_version, IR_VERSION);
@@ -56,7 +56,7 @@ test('tiny BERT runs in ORT; padding masked out does not change other tokens', a
 });
 
 test('tiny BERT with pooler has a pooler_output', async () => {
-  await withTmp(os.tmpdir(), async (dir) => {
+  await withTempDir(os.tmpdir(), async (dir) => {
     const r = await writeModel(bert({ ...BERT_TINY, pooler: true }), path.join(dir, 'bert.onnx'));
     const s = await ort.InferenceSession.create(r.model);
     assert.deepEqual(s.outputNames, ['last_hidden_state', 'pooler_output']);
@@ -67,7 +67,7 @@ test('tiny BERT with pooler has a pooler_output', async () => {
 });
 
 test('tiny ResNet runs in ORT', async () => {
-  await withTmp(os.tmpdir(), async (dir) => {
+  await withTempDir(os.tmpdir(), async (dir) => {
     const r = await writeModel(resnet50(RESNET_TINY), path.join(dir, 'resnet.onnx'));
     const s = await ort.InferenceSession.create(r.model);
     assert.deepEqual(s.inputNames, ['input']);
@@ -79,7 +79,7 @@ test('tiny ResNet runs in ORT', async () => {
 });
 
 test('tiny MLP runs in ORT', async () => {
-  await withTmp(os.tmpdir(), async (dir) => {
+  await withTempDir(os.tmpdir(), async (dir) => {
     const r = await writeModel(mlp(MLP_TINY), path.join(dir, 'mlp.onnx'));
     const s = await ort.InferenceSession.create(r.model);
     const x = new Float32Array(3 * 32).map((_, i) => Math.cos(i));
@@ -135,12 +135,12 @@ test('MLP default is 64 MiB of weights', () => {
 });
 
 test('full-size BERT-base and ResNet-50 written to /dev/shm load and run', async () => {
-  await withTmp('/dev/shm', async (dir) => {
+  await withTempDir('/dev/shm', async (dir) => {
     const r = await writeModel(bert(), path.join(dir, 'bert.onnx'), { format: 'external-single' });
     assert.ok(r.weightBytes > 435e6);
     assertFinite(await runBert(r.model, [[101, 7592, 2088, 102]]), [1, 4, 768]);
   });
-  await withTmp('/dev/shm', async (dir) => {
+  await withTempDir('/dev/shm', async (dir) => {
     const r = await writeModel(resnet50(), path.join(dir, 'resnet.onnx'));
     const s = await ort.InferenceSession.create(r.model);
     const x = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i * 0.01));

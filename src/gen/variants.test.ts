@@ -9,10 +9,10 @@ import { isTensorshareError } from '../errors.js';
 import { bert, BERT_TINY } from './bert.js';
 import { resnet50, RESNET_TINY } from './resnet.js';
 import { mlp, MLP_TINY } from './mlp.js';
-import { readInitializers } from './inspect.js';
-import { fineTuned, variedTensorNames, variantPath, writeVariants } from './variants.js';
+import { readInitializers } from '../testing/read-model.js';
+import { fineTuned, variedTensorNames, variantPath } from './variants.js';
 import { writeModel } from './writer.js';
-import { withTmp } from './test-helpers.js';
+import { withTempDir } from '../testing/tmp.js';
 import type { ModelSpec } from './spec.js';
 
 const M = 3;
@@ -28,10 +28,11 @@ const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
 
 for (const { spec, k, expectVaried } of cases) {
   test(`${spec.kind}: ${M} variants differ exactly in the last ${k} units`, async () => {
-    await withTmp(os.tmpdir(), async (dir) => {
+    await withTempDir(os.tmpdir(), async (dir) => {
       const out = path.join(dir, `${spec.kind}.onnx`);
       const base = await readInitializers((await writeModel(spec, out)).model);
-      const results = await writeVariants(spec, out, { variants: M, diffLayers: k, seed: 5 }, { format: 'external-single' });
+      const results = [];
+      for (const v of fineTuned(spec, { variants: M, diffLayers: k, seed: 5 })) results.push(await writeModel(v, variantPath(out, v.variant!.index), { format: 'external-single' }));
       assert.deepEqual(results.map((r) => r.model), [1, 2, 3].map((i) => variantPath(out, i)));
       const variants = await Promise.all(results.map((r) => readInitializers(r.model)));
 

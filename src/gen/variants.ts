@@ -50,10 +50,3 @@ export function variantPath(outPath: string, index: number): string {
   const stem = outPath.endsWith(ext) ? outPath.slice(0, -ext.length) : outPath;
   return `${stem}-ft${index}${ext}`;
 }
-
-/** Writes the M variants of `base` beside `outPath` (see variantPath), one after another. */
-export async function writeVariants(base: ModelSpec, outPath: string, opts: VariantOptions, writeOpts: WriteOptions = {}): Promise<WriteResult[]> {
-  const results: WriteResult[] = [];
-  for (const v of fineTuned(base, opts)) results.push(await writeModel(v, variantPath(outPath, v.variant!.index), writeOpts));
-  return results;
-}

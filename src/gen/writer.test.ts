@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,10 +14,11 @@ import { isTensorshareError } from '../errors.js';
 import { bert, BERT_TINY } from './bert.js';
 import { resnet50, RESNET_TINY } from './resnet.js';
 import { mlp, MLP_BIG, MLP_TINY } from './mlp.js';
-import { readInitializers } from './inspect.js';
+import { readInitializers } from '../testing/read-model.js';
 import { OUTPUT_FORMATS, writeModel, type OutputFormat } from './writer.js';
-import { sha256File, withTmp } from './test-helpers.js';
+import { withTempDir } from '../testing/tmp.js';
 import type { ModelSpec } from './spec.js';
+import { testEnv } from '../testing/env.js';
 
 type Feeds = Record<string, ort.Tensor>;
 const i64 = (vals: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(vals, BigInt), dims);
@@ -41,7 +43,7 @@ async function run(modelPath: string, feeds: Feeds): Promise<Float32Array> {
 }
 
 test('all three formats load in ORT and give identical outputs and tensor bytes', async () => {
-  await withTmp(os.tmpdir(), async (dir) => {
+  await withTempDir(os.tmpdir(), async (dir) => {
     for (const { spec, feeds } of cases) {
       const outputs = new Map<OutputFormat, Float32Array>();
       const tensors = new Map<OutputFormat, Map<string, Uint8Array>>();
@@ -83,7 +85,7 @@ test('all three formats load in ORT and give identical outputs and tensor bytes'
 });
 
 test('same spec and seed give byte-identical files; another seed differs', async () => {
-  await withTmp(os.tmpdir(), async (dir) => {
+  await withTempDir(os.tmpdir(), async (dir) => {
     for (const { spec } of cases) {
       for (const format of OUTPUT_FORMATS) {
         const sums: string[][] = [];
@@ -91,7 +93,7 @@ test('same spec and seed give byte-identical files; another seed differs', async
           const sub = path.join(dir, `${spec.kind}-${format}-${run}`);
           await mkdir(sub);
           const r = await writeModel(spec, path.join(sub, 'model.onnx'), { format, sha256: true });
-          for (const f of r.files) assert.equal(f.sha256, await sha256File(f.path), 'reported sha256 matches the file');
+          for (const f of r.files) assert.equal(f.sha256, createHash('sha256').update(await readFile(f.path)).digest('hex'), 'reported sha256 matches the file');
           sums.push(r.files.map((f) => `${path.basename(f.path)} ${f.sha256}`));
         }
         assert.deepEqual(sums[0], sums[1], `${spec.kind} ${format}`);
@@ -104,7 +106,7 @@ test('same spec and seed give byte-identical files; another seed differs', async
 });
 
 test('embedded output over 2 GiB is refused before anything is written', async () => {
-  await withTmp(os.tmpdir(), async (dir) => {
+  await withTempDir(os.tmpdir(), async (dir) => {
     const out = path.join(dir, 'big.onnx');
     await assert.rejects(writeModel(mlp(MLP_BIG), out), (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT') && /2 GiB/.test(e.message));
     assert.deepEqual(await readdir(dir), []);
@@ -119,22 +121,22 @@ test('writing streams: peak memory stays far below the model size', async () => 
   // A child process, so the peak (VmHWM) measures the writer alone.
   const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'writer.js');
   const mlpMod = path.join(path.dirname(fileURLToPath(import.meta.url)), 'mlp.js');
-  await withTmp('/dev/shm', async (dir) => {
+  await withTempDir('/dev/shm', async (dir) => {
     const script = `
       const { writeModel } = await import(${JSON.stringify(writer)});
       const { mlp } = await import(${JSON.stringify(mlpMod)});
       const r = await writeModel(mlp({ layers: 4, width: 4096 }), ${JSON.stringify(path.join(dir, 'm.onnx'))}, { sha256: true });
       const hwm = Number(/VmHWM:\\s+(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
       console.log(JSON.stringify({ bytes: r.totalBytes, hwm }));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=commonjs', '-e', `(async () => { ${script} })()`]);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=commonjs', '-e', `(async () => { ${script} })()`], { env: testEnv() });
     const { bytes, hwm } = JSON.parse(stdout) as { bytes: number; hwm: number };
     assert.ok(bytes > 256 * 2 ** 20);
     assert.ok(hwm < 160 * 2 ** 20, `peak RSS ${hwm} bytes while writing ${bytes}`);
   });
 });
 
-test('big MLP (> 2 GiB, external data) loads and runs', { skip: process.env.TENSORSHARE_BIG_TESTS !== '1' && 'set TENSORSHARE_BIG_TESTS=1 (writes 3 GiB to /dev/shm)' }, async () => {
-  await withTmp('/dev/shm', async (dir) => {
+test('big MLP (> 2 GiB, external data) loads and runs', { skip: process.env.BIG_TESTS !== '1' && 'set BIG_TESTS=1 (writes 3 GiB to /dev/shm)' }, async () => {
+  await withTempDir('/dev/shm', async (dir) => {
     const t0 = performance.now();
     const r = await writeModel(mlp(MLP_BIG), path.join(dir, 'big.onnx'), { format: 'external-single' });
     const written = performance.now() - t0;

@@ -6,18 +6,15 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { packageRoot } from '../paths.js';
 import { isTensorshareError } from '../errors.js';
-// Test-only import of the tiny model writer (src/bench is otherwise off limits to src/proc).
-import { writeMatMulModel } from '../bench/tinymodel.js';
+import { writeChain } from '../testing/models.js';
 import {
-  listProcessTree,
   parseSmapsByFile,
   parseSmapsRollup,
   readSmapsByFile,
   readSmapsRollup,
-  readTreeRollup,
-  sumFileMappings,
   sumRollups,
 } from './smaps.js';
+import { testEnv } from '../testing/env.js';
 
 const ROLLUP_TEXT = `55caf5efa000-7ffd57289000 ---p 00000000 00:00 0                          [rollup]
 Rss:                1748 kB
@@ -94,9 +91,6 @@ test('parseSmapsByFile groups mappings per file under a folder only', () => {
   assert.equal(old!.privateClean, 4 * KB);
   // '/' selects every file-backed mapping, never [heap] and the like.
   assert.equal(parseSmapsByFile(SMAPS_TEXT, '/').length, 3);
-  const twice = sumFileMappings([files, files]);
-  assert.equal(twice[0]!.pss, 2 * data!.pss);
-  assert.equal(twice[0]!.mappings, 4);
 });
 
 test('readSmapsRollup of this process is plausible; a missing pid is a typed error', () => {
@@ -108,7 +102,7 @@ test('readSmapsRollup of this process is plausible; a missing pid is a typed err
 
 /** Spawns `node -e script` from the package root and waits for its first stdout line "ready". */
 async function spawnReady(script: string, args: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', script, ...args], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', script, ...args], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'inherit'], env: testEnv() });
   let buf = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -130,45 +124,22 @@ async function kill(children: ChildProcess[]): Promise<void> {
   }));
 }
 
-test('listProcessTree and readTreeRollup include a grandchild', async () => {
-  // The child starts a grandchild that holds 32 MB of touched heap, then reports ready.
-  const script = `
-    const { spawn } = require('node:child_process');
-    const g = spawn(process.execPath, ['-e', "globalThis.b = Buffer.alloc(32 << 20, 1); console.log('ready'); setInterval(() => {}, 1000)"], { stdio: ['ignore', 'pipe', 'inherit'] });
-    g.stdout.on('data', (d) => { if (String(d).includes('ready')) console.log('ready'); });
-    setInterval(() => {}, 1000);`;
-  const child = await spawnReady(script);
-  try {
-    const pids = listProcessTree(child.pid!);
-    assert.equal(pids[0], child.pid);
-    assert.equal(pids.length, 2, `tree ${pids.join(',')}`);
-    const tree = readTreeRollup(child.pid!);
-    assert.equal(tree.perProcess.length, 2);
-    const grandchild = tree.perProcess[1]!.rollup;
-    assert.ok(grandchild.pssAnon > 32 << 20, `grandchild Pss_Anon ${grandchild.pssAnon}`);
-    assert.equal(tree.total.pss, tree.perProcess[0]!.rollup.pss + grandchild.pss);
-  } finally {
-    // Killing the child orphans the grandchild: kill it by pid first.
-    for (const p of listProcessTree(child.pid!).slice(1)) process.kill(p, 'SIGKILL');
-    await kill([child]);
-  }
-});
-
 test('ORT maps external weights on /dev/shm in place and two processes share them', async () => {
   const dir = mkdtempSync('/dev/shm/tensorshare-smaps-');
   const children: ChildProcess[] = [];
   try {
-    const model = writeMatMulModel({ dir, dim: 256, layers: 4, weights: 'external' });
+    // 256 x 256 float32 weights are 64 pages each, so every tensor starts page-aligned in model.data and ORT maps it in place.
+    const modelPath = await writeChain(dir, 'model', { width: 256, layers: 4 }, 'external-single');
     const script = `
       const ort = require('onnxruntime-node');
       (async () => {
         const s = await ort.InferenceSession.create(process.argv[1], { intraOpNumThreads: 1, extra: { session: { disable_prepacking: '1' } } });
-        await s.run({ X: new ort.Tensor('float32', new Float32Array(256).fill(1), [1, 256]) });
+        await s.run({ x: new ort.Tensor('float32', new Float32Array(256).fill(1), [1, 256]) });
         console.log('ready');
         setInterval(() => {}, 1000);
       })().catch((e) => { console.error(e); process.exit(1); });`;
-    children.push(await spawnReady(script, [model.modelPath]));
-    children.push(await spawnReady(script, [model.modelPath]));
+    children.push(await spawnReady(script, [modelPath]));
+    children.push(await spawnReady(script, [modelPath]));
     const fileBytes = 4 * 256 * 256 * 4;
     for (const c of children) {
       const files = readSmapsByFile(c.pid!, dir);
@@ -182,8 +153,8 @@ test('ORT maps external weights on /dev/shm in place and two processes share the
     }
     const both = sumRollups(children.map((c) => readSmapsRollup(c.pid!)));
     assert.ok(both.pssShmem >= fileBytes, `Pss_Shmem of both ${both.pssShmem} < ${fileBytes}`);
-    const summed = sumFileMappings(children.map((c) => readSmapsByFile(c.pid!, dir)));
-    assert.equal(summed[0]!.pss, fileBytes); // the file's pages are counted once in total
+    const summed = children.reduce((sum, c) => sum + readSmapsByFile(c.pid!, dir)[0]!.pss, 0);
+    assert.equal(summed, fileBytes); // the file's pages are counted once in total
   } finally {
     await kill(children);
     rmSync(dir, { recursive: true, force: true });

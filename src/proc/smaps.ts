@@ -1,12 +1,11 @@
 // Memory accounting of live processes from /proc (Linux only):
 // - /proc/<pid>/smaps_rollup: one process's totals (Rss, Pss and its parts);
-// - a process tree's totals (the process plus every descendant);
 // - /proc/<pid>/smaps: Rss/Pss attributed to each mapped file under a folder,
 //   to show which tensor files a process maps and how much of them it shares.
 // Every value is in bytes. Pss ("proportional set size") divides each page
 // among the processes that map it, so summing Pss over processes counts every
 // physical page once: the right measure of what N processes cost together.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
 
@@ -96,55 +95,6 @@ export function sumRollups(rollups: readonly SmapsRollup[]): SmapsRollup {
   return out;
 }
 
-/** Parent pid of every live process, read from /proc/<pid>/stat. */
-function parentMap(procRoot: string): Map<number, number> {
-  const parents = new Map<number, number>();
-  for (const name of readdirSync(procRoot)) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(path.join(procRoot, name, 'stat'), 'utf8');
-      // Field 2 (comm) is parenthesised and may hold spaces or ')': read after the last ')'.
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parents.set(Number(name), Number(rest[1]));
-    } catch {
-      // The process exited while we listed /proc.
-    }
-  }
-  return parents;
-}
-
-/** `pid` followed by all of its live descendants (breadth first). */
-export function listProcessTree(pid: number, procRoot = '/proc'): number[] {
-  const children = new Map<number, number[]>();
-  for (const [child, parent] of parentMap(procRoot)) {
-    const list = children.get(parent);
-    if (list) list.push(child);
-    else children.set(parent, [child]);
-  }
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
-  return out;
-}
-
-export interface TreeRollup {
-  /** Sum over every process of the tree that could be read. */
-  total: SmapsRollup;
-  perProcess: { pid: number; rollup: SmapsRollup }[];
-}
-
-/** Sums smaps_rollup over `pid` and its descendants; processes that exit meanwhile are skipped. */
-export function readTreeRollup(pid: number, procRoot = '/proc'): TreeRollup {
-  const perProcess: TreeRollup['perProcess'] = [];
-  for (const p of listProcessTree(pid, procRoot)) {
-    try {
-      perProcess.push({ pid: p, rollup: readSmapsRollup(p, procRoot) });
-    } catch (e) {
-      if (p === pid) throw e; // the root itself must exist
-    }
-  }
-  return { total: sumRollups(perProcess.map((x) => x.rollup)), perProcess };
-}
-
 export interface FileMapping {
   /** Mapped file path as the kernel reports it, without a " (deleted)" suffix. */
   path: string;
@@ -221,21 +171,4 @@ export function readSmapsByFile(pid: number, folder: string, procRoot = '/proc')
     procError(e, pid, 'smaps');
   }
   return parseSmapsByFile(text, folder);
-}
-
-/** Sums per-file attributions of several processes (by path). */
-export function sumFileMappings(lists: readonly (readonly FileMapping[])[]): FileMapping[] {
-  const files = new Map<string, FileMapping>();
-  for (const list of lists) {
-    for (const f of list) {
-      const acc = files.get(f.path);
-      if (!acc) {
-        files.set(f.path, { ...f });
-        continue;
-      }
-      acc.deleted ||= f.deleted;
-      for (const k of ['mappings', 'size', 'rss', 'pss', 'sharedClean', 'sharedDirty', 'privateClean', 'privateDirty', 'anonymous'] as const) acc[k] += f[k];
-    }
-  }
-  return [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { createCoreBudget } from '../sched/index.js';
 import { createRuntime, type Runtime, type RuntimeEvent } from './runtime.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
-import { recordEvents, request, until, writeFunction } from '../testing/functions.js';
+import { testEnv } from '../testing/env.js';
+import { recordEvents, request, writeFunction } from '../testing/functions.js';
+import { until } from '../testing/until.js';
 
 const THREADS_HANDLER = `
 export const metadata = {
@@ -33,6 +35,7 @@ describe('core budget', () => {
     await writeFunction(functions, 'late', { maxInstances: 1, requestTimeoutMs: 10_000 }, THREADS_HANDLER);
     const log = (level: string) => (obj: object, msg?: string) => logs.push(`${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
     rt = await createRuntime({
+      env: testEnv(),
       functionsDir: functions, repository: roots.repository, store: roots.store, cores, pollIntervalMs: 0, autoscaleTickMs: 200,
       logger: { debug() {}, info() {}, warn: log('warn'), error: log('error') },
     });

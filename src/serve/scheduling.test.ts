@@ -10,7 +10,9 @@ import { pino } from 'pino';
 import { startServer, type RunningServer } from './server.js';
 import type { RuntimeEvent } from './runtime.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
-import { until, writeFunction } from '../testing/functions.js';
+import { testEnv } from '../testing/env.js';
+import { writeFunction } from '../testing/functions.js';
+import { until } from '../testing/until.js';
 import { writeChain } from '../testing/models.js';
 
 const WIDTH = 8;
@@ -70,6 +72,7 @@ describe('scheduling through the gateway', () => {
     server = await startServer({
       functionsDir: functions, repository: roots.repository, store: roots.store,
       httpPort: 0, grpcPort: false, daemon: 'off', pollIntervalMs: 0,
+      env: testEnv(),
       policy: 'priority', cores: 8,
       logger: pino({ level: 'info' }, sink),
     });

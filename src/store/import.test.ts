@@ -7,7 +7,9 @@ import { importModel } from './import.js';
 import { layout } from './layout.js';
 import { listModels, resolveModel } from './repository.js';
 import { du, gc, removeModel, verify } from './maintenance.js';
-import { tempRoots, FIXTURES, type TempRoots } from '../testing/tmp.js';
+import { testEnv } from '../testing/env.js';
+import { FIXTURES } from '../testing/fixtures.js';
+import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { writeChain, type Format } from '../testing/models.js';
 import { isTensorshareError } from '../errors.js';
 import { onnxTypes } from '../onnx/schema.js';
@@ -206,7 +208,7 @@ describe('concurrency and crashes', () => {
 
   const cli = path.resolve('bin/tensorshare.js');
   const runImport = (file: string, name: string) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const p = spawn(process.execPath, [cli, '--repository', roots.repository, 'import', file, '--name', name, '--no-fast-run', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [cli, '--repository', roots.repository, 'import', file, '--name', name, '--no-fast-run', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: testEnv() });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
@@ -232,7 +234,7 @@ describe('concurrency and crashes', () => {
     // Large enough (~200 MB) that the import is still running when killed.
     const file = await writeChain(path.join(roots.dir, 'kill'), 'm', { width: 2048, layers: 12 }, 'external-single');
     const l = layout(roots.repository);
-    const p = spawn(process.execPath, [cli, '--repository', roots.repository, 'import', file, '--name', 'killed', '--no-fast-run'], { stdio: 'ignore' });
+    const p = spawn(process.execPath, [cli, '--repository', roots.repository, 'import', file, '--name', 'killed', '--no-fast-run'], { stdio: 'ignore', env: testEnv() });
     // Kill once staging has started to fill.
     for (let i = 0; i < 400; i++) {
       const staged = await listFiles(l.tmp);
@@ -258,11 +260,11 @@ describe('disk full', () => {
     roots = await tempRoots('enospc');
     mnt = path.join(roots.dir, 'small');
     await fs.mkdir(mnt);
-    const r = await new Promise<number | null>((resolve) => spawn('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt], { stdio: 'ignore' }).on('close', resolve).on('error', () => resolve(1)));
+    const r = await new Promise<number | null>((resolve) => spawn('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt], { stdio: 'ignore', env: testEnv() }).on('close', resolve).on('error', () => resolve(1)));
     mounted = r === 0;
   });
   after(async () => {
-    if (mounted) await new Promise((r) => spawn('umount', [mnt], { stdio: 'ignore' }).on('close', r));
+    if (mounted) await new Promise((r) => spawn('umount', [mnt], { stdio: 'ignore', env: testEnv() }).on('close', r));
     await roots.cleanup();
   });
 

@@ -1,6 +1,6 @@
 // Test helpers for the serving runtime: function folders written on the fly,
-// a test handler with switches (sleep, crash, allocate), waiting for a
-// condition, and collecting runtime events.
+// a test handler with switches (sleep, crash, allocate), and collecting
+// runtime events.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Runtime, RuntimeEvent } from '../serve/runtime.js';
@@ -55,14 +55,6 @@ export async function handle(request, ctx) {
 
 export function request(x: number[], parameters: Record<string, string | number | boolean> = {}): InferRequest {
   return { inputs: [{ name: 'x', datatype: 'FP32', shape: [x.length], data: Float32Array.from(x) }], parameters };
-}
-
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export function recordEvents(rt: Runtime): RuntimeEvent[] {

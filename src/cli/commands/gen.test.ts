@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { registerGen } from './gen.js';
+import { testEnv } from '../../testing/env.js';
 
 async function runGen(args: string[]): Promise<string> {
   let out = '';
@@ -48,7 +49,7 @@ test('gen --json writes variants and reports files with sha256', async () => {
 
 test('gen rejects options that do not apply to the kind and bad values', () => {
   // Through the real CLI: errors are reported with their code and exit status.
-  const cli = (...args: string[]) => spawnSync(process.execPath, [path.resolve('bin/tensorshare.js'), 'gen', ...args], { encoding: 'utf8' });
+  const cli = (...args: string[]) => spawnSync(process.execPath, [path.resolve('bin/tensorshare.js'), 'gen', ...args], { encoding: 'utf8', env: testEnv() });
   const width = cli('bert', '--out', '/nonexistent/x.onnx', '--width', '8');
   assert.equal(width.status, 2);
   assert.match(width.stderr, /--width.*\[ERR_INVALID_ARGUMENT\]/);

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createRuntime, type Runtime, type RuntimeEvent } from '../runtime.js';
 import { tempRoots, type TempRoots } from '../../testing/tmp.js';
-import { isAlive, pidOf, recordEvents, request, testHandler, until, writeFunction } from '../../testing/functions.js';
+import { testEnv } from '../../testing/env.js';
+import { isAlive, pidOf, recordEvents, request, testHandler, writeFunction } from '../../testing/functions.js';
+import { until } from '../../testing/until.js';
 
 describe('autoscaling real instances', () => {
   let roots: TempRoots;
@@ -19,7 +21,7 @@ describe('autoscaling real instances', () => {
     const windows = { stableWindowSeconds: 2, panicWindowSeconds: 0.5 };
     await writeFunction(functions, 'zero', { ...windows, keepAliveSeconds: 0.6, maxInstances: 2 }, testHandler());
     await writeFunction(functions, 'burst', { ...windows, keepAliveSeconds: 30, minInstances: 1, maxInstances: 3 }, testHandler());
-    rt = await createRuntime({ functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, autoscaleTickMs: 100 });
+    rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, autoscaleTickMs: 100 });
     events = recordEvents(rt);
     rt.subscribe((e) => { if (e.type === 'instance-starting' && e.pid) pids.add(e.pid); });
   });

@@ -8,7 +8,9 @@ import { createRuntime, type Runtime, type RuntimeEvent } from '../runtime.js';
 import { importModel } from '../../store/import.js';
 import { writeChain } from '../../testing/models.js';
 import { tempRoots, type TempRoots } from '../../testing/tmp.js';
-import { isAlive, pidOf, recordEvents, request, testHandler, until, writeFunction } from '../../testing/functions.js';
+import { testEnv } from '../../testing/env.js';
+import { isAlive, pidOf, recordEvents, request, testHandler, writeFunction } from '../../testing/functions.js';
+import { until } from '../../testing/until.js';
 
 describe('functions deploy, update and remove while serving (polling)', () => {
   let roots: TempRoots;
@@ -24,7 +26,7 @@ describe('functions deploy, update and remove while serving (polling)', () => {
     await importModel(roots.repository, await writeChain(path.join(roots.dir, 'src'), 'chain', { width: 4, layers: 2 }), { name: 'chain' });
     await writeFunction(functions, 'echo', { maxInstances: 2, keepAliveSeconds: 30 }, testHandler({ factor: 2, tag: 'v1' }));
     await writeFunction(functions, 'raw', { model: 'chain' });
-    rt = await createRuntime({ functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 100, autoscaleTickMs: 200 });
+    rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 100, autoscaleTickMs: 200 });
     events = recordEvents(rt);
     rt.subscribe((e) => { if (e.type === 'instance-starting' && e.pid) pids.add(e.pid); });
   });

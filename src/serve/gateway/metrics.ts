@@ -118,24 +118,7 @@ export function registerServingMetrics(registry: Registry, prefix = METRIC_PREFI
   };
 }
 
-/**
- * Registers (or returns the existing) gauge. `collect`, if given, runs at each
- * scrape to refresh the value, e.g. `function () { this.set(store.bytes()) }`.
- */
-export function registerGauge<L extends string = string>(
-  registry: Registry,
-  opts: { name: string; help: string; labelNames?: readonly L[]; collect?: (this: Gauge<L>) => void | Promise<void> },
-): Gauge<L> {
-  return once(registry, opts.name, () => new Gauge<L>({ ...opts, registers: [registry] }));
-}
-
-export function registerCounter<L extends string = string>(
-  registry: Registry,
-  opts: { name: string; help: string; labelNames?: readonly L[] },
-): Counter<L> {
-  return once(registry, opts.name, () => new Counter<L>({ ...opts, registers: [registry] }));
-}
-
+/** Registers (or returns the existing) histogram. */
 export function registerHistogram<L extends string = string>(
   registry: Registry,
   opts: { name: string; help: string; labelNames?: readonly L[]; buckets?: number[] },

@@ -8,7 +8,9 @@ import { createRuntime, type Runtime, type RuntimeEvent } from '../runtime.js';
 import { importBundled } from '../../cli/commands/demo.js';
 import { decodePng } from '../../handlers/image.js';
 import { ctcDecode, parseKeys, recInput } from '../../handlers/ocr.js';
-import { tempRoots, FIXTURES, type TempRoots } from '../../testing/tmp.js';
+import { FIXTURES } from '../../testing/fixtures.js';
+import { tempRoots, type TempRoots } from '../../testing/tmp.js';
+import { testEnv } from '../../testing/env.js';
 import { isAlive, recordEvents } from '../../testing/functions.js';
 
 describe('bundled functions: ocr, vad, ppocr-rec', () => {
@@ -19,7 +21,7 @@ describe('bundled functions: ocr, vad, ppocr-rec', () => {
   before(async () => {
     roots = await tempRoots('ts-serve-bundled');
     await importBundled(roots.repository);
-    rt = await createRuntime({ functionsDir: path.resolve('functions'), repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
+    rt = await createRuntime({ env: testEnv(), functionsDir: path.resolve('functions'), repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
     events = recordEvents(rt);
   });
 

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createRuntime, type Runtime, type RuntimeEvent } from '../runtime.js';
 import { tempRoots, type TempRoots } from '../../testing/tmp.js';
-import { isAlive, pidOf, recordEvents, request, testHandler, until, writeFunction } from '../../testing/functions.js';
+import { testEnv } from '../../testing/env.js';
+import { isAlive, pidOf, recordEvents, request, testHandler, writeFunction } from '../../testing/functions.js';
+import { until } from '../../testing/until.js';
 import { createMemoryGuard } from './memory.js';
 import { createFifoQueue } from './queue.js';
 
@@ -24,6 +26,7 @@ describe('instance supervision', () => {
     await writeFunction(functions, 'hog', { minInstances: 1, maxInstances: 1, memoryLimitMb: 120 }, testHandler());
     await writeFunction(functions, 'narrow', { maxInstances: 1, maxQueueLength: 1, requestTimeoutMs: 5000, keepAliveSeconds: 30 }, testHandler());
     rt = await createRuntime({
+      env: testEnv(),
       functionsDir: functions, repository: roots.repository, store: roots.store,
       pollIntervalMs: 0, autoscaleTickMs: 200, memory: { sampleMs: 100, budgetBytes: 8 * 2 ** 30, defaultInstanceMb: 64 },
     });
@@ -112,7 +115,7 @@ describe('start failures', () => {
     const roots = await tempRoots('ts-serve-badstart');
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'badsetup', {}, testHandler() + "\nexport async function setup() { throw new Error('no dictionary here'); }\n");
-    const rt = await createRuntime({ functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
+    const rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
     try {
       await assert.rejects(rt.infer('badsetup', request([1])), (e: Error & { code?: string }) => {
         assert.equal(e.code, 'ERR_UNAVAILABLE');
@@ -151,7 +154,7 @@ describe('memory guard', () => {
     const roots = await tempRoots('ts-serve-guard');
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'big', {}, testHandler());
-    const rt = await createRuntime({ functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, memory: { budgetBytes: 16 * 2 ** 20, defaultInstanceMb: 64 } });
+    const rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, memory: { budgetBytes: 16 * 2 ** 20, defaultInstanceMb: 64 } });
     try {
       await assert.rejects(rt.infer('big', request([1])), (e: Error & { code?: string }) => {
         assert.equal(e.code, 'ERR_RESOURCE_EXHAUSTED');
@@ -171,7 +174,7 @@ test('memory guard: an idle instance of another function is evicted to make room
   await writeFunction(functions, 'a', { keepAliveSeconds: 60 }, testHandler());
   await writeFunction(functions, 'b', { keepAliveSeconds: 60 }, testHandler({ factor: 3 }));
   // Room for one instance at the default estimate; no samples to learn smaller ones.
-  const rt = await createRuntime({ functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, memory: { budgetBytes: 100 * 2 ** 20, defaultInstanceMb: 64, sampleMs: 600_000 } });
+  const rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, memory: { budgetBytes: 100 * 2 ** 20, defaultInstanceMb: 64, sampleMs: 600_000 } });
   const events = recordEvents(rt);
   try {
     const a = pidOf(await rt.infer('a', request([1])));

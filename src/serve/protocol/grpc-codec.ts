@@ -32,7 +32,6 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 };
 
 export const PREDICT_PROTO = path.join('kserve', 'grpc_predict_v2.proto');
-export const SERVICE_NAME = 'inference.GRPCInferenceService';
 
 type InferenceServiceClient = ProtoGrpcType['inference']['GRPCInferenceService'];
 

