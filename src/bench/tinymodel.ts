@@ -1,13 +1,12 @@
 // Tiny deterministic ONNX models for tests and for the runtime-baseline
 // measurement: a MatMul chain (weights embedded or as ONNX external data) and
-// a weightless Identity model. Written with protobufjs from proto/onnx.proto.
+// a weightless Identity model. Encoded with the ONNX schema of src/onnx.
 // The full synthetic-model generator lives in src/gen; this file only exists
 // so the measurement kit does not depend on it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import protobuf from 'protobufjs';
 import { TensorshareError } from '../errors.js';
-import { protoDir } from '../paths.js';
+import { onnxTypes } from '../onnx/schema.js';
 
 const FLOAT = 1; // TensorProto.DataType.FLOAT
 const EXTERNAL = 1; // TensorProto.DataLocation.EXTERNAL
@@ -38,11 +37,6 @@ export interface WrittenModel {
   outputName: string;
 }
 
-function onnxRoot(): protobuf.Root {
-  // Parsing the 120-line schema takes about a millisecond: no cache needed.
-  return protobuf.loadSync(path.join(protoDir, 'onnx.proto'));
-}
-
 /** Deterministic uniform floats in [-scale, scale) (mulberry32). */
 export function seededFloats(count: number, seed: number, scale = 1): Float32Array {
   const out = new Float32Array(count);
@@ -71,7 +65,7 @@ function tensorValueInfo(name: string, dims: Array<number | string>): Record<str
 }
 
 function encodeModel(graph: Record<string, unknown>): Uint8Array {
-  const ModelProto = onnxRoot().lookupType('onnx.ModelProto');
+  const ModelProto = onnxTypes().Model;
   const model = {
     irVersion: 8,
     producerName: 'tensorshare-bench-tinymodel',
