@@ -3,7 +3,7 @@
 // runs the same inference. Returns plain typed arrays; the caller wraps them
 // in onnxruntime Tensors (this file does not load onnxruntime).
 import { TensorshareError } from '../errors.js';
-import { seededFloats } from './tinymodel.js';
+import { hashString, seededFloats } from '../prng.js';
 
 export type Fill =
   | { kind: 'uniform'; min?: number; max?: number; seed?: number }
@@ -39,13 +39,6 @@ export interface FeedPlan {
   type: string;
   dims: number[];
   data: FeedData;
-}
-
-/** FNV-1a of a string: a stable per-input default seed. */
-function hashSeed(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
 }
 
 /** IEEE half-precision bits of a float (round to nearest even). */
@@ -134,7 +127,7 @@ export function planFeeds(inputs: readonly InputMetadata[], spec: FeedsSpec = {}
     }
     const count = dims.reduce((a, b) => a * b, 1);
     const fill: Fill = own?.fill ?? (isFloat(meta.type) ? { kind: 'uniform' } : meta.type === 'bool' ? { kind: 'constant', value: 1 } : { kind: 'range' });
-    return { name: meta.name, type: meta.type, dims, data: typed(meta.type, values(count, fill, hashSeed(meta.name)), meta.name) };
+    return { name: meta.name, type: meta.type, dims, data: typed(meta.type, values(count, fill, hashString(meta.name)), meta.name) };
   });
 }
 

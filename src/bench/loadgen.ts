@@ -8,6 +8,7 @@
 
 import type { Clock } from '../sched/clock.js';
 import { realClock } from '../sched/clock.js';
+import { seededRandom } from '../prng.js';
 
 export interface LoadStep {
   /** Mean arrivals per second during this step (0 = pause). */
@@ -42,18 +43,6 @@ export interface ScheduleOptions {
   /** No arrivals at or after this time, ms. Default: the steps' total. */
   maxDurationMs?: number;
   classes?: LoadClass[];
-}
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The deterministic arrival schedule. Exponential gaps; a step change restarts the gap (memoryless). */

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
 import { onnxTypes } from '../onnx/schema.js';
+import { seededFloats } from '../prng.js';
 
 const FLOAT = 1; // TensorProto.DataType.FLOAT
 const EXTERNAL = 1; // TensorProto.DataLocation.EXTERNAL
@@ -35,21 +36,6 @@ export interface WrittenModel {
   weightBytes: number;
   inputName: string;
   outputName: string;
-}
-
-/** Deterministic uniform floats in [-scale, scale) (mulberry32). */
-export function seededFloats(count: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(count);
-  let a = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    out[i] = (u * 2 - 1) * scale;
-  }
-  return out;
 }
 
 function tensorValueInfo(name: string, dims: Array<number | string>): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { TensorshareError } from '../errors.js';
+import { seededRandom } from '../prng.js';
 
 // Plain tensor data as onnxruntime-node's Tensor constructor takes it.
 export interface TensorData {
@@ -22,8 +23,7 @@ export function makeTensorData(dtype: string, shape: number[], values: number[] 
   }
   const data = new Ctor(count);
   const big = data instanceof BigInt64Array || data instanceof BigUint64Array;
-  let seed = 0x9e3779b9;
-  const rnd = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const rnd = seededRandom(0x9e3779b9);
   for (let i = 0; i < count; i++) {
     const v = Array.isArray(values) ? values[i]! : values === 'zeros' ? 0 : values === 'ones' ? 1 : dtype.startsWith('float') ? rnd() : Math.floor(rnd() * 100);
     (data as unknown as (number | bigint)[])[i] = big ? BigInt(Math.trunc(v)) : v;

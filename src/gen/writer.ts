@@ -12,7 +12,7 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { TensorshareError, rethrowNoSpace } from '../errors.js';
 import { onnxTypes } from '../onnx/schema.js';
-import { Xoshiro128 } from './prng.js';
+import { Xoshiro128 } from '../prng.js';
 import { DataType, numel, paramCount, tensorBytes, type AttrValue, type ModelSpec, type NodeSpec, type TensorSpec, type ValueSpec } from './spec.js';
 
 export type OutputFormat = 'embedded' | 'external-single' | 'external-per-tensor';
