@@ -9,6 +9,7 @@
 import type { Clock } from '../sched/clock.js';
 import { realClock } from '../sched/clock.js';
 import { seededRandom } from '../prng.js';
+import { percentile } from './stats.js';
 
 export interface LoadStep {
   /** Mean arrivals per second during this step (0 = pause). */
@@ -209,20 +210,15 @@ function groupReport(xs: Outcome[], windowMs: number, sloMs: number): GroupRepor
   };
 }
 
-/** Nearest-rank percentile of ascending `sorted`; NaN when empty. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
-function latencyStats(sorted: number[]): LatencyStats {
+/** Latency summary of ascending `sorted`; percentiles from stats.ts, NaN when nothing completed. */
+export function latencyStats(sorted: readonly number[]): LatencyStats {
+  const at = (p: number) => (sorted.length ? percentile(sorted, p) : NaN);
   return {
     count: sorted.length,
     mean: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : NaN,
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
+    p50: at(50),
+    p95: at(95),
+    p99: at(99),
     max: sorted.length ? sorted[sorted.length - 1] : NaN,
   };
 }
