@@ -8,6 +8,7 @@
 // Every chart has a title, axis labels and a legend (when it has series).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { byteUnit, trimNumber } from '../bytes.js';
 import { TensorshareError } from '../errors.js';
 
 export type ScaleKind = 'linear' | 'log2' | 'log10';
@@ -97,13 +98,6 @@ function px(v: number): string {
   return String(Math.round(v * 10) / 10);
 }
 
-function trimNumber(v: number): string {
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  const digits = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
-  return String(Number(v.toFixed(digits)));
-}
-
 interface Unit {
   div: number;
   suffix: string;
@@ -114,9 +108,8 @@ export function unitFor(format: ValueFormat, maxValue: number): Unit {
   const m = Math.abs(maxValue);
   switch (format) {
     case 'bytes': {
-      const units: [number, string][] = [[2 ** 40, 'TiB'], [2 ** 30, 'GiB'], [2 ** 20, 'MiB'], [2 ** 10, 'KiB']];
-      for (const [div, suffix] of units) if (m >= div) return { div, suffix: ` ${suffix}` };
-      return { div: 1, suffix: ' B' };
+      const u = byteUnit(m);
+      return { div: u.div, suffix: ` ${u.suffix}` };
     }
     case 'ms':
       return m >= 10_000 ? { div: 1000, suffix: ' s' } : { div: 1, suffix: ' ms' };
