@@ -35,7 +35,10 @@ export interface Point {
 
 export interface LineSeries {
   name: string;
+  /** Drawn in the given order (a curve may bend back, e.g. throughput past saturation). */
   points: readonly Point[];
+  /** Dashed line, no markers in the legend (e.g. a baseline). */
+  dashed?: boolean;
 }
 
 export interface LineChartSpec extends ChartFrame {
@@ -48,6 +51,8 @@ export interface LineChartSpec extends ChartFrame {
   yZero?: boolean;
   /** Dashed horizontal reference lines. */
   references?: readonly { y: number; label: string }[];
+  /** Top of the y axis: larger values are drawn at the top edge (clipped), so one outlier does not flatten the rest. */
+  yMax?: number;
 }
 
 export interface BarSeries {
@@ -131,7 +136,8 @@ export function formatValue(v: number, format: ValueFormat = 'number'): string {
   return trimNumber(v / u.div) + u.suffix;
 }
 
-function niceStep(span: number, count: number): number {
+/** Round tick step for a span: 1, 2, 2.5 or 5 times a power of ten, about `count` ticks. */
+export function niceStep(span: number, count = 5): number {
   const raw = span / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const n = raw / mag;
@@ -327,8 +333,10 @@ export function lineChart(spec: LineChartSpec): string {
   const xKind = spec.xScale ?? 'linear';
   const yKind = spec.yScale ?? 'linear';
   const xs = spec.series.flatMap((s) => s.points.map((p) => p.x));
-  const ys = spec.series.flatMap((s) => s.points.flatMap((p) => (p.y === null ? [] : [p.y])));
-  for (const r of spec.references ?? []) ys.push(r.y);
+  const yMax = spec.yMax;
+  const clip = (y: number) => (yMax === undefined || !Number.isFinite(yMax) ? y : Math.min(y, yMax));
+  const ys = spec.series.flatMap((s) => s.points.flatMap((p) => (p.y === null ? [] : [clip(p.y)])));
+  for (const r of spec.references ?? []) ys.push(clip(r.y));
   const xAxis = makeAxis(xs, xKind, spec.xFormat ?? 'number', { what: `"${spec.title}" x` });
   const yAx = makeAxis(ys, yKind, spec.yFormat ?? 'number', { zero: spec.yZero ?? true, what: `"${spec.title}" y` });
   const names = spec.series.map((s) => s.name);
@@ -343,25 +351,25 @@ export function lineChart(spec: LineChartSpec): string {
     out.push(`<line x1="${px(tx)}" y1="${px(l.bottom)}" x2="${px(tx)}" y2="${px(l.bottom + 4)}" stroke="${AXIS}"/>`);
     out.push(text(tx, l.bottom + 17, tickLabel(xAxis, t), { 'text-anchor': 'middle', 'font-size': 11 }));
   }
-  for (const r of spec.references ?? []) out.push(...referenceLine(ya.y(r.y), r.label, l));
+  for (const r of spec.references ?? []) out.push(...referenceLine(ya.y(clip(r.y)), r.label, l));
   spec.series.forEach((s, i) => {
     const c = color(i);
     out.push(`<g class="series" data-name="${esc(s.name)}">`);
     // Split into runs at null values.
     let run: string[] = [];
     const flush = () => {
-      if (run.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2.5" stroke-linejoin="round" points="${run.join(' ')}"/>`);
+      if (run.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2.5" stroke-linejoin="round"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${run.join(' ')}"/>`);
       run = [];
     };
     for (const p of s.points) {
       if (p.y === null) flush();
-      else run.push(`${px(x(p.x))},${px(ya.y(p.y))}`);
+      else run.push(`${px(x(p.x))},${px(ya.y(clip(p.y)))}`);
     }
     flush();
     for (const p of s.points) {
       if (p.y === null) continue;
       const cx = x(p.x);
-      const cy = ya.y(p.y);
+      const cy = ya.y(clip(p.y));
       out.push(`<circle cx="${px(cx)}" cy="${px(cy)}" r="3.5" fill="${c}"><title>${esc(`${s.name}: ${tickLabel(xAxis, p.x)}, ${tickLabel(yAx, p.y)}`)}</title></circle>`);
       if (p.label) out.push(text(cx + 6, cy - 6, p.label, { 'font-size': 10, fill: c, ...HALO }));
     }
@@ -369,7 +377,7 @@ export function lineChart(spec: LineChartSpec): string {
   });
   out.push(...axisTitles(spec, l));
   out.push(...legend([
-    ...spec.series.map((s, i) => ({ name: s.name, color: color(i), kind: 'line' as const })),
+    ...spec.series.map((s, i) => ({ name: s.name, color: color(i), kind: s.dashed ? ('dash' as const) : ('line' as const) })),
   ], l));
   out.push('</svg>');
   return out.join('\n') + '\n';
