@@ -182,7 +182,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const windowMs = Math.max(lastEvent, 1);
   const report = (xs: Outcome[], ms: number) => groupReport(xs, ms, o.sloMs);
   const byClass: Record<string, GroupReport> = {};
-  for (const name of new Set(outcomes.map((x) => x.a.cls.name))) {
+  // Every declared class gets a report, even one that drew no arrivals in a short run.
+  for (const name of new Set([...(o.classes ?? []).map((c) => c.name), ...outcomes.map((x) => x.a.cls.name)])) {
     byClass[name] = report(outcomes.filter((x) => x.a.cls.name === name), windowMs);
   }
   return {
