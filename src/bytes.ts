@@ -4,7 +4,7 @@
 
 export interface ByteUnit {
   div: number;
-  suffix: string;
+  suffix: ByteSuffix;
 }
 
 const UNITS: readonly ByteUnit[] = [
@@ -28,7 +28,10 @@ export function trimNumber(v: number): string {
   return String(Number(v.toFixed(digits)));
 }
 
-export function formatBytes(n: number): string {
-  const u = byteUnit(n);
+export type ByteSuffix = 'B' | 'KiB' | 'MiB' | 'GiB' | 'TiB';
+
+/** `n` bytes in its own best unit, or in `unit` (a message comparing several sizes reads better in one). */
+export function formatBytes(n: number, unit?: ByteSuffix): string {
+  const u = unit === undefined ? byteUnit(n) : UNITS.find((x) => x.suffix === unit) ?? { div: 1, suffix: 'B' };
   return `${trimNumber(n / u.div)} ${u.suffix}`;
 }

@@ -202,7 +202,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     const r = guard.reserve(d.name, id, limit);
     if (!r.ok) {
       return new TensorshareError('ERR_RESOURCE_EXHAUSTED',
-        `not enough memory to start an instance of function '${d.name}': it needs about ${formatBytes(r.estimate)} and ${formatBytes(r.reserved)} of the ${formatBytes(r.budget)} instance budget is taken`,
+        `not enough memory to start an instance of function '${d.name}': it needs about ${formatBytes(r.estimate, 'MiB')} and ${formatBytes(r.reserved, 'MiB')} of the ${formatBytes(r.budget, 'MiB')} instance budget is taken`,
         { function: d.name, estimateBytes: r.estimate, reservedBytes: r.reserved, budgetBytes: r.budget });
     }
     const lease = reserveCores(d, id);
