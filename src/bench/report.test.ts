@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import { isTensorshareError } from '../errors.js';
 import { machineInfo } from './machine.js';
-import { fenceSection, linkFrom, markdownTable, renderSection, upsertSection, writeResultsJson, writeSection, writeSectionMarkdown } from './report.js';
+import { fenceSection, keepSections, linkFrom, markdownTable, renderSection, upsertSection, writeResultsJson, writeSection, writeSectionMarkdown } from './report.js';
 
 test('markdownTable aligns numeric columns right and escapes pipes', () => {
   const md = markdownTable({ headers: ['mode', 'N', 'PSS'], rows: [['plain|x', 1, '12 MiB'], ['noprepack', 2, '20 MiB']] });
@@ -75,4 +75,13 @@ test('a section written elsewhere is replaced between its markers and the rest o
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a writer of the whole document keeps the sections other commands wrote', () => {
+  const sched = fenceSection('sched', '## Scheduling\n\n42/s');
+  const old = `# Benchmarks\n\nold density\n\n${sched}\n## old tail\n`;
+  const fresh = '# Benchmarks\n\nnew density\n';
+  assert.equal(keepSections(old, fresh), `${fresh}\n${sched}`);
+  assert.equal(keepSections(old, keepSections(old, fresh)), keepSections(old, fresh), 'a section already there is not added twice');
+  assert.equal(keepSections('', fresh), fresh);
 });

@@ -110,6 +110,18 @@ export function upsertSection(doc: string, id: string, sectionMarkdown: string):
   return doc + sep + body;
 }
 
+/** `doc` with every fenced section of `previous` that it lacks appended: a writer of the whole document keeps the sections other commands wrote (bench-sched's). */
+export function keepSections(previous: string, doc: string): string {
+  let out = doc;
+  for (const m of previous.matchAll(/<!-- bench:([A-Za-z0-9_-]+):start -->/g)) {
+    const id = m[1]!;
+    const end = previous.indexOf(endMarker(id), m.index);
+    if (end < 0 || out.includes(startMarker(id))) continue;
+    out = upsertSection(out, id, previous.slice(m.index, end + endMarker(id).length) + '\n');
+  }
+  return out;
+}
+
 /** Writes `section` into the markdown file `docPath` (created with a "# Benchmarks" heading if missing). */
 export function writeSection(docPath: string, section: ReportSection): void {
   writeSectionMarkdown(docPath, section.id, renderSection(section));
