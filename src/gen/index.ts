@@ -9,4 +9,3 @@ export {
 } from './writer.js';
 export { paramCount, weightBytes, tensorBytes, numel, DataType, type ModelSpec, type ModelKind, type TensorSpec, type NodeSpec, type ValueSpec, type Fill } from './spec.js';
 export { tinyBertFolder, tinyVocab, type TinyBertFolder, type TinyBertFolderOptions } from './hf.js';
-export { Xoshiro128, hashString } from '../prng.js';
