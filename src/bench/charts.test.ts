@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isTensorshareError } from '../errors.js';
-import { formatValue, groupedBarChart, latencyThroughputChart, lineChart, makeAxis, ratioBarChart, writeSvg } from './charts.js';
+import { formatValue, groupedBarChart, latencyThroughputChart, lineChart, makeAxis, niceStep, ratioBarChart, writeSvg } from './charts.js';
 
 const MiB = 2 ** 20;
 const invalid = (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT');
@@ -62,6 +62,31 @@ test('lineChart has title, axis labels, legend and one marker per point; output 
   assert.equal(count(svg, /<circle [^>]*r="3.5" fill="[^"]+"><title>/g), 5); // null makes no marker
   assert.equal(count(svg, /<polyline/g), 1); // the second series is two single points around a gap
   assert.equal(lineChart(spec), svg);
+});
+
+// From the scheduling benchmark's chart (its renderer, svg-chart.ts, merged into this one).
+test('lineChart: one polyline per series, dashed series, SLO line, y axis clipped at yMax, escaped text, deterministic', () => {
+  const c = {
+    title: 'p99 <vs> throughput', xLabel: 'req/s', yLabel: 'ms',
+    series: [
+      { name: 'nobatch', points: [{ x: 10, y: 20 }, { x: 50, y: 90 }, { x: 30, y: 40 }] },
+      { name: 'aimd', points: [{ x: 10, y: 15 }, { x: 120, y: 80 }], dashed: true },
+    ],
+    references: [{ y: 100, label: 'SLO 100 ms' }],
+  };
+  const svg = lineChart(c);
+  assertBalanced(svg);
+  assert.equal(svg, lineChart(c));
+  assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
+  assert.equal(count(svg, /<polyline /g), 2);
+  assert.equal(count(svg, /<circle [^>]*><title>/g), 5); // one marker per point
+  assert.match(svg, /p99 &lt;vs&gt; throughput/);
+  assert.match(svg, />SLO 100 ms</);
+  assert.equal(count(svg, /<polyline [^>]*stroke-dasharray="5 3"/g), 1);
+  assert.deepEqual([niceStep(100), niceStep(7), niceStep(0.3)], [20, 2, 0.1]);
+  const clipped = lineChart({ ...c, yMax: 50 });
+  const ticks = [...clipped.matchAll(/font-size="11" fill="#222" text-anchor="end">([^<]+)</g)].map((m) => m[1]);
+  assert.equal(ticks.at(-1), '50', `y ticks ${ticks.join(' ')}`); // the 90 point and the SLO line no longer stretch the axis
 });
 
 test('groupedBarChart draws one bar per value and n/a for null; checks lengths', () => {

@@ -8,6 +8,7 @@
 // Every chart has a title, axis labels and a legend (when it has series).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { byteUnit, trimNumber } from '../bytes.js';
 import { TensorshareError } from '../errors.js';
 
 export type ScaleKind = 'linear' | 'log2' | 'log10';
@@ -34,7 +35,10 @@ export interface Point {
 
 export interface LineSeries {
   name: string;
+  /** Drawn in the given order (a curve may bend back, e.g. throughput past saturation). */
   points: readonly Point[];
+  /** Dashed line, no markers in the legend (e.g. a baseline). */
+  dashed?: boolean;
 }
 
 export interface LineChartSpec extends ChartFrame {
@@ -47,6 +51,8 @@ export interface LineChartSpec extends ChartFrame {
   yZero?: boolean;
   /** Dashed horizontal reference lines. */
   references?: readonly { y: number; label: string }[];
+  /** Top of the y axis: larger values are drawn at the top edge (clipped), so one outlier does not flatten the rest. */
+  yMax?: number;
 }
 
 export interface BarSeries {
@@ -97,13 +103,6 @@ function px(v: number): string {
   return String(Math.round(v * 10) / 10);
 }
 
-function trimNumber(v: number): string {
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  const digits = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
-  return String(Number(v.toFixed(digits)));
-}
-
 interface Unit {
   div: number;
   suffix: string;
@@ -114,9 +113,8 @@ export function unitFor(format: ValueFormat, maxValue: number): Unit {
   const m = Math.abs(maxValue);
   switch (format) {
     case 'bytes': {
-      const units: [number, string][] = [[2 ** 40, 'TiB'], [2 ** 30, 'GiB'], [2 ** 20, 'MiB'], [2 ** 10, 'KiB']];
-      for (const [div, suffix] of units) if (m >= div) return { div, suffix: ` ${suffix}` };
-      return { div: 1, suffix: ' B' };
+      const u = byteUnit(m);
+      return { div: u.div, suffix: ` ${u.suffix}` };
     }
     case 'ms':
       return m >= 10_000 ? { div: 1000, suffix: ' s' } : { div: 1, suffix: ' ms' };
@@ -138,7 +136,8 @@ export function formatValue(v: number, format: ValueFormat = 'number'): string {
   return trimNumber(v / u.div) + u.suffix;
 }
 
-function niceStep(span: number, count: number): number {
+/** Round tick step for a span: 1, 2, 2.5 or 5 times a power of ten, about `count` ticks. */
+export function niceStep(span: number, count = 5): number {
   const raw = span / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const n = raw / mag;
@@ -334,8 +333,10 @@ export function lineChart(spec: LineChartSpec): string {
   const xKind = spec.xScale ?? 'linear';
   const yKind = spec.yScale ?? 'linear';
   const xs = spec.series.flatMap((s) => s.points.map((p) => p.x));
-  const ys = spec.series.flatMap((s) => s.points.flatMap((p) => (p.y === null ? [] : [p.y])));
-  for (const r of spec.references ?? []) ys.push(r.y);
+  const yMax = spec.yMax;
+  const clip = (y: number) => (yMax === undefined || !Number.isFinite(yMax) ? y : Math.min(y, yMax));
+  const ys = spec.series.flatMap((s) => s.points.flatMap((p) => (p.y === null ? [] : [clip(p.y)])));
+  for (const r of spec.references ?? []) ys.push(clip(r.y));
   const xAxis = makeAxis(xs, xKind, spec.xFormat ?? 'number', { what: `"${spec.title}" x` });
   const yAx = makeAxis(ys, yKind, spec.yFormat ?? 'number', { zero: spec.yZero ?? true, what: `"${spec.title}" y` });
   const names = spec.series.map((s) => s.name);
@@ -350,25 +351,25 @@ export function lineChart(spec: LineChartSpec): string {
     out.push(`<line x1="${px(tx)}" y1="${px(l.bottom)}" x2="${px(tx)}" y2="${px(l.bottom + 4)}" stroke="${AXIS}"/>`);
     out.push(text(tx, l.bottom + 17, tickLabel(xAxis, t), { 'text-anchor': 'middle', 'font-size': 11 }));
   }
-  for (const r of spec.references ?? []) out.push(...referenceLine(ya.y(r.y), r.label, l));
+  for (const r of spec.references ?? []) out.push(...referenceLine(ya.y(clip(r.y)), r.label, l));
   spec.series.forEach((s, i) => {
     const c = color(i);
     out.push(`<g class="series" data-name="${esc(s.name)}">`);
     // Split into runs at null values.
     let run: string[] = [];
     const flush = () => {
-      if (run.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2.5" stroke-linejoin="round" points="${run.join(' ')}"/>`);
+      if (run.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2.5" stroke-linejoin="round"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${run.join(' ')}"/>`);
       run = [];
     };
     for (const p of s.points) {
       if (p.y === null) flush();
-      else run.push(`${px(x(p.x))},${px(ya.y(p.y))}`);
+      else run.push(`${px(x(p.x))},${px(ya.y(clip(p.y)))}`);
     }
     flush();
     for (const p of s.points) {
       if (p.y === null) continue;
       const cx = x(p.x);
-      const cy = ya.y(p.y);
+      const cy = ya.y(clip(p.y));
       out.push(`<circle cx="${px(cx)}" cy="${px(cy)}" r="3.5" fill="${c}"><title>${esc(`${s.name}: ${tickLabel(xAxis, p.x)}, ${tickLabel(yAx, p.y)}`)}</title></circle>`);
       if (p.label) out.push(text(cx + 6, cy - 6, p.label, { 'font-size': 10, fill: c, ...HALO }));
     }
@@ -376,7 +377,7 @@ export function lineChart(spec: LineChartSpec): string {
   });
   out.push(...axisTitles(spec, l));
   out.push(...legend([
-    ...spec.series.map((s, i) => ({ name: s.name, color: color(i), kind: 'line' as const })),
+    ...spec.series.map((s, i) => ({ name: s.name, color: color(i), kind: s.dashed ? ('dash' as const) : ('line' as const) })),
   ], l));
   out.push('</svg>');
   return out.join('\n') + '\n';

@@ -3,6 +3,7 @@
 // The whole document comes from one run (the Targets section spans every
 // suite), so a run of some suites writes a document with just those.
 // Charts are referenced by file name; figures.ts draws them.
+import { formatBytes } from '../bytes.js';
 import { markdownTable } from './report.js';
 import type { BenchResults, ColdScenarioResult, DensityModelResult } from './results.js';
 import type { DensityModeResult } from './density.js';
@@ -19,7 +20,6 @@ export function mdTable(header: readonly string[], rows: readonly (readonly (str
 export const fmtMiB = (b: number | null | undefined): string => (b === null || b === undefined || !Number.isFinite(b) ? 'n/a' : `${(b / MiB).toFixed(Math.abs(b) >= 100 * MiB ? 0 : 1)}`);
 export const fmtMs = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const fmtX = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(d)}×`);
-const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 /** "median (IQR x)" */
 const medIqr = (s: Summary | undefined) => (s ? `${fmtMs(s.median)} (IQR ${fmtMs(s.iqr)})` : 'n/a');
 
@@ -74,10 +74,10 @@ export function buildReport(r: BenchResults, o: ReportOptions): string {
   out.push(mdTable(['model', 'file', 'params', 'weights (external tensors)', 'fast-run variant', 'input'],
     r.models.map((q) => [
       q.label,
-      mb(q.fileBytes),
+      formatBytes(q.fileBytes),
       q.params === null ? 'n/a' : `${(q.params / 1e6).toFixed(1)} M`,
-      `${mb(q.weightBytes)} in ${q.tensors} tensors`,
-      q.fastRun.status === 'ok' ? `${mb(q.fastRun.bytes)} (${q.fastRun.prepackedTensors} tensors with prepacked blobs), built in ${(q.fastRun.buildMs / 1000).toFixed(1)} s` : `unavailable: ${q.fastRun.reason ?? ''}`,
+      `${formatBytes(q.weightBytes)} in ${q.tensors} tensors`,
+      q.fastRun.status === 'ok' ? `${formatBytes(q.fastRun.bytes)} (${q.fastRun.prepackedTensors} tensors with prepacked blobs), built in ${(q.fastRun.buildMs / 1000).toFixed(1)} s` : `unavailable: ${q.fastRun.reason ?? ''}`,
       q.inputLabel,
     ]), ['l', 'r', 'r', 'r', 'l', 'l']));
   out.push('');
@@ -149,7 +149,7 @@ function densityModel(r: BenchResults, dm: DensityModelResult, o: ReportOptions)
   const d = r.density!;
   const info = r.models.find((q) => q.id === dm.model);
   const out: string[] = [`### ${info?.label ?? dm.model}`, ''];
-  out.push(`Weights ${mb(info?.weightBytes ?? 0)}; store bytes: fast-open ${mb(dm.storeBytes['fast-open'] ?? 0)}, fast-run ${mb(dm.storeBytes['fast-run'] ?? 0)} (model and prepacked variant, as \`openSession\` leaves the store).`);
+  out.push(`Weights ${formatBytes(info?.weightBytes ?? 0)}; store bytes: fast-open ${formatBytes(dm.storeBytes['fast-open'] ?? 0)}, fast-run ${formatBytes(dm.storeBytes['fast-run'] ?? 0)} (model and prepacked variant, as \`openSession\` leaves the store).`);
   out.push('');
   const ns = d.counts;
   const cell = (mode: DensityModeResult, n: number) => {
@@ -196,13 +196,13 @@ function dedupSection(r: BenchResults): string[] {
   out.push('M variants of the BERT-shaped model that differ only in their last K encoder layers, each a complete .onnx file, imported into one repository and made resident in one store. Bytes are what `du` counts (allocated blocks).');
   out.push('');
   out.push(mdTable(['M', 'K', 'sum of model files', 'repository (du)', 'store (du)', 'files / store', 'bytes that differ per variant', 'import ms (each)'],
-    r.dedup!.map((c) => [c.variants, c.diffLayers, mb(c.filesBytes), mb(c.repositoryBytes), mb(c.storeBytes), fmtX(c.filesBytes / c.storeBytes, 2), mb(c.variedBytesPerVariant), c.importMs.map((v) => v.toFixed(0)).join(', ')]),
+    r.dedup!.map((c) => [c.variants, c.diffLayers, formatBytes(c.filesBytes), formatBytes(c.repositoryBytes), formatBytes(c.storeBytes), fmtX(c.filesBytes / c.storeBytes, 2), formatBytes(c.variedBytesPerVariant), c.importMs.map((v) => v.toFixed(0)).join(', ')]),
     ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']));
   out.push('');
   const c = r.dedup![0];
   if (c) {
     const ideal = c.filesBytes / c.variants + (c.variants - 1) * c.variedBytesPerVariant;
-    out.push(`The ideal (one shared copy plus the differing layers of each variant) is ${mb(ideal)} for M=${c.variants}, K=${c.diffLayers}; the store holds ${mb(c.storeBytes)}.`);
+    out.push(`The ideal (one shared copy plus the differing layers of each variant) is ${formatBytes(ideal)} for M=${c.variants}, K=${c.diffLayers}; the store holds ${formatBytes(c.storeBytes)}.`);
     out.push('');
   }
   return out;
@@ -261,7 +261,7 @@ function latencySection(r: BenchResults, o: ReportOptions): string[] {
 function importSection(r: BenchResults): string[] {
   const im = r.import!;
   const out: string[] = ['## 5. Import throughput', ''];
-  out.push(`\`importModel()\` of the ${r.models.find((q) => q.id === im.model)?.label ?? im.model} (${mb(im.sourceBytes)}) into a fresh repository, ${im.reps} times per target, alternating; the source file is in the page cache. MB/s = source bytes / wall time (read, split into tensors, SHA-256, write, publish).`);
+  out.push(`\`importModel()\` of the ${r.models.find((q) => q.id === im.model)?.label ?? im.model} (${formatBytes(im.sourceBytes)}) into a fresh repository, ${im.reps} times per target, alternating; the source file is in the page cache. MB/s = source bytes / wall time (read, split into tensors, SHA-256, write, publish).`);
   out.push('');
   out.push(mdTable(['repository on', 'folder', 'median MB/s', 'min', 'max', 'ms (each)', 'plain file copy MB/s'],
     im.cases.map((c) => [c.target, c.dir, c.mbPerSecond.median.toFixed(0), c.mbPerSecond.min.toFixed(0), c.mbPerSecond.max.toFixed(0), c.ms.map((v) => v.toFixed(0)).join(', '), c.copyMbPerSecond ? c.copyMbPerSecond.toFixed(0) : 'n/a']),

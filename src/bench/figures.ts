@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { groupedBarChart, lineChart, ratioBarChart } from './charts.js';
 import { buildReport } from './document.js';
+import { keepSections } from './report.js';
 import type { BenchResults } from './results.js';
 
 const COLD_SHORT: Record<string, string> = {
@@ -88,6 +89,7 @@ export async function writeOutputs(r: BenchResults, outDir: string, command: str
     written.push(file);
   }
   const report = path.join(outDir, 'benchmarks.md');
-  await fs.writeFile(report, buildReport(r, { command, resultsPath: 'bench/results.json', charts: files }));
+  const previous = await fs.readFile(report, 'utf8').catch(() => '');
+  await fs.writeFile(report, keepSections(previous, buildReport(r, { command, resultsPath: 'bench/results.json', charts: files })));
   return { report, results, charts: written };
 }

@@ -5,7 +5,7 @@
 // text, so loadgen.ts reports them by status ("HTTP 429", "HTTP 503").
 import http from 'node:http';
 import { TensorshareError } from '../errors.js';
-import { seededRandom } from './loadgen.js';
+import { seededRandom } from '../prng.js';
 
 export interface TensorMeta {
   name: string;

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { TensorshareError } from '../errors.js';
 import path from 'node:path';
 import { packageRoot } from '../paths.js';
+import { seededFloats, seededRandom } from '../prng.js';
 import type { InputSpec } from './protocol.js';
 
 export interface PlainInput {
@@ -18,27 +19,12 @@ function count(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Deterministic token ids in [1, vocab): a fixed LCG, so every process feeds the same sequence. */
+/** Deterministic token ids in [1, vocab): a fixed seed, so every process feeds the same sequence. */
 export function tokenIds(n: number, vocab: number): BigInt64Array {
   if (!(vocab >= 2)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `token input needs vocab >= 2, got ${vocab}`);
   const out = new BigInt64Array(n);
-  let s = 12345;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = BigInt(1 + (s % (vocab - 1)));
-  }
-  return out;
-}
-
-export function randomFloats(n: number, seed = 7): Float32Array {
-  const out = new Float32Array(n);
-  let a = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * 2 - 1;
-  }
+  const rand = seededRandom(12345);
+  for (let i = 0; i < n; i++) out[i] = BigInt(1 + Math.floor(rand() * (vocab - 1)));
   return out;
 }
 
@@ -60,7 +46,7 @@ export async function buildInputs(specs: readonly InputSpec[]): Promise<PlainInp
       }
       case 'random':
         if (s.dtype !== 'float32') throw new TensorshareError('ERR_INVALID_ARGUMENT', `input ${s.name}: random must be float32`);
-        out.push({ ...s, data: randomFloats(n) });
+        out.push({ ...s, data: seededFloats(n, 7) });
         break;
       case 'ocr-word':
         out.push({ ...s, data: await ocrWord(s.shape) });

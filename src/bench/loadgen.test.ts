@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createFakeClock } from '../sched/clock.js';
 import { TensorshareError } from '../errors.js';
-import { errorKey, percentile, poissonSchedule, runLoad } from './loadgen.js';
+import { errorKey, latencyStats, poissonSchedule, runLoad } from './loadgen.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
@@ -91,12 +91,14 @@ test('loadgen run (real clock, short): open loop sends on schedule and every req
   assert.ok(r.latency.p50 >= 19, `p50 ${r.latency.p50}`);
 });
 
-test('loadgen helpers: nearest-rank percentile and error keys', () => {
+test('loadgen helpers: latency percentiles (stats.ts, interpolated) and error keys', () => {
   const xs = Array.from({ length: 100 }, (_, i) => i + 1);
-  assert.equal(percentile(xs, 50), 50);
-  assert.equal(percentile(xs, 99), 99);
-  assert.equal(percentile([5], 99), 5);
-  assert.ok(Number.isNaN(percentile([], 50)));
+  const s = latencyStats(xs);
+  assert.equal(s.p50, 50.5);
+  assert.ok(Math.abs(s.p99 - 99.01) < 1e-9, `p99 ${s.p99}`);
+  assert.equal(s.max, 100);
+  assert.equal(latencyStats([5]).p99, 5);
+  assert.ok(Number.isNaN(latencyStats([]).p50));
   assert.equal(errorKey({ code: 'ERR_TIMEOUT', status: 504 }), 'ERR_TIMEOUT');
   assert.equal(errorKey({ statusCode: 429 }), 'HTTP 429');
   assert.equal(errorKey(new TypeError('x')), 'TypeError');

@@ -8,6 +8,8 @@
 
 import type { Clock } from '../sched/clock.js';
 import { realClock } from '../sched/clock.js';
+import { seededRandom } from '../prng.js';
+import { percentile } from './stats.js';
 
 export interface LoadStep {
   /** Mean arrivals per second during this step (0 = pause). */
@@ -42,18 +44,6 @@ export interface ScheduleOptions {
   /** No arrivals at or after this time, ms. Default: the steps' total. */
   maxDurationMs?: number;
   classes?: LoadClass[];
-}
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The deterministic arrival schedule. Exponential gaps; a step change restarts the gap (memoryless). */
@@ -192,7 +182,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const windowMs = Math.max(lastEvent, 1);
   const report = (xs: Outcome[], ms: number) => groupReport(xs, ms, o.sloMs);
   const byClass: Record<string, GroupReport> = {};
-  for (const name of new Set(outcomes.map((x) => x.a.cls.name))) {
+  // Every declared class gets a report, even one that drew no arrivals in a short run.
+  for (const name of new Set([...(o.classes ?? []).map((c) => c.name), ...outcomes.map((x) => x.a.cls.name)])) {
     byClass[name] = report(outcomes.filter((x) => x.a.cls.name === name), windowMs);
   }
   return {
@@ -220,20 +211,15 @@ function groupReport(xs: Outcome[], windowMs: number, sloMs: number): GroupRepor
   };
 }
 
-/** Nearest-rank percentile of ascending `sorted`; NaN when empty. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
-function latencyStats(sorted: number[]): LatencyStats {
+/** Latency summary of ascending `sorted`; percentiles from stats.ts, NaN when nothing completed. */
+export function latencyStats(sorted: readonly number[]): LatencyStats {
+  const at = (p: number) => (sorted.length ? percentile(sorted, p) : NaN);
   return {
     count: sorted.length,
     mean: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : NaN,
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
+    p50: at(50),
+    p95: at(95),
+    p99: at(99),
     max: sorted.length ? sorted[sorted.length - 1] : NaN,
   };
 }

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import { isTensorshareError } from '../errors.js';
 import { machineInfo } from './machine.js';
-import { linkFrom, markdownTable, renderSection, upsertSection, writeResultsJson, writeSection } from './report.js';
+import { fenceSection, keepSections, linkFrom, markdownTable, renderSection, upsertSection, writeResultsJson, writeSection, writeSectionMarkdown } from './report.js';
 
 test('markdownTable aligns numeric columns right and escapes pipes', () => {
   const md = markdownTable({ headers: ['mode', 'N', 'PSS'], rows: [['plain|x', 1, '12 MiB'], ['noprepack', 2, '20 MiB']] });
@@ -51,4 +53,35 @@ test('writeSection and writeResultsJson write files; machine table renders', () 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// From the scheduling benchmark, whose own section writer was merged into this one.
+test('a section written elsewhere is replaced between its markers and the rest of the file is kept', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-sched-md-'));
+  const BEGIN = '<!-- bench:sched:start -->';
+  const END = '<!-- bench:sched:end -->';
+  const write = (body: string) => writeSectionMarkdown(file, 'sched', fenceSection('sched', body));
+  const file = path.join(dir, 'benchmarks.md');
+  try {
+    write('first');
+    assert.equal(await fs.readFile(file, 'utf8'), `# Benchmarks\n\n${BEGIN}\nfirst\n${END}\n`);
+    await fs.writeFile(file, `# Benchmarks\n\nDensity: 12x\n\n${BEGIN}\nold\n${END}\n\n## Cold start\n42 ms\n`);
+    write('new\nlines');
+    assert.equal(await fs.readFile(file, 'utf8'), `# Benchmarks\n\nDensity: 12x\n\n${BEGIN}\nnew\nlines\n${END}\n\n## Cold start\n42 ms\n`);
+    await fs.writeFile(file, '# Benchmarks\n\nother');
+    write('x');
+    assert.equal(await fs.readFile(file, 'utf8'), `# Benchmarks\n\nother\n\n${BEGIN}\nx\n${END}\n`);
+    assert.throws(() => fenceSection('bad id', 'x'), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a writer of the whole document keeps the sections other commands wrote', () => {
+  const sched = fenceSection('sched', '## Scheduling\n\n42/s');
+  const old = `# Benchmarks\n\nold density\n\n${sched}\n## old tail\n`;
+  const fresh = '# Benchmarks\n\nnew density\n';
+  assert.equal(keepSections(old, fresh), `${fresh}\n${sched}`);
+  assert.equal(keepSections(old, keepSections(old, fresh)), keepSections(old, fresh), 'a section already there is not added twice');
+  assert.equal(keepSections('', fresh), fresh);
 });

@@ -72,9 +72,13 @@ const ID = /^[A-Za-z0-9_-]+$/;
 const startMarker = (id: string) => `<!-- bench:${id}:start -->`;
 const endMarker = (id: string) => `<!-- bench:${id}:end -->`;
 
+function checkId(id: string): void {
+  if (!ID.test(id)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `report section id "${id}" must match ${ID}`);
+}
+
 /** Markdown of one section, fenced by its markers. */
 export function renderSection(s: ReportSection): string {
-  if (!ID.test(s.id)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `report section id "${s.id}" must match ${ID}`);
+  checkId(s.id);
   const parts = [startMarker(s.id), `## ${s.title}`];
   if (s.intro) parts.push(s.intro.trim());
   if (s.machine) parts.push(markdownTable(machineTable(s.machine)));
@@ -83,6 +87,12 @@ export function renderSection(s: ReportSection): string {
   if (s.notes?.length) parts.push(s.notes.map((n) => `- ${n}`).join('\n'));
   parts.push(endMarker(s.id));
   return parts.join('\n\n') + '\n';
+}
+
+/** Markdown written elsewhere (e.g. the scheduling benchmark's section), fenced by the markers of section `id`. */
+export function fenceSection(id: string, body: string): string {
+  checkId(id);
+  return `${startMarker(id)}\n${body.trimEnd()}\n${endMarker(id)}\n`;
 }
 
 /** Replaces section `id` in `doc` (by its markers) or appends it. */
@@ -100,11 +110,28 @@ export function upsertSection(doc: string, id: string, sectionMarkdown: string):
   return doc + sep + body;
 }
 
+/** `doc` with every fenced section of `previous` that it lacks appended: a writer of the whole document keeps the sections other commands wrote (bench-sched's). */
+export function keepSections(previous: string, doc: string): string {
+  let out = doc;
+  for (const m of previous.matchAll(/<!-- bench:([A-Za-z0-9_-]+):start -->/g)) {
+    const id = m[1]!;
+    const end = previous.indexOf(endMarker(id), m.index);
+    if (end < 0 || out.includes(startMarker(id))) continue;
+    out = upsertSection(out, id, previous.slice(m.index, end + endMarker(id).length) + '\n');
+  }
+  return out;
+}
+
 /** Writes `section` into the markdown file `docPath` (created with a "# Benchmarks" heading if missing). */
 export function writeSection(docPath: string, section: ReportSection): void {
+  writeSectionMarkdown(docPath, section.id, renderSection(section));
+}
+
+/** Writes `sectionMarkdown` (fenced by the markers of `id`) into `docPath`, replacing that section or appending it; every other line stays. */
+export function writeSectionMarkdown(docPath: string, id: string, sectionMarkdown: string): void {
   const doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n';
   mkdirSync(path.dirname(docPath), { recursive: true });
-  writeFileSync(docPath, upsertSection(doc, section.id, renderSection(section)));
+  writeFileSync(docPath, upsertSection(doc, id, sectionMarkdown));
 }
 
 /** Writes results as pretty JSON, creating the folder. */

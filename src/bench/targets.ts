@@ -4,6 +4,7 @@
 import type { DensityModeResult, DensityPoint } from './density.js';
 import type { BenchResults, ColdScenarioResult } from './results.js';
 import { median } from './stats.js';
+import { formatBytes } from '../bytes.js';
 
 export const TARGETS = {
   densityN: 16,
@@ -29,7 +30,6 @@ export interface TargetResult {
 }
 
 const MiB = 2 ** 20;
-export const mib = (b: number) => `${(b / MiB).toFixed(b >= 100 * MiB ? 0 : 1)} MiB`;
 const x = (v: number, d = 1) => `${v.toFixed(d)}×`;
 
 /** Least-squares slope of y over x. */
@@ -102,16 +102,16 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
       const notes: string[] = [...quickNote];
       if (n !== TARGETS.densityN) notes.push(`largest N measured here is ${n}`);
       if (plain.extrapolated) notes.push(`plain ORT did not fit ${n} processes in this machine's memory; its total is extrapolated from its last two points`);
-      if (fr) notes.push(`fast-run: ${mib(fr.totalBytes)}, ${x(plain.bytes / fr.totalBytes)} less than plain (its store holds the model and the prepacked variant: ${mib(d.storeBytes['fast-run'] ?? 0)})`);
+      if (fr) notes.push(`fast-run: ${formatBytes(fr.totalBytes)}, ${x(plain.bytes / fr.totalBytes)} less than plain (its store holds the model and the prepacked variant: ${formatBytes(d.storeBytes['fast-run'] ?? 0)})`);
       if (plainMalloc) {
         const rm = plainMalloc.bytes / fo.totalBytes;
-        notes.push(`against plain ORT given the same malloc settings as tensorshare's workers: ${mib(plainMalloc.bytes)}${plainMalloc.extrapolated ? ' (extrapolated)' : ''}, ratio ${x(rm)} — ${rm >= TARGETS.densityRatio ? 'also met' : `missed by ${((1 - rm / TARGETS.densityRatio) * 100).toFixed(0)}%`}`);
+        notes.push(`against plain ORT given the same malloc settings as tensorshare's workers: ${formatBytes(plainMalloc.bytes)}${plainMalloc.extrapolated ? ' (extrapolated)' : ''}, ratio ${x(rm)} — ${rm >= TARGETS.densityRatio ? 'also met' : `missed by ${((1 - rm / TARGETS.densityRatio) * 100).toFixed(0)}%`}`);
       }
       const base = pointAt(r.density!.baseline, n);
       if (base) {
         const store = d.storeBytes['fast-open'] ?? 0;
         const rest = fo.totalBytes - store - base.totalBytes;
-        notes.push(`where tensorshare's ${mib(fo.totalBytes)} go: the store (weights, once) ${mib(store)}; ${n} × runtime baseline (Node + ORT + a trivial session) ${mib(base.totalBytes)} (${mib(base.totalBytes / n)} each); sessions beyond that ${mib(rest)} (${mib(rest / n)} each)`);
+        notes.push(`where tensorshare's ${formatBytes(fo.totalBytes)} go: the store (weights, once) ${formatBytes(store)}; ${n} × runtime baseline (Node + ORT + a trivial session) ${formatBytes(base.totalBytes)} (${formatBytes(base.totalBytes / n)} each); sessions beyond that ${formatBytes(rest)} (${formatBytes(rest / n)} each)`);
         const floor = (store + base.totalBytes) > 0 ? plain.bytes / (store + base.totalBytes) : NaN;
         if (ratio < TARGETS.densityRatio) notes.push(`even with zero per-session cost the ratio could reach only ${x(floor)}: the runtime baseline, paid by every process, dominates what is left once weights are shared`);
       }
@@ -119,7 +119,7 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
         id: 'density',
         title: `memory at N = ${TARGETS.densityN}: tensorshare ≤ 1/${TARGETS.densityRatio} of plain ORT (${modelName})`,
         verdict: ratio >= TARGETS.densityRatio ? 'met' : 'missed',
-        measured: `N = ${n}: plain ORT ${mib(plain.bytes)}${plain.extrapolated ? ' (extrapolated)' : ''}, tensorshare fast-open ${mib(fo.totalBytes)}: ${x(ratio)} less${ratio >= TARGETS.densityRatio ? '' : ` (missed by ${((1 - ratio / TARGETS.densityRatio) * 100).toFixed(0)}%)`}`,
+        measured: `N = ${n}: plain ORT ${formatBytes(plain.bytes)}${plain.extrapolated ? ' (extrapolated)' : ''}, tensorshare fast-open ${formatBytes(fo.totalBytes)}: ${x(ratio)} less${ratio >= TARGETS.densityRatio ? '' : ` (missed by ${((1 - ratio / TARGETS.densityRatio) * 100).toFixed(0)}%)`}`,
         notes,
       });
     }
@@ -137,11 +137,11 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
     if (rows.length === 0 || weights === 0) {
       out.push({ id: 'increment', title: `each extra instance adds ≤ ${TARGETS.incrementFraction * 100}% of the weight bytes beyond the runtime baseline`, verdict: 'not measured', measured: 'density suite did not run', notes: [] });
     } else {
-      const fmt = (q: (typeof rows)[number]) => `${q.id} ${mib(q.inc)} (${((q.inc / weights) * 100).toFixed(1)}%)`;
+      const fmt = (q: (typeof rows)[number]) => `${q.id} ${formatBytes(q.inc)} (${((q.inc / weights) * 100).toFixed(1)}%)`;
       const allMet = rows.every((q) => q.inc <= limit);
       const ns = rows[0]!.m!.points.map((p) => p.n).filter((n) => pointAt(r.density!.baseline, n));
-      const notes = [...quickNote, `slope of total memory over N minus the runtime baseline's slope, least squares over N = ${ns.join(', ')}; limit ${mib(limit)} = 5% of ${mib(weights)}`];
-      for (const q of rows) notes.push(`${q.id}: a process's own Pss_Anon grows by ${mib(q.m!.selfAnonGrowth)} from before open to after the first run (median; includes ORT's per-session state and activations)`);
+      const notes = [...quickNote, `slope of total memory over N minus the runtime baseline's slope, least squares over N = ${ns.join(', ')}; limit ${formatBytes(limit)} = 5% of ${formatBytes(weights)}`];
+      for (const q of rows) notes.push(`${q.id}: a process's own Pss_Anon grows by ${formatBytes(q.m!.selfAnonGrowth)} from before open to after the first run (median; includes ORT's per-session state and activations)`);
       out.push({
         id: 'increment',
         title: `each extra instance adds ≤ ${TARGETS.incrementFraction * 100}% of the weight bytes beyond the runtime baseline (${modelName})`,

@@ -1,12 +1,11 @@
 // The tiny ONNX model of the runtime-baseline measurement: a weightless
-// Identity model. Written with protobufjs from proto/onnx.proto.
+// Identity model. Encoded with the ONNX schema of src/onnx.
 // The full synthetic-model generator lives in src/gen; this file only exists
 // so the measurement kit does not depend on it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import protobuf from 'protobufjs';
 import { TensorshareError } from '../errors.js';
-import { protoDir } from '../paths.js';
+import { onnxTypes } from '../onnx/schema.js';
 
 const FLOAT = 1; // TensorProto.DataType.FLOAT
 
@@ -16,11 +15,6 @@ export interface WrittenModel {
   weightBytes: number;
   inputName: string;
   outputName: string;
-}
-
-function onnxRoot(): protobuf.Root {
-  // Parsing the 120-line schema takes about a millisecond: no cache needed.
-  return protobuf.loadSync(path.join(protoDir, 'onnx.proto'));
 }
 
 function tensorValueInfo(name: string, dims: Array<number | string>): Record<string, unknown> {
@@ -36,7 +30,7 @@ function tensorValueInfo(name: string, dims: Array<number | string>): Record<str
 }
 
 function encodeModel(graph: Record<string, unknown>): Uint8Array {
-  const ModelProto = onnxRoot().lookupType('onnx.ModelProto');
+  const ModelProto = onnxTypes().Model;
   const model = {
     irVersion: 8,
     producerName: 'tensorshare-bench-tinymodel',

@@ -13,6 +13,7 @@ import { buildFastRun } from '../store/fast-run.js';
 import { layout } from '../store/layout.js';
 import type { SmapsRollup } from '../proc/smaps.js';
 import { testEnv } from '../testing/env.js';
+import { formatBytes } from '../bytes.js';
 
 interface Report { pid: number; mode: string; before: SmapsRollup; after: SmapsRollup; storeRss: number; storeCopied: number }
 
@@ -51,19 +52,18 @@ describe(`${N} processes share one model's weights`, () => {
         // Re-read everyone's memory now that all N map the model.
         const { readSmapsRollup } = await import('../proc/smaps.js');
         const now = reports.map((r) => ({ ...r, after: readSmapsRollup(r.pid) }));
-        const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
         let shmemTotal = 0;
         for (const r of now) {
           assert.equal(r.mode, mode);
-          assert.ok(r.storeRss >= weightBytes * 0.99, `every weight page mapped from the store: ${mb(r.storeRss)} of ${mb(weightBytes)}`);
+          assert.ok(r.storeRss >= weightBytes * 0.99, `every weight page mapped from the store: ${formatBytes(r.storeRss)} of ${formatBytes(weightBytes)}`);
           assert.equal(r.storeCopied, 0, 'no page of the weights copied on write');
           const shmem = r.after.pssShmem - r.before.pssShmem;
           shmemTotal += shmem;
-          assert.ok(shmem < weightBytes / N * 1.1 + (1 << 20), `Pss_Shmem share ${mb(shmem)} ~ weights/${N}`);
+          assert.ok(shmem < weightBytes / N * 1.1 + (1 << 20), `Pss_Shmem share ${formatBytes(shmem)} ~ weights/${N}`);
           const privateGrowth = r.after.pssAnon - r.before.pssAnon;
-          assert.ok(privateGrowth < weightBytes * 0.05, `private growth ${mb(privateGrowth)} < 5% of ${mb(weightBytes)}`);
+          assert.ok(privateGrowth < weightBytes * 0.05, `private growth ${formatBytes(privateGrowth)} < 5% of ${formatBytes(weightBytes)}`);
         }
-        assert.ok(Math.abs(shmemTotal - weightBytes) < weightBytes * 0.1, `shared pages counted once in total: ${mb(shmemTotal)} vs ${mb(weightBytes)}`);
+        assert.ok(Math.abs(shmemTotal - weightBytes) < weightBytes * 0.1, `shared pages counted once in total: ${formatBytes(shmemTotal)} vs ${formatBytes(weightBytes)}`);
       } finally {
         for (const c of children) c.kill('SIGKILL');
       }

@@ -1,4 +1,5 @@
 import { TensorshareError, isTensorshareError } from '../errors.js';
+import { seededRandom } from '../prng.js';
 import { arrayFor, datatypeOf, numbersToHalf, type Datatype, type OrtDtype, type OrtFeed } from '../tensor/index.js';
 
 function numericDatatype(dtype: string): Exclude<Datatype, 'BYTES'> {
@@ -19,8 +20,7 @@ export function makeTensorData(dtype: string, shape: number[], values: number[] 
   if (Array.isArray(values) && values.length !== count) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `shape [${shape.join(',')}] needs ${count} values, got ${values.length}`);
   }
-  let seed = 0x9e3779b9;
-  const rnd = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const rnd = seededRandom(0x9e3779b9);
   const nums = Array.from({ length: count }, (_, i) =>
     Array.isArray(values) ? values[i]! : values === 'zeros' ? 0 : values === 'ones' ? 1 : dtype.startsWith('float') ? rnd() : Math.floor(rnd() * 100),
   );

@@ -11,7 +11,7 @@ import { createManager, type Manager } from './manager.js';
 import { processState, readProcStat } from './process-check.js';
 import { serve } from './server.js';
 import type { DaemonConfig } from './settings.js';
-import { formatBytes } from './units.js';
+import { formatBytes } from '../bytes.js';
 
 export interface RunningDaemon {
   socket: string;

@@ -32,7 +32,8 @@ import {
 import type { DaemonConfig } from './settings.js';
 import { loadState, stateWriter, STATE_FORMAT, type DaemonState, type PersistedLease } from './state-file.js';
 import { displayName, namespaces, notFound, PUBLIC_NS, readable, scopeRef, writable, type Caller, type Namespace } from './tenants.js';
-import { formatBytes, resolveBudget } from './units.js';
+import { formatBytes } from '../bytes.js';
+import { resolveBudget } from './units.js';
 import type * as P from './proto.js';
 
 export interface ManagerDeps {

@@ -51,11 +51,3 @@ export function parseDuration(s: string | number, what = 'duration'): number {
   if (!m || unit === undefined) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what}: '${s}' is not a duration (e.g. 500ms, 30s, 5m)`);
   return Number(m[1]) * unit;
 }
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
-}

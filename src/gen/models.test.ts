@@ -43,8 +43,8 @@ test('tiny BERT runs in ORT; padding masked out does not change other tokens', a
   await withTempDir(os.tmpdir(), async (dir) => {
     const r = await writeModel(bert(BERT_TINY), path.join(dir, 'bert.onnx'));
     const model = await readModelProto(r.model);
-    assert.equal(model.ir_version, IR_VERSION);
-    assert.deepEqual(model.opset_import, [{ domain: '', version: OPSET }]);
+    assert.equal(model.irVersion, IR_VERSION);
+    assert.deepEqual(model.opsetImport, [{ domain: '', version: OPSET }]);
 
     const out = assertFinite(await runBert(r.model, [[2, 7, 9, 3], [2, 11, 3, 0]], [[1, 1, 1, 1], [1, 1, 1, 0]]), [2, 4, 32]);
     // Row 2's first three tokens must equal the same sequence run unpadded:

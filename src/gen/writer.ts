@@ -10,10 +10,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import protobuf from 'protobufjs';
 import { TensorshareError, rethrowNoSpace } from '../errors.js';
-import { protoDir } from '../paths.js';
-import { Xoshiro128 } from './prng.js';
+import { onnxTypes } from '../onnx/schema.js';
+import { Xoshiro128 } from '../prng.js';
 import { DataType, numel, paramCount, tensorBytes, type AttrValue, type ModelSpec, type NodeSpec, type TensorSpec, type ValueSpec } from './spec.js';
 
 export type OutputFormat = 'embedded' | 'external-single' | 'external-per-tensor';
@@ -57,16 +56,6 @@ export const GENERATOR_VERSION = '1';
 
 const CHUNK_ELEMENTS = 1 << 22; // 16 MiB of float32 per chunk
 
-let schema: protobuf.Root | undefined;
-/** The ONNX schema subset from proto/onnx.proto (parsed once; it never changes). */
-export function onnxSchema(): protobuf.Root {
-  schema ??= new protobuf.Root().loadSync(path.join(protoDir, 'onnx.proto'), { keepCase: true });
-  return schema;
-}
-
-function type(name: string): protobuf.Type {
-  return onnxSchema().lookupType(`onnx.${name}`);
-}
 
 // ---- protobuf framing helpers ----------------------------------------------
 
@@ -110,7 +99,7 @@ function attribute(name: string, v: AttrValue): Record<string, unknown> {
 
 function node(n: NodeSpec): Record<string, unknown> {
   return {
-    input: n.inputs, output: n.outputs, name: n.name, op_type: n.opType,
+    input: n.inputs, output: n.outputs, name: n.name, opType: n.opType,
     attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
   };
 }
@@ -118,7 +107,7 @@ function node(n: NodeSpec): Record<string, unknown> {
 function valueInfo(v: ValueSpec): Record<string, unknown> {
   return {
     name: v.name,
-    type: { tensor_type: { elem_type: v.dataType, shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } },
+    type: { tensorType: { elemType: v.dataType, shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
   };
 }
 
@@ -143,7 +132,7 @@ function plan(spec: ModelSpec, outPath: string, format: OutputFormat, alignment:
   const dir = path.dirname(outPath);
   const base = path.basename(outPath);
   const stem = base.endsWith('.onnx') ? base.slice(0, -5) : base;
-  const TensorProto = type('TensorProto');
+  const TensorProto = onnxTypes().Tensor;
   const tensors: TensorPlan[] = [];
   const dataFiles: string[] = [];
   const used = new Set<string>();
@@ -152,7 +141,7 @@ function plan(spec: ModelSpec, outPath: string, format: OutputFormat, alignment:
   if (format === 'external-single') dataFiles.push(path.join(dir, singleName));
   for (const t of spec.initializers) {
     const bytes = tensorBytes(t);
-    const msg: Record<string, unknown> = { dims: t.dims, data_type: t.dataType, name: t.name };
+    const msg: Record<string, unknown> = { dims: t.dims, dataType: t.dataType, name: t.name };
     let dataPath: string | undefined;
     let off = 0;
     // Literal constants (shapes, axes, scalars) stay embedded even in external
@@ -174,12 +163,12 @@ function plan(spec: ModelSpec, outPath: string, format: OutputFormat, alignment:
         dataFiles.push(path.join(dir, name));
       }
       dataPath = path.join(dir, location);
-      msg.external_data = [
+      msg.externalData = [
         { key: 'location', value: location },
         { key: 'offset', value: String(off) },
         { key: 'length', value: String(bytes) },
       ];
-      msg.data_location = 1; // EXTERNAL
+      msg.dataLocation = 1; // EXTERNAL
     }
     tensors.push({ t, bytes, header: TensorProto.encode(msg).finish(), dataPath, offset: off });
   }
@@ -281,8 +270,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /** Returns the parts of the ModelProto around the initializers, and the graph length. */
 function frame(spec: ModelSpec, tensors: TensorPlan[]) {
-  const GraphProto = type('GraphProto');
-  const ModelProto = type('ModelProto');
+  const { Graph: GraphProto, Model: ModelProto } = onnxTypes();
   const graphHead = GraphProto.encode({ node: spec.nodes.map(node), name: spec.name }).finish();
   const graphTail = GraphProto.encode({ input: spec.inputs.map(valueInfo), output: spec.outputs.map(valueInfo) }).finish();
   // Per initializer: [tag][len][header][raw_data tag][len][bytes] (the raw part only when embedded).
@@ -290,11 +278,11 @@ function frame(spec: ModelSpec, tensors: TensorPlan[]) {
   const graphLen = graphHead.length + graphTail.length + tensorLens.reduce((s, l) => s + 1 + varintLen(l) + l, 0);
   const provenance = JSON.stringify({ generator: GENERATOR_VERSION, kind: spec.kind, config: spec.config, seed: spec.seed, ...(spec.variant ? { variant: spec.variant } : {}) });
   const modelHead = ModelProto.encode({
-    ir_version: IR_VERSION,
-    producer_name: 'tensorshare-gen',
-    producer_version: GENERATOR_VERSION,
-    opset_import: [{ domain: '', version: OPSET }],
-    metadata_props: [{ key: 'tensorshare.gen', value: provenance }],
+    irVersion: IR_VERSION,
+    producerName: 'tensorshare-gen',
+    producerVersion: GENERATOR_VERSION,
+    opsetImport: [{ domain: '', version: OPSET }],
+    metadataProps: [{ key: 'tensorshare.gen', value: provenance }],
   }).finish();
   const modelTop = concat([modelHead, lenTag(FIELD_MODEL_GRAPH), varint(graphLen), graphHead]);
   const modelLen = modelTop.length + graphLen - graphHead.length;

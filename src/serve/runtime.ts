@@ -19,6 +19,7 @@ import { DEFAULT_OPENER, type OpenerSpec } from './instances/opener.js';
 import { createPool, type FunctionPool, type InferOptions, type PoolStats } from './instances/pool.js';
 import { createFifoQueue, type QueueFactory } from './instances/queue.js';
 import type { CoreBudget, CoreReservation } from '../sched/cores.js';
+import { formatBytes } from '../bytes.js';
 
 export type { InferOptions } from './instances/pool.js';
 export type { RuntimeEvent } from './instances/events.js';
@@ -166,7 +167,6 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   let closed = false;
 
   const pools = () => [...entries.values()].flatMap((e) => (e.pool ? [e.pool] : []));
-  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 
   /** Functions whose last start was refused for cores (logged once until one starts). */
   const coreBlocked = new Set<string>();
@@ -202,7 +202,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     const r = guard.reserve(d.name, id, limit);
     if (!r.ok) {
       return new TensorshareError('ERR_RESOURCE_EXHAUSTED',
-        `not enough memory to start an instance of function '${d.name}': it needs about ${mib(r.estimate)} and ${mib(r.reserved)} of the ${mib(r.budget)} instance budget is taken`,
+        `not enough memory to start an instance of function '${d.name}': it needs about ${formatBytes(r.estimate, 'MiB')} and ${formatBytes(r.reserved, 'MiB')} of the ${formatBytes(r.budget, 'MiB')} instance budget is taken`,
         { function: d.name, estimateBytes: r.estimate, reservedBytes: r.reserved, budgetBytes: r.budget });
     }
     const lease = reserveCores(d, id);

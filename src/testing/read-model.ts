@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
-import { onnxSchema } from '../gen/writer.js';
+import { onnxTypes, TO_OBJECT } from '../onnx/schema.js';
 
 export interface DecodedTensor {
   name: string;
@@ -17,17 +17,16 @@ export interface DecodedTensor {
 interface RawTensor {
   name: string;
   dims: Array<number | { toNumber(): number }>;
-  data_type: number;
-  raw_data?: Uint8Array;
-  data_location?: number;
-  external_data?: Array<{ key: string; value: string }>;
+  dataType: number;
+  rawData?: Uint8Array;
+  dataLocation?: number;
+  externalData?: Array<{ key: string; value: string }>;
 }
 
 /** Decoded ModelProto as a plain object (int64 fields as numbers). */
 export async function readModelProto(modelPath: string): Promise<Record<string, unknown>> {
-  const ModelProto = onnxSchema().lookupType('onnx.ModelProto');
-  const msg = ModelProto.decode(await readFile(modelPath));
-  return ModelProto.toObject(msg, { longs: Number, defaults: false, arrays: true }) as Record<string, unknown>;
+  const { Model } = onnxTypes();
+  return Model.toObject(Model.decode(await readFile(modelPath)), TO_OBJECT) as Record<string, unknown>;
 }
 
 /** All initializers of a model with their bytes, following external data references. */
@@ -38,8 +37,8 @@ export async function readInitializers(modelPath: string): Promise<Map<string, D
   const out = new Map<string, DecodedTensor>();
   for (const t of graph.initializer ?? []) {
     const dims = t.dims.map((d) => (typeof d === 'number' ? d : d.toNumber()));
-    if (t.data_location === 1) {
-      const kv = Object.fromEntries((t.external_data ?? []).map((e) => [e.key, e.value]));
+    if (t.dataLocation === 1) {
+      const kv = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
       const location = kv.location;
       if (!location) throw new TensorshareError('ERR_INVALID_MODEL', `${modelPath}: tensor ${t.name} has no external location`);
       const offset = Number(kv.offset ?? 0);
@@ -47,9 +46,9 @@ export async function readInitializers(modelPath: string): Promise<Map<string, D
       let buf = files.get(file);
       if (!buf) { buf = await readFile(file); files.set(file, buf); }
       const length = kv.length === undefined ? buf.length - offset : Number(kv.length);
-      out.set(t.name, { name: t.name, dims, dataType: t.data_type, data: buf.subarray(offset, offset + length), external: { location, offset, length } });
+      out.set(t.name, { name: t.name, dims, dataType: t.dataType, data: buf.subarray(offset, offset + length), external: { location, offset, length } });
     } else {
-      out.set(t.name, { name: t.name, dims, dataType: t.data_type, data: t.raw_data ?? new Uint8Array(0) });
+      out.set(t.name, { name: t.name, dims, dataType: t.dataType, data: t.rawData ?? new Uint8Array(0) });
     }
   }
   return out;

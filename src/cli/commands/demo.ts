@@ -12,7 +12,8 @@ import { parseKeys } from '../../handlers/ocr.js';
 import { detectSpeech, readText } from '../../handlers/pipelines.js';
 import { readSmapsByFile } from '../../proc/smaps.js';
 import { packageRoot } from '../../paths.js';
-import { action, emit, mb } from '../output.js';
+import { action, emit } from '../output.js';
+import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
 
 export const BUNDLED = [
@@ -64,7 +65,7 @@ export function registerDemo(program: Command): void {
           ...v.models.map((m) => `opened ${m.model} (${m.mode}) in ${m.openMs} ms`),
           `OCR ${path.basename(v.ocr.image)}: ${v.ocr.lines.map((l) => `"${l.text}" (${l.confidence})`).join(', ')}`,
           `VAD ${path.basename(v.vad.audio)}: speech at ${v.vad.segments.map((s) => `${s.startS}-${s.endS} s`).join(', ')}`,
-          `memory: ${mb(v.memory.mappedFromStore)} of weights mapped from ${v.store} (${v.memory.mappedFiles} tensor files, ${mb(v.memory.copiedBytes)} copied); ` +
+          `memory: ${formatBytes(v.memory.mappedFromStore)} of weights mapped from ${v.store} (${v.memory.mappedFiles} tensor files, ${formatBytes(v.memory.copiedBytes)} copied); ` +
             'every other process that opens these models maps these same pages',
         ].join('\n'));
       } finally {

@@ -5,6 +5,7 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { performance } from 'node:perf_hooks';
 import { TensorshareError } from '../../errors.js';
 import { action } from '../output.js';
+import { formatBytes } from '../../bytes.js';
 import {
   bert, BERT_TINY, fineTuned, mlp, MLP_BIG, MLP_TINY, OUTPUT_FORMATS, resnet50, RESNET_TINY, variantPath, writeModel,
   type ModelKind, type ModelSpec, type OutputFormat, type WriteResult,
@@ -72,7 +73,6 @@ function buildSpec(kind: ModelKind, o: GenOptions): ModelSpec {
   }
 }
 
-const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 /** Registers `gen` on the tensorshare program. */
 export function registerGen(program: Command): Command {
@@ -130,8 +130,8 @@ export function registerGen(program: Command): Command {
       } else {
         const total = results.reduce((n, r) => n + r.totalBytes, 0);
         const files = results.reduce((n, r) => n + r.files.length, 0);
-        const lines = results.map((r) => `  ${r.model} (${r.tensorCount} tensors, ${mb(r.totalBytes)})`);
-        write(`wrote ${results.length} ${kind} model${results.length > 1 ? 's' : ''} (${(results[0]!.params / 1e6).toFixed(1)}M params, ${o.format}): ${files} files, ${mb(total)} in ${seconds.toFixed(1)} s\n${lines.join('\n')}\n`);
+        const lines = results.map((r) => `  ${r.model} (${r.tensorCount} tensors, ${formatBytes(r.totalBytes)})`);
+        write(`wrote ${results.length} ${kind} model${results.length > 1 ? 's' : ''} (${(results[0]!.params / 1e6).toFixed(1)}M params, ${o.format}): ${files} files, ${formatBytes(total)} in ${seconds.toFixed(1)} s\n${lines.join('\n')}\n`);
       }
     }));
 }

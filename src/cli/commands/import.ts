@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { TensorshareError } from '../../errors.js';
 import { importModel } from '../../store/import.js';
 import { buildFastRun } from '../../store/fast-run.js';
-import { action, emit, mb, progressBar } from '../output.js';
+import { action, emit, progressBar } from '../output.js';
+import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
 
 export function registerImport(program: Command): void {
@@ -27,7 +28,7 @@ export function registerImport(program: Command): void {
       const bytes = m.tensors.reduce((a, t) => a + t.bytes, 0);
       const mbPerSecond = m.source.bytes / 1e6 / (r.ms / 1000);
       emit(opts, { ...r, repository, mbPerSecond, fastRun: fastRun && { key: `${fastRun.variant.ortVersion}/${fastRun.variant.target}`, built: fastRun.built, buildMs: fastRun.variant.buildMs } }, (v) => [
-        `${r.outcome === 'created' ? 'imported' : 'already present:'} ${m.name}:${m.version}  ${m.tensors.length} tensors, ${mb(bytes)} (${mb(r.bytesAdded)} new) in ${r.ms.toFixed(0)} ms (${mbPerSecond.toFixed(0)} MB/s)`,
+        `${r.outcome === 'created' ? 'imported' : 'already present:'} ${m.name}:${m.version}  ${m.tensors.length} tensors, ${formatBytes(bytes)} (${formatBytes(r.bytesAdded)} new) in ${r.ms.toFixed(0)} ms (${mbPerSecond.toFixed(0)} MB/s)`,
         v.fastRun ? `fast-run variant for ORT ${v.fastRun.key}: ${v.fastRun.built ? `built in ${v.fastRun.buildMs} ms` : 'already built'}` : '',
       ].filter(Boolean).join('\n'));
     }));

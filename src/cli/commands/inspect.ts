@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { listModels, listVariants, resolveModel } from '../../store/repository.js';
 import { usersByFile } from '../../store/maintenance.js';
-import { action, emit, mb, table } from '../output.js';
+import { action, emit, table } from '../output.js';
+import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
 
 export function registerInspect(program: Command): void {
@@ -21,14 +22,14 @@ export function registerInspect(program: Command): void {
       const shape = (s: unknown[] | null) => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '?');
       emit(opts, result, (r) => [
         `${self}  digest ${r.digest}`,
-        `source ${r.source.file} (${mb(r.source.bytes)}), producer '${r.producer}', IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(' ')}`,
+        `source ${r.source.file} (${formatBytes(r.source.bytes)}), producer '${r.producer}', IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(' ')}`,
         `default mode ${r.defaultMode}; fast-run variants: ${r.variants.map((v) => `${v.ortVersion}/${v.target}`).join(', ') || 'none yet'}`,
         '',
         table([['INPUT', 'DTYPE', 'SHAPE'], ...r.inputs.map((i) => [i.name, i.dtype, shape(i.shape)])]),
         '',
         table([['OUTPUT', 'DTYPE', 'SHAPE'], ...r.outputs.map((i) => [i.name, i.dtype, shape(i.shape)])]),
         '',
-        table([['TENSOR', 'DTYPE', 'DIMS', 'SIZE', 'SHA256', 'SHARED WITH'], ...r.tensors.map((t) => [t.name, t.dtype, `[${t.dims.join(',')}]`, mb(t.bytes), t.sha256.slice(0, 12), t.sharedWith.join(' ') || '-'])]),
+        table([['TENSOR', 'DTYPE', 'DIMS', 'SIZE', 'SHA256', 'SHARED WITH'], ...r.tensors.map((t) => [t.name, t.dtype, `[${t.dims.join(',')}]`, formatBytes(t.bytes), t.sha256.slice(0, 12), t.sharedWith.join(' ') || '-'])]),
       ].join('\n'));
     }));
 }

@@ -9,8 +9,10 @@ import { TensorshareError } from '../../errors.js';
 import { packageRoot } from '../../paths.js';
 import { formatReport, runLoad, type LoadReport } from '../../bench/loadgen.js';
 import { httpClient, inferBody, type ModelMeta } from '../../bench/http-load.js';
-import { lineChart } from '../../bench/svg-chart.js';
-import { runSchedBench, writeReport, type SchedBenchResults } from '../../bench/sched.js';
+import { lineChart } from '../../bench/charts.js';
+import { runSchedBench } from '../../bench/sched/run.js';
+import { writeReport } from '../../bench/sched/report.js';
+import type { SchedBenchResults } from '../../bench/sched/results.js';
 import { action, emit } from '../output.js';
 
 interface LoadOpts {
@@ -111,7 +113,7 @@ export function registerLoad(program: Command): void {
     .option('--quick', 'short version (under a minute; for CI): fewer, shorter steps, one repetition', false)
     .option('--scenarios <list>', 'which scenarios to run, e.g. 1,3 (default all)', '1,2,3,4')
     .option('--out <dir>', 'folder for sched.json and the SVG charts (default docs/bench, or a temp folder with --quick)')
-    .option('--docs <file>', 'markdown file whose <!-- sched:begin --> .. <!-- sched:end --> section is replaced (default docs/benchmarks.md; none with --quick)')
+    .option('--docs <file>', 'markdown file whose <!-- bench:sched:start --> .. <!-- bench:sched:end --> section is replaced (default docs/benchmarks.md; none with --quick)')
     .option('--layers <n>', 'encoder layers of the BERT-shaped model (hidden 768)', '2')
     .option('--seq <n>', 'sequence length of every request', '32')
     .option('--render <sched.json>', 'measure nothing: write the charts and the docs section again from saved results')
@@ -139,15 +141,15 @@ export function registerLoad(program: Command): void {
 }
 
 function stepChart(model: string, r: LoadReport): string {
-  const steps = r.bySteps.filter((s) => s.ratePerSec > 0 && s.ok > 0);
+  const steps = r.bySteps.filter((s) => s.ratePerSec > 0 && s.ok > 0).sort((a, b) => a.ratePerSec - b.ratePerSec);
   return lineChart({
     title: `${model}: latency against offered load`,
     xLabel: 'offered rate (requests/s)',
     yLabel: 'latency (ms)',
     series: [
-      { name: 'p50', points: steps.map((s) => [s.ratePerSec, s.latency.p50]) },
-      { name: 'p99', points: steps.map((s) => [s.ratePerSec, s.latency.p99]) },
+      { name: 'p50', points: steps.map((s) => ({ x: s.ratePerSec, y: s.latency.p50 })) },
+      { name: 'p99', points: steps.map((s) => ({ x: s.ratePerSec, y: s.latency.p99 })) },
     ],
-    hlines: [{ y: r.sloMs, label: `SLO ${r.sloMs} ms` }],
+    references: [{ y: r.sloMs, label: `SLO ${r.sloMs} ms` }],
   });
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { listModels } from '../../store/repository.js';
 import { isResident } from '../../store/materialize.js';
-import { action, emit, mb, table } from '../output.js';
+import { action, emit, table } from '../output.js';
+import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
 
 export function registerLs(program: Command): void {
@@ -23,6 +24,6 @@ export function registerLs(program: Command): void {
         createdAt: m.createdAt,
       })));
       emit(opts, rows, (r) => r.length === 0 ? `no models in ${repo.root}` :
-        table([['MODEL', 'TENSORS', 'SIZE', 'MODE', 'RESIDENT', 'DIGEST'], ...r.map((x) => [`${x.name}:${x.version}`, x.tensors, mb(x.bytes), x.defaultMode, x.resident ? 'yes' : 'no', x.digest.slice(0, 12)])]));
+        table([['MODEL', 'TENSORS', 'SIZE', 'MODE', 'RESIDENT', 'DIGEST'], ...r.map((x) => [`${x.name}:${x.version}`, x.tensors, formatBytes(x.bytes), x.defaultMode, x.resident ? 'yes' : 'no', x.digest.slice(0, 12)])]));
     }));
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { du, gc, removeModel, verify } from '../../store/maintenance.js';
-import { action, emit, mb, progressBar, table } from '../output.js';
+import { action, emit, progressBar, table } from '../output.js';
+import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
 
 export function registerMaintenance(program: Command): void {
@@ -23,7 +24,7 @@ export function registerMaintenance(program: Command): void {
     .action(action(async (opts: { json?: boolean }, cmd: Command) => {
       const { repo, storeLayout } = roots(cmd);
       const result = { repository: await gc(repo), store: await gc(storeLayout) };
-      emit(opts, result, (r) => `repository: removed ${r.repository.filesRemoved} files (${mb(r.repository.bytesFreed)})\nstore: removed ${r.store.filesRemoved} files (${mb(r.store.bytesFreed)})`);
+      emit(opts, result, (r) => `repository: removed ${r.repository.filesRemoved} files (${formatBytes(r.repository.bytesFreed)})\nstore: removed ${r.store.filesRemoved} files (${formatBytes(r.store.bytesFreed)})`);
     }));
 
   program
@@ -35,10 +36,10 @@ export function registerMaintenance(program: Command): void {
       const r = roots(cmd);
       const usage = await du(opts.inStore ? r.storeLayout : r.repo);
       emit(opts, usage, (u) => [
-        table([['MODEL', 'LOGICAL', 'UNIQUE', 'EXCLUSIVE', 'SHARED', 'TENSORS'], ...u.models.map((m) => [m.ref, mb(m.logicalBytes), mb(m.uniqueBytes), mb(m.exclusiveBytes), mb(m.sharedBytes), m.tensors])]),
+        table([['MODEL', 'LOGICAL', 'UNIQUE', 'EXCLUSIVE', 'SHARED', 'TENSORS'], ...u.models.map((m) => [m.ref, formatBytes(m.logicalBytes), formatBytes(m.uniqueBytes), formatBytes(m.exclusiveBytes), formatBytes(m.sharedBytes), m.tensors])]),
         '',
-        `total logical ${mb(u.logicalBytes)}, physical ${mb(u.physicalBytes)}, dedup ratio ${u.dedupRatio.toFixed(2)}x  (${u.root})`,
-        `fast-run variants add ${mb(u.variantBytes)}; unreferenced (gc frees) ${mb(u.unreferencedBytes)}`,
+        `total logical ${formatBytes(u.logicalBytes)}, physical ${formatBytes(u.physicalBytes)}, dedup ratio ${u.dedupRatio.toFixed(2)}x  (${u.root})`,
+        `fast-run variants add ${formatBytes(u.variantBytes)}; unreferenced (gc frees) ${formatBytes(u.unreferencedBytes)}`,
       ].filter(Boolean).join('\n'));
     }));
 
@@ -52,7 +53,7 @@ export function registerMaintenance(program: Command): void {
       const bar = progressBar(opts, 'verify');
       const result = await verify(opts.inStore ? r.storeLayout : r.repo, bar.update).finally(bar.stop);
       emit(opts, result, (v) => v.problems.length === 0
-        ? `ok: ${v.filesChecked} files, ${mb(v.bytesChecked)} verified in ${v.root}`
+        ? `ok: ${v.filesChecked} files, ${formatBytes(v.bytesChecked)} verified in ${v.root}`
         : [`${v.problems.length} problem(s) in ${v.root}:`, ...v.problems.map((p) => `  ${p.kind}: ${p.file}: ${p.detail}${p.models.length ? ` (used by ${p.models.join(', ')})` : ''}`)].join('\n'));
       if (result.problems.length) process.exitCode = 1;
     }));

@@ -1,17 +1,15 @@
 // End-to-end tests of the gateway over real sockets on 127.0.0.1, in front of
 // a test backend that runs real onnxruntime sessions on tiny ONNX models built
-// here with protobufjs from proto/onnx.proto.
+// here with the ONNX schema of src/onnx.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import ort from 'onnxruntime-node';
-import protobuf from 'protobufjs';
 import { pino } from 'pino';
 import { TensorshareError } from '../../errors.js';
+import { onnxTypes } from '../../onnx/schema.js';
 import { protoDir } from '../../paths.js';
 import type { InferContext, InferenceBackend, ModelIndexEntry, ValidatedInferRequest } from '../protocol/backend.js';
 import { bytesToStrings, datatypeOf, halfToNumber, numbersToHalf, ortDtypeOf, type Datatype, type InferResponse, type ModelMetadata, type Parameters, type Tensor, type TensorData } from '../../tensor/index.js';
@@ -31,24 +29,23 @@ interface GraphSpec {
 }
 
 async function buildOnnx(spec: GraphSpec): Promise<Uint8Array> {
-  const root = protobuf.parse(await readFile(path.join(protoDir, 'onnx.proto'), 'utf8'), { keepCase: true }).root;
-  const Model = root.lookupType('onnx.ModelProto');
+  const { Model } = onnxTypes();
   const vi = (t: GraphSpec['inputs'][number]) => ({
     name: t.name,
     type: {
-      tensor_type: {
-        elem_type: ONNX_ELEM[t.datatype],
-        shape: { dim: t.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+      tensorType: {
+        elemType: ONNX_ELEM[t.datatype],
+        shape: { dim: t.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },
   });
   const msg = Model.fromObject({
-    ir_version: 8,
-    producer_name: 'tensorshare-gateway-test',
-    opset_import: [{ domain: '', version: 13 }],
+    irVersion: 8,
+    producerName: 'tensorshare-gateway-test',
+    opsetImport: [{ domain: '', version: 13 }],
     graph: {
       name: 'g',
-      node: spec.nodes.map((n, i) => ({ op_type: n.op, input: n.inputs, output: n.outputs, name: `n${i}` })),
+      node: spec.nodes.map((n, i) => ({ opType: n.op, input: n.inputs, output: n.outputs, name: `n${i}` })),
       input: spec.inputs.map(vi),
       output: spec.outputs.map(vi),
     },

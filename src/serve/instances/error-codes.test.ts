@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { tempRoots, type TempRoots } from '../../testing/tmp.js';
-import { request, until, writeFunction } from '../../testing/functions.js';
+import { request, writeFunction } from '../../testing/functions.js';
+import { until } from '../../testing/until.js';
+import { testEnv } from '../../testing/env.js';
 
 // Throws what request.parameters.code names, shaped as a TensorshareError from another copy of errors.js.
 const throwingHandler = `
@@ -24,7 +26,7 @@ describe('error codes from instances', () => {
     roots = await tempRoots('ts-serve-codes');
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'thrower', { minInstances: 1, maxInstances: 1 }, throwingHandler);
-    rt = await createRuntime({ functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
+    rt = await createRuntime({ functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, env: testEnv() });
     await until(() => rt.list().find((f) => f.name === 'thrower')?.instances.ready === 1, 20_000, 'the instance to be ready');
   });
 

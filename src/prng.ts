@@ -1,7 +1,9 @@
-// Seeded pseudo-random numbers for synthetic weights. xoshiro128** is used
-// because it is fast in plain JS (32-bit integer ops only, ~1.5 ns/value) and
-// its output does not depend on how a tensor is split into chunks, so the
-// bytes written depend only on (seed string, element index).
+// The one seeded pseudo-random number generator: synthetic weights (src/gen),
+// benchmark load schedules and inputs (src/bench), filled-in tensors
+// (src/client). xoshiro128** is used because it is fast in plain JS (32-bit
+// integer ops only, ~1.5 ns/value) and its output does not depend on how a
+// tensor is split into chunks, so the bytes written depend only on (seed,
+// element index). Not for anything that needs unpredictability.
 
 /** FNV-1a over UTF-16 code units, then a murmur3 finalizer for avalanche. */
 export function hashString(s: string): number {
@@ -34,8 +36,9 @@ export class Xoshiro128 {
   private s2: number;
   private s3: number;
 
-  constructor(seed: string) {
-    const st = { s: hashString(seed) };
+  /** A string seed is hashed; a number seed is used as its low 32 bits. */
+  constructor(seed: string | number) {
+    const st = { s: typeof seed === 'string' ? hashString(seed) : seed >>> 0 };
     this.s0 = splitmix32(st);
     this.s1 = splitmix32(st);
     this.s2 = splitmix32(st);
@@ -60,6 +63,11 @@ export class Xoshiro128 {
     return r;
   }
 
+  /** Next value uniform in [0, 1). */
+  nextFloat(): number {
+    return (this.nextInt32() >>> 0) / 2 ** 32;
+  }
+
   /**
    * Fills out[0..n) with center + scale * u, u uniform in [-1, 1).
    * The loop keeps the state in locals: ~5x faster than calling nextInt32().
@@ -81,4 +89,17 @@ export class Xoshiro128 {
     }
     this.s0 = s0; this.s1 = s1; this.s2 = s2; this.s3 = s3;
   }
+}
+
+/** A function returning the generator's next value in [0, 1). */
+export function seededRandom(seed: string | number): () => number {
+  const rng = new Xoshiro128(seed);
+  return () => rng.nextFloat();
+}
+
+/** `count` floats uniform in [-scale, scale). */
+export function seededFloats(count: number, seed: string | number, scale = 1): Float32Array {
+  const out = new Float32Array(count);
+  new Xoshiro128(seed).fillUniform(out, count, scale, 0);
+  return out;
 }
