@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '../../paths.js';
+import { testEnv } from '../../testing/env.js';
 import { LOADER_OPTIONS } from './grpc-codec.js';
 
 const SCRIPT = 'gen:kserve-types';
@@ -44,7 +45,7 @@ test(`generated/ matches what \`npm run ${SCRIPT}\` makes from the .proto`, asyn
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-kserve-types-'));
   try {
     args[outIndex] = `--outDir=${tmp}`;
-    await promisify(execFile)(process.execPath, [bin, ...args], { cwd: packageRoot });
+    await promisify(execFile)(process.execPath, [bin, ...args], { cwd: packageRoot, env: testEnv() });
     const fresh = await listFiles(tmp);
     assert.ok(fresh.length > 0, 'the generator wrote files');
     const stale = `out of date with the .proto: run \`npm run ${SCRIPT}\` and commit the result`;
