@@ -1,14 +1,13 @@
 // The scheduling glue on its own: request parameters, the plan made from a
 // deployment, batch keys, and createScheduling() over a fake runtime driven by
-// a fake clock (timeouts, batching and splitting, concurrency following ready
-// instances, backlog, cancelled callers).
+// a fake clock (timeouts, batching and splitting, concurrency following the
+// runner's slots, backlog, cancelled callers).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createFakeClock } from '../sched/index.js';
 import { FUNCTION_DEFAULTS, type FunctionConfig } from './functions/config.js';
 import type { InferRequest, InferResponse } from './functions/tensors.js';
-import type { EventSink, RuntimeEvent } from './instances/events.js';
-import type { Deployment, Runtime } from './runtime.js';
+import type { Deployment, RunOptions, Runtime, RunnerListener } from './runtime.js';
 import { batchKey, createScheduling, parseSchedulingParameters, parseTenantWeights, planFor } from './scheduling.js';
 
 const CONFIG: FunctionConfig = { ...FUNCTION_DEFAULTS, models: { model: { ref: 'm' } }, maxConcurrency: 1 };
@@ -92,21 +91,21 @@ describe('function plans', () => {
 describe('createScheduling over a fake runtime', () => {
   function setup(over: Partial<FunctionConfig> = {}, policy: 'fifo' | 'priority' = 'fifo') {
     const clock = createFakeClock(1000);
-    const listeners = new Set<EventSink>();
-    const calls: { request: InferRequest; opts: { timeoutMs?: number; signal?: AbortSignal } | undefined; resolve(r: InferResponse): void; reject(e: Error): void }[] = [];
+    let runner: RunnerListener | undefined;
+    const calls: { request: InferRequest; opts: RunOptions | undefined; resolve(r: InferResponse): void; reject(e: Error): void }[] = [];
     const backlog: number[] = [];
     let ready = 1;
     const dep = deployment({ batching: { maxBatchSize: 4 }, ...over });
     const rt = {
-      subscribe(l: EventSink) { listeners.add(l); return () => listeners.delete(l); },
+      watch(l: RunnerListener) { runner = l; return () => { runner = undefined; }; },
       deployment: (fn: string) => (fn === 'f' ? dep : undefined),
-      list: () => [{ name: 'f', state: 'READY', instances: { starting: 0, ready, draining: 0 }, queueLength: 0 }],
-      infer: (_fn: string, request: InferRequest, opts?: { timeoutMs?: number }) => new Promise<InferResponse>((resolve, reject) => calls.push({ request, opts, resolve, reject })),
+      status: (fn: string) => (fn === 'f' ? { name: 'f', version: '1', state: 'READY', instances: { starting: 0, ready, draining: 0 } } : undefined),
+      slots: (fn: string) => (fn === 'f' ? ready * dep.config.maxConcurrency : 0),
+      run: (_fn: string, request: InferRequest, opts?: RunOptions) => new Promise<InferResponse>((resolve, reject) => calls.push({ request, opts, resolve, reject })),
       setBacklog: (_fn: string, n: number) => backlog.push(n),
     } as unknown as Runtime;
     const s = createScheduling({ runtime: rt, clock, policy });
-    const emit = (e: RuntimeEvent) => { for (const l of listeners) l(e); };
-    return { clock, calls, backlog, s, emit, setReady(n: number) { ready = n; emit({ type: 'instances', function: 'f', starting: 0, ready: n, draining: 0 }); } };
+    return { clock, calls, backlog, s, setReady(n: number) { ready = n; runner?.slots('f', n * dep.config.maxConcurrency); } };
   }
   const settle = () => new Promise((r) => setImmediate(r));
   /** y = 2x, shaped like x (a model with the batch on axis 0). */
@@ -137,7 +136,7 @@ describe('createScheduling over a fake runtime', () => {
     assert.deepEqual([...(c!.outputs[0]!.data as Float32Array)], [6, 8, 10, 12]);
     assert.deepEqual([...(d!.outputs[0]!.data as Float32Array)], [14, 16]);
     assert.equal(b!.timing!.queueMs, 7 + 1, 'scheduler wait + the pool\'s');
-    s.close();
+    s.destroy();
   });
 
   test('a request past its timeout is rejected with ERR_TIMEOUT and never reaches the runtime', async () => {
@@ -152,7 +151,7 @@ describe('createScheduling over a fake runtime', () => {
     await slow;
     await settle();
     assert.equal(calls.length, 1);
-    s.close();
+    s.destroy();
   });
 
   test('concurrency follows ready instances; the backlog reaches the runtime in batches', async () => {
@@ -170,7 +169,7 @@ describe('createScheduling over a fake runtime', () => {
     }
     assert.equal((await Promise.all(all)).length, 7);
     assert.equal(backlog.at(-1), 0);
-    s.close();
+    s.destroy();
   });
 
   test('a batch answered without the batch on axis 0 fails every request with ERR_INTERNAL; a caller gone while queued is not run', async () => {
@@ -179,6 +178,7 @@ describe('createScheduling over a fake runtime', () => {
     await settle();
     const ac = new AbortController();
     const gone = s.infer('f', req([[9, 9]]), { signal: ac.signal });
+    const goneErr = assert.rejects(gone, (e: Error & { code?: string }) => e.code === 'ERR_UNAVAILABLE' && /cancelled by its caller before it ran/.test(e.message));
     const a = s.infer('f', req([[1, 1]]));
     const b = s.infer('f', req([[2, 2]]));
     ac.abort();
@@ -188,7 +188,7 @@ describe('createScheduling over a fake runtime', () => {
     assert.deepEqual([...(calls[1]!.request.inputs[0]!.data as Float32Array)], [1, 1, 2, 2], 'the cancelled request is left out');
     calls[1]!.resolve({ outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2], data: new Float32Array(2) }] });
     for (const p of [a, b]) await assert.rejects(p, (e: Error & { code?: string }) => e.code === 'ERR_INTERNAL' && /do not have the batch on axis 0/.test(e.message));
-    await assert.rejects(gone, (e: Error & { code?: string }) => e.code === 'ERR_UNAVAILABLE' && /cancelled by its caller before it ran/.test(e.message));
-    s.close();
+    await goneErr;
+    s.destroy();
   });
 });
