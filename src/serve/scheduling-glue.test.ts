@@ -4,6 +4,7 @@
 // runner's slots, backlog, cancelled callers).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { TensorshareError } from '../errors.js';
 import { createFakeClock } from '../sched/index.js';
 import { FUNCTION_DEFAULTS, type FunctionConfig } from './functions/config.js';
 import type { InferRequest, InferResponse } from './functions/tensors.js';
@@ -189,6 +190,108 @@ describe('createScheduling over a fake runtime', () => {
     calls[1]!.resolve({ outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2], data: new Float32Array(2) }] });
     for (const p of [a, b]) await assert.rejects(p, (e: Error & { code?: string }) => e.code === 'ERR_INTERNAL' && /do not have the batch on axis 0/.test(e.message));
     await goneErr;
+    s.destroy();
+  });
+});
+
+describe('admission: every request goes through the scheduler', () => {
+  /** A runtime whose function `f` is loading: no deployment, no slots, until deploy(). */
+  function loadingRuntime() {
+    let runner: RunnerListener | undefined;
+    let dep: Deployment | undefined;
+    let state: 'LOADING' | 'READY' | 'UNAVAILABLE' | undefined = 'LOADING';
+    let ready = 0;
+    let reason: string | undefined;
+    const runs: { request: InferRequest; resolve(r: InferResponse): void }[] = [];
+    const rt = {
+      watch(l: RunnerListener) { runner = l; return () => { runner = undefined; }; },
+      deployment: (fn: string) => (fn === 'f' ? dep : undefined),
+      status: (fn: string) => (fn === 'f' && state ? { name: 'f', state, ...(reason ? { reason } : {}), instances: { starting: state === 'LOADING' ? 0 : 1 - ready, ready, draining: 0 } } : undefined),
+      slots: () => ready,
+      run: (_fn: string, request: InferRequest) => new Promise<InferResponse>((resolve) => runs.push({ request, resolve })),
+      setBacklog() {},
+    } as unknown as Runtime;
+    return {
+      rt, runs,
+      deploy(d: Deployment) { dep = d; state = 'READY'; },
+      instanceReady() { ready = 1; runner?.slots('f', 1); },
+      /** The function failed to deploy (`why`), or is gone from the runtime. */
+      fail(error: TensorshareError, why?: string) { state = why ? 'UNAVAILABLE' : undefined; reason = why; runner?.unservable('f', error); },
+    };
+  }
+  const settle = () => new Promise((r) => setImmediate(r));
+  const echo = (r: InferRequest): InferResponse => ({ outputs: r.inputs.map((t) => ({ ...t, name: 'y' })) });
+
+  test('an unknown function is ERR_MODEL_NOT_FOUND; a failed one ERR_UNAVAILABLE with its reason; nothing is queued', async () => {
+    const f = loadingRuntime();
+    const s = createScheduling({ runtime: f.rt, clock: createFakeClock() });
+    await assert.rejects(s.infer('nope', req([[1, 1]])), { code: 'ERR_MODEL_NOT_FOUND', message: "function 'nope' not found" });
+    f.fail(new TensorshareError('ERR_UNAVAILABLE', 'bad config'), 'functions/f/config.json: bad');
+    await assert.rejects(s.infer('f', req([[1, 1]])), { code: 'ERR_UNAVAILABLE', message: "function 'f' is unavailable: functions/f/config.json: bad" });
+    assert.equal(s.snapshot().functions.length, 0);
+    s.destroy();
+  });
+
+  test('a loading function queues with zero slots; its requests run when its first instance is ready', async () => {
+    const f = loadingRuntime();
+    const clock = createFakeClock();
+    const s = createScheduling({ runtime: f.rt, clock });
+    const a = s.infer('f', req([[1, 2]], {}, 'a'));
+    const b = s.infer('f', req([[3, 4]], {}, 'b'));
+    await settle();
+    assert.equal(f.runs.length, 0, 'no slots while loading');
+    assert.deepEqual(s.snapshot().functions.map((x) => [x.fn, x.queued, x.concurrency]), [['f', 2, 0]]);
+    f.deploy(deployment({ batching: { maxBatchSize: 4 } }));
+    clock.advance(5);
+    f.instanceReady();
+    await settle();
+    assert.equal(f.runs.length, 1, 'one slot: one run; requests queued before the plan run alone');
+    assert.deepEqual(f.runs[0]!.request.inputs[0]!.shape, [1, 2]);
+    f.runs[0]!.resolve(echo(f.runs[0]!.request));
+    assert.equal((await a).id, 'a');
+    assert.equal((await a).timing!.queueMs, 5, 'waited for the cold start in the scheduler');
+    await settle();
+    f.runs[1]!.resolve(echo(f.runs[1]!.request));
+    assert.equal((await b).id, 'b');
+    s.destroy();
+  });
+
+  test('a zero-row request is scheduled too and runs alone', async () => {
+    const f = loadingRuntime();
+    f.deploy(deployment({ batching: { maxBatchSize: 4 } }));
+    f.instanceReady();
+    const s = createScheduling({ runtime: f.rt, clock: createFakeClock() });
+    const empty: InferRequest = { inputs: [{ name: 'x', datatype: 'FP32', shape: [0, 2], data: new Float32Array(0) }] };
+    const first = s.infer('f', req([[1, 1]]));
+    const zero = s.infer('f', empty);
+    const other = s.infer('f', req([[2, 2]]));
+    await settle();
+    assert.equal(f.runs.length, 1);
+    f.runs[0]!.resolve(echo(f.runs[0]!.request));
+    await first;
+    await settle();
+    assert.deepEqual(f.runs[1]!.request.inputs[0]!.shape, [0, 2], 'the zero-row request ran by itself, in its turn');
+    f.runs[1]!.resolve(echo(f.runs[1]!.request));
+    assert.deepEqual((await zero).outputs[0]!.shape, [0, 2]);
+    await settle();
+    f.runs[2]!.resolve(echo(f.runs[2]!.request));
+    await other;
+    s.destroy();
+  });
+
+  test('when nothing can serve a function, its queued requests fail with the runner\'s reason; a timeout says what the queue waited for', async () => {
+    const f = loadingRuntime();
+    const clock = createFakeClock();
+    const s = createScheduling({ runtime: f.rt, clock });
+    const waiting = s.infer('f', req([[1, 1]]));
+    const late = s.infer('f', req([[2, 2]], { timeout_ms: 10 }));
+    const lateErr = assert.rejects(late, { code: 'ERR_TIMEOUT', message: /^request to function 'f' timed out after 10 ms in the queue \(no instance could be started\): request \d+ to f waited 10 ms in the queue, past its timeout of 10 ms; it was not run$/ });
+    clock.advance(10);
+    await lateErr;
+    f.fail(new TensorshareError('ERR_RESOURCE_EXHAUSTED', "not enough memory to start an instance of function 'f'"));
+    await assert.rejects(waiting, { code: 'ERR_RESOURCE_EXHAUSTED', message: /not enough memory/ });
+    assert.equal(s.snapshot().functions.length, 0, 'a function the runtime no longer knows leaves the scheduler');
+    assert.equal(f.runs.length, 0);
     s.destroy();
   });
 });
