@@ -491,7 +491,7 @@ export function timeoutError(r: Request<unknown>, now: number): TensorshareError
   return new TensorshareError(
     'ERR_TIMEOUT',
     `request ${r.id} to ${r.fn} waited ${Math.round(now - r.enqueuedAt)} ms in the queue, past its timeout of ${Math.round(r.deadline - r.enqueuedAt)} ms; it was not run`,
-    { fn: r.fn, id: r.id, tenant: r.tenant, waitedMs: now - r.enqueuedAt, timeoutMs: r.deadline - r.enqueuedAt },
+    { fn: r.fn, id: r.id, tenant: r.tenant, waitedMs: now - r.enqueuedAt, timeoutMs: r.deadline - r.enqueuedAt, expired: true },
   );
 }
 

@@ -221,7 +221,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     unservable(fn, error) {
       if (!plans.has(fn)) return;
       scheduler.rejectQueued(fn, error);
-      if (!rt.status(fn)) forget(fn);
+      if (!rt.deployment(fn)) forget(fn); // gone, or it never deployed: admission answers from now on
     },
   });
 
@@ -283,7 +283,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
   function timedOut(fn: string, e: TensorshareError): TensorshareError {
     const c = rt.status(fn)?.instances;
     const why = !c || c.ready + c.starting === 0 ? 'no instance could be started' : c.ready === 0 ? 'waiting for an instance to start' : 'all instances busy';
-    return new TensorshareError('ERR_TIMEOUT', `request to function '${fn}' timed out after ${Math.round(Number(e.details.timeoutMs))} ms in the queue (${why}): ${e.message}`, { ...e.details, function: fn, phase: 'queue' });
+    return new TensorshareError('ERR_TIMEOUT', `request to function '${fn}' timed out after ${Math.round(Number(e.details.timeoutMs))} ms in the queue (${why}): ${e.message}`, { ...e.details, function: fn });
   }
 
   // Called by the scheduler in the turn it found a free slot: runtime.run() takes the slot at once.
@@ -359,7 +359,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
       try {
         return await p;
       } catch (e) {
-        throw isTensorshareError(e, 'ERR_TIMEOUT') && e.details.phase === undefined ? timedOut(fn, e) : e;
+        throw isTensorshareError(e, 'ERR_TIMEOUT') && e.details.expired === true ? timedOut(fn, e) : e;
       } finally {
         touch(fn);
       }
