@@ -51,6 +51,9 @@ export interface PoolStats {
   /** Runs waiting upstream of the pool (scheduler), as last reported. */
   backlog: number;
   inflight: number;
+  /** Requests the ready instances take at once, and how many of those are free now. */
+  slots: number;
+  free: number;
   instances: { id: string; version: string; pid?: number; state: string; inflight: number; coldStartMs?: number }[];
   lastError?: string;
 }
@@ -113,6 +116,11 @@ export function createPool(o: PoolOptions): FunctionPool {
 
   const measure = () => meter.set(inflight + backlog, o.clock.now());
   const isCurrentReady = (i: Instance) => i.state === 'ready' && i.version === deployed.version;
+  function free() {
+    let n = 0;
+    for (const i of instances) if (isCurrentReady(i)) n += Math.max(0, deployed.config.maxConcurrency - i.inflight);
+    return n;
+  }
   function slots() {
     let n = 0;
     for (const i of instances) if (isCurrentReady(i)) n += deployed.config.maxConcurrency;
@@ -156,7 +164,7 @@ export function createPool(o: PoolOptions): FunctionPool {
   const run = (request: InferRequest, opts: RunOptions): Promise<InferResponse> => {
     const inst = pick();
     if (!inst) {
-      return Promise.reject(new TensorshareError('ERR_UNAVAILABLE', `function '${name}' has no free instance slot (${slots()} slots, ${inflight} running)`, { function: name }));
+      return Promise.reject(new TensorshareError('ERR_UNAVAILABLE', `function '${name}' has no free instance slot (${free()} of ${slots()} free)`, { function: name }));
     }
     evicted = false;
     const startedAt = performance.now();
@@ -266,11 +274,7 @@ export function createPool(o: PoolOptions): FunctionPool {
     get deployed() { return deployed; },
     get closing() { return closing; },
     slots,
-    free: () => {
-      let n = 0;
-      for (const i of instances) if (isCurrentReady(i)) n += Math.max(0, deployed.config.maxConcurrency - i.inflight);
-      return n;
-    },
+    free,
     run: (request, opts = {}) => run(request, opts),
     scaleTo(desired, decision) {
       if (closing) return;
@@ -353,6 +357,8 @@ export function createPool(o: PoolOptions): FunctionPool {
         version: deployed.version,
         backlog,
         inflight,
+        slots: slots(),
+        free: free(),
         instances: [...instances].map((i) => ({ id: i.id, version: i.version, pid: i.pid, state: i.state, inflight: i.inflight, coldStartMs: i.coldStartMs })),
         ...(lastError ? { lastError } : {}),
       };

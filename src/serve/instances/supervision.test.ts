@@ -89,6 +89,8 @@ describe('instance supervision', () => {
     // One instance, one request at a time, one queue slot.
     const running = infer('narrow', request([1], { sleepMs: 1500 }));
     await until(() => rt.stats().functions.find((f) => f.name === 'narrow')?.inflight === 1, 10_000, 'first request running');
+    const narrow = rt.stats().functions.find((f) => f.name === 'narrow')!;
+    assert.deepEqual([narrow.slots, narrow.free], [1, 0], 'one instance, maxConcurrency 1, busy');
     const queued = infer('narrow', request([2], { timeout_ms: 200 }));
     await assert.rejects(infer('narrow', request([3])), (e: Error & { code?: string; details?: Record<string, unknown> }) => {
       assert.equal(e.code, 'ERR_OVERLOADED');
