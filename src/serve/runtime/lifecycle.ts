@@ -3,7 +3,7 @@
 // loads; when it fails, the old one keeps serving with the failure as its
 // reason. A function that never deployed tells the scheduler, which fails the
 // requests that waited for it.
-import { TensorshareError } from '../../errors.js';
+import { TensorshareError, isTensorshareError } from '../../errors.js';
 import type { AutoscalerDriver } from '../autoscaler/driver.js';
 import { deployFunction, type DeployedFunction, type DescribeHandler } from '../functions/deploy.js';
 import { fingerprintFunction, readFunction } from '../functions/repository.js';
@@ -85,7 +85,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
       } catch (err) {
         if (e.fingerprint === undefined && !e.pool) {
           registry.delete(name); // no such function: nothing to list
-          o.listener.unservable(name, err as TensorshareError);
+          o.listener.unservable(name, isTensorshareError(err) ? err : new TensorshareError('ERR_UNAVAILABLE', `function '${name}' could not be deployed: ${(err as Error).message}`, { function: name }));
           throw err;
         }
         e.error = (err as Error).message;
