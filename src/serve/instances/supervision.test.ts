@@ -203,3 +203,25 @@ test('memory guard: an idle instance of another function is evicted to make room
     await roots.cleanup();
   }
 });
+
+test('a request that arrives while its function loads waits in the scheduler with no slots, and is served once it deploys', async () => {
+  const roots = await tempRoots('ts-serve-loading');
+  const functions = path.join(roots.dir, 'functions');
+  await writeFunction(functions, 'fresh', {}, testHandler({ factor: 7 }));
+  const rt = await createRuntime({ functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, loadAll: false });
+  const sched = createScheduling({ runtime: rt });
+  try {
+    const loading = rt.load('fresh');
+    assert.equal(rt.status('fresh')?.state, 'LOADING');
+    const r = sched.infer('fresh', request([1]));
+    assert.deepEqual(sched.snapshot().functions.map((f) => [f.fn, f.queued, f.concurrency]), [['fresh', 1, 0]]);
+    await loading;
+    const res = await r;
+    assert.deepEqual([...(res.outputs[0]!.data as Float32Array)], [7]);
+    assert.ok(res.timing!.coldStartMs! > 0, 'it waited for the cold start its backlog asked for');
+  } finally {
+    await sched.close();
+    await rt.close();
+    await roots.cleanup();
+  }
+});
