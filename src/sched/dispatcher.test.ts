@@ -284,7 +284,7 @@ test('queue limit: a full function queue refuses with ERR_OVERLOADED; expired re
   d.enqueue({ fn: 'm', payload: '2' }, 0);
   // A slot is taken by other work so the queue stays full.
   d.enqueue({ fn: 'other', payload: 'o' }, 0);
-  assert.throws(() => d.enqueue({ fn: 'm', payload: '3' }, 1), (e) => isTensorshareError(e, 'ERR_OVERLOADED') && /m has 2 queued/.test(e.message));
+  assert.throws(() => d.enqueue({ fn: 'm', payload: '3' }, 1), (e) => isTensorshareError(e, 'ERR_OVERLOADED') && /function 'm' is overloaded: 2 requests already queued \(maxQueueLength 2\)/.test(e.message));
   d.enqueue({ fn: 'other', payload: 'o2' }, 1);
   d.enqueue({ fn: 'm', payload: '4' }, 10); // '1' expired at 10: room for '4'
   assert.deepEqual(d.next(10).expired.map((r) => r.payload), ['1']);

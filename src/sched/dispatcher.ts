@@ -49,7 +49,7 @@ export interface FunctionConfig {
   maxQueueLength?: number;
   /** Queue timeout for requests that set none, ms. Default: none. */
   defaultTimeoutMs?: number;
-  /** Batches of this function that may run at once (its instances). Default: unbounded (slots still apply). */
+  /** Batches of this function that may run at once (its runner's slots; 0 while none is up). Default: unbounded (slots still apply). */
   maxConcurrency?: number;
   /** Guess of one request's service time before anything was measured, ms (srtf, fair). */
   expectedServiceMs?: number;
@@ -148,10 +148,15 @@ export interface Dispatcher<P> {
   /** Removes a function; returns its queued requests (reject them). Running batches may still complete. */
   unregister(fn: string): Request<P>[];
   enqueue(init: RequestInit<P>, now: number): Request<P>;
+  /** Takes a queued request out (its caller went away); false when it is not queued. */
+  remove(request: Request<P>): boolean;
+  /** Takes every queued request of `fn` out and returns them (reject them: nothing can serve them). */
+  takeQueued(fn: string): Request<P>[];
   next(now: number): Decision<P>;
   /** Call once per batch from next(), after it ran (also when it failed: the CPU time was spent). */
   complete(batch: Batch<P>, serviceMs: number, options?: { failed?: boolean }): void;
   setSlots(slots: number): void;
+  /** Batches of `fn` that may run at once; 0 holds its queue (no runner up yet). */
   setConcurrency(fn: string, n: number): void;
   cap(fn: string): number;
   snapshot(): DispatcherSnapshot;
@@ -346,7 +351,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
     register(cfg) {
       if (cfg.batching) checkBatchingConfig(cfg.name, cfg.batching);
       if (cfg.maxQueueLength !== undefined) checkCount(`${cfg.name}: maxQueueLength`, cfg.maxQueueLength);
-      if (cfg.maxConcurrency !== undefined) checkCount(`${cfg.name}: maxConcurrency`, cfg.maxConcurrency);
+      if (cfg.maxConcurrency !== undefined) checkCount(`${cfg.name}: maxConcurrency`, cfg.maxConcurrency, 0);
       const old = fns.get(cfg.name);
       let aimd: AimdState | null = null;
       if (cfg.batching && cfg.aimd) {
@@ -381,7 +386,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
       const limit = s.config.maxQueueLength ?? Infinity;
       if (s.queue.length >= limit) outbox.push(...purge(s, now));
       if (s.queue.length >= limit) {
-        throw new TensorshareError('ERR_OVERLOADED', `function ${init.fn} has ${s.queue.length} queued requests, its limit is ${limit}`, { fn: init.fn, queued: s.queue.length, maxQueueLength: limit });
+        throw new TensorshareError('ERR_OVERLOADED', `function '${init.fn}' is overloaded: ${s.queue.length} requests already queued (maxQueueLength ${limit})`, { fn: init.fn, queued: s.queue.length, maxQueueLength: limit });
       }
       const n = ++seq;
       const req: Request<P> = {
@@ -401,6 +406,22 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
       s.nextDeadline = Math.min(s.nextDeadline, req.deadline);
       tenantQueued(req.tenant, +1);
       return req;
+    },
+
+    remove(request) {
+      const s = fns.get(request.fn);
+      if (!s || !s.queue.includes(request)) return false;
+      removeFromQueue(s, new Set([request]));
+      return true;
+    },
+
+    takeQueued(fn) {
+      const s = fns.get(fn);
+      if (!s || s.queue.length === 0) return [];
+      const out = s.queue;
+      removeFromQueue(s, new Set(out));
+      s.nextDeadline = Infinity;
+      return out;
     },
 
     next(now) {
@@ -439,7 +460,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
     },
 
     setConcurrency(fn, n) {
-      checkCount(`${fn}: maxConcurrency`, n);
+      checkCount(`${fn}: maxConcurrency`, n, 0);
       const s = fnState(fn);
       s.config = { ...s.config, maxConcurrency: n };
     },
@@ -470,12 +491,12 @@ export function timeoutError(r: Request<unknown>, now: number): TensorshareError
   return new TensorshareError(
     'ERR_TIMEOUT',
     `request ${r.id} to ${r.fn} waited ${Math.round(now - r.enqueuedAt)} ms in the queue, past its timeout of ${Math.round(r.deadline - r.enqueuedAt)} ms; it was not run`,
-    { fn: r.fn, id: r.id, tenant: r.tenant, waitedMs: now - r.enqueuedAt },
+    { fn: r.fn, id: r.id, tenant: r.tenant, waitedMs: now - r.enqueuedAt, timeoutMs: r.deadline - r.enqueuedAt, expired: true },
   );
 }
 
-function checkCount(what: string, n: number): void {
-  if (!(Number.isInteger(n) && n >= 1) && n !== Infinity) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} must be an integer >= 1, got ${n}`, { what, value: n });
+function checkCount(what: string, n: number, min = 1): void {
+  if (!(Number.isInteger(n) && n >= min) && n !== Infinity) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} must be an integer >= ${min}, got ${n}`, { what, value: n });
   }
 }

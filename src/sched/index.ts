@@ -13,4 +13,4 @@ export {
   type Batch, type Decision, type Dispatcher, type DispatcherSnapshot, type FunctionStats,
   POLICIES, createDispatcher, timeoutError,
 } from './dispatcher.js';
-export { type Execute, type Scheduler, type SchedulerOptions, createScheduler } from './scheduler.js';
+export { type Execute, type Scheduler, type SchedulerOptions, type SubmitOptions, cancelledError, createScheduler } from './scheduler.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createFakeClock } from './clock.js';
 import { createScheduler } from './scheduler.js';
 import { concatInputs, shapeKey, splitOutputs, type NamedTensors } from './tensor.js';
-import { isTensorshareError } from '../errors.js';
+import { TensorshareError, isTensorshareError } from '../errors.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
@@ -99,7 +99,7 @@ test('scheduler: a request past its timeout is rejected with ERR_TIMEOUT and nev
   assert.deepEqual(ran, ['first', 'ok']);
 });
 
-test('scheduler: queue-full, unknown function and closed scheduler are rejected with typed errors', async () => {
+test('scheduler: queue-full, unknown function and destroyed scheduler are rejected with typed errors', async () => {
   const clock = createFakeClock();
   const s = createScheduler<string, string>({
     policy: 'priority', slots: 1, clock,
@@ -110,7 +110,7 @@ test('scheduler: queue-full, unknown function and closed scheduler are rejected 
   const queued = s.submit({ fn: 'm', payload: '2' });
   await assert.rejects(s.submit({ fn: 'm', payload: '3' }), (e) => isTensorshareError(e, 'ERR_OVERLOADED'));
   await assert.rejects(s.submit({ fn: 'x', payload: '' }), (e) => isTensorshareError(e, 'ERR_MODEL_NOT_FOUND'));
-  s.close();
+  s.destroy();
   await assert.rejects(queued, (e) => isTensorshareError(e, 'ERR_UNAVAILABLE'));
   await assert.rejects(s.submit({ fn: 'm', payload: '4' }), (e) => isTensorshareError(e, 'ERR_UNAVAILABLE'));
   void running;
@@ -159,4 +159,60 @@ test('scheduler: measured service time feeds the AIMD cap', async () => {
   assert.deepEqual(await Promise.all(all), Array.from({ length: 30 }, (_, i) => i));
   // 2 items = 8 ms meets the 10 ms SLO, 3 items = 12 ms does not.
   assert.ok(s.cap('m') >= 2 && s.cap('m') <= 3, `cap ${s.cap('m')}`);
+});
+
+test('scheduler: close is graceful (queued requests still run, new ones are refused); destroy is not', async () => {
+  const clock = createFakeClock();
+  const ran: string[] = [];
+  const s = createScheduler<string, string>({
+    policy: 'fifo', slots: 1, clock,
+    functions: [{ name: 'm' }],
+    execute: async (_fn, reqs) => {
+      ran.push(...reqs.map((r) => r.payload));
+      await new Promise<void>((r) => clock.setTimeout(r, 10));
+      return reqs.map((r) => r.payload);
+    },
+  });
+  const a = s.submit({ fn: 'm', payload: 'a' });
+  const b = s.submit({ fn: 'm', payload: 'b' });
+  let closed = false;
+  const closing = s.close().then(() => { closed = true; });
+  await assert.rejects(s.submit({ fn: 'm', payload: 'late' }), (e) => isTensorshareError(e, 'ERR_UNAVAILABLE') && /scheduler is closed/.test(e.message));
+  clock.advance(10);
+  await flush();
+  assert.equal(await a, 'a');
+  assert.equal(closed, false, 'b is still queued or running');
+  clock.advance(10);
+  await flush();
+  assert.equal(await b, 'b');
+  await closing;
+  assert.deepEqual(ran, ['a', 'b']);
+  assert.equal(clock.pending(), 0);
+});
+
+test('scheduler: zero concurrency holds the queue; an aborted caller leaves it; rejectQueued fails what waits', async () => {
+  const clock = createFakeClock();
+  const ran: string[] = [];
+  const s = createScheduler<string, string>({
+    policy: 'fifo', slots: 4, clock,
+    functions: [{ name: 'm', maxConcurrency: 0 }],
+    execute: async (_fn, reqs) => { ran.push(...reqs.map((r) => r.payload)); return reqs.map((r) => r.payload); },
+  });
+  const ac = new AbortController();
+  const gone = s.submit({ fn: 'm', payload: 'gone', id: 'g' }, { signal: ac.signal });
+  const kept = s.submit({ fn: 'm', payload: 'kept' });
+  await flush();
+  assert.deepEqual(ran, [], 'no slot: nothing runs');
+  ac.abort();
+  await assert.rejects(gone, (e) => isTensorshareError(e, 'ERR_UNAVAILABLE') && e.details.cancelled === true && /request g to function 'm' was cancelled by its caller before it ran/.test(e.message));
+  assert.equal(s.snapshot().functions[0]!.queued, 1, 'the aborted request left the queue at once');
+  s.setConcurrency('m', 1);
+  assert.equal(await kept, 'kept');
+  assert.deepEqual(ran, ['kept']);
+  s.setConcurrency('m', 0);
+  const stuck = s.submit({ fn: 'm', payload: 'stuck' });
+  s.rejectQueued('m', new TensorshareError('ERR_RESOURCE_EXHAUSTED', 'no room for an instance of m'));
+  await assert.rejects(stuck, (e) => isTensorshareError(e, 'ERR_RESOURCE_EXHAUSTED'));
+  assert.equal(s.snapshot().functions[0]!.queued, 0);
+  assert.deepEqual(ran, ['kept']);
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createCoreBudget } from '../sched/index.js';
 import { createRuntime, type Runtime, type RuntimeEvent } from './runtime.js';
+import { createScheduling, type Scheduling } from './scheduling.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { testEnv } from '../testing/env.js';
 import { recordEvents, request, writeFunction } from '../testing/functions.js';
@@ -24,6 +25,7 @@ export function handle(request, ctx) {
 describe('core budget', () => {
   let roots: TempRoots;
   let rt: Runtime;
+  let sched: Scheduling;
   let events: RuntimeEvent[];
   const logs: string[] = [];
   const cores = createCoreBudget({ total: 2 });
@@ -39,6 +41,7 @@ describe('core budget', () => {
       functionsDir: functions, repository: roots.repository, store: roots.store, cores, pollIntervalMs: 0, autoscaleTickMs: 200,
       logger: { debug() {}, info() {}, warn: log('warn'), error: log('error') },
     });
+    sched = createScheduling({ runtime: rt });
     events = recordEvents(rt);
     await until(() => rt.list().find((f) => f.name === 'wide')?.instances.ready === 1, 20_000, 'wide to be ready');
     // Deployed second, so the one core left is what it can get.
@@ -48,20 +51,21 @@ describe('core budget', () => {
   });
 
   after(async () => {
+    await sched?.close();
     await rt?.close({ timeoutMs: 5000 });
     await roots?.cleanup();
   });
 
   test('an instance asking for more threads than are free runs with what is free; the budget is never exceeded', async () => {
     assert.equal(cores.used(), 2);
-    const threadsOf = async (fn: string) => ((await rt.infer(fn, request([1]))).outputs[0]!.data as Int32Array)[0];
+    const threadsOf = async (fn: string) => ((await sched.infer(fn, request([1]))).outputs[0]!.data as Int32Array)[0];
     assert.equal(await threadsOf('wide'), 1);
     assert.equal(await threadsOf('greedy'), 1, 'greedy asked for 4, got the one core left');
     assert.ok(logs.some((l) => /^warn instance greedy-v1-\d+ asked for 4 intra-op threads but only 1 of 2 cores are free: it runs with 1/.test(l)), logs.join('\n'));
   });
 
   test('with every core held by instances that must stay, a new one is refused: ERR_RESOURCE_EXHAUSTED naming cores, logged once', async () => {
-    await assert.rejects(rt.infer('late', request([1])), (e: Error & { code?: string }) => {
+    await assert.rejects(sched.infer('late', request([1])), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'ERR_RESOURCE_EXHAUSTED');
       assert.match(e.message, /not enough CPU cores to start an instance of function 'late': it needs 1 intra-op thread and all 2 cores are held by instances \(wide-v1-\d+:1, greedy-v1-\d+:1\)/);
       return true;
@@ -74,7 +78,7 @@ describe('core budget', () => {
   test('cores come back when an instance exits', async () => {
     await rt.unload('wide');
     await until(() => cores.used() === 1, 10_000, 'wide to give its core back');
-    const r = await rt.infer('late', request([1]));
+    const r = await sched.infer('late', request([1]));
     assert.equal((r.outputs[0]!.data as Int32Array)[0], 1);
     assert.equal(cores.used(), 2);
   });

@@ -1,14 +1,14 @@
 // The scheduling glue on its own: request parameters, the plan made from a
 // deployment, batch keys, and createScheduling() over a fake runtime driven by
-// a fake clock (timeouts, batching and splitting, concurrency following ready
-// instances, backlog, cancelled callers).
+// a fake clock (timeouts, batching and splitting, concurrency following the
+// runner's slots, backlog, cancelled callers).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { TensorshareError } from '../errors.js';
 import { createFakeClock } from '../sched/index.js';
 import { FUNCTION_DEFAULTS, type FunctionConfig } from './functions/config.js';
 import type { InferRequest, InferResponse } from '../tensor/index.js';
-import type { EventSink, RuntimeEvent } from './instances/events.js';
-import type { Deployment, Runtime } from './runtime.js';
+import type { Deployment, RunOptions, Runtime, RunnerListener } from './runtime.js';
 import { batchKey, createScheduling, parseSchedulingParameters, parseTenantWeights, planFor } from './scheduling.js';
 
 const CONFIG: FunctionConfig = { ...FUNCTION_DEFAULTS, models: { model: { ref: 'm' } }, maxConcurrency: 1 };
@@ -92,21 +92,21 @@ describe('function plans', () => {
 describe('createScheduling over a fake runtime', () => {
   function setup(over: Partial<FunctionConfig> = {}, policy: 'fifo' | 'priority' = 'fifo') {
     const clock = createFakeClock(1000);
-    const listeners = new Set<EventSink>();
-    const calls: { request: InferRequest; opts: { timeoutMs?: number; signal?: AbortSignal } | undefined; resolve(r: InferResponse): void; reject(e: Error): void }[] = [];
+    let runner: RunnerListener | undefined;
+    const calls: { request: InferRequest; opts: RunOptions | undefined; resolve(r: InferResponse): void; reject(e: Error): void }[] = [];
     const backlog: number[] = [];
     let ready = 1;
     const dep = deployment({ batching: { maxBatchSize: 4 }, ...over });
     const rt = {
-      subscribe(l: EventSink) { listeners.add(l); return () => listeners.delete(l); },
+      watch(l: RunnerListener) { runner = l; return () => { runner = undefined; }; },
       deployment: (fn: string) => (fn === 'f' ? dep : undefined),
-      list: () => [{ name: 'f', state: 'READY', instances: { starting: 0, ready, draining: 0 }, queueLength: 0 }],
-      infer: (_fn: string, request: InferRequest, opts?: { timeoutMs?: number }) => new Promise<InferResponse>((resolve, reject) => calls.push({ request, opts, resolve, reject })),
+      status: (fn: string) => (fn === 'f' ? { name: 'f', version: '1', state: 'READY', instances: { starting: 0, ready, draining: 0 } } : undefined),
+      slots: (fn: string) => (fn === 'f' ? ready * dep.config.maxConcurrency : 0),
+      run: (_fn: string, request: InferRequest, opts?: RunOptions) => new Promise<InferResponse>((resolve, reject) => calls.push({ request, opts, resolve, reject })),
       setBacklog: (_fn: string, n: number) => backlog.push(n),
     } as unknown as Runtime;
     const s = createScheduling({ runtime: rt, clock, policy });
-    const emit = (e: RuntimeEvent) => { for (const l of listeners) l(e); };
-    return { clock, calls, backlog, s, emit, setReady(n: number) { ready = n; emit({ type: 'instances', function: 'f', starting: 0, ready: n, draining: 0 }); } };
+    return { clock, calls, backlog, s, setReady(n: number) { ready = n; runner?.slots('f', n * dep.config.maxConcurrency); } };
   }
   const settle = () => new Promise((r) => setImmediate(r));
   /** y = 2x, shaped like x (a model with the batch on axis 0). */
@@ -137,7 +137,7 @@ describe('createScheduling over a fake runtime', () => {
     assert.deepEqual([...(c!.outputs[0]!.data as Float32Array)], [6, 8, 10, 12]);
     assert.deepEqual([...(d!.outputs[0]!.data as Float32Array)], [14, 16]);
     assert.equal(b!.timing!.queueMs, 7 + 1, 'scheduler wait + the pool\'s');
-    s.close();
+    s.destroy();
   });
 
   test('a request past its timeout is rejected with ERR_TIMEOUT and never reaches the runtime', async () => {
@@ -152,7 +152,7 @@ describe('createScheduling over a fake runtime', () => {
     await slow;
     await settle();
     assert.equal(calls.length, 1);
-    s.close();
+    s.destroy();
   });
 
   test('concurrency follows ready instances; the backlog reaches the runtime in batches', async () => {
@@ -170,7 +170,7 @@ describe('createScheduling over a fake runtime', () => {
     }
     assert.equal((await Promise.all(all)).length, 7);
     assert.equal(backlog.at(-1), 0);
-    s.close();
+    s.destroy();
   });
 
   test('a batch answered without the batch on axis 0 fails every request with ERR_INTERNAL; a caller gone while queued is not run', async () => {
@@ -179,6 +179,7 @@ describe('createScheduling over a fake runtime', () => {
     await settle();
     const ac = new AbortController();
     const gone = s.infer('f', req([[9, 9]]), { signal: ac.signal });
+    const goneErr = assert.rejects(gone, (e: Error & { code?: string }) => e.code === 'ERR_UNAVAILABLE' && /cancelled by its caller before it ran/.test(e.message));
     const a = s.infer('f', req([[1, 1]]));
     const b = s.infer('f', req([[2, 2]]));
     ac.abort();
@@ -188,7 +189,109 @@ describe('createScheduling over a fake runtime', () => {
     assert.deepEqual([...(calls[1]!.request.inputs[0]!.data as Float32Array)], [1, 1, 2, 2], 'the cancelled request is left out');
     calls[1]!.resolve({ outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2], data: new Float32Array(2) }] });
     for (const p of [a, b]) await assert.rejects(p, (e: Error & { code?: string }) => e.code === 'ERR_INTERNAL' && /do not have the batch on axis 0/.test(e.message));
-    await assert.rejects(gone, (e: Error & { code?: string }) => e.code === 'ERR_UNAVAILABLE' && /cancelled by its caller before it ran/.test(e.message));
-    s.close();
+    await goneErr;
+    s.destroy();
+  });
+});
+
+describe('admission: every request goes through the scheduler', () => {
+  /** A runtime whose function `f` is loading: no deployment, no slots, until deploy(). */
+  function loadingRuntime() {
+    let runner: RunnerListener | undefined;
+    let dep: Deployment | undefined;
+    let state: 'LOADING' | 'READY' | 'UNAVAILABLE' | undefined = 'LOADING';
+    let ready = 0;
+    let reason: string | undefined;
+    const runs: { request: InferRequest; resolve(r: InferResponse): void }[] = [];
+    const rt = {
+      watch(l: RunnerListener) { runner = l; return () => { runner = undefined; }; },
+      deployment: (fn: string) => (fn === 'f' ? dep : undefined),
+      status: (fn: string) => (fn === 'f' && state ? { name: 'f', state, ...(reason ? { reason } : {}), instances: { starting: state === 'LOADING' ? 0 : 1 - ready, ready, draining: 0 } } : undefined),
+      slots: () => ready,
+      run: (_fn: string, request: InferRequest) => new Promise<InferResponse>((resolve) => runs.push({ request, resolve })),
+      setBacklog() {},
+    } as unknown as Runtime;
+    return {
+      rt, runs,
+      deploy(d: Deployment) { dep = d; state = 'READY'; },
+      instanceReady() { ready = 1; runner?.slots('f', 1); },
+      /** The function failed to deploy (`why`), or is gone from the runtime. */
+      fail(error: TensorshareError, why?: string) { state = why ? 'UNAVAILABLE' : undefined; reason = why; runner?.unservable('f', error); },
+    };
+  }
+  const settle = () => new Promise((r) => setImmediate(r));
+  const echo = (r: InferRequest): InferResponse => ({ outputs: r.inputs.map((t) => ({ ...t, name: 'y' })) });
+
+  test('an unknown function is ERR_MODEL_NOT_FOUND; a failed one ERR_UNAVAILABLE with its reason; nothing is queued', async () => {
+    const f = loadingRuntime();
+    const s = createScheduling({ runtime: f.rt, clock: createFakeClock() });
+    await assert.rejects(s.infer('nope', req([[1, 1]])), { code: 'ERR_MODEL_NOT_FOUND', message: "function 'nope' not found" });
+    f.fail(new TensorshareError('ERR_UNAVAILABLE', 'bad config'), 'functions/f/config.json: bad');
+    await assert.rejects(s.infer('f', req([[1, 1]])), { code: 'ERR_UNAVAILABLE', message: "function 'f' is unavailable: functions/f/config.json: bad" });
+    assert.equal(s.snapshot().functions.length, 0);
+    s.destroy();
+  });
+
+  test('a loading function queues with zero slots; its requests run when its first instance is ready', async () => {
+    const f = loadingRuntime();
+    const clock = createFakeClock();
+    const s = createScheduling({ runtime: f.rt, clock });
+    const a = s.infer('f', req([[1, 2]], {}, 'a'));
+    const b = s.infer('f', req([[3, 4]], {}, 'b'));
+    await settle();
+    assert.equal(f.runs.length, 0, 'no slots while loading');
+    assert.deepEqual(s.snapshot().functions.map((x) => [x.fn, x.queued, x.concurrency]), [['f', 2, 0]]);
+    f.deploy(deployment({ batching: { maxBatchSize: 4 } }));
+    clock.advance(5);
+    f.instanceReady();
+    await settle();
+    assert.equal(f.runs.length, 1, 'one slot: one run; requests queued before the plan run alone');
+    assert.deepEqual(f.runs[0]!.request.inputs[0]!.shape, [1, 2]);
+    f.runs[0]!.resolve(echo(f.runs[0]!.request));
+    assert.equal((await a).id, 'a');
+    assert.equal((await a).timing!.queueMs, 5, 'waited for the cold start in the scheduler');
+    await settle();
+    f.runs[1]!.resolve(echo(f.runs[1]!.request));
+    assert.equal((await b).id, 'b');
+    s.destroy();
+  });
+
+  test('a zero-row request is scheduled too and runs alone', async () => {
+    const f = loadingRuntime();
+    f.deploy(deployment({ batching: { maxBatchSize: 4 } }));
+    f.instanceReady();
+    const s = createScheduling({ runtime: f.rt, clock: createFakeClock() });
+    const empty: InferRequest = { inputs: [{ name: 'x', datatype: 'FP32', shape: [0, 2], data: new Float32Array(0) }] };
+    const first = s.infer('f', req([[1, 1]]));
+    const zero = s.infer('f', empty);
+    const other = s.infer('f', req([[2, 2]]));
+    await settle();
+    assert.equal(f.runs.length, 1);
+    f.runs[0]!.resolve(echo(f.runs[0]!.request));
+    await first;
+    await settle();
+    assert.deepEqual(f.runs[1]!.request.inputs[0]!.shape, [0, 2], 'the zero-row request ran by itself, in its turn');
+    f.runs[1]!.resolve(echo(f.runs[1]!.request));
+    assert.deepEqual((await zero).outputs[0]!.shape, [0, 2]);
+    await settle();
+    f.runs[2]!.resolve(echo(f.runs[2]!.request));
+    await other;
+    s.destroy();
+  });
+
+  test('when nothing can serve a function, its queued requests fail with the runner\'s reason; a timeout says what the queue waited for', async () => {
+    const f = loadingRuntime();
+    const clock = createFakeClock();
+    const s = createScheduling({ runtime: f.rt, clock });
+    const waiting = s.infer('f', req([[1, 1]]));
+    const late = s.infer('f', req([[2, 2]], { timeout_ms: 10 }));
+    const lateErr = assert.rejects(late, { code: 'ERR_TIMEOUT', message: /^request to function 'f' timed out after 10 ms in the queue \(no instance could be started\): request \d+ to f waited 10 ms in the queue, past its timeout of 10 ms; it was not run$/ });
+    clock.advance(10);
+    await lateErr;
+    f.fail(new TensorshareError('ERR_RESOURCE_EXHAUSTED', "not enough memory to start an instance of function 'f'"));
+    await assert.rejects(waiting, { code: 'ERR_RESOURCE_EXHAUSTED', message: /not enough memory/ });
+    assert.equal(s.snapshot().functions.length, 0, 'a function the runtime no longer knows leaves the scheduler');
+    assert.equal(f.runs.length, 0);
+    s.destroy();
   });
 });

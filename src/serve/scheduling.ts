@@ -1,32 +1,34 @@
 // Scheduling in the serving path: every inference request goes through one
-// scheduler (src/sched) between the gateway's backend and the runtime.
+// scheduler (src/sched) between the gateway's backend and the runtime, and
+// waits nowhere else.
 //
 //   gateway -> backend.infer -> scheduling.infer
-//     1. the function's current deployment is registered with the scheduler
-//        (batching config, queue limit, default timeout) once per version;
-//     2. request parameters give the priority class, tenant and timeout;
+//     1. admission: an unknown function is ERR_MODEL_NOT_FOUND, one being
+//        unloaded or failed ERR_UNAVAILABLE; a loading one is queued too,
+//        with no slots until its instances are up (its requests run alone);
+//     2. request parameters give the priority class, tenant and timeout; the
+//        deadline is fixed once, at enqueue; the queue limit is checked once;
 //     3. scheduler.submit() queues it; the policy (fifo | priority | fair |
-//        srtf) picks batches when an instance is free; a request still queued
-//        at its timeout is rejected with ERR_TIMEOUT and never runs (the
-//        timeout bounds the wait for dispatch, as Triton's does: a dispatched
-//        batch runs to the end under the function's requestTimeoutMs, so
-//        work started is never thrown away);
+//        srtf) picks batches when a slot is free; a request still queued at
+//        its timeout is rejected with ERR_TIMEOUT and never runs (the timeout
+//        bounds the wait for dispatch, as Triton's does: a dispatched batch
+//        runs to the end, so work started is never thrown away); a caller
+//        that goes away leaves the queue;
 //     4. execute(): a batch of several requests is concatenated along axis 0,
-//        run with one runtime.infer() (the pool's queue holds it if the
-//        instance went away meanwhile), and the outputs are split back so
-//        every response holds exactly its own rows;
-//   and, around it, the scheduler follows the runtime: a function may run
-//   as many batches at once as it has ready instances x targetConcurrency
-//   (one while it has none, so the batch waits in the pool for the cold
-//   start), the machine at most `slots` batches, and the scheduler's queue
-//   is reported back to the runtime as backlog so the autoscaler sees demand.
-import { TensorshareError } from '../errors.js';
+//        run with one runtime.run() on a free slot, and the outputs are
+//        split back so every response holds exactly its own rows.
+//   The runtime is the runner: it reports each function's slots (ready
+//   instances x maxConcurrency; 0 during a cold start) and when nothing can
+//   serve a function's waiting requests (they fail with its reason); the
+//   scheduler's queue goes back to it as backlog, so the autoscaler sees
+//   demand and a function at zero instances starts one.
+import { TensorshareError, isTensorshareError } from '../errors.js';
 import {
   type Batch, type Clock, type DispatcherSnapshot, type FunctionConfig as SchedFunctionConfig, type NamedTensors, type Policy,
   type PriorityClass, type Request, type Scheduler,
-  concatInputs, createScheduler, isBatchable, realClock, shapeKey, splitOutputs, POLICIES,
+  cancelledError, concatInputs, createScheduler, isBatchable, realClock, shapeKey, splitOutputs, POLICIES,
 } from '../sched/index.js';
-import { BATCHING_DEFAULTS } from './functions/config.js';
+import { BATCHING_DEFAULTS, FUNCTION_DEFAULTS } from './functions/config.js';
 import type { InferRequest, InferResponse, Tensor } from '../tensor/index.js';
 import type { Deployment, Logger, Runtime } from './runtime.js';
 
@@ -39,7 +41,7 @@ export interface SchedulingOptions {
   policy?: Policy;
   /** fair: weight per tenant (default 1). */
   tenantWeights?: Record<string, number>;
-  /** Most batches running at once across all functions (default: unbounded, i.e. the functions' instance capacity). */
+  /** Most batches running at once across all functions (default: unbounded, i.e. the functions' slots). */
   slots?: number;
   /** Let requests name their tenant with the `tenant` parameter (default false: the function's configured tenant). */
   tenantFromRequest?: boolean;
@@ -72,13 +74,17 @@ export interface Scheduling {
   /** The plan for `fn` (registers the current deployment first); undefined when not deployed. */
   plan(fn: string): FunctionPlan | undefined;
   snapshot(): DispatcherSnapshot;
-  /** Rejects queued requests (ERR_UNAVAILABLE); batches already running finish. */
-  close(): void;
+  /** Graceful: refuses new requests, runs (or expires) what is queued; resolves when nothing is queued or running. */
+  close(): Promise<void>;
+  /** Hard: rejects queued requests (ERR_UNAVAILABLE); batches already running finish. */
+  destroy(): void;
 }
 
 interface Payload {
   request: InferRequest;
   signal?: AbortSignal;
+  /** performance.now() at admission: the runner tells from it whether the request waited for a cold start. */
+  arrivedAt: number;
 }
 
 export interface RequestScheduling {
@@ -160,6 +166,7 @@ export function planFor(d: Deployment): FunctionPlan {
     // The runtime allows 0 (refuse whenever no instance is free); the scheduler needs room for the request being placed.
     maxQueueLength: Math.max(1, c.maxQueueLength),
     defaultTimeoutMs: c.requestTimeoutMs,
+    // Registration replaces it with the runner's slots.
     maxConcurrency: 1,
   };
   return { fn: d.name, version: d.version, batched: batching !== null, ...(whyNotBatched ? { whyNotBatched } : {}), config, targetConcurrency: c.targetConcurrency, tenant: c.tenant, priority: c.priority };
@@ -187,38 +194,38 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
   const policy = o.policy ?? 'fifo';
   if (!POLICIES.includes(policy)) throw bad(`unknown scheduling policy '${policy}'; expected one of ${POLICIES.join(', ')}`);
   if (o.slots !== undefined && !(Number.isInteger(o.slots) && o.slots >= 1)) throw bad(`slots must be an integer >= 1, got ${o.slots}`);
-  const plans = new Map<string, FunctionPlan>();
-  const ready = new Map<string, number>();
+  /** Registered functions; `undefined` while one is still loading (no deployment to plan from). */
+  const plans = new Map<string, FunctionPlan | undefined>();
+  let solo = 0;
 
   const scheduler: Scheduler<Payload, InferResponse> = createScheduler<Payload, InferResponse>({
     policy,
-    slots: 1,
+    slots: o.slots ?? Infinity,
     clock,
     fair: { weights: o.tenantWeights ?? {} },
     ...(o.realtimeReserve ? { priorityReserve: { runs: o.realtimeReserve } } : {}),
     execute,
   });
 
-  const concurrencyOf = (fn: string) => Math.max(1, (ready.get(fn) ?? 0) * (plans.get(fn)?.targetConcurrency ?? 1));
-  function resize(fn?: string): void {
-    if (fn !== undefined && plans.has(fn)) scheduler.setConcurrency(fn, concurrencyOf(fn));
-    let total = 0;
-    for (const f of plans.keys()) total += concurrencyOf(f);
-    scheduler.setSlots(Math.max(1, Math.min(total, o.slots ?? Infinity)));
-  }
-
-  // Follow the runtime: ready instances give concurrency; a removed function leaves the scheduler.
-  const unsubscribe = rt.subscribe((e) => {
-    if (e.type === 'instances') {
-      ready.set(e.function, e.ready);
-      resize(e.function);
-    } else if (e.type === 'function' && e.action === 'removed' && plans.has(e.function)) {
-      plans.delete(e.function);
-      scheduler.unregister(e.function);
-      resize();
-    }
+  const forget = (fn: string) => {
+    plans.delete(fn);
+    scheduler.unregister(fn);
+  };
+  // The runner's side: slots to dispatch against, and requests nothing can serve.
+  const unwatch = rt.watch({
+    slots(fn, n) {
+      if (!plans.has(fn)) return;
+      sync(fn);
+      scheduler.setConcurrency(fn, n);
+    },
+    unservable(fn, error) {
+      if (!plans.has(fn)) return;
+      scheduler.rejectQueued(fn, error);
+      if (!rt.deployment(fn)) forget(fn); // gone, or it never deployed: admission answers from now on
+    },
   });
 
+  /** Registers the current deployment of `fn` with the scheduler (once per version); undefined while it has none. */
   function sync(fn: string): FunctionPlan | undefined {
     const d = rt.deployment(fn);
     const cur = plans.get(fn);
@@ -227,12 +234,29 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     const plan = planFor(d);
     if (d.config.batching && !plan.batched) log?.warn({ function: fn, version: d.version }, `function ${fn} is not batched: ${plan.whyNotBatched}`);
     else if (plan.batched) log?.info({ function: fn, version: d.version, batching: plan.config.batching, aimd: plan.config.aimd ?? null }, `function ${fn} batches requests along axis 0`);
-    scheduler.register(plan.config);
+    scheduler.register({ ...plan.config, maxConcurrency: rt.slots(fn) });
     plans.set(fn, plan);
-    ready.set(fn, rt.list().find((s) => s.name === fn)?.instances.ready ?? 0);
-    resize(fn);
     o.metrics?.batchCap?.set({ function: fn }, scheduler.cap(fn));
     return plan;
+  }
+
+  /** A loading function waits with no slots, under the defaults, until its deployment is known. */
+  function registerLoading(fn: string): void {
+    if (plans.has(fn)) return;
+    scheduler.register({ name: fn, batching: null, maxQueueLength: FUNCTION_DEFAULTS.maxQueueLength, defaultTimeoutMs: FUNCTION_DEFAULTS.requestTimeoutMs, maxConcurrency: 0 });
+    plans.set(fn, undefined);
+  }
+
+  /** Admission: the function's plan, or why it takes no requests. */
+  function admit(fn: string): FunctionPlan | undefined {
+    const st = rt.status(fn);
+    if (!st) throw new TensorshareError('ERR_MODEL_NOT_FOUND', `function '${fn}' not found`, { function: fn });
+    if (st.state === 'UNLOADING') throw new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' is being unloaded`, { function: fn });
+    const plan = sync(fn);
+    if (plan) return plan;
+    if (st.state !== 'LOADING') throw new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' is unavailable: ${st.reason ?? 'not deployed'}`, { function: fn });
+    registerLoading(fn);
+    return undefined;
   }
 
   // Backlog and the cap gauge, refreshed once per tick for the functions that changed.
@@ -255,10 +279,18 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     });
   }
 
+  /** Why a request timed out in the queue, from the function's instances. */
+  function timedOut(fn: string, e: TensorshareError): TensorshareError {
+    const c = rt.status(fn)?.instances;
+    const why = !c || c.ready + c.starting === 0 ? 'no instance could be started' : c.ready === 0 ? 'waiting for an instance to start' : 'all instances busy';
+    return new TensorshareError('ERR_TIMEOUT', `request to function '${fn}' timed out after ${Math.round(Number(e.details.timeoutMs))} ms in the queue (${why}): ${e.message}`, { ...e.details, function: fn });
+  }
+
+  // Called by the scheduler in the turn it found a free slot: runtime.run() takes the slot at once.
   async function execute(fn: string, requests: readonly Request<Payload>[], batch: Batch<Payload>): Promise<ReadonlyArray<InferResponse | Error>> {
     touch(fn);
-    const results: Array<InferResponse | Error> = requests.map(() => cancelled(fn));
-    // A caller that went away while queued is not run.
+    const results: Array<InferResponse | Error> = requests.map((r) => cancelledError(r));
+    // A caller that went away after it was dispatched is not run.
     const live = requests.map((r, i) => ({ r, i })).filter(({ r }) => !r.payload.signal?.aborted);
     if (live.length === 0) return results;
     const waited = (r: Request<Payload>) => batch.dispatchedAt - r.enqueuedAt;
@@ -272,7 +304,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     if (live.length === 1) {
       const { r, i } = live[0]!;
       try {
-        results[i] = withQueue(await rt.infer(fn, r.payload.request, { signal: r.payload.signal }), r);
+        results[i] = withQueue(await rt.run(fn, r.payload.request, { signal: r.payload.signal, arrivedAt: r.payload.arrivedAt }), r);
       } catch (e) {
         results[i] = e as Error;
       }
@@ -289,7 +321,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     let res: InferResponse;
     let parts: NamedTensors[];
     try {
-      res = await rt.infer(fn, batched);
+      res = await rt.run(fn, batched, { arrivedAt: Math.min(...live.map(({ r }) => r.payload.arrivedAt)) });
       parts = splitBatch(fn, res, sizes);
     } catch (e) {
       for (const { i } of live) results[i] = e as Error; // the batch failed for everyone in it (callers gone before it ran keep their own answer)
@@ -305,36 +337,41 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
   return {
     plan: sync,
     async infer(fn, request, opts = {}) {
-      const plan = sync(fn);
-      // Not deployed (unknown, loading, failed): the runtime gives the right answer.
-      if (!plan) return rt.infer(fn, request, opts);
+      const plan = admit(fn);
       const s = parseSchedulingParameters(request.parameters, fn, o.tenantFromRequest);
       const forward: InferRequest = { ...request, parameters: s.parameters };
       if (Object.keys(s.parameters).length === 0) delete forward.parameters;
       const first = request.inputs[0];
-      const items = plan.batched && first && first.shape.length > 0 ? first.shape[0]! : 1;
-      if (plan.batched && items === 0) return rt.infer(fn, forward, opts); // nothing to batch
+      const rows = plan?.batched && first && first.shape.length > 0 ? first.shape[0]! : 1;
+      // No plan yet (loading: batching unknown), or zero rows: the request runs alone, in its turn.
+      const alone = !plan || (plan.batched && rows === 0);
       const p = scheduler.submit({
         fn,
-        payload: { request: forward, signal: opts.signal },
+        payload: { request: forward, signal: opts.signal, arrivedAt: performance.now() },
         ...(request.id !== undefined ? { id: request.id } : {}),
-        tenant: s.tenant ?? plan.tenant,
-        priority: s.priority ?? plan.priority,
+        tenant: s.tenant ?? plan?.tenant ?? FUNCTION_DEFAULTS.tenant,
+        priority: s.priority ?? plan?.priority ?? FUNCTION_DEFAULTS.priority,
         ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}),
-        items,
-        shapeKey: plan.batched ? batchKey(forward, s.parameters) : '',
-      });
+        items: Math.max(1, rows),
+        shapeKey: alone ? `alone:${++solo}` : plan.batched ? batchKey(forward, s.parameters) : '',
+      }, { signal: opts.signal });
       touch(fn);
       try {
         return await p;
+      } catch (e) {
+        throw isTensorshareError(e, 'ERR_TIMEOUT') && e.details.expired === true ? timedOut(fn, e) : e;
       } finally {
         touch(fn);
       }
     },
     snapshot: () => scheduler.snapshot(),
-    close() {
-      unsubscribe();
-      scheduler.close();
+    async close() {
+      await scheduler.close();
+      unwatch();
+    },
+    destroy() {
+      unwatch();
+      scheduler.destroy();
     },
   };
 }
@@ -348,8 +385,4 @@ function splitBatch(fn: string, res: InferResponse, sizes: number[]): NamedTenso
       `function '${fn}' answered a batch of ${sizes.length} requests (${sizes.reduce((a, b) => a + b, 0)} rows) with outputs that do not have the batch on axis 0 (${res.outputs.map((t) => `${t.name} [${t.shape}]`).join(', ')}): ${(e as Error).message}`,
       { function: fn }, { cause: e });
   }
-}
-
-function cancelled(fn: string): TensorshareError {
-  return new TensorshareError('ERR_UNAVAILABLE', `request to function '${fn}' was cancelled by its caller before it ran`, { function: fn, cancelled: true });
 }

@@ -140,7 +140,10 @@ describe('tensorshare serve with the bundled functions', () => {
     let done = 0;
     const failures: string[] = [];
     const instancePids = () => server.runtime.stats().functions.find((f) => f.name === 'ocr')!.instances.map((i) => i.pid).filter((p): p is number => typeof p === 'number');
-    const privateBytes = () => instancePids().reduce((a, pid) => a + readSmapsRollup(pid).pssAnon, 0);
+    /** Private memory per live ocr instance (one that exits while read is left out). */
+    const privateBytes = () => new Map(instancePids().flatMap((pid) => {
+      try { return [[pid, readSmapsRollup(pid).pssAnon] as const]; } catch { return []; }
+    }));
     const worker = async () => {
       while (done < 120 && Date.now() < deadline) {
         done++;
@@ -150,16 +153,17 @@ describe('tensorshare serve with the bundled functions', () => {
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]); // warm-up round, then measure
-    const pidsBefore = instancePids();
     const before = privateBytes();
     done = 0;
     await Promise.all([worker(), worker(), worker(), worker()]);
     const after = privateBytes();
     assert.deepEqual(failures, []);
     assert.ok(done >= 120, `completed ${done} within the time bound`);
-    if (instancePids().join() === pidsBefore.join()) {
-      assert.ok(after - before < 32 * 2 ** 20, `instance private memory grew ${((after - before) / 2 ** 20).toFixed(1)} MiB over 120 requests`);
-    }
+    // The autoscaler may add or stop instances meanwhile: compare the ones that served throughout.
+    const survivors = [...before.keys()].filter((pid) => after.has(pid));
+    assert.ok(survivors.length > 0, `an instance served the whole round (before ${[...before.keys()]}, after ${[...after.keys()]})`);
+    const grown = survivors.reduce((a, pid) => a + after.get(pid)! - before.get(pid)!, 0);
+    assert.ok(grown < 32 * 2 ** 20, `instance private memory grew ${(grown / 2 ** 20).toFixed(1)} MiB over 120 requests (${survivors.length} instances)`);
   });
 
   test('unload and load through the repository API while another function serves', async () => {
@@ -207,15 +211,20 @@ test('SIGTERM lets the request in flight finish, then exits cleanly', async () =
       });
       setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000).unref();
     });
-    const inFlight = fetch(`${serveUrl}/v2/models/ocr/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(jsonBytesInput('image', await fs.readFile(asset('ocr-page.png')))),
-    });
-    await new Promise((r) => setTimeout(r, 100)); // the request is in (waiting for its cold start)
+    const body = JSON.stringify(jsonBytesInput('image', await fs.readFile(asset('ocr-page.png'))));
+    let answered = false;
+    const inFlight = fetch(`${serveUrl}/v2/models/ocr/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      .finally(() => { answered = true; });
+    // ocr starts at zero instances: one starting means the request is in, waiting for its cold start.
+    const instances = async () => /tensorshare_instances\{function="ocr"\} [1-9]/.test(await (await fetch(`${serveUrl}/metrics`)).text());
+    while (!(await instances())) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(answered, false, 'the request is still in flight at SIGTERM');
     child.kill('SIGTERM');
     const res = await inFlight;
     assert.equal(res.status, 200, await res.clone().text());
     assert.equal(await exited, 0);
+    // Shutdown is not held by the finished request's keep-alive connection (72 s): the server closed it.
+    assert.equal(res.headers.get('connection'), 'close');
   } finally {
     await roots.cleanup();
   }

@@ -132,7 +132,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     logger: log.child({ component: 'gateway' }),
   }).catch(async (e) => {
     unwire();
-    scheduling.close();
+    scheduling.destroy();
     await runtime.close({ timeoutMs: 5000 });
     owned?.kill('SIGTERM');
     throw e;
@@ -145,10 +145,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     scheduling,
     daemon,
     close() {
-      // Graceful: stop accepting, let in-flight requests finish, drain instances, then the daemon.
+      // Graceful, as Triton stops: the gateway stops accepting and finishes its
+      // requests, the scheduler runs what it still holds, the instances drain, then the daemon.
       closing ??= (async () => {
         await gateway.close();
-        scheduling.close();
+        await scheduling.close();
         await runtime.close({ timeoutMs: 30_000 });
         unwire();
         if (owned && owned.exitCode === null) {

@@ -89,6 +89,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   };
 
   const http = await buildHttpApp({ ctx, server, maxBodyBytes });
+  // Closing: fastify's close() reaps the keep-alive connections idle at that
+  // moment; a response finished later says `connection: close`, so its
+  // connection ends too instead of idling out the keep-alive timeout (72 s).
+  let closing = false;
+  http.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   await http.listen({ host, port: opts.httpPort ?? GATEWAY_DEFAULTS.httpPort });
   const addr = http.server.address();
   const httpPort = typeof addr === 'object' && addr ? addr.port : 0;
@@ -118,6 +126,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     http,
     grpc: grpcServer,
     async close() {
+      closing = true;
       await Promise.all([http.close(), grpcServer ? shutdownGrpcServer(grpcServer) : Promise.resolve()]);
     },
   };

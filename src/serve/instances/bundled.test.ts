@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createRuntime, type Runtime, type RuntimeEvent } from '../runtime.js';
+import { createScheduling, type Scheduling } from '../scheduling.js';
 import { importBundled } from '../../cli/commands/demo.js';
 import { decodePng } from '../../handlers/image.js';
 import { ctcDecode, parseKeys, recInput } from '../../handlers/ocr.js';
@@ -16,17 +17,20 @@ import { isAlive, recordEvents } from '../../testing/functions.js';
 describe('bundled functions: ocr, vad, ppocr-rec', () => {
   let roots: TempRoots;
   let rt: Runtime;
+  let sched: Scheduling;
   let events: RuntimeEvent[];
 
   before(async () => {
     roots = await tempRoots('ts-serve-bundled');
     await importBundled(roots.repository);
     rt = await createRuntime({ env: testEnv(), functionsDir: path.resolve('functions'), repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
+    sched = createScheduling({ runtime: rt });
     events = recordEvents(rt);
   });
 
   after(async () => {
     const pids = events.flatMap((e) => (e.type === 'instance-ready' && e.pid ? [e.pid] : []));
+    await sched?.close();
     await rt?.close({ timeoutMs: 5000 });
     for (const pid of pids) assert.equal(isAlive(pid), false);
     await roots?.cleanup();
@@ -46,7 +50,7 @@ describe('bundled functions: ocr, vad, ppocr-rec', () => {
 
   test('ocr reads the page (PNG bytes in, lines out)', async (t) => {
     const png = await fs.readFile('assets/ocr-page.png');
-    const r = await rt.infer('ocr', { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png] }] });
+    const r = await sched.infer('ocr', { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png] }] });
     const text = r.outputs.find((o) => o.name === 'text')!;
     assert.deepEqual(text.data, ['Shared weights', 'load once 2026']);
     assert.deepEqual(text.shape, [2]);
@@ -60,14 +64,14 @@ describe('bundled functions: ocr, vad, ppocr-rec', () => {
     const cs = coldStart('ocr')!;
     t.diagnostic(`ocr cold start (spawn -> ready): ${cs.coldStartMs.toFixed(0)} ms; inside: open ${cs.openMs.toFixed(0)} ms (${cs.models.map((m) => `${m.ref} ${m.mode} ${m.openMs.toFixed(0)} ms`).join(', ')}), handler ${cs.handlerMs.toFixed(0)} ms`);
     // Only the requested output comes back.
-    const one = await rt.infer('ocr', { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png] }], outputs: [{ name: 'text' }] });
+    const one = await sched.infer('ocr', { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png] }], outputs: [{ name: 'text' }] });
     assert.deepEqual(one.outputs.map((o) => o.name), ['text']);
     assert.equal(one.timing?.coldStartMs, undefined, 'the second request found a warm instance');
   });
 
   test('vad finds the speech (WAV bytes in, segments out)', async (t) => {
     const wav = await fs.readFile('assets/speech.wav');
-    const r = await rt.infer('vad', { inputs: [{ name: 'audio', datatype: 'BYTES', shape: [1], data: [wav] }] });
+    const r = await sched.infer('vad', { inputs: [{ name: 'audio', datatype: 'BYTES', shape: [1], data: [wav] }] });
     const seg = r.outputs.find((o) => o.name === 'segments')!;
     assert.deepEqual(seg.shape, [1, 2]);
     const [start, end] = seg.data as Float32Array;
@@ -79,7 +83,7 @@ describe('bundled functions: ocr, vad, ppocr-rec', () => {
 
   test('ppocr-rec takes and gives raw tensors', async () => {
     const x = recInput(decodePng(await fs.readFile('assets/ocr-word.png')));
-    const r = await rt.infer('ppocr-rec', { inputs: [{ name: 'x', datatype: 'FP32', shape: x.shape, data: x.data }] });
+    const r = await sched.infer('ppocr-rec', { inputs: [{ name: 'x', datatype: 'FP32', shape: x.shape, data: x.data }] });
     const out = r.outputs[0]!;
     assert.equal(out.datatype, 'FP32');
     assert.equal(out.shape[0], 1);

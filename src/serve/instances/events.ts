@@ -15,8 +15,8 @@ export type RuntimeEvent =
     }
   | { type: 'instance-exit'; function: string; version: string; instance: string; pid?: number; reason: ExitReason; code: number | null; signal: string | null; error?: string }
   | { type: 'instances'; function: string; starting: number; ready: number; draining: number }
-  | { type: 'queue'; function: string; length: number }
   | { type: 'scale'; function: string; from: number; to: number; reason: string; panicking: boolean; stableConcurrency: number; panicConcurrency: number }
+  // One per run on an instance (a batch is one run); queueMs: from arrival upstream to the run's start.
   | { type: 'request'; function: string; outcome: 'ok' | string; queueMs: number; runMs?: number; coldStart: boolean }
   | { type: 'memory-refused'; function: string; estimateBytes: number; reservedBytes: number; budgetBytes: number }
   | { type: 'cores-refused'; function: string; requested: number; available: number; total: number }

@@ -1,20 +1,23 @@
 // Supervision with real instance processes: crashes, memory limits, the
-// memory guard, queue limits and timeouts.
+// memory guard, queue limits and timeouts. Requests go the way they go in
+// `tensorshare serve`: through the scheduler (the only queue) to the runtime.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createRuntime, type Runtime, type RuntimeEvent } from '../runtime.js';
+import { createScheduling, type Scheduling } from '../scheduling.js';
 import { tempRoots, type TempRoots } from '../../testing/tmp.js';
 import { testEnv } from '../../testing/env.js';
 import { isAlive, pidOf, recordEvents, request, testHandler, writeFunction } from '../../testing/functions.js';
 import { until } from '../../testing/until.js';
 import { createMemoryGuard } from './memory.js';
-import { createFifoQueue } from './queue.js';
 
 describe('instance supervision', () => {
   let roots: TempRoots;
   let functions: string;
   let rt: Runtime;
+  let sched: Scheduling;
+  let infer: Scheduling['infer'];
   let events: RuntimeEvent[];
   const pids = new Set<number>();
 
@@ -30,6 +33,8 @@ describe('instance supervision', () => {
       functionsDir: functions, repository: roots.repository, store: roots.store,
       pollIntervalMs: 0, autoscaleTickMs: 200, memory: { sampleMs: 100, budgetBytes: 8 * 2 ** 30, defaultInstanceMb: 64 },
     });
+    sched = createScheduling({ runtime: rt });
+    infer = sched.infer;
     events = recordEvents(rt);
     rt.subscribe((e) => { if (e.type === 'instance-starting' && e.pid) pids.add(e.pid); });
     await until(() => rt.list().every((f) => f.instances.ready >= (f.name === 'crashy' ? 2 : f.name === 'narrow' ? 0 : 1)), 20_000, 'minInstances to be ready')
@@ -37,6 +42,7 @@ describe('instance supervision', () => {
   });
 
   after(async () => {
+    await sched?.close();
     await rt?.close({ timeoutMs: 5000 });
     for (const pid of pids) assert.equal(isAlive(pid), false, `instance ${pid} is gone after close`);
     await roots?.cleanup();
@@ -46,10 +52,10 @@ describe('instance supervision', () => {
     const before = new Set(rt.stats().functions.find((f) => f.name === 'crashy')!.instances.map((i) => i.pid));
     assert.equal(before.size, 2);
     // Least-loaded routing puts the slow request and the crashing one on different instances.
-    const slow = rt.infer('crashy', request([1], { sleepMs: 600 }));
+    const slow = infer('crashy', request([1], { sleepMs: 600 }));
     await until(() => rt.stats().functions.find((f) => f.name === 'crashy')!.inflight === 1, 5000, 'slow request running');
-    const crash = rt.infer('crashy', request([1], { crash: true }));
-    const other = rt.infer('steady', request([2]));
+    const crash = infer('crashy', request([1], { crash: true }));
+    const other = infer('steady', request([2]));
     await assert.rejects(crash, (e: Error & { code?: string }) => {
       assert.equal(e.code, 'ERR_UNAVAILABLE');
       assert.match(e.message, /^instance crashy-v1-\d+ of function 'crashy' exited \(code 3\) while serving this request$/);
@@ -63,11 +69,11 @@ describe('instance supervision', () => {
     await until(() => rt.list().find((f) => f.name === 'crashy')!.instances.ready === 2, 10_000, 'a replacement');
     const after = rt.stats().functions.find((f) => f.name === 'crashy')!.instances.map((i) => i.pid);
     assert.equal(after.filter((p) => !before.has(p)).length, 1, 'one new process');
-    assert.ok((await rt.infer('crashy', request([3]))).outputs.length === 2);
+    assert.ok((await infer('crashy', request([3]))).outputs.length === 2);
   });
 
   test('an instance over its memory limit is drained and replaced', async () => {
-    const r = await rt.infer('hog', request([1], { allocateMb: 160 }));
+    const r = await infer('hog', request([1], { allocateMb: 160 }));
     const pid = pidOf(r);
     await until(() => events.some((e) => e.type === 'recycle' && e.function === 'hog'), 10_000, 'recycle event');
     const rec = events.find((e) => e.type === 'recycle')!;
@@ -75,7 +81,7 @@ describe('instance supervision', () => {
     await until(() => !isAlive(pid), 10_000, 'the hog to exit');
     assert.ok(events.some((e) => e.type === 'instance-exit' && e.function === 'hog' && e.reason === 'memory'));
     await until(() => rt.list().find((f) => f.name === 'hog')!.instances.ready === 1, 10_000, 'a replacement');
-    const again = await rt.infer('hog', request([1]));
+    const again = await infer('hog', request([1]));
     assert.notEqual(pidOf(again), pid);
     const memory = () => rt.stats().functions.find((f) => f.name === 'hog')!.instances[0]?.memoryBytes ?? 0;
     await until(() => memory() > 0, 5000, 'a memory sample of the replacement');
@@ -84,29 +90,35 @@ describe('instance supervision', () => {
 
   test('a full queue refuses with ERR_OVERLOADED; waiting too long fails with ERR_TIMEOUT', async () => {
     // One instance, one request at a time, one queue slot.
-    const running = rt.infer('narrow', request([1], { sleepMs: 1500 }));
-    await until(() => rt.stats().functions.find((f) => f.name === 'narrow')!.inflight === 1, 10_000, 'first request running');
-    const queued = rt.infer('narrow', request([2]), { timeoutMs: 200 });
-    await assert.rejects(rt.infer('narrow', request([3])), (e: Error & { code?: string; details?: Record<string, unknown> }) => {
+    const running = infer('narrow', request([1], { sleepMs: 1500 }));
+    await until(() => rt.stats().functions.find((f) => f.name === 'narrow')?.inflight === 1, 10_000, 'first request running');
+    const narrow = rt.stats().functions.find((f) => f.name === 'narrow')!;
+    assert.deepEqual([narrow.slots, narrow.free], [1, 0], 'one instance, maxConcurrency 1, busy');
+    const queued = infer('narrow', request([2], { timeout_ms: 200 }));
+    await assert.rejects(infer('narrow', request([3])), (e: Error & { code?: string; details?: Record<string, unknown> }) => {
       assert.equal(e.code, 'ERR_OVERLOADED');
       assert.match(e.message, /function 'narrow' is overloaded: 1 requests already queued \(maxQueueLength 1\)/);
       return true;
     });
     await assert.rejects(queued, { code: 'ERR_TIMEOUT', message: /request to function 'narrow' timed out after 200 ms in the queue \(all instances busy\)/ });
-    // A request that runs past its deadline.
-    const late = rt.infer('narrow', request([4], { sleepMs: 1000 }), { timeoutMs: 300 });
+    // Still queued behind the running request at its deadline: never run.
+    const late = infer('narrow', request([4], { sleepMs: 1000, timeout_ms: 300 }));
     await assert.rejects(late, { code: 'ERR_TIMEOUT', message: /timed out after 300 ms/ });
     assert.ok((await running).outputs.length === 2);
     // A caller that goes away leaves the queue.
     const ac = new AbortController();
-    const blocker = rt.infer('narrow', request([5], { sleepMs: 300 }));
-    const gone = rt.infer('narrow', request([6]), { signal: ac.signal });
+    const blocker = infer('narrow', request([5], { sleepMs: 300 }));
+    await until(() => rt.stats().functions.find((f) => f.name === 'narrow')!.inflight === 1, 10_000, 'the blocker running');
+    const gone = infer('narrow', request([6]), { signal: ac.signal });
+    assert.equal(sched.snapshot().functions.find((f) => f.fn === 'narrow')!.queued, 1);
     ac.abort();
     await assert.rejects(gone, { code: 'ERR_UNAVAILABLE', message: /cancelled by its caller/ });
+    assert.equal(sched.snapshot().functions.find((f) => f.fn === 'narrow')!.queued, 0, 'left the queue at once');
     await blocker;
-    assert.equal(rt.stats().functions.find((f) => f.name === 'narrow')!.queueLength, 0);
+    // Refused, timed-out and cancelled requests never reached the runtime: it ran the two that were dispatched.
     const codes = events.filter((e) => e.type === 'request' && e.function === 'narrow').map((e) => e.type === 'request' && e.outcome);
-    assert.ok(codes.includes('ERR_OVERLOADED') && codes.includes('ERR_TIMEOUT'));
+    assert.deepEqual(codes, ['ok', 'ok']);
+    assert.equal(rt.stats().functions.find((f) => f.name === 'narrow')!.backlog, 0);
   });
 });
 
@@ -116,14 +128,16 @@ describe('start failures', () => {
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'badsetup', {}, testHandler() + "\nexport async function setup() { throw new Error('no dictionary here'); }\n");
     const rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
+    const sched = createScheduling({ runtime: rt });
     try {
-      await assert.rejects(rt.infer('badsetup', request([1])), (e: Error & { code?: string }) => {
+      await assert.rejects(sched.infer('badsetup', request([1])), (e: Error & { code?: string }) => {
         assert.equal(e.code, 'ERR_UNAVAILABLE');
         assert.match(e.message, /^function 'badsetup' failed to start: no dictionary here$/);
         return true;
       });
       assert.match(rt.stats().functions[0]!.lastError ?? '', /no dictionary here/);
     } finally {
+      await sched.close();
       await rt.close();
       await roots.cleanup();
     }
@@ -155,13 +169,15 @@ describe('memory guard', () => {
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'big', {}, testHandler());
     const rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, memory: { budgetBytes: 16 * 2 ** 20, defaultInstanceMb: 64 } });
+    const sched = createScheduling({ runtime: rt });
     try {
-      await assert.rejects(rt.infer('big', request([1])), (e: Error & { code?: string }) => {
+      await assert.rejects(sched.infer('big', request([1])), (e: Error & { code?: string }) => {
         assert.equal(e.code, 'ERR_RESOURCE_EXHAUSTED');
         assert.match(e.message, /not enough memory to start an instance of function 'big': it needs about 64 MiB and 0 MiB of the 16 MiB instance budget is taken/);
         return true;
       });
     } finally {
+      await sched.close();
       await rt.close();
       await roots.cleanup();
     }
@@ -175,29 +191,40 @@ test('memory guard: an idle instance of another function is evicted to make room
   await writeFunction(functions, 'b', { keepAliveSeconds: 60 }, testHandler({ factor: 3 }));
   // Room for one instance at the default estimate; no samples to learn smaller ones.
   const rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, memory: { budgetBytes: 100 * 2 ** 20, defaultInstanceMb: 64, sampleMs: 600_000 } });
+  const sched = createScheduling({ runtime: rt });
   const events = recordEvents(rt);
   try {
-    const a = pidOf(await rt.infer('a', request([1])));
-    const b = await rt.infer('b', request([1]));
+    const a = pidOf(await sched.infer('a', request([1])));
+    const b = await sched.infer('b', request([1]));
     assert.deepEqual([...(b.outputs[0]!.data as Float32Array)], [3]);
     assert.equal(isAlive(a), false);
     assert.ok(events.some((e) => e.type === 'memory-refused' && e.function === 'b'));
     assert.ok(events.some((e) => e.type === 'instance-exit' && e.function === 'a' && e.reason === 'evicted'));
   } finally {
+    await sched.close();
     await rt.close();
     await roots.cleanup();
   }
 });
 
-test('FIFO queue: order, removal, refusal when full', () => {
-  const q = createFifoQueue<number>('f', 2);
-  q.enqueue(1);
-  q.enqueue(2);
-  assert.throws(() => q.enqueue(3), { code: 'ERR_OVERLOADED' });
-  assert.equal(q.remove(1), true);
-  assert.equal(q.remove(1), false);
-  q.enqueue(3);
-  assert.equal(q.dequeue(), 2);
-  assert.deepEqual(q.drain(), [3]);
-  assert.equal(q.length, 0);
+test('a request that arrives while its function loads waits in the scheduler with no slots, and is served once it deploys', async () => {
+  const roots = await tempRoots('ts-serve-loading');
+  const functions = path.join(roots.dir, 'functions');
+  await writeFunction(functions, 'fresh', {}, testHandler({ factor: 7 }));
+  const rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, loadAll: false });
+  const sched = createScheduling({ runtime: rt });
+  try {
+    const loading = rt.load('fresh');
+    assert.equal(rt.status('fresh')?.state, 'LOADING');
+    const r = sched.infer('fresh', request([1]));
+    assert.deepEqual(sched.snapshot().functions.map((f) => [f.fn, f.queued, f.concurrency]), [['fresh', 1, 0]]);
+    await loading;
+    const res = await r;
+    assert.deepEqual([...(res.outputs[0]!.data as Float32Array)], [7]);
+    assert.ok(res.timing!.coldStartMs! > 0, 'it waited for the cold start its backlog asked for');
+  } finally {
+    await sched.close();
+    await rt.close();
+    await roots.cleanup();
+  }
 });

@@ -1,0 +1,129 @@
+// Function lifecycle: deploy (or redeploy) and remove, one operation at a
+// time per function. A redeploy keeps the serving version while the new one
+// loads; when it fails, the old one keeps serving with the failure as its
+// reason. A function that never deployed tells the scheduler, which fails the
+// requests that waited for it.
+import { TensorshareError, isTensorshareError } from '../../errors.js';
+import type { AutoscalerDriver } from '../autoscaler/driver.js';
+import { deployFunction, type DeployedFunction, type DescribeHandler } from '../functions/deploy.js';
+import { fingerprintFunction, readFunction } from '../functions/repository.js';
+import type { EventSink } from '../instances/events.js';
+import type { ExitReason } from '../instances/instance.js';
+import type { FunctionPool } from '../instances/pool.js';
+import type { Logger } from './log.js';
+import type { RunnerListener } from './pools.js';
+import type { Entry, FunctionRegistry, FunctionStatus } from './registry.js';
+
+export interface Lifecycle {
+  /** Deploys `functionsDir/<name>`; unless `force`, only when its files changed. */
+  deploy(name: string, force: boolean): Promise<FunctionStatus>;
+  /** Stops serving `name`: its pool serves what the scheduler holds for it, drains, and the entry goes. */
+  remove(name: string, reason: Extract<ExitReason, 'unload' | 'close'>): Promise<void>;
+}
+
+export interface LifecycleOptions {
+  functionsDir: string;
+  repository: string;
+  store: string;
+  registry: FunctionRegistry;
+  newPool(d: DeployedFunction): FunctionPool;
+  driver: AutoscalerDriver;
+  describeHandler: DescribeHandler;
+  listener: RunnerListener;
+  emit: EventSink;
+  log: Logger;
+  isClosed(): boolean;
+}
+
+export function createLifecycle(o: LifecycleOptions): Lifecycle {
+  const { registry, log, emit } = o;
+  const closing = () => new TensorshareError('ERR_UNAVAILABLE', 'runtime is closing');
+
+  const serial = <T>(e: Entry, f: () => Promise<T>): Promise<T> => {
+    const next = e.op.then(f, f);
+    e.op = next.catch(() => {});
+    return next;
+  };
+  const status = registry.statusOf;
+
+  const deploy = (name: string, force: boolean): Promise<FunctionStatus> => {
+    registry.unloaded.delete(name);
+    const e = registry.entryFor(name);
+    return serial(e, async () => {
+      if (o.isClosed()) throw closing();
+      if (!registry.get(name)) registry.put(e); // re-deploy after an unload
+      if (e.pool?.closing) { e.pool = undefined; e.fingerprint = undefined; }
+      const fingerprint = await fingerprintFunction(o.functionsDir, name);
+      if (!force && fingerprint !== undefined && fingerprint === e.fingerprint && e.state !== 'UNLOADING') return status(e);
+      if (!e.pool) e.state = 'LOADING';
+      e.fingerprint = fingerprint;
+      try {
+        const def = await readFunction(o.functionsDir, name);
+        e.fingerprint = def.source.fingerprint;
+        const prev = e.pool?.deployed;
+        const d = await deployFunction(def, { repository: o.repository, store: o.store, version: String(e.deployments + 1), describeHandler: o.describeHandler });
+        if (prev && sameDeployment(prev, d)) {
+          e.error = undefined;
+          return status(e);
+        }
+        e.deployments++;
+        if (o.isClosed()) throw closing();
+        if (e.pool && !e.pool.closing) {
+          e.pool.update(d);
+          emit({ type: 'function', function: name, action: 'updated', version: d.version });
+          log.info({ function: name, version: d.version }, 'function updated');
+        } else {
+          e.pool = o.newPool(d);
+          e.pool.setBacklog(e.backlog); // requests that waited while it loaded
+          emit({ type: 'function', function: name, action: 'deployed', version: d.version });
+          log.info({ function: name, version: d.version }, 'function deployed');
+          o.driver.poke(name); // minInstances
+        }
+        e.state = 'READY';
+        e.error = undefined;
+        return status(e);
+      } catch (err) {
+        if (e.fingerprint === undefined && !e.pool) {
+          registry.delete(name); // no such function: nothing to list
+          o.listener.unservable(name, isTensorshareError(err) ? err : new TensorshareError('ERR_UNAVAILABLE', `function '${name}' could not be deployed: ${(err as Error).message}`, { function: name }));
+          throw err;
+        }
+        e.error = (err as Error).message;
+        if (!e.pool) {
+          e.state = 'UNAVAILABLE';
+          o.listener.unservable(name, new TensorshareError('ERR_UNAVAILABLE', `function '${name}' is unavailable: ${e.error}`, { function: name }));
+        }
+        emit({ type: 'function', function: name, action: 'failed', error: e.error });
+        log.warn({ function: name, err: e.error }, e.pool ? 'function update failed; the previous version keeps serving' : 'function failed to deploy');
+        throw err;
+      }
+    });
+  };
+
+  const remove = (name: string, reason: 'unload' | 'close'): Promise<void> => {
+    const e = registry.get(name);
+    if (!e) return Promise.resolve();
+    return serial(e, async () => {
+      if (!e.pool) {
+        registry.delete(name);
+        return;
+      }
+      e.state = 'UNLOADING';
+      const pool = e.pool;
+      await pool.close(reason);
+      o.driver.remove(name);
+      registry.delete(name, e);
+      o.listener.unservable(name, new TensorshareError('ERR_UNAVAILABLE', `function '${name}' was removed`, { function: name }));
+      emit({ type: 'function', function: name, action: 'removed', version: pool.deployed.version });
+      log.info({ function: name }, 'function removed');
+    });
+  };
+
+  return { deploy, remove };
+}
+
+function sameDeployment(a: DeployedFunction, b: DeployedFunction): boolean {
+  if (a.source.fingerprint !== b.source.fingerprint) return false;
+  const refs = (d: DeployedFunction) => Object.values(d.models).map((m) => `${m.alias}=${m.ref}/${m.mode}`).sort().join(',');
+  return refs(a) === refs(b);
+}

@@ -1,0 +1,67 @@
+// Repository polling: scans the functions folder, deploys new and changed
+// functions, removes those whose folder is gone, and leaves an explicitly
+// unloaded function alone until its files change. One scan at a time.
+import type { Clock, TimerHandle } from '../autoscaler/clock.js';
+import { fingerprintFunction, listFunctionNames } from '../functions/repository.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { Logger } from './log.js';
+import type { FunctionRegistry } from './registry.js';
+
+export interface RepositoryPoller {
+  /** Scans now (joins a scan under way). */
+  poll(): Promise<void>;
+  /** Scans every `everyMs` (0: never) until stop(). */
+  start(): void;
+  /** Stops the timer; resolves when a scan under way has finished. */
+  stop(): Promise<void>;
+}
+
+export function createRepositoryPoller(o: { functionsDir: string; everyMs: number; clock: Clock; registry: FunctionRegistry; lifecycle: Lifecycle; log: Logger }): RepositoryPoller {
+  const { registry, lifecycle, log } = o;
+  let polling: Promise<void> | undefined;
+  let timer: TimerHandle | undefined;
+  let stopped = false;
+
+  const poll = (): Promise<void> => {
+    polling ??= (async () => {
+      try {
+        const names = await listFunctionNames(o.functionsDir);
+        const present = new Set(names);
+        await Promise.all(names.map(async (name) => {
+          const fp = await fingerprintFunction(o.functionsDir, name);
+          if (registry.unloaded.has(name) && registry.unloaded.get(name) === fp) return;
+          const e = registry.get(name);
+          if (e && e.fingerprint === fp) return;
+          await lifecycle.deploy(name, false).catch(() => {}); // recorded in the entry and logged
+        }));
+        for (const e of registry.entries()) {
+          if (present.has(e.name) || e.state === 'UNLOADING') continue;
+          // Listed before an explicit load created it? Only a folder that is really gone unloads.
+          if ((await fingerprintFunction(o.functionsDir, e.name)) !== undefined) continue;
+          await lifecycle.remove(e.name, 'unload').catch((err) => log.error({ function: e.name, err }, 'unload failed'));
+        }
+        for (const name of registry.unloaded.keys()) if (!present.has(name)) registry.unloaded.delete(name);
+      } finally {
+        polling = undefined;
+      }
+    })();
+    return polling;
+  };
+
+  const schedule = () => {
+    if (stopped || o.everyMs <= 0) return;
+    timer = o.clock.setTimeout(() => {
+      poll().catch((err) => log.error({ err }, 'function repository poll failed')).finally(schedule);
+    }, o.everyMs);
+  };
+
+  return {
+    poll,
+    start: schedule,
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) o.clock.clearTimeout(timer);
+      await polling?.catch(() => {});
+    },
+  };
+}

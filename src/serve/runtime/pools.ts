@@ -1,0 +1,108 @@
+// Pool wiring: a pool per deployed function whose instances start within the
+// resource guards, report to the runtime's events and logs, and are sized by
+// the autoscaler; memory one pool frees lets another function's blocked start
+// go ahead. The pools' slot reports and "nothing can serve" reports go to the
+// runner listener (the scheduler).
+import type { TensorshareError } from '../../errors.js';
+import type { AutoscalerDriver } from '../autoscaler/driver.js';
+import type { Clock } from '../autoscaler/clock.js';
+import type { DeployedFunction } from '../functions/deploy.js';
+import type { EventSink } from '../instances/events.js';
+import { startInstance } from '../instances/instance.js';
+import type { OpenerSpec } from '../instances/opener.js';
+import { createPool, type FunctionPool, type InstanceHooks } from '../instances/pool.js';
+import type { Logger } from './log.js';
+import type { FunctionRegistry } from './registry.js';
+import type { Resources } from './resources.js';
+
+/** What the pools tell the scheduler. */
+export interface RunnerListener {
+  /** `fn` takes this many requests at once now (0 while none of its instances is ready). */
+  slots(fn: string, slots: number): void;
+  /** Nothing can serve the requests waiting for `fn`: fail them with `error`. */
+  unservable(fn: string, error: TensorshareError): void;
+}
+
+export interface PoolWiringOptions {
+  repository: string;
+  store: string;
+  opener: OpenerSpec;
+  clock: Clock;
+  log: Logger;
+  emit: EventSink;
+  resources: Resources;
+  registry: FunctionRegistry;
+  driver: AutoscalerDriver;
+  listener: RunnerListener;
+  startTimeoutMs: number;
+  drainTimeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+  isClosed(): boolean;
+}
+
+export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFunction): FunctionPool } {
+  const { log, registry, driver } = o;
+  let seq = 0;
+
+  const spawn = (d: DeployedFunction, hooks: InstanceHooks) => {
+    const id = `${d.name}-v${d.version}-${++seq}`;
+    const lease = o.resources.reserve(d, id);
+    if (!('release' in lease)) return lease;
+    // An instance granted fewer threads than configured opens its sessions with what it got.
+    const runAs = lease.threads !== d.config.intraOpThreads ? { ...d, config: { ...d.config, intraOpThreads: lease.threads } } : d;
+    return startInstance({
+      id,
+      deployed: runAs,
+      repository: o.repository,
+      store: o.store,
+      opener: o.opener,
+      startTimeoutMs: o.startTimeoutMs,
+      drainTimeoutMs: o.drainTimeoutMs,
+      exitTimeoutMs: 5_000,
+      env: o.env,
+      onReady: (i) => {
+        log.info({ function: d.name, instance: i.id, pid: i.pid, coldStartMs: Math.round(i.coldStartMs ?? 0) }, 'instance ready');
+        hooks.onReady(i);
+      },
+      onExit: (i, info) => {
+        lease.release();
+        const level = info.reason === 'crash' || info.reason === 'start-failed' ? 'warn' : 'info';
+        log[level]({ function: d.name, instance: i.id, pid: i.pid, reason: info.reason, code: info.code, signal: info.signal, error: info.error?.message }, 'instance exited');
+        hooks.onExit(i, info);
+        // Memory freed: functions waiting for room may start now.
+        if (!o.isClosed()) for (const p of registry.pools()) if (p !== registry.get(d.name)?.pool && p.counts().current === 0 && p.waiting() > 0) driver.poke(p.name);
+      },
+    });
+  };
+
+  const reclaim = (fn: string): boolean => {
+    const pools = registry.pools();
+    for (const p of pools) if (p.counts().draining > 0) return true;
+    for (const p of pools) if (p.name !== fn && p.evictIdle()) return true;
+    return false;
+  };
+
+  return {
+    newPool(d) {
+      const pool = createPool({
+        deployed: d,
+        clock: o.clock,
+        spawn,
+        reclaim,
+        poke: () => { if (!o.isClosed()) driver.poke(d.name); },
+        emit: o.emit,
+        onSlots: (n) => o.listener.slots(d.name, n),
+        onUnservable: (e) => o.listener.unservable(d.name, e),
+      });
+      driver.add({
+        name: d.name,
+        config: () => pool.kpaConfig(),
+        sample: (now) => pool.sampleConcurrency(now),
+        instant: () => pool.concurrency(),
+        counts: () => pool.counts(),
+        apply: (n, decision) => pool.scaleTo(n, decision),
+      });
+      return pool;
+    },
+  };
+}
