@@ -19,20 +19,21 @@ import { packageRoot } from './paths.js';
  */
 const ALLOWED: Record<string, readonly string[]> = {
   index: ['client', 'store'],
-  cli: ['bench', 'client', 'daemon', 'gen', 'handlers', 'proc', 'sched', 'serve', 'store'],
-  serve: ['client', 'sched', 'store'],
-  client: ['daemon', 'handlers', 'store'],
+  cli: ['bench', 'client', 'daemon', 'gen', 'handlers', 'proc', 'sched', 'serve', 'store', 'tensor'],
+  serve: ['client', 'sched', 'store', 'tensor'],
+  client: ['daemon', 'handlers', 'store', 'tensor'],
   daemon: ['onnx', 'store'],
   store: ['onnx'],
   onnx: [],
-  sched: [],
+  sched: ['tensor'],
+  tensor: [],
   gen: ['onnx'],
   handlers: [],
   proc: [],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).
-  bench: ['client', 'gen', 'handlers', 'onnx', 'proc', 'sched', 'store'],
+  bench: ['client', 'gen', 'handlers', 'onnx', 'proc', 'sched', 'store', 'tensor'],
   // Test fixtures: imported by tests only (checked below).
-  testing: ['bench', 'client', 'onnx', 'proc', 'serve', 'store'],
+  testing: ['bench', 'client', 'onnx', 'proc', 'serve', 'store', 'tensor'],
   base: [],
 };
 
