@@ -41,6 +41,9 @@ export interface ClientLease {
   waitMs: number;
 }
 
+/** Stats as the daemon always sends them (the wire type allows a missing totals message). */
+export type DaemonStats = Omit<P.StatsResponse, 'totals'> & { totals: P.Totals };
+
 type Stub = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
 const MAX_BACKOFF_MS = 1000;
@@ -249,6 +252,7 @@ export class DaemonClient {
         try {
           const res = await this.unary<P.OpenRequest, P.OpenResponse>('open', { attachmentId: this.attachmentId!, model, mode });
           const l = res.lease;
+          if (!l) throw new TensorshareError('ERR_INTERNAL', `the daemon answered Open of '${model}' without a lease`);
           const lease: ClientLease = {
             leaseId: l.leaseId, model: l.model, mode: l.mode as OpenMode, graphPath: l.graphPath, tensorsDir: l.tensorsDir,
             manifest: checkManifest(JSON.parse(l.manifestJson) as Manifest, `lease ${l.leaseId}`),
@@ -314,9 +318,11 @@ export class DaemonClient {
     return (await this.unary<object, P.ListResponse>('list', {}, 30_000)).models;
   }
 
-  async stats(options: { includeTensors?: boolean } = {}): Promise<P.StatsResponse> {
+  async stats(options: { includeTensors?: boolean } = {}): Promise<DaemonStats> {
     await this.ready();
-    return this.unary('stats', { includeTensors: options.includeTensors ?? false }, 30_000);
+    const s = await this.unary<P.StatsRequest, P.StatsResponse>('stats', { includeTensors: options.includeTensors ?? false }, 30_000);
+    if (!s.totals) throw new TensorshareError('ERR_INTERNAL', 'the daemon answered Stats without totals');
+    return { ...s, totals: s.totals };
   }
 
   async evict(model: string): Promise<P.EvictResponse> {

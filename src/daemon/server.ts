@@ -8,7 +8,7 @@ import path from 'node:path';
 import grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { TensorshareError } from '../errors.js';
-import { grpcCode } from './grpc-status.js';
+import { toServiceError } from './grpc-status.js';
 import type { Manager } from './manager.js';
 import { daemonProto } from './proto.js';
 import type * as P from './proto.js';
@@ -68,7 +68,7 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
     if (e instanceof TensorshareError) {
       if (e.code === 'ERR_INTERNAL' || e.code === 'ERR_STORE' || e.code === 'ERR_CORRUPT_TENSOR') log.error({ err: e, method }, 'request failed');
       else log.debug({ code: e.code, method, msg: e.message }, 'request refused');
-      return { code: grpcCode(e.code), details: e.message };
+      return toServiceError(e);
     }
     log.error({ err: e, method }, 'request failed');
     return { code: grpc.status.INTERNAL, details: `internal error: ${(e as Error)?.message ?? String(e)}` };
