@@ -53,7 +53,8 @@ describe('every error code reaches the client unchanged, through a real server o
     let next: TensorshareError | undefined;
     // Only what the client's ready() and list() reach; the failing call throws `next`.
     const manager = {
-      attach: () => ({ attachment: { id: 'a1' }, attached: { attachmentId: 'a1', daemonId: 'd1', restoredLeases: [], rejectedLeases: [] } }),
+      daemonId: 'd1',
+      attach: () => ({ attachment: { id: 'a1' }, restored: [], rejected: [] }),
       detach: () => {},
       list: () => { throw next; },
     } as unknown as Manager;

@@ -6,6 +6,7 @@
 // tensors (functions/tensors.ts).
 import { TensorshareError, isTensorshareError } from '../errors.js';
 import { resolvePaths } from '../config.js';
+import { localResidency, type Residency } from '../client/residency.js';
 import { realClock, type Clock, type TimerHandle } from './autoscaler/clock.js';
 import { createAutoscalerDriver, type AutoscalerDriver } from './autoscaler/driver.js';
 import { deployFunction, type DeployedFunction } from './functions/deploy.js';
@@ -40,6 +41,8 @@ export interface RuntimeOptions {
   store?: string;
   /** How instances open models (default: daemonless openSession). */
   openModel?: OpenerSpec;
+  /** How deploy makes models resident (default: daemonless, in repository/store; server.ts passes the daemon's). */
+  residency?: Residency;
   clock?: Clock;
   logger?: Logger;
   /** Called with every RuntimeEvent (metrics). More listeners: subscribe(). */
@@ -145,6 +148,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const clock = o.clock ?? realClock;
   const log = o.logger ?? silent;
   const opener = o.openModel ?? DEFAULT_OPENER;
+  const residency = o.residency ?? localResidency(paths);
   const listeners = new Set<EventSink>(o.onEvent ? [o.onEvent] : []);
   const emit: EventSink = (e: RuntimeEvent) => {
     for (const l of listeners) {
@@ -309,7 +313,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         const def = await readFunction(o.functionsDir, name);
         e.fingerprint = def.source.fingerprint;
         const prev = e.pool?.deployed;
-        const d = await deployFunction(def, { repository: paths.repository, store: paths.store, version: String(e.deployments + 1), describeHandler });
+        const d = await deployFunction(def, { repository: paths.repository, residency, version: String(e.deployments + 1), describeHandler });
         if (prev && sameDeployment(prev, d)) {
           e.error = undefined;
           return status(e);
