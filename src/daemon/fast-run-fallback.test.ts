@@ -12,7 +12,7 @@ import { killAll, spawnDaemon, tempRoots } from './test-support.js';
 
 after(killAll);
 
-test('fast-run of a model without a loadable variant is leased in fast-open, built once', async () => {
+test('fast-run of a model without a loadable variant is leased and pinned in fast-open, built once', async () => {
   const roots = await tempRoots();
   const d = await spawnDaemon(['--repository', path.join(roots.repo, 'repo'), '--store', roots.store]);
   const c = new DaemonClient({ socket: d.socket, env: {} });
@@ -30,6 +30,11 @@ test('fast-run of a model without a loadable variant is leased in fast-open, bui
     const again = await c.open('vad', { mode: 'fast-run' });
     assert.equal(again.mode, 'fast-open');
     assert.equal((await c.stats()).totals.fastRunBuilds, 1, 'the unavailable variant is remembered, not rebuilt');
+    // A fast-run pin pins what is resident for it, and a fast-run unpin removes that pin again.
+    await c.pin('vad', 'fast-run');
+    assert.deepEqual((await c.list()).find((m) => m.model === 'vad:1')?.pinnedModes, ['fast-open']);
+    await c.unpin('vad', 'fast-run');
+    assert.deepEqual((await c.list()).find((m) => m.model === 'vad:1')?.pinnedModes, []);
   } finally {
     await c.disconnect();
     await d.stop();

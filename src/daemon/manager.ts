@@ -312,7 +312,8 @@ export function createManager(deps: ManagerDeps) {
     const got = await admission.acquire(ns, m, mode);
     got.unit.pinned = true;
     got.unit.pending--;
-    pins.set(pinKey(ns.name, m.name, m.version, mode), { ns: ns.name, name: m.name, version: m.version, mode });
+    // Under the mode that is resident (fast-run falls back to fast-open without a loadable variant).
+    pins.set(pinKey(ns.name, m.name, m.version, got.mode), { ns: ns.name, name: m.name, version: m.version, mode: got.mode });
     await persist();
     log.info({ model: displayName(ns.name, m.name, m.version), mode, by: caller.tenant }, 'pinned');
     return { model: displayName(ns.name, m.name, m.version), pinned: true };
@@ -325,7 +326,10 @@ export function createManager(deps: ManagerDeps) {
 
   async function unpin(caller: Caller, ref: string, modeIn: string): Promise<{ model: string; pinned: boolean }> {
     const { ns, m } = await resolveRef(caller, ref);
-    const mode = (modeIn || m.defaultMode) as OpenMode;
+    const asked = (modeIn || m.defaultMode) as OpenMode;
+    // As pin() recorded it: fast-run of a model without a loadable variant pinned its fast-open files.
+    const variant = asked === 'fast-run' ? await findFastRun(ns.repo, m.digest) : undefined;
+    const mode = variant && variant.status !== 'ok' ? 'fast-open' : asked;
     pins.delete(pinKey(ns.name, m.name, m.version, mode));
     for (const u of admission.unitsOfModel(ns, m).filter((x) => x.mode === mode && x.pinned)) {
       u.pinned = false;
