@@ -2,9 +2,7 @@
 // folders, the prepared models and the mode settings.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { layout } from '../store/layout.js';
-import { materialize, materializeVariant } from '../store/materialize.js';
-import { fastRunKey, findFastRun } from '../store/fast-run.js';
+import { localResidency } from '../client/residency.js';
 import type { MachineInfo } from './machine.js';
 import type { PreparedModel } from './models.js';
 import type { WorkerPool } from './procs.js';
@@ -31,19 +29,11 @@ export interface BenchContext {
 
 /**
  * A fresh store under ctx.shm holding `model` as openSession() would leave it
- * for `mode`: fast-open materializes the model; fast-run the model and its
- * variant. Returns the store and its resident bytes.
+ * for `mode` (the same local residency): fast-open the model; fast-run the
+ * model and its variant. Returns the store and its resident bytes.
  */
 export async function preparedStore(ctx: BenchContext, model: PreparedModel, mode: 'fast-open' | 'fast-run' | 'none'): Promise<{ store: string; bytes: number }> {
   const store = await fs.mkdtemp(path.join(ctx.shm, `store-${model.id}-${mode}-`));
-  if (mode !== 'none') {
-    const repo = layout(ctx.repository);
-    const s = layout(store);
-    await materialize(repo, s, model.manifest);
-    if (mode === 'fast-run') {
-      const v = await findFastRun(repo, model.manifest.digest);
-      if (v && v.status === 'ok') await materializeVariant(repo, s, v, fastRunKey(v.ortVersion, v.target));
-    }
-  }
+  if (mode !== 'none') await (await localResidency({ repository: ctx.repository, store }).ensureResident(model.ref, mode)).release();
   return { store, bytes: (await treeBytes(store)).bytes };
 }

@@ -41,7 +41,12 @@ export interface ClientLease {
   waitMs: number;
 }
 
-type Stub = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+/** Stats as the daemon always sends them (the wire type allows a missing totals message). */
+export type DaemonStats = Omit<P.StatsResponse, 'totals'> & { totals: P.Totals };
+
+type Stub = P.DaemonStub;
+/** One unary call on the typed stub, with the metadata and options the client adds. */
+type UnaryCall<Res> = (md: grpc.Metadata, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
 const MAX_BACKOFF_MS = 1000;
 
@@ -131,7 +136,7 @@ export class DaemonClient {
       'grpc.initial_reconnect_backoff_ms': 50,
       'grpc.max_reconnect_backoff_ms': MAX_BACKOFF_MS,
       'grpc.max_send_message_length': 16 * 1024 * 1024,
-    }) as unknown as Stub;
+    });
   }
 
   private metadata(): grpc.Metadata {
@@ -158,7 +163,7 @@ export class DaemonClient {
       clearTimeout(this.reconnectTimer);
       this.reconnectTimer = undefined;
     }
-    const call = (this.stub.attach as (md: grpc.Metadata) => grpc.ClientDuplexStream<P.ClientEvent, P.DaemonEvent>)(this.metadata());
+    const call = this.stub.attach(this.metadata());
     this.call = call;
     let ended = false;
     const onEnd = (e?: Error) => {
@@ -232,12 +237,11 @@ export class DaemonClient {
     });
   }
 
-  private unary<Req, Res>(method: string, req: Req, deadlineMs?: number): Promise<Res> {
+  private unary<Res>(call: UnaryCall<Res>, deadlineMs?: number): Promise<Res> {
     this.hold();
     return new Promise<Res>((resolve, reject) => {
       const opts: grpc.CallOptions = deadlineMs ? { deadline: Date.now() + deadlineMs } : {};
-      (this.stub[method] as (r: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => void)(
-        req, this.metadata(), opts, (e, r) => (e ? reject(fromServiceError(e)) : resolve(r)));
+      call(this.metadata(), opts, (e, r) => (e ? reject(fromServiceError(e)) : resolve(r!)));
     }).finally(() => this.unhold());
   }
 
@@ -247,8 +251,10 @@ export class DaemonClient {
       for (let attempt = 0; ; attempt++) {
         await this.ready();
         try {
-          const res = await this.unary<P.OpenRequest, P.OpenResponse>('open', { attachmentId: this.attachmentId!, model, mode });
+          const req = { attachmentId: this.attachmentId!, model, mode };
+          const res = await this.unary<P.OpenResponse>((md, o, cb) => this.stub.open(req, md, o, cb));
           const l = res.lease;
+          if (!l) throw new TensorshareError('ERR_INTERNAL', `the daemon answered Open of '${model}' without a lease`);
           const lease: ClientLease = {
             leaseId: l.leaseId, model: l.model, mode: l.mode as OpenMode, graphPath: l.graphPath, tensorsDir: l.tensorsDir,
             manifest: checkManifest(JSON.parse(l.manifestJson) as Manifest, `lease ${l.leaseId}`),
@@ -274,14 +280,15 @@ export class DaemonClient {
   async close(leaseId: string): Promise<void> {
     if (!this.leases.delete(leaseId)) return;
     if (!this.attachmentId) return;
-    await this.trace.span('close-rpc', `close-${leaseId}`, () => this.unary('close', { leaseId }, 10_000)).catch((e: TensorshareError) => {
+    await this.trace.span('close-rpc', `close-${leaseId}`, () => this.unary<object>((md, o, cb) => this.stub.Close({ leaseId }, md, o, cb), 10_000)).catch((e: TensorshareError) => {
       if (e.code !== 'ERR_MODEL_NOT_FOUND' && e.code !== 'ERR_UNAVAILABLE') throw e;
     });
   }
 
   async import(path: string, name: string, options: { version?: string; defaultMode?: OpenMode } = {}): Promise<P.ImportResponse> {
     await this.ready();
-    return this.unary('import', { path, name, version: options.version ?? '', defaultMode: options.defaultMode ?? '' });
+    const req = { path, name, version: options.version ?? '', defaultMode: options.defaultMode ?? '' };
+    return this.unary((md, o, cb) => this.stub.import(req, md, o, cb));
   }
 
   /** Sends a model's bytes (the daemon need not be able to read the client's files). */
@@ -290,8 +297,7 @@ export class DaemonClient {
     this.hold();
     try {
       return await new Promise<P.ImportResponse>((resolve, reject) => {
-        const call = (this.stub.upload as (md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: P.ImportResponse) => void) => grpc.ClientWritableStream<P.UploadRequest>)(
-          this.metadata(), (e, r) => (e ? reject(fromServiceError(e)) : resolve(r)));
+        const call = this.stub.upload(this.metadata(), (e, r) => (e ? reject(fromServiceError(e)) : resolve(r!)));
         call.on('error', () => {});
         const write = async () => {
           call.write({ header: { name, version: options.version ?? '', defaultMode: options.defaultMode ?? '', size: bytes.byteLength, sha256: options.sha256 ?? '' } });
@@ -311,27 +317,29 @@ export class DaemonClient {
 
   async list(): Promise<P.ModelInfo[]> {
     await this.ready();
-    return (await this.unary<object, P.ListResponse>('list', {}, 30_000)).models;
+    return (await this.unary<P.ListResponse>((md, o, cb) => this.stub.list({}, md, o, cb), 30_000)).models;
   }
 
-  async stats(options: { includeTensors?: boolean } = {}): Promise<P.StatsResponse> {
+  async stats(options: { includeTensors?: boolean } = {}): Promise<DaemonStats> {
     await this.ready();
-    return this.unary('stats', { includeTensors: options.includeTensors ?? false }, 30_000);
+    const s = await this.unary<P.StatsResponse>((md, o, cb) => this.stub.stats({ includeTensors: options.includeTensors ?? false }, md, o, cb), 30_000);
+    if (!s.totals) throw new TensorshareError('ERR_INTERNAL', 'the daemon answered Stats without totals');
+    return { ...s, totals: s.totals };
   }
 
   async evict(model: string): Promise<P.EvictResponse> {
     await this.ready();
-    return this.unary('evict', { model });
+    return this.unary((md, o, cb) => this.stub.evict({ model }, md, o, cb));
   }
 
   async pin(model: string, mode: OpenMode | '' = ''): Promise<P.PinResponse> {
     await this.ready();
-    return this.unary('pin', { model, mode });
+    return this.unary((md, o, cb) => this.stub.pin({ model, mode }, md, o, cb));
   }
 
   async unpin(model: string, mode: OpenMode | '' = ''): Promise<P.PinResponse> {
     await this.ready();
-    return this.unary('unpin', { model, mode });
+    return this.unary((md, o, cb) => this.stub.unpin({ model, mode }, md, o, cb));
   }
 
   /** Closes every lease and the connection. Sessions opened through it should be released first. */

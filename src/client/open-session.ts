@@ -1,16 +1,13 @@
 // Opens a stored model as an onnxruntime-node InferenceSession over the
-// shared tmpfs weights, without a daemon: resolve the manifest, make the
-// model resident if needed, create the session with store options.
+// shared tmpfs weights, without a daemon: local residency (residency.ts)
+// makes the model resident in the mode, then the session maps its files.
 import type { InferenceSession } from 'onnxruntime-node';
-import { resolvePaths, type Paths } from '../config.js';
-import { graphPath, layout } from '../store/layout.js';
+import type { Paths } from '../config.js';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
-import { isResident, materialize, materializeVariant } from '../store/materialize.js';
-import { buildFastRun, fastRunKey } from '../store/fast-run.js';
 import type { SessionOptions } from '../store/ort-options.js';
 import { createStoreSession } from './create-session.js';
-import { resolveModel } from '../store/repository.js';
 import { switchingSession } from './auto-session.js';
+import { localResidency } from './residency.js';
 
 export interface OpenSessionOptions extends Partial<Paths> {
   /**
@@ -37,41 +34,24 @@ export interface SharedSession {
 }
 
 export async function openSession(ref: string, options: OpenSessionOptions = {}): Promise<SharedSession> {
-  const paths = resolvePaths(options);
-  const repo = layout(paths.repository);
-  const store = layout(paths.store);
-  const manifest = await resolveModel(repo, ref);
-  const asked = options.mode ?? manifest.defaultMode;
-  if (asked === 'auto') return openAuto(ref, options);
-  let mode: OpenMode = asked;
-  const t0 = performance.now();
-  if (!(await isResident(store, manifest))) await materialize(repo, store, manifest);
-  let graph = manifest.graph.sha256;
-  let variant: VariantManifest | undefined;
-  if (mode === 'fast-run') {
-    variant = (await buildFastRun(repo, store, manifest)).variant;
-    if (variant.status === 'ok') {
-      await materializeVariant(repo, store, variant, fastRunKey(variant.ortVersion, variant.target));
-      graph = variant.graph.sha256;
-    } else {
-      mode = 'fast-open'; // ORT could not build a loadable variant for this model (reason in the variant manifest)
-    }
-  }
+  if (options.mode === 'auto') return openAuto(ref, options);
+  const r = await localResidency(options).ensureResident(ref, options.mode);
   const t1 = performance.now();
-  const session = await createStoreSession(graphPath(store, graph), mode, store.tensors, { logSeverityLevel: 3, ...options.sessionOptions });
+  const session = await createStoreSession(r.graphPath, r.mode, r.tensorsDir, { logSeverityLevel: 3, ...options.sessionOptions });
   const t2 = performance.now();
   let released = false;
   return {
     session,
-    manifest,
-    mode,
-    variant,
-    materializeMs: t1 - t0,
+    manifest: r.manifest,
+    mode: r.mode,
+    variant: r.variant,
+    materializeMs: r.waitMs,
     createMs: t2 - t1,
     async release() {
       if (released) return;
       released = true;
       await session.release();
+      await r.release();
     },
   };
 }

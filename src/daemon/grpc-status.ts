@@ -1,51 +1,28 @@
-// TensorshareError codes <-> gRPC status codes, both directions: the daemon
-// answers with a status, the client turns it back into a typed error.
+// How errors cross the daemon's wire. The status code says what kind of
+// failure it was (the table in src/grpc-status.ts); several codes share a
+// status, so the stable code itself travels in trailing metadata
+// (`tensorshare-error-code`) and the client restores it exactly. A peer that
+// sends no such entry (or one this build does not know) gets the status's
+// general code.
 import grpc from '@grpc/grpc-js';
 import { TensorshareError, type ErrorCode } from '../errors.js';
+import { errorCodeOfStatus, grpcStatusOf, GRPC_STATUS } from '../grpc-status.js';
 
-const S = grpc.status;
+export const ERROR_CODE_KEY = 'tensorshare-error-code';
 
-const TO_GRPC: Record<ErrorCode, grpc.status> = {
-  ERR_INVALID_ARGUMENT: S.INVALID_ARGUMENT,
-  ERR_INVALID_MODEL: S.INVALID_ARGUMENT,
-  ERR_UNSUPPORTED_DTYPE: S.INVALID_ARGUMENT,
-  ERR_UNSAFE_EXTERNAL_PATH: S.INVALID_ARGUMENT,
-  ERR_MISSING_EXTERNAL_DATA: S.INVALID_ARGUMENT,
-  ERR_MODEL_NOT_FOUND: S.NOT_FOUND,
-  ERR_VERSION_EXISTS: S.ALREADY_EXISTS,
-  ERR_NO_SPACE: S.RESOURCE_EXHAUSTED,
-  ERR_RESOURCE_EXHAUSTED: S.RESOURCE_EXHAUSTED,
-  ERR_OVERLOADED: S.RESOURCE_EXHAUSTED,
-  ERR_PERMISSION_DENIED: S.PERMISSION_DENIED,
-  ERR_UNAUTHENTICATED: S.UNAUTHENTICATED,
-  ERR_PRECONDITION: S.FAILED_PRECONDITION,
-  ERR_UNAVAILABLE: S.UNAVAILABLE,
-  ERR_TIMEOUT: S.DEADLINE_EXCEEDED,
-  ERR_CORRUPT_TENSOR: S.INTERNAL,
-  ERR_STORE: S.INTERNAL,
-  ERR_INTERNAL: S.INTERNAL,
-};
+const isErrorCode = (v: unknown): v is ErrorCode => typeof v === 'string' && Object.hasOwn(GRPC_STATUS, v);
 
-const FROM_GRPC: Partial<Record<grpc.status, ErrorCode>> = {
-  [S.INVALID_ARGUMENT]: 'ERR_INVALID_ARGUMENT',
-  [S.NOT_FOUND]: 'ERR_MODEL_NOT_FOUND',
-  [S.ALREADY_EXISTS]: 'ERR_VERSION_EXISTS',
-  [S.RESOURCE_EXHAUSTED]: 'ERR_RESOURCE_EXHAUSTED',
-  [S.PERMISSION_DENIED]: 'ERR_PERMISSION_DENIED',
-  [S.UNAUTHENTICATED]: 'ERR_UNAUTHENTICATED',
-  [S.FAILED_PRECONDITION]: 'ERR_PRECONDITION',
-  [S.UNAVAILABLE]: 'ERR_UNAVAILABLE',
-  [S.CANCELLED]: 'ERR_UNAVAILABLE',
-  [S.DEADLINE_EXCEEDED]: 'ERR_TIMEOUT',
-};
-
-export function grpcCode(code: ErrorCode): grpc.status {
-  return TO_GRPC[code] ?? S.INTERNAL;
+/** The status a TensorshareError is sent as, with its code in the trailers. */
+export function toServiceError(e: TensorshareError): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_CODE_KEY, e.code);
+  return { code: grpcStatusOf(e.code), details: e.message, metadata };
 }
 
-/** A TensorshareError from a failed call's status; keeps the daemon's message. */
-export function fromServiceError(e: grpc.ServiceError | (Error & { code?: number; details?: string })): TensorshareError {
-  const status = (e.code ?? S.UNKNOWN) as grpc.status;
-  const code = FROM_GRPC[status] ?? 'ERR_INTERNAL';
-  return new TensorshareError(code, e.details || e.message, { grpcCode: status, grpcStatus: S[status] }, { cause: e });
+/** A TensorshareError from a failed call's status and trailers; keeps the daemon's message. */
+export function fromServiceError(e: grpc.ServiceError | (Error & { code?: number; details?: string; metadata?: grpc.Metadata })): TensorshareError {
+  const status = (e.code ?? grpc.status.UNKNOWN) as grpc.status;
+  const sent = e.metadata?.get(ERROR_CODE_KEY)[0];
+  const code = isErrorCode(sent) ? sent : errorCodeOfStatus(status);
+  return new TensorshareError(code, e.details || e.message, { grpcCode: status, grpcStatus: grpc.status[status] }, { cause: e });
 }

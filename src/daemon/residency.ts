@@ -2,7 +2,7 @@
 // in one mode: fast-open files, or a fast-run variant's files), the files
 // they use, and who references them. A file stays while any resident unit
 // uses it; a unit can be evicted only while nothing references it (no lease,
-// no pin, no open in progress). Pure functions; manager.ts does the I/O.
+// no pin, no open in progress). Pure functions; admission.ts does the I/O.
 import type { OpenMode } from '../store/manifest.js';
 import type { StoreFile } from '../store/evict.js';
 import type { Candidate, Policy, PolicyContext, UsageStats } from './policy/index.js';

@@ -8,17 +8,71 @@ import path from 'node:path';
 import grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { TensorshareError } from '../errors.js';
-import { grpcCode } from './grpc-status.js';
-import type { Manager } from './manager.js';
+import { toServiceError } from './grpc-status.js';
+import { uniqueTensors } from '../store/manifest.js';
+import type { DaemonStats, Imported, ListedModel, Manager, Opened, Reattached } from './manager.js';
+import { displayName } from './tenants.js';
 import { daemonProto } from './proto.js';
 import type * as P from './proto.js';
 import type { DaemonConfig } from './settings.js';
+import { isReferenced } from './residency.js';
 import { authenticate, bearerToken, type Caller } from './tenants.js';
 import { checkDecoded, checkHello, checkId, checkImport, checkMode, checkModel, checkOpen, checkUploadHeader, MALFORMED } from './validate.js';
 
 export interface RunningServer {
   socket: string;
   close(): Promise<void>;
+}
+
+// ---- wire messages: the manager's domain results as daemon.proto messages ----
+
+function attachedMessage(r: Reattached, daemonId: string): P.Attached {
+  return { attachmentId: r.attachment.id, daemonId, restoredLeases: r.restored, rejectedLeases: r.rejected };
+}
+
+function leaseMessage(o: Opened): P.Lease {
+  return {
+    leaseId: o.lease.id, model: o.lease.model, mode: o.lease.mode, graphPath: o.unit.graphPath, tensorsDir: o.tensorsDir,
+    manifestJson: JSON.stringify(o.manifest), variantJson: o.variant ? JSON.stringify(o.variant) : '', wasResident: o.wasResident, waitMs: o.waitMs,
+  };
+}
+
+function importMessage({ ns, result: res }: Imported): P.ImportResponse {
+  const m = res.manifest;
+  return {
+    model: displayName(ns, m.name, m.version), digest: m.digest, outcome: res.outcome, tensorsAdded: res.tensorsAdded,
+    bytesAdded: res.bytesAdded, ms: res.ms, sourceSha256: m.source.sha256,
+  };
+}
+
+function modelInfo(l: ListedModel): P.ModelInfo {
+  const m = l.manifest;
+  const tensors = uniqueTensors(m.tensors);
+  return {
+    model: l.model, digest: m.digest, bytes: m.graph.bytes + tensors.reduce((a, t) => a + t.bytes, 0), tensors: tensors.length,
+    defaultMode: m.defaultMode, residentModes: l.residentModes, pinnedModes: l.pinnedModes, leases: l.leases,
+    fastRunBuilt: l.fastRunBuilt, sourceSha256: m.source.sha256,
+  };
+}
+
+function statsMessage(s: DaemonStats): P.StatsResponse {
+  return {
+    totals: {
+      budgetBytes: s.budget, usedBytes: s.used, freeBytes: Math.max(0, s.budget - s.used), logicalBytes: s.logical, leasedLogicalBytes: s.leasedLogical,
+      referencedBytes: s.referenced, policy: s.policy, leases: s.leases, clients: s.clients, ...s.counters, daemonId: s.daemonId, uptimeS: s.uptimeS,
+    },
+    models: s.units.map(({ unit: u, name, exclusiveBytes }) => ({
+      model: name, mode: u.mode, resident: u.resident, bytes: u.bytes, exclusiveBytes,
+      references: u.leases + (u.pinned ? 1 : 0), pinned: u.pinned, opens: u.opens, hits: u.hits, lastUseMs: u.lastUse,
+      loadedAtMs: u.loadedAt, materializeMs: u.costMs, priority: u.priority,
+    })),
+    tensors: s.files.map(({ file: f, users }) => ({
+      sha256: f.sha256, bytes: f.bytes, models: users.length, references: users.filter(isReferenced).length, hits: f.hits, lastUseMs: f.lastUse, kind: f.kind,
+    })),
+    leases: s.leaseList.map(({ lease: l, attachmentId }) => ({
+      leaseId: l.id, model: l.model, mode: l.mode, attachmentId, pid: l.pid, clientName: l.clientName, openedAtMs: l.openedAt,
+    })),
+  };
 }
 
 /** Requests that fail to decode become a marked object, rejected as INVALID_ARGUMENT instead of INTERNAL. */
@@ -68,7 +122,7 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
     if (e instanceof TensorshareError) {
       if (e.code === 'ERR_INTERNAL' || e.code === 'ERR_STORE' || e.code === 'ERR_CORRUPT_TENSOR') log.error({ err: e, method }, 'request failed');
       else log.debug({ code: e.code, method, msg: e.message }, 'request refused');
-      return { code: grpcCode(e.code), details: e.message };
+      return toServiceError(e);
     }
     log.error({ err: e, method }, 'request failed');
     return { code: grpc.status.INTERNAL, details: `internal error: ${(e as Error)?.message ?? String(e)}` };
@@ -107,9 +161,9 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
           checkDecoded(ev);
           if (attachmentId) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'Attach takes one hello per stream');
           const hello = checkHello(ev.event === 'hello' ? ev.hello : undefined);
-          const { attachment, attached } = manager.attach(caller, hello);
-          attachmentId = attachment.id;
-          call.write({ attached });
+          const reattached = manager.attach(caller, hello);
+          attachmentId = reattached.attachment.id;
+          call.write({ attached: attachedMessage(reattached, manager.daemonId) });
         } catch (e) {
           failed = true;
           end();
@@ -121,15 +175,15 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
       call.on('error', end);
       call.on('close', end);
     },
-    open: unary<P.OpenRequest, P.OpenResponse>('Open', (c, req) => {
+    open: unary<P.OpenRequest, P.OpenResponse>('Open', async (c, req) => {
       const r = checkOpen(req);
-      return manager.open(c, r.attachmentId, r.model, r.mode);
+      return { lease: leaseMessage(await manager.open(c, r.attachmentId, r.model, r.mode)) };
     }),
     close: unary<P.CloseRequest, object>('Close', (c, req) => {
       manager.close(c, checkId(req.leaseId, 'lease_id'));
       return {};
     }),
-    import: unary<P.ImportRequest, P.ImportResponse>('Import', (c, req) => manager.importPath(c, checkImport(req))),
+    import: unary<P.ImportRequest, P.ImportResponse>('Import', async (c, req) => importMessage(await manager.importPath(c, checkImport(req)))),
     upload(call: grpc.ServerReadableStream<P.UploadRequest, P.ImportResponse>, cb: grpc.sendUnaryData<P.ImportResponse>) {
       (async () => {
         const caller = auth(call.metadata);
@@ -147,11 +201,11 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
             yield n.value.chunk;
           }
         }
-        return manager.upload(caller, header, chunks());
+        return importMessage(await manager.upload(caller, header, chunks()));
       })().then((res) => cb(null, res), (e) => cb(toStatus(e, 'Upload') as grpc.ServiceError));
     },
-    list: unary<object, P.ListResponse>('List', (c) => manager.list(c)),
-    stats: unary<P.StatsRequest, P.StatsResponse>('Stats', (c, req) => manager.stats(c, req.includeTensors === true)),
+    list: unary<object, P.ListResponse>('List', async (c) => ({ models: (await manager.list(c)).map(modelInfo) })),
+    stats: unary<P.StatsRequest, P.StatsResponse>('Stats', (c, req) => statsMessage(manager.stats(c, req.includeTensors === true))),
     evict: unary<P.EvictRequest, P.EvictResponse>('Evict', (c, req) => manager.evict(c, checkModel(req.model))),
     pin: unary<P.PinRequest, P.PinResponse>('Pin', (c, req) => manager.pin(c, checkModel(req.model), checkMode(req.mode))),
     unpin: unary<P.PinRequest, P.PinResponse>('Unpin', (c, req) => manager.unpin(c, checkModel(req.model), checkMode(req.mode))),

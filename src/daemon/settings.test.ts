@@ -80,3 +80,14 @@ test('the READMEs document every setting exactly as the code defines them', asyn
   const client = await fs.readFile(path.join(packageRoot, 'src/client/README.md'), 'utf8');
   for (const [k, meaning, dflt] of CLIENT_ENV) assert.ok(client.includes(`| \`${k}\` | ${meaning} | ${dflt} |`), `src/client/README.md lacks ${k}`);
 });
+
+test('each documented default is the value a setting takes when nothing sets it (one source for both)', () => {
+  const base = resolveDaemonConfig({ env: {} });
+  for (const s of SETTINGS) {
+    if (s.value === undefined) continue;
+    const explicit = resolveDaemonConfig({ env: { [s.env]: s.value } });
+    assert.deepEqual(explicit, base, `${s.key}: its documented default ${s.default} is not what it defaults to`);
+    assert.equal(s.default, `\`${s.value}\``);
+  }
+  assert.ok(SETTINGS.filter((s) => s.value !== undefined).length >= 10, 'most settings document a literal default');
+});

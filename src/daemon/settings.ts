@@ -49,27 +49,37 @@ export interface Setting {
   flag: string;
   env: string;
   kind: Kind;
+  /** The default as a user would write it, parsed like any other value: the one source of both the value and its documentation. */
+  value?: string;
+  /** Documentation of the default (markdown): `value` in backticks, or the text of a default computed at run time. */
   default: string;
   description: string;
 }
 
+type SettingSpec = Omit<Setting, 'default'> & ({ value: string } | { computed: string });
+
+const setting = (s: SettingSpec): Setting => {
+  const { computed, ...rest } = s as SettingSpec & { computed?: string };
+  return { ...rest, default: s.value !== undefined ? `\`${s.value}\`` : computed! };
+};
+
 export const SETTINGS: readonly Setting[] = [
-  { key: 'config', flag: '--config <file>', env: 'TENSORSHARE_CONFIG', kind: 'path', default: '(none)', description: 'JSON config file: any key of this table, plus `tenants`' },
-  { key: 'repository', flag: '--repository <dir>', env: 'TENSORSHARE_REPOSITORY', kind: 'path', default: '`$XDG_DATA_HOME/tensorshare` (`~/.local/share/tensorshare`)', description: 'durable repository (disk)' },
-  { key: 'store', flag: '--store <dir>', env: 'TENSORSHARE_STORE', kind: 'path', default: '`/dev/shm/tensorshare`', description: 'resident store (tmpfs) that clients map' },
-  { key: 'socket', flag: '--socket <path>', env: 'TENSORSHARE_SOCKET', kind: 'path', default: '`<store>/daemon.sock`', description: 'Unix socket of the gRPC API' },
-  { key: 'socketMode', flag: '--socket-mode <octal>', env: 'TENSORSHARE_SOCKET_MODE', kind: 'octal', default: '`0660`', description: 'socket permissions; world-writable modes are refused' },
-  { key: 'budget', flag: '--budget <size>', env: 'TENSORSHARE_BUDGET', kind: 'budget', default: '`0.8`', description: 'store memory budget: bytes (`512MiB`, `2GB`) or a fraction/percent of the tmpfs size (`0.8`, `80%`)' },
-  { key: 'policy', flag: '--policy <name>', env: 'TENSORSHARE_POLICY', kind: 'policy', default: '`lru`', description: `eviction policy: ${POLICY_NAMES.map((p) => `\`${p}\``).join(', ')}` },
-  { key: 'ttl', flag: '--ttl <duration>', env: 'TENSORSHARE_TTL', kind: 'duration', default: '`60s`', description: 'keep-alive window after the last reference ends (`ttl` policy)' },
-  { key: 'reclaimInterval', flag: '--reclaim-interval <duration>', env: 'TENSORSHARE_RECLAIM_INTERVAL', kind: 'duration', default: '`5s`', description: 'period of the reclaimer (expiry, budget overrun, dead restored clients)' },
-  { key: 'prebuildFastRun', flag: '--[no-]prebuild-fast-run', env: 'TENSORSHARE_PREBUILD_FAST_RUN', kind: 'boolean', default: '`false`', description: 'after a fast-open Open, build the fast-run variant in the background' },
-  { key: 'pathImport', flag: '--[no-]path-import', env: 'TENSORSHARE_PATH_IMPORT', kind: 'boolean', default: '`true` without tenants, else `false`', description: 'allow Import of a file path the daemon reads (Upload always works)' },
-  { key: 'maxUpload', flag: '--max-upload <size>', env: 'TENSORSHARE_MAX_UPLOAD', kind: 'bytes', default: '`4GiB`', description: 'largest model accepted by Upload' },
-  { key: 'dedupAcrossTenants', flag: '--[no-]dedup-across-tenants', env: 'TENSORSHARE_DEDUP_ACROSS_TENANTS', kind: 'boolean', default: '`false`', description: 'share identical tensor files between tenants in the store (leaks, through timing, whether another tenant has a tensor)' },
-  { key: 'restoreGrace', flag: '--restore-grace <duration>', env: 'TENSORSHARE_RESTORE_GRACE', kind: 'duration', default: '`30s`', description: 'after a restart, how long leases of clients that cannot be checked stay held waiting for re-registration' },
-  { key: 'logLevel', flag: '--log-level <level>', env: 'TENSORSHARE_LOG_LEVEL', kind: 'level', default: '`info`', description: `pino level on stderr: ${LOG_LEVELS.join(', ')}` },
-  { key: 'profile', flag: '--profile <file>', env: 'TENSORSHARE_DAEMON_PROFILE', kind: 'path', default: '(off)', description: 'write Chrome trace events (open, materialize, evict, close, build) for Perfetto' },
+  setting({ key: 'config', flag: '--config <file>', env: 'TENSORSHARE_CONFIG', kind: 'path', computed: '(none)', description: 'JSON config file: any key of this table, plus `tenants`' }),
+  setting({ key: 'repository', flag: '--repository <dir>', env: 'TENSORSHARE_REPOSITORY', kind: 'path', computed: '`$XDG_DATA_HOME/tensorshare` (`~/.local/share/tensorshare`)', description: 'durable repository (disk)' }),
+  setting({ key: 'store', flag: '--store <dir>', env: 'TENSORSHARE_STORE', kind: 'path', computed: '`/dev/shm/tensorshare`', description: 'resident store (tmpfs) that clients map' }),
+  setting({ key: 'socket', flag: '--socket <path>', env: 'TENSORSHARE_SOCKET', kind: 'path', computed: '`<store>/daemon.sock`', description: 'Unix socket of the gRPC API' }),
+  setting({ key: 'socketMode', flag: '--socket-mode <octal>', env: 'TENSORSHARE_SOCKET_MODE', kind: 'octal', value: '0660', description: 'socket permissions; world-writable modes are refused' }),
+  setting({ key: 'budget', flag: '--budget <size>', env: 'TENSORSHARE_BUDGET', kind: 'budget', value: '0.8', description: 'store memory budget: bytes (`512MiB`, `2GB`) or a fraction/percent of the tmpfs size (`0.8`, `80%`)' }),
+  setting({ key: 'policy', flag: '--policy <name>', env: 'TENSORSHARE_POLICY', kind: 'policy', value: 'lru', description: `eviction policy: ${POLICY_NAMES.map((p) => `\`${p}\``).join(', ')}` }),
+  setting({ key: 'ttl', flag: '--ttl <duration>', env: 'TENSORSHARE_TTL', kind: 'duration', value: '60s', description: 'keep-alive window after the last reference ends (`ttl` policy)' }),
+  setting({ key: 'reclaimInterval', flag: '--reclaim-interval <duration>', env: 'TENSORSHARE_RECLAIM_INTERVAL', kind: 'duration', value: '5s', description: 'period of the reclaimer (expiry, budget overrun, dead restored clients)' }),
+  setting({ key: 'prebuildFastRun', flag: '--[no-]prebuild-fast-run', env: 'TENSORSHARE_PREBUILD_FAST_RUN', kind: 'boolean', value: 'false', description: 'after a fast-open Open, build the fast-run variant in the background' }),
+  setting({ key: 'pathImport', flag: '--[no-]path-import', env: 'TENSORSHARE_PATH_IMPORT', kind: 'boolean', computed: '`true` without tenants, else `false`', description: 'allow Import of a file path the daemon reads (Upload always works)' }),
+  setting({ key: 'maxUpload', flag: '--max-upload <size>', env: 'TENSORSHARE_MAX_UPLOAD', kind: 'bytes', value: '4GiB', description: 'largest model accepted by Upload' }),
+  setting({ key: 'dedupAcrossTenants', flag: '--[no-]dedup-across-tenants', env: 'TENSORSHARE_DEDUP_ACROSS_TENANTS', kind: 'boolean', value: 'false', description: 'share identical tensor files between tenants in the store (leaks, through timing, whether another tenant has a tensor)' }),
+  setting({ key: 'restoreGrace', flag: '--restore-grace <duration>', env: 'TENSORSHARE_RESTORE_GRACE', kind: 'duration', value: '30s', description: 'after a restart, how long leases of clients that cannot be checked stay held waiting for re-registration' }),
+  setting({ key: 'logLevel', flag: '--log-level <level>', env: 'TENSORSHARE_LOG_LEVEL', kind: 'level', value: 'info', description: `pino level on stderr: ${LOG_LEVELS.join(', ')}` }),
+  setting({ key: 'profile', flag: '--profile <file>', env: 'TENSORSHARE_DAEMON_PROFILE', kind: 'path', computed: '(off)', description: 'write Chrome trace events (open, materialize, evict, close, build) for Perfetto' }),
 ];
 
 const FILE_ONLY_KEYS = ['tenants'];
@@ -177,9 +187,12 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     if (typeof p.v !== 'string' || p.v === '') throw bad(p.where, 'expected a non-empty string');
     return p.v;
   };
-  const get = <T>(key: string, parse: (v: unknown, where: string) => T, dflt: T): T => {
+  /** The value of a setting: from flags, environment or file, else its default (`value`) through the same parser. */
+  const get = <T>(key: string, parse: (v: unknown, where: string) => T): T => {
     const p = pick(key);
-    return p === undefined ? dflt : parse(p.v, p.where);
+    if (p !== undefined) return parse(p.v, p.where);
+    const s = SETTINGS.find((x) => x.key === key)!;
+    return parse(s.value, `default of ${key}`);
   };
   const baseDir = configFile ? path.dirname(path.resolve(configFile)) : process.cwd();
   const resolvePath = (p: string | undefined) => (p === undefined ? undefined : path.resolve(baseDir, p));
@@ -189,11 +202,11 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
   const policyName = get('policy', (v, w) => {
     if (typeof v !== 'string' || !isPolicyName(v)) throw bad(w, `unknown policy '${String(v)}' (${POLICY_NAMES.join(', ')})`);
     return v;
-  }, 'lru' as PolicyName);
+  });
   const logLevel = get('logLevel', (v, w) => {
     if (typeof v !== 'string' || !(LOG_LEVELS as readonly string[]).includes(v)) throw bad(w, `unknown log level '${String(v)}' (${LOG_LEVELS.join(', ')})`);
     return v as LogLevel;
-  }, 'info' as LogLevel);
+  });
   const wrap = <T>(fn: (v: string | number, what: string) => T) => (v: unknown, w: string): T => {
     if (typeof v !== 'string' && typeof v !== 'number') throw bad(w, 'expected a string or number');
     return fn(v, w);
@@ -202,16 +215,17 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     repository,
     store,
     socket: path.resolve(resolvePath(str('socket')) ?? path.join(store, 'daemon.sock')),
-    socketMode: get('socketMode', parseOctal, 0o660),
-    budget: get('budget', wrap(parseBudget), { fraction: 0.8 } as Budget),
+    socketMode: get('socketMode', parseOctal),
+    budget: get('budget', wrap(parseBudget)),
     policy: policyName,
-    ttlMs: get('ttl', wrap(parseDuration), 60_000),
-    reclaimIntervalMs: get('reclaimInterval', wrap(parseDuration), 5_000),
-    prebuildFastRun: get('prebuildFastRun', parseBool, false),
-    pathImport: get('pathImport', parseBool, tenants.length === 0),
-    maxUploadBytes: get('maxUpload', wrap(parseBytes), 4 * 2 ** 30),
-    dedupAcrossTenants: get('dedupAcrossTenants', parseBool, false),
-    restoreGraceMs: get('restoreGrace', wrap(parseDuration), 30_000),
+    ttlMs: get('ttl', wrap(parseDuration)),
+    reclaimIntervalMs: get('reclaimInterval', wrap(parseDuration)),
+    prebuildFastRun: get('prebuildFastRun', parseBool),
+    // Computed default: path import is safe only when the daemon serves a single owner.
+    pathImport: pick('pathImport') ? get('pathImport', parseBool) : tenants.length === 0,
+    maxUploadBytes: get('maxUpload', wrap(parseBytes)),
+    dedupAcrossTenants: get('dedupAcrossTenants', parseBool),
+    restoreGraceMs: get('restoreGrace', wrap(parseDuration)),
     logLevel,
     profile: resolvePath(str('profile')),
     tenants,

@@ -40,7 +40,7 @@ export function checkMode(v: unknown): '' | 'fast-open' | 'fast-run' {
 
 export const checkModel = (v: unknown): string => str(v, 'model', 300, true);
 
-export function checkHello(h: P.Hello | undefined): P.Hello {
+export function checkHello(h: P.Hello | undefined | null): P.Hello {
   if (!h) throw invalid('the first Attach message must be a hello');
   if (!Number.isInteger(h.pid) || h.pid < 0) throw invalid('hello.pid must be a process id');
   const clientId = checkId(h.clientId, 'hello.client_id');

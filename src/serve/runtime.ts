@@ -13,6 +13,7 @@
 //   polling.ts    repository scans
 import { TensorshareError } from '../errors.js';
 import { resolvePaths } from '../config.js';
+import { localResidency, type Residency } from '../client/residency.js';
 import { realClock, type Clock } from './autoscaler/clock.js';
 import { createAutoscalerDriver } from './autoscaler/driver.js';
 import { fingerprintFunction } from './functions/repository.js';
@@ -44,6 +45,8 @@ export interface RuntimeOptions {
   store?: string;
   /** How instances open models (default: daemonless openSession). */
   openModel?: OpenerSpec;
+  /** How deploy makes models resident (default: daemonless, in repository/store; server.ts passes the daemon's). */
+  residency?: Residency;
   clock?: Clock;
   logger?: Logger;
   /** Called with every RuntimeEvent (metrics). More listeners: subscribe(). */
@@ -124,6 +127,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const paths = resolvePaths({ repository: o.repository, store: o.store });
   const clock = o.clock ?? realClock;
   const log = o.logger ?? silentLogger;
+  const residency = o.residency ?? localResidency(paths);
   const listeners = new Set<EventSink>(o.onEvent ? [o.onEvent] : []);
   const emit: EventSink = (e: RuntimeEvent) => {
     for (const l of listeners) {
@@ -151,7 +155,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     startTimeoutMs: o.startTimeoutMs ?? 120_000, drainTimeoutMs: o.drainTimeoutMs ?? 60_000, env: o.env, isClosed,
   });
   const lifecycle = createLifecycle({
-    functionsDir: o.functionsDir, repository: paths.repository, store: paths.store, registry, newPool, driver,
+    functionsDir: o.functionsDir, repository: paths.repository, residency, registry, newPool, driver,
     describeHandler: describeHandlerIn(30_000, o.env), listener, emit, log, isClosed,
   });
   const poller = createRepositoryPoller({ functionsDir: o.functionsDir, everyMs: o.pollIntervalMs ?? 2000, clock, registry, lifecycle, log });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { TensorshareError } from '../errors.js';
 import { DaemonClient } from '../client/daemon-client.js';
+import { daemonResidency } from '../client/residency.js';
 import { packageRoot } from '../paths.js';
 import { layout } from '../store/layout.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -66,14 +67,25 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const socket = path.resolve(o.socket ?? path.join(o.store, 'daemon.sock'));
   let owned: ChildProcess | undefined;
   let daemon: RunningServer['daemon'] = { mode: 'off' };
+  // Deploy makes models resident through the daemon too: while one is in use it is the only writer of the store.
+  let storeClient: DaemonClient | undefined;
   if ((o.daemon ?? 'auto') === 'auto') {
     if (await daemonAnswers(socket)) daemon = { mode: 'connected', socket };
     else {
       owned = await startDaemon(o.repository, o.store, socket, o.env ?? process.env);
       daemon = { mode: 'owned', socket };
     }
-    log.info({ socket, daemon: daemon.mode }, 'instances open models through the daemon');
+    storeClient = new DaemonClient({ socket, name: `tensorshare serve[${process.pid}]` });
+    log.info({ socket, daemon: daemon.mode }, 'deploy and instances make models resident through the daemon');
   }
+  const stopDaemon = async () => {
+    await storeClient?.disconnect().catch(() => {});
+    if (owned && owned.exitCode === null) {
+      const exited = new Promise((r) => owned!.once('exit', r));
+      owned.kill('SIGTERM');
+      await exited;
+    }
+  };
 
   // Metrics hear the runtime from its first event (instances started while it deploys at start).
   const metrics = createGatewayMetrics();
@@ -89,13 +101,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     pollIntervalMs: o.pollIntervalMs,
     logger: log.child({ component: 'runtime' }),
     env: o.env,
-    ...(daemon.mode === 'off' ? {} : {
+    ...(storeClient === undefined ? {} : {
+      residency: daemonResidency(storeClient),
       openModel: { module: new URL('../client/open.js', import.meta.url).href, export: 'open' },
       env: { ...(o.env ?? process.env), TENSORSHARE_SOCKET: socket },
     }),
   }).catch(async (e) => {
     unwire();
-    owned?.kill('SIGTERM');
+    await stopDaemon();
     throw e;
   });
   let scheduling: Scheduling;
@@ -119,7 +132,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   } catch (e) {
     unwire();
     await runtime.close({ timeoutMs: 5000 });
-    owned?.kill('SIGTERM');
+    await stopDaemon();
     throw e;
   }
   log.info({ policy: o.policy ?? 'fifo', slots: o.slots ?? 'instances', tenantWeights: o.tenantWeights ?? {}, realtimeReserve: o.realtimeReserve ?? 0 }, 'scheduler ready');
@@ -134,7 +147,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     unwire();
     scheduling.destroy();
     await runtime.close({ timeoutMs: 5000 });
-    owned?.kill('SIGTERM');
+    await stopDaemon();
     throw e;
   });
 
@@ -152,11 +165,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         await scheduling.close();
         await runtime.close({ timeoutMs: 30_000 });
         unwire();
-        if (owned && owned.exitCode === null) {
-          const exited = new Promise((r) => owned!.once('exit', r));
-          owned.kill('SIGTERM');
-          await exited;
-        }
+        await stopDaemon();
       })();
       return closing;
     },

@@ -1,15 +1,14 @@
 // Deploying a function: resolve its models to exact versions (importing a
-// `modelFile` on first deploy), make them resident in the store (and build
-// the fast-run variant once here, not in every instance), and settle its
-// protocol metadata. The result is plain data an instance is started from.
+// `modelFile` on first deploy), make them resident through the runtime's
+// residency (the daemon when one is in use, so it stays the only writer of
+// the store; the fast-run variant is built once there, not in every
+// instance, and never in this process), and settle its protocol metadata.
+// The result is plain data an instance is started from.
 import path from 'node:path';
+import type { Residency } from '../../client/residency.js';
 import { TensorshareError, isTensorshareError } from '../../errors.js';
 import { importModel } from '../../store/import.js';
-import { layout } from '../../store/layout.js';
 import type { Manifest, OpenMode } from '../../store/manifest.js';
-import { isResident, materialize, materializeVariant } from '../../store/materialize.js';
-import { buildFastRun, fastRunKey } from '../../store/fast-run.js';
-import { resolveModel } from '../../store/repository.js';
 import type { FunctionConfig } from './config.js';
 import type { FunctionDefinition, FunctionSource } from './repository.js';
 import { ioMetadata, type ModelMetadata, type TensorMetadata } from '../../tensor/index.js';
@@ -36,8 +35,10 @@ export interface DeployedFunction {
 export type DescribeHandler = (source: FunctionSource, models: Record<string, ResolvedModel>, config: FunctionConfig) => Promise<{ inputs: TensorMetadata[]; outputs: TensorMetadata[] } | undefined>;
 
 export interface DeployOptions {
+  /** Where a `modelFile` is imported. */
   repository: string;
-  store: string;
+  /** Makes models resident; its hold ends when deploy returns (instances hold their own). */
+  residency: Residency;
   version: string;
   describeHandler: DescribeHandler;
 }
@@ -47,13 +48,17 @@ export async function deployFunction(def: FunctionDefinition, o: DeployOptions):
   const models: Record<string, ResolvedModel> = {};
   for (const [alias, b] of Object.entries(config.models)) {
     const field = alias === 'model' && Object.keys(config.models).length === 1 ? ('ref' in b ? 'model' : 'modelFile') : `models.${alias}`;
-    const manifest = await withContext(source.label, field, async () => {
-      if ('ref' in b) return resolveModel(layout(o.repository), b.ref);
-      const file = path.resolve(source.dir, b.modelFile);
-      return (await importModel(o.repository, file, { name: b.name, defaultMode: config.mode ?? 'fast-run' })).manifest;
+    const resident = await withContext(source.label, field, async () => {
+      let ref: string;
+      if ('ref' in b) ref = b.ref;
+      else {
+        const m = (await importModel(o.repository, path.resolve(source.dir, b.modelFile), { name: b.name, defaultMode: config.mode ?? 'fast-run' })).manifest;
+        ref = `${m.name}:${m.version}`;
+      }
+      return o.residency.ensureResident(ref, config.mode);
     });
-    const mode = await withContext(source.label, field, () => makeResident(o.repository, o.store, manifest, config.mode ?? manifest.defaultMode));
-    models[alias] = { alias, ref: `${manifest.name}:${manifest.version}`, manifest, mode };
+    await resident.release();
+    models[alias] = { alias, ref: resident.ref, manifest: resident.manifest, mode: resident.mode };
   }
   const metadata = await settleMetadata(def, models, o);
   return { name: source.name, version: o.version, source, config, models, metadata };
@@ -66,18 +71,6 @@ async function withContext<T>(label: string, field: string, f: () => Promise<T>)
     if (isTensorshareError(e)) throw new TensorshareError(e.code, `${label}: ${field}: ${e.message}`, { ...e.details, file: label, field }, { cause: e });
     throw e;
   }
-}
-
-/** Materializes the model (and its fast-run variant) so instances only map files. Returns the mode instances will open in. */
-async function makeResident(repository: string, storeRoot: string, m: Manifest, mode: OpenMode): Promise<OpenMode> {
-  const repo = layout(repository);
-  const store = layout(storeRoot);
-  if (!(await isResident(store, m))) await materialize(repo, store, m);
-  if (mode !== 'fast-run') return mode;
-  const { variant } = await buildFastRun(repo, store, m);
-  if (variant.status !== 'ok') return 'fast-open';
-  await materializeVariant(repo, store, variant, fastRunKey(variant.ortVersion, variant.target));
-  return 'fast-run';
 }
 
 async function settleMetadata(def: FunctionDefinition, models: Record<string, ResolvedModel>, o: DeployOptions): Promise<ModelMetadata> {

@@ -5,6 +5,7 @@
 // requests that waited for it.
 import { TensorshareError, isTensorshareError } from '../../errors.js';
 import type { AutoscalerDriver } from '../autoscaler/driver.js';
+import type { Residency } from '../../client/residency.js';
 import { deployFunction, type DeployedFunction, type DescribeHandler } from '../functions/deploy.js';
 import { fingerprintFunction, readFunction } from '../functions/repository.js';
 import type { EventSink } from '../instances/events.js';
@@ -24,7 +25,8 @@ export interface Lifecycle {
 export interface LifecycleOptions {
   functionsDir: string;
   repository: string;
-  store: string;
+  /** Makes a deployment's models resident (the daemon when serve uses one). */
+  residency: Residency;
   registry: FunctionRegistry;
   newPool(d: DeployedFunction): FunctionPool;
   driver: AutoscalerDriver;
@@ -61,7 +63,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
         const def = await readFunction(o.functionsDir, name);
         e.fingerprint = def.source.fingerprint;
         const prev = e.pool?.deployed;
-        const d = await deployFunction(def, { repository: o.repository, store: o.store, version: String(e.deployments + 1), describeHandler: o.describeHandler });
+        const d = await deployFunction(def, { repository: o.repository, residency: o.residency, version: String(e.deployments + 1), describeHandler: o.describeHandler });
         if (prev && sameDeployment(prev, d)) {
           e.error = undefined;
           return status(e);

@@ -1,0 +1,14 @@
+// Original file: proto/tensorshare/daemon.proto
+
+
+export interface OpenRequest {
+  'attachmentId'?: (string);
+  'model'?: (string);
+  'mode'?: (string);
+}
+
+export interface OpenRequest__Output {
+  'attachmentId': (string);
+  'model': (string);
+  'mode': (string);
+}
