@@ -1,6 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
 import path from 'node:path';
+import { onnxTypes } from '../onnx/schema.js';
 import { spawnSync } from 'node:child_process';
 import { tempRoots, FIXTURES, type TempRoots } from '../testing/tmp.js';
 
@@ -74,5 +76,43 @@ describe('tensorshare CLI', () => {
     const usage = cli('import');
     assert.notEqual(usage.code, 0);
     assert.match(usage.err, /required option '-n, --name <name>' not specified/);
+  });
+
+  test('run without values feeds inputs the model accepts: ids within the embedding, masks, token types', () => {
+    const file = path.join(roots.dir, 'bert.onnx');
+    const gen = cli('gen', 'bert', '--preset', 'tiny', '--out', file);
+    assert.equal(gen.code, 0, gen.err);
+    assert.equal(cli('import', file, '--name', 'bert', '--json').code, 0);
+    for (const mode of ['fast-run', 'fast-open']) {
+      // 8 ids: the tiny preset has 16 positions, 50 words, 2 token types.
+      const run = cli('run', 'bert', '-s', 'input_ids=1,8', '--mode', mode, '--json');
+      assert.equal(run.code, 0, `${mode}: ${run.err}`);
+      const out = JSON.parse(run.out).outputs[0];
+      assert.deepEqual(out.shape, [1, 8, 32], 'attention_mask and token_type_ids took input_ids\' batch and sequence');
+      assert.ok(out.data.every(Number.isFinite));
+    }
+    const explicit = cli('run', 'bert', '-s', 'input_ids=2,4', '-i', 'token_type_ids=random', '--json');
+    assert.equal(explicit.code, 0, `an explicit random stays below the embedding's rows: ${explicit.err}`);
+    assert.deepEqual(JSON.parse(explicit.out).outputs[0].shape, [2, 4, 32]);
+    const unknown = cli('run', 'bert', '-s', 'ids=1,8');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /model has no input 'ids'; inputs: input_ids, attention_mask, token_type_ids/);
+  });
+
+  test('run asks for a value when the graph gives no range for an integer input', async () => {
+    const { Model } = onnxTypes();
+    const vi = (name: string, elemType: number) => ({ name, type: { tensorType: { elemType, shape: { dim: [{ dimValue: 2 }] } } } });
+    const file = path.join(roots.dir, 'count.onnx');
+    await fs.writeFile(file, Model.encode(Model.fromObject({
+      irVersion: 8, opsetImport: [{ domain: '', version: 17 }],
+      graph: { name: 'count', node: [{ opType: 'Cast', input: ['count'], output: ['y'], attribute: [{ name: 'to', type: 2, i: 1 }] }], input: [vi('count', 7)], output: [vi('y', 1)] },
+    })).finish());
+    assert.equal(cli('import', file, '--name', 'count', '--no-fast-run').code, 0);
+    const r = cli('run', 'count');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /input 'count' \(int64\) needs a value: .*pass -i count=/);
+    const given = cli('run', 'count', '-i', 'count=[3,4]', '--json');
+    assert.equal(given.code, 0, given.err);
+    assert.deepEqual(JSON.parse(given.out).outputs[0].data, [3, 4]);
   });
 });

@@ -6,6 +6,8 @@ import type { IoSpec, OpenMode } from '../../store/manifest.js';
 import { action, emit } from '../output.js';
 import { roots } from '../context.js';
 import { makeTensorData, type TensorData } from '../../client/tensor-data.js';
+import { graphPath } from '../../store/layout.js';
+import { defaultFill, gatherBounds, type Fill } from '../input-fill.js';
 
 interface RunOpts { input: string[]; shape: string[]; mode?: OpenMode; json?: boolean; threads?: string }
 
@@ -14,7 +16,7 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('run one inference on a stored model through a shared-weights session (smoke test)')
     .argument('<name[:version]>')
-    .option('-i, --input <name=value>', "an input: JSON array (nested = shape), @file.json ({shape, data} or nested array), or random|zeros|ones (needs a concrete shape)", collect, [])
+    .option('-i, --input <name=value>', "an input: JSON array (nested = shape), @file.json ({shape, data} or nested array), or random|zeros|ones (needs a concrete shape). Not given: random, ids below their embedding's rows, masks ones, token type ids zeros", collect, [])
     .option('-s, --shape <name=d0,d1,..>', 'shape for a generated input (fills dynamic dimensions)', collect, [])
     .option('--mode <mode>', 'fast-open | fast-run (default: the model\'s)')
     .option('--threads <n>', 'intra-op threads')
@@ -27,12 +29,19 @@ export function registerRun(program: Command): void {
         const ort = (await import('onnxruntime-node')).default;
         const given = new Map(opts.input.map(splitKv('--input')));
         const shapes = new Map(opts.shape.map(splitKv('--shape')));
+        for (const k of [...given.keys(), ...shapes.keys()]) if (!s.manifest.inputs.some((i) => i.name === k)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `model has no input '${k}'; inputs: ${s.manifest.inputs.map((i) => i.name).join(', ')}`);
+        const bounds = await gatherBounds(graphPath(r.repo, s.manifest.graph.sha256), s.manifest.inputs);
+        // Inputs with a value or shape first: they fix the named dimensions
+        // (batch, sequence) that the generated inputs then take.
+        const dims = new Map<string, number>();
+        const isSized = (i: IoSpec) => given.has(i.name) || shapes.has(i.name);
+        const specs = [...s.manifest.inputs].sort((a, b) => Number(isSized(b)) - Number(isSized(a)));
         const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
-        for (const spec of s.manifest.inputs) {
-          const t = await inputTensor(spec, given.get(spec.name), shapes.get(spec.name));
+        for (const spec of specs) {
+          const t = await inputTensor(spec, given.get(spec.name), shapes.get(spec.name), dims, bounds.get(spec.name));
+          spec.shape?.forEach((d, i) => { if (typeof d === 'string' && !dims.has(d)) dims.set(d, t.shape[i]!); });
           feeds[spec.name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.shape);
         }
-        for (const k of given.keys()) if (!s.manifest.inputs.some((i) => i.name === k)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `model has no input '${k}'; inputs: ${s.manifest.inputs.map((i) => i.name).join(', ')}`);
         const t0 = performance.now();
         const out = await s.session.run(feeds);
         const runMs = performance.now() - t0;
@@ -59,15 +68,23 @@ function splitKv(flag: string) {
   };
 }
 
-async function inputTensor(spec: IoSpec, value: string | undefined, shapeArg: string | undefined): Promise<TensorData> {
-  const v = value ?? 'random';
-  if (v === 'random' || v === 'zeros' || v === 'ones') {
+async function inputTensor(spec: IoSpec, value: string | undefined, shapeArg: string | undefined, dims: ReadonlyMap<string, number>, bound: { below: number; via: string } | undefined): Promise<TensorData> {
+  if (value === undefined || value === 'random' || value === 'zeros' || value === 'ones') {
     const shape = shapeArg
       ? shapeArg.split(',').map((d) => Number(d))
-      : (spec.shape ?? []).map((d) => (typeof d === 'number' ? d : 1)); // unnamed/dynamic dims default to 1
+      : (spec.shape ?? []).map((d) => (typeof d === 'number' ? d : (d !== null && dims.get(d)) || 1)); // unbound dynamic dims default to 1
     if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `bad shape '${shapeArg}' for input '${spec.name}'`);
-    return makeTensorData(spec.dtype, shape, v);
+    // An explicit 'random' still stays within the graph's bound.
+    const fill: Fill | undefined = value === undefined ? defaultFill(spec, bound) : value === 'random' && bound ? { kind: 'index', ...bound } : { kind: value };
+    if (!fill) {
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `input '${spec.name}' (${spec.dtype}) needs a value: the graph gives no range for its integers; pass -i ${spec.name}=<JSON array>, @file.json, zeros or ones`, { input: spec.name });
+    }
+    if (fill.kind !== 'index') return makeTensorData(spec.dtype, shape, fill.kind);
+    // Uniform ids below the bound, from the same deterministic generator as 'random'.
+    const unit = makeTensorData('float32', shape, 'random').data as Float32Array;
+    return makeTensorData(spec.dtype, shape, Array.from(unit, (u) => Math.min(fill.below - 1, Math.floor(u * fill.below))));
   }
+  const v = value;
   const text = v.startsWith('@') ? await fs.readFile(v.slice(1), 'utf8') : v;
   let parsed: unknown;
   try {
