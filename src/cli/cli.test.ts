@@ -115,4 +115,25 @@ describe('tensorshare CLI', () => {
     assert.equal(given.code, 0, given.err);
     assert.deepEqual(JSON.parse(given.out).outputs[0].data, [3, 4]);
   });
+
+  test('help, import and inspect tell the truth: default repository, tensors kept in the graph, both times, unavailable variants', () => {
+    const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8', env: { ...process.env, TENSORSHARE_REPOSITORY: '', XDG_DATA_HOME: path.join(roots.dir, 'xdg') } });
+    assert.match(help.stdout.replace(/\s+/g, ' '), new RegExp(`--repository <dir> durable model repository \\(env TENSORSHARE_REPOSITORY; default ${path.join(roots.dir, 'xdg', 'tensorshare')}\\)`));
+
+    const file = path.join(roots.dir, 'truth.onnx');
+    const gen = cli('gen', 'bert', '--preset', 'tiny', '--seed', '7', '--out', file, '--json');
+    const initializers = JSON.parse(gen.out).models[0].tensorCount as number;
+    const imp = cli('import', file, '--name', 'truth');
+    assert.equal(imp.code, 0, imp.err);
+    const [, stored] = /truth:1 {2}(\d+) tensors/.exec(imp.out)!;
+    const [, kept] = /\n(\d+) small initializers \([^)]+\) kept inside the graph file, not stored as tensors\n/.exec(imp.out)!;
+    assert.equal(Number(stored) + Number(kept), initializers, imp.out);
+    assert.match(imp.out, /fast-run variant for ORT \S+: built in \d+ ms\n\d+ ms in all, import and fast-run build \(\d+ MB\/s end to end\)/);
+
+    const vad = cli('import', FIXTURES.vad, '--name', 'vad');
+    assert.equal(vad.code, 0, vad.err);
+    assert.match(vad.out, /fast-run variant for ORT \S+: built in \d+ ms, unavailable \(.+\); opens use fast-open/);
+    assert.match(cli('inspect', 'vad').out, /fast-run variants: \S+ \(unavailable: .+; opens use fast-open\)/);
+    assert.doesNotMatch(cli('inspect', 'truth').out, /unavailable/);
+  });
 });

@@ -2,25 +2,11 @@
 // that a smoke test with no data still feeds the model valid values: ids stay
 // below the row count of the embedding they index, masks are all ones and
 // token type ids zero. Bounds are read from the stored graph.
-import fs from 'node:fs/promises';
-import { onnxTypes, TO_OBJECT } from '../onnx/schema.js';
 import type { IoSpec } from '../store/manifest.js';
+import type { StoredGraph } from './stored-graph.js';
 
 /** random: uniform in [0,1) for floats; index: integers in [0, below). */
 export type Fill = { kind: 'random' } | { kind: 'zeros' } | { kind: 'ones' } | { kind: 'index'; below: number; via: string };
-
-interface GraphNode {
-  opType?: string;
-  name?: string;
-  input?: string[];
-  output?: string[];
-  attribute?: { name?: string; i?: number }[];
-}
-
-interface DecodedGraph {
-  node?: GraphNode[];
-  initializer?: { name?: string; dims?: number[] }[];
-}
 
 const INTEGER = /^u?int(8|16|32|64)$/;
 const MASK = /mask/i;
@@ -30,14 +16,11 @@ const PASS_THROUGH = new Set(['Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squee
 
 /**
  * For each integer input: the number of rows of the initializer that a Gather
- * indexes with it (following casts and reshapes), if any. Reads the graph file
- * once; small since tensors live outside it.
+ * indexes with it (following casts and reshapes), if any.
  */
-export async function gatherBounds(graphFile: string, inputs: readonly IoSpec[]): Promise<Map<string, { below: number; via: string }>> {
-  const { Model } = onnxTypes();
-  const model = Model.toObject(Model.decode(await fs.readFile(graphFile)), TO_OBJECT) as { graph?: DecodedGraph };
-  const nodes = model.graph?.node ?? [];
-  const rows = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t.dims ?? []]));
+export function gatherBounds(graph: StoredGraph, inputs: readonly IoSpec[]): Map<string, { below: number; via: string }> {
+  const nodes = graph.node;
+  const rows = new Map(graph.initializer.map((t) => [t.name ?? '', t.dims ?? []]));
   const bounds = new Map<string, { below: number; via: string }>();
   for (const input of inputs) {
     if (!INTEGER.test(input.dtype)) continue;

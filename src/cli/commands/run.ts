@@ -8,6 +8,7 @@ import { roots } from '../context.js';
 import { makeTensorData, type TensorData } from '../../client/tensor-data.js';
 import { graphPath } from '../../store/layout.js';
 import { defaultFill, gatherBounds, type Fill } from '../input-fill.js';
+import { readStoredGraph } from '../stored-graph.js';
 
 interface RunOpts { input: string[]; shape: string[]; mode?: OpenMode; json?: boolean; threads?: string }
 
@@ -30,7 +31,7 @@ export function registerRun(program: Command): void {
         const given = new Map(opts.input.map(splitKv('--input')));
         const shapes = new Map(opts.shape.map(splitKv('--shape')));
         for (const k of [...given.keys(), ...shapes.keys()]) if (!s.manifest.inputs.some((i) => i.name === k)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `model has no input '${k}'; inputs: ${s.manifest.inputs.map((i) => i.name).join(', ')}`);
-        const bounds = await gatherBounds(graphPath(r.repo, s.manifest.graph.sha256), s.manifest.inputs);
+        const bounds = gatherBounds(await readStoredGraph(graphPath(r.repo, s.manifest.graph.sha256)), s.manifest.inputs);
         // Inputs with a value or shape first: they fix the named dimensions
         // (batch, sequence) that the generated inputs then take.
         const dims = new Map<string, number>();
