@@ -30,12 +30,14 @@ const npmEnv = () => ({ ...Object.fromEntries(Object.entries(process.env).filter
 let dir: string;
 let roots: Roots;
 let daemon: DaemonProc;
+let packStderr = '';
 let packed: { filename: string; files: { path: string }[] };
 
 before(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-install-'));
   // dist/ is built by the test command; packing must not rebuild it.
-  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: packageRoot, env: npmEnv() });
+  const { stdout, stderr } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: packageRoot, env: npmEnv() });
+  packStderr = stderr;
   packed = (JSON.parse(stdout) as (typeof packed)[])[0]!;
   roots = await tempRoots();
   daemon = await spawnDaemon(['--repository', roots.repo, '--store', roots.store]);
@@ -48,7 +50,8 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-test('the package ships no tests and no test helpers', () => {
+test('the package ships no tests and no test helpers; npm has no warning about our configuration', () => {
+  assert.doesNotMatch(packStderr, /warn/i, packStderr);
   const files = packed.files.map((f) => f.path);
   assert.ok(files.includes('dist/src/client/register.js') && files.includes('bin/tensorshare.js') && files.includes('proto/onnx.proto'), files.join('\n'));
   assert.ok(files.includes('functions/ocr/handler.js') && files.includes('assets/ocr-page.png'), 'the bundled functions and their assets ship');
@@ -76,6 +79,7 @@ test('an app with the packed tarball installed runs its unchanged onnxruntime-no
     },
   }, null, 2));
   const install = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: app, env: npmEnv(), timeout: 240_000 });
+  // Our lockfile's tree, installed: no EBADENGINE on Node 20, no install script left unreviewed.
   assert.doesNotMatch(install.stderr, /warn/i, install.stderr);
   const installed = await fs.lstat(path.join(app, 'node_modules', 'tensorshare'));
   assert.ok(installed.isDirectory() && !installed.isSymbolicLink(), 'a real copy, not a link to this checkout');
