@@ -87,8 +87,14 @@ describe('tensorshare CLI', () => {
       // 8 ids: the tiny preset has 16 positions, 50 words, 2 token types.
       const run = cli('run', 'bert', '-s', 'input_ids=1,8', '--mode', mode, '--json');
       assert.equal(run.code, 0, `${mode}: ${run.err}`);
-      const out = JSON.parse(run.out).outputs[0];
-      assert.deepEqual(out.shape, [1, 8, 32], 'attention_mask and token_type_ids took input_ids\' batch and sequence');
+      const result = JSON.parse(run.out);
+      assert.deepEqual(result.generated, {
+        input_ids: 'random ids in [0, 50) (rows gathered by embeddings/word_embeddings/Gather) [1,8]',
+        attention_mask: 'ones [1,8]',
+        token_type_ids: 'zeros [1,8]',
+      }, 'ids below the vocabulary read from the graph; mask and token types took input_ids\' batch and sequence');
+      const out = result.outputs[0];
+      assert.deepEqual(out.shape, [1, 8, 32]);
       assert.ok(out.data.every(Number.isFinite));
     }
     const explicit = cli('run', 'bert', '-s', 'input_ids=2,4', '-i', 'token_type_ids=random', '--json');

@@ -51,3 +51,8 @@ export function defaultFill(input: IoSpec, bound: { below: number; via: string }
   if (TYPE_IDS.test(input.name)) return { kind: 'zeros' };
   return bound ? { kind: 'index', ...bound } : undefined;
 }
+
+/** "random ids in [0, 30522) (rows gathered by <node>)", "ones", "zeros", "random". */
+export function describeFill(f: Fill): string {
+  return f.kind === 'index' ? `random ids in [0, ${f.below}) (rows gathered by ${f.via})` : f.kind;
+}
