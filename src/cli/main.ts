@@ -2,6 +2,7 @@
 // and calls the library underneath; this file only assembles them.
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { defaultRepository } from '../config.js';
 import { registerImport } from './commands/import.js';
 import { registerLs } from './commands/ls.js';
 import { registerInspect } from './commands/inspect.js';
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
   const program = new Command('tensorshare')
     .description('share deep-learning model weights across isolated inference processes')
     .version(pkg.version)
-    .option('--repository <dir>', 'durable model repository (env TENSORSHARE_REPOSITORY; default ~/.local/share/tensorshare)')
+    .option('--repository <dir>', `durable model repository (env TENSORSHARE_REPOSITORY; default ${defaultRepository({ ...process.env, TENSORSHARE_REPOSITORY: '' })})`)
     .option('--store <dir>', 'tmpfs store that processes map (env TENSORSHARE_STORE; default /dev/shm/tensorshare)')
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true });

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { packageRoot } from '../paths.js';
+import { packageDir, packageRoot } from '../paths.js';
 import { DaemonClient } from './daemon-client.js';
 import { killAll, spawnDaemon, type DaemonProc } from '../testing/daemon.js';
 import { FIXTURES } from '../testing/fixtures.js';
@@ -76,7 +76,7 @@ before(async () => {
   // A consumer project: its own node_modules with onnxruntime-node and tensorshare.
   appDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-app-'));
   await fs.mkdir(path.join(appDir, 'node_modules'));
-  await fs.symlink(path.join(packageRoot, 'node_modules', 'onnxruntime-node'), path.join(appDir, 'node_modules', 'onnxruntime-node'));
+  await fs.symlink(packageDir('onnxruntime-node'), path.join(appDir, 'node_modules', 'onnxruntime-node'));
   await fs.symlink(packageRoot, path.join(appDir, 'node_modules', 'tensorshare'));
   await fs.writeFile(path.join(appDir, 'app.mjs'), ESM_APP);
   await fs.writeFile(path.join(appDir, 'app.cjs'), CJS_APP);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { tinyBertFolder } from '../gen/index.js';
-import { packageRoot } from '../paths.js';
+import { packageDir, packageRoot } from '../paths.js';
 import { DaemonClient } from './daemon-client.js';
 import { killAll, spawnDaemon, type DaemonProc } from '../testing/daemon.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
@@ -32,7 +32,7 @@ let daemon: DaemonProc;
 before(async () => {
   appDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-tjs-'));
   await fs.mkdir(path.join(appDir, 'node_modules', '@huggingface'), { recursive: true });
-  await fs.symlink(path.join(packageRoot, 'node_modules', '@huggingface', 'transformers'), path.join(appDir, 'node_modules', '@huggingface', 'transformers'));
+  await fs.symlink(packageDir('@huggingface/transformers'), path.join(appDir, 'node_modules', '@huggingface', 'transformers'));
   await fs.symlink(packageRoot, path.join(appDir, 'node_modules', 'tensorshare'));
   await fs.writeFile(path.join(appDir, 'app.mjs'), APP);
   await tinyBertFolder(path.join(appDir, 'models', 'tiny-bert'));

