@@ -132,7 +132,7 @@ describe('tensorshare CLI', () => {
   });
 
   test('help, import and inspect tell the truth: default repository, tensors kept in the graph, both times, unavailable variants', () => {
-    const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8', env: { ...process.env, TENSORSHARE_REPOSITORY: '', XDG_DATA_HOME: path.join(roots.dir, 'xdg') } });
+    const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8', env: testEnv({ XDG_DATA_HOME: path.join(roots.dir, 'xdg') }) });
     assert.match(help.stdout.replace(/\s+/g, ' '), new RegExp(`--repository <dir> durable model repository \\(env TENSORSHARE_REPOSITORY; default ${path.join(roots.dir, 'xdg', 'tensorshare')}\\)`));
 
     const file = path.join(roots.dir, 'truth.onnx');

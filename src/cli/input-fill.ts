@@ -3,7 +3,7 @@
 // below the row count of the embedding they index, masks are all ones and
 // token type ids zero. Bounds are read from the stored graph.
 import type { IoSpec } from '../store/manifest.js';
-import type { StoredGraph } from './stored-graph.js';
+import type { StoredGraph } from '../store/stored-graph.js';
 
 /** random: uniform in [0,1) for floats; index: integers in [0, below). */
 export type Fill = { kind: 'random' } | { kind: 'zeros' } | { kind: 'ones' } | { kind: 'index'; below: number; via: string };

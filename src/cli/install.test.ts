@@ -102,7 +102,7 @@ test('an app with the packed tarball installed runs its unchanged onnxruntime-no
   assert.deepEqual(JSON.parse(result.stdout), { real: true, shape: [1, 2] });
   assert.doesNotMatch(result.stderr, /tensorshare/, 'no fallback warning: the daemon served it');
   // The model went through tensorshare: imported on first sight and opened by the daemon.
-  const c = new DaemonClient({ socket: daemon.socket });
+  const c = new DaemonClient({ socket: daemon.socket, env: {} });
   try {
     assert.deepEqual((await c.list()).map((m) => m.model.split(':')[0]), ['auto-ch_ppocr_mobile_v2.0_cls_infer']);
     assert.ok((await c.stats()).totals.opens >= 1);

@@ -17,6 +17,7 @@ import { serve } from './server.js';
 import { resolveDaemonConfig } from './settings.js';
 import { killAll, spawnDaemon } from '../testing/daemon.js';
 import { writeMatMulChain } from '../testing/models.js';
+import { testEnv } from '../testing/env.js';
 import { tempRoots } from '../testing/tmp.js';
 
 after(killAll);
@@ -37,7 +38,7 @@ async function filesUnder(dir: string): Promise<Map<string, string>> {
 test('the committed message types are what proto-loader-gen-types makes of daemon.proto now', async () => {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-gen-'));
   try {
-    const r = spawnSync(process.execPath, [path.join(packageRoot, 'scripts/gen-daemon-types.js'), tmp], { cwd: packageRoot, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(packageRoot, 'scripts/gen-daemon-types.js'), tmp], { cwd: packageRoot, encoding: 'utf8', env: testEnv() });
     assert.equal(r.status, 0, r.stderr);
     const fresh = await filesUnder(tmp);
     const committed = await filesUnder(path.join(packageRoot, 'src/daemon/generated'));

@@ -6,7 +6,7 @@ import { action, emit, progressBar } from '../output.js';
 import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
 import { graphPath } from '../../store/layout.js';
-import { readStoredGraph } from '../stored-graph.js';
+import { readStoredGraph } from '../../store/stored-graph.js';
 
 export function registerImport(program: Command): void {
   program

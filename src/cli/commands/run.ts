@@ -9,7 +9,7 @@ import { makeTensorData } from '../../client/tensor-data.js';
 import type { OrtFeed } from '../../tensor/index.js';
 import { graphPath } from '../../store/layout.js';
 import { defaultFill, describeFill, gatherBounds, type Fill } from '../input-fill.js';
-import { readStoredGraph } from '../stored-graph.js';
+import { readStoredGraph } from '../../store/stored-graph.js';
 
 interface RunOpts { input: string[]; shape: string[]; mode?: OpenMode; json?: boolean; threads?: string }
 
