@@ -6,7 +6,6 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { DaemonClient } from '../client/daemon-client.js';
-import { packageRoot } from '../paths.js';
 import { FIXTURES } from '../testing/fixtures.js';
 import { killAll, spawnDaemon } from '../testing/daemon.js';
 import { tempRoots } from '../testing/tmp.js';
@@ -18,7 +17,7 @@ test('fast-run of a model without a loadable variant is leased and pinned in fas
   const d = await spawnDaemon(['--repository', path.join(roots.repository, 'repo'), '--store', roots.store]);
   const c = new DaemonClient({ socket: d.socket, env: {} });
   try {
-    await c.import(path.join(packageRoot, FIXTURES.vad), 'vad');
+    await c.import(FIXTURES.vad, 'vad');
     const [a, b] = await Promise.all([c.open('vad', { mode: 'fast-run' }), c.open('vad', { mode: 'fast-run' })]);
     for (const l of [a, b]) {
       assert.equal(l.mode, 'fast-open');
