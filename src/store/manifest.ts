@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import { TensorshareError } from '../errors.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
 import type { ValueInfo } from '../onnx/schema.js';
+import type { ErrorCode } from '../errors.js';
 import { isSha256 } from './layout.js';
 
 export const MANIFEST_FORMAT = 'tensorshare.model/v1';
@@ -55,6 +56,12 @@ export interface Manifest {
   /** ORT version that imported it; the fast-open graph is ORT-version independent. */
   ortVersion: string;
   target: 'any';
+  /**
+   * What ONNX Runtime made of the model at import (absent in manifests written
+   * before the check existed): the level fast-open loads at, and, for a model
+   * imported with allowUnrunnable, why no session can be opened.
+   */
+  runtime?: { fastOpenLevel: 'disabled' | 'basic'; unrunnable?: { code: ErrorCode; message: string } };
 }
 
 /** A fast-run variant: ORT-optimized graph with prepacked weights, for one ORT version and CPU target. */

@@ -35,6 +35,10 @@ interface Mapping {
 const BY_CODE: Record<ErrorCode, Mapping> = {
   ERR_INVALID_ARGUMENT: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
   ERR_UNSUPPORTED_DTYPE: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
+  // The model needs something this ONNX Runtime lacks: the server cannot do it, whatever the request.
+  ERR_UNSUPPORTED_OPERATOR: { http: 501, grpc: GrpcStatus.UNIMPLEMENTED },
+  ERR_UNSUPPORTED_OPSET: { http: 501, grpc: GrpcStatus.UNIMPLEMENTED },
+  ERR_RUNTIME_REJECTED: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
   // The store's own bytes are damaged: our fault, not the caller's.
   ERR_CORRUPT_TENSOR: { http: 500, grpc: GrpcStatus.INTERNAL },
   ERR_INVALID_MODEL: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
