@@ -73,9 +73,15 @@ export interface VariantManifest {
   target: string;
   createdAt: string;
   buildMs: number;
-  /** 'unavailable' when ONNX Runtime could not reload its own optimized model; opens then use fast-open. */
+  /**
+   * 'unavailable' when ONNX Runtime could not build the variant, or the one it
+   * built failed the check against the model (store/variant-check.ts: same
+   * interface, same probe outputs, bounded size); opens then use fast-open.
+   */
   status: 'ok' | 'unavailable';
   reason?: string;
+  /** How the probe went for an 'ok' variant: 'passed', or why it was skipped. */
+  probe?: string;
   graph: FileRef;
   /** Files the graph maps: original tensors and tensors extended with their prepacked blobs. */
   tensors: (FileRef & { name: string; prepacked: number })[];
