@@ -208,6 +208,7 @@ function describe(e: unknown): string {
 }
 
 function short(s: string): string {
-  const one = s.replace(/\s+/g, ' ').replace(/\/[^\s:]*\//g, '').trim();
+  const one = s.replace(/\s+/g, ' ').replace(/Load model from \S+ failed:/g, '').replace(/\/onnxruntime_src\/\S+ \S+ [^)]*\) /g, '')
+    .replace(/This is an invalid model\. In Node, .*?, Error /, 'invalid model: ').replace(/\/[^\s:]*\//g, '').trim();
   return one.length > 160 ? `${one.slice(0, 157)}...` : one;
 }
