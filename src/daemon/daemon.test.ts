@@ -9,6 +9,7 @@ import grpc from '@grpc/grpc-js';
 import { DaemonClient } from '../client/daemon-client.js';
 import { open } from '../client/open.js';
 import type { Manifest } from '../store/manifest.js';
+import { compatCorpus } from '../gen/compat-corpus.js';
 import { chainModel, killAll, spawnDaemon, tempRoots, until, type DaemonProc, type Roots } from './test-support.js';
 
 after(killAll);
@@ -214,6 +215,23 @@ describe('leases, single flight, validation, permissions', () => {
     await m.release();
     for (const l of leases) await e.c.close(l.leaseId);
     assert.ok((await e.c.list()).find((x) => x.model === 'fr:1')!.fastRunBuilt);
+  });
+
+  test('fast-run open of a model whose variant is unavailable serves fast-open and says why', async () => {
+    const file = path.join(e.files, 'loop.onnx');
+    await fs.writeFile(file, compatCorpus().find((x) => x.name === 'control-loop')!.bytes);
+    await e.c.import(file, 'loop');
+    const l = await e.c.open('loop', { mode: 'fast-run' });
+    assert.equal(l.mode, 'fast-open');
+    assert.equal(l.variant?.status, 'unavailable');
+    assert.match(l.variant!.reason!, /cannot load the variant it saved/);
+    await e.c.close(l.leaseId);
+    const m = await open('loop', { client: e.c, mode: 'fast-run' });
+    const ort = (await import('onnxruntime-node')).default;
+    const out = await m.session.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3, 4]), [4]) });
+    assert.deepEqual(out.y!.dims, [4]);
+    assert.equal(m.mode, 'fast-open');
+    await m.release();
   });
 
   test('prebuildFastRun builds the variant in the background after a fast-open open', async () => {

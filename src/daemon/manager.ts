@@ -240,7 +240,7 @@ export function createManager(deps: ManagerDeps) {
   }
 
   /** A unit of the model in the mode, resident, with one pending reference the caller must drop. */
-  async function acquire(ns: Namespace, m: Manifest, mode: OpenMode): Promise<{ unit: Unit; variant?: VariantManifest; wasResident: boolean; waitMs: number }> {
+  async function acquire(ns: Namespace, m: Manifest, mode: OpenMode): Promise<{ unit: Unit; variant?: VariantManifest; wasResident: boolean; waitMs: number; served?: OpenMode }> {
     if (mode === 'fast-open') {
       const unit = modelUnit(ns, m);
       unit.pending++;
@@ -256,6 +256,8 @@ export function createManager(deps: ManagerDeps) {
     let variant = await findFastRun(ns.repo, m.digest);
     const built = !variant;
     if (!variant) variant = await buildVariant(ns, m);
+    // No usable variant (its manifest says why): serve the model's fast-open files.
+    if (variant.status !== 'ok') return { ...(await acquire(ns, m, 'fast-open')), variant, served: 'fast-open' };
     const key = fastRunKey(variant.ortVersion, variant.target);
     const unit = variantUnit(ns, m, variant, key);
     unit.pending++;
@@ -518,10 +520,11 @@ export function createManager(deps: ManagerDeps) {
       throw new TensorshareError('ERR_PRECONDITION', 'attachment is not active: open an Attach stream first (again after a daemon restart) and pass its attachment id');
     }
     const { ns, m } = await resolveRef(caller, ref);
-    const mode = (modeIn || m.defaultMode) as OpenMode;
+    const asked = (modeIn || m.defaultMode) as OpenMode;
     const id = ++opSeq;
     return trace.span('open', `open-${id}`, async () => {
-      const got = await acquire(ns, m, mode);
+      const got = await acquire(ns, m, asked);
+      const mode = got.served ?? asked;
       const u = got.unit;
       let lease: LeaseRec;
       try {
@@ -552,7 +555,7 @@ export function createManager(deps: ManagerDeps) {
           manifestJson: JSON.stringify(m), variantJson: got.variant ? JSON.stringify(got.variant) : '', wasResident: got.wasResident, waitMs: got.waitMs,
         },
       };
-    }, { model: ref, mode });
+    }, { model: ref, mode: asked });
   }
 
   function close(caller: Caller, leaseId: string): void {
