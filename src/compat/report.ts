@@ -14,7 +14,7 @@ function kb(n: number | undefined): string {
 }
 
 function notes(row: CompatRow): string {
-  if (row.ortCannotRun) return `plain ORT cannot run it: ${row.ortCannotRun}`;
+  if (row.ortCannotRun) return row.ortCannotRun;
   return COMPAT_MODES.flatMap((m) => (row.modes[m]?.note ? [`${m}: ${row.modes[m]!.note}`] : [])).join('; ');
 }
 
