@@ -6,6 +6,12 @@ export const ERROR_CODES = [
   'ERR_INVALID_ARGUMENT',
   'ERR_INVALID_MODEL',
   'ERR_UNSUPPORTED_DTYPE',
+  /** ONNX Runtime has no kernel for an operator of the model (with its types). */
+  'ERR_UNSUPPORTED_OPERATOR',
+  /** The model's opset or IR version is newer than ONNX Runtime supports. */
+  'ERR_UNSUPPORTED_OPSET',
+  /** ONNX Runtime refuses a valid-looking model for another reason (its message is in details.ort). */
+  'ERR_RUNTIME_REJECTED',
   'ERR_UNSAFE_EXTERNAL_PATH',
   'ERR_MISSING_EXTERNAL_DATA',
   'ERR_MODEL_NOT_FOUND',

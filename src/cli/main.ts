@@ -14,6 +14,7 @@ import { registerDaemon } from './commands/daemon.js';
 import { registerServe } from './commands/serve.js';
 import { registerBench } from './commands/bench.js';
 import { registerLoad } from './commands/load.js';
+import { registerCompat } from './commands/compat.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerBench(program);
   registerLoad(program);
+  registerCompat(program);
   return program;
 }
 

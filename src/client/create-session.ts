@@ -6,6 +6,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { OpenMode } from '../store/manifest.js';
 import { storeSessionOptions, type SessionOptions } from '../store/ort-options.js';
+import { createAtLevels } from '../store/runtime-check.js';
 
 export const ORIGINAL_CREATE = Symbol.for('tensorshare.originalCreate');
 
@@ -23,5 +24,6 @@ export async function sessionClass(): Promise<SessionClass> {
 
 export async function createStoreSession(graphFile: string, mode: OpenMode, tensorsDir: string, user?: SessionOptions, create?: CreateFn): Promise<InferenceSession> {
   const fn = create ?? unhookedCreate(await sessionClass());
-  return fn(graphFile, storeSessionOptions(mode, tensorsDir, user));
+  // fast-open falls back to 'basic' for graphs that do not load at 'disabled'.
+  return (await createAtLevels(mode, (level) => fn(graphFile, storeSessionOptions(mode, tensorsDir, user, level)))).session;
 }

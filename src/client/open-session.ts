@@ -57,7 +57,16 @@ export async function openSession(ref: string, options: OpenSessionOptions = {})
 }
 
 async function openAuto(ref: string, options: OpenSessionOptions): Promise<SharedSession> {
-  const first = await openSession(ref, { ...options, mode: 'fast-open' });
+  let first: SharedSession;
+  try {
+    first = await openSession(ref, { ...options, mode: 'fast-open' });
+  } catch (e) {
+    // fast-open cannot load this model at any level: serve with whatever mode works.
+    const other = await openSession(ref, { ...options, mode: 'fast-run' }).catch(() => { throw e; });
+    if (other.mode === 'fast-run') return other;
+    await other.release();
+    throw e;
+  }
   const result: SharedSession = { ...first, mode: 'fast-open' };
   const sw = switchingSession(first.session, async () => {
     const second = await openSession(`${first.manifest.name}:${first.manifest.version}`, { ...options, mode: 'fast-run' });

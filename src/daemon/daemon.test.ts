@@ -13,6 +13,7 @@ import { killAll, spawnDaemon, type DaemonProc } from '../testing/daemon.js';
 import { writeMatMulChain } from '../testing/models.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { until } from '../testing/until.js';
+import { compatCorpus } from '../gen/compat-corpus.js';
 
 after(killAll);
 
@@ -217,6 +218,23 @@ describe('leases, single flight, validation, permissions', () => {
     await m.release();
     for (const l of leases) await e.c.close(l.leaseId);
     assert.ok((await e.c.list()).find((x) => x.model === 'fr:1')!.fastRunBuilt);
+  });
+
+  test('fast-run open of a model whose variant is unavailable serves fast-open and says why', async () => {
+    const file = path.join(e.files, 'loop.onnx');
+    await fs.writeFile(file, compatCorpus().find((x) => x.name === 'control-loop')!.bytes);
+    await e.c.import(file, 'loop');
+    const l = await e.c.open('loop', { mode: 'fast-run' });
+    assert.equal(l.mode, 'fast-open');
+    assert.equal(l.variant?.status, 'unavailable');
+    assert.match(l.variant!.reason!, /cannot load the variant it saved/);
+    await e.c.close(l.leaseId);
+    const m = await open('loop', { client: e.c, mode: 'fast-run' });
+    const ort = (await import('onnxruntime-node')).default;
+    const out = await m.session.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3, 4]), [4]) });
+    assert.deepEqual(out.y!.dims, [4]);
+    assert.equal(m.mode, 'fast-open');
+    await m.release();
   });
 
   test('prebuildFastRun builds the variant in the background after a fast-open open', async () => {

@@ -11,6 +11,7 @@ import { TensorshareError } from '../errors.js';
 import { dtypeInfo, elementCount, rawByteLength, STRING_DTYPE } from './dtypes.js';
 import { resolveExternalPath } from './external-path.js';
 import { onnxTypes, TO_OBJECT, type TensorHeader, type ValueInfo } from './schema.js';
+import { readsAsData } from './shape-inputs.js';
 import { ForwardReader, bufferSource, editFields, lenField, encodeKey, WIRE_LEN } from './wire.js';
 
 const MODEL_GRAPH = 7;
@@ -20,6 +21,7 @@ const TENSOR_RAW_DATA = 9;
 const TENSOR_STRING_DATA = 6;
 const TENSOR_TYPED_DATA = new Set([4, 5, 7, 10, 11]); // float, int32, int64, double, uint64
 const TENSOR_DATA_LOCATION = 14;
+const GRAPH_INPUT = 11;
 const EXTERNAL = 1;
 
 /** Where one tensor's bytes go: the store supplies it (hash + temp file). */
@@ -28,6 +30,8 @@ export interface TensorSink {
   /** Finishes the write; returns the SHA-256 (hex) of all bytes written. */
   finish(): Promise<{ sha256: string; bytes: number }>;
   abort(): Promise<void>;
+  /** The bytes written, after finish(): a tensor that must stay in the graph is read back (see shape-inputs.ts). */
+  readBack(): Promise<Buffer>;
 }
 
 export interface SplitTensor<S extends TensorSink = TensorSink> {
@@ -87,7 +91,7 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
       read += chunk.length;
       options.onProgress?.(read, size);
     });
-    const ctx: Ctx<S> = { file, r, minExternal, newSink: options.newSink, externals, tensors, embedded: { bytes: 0 } };
+    const ctx: Ctx<S> = { file, r, minExternal, newSink: options.newSink, externals, tensors, embedded: { bytes: 0 }, dataInputs: new Set(), top: true };
 
     const topParts: Buffer[] = []; // every top-level field except the graph, verbatim
     let graph: Buffer | undefined;
@@ -111,13 +115,11 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
       throw new TensorshareError('ERR_INVALID_MODEL', `${file}: not an ONNX model (missing ir_version or opset_import)`, { file });
     }
     const g = decodeOrThrow(() => Graph.toObject(Graph.decode(graph!), TO_OBJECT), file, 'graph') as { input?: ValueInfo[]; output?: ValueInfo[]; initializer?: TensorHeader[] };
-    const initNames = new Set((g.initializer ?? []).map((t) => t.name));
     return {
       graph: Buffer.concat([top, lenField(MODEL_GRAPH, graph)]),
       source: { sha256: await sourceHash.digest('hex' as never), bytes: size, externalFiles: [...externals.keys()] },
       tensors,
-      // Inputs that are also initializers are optional overrides, not real inputs.
-      inputs: (g.input ?? []).filter((v) => !initNames.has(v.name)),
+      inputs: g.input ?? [],
       outputs: g.output ?? [],
       irVersion: model.irVersion,
       opsets: model.opsetImport.map((o) => ({ domain: o.domain ?? '', version: o.version ?? 0 })),
@@ -141,6 +143,10 @@ interface Ctx<S extends TensorSink> {
   externals: Map<string, FileHandle>;
   tensors: SplitTensor<S>[];
   embedded: { bytes: number };
+  /** Names that some node (at any depth so far) reads as data during shape inference: kept in the graph. */
+  dataInputs: Set<string>;
+  /** The main graph (not an If/Loop/Scan body). */
+  top: boolean;
 }
 
 function decodeOrThrow<T>(fn: () => T, file: string, what: string): T {
@@ -151,27 +157,92 @@ function decodeOrThrow<T>(fn: () => T, file: string, what: string): T {
   }
 }
 
+/**
+ * Rewrites one graph. Two normalizations happen here besides moving tensors out:
+ * - In the main graph, inputs that name an initializer are dropped. IR 3 models
+ *   list every initializer among the inputs; ONNX Runtime does not report them
+ *   as inputs (session.inputNames leaves them out), and when it saves an
+ *   optimized model it keeps such inputs after folding their initializers away,
+ *   which turns them into required feeds. Dropping them keeps the interface
+ *   ORT reports, and the weights stay shared (a feed can no longer override one).
+ * - Tensors that shape inference reads as data (shape-inputs.ts) stay inside
+ *   the graph whatever their size: ORT refuses them as external data. A node may
+ *   come after the initializer or Constant it reads, so those already moved out
+ *   are put back once the whole graph has been seen.
+ */
 async function rewriteGraph<S extends TensorSink>(ctx: Ctx<S>, end: number): Promise<Buffer> {
   const { r } = ctx;
   const parts: Buffer[] = [];
+  const inputs: { index: number; name: string }[] = [];
+  const initNames = new Set<string>();
+  const moved: { index: number; tensor: SplitTensor<S>; header: TensorHeader }[] = [];
+  const inner = { ...ctx, top: false };
+  const note = (before: number, index: number, header: TensorHeader | undefined) => {
+    if (!header) return;
+    initNames.add(header.name ?? '');
+    if (ctx.tensors.length > before) moved.push({ index, tensor: ctx.tensors.at(-1)!, header });
+  };
   for (let k = await r.key(end); k; k = await r.key(end)) {
     if (k.field === GRAPH_INITIALIZER && k.wire === WIRE_LEN) {
       const n = await r.length(end);
-      parts.push(lenField(GRAPH_INITIALIZER, await rewriteInitializer(ctx, r.pos + n)));
+      const before = ctx.tensors.length;
+      const { body, header } = await rewriteInitializer(ctx, r.pos + n);
+      parts.push(lenField(GRAPH_INITIALIZER, body));
+      note(before, parts.length - 1, header);
     } else if (k.field === GRAPH_NODE && k.wire === WIRE_LEN) {
       const n = await r.length(end);
       const node = await r.bytes(n);
+      noteDataInputs(ctx, node);
+      const before = ctx.tensors.length;
       const init = await constantToInitializer(ctx, node);
-      parts.push(init ? lenField(GRAPH_INITIALIZER, init) : lenField(GRAPH_NODE, await rewriteSubgraphs(ctx, node)));
+      parts.push(init ? lenField(GRAPH_INITIALIZER, init.body) : lenField(GRAPH_NODE, await rewriteSubgraphs(inner, node)));
+      note(before, parts.length - 1, init?.header);
+    } else if (k.field === GRAPH_INPUT && k.wire === WIRE_LEN && ctx.top) {
+      const body = await r.rawValue(k.wire, end);
+      parts.push(encodeKey(k.field, k.wire), body);
+      inputs.push({ index: parts.length - 1, name: valueInfoName(ctx, body) });
     } else {
       parts.push(encodeKey(k.field, k.wire), await r.rawValue(k.wire, end));
     }
   }
+  for (const m of moved) {
+    if (!ctx.dataInputs.has(m.tensor.name)) continue;
+    parts[m.index] = lenField(GRAPH_INITIALIZER, await inlineTensor(m.header, await m.tensor.sink.readBack()));
+    ctx.embedded.bytes += m.tensor.bytes;
+    ctx.tensors.splice(ctx.tensors.indexOf(m.tensor), 1);
+    await m.tensor.sink.abort();
+  }
+  for (const i of inputs) {
+    if (initNames.has(i.name)) { parts[i.index - 1] = Buffer.alloc(0); parts[i.index] = Buffer.alloc(0); }
+  }
   return Buffer.concat(parts);
 }
 
+/** Records the inputs of a node that shape inference reads as data. */
+function noteDataInputs<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Buffer): void {
+  const { Node } = onnxTypes();
+  const node = decodeOrThrow(() => Node.decode(nodeBytes), ctx.file, 'node') as unknown as { opType?: string; domain?: string; input?: string[] };
+  for (const name of readsAsData(node.domain ?? '', node.opType ?? '', node.input ?? [])) ctx.dataInputs.add(name);
+}
+
+/** The name of a graph input, given its field value as rawValue returns it (length prefix, then the message). */
+function valueInfoName<S extends TensorSink>(ctx: Ctx<S>, lengthPrefixed: Buffer): string {
+  const { ValueInfo } = onnxTypes();
+  let i = 0;
+  while (lengthPrefixed[i]! & 0x80) i++;
+  const body = lengthPrefixed.subarray(i + 1);
+  const v = decodeOrThrow(() => ValueInfo.decode(body), ctx.file, 'graph input') as unknown as { name?: string };
+  return v.name ?? '';
+}
+
+/** A TensorProto with its data inline as raw_data. */
+function inlineTensor(h: TensorHeader, raw: Buffer): Buffer {
+  const { Tensor } = onnxTypes();
+  return Buffer.from(Tensor.encode(Tensor.fromObject({ name: h.name, dims: h.dims, dataType: h.dataType, docString: h.docString, metadataProps: h.metadataProps, rawData: raw })).finish());
+}
+
 /** Returns the TensorProto bytes to put in the new graph. */
-async function rewriteInitializer<S extends TensorSink>(ctx: Ctx<S>, end: number): Promise<Buffer> {
+async function rewriteInitializer<S extends TensorSink>(ctx: Ctx<S>, end: number): Promise<{ body: Buffer; header: TensorHeader }> {
   const { r, file } = ctx;
   const start = r.pos;
   const header: Buffer[] = []; // non-data fields, verbatim
@@ -233,12 +304,12 @@ async function rewriteInitializer<S extends TensorSink>(ctx: Ctx<S>, end: number
 
   if (dataType === STRING_DTYPE || hasStrings) {
     await abortStreamed();
-    return keepVerbatim(); // strings cannot be external data
+    return { body: await keepVerbatim(), header: h }; // strings cannot be external data
   }
 
   if (h.dataLocation === EXTERNAL) {
     if (streamed || raw || typed.length) throw fail('ERR_INVALID_MODEL', 'is marked external but also carries inline data');
-    return externalize(ctx, h, expected, await copyExternal(ctx, h, expected));
+    return { body: await externalize(ctx, h, expected, await copyExternal(ctx, h, expected)), header: h };
   }
 
   if (streamed) {
@@ -246,19 +317,19 @@ async function rewriteInitializer<S extends TensorSink>(ctx: Ctx<S>, end: number
       await abortStreamed();
       throw fail('ERR_INVALID_MODEL', `has ${streamed.bytes} bytes of raw_data but dims [${dims.join(', ')}] of ${info.name} need ${expected}`);
     }
-    return externalize(ctx, h, expected, streamed.sink);
+    return { body: await externalize(ctx, h, expected, streamed.sink), header: h };
   }
   if (raw) {
     if (raw.length !== expected) throw fail('ERR_INVALID_MODEL', `has ${raw.length} bytes of raw_data but dims [${dims.join(', ')}] of ${info.name} need ${expected}`);
-    return keepVerbatim();
+    return { body: await keepVerbatim(), header: h };
   }
   if (typed.length && expected >= ctx.minExternal) {
     const bytes = typedToRaw(Buffer.concat([...header, ...typed]), dataType, expected, fail);
     const sink = await ctx.newSink();
     await sink.write(bytes);
-    return externalize(ctx, h, expected, sink);
+    return { body: await externalize(ctx, h, expected, sink), header: h };
   }
-  return keepVerbatim();
+  return { body: await keepVerbatim(), header: h };
 }
 
 async function externalize<S extends TensorSink>(ctx: Ctx<S>, h: TensorHeader, expected: number, sink: S): Promise<Buffer> {
@@ -351,7 +422,7 @@ function typedToRaw(message: Buffer, dataType: number, expected: number, fail: (
  * here changes nothing in the computation and lets the weights be shared.
  * Returns the initializer bytes, or undefined to keep the node as it is.
  */
-async function constantToInitializer<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Buffer): Promise<Buffer | undefined> {
+async function constantToInitializer<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Buffer): Promise<{ body: Buffer; header: TensorHeader } | undefined> {
   const { Node, Tensor } = onnxTypes();
   const node = decodeOrThrow(() => Node.decode(nodeBytes), ctx.file, 'node') as unknown as {
     opType?: string; domain?: string; output?: string[]; attribute?: { name?: string; t?: protobuf.Message }[];
@@ -367,12 +438,12 @@ async function constantToInitializer<S extends TensorSink>(ctx: Ctx<S>, nodeByte
   const expected = rawByteLength(info, elementCount(h.dims ?? []));
   const fail = (code: 'ERR_INVALID_MODEL' | 'ERR_UNSUPPORTED_DTYPE', why: string) =>
     new TensorshareError(code, `${ctx.file}: Constant '${named.name}' ${why}`, { file: ctx.file, tensor: named.name });
-  if (h.dataLocation === EXTERNAL) return externalize(ctx, named, expected, await copyExternal(ctx, named, expected));
+  if (h.dataLocation === EXTERNAL) return { body: await externalize(ctx, named, expected, await copyExternal(ctx, named, expected)), header: named };
   const bytes = h.rawData ?? typedToRaw(tensorBytes, h.dataType ?? 0, expected, fail);
   if (bytes.length !== expected) throw fail('ERR_INVALID_MODEL', `has ${bytes.length} bytes of data but its dims need ${expected}`);
   const sink = await ctx.newSink();
   await sink.write(bytes);
-  return externalize(ctx, named, expected, sink);
+  return { body: await externalize(ctx, named, expected, sink), header: named };
 }
 
 const NODE_ATTRIBUTE = 5;

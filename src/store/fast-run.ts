@@ -5,12 +5,20 @@
 // the `prepacked_N` offsets stay within one file as ORT requires. Tensors
 // with no blobs come out byte-identical to the fast-open tensor files and so
 // share them. Keyed by (model digest, ORT version, CPU target).
+//
+// A build never throws for something ONNX Runtime cannot do: the variant is
+// then recorded as unavailable with the reason, and opens use fast-open. A
+// variant ORT did build is used only once variant-check.ts has proved it the
+// same model (interface, probe outputs, size).
 import fs from 'node:fs/promises';
+import type { InferenceSession } from 'onnxruntime-node';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { TensorshareError } from '../errors.js';
 import { onnxTypes, TO_OBJECT, type TensorHeader } from '../onnx/schema.js';
-import { editFields } from '../onnx/wire.js';
+import { ForwardReader, bufferSource, editFields, encodeKey, lenField, WIRE_LEN } from '../onnx/wire.js';
+import { storeSessionOptions } from './ort-options.js';
+import { checkVariant } from './variant-check.js';
 import { ortVersion } from '../ort-version.js';
 import { cpuTarget } from './cpu-target.js';
 import { graphPath, tensorPath, variantPath, type Layout } from './layout.js';
@@ -21,6 +29,7 @@ import { commitFile, createStaging, writeAtomic } from './staging.js';
 
 const MODEL_GRAPH = 7;
 const GRAPH_INITIALIZER = 5;
+const GRAPH_INPUT = 11;
 const BLOB_ALIGN = 64;
 
 export function fastRunKey(version = ortVersion(), target = cpuTarget()): string {
@@ -43,66 +52,99 @@ export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Pr
   const t0 = performance.now();
   const ort = (await import('onnxruntime-node')).default as unknown as typeof import('onnxruntime-node');
   const staging = await createStaging(repo);
+  const base: Omit<VariantManifest, 'status' | 'graph' | 'tensors'> = {
+    format: VARIANT_FORMAT, kind: 'fast-run', modelDigest: m.digest, ortVersion: ortVersion(), target: cpuTarget(),
+    createdAt: new Date().toISOString(), buildMs: 0,
+  };
+  const publish = async (v: VariantManifest) => {
+    v.buildMs = Math.round(performance.now() - t0);
+    await writeAtomic(repo, variantPath(repo, m.digest, key), JSON.stringify(v, null, 2) + '\n');
+    return { variant: v, built: true };
+  };
+  const unavailable = (reason: string): VariantManifest => ({ ...base, status: 'unavailable', reason, graph: { sha256: '', bytes: 0 }, tensors: [] });
   try {
     const optGraph = path.join(staging, 'optimized.onnx');
     const dataName = 'optimized.data';
-    const session = await ort.InferenceSession.create(graphPath(store, m.graph.sha256), {
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: 1,
-      optimizedModelFilePath: optGraph,
-      logSeverityLevel: 4, // ORT warns that NCHWc output is CPU specific: that is why variants are keyed by CPU target
-      extra: {
-        session: {
-          model_external_initializers_file_folder_path: store.tensors,
-          save_external_prepacked_constant_initializers: '1',
-          optimized_model_external_initializers_file_name: dataName,
-          optimized_model_external_initializers_min_size_in_bytes: '1024',
-        },
-      },
-    });
-    await session.release();
-    const data = await fs.open(path.join(staging, dataName), 'r').catch(() => undefined);
-    const files: { staged: string; sha256: string; bytes: number; name: string; prepacked: number }[] = [];
-    let graph: Buffer;
+    let session: InferenceSession;
     try {
-      graph = await editFields(await fs.readFile(optGraph), optGraph, (field, body) =>
-        field !== MODEL_GRAPH ? undefined : editFields(body, optGraph, async (f, tensor) =>
-          f !== GRAPH_INITIALIZER ? undefined : relayTensor(tensor, data, staging, files)));
-    } finally {
-      await data?.close();
+      session = await ort.InferenceSession.create(graphPath(store, m.graph.sha256), {
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: 1,
+        optimizedModelFilePath: optGraph,
+        logSeverityLevel: 4, // ORT warns that NCHWc output is CPU specific: that is why variants are keyed by CPU target
+        extra: {
+          session: {
+            model_external_initializers_file_folder_path: store.tensors,
+            save_external_prepacked_constant_initializers: '1',
+            optimized_model_external_initializers_file_name: dataName,
+            optimized_model_external_initializers_min_size_in_bytes: '1024',
+          },
+        },
+      });
+    } catch (e) {
+      return await withLock(repo, () => publish(unavailable(`ONNX Runtime cannot optimize this model: ${(e as Error).message.slice(0, 500)}`)));
     }
-    const graphSha = createHash('sha256').update(graph).digest('hex');
-    const stagedGraph = path.join(staging, 'graph.onnx');
-    await fs.writeFile(stagedGraph, graph);
-    const variant: VariantManifest = {
-      format: VARIANT_FORMAT,
-      kind: 'fast-run',
-      modelDigest: m.digest,
-      ortVersion: ortVersion(),
-      target: cpuTarget(),
-      createdAt: new Date().toISOString(),
-      buildMs: 0,
-      status: 'ok',
-      graph: { sha256: graphSha, bytes: graph.length },
-      tensors: files.map(({ name, sha256, bytes, prepacked }) => ({ name, sha256, bytes, prepacked })),
-    };
-    return await withLock(repo, async () => {
-      for (const f of files) await commitFile(f.staged, tensorPath(repo, f.sha256));
-      await commitFile(stagedGraph, graphPath(repo, graphSha));
-      // ORT cannot always reload what it saved (models with If/Loop
-      // subgraphs fail with duplicate initializers in 1.30): prove the
-      // variant loads before anyone relies on it.
-      const problem = await loadProblem(ort, graphPath(repo, graphSha), repo.tensors);
-      const final: VariantManifest = problem
-        ? { ...variant, status: 'unavailable', reason: problem, graph: { sha256: '', bytes: 0 }, tensors: [] }
-        : variant;
-      final.buildMs = Math.round(performance.now() - t0);
-      await writeAtomic(repo, variantPath(repo, m.digest, key), JSON.stringify(final, null, 2) + '\n');
-      return { variant: final, built: true };
-    });
+    try {
+      const data = await fs.open(path.join(staging, dataName), 'r').catch(() => undefined);
+      const files: { staged: string; sha256: string; bytes: number; name: string; prepacked: number }[] = [];
+      let graph: Buffer;
+      try {
+        graph = await editFields(await fs.readFile(optGraph), optGraph, async (field, body) =>
+          field !== MODEL_GRAPH ? undefined : dropInitializerInputs(await editFields(body, optGraph, async (f, tensor) =>
+            f !== GRAPH_INITIALIZER ? undefined : relayTensor(tensor, data, staging, files)), optGraph));
+      } finally {
+        await data?.close();
+      }
+      const graphSha = createHash('sha256').update(graph).digest('hex');
+      const stagedGraph = path.join(staging, 'graph.onnx');
+      await fs.writeFile(stagedGraph, graph);
+      const variant: VariantManifest = {
+        ...base,
+        status: 'ok',
+        graph: { sha256: graphSha, bytes: graph.length },
+        tensors: files.map(({ name, sha256, bytes, prepacked }) => ({ name, sha256, bytes, prepacked })),
+      };
+      const own = new Set(m.tensors.map((t) => t.sha256));
+      const newBytes = [...new Map(files.filter((f) => !own.has(f.sha256)).map((f) => [f.sha256, f.bytes])).values()].reduce((a, b) => a + b, graph.length);
+      const modelBytes = m.tensors.reduce((a, t) => a + t.bytes, m.graph.bytes);
+      return await withLock(repo, async () => {
+        for (const f of files) await commitFile(f.staged, tensorPath(repo, f.sha256));
+        await commitFile(stagedGraph, graphPath(repo, graphSha));
+        const check = await checkVariant(ort, session,
+          () => ort.InferenceSession.create(graphPath(repo, graphSha), storeSessionOptions('fast-run', repo.tensors, { logSeverityLevel: 4, intraOpNumThreads: 1 })),
+          { modelBytes, variantNewBytes: newBytes });
+        return publish(check.problem ? unavailable(check.problem) : { ...variant, probe: check.probe });
+      });
+    } finally {
+      await session.release();
+    }
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Drops graph inputs that name an initializer (as import does for the model):
+ * ORT's saved model keeps such inputs after folding their initializer away,
+ * which would make them required feeds.
+ */
+async function dropInitializerInputs(graph: Buffer, what: string): Promise<Buffer> {
+  const { Graph } = onnxTypes();
+  const g = Graph.toObject(Graph.decode(graph), { arrays: true }) as { initializer: { name?: string }[] };
+  const inits = new Set(g.initializer.map((t) => t.name ?? ''));
+  const { ValueInfo } = onnxTypes();
+  const r = new ForwardReader(bufferSource(graph), graph.length, what);
+  const parts: Buffer[] = [];
+  for (let k = await r.key(graph.length); k; k = await r.key(graph.length)) {
+    if (k.field === GRAPH_INPUT && k.wire === WIRE_LEN) {
+      const body = await r.bytes(await r.length(graph.length));
+      const name = (ValueInfo.decode(body) as unknown as { name?: string }).name ?? '';
+      if (!inits.has(name)) parts.push(lenField(GRAPH_INPUT, body));
+    } else {
+      parts.push(encodeKey(k.field, k.wire), await r.rawValue(k.wire, graph.length));
+    }
+  }
+  return Buffer.concat(parts);
 }
 
 /** Moves one initializer's bytes (and prepacked blobs) out of ORT's data file into its own content-addressed file. */
@@ -153,14 +195,4 @@ async function relayTensor(
       ...newEntries,
     ],
   })).finish());
-}
-
-async function loadProblem(ort: typeof import('onnxruntime-node'), graph: string, tensors: string): Promise<string | undefined> {
-  try {
-    const s = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4, extra: { session: { model_external_initializers_file_folder_path: tensors } } });
-    await s.release();
-    return undefined;
-  } catch (e) {
-    return (e as Error).message.slice(0, 500);
-  }
 }

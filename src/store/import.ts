@@ -1,6 +1,11 @@
 // `tensorshare import`: split a model into graph + content-addressed tensors
 // in the repository. Order of publication matters for crash safety: tensors,
 // then graph, then the manifest; a model exists only once its manifest does.
+// Before anything is published, ONNX Runtime loads the staged model the way
+// fast-open will: a model it cannot run is refused with a named condition
+// (runtime-check.ts) and leaves nothing behind, unless the caller allows it
+// (allowUnrunnable), in which case the manifest records why and the result
+// carries a warning.
 import path from 'node:path';
 import fs from 'node:fs/promises';
 import { TensorshareError } from '../errors.js';
@@ -14,12 +19,17 @@ import { listVersions, readManifest } from './repository.js';
 import { cleanStaleStaging, commitFile, createStaging, fileSink, writeAtomic } from './staging.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
 import { backgroundHash } from './background-hash.js';
+import { checkRunnable, type FastOpenLevel } from './runtime-check.js';
+import { storeSessionOptions } from './ort-options.js';
 
 export interface ImportOptions {
   name: string;
   version?: string;
   defaultMode?: OpenMode;
+  /** Initializers smaller than this stay inside the graph (default 1024 bytes; 1 moves every non-string tensor to the store). */
   minExternalBytes?: number;
+  /** Import a model that ONNX Runtime cannot load (it stays unopenable until a runtime can), with a warning. Default false: refuse it. */
+  allowUnrunnable?: boolean;
   onProgress?: (bytesRead: number, total: number) => void;
 }
 
@@ -30,6 +40,8 @@ export interface ImportResult {
   tensorsAdded: number;
   bytesAdded: number;
   ms: number;
+  /** Things the caller should tell the user (a model ONNX Runtime cannot run, imported anyway). */
+  warnings: string[];
 }
 
 export async function importModel(repository: string, file: string, options: ImportOptions): Promise<ImportResult> {
@@ -59,15 +71,18 @@ export async function importModel(repository: string, file: string, options: Imp
     const stagedGraph = path.join(staging, 'graph.onnx');
     await writeAtomic(l, stagedGraph, split.graph);
     const draft = buildManifest(split, file, graphSha, options);
+    const warnings: string[] = [];
+    draft.runtime = await stagedRuntimeCheck(staging, stagedGraph, split, draft, file, options, warnings);
 
     return await withLock(l, async () => {
       const existing = await findSameContent(l, options.name, options.version, graphSha);
-      if (existing) return { manifest: existing, outcome: 'existing' as const, tensorsAdded: 0, bytesAdded: 0, ms: performance.now() - t0 };
+      if (existing) return { manifest: existing, outcome: 'existing' as const, tensorsAdded: 0, bytesAdded: 0, ms: performance.now() - t0, warnings };
       const version = options.version ?? (await nextVersion(l, options.name));
       let tensorsAdded = 0;
       let bytesAdded = 0;
-      for (const t of split.tensors) {
-        if ((await commitFile(t.sink.path, tensorPath(l, t.sha256))) === 'added') {
+      const unique = new Map(split.tensors.map((t) => [t.sha256, t]));
+      for (const t of unique.values()) {
+        if ((await commitFile(stagedTensorPath(staging, t.sha256), tensorPath(l, t.sha256))) === 'added') {
           tensorsAdded++;
           bytesAdded += t.bytes;
         }
@@ -75,10 +90,43 @@ export async function importModel(repository: string, file: string, options: Imp
       await commitFile(stagedGraph, graphPath(l, graphSha));
       const manifest: Manifest = { ...draft, version };
       await writeAtomic(l, manifestPath(l, options.name, version), JSON.stringify(manifest, null, 2) + '\n');
-      return { manifest, outcome: 'created' as const, tensorsAdded, bytesAdded, ms: performance.now() - t0 };
+      return { manifest, outcome: 'created' as const, tensorsAdded, bytesAdded, ms: performance.now() - t0, warnings };
     });
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+const BY_HASH = 'by-hash';
+function stagedTensorPath(staging: string, sha256: string): string {
+  return path.join(staging, BY_HASH, sha256);
+}
+
+/**
+ * Loads the staged graph with ONNX Runtime over the staged tensors (hard links
+ * named by hash, as in the store), at fast-open's levels.
+ */
+async function stagedRuntimeCheck(
+  staging: string, stagedGraph: string, split: SplitResult<TensorSink & { path: string }>, draft: Omit<Manifest, 'version'>,
+  file: string, options: ImportOptions, warnings: string[],
+): Promise<Manifest['runtime']> {
+  const dir = path.join(staging, BY_HASH);
+  await fs.mkdir(dir);
+  // Moved, not hard-linked: ORT refuses external data files with several links (in subgraphs).
+  const seen = new Set<string>();
+  for (const t of split.tensors) {
+    if (seen.has(t.sha256)) await fs.rm(t.sink.path);
+    else await fs.rename(t.sink.path, path.join(dir, t.sha256));
+    seen.add(t.sha256);
+  }
+  const ort = (await import('onnxruntime-node')).default as unknown as typeof import('onnxruntime-node');
+  const create = (level: FastOpenLevel) => ort.InferenceSession.create(stagedGraph, storeSessionOptions('fast-open', dir, { logSeverityLevel: 4 }, level));
+  try {
+    return await checkRunnable(create, draft, path.basename(file));
+  } catch (e) {
+    if (!options.allowUnrunnable || !(e instanceof TensorshareError)) throw e;
+    warnings.push(`${e.message}; imported anyway: opens fail until an ONNX Runtime that runs it is installed`);
+    return { fastOpenLevel: 'disabled', unrunnable: { code: e.code, message: e.message } };
   }
 }
 

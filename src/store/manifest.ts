@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import { TensorshareError } from '../errors.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
 import type { ValueInfo } from '../onnx/schema.js';
+import type { ErrorCode } from '../errors.js';
 import { isSha256 } from './layout.js';
 
 export const MANIFEST_FORMAT = 'tensorshare.model/v1';
@@ -55,6 +56,12 @@ export interface Manifest {
   /** ORT version that imported it; the fast-open graph is ORT-version independent. */
   ortVersion: string;
   target: 'any';
+  /**
+   * What ONNX Runtime made of the model at import (absent in manifests written
+   * before the check existed): the level fast-open loads at, and, for a model
+   * imported with allowUnrunnable, why no session can be opened.
+   */
+  runtime?: { fastOpenLevel: 'disabled' | 'basic'; unrunnable?: { code: ErrorCode; message: string } };
 }
 
 /** A fast-run variant: ORT-optimized graph with prepacked weights, for one ORT version and CPU target. */
@@ -66,9 +73,15 @@ export interface VariantManifest {
   target: string;
   createdAt: string;
   buildMs: number;
-  /** 'unavailable' when ONNX Runtime could not reload its own optimized model; opens then use fast-open. */
+  /**
+   * 'unavailable' when ONNX Runtime could not build the variant, or the one it
+   * built failed the check against the model (store/variant-check.ts: same
+   * interface, same probe outputs, bounded size); opens then use fast-open.
+   */
   status: 'ok' | 'unavailable';
   reason?: string;
+  /** How the probe went for an 'ok' variant: 'passed', or why it was skipped. */
+  probe?: string;
   graph: FileRef;
   /** Files the graph maps: original tensors and tensors extended with their prepacked blobs. */
   tensors: (FileRef & { name: string; prepacked: number })[];

@@ -11,12 +11,14 @@
 //   already optimized, with prepacking on so ORT picks up the stored blobs.
 import type { InferenceSession } from 'onnxruntime-node';
 import type { OpenMode } from './manifest.js';
+import { WEIGHT_REWRITING_OPTIMIZERS, type FastOpenLevel } from './runtime-check.js';
 
 export type SessionOptions = InferenceSession.SessionOptions;
 
 type Extra = Record<string, Record<string, string>>;
 
-export function storeSessionOptions(mode: OpenMode, tensorsDir: string, user: SessionOptions = {}): SessionOptions {
+/** `level` 'basic' is fast-open's fallback for graphs that do not load at 'disabled' (runtime-check.ts). */
+export function storeSessionOptions(mode: OpenMode, tensorsDir: string, user: SessionOptions = {}, level: FastOpenLevel = 'disabled'): SessionOptions {
   const extra = (user.extra ?? {}) as Extra;
   const session: Record<string, string> = {
     ...(extra.session ?? {}),
@@ -25,7 +27,11 @@ export function storeSessionOptions(mode: OpenMode, tensorsDir: string, user: Se
   if (mode === 'fast-open') session.disable_prepacking = '1';
   // Node's externalData option copies weights into private memory: drop it.
   const { externalData: _dropped, ...rest } = user;
-  const options: SessionOptions = { ...rest, graphOptimizationLevel: 'disabled', extra: { ...extra, session } };
+  const options: SessionOptions = { ...rest, graphOptimizationLevel: level, extra: { ...extra, session } };
+  if (level === 'basic') {
+    const own = extra.optimization?.disable_specified_optimizers;
+    options.extra = { ...options.extra, optimization: { ...(extra.optimization ?? {}), disable_specified_optimizers: [own, ...WEIGHT_REWRITING_OPTIMIZERS].filter(Boolean).join(';') } };
+  }
   // With prepacking off, the memory pattern planner reserves a buffer as
   // large as all external initializers; it is never used.
   if (mode === 'fast-open') options.enableMemPattern = false;

@@ -72,6 +72,7 @@ export function fileSink(dir: string, index: number): () => Promise<TensorSink &
         await close();
         await fs.rm(p, { force: true });
       },
+      readBack: () => fs.readFile(p),
     };
   };
 }

@@ -17,17 +17,24 @@ export function registerImport(program: Command): void {
     .option('-v, --version <version>', 'version (default: next number, or the existing one if identical)')
     .option('--mode <mode>', 'default open mode: fast-open | fast-run', 'fast-run')
     .option('--no-fast-run', 'skip building the fast-run variant now (it is then built on first fast-run open)')
+    .option('--allow-unrunnable', 'import a model ONNX Runtime cannot load (it cannot be opened until a runtime can), with a warning')
+    .option('--min-external-bytes <n>', 'initializers smaller than this stay inside the graph (default 1024)', (v) => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < 1) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--min-external-bytes must be a positive integer, got '${v}'`);
+      return n;
+    })
     .option('--json', 'print JSON')
-    .action(action(async (file: string, opts: { name: string; version?: string; mode: string; fastRun: boolean; json?: boolean }, cmd: Command) => {
+    .action(action(async (file: string, opts: { name: string; version?: string; mode: string; fastRun: boolean; allowUnrunnable?: boolean; minExternalBytes?: number; json?: boolean }, cmd: Command) => {
       if (opts.mode !== 'fast-open' && opts.mode !== 'fast-run') throw new TensorshareError('ERR_INVALID_ARGUMENT', `--mode must be fast-open or fast-run, got '${opts.mode}'`);
       const { repository, repo } = roots(cmd);
       const t0 = performance.now();
       const bar = progressBar(opts, 'import');
-      const r = await importModel(repository, file, { name: opts.name, version: opts.version, defaultMode: opts.mode, onProgress: bar.update }).finally(bar.stop);
+      const r = await importModel(repository, file, { name: opts.name, version: opts.version, defaultMode: opts.mode, allowUnrunnable: opts.allowUnrunnable, minExternalBytes: opts.minExternalBytes, onProgress: bar.update }).finally(bar.stop);
+      for (const w of r.warnings) console.error(`warning: ${w}`);
       const m = r.manifest;
       // Built here, at import, so that the first open already runs at full
       // speed; ORT reads the tensors straight from the repository.
-      const fastRun = opts.fastRun ? await buildFastRun(repo, repo, m) : undefined;
+      const fastRun = opts.fastRun && !m.runtime?.unrunnable ? await buildFastRun(repo, repo, m) : undefined;
       const totalMs = performance.now() - t0;
       const bytes = m.tensors.reduce((a, t) => a + t.bytes, 0);
       const mbPerSecond = m.source.bytes / 1e6 / (r.ms / 1000);

@@ -16,6 +16,10 @@ interface Mapping {
 const BY_CODE: Record<ErrorCode, Mapping> = {
   ERR_INVALID_ARGUMENT: { http: 400 },
   ERR_UNSUPPORTED_DTYPE: { http: 400 },
+  // The model needs something this ONNX Runtime lacks: the server cannot do it, whatever the request.
+  ERR_UNSUPPORTED_OPERATOR: { http: 501 },
+  ERR_UNSUPPORTED_OPSET: { http: 501 },
+  ERR_RUNTIME_REJECTED: { http: 400 },
   // The store's own bytes are damaged: our fault, not the caller's.
   ERR_CORRUPT_TENSOR: { http: 500 },
   ERR_INVALID_MODEL: { http: 400 },
