@@ -19,15 +19,17 @@ import { packageRoot } from './paths.js';
  */
 const ALLOWED: Record<string, readonly string[]> = {
   index: ['client', 'store'],
-  cli: ['bench', 'client', 'daemon', 'gen', 'handlers', 'proc', 'sched', 'serve', 'store', 'tensor'],
+  cli: ['bench', 'client', 'compat', 'daemon', 'gen', 'handlers', 'proc', 'sched', 'serve', 'store', 'tensor'],
   serve: ['client', 'sched', 'store', 'tensor'],
   client: ['daemon', 'handlers', 'store', 'tensor'],
   daemon: ['onnx', 'store'],
-  store: ['onnx'],
+  store: ['onnx', 'tensor'],
   onnx: [],
   sched: ['tensor'],
   tensor: [],
-  gen: ['onnx'],
+  gen: ['onnx', 'tensor'],
+  // The compatibility runner (tensorshare compat): imports, opens and compares like a user would.
+  compat: ['client', 'gen', 'store', 'tensor'],
   handlers: [],
   proc: [],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { TensorshareError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { compatCorpus } from '../gen/compat-corpus.js';
-import type { FeedsSpec } from '../bench/feeds.js';
+import type { FeedsSpec } from '../tensor/feeds.js';
 import type { CompatModel } from './runner.js';
 
 /** Writes the generated corpus into `dir`; returns its models. */

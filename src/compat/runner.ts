@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { isTensorshareError } from '../errors.js';
-import { planFeeds, type FeedsSpec, type InputMetadata } from '../bench/feeds.js';
+import { planFeeds, type FeedsSpec, type InputMetadata } from '../tensor/feeds.js';
 import { openSession } from '../client/open-session.js';
 import { importModel } from '../store/import.js';
 import { findFastRun } from '../store/fast-run.js';

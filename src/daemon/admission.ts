@@ -11,7 +11,7 @@ import { TensorshareError, isTensorshareError } from '../errors.js';
 import type { Tracer } from '../trace.js';
 import { evictResident, filesOf } from '../store/evict.js';
 import { findFastRun } from '../store/fast-run.js';
-import { buildFastRunIsolated } from '../store/fast-run-process.js';
+import { buildFastRunIsolated } from '../store/runtime-process.js';
 import { graphPath, manifestPath, variantPath } from '../store/layout.js';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import { freeBytes, materialize, materializeVariant } from '../store/materialize.js';

@@ -11,7 +11,7 @@
 // Every weight comes from a fixed PRNG, so the files are byte-identical on
 // every run.
 
-import { Xoshiro128 } from './prng.js';
+import { Xoshiro128 } from '../prng.js';
 import { encodeTinyModel, Onnx, type TinyGraph, type TinyModelOptions, type TinyNode, type TinyTensor, type TinyValue } from './tiny-onnx.js';
 
 export interface CorpusModel {

@@ -5,7 +5,8 @@
 // once, which is right for models of a few kilobytes.
 
 import { TensorshareError } from '../errors.js';
-import { onnxSchema } from './writer.js';
+import { onnxTypes } from '../onnx/schema.js';
+import { numbersToHalf } from '../tensor/index.js';
 
 /** ONNX TensorProto.DataType codes used by the corpus. */
 export const Onnx = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11, BFLOAT16: 16 } as const;
@@ -50,32 +51,6 @@ export interface TinyModelOptions {
   initializersAsInputs?: boolean;
 }
 
-/** float32 -> IEEE half bits (round to nearest even); the same conversion as bench/feeds.ts, which gen may not import. */
-function halfBits(value: number): number {
-  const f = new Float32Array([value]);
-  const x = new Uint32Array(f.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
-  return sign | h;
-}
-
 /** Little-endian bytes of `values` in the ONNX data type. */
 function tensorRaw(dataType: number, values: readonly number[]): Buffer {
   const n = values.length;
@@ -87,9 +62,8 @@ function tensorRaw(dataType: number, values: readonly number[]): Buffer {
     case Onnx.INT8: return Buffer.from(new Int8Array(values).buffer);
     case Onnx.UINT8: case Onnx.BOOL: return Buffer.from(new Uint8Array(values).buffer);
     case Onnx.FLOAT16: {
-      const b = Buffer.alloc(n * 2);
-      values.forEach((v, i) => b.writeUInt16LE(halfBits(v), i * 2));
-      return b;
+      const half = numbersToHalf(values);
+      return Buffer.from(half.buffer, half.byteOffset, half.byteLength);
     }
     case Onnx.BFLOAT16: {
       const b = Buffer.alloc(n * 2);
@@ -105,13 +79,13 @@ function tensorRaw(dataType: number, values: readonly number[]): Buffer {
 function tensorObject(t: TinyTensor): Record<string, unknown> {
   const count = t.dims.reduce((a, d) => a * d, 1);
   if (count !== t.values.length) throw new TensorshareError('ERR_INTERNAL', `tiny-onnx: tensor ${t.name} has ${t.values.length} values for dims [${t.dims.join(',')}]`);
-  return { name: t.name, dims: t.dims, data_type: t.dataType, raw_data: tensorRaw(t.dataType, t.values) };
+  return { name: t.name, dims: t.dims, dataType: t.dataType, rawData: tensorRaw(t.dataType, t.values) };
 }
 
 function valueObject(v: TinyValue): Record<string, unknown> {
   return {
     name: v.name,
-    type: { tensor_type: { elem_type: v.dataType, shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } },
+    type: { tensorType: { elemType: v.dataType, shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
   };
 }
 
@@ -131,7 +105,7 @@ function graphObject(g: TinyGraph, o: TinyModelOptions): Record<string, unknown>
   return {
     name: g.name,
     node: g.nodes.map((n, i) => ({
-      input: n.inputs, output: n.outputs, name: `${n.op}_${i}`, op_type: n.op, ...(n.domain ? { domain: n.domain } : {}),
+      input: n.inputs, output: n.outputs, name: `${n.op}_${i}`, opType: n.op, ...(n.domain ? { domain: n.domain } : {}),
       attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attrObject(k, v, o)),
     })),
     initializer: inits.map(tensorObject),
@@ -142,11 +116,11 @@ function graphObject(g: TinyGraph, o: TinyModelOptions): Record<string, unknown>
 
 /** Encodes a whole model (ir_version 8, opset 18 unless told). */
 export function encodeTinyModel(g: TinyGraph, o: TinyModelOptions = {}): Buffer {
-  const Model = onnxSchema().lookupType('onnx.ModelProto');
+  const Model = onnxTypes().Model;
   const msg = Model.fromObject({
-    ir_version: o.irVersion ?? 8,
-    producer_name: 'tensorshare-gen',
-    opset_import: [{ domain: '', version: o.opset ?? 18 }],
+    irVersion: o.irVersion ?? 8,
+    producerName: 'tensorshare-gen',
+    opsetImport: [{ domain: '', version: o.opset ?? 18 }],
     graph: graphObject(g, o),
   });
   return Buffer.from(Model.encode(msg).finish());

@@ -19,7 +19,7 @@ import { listVersions, readManifest } from './repository.js';
 import { cleanStaleStaging, commitFile, createStaging, fileSink, writeAtomic } from './staging.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
 import { backgroundHash } from './background-hash.js';
-import { checkRunnable, type FastOpenLevel } from './runtime-check.js';
+import { checkRunnableIsolated } from './runtime-process.js';
 import { storeSessionOptions } from './ort-options.js';
 
 export interface ImportOptions {
@@ -119,10 +119,8 @@ async function stagedRuntimeCheck(
     else await fs.rename(t.sink.path, path.join(dir, t.sha256));
     seen.add(t.sha256);
   }
-  const ort = (await import('onnxruntime-node')).default as unknown as typeof import('onnxruntime-node');
-  const create = (level: FastOpenLevel) => ort.InferenceSession.create(stagedGraph, storeSessionOptions('fast-open', dir, { logSeverityLevel: 4 }, level));
   try {
-    return await checkRunnable(create, draft, path.basename(file));
+    return await checkRunnableIsolated(stagedGraph, dir, { inputs: draft.inputs, outputs: draft.outputs }, path.basename(file));
   } catch (e) {
     if (!options.allowUnrunnable || !(e instanceof TensorshareError)) throw e;
     warnings.push(`${e.message}; imported anyway: opens fail until an ONNX Runtime that runs it is installed`);

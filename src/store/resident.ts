@@ -6,7 +6,7 @@
 // first when there is none, which needs the model resident), or falls back
 // to fast-open when ONNX Runtime could not build a loadable one.
 import { fastRunKey, findFastRun } from './fast-run.js';
-import { buildFastRunIsolated } from './fast-run-process.js';
+import { buildFastRunIsolated } from './runtime-process.js';
 import { variantPath, type Layout } from './layout.js';
 import type { Manifest, OpenMode, VariantManifest } from './manifest.js';
 import { isResident, materialize, materializeVariant } from './materialize.js';

@@ -7,7 +7,7 @@
 // within a size bound; otherwise it is unavailable, with the reason, and
 // opens use fast-open.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { planFeeds, type InputMetadata } from '../bench/feeds.js';
+import { planFeeds, type InputMetadata } from '../tensor/feeds.js';
 
 type Ort = typeof import('onnxruntime-node');
 
