@@ -49,18 +49,19 @@ export interface ScheduleOptions {
 /** The deterministic arrival schedule. Exponential gaps; a step change restarts the gap (memoryless). */
 export function poissonSchedule(o: ScheduleOptions): Arrival[] {
   const rand = seededRandom(o.seed);
-  const classes = o.classes?.length ? o.classes : [{ name: 'default' }];
+  const defaultClass: LoadClass = { name: 'default' };
+  const classes = o.classes?.length ? o.classes : [defaultClass];
   const totalWeight = classes.reduce((a, c) => a + (c.weight ?? 1), 0);
   const pick = (): LoadClass => {
     let u = rand() * totalWeight;
     for (const c of classes) if ((u -= c.weight ?? 1) < 0) return c;
-    return classes[classes.length - 1];
+    return classes.at(-1) ?? defaultClass;
   };
   const end = Math.min(o.maxDurationMs ?? Infinity, o.steps.reduce((a, s) => a + s.durationMs, 0));
   const out: Arrival[] = [];
   let stepStart = 0;
-  for (let step = 0; step < o.steps.length && stepStart < end; step++) {
-    const { ratePerSec, durationMs } = o.steps[step];
+  for (const [step, { ratePerSec, durationMs }] of o.steps.entries()) {
+    if (stepStart >= end) break;
     const stepEnd = Math.min(stepStart + durationMs, end);
     if (ratePerSec > 0) {
       for (let t = stepStart; ;) {
@@ -143,8 +144,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       resolveRun();
     };
     const maybeDone = () => { if (sentAll && settled === arrivals.length) finish(); };
-    const fire = (a: Arrival) => {
-      const out = outcomes[a.index];
+    const fire = (out: Outcome) => {
+      const a = out.a;
       const scheduled = t0 + a.at;
       const done = (error?: unknown) => {
         if (finished) return;
@@ -166,13 +167,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     let i = 0;
     const tick = () => {
       const now = clock.now() - t0;
-      while (i < arrivals.length && arrivals[i].at <= now) fire(arrivals[i++]);
-      if (i < arrivals.length) {
-        clock.setTimeout(tick, arrivals[i].at - now);
+      let next = outcomes[i];
+      while (next !== undefined && next.a.at <= now) {
+        i++;
+        fire(next);
+        next = outcomes[i];
+      }
+      if (next !== undefined) {
+        clock.setTimeout(tick, next.a.at - now);
         return;
       }
       sentAll = true;
-      lastEvent = Math.max(lastEvent, arrivals.length ? arrivals[arrivals.length - 1].at : 0);
+      lastEvent = Math.max(lastEvent, arrivals.at(-1)?.at ?? 0);
       drainTimer = clock.setTimeout(finish, o.drainMs ?? 1000);
       maybeDone();
     };
@@ -220,7 +226,7 @@ export function latencyStats(sorted: readonly number[]): LatencyStats {
     p50: at(50),
     p95: at(95),
     p99: at(99),
-    max: sorted.length ? sorted[sorted.length - 1] : NaN,
+    max: sorted.at(-1) ?? NaN,
   };
 }
 

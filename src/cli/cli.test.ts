@@ -55,8 +55,9 @@ describe('tensorshare CLI', () => {
     assert.equal(run.code, 0, run.err);
     const rr = JSON.parse(run.out);
     assert.deepEqual(rr.outputs[0].shape, [1, 2]);
-    const p = rr.outputs[0].data as number[];
-    assert.ok(Math.abs(p[0] + p[1] - 1) < 1e-4, 'softmax over two orientations');
+    const [p0, p1] = rr.outputs[0].data as number[];
+    assert.ok(p0 !== undefined && p1 !== undefined, 'two probabilities');
+    assert.ok(Math.abs(p0 + p1 - 1) < 1e-4, 'softmax over two orientations');
     assert.equal(JSON.parse(cli('ls', '--json').out)[0].resident, true, 'run made it resident');
 
     const du = JSON.parse(cli('du', '--json').out);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDispatcher, type Batch, type Dispatcher, type DispatcherConfig, type FunctionConfig } from './dispatcher.js';
+import { createDispatcher, type Batch, type Dispatcher, type DispatcherConfig, type FunctionConfig, type Request } from './dispatcher.js';
 import { isTensorshareError } from '../errors.js';
 
 type D = Dispatcher<string>;
@@ -26,6 +26,13 @@ function runAll(d: D, now = 0): string[] {
     d.complete(b, 1);
   }
   return order;
+}
+
+/** The first request of a batch; every batch has at least one. */
+function head(b: Batch<string>): Request<string> {
+  const [r] = b.requests;
+  assert.ok(r, `batch ${b.id} of ${b.fn} has no requests`);
+  return r;
 }
 
 /**
@@ -97,11 +104,11 @@ test('priority: realtime waits at most for the batch in flight', () => {
   d.enqueue({ fn: 'x', payload: 'be1' }, 0);
   d.enqueue({ fn: 'x', payload: 'be2' }, 0);
   const running = d.next(0).batch!;
-  assert.equal(running.requests[0].payload, 'be1');
+  assert.equal(head(running).payload, 'be1');
   d.enqueue({ fn: 'y', payload: 'rt', priority: 'realtime' }, 1);
   assert.equal(d.next(1).batch, null);
   d.complete(running, 5);
-  assert.equal(d.next(5).batch?.requests[0].payload, 'rt');
+  assert.equal(d.next(5).batch?.requests[0]?.payload, 'rt');
 });
 
 test('priority: no besteffort work starts while realtime is queued, even if it waits for its batch delay', () => {
@@ -122,18 +129,18 @@ test('priority reserve: while realtime keeps arriving, besteffort leaves a run f
   for (const p of ['be1', 'be2']) d.enqueue({ fn: 'm', payload: p }, 10);
   d.enqueue({ fn: 'other', payload: 'be3' }, 10);
   const first = d.next(10);
-  assert.equal(first.batch?.requests[0].payload, 'be1');
+  assert.equal(first.batch?.requests[0]?.payload, 'be1');
   const second = d.next(10);
-  assert.equal(second.batch?.requests[0].payload, 'be3', 'another function has no realtime traffic: no reserve');
+  assert.equal(second.batch?.requests[0]?.payload, 'be3', 'another function has no realtime traffic: no reserve');
   const held = d.next(10);
   assert.equal(held.batch, null, 'be2 would take the last run of m');
   assert.equal(held.wakeAt, 100, 'look again when the window since the last realtime arrival ends');
   d.enqueue({ fn: 'm', payload: 'rt2', priority: 'realtime' }, 20);
   const rt2 = d.next(20).batch!;
-  assert.equal(rt2.requests[0].payload, 'rt2', 'realtime gets the reserved run at once');
+  assert.equal(head(rt2).payload, 'rt2', 'realtime gets the reserved run at once');
   d.complete(rt2, 5);
   assert.equal(d.next(119).batch, null);
-  assert.equal(d.next(121).batch?.requests[0].payload, 'be2', 'no realtime for a window: besteffort may use every run');
+  assert.equal(d.next(121).batch?.requests[0]?.payload, 'be2', 'no realtime for a window: besteffort may use every run');
 });
 
 test('priority reserve: a function with one run still serves besteffort', () => {
@@ -141,7 +148,7 @@ test('priority reserve: a function with one run still serves besteffort', () => 
   d.enqueue({ fn: 'm', payload: 'rt', priority: 'realtime' }, 0);
   d.complete(d.next(0).batch!, 1);
   d.enqueue({ fn: 'm', payload: 'be' }, 2);
-  assert.equal(d.next(2).batch?.requests[0].payload, 'be');
+  assert.equal(d.next(2).batch?.requests[0]?.payload, 'be');
   assert.throws(() => make({ policy: 'priority', priorityReserve: { runs: -1 } }, []), /priority reserve must be an integer >= 0/);
 });
 
@@ -167,10 +174,10 @@ test('priority: besteffort is not starved when realtime work comes and goes', ()
     refill: (now) => { if (now % 30 === 0) d.enqueue({ fn: 'm', payload: `rt@${now}`, priority: 'realtime' }, now); },
     nextArrival: (now) => (Math.floor(now / 30) + 1) * 30,
   });
-  const be = log.filter((e) => e.b.requests[0].priority === 'besteffort');
+  const be = log.filter((e) => head(e.b).priority === 'besteffort');
   assert.equal(be.length, 10, 'all besteffort requests ran');
-  const rt = log.filter((e) => e.b.requests[0].priority === 'realtime');
-  for (const e of rt) assert.ok(e.at - e.b.requests[0].enqueuedAt <= 10, `realtime waited ${e.at - e.b.requests[0].enqueuedAt} ms`);
+  const rt = log.filter((e) => head(e.b).priority === 'realtime');
+  for (const e of rt) assert.ok(e.at - head(e.b).enqueuedAt <= 10, `realtime waited ${e.at - head(e.b).enqueuedAt} ms`);
 });
 
 for (const slots of [1, 3]) {
@@ -182,7 +189,7 @@ for (const slots of [1, 3]) {
       until: 30_000,
       service: (b) => (b.fn === 'fa' ? 10 : 30),
       refill: (now) => {
-        for (const [fn, t] of [['fa', 'a'], ['fb', 'b']]) {
+        for (const [fn, t] of [['fa', 'a'], ['fb', 'b']] as const) {
           while ((d.snapshot().tenants.find((x) => x.tenant === t)?.queued ?? 0) < 5) d.enqueue({ fn, tenant: t, payload: t }, now);
         }
       },
@@ -190,7 +197,7 @@ for (const slots of [1, 3]) {
     const a = cpu.get('a')!;
     const b = cpu.get('b')!;
     assert.ok(Math.abs(a - b) / Math.max(a, b) < 0.1, `cpu a=${a} b=${b}`);
-    const runs = (t: string) => log.filter((e) => e.b.requests[0].tenant === t).length;
+    const runs = (t: string) => log.filter((e) => head(e.b).tenant === t).length;
     assert.ok(runs('a') > 2.5 * runs('b'), `runs a=${runs('a')} b=${runs('b')}`);
   });
 }
@@ -216,7 +223,7 @@ test('fair: an idle tenant does not bank credit, a lone tenant is served without
   const b = d.next(0).batch!;
   d.complete(b, 500); // far more than a quantum: a is in debt
   d.enqueue({ fn: 'm', tenant: 'a', payload: 'a2' }, 500);
-  assert.equal(d.next(500).batch?.requests[0].payload, 'a2', 'alone, debt does not idle the slot');
+  assert.equal(d.next(500).batch?.requests[0]?.payload, 'a2', 'alone, debt does not idle the slot');
 });
 
 test('srtf: the shortest predicted batch goes first', () => {
@@ -329,7 +336,7 @@ test('AIMD in the dispatcher: the cap grows under the SLO and shrinks above it; 
   const b = d.next(0).batch!;
   d.complete(b, 30);
   assert.equal(d.cap('m'), 9);
-  assert.equal(d.snapshot().functions[0].cap, 9);
+  assert.equal(d.snapshot().functions[0]?.cap, 9);
   // Light load: batches below the cap meet the SLO but do not raise it.
   const light = make({ policy: 'fifo', slots: 1 }, [batched('m', 16, 0, { aimd: { sloMs: 20, initial: 4 } })]);
   for (let i = 0; i < 3; i++) {
@@ -341,7 +348,7 @@ test('AIMD in the dispatcher: the cap grows under the SLO and shrinks above it; 
 
 test('per-function concurrency limits batches in flight for that function only', () => {
   const d = make({ policy: 'fifo', slots: 4 }, [solo('a', { maxConcurrency: 1 }), solo('b')]);
-  for (const p of ['a1', 'a2', 'b1', 'b2']) d.enqueue({ fn: p[0], payload: p }, 0);
+  for (const p of ['a1', 'a2', 'b1', 'b2']) d.enqueue({ fn: p.charAt(0), payload: p }, 0);
   assert.deepEqual(drain(d, 0), [['a1'], ['b1'], ['b2']]);
   d.setConcurrency('a', 2);
   assert.deepEqual(drain(d, 0), [['a2']]);

@@ -177,6 +177,8 @@ interface FnState<P> {
 interface Candidate<P> {
   fn: FnState<P>;
   requests: Request<P>[];
+  /** `requests[0]`, the oldest request in take order (a batch takes at least one). */
+  head: Request<P>;
   /** The batch cap limited this batch: it is full or the next request did not fit. */
   reachedCap: boolean;
 }
@@ -251,20 +253,23 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
   function view(s: FnState<P>, lane: PriorityClass | null, tenant: string | null): Request<P>[] {
     let v = lane ? s.queue.filter((r) => r.priority === lane) : s.queue;
     if (tenant !== null) v = [...v.filter((r) => r.tenant === tenant), ...v.filter((r) => r.tenant !== tenant)];
-    if (v.length === 0) return v;
-    const key = v[0].shapeKey;
+    const [head] = v;
+    if (head === undefined) return v;
+    const key = head.shapeKey;
     return v.every((r) => r.shapeKey === key) ? v : v.filter((r) => r.shapeKey === key);
   }
 
   /** Ready candidate for `s` now, or the time it becomes ready (folded into `wake`). */
   function candidate(s: FnState<P>, v: Request<P>[], now: number, wake: { at: number }): Candidate<P> | null {
-    if (v.length === 0) return null;
+    const [head] = v;
+    if (head === undefined) return null;
     const cap = capOf(s);
     const d = decideBatch(v, s.config.batching ?? null, cap, now);
     if ('take' in d) {
       const items = v.slice(0, d.take).reduce((a, r) => a + r.items, 0);
-      const reachedCap = items >= cap || (d.take < v.length && items + v[d.take].items > cap);
-      return { fn: s, requests: v.slice(0, d.take), reachedCap };
+      const next = v[d.take];
+      const reachedCap = items >= cap || (next !== undefined && items + next.items > cap);
+      return { fn: s, requests: v.slice(0, d.take), head, reachedCap };
     }
     wake.at = Math.min(wake.at, d.waitUntil);
     return null;
@@ -296,9 +301,8 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
       if (lane === 'besteffort' && policy === 'priority' && reservedAgainstBesteffort(s, now, wake)) continue;
       const c = candidate(s, view(s, lane, null), now, wake);
       if (!c) continue;
-      const head = c.requests[0];
-      const score = policy === 'srtf' ? predictFor(c) - agingRate * (now - head.enqueuedAt) : head.seq;
-      if (score < bestScore || (score === bestScore && best !== null && head.seq < best.requests[0].seq)) {
+      const score = policy === 'srtf' ? predictFor(c) - agingRate * (now - c.head.enqueuedAt) : c.head.seq;
+      if (score < bestScore || (score === bestScore && best !== null && c.head.seq < best.head.seq)) {
         best = c;
         bestScore = score;
       }
@@ -315,7 +319,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
       for (const s of fnsNow) {
         if (!s.queue.some((r) => r.tenant === tenant)) continue;
         const c = candidate(s, view(s, null, tenant), now, wake);
-        if (c && (best === null || c.requests[0].seq < best.requests[0].seq)) best = c;
+        if (c && (best === null || c.head.seq < best.head.seq)) best = c;
       }
       if (best) byTenant.set(tenant, best);
     }

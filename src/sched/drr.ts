@@ -6,6 +6,8 @@
 // negative: the tenant then sits out rounds until the credit catches up.
 // Over a long backlog each tenant's CPU time converges to its weight share.
 
+import { TensorshareError } from '../errors.js';
+
 export interface DrrState {
   /** Backlogged tenants in round order. */
   order: string[];
@@ -53,6 +55,8 @@ export function drrPick(s: DrrState, ready: (t: string) => boolean, weight: (t: 
   for (let visits = 0; ; visits++) {
     if (s.ptr >= s.order.length) s.ptr = 0;
     const t = s.order[s.ptr];
+    // Unreachable: the round is non-empty (some tenant is ready) and ptr was just wrapped into it.
+    if (t === undefined) throw new TensorshareError('ERR_INTERNAL', `drr pointer ${s.ptr} is outside a round of ${s.order.length}`);
     if (!s.granted) {
       s.deficit.set(t, s.deficit.get(t)! + credit(t));
       s.granted = true;

@@ -20,6 +20,7 @@ test('scheduler: every request resolves with its own rows of a batched run', asy
       batches.push(requests.map((r) => r.items));
       const { inputs, sizes } = concatInputs(requests.map((r) => r.payload));
       await new Promise<void>((r) => clock.setTimeout(r, 3));
+      assert.ok(inputs.x && inputs.label, 'the batch has both inputs');
       const x = inputs.x.data as Float32Array;
       const out: NamedTensors = {
         y: { datatype: 'FP32', shape: inputs.x.shape, data: x.map((v) => 2 * v + 1) },
@@ -45,6 +46,7 @@ test('scheduler: every request resolves with its own rows of a batched run', asy
   }
   for (const { x, label, p } of pending) {
     const out = await p;
+    assert.ok(out.y && out.label, 'each request gets both outputs');
     assert.deepEqual([...(out.y.data as Float32Array)], x.map((v) => 2 * v + 1));
     assert.deepEqual(out.label.data, label);
   }
@@ -128,17 +130,18 @@ test('scheduler: execute failures reject the whole batch; an Error element rejec
       return reqs.map((r) => (r.payload === 'boom' ? new Error(`bad input ${r.payload}`) : r.payload));
     },
   });
-  const ps = ['a', 'boom', 'c'].map((payload) => s.submit({ fn: 'm', payload }));
+  const [pa, pBoom, pc] = ['a', 'boom', 'c'].map((payload) => s.submit({ fn: 'm', payload }));
+  assert.ok(pa && pBoom && pc);
   const bad = s.submit({ fn: 'bad', payload: 'x' });
   const short = s.submit({ fn: 'short', payload: 'y' });
   bad.catch(() => {});
   short.catch(() => {});
-  ps[1].catch(() => {});
+  pBoom.catch(() => {});
   clock.advance(1);
   await flush();
-  assert.equal(await ps[0], 'a');
-  await assert.rejects(ps[1], /bad input boom/);
-  assert.equal(await ps[2], 'c');
+  assert.equal(await pa, 'a');
+  await assert.rejects(pBoom, /bad input boom/);
+  assert.equal(await pc, 'c');
   await assert.rejects(bad, /instance crashed/);
   await assert.rejects(short, (e) => isTensorshareError(e, 'ERR_INTERNAL') && /returned 0 results for 1 requests/.test(e.message));
   assert.equal(s.snapshot().inFlight, 0);

@@ -13,6 +13,7 @@ test('concat/split roundtrip: FP32 with trailing dims', () => {
   assert.deepEqual([...tensor.data as Float32Array], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assert.deepEqual(sizes, [1, 2]);
   const [a2, b2] = splitTensor(tensor, sizes);
+  assert.ok(a2 && b2);
   assert.deepEqual(a2.shape, [1, 3]);
   assert.deepEqual([...a2.data as Float32Array], [1, 2, 3]);
   assert.deepEqual(b2.shape, [2, 3]);
@@ -62,14 +63,18 @@ test('concatInputs/splitOutputs: every request gets its own rows back', () => {
   }));
   const { inputs, sizes } = concatInputs(reqs);
   assert.deepEqual(sizes, [1, 2, 3]);
-  assert.deepEqual(inputs.ids.shape, [6, 2]);
+  assert.deepEqual(inputs.ids?.shape, [6, 2]);
   // An identity "model": outputs are the inputs.
   const back = splitOutputs(inputs, sizes);
   back.forEach((out, i) => {
-    assert.deepEqual([...out.ids.data as Int32Array], [...reqs[i].ids.data as Int32Array]);
-    assert.deepEqual(out.text.data, reqs[i].text.data);
+    const req = reqs[i];
+    assert.ok(req && out.ids && out.text);
+    assert.deepEqual([...out.ids.data as Int32Array], [...req.ids.data as Int32Array]);
+    assert.deepEqual(out.text.data, req.text.data);
   });
-  assert.throws(() => concatInputs([reqs[0], { ids: reqs[1].ids }]), /has inputs \[ids\]/);
+  const [r0, r1] = reqs;
+  assert.ok(r0 && r1);
+  assert.throws(() => concatInputs([r0, { ids: r1.ids }]), /has inputs \[ids\]/);
 });
 
 test('shapeKey ignores axis 0 and separates other shapes', () => {

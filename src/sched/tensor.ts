@@ -10,8 +10,10 @@ import { elementCount, type Dim, type NumericData, type TensorData, type TensorV
 /** Tensors by input or output name. */
 export type NamedTensors = Record<string, TensorValue>;
 
-function checkTensor(t: TensorValue, what: string): void {
-  if (t.shape.length === 0) {
+/** Validates `t` for batching; returns its size on axis 0. */
+function checkTensor(t: TensorValue, what: string): number {
+  const [rows] = t.shape;
+  if (rows === undefined) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} is a scalar; it has no batch axis to concatenate or split`, { what });
   }
   if (!t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -21,6 +23,7 @@ function checkTensor(t: TensorValue, what: string): void {
   if (t.data.length !== want) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} has ${t.data.length} elements, shape [${t.shape}] needs ${want}`, { what, shape: t.shape, length: t.data.length });
   }
+  return rows;
 }
 
 /**
@@ -29,8 +32,8 @@ function checkTensor(t: TensorValue, what: string): void {
  * axis 0 (pass `sizes` to `splitTensor` to undo). Data is copied.
  */
 export function concatTensors(parts: readonly TensorValue[], name = 'tensor'): { tensor: TensorValue; sizes: number[] } {
-  if (parts.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `cannot concatenate zero tensors for ${name}`, { name });
-  const first = parts[0];
+  const [first] = parts;
+  if (first === undefined) throw new TensorshareError('ERR_INVALID_ARGUMENT', `cannot concatenate zero tensors for ${name}`, { name });
   checkTensor(first, `${name} (part 0)`);
   const inner = first.shape.slice(1);
   const isStrings = Array.isArray(first.data);
@@ -38,7 +41,7 @@ export function concatTensors(parts: readonly TensorValue[], name = 'tensor'): {
   let total = 0;
   parts.forEach((p, i) => {
     const what = `${name} (part ${i})`;
-    checkTensor(p, what);
+    const rows = checkTensor(p, what);
     if (p.datatype !== first.datatype) {
       throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} is ${p.datatype}, part 0 is ${first.datatype}`, { name, index: i });
     }
@@ -49,8 +52,8 @@ export function concatTensors(parts: readonly TensorValue[], name = 'tensor'): {
     if (p.shape.length !== first.shape.length || p.shape.some((d, k) => k > 0 && d !== first.shape[k])) {
       throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} has shape [${p.shape}], incompatible with [${first.shape}] past axis 0`, { name, index: i, shape: p.shape });
     }
-    sizes.push(p.shape[0]);
-    total += p.shape[0];
+    sizes.push(rows);
+    total += rows;
   });
   const shape = [total, ...inner];
   let data: TensorData;
@@ -74,10 +77,10 @@ export function concatTensors(parts: readonly TensorValue[], name = 'tensor'): {
  * equal shape[0]). Typed-array parts are views on the input's buffer, not copies.
  */
 export function splitTensor(t: TensorValue, sizes: readonly number[], name = 'tensor'): TensorValue[] {
-  checkTensor(t, name);
+  const rows = checkTensor(t, name);
   const sum = sizes.reduce((a, b) => a + b, 0);
-  if (sum !== t.shape[0] || sizes.some((s) => !Number.isInteger(s) || s < 0)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${name} has ${t.shape[0]} rows on axis 0, cannot split it into [${sizes}]`, { name, shape: t.shape, sizes });
+  if (sum !== rows || sizes.some((s) => !Number.isInteger(s) || s < 0)) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${name} has ${rows} rows on axis 0, cannot split it into [${sizes}]`, { name, shape: t.shape, sizes });
   }
   const rowLen = elementCount(t.shape.slice(1));
   const out: TensorValue[] = [];
@@ -98,37 +101,53 @@ export function splitTensor(t: TensorValue, sizes: readonly number[], name = 'te
  * its first input; all of its inputs must agree).
  */
 export function concatInputs(requests: readonly NamedTensors[]): { inputs: NamedTensors; sizes: number[] } {
-  if (requests.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'cannot batch zero requests');
-  const names = Object.keys(requests[0]).sort();
+  const [first] = requests;
+  if (first === undefined) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'cannot batch zero requests');
+  const names = Object.keys(first).sort();
   if (names.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'request 0 has no inputs');
-  const sizes = requests.map((r, i) => {
+  requests.forEach((r, i) => {
     const own = Object.keys(r).sort();
     if (own.join('\0') !== names.join('\0')) {
       throw new TensorshareError('ERR_INVALID_ARGUMENT', `request ${i} has inputs [${own}], request 0 has [${names}]`, { index: i });
     }
-    const rows = new Set(names.map((n) => r[n].shape[0]));
+    const rows = new Set(names.map((n) => inputOf(r, n, i).shape[0]));
     if (rows.size !== 1) {
       throw new TensorshareError('ERR_INVALID_ARGUMENT', `request ${i} has inputs of different sizes on axis 0: [${[...rows]}]`, { index: i });
     }
-    return r[names[0]].shape[0];
   });
   const inputs: NamedTensors = {};
-  for (const n of names) inputs[n] = concatTensors(requests.map((r) => r[n]), n).tensor;
+  let sizes: number[] = [];
+  for (const n of names) {
+    const joined = concatTensors(requests.map((r, i) => inputOf(r, n, i)), n);
+    inputs[n] = joined.tensor;
+    // Every input of a request has the same size on axis 0 (checked above), so any input's sizes will do.
+    sizes = joined.sizes;
+  }
   return { inputs, sizes };
+}
+
+function inputOf(request: NamedTensors, name: string, index: number): TensorValue {
+  const t = request[name];
+  if (t === undefined) throw new TensorshareError('ERR_INVALID_ARGUMENT', `request ${index} has no input ${name}`, { index, name });
+  return t;
 }
 
 /** Splits every named output by `sizes` (from `concatInputs`): one NamedTensors per request. */
 export function splitOutputs(outputs: NamedTensors, sizes: readonly number[]): NamedTensors[] {
   const result: NamedTensors[] = sizes.map(() => ({}));
   for (const [n, t] of Object.entries(outputs)) {
-    splitTensor(t, sizes, n).forEach((part, i) => { result[i][n] = part; });
+    // splitTensor returns one part per size, so result[i] exists.
+    splitTensor(t, sizes, n).forEach((part, i) => { result[i]![n] = part; });
   }
   return result;
 }
 
 /** A stable key for the shapes past axis 0: requests batch together only when their keys match. */
 export function shapeKey(inputs: NamedTensors): string {
-  return Object.keys(inputs).sort().map((n) => `${n}:${inputs[n].datatype}[${inputs[n].shape.slice(1).join(',')}]`).join(';');
+  return Object.entries(inputs)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([n, t]) => `${n}:${t.datatype}[${t.shape.slice(1).join(',')}]`)
+    .join(';');
 }
 
 /** An input or output as ONNX Runtime's `inputMetadata`/`outputMetadata` describe it (only the shape is used). */

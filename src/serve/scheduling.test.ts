@@ -160,7 +160,7 @@ describe('scheduling through the gateway', () => {
   test('under the priority policy a realtime request overtakes queued besteffort ones', async () => {
     const blocker = infer('ordered', [0], { sleepMs: 400, priority: 'besteffort' });
     await until(() => busy('ordered'), 5000, 'the blocker to run');
-    const be = [infer('ordered', [1], { priority: 'besteffort' }), infer('ordered', [2], { priority: 'besteffort' })];
+    const be = [infer('ordered', [1], { priority: 'besteffort' }), infer('ordered', [2], { priority: 'besteffort' })] as const;
     await until(() => queued('ordered') === 2, 5000, 'two besteffort requests queued');
     const rt = infer('ordered', [3], { priority: 'realtime' });
     const [b, b1, b2, r] = await Promise.all([blocker, ...be, rt]);
