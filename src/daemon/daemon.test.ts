@@ -229,7 +229,7 @@ describe('leases, single flight, validation, permissions', () => {
     assert.equal(l.variant?.status, 'unavailable');
     assert.match(l.variant!.reason!, /cannot load the variant it saved/);
     await e.c.close(l.leaseId);
-    const m = await open('loop', { client: e.c, mode: 'fast-run' });
+    const m = await open('loop', { env: {}, client: e.c, mode: 'fast-run' });
     const ort = (await import('onnxruntime-node')).default;
     const out = await m.session.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3, 4]), [4]) });
     assert.deepEqual(out.y!.dims, [4]);

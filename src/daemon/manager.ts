@@ -173,7 +173,7 @@ export function createManager(deps: ManagerDeps) {
         void findFastRun(ns.repo, m.digest).then((v) => v ?? admission.buildVariant(ns, m)).catch((e) => log.warn({ err: e, model: lease.model }, 'fast-run prebuild failed'));
       }
       log.debug({ lease: lease.id, model: lease.model, mode: got.mode, wasResident: got.wasResident, waitMs: Math.round(got.waitMs) }, 'open');
-      return { lease, unit: u, manifest: m, variant: got.mode === 'fast-run' ? got.variant : undefined, tensorsDir: ns.store.tensors, wasResident: got.wasResident, waitMs: got.waitMs };
+      return { lease, unit: u, manifest: m, variant: got.variant, tensorsDir: ns.store.tensors, wasResident: got.wasResident, waitMs: got.waitMs };
     }, { model: ref, mode: asked });
   }
 
