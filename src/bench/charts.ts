@@ -380,7 +380,7 @@ export function lineChart(spec: LineChartSpec): string {
     ...spec.series.map((s, i) => ({ name: s.name, color: color(i), kind: s.dashed ? ('dash' as const) : ('line' as const) })),
   ], l));
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 export function groupedBarChart(spec: GroupedBarChartSpec): string {
@@ -429,7 +429,7 @@ export function groupedBarChart(spec: GroupedBarChartSpec): string {
   out.push(...axisTitles(spec, l));
   out.push(...legend(spec.series.map((s, i) => ({ name: s.name, color: color(i), kind: 'bar' as const })), l));
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 export function ratioBarChart(spec: RatioBarChartSpec): string {
@@ -470,7 +470,7 @@ export function ratioBarChart(spec: RatioBarChartSpec): string {
     { name: refLabel, color: '#333', kind: 'dash' },
   ], l));
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 export function latencyThroughputChart(spec: LatencyThroughputSpec): string {

@@ -107,7 +107,7 @@ export function buildReport(r: BenchResults, o: ReportOptions): string {
     for (const e of r.errors) out.push(`- ${e.suite}: ${e.message}`);
     out.push('');
   }
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
 
 function chart(o: ReportOptions, key: string, alt: string): string[] {

@@ -78,7 +78,7 @@ export async function writeOutputs(r: BenchResults, outDir: string, command: str
   const benchDir = path.join(outDir, 'bench');
   await fs.mkdir(benchDir, { recursive: true });
   const results = path.join(benchDir, 'results.json');
-  await fs.writeFile(results, JSON.stringify(r, null, 2) + '\n');
+  await fs.writeFile(results, `${JSON.stringify(r, null, 2)}\n`);
   const charts = buildCharts(r);
   const files: Record<string, string> = {};
   const written: string[] = [];

@@ -54,7 +54,10 @@ export function poissonSchedule(o: ScheduleOptions): Arrival[] {
   const totalWeight = classes.reduce((a, c) => a + (c.weight ?? 1), 0);
   const pick = (): LoadClass => {
     let u = rand() * totalWeight;
-    for (const c of classes) if ((u -= c.weight ?? 1) < 0) return c;
+    for (const c of classes) {
+      u -= c.weight ?? 1;
+      if (u < 0) return c;
+    }
     return classes.at(-1) ?? defaultClass;
   };
   const end = Math.min(o.maxDurationMs ?? Infinity, o.steps.reduce((a, s) => a + s.durationMs, 0));

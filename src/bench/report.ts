@@ -86,7 +86,7 @@ export function renderSection(s: ReportSection): string {
   for (const c of s.charts ?? []) parts.push(`![${c.title.replace(/[[\]]/g, '')}](${encodeURI(c.file.split(path.sep).join('/'))})`);
   if (s.notes?.length) parts.push(s.notes.map((n) => `- ${n}`).join('\n'));
   parts.push(endMarker(s.id));
-  return parts.join('\n\n') + '\n';
+  return `${parts.join('\n\n')}\n`;
 }
 
 /** Markdown written elsewhere (e.g. the scheduling benchmark's section), fenced by the markers of section `id`. */
@@ -100,7 +100,7 @@ export function upsertSection(doc: string, id: string, sectionMarkdown: string):
   const a = doc.indexOf(startMarker(id));
   const end = endMarker(id);
   const b = doc.indexOf(end);
-  const body = sectionMarkdown.endsWith('\n') ? sectionMarkdown : sectionMarkdown + '\n';
+  const body = sectionMarkdown.endsWith('\n') ? sectionMarkdown : `${sectionMarkdown}\n`;
   if (a >= 0 && b > a) {
     let after = b + end.length;
     if (doc[after] === '\n') after++;
@@ -117,7 +117,7 @@ export function keepSections(previous: string, doc: string): string {
     const id = m[1]!;
     const end = previous.indexOf(endMarker(id), m.index);
     if (end < 0 || out.includes(startMarker(id))) continue;
-    out = upsertSection(out, id, previous.slice(m.index, end + endMarker(id).length) + '\n');
+    out = upsertSection(out, id, `${previous.slice(m.index, end + endMarker(id).length)}\n`);
   }
   return out;
 }
@@ -137,7 +137,7 @@ export function writeSectionMarkdown(docPath: string, id: string, sectionMarkdow
 /** Writes results as pretty JSON, creating the folder. */
 export function writeResultsJson(file: string, results: unknown): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 }
 
 /** Path of `target` relative to the folder of the markdown file `doc`, with '/' separators. */

@@ -39,11 +39,11 @@ export function mean(values: readonly number[]): number {
 }
 
 export function min(values: readonly number[]): number {
-  return checked(values, 'min').reduce((a, b) => (b < a ? b : a));
+  return checked(values, 'min').reduce((a, b) => (Math.min(b , a)));
 }
 
 export function max(values: readonly number[]): number {
-  return checked(values, 'max').reduce((a, b) => (b > a ? b : a));
+  return checked(values, 'max').reduce((a, b) => (Math.max(b , a)));
 }
 
 /** Sample standard deviation (n - 1); 0 for a single value. */

@@ -29,7 +29,6 @@ export interface TargetResult {
   notes: string[];
 }
 
-const MiB = 2 ** 20;
 const x = (v: number, d = 1) => `${v.toFixed(d)}×`;
 
 /** Least-squares slope of y over x. */

@@ -9,13 +9,13 @@ export interface JsonOption {
 }
 
 export function emit<T>(opts: JsonOption, value: T, human: (v: T) => string): void {
-  process.stdout.write(opts.json ? JSON.stringify(value, null, 2) + '\n' : human(value) + '\n');
+  process.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : `${human(value)}\n`);
 }
 
 export function fail(e: unknown, json = false): never {
   const code = isTensorshareError(e) ? e.code : 'ERR_INTERNAL';
   const message = e instanceof Error ? e.message : String(e);
-  if (json) process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
   process.stderr.write(`tensorshare: ${message} [${code}]\n`);
   if (!isTensorshareError(e) && process.env.TENSORSHARE_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   process.exit(code === 'ERR_INVALID_ARGUMENT' ? 2 : 1);

@@ -15,6 +15,7 @@ import { planFeeds, type FeedsSpec, type InputMetadata } from '../tensor/feeds.j
 import { openSession } from '../client/open-session.js';
 import { importModel } from '../store/import.js';
 import { findFastRun } from '../store/fast-run.js';
+import type { Manifest } from '../store/manifest.js';
 import { layout } from '../store/layout.js';
 import { listModels } from '../store/repository.js';
 import { storeSessionOptions } from '../store/ort-options.js';
@@ -124,7 +125,7 @@ async function runOne(ort: Ort, model: CompatModel, threshold: number, workDir: 
       await ref.release();
     }
 
-    let manifest;
+    let manifest: Manifest;
     try {
       manifest = (await importModel(paths.repository, model.file, { name: 'model', minExternalBytes: threshold })).manifest;
     } catch (e) {

@@ -168,7 +168,10 @@ export function createLeases(deps: LeaseDeps) {
       return;
     }
     const st = processState(a.pid, a.pidStart);
-    if (st === 'dead') return releaseAttachment(a, 'client disconnected and its process is gone');
+    if (st === 'dead') {
+      releaseAttachment(a, 'client disconnected and its process is gone');
+      return;
+    }
     // The stream often ends while the process is still exiting: look again shortly.
     a.detached = true;
     a.since = now();

@@ -6,7 +6,7 @@
 // messages.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TensorshareError, isTensorshareError } from '../errors.js';
 import { noTracer, type Tracer } from '../trace.js';

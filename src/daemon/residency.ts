@@ -82,7 +82,10 @@ export function addResident(r: Residency, u: Unit, now: number): void {
   u.loadedAt = now;
   for (const f of u.files) {
     let e = r.files.get(f.path);
-    if (!e) r.files.set(f.path, (e = { ...f, users: new Set(), hits: 0, lastUse: now }));
+    if (!e) {
+      e = { ...f, users: new Set(), hits: 0, lastUse: now };
+      r.files.set(f.path, e);
+    }
     e.users.add(u.key);
   }
 }

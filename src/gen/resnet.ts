@@ -29,7 +29,9 @@ export const RESNET_TINY: Readonly<Partial<ResNetConfig>> = Object.freeze({ bloc
 export function resnet50(config: Partial<ResNetConfig> = {}): ModelSpec {
   const c: ResNetConfig = { ...RESNET50, ...config, blocks: [...(config.blocks ?? RESNET50.blocks)] };
   if (c.blocks.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'resnet50 blocks must list at least one stage', { blocks: c.blocks });
-  c.blocks.forEach((b, i) => requirePositiveInt(b, `resnet50 blocks[${i}]`));
+  c.blocks.forEach((b, i) => {
+    requirePositiveInt(b, `resnet50 blocks[${i}]`);
+  });
   if (!(c.widthMultiplier > 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `resnet50 widthMultiplier must be > 0, got ${c.widthMultiplier}`);
   requirePositiveInt(c.imageSize, 'resnet50 imageSize');
   requirePositiveInt(c.classes, 'resnet50 classes');

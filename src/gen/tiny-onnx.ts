@@ -69,7 +69,9 @@ function tensorRaw(dataType: number, values: readonly number[]): Buffer {
       const b = Buffer.alloc(n * 2);
       const f = new Float32Array(values);
       const u = new Uint32Array(f.buffer);
-      u.forEach((v, i) => b.writeUInt16LE(v >>> 16, i * 2));
+      u.forEach((v, i) => {
+        b.writeUInt16LE(v >>> 16, i * 2);
+      });
       return b;
     }
     default: throw new TensorshareError('ERR_INTERNAL', `tiny-onnx: data type ${dataType} not supported`);

@@ -5,7 +5,6 @@
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
 import { requirePositiveInt, type ModelSpec } from './spec.js';
-import { writeModel, type WriteOptions, type WriteResult } from './writer.js';
 
 export interface VariantOptions {
   /** How many variants (M). */

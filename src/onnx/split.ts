@@ -20,7 +20,6 @@ const GRAPH_INITIALIZER = 5;
 const TENSOR_RAW_DATA = 9;
 const TENSOR_STRING_DATA = 6;
 const TENSOR_TYPED_DATA = new Set([4, 5, 7, 10, 11]); // float, int32, int64, double, uint64
-const TENSOR_DATA_LOCATION = 14;
 const GRAPH_INPUT = 11;
 const EXTERNAL = 1;
 
@@ -396,21 +395,24 @@ function typedToRaw(message: Buffer, dataType: number, expected: number, fail: (
     floatData: number[]; int32Data: number[]; int64Data: string[]; doubleData: number[]; uint64Data: string[];
   };
   const out = Buffer.alloc(expected);
+  const writeEach = <T>(values: readonly T[], write: (v: T, i: number) => unknown) => {
+    for (let i = 0; i < values.length; i++) write(values[i]!, i);
+  };
   const count = (n: number, per: number) => {
     if (n * per !== expected) throw fail('ERR_INVALID_MODEL', `has ${n} typed values, its dims need ${expected / per}`);
   };
   switch (dataType) {
-    case 1: count(t.floatData.length, 4); t.floatData.forEach((v, i) => out.writeFloatLE(v, i * 4)); break;
-    case 14: count(t.floatData.length, 4); t.floatData.forEach((v, i) => out.writeFloatLE(v, i * 4)); break;
-    case 11: case 15: count(t.doubleData.length, 8); t.doubleData.forEach((v, i) => out.writeDoubleLE(v, i * 8)); break;
-    case 7: count(t.int64Data.length, 8); t.int64Data.forEach((v, i) => out.writeBigInt64LE(BigInt(v), i * 8)); break;
-    case 12: count(t.uint64Data.length, 4); t.uint64Data.forEach((v, i) => out.writeUInt32LE(Number(v), i * 4)); break;
-    case 13: count(t.uint64Data.length, 8); t.uint64Data.forEach((v, i) => out.writeBigUInt64LE(BigInt(v), i * 8)); break;
-    case 6: count(t.int32Data.length, 4); t.int32Data.forEach((v, i) => out.writeInt32LE(v, i * 4)); break;
-    case 5: count(t.int32Data.length, 2); t.int32Data.forEach((v, i) => out.writeInt16LE(v, i * 2)); break;
-    case 4: case 10: case 16: count(t.int32Data.length, 2); t.int32Data.forEach((v, i) => out.writeUInt16LE(v & 0xffff, i * 2)); break;
-    case 3: count(t.int32Data.length, 1); t.int32Data.forEach((v, i) => out.writeInt8(v, i)); break;
-    case 2: case 9: case 17: case 18: case 19: case 20: count(t.int32Data.length, 1); t.int32Data.forEach((v, i) => out.writeUInt8(v & 0xff, i)); break;
+    case 1: count(t.floatData.length, 4); writeEach(t.floatData, (v, i) => out.writeFloatLE(v, i * 4)); break;
+    case 14: count(t.floatData.length, 4); writeEach(t.floatData, (v, i) => out.writeFloatLE(v, i * 4)); break;
+    case 11: case 15: count(t.doubleData.length, 8); writeEach(t.doubleData, (v, i) => out.writeDoubleLE(v, i * 8)); break;
+    case 7: count(t.int64Data.length, 8); writeEach(t.int64Data, (v, i) => out.writeBigInt64LE(BigInt(v), i * 8)); break;
+    case 12: count(t.uint64Data.length, 4); writeEach(t.uint64Data, (v, i) => out.writeUInt32LE(Number(v), i * 4)); break;
+    case 13: count(t.uint64Data.length, 8); writeEach(t.uint64Data, (v, i) => out.writeBigUInt64LE(BigInt(v), i * 8)); break;
+    case 6: count(t.int32Data.length, 4); writeEach(t.int32Data, (v, i) => out.writeInt32LE(v, i * 4)); break;
+    case 5: count(t.int32Data.length, 2); writeEach(t.int32Data, (v, i) => out.writeInt16LE(v, i * 2)); break;
+    case 4: case 10: case 16: count(t.int32Data.length, 2); writeEach(t.int32Data, (v, i) => out.writeUInt16LE(v & 0xffff, i * 2)); break;
+    case 3: count(t.int32Data.length, 1); writeEach(t.int32Data, (v, i) => out.writeInt8(v, i)); break;
+    case 2: case 9: case 17: case 18: case 19: case 20: count(t.int32Data.length, 1); writeEach(t.int32Data, (v, i) => out.writeUInt8(v & 0xff, i)); break;
     default: throw fail('ERR_UNSUPPORTED_DTYPE', `stores data type ${dataType} in typed fields, which tensorshare cannot convert (use raw_data)`);
   }
   return out;

@@ -128,7 +128,7 @@ const FILE_KEYS: Record<string, keyof Omit<FileMapping, 'path' | 'deleted' | 'ma
 
 function underFolder(file: string, folder: string): boolean {
   const f = folder.endsWith('/') ? folder.slice(0, -1) : folder;
-  return file === f || file.startsWith(f + '/');
+  return file === f || file.startsWith(`${f}/`);
 }
 
 /**

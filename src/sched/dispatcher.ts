@@ -414,7 +414,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
 
     remove(request) {
       const s = fns.get(request.fn);
-      if (!s || !s.queue.includes(request)) return false;
+      if (!s?.queue.includes(request)) return false;
       removeFromQueue(s, new Set([request]));
       return true;
     },

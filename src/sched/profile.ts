@@ -24,7 +24,10 @@ export function createProfile(config: ProfileConfig = {}): LatencyProfile {
 
 export function observe(p: LatencyProfile, fn: string, items: number, serviceMs: number): void {
   let sizes = p.byFn.get(fn);
-  if (!sizes) p.byFn.set(fn, (sizes = new Map()));
+  if (!sizes) {
+    sizes = new Map();
+    p.byFn.set(fn, sizes);
+  }
   const old = sizes.get(items);
   sizes.set(items, old === undefined ? serviceMs : old + p.alpha * (serviceMs - old));
 }

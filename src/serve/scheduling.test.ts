@@ -117,7 +117,9 @@ describe('scheduling through the gateway', () => {
       const y = out(a, 'y');
       assert.deepEqual(y.shape, [rowsOf(k), WIDTH]);
       assert.equal(y.data.length, alone[k]!.length);
-      y.data.forEach((v, j) => assert.ok(Math.abs(v - alone[k]![j]!) <= 1e-4 * Math.max(1, Math.abs(v)), `request ${k} element ${j}: ${v} vs ${alone[k]![j]}`));
+      y.data.forEach((v, j) => {
+        assert.ok(Math.abs(v - alone[k]![j]!) <= 1e-4 * Math.max(1, Math.abs(v)), `request ${k} element ${j}: ${v} vs ${alone[k]![j]}`);
+      });
     });
     const batches = ranOf('chain') - before;
     assert.ok(batches < 24 && batches >= 3, `24 requests (48 rows, cap 16) ran in ${batches} runs`);

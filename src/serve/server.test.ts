@@ -14,7 +14,7 @@ import { startServer, type RunningServer } from './server.js';
 import { importBundled } from '../cli/commands/demo.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { loadInferenceService } from './protocol/grpc-codec.js';
-import { bundledFile, packageDir, protoDir, packageRoot } from '../paths.js';
+import { packageDir, protoDir, packageRoot } from '../paths.js';
 import { decodePng } from '../handlers/image.js';
 import { ctcDecode, parseKeys, recInput } from '../handlers/ocr.js';
 import { DaemonClient } from '../client/daemon-client.js';

@@ -78,7 +78,7 @@ export async function scanStore(store: Layout, options: { removeIncomplete?: boo
     for (const f of (await readdirOr(path.join(store.variants, digest))).filter((x) => x.endsWith('.json')).sort()) {
       const manifestFile = path.join(store.variants, digest, f);
       const variant = await readJson<VariantManifest>(manifestFile, 'variant').catch(() => undefined);
-      const ok = variant && variant.graph && Array.isArray(variant.tensors);
+      const ok = variant?.graph && Array.isArray(variant.tensors);
       const fl = ok ? filesOf(store, variant.graph, variant.tensors) : [];
       if (ok && complete(fl)) resident.push({ kind: 'variant', manifestFile, variant, key: fastRunKey(variant.ortVersion, variant.target), files: fl });
       else incomplete.push(manifestFile);

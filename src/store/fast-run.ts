@@ -58,7 +58,7 @@ export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Pr
   };
   const publish = async (v: VariantManifest) => {
     v.buildMs = Math.round(performance.now() - t0);
-    await writeAtomic(repo, variantPath(repo, m.digest, key), JSON.stringify(v, null, 2) + '\n');
+    await writeAtomic(repo, variantPath(repo, m.digest, key), `${JSON.stringify(v, null, 2)}\n`);
     return { variant: v, built: true };
   };
   const unavailable = (reason: string): VariantManifest => ({ ...base, status: 'unavailable', reason, graph: { sha256: '', bytes: 0 }, tensors: [] });

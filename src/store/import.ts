@@ -20,7 +20,6 @@ import { cleanStaleStaging, commitFile, createStaging, fileSink, writeAtomic } f
 import { dtypeInfo } from '../onnx/dtypes.js';
 import { backgroundHash } from './background-hash.js';
 import { checkRunnableIsolated } from './runtime-process.js';
-import { storeSessionOptions } from './ort-options.js';
 
 export interface ImportOptions {
   name: string;
@@ -89,7 +88,7 @@ export async function importModel(repository: string, file: string, options: Imp
       }
       await commitFile(stagedGraph, graphPath(l, graphSha));
       const manifest: Manifest = { ...draft, version };
-      await writeAtomic(l, manifestPath(l, options.name, version), JSON.stringify(manifest, null, 2) + '\n');
+      await writeAtomic(l, manifestPath(l, options.name, version), `${JSON.stringify(manifest, null, 2)}\n`);
       return { manifest, outcome: 'created' as const, tensorsAdded, bytesAdded, ms: performance.now() - t0, warnings };
     });
   } finally {

@@ -163,7 +163,10 @@ export function usersByFile(manifests: readonly Manifest[]): Map<string, Set<str
   for (const m of manifests) {
     for (const f of [m.graph, ...m.tensors]) {
       let s = users.get(f.sha256);
-      if (!s) users.set(f.sha256, (s = new Set()));
+      if (!s) {
+        s = new Set();
+        users.set(f.sha256, s);
+      }
       s.add(`${m.name}:${m.version}`);
     }
   }

@@ -77,12 +77,12 @@ async function copyFiles(repo: Layout, store: Layout, graph: FileRef, tensors: r
 
 export async function materialize(repo: Layout, store: Layout, m: Manifest): Promise<MaterializeResult> {
   return copyFiles(repo, store, m.graph, m.tensors, () =>
-    writeAtomic(store, manifestPath(store, m.name, m.version), JSON.stringify(m, null, 2) + '\n'));
+    writeAtomic(store, manifestPath(store, m.name, m.version), `${JSON.stringify(m, null, 2)}\n`));
 }
 
 export async function materializeVariant(repo: Layout, store: Layout, v: VariantManifest, key: string): Promise<MaterializeResult> {
   return copyFiles(repo, store, v.graph, v.tensors, () =>
-    writeAtomic(store, variantPath(store, v.modelDigest, key), JSON.stringify(v, null, 2) + '\n'));
+    writeAtomic(store, variantPath(store, v.modelDigest, key), `${JSON.stringify(v, null, 2)}\n`));
 }
 
 export async function freeBytes(dir: string): Promise<number> {

@@ -17,7 +17,7 @@ interface Args {
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
-const say = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify({ pid: process.pid, ...o }) + '\n');
+const say = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ pid: process.pid, ...o })}\n`);
 
 const client = sharedClient({ socket: args.socket, token: args.token, name: `worker-${process.pid}`, env: {} });
 const m = await open(args.model, { client, mode: args.mode, env: {} });

@@ -54,8 +54,7 @@ const p = new Command(); p.exitOverride(); registerDaemon(p); await p.parseAsync
   proc.stderr!.on('data', (d: string) => {
     raw += d;
     buf += d;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       try {
@@ -123,8 +122,7 @@ export function spawnWorker(args: { socket: string; token?: string; model: strin
   proc.stderr!.on('data', (d: string) => { err += d; });
   proc.stdout!.on('data', (d: string) => {
     out += d;
-    let i: number;
-    while ((i = out.indexOf('\n')) >= 0) {
+    for (let i = out.indexOf('\n'); i >= 0; i = out.indexOf('\n')) {
       const line = out.slice(0, i);
       out = out.slice(i + 1);
       try {

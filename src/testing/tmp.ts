@@ -2,7 +2,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { bundledFile } from '../paths.js';
 
 export interface TempRoots {
   /** Scratch folder for the test's own files; the repository lives inside it. */

@@ -43,8 +43,8 @@ export function markdown(r: SchedBenchResults, benchDir?: string): string {
       'The rest of any gain has to come from per-request costs that batching shares (instance IPC, session run overhead); HTTP parsing and response encoding stay per request.');
     if (Object.keys(b.computeBySeq).length > 1) {
       L.push('');
-      L.push('| model alone, 1 thread | ' + Object.keys(b.compute.perItemMs).map((k) => `batch ${k}`).join(' | ') + ' | best gain |');
-      L.push('|---|' + Object.keys(b.compute.perItemMs).map(() => '---|').join('') + '---|');
+      L.push(`| model alone, 1 thread | ${Object.keys(b.compute.perItemMs).map((k) => `batch ${k}`).join(' | ')} | best gain |`);
+      L.push(`|---|${Object.keys(b.compute.perItemMs).map(() => '---|').join('')}---|`);
       for (const [seqLen, c] of Object.entries(b.computeBySeq)) {
         L.push(`| seq ${seqLen}, ms per sequence | ${Object.values(c.perItemMs).map((v) => v.toFixed(2)).join(' | ')} | ${c.gain.toFixed(2)}x |`);
       }

@@ -15,7 +15,7 @@ export const SECTION_ID = 'sched';
 export async function writeReport(results: SchedBenchResults, outDir: string | undefined, docsFile: string | undefined, log: (line: string) => void): Promise<void> {
   if (outDir) {
     await fs.mkdir(outDir, { recursive: true });
-    await fs.writeFile(path.join(outDir, 'sched.json'), JSON.stringify(results, null, 2) + '\n');
+    await fs.writeFile(path.join(outDir, 'sched.json'), `${JSON.stringify(results, null, 2)}\n`);
     for (const [name, svg] of Object.entries(charts(results))) await fs.writeFile(path.join(outDir, name), svg);
     log(`wrote ${path.join(outDir, 'sched.json')} and charts`);
   }

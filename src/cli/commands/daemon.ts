@@ -2,8 +2,8 @@
 // Every option comes from src/daemon/settings.ts (flags, TENSORSHARE_* and
 // the config file share one table).
 import type { Command } from 'commander';
-import { daemonLogger, startDaemon } from '../../daemon/daemon.js';
-import { resolveDaemonConfig, SETTINGS } from '../../daemon/settings.js';
+import { daemonLogger, startDaemon, type RunningDaemon } from '../../daemon/daemon.js';
+import { resolveDaemonConfig, SETTINGS, type DaemonConfig } from '../../daemon/settings.js';
 
 export function registerDaemon(program: Command): Command {
   const cmd = program
@@ -23,7 +23,7 @@ export function registerDaemon(program: Command): Command {
     const opts = self.optsWithGlobals() as Record<string, unknown>;
     // Files and folders the daemon creates are never group/world-writable.
     process.umask(0o022);
-    let config;
+    let config: DaemonConfig;
     try {
       config = resolveDaemonConfig({ flags: opts, env: process.env });
     } catch (e) {
@@ -32,7 +32,7 @@ export function registerDaemon(program: Command): Command {
       return;
     }
     const log = daemonLogger(config.logLevel);
-    let daemon;
+    let daemon: RunningDaemon;
     try {
       daemon = await startDaemon(config, { log });
     } catch (e) {

@@ -1,7 +1,7 @@
 // `tensorshare gen <bert|resnet50|mlp>`: writes deterministic synthetic models
 // (see src/gen/README.md).
 
-import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, type Command, InvalidArgumentError, Option } from 'commander';
 import { performance } from 'node:perf_hooks';
 import { TensorshareError } from '../../errors.js';
 import { action } from '../output.js';

@@ -165,7 +165,7 @@ class OrtBackend implements InferenceBackend {
     assert.ok(ctx.signal instanceof AbortSignal && typeof ctx.receivedAt === 'number');
     this.lastParameters = req.parameters;
     const e = this.models.get(req.model)!;
-    const fail = req.parameters['fail'];
+    const fail = req.parameters.fail;
     if (fail === 'overloaded') throw new TensorshareError('ERR_OVERLOADED', `function '${req.model}' has a full queue`, { retryAfterMs: 2000 });
     if (fail === 'timeout') throw new TensorshareError('ERR_TIMEOUT', `request to '${req.model}' waited too long in the queue`);
     if (fail === 'exhausted') throw new TensorshareError('ERR_RESOURCE_EXHAUSTED', 'memory budget exhausted');
@@ -401,9 +401,9 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
     const text = json.buf.toString();
     assert.ok(text.includes(`"data":[-5,${big}]`), 'int64 written exactly');
     const out = Object.fromEntries(json.json().outputs.map((o: any) => [o.name, o.data]));
-    assert.deepEqual(out['O_FLAG'], [true, false]);
-    assert.deepEqual(out['O_HALF'], [1.5, -0.25]);
-    assert.deepEqual(out['O_TEXT'], ['héllo', '']);
+    assert.deepEqual(out.O_FLAG, [true, false]);
+    assert.deepEqual(out.O_HALF, [1.5, -0.25]);
+    assert.deepEqual(out.O_TEXT, ['héllo', '']);
 
     const sections = [
       Buffer.from(new BigInt64Array([big, -1n]).buffer),
@@ -508,7 +508,7 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
   });
 
   test('garbage bodies never yield a 5xx', async () => {
-    const deep = '['.repeat(40) + '1' + ']'.repeat(40);
+    const deep = `${'['.repeat(40)}1${']'.repeat(40)}`;
     const bodies: (string | Buffer)[] = [
       'null',
       '"x"',

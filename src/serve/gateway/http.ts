@@ -76,7 +76,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   };
 
   const repoParams = (doc: Record<string, unknown>): Parameters | undefined => {
-    const p = doc['parameters'];
+    const p = doc.parameters;
     if (p === undefined) return undefined;
     if (typeof p !== 'object' || p === null || Array.isArray(p)) throw badRequest("'parameters' must be an object");
     const out: Parameters = {};
@@ -162,9 +162,9 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   app.post('/v2/repository/index', async (request, reply) => {
     try {
       const doc = jsonBodyOf(request);
-      if (doc['ready'] !== undefined && typeof doc['ready'] !== 'boolean') throw badRequest("'ready' must be a boolean");
+      if (doc.ready !== undefined && typeof doc.ready !== 'boolean') throw badRequest("'ready' must be a boolean");
       let models: ModelIndexEntry[] = await ctx.backend.listModels();
-      if (doc['ready'] === true) models = models.filter((m) => m.state === 'READY');
+      if (doc.ready === true) models = models.filter((m) => m.state === 'READY');
       return reply.send(models.map(indexJson));
     } catch (e) {
       return sendError(reply, e, { route: 'repository/index' });
@@ -233,8 +233,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
 
 function indexJson(m: ModelIndexEntry): Record<string, string> {
   const out: Record<string, string> = { name: m.name };
-  if (m.version !== undefined) out['version'] = m.version;
-  out['state'] = m.state;
-  if (m.reason) out['reason'] = m.reason;
+  if (m.version !== undefined) out.version = m.version;
+  out.state = m.state;
+  if (m.reason) out.reason = m.reason;
   return out;
 }

@@ -92,7 +92,8 @@ async function start(m: InitMessage): Promise<void> {
 
 function runner(session: InferenceSession) {
   return async (feeds: Record<string, Feed>, outputNames?: readonly string[]): Promise<Record<string, ModelOutput>> => {
-    const o = ort ?? ((ort = (await import('onnxruntime-node')).default as unknown as Ort));
+    ort ??= (await import('onnxruntime-node')).default as unknown as Ort;
+    const o = ort;
     const t: Record<string, OrtTensor> = {};
     for (const [k, v] of Object.entries(feeds)) t[k] = toOrt(o, k, v);
     const out = outputNames?.length ? await session.run(t, outputNames) : await session.run(t);

@@ -126,7 +126,7 @@ describe('start failures', () => {
   test('a handler whose setup throws fails the waiting request with ERR_UNAVAILABLE, not a hang', async () => {
     const roots = await tempRoots('ts-serve-badstart');
     const functions = path.join(roots.dir, 'functions');
-    await writeFunction(functions, 'badsetup', {}, testHandler() + "\nexport async function setup() { throw new Error('no dictionary here'); }\n");
+    await writeFunction(functions, 'badsetup', {}, `${testHandler()}\nexport async function setup() { throw new Error('no dictionary here'); }\n`);
     const rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
     const sched = createScheduling({ runtime: rt });
     try {

@@ -65,30 +65,30 @@ export function parseHttpInferBody(body: Buffer, headerLength: number | undefine
   }
   if (!isPlainObject(doc)) throw badRequest('request body must be a JSON object');
 
-  if (doc['id'] !== undefined && typeof doc['id'] !== 'string') throw badRequest("request 'id' must be a string");
-  const parameters = parseParameters(doc['parameters'], 'request');
+  if (doc.id !== undefined && typeof doc.id !== 'string') throw badRequest("request 'id' must be a string");
+  const parameters = parseParameters(doc.parameters, 'request');
 
-  const rawInputs = doc['inputs'];
+  const rawInputs = doc.inputs;
   if (!Array.isArray(rawInputs)) throw badRequest("request must have an 'inputs' array");
 
   let offset = jsonEnd;
   const inputs: WireInput[] = rawInputs.map((ri, i) => {
     if (!isPlainObject(ri)) throw badRequest(`inputs[${i}] must be an object`);
-    const name = ri['name'];
+    const name = ri.name;
     if (typeof name !== 'string' || name === '') throw badRequest(`inputs[${i}] must have a non-empty string 'name'`);
     const where = `input '${name}'`;
-    if (typeof ri['datatype'] !== 'string') throw badRequest(`${where} must have a string 'datatype'`);
-    const shape = ri['shape'];
+    if (typeof ri.datatype !== 'string') throw badRequest(`${where} must have a string 'datatype'`);
+    const shape = ri.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw badRequest(`${where} has an invalid shape ${JSON.stringify(shape) ?? 'undefined'}: dimensions must be non-negative integers`);
     }
-    const params = parseParameters(ri['parameters'], where);
-    const size = params['binary_data_size'];
+    const params = parseParameters(ri.parameters, where);
+    const size = params.binary_data_size;
     if (size !== undefined) {
       if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
         throw badRequest(`${where}: binary_data_size must be a non-negative integer`);
       }
-      if (ri['data'] !== undefined) throw badRequest(`${where} has both 'data' and binary_data_size`);
+      if (ri.data !== undefined) throw badRequest(`${where} has both 'data' and binary_data_size`);
       if (headerLength === undefined) {
         throw badRequest(`${where} declares binary_data_size but the request has no Inference-Header-Content-Length header`);
       }
@@ -97,35 +97,35 @@ export function parseHttpInferBody(body: Buffer, headerLength: number | undefine
       }
       const bytes = body.subarray(offset, offset + size);
       offset += size;
-      return { name, datatype: ri['datatype'], shape: shape as number[], parameters: params, payload: { kind: 'raw', bytes } };
+      return { name, datatype: ri.datatype, shape: shape as number[], parameters: params, payload: { kind: 'raw', bytes } };
     }
-    if (ri['data'] === undefined) throw badRequest(`${where} has no 'data' (and no binary_data_size)`);
-    return { name, datatype: ri['datatype'], shape: shape as number[], parameters: params, payload: { kind: 'values', values: ri['data'] } };
+    if (ri.data === undefined) throw badRequest(`${where} has no 'data' (and no binary_data_size)`);
+    return { name, datatype: ri.datatype, shape: shape as number[], parameters: params, payload: { kind: 'values', values: ri.data } };
   });
   if (offset !== body.length) {
     throw badRequest(`request body has ${body.length - offset} bytes of binary data beyond what the inputs' binary_data_size declare`);
   }
 
-  const rawOutputs = doc['outputs'] ?? [];
+  const rawOutputs = doc.outputs ?? [];
   if (!Array.isArray(rawOutputs)) throw badRequest("request 'outputs' must be an array");
   const outputs: WireOutput[] = rawOutputs.map((ro, i) => {
     if (!isPlainObject(ro)) throw badRequest(`outputs[${i}] must be an object`);
-    const name = ro['name'];
+    const name = ro.name;
     if (typeof name !== 'string' || name === '') throw badRequest(`outputs[${i}] must have a non-empty string 'name'`);
-    return { name, parameters: parseParameters(ro['parameters'], `output '${name}'`) };
+    return { name, parameters: parseParameters(ro.parameters, `output '${name}'`) };
   });
 
-  const all = parameters['binary_data_output'] === true;
+  const all = parameters.binary_data_output === true;
   const perOutput = new Map<string, boolean>();
   for (const o of outputs) {
-    const b = o.parameters['binary_data'];
+    const b = o.parameters.binary_data;
     if (b !== undefined) {
       if (typeof b !== 'boolean') throw badRequest(`output '${o.name}': binary_data must be a boolean`);
       perOutput.set(o.name, b);
     }
   }
   const wire: WireInferRequest = { parameters, inputs, outputs };
-  if (typeof doc['id'] === 'string') wire.id = doc['id'];
+  if (typeof doc.id === 'string') wire.id = doc.id;
   return { wire, binaryOutput: (name) => perOutput.get(name) ?? all };
 }
 
@@ -151,7 +151,7 @@ export function encodeHttpInferResponse(
     if (binaryOutput(t.name)) {
       const bytes = tensorBytes(t.datatype, t.data);
       binaries.push(bytes);
-      params['binary_data_size'] = bytes.length;
+      params.binary_data_size = bytes.length;
     } else {
       data = `,"data":${jsonData(t)}`;
     }

@@ -182,7 +182,7 @@ function flattenValues(values: unknown, rank: number, where: string): unknown[] 
 const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
 function elementError(where: string, i: number, expected: string, v: unknown): TensorshareError {
-  const shown = typeof v === 'string' ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v) : String(v);
+  const shown = typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : String(v);
   return badRequest(`${where} element ${i}: expected ${expected}, got ${typeName(v)} ${shown}`);
 }
 

@@ -64,11 +64,11 @@ export interface ErrorStatus {
  */
 export function errorStatus(e: unknown, defaultRetryAfterSeconds = 1): ErrorStatus {
   if (e instanceof TensorshareError) {
-    const tooBig = e.details['tooLarge'] === true;
+    const tooBig = e.details.tooLarge === true;
     const m: Mapping = tooBig ? TOO_LARGE : (BY_CODE[e.code] ?? BY_CODE.ERR_INTERNAL);
     const out: ErrorStatus = { http: m.http, grpc: tooBig ? TOO_LARGE.grpc : grpcStatusOf(e.code), code: e.code, message: e.message, unexpected: false };
     if (m.retry) {
-      const ms = e.details['retryAfterMs'];
+      const ms = e.details.retryAfterMs;
       out.retryAfterSeconds =
         typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? Math.max(1, Math.ceil(ms / 1000)) : defaultRetryAfterSeconds;
     }
