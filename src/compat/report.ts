@@ -15,7 +15,8 @@ function kb(n: number | undefined): string {
 
 function notes(row: CompatRow): string {
   if (row.ortCannotRun) return row.ortCannotRun;
-  return COMPAT_MODES.flatMap((m) => (row.modes[m]?.note ? [`${m}: ${row.modes[m]!.note}`] : [])).join('; ');
+  const irThree = row.initializerInputs ? [`${row.initializerInputs} initializers listed as graph inputs, dropped at import; fast-run compared with ORT defaults on the model without them`] : [];
+  return [...irThree, ...COMPAT_MODES.flatMap((m) => (row.modes[m]?.note ? [`${m}: ${row.modes[m]!.note}`] : []))].join('; ');
 }
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');

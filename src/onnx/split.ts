@@ -11,7 +11,7 @@ import { TensorshareError } from '../errors.js';
 import { dtypeInfo, elementCount, rawByteLength, STRING_DTYPE } from './dtypes.js';
 import { resolveExternalPath } from './external-path.js';
 import { onnxTypes, TO_OBJECT, type TensorHeader, type ValueInfo } from './schema.js';
-import { readsAsData } from './shape-inputs.js';
+import { propagatesData, readsAsData } from './shape-inputs.js';
 import { ForwardReader, bufferSource, editFields, lenField, encodeKey, WIRE_LEN } from './wire.js';
 
 const MODEL_GRAPH = 7;
@@ -66,7 +66,8 @@ export interface SplitOptions<S extends TensorSink> {
 }
 
 export async function splitModel<S extends TensorSink>(file: string, options: SplitOptions<S>): Promise<SplitResult<S>> {
-  const minExternal = options.minExternalBytes ?? 1024;
+  // Never below 1: ONNX Runtime crashes releasing a session with an empty tensor as external data.
+  const minExternal = Math.max(1, options.minExternalBytes ?? 1024);
   let fh: FileHandle;
   try {
     fh = await fs.open(file, 'r');
@@ -90,7 +91,7 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
       read += chunk.length;
       options.onProgress?.(read, size);
     });
-    const ctx: Ctx<S> = { file, r, minExternal, newSink: options.newSink, externals, tensors, embedded: { bytes: 0 }, dataInputs: new Set(), top: true };
+    const ctx: Ctx<S> = { file, r, minExternal, newSink: options.newSink, externals, tensors, embedded: { bytes: 0 }, dataInputs: new Set(), dataSources: new Map(), top: true };
 
     const topParts: Buffer[] = []; // every top-level field except the graph, verbatim
     let graph: Buffer | undefined;
@@ -144,6 +145,8 @@ interface Ctx<S extends TensorSink> {
   embedded: { bytes: number };
   /** Names that some node (at any depth so far) reads as data during shape inference: kept in the graph. */
   dataInputs: Set<string>;
+  /** For outputs of nodes that pass values through to shape inference (propagatesData): their inputs. */
+  dataSources: Map<string, readonly string[]>;
   /** The main graph (not an If/Loop/Scan body). */
   top: boolean;
 }
@@ -204,6 +207,7 @@ async function rewriteGraph<S extends TensorSink>(ctx: Ctx<S>, end: number): Pro
       parts.push(encodeKey(k.field, k.wire), await r.rawValue(k.wire, end));
     }
   }
+  if (ctx.top) closeDataInputs(ctx);
   for (const m of moved) {
     if (!ctx.dataInputs.has(m.tensor.name)) continue;
     parts[m.index] = lenField(GRAPH_INITIALIZER, await inlineTensor(m.header, await m.tensor.sink.readBack()));
@@ -220,8 +224,26 @@ async function rewriteGraph<S extends TensorSink>(ctx: Ctx<S>, end: number): Pro
 /** Records the inputs of a node that shape inference reads as data. */
 function noteDataInputs<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Buffer): void {
   const { Node } = onnxTypes();
-  const node = decodeOrThrow(() => Node.decode(nodeBytes), ctx.file, 'node') as unknown as { opType?: string; domain?: string; input?: string[] };
+  const node = decodeOrThrow(() => Node.decode(nodeBytes), ctx.file, 'node') as unknown as { opType?: string; domain?: string; input?: string[]; output?: string[] };
   for (const name of readsAsData(node.domain ?? '', node.opType ?? '', node.input ?? [])) ctx.dataInputs.add(name);
+  if (propagatesData(node.domain ?? '', node.opType ?? '')) for (const out of node.output ?? []) ctx.dataSources.set(out, node.input ?? []);
+}
+
+/**
+ * Shape inference also reads a tensor that reaches a data input through nodes
+ * that propagate values (a Reshape shape built by Concat of Unsqueezed
+ * constants, an Identity of an initializer): walk back from every data input
+ * and keep what it reaches in the graph too.
+ */
+function closeDataInputs<S extends TensorSink>(ctx: Ctx<S>): void {
+  const todo = [...ctx.dataInputs];
+  for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
+    for (const source of ctx.dataSources.get(name) ?? []) {
+      if (source === '' || ctx.dataInputs.has(source)) continue;
+      ctx.dataInputs.add(source);
+      todo.push(source);
+    }
+  }
 }
 
 /** The name of a graph input, given its field value as rawValue returns it (length prefix, then the message). */
@@ -432,12 +454,13 @@ async function constantToInitializer<S extends TensorSink>(ctx: Ctx<S>, nodeByte
   if (node.opType !== 'Constant' || (node.domain ?? '') !== '' || node.output?.length !== 1) return undefined;
   if (node.attribute?.length !== 1 || node.attribute[0]!.name !== 'value' || !node.attribute[0]!.t) return undefined;
   const tensorBytes = Buffer.from(Tensor.encode(node.attribute[0]!.t).finish());
-  if (tensorBytes.length < ctx.minExternal) return undefined;
   const h = Tensor.toObject(node.attribute[0]!.t, TO_OBJECT) as TensorHeader & { rawData?: Buffer };
   const info = dtypeInfo(h.dataType ?? 0);
   if (!info || h.dataType === STRING_DTYPE) return undefined; // leave anything unusual to ONNX Runtime
   const named: TensorHeader = { ...h, name: node.output[0] };
   const expected = rawByteLength(info, elementCount(h.dims ?? []));
+  // The threshold is on data bytes, as for initializers (an empty tensor is never external data).
+  if (expected < ctx.minExternal && h.dataLocation !== EXTERNAL) return undefined;
   const fail = (code: 'ERR_INVALID_MODEL' | 'ERR_UNSUPPORTED_DTYPE', why: string) =>
     new TensorshareError(code, `${ctx.file}: Constant '${named.name}' ${why}`, { file: ctx.file, tensor: named.name });
   if (h.dataLocation === EXTERNAL) return { body: await externalize(ctx, named, expected, await copyExternal(ctx, named, expected)), header: named };

@@ -21,7 +21,12 @@ const CHILD = new URL('./runtime-child.js', import.meta.url);
 
 function runIsolated<T>(job: RuntimeJob, what: string): Promise<T> {
   // None of the parent's exec flags (`--input-type`, `-e`, `--test`): the child loads as a plain module.
-  const child = fork(CHILD, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(CHILD, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  // What a native crash prints (e.g. "terminate called after throwing ..."), kept short for the error message.
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-2000);
+  });
   return new Promise((resolve, reject) => {
     let answered = false;
     child.once('message', (a: RuntimeAnswer) => {
@@ -33,7 +38,11 @@ function runIsolated<T>(job: RuntimeJob, what: string): Promise<T> {
     });
     child.once('error', (e) => reject(new TensorshareError('ERR_INTERNAL', `${what}: cannot start the ONNX Runtime process: ${e.message}`, {}, { cause: e })));
     child.once('exit', (code, signal) => {
-      if (!answered) reject(new TensorshareError('ERR_INTERNAL', `${what}: the ONNX Runtime process ended without an answer (${signal ?? `exit code ${code}`})`));
+      if (answered) return;
+      const how = `${signal ?? `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-2).join(' ')}` : ''}`;
+      // A crash while loading a model is ONNX Runtime refusing that model, not a fault of ours.
+      if (job.kind === 'check-runnable' && signal) reject(new TensorshareError('ERR_RUNTIME_REJECTED', `${job.what}: ONNX Runtime crashed loading this model as it would be stored (${how})`, { model: job.what, signal }));
+      else reject(new TensorshareError('ERR_INTERNAL', `${what}: the ONNX Runtime process ended without an answer (${how})`));
     });
     child.send(job);
   });
