@@ -64,6 +64,19 @@ function shapeOps(): CorpusModel[] {
     m('op-reduce-max', single('reduce-max', 'ReduceMax', x234, [ints('axes', [2])], io('y', [2, 3, 1]))),
     m('op-slice', single('slice', 'Slice', io('x', [4, 6]), [ints('starts', [1, 0]), ints('ends', [3, 6]), ints('axes', [0, 1]), ints('steps', [1, 2])], io('y', [2, 3]))),
     m('op-tile', single('tile', 'Tile', io('x', [2, 3]), [ints('repeats', [2, 2])], io('y', [4, 6]))),
+    // A shape computed from constants through Unsqueeze, Identity and Concat, as exporters write it.
+    m('op-reshape-computed-shape', {
+      name: 'reshape-computed-shape', inputs: [x234], outputs: [io('y', [6, 4])],
+      nodes: [
+        n('Constant', [], ['rows'], { value: { t: ints('value', [6], []) } }),
+        n('Constant', [], ['axes'], { value: { t: ints('value', [0]) } }),
+        n('Unsqueeze', ['rows', 'axes'], ['rows1']),
+        n('Constant', [], ['cols'], { value: { t: ints('value', [4]) } }),
+        n('Identity', ['cols'], ['cols1']),
+        n('Concat', ['rows1', 'cols1'], ['shape'], { axis: { i: 0 } }),
+        n('Reshape', ['x', 'shape'], ['y']),
+      ],
+    }),
     m('op-expand', single('expand', 'Expand', io('x', [3, 1]), [ints('shape', [2, 3, 4])], io('y', [2, 3, 4]))),
     m('op-resize-scales', single('resize-scales', 'Resize', io('x', [1, 1, 2, 2]), [{ name: 'scales', dataType: F, dims: [4], values: [1, 1, 2, 2] }], io('y', [1, 1, 4, 4]), { mode: { s: 'nearest' } }, [''])),
     m('op-resize-sizes', single('resize-sizes', 'Resize', io('x', [1, 1, 2, 2]), [ints('sizes', [1, 1, 3, 5])], io('y', [1, 1, 3, 5]), { mode: { s: 'linear' } }, ['', ''])),
@@ -201,8 +214,19 @@ function controlFlow(): CorpusModel[] {
     initializers: [{ name: 'init', dataType: F, dims: [d], values: [0, 0, 0, 0] }, w('gain', [d], F, 1)],
     nodes: [n('Scan', ['init', 'rows'], ['total', 'cums'], { body: { g: scanBody }, num_scan_inputs: { i: 1 } })],
   };
+  // A branch that yields an empty constant (torchvision's detection heads do): an empty tensor must never be external data.
+  const emptyThen: TinyGraph = {
+    name: 'empty-then', inputs: [], outputs: [io('t', [0])],
+    nodes: [n('Constant', [], ['t'], { value: { t: { name: 'value', dataType: F, dims: [0], values: [] } } })],
+  };
+  const copyElse: TinyGraph = { name: 'copy-else', inputs: [], outputs: [io('e', [d])], nodes: [n('Identity', ['x'], ['e'])] };
+  const ifEmpty: TinyGraph = {
+    name: 'if-empty', inputs: [io('cond', [], Onnx.BOOL), io('x', [d])], outputs: [io('y', ['n'])],
+    nodes: [n('If', ['cond'], ['y'], { then_branch: { g: emptyThen }, else_branch: { g: copyElse } })],
+  };
   return [
     { name: 'control-if', family: 'If', bytes: encodeTinyModel(ifModel) },
+    { name: 'control-if-empty-branch', family: 'If with an empty constant', bytes: encodeTinyModel(ifEmpty) },
     { name: 'control-loop', family: 'Loop', bytes: encodeTinyModel(loop) },
     { name: 'control-scan', family: 'Scan', bytes: encodeTinyModel(scan) },
   ];

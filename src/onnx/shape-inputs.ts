@@ -43,13 +43,3 @@ export function readsAsData(domain: string, opType: string, inputs: readonly str
 }
 
 
-/**
- * Operators whose output value shape inference computes from their input
- * values (ONNX's partial data propagation, plus Identity): a data input fed
- * through them makes their inputs data inputs too.
- */
-const PROPAGATES = new Set(['Identity', 'Cast', 'Concat', 'Gather', 'Unsqueeze', 'Squeeze', 'Slice', 'Reshape', 'Flatten', 'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Abs', 'Max', 'Min', 'Expand', 'Tile', 'Where']);
-
-export function propagatesData(domain: string, opType: string): boolean {
-  return (domain === '' || domain === 'ai.onnx') && PROPAGATES.has(opType);
-}

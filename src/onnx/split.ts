@@ -11,7 +11,7 @@ import { TensorshareError } from '../errors.js';
 import { dtypeInfo, elementCount, rawByteLength, STRING_DTYPE } from './dtypes.js';
 import { resolveExternalPath } from './external-path.js';
 import { onnxTypes, TO_OBJECT, type TensorHeader, type ValueInfo } from './schema.js';
-import { propagatesData, readsAsData } from './shape-inputs.js';
+import { readsAsData } from './shape-inputs.js';
 import { ForwardReader, bufferSource, editFields, lenField, encodeKey, WIRE_LEN } from './wire.js';
 
 const MODEL_GRAPH = 7;
@@ -91,7 +91,7 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
       read += chunk.length;
       options.onProgress?.(read, size);
     });
-    const ctx: Ctx<S> = { file, r, minExternal, newSink: options.newSink, externals, tensors, embedded: { bytes: 0 }, dataInputs: new Set(), dataSources: new Map(), top: true };
+    const ctx: Ctx<S> = { file, r, minExternal, newSink: options.newSink, externals, tensors, embedded: { bytes: 0 }, dataInputs: new Set(), top: true };
 
     const topParts: Buffer[] = []; // every top-level field except the graph, verbatim
     let graph: Buffer | undefined;
@@ -145,8 +145,6 @@ interface Ctx<S extends TensorSink> {
   embedded: { bytes: number };
   /** Names that some node (at any depth so far) reads as data during shape inference: kept in the graph. */
   dataInputs: Set<string>;
-  /** For outputs of nodes that pass values through to shape inference (propagatesData): their inputs. */
-  dataSources: Map<string, readonly string[]>;
   /** The main graph (not an If/Loop/Scan body). */
   top: boolean;
 }
@@ -207,7 +205,6 @@ async function rewriteGraph<S extends TensorSink>(ctx: Ctx<S>, end: number): Pro
       parts.push(encodeKey(k.field, k.wire), await r.rawValue(k.wire, end));
     }
   }
-  if (ctx.top) closeDataInputs(ctx);
   for (const m of moved) {
     if (!ctx.dataInputs.has(m.tensor.name)) continue;
     parts[m.index] = lenField(GRAPH_INITIALIZER, await inlineTensor(m.header, await m.tensor.sink.readBack()));
@@ -224,26 +221,8 @@ async function rewriteGraph<S extends TensorSink>(ctx: Ctx<S>, end: number): Pro
 /** Records the inputs of a node that shape inference reads as data. */
 function noteDataInputs<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Buffer): void {
   const { Node } = onnxTypes();
-  const node = decodeOrThrow(() => Node.decode(nodeBytes), ctx.file, 'node') as unknown as { opType?: string; domain?: string; input?: string[]; output?: string[] };
+  const node = decodeOrThrow(() => Node.decode(nodeBytes), ctx.file, 'node') as unknown as { opType?: string; domain?: string; input?: string[] };
   for (const name of readsAsData(node.domain ?? '', node.opType ?? '', node.input ?? [])) ctx.dataInputs.add(name);
-  if (propagatesData(node.domain ?? '', node.opType ?? '')) for (const out of node.output ?? []) ctx.dataSources.set(out, node.input ?? []);
-}
-
-/**
- * Shape inference also reads a tensor that reaches a data input through nodes
- * that propagate values (a Reshape shape built by Concat of Unsqueezed
- * constants, an Identity of an initializer): walk back from every data input
- * and keep what it reaches in the graph too.
- */
-function closeDataInputs<S extends TensorSink>(ctx: Ctx<S>): void {
-  const todo = [...ctx.dataInputs];
-  for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
-    for (const source of ctx.dataSources.get(name) ?? []) {
-      if (source === '' || ctx.dataInputs.has(source)) continue;
-      ctx.dataInputs.add(source);
-      todo.push(source);
-    }
-  }
 }
 
 /** The name of a graph input, given its field value as rawValue returns it (length prefix, then the message). */
