@@ -23,7 +23,7 @@ const fifoError = /tensor 'W0' has external data file 'chain\.data', which is a 
 async function modelWithFifo(dir: string): Promise<string> {
   const file = await writeChain(dir, 'chain', { width: 64, layers: 2 }, 'external-single');
   await fs.rm(path.join(dir, 'chain.data'));
-  execFileSync('mkfifo', [path.join(dir, 'chain.data')]);
+  execFileSync('mkfifo', [path.join(dir, 'chain.data')], { env: testEnv() });
   return file;
 }
 
@@ -33,7 +33,7 @@ test('import refuses a FIFO as external data or as the model file, naming it', {
     const file = await modelWithFifo(path.join(roots.dir, 'm'));
     await assert.rejects(importModel(roots.repository, file, { name: 'chain' }), (e) => isTensorshareError(e, 'ERR_INVALID_MODEL') && fifoError.test(e.message));
     const fifoModel = path.join(roots.dir, 'pipe.onnx');
-    execFileSync('mkfifo', [fifoModel]);
+    execFileSync('mkfifo', [fifoModel], { env: testEnv() });
     await assert.rejects(importModel(roots.repository, fifoModel, { name: 'pipe' }), (e) => isTensorshareError(e, 'ERR_INVALID_MODEL') && /pipe\.onnx: is a FIFO \(named pipe\), not a regular file/.test(e.message));
     await assert.rejects(importModel(roots.repository, '/dev/zero', { name: 'zero' }), /\/dev\/zero: is a character device, not a regular file/);
 
