@@ -21,10 +21,6 @@ export interface DaemonSupervisor {
   readonly socket: string;
   /** Whether the daemon answers now (its Attach stream is up). */
   reachable(): boolean;
-  /** Resolves once the daemon is reachable again. */
-  whenReachable(): Promise<void>;
-  /** Pid of the owned daemon now running (undefined when connected or down). */
-  ownedPid(): number | undefined;
   /** Stops watching; stops the owned daemon (SIGTERM, then waits for it). */
   close(): Promise<void>;
 }
@@ -56,7 +52,6 @@ export async function superviseDaemon(o: SuperviseOptions): Promise<DaemonSuperv
   let crashesInARow = 0;
   let closed = false;
   let restartTimer: NodeJS.Timeout | undefined;
-  const reachableWaiters = new Set<() => void>();
 
   const watcher = new DaemonClient({ socket: o.socket, name: `tensorshare serve[${process.pid}] supervisor`, env: o.env, onWarning: () => {} });
   let wasReachable = true;
@@ -67,8 +62,6 @@ export async function superviseDaemon(o: SuperviseOptions): Promise<DaemonSuperv
         if (!wasReachable) {
           wasReachable = true;
           o.log.info({ socket: o.socket, mode }, 'the daemon is reachable again');
-          for (const w of reachableWaiters) w();
-          reachableWaiters.clear();
         }
         await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS).unref());
         continue;
@@ -116,8 +109,6 @@ export async function superviseDaemon(o: SuperviseOptions): Promise<DaemonSuperv
     mode,
     socket: o.socket,
     reachable: () => watcher.attached,
-    whenReachable: () => (watcher.attached ? Promise.resolve() : new Promise<void>((r) => reachableWaiters.add(r))),
-    ownedPid: () => child?.pid,
     async close() {
       if (closed) return;
       closed = true;

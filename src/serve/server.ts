@@ -1,7 +1,8 @@
 // `tensorshare serve`, assembled top to bottom: the daemon that keeps models
-// resident (an existing one, or one this server starts and stops), the
-// runtime that runs functions as instance processes opening models through
-// it (their intra-op threads within a core budget), the scheduler that
+// resident (an existing one, or one this server starts, restarts and stops:
+// daemon-supervisor.ts), the runtime that runs functions as instance
+// processes opening models through it (their intra-op threads within a core
+// budget), the scheduler that
 // batches requests and orders them by policy before they reach the runtime,
 // and the KServe v2 gateway in front, with Prometheus metrics.
 import { availableParallelism } from 'node:os';
@@ -54,7 +55,7 @@ export interface RunningServer {
   runtime: Runtime;
   scheduling: Scheduling;
   /** How instances open models. */
-  daemon: { mode: 'off' } | { mode: 'connected' | 'owned'; socket: string; supervisor: DaemonSupervisor };
+  daemon: { mode: 'off' } | { mode: 'connected' | 'owned'; socket: string };
   close(): Promise<void>;
 }
 
@@ -69,7 +70,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let storeClient: DaemonClient | undefined;
   if ((o.daemon ?? 'auto') === 'auto') {
     supervisor = await superviseDaemon({ repository: o.repository, store: o.store, socket, env: o.env ?? process.env, log: log.child({ component: 'daemon-supervisor' }) });
-    daemon = { mode: supervisor.mode, socket, supervisor };
+    daemon = { mode: supervisor.mode, socket };
     storeClient = new DaemonClient({ socket, name: `tensorshare serve[${process.pid}]` });
     log.info({ socket, daemon: daemon.mode }, 'deploy and instances make models resident through the daemon');
   }
