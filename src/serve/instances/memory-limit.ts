@@ -41,11 +41,9 @@ let probed: { base: CgroupBase } | { unavailable: string } | undefined;
  * Whether this process can give instances memory cgroups, and where. Probed
  * once: it is a property of the machine and of how the server was started.
  */
-export function memoryCgroupSupport(procSelfCgroup = '/proc/self/cgroup', cgroupRoot = '/sys/fs/cgroup'): { base: CgroupBase } | { unavailable: string } {
-  if (probed && procSelfCgroup === '/proc/self/cgroup') return probed;
-  const result = probe(procSelfCgroup, cgroupRoot);
-  if (procSelfCgroup === '/proc/self/cgroup') probed = result;
-  return result;
+export function memoryCgroupSupport(): { base: CgroupBase } | { unavailable: string } {
+  probed ??= probe('/proc/self/cgroup', '/sys/fs/cgroup');
+  return probed;
 }
 
 function probe(procSelfCgroup: string, root: string): { base: CgroupBase } | { unavailable: string } {
