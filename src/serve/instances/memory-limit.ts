@@ -42,8 +42,22 @@ let probed: { base: CgroupBase } | { unavailable: string } | undefined;
  * once: it is a property of the machine and of how the server was started.
  */
 export function memoryCgroupSupport(): { base: CgroupBase } | { unavailable: string } {
-  probed ??= probe('/proc/self/cgroup', '/sys/fs/cgroup');
+  if (!probed) {
+    probed = probe('/proc/self/cgroup', '/sys/fs/cgroup');
+    if ('base' in probed) removeStale(probed.base.dir);
+  }
   return probed;
+}
+
+/** Empty instance cgroups a server killed before it could remove them left behind. */
+function removeStale(dir: string): void {
+  let names: string[] = [];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  for (const n of names) {
+    const owner = Number(/^tensorshare-(\d+)-/.exec(n)?.[1]);
+    if (!owner || owner === process.pid || fs.existsSync(`/proc/${owner}`)) continue;
+    try { fs.rmdirSync(path.join(dir, n)); } catch { /* still holds a process */ }
+  }
 }
 
 function probe(procSelfCgroup: string, root: string): { base: CgroupBase } | { unavailable: string } {
