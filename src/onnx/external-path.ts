@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
 
@@ -24,4 +24,35 @@ export async function resolveExternalPath(modelFile: string, location: string, t
   }
   if (!real.startsWith(dir + path.sep)) throw unsafe('leads through a symlink to outside the model folder');
   return real;
+}
+
+/** What a file that is not a regular file is, for error messages. */
+function fileKind(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Opens a file to read only if it is a regular file. O_NONBLOCK makes opening
+ * a FIFO return at once instead of holding an I/O thread until some writer
+ * appears (a daemon importing for a client would stall every other call);
+ * the fstat of the open descriptor then refuses anything but a regular file.
+ * `describe` names the file in the error ("model file x.onnx", ...).
+ */
+export async function openRegularFile(file: string, describe: string, details: Record<string, unknown> = {}): Promise<FileHandle> {
+  const fh = await fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      throw new TensorshareError(st.isDirectory() ? 'ERR_INVALID_ARGUMENT' : 'ERR_INVALID_MODEL', `${describe} is ${fileKind(st)}, not a regular file`, { file, ...details });
+    }
+    return fh;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
 }

@@ -5,11 +5,10 @@
 // of the model is copied byte-for-byte.
 import { createHash } from 'node:crypto';
 import type protobuf from 'protobufjs';
-import fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { TensorshareError } from '../errors.js';
 import { dtypeInfo, elementCount, rawByteLength, STRING_DTYPE } from './dtypes.js';
-import { resolveExternalPath } from './external-path.js';
+import { openRegularFile, resolveExternalPath } from './external-path.js';
 import { onnxTypes, TO_OBJECT, type TensorHeader, type ValueInfo } from './schema.js';
 import { readsAsData } from './shape-inputs.js';
 import { ForwardReader, bufferSource, editFields, lenField, encodeKey, WIRE_LEN } from './wire.js';
@@ -70,7 +69,7 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
   const minExternal = Math.max(1, options.minExternalBytes ?? 1024);
   let fh: FileHandle;
   try {
-    fh = await fs.open(file, 'r');
+    fh = await openRegularFile(file, `${file}:`);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: no such file`, { file });
@@ -363,7 +362,7 @@ async function copyExternal<S extends TensorSink>(ctx: Ctx<S>, h: TensorHeader, 
   const real = await resolveExternalPath(ctx.file, location, name);
   let fh = ctx.externals.get(location);
   if (!fh) {
-    fh = await fs.open(real, 'r');
+    fh = await openRegularFile(real, `${ctx.file}: tensor '${name}' has external data file '${location}', which`, { tensor: name, location });
     ctx.externals.set(location, fh);
   }
   const offset = Number(entries.get('offset') ?? '0');

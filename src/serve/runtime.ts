@@ -20,6 +20,7 @@ import { fingerprintFunction } from './functions/repository.js';
 import type { InferRequest, InferResponse, ModelMetadata } from '../tensor/index.js';
 import { describeHandlerIn } from './instances/describe.js';
 import type { EventSink, RuntimeEvent } from './instances/events.js';
+import type { MemoryLimitOptions } from './instances/memory-limit.js';
 import { createMemoryGuard, readMemAvailable } from './instances/memory.js';
 import { DEFAULT_OPENER, type OpenerSpec } from './instances/opener.js';
 import type { PoolStats, RunOptions } from './instances/pool.js';
@@ -65,6 +66,8 @@ export interface RuntimeOptions {
     defaultInstanceMb?: number;
     /** Sample each instance's Pss_Anon this often (default 1000 ms). */
     sampleMs?: number;
+    /** memoryLimitMb while a request runs: a cgroup per instance where possible, else polling (see instances/memory-limit.ts). */
+    enforce?: MemoryLimitOptions['enforce'];
   };
   /** Kill an instance not ready after this long (default 120 s). */
   startTimeoutMs?: number;
@@ -153,6 +156,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const { newPool } = createPoolWiring({
     repository: paths.repository, store: paths.store, opener: o.openModel ?? DEFAULT_OPENER, clock, log, emit, resources, registry, driver, listener,
     startTimeoutMs: o.startTimeoutMs ?? 120_000, drainTimeoutMs: o.drainTimeoutMs ?? 60_000, env: o.env, isClosed,
+    memoryLimit: { enforce: o.memory?.enforce },
   });
   const lifecycle = createLifecycle({
     functionsDir: o.functionsDir, repository: paths.repository, residency, registry, newPool, driver,

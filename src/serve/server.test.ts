@@ -21,6 +21,7 @@ import { DaemonClient } from '../client/daemon-client.js';
 import { readSmapsRollup } from '../proc/smaps.js';
 import { testEnv } from '../testing/env.js';
 import { FIXTURES } from '../testing/fixtures.js';
+import { blankPng } from '../testing/media.js';
 
 const asset = (f: string) => path.join(packageRoot, 'assets', f);
 const jsonBytesInput = (name: string, bytes: Buffer) => ({ inputs: [{ name, shape: [1], datatype: 'BYTES', data: [bytes.toString('base64')] }] });
@@ -132,6 +133,17 @@ describe('tensorshare serve with the bundled functions', () => {
     assert.match(((await notPng.json()) as { error: string }).error, /PNG/);
     const again = await post('/v2/models/ocr/infer', jsonBytesInput('image', await fs.readFile(asset('ocr-word.png'))));
     assert.equal(again.status, 200);
+  });
+
+  test('a 12000x12000 PNG bomb is a 400 from its header, and a request beside it is served', async () => {
+    const bomb = blankPng(12000, 12000);
+    const [refused, beside] = await Promise.all([
+      post('/v2/models/ocr/infer', jsonBytesInput('image', bomb)),
+      post('/v2/models/ocr/infer', jsonBytesInput('image', await fs.readFile(asset('ocr-word.png')))),
+    ]);
+    assert.equal(refused.status, 400);
+    assert.match(((await refused.json()) as { error: string }).error, /12000x12000 \(144000000 pixels\), over the limit of 16777216 pixels/);
+    assert.equal(beside.status, 200, await beside.clone().text());
   });
 
   test('bounded load: 120 requests, 4 at a time, no failures and no memory growth in the instance', async () => {

@@ -1,24 +1,23 @@
 // `tensorshare serve`, assembled top to bottom: the daemon that keeps models
-// resident (an existing one, or one this server starts and stops), the
-// runtime that runs functions as instance processes opening models through
-// it (their intra-op threads within a core budget), the scheduler that
+// resident (an existing one, or one this server starts, restarts and stops:
+// daemon-supervisor.ts), the runtime that runs functions as instance
+// processes opening models through it (their intra-op threads within a core
+// budget), the scheduler that
 // batches requests and orders them by policy before they reach the runtime,
 // and the KServe v2 gateway in front, with Prometheus metrics.
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
-import { TensorshareError } from '../errors.js';
 import { DaemonClient } from '../client/daemon-client.js';
 import { daemonResidency } from '../client/residency.js';
-import { packageRoot } from '../paths.js';
+import { superviseDaemon, type DaemonSupervisor } from './daemon-supervisor.js';
 import { layout } from '../store/layout.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import type { EventSink } from './instances/events.js';
 import { startGateway, type RunningGateway } from './gateway/gateway.js';
 import { createGatewayMetrics, registerHistogram, registerServingMetrics } from './gateway/metrics.js';
 import { runtimeBackend } from './backend.js';
+import type { InferenceBackend } from './protocol/backend.js';
 import { createScheduling, type Scheduling } from './scheduling.js';
 import { wireServingMetrics } from './serving-metrics.js';
 import { createCoreBudget, type Policy } from '../sched/index.js';
@@ -65,26 +64,19 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const cores = createCoreBudget({ total: o.cores ?? availableParallelism() });
   log.info({ cores: cores.total }, `core budget: instances' intra-op threads take at most ${cores.total} cores in total`);
   const socket = path.resolve(o.socket ?? path.join(o.store, 'daemon.sock'));
-  let owned: ChildProcess | undefined;
+  let supervisor: DaemonSupervisor | undefined;
   let daemon: RunningServer['daemon'] = { mode: 'off' };
   // Deploy makes models resident through the daemon too: while one is in use it is the only writer of the store.
   let storeClient: DaemonClient | undefined;
   if ((o.daemon ?? 'auto') === 'auto') {
-    if (await daemonAnswers(socket)) daemon = { mode: 'connected', socket };
-    else {
-      owned = await startDaemon(o.repository, o.store, socket, o.env ?? process.env);
-      daemon = { mode: 'owned', socket };
-    }
+    supervisor = await superviseDaemon({ repository: o.repository, store: o.store, socket, env: o.env ?? process.env, log: log.child({ component: 'daemon-supervisor' }) });
+    daemon = { mode: supervisor.mode, socket };
     storeClient = new DaemonClient({ socket, name: `tensorshare serve[${process.pid}]` });
     log.info({ socket, daemon: daemon.mode }, 'deploy and instances make models resident through the daemon');
   }
   const stopDaemon = async () => {
     await storeClient?.disconnect().catch(() => {});
-    if (owned && owned.exitCode === null) {
-      const exited = new Promise((r) => owned!.once('exit', r));
-      owned.kill('SIGTERM');
-      await exited;
-    }
+    await supervisor?.close();
   };
 
   // Metrics hear the runtime from its first event (instances started while it deploys at start).
@@ -137,7 +129,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   }
   log.info({ policy: o.policy ?? 'fifo', slots: o.slots ?? 'instances', tenantWeights: o.tenantWeights ?? {}, realtimeReserve: o.realtimeReserve ?? 0 }, 'scheduler ready');
   const gateway = await startGateway({
-    backend: runtimeBackend(runtime, scheduling),
+    backend: supervisedBackend(runtimeBackend(runtime, scheduling), supervisor),
     metrics,
     host: o.host,
     httpPort: o.httpPort,
@@ -172,31 +164,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   };
 }
 
-async function daemonAnswers(socket: string): Promise<boolean> {
-  if (!fs.existsSync(socket)) return false;
-  const c = new DaemonClient({ socket, connectTimeoutMs: 1000 });
-  try {
-    await c.list();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.disconnect().catch(() => {});
-  }
-}
-
-/** Starts `tensorshare daemon` as a child of this server and waits until it answers. */
-async function startDaemon(repository: string, store: string, socket: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(packageRoot, 'bin/tensorshare.js'), 'daemon', '--repository', repository, '--store', store, '--socket', socket], {
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    if (await daemonAnswers(socket)) return child;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new TensorshareError('ERR_UNAVAILABLE', `the daemon did not start on ${socket} (exit code ${child.exitCode}); see its log above`);
+/** Not ready while the daemon instances open models through is unreachable. */
+function supervisedBackend(backend: InferenceBackend, supervisor: DaemonSupervisor | undefined): InferenceBackend {
+  if (!supervisor) return backend;
+  return { ...backend, serverReady: async () => supervisor.reachable() && (await backend.serverReady()) };
 }

@@ -24,7 +24,8 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
 /**
  * A handler with no model: y = x * factor, plus the serving pid and a tag.
  * Request parameters switch behaviour: sleepMs (wait first), crash (exit the
- * process), allocateMb (allocate and keep that much memory).
+ * process), allocateMb (allocate and keep that much memory), allocateLaterMb (the
+ * same 50 ms after answering: memory that grows while no request runs).
  */
 export function testHandler(opts: { factor?: number; tag?: string; useModel?: boolean } = {}): string {
   const factor = opts.factor ?? 2;
@@ -39,6 +40,7 @@ export async function handle(request, ctx) {
   if (p.crash) process.exit(3);
   if (p.sleepMs) await new Promise((r) => setTimeout(r, p.sleepMs));
   if (p.allocateMb) hog.push(Buffer.alloc(p.allocateMb * 1048576, 1));
+  if (p.allocateLaterMb) setTimeout(() => hog.push(Buffer.alloc(p.allocateLaterMb * 1048576, 1)), 50);
   const x = request.inputs.find((t) => t.name === 'x').data;
   let y = x.map((v) => v * ${factor});
   ${opts.useModel ? "const out = await ctx.run({ x: { dtype: 'float32', shape: [1, x.length], data: Float32Array.from(x) } }); y = out.y.data;" : ''}

@@ -2,7 +2,7 @@
 // Every option comes from src/daemon/settings.ts (flags, TENSORSHARE_* and
 // the config file share one table).
 import type { Command } from 'commander';
-import { daemonLogger, startDaemon, type RunningDaemon } from '../../daemon/daemon.js';
+import { daemonLogger, startDaemon, watchOwnerFd, type RunningDaemon } from '../../daemon/daemon.js';
 import { resolveDaemonConfig, SETTINGS, type DaemonConfig } from '../../daemon/settings.js';
 
 export function registerDaemon(program: Command): Command {
@@ -18,6 +18,8 @@ export function registerDaemon(program: Command): Command {
       cmd.option(s.flag, `${s.description} (env ${s.env}; default ${s.default.replaceAll('`', '')})`);
     }
   }
+  // Set by `serve` for the daemon it owns: the daemon stops when its owner's pipe closes.
+  cmd.option('--owner-fd <fd>', 'stop when this inherited pipe reaches end of file (the process that started the daemon died)');
   cmd.action(async (_opts: Record<string, unknown>, self: Command) => {
     // `tensorshare --store X daemon` and `tensorshare daemon --store X` both work.
     const opts = self.optsWithGlobals() as Record<string, unknown>;
@@ -28,6 +30,12 @@ export function registerDaemon(program: Command): Command {
       config = resolveDaemonConfig({ flags: opts, env: process.env });
     } catch (e) {
       process.stderr.write(`tensorshare daemon: ${(e as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const ownerFd = opts.ownerFd === undefined ? undefined : Number(opts.ownerFd);
+    if (ownerFd !== undefined && !(Number.isInteger(ownerFd) && ownerFd >= 3)) {
+      process.stderr.write(`tensorshare daemon: --owner-fd must be a file descriptor number of 3 or more, got '${String(opts.ownerFd)}'\n`);
       process.exitCode = 2;
       return;
     }
@@ -44,6 +52,7 @@ export function registerDaemon(program: Command): Command {
       log.info({ signal }, 'stopping');
       void daemon.close().then(() => process.exit(0), (e) => { log.error({ err: e }, 'error while stopping'); process.exit(1); });
     };
+    if (ownerFd !== undefined) watchOwnerFd(ownerFd, () => stop('owner exited'));
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });

@@ -94,7 +94,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   app.get('/v2/health/ready', async (_req, reply) => {
     try {
       const ready = await ctx.backend.serverReady();
-      return reply.code(ready ? 200 : 400).send({ ready });
+      // 503: not ready yet or not now (the daemon is away), so retry later; load balancers read it so.
+      return reply.code(ready ? 200 : 503).send({ ready });
     } catch (e) {
       return sendError(reply, e, { route: 'ready' });
     }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { TensorshareError, isErrorCode } from '../../errors.js';
 import type { DeployedFunction } from '../functions/deploy.js';
 import { compactTensor, type InferRequest, type Tensor } from '../../tensor/index.js';
+import { limitInstanceMemory, type MemoryLimitOptions } from './memory-limit.js';
 import type { OpenerSpec } from './opener.js';
 import type { FromInstance, ReadyMessage, ToInstance, WireError } from './protocol.js';
 
@@ -72,6 +73,8 @@ export interface InstanceOptions {
   /** A draining instance whose requests have not finished after this long is killed. */
   drainTimeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  /** How memoryLimitMb is enforced while requests run (default: a cgroup where possible, else sampling). */
+  memoryLimit?: MemoryLimitOptions;
   onReady(inst: Instance): void;
   onExit(inst: Instance, info: ExitInfo): void;
 }
@@ -111,6 +114,8 @@ export function startInstance(o: InstanceOptions): Instance {
     env: { ...(o.env ?? process.env), ...INSTANCE_ENV },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+
+  const memory = limitInstanceMemory({ pid: child.pid, instance: o.id, limitMb: d.config.memoryLimitMb, options: o.memoryLimit, kill: () => child.kill('SIGKILL') });
 
   const send = (m: ToInstance): boolean => {
     try {
@@ -153,9 +158,11 @@ export function startInstance(o: InstanceOptions): Instance {
           return;
         }
         pending.set(id, { resolve, reject });
+        memory?.setBusy(true);
         const msg: ToInstance = { type: 'infer', id, request: { ...request, inputs: request.inputs.map(compactTensor) } };
         if (!send(msg)) {
           pending.delete(id);
+          memory?.setBusy(pending.size > 0);
           reject(new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' is gone`, { function: fn, instance: o.id }));
         }
       });
@@ -205,6 +212,7 @@ export function startInstance(o: InstanceOptions): Instance {
         const p = pending.get(m.id);
         if (!p) return;
         pending.delete(m.id);
+        memory?.setBusy(pending.size > 0);
         lastUsedAt = performance.now();
         if (m.type === 'result') p.resolve({ outputs: m.outputs, parameters: m.parameters, runMs: m.runMs });
         else p.reject(errorFromWire(m.error, fn));
@@ -223,8 +231,12 @@ export function startInstance(o: InstanceOptions): Instance {
     for (const t of timers) clearTimeout(t);
     const reason: ExitReason = requestedExit ?? (wasReady ? 'crash' : 'start-failed');
     const how = signal ? `signal ${signal}` : `code ${code}`;
+    const outOfMemory = memory?.exceeded();
+    memory?.release();
     for (const p of pending.values()) {
-      p.reject(new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' exited (${how}) while serving this request`, { function: fn, instance: o.id, reason }));
+      p.reject(outOfMemory
+        ? new TensorshareError('ERR_RESOURCE_EXHAUSTED', `instance ${o.id} of function '${fn}' ${outOfMemory} while serving this request`, { function: fn, instance: o.id, reason, memoryLimitMb: d.config.memoryLimitMb })
+        : new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' exited (${how}) while serving this request`, { function: fn, instance: o.id, reason }));
     }
     pending.clear();
     let error: TensorshareError | undefined;

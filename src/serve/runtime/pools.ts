@@ -9,6 +9,7 @@ import type { Clock } from '../autoscaler/clock.js';
 import type { DeployedFunction } from '../functions/deploy.js';
 import type { EventSink } from '../instances/events.js';
 import { startInstance } from '../instances/instance.js';
+import type { MemoryLimitOptions } from '../instances/memory-limit.js';
 import type { OpenerSpec } from '../instances/opener.js';
 import { createPool, type FunctionPool, type InstanceHooks } from '../instances/pool.js';
 import type { Logger } from './log.js';
@@ -37,6 +38,7 @@ export interface PoolWiringOptions {
   startTimeoutMs: number;
   drainTimeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  memoryLimit?: MemoryLimitOptions;
   isClosed(): boolean;
 }
 
@@ -60,6 +62,7 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
       drainTimeoutMs: o.drainTimeoutMs,
       exitTimeoutMs: 5_000,
       env: o.env,
+      memoryLimit: o.memoryLimit,
       onReady: (i) => {
         log.info({ function: d.name, instance: i.id, pid: i.pid, coldStartMs: Math.round(i.coldStartMs ?? 0) }, 'instance ready');
         hooks.onReady(i);
