@@ -12,6 +12,7 @@ import grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { TensorshareError } from '../errors.js';
 import { toServiceError } from './grpc-status.js';
+import { ensureSafeDir } from '../store/layout.js';
 import { uniqueTensors } from '../store/manifest.js';
 import type { DaemonStats, Imported, ListedModel, Manager, Opened, Reattached } from './manager.js';
 import { displayName } from './tenants.js';
@@ -248,7 +249,8 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
   });
 
   const socket = config.socket;
-  await fs.mkdir(path.dirname(socket), { recursive: true });
+  // Whoever can write the socket's folder can put a fake daemon in its place.
+  await ensureSafeDir(path.dirname(socket));
   await refuseIfLive(socket);
   const privateDir = await fs.mkdtemp(path.join(path.dirname(socket), '.sock-'));
   const tmpSocket = path.join(privateDir, 's');
