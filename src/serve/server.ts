@@ -22,6 +22,7 @@ import { runtimeBackend } from './backend.js';
 import { createScheduling, type Scheduling } from './scheduling.js';
 import { wireServingMetrics } from './serving-metrics.js';
 import { createCoreBudget, type Policy } from '../sched/index.js';
+import type { InstanceUsers } from './instances/user.js';
 
 export interface ServeOptions {
   functionsDir: string;
@@ -49,6 +50,11 @@ export interface ServeOptions {
   logger: PinoLogger;
   /** Environment of the daemon this server starts and of instance processes (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Users instance processes run as (needs root, and a daemon: with daemon 'off' instances write
+   * the store themselves). The daemon's socket is given their group. Default: this process's user.
+   */
+  instanceUsers?: InstanceUsers;
 }
 
 export interface RunningServer {
@@ -69,10 +75,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let daemon: RunningServer['daemon'] = { mode: 'off' };
   // Deploy makes models resident through the daemon too: while one is in use it is the only writer of the store.
   let storeClient: DaemonClient | undefined;
+  const users = o.instanceUsers;
+  if (users) checkInstanceUsers(users, o.daemon ?? 'auto');
   if ((o.daemon ?? 'auto') === 'auto') {
-    if (await daemonAnswers(socket)) daemon = { mode: 'connected', socket };
-    else {
-      owned = await startDaemon(o.repository, o.store, socket, o.env ?? process.env);
+    if (await daemonAnswers(socket)) {
+      daemon = { mode: 'connected', socket };
+      if (users) checkSocketReachable(socket, users.default.gid);
+    } else {
+      owned = await startDaemon(o.repository, o.store, socket, o.env ?? process.env, users?.default.gid);
       daemon = { mode: 'owned', socket };
     }
     storeClient = new DaemonClient({ socket, name: `tensorshare serve[${process.pid}]` });
@@ -101,6 +111,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     pollIntervalMs: o.pollIntervalMs,
     logger: log.child({ component: 'runtime' }),
     env: o.env,
+    instanceUsers: users,
     ...(storeClient === undefined ? {} : {
       residency: daemonResidency(storeClient),
       openModel: { module: new URL('../client/open.js', import.meta.url).href, export: 'open' },
@@ -185,9 +196,27 @@ async function daemonAnswers(socket: string): Promise<boolean> {
   }
 }
 
+/** Instances run as other users only under root, and only when a daemon (not they) writes the store. */
+function checkInstanceUsers(users: InstanceUsers, daemon: 'auto' | 'off'): void {
+  const me = process.geteuid?.() ?? 0;
+  const others = [users.default, ...Object.values(users.tenants)].some((u) => u.uid !== me || u.gid !== (process.getegid?.() ?? 0));
+  if (!others) return;
+  if (me !== 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `instances can run as another user only when serve runs as root (this is uid ${me})`);
+  if (daemon === 'off') throw new TensorshareError('ERR_INVALID_ARGUMENT', "instance users need a daemon: with --daemon off instances write the store themselves, so they run as serve's user");
+}
+
+/** A daemon started elsewhere: its socket must let the instances' group connect. */
+function checkSocketReachable(socket: string, gid: number): void {
+  const st = fs.statSync(socket);
+  if ((st.gid === gid && (st.mode & 0o020) !== 0) || (st.mode & 0o002) !== 0) return;
+  throw new TensorshareError('ERR_PERMISSION_DENIED',
+    `instances (group ${gid}) cannot connect to the daemon's socket ${socket} (group ${st.gid}, mode 0${(st.mode & 0o777).toString(8)}): start the daemon with --socket-group ${gid}`);
+}
+
 /** Starts `tensorshare daemon` as a child of this server and waits until it answers. */
-async function startDaemon(repository: string, store: string, socket: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(packageRoot, 'bin/tensorshare.js'), 'daemon', '--repository', repository, '--store', store, '--socket', socket], {
+async function startDaemon(repository: string, store: string, socket: string, env: NodeJS.ProcessEnv, socketGroup?: number): Promise<ChildProcess> {
+  const group = socketGroup === undefined ? [] : ['--socket-group', String(socketGroup)];
+  const child = spawn(process.execPath, [path.join(packageRoot, 'bin/tensorshare.js'), 'daemon', '--repository', repository, '--store', store, '--socket', socket, ...group], {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -9,6 +9,7 @@ import type { DeployedFunction } from '../functions/deploy.js';
 import { compactTensor, type InferRequest, type Tensor } from '../../tensor/index.js';
 import type { OpenerSpec } from './opener.js';
 import type { FromInstance, ReadyMessage, ToInstance, WireError } from './protocol.js';
+import type { ProcessUser } from './user.js';
 
 export const CHILD_MODULE = fileURLToPath(new URL('./child.js', import.meta.url));
 
@@ -72,6 +73,8 @@ export interface InstanceOptions {
   /** A draining instance whose requests have not finished after this long is killed. */
   drainTimeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  /** Run the process as this user (serve as root: an unprivileged one); default: this process's. */
+  user?: ProcessUser;
   onReady(inst: Instance): void;
   onExit(inst: Instance, info: ExitInfo): void;
 }
@@ -110,6 +113,7 @@ export function startInstance(o: InstanceOptions): Instance {
     execArgv: [],
     env: { ...(o.env ?? process.env), ...INSTANCE_ENV },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...o.user,
   });
 
   const send = (m: ToInstance): boolean => {

@@ -10,6 +10,7 @@ import type { DeployedFunction } from '../functions/deploy.js';
 import type { EventSink } from '../instances/events.js';
 import { startInstance } from '../instances/instance.js';
 import type { OpenerSpec } from '../instances/opener.js';
+import { userFor, type InstanceUsers } from '../instances/user.js';
 import { createPool, type FunctionPool, type InstanceHooks } from '../instances/pool.js';
 import type { Logger } from './log.js';
 import type { FunctionRegistry } from './registry.js';
@@ -37,6 +38,8 @@ export interface PoolWiringOptions {
   startTimeoutMs: number;
   drainTimeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  /** Users instance processes run as, by function tenant (default: this process's). */
+  users?: InstanceUsers;
   isClosed(): boolean;
 }
 
@@ -60,6 +63,7 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
       drainTimeoutMs: o.drainTimeoutMs,
       exitTimeoutMs: 5_000,
       env: o.env,
+      user: userFor(o.users, d.config.tenant),
       onReady: (i) => {
         log.info({ function: d.name, instance: i.id, pid: i.pid, coldStartMs: Math.round(i.coldStartMs ?? 0) }, 'instance ready');
         hooks.onReady(i);
