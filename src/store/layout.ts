@@ -67,7 +67,7 @@ async function checkAncestors(dir: string, uid: number): Promise<void> {
  */
 export async function ensureSafeDir(dir: string, mode?: number): Promise<void> {
   const uid = process.geteuid?.() ?? 0;
-  await fs.mkdir(path.dirname(dir), { recursive: true });
+  await fs.mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
   await checkAncestors(path.dirname(dir), uid);
   await fs.mkdir(dir, { mode: mode ?? 0o755 }).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
   let fh: fs.FileHandle;

@@ -76,8 +76,8 @@ export function registerServe(program: Command): void {
       if (realtimeReserve && opts.policy !== 'priority') throw new TensorshareError('ERR_INVALID_ARGUMENT', '--realtime-reserve only applies with --policy priority');
       // As root, handler code never runs as root: instances get an unprivileged user that can read the store and reach the socket.
       const asRoot = process.geteuid?.() === 0;
-      const instanceUsers = opts.daemon === 'auto' && (asRoot || opts.instanceUser.length > 0) ? parseInstanceUsers(opts.instanceUser, 'nobody') : undefined;
-      if (opts.daemon === 'off' && opts.instanceUser.length > 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', "--instance-user needs a daemon: with --daemon off instances write the store themselves, so they run as serve's user");
+      // (startServer refuses other users with --daemon off: instances write the store themselves then.)
+      const instanceUsers = opts.instanceUser.length > 0 || (asRoot && opts.daemon === 'auto') ? parseInstanceUsers(opts.instanceUser, 'nobody') : undefined;
       const r = roots(cmd);
       const logger = pino({ name: 'tensorshare-serve', level: opts.logLevel }, pino.destination(2));
       // The bundled functions name these models; importing is idempotent.
