@@ -75,8 +75,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let daemon: RunningServer['daemon'] = { mode: 'off' };
   // Deploy makes models resident through the daemon too: while one is in use it is the only writer of the store.
   let storeClient: DaemonClient | undefined;
-  const users = o.instanceUsers;
-  if (users) checkInstanceUsers(users, o.daemon ?? 'auto');
+  // Instances as serve's own user need nothing of the socket beyond what serve has.
+  const users = o.instanceUsers && otherInstanceUsers(o.instanceUsers, o.daemon ?? 'auto') ? o.instanceUsers : undefined;
   if ((o.daemon ?? 'auto') === 'auto') {
     if (await daemonAnswers(socket)) {
       daemon = { mode: 'connected', socket };
@@ -196,13 +196,14 @@ async function daemonAnswers(socket: string): Promise<boolean> {
   }
 }
 
-/** Instances run as other users only under root, and only when a daemon (not they) writes the store. */
-function checkInstanceUsers(users: InstanceUsers, daemon: 'auto' | 'off'): void {
+/** Whether instances run as other users than this process: only under root, and only when a daemon (not they) writes the store. */
+function otherInstanceUsers(users: InstanceUsers, daemon: 'auto' | 'off'): boolean {
   const me = process.geteuid?.() ?? 0;
   const others = [users.default, ...Object.values(users.tenants)].some((u) => u.uid !== me || u.gid !== (process.getegid?.() ?? 0));
-  if (!others) return;
+  if (!others) return false;
   if (me !== 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `instances can run as another user only when serve runs as root (this is uid ${me})`);
   if (daemon === 'off') throw new TensorshareError('ERR_INVALID_ARGUMENT', "instance users need a daemon: with --daemon off instances write the store themselves, so they run as serve's user");
+  return true;
 }
 
 /** A daemon started elsewhere: its socket must let the instances' group connect. */
