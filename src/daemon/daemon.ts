@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { TensorshareError } from '../errors.js';
 import { createTracer, type Tracer } from '../trace.js';
 import { createManager, type Manager } from './manager.js';
+import { prepareStoreRoot } from './permissions.js';
 import { processState, readProcStat } from './process-check.js';
 import { serve } from './server.js';
 import type { DaemonConfig } from './settings.js';
@@ -45,8 +46,8 @@ export function watchOwnerFd(fd: number, onGone: () => void): void {
 
 /** Claims the store for this process: <store>/.daemon/daemon.pid, unless a live daemon holds it. */
 async function claimStore(store: string): Promise<() => Promise<void>> {
-  const dir = path.join(store, '.daemon');
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  // Verified before use: a store root another user made first (or a symlink) is refused.
+  const dir = await prepareStoreRoot(store);
   const file = path.join(dir, 'daemon.pid');
   const me = `${process.pid} ${readProcStat(process.pid)?.startTime ?? ''}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -70,7 +71,6 @@ async function claimStore(store: string): Promise<() => Promise<void>> {
 
 export async function startDaemon(config: DaemonConfig, options: { log?: Logger; trace?: Tracer } = {}): Promise<RunningDaemon> {
   const log = options.log ?? daemonLogger(config.logLevel);
-  await fs.mkdir(config.store, { recursive: true });
   const release = await claimStore(config.store);
   const trace = options.trace ?? createTracer(config.profile, 'tensorshare daemon');
   try {

@@ -5,21 +5,25 @@
 // (content hashes), but cannot list what other namespaces hold. Manifests,
 // variants, staging and the repository are private to the daemon. This is
 // isolation against other users; a client running as the daemon's own user
-// can do anything the daemon can.
-import fs from 'node:fs/promises';
+// can do anything the daemon can. Every folder is created, then verified
+// (owner, type, mode: store/layout.ts ensureSafeDir) before the daemon uses it.
 import path from 'node:path';
-import { ensureLayout } from '../store/layout.js';
+import { ensureLayout, ensureSafeDir } from '../store/layout.js';
 import type { Namespace } from './tenants.js';
 
-async function mode(dir: string, m: number): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
-  await fs.chmod(dir, m);
+const mode = ensureSafeDir;
+
+/** The folders the daemon claims the store with (before anything else touches it). */
+export async function prepareStoreRoot(store: string): Promise<string> {
+  await mode(store, 0o755);
+  const own = path.join(store, '.daemon');
+  await mode(own, 0o700);
+  return own;
 }
 
 export async function prepareRoots(repository: string, store: string, nss: Iterable<Namespace>, tenants: boolean): Promise<void> {
   await mode(repository, 0o700);
-  await mode(store, 0o755);
-  await mode(path.join(store, '.daemon'), 0o700);
+  await prepareStoreRoot(store);
   const shared = tenants ? 0o711 : 0o755;
   if (tenants) {
     await mode(path.join(store, 'tenants'), 0o711);

@@ -1,7 +1,10 @@
 // gRPC over a Unix socket: authentication, validation, error mapping, and the
 // socket itself. The socket is bound inside a private (0700) folder, given
-// its mode, and only then renamed into place, so it is never reachable with
-// wider permissions than configured.
+// its mode (and group), and only then renamed into place, so it is never
+// reachable with wider permissions than configured. This process accepts the
+// connections itself and hands them to grpc-js (a connection injector), so
+// each connection's peer credentials (SO_PEERCRED) are known: a client's pid
+// is the kernel's, never the one it reports.
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -9,6 +12,7 @@ import grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { TensorshareError } from '../errors.js';
 import { toServiceError } from './grpc-status.js';
+import { ensureSafeDir } from '../store/layout.js';
 import { uniqueTensors } from '../store/manifest.js';
 import type { DaemonStats, Imported, ListedModel, Manager, Opened, Reattached } from './manager.js';
 import { displayName } from './tenants.js';
@@ -17,6 +21,7 @@ import type * as P from './proto.js';
 import type { DaemonConfig } from './settings.js';
 import { isReferenced } from './residency.js';
 import { authenticate, bearerToken, type Caller } from './tenants.js';
+import { peerCredentials, type PeerCredentials } from './peer-credentials.js';
 import { checkDecoded, checkHello, checkId, checkImport, checkMode, checkModel, checkOpen, checkUploadHeader, MALFORMED } from './validate.js';
 
 export interface RunningServer {
@@ -118,6 +123,14 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
     return caller;
   };
 
+  const peers = new Map<string, PeerCredentials>();
+  let connections = 0;
+  const peerOf = (call: { getPeer(): string }): PeerCredentials => {
+    const p = peers.get(call.getPeer());
+    if (!p) throw new TensorshareError('ERR_UNAUTHENTICATED', 'the connection carries no peer credentials');
+    return p;
+  };
+
   const toStatus = (e: unknown, method: string): Partial<grpc.StatusObject> => {
     if (e instanceof TensorshareError) {
       if (e.code === 'ERR_INTERNAL' || e.code === 'ERR_STORE' || e.code === 'ERR_CORRUPT_TENSOR') log.error({ err: e, method }, 'request failed');
@@ -161,7 +174,11 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
           checkDecoded(ev);
           if (attachmentId) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'Attach takes one hello per stream');
           const hello = checkHello(ev.event === 'hello' ? ev.hello : undefined);
-          const reattached = manager.attach(caller, hello);
+          const peer = peerOf(call);
+          // Lease liveness follows the connecting process. A reported pid can differ honestly
+          // (a client in another pid namespace) or dishonestly (to keep leases alive): either way it is not used.
+          if (hello.pid !== peer.pid) log.debug({ reported: hello.pid, pid: peer.pid, uid: peer.uid, client: hello.clientName }, 'client reported another pid than its connection\'s');
+          const reattached = manager.attach(caller, { ...hello, pid: peer.pid });
           attachmentId = reattached.attachment.id;
           call.write({ attached: attachedMessage(reattached, manager.daemonId) });
         } catch (e) {
@@ -212,15 +229,42 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
   };
   server.addService(tolerant(daemonProto().service), handlers);
 
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listener = net.createServer((conn) => {
+    let cred: PeerCredentials;
+    try {
+      cred = peerCredentials(conn);
+    } catch (e) {
+      log.error({ err: e }, 'connection refused: its peer credentials cannot be read');
+      conn.destroy();
+      return;
+    }
+    // grpc-js reports a connection's remoteAddress as each of its calls' getPeer(); a
+    // Unix socket has none, so it becomes the key of this connection's credentials.
+    const id = `unix-peer-${++connections}`;
+    Object.defineProperty(conn, 'remoteAddress', { value: id });
+    peers.set(id, cred);
+    conn.once('close', () => peers.delete(id));
+    injector.injectConnection(conn);
+  });
+
   const socket = config.socket;
-  await fs.mkdir(path.dirname(socket), { recursive: true });
+  // Whoever can write the socket's folder can put a fake daemon in its place.
+  await ensureSafeDir(path.dirname(socket));
   await refuseIfLive(socket);
   const privateDir = await fs.mkdtemp(path.join(path.dirname(socket), '.sock-'));
   const tmpSocket = path.join(privateDir, 's');
   try {
-    await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${tmpSocket}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(tmpSocket, () => { listener.off('error', reject); resolve(); });
+    });
     await fs.chmod(tmpSocket, config.socketMode);
+    if (config.socketGroup !== undefined) await fs.chown(tmpSocket, -1, config.socketGroup);
     await fs.rename(tmpSocket, socket);
+  } catch (e) {
+    listener.close();
+    throw e;
   } finally {
     await fs.rm(privateDir, { recursive: true, force: true });
   }
@@ -228,6 +272,8 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
   return {
     socket,
     async close() {
+      listener.close();
+      injector.destroy();
       server.forceShutdown();
       // Remove the socket only if it is still ours.
       const st = await fs.stat(socket).catch(() => undefined);

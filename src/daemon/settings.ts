@@ -27,6 +27,8 @@ export interface DaemonConfig {
   store: string;
   socket: string;
   socketMode: number;
+  /** Group id given to the socket (its group may connect, with socketMode's group bits); undefined: the daemon's own group. */
+  socketGroup: number | undefined;
   budget: Budget;
   policy: PolicyName;
   ttlMs: number;
@@ -42,7 +44,7 @@ export interface DaemonConfig {
   configFile: string | undefined;
 }
 
-type Kind = 'path' | 'octal' | 'budget' | 'policy' | 'duration' | 'boolean' | 'bytes' | 'level';
+type Kind = 'path' | 'octal' | 'gid' | 'budget' | 'policy' | 'duration' | 'boolean' | 'bytes' | 'level';
 
 export interface Setting {
   key: string;
@@ -69,6 +71,7 @@ export const SETTINGS: readonly Setting[] = [
   setting({ key: 'store', flag: '--store <dir>', env: 'TENSORSHARE_STORE', kind: 'path', computed: '`/dev/shm/tensorshare`', description: 'resident store (tmpfs) that clients map' }),
   setting({ key: 'socket', flag: '--socket <path>', env: 'TENSORSHARE_SOCKET', kind: 'path', computed: '`<store>/daemon.sock`', description: 'Unix socket of the gRPC API' }),
   setting({ key: 'socketMode', flag: '--socket-mode <octal>', env: 'TENSORSHARE_SOCKET_MODE', kind: 'octal', value: '0660', description: 'socket permissions; world-writable modes are refused' }),
+  setting({ key: 'socketGroup', flag: '--socket-group <gid>', env: 'TENSORSHARE_SOCKET_GROUP', kind: 'gid', computed: "(the daemon's group)", description: 'numeric group id of the socket: processes of that group may connect (`tensorshare serve` passes its instances\' group)' }),
   setting({ key: 'budget', flag: '--budget <size>', env: 'TENSORSHARE_BUDGET', kind: 'budget', value: '0.8', description: 'store memory budget: bytes (`512MiB`, `2GB`) or a fraction/percent of the tmpfs size (`0.8`, `80%`)' }),
   setting({ key: 'policy', flag: '--policy <name>', env: 'TENSORSHARE_POLICY', kind: 'policy', value: 'lru', description: `eviction policy: ${POLICY_NAMES.map((p) => `\`${p}\``).join(', ')}` }),
   setting({ key: 'ttl', flag: '--ttl <duration>', env: 'TENSORSHARE_TTL', kind: 'duration', value: '60s', description: 'keep-alive window after the last reference ends (`ttl` policy)' }),
@@ -109,6 +112,12 @@ function parseOctal(v: unknown, where: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^0?[0-7]{3}$/.test(v) ? parseInt(v, 8) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 0o777) throw bad(where, `'${String(v)}' is not an octal file mode like 0660`);
   if (n & 0o002) throw bad(where, `mode ${n.toString(8)} is world-writable: any local user could drive the daemon; use 0660 or 0600`);
+  return n;
+}
+
+function parseGid(v: unknown, where: string): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0xfffffffe) throw bad(where, `'${String(v)}' is not a numeric group id`);
   return n;
 }
 
@@ -216,6 +225,7 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     store,
     socket: path.resolve(resolvePath(str('socket')) ?? path.join(store, 'daemon.sock')),
     socketMode: get('socketMode', parseOctal),
+    socketGroup: pick('socketGroup') ? get('socketGroup', parseGid) : undefined,
     budget: get('budget', wrap(parseBudget)),
     policy: policyName,
     ttlMs: get('ttl', wrap(parseDuration)),

@@ -31,6 +31,8 @@ export interface SuperviseOptions {
   socket: string;
   env: NodeJS.ProcessEnv;
   log: Logger;
+  /** Group of an owned daemon's socket (instances running as another user connect through it). */
+  socketGroup?: number;
   /** First restart delay of an owned daemon; doubles per crash in a row up to maxBackoffMs. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -142,6 +144,7 @@ async function daemonAnswers(socket: string, env: NodeJS.ProcessEnv): Promise<bo
 async function startDaemon(o: SuperviseOptions): Promise<ChildProcess> {
   const child = spawn(process.execPath, [
     path.join(packageRoot, 'bin/tensorshare.js'), 'daemon', '--repository', o.repository, '--store', o.store, '--socket', o.socket, '--owner-fd', '3',
+    ...(o.socketGroup === undefined ? [] : ['--socket-group', String(o.socketGroup)]),
   ], {
     env: o.env,
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],

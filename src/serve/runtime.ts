@@ -19,6 +19,7 @@ import { createAutoscalerDriver } from './autoscaler/driver.js';
 import { fingerprintFunction } from './functions/repository.js';
 import type { InferRequest, InferResponse, ModelMetadata } from '../tensor/index.js';
 import { describeHandlerIn } from './instances/describe.js';
+import type { InstanceUsers } from './instances/user.js';
 import type { EventSink, RuntimeEvent } from './instances/events.js';
 import type { MemoryLimitOptions } from './instances/memory-limit.js';
 import { createMemoryGuard, readMemAvailable } from './instances/memory.js';
@@ -82,6 +83,8 @@ export interface RuntimeOptions {
   cores?: CoreBudget;
   /** Environment of instance processes (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** Users instance processes (and handler describe processes) run as, by function tenant (default: this process's). */
+  instanceUsers?: InstanceUsers;
 }
 
 export interface RuntimeStats {
@@ -155,12 +158,12 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const isClosed = () => closed;
   const { newPool } = createPoolWiring({
     repository: paths.repository, store: paths.store, opener: o.openModel ?? DEFAULT_OPENER, clock, log, emit, resources, registry, driver, listener,
-    startTimeoutMs: o.startTimeoutMs ?? 120_000, drainTimeoutMs: o.drainTimeoutMs ?? 60_000, env: o.env, isClosed,
+    startTimeoutMs: o.startTimeoutMs ?? 120_000, drainTimeoutMs: o.drainTimeoutMs ?? 60_000, env: o.env, users: o.instanceUsers, isClosed,
     memoryLimit: { enforce: o.memory?.enforce },
   });
   const lifecycle = createLifecycle({
     functionsDir: o.functionsDir, repository: paths.repository, residency, registry, newPool, driver,
-    describeHandler: describeHandlerIn(30_000, o.env), listener, emit, log, isClosed,
+    describeHandler: describeHandlerIn(30_000, o.env, o.instanceUsers), listener, emit, log, isClosed,
   });
   const poller = createRepositoryPoller({ functionsDir: o.functionsDir, everyMs: o.pollIntervalMs ?? 2000, clock, registry, lifecycle, log });
   const sampler = createMemorySampler({ clock, everyMs: mem.sampleMs ?? 1000, registry, resources, emit, log });

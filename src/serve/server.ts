@@ -5,9 +5,11 @@
 // budget), the scheduler that
 // batches requests and orders them by policy before they reach the runtime,
 // and the KServe v2 gateway in front, with Prometheus metrics.
+import fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
+import { TensorshareError } from '../errors.js';
 import { DaemonClient } from '../client/daemon-client.js';
 import { daemonResidency } from '../client/residency.js';
 import { superviseDaemon, type DaemonSupervisor } from './daemon-supervisor.js';
@@ -21,6 +23,7 @@ import type { InferenceBackend } from './protocol/backend.js';
 import { createScheduling, type Scheduling } from './scheduling.js';
 import { wireServingMetrics } from './serving-metrics.js';
 import { createCoreBudget, type Policy } from '../sched/index.js';
+import type { InstanceUsers } from './instances/user.js';
 
 export interface ServeOptions {
   functionsDir: string;
@@ -48,6 +51,11 @@ export interface ServeOptions {
   logger: PinoLogger;
   /** Environment of the daemon this server starts and of instance processes (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Users instance processes run as (needs root, and a daemon: with daemon 'off' instances write
+   * the store themselves). The daemon's socket is given their group. Default: this process's user.
+   */
+  instanceUsers?: InstanceUsers;
 }
 
 export interface RunningServer {
@@ -68,9 +76,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let daemon: RunningServer['daemon'] = { mode: 'off' };
   // Deploy makes models resident through the daemon too: while one is in use it is the only writer of the store.
   let storeClient: DaemonClient | undefined;
+  // Instances as serve's own user need nothing of the socket beyond what serve has.
+  const users = o.instanceUsers && otherInstanceUsers(o.instanceUsers, o.daemon ?? 'auto') ? o.instanceUsers : undefined;
   if ((o.daemon ?? 'auto') === 'auto') {
-    supervisor = await superviseDaemon({ repository: o.repository, store: o.store, socket, env: o.env ?? process.env, log: log.child({ component: 'daemon-supervisor' }) });
+    supervisor = await superviseDaemon({
+      repository: o.repository, store: o.store, socket, env: o.env ?? process.env, log: log.child({ component: 'daemon-supervisor' }),
+      ...(users ? { socketGroup: users.default.gid } : {}),
+    });
     daemon = { mode: supervisor.mode, socket };
+    if (users && supervisor.mode === 'connected') checkSocketReachable(socket, users.default.gid);
     storeClient = new DaemonClient({ socket, name: `tensorshare serve[${process.pid}]` });
     log.info({ socket, daemon: daemon.mode }, 'deploy and instances make models resident through the daemon');
   }
@@ -93,6 +107,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     pollIntervalMs: o.pollIntervalMs,
     logger: log.child({ component: 'runtime' }),
     env: o.env,
+    instanceUsers: users,
     ...(storeClient === undefined ? {} : {
       residency: daemonResidency(storeClient),
       openModel: { module: new URL('../client/open.js', import.meta.url).href, export: 'open' },
@@ -168,4 +183,22 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 function supervisedBackend(backend: InferenceBackend, supervisor: DaemonSupervisor | undefined): InferenceBackend {
   if (!supervisor) return backend;
   return { ...backend, serverReady: async () => supervisor.reachable() && (await backend.serverReady()) };
+}
+
+/** Whether instances run as other users than this process: only under root, and only when a daemon (not they) writes the store. */
+function otherInstanceUsers(users: InstanceUsers, daemon: 'auto' | 'off'): boolean {
+  const me = process.geteuid?.() ?? 0;
+  const others = [users.default, ...Object.values(users.tenants)].some((u) => u.uid !== me || u.gid !== (process.getegid?.() ?? 0));
+  if (!others) return false;
+  if (me !== 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `instances can run as another user only when serve runs as root (this is uid ${me})`);
+  if (daemon === 'off') throw new TensorshareError('ERR_INVALID_ARGUMENT', "instance users need a daemon: with --daemon off instances write the store themselves, so they run as serve's user");
+  return true;
+}
+
+/** A daemon started elsewhere: its socket must let the instances' group connect. */
+function checkSocketReachable(socket: string, gid: number): void {
+  const st = fs.statSync(socket);
+  if ((st.gid === gid && (st.mode & 0o020) !== 0) || (st.mode & 0o002) !== 0) return;
+  throw new TensorshareError('ERR_PERMISSION_DENIED',
+    `instances (group ${gid}) cannot connect to the daemon's socket ${socket} (group ${st.gid}, mode 0${(st.mode & 0o777).toString(8)}): start the daemon with --socket-group ${gid}`);
 }

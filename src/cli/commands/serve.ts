@@ -6,6 +6,7 @@ import { POLICIES, type Policy } from '../../sched/index.js';
 import { packageRoot } from '../../paths.js';
 import { startServer } from '../../serve/server.js';
 import { parseTenantWeights } from '../../serve/scheduling.js';
+import { parseInstanceUsers } from '../../serve/instances/user.js';
 import { importBundled } from './demo.js';
 import { action } from '../output.js';
 import { roots } from '../context.js';
@@ -26,6 +27,7 @@ interface ServeOpts {
   cores?: string;
   slots?: string;
   realtimeReserve?: string;
+  instanceUser: string[];
 }
 
 const count = (flag: string, v: string | undefined): number | undefined => {
@@ -60,6 +62,7 @@ export function registerServe(program: Command): void {
     .option('--cores <n>', "cores instances' intra-op threads may take in total (default: all of this machine's)")
     .option('--slots <n>', 'most batches running at once across all functions (default: ready instances x targetConcurrency)')
     .option('--realtime-reserve <runs>', "priority policy: runs of a function that besteffort leaves free while realtime requests for it keep coming (default 0)")
+    .option('--instance-user <[tenant=]user>', "user instance processes run as (name, uid or uid:gid; default as root: nobody); tenant=user: that tenant's functions run as their own user; repeatable. Needs root and a daemon", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(action(async (opts: ServeOpts, cmd: Command) => {
       if (opts.daemon !== 'auto' && opts.daemon !== 'off') throw new TensorshareError('ERR_INVALID_ARGUMENT', `--daemon must be auto or off, got '${opts.daemon}'`);
       if (!(POLICIES as readonly string[]).includes(opts.policy)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--policy must be one of ${POLICIES.join(', ')}, got '${opts.policy}'`);
@@ -71,6 +74,10 @@ export function registerServe(program: Command): void {
         throw new TensorshareError('ERR_INVALID_ARGUMENT', `--realtime-reserve must be an integer >= 0, got '${opts.realtimeReserve}'`);
       }
       if (realtimeReserve && opts.policy !== 'priority') throw new TensorshareError('ERR_INVALID_ARGUMENT', '--realtime-reserve only applies with --policy priority');
+      // As root, handler code never runs as root: instances get an unprivileged user that can read the store and reach the socket.
+      const asRoot = process.geteuid?.() === 0;
+      // (startServer refuses other users with --daemon off: instances write the store themselves then.)
+      const instanceUsers = opts.instanceUser.length > 0 || (asRoot && opts.daemon === 'auto') ? parseInstanceUsers(opts.instanceUser, 'nobody') : undefined;
       const r = roots(cmd);
       const logger = pino({ name: 'tensorshare-serve', level: opts.logLevel }, pino.destination(2));
       // The bundled functions name these models; importing is idempotent.
@@ -91,6 +98,7 @@ export function registerServe(program: Command): void {
         cores,
         slots,
         realtimeReserve,
+        instanceUsers,
         logger,
       });
       const g = server.gateway;

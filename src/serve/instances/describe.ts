@@ -10,12 +10,13 @@ import type { DescribeHandler } from '../functions/deploy.js';
 import type { TensorMetadata } from '../../tensor/index.js';
 import { CHILD_MODULE, INSTANCE_ENV } from './instance.js';
 import type { FromInstance, ToInstance } from './protocol.js';
+import { userFor, type InstanceUsers } from './user.js';
 
-export function describeHandlerIn(timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env): DescribeHandler {
+export function describeHandlerIn(timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env, users?: InstanceUsers): DescribeHandler {
   return async (source, models, config) => {
     const handlerFile = source.handlerFile!;
     const label = path.join(path.dirname(source.label), path.relative(source.dir, handlerFile));
-    const child = fork(CHILD_MODULE, [], { serialization: 'advanced', execArgv: [], env: { ...env, ...INSTANCE_ENV }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(CHILD_MODULE, [], { serialization: 'advanced', execArgv: [], env: { ...env, ...INSTANCE_ENV }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...userFor(users, config.tenant) });
     const answer = await new Promise<FromInstance | Error>((resolve) => {
       const timer = setTimeout(() => resolve(new Error(`did not load within ${timeoutMs} ms`)), timeoutMs);
       child.once('message', (m: FromInstance) => { clearTimeout(timer); resolve(m); });

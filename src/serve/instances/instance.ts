@@ -10,6 +10,7 @@ import { compactTensor, type InferRequest, type Tensor } from '../../tensor/inde
 import { limitInstanceMemory, type MemoryLimitOptions } from './memory-limit.js';
 import type { OpenerSpec } from './opener.js';
 import type { FromInstance, ReadyMessage, ToInstance, WireError } from './protocol.js';
+import type { ProcessUser } from './user.js';
 
 export const CHILD_MODULE = fileURLToPath(new URL('./child.js', import.meta.url));
 
@@ -75,6 +76,8 @@ export interface InstanceOptions {
   env?: NodeJS.ProcessEnv;
   /** How memoryLimitMb is enforced while requests run (default: a cgroup where possible, else sampling). */
   memoryLimit?: MemoryLimitOptions;
+  /** Run the process as this user (serve as root: an unprivileged one); default: this process's. */
+  user?: ProcessUser;
   onReady(inst: Instance): void;
   onExit(inst: Instance, info: ExitInfo): void;
 }
@@ -113,6 +116,7 @@ export function startInstance(o: InstanceOptions): Instance {
     execArgv: [],
     env: { ...(o.env ?? process.env), ...INSTANCE_ENV },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...o.user,
   });
 
   const memory = limitInstanceMemory({ pid: child.pid, instance: o.id, limitMb: d.config.memoryLimitMb, options: o.memoryLimit, kill: () => child.kill('SIGKILL') });

@@ -11,6 +11,7 @@ import type { EventSink } from '../instances/events.js';
 import { startInstance } from '../instances/instance.js';
 import type { MemoryLimitOptions } from '../instances/memory-limit.js';
 import type { OpenerSpec } from '../instances/opener.js';
+import { userFor, type InstanceUsers } from '../instances/user.js';
 import { createPool, type FunctionPool, type InstanceHooks } from '../instances/pool.js';
 import type { Logger } from './log.js';
 import type { FunctionRegistry } from './registry.js';
@@ -39,6 +40,8 @@ export interface PoolWiringOptions {
   drainTimeoutMs: number;
   env?: NodeJS.ProcessEnv;
   memoryLimit?: MemoryLimitOptions;
+  /** Users instance processes run as, by function tenant (default: this process's). */
+  users?: InstanceUsers;
   isClosed(): boolean;
 }
 
@@ -63,6 +66,7 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
       exitTimeoutMs: 5_000,
       env: o.env,
       memoryLimit: o.memoryLimit,
+      user: userFor(o.users, d.config.tenant),
       onReady: (i) => {
         log.info({ function: d.name, instance: i.id, pid: i.pid, coldStartMs: Math.round(i.coldStartMs ?? 0) }, 'instance ready');
         hooks.onReady(i);
