@@ -29,7 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   tensor: [],
   gen: ['onnx', 'tensor'],
   // The compatibility runner (tensorshare compat): imports, opens and compares like a user would.
-  compat: ['client', 'gen', 'store', 'tensor'],
+  compat: ['client', 'gen', 'onnx', 'store', 'tensor'],
   handlers: [],
   proc: [],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).
