@@ -1,0 +1,32 @@
+// Entry of a decode worker (offload.ts): decodes and validates one request
+// body with the protocol's own functions and posts the typed request back,
+// its tensor buffers transferred. Errors go back as code, message and details.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { isTensorshareError } from '../../errors.js';
+import { boundedInferenceService, decodeGrpcInfer } from '../protocol/grpc-codec.js';
+import { decodeHttpInfer } from '../protocol/http-codec.js';
+import type { DecodeLimits } from '../protocol/limits.js';
+import { packRequest, type DecodeReply, type DecodeTask } from './offload.js';
+
+const { limits, protoDir } = workerData as { limits: DecodeLimits; protoDir: string };
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+parentPort!.once('message', (task: DecodeTask) => {
+  try {
+    const decoded =
+      task.kind === 'http'
+        ? (({ request, binaryOutput }) => ({ request, extra: binaryOutput }))(
+            decodeHttpInfer({ ...task.input, body: asBuffer(task.input.body) }, task.model, task.version, task.meta, limits),
+          )
+        : (({ request, raw }) => ({ request, extra: raw }))(decodeGrpcInfer(asBuffer(task.message), boundedInferenceService(protoDir).decodeModelInfer, task.meta, limits));
+    const { request, transfer } = packRequest(decoded.request);
+    const reply: DecodeReply = { ok: true, request, extra: decoded.extra };
+    parentPort!.postMessage(reply, transfer);
+  } catch (e) {
+    const reply: DecodeReply = isTensorshareError(e)
+      ? { ok: false, code: e.code, message: e.message, details: e.details }
+      : { ok: false, code: 'ERR_INTERNAL', message: 'internal error while decoding the request', details: { cause: e instanceof Error ? e.stack : String(e) } };
+    parentPort!.postMessage(reply);
+  }
+});
