@@ -72,6 +72,8 @@ export interface RunningGateway {
   /** host:port for grpc clients. */
   grpcAddress: string | undefined;
   metrics: GatewayMetrics;
+  /** Request bodies being decoded in worker threads now. */
+  decoding(): number;
   http: FastifyInstance;
   grpc: grpc.Server | undefined;
   close(): Promise<void>;
@@ -149,6 +151,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     grpcPort,
     grpcAddress: grpcPort === undefined ? undefined : `${hostForUrl}:${grpcPort}`,
     metrics,
+    decoding: () => offload.running(),
     http,
     grpc: grpcServer,
     async close() {

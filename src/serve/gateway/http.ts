@@ -71,7 +71,11 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Node enforces the request timeout on a timer of this period: check often enough that it holds.
     requestTimeout: opts.requestTimeoutMs,
-    http: { connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(opts.requestTimeoutMs / 4))) },
+    http: {
+      requestTimeout: opts.requestTimeoutMs,
+      headersTimeout: Math.min(opts.requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(opts.requestTimeoutMs / 4))),
+    },
     clientErrorHandler: clientErrorHandler(opts.requestTimeoutMs),
     // Routing errors (a malformed URL, a name past MAX_PARAM_LENGTH) answer like any other error.
     frameworkErrors: (err, request, reply) => {

@@ -227,7 +227,7 @@ export function grpcFromResponse(
   const useRaw = raw || outputs.some((t) => CONTENTS_FIELD[t.datatype] === undefined);
   // Typed contents are built as JS arrays before protobuf encodes them, on the event loop: bound them like JSON.
   if (!useRaw) {
-    const least = outputs.reduce((n, t) => n + t.data.length * (t.datatype === 'BYTES' ? 2 : 1), 0);
+    const least = outputs.reduce((n, t) => n + t.data.length * (t.datatype === 'FP32' ? 4 : t.datatype === 'FP64' ? 8 : t.datatype === 'BYTES' ? 2 : 1), 0);
     if (least > maxTypedBytes) {
       throw new TensorshareError(
         'ERR_INVALID_ARGUMENT',
