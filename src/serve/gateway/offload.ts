@@ -1,8 +1,8 @@
 // Large request bodies are decoded in worker threads, so the event loop keeps
 // answering health checks and small requests while megabytes of JSON or
-// protobuf are parsed. Each decode gets a fresh worker with a heap limit and
-// ends it afterwards: a body that still decodes to too much memory kills only
-// its worker (413), and the memory it used goes back with the worker.
+// protobuf are parsed. Workers have a heap limit: a body that still decodes
+// to too much memory kills only its worker (413). A worker stays warm for the
+// next decode a short while, then ends, and the memory it grew goes back.
 // At most `maxWorkers` decode at once; a few more wait, the rest are refused (429).
 
 import { Worker } from 'node:worker_threads';
@@ -22,6 +22,8 @@ export interface OffloadOptions {
   maxWaiting?: number;
   /** Old-generation heap of each worker, MiB (default 512). */
   heapMb?: number;
+  /** How long a worker stays warm for the next decode before it ends (default 1 s). */
+  idleMs?: number;
 }
 
 export interface DecodeOffload {
@@ -52,6 +54,7 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
   const maxWorkers = o.maxWorkers ?? 2;
   const maxWaiting = o.maxWaiting ?? 8;
   const heapMb = o.heapMb ?? 512;
+  const idleMs = o.idleMs ?? 1000;
   const live = new Set<Worker>();
   const waiting: (() => void)[] = [];
   let closed = false;
@@ -64,21 +67,50 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
     await new Promise<void>((resolve) => waiting.push(resolve));
   };
 
-  const run = async (task: DecodeTask, transfer: ArrayBuffer[]): Promise<DecodeReply & { ok: true }> => {
-    if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the gateway is closing');
-    await slot();
-    const worker = new Worker(WORKER_URL, {
+  const idle: { worker: Worker; timer: NodeJS.Timeout }[] = [];
+  const spawn = () =>
+    new Worker(WORKER_URL, {
       workerData: { limits: o.limits, protoDir: o.protoDir },
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 32 },
       stdout: false,
       stderr: false,
     });
+  /** A warm worker if one is idle (starting one costs far more than most decodes), else a new one. */
+  const acquire = (): Worker => {
+    const w = idle.pop();
+    if (!w) return spawn();
+    clearTimeout(w.timer);
+    return w.worker;
+  };
+  /** Keeps a healthy worker warm for `idleMs`, then ends it so the memory it grew goes back. */
+  const release = (worker: Worker, healthy: boolean): void => {
+    if (!healthy || closed) {
+      void worker.terminate();
+      return;
+    }
+    const entry = { worker, timer: setTimeout(() => {
+      idle.splice(idle.indexOf(entry), 1);
+      void worker.terminate();
+    }, idleMs).unref() };
+    idle.push(entry);
+  };
+
+  const run = async (task: DecodeTask, transfer: ArrayBuffer[]): Promise<DecodeReply & { ok: true }> => {
+    if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the gateway is closing');
+    await slot();
+    const worker = acquire();
     live.add(worker);
+    let healthy = false;
     try {
       const reply = await new Promise<DecodeReply>((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
-        worker.once('exit', (code) => reject(new Error(`decode worker exited with code ${code}`)));
+        const onMessage = (m: DecodeReply) => settle(() => resolve(m));
+        const onError = (e: unknown) => settle(() => reject(e));
+        const onExit = (code: number) => settle(() => reject(new Error(`decode worker exited with code ${code}`)));
+        const settle = (f: () => void) => {
+          worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+          f();
+        };
+        worker.on('message', onMessage).on('error', onError).on('exit', onExit);
         worker.postMessage(task, transfer);
       }).catch((e: unknown) => {
         if ((e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
@@ -86,11 +118,12 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
         }
         throw e;
       });
+      healthy = true;
       if (!reply.ok) throw new TensorshareError(isErrorCode(reply.code) ? reply.code : 'ERR_INTERNAL', reply.message, reply.details);
       return reply;
     } finally {
       live.delete(worker);
-      void worker.terminate();
+      release(worker, healthy);
       waiting.shift()?.();
     }
   };
@@ -109,7 +142,8 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
     running: () => live.size,
     async close() {
       closed = true;
-      await Promise.all([...live].map((w) => w.terminate()));
+      const all = [...live, ...idle.splice(0).map((e) => (clearTimeout(e.timer), e.worker))];
+      await Promise.all(all.map((w) => w.terminate()));
     },
   };
 }
