@@ -179,6 +179,13 @@ export function probeHealth(baseUrl: string): { stop(): Promise<{ latencies: num
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
+/** JS heap in use in MiB after full collections: what decoded objects hold (buffers are outside it). */
+export function heapMb(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed / (1024 * 1024);
+}
+
 /** RSS of this process in MiB, after full collections (what the process holds, not garbage waiting for one). */
 export function rssMb(): number {
   gc();

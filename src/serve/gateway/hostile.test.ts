@@ -15,6 +15,7 @@ import {
   binaryEmptyElements,
   deepShapeBody,
   emptyBytesContents,
+  heapMb,
   hostileBackend,
   jsonEmptyArrays,
   jsonEmptyObjects,
@@ -56,19 +57,25 @@ describe('hostile requests over loopback (issue 11)', () => {
     await gw.close();
   });
 
-  /** Runs `send` while polling health; reports latencies and memory, asserts health stayed 200 and memory came back. */
+  /**
+   * Runs `send` while polling health; reports latencies and memory, asserts
+   * health stayed 200 and the JS heap came back. (RSS is reported, not
+   * asserted: client and gateway share this process, and the allocator keeps
+   * the pages of 60 MiB bodies as it likes. Decoding 31 million entries is
+   * what filled the heap; the bound is far below that.)
+   */
   async function whileHealthy<T>(what: string, send: () => Promise<T>, t: { diagnostic(s: string): void }): Promise<T> {
-    const before = rssMb();
+    const rssBefore = rssMb();
+    const heapBefore = heapMb();
     const probe = probeHealth(base);
     const out = await send();
     const { latencies, allOk } = await probe.stop();
-    const afterMb = rssMb();
+    const heapAfter = heapMb();
     t.diagnostic(
-      `${what}: ${latencies.length} health checks in flight, max ${Math.max(...latencies).toFixed(1)} ms; RSS ${before.toFixed(0)} -> ${afterMb.toFixed(0)} MiB`,
+      `${what}: ${latencies.length} health checks in flight, max ${Math.max(...latencies).toFixed(1)} ms; RSS ${rssBefore.toFixed(0)} -> ${rssMb().toFixed(0)} MiB; heap ${heapBefore.toFixed(0)} -> ${heapAfter.toFixed(0)} MiB`,
     );
     assert.ok(allOk, `${what}: health answered 200 throughout`);
-    // The bodies themselves are 60 MiB: what is left after they are collected is the decoder's doing.
-    assert.ok(afterMb - before < 150, `${what}: RSS grew ${(afterMb - before).toFixed(0)} MiB`);
+    assert.ok(heapAfter - heapBefore < 32, `${what}: the JS heap grew ${(heapAfter - heapBefore).toFixed(0)} MiB`);
     return out;
   }
 
