@@ -10,5 +10,5 @@ const realPid = process.pid;
 Object.defineProperty(process, 'pid', { value: forgedPid, configurable: true });
 const client = new DaemonClient({ socket, name: 'forger', env: {} });
 const lease = await client.open(model);
-process.stdout.write(JSON.stringify({ event: 'ready', realPid, leaseId: lease.leaseId }) + '\n');
+process.stdout.write(`${JSON.stringify({ event: 'ready', realPid, leaseId: lease.leaseId })}\n`);
 setInterval(() => {}, 60_000);

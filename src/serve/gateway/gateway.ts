@@ -8,9 +8,11 @@ import type * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { packageRoot, protoDir as defaultProtoDir } from '../../paths.js';
 import type { InferenceBackend } from '../protocol/backend.js';
+import { DECODE_LIMITS, type DecodeLimits } from '../protocol/limits.js';
 import { bindGrpcServer, buildGrpcServer, shutdownGrpcServer } from './grpc.js';
 import { buildHttpApp, type ServerInfo } from './http.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { createDecodeOffload } from './offload.js';
 import type { GatewayContext } from './pipeline.js';
 
 export const GATEWAY_DEFAULTS = {
@@ -19,6 +21,10 @@ export const GATEWAY_DEFAULTS = {
   httpPort: 8000,
   grpcPort: 8001,
   maxBodyBytes: 64 * 1024 * 1024,
+  /** Bodies from this size on (and every compressed one) are decoded in a worker thread. */
+  offloadBytes: 1024 * 1024,
+  /** A request's headers and body must have arrived within this. */
+  requestTimeoutMs: 60_000,
   retryAfterSeconds: 1,
   serverName: 'tensorshare',
   extensions: ['binary_tensor_data', 'model_repository'],
@@ -34,6 +40,15 @@ export interface GatewayOptions {
   grpcPort?: number | false;
   /** Largest HTTP body / gRPC message accepted (default 64 MiB). */
   maxBodyBytes?: number;
+  /** Bounds on what one request may decode to and encode (protocol/limits.ts; defaults DECODE_LIMITS). */
+  limits?: Partial<DecodeLimits>;
+  /** Bodies of at least this many bytes, and compressed ones, are decoded off the event loop (default 1 MiB). */
+  offloadBytes?: number;
+  /** Worker threads decoding large bodies at once (default 2), each with `decodeHeapMb` of heap (default 512). */
+  decodeWorkers?: number;
+  decodeHeapMb?: number;
+  /** An HTTP request must be received whole (headers and body), a gRPC message must arrive, within this (default 60 s): 408 / DEADLINE_EXCEEDED. */
+  requestTimeoutMs?: number;
   /** Retry-After for overload errors naming no delay (default 1 s). */
   retryAfterSeconds?: number;
   /** Metrics registry to record on and serve (default: a fresh private one). */
@@ -57,6 +72,8 @@ export interface RunningGateway {
   /** host:port for grpc clients. */
   grpcAddress: string | undefined;
   metrics: GatewayMetrics;
+  /** Request bodies being decoded in worker threads now. */
+  decoding(): number;
   http: FastifyInstance;
   grpc: grpc.Server | undefined;
   close(): Promise<void>;
@@ -76,11 +93,21 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const maxBodyBytes = opts.maxBodyBytes ?? GATEWAY_DEFAULTS.maxBodyBytes;
   const logger = opts.logger ?? pino({ level: 'warn', name: 'tensorshare-gateway' }, pino.destination(2));
   const metrics = opts.metrics ?? createGatewayMetrics();
+  const limits: DecodeLimits = { ...DECODE_LIMITS, ...opts.limits };
+  const protoDir = opts.protoDir ?? defaultProtoDir;
   const ctx: GatewayContext = {
     backend: opts.backend,
     metrics,
     logger,
     retryAfterSeconds: opts.retryAfterSeconds ?? GATEWAY_DEFAULTS.retryAfterSeconds,
+    limits,
+  };
+  const offload = createDecodeOffload({ limits, protoDir, maxWorkers: opts.decodeWorkers, heapMb: opts.decodeHeapMb });
+  const bounds = {
+    maxBodyBytes,
+    offloadBytes: opts.offloadBytes ?? GATEWAY_DEFAULTS.offloadBytes,
+    requestTimeoutMs: opts.requestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs,
+    offload,
   };
   const server: ServerInfo = {
     name: opts.serverName ?? GATEWAY_DEFAULTS.serverName,
@@ -88,7 +115,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     extensions: [...GATEWAY_DEFAULTS.extensions],
   };
 
-  const http = await buildHttpApp({ ctx, server, maxBodyBytes });
+  const http = await buildHttpApp({ ctx, server, ...bounds });
   // Closing: fastify's close() reaps the keep-alive connections idle at that
   // moment; a response finished later says `connection: close`, so its
   // connection ends too instead of idling out the keep-alive timeout (72 s).
@@ -105,12 +132,13 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   let grpcPort: number | undefined;
   const wantGrpc = opts.grpcPort ?? GATEWAY_DEFAULTS.grpcPort;
   if (wantGrpc !== false) {
-    grpcServer = buildGrpcServer({ ctx, server, protoDir: opts.protoDir ?? defaultProtoDir, maxBodyBytes });
+    grpcServer = buildGrpcServer({ ctx, server, protoDir, ...bounds });
     try {
       grpcPort = await bindGrpcServer(grpcServer, host, wantGrpc);
     } catch (e) {
       await http.close();
       grpcServer.forceShutdown();
+      await offload.close();
       throw e;
     }
   }
@@ -123,11 +151,13 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     grpcPort,
     grpcAddress: grpcPort === undefined ? undefined : `${hostForUrl}:${grpcPort}`,
     metrics,
+    decoding: () => offload.running(),
     http,
     grpc: grpcServer,
     async close() {
       closing = true;
       await Promise.all([http.close(), grpcServer ? shutdownGrpcServer(grpcServer) : Promise.resolve()]);
+      await offload.close();
     },
   };
 }

@@ -7,14 +7,12 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { TensorshareError } from '../../errors.js';
 import type { ModelMetadata } from '../../tensor/index.js';
-import {
-  grpcFromResponse,
-  loadInferenceService,
-  paramsFromGrpc,
-  wireFromGrpc,
-} from '../protocol/grpc-codec.js';
+import { boundedInferenceService, decodeGrpcInfer, grpcFromResponse, paramsFromGrpc } from '../protocol/grpc-codec.js';
+import { scanModelInfer } from '../protocol/grpc-scan.js';
 import type { GRPCInferenceServiceHandlers } from '../protocol/generated/inference/GRPCInferenceService.js';
-import { describeError, lookupModel, serveInfer, type GatewayContext } from './pipeline.js';
+import type { DecodeOffload } from './offload.js';
+import { UNKNOWN_FUNCTION } from './metrics.js';
+import { describeError, lookupModel, recordInfer, serveInfer, type GatewayContext } from './pipeline.js';
 import type { ServerInfo } from './http.js';
 
 export interface GrpcServerOptions {
@@ -23,13 +21,19 @@ export interface GrpcServerOptions {
   protoDir: string;
   /** Largest request message accepted, in bytes. */
   maxBodyBytes: number;
+  /** Messages from this size on are decoded by `offload`. */
+  offloadBytes: number;
+  offload: DecodeOffload;
+  /** A call's message must have arrived within this after its metadata (then DEADLINE_EXCEEDED). */
+  requestTimeoutMs: number;
 }
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
 export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   const { ctx, server } = opts;
-  const { service } = loadInferenceService(opts.protoDir);
+  // ModelInfer's handler receives the message bytes: they are checked against the limits before protobuf builds anything.
+  const { service, decodeModelInfer } = boundedInferenceService(opts.protoDir);
 
   const fail = <Res>(callback: grpc.sendUnaryData<Res>, e: unknown, where: Record<string, unknown>): void => {
     const st = describeError(ctx, e, { ...where, protocol: 'grpc' });
@@ -76,17 +80,26 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
     }),
     ModelInfer: unary('ModelInfer', async (req, call) => {
       const receivedAt = performance.now();
+      const message = req as unknown as Buffer;
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort(new TensorshareError('ERR_UNAVAILABLE', 'client cancelled the call')));
-      const model = req.model_name ?? '';
+      let target: { model: string; version: string | undefined };
+      try {
+        target = scanModelInfer(message, ctx.limits, { shallow: true });
+      } catch (e) {
+        recordInfer(ctx, UNKNOWN_FUNCTION, { protocol: 'grpc', receivedAt, model: '' }, e);
+        throw e;
+      }
       return serveInfer(
         ctx,
-        { model, version: str(req.model_version), protocol: 'grpc', receivedAt, signal: abort.signal },
-        () => {
-          const { wire, raw } = wireFromGrpc(req);
-          return { wire, extra: raw };
+        { model: target.model, version: target.version, protocol: 'grpc', receivedAt, signal: abort.signal },
+        async (meta) => {
+          // Big messages decode in a worker: protobuf-decoding megabytes must not hold the event loop.
+          const { request, raw } =
+            message.length >= opts.offloadBytes ? await opts.offload.grpc(message, meta) : decodeGrpcInfer(message, decodeModelInfer, meta, ctx.limits);
+          return { request, extra: raw };
         },
-        (r, res, outputs, raw) => grpcFromResponse(r, res, outputs, raw),
+        (r, res, outputs, raw) => grpcFromResponse(r, res, outputs, raw, ctx.limits.maxJsonResponseBytes),
       );
     }),
     RepositoryIndex: unary('RepositoryIndex', async (req) => {
@@ -109,9 +122,41 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   const s = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxBodyBytes,
     'grpc.max_send_message_length': -1,
+    interceptors: [messageDeadline(opts.requestTimeoutMs)],
   });
   s.addService(service, handlers);
   return s;
+}
+
+/**
+ * A call whose request message has not arrived `ms` after its metadata ends
+ * with DEADLINE_EXCEEDED: a client trickling a large message cannot hold a
+ * stream (and the memory of what it sent) open forever.
+ */
+function messageDeadline(ms: number): grpc.ServerInterceptor {
+  return (_method, call) => {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = () => clearTimeout(timer);
+    const intercepted: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        timer = setTimeout(() => {
+          intercepted.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `request message not received within ${ms} ms`, metadata: new grpc.Metadata() });
+        }, ms);
+        next({
+          onReceiveMessage: (message, nextMessage) => {
+            stop();
+            nextMessage(message);
+          },
+          onCancel: stop,
+        });
+      },
+      sendStatus: (status, next) => {
+        stop();
+        next(status);
+      },
+    });
+    return intercepted;
+  };
 }
 
 /** Binds and resolves with the port actually bound (0 picks a free one). */

@@ -3,14 +3,18 @@
 // Bodies are read as raw bytes (any content type) up to `maxBodyBytes`, then
 // decoded by the protocol module; every error answers {"error": message}.
 
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import zlib from 'node:zlib';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { TensorshareError } from '../../errors.js';
 import type { Parameters } from '../../tensor/index.js';
 import type { ModelIndexEntry } from '../protocol/backend.js';
-import { encodeHttpInferResponse, headerLengthOf, HEADER_LENGTH_HEADER, metadataJson, parseHttpInferBody } from '../protocol/http-codec.js';
+import { binaryOutputOf, decodeContentEncoding, decodeHttpInfer, encodeHttpInferResponse, HEADER_LENGTH_HEADER, metadataJson, type HttpInferInput } from '../protocol/http-codec.js';
+import { scanJson } from '../protocol/json-scan.js';
+import { shown } from '../protocol/limits.js';
 import { badRequest, tooLarge } from '../protocol/status.js';
+import type { DecodeOffload } from './offload.js';
 import { describeError, lookupModel, recordInfer, serveInfer, type GatewayContext } from './pipeline.js';
 import { UNKNOWN_FUNCTION } from './metrics.js';
 
@@ -24,6 +28,36 @@ export interface HttpAppOptions {
   ctx: GatewayContext;
   server: ServerInfo;
   maxBodyBytes: number;
+  /** Bodies from this size on, and compressed ones, are decoded by `offload`. */
+  offloadBytes: number;
+  offload: DecodeOffload;
+  /** Headers and body must have arrived within this (then 408). */
+  requestTimeoutMs: number;
+}
+
+/** Longest model name or version in a URL; longer ones get 414 in the project's error shape. */
+const MAX_PARAM_LENGTH = 512;
+
+/**
+ * Errors Node's HTTP parser raises before fastify sees a request (a request
+ * not received within the timeout, oversized headers, malformed HTTP): the
+ * same `{"error": ...}` body as every other error, then the connection closes.
+ */
+function clientErrorHandler(requestTimeoutMs: number) {
+  return (err: NodeJS.ErrnoException, socket: Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, message] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, `request not received within ${requestTimeoutMs} ms (headers and body)`]
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'request headers are larger than the server accepts']
+          : [400, `malformed HTTP request${err.code ? ` (${err.code})` : ''}`];
+    const body = JSON.stringify({ error: message });
+    if (socket.writable) {
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    }
+    socket.destroy();
+  };
 }
 
 type ModelParams = { model: string; version?: string };
@@ -31,7 +65,28 @@ type ModelParams = { model: string; version?: string };
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
   const { ctx, server, maxBodyBytes } = opts;
   // Fastify's own request logging stays off: failures are logged through ctx.logger.
-  const app = Fastify({ logger: false, bodyLimit: maxBodyBytes, routerOptions: { maxParamLength: 512 } });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxBodyBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Node enforces the request timeout on a timer of this period: check often enough that it holds.
+    requestTimeout: opts.requestTimeoutMs,
+    http: {
+      requestTimeout: opts.requestTimeoutMs,
+      headersTimeout: Math.min(opts.requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(opts.requestTimeoutMs / 4))),
+    },
+    clientErrorHandler: clientErrorHandler(opts.requestTimeoutMs),
+    // Routing errors (a malformed URL, a name past MAX_PARAM_LENGTH) answer like any other error.
+    frameworkErrors: (err, request, reply) => {
+      const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const message =
+        status === 414
+          ? `a model name or version in the URL is longer than ${MAX_PARAM_LENGTH} characters`
+          : `malformed URL ${shown(request.url, 80)}`;
+      void (reply as FastifyReply).code(status).type('application/json').send({ error: message });
+    },
+  });
 
   // Every body is raw bytes: JSON, binary-extension and SageMaker bodies are
   // all decoded by the protocol module, so bad JSON gets our 400 message.
@@ -44,27 +99,17 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     return reply.code(st.http).type('application/json').send({ error: st.message });
   };
 
-  const bodyOf = (request: FastifyRequest): Buffer => {
-    const b = request.body;
-    const buf = Buffer.isBuffer(b) ? b : Buffer.alloc(0);
-    const enc = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (enc === 'identity' || enc === '') return buf;
-    try {
-      if (enc === 'gzip') return zlib.gunzipSync(buf, { maxOutputLength: maxBodyBytes });
-      if (enc === 'deflate') return zlib.inflateSync(buf, { maxOutputLength: maxBodyBytes });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw tooLarge(`decompressed request body is larger than the ${maxBodyBytes}-byte limit`, maxBodyBytes);
-      }
-      throw badRequest(`request body is not valid ${enc} data`);
-    }
-    throw badRequest(`unsupported Content-Encoding '${enc}' (gzip, deflate or identity)`);
+  const rawBody = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
+  const encodingOf = (request: FastifyRequest): string | undefined => {
+    const e = request.headers['content-encoding'];
+    return Array.isArray(e) ? e[0] : e;
   };
 
   // Small JSON bodies of the repository endpoints (optional).
   const jsonBodyOf = (request: FastifyRequest): Record<string, unknown> => {
-    const buf = bodyOf(request);
+    const buf = decodeContentEncoding(rawBody(request), encodingOf(request), maxBodyBytes);
     if (buf.length === 0) return {};
+    scanJson(buf, buf.length, ctx.limits);
     let doc: unknown;
     try {
       doc = JSON.parse(buf.toString('utf8'));
@@ -140,13 +185,23 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
       const out = await serveInfer(
         ctx,
         { model, version, protocol: 'http', receivedAt, signal: abort.signal },
-        () => {
-          const body = bodyOf(request);
-          const headerLength = headerLengthOf(request.headers[HEADER_LENGTH_HEADER], request.headers['content-type'], body.length);
-          const parsed = parseHttpInferBody(body, headerLength);
-          return { wire: parsed.wire, extra: parsed.binaryOutput };
+        async (meta) => {
+          const input: HttpInferInput = {
+            body: rawBody(request),
+            contentEncoding: encodingOf(request),
+            headerLength: request.headers[HEADER_LENGTH_HEADER],
+            contentType: request.headers['content-type'],
+            maxBodyBytes,
+          };
+          const encoded = !['identity', ''].includes(String(input.contentEncoding ?? '').trim().toLowerCase());
+          // Big or compressed bodies decode in a worker: parsing megabytes must not hold the event loop.
+          const decoded =
+            input.body.length >= opts.offloadBytes || encoded
+              ? await opts.offload.http(input, model, version, meta)
+              : decodeHttpInfer(input, model, version, meta, ctx.limits);
+          return { request: decoded.request, extra: binaryOutputOf(decoded.binaryOutput) };
         },
-        (req, res, outputs, binaryOutput) => encodeHttpInferResponse(req, res, outputs, binaryOutput),
+        (req, res, outputs, binaryOutput) => encodeHttpInferResponse(req, res, outputs, binaryOutput, ctx.limits.maxJsonResponseBytes),
       );
       reply.code(200).header('content-type', out.contentType);
       if (out.headerLength !== undefined) reply.header(HEADER_LENGTH_HEADER, String(out.headerLength));

@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { TensorshareError } from '../../errors.js';
 import type { InferResponse, ModelMetadata, Tensor } from '../../tensor/index.js';
 import type { InferenceBackend, ValidatedInferRequest } from '../protocol/backend.js';
-import { checkInferResponse, validateInferRequest, type WireInferRequest } from '../protocol/request.js';
+import type { DecodeLimits } from '../protocol/limits.js';
+import { checkInferResponse } from '../protocol/request.js';
 import { errorStatus, type ErrorStatus } from '../protocol/status.js';
 import { UNKNOWN_FUNCTION, type GatewayMetrics } from './metrics.js';
 
@@ -22,6 +23,8 @@ export interface GatewayContext {
   logger: GatewayLogger;
   /** Retry-After for overload errors that name no delay of their own. */
   retryAfterSeconds: number;
+  /** What one request may make the gateway decode and encode. */
+  limits: DecodeLimits;
 }
 
 export interface InferCall {
@@ -44,27 +47,27 @@ export async function lookupModel(backend: InferenceBackend, name: string, versi
 }
 
 /**
- * Runs one inference. `decode` turns the transport's body into a wire request
- * (plus whatever the transport needs to encode the answer); `encode` builds
- * the transport's response. Throws the first error met, after recording it.
+ * Runs one inference. `decode` turns the transport's body into the validated
+ * request (plus whatever the transport needs to encode the answer), inline or
+ * in a decode worker; `encode` builds the transport's response. Throws the
+ * first error met, after recording it.
  */
 export async function serveInfer<X, E>(
   ctx: GatewayContext,
   call: InferCall,
-  decode: (meta: ModelMetadata) => { wire: WireInferRequest; extra: X },
-  encode: (req: ValidatedInferRequest, res: InferResponse, outputs: Tensor[], extra: X) => E,
+  decode: (meta: ModelMetadata) => Promise<{ request: ValidatedInferRequest; extra: X }>,
+  encode: (req: ValidatedInferRequest, res: InferResponse, outputs: Tensor[], extra: X) => E | Promise<E>,
 ): Promise<E> {
   let fn = UNKNOWN_FUNCTION;
   let queueMs: number | undefined;
   try {
     const meta = await lookupModel(ctx.backend, call.model, call.version);
     fn = call.model;
-    const { wire, extra } = decode(meta);
-    const req = validateInferRequest(call.model, call.version, wire, meta);
+    const { request: req, extra } = await decode(meta);
     const res = await ctx.backend.infer(req, { signal: call.signal, receivedAt: call.receivedAt, protocol: call.protocol });
     queueMs = res?.timing?.queueMs;
     const outputs = checkInferResponse(req, res, meta);
-    const encoded = encode(req, res, outputs, extra);
+    const encoded = await encode(req, res, outputs, extra);
     recordInfer(ctx, fn, call, undefined, queueMs);
     return encoded;
   } catch (e) {

@@ -79,7 +79,7 @@ function probe(procSelfCgroup: string, root: string): { base: CgroupBase } | { u
     return { base: { kind: 'v1', dir, limitFile: 'memory.limit_in_bytes', eventsFile: 'memory.oom_control' } };
   }
   const v2 = lines.map((l) => /^0::(.*)$/.exec(l)).find(Boolean);
-  if (!v2 || !fs.existsSync(path.join(root, 'cgroup.controllers'))) return { unavailable: 'no cgroup v2 hierarchy at ' + root + ' and no v1 memory controller' };
+  if (!v2 || !fs.existsSync(path.join(root, 'cgroup.controllers'))) return { unavailable: `no cgroup v2 hierarchy at ${root} and no v1 memory controller` };
   const dir = path.join(root, v2[1]!);
   try {
     const controllers = fs.readFileSync(path.join(dir, 'cgroup.controllers'), 'utf8').split(/\s+/);

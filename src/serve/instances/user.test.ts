@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { TensorshareError } from '../../errors.js';
+import type { TensorshareError } from '../../errors.js';
 import { importModel } from '../../store/import.js';
 import { layout } from '../../store/layout.js';
 import { testEnv } from '../../testing/env.js';

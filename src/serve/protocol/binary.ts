@@ -22,14 +22,17 @@ export function serializeBytes(data: readonly (Uint8Array | string)[]): Buffer {
 
 /**
  * Parses length-prefixed BYTES elements. Returns undefined when the buffer is
- * not exactly a sequence of whole elements (the caller names the tensor).
+ * not exactly a sequence of whole elements (the caller names the tensor), or
+ * as soon as it holds more than `maxCount` (zero-length elements are 4 bytes
+ * each: 64 MiB of them would be 16 million views).
  * Elements are views into `buf`.
  */
-export function deserializeBytes(buf: Uint8Array): Uint8Array[] | undefined {
+export function deserializeBytes(buf: Uint8Array, maxCount = Infinity): Uint8Array[] | undefined {
   const out: Uint8Array[] = [];
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let off = 0;
   while (off < buf.length) {
+    if (out.length >= maxCount) return undefined;
     if (off + 4 > buf.length) return undefined;
     const len = view.getUint32(off, true);
     off += 4;

@@ -8,11 +8,16 @@
 // defaults, oneofs named by `parameter_choice`.
 
 import path from 'node:path';
+import { TensorshareError } from '../../errors.js';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { bytesElements, type Datatype, type Parameters, type ParamValue, type Tensor } from '../../tensor/index.js';
+import type { ModelMetadata } from '../../tensor/index.js';
 import type { ValidatedInferRequest } from './backend.js';
 import { tensorBytes } from './binary.js';
+import { scanModelInfer } from './grpc-scan.js';
+import { DECODE_LIMITS, type DecodeLimits } from './limits.js';
+import { validateInferRequest } from './request.js';
 import type { ProtoGrpcType } from './generated/grpc_predict_v2.js';
 import type { InferParameter, InferParameter__Output } from './generated/inference/InferParameter.js';
 import type { InferTensorContents, InferTensorContents__Output } from './generated/inference/InferTensorContents.js';
@@ -44,6 +49,42 @@ export function loadInferenceService(protoDir: string): {
   const pkg = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
   const Client = pkg.inference.GRPCInferenceService;
   return { service: Client.service, Client };
+}
+
+/** Decodes a ModelInferRequest message (protobufjs, with LOADER_OPTIONS). */
+export type ModelInferDecoder = (message: Buffer) => ModelInferRequest__Output;
+
+/**
+ * The service definition a server adds: ModelInfer's request deserializer is
+ * the identity, so its handler gets the message bytes and checks them
+ * (scanModelInfer) before anything is decoded, and may decode them off the
+ * event loop. `decodeModelInfer` is the deserializer it replaced.
+ */
+export function boundedInferenceService(protoDir: string): { service: InferenceServiceClient['service']; decodeModelInfer: ModelInferDecoder } {
+  const { service } = loadInferenceService(protoDir);
+  const infer = service.ModelInfer;
+  return {
+    service: { ...service, ModelInfer: { ...infer, requestDeserialize: (b: Buffer) => b as never } },
+    decodeModelInfer: (b) => infer.requestDeserialize(b),
+  };
+}
+
+/** A ModelInfer message, checked against the limits, decoded and validated against `meta`: what the backend receives. */
+export function decodeGrpcInfer(
+  message: Buffer,
+  decode: ModelInferDecoder,
+  meta: ModelMetadata,
+  limits: DecodeLimits = DECODE_LIMITS,
+): { request: ValidatedInferRequest; raw: boolean } {
+  const { model, version } = scanModelInfer(message, limits);
+  let msg: ModelInferRequest__Output;
+  try {
+    msg = decode(message);
+  } catch (e) {
+    throw badRequest(`ModelInfer request is not a valid protobuf message: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const { wire, raw } = wireFromGrpc(msg);
+  return { request: validateInferRequest(model, version, wire, meta, limits), raw };
 }
 
 /** A decoded InferParameter (inference calls) or ModelRepositoryParameter (repository calls): `parameter_choice` names the field set. */
@@ -181,8 +222,20 @@ export function grpcFromResponse(
   res: { model?: string; version?: string; parameters?: Parameters },
   outputs: Tensor[],
   raw: boolean,
+  maxTypedBytes: number = DECODE_LIMITS.maxJsonResponseBytes,
 ): GrpcInferResponse {
   const useRaw = raw || outputs.some((t) => CONTENTS_FIELD[t.datatype] === undefined);
+  // Typed contents are built as JS arrays before protobuf encodes them, on the event loop: bound them like JSON.
+  if (!useRaw) {
+    const least = outputs.reduce((n, t) => n + t.data.length * (t.datatype === 'FP32' ? 4 : t.datatype === 'FP64' ? 8 : t.datatype === 'BYTES' ? 2 : 1), 0);
+    if (least > maxTypedBytes) {
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `the response's typed contents (at least ${least} bytes) would be larger than the ${maxTypedBytes}-byte limit; send the request with raw_input_contents to get raw_output_contents`,
+        { responseTooLarge: true, limit: maxTypedBytes },
+      );
+    }
+  }
   const msg: GrpcInferResponse = {
     model_name: res.model ?? req.model,
     model_version: res.version ?? req.version ?? '',

@@ -5,11 +5,15 @@
 // binary when asked for with per-output `binary_data` or request-level
 // `binary_data_output` (a per-output setting wins).
 
+import zlib from 'node:zlib';
+import { TensorshareError } from '../../errors.js';
 import { bytesToStrings, halfToNumber, type ModelMetadata, type NumericData, type Parameters, type ParamValue, type Tensor } from '../../tensor/index.js';
 import type { ValidatedInferRequest } from './backend.js';
 import { tensorBytes } from './binary.js';
-import type { WireInferRequest, WireInput, WireOutput } from './request.js';
-import { badRequest } from './status.js';
+import { scanJson } from './json-scan.js';
+import { DECODE_LIMITS, shown, type DecodeLimits } from './limits.js';
+import { describeShape, validateInferRequest, type WireInferRequest, type WireInput, type WireOutput } from './request.js';
+import { badRequest, tooLarge } from './status.js';
 
 export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
 
@@ -42,11 +46,69 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function parseParameters(v: unknown, where: string): Parameters {
+/** The body as sent, decompressed per Content-Encoding up to `maxBytes`. */
+export function decodeContentEncoding(buf: Buffer, encoding: string | undefined, maxBytes: number): Buffer {
+  const enc = String(encoding ?? 'identity').trim().toLowerCase();
+  if (enc === 'identity' || enc === '') return buf;
+  try {
+    if (enc === 'gzip') return zlib.gunzipSync(buf, { maxOutputLength: maxBytes });
+    if (enc === 'deflate') return zlib.inflateSync(buf, { maxOutputLength: maxBytes });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw tooLarge(`decompressed request body is larger than the ${maxBytes}-byte limit`, maxBytes);
+    }
+    throw badRequest(`request body is not valid ${enc} data`);
+  }
+  throw badRequest(`unsupported Content-Encoding '${shown(enc, 40)}' (gzip, deflate or identity)`);
+}
+
+/** What an HTTP infer request carries, before anything is decoded. */
+export interface HttpInferInput {
+  body: Buffer;
+  contentEncoding: string | undefined;
+  headerLength: string | string[] | undefined;
+  contentType: string | undefined;
+  /** Largest decompressed body. */
+  maxBodyBytes: number;
+}
+
+/** Which outputs go back as binary, as plain data (it crosses to and from decode workers). */
+export interface BinaryOutputChoice {
+  all: boolean;
+  perOutput: [string, boolean][];
+}
+
+export function binaryOutputOf(choice: BinaryOutputChoice): (name: string) => boolean {
+  const per = new Map(choice.perOutput);
+  return (name) => per.get(name) ?? choice.all;
+}
+
+/** An HTTP infer body, decompressed, parsed and validated against `meta`: what the backend receives. */
+export function decodeHttpInfer(
+  input: HttpInferInput,
+  model: string,
+  version: string | undefined,
+  meta: ModelMetadata,
+  limits: DecodeLimits = DECODE_LIMITS,
+): { request: ValidatedInferRequest; binaryOutput: BinaryOutputChoice } {
+  const body = decodeContentEncoding(input.body, input.contentEncoding, input.maxBodyBytes);
+  const headerLength = headerLengthOf(input.headerLength, input.contentType, body.length);
+  const parsed = parseHttpInferBody(body, headerLength, limits);
+  return { request: validateInferRequest(model, version, parsed.wire, meta, limits), binaryOutput: parsed.binaryOutputChoice };
+}
+
+function checkName(name: string, what: string, limits: DecodeLimits): void {
+  if (Buffer.byteLength(name) > limits.maxNameBytes) throw badRequest(`${what} '${shown(name)}' is longer than ${limits.maxNameBytes} bytes`, { limit: limits.maxNameBytes });
+}
+
+function parseParameters(v: unknown, where: string, limits: DecodeLimits = DECODE_LIMITS): Parameters {
   if (v === undefined || v === null) return {};
   if (!isPlainObject(v)) throw badRequest(`${where}: parameters must be an object`);
   const out: Parameters = {};
-  for (const [k, p] of Object.entries(v)) {
+  const entries = Object.entries(v);
+  if (entries.length > limits.maxParameters) throw badRequest(`${where} has more than ${limits.maxParameters} parameters`, { limit: limits.maxParameters });
+  for (const [k, p] of entries) {
+    checkName(k, `${where}: parameter`, limits);
     if (typeof p === 'string' || typeof p === 'number' || typeof p === 'boolean') out[k] = p as ParamValue;
     else throw badRequest(`${where}: parameter '${k}' must be a string, number or boolean`);
   }
@@ -54,8 +116,9 @@ function parseParameters(v: unknown, where: string): Parameters {
 }
 
 /** Parses an infer request body (plain JSON or JSON + binary tensor data). */
-export function parseHttpInferBody(body: Buffer, headerLength: number | undefined): HttpInferBody {
+export function parseHttpInferBody(body: Buffer, headerLength: number | undefined, limits: DecodeLimits = DECODE_LIMITS): HttpInferBody & { binaryOutputChoice: BinaryOutputChoice } {
   const jsonEnd = headerLength ?? body.length;
+  scanJson(body, jsonEnd, limits);
   let doc: unknown;
   try {
     doc = JSON.parse(body.subarray(0, jsonEnd).toString('utf8'));
@@ -66,23 +129,27 @@ export function parseHttpInferBody(body: Buffer, headerLength: number | undefine
   if (!isPlainObject(doc)) throw badRequest('request body must be a JSON object');
 
   if (doc.id !== undefined && typeof doc.id !== 'string') throw badRequest("request 'id' must be a string");
-  const parameters = parseParameters(doc.parameters, 'request');
+  if (typeof doc.id === 'string') checkName(doc.id, "request 'id'", limits);
+  const parameters = parseParameters(doc.parameters, 'request', limits);
 
   const rawInputs = doc.inputs;
   if (!Array.isArray(rawInputs)) throw badRequest("request must have an 'inputs' array");
+  if (rawInputs.length > limits.maxTensors) throw badRequest(`request has more than ${limits.maxTensors} inputs`, { limit: limits.maxTensors });
 
   let offset = jsonEnd;
   const inputs: WireInput[] = rawInputs.map((ri, i) => {
     if (!isPlainObject(ri)) throw badRequest(`inputs[${i}] must be an object`);
     const name = ri.name;
     if (typeof name !== 'string' || name === '') throw badRequest(`inputs[${i}] must have a non-empty string 'name'`);
+    checkName(name, `inputs[${i}] name`, limits);
     const where = `input '${name}'`;
     if (typeof ri.datatype !== 'string') throw badRequest(`${where} must have a string 'datatype'`);
+    checkName(ri.datatype, `${where}: datatype`, limits);
     const shape = ri.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw badRequest(`${where} has an invalid shape ${JSON.stringify(shape) ?? 'undefined'}: dimensions must be non-negative integers`);
+      throw badRequest(`${where} has an invalid shape ${describeShape(shape)}: dimensions must be non-negative integers`);
     }
-    const params = parseParameters(ri.parameters, where);
+    const params = parseParameters(ri.parameters, where, limits);
     const size = params.binary_data_size;
     if (size !== undefined) {
       if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
@@ -108,11 +175,13 @@ export function parseHttpInferBody(body: Buffer, headerLength: number | undefine
 
   const rawOutputs = doc.outputs ?? [];
   if (!Array.isArray(rawOutputs)) throw badRequest("request 'outputs' must be an array");
+  if (rawOutputs.length > limits.maxTensors) throw badRequest(`request has more than ${limits.maxTensors} outputs`, { limit: limits.maxTensors });
   const outputs: WireOutput[] = rawOutputs.map((ro, i) => {
     if (!isPlainObject(ro)) throw badRequest(`outputs[${i}] must be an object`);
     const name = ro.name;
     if (typeof name !== 'string' || name === '') throw badRequest(`outputs[${i}] must have a non-empty string 'name'`);
-    return { name, parameters: parseParameters(ro.parameters, `output '${name}'`) };
+    checkName(name, `outputs[${i}] name`, limits);
+    return { name, parameters: parseParameters(ro.parameters, `output '${name}'`, limits) };
   });
 
   const all = parameters.binary_data_output === true;
@@ -126,7 +195,8 @@ export function parseHttpInferBody(body: Buffer, headerLength: number | undefine
   }
   const wire: WireInferRequest = { parameters, inputs, outputs };
   if (typeof doc.id === 'string') wire.id = doc.id;
-  return { wire, binaryOutput: (name) => perOutput.get(name) ?? all };
+  const binaryOutputChoice: BinaryOutputChoice = { all, perOutput: [...perOutput] };
+  return { wire, binaryOutput: binaryOutputOf(binaryOutputChoice), binaryOutputChoice };
 }
 
 export interface HttpBody {
@@ -136,54 +206,94 @@ export interface HttpBody {
   headerLength?: number;
 }
 
-/** Encodes an infer response; `outputs` are already checked (checkInferResponse). */
-export function encodeHttpInferResponse(
+/** Elements formatted per step of a JSON response, between which the event loop gets a turn. */
+const JSON_CHUNK = 1 << 16;
+
+/** A response whose JSON would be over `limit` bytes: the client can ask for binary outputs instead. */
+export function responseTooLarge(what: string, limit: number): TensorshareError {
+  return new TensorshareError(
+    'ERR_INVALID_ARGUMENT',
+    `${what} would be larger than the ${limit}-byte limit on JSON responses; ask for binary outputs with the binary tensor data extension ("parameters": {"binary_data_output": true})`,
+    { responseTooLarge: true, limit },
+  );
+}
+
+/**
+ * Encodes an infer response; `outputs` are already checked (checkInferResponse).
+ * JSON data is formatted a chunk at a time, yielding between chunks, and
+ * refused once it passes `maxJsonBytes`: a large output never holds the event
+ * loop or grows one string past what V8 allows.
+ */
+export async function encodeHttpInferResponse(
   req: ValidatedInferRequest,
   res: { model?: string; version?: string; parameters?: Parameters },
   outputs: Tensor[],
   binaryOutput: (name: string) => boolean,
-): HttpBody {
+  maxJsonBytes: number = DECODE_LIMITS.maxJsonResponseBytes,
+): Promise<HttpBody> {
+  // Each JSON element takes at least one character and a comma: refuse what cannot fit before formatting any of it.
+  const least = outputs.reduce((n, t) => (binaryOutput(t.name) ? n : n + 2 * t.data.length), 0);
+  if (least > maxJsonBytes) throw responseTooLarge(`the JSON response (at least ${least} bytes)`, maxJsonBytes);
   const binaries: Buffer[] = [];
-  const parts: string[] = [];
-  for (const t of outputs) {
-    const params: Parameters = { ...(t.parameters ?? {}) };
-    let data = '';
-    if (binaryOutput(t.name)) {
-      const bytes = tensorBytes(t.datatype, t.data);
-      binaries.push(bytes);
-      params.binary_data_size = bytes.length;
-    } else {
-      data = `,"data":${jsonData(t)}`;
-    }
-    const p = Object.keys(params).length > 0 ? `,"parameters":${JSON.stringify(params)}` : '';
-    parts.push(`{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}]${p}${data}}`);
-  }
+  const json: Buffer[] = [];
+  let jsonBytes = 0;
+  const put = (text: string): void => {
+    const b = Buffer.from(text, 'utf8');
+    jsonBytes += b.length;
+    if (jsonBytes > maxJsonBytes) throw responseTooLarge('the JSON response', maxJsonBytes);
+    json.push(b);
+  };
   let head = `{"model_name":${JSON.stringify(res.model ?? req.model)}`;
   const version = res.version ?? req.version;
   if (version !== undefined) head += `,"model_version":${JSON.stringify(version)}`;
   if (req.id !== undefined) head += `,"id":${JSON.stringify(req.id)}`;
   if (res.parameters && Object.keys(res.parameters).length > 0) head += `,"parameters":${JSON.stringify(res.parameters)}`;
-  const json = Buffer.from(`${head},"outputs":[${parts.join(',')}]}`, 'utf8');
-  if (binaries.length === 0) return { body: json, contentType: 'application/json' };
-  return { body: Buffer.concat([json, ...binaries]), contentType: 'application/octet-stream', headerLength: json.length };
+  put(`${head},"outputs":[`);
+  for (const [i, t] of outputs.entries()) {
+    const params: Parameters = { ...(t.parameters ?? {}) };
+    const asBinary = binaryOutput(t.name);
+    if (asBinary) {
+      const bytes = tensorBytes(t.datatype, t.data);
+      binaries.push(bytes);
+      params.binary_data_size = bytes.length;
+    }
+    const p = Object.keys(params).length > 0 ? `,"parameters":${JSON.stringify(params)}` : '';
+    put(`${i > 0 ? ',' : ''}{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}]${p}`);
+    if (!asBinary) {
+      put(',"data":[');
+      for (let from = 0; from < t.data.length; from += JSON_CHUNK) {
+        if (from > 0) {
+          put(',');
+          await new Promise((r) => setImmediate(r));
+        }
+        put(jsonItems(t, from, Math.min(t.data.length, from + JSON_CHUNK)));
+      }
+      put(']');
+    }
+    put('}');
+  }
+  put(']}');
+  const body = Buffer.concat(json);
+  if (binaries.length === 0) return { body, contentType: 'application/json' };
+  return { body: Buffer.concat([body, ...binaries]), contentType: 'application/octet-stream', headerLength: body.length };
 }
 
 const num = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
 
-/** Flat JSON array text of a tensor's data; 64-bit integers are written exactly. */
-function jsonData(t: Tensor): string {
+/** JSON text of elements [from, to) of a tensor's data, comma separated; 64-bit integers are written exactly. */
+function jsonItems(t: Tensor, from: number, to: number): string {
   switch (t.datatype) {
     case 'BYTES':
-      return JSON.stringify(bytesToStrings(t.data as Uint8Array[] | string[]));
+      return bytesToStrings((t.data as (Uint8Array | string)[]).slice(from, to)).map((s) => JSON.stringify(s)).join(',');
     case 'BOOL':
-      return `[${Array.from(t.data as Uint8Array, (v) => (v ? 'true' : 'false')).join(',')}]`;
+      return Array.from((t.data as Uint8Array).subarray(from, to), (v) => (v ? 'true' : 'false')).join(',');
     case 'FP16':
-      return `[${Array.from(t.data as Uint16Array, (h) => num(halfToNumber(h))).join(',')}]`;
+      return Array.from((t.data as Uint16Array).subarray(from, to), (h) => num(halfToNumber(h))).join(',');
     case 'FP32':
     case 'FP64':
-      return `[${Array.from(t.data as Float32Array | Float64Array, num).join(',')}]`;
+      return Array.from((t.data as Float32Array | Float64Array).subarray(from, to), num).join(',');
     default:
-      return `[${(t.data as NumericData).join(',')}]`;
+      return (t.data as NumericData).subarray(from, to).join(',');
   }
 }
 

@@ -107,7 +107,7 @@ test('HTTP binary extension: JSON header then tensor bytes in input order', () =
   rejects(() => parseHttpInferBody(json, undefined), /declares binary_data_size but the request has no Inference-Header-Content-Length/);
 });
 
-test('HTTP response encoding: JSON data, binary sections and exact int64', () => {
+test('HTTP response encoding: JSON data, binary sections and exact int64', async () => {
   const req: ValidatedInferRequest = { model: 'm', id: 'r1', parameters: {}, inputs: [], outputs: [{ name: 'Y', parameters: {} }, { name: 'Z', parameters: {} }] };
   const outputs = checkInferResponse(
     req,
@@ -119,13 +119,13 @@ test('HTTP response encoding: JSON data, binary sections and exact int64', () =>
     },
     meta,
   );
-  const plain = encodeHttpInferResponse(req, {}, outputs, () => false);
+  const plain = await encodeHttpInferResponse(req, {}, outputs, () => false);
   assert.equal(plain.contentType, 'application/json');
   assert.equal(
     plain.body.toString(),
     '{"model_name":"m","id":"r1","outputs":[{"name":"Y","datatype":"FP32","shape":[1,2],"data":[0.5,2]},{"name":"Z","datatype":"INT64","shape":[2],"data":[4611686018427387905,-3]}]}',
   );
-  const bin = encodeHttpInferResponse(req, {}, outputs, (n) => n === 'Y');
+  const bin = await encodeHttpInferResponse(req, {}, outputs, (n) => n === 'Y');
   assert.equal(bin.contentType, 'application/octet-stream');
   const head = JSON.parse(bin.body.subarray(0, bin.headerLength).toString());
   assert.deepEqual(head.outputs[0], { name: 'Y', datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } });

@@ -24,6 +24,7 @@ import {
 } from '../../tensor/index.js';
 import type { ValidatedInferRequest } from './backend.js';
 import { deserializeBytes, typedFromBytes } from './binary.js';
+import { DECODE_LIMITS, MAX_ELEMENTS, shown, type DecodeLimits } from './limits.js';
 import { badRequest } from './status.js';
 
 /** Tensor data as it came off the wire. */
@@ -62,22 +63,38 @@ function withoutTransportParams(p: Parameters): Parameters {
   return out;
 }
 
-/** Largest element count a single tensor may declare (guards allocations driven by shapes). */
-export const MAX_ELEMENTS = 2 ** 31 - 1;
+export { MAX_ELEMENTS };
 
 const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 const listNames = (ts: readonly TensorMetadata[]): string => ts.map((t) => t.name).join(', ') || '(none)';
 
-export function validateInferRequest(model: string, version: string | undefined, wire: WireInferRequest, meta: ModelMetadata): ValidatedInferRequest {
+/** Elements a request has decoded so far, against the limits. */
+interface Budget {
+  values: number;
+  bytesElements: number;
+  limits: DecodeLimits;
+}
+
+export function validateInferRequest(
+  model: string,
+  version: string | undefined,
+  wire: WireInferRequest,
+  meta: ModelMetadata,
+  limits: DecodeLimits = DECODE_LIMITS,
+): ValidatedInferRequest {
+  if (wire.inputs.length > limits.maxTensors || wire.outputs.length > limits.maxTensors) {
+    throw badRequest(`request has more than ${limits.maxTensors} inputs or outputs`, { limit: limits.maxTensors });
+  }
   const byName = new Map(meta.inputs.map((t) => [t.name, t]));
   const seen = new Set<string>();
   const inputs: Tensor[] = [];
+  const budget: Budget = { values: 0, bytesElements: 0, limits };
   for (const w of wire.inputs) {
     const m = byName.get(w.name);
-    if (!m) throw badRequest(`model '${model}' has no input named '${w.name}' (inputs: ${listNames(meta.inputs)})`, { input: w.name });
+    if (!m) throw badRequest(`model '${model}' has no input named '${shown(w.name)}' (inputs: ${listNames(meta.inputs)})`, { input: shown(w.name) });
     if (seen.has(w.name)) throw badRequest(`input '${w.name}' is given more than once`, { input: w.name });
     seen.add(w.name);
-    inputs.push(decodeInput(model, w, m));
+    inputs.push(decodeInput(model, w, m, budget));
   }
   for (const m of meta.inputs) {
     if (!m.optional && !seen.has(m.name)) throw badRequest(`missing input '${m.name}' for model '${model}'`, { input: m.name });
@@ -91,7 +108,7 @@ export function validateInferRequest(model: string, version: string | undefined,
     const seenOut = new Set<string>();
     outputs = wire.outputs.map((o) => {
       if (!outByName.has(o.name)) {
-        throw badRequest(`model '${model}' has no output named '${o.name}' (outputs: ${listNames(meta.outputs)})`, { output: o.name });
+        throw badRequest(`model '${model}' has no output named '${shown(o.name)}' (outputs: ${listNames(meta.outputs)})`, { output: shown(o.name) });
       }
       if (seenOut.has(o.name)) throw badRequest(`output '${o.name}' is requested more than once`, { output: o.name });
       seenOut.add(o.name);
@@ -105,22 +122,30 @@ export function validateInferRequest(model: string, version: string | undefined,
   return req;
 }
 
-function decodeInput(model: string, w: WireInput, m: TensorMetadata): Tensor {
+function decodeInput(model: string, w: WireInput, m: TensorMetadata, budget: Budget): Tensor {
   const where = `input '${w.name}'`;
-  if (!isDatatype(w.datatype)) throw badRequest(`${where} has unsupported datatype '${w.datatype}'`, { input: w.name });
+  if (!isDatatype(w.datatype)) throw badRequest(`${where} has unsupported datatype '${shown(w.datatype)}'`, { input: w.name });
   if (w.datatype !== m.datatype) {
     throw badRequest(`${where} has datatype ${w.datatype}, model '${model}' expects ${m.datatype}`, { input: w.name });
   }
   const dt = w.datatype;
-  checkShape(w.shape, where);
+  checkShape(w.shape, where, budget.limits.maxRank);
   const shapeOk = w.shape.length === m.shape.length && w.shape.every((d, i) => m.shape[i] === -1 || m.shape[i] === d);
   if (!shapeOk) {
     throw badRequest(`${where} has shape ${fmtShape(w.shape)}, model '${model}' expects ${fmtShape(m.shape)} (-1: any size)`, {
       input: w.name,
     });
   }
+  // An empty tensor is never what a client means, and onnxruntime answers one with its internals.
+  const zero = w.shape.findIndex((d, i) => d === 0 && m.shape[i] !== 0);
+  if (zero >= 0) {
+    throw badRequest(`${where} has shape ${fmtShape(w.shape)}: dimension ${zero} is 0, so the tensor would be empty; every dimension must be at least 1`, {
+      input: w.name,
+    });
+  }
   const count = elementCount(w.shape);
   if (count > MAX_ELEMENTS) throw badRequest(`${where} declares ${count} elements, more than the limit ${MAX_ELEMENTS}`, { input: w.name });
+  spend(budget, dt, w.payload.kind, count, where);
 
   let data: TensorData;
   if (w.payload.kind === 'raw') {
@@ -138,16 +163,46 @@ function decodeInput(model: string, w: WireInput, m: TensorMetadata): Tensor {
   return t;
 }
 
-export function checkShape(shape: unknown, where: string): asserts shape is number[] {
+export function checkShape(shape: unknown, where: string, maxRank = DECODE_LIMITS.maxRank): asserts shape is number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    throw badRequest(`${where} has an invalid shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
+    throw badRequest(`${where} has an invalid shape ${describeShape(shape)}: dimensions must be non-negative integers`);
+  }
+  if (shape.length > maxRank) throw badRequest(`${where} has ${shape.length} dimensions, more than the limit ${maxRank}`, { limit: maxRank });
+}
+
+/**
+ * A client's shape for an error message: short, and built without recursion,
+ * whatever the client nested or sent (JSON.stringify of a 100,000-deep array overflows the stack).
+ */
+export function describeShape(shape: unknown): string {
+  if (!Array.isArray(shape)) return shape === undefined ? 'undefined' : typeof shape === 'string' ? JSON.stringify(shown(shape, 40)) : String(shape).slice(0, 40);
+  const dims = shape.slice(0, 8).map((d) => (typeof d === 'number' ? String(d) : Array.isArray(d) ? '[…]' : typeof d === 'string' ? JSON.stringify(shown(d, 20)) : String(d).slice(0, 20)));
+  return `[${dims.join(',')}${shape.length > 8 ? `,… (${shape.length} dimensions)` : ''}]`;
+}
+
+/** Counts a tensor's elements against the request's limits before any of them is decoded. */
+function spend(budget: Budget, dt: Datatype, kind: WirePayload['kind'], count: number, where: string): void {
+  const { limits } = budget;
+  if (kind === 'values') {
+    budget.values += count;
+    if (budget.values > limits.maxValues) {
+      throw badRequest(`${where} brings the request to ${budget.values} elements of JSON data or typed contents, more than the limit ${limits.maxValues}; send large tensors as binary data (binary tensor data extension, or raw_input_contents over gRPC)`, {
+        limit: limits.maxValues,
+      });
+    }
+  }
+  if (dt === 'BYTES') {
+    budget.bytesElements += count;
+    if (budget.bytesElements > limits.maxBytesElements) {
+      throw badRequest(`${where} brings the request to ${budget.bytesElements} BYTES elements, more than the limit ${limits.maxBytesElements}`, { limit: limits.maxBytesElements });
+    }
   }
 }
 
 function decodeRaw(dt: Datatype, bytes: Uint8Array, count: number, shape: number[], where: string): TensorData {
   if (dt === 'BYTES') {
-    const elems = deserializeBytes(bytes);
-    if (!elems) throw badRequest(`${where} has malformed BYTES data: expected 4-byte little-endian length prefixes`);
+    const elems = deserializeBytes(bytes, count);
+    if (!elems) throw badRequest(`${where} has malformed BYTES data: expected ${count} elements (shape ${fmtShape(shape)}), each a 4-byte little-endian length then its bytes`);
     if (elems.length !== count) throw badRequest(`${where} has ${elems.length} BYTES elements, shape ${fmtShape(shape)} needs ${count}`);
     return elems;
   }
