@@ -14,16 +14,35 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.resolve(process.argv[2] ?? path.join(root, 'src/daemon/generated'));
 const require = createRequire(import.meta.url);
-const bin = path.join(path.dirname(require.resolve('@grpc/proto-loader/package.json')), 'build/bin/proto-loader-gen-types.js');
+const bin = path.join(
+  path.dirname(require.resolve('@grpc/proto-loader/package.json')),
+  'build/bin/proto-loader-gen-types.js',
+);
 
 fs.rmSync(outDir, { recursive: true, force: true });
-const r = spawnSync(process.execPath, [
-  bin, '--longs=Number', '--enums=String', '--defaults', '--oneofs', '--grpcLib=@grpc/grpc-js',
-  '-I', 'proto', '-O', outDir, 'tensorshare/daemon.proto',
-], { stdio: 'inherit', cwd: root });
+const r = spawnSync(
+  process.execPath,
+  [
+    bin,
+    '--longs=Number',
+    '--enums=String',
+    '--defaults',
+    '--oneofs',
+    '--grpcLib=@grpc/grpc-js',
+    '-I',
+    'proto',
+    '-O',
+    outDir,
+    'tensorshare/daemon.proto',
+  ],
+  { stdio: 'inherit', cwd: root },
+);
 if (r.status !== 0) process.exit(r.status ?? 1);
 
-const files = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+const files = (dir) =>
+  fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 for (const f of files(outDir)) {
   const text = fs.readFileSync(f, 'utf8').replace(/(from '\.{1,2}\/[^']+)(?<!\.js)'/g, "$1.js'");
   fs.writeFileSync(f, text);

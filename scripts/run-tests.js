@@ -22,7 +22,10 @@ function collect(dir, out) {
 const filter = process.argv.slice(2);
 let files = collect('dist', []).sort();
 if (filter.length) files = files.filter((f) => filter.some((s) => f.includes(s)));
-if (files.length === 0) { console.error('no test files found under dist/'); process.exit(1); }
+if (files.length === 0) {
+  console.error('no test files found under dist/');
+  process.exit(1);
+}
 const canary = mkdtempSync(join(tmpdir(), 'ts-env-canary-'));
 const env = {
   ...process.env,
@@ -33,11 +36,17 @@ const env = {
   TENSORSHARE_DAEMON_PROFILE: join(canary, 'daemon-trace.json'),
   TENSORSHARE_PROFILE: join(canary, 'client-%p.json'),
 };
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit', env },
+);
 const touched = readdirSync(canary);
 rmSync(canary, { recursive: true, force: true });
 if (touched.length) {
-  console.error(`tests read the caller's environment: they created ${touched.join(', ')} at the canary TENSORSHARE_* paths in ${canary}; give every daemon, server and CLI run explicit roots and testEnv() (src/testing/env.ts)`);
+  console.error(
+    `tests read the caller's environment: they created ${touched.join(', ')} at the canary TENSORSHARE_* paths in ${canary}; give every daemon, server and CLI run explicit roots and testEnv() (src/testing/env.ts)`,
+  );
   process.exit(1);
 }
 process.exit(r.status ?? 1);

@@ -97,7 +97,10 @@ function importGraph(): { edges: Map<string, Edge>; importers: Map<string, strin
 
 /** The block docs/architecture.md holds between its markers: a Mermaid picture of the folder edges (edges to `base` left out: every folder may use it). */
 function graphBlock(edges: Iterable<Edge>): string {
-  const lines = [...edges].filter((e) => e.to !== 'base').map((e) => `  ${e.from} --> ${e.to}`).sort();
+  const lines = [...edges]
+    .filter((e) => e.to !== 'base')
+    .map((e) => `  ${e.from} --> ${e.to}`)
+    .sort();
   return [BEGIN, '```mermaid', 'graph TD', ...lines, '```', END].join('\n');
 }
 
@@ -109,7 +112,9 @@ test('imports between folders go only the allowed ways', () => {
     .map((e) => `${e.from} -> ${e.to} (${e.files.join(', ')})`);
   assert.deepEqual(forbidden, [], `imports not in ALLOWED of src/architecture.test.ts:\n${forbidden.join('\n')}`);
   for (const e of edges.values()) assert.ok(e.from in ALLOWED, `folder ${e.from} is not in ALLOWED`);
-  const baseImports = [...edges.values()].filter((e) => e.from === 'base').map((e) => `${e.to} (${e.files.join(', ')})`);
+  const baseImports = [...edges.values()]
+    .filter((e) => e.from === 'base')
+    .map((e) => `${e.to} (${e.files.join(', ')})`);
   assert.deepEqual(baseImports, [], 'the shared modules at the top of src/ import no folder');
 });
 
@@ -140,9 +145,15 @@ test('the allowed graph points one way (no cycles)', () => {
 
 test('nothing imports bench but the benchmark commands, and nothing but tests imports testing', () => {
   const { importers } = importGraph();
-  const into = (folder: string) => [...importers].flatMap(([target, from]) => (target.startsWith(`src/${folder}/`) ? from.filter((f) => !f.startsWith(`src/${folder}/`)) : []));
+  const into = (folder: string) =>
+    [...importers].flatMap(([target, from]) =>
+      target.startsWith(`src/${folder}/`) ? from.filter((f) => !f.startsWith(`src/${folder}/`)) : [],
+    );
   // Fixtures in src/testing may use bench's types: they are test code (the next assertion keeps them so).
-  assert.deepEqual([...new Set(into('bench'))].filter((f) => !BENCH_IMPORTERS.includes(f) && !f.startsWith('src/testing/')), []);
+  assert.deepEqual(
+    [...new Set(into('bench'))].filter((f) => !BENCH_IMPORTERS.includes(f) && !f.startsWith('src/testing/')),
+    [],
+  );
   assert.deepEqual([...new Set(into('testing'))], []);
 });
 
@@ -152,17 +163,32 @@ test('docs/architecture.md draws exactly the imports of the code', () => {
   const j = doc.indexOf(END);
   assert.ok(i >= 0 && j > i, `${DOC} has no ${BEGIN} .. ${END} block`);
   const expected = graphBlock(importGraph().edges.values());
-  assert.equal(doc.slice(i, j + END.length), expected, `replace the graph block of docs/architecture.md with:\n${expected}`);
+  assert.equal(
+    doc.slice(i, j + END.length),
+    expected,
+    `replace the graph block of docs/architecture.md with:\n${expected}`,
+  );
 });
 
 test('every folder under src/ has a README, and docs/architecture.md lists every top folder', () => {
   // `generated/` folders hold generator output; the README of their parent describes them.
-  const folders = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== 'generated').flatMap((e) => [path.join(dir, e.name), ...folders(path.join(dir, e.name))]);
-  const missing = folders(SRC).filter((d) => !fs.existsSync(path.join(d, 'README.md'))).map((d) => path.relative(packageRoot, d));
+  const folders = (dir: string): string[] =>
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && e.name !== 'generated')
+      .flatMap((e) => [path.join(dir, e.name), ...folders(path.join(dir, e.name))]);
+  const missing = folders(SRC)
+    .filter((d) => !fs.existsSync(path.join(d, 'README.md')))
+    .map((d) => path.relative(packageRoot, d));
   assert.deepEqual(missing, [], 'folders without a README.md');
   const doc = fs.readFileSync(DOC, 'utf8');
-  const unlisted = fs.readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory() && !doc.includes(`| \`src/${e.name}\` |`)).map((e) => e.name);
+  const unlisted = fs
+    .readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !doc.includes(`| \`src/${e.name}\` |`))
+    .map((e) => e.name);
   assert.deepEqual(unlisted, [], 'top folders missing from the table of docs/architecture.md');
-  const unknown = Object.keys(ALLOWED).filter((n) => n !== 'index' && n !== 'base' && !fs.existsSync(path.join(SRC, n)));
+  const unknown = Object.keys(ALLOWED).filter(
+    (n) => n !== 'index' && n !== 'base' && !fs.existsSync(path.join(SRC, n)),
+  );
   assert.deepEqual(unknown, [], 'ALLOWED names folders that do not exist');
 });

@@ -32,6 +32,6 @@ export type ByteSuffix = 'B' | 'KiB' | 'MiB' | 'GiB' | 'TiB';
 
 /** `n` bytes in its own best unit, or in `unit` (a message comparing several sizes reads better in one). */
 export function formatBytes(n: number, unit?: ByteSuffix): string {
-  const u = unit === undefined ? byteUnit(n) : UNITS.find((x) => x.suffix === unit) ?? { div: 1, suffix: 'B' };
+  const u = unit === undefined ? byteUnit(n) : (UNITS.find((x) => x.suffix === unit) ?? { div: 1, suffix: 'B' });
   return `${trimNumber(n / u.div)} ${u.suffix}`;
 }

@@ -26,7 +26,11 @@ export function packageDir(name: string): string {
     const candidate = path.join(dir, name);
     if (existsSync(path.join(candidate, 'package.json'))) return candidate;
   }
-  throw new TensorshareError('ERR_PRECONDITION', `package '${name}' is not installed where tensorshare can reach it (looked up from ${here})`, { package: name });
+  throw new TensorshareError(
+    'ERR_PRECONDITION',
+    `package '${name}' is not installed where tensorshare can reach it (looked up from ${here})`,
+    { package: name },
+  );
 }
 
 /** Model and data files that ship inside npm dependencies: package and path inside it. */

@@ -6,7 +6,10 @@ test('one seeded generator: same seed, same sequence; values in range; string an
   const a = seededRandom(42);
   const b = seededRandom(42);
   const xs = Array.from({ length: 1000 }, () => a());
-  assert.deepEqual(Array.from({ length: 1000 }, () => b()), xs);
+  assert.deepEqual(
+    Array.from({ length: 1000 }, () => b()),
+    xs,
+  );
   assert.notDeepEqual(Array.from({ length: 1000 }, seededRandom(43)), xs);
   assert.ok(xs.every((x) => x >= 0 && x < 1));
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;

@@ -23,16 +23,30 @@ export async function handle(request, ctx) {
   const image = request.inputs.find((t) => t.name === 'image');
   const bytes = mediaBytes(image.data[0], PNG_MAGIC); // raw PNG, or base64 text from a JSON body
   // The header's dimensions are checked before decoding, against what this function's memory limit allows.
-  const lines = await readText(decodePng(bytes, { maxPixels: maxImagePixels(ctx.config.memoryLimitMb) }), ctx.models.det.run, ctx.models.rec.run, ctx.state.keys);
+  const lines = await readText(
+    decodePng(bytes, { maxPixels: maxImagePixels(ctx.config.memoryLimitMb) }),
+    ctx.models.det.run,
+    ctx.models.rec.run,
+    ctx.state.keys,
+  );
   const n = lines.length;
   return {
     outputs: [
       { name: 'text', datatype: 'BYTES', shape: [n], data: lines.map((l) => l.text) },
       { name: 'confidence', datatype: 'FP32', shape: [n], data: Float32Array.from(lines, (l) => l.confidence) },
-      { name: 'boxes', datatype: 'INT32', shape: [n, 4], data: Int32Array.from(lines.flatMap((l) => [l.x, l.y, l.width, l.height])) },
       {
-        name: 'lines', datatype: 'BYTES', shape: [n],
-        data: lines.map((l) => JSON.stringify({ text: l.text, confidence: +l.confidence.toFixed(4), box: [l.x, l.y, l.width, l.height] })),
+        name: 'boxes',
+        datatype: 'INT32',
+        shape: [n, 4],
+        data: Int32Array.from(lines.flatMap((l) => [l.x, l.y, l.width, l.height])),
+      },
+      {
+        name: 'lines',
+        datatype: 'BYTES',
+        shape: [n],
+        data: lines.map((l) =>
+          JSON.stringify({ text: l.text, confidence: +l.confidence.toFixed(4), box: [l.x, l.y, l.width, l.height] }),
+        ),
       },
     ],
   };

@@ -15,8 +15,18 @@ export async function handle(request, ctx) {
   const { segments, probabilities } = await detectSpeech(decodeWav(bytes), ctx.run);
   return {
     outputs: [
-      { name: 'segments', datatype: 'FP32', shape: [segments.length, 2], data: Float32Array.from(segments.flatMap((s) => [s.startS, s.endS])) },
-      { name: 'probabilities', datatype: 'FP32', shape: [probabilities.length], data: Float32Array.from(probabilities) },
+      {
+        name: 'segments',
+        datatype: 'FP32',
+        shape: [segments.length, 2],
+        data: Float32Array.from(segments.flatMap((s) => [s.startS, s.endS])),
+      },
+      {
+        name: 'probabilities',
+        datatype: 'FP32',
+        shape: [probabilities.length],
+        data: Float32Array.from(probabilities),
+      },
     ],
   };
 }

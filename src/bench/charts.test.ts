@@ -4,7 +4,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isTensorshareError } from '../errors.js';
-import { formatValue, groupedBarChart, latencyThroughputChart, lineChart, makeAxis, niceStep, ratioBarChart, writeSvg } from './charts.js';
+import {
+  formatValue,
+  groupedBarChart,
+  latencyThroughputChart,
+  lineChart,
+  makeAxis,
+  niceStep,
+  ratioBarChart,
+  writeSvg,
+} from './charts.js';
 
 const MiB = 2 ** 20;
 const invalid = (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT');
@@ -51,7 +60,14 @@ test('lineChart has title, axis labels, legend and one marker per point; output 
     yFormat: 'bytes' as const,
     series: [
       { name: 'plain', points: [1, 2, 4].map((n) => ({ x: n, y: n * 100 * MiB })) },
-      { name: 'plain-noprepack', points: [{ x: 1, y: 90 * MiB }, { x: 2, y: null }, { x: 4, y: 350 * MiB }] },
+      {
+        name: 'plain-noprepack',
+        points: [
+          { x: 1, y: 90 * MiB },
+          { x: 2, y: null },
+          { x: 4, y: 350 * MiB },
+        ],
+      },
     ],
   };
   const svg = lineChart(spec);
@@ -67,10 +83,26 @@ test('lineChart has title, axis labels, legend and one marker per point; output 
 // From the scheduling benchmark's chart (its renderer, svg-chart.ts, merged into this one).
 test('lineChart: one polyline per series, dashed series, SLO line, y axis clipped at yMax, escaped text, deterministic', () => {
   const c = {
-    title: 'p99 <vs> throughput', xLabel: 'req/s', yLabel: 'ms',
+    title: 'p99 <vs> throughput',
+    xLabel: 'req/s',
+    yLabel: 'ms',
     series: [
-      { name: 'nobatch', points: [{ x: 10, y: 20 }, { x: 50, y: 90 }, { x: 30, y: 40 }] },
-      { name: 'aimd', points: [{ x: 10, y: 15 }, { x: 120, y: 80 }], dashed: true },
+      {
+        name: 'nobatch',
+        points: [
+          { x: 10, y: 20 },
+          { x: 50, y: 90 },
+          { x: 30, y: 40 },
+        ],
+      },
+      {
+        name: 'aimd',
+        points: [
+          { x: 10, y: 15 },
+          { x: 120, y: 80 },
+        ],
+        dashed: true,
+      },
     ],
     references: [{ y: 100, label: 'SLO 100 ms' }],
   };
@@ -97,24 +129,57 @@ test('groupedBarChart draws one bar per value and n/a for null; checks lengths',
     yFormat: 'ms',
     yScale: 'log10',
     categories: ['cold', 'warm', 'store hit'],
-    series: [{ name: 'plain', values: [2400, 900, null] }, { name: 'tensorshare', values: [2500, 120, 30] }],
+    series: [
+      { name: 'plain', values: [2400, 900, null] },
+      { name: 'tensorshare', values: [2500, 120, 30] },
+    ],
   });
   assertBalanced(svg);
   assert.equal(count(svg, /<rect x=[^>]*><title>/g), 5);
   assert.equal(count(svg, />n\/a</g), 1);
   assert.ok(svg.includes('>tensorshare<') && svg.includes('>scenario<'));
-  assert.throws(() => groupedBarChart({ title: 't', xLabel: 'x', yLabel: 'y', categories: ['a'], series: [{ name: 's', values: [1, 2] }] }), invalid);
-  assert.throws(() => groupedBarChart({ title: '', xLabel: 'x', yLabel: 'y', categories: ['a'], series: [{ name: 's', values: [1] }] }), invalid);
+  assert.throws(
+    () =>
+      groupedBarChart({
+        title: 't',
+        xLabel: 'x',
+        yLabel: 'y',
+        categories: ['a'],
+        series: [{ name: 's', values: [1, 2] }],
+      }),
+    invalid,
+  );
+  assert.throws(
+    () =>
+      groupedBarChart({ title: '', xLabel: 'x', yLabel: 'y', categories: ['a'], series: [{ name: 's', values: [1] }] }),
+    invalid,
+  );
 });
 
 test('ratioBarChart has a dashed reference line at 1.0; latencyThroughputChart labels points', () => {
-  const svg = ratioBarChart({ title: 'Saving', xLabel: 'model', yLabel: 'plain / tensorshare', bars: [{ label: 'bert', value: 7.5 }, { label: 'tiny', value: 0.9 }] });
+  const svg = ratioBarChart({
+    title: 'Saving',
+    xLabel: 'model',
+    yLabel: 'plain / tensorshare',
+    bars: [
+      { label: 'bert', value: 7.5 },
+      { label: 'tiny', value: 0.9 },
+    ],
+  });
   assertBalanced(svg);
   assert.equal(count(svg, /stroke-dasharray="6 4"/g), 1);
   assert.ok(svg.includes('>7.5×<') && svg.includes('>1× (parity)<'));
   const lt = latencyThroughputChart({
     title: 'Latency vs throughput',
-    series: [{ name: 'plain', points: [{ throughput: 100, latencyMs: 5, label: 'c=1' }, { throughput: 180, latencyMs: 11, label: 'c=2' }] }],
+    series: [
+      {
+        name: 'plain',
+        points: [
+          { throughput: 100, latencyMs: 5, label: 'c=1' },
+          { throughput: 180, latencyMs: 11, label: 'c=2' },
+        ],
+      },
+    ],
   });
   assertBalanced(lt);
   assert.ok(lt.includes('>c=2<') && lt.includes('>throughput (requests/s)<') && lt.includes('>latency (ms)<'));

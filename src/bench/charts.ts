@@ -88,7 +88,18 @@ export interface LatencyThroughputSpec extends Omit<ChartFrame, 'xLabel' | 'yLab
 }
 
 // Tableau 10: distinguishable, colour-blind-friendlier than the defaults.
-export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+export const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 const TEXT = '#222';
 const GRID = '#e3e3e3';
@@ -155,9 +166,15 @@ interface Axis {
 }
 
 /** Builds a scale covering `values` (and `extra`, e.g. reference lines) with nice ticks. */
-export function makeAxis(values: readonly number[], kind: ScaleKind, format: ValueFormat, opts: { zero?: boolean; what: string }): Axis {
+export function makeAxis(
+  values: readonly number[],
+  kind: ScaleKind,
+  format: ValueFormat,
+  opts: { zero?: boolean; what: string },
+): Axis {
   const vs = values.filter((v) => Number.isFinite(v));
-  if (vs.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `chart ${opts.what} axis has no finite values`);
+  if (vs.length === 0)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `chart ${opts.what} axis has no finite values`);
   let dataLo = Math.min(...vs);
   let dataHi = Math.max(...vs);
   const unit = unitFor(format, Math.max(Math.abs(dataLo), Math.abs(dataHi)));
@@ -181,7 +198,11 @@ export function makeAxis(values: readonly number[], kind: ScaleKind, format: Val
     const [a, b] = [start * unit.div, end * unit.div];
     return { kind, lo: a, hi: b, ticks, unit, frac: (v) => (v - a) / (b - a) };
   }
-  if (dataLo <= 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `chart ${opts.what} axis is logarithmic but has a value <= 0 (${dataLo})`);
+  if (dataLo <= 0)
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `chart ${opts.what} axis is logarithmic but has a value <= 0 (${dataLo})`,
+    );
   const base = kind === 'log2' ? 2 : 10;
   const log = (v: number) => Math.log(v) / Math.log(base);
   const e0 = Math.floor(log(dataLo) + 1e-9);
@@ -228,7 +249,9 @@ function textWidth(s: string, size: number): number {
 }
 
 function text(x: number, y: number, s: string, attrs: Record<string, string | number> = {}): string {
-  const a = Object.entries({ 'font-size': 12, fill: TEXT, ...attrs }).map(([k, v]) => `${k}="${esc(String(v))}"`).join(' ');
+  const a = Object.entries({ 'font-size': 12, fill: TEXT, ...attrs })
+    .map(([k, v]) => `${k}="${esc(String(v))}"`)
+    .join(' ');
   return `<text x="${px(x)}" y="${px(y)}" ${a}>${esc(s)}</text>`;
 }
 
@@ -241,7 +264,13 @@ interface Layout {
   bottom: number;
 }
 
-function layout(frame: ChartFrame, legendNames: readonly string[], yTickLabels: readonly string[], rotateX: boolean, xTickLabels: readonly string[]): Layout {
+function layout(
+  frame: ChartFrame,
+  legendNames: readonly string[],
+  yTickLabels: readonly string[],
+  rotateX: boolean,
+  xTickLabels: readonly string[],
+): Layout {
   const width = frame.width ?? 760;
   const height = frame.height ?? 440;
   const legendW = legendNames.length ? Math.max(...legendNames.map((n) => textWidth(n, 12))) + 44 : 0;
@@ -290,7 +319,10 @@ function yAxis(axis: Axis, l: Layout): { svg: string[]; y: (v: number) => number
   return { svg, y };
 }
 
-function legend(entries: readonly { name: string; color: string; kind: 'line' | 'bar' | 'dash' }[], l: Layout): string[] {
+function legend(
+  entries: readonly { name: string; color: string; kind: 'line' | 'bar' | 'dash' }[],
+  l: Layout,
+): string[] {
   if (entries.length === 0) return [];
   const x = l.right + 16;
   const out = [`<g class="legend">`];
@@ -299,7 +331,9 @@ function legend(entries: readonly { name: string; color: string; kind: 'line' | 
     if (e.kind === 'bar') out.push(`<rect x="${px(x)}" y="${px(y - 6)}" width="14" height="12" fill="${e.color}"/>`);
     else {
       const dash = e.kind === 'dash' ? ' stroke-dasharray="5 3"' : '';
-      out.push(`<line x1="${px(x)}" y1="${px(y)}" x2="${px(x + 18)}" y2="${px(y)}" stroke="${e.color}" stroke-width="2.5"${dash}/>`);
+      out.push(
+        `<line x1="${px(x)}" y1="${px(y)}" x2="${px(x + 18)}" y2="${px(y)}" stroke="${e.color}" stroke-width="2.5"${dash}/>`,
+      );
       if (e.kind === 'line') out.push(`<circle cx="${px(x + 9)}" cy="${px(y)}" r="3.5" fill="${e.color}"/>`);
     }
     out.push(text(x + 24, y + 4, e.name));
@@ -314,8 +348,11 @@ function color(i: number): string {
 
 /** Dashed horizontal line; `label` is printed at its right end (omit it when the legend names the line). */
 function referenceLine(y: number, label: string | undefined, l: Layout): string[] {
-  const out = [`<line x1="${px(l.left)}" y1="${px(y)}" x2="${px(l.right)}" y2="${px(y)}" stroke="#333" stroke-width="1.2" stroke-dasharray="6 4"/>`];
-  if (label) out.push(text(l.right - 4, y - 5, label, { 'text-anchor': 'end', 'font-size': 11, fill: '#333', ...HALO }));
+  const out = [
+    `<line x1="${px(l.left)}" y1="${px(y)}" x2="${px(l.right)}" y2="${px(y)}" stroke="#333" stroke-width="1.2" stroke-dasharray="6 4"/>`,
+  ];
+  if (label)
+    out.push(text(l.right - 4, y - 5, label, { 'text-anchor': 'end', 'font-size': 11, fill: '#333', ...HALO }));
   return out;
 }
 
@@ -329,7 +366,8 @@ function checkFrame(frame: ChartFrame): void {
 
 export function lineChart(spec: LineChartSpec): string {
   checkFrame(spec);
-  if (spec.series.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `line chart "${spec.title}" has no series`);
+  if (spec.series.length === 0)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `line chart "${spec.title}" has no series`);
   const xKind = spec.xScale ?? 'linear';
   const yKind = spec.yScale ?? 'linear';
   const xs = spec.series.flatMap((s) => s.points.map((p) => p.x));
@@ -340,7 +378,13 @@ export function lineChart(spec: LineChartSpec): string {
   const xAxis = makeAxis(xs, xKind, spec.xFormat ?? 'number', { what: `"${spec.title}" x` });
   const yAx = makeAxis(ys, yKind, spec.yFormat ?? 'number', { zero: spec.yZero ?? true, what: `"${spec.title}" y` });
   const names = spec.series.map((s) => s.name);
-  const l = layout(spec, names, yAx.ticks.map((t) => tickLabel(yAx, t)), false, []);
+  const l = layout(
+    spec,
+    names,
+    yAx.ticks.map((t) => tickLabel(yAx, t)),
+    false,
+    [],
+  );
   const x = (v: number) => l.left + xAxis.frac(v) * (l.right - l.left);
   const out = header(spec, l);
   const ya = yAxis(yAx, l);
@@ -358,7 +402,10 @@ export function lineChart(spec: LineChartSpec): string {
     // Split into runs at null values.
     let run: string[] = [];
     const flush = () => {
-      if (run.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2.5" stroke-linejoin="round"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${run.join(' ')}"/>`);
+      if (run.length > 1)
+        out.push(
+          `<polyline fill="none" stroke="${c}" stroke-width="2.5" stroke-linejoin="round"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${run.join(' ')}"/>`,
+        );
       run = [];
     };
     for (const p of s.points) {
@@ -370,15 +417,26 @@ export function lineChart(spec: LineChartSpec): string {
       if (p.y === null) continue;
       const cx = x(p.x);
       const cy = ya.y(clip(p.y));
-      out.push(`<circle cx="${px(cx)}" cy="${px(cy)}" r="3.5" fill="${c}"><title>${esc(`${s.name}: ${tickLabel(xAxis, p.x)}, ${tickLabel(yAx, p.y)}`)}</title></circle>`);
+      out.push(
+        `<circle cx="${px(cx)}" cy="${px(cy)}" r="3.5" fill="${c}"><title>${esc(`${s.name}: ${tickLabel(xAxis, p.x)}, ${tickLabel(yAx, p.y)}`)}</title></circle>`,
+      );
       if (p.label) out.push(text(cx + 6, cy - 6, p.label, { 'font-size': 10, fill: c, ...HALO }));
     }
     out.push('</g>');
   });
   out.push(...axisTitles(spec, l));
-  out.push(...legend([
-    ...spec.series.map((s, i) => ({ name: s.name, color: color(i), kind: s.dashed ? ('dash' as const) : ('line' as const) })),
-  ], l));
+  out.push(
+    ...legend(
+      [
+        ...spec.series.map((s, i) => ({
+          name: s.name,
+          color: color(i),
+          kind: s.dashed ? ('dash' as const) : ('line' as const),
+        })),
+      ],
+      l,
+    ),
+  );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
@@ -386,10 +444,14 @@ export function lineChart(spec: LineChartSpec): string {
 export function groupedBarChart(spec: GroupedBarChartSpec): string {
   checkFrame(spec);
   const cats = spec.categories;
-  if (cats.length === 0 || spec.series.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `bar chart "${spec.title}" needs categories and series`);
+  if (cats.length === 0 || spec.series.length === 0)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `bar chart "${spec.title}" needs categories and series`);
   for (const s of spec.series) {
     if (s.values.length !== cats.length) {
-      throw new TensorshareError('ERR_INVALID_ARGUMENT', `bar chart "${spec.title}": series "${s.name}" has ${s.values.length} values for ${cats.length} categories`);
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `bar chart "${spec.title}": series "${s.name}" has ${s.values.length} values for ${cats.length} categories`,
+      );
     }
   }
   const yKind = spec.yScale ?? 'linear';
@@ -398,7 +460,13 @@ export function groupedBarChart(spec: GroupedBarChartSpec): string {
   const width = spec.width ?? 760;
   const approxBand = (width - 200) / cats.length;
   const rotate = cats.some((c) => textWidth(c, 11) > approxBand - 6);
-  const l = layout(spec, spec.series.map((s) => s.name), yAx.ticks.map((t) => tickLabel(yAx, t)), rotate, cats);
+  const l = layout(
+    spec,
+    spec.series.map((s) => s.name),
+    yAx.ticks.map((t) => tickLabel(yAx, t)),
+    rotate,
+    cats,
+  );
   const out = header(spec, l);
   const ya = yAxis(yAx, l);
   out.push(...ya.svg);
@@ -419,31 +487,62 @@ export function groupedBarChart(spec: GroupedBarChartSpec): string {
       const vy = ya.y(v);
       const top = Math.min(vy, base);
       const h = Math.abs(base - vy);
-      out.push(`<rect x="${px(bx + 1)}" y="${px(top)}" width="${px(Math.max(1, barW - 2))}" height="${px(h)}" fill="${color(si)}"><title>${esc(`${cat} / ${s.name}: ${formatValue(v, spec.yFormat)}`)}</title></rect>`);
-      if (showValues) out.push(text(bx + barW / 2, top - 3, formatValue(v, spec.yFormat), { 'text-anchor': 'middle', 'font-size': 9, ...HALO }));
+      out.push(
+        `<rect x="${px(bx + 1)}" y="${px(top)}" width="${px(Math.max(1, barW - 2))}" height="${px(h)}" fill="${color(si)}"><title>${esc(`${cat} / ${s.name}: ${formatValue(v, spec.yFormat)}`)}</title></rect>`,
+      );
+      if (showValues)
+        out.push(
+          text(bx + barW / 2, top - 3, formatValue(v, spec.yFormat), {
+            'text-anchor': 'middle',
+            'font-size': 9,
+            ...HALO,
+          }),
+        );
     });
     const cx = l.left + ci * band + band / 2;
-    if (rotate) out.push(text(cx, l.bottom + 14, cat, { 'text-anchor': 'end', 'font-size': 11, transform: `rotate(-35 ${px(cx)} ${px(l.bottom + 14)})` }));
+    if (rotate)
+      out.push(
+        text(cx, l.bottom + 14, cat, {
+          'text-anchor': 'end',
+          'font-size': 11,
+          transform: `rotate(-35 ${px(cx)} ${px(l.bottom + 14)})`,
+        }),
+      );
     else out.push(text(cx, l.bottom + 17, cat, { 'text-anchor': 'middle', 'font-size': 11 }));
   });
   out.push(...axisTitles(spec, l));
-  out.push(...legend(spec.series.map((s, i) => ({ name: s.name, color: color(i), kind: 'bar' as const })), l));
+  out.push(
+    ...legend(
+      spec.series.map((s, i) => ({ name: s.name, color: color(i), kind: 'bar' as const })),
+      l,
+    ),
+  );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
 
 export function ratioBarChart(spec: RatioBarChartSpec): string {
   checkFrame(spec);
-  if (spec.bars.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `ratio chart "${spec.title}" has no bars`);
+  if (spec.bars.length === 0)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `ratio chart "${spec.title}" has no bars`);
   const ref = spec.reference ?? 1;
   const yKind = spec.yScale ?? 'linear';
-  const yAx = makeAxis([...spec.bars.map((b) => b.value), ref], yKind, 'ratio', { zero: true, what: `"${spec.title}" y` });
+  const yAx = makeAxis([...spec.bars.map((b) => b.value), ref], yKind, 'ratio', {
+    zero: true,
+    what: `"${spec.title}" y`,
+  });
   const cats = spec.bars.map((b) => b.label);
   const width = spec.width ?? 760;
   const rotate = cats.some((c) => textWidth(c, 11) > (width - 200) / cats.length - 6);
   const name = spec.seriesName ?? spec.yLabel;
   const refLabel = spec.referenceLabel ?? `${trimNumber(ref)}× (parity)`;
-  const l = layout(spec, [name, refLabel], yAx.ticks.map((t) => tickLabel(yAx, t)), rotate, cats);
+  const l = layout(
+    spec,
+    [name, refLabel],
+    yAx.ticks.map((t) => tickLabel(yAx, t)),
+    rotate,
+    cats,
+  );
   const out = header(spec, l);
   const ya = yAxis(yAx, l);
   out.push(...ya.svg);
@@ -456,19 +555,33 @@ export function ratioBarChart(spec: RatioBarChartSpec): string {
     const cx = l.left + i * band + band / 2;
     const vy = ya.y(b.value);
     const top = Math.min(vy, base);
-    out.push(`<rect x="${px(cx - barW / 2)}" y="${px(top)}" width="${px(barW)}" height="${px(Math.abs(base - vy))}" fill="${color(0)}"><title>${esc(`${b.label}: ${formatValue(b.value, 'ratio')}`)}</title></rect>`);
+    out.push(
+      `<rect x="${px(cx - barW / 2)}" y="${px(top)}" width="${px(barW)}" height="${px(Math.abs(base - vy))}" fill="${color(0)}"><title>${esc(`${b.label}: ${formatValue(b.value, 'ratio')}`)}</title></rect>`,
+    );
     const labelY = b.value >= ref || yKind === 'linear' ? top - 4 : vy + 12;
     labels.push(text(cx, labelY, formatValue(b.value, 'ratio'), { 'text-anchor': 'middle', 'font-size': 10, ...HALO }));
-    if (rotate) out.push(text(cx, l.bottom + 14, b.label, { 'text-anchor': 'end', 'font-size': 11, transform: `rotate(-35 ${px(cx)} ${px(l.bottom + 14)})` }));
+    if (rotate)
+      out.push(
+        text(cx, l.bottom + 14, b.label, {
+          'text-anchor': 'end',
+          'font-size': 11,
+          transform: `rotate(-35 ${px(cx)} ${px(l.bottom + 14)})`,
+        }),
+      );
     else out.push(text(cx, l.bottom + 17, b.label, { 'text-anchor': 'middle', 'font-size': 11 }));
   });
   out.push(...referenceLine(ya.y(ref), undefined, l)); // named in the legend
   out.push(...labels);
   out.push(...axisTitles(spec, l));
-  out.push(...legend([
-    { name, color: color(0), kind: 'bar' },
-    { name: refLabel, color: '#333', kind: 'dash' },
-  ], l));
+  out.push(
+    ...legend(
+      [
+        { name, color: color(0), kind: 'bar' },
+        { name: refLabel, color: '#333', kind: 'dash' },
+      ],
+      l,
+    ),
+  );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
@@ -481,7 +594,10 @@ export function latencyThroughputChart(spec: LatencyThroughputSpec): string {
     xFormat: 'number',
     yFormat: 'ms',
     yScale: spec.yScale ?? 'linear',
-    series: spec.series.map((s) => ({ name: s.name, points: s.points.map((p) => ({ x: p.throughput, y: p.latencyMs, label: p.label })) })),
+    series: spec.series.map((s) => ({
+      name: s.name,
+      points: s.points.map((p) => ({ x: p.throughput, y: p.latencyMs, label: p.label })),
+    })),
   });
 }
 

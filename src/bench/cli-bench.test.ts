@@ -11,12 +11,18 @@ import { testEnv } from '../testing/env.js';
 const BENCH = pathToFileURL(path.resolve('dist/src/cli/commands/bench.js')).href;
 const script = `import { Command } from 'commander'; import { registerBench } from ${JSON.stringify(BENCH)};
 const p = new Command('tensorshare'); registerBench(p); await p.parseAsync(process.argv.slice(1), { from: 'user' });`;
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--input-type=module', '-e', script, '--', ...args], { encoding: 'utf8', cwd: path.resolve('.'), env: testEnv() });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['--input-type=module', '-e', script, '--', ...args], {
+    encoding: 'utf8',
+    cwd: path.resolve('.'),
+    env: testEnv(),
+  });
 
 test('bench --help names the suites and options', () => {
   const r = cli('bench', '--help');
   assert.equal(r.status, 0, r.stderr);
-  for (const s of ['density', 'dedup', 'coldstart', 'latency', 'import', '--quick', '--out', '--threads', '--json']) assert.ok(r.stdout.includes(s), `mentions ${s}`);
+  for (const s of ['density', 'dedup', 'coldstart', 'latency', 'import', '--quick', '--out', '--threads', '--json'])
+    assert.ok(r.stdout.includes(s), `mentions ${s}`);
 });
 
 test('bench refuses an unknown suite before measuring anything', () => {
@@ -46,6 +52,12 @@ test('inputs: token ids are deterministic and within the vocabulary', async () =
   assert.equal(img!.data.length, 2 * per);
   const d = img!.data as Float32Array;
   assert.deepEqual(d.subarray(0, per), d.subarray(per), 'the word image repeats over the batch');
-  assert.ok(d.some((v) => v !== d[0]), 'a real image, not a constant');
-  await assert.rejects(buildInputs([{ name: 'x', dtype: 'float32', shape: [1, 3, 48, 100], fill: 'ocr-word' }]), /ocr-word input/);
+  assert.ok(
+    d.some((v) => v !== d[0]),
+    'a real image, not a constant',
+  );
+  await assert.rejects(
+    buildInputs([{ name: 'x', dtype: 'float32', shape: [1, 3, 48, 100], fill: 'ocr-word' }]),
+    /ocr-word input/,
+  );
 });

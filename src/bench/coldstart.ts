@@ -32,7 +32,9 @@ async function readWhole(file: string): Promise<void> {
   const h = await fs.open(file, 'r');
   try {
     const buf = Buffer.allocUnsafe(16 << 20);
-    while ((await h.read(buf, 0, buf.length, null)).bytesRead > 0) { /* warming the page cache */ }
+    while ((await h.read(buf, 0, buf.length, null)).bytesRead > 0) {
+      /* warming the page cache */
+    }
   } finally {
     await h.close();
   }
@@ -50,11 +52,21 @@ export async function runColdStart(ctx: BenchContext): Promise<ColdStartResults>
   return { reps, dropCaches: { works: canDrop, detail: drop.detail }, scenarios };
 }
 
-async function runModel(ctx: BenchContext, model: PreparedModel, reps: number, canDrop: boolean): Promise<ColdScenarioResult[]> {
+async function runModel(
+  ctx: BenchContext,
+  model: PreparedModel,
+  reps: number,
+  canDrop: boolean,
+): Promise<ColdScenarioResult[]> {
   const s = ctx.settings;
   const resident = await preparedStore(ctx, model, 'fast-run'); // holds both the model and its fast-run variant
   const ts = (mode: 'fast-open' | 'fast-run' | 'auto', store: string): Opener => ({
-    kind: 'tensorshare', repository: ctx.repository, store, ref: model.ref, mode, sessionOptions: s[mode].sessionOptions,
+    kind: 'tensorshare',
+    repository: ctx.repository,
+    store,
+    ref: model.ref,
+    mode,
+    sessionOptions: s[mode].sessionOptions,
   });
   const freshStore = (mode: 'fast-open' | 'fast-run', dropFirst: boolean) => async () => {
     const st = await preparedStore(ctx, model, 'none');
@@ -63,31 +75,89 @@ async function runModel(ctx: BenchContext, model: PreparedModel, reps: number, c
   };
   const plain: Opener = { kind: 'plain', file: model.file, sessionOptions: s.plain.sessionOptions };
   const list: (Scenario | { id: string; label: string; describe: string; skipped: string })[] = [
-    { id: 'ts-fast-open', label: 'tensorshare fast-open, resident', describe: s['fast-open'].describe, prepare: async () => ({ opener: ts('fast-open', resident.store) }) },
-    { id: 'ts-fast-run', label: 'tensorshare fast-run, resident', describe: s['fast-run'].describe, prepare: async () => ({ opener: ts('fast-run', resident.store) }) },
-    { id: 'ts-auto', label: 'tensorshare auto, resident', describe: s.auto.describe, awaitSwitch: true, prepare: async () => ({ opener: ts('auto', resident.store) }) },
-    { id: 'ts-repo-fast-open', label: 'tensorshare fast-open, not resident (copied from the repository)', describe: 'empty store, repository on disk with a warm page cache', prepare: freshStore('fast-open', false) },
-    { id: 'ts-repo-fast-run', label: 'tensorshare fast-run, not resident (copied from the repository)', describe: 'empty store, repository on disk with a warm page cache', prepare: freshStore('fast-run', false) },
     {
-      id: 'plain-warm', label: 'plain ORT, file in page cache', describe: s.plain.describe, env: s.plain.env,
-      prepare: async () => { await readWhole(model.file); return { opener: plain }; },
+      id: 'ts-fast-open',
+      label: 'tensorshare fast-open, resident',
+      describe: s['fast-open'].describe,
+      prepare: async () => ({ opener: ts('fast-open', resident.store) }),
+    },
+    {
+      id: 'ts-fast-run',
+      label: 'tensorshare fast-run, resident',
+      describe: s['fast-run'].describe,
+      prepare: async () => ({ opener: ts('fast-run', resident.store) }),
+    },
+    {
+      id: 'ts-auto',
+      label: 'tensorshare auto, resident',
+      describe: s.auto.describe,
+      awaitSwitch: true,
+      prepare: async () => ({ opener: ts('auto', resident.store) }),
+    },
+    {
+      id: 'ts-repo-fast-open',
+      label: 'tensorshare fast-open, not resident (copied from the repository)',
+      describe: 'empty store, repository on disk with a warm page cache',
+      prepare: freshStore('fast-open', false),
+    },
+    {
+      id: 'ts-repo-fast-run',
+      label: 'tensorshare fast-run, not resident (copied from the repository)',
+      describe: 'empty store, repository on disk with a warm page cache',
+      prepare: freshStore('fast-run', false),
+    },
+    {
+      id: 'plain-warm',
+      label: 'plain ORT, file in page cache',
+      describe: s.plain.describe,
+      env: s.plain.env,
+      prepare: async () => {
+        await readWhole(model.file);
+        return { opener: plain };
+      },
     },
   ];
   if (canDrop) {
     list.push(
-      { id: 'ts-repo-cold', label: 'tensorshare fast-open, not resident, page cache dropped', describe: 'empty store; clean page cache dropped (echo 1 > /proc/sys/vm/drop_caches) right before', prepare: freshStore('fast-open', true) },
-      { id: 'plain-cold', label: 'plain ORT, page cache dropped', describe: `${s.plain.describe}; clean page cache dropped right before`, env: s.plain.env, prepare: async () => { dropPageCache(1); return { opener: plain }; } },
+      {
+        id: 'ts-repo-cold',
+        label: 'tensorshare fast-open, not resident, page cache dropped',
+        describe: 'empty store; clean page cache dropped (echo 1 > /proc/sys/vm/drop_caches) right before',
+        prepare: freshStore('fast-open', true),
+      },
+      {
+        id: 'plain-cold',
+        label: 'plain ORT, page cache dropped',
+        describe: `${s.plain.describe}; clean page cache dropped right before`,
+        env: s.plain.env,
+        prepare: async () => {
+          dropPageCache(1);
+          return { opener: plain };
+        },
+      },
     );
   } else {
     const why = `this process cannot drop the page cache (${ctx.machine.dropCaches.detail})`;
     list.push(
-      { id: 'ts-repo-cold', label: 'tensorshare fast-open, not resident, page cache dropped', describe: '', skipped: why },
+      {
+        id: 'ts-repo-cold',
+        label: 'tensorshare fast-open, not resident, page cache dropped',
+        describe: '',
+        skipped: why,
+      },
       { id: 'plain-cold', label: 'plain ORT, page cache dropped', describe: '', skipped: why },
     );
   }
   const results = new Map<string, ColdScenarioResult>();
   for (const sc of list) {
-    results.set(sc.id, { id: sc.id, label: sc.label, model: model.id, describe: sc.describe, reps: [], skipped: 'skipped' in sc ? sc.skipped : undefined });
+    results.set(sc.id, {
+      id: sc.id,
+      label: sc.label,
+      model: model.id,
+      describe: sc.describe,
+      reps: [],
+      skipped: 'skipped' in sc ? sc.skipped : undefined,
+    });
   }
   const runnable = list.filter((sc): sc is Scenario => !('skipped' in sc));
   try {

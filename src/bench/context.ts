@@ -32,8 +32,13 @@ export interface BenchContext {
  * for `mode` (the same local residency): fast-open the model; fast-run the
  * model and its variant. Returns the store and its resident bytes.
  */
-export async function preparedStore(ctx: BenchContext, model: PreparedModel, mode: 'fast-open' | 'fast-run' | 'none'): Promise<{ store: string; bytes: number }> {
+export async function preparedStore(
+  ctx: BenchContext,
+  model: PreparedModel,
+  mode: 'fast-open' | 'fast-run' | 'none',
+): Promise<{ store: string; bytes: number }> {
   const store = await fs.mkdtemp(path.join(ctx.shm, `store-${model.id}-${mode}-`));
-  if (mode !== 'none') await (await localResidency({ repository: ctx.repository, store }).ensureResident(model.ref, mode)).release();
+  if (mode !== 'none')
+    await (await localResidency({ repository: ctx.repository, store }).ensureResident(model.ref, mode)).release();
   return { store, bytes: (await treeBytes(store)).bytes };
 }

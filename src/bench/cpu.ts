@@ -4,7 +4,10 @@
 // machine this says which steps ran beside someone else's work.
 import { readFileSync, readdirSync } from 'node:fs';
 
-interface Ticks { busy: number; total: number }
+interface Ticks {
+  busy: number;
+  total: number;
+}
 
 function machineTicks(procRoot: string): Ticks {
   const line = readFileSync(`${procRoot}/stat`, 'utf8').split('\n', 1)[0]!;
@@ -31,11 +34,18 @@ export function processTree(pid: number, procRoot = '/proc'): number[] {
   for (let i = 0; i < out.length; i++) {
     const p = out[i]!;
     let tasks: string[] = [];
-    try { tasks = readdirSync(`${procRoot}/${p}/task`); } catch { continue; }
+    try {
+      tasks = readdirSync(`${procRoot}/${p}/task`);
+    } catch {
+      continue;
+    }
     for (const t of tasks) {
       try {
-        for (const c of readFileSync(`${procRoot}/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) out.push(Number(c));
-      } catch { /* task gone */ }
+        for (const c of readFileSync(`${procRoot}/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean))
+          out.push(Number(c));
+      } catch {
+        /* task gone */
+      }
     }
   }
   return out;

@@ -52,7 +52,9 @@ export async function runDedup(ctx: BenchContext): Promise<DedupCase[]> {
         storeBytes: storeTree.allocated,
         logicalBytes: usage.logicalBytes,
         physicalBytes: usage.physicalBytes,
-        variedBytesPerVariant: base.initializers.filter((t) => varied.has(t.name)).reduce((a, t) => a + tensorBytes(t), 0),
+        variedBytesPerVariant: base.initializers
+          .filter((t) => varied.has(t.name))
+          .reduce((a, t) => a + tensorBytes(t), 0),
         importMs,
       });
     } finally {

@@ -34,13 +34,24 @@ function guess(model: PreparedModel | undefined) {
 export async function runDensity(ctx: BenchContext): Promise<DensityResults> {
   const counts = densityCounts(ctx.quick);
   const s = ctx.settings;
-  const baselineMode = (id: string, label: string, sessionOptions: Opener['sessionOptions'], settings: string): DensityMode => ({
-    id, label, settings, opener: { kind: 'baseline', file: ctx.identityFile, sessionOptions },
+  const baselineMode = (
+    id: string,
+    label: string,
+    sessionOptions: Opener['sessionOptions'],
+    settings: string,
+  ): DensityMode => ({
+    id,
+    label,
+    settings,
+    opener: { kind: 'baseline', file: ctx.identityFile, sessionOptions },
   });
 
   ctx.log('density: runtime baseline');
   const [baseline] = await measureDensity({
-    ...common(ctx), counts, inputs: BASELINE_INPUTS, guessBytes: guess(undefined),
+    ...common(ctx),
+    counts,
+    inputs: BASELINE_INPUTS,
+    guessBytes: guess(undefined),
     modes: [baselineMode('baseline', s.baseline.label, s.baseline.sessionOptions, s.baseline.describe)],
   });
 
@@ -53,20 +64,42 @@ export async function runDensity(ctx: BenchContext): Promise<DensityResults> {
     const stores: string[] = [];
     const modes: DensityMode[] = [];
     for (const id of ['plain', 'plain-noprepack', 'plain-malloc'] as const) {
-      modes.push({ id, label: s[id].label, settings: s[id].describe, env: s[id].env, opener: { kind: 'plain', file: model.file, sessionOptions: s[id].sessionOptions } });
+      modes.push({
+        id,
+        label: s[id].label,
+        settings: s[id].describe,
+        env: s[id].env,
+        opener: { kind: 'plain', file: model.file, sessionOptions: s[id].sessionOptions },
+      });
     }
     for (const id of ['fast-open', 'fast-run'] as const) {
       const st = await preparedStore(ctx, model, id);
       stores.push(st.store);
       storeBytes[id] = st.bytes;
       modes.push({
-        id, label: s[id].label, settings: s[id].describe, env: s[id].env,
-        opener: { kind: 'tensorshare', repository: ctx.repository, store: st.store, ref: model.ref, mode: id, sessionOptions: s[id].sessionOptions },
+        id,
+        label: s[id].label,
+        settings: s[id].describe,
+        env: s[id].env,
+        opener: {
+          kind: 'tensorshare',
+          repository: ctx.repository,
+          store: st.store,
+          ref: model.ref,
+          mode: id,
+          sessionOptions: s[id].sessionOptions,
+        },
         store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes },
       });
     }
     try {
-      const results = await measureDensity({ ...common(ctx), counts, inputs: model.inputs(1), guessBytes: guess(model), modes });
+      const results = await measureDensity({
+        ...common(ctx),
+        counts,
+        inputs: model.inputs(1),
+        guessBytes: guess(model),
+        modes,
+      });
       models.push({ model: model.id, storeBytes, modes: results });
     } finally {
       for (const st of stores) await fs.rm(st, { recursive: true, force: true });
@@ -90,14 +123,35 @@ async function runTuning(ctx: BenchContext): Promise<TuningRow[]> {
     [`intraOpNumThreads ${t}, arena on`, { intraOpNumThreads: t }],
     [`intraOpNumThreads ${t}, arena off`, { intraOpNumThreads: t, enableCpuMemArena: false }],
   ];
-  const modes: DensityMode[] = baselineSettings.map(([label, o], i) => ({ id: `baseline-${i}`, label, settings: label, opener: { kind: 'baseline', file: ctx.identityFile, sessionOptions: o } }));
+  const modes: DensityMode[] = baselineSettings.map(([label, o], i) => ({
+    id: `baseline-${i}`,
+    label,
+    settings: label,
+    opener: { kind: 'baseline', file: ctx.identityFile, sessionOptions: o },
+  }));
   // Node's own share: flags that shrink V8 (interpreter only; smaller young generation). Not in quick runs.
   for (const flags of ctx.quick ? [] : [['--jitless'], ['--max-semi-space-size=1', '--single-threaded']]) {
     const label = `intraOpNumThreads ${t}, arena off, node ${flags.join(' ')}`;
-    modes.push({ id: `baseline-${modes.length}`, label, settings: label, execArgv: flags, opener: { kind: 'baseline', file: ctx.identityFile, sessionOptions: { intraOpNumThreads: t, enableCpuMemArena: false } } });
+    modes.push({
+      id: `baseline-${modes.length}`,
+      label,
+      settings: label,
+      execArgv: flags,
+      opener: {
+        kind: 'baseline',
+        file: ctx.identityFile,
+        sessionOptions: { intraOpNumThreads: t, enableCpuMemArena: false },
+      },
+    });
   }
   ctx.log('density: tuning (runtime baseline settings)');
-  const base = await measureDensity({ ...common(ctx), counts: [n], inputs: BASELINE_INPUTS, guessBytes: guess(undefined), modes });
+  const base = await measureDensity({
+    ...common(ctx),
+    counts: [n],
+    inputs: BASELINE_INPUTS,
+    guessBytes: guess(undefined),
+    modes,
+  });
   for (const r of base) rows.push(tuningRow('baseline', 'baseline', r.label, r));
   // The per-process baseline the model rows are compared with: the setting the workers use (arena off).
   const ref = base[2]?.points[0];
@@ -111,11 +165,24 @@ async function runTuning(ctx: BenchContext): Promise<TuningRow[]> {
         label: `intraOpNumThreads ${t}, arena ${arena ? 'on' : 'off'}`,
         settings: '',
         env: ctx.settings[mode as ModeId].env,
-        opener: { kind: 'tensorshare', repository: ctx.repository, store: st.store, ref: model.ref, mode, sessionOptions: arena ? { intraOpNumThreads: t } : { intraOpNumThreads: t, enableCpuMemArena: false } },
+        opener: {
+          kind: 'tensorshare',
+          repository: ctx.repository,
+          store: st.store,
+          ref: model.ref,
+          mode,
+          sessionOptions: arena ? { intraOpNumThreads: t } : { intraOpNumThreads: t, enableCpuMemArena: false },
+        },
         store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes },
       }));
       ctx.log(`density: tuning (${model.id} ${mode}, arena on/off)`);
-      for (const r of await measureDensity({ ...common(ctx), counts: [n], inputs: model.inputs(1), guessBytes: guess(model), modes: variants })) {
+      for (const r of await measureDensity({
+        ...common(ctx),
+        counts: [n],
+        inputs: model.inputs(1),
+        guessBytes: guess(model),
+        modes: variants,
+      })) {
         const row = tuningRow(model.id, mode, r.label, r);
         const p = r.points[0];
         if (p && ref) row.beyondBaseline = (p.totalBytes - st.bytes) / p.n - ref.totalBytes / ref.n;
@@ -131,7 +198,10 @@ async function runTuning(ctx: BenchContext): Promise<TuningRow[]> {
 function tuningRow(subject: string, mode: string, setting: string, r: DensityModeResult): TuningRow {
   const p = r.points[0];
   return {
-    subject, mode, setting, n: p?.n ?? 0,
+    subject,
+    mode,
+    setting,
+    n: p?.n ?? 0,
     perProcessBytes: p ? p.totalBytes / p.n : NaN,
     perProcessAnon: p ? p.sum.pssAnon / p.n : NaN,
     error: r.error ?? (p ? undefined : r.stopped?.reason),

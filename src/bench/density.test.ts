@@ -28,13 +28,34 @@ before(async () => {
   ref = `${r.manifest.name}:${r.manifest.version}`;
   await materialize(layout(roots.repository), layout(roots.store), r.manifest);
 });
-after(async () => { await roots.cleanup(); });
+after(async () => {
+  await roots.cleanup();
+});
 
 test('nextProcessEstimate: guess, then the first point, then the marginal cost', () => {
   assert.equal(nextProcessEstimate([], 5), 5);
   assert.equal(nextProcessEstimate([{ n: 2, totalBytes: 100 << 20 }], 5), 50 << 20);
-  assert.equal(nextProcessEstimate([{ n: 1, totalBytes: 100 << 20 }, { n: 3, totalBytes: 160 << 20 }], 5), 30 << 20);
-  assert.equal(nextProcessEstimate([{ n: 1, totalBytes: 100 << 20 }, { n: 2, totalBytes: 100 << 20 }], 5), 16 << 20, 'never below 16 MiB');
+  assert.equal(
+    nextProcessEstimate(
+      [
+        { n: 1, totalBytes: 100 << 20 },
+        { n: 3, totalBytes: 160 << 20 },
+      ],
+      5,
+    ),
+    30 << 20,
+  );
+  assert.equal(
+    nextProcessEstimate(
+      [
+        { n: 1, totalBytes: 100 << 20 },
+        { n: 2, totalBytes: 100 << 20 },
+      ],
+      5,
+    ),
+    16 << 20,
+    'never below 16 MiB',
+  );
 });
 
 test('quick density harness, N = 1, 2: plain and tensorshare fast-open', async () => {
@@ -43,20 +64,45 @@ test('quick density harness, N = 1, 2: plain and tensorshare fast-open', async (
   try {
     const storeBytes = (await treeBytes(roots.store)).bytes;
     const modes: DensityMode[] = [
-      { id: 'plain', label: 'plain', settings: 'plain', opener: { kind: 'plain', file, sessionOptions: { intraOpNumThreads: 1 } } },
       {
-        id: 'fast-open', label: 'fast-open', settings: 'fast-open',
-        opener: { kind: 'tensorshare', repository: roots.repository, store: roots.store, ref, mode: 'fast-open', sessionOptions: { intraOpNumThreads: 1 } },
+        id: 'plain',
+        label: 'plain',
+        settings: 'plain',
+        opener: { kind: 'plain', file, sessionOptions: { intraOpNumThreads: 1 } },
+      },
+      {
+        id: 'fast-open',
+        label: 'fast-open',
+        settings: 'fast-open',
+        opener: {
+          kind: 'tensorshare',
+          repository: roots.repository,
+          store: roots.store,
+          ref,
+          mode: 'fast-open',
+          sessionOptions: { intraOpNumThreads: 1 },
+        },
         store: { tensorsDir: layout(roots.store).tensors, residentBytes: storeBytes },
       },
     ];
     const lines: string[] = [];
-    const results = await measureDensity({ pool, modes, inputs, counts: [1, 2], guessBytes: () => 64 << 20, settleMs: 50, log: (l) => lines.push(l) });
+    const results = await measureDensity({
+      pool,
+      modes,
+      inputs,
+      counts: [1, 2],
+      guessBytes: () => 64 << 20,
+      settleMs: 50,
+      log: (l) => lines.push(l),
+    });
     assert.equal(results.length, 2);
     for (const r of results) {
       assert.equal(r.error, undefined, r.error);
       assert.equal(r.stopped, undefined);
-      assert.deepEqual(r.points.map((p) => p.n), [1, 2]);
+      assert.deepEqual(
+        r.points.map((p) => p.n),
+        [1, 2],
+      );
       for (const p of r.points) {
         assert.ok(p.sum.pss > 0 && p.totalBytes >= p.sum.pss);
         assert.equal(p.perProcessBytes, p.totalBytes / p.n);
@@ -83,7 +129,12 @@ test('a step that does not fit in memory is skipped and says why', async () => {
   const pool = new WorkerPool(unsetTensorshareVars());
   try {
     const [r] = await measureDensity({
-      pool, inputs, counts: [1, 2], guessBytes: () => 1 << 30, availableBytes: () => 2 ** 30, reserveBytes: 0,
+      pool,
+      inputs,
+      counts: [1, 2],
+      guessBytes: () => 1 << 30,
+      availableBytes: () => 2 ** 30,
+      reserveBytes: 0,
       modes: [{ id: 'plain', label: 'plain', settings: '', opener: { kind: 'plain', file, sessionOptions: {} } }],
     });
     assert.equal(r!.points.length, 0);

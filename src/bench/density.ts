@@ -106,8 +106,15 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
   const reports: OpenReport[] = [];
   const points: DensityPoint[] = [];
   const result: DensityModeResult = {
-    id: mode.id, label: mode.label, settings: mode.settings, points,
-    openMs: NaN, firstRunMs: NaN, selfPssGrowth: NaN, selfAnonGrowth: NaN, servedMode: '',
+    id: mode.id,
+    label: mode.label,
+    settings: mode.settings,
+    points,
+    openMs: NaN,
+    firstRunMs: NaN,
+    selfPssGrowth: NaN,
+    selfAnonGrowth: NaN,
+    servedMode: '',
   };
   try {
     for (const n of opts.counts) {
@@ -116,7 +123,10 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
       const need = add * nextProcessEstimate(points, opts.guessBytes(mode)) * 1.25;
       const free = available() - reserve;
       if (need > free) {
-        result.stopped = { n, reason: `N=${n} needs ~${Math.round(need / 2 ** 20)} MiB more; ${Math.round(Math.max(0, free) / 2 ** 20)} MiB available beyond the ${Math.round(reserve / 2 ** 30)} GiB reserve` };
+        result.stopped = {
+          n,
+          reason: `N=${n} needs ~${Math.round(need / 2 ** 20)} MiB more; ${Math.round(Math.max(0, free) / 2 ** 20)} MiB available beyond the ${Math.round(reserve / 2 ** 30)} GiB reserve`,
+        };
         log(`density ${mode.id}: stop before N=${n} (${result.stopped.reason})`);
         break;
       }
@@ -125,7 +135,9 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
       const lanes = Array.from({ length: Math.min(concurrency, add) }, async () => {
         while (next < add) {
           next++;
-          const w = opts.pool.spawn({ task: 'hold', opener: mode.opener, inputs: [...opts.inputs] }, mode.env, { execArgv: mode.execArgv });
+          const w = opts.pool.spawn({ task: 'hold', opener: mode.opener, inputs: [...opts.inputs] }, mode.env, {
+            execArgv: mode.execArgv,
+          });
           workers.push(w);
           reports.push((await w.next('ready', opts.readyTimeoutMs ?? 180_000)).report);
         }
@@ -134,7 +146,9 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
       await sleep(opts.settleMs ?? 500);
       points.push(measurePoint(workers, mode));
       const p = points[points.length - 1]!;
-      log(`density ${mode.id}: N=${n} total ${(p.totalBytes / 2 ** 20).toFixed(0)} MiB (${(p.perProcessBytes / 2 ** 20).toFixed(1)} MiB/process)`);
+      log(
+        `density ${mode.id}: N=${n} total ${(p.totalBytes / 2 ** 20).toFixed(0)} MiB (${(p.perProcessBytes / 2 ** 20).toFixed(1)} MiB/process)`,
+      );
     }
   } catch (e) {
     result.error = (e as Error).message;
@@ -168,5 +182,13 @@ function measurePoint(workers: readonly Worker[], mode: DensityMode): DensityPoi
   const sum = rollups.length ? sumRollups(rollups) : emptyRollup();
   const storeUnmapped = mode.store ? Math.max(0, mode.store.residentBytes - storePss) : 0;
   const totalBytes = sum.pss + storeUnmapped;
-  return { n: workers.length, sum, storePss, storeUnmapped, storeCopied, totalBytes, perProcessBytes: totalBytes / workers.length };
+  return {
+    n: workers.length,
+    sum,
+    storePss,
+    storeUnmapped,
+    storeCopied,
+    totalBytes,
+    perProcessBytes: totalBytes / workers.length,
+  };
 }

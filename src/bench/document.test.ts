@@ -10,14 +10,25 @@ import { latencyBatch } from './latency.js';
 import { nestedErrors } from './run.js';
 
 const MiB = 2 ** 20;
-const opts = { command: 'tensorshare bench', resultsPath: 'bench/results.json', charts: { 'density-bert': 'bench/density-bert.svg', latency: 'bench/latency.svg' } };
+const opts = {
+  command: 'tensorshare bench',
+  resultsPath: 'bench/results.json',
+  charts: { 'density-bert': 'bench/density-bert.svg', latency: 'bench/latency.svg' },
+};
 
 test('mdTable escapes pipes and aligns columns', () => {
   assert.equal(mdTable(['a', 'b'], [['x|y', 2]], ['l', 'r']), '| a | b |\n| --- | ---: |\n| x\\|y | 2 |');
 });
 
 test('slope and increment beyond the runtime baseline', () => {
-  assert.equal(slope([{ x: 1, y: 3 }, { x: 2, y: 5 }, { x: 4, y: 9 }]), 2);
+  assert.equal(
+    slope([
+      { x: 1, y: 3 },
+      { x: 2, y: 5 },
+      { x: 4, y: 9 },
+    ]),
+    2,
+  );
   assert.ok(Number.isNaN(slope([{ x: 1, y: 1 }])));
   const r = sampleResults();
   const fo = r.density!.models[0]!.modes.find((m) => m.id === 'fast-open')!;
@@ -38,7 +49,16 @@ test('totalAt extrapolates only past the last measured N, and says so', () => {
 
 test('targets: all met on the good fixture, each missed one explained', () => {
   const good = evaluateTargets(sampleResults());
-  assert.deepEqual(good.map((t) => [t.id, t.verdict]), [['density', 'met'], ['increment', 'met'], ['coldstart', 'met'], ['latency', 'met'], ['import', 'met']]);
+  assert.deepEqual(
+    good.map((t) => [t.id, t.verdict]),
+    [
+      ['density', 'met'],
+      ['increment', 'met'],
+      ['coldstart', 'met'],
+      ['latency', 'met'],
+      ['import', 'met'],
+    ],
+  );
   const bad = evaluateTargets(sampleResults({ scale: 20 }));
   const verdict = Object.fromEntries(bad.map((t) => [t.id, t.verdict]));
   assert.equal(verdict.density, 'missed');
@@ -48,7 +68,10 @@ test('targets: all met on the good fixture, each missed one explained', () => {
   assert.equal(verdict.import, 'missed', 'tmpfs falls below the target even though disk meets it');
   const density = bad.find((t) => t.id === 'density')!;
   assert.match(density.measured, /missed by \d+%/);
-  assert.ok(density.notes.some((n) => n.includes('runtime baseline')), 'names the runtime baseline');
+  assert.ok(
+    density.notes.some((n) => n.includes('runtime baseline')),
+    'names the runtime baseline',
+  );
   const cold = bad.find((t) => t.id === 'coldstart')!;
   assert.ok(cold.notes.some((n) => n.includes('open alone')));
 });
@@ -71,7 +94,17 @@ test('quick runs are marked indicative', () => {
 test('report: sections, tables, chart links, machine facts; same input gives the same text', () => {
   const r = sampleResults();
   const md = buildReport(r, opts);
-  for (const h of ['# Benchmarks', '## Machine', '## Modes and settings', '## Targets', '## 1. Density', '## 2. Dedup', '## 3. Cold start', '## 4. Inference speed', '## 5. Import throughput']) {
+  for (const h of [
+    '# Benchmarks',
+    '## Machine',
+    '## Modes and settings',
+    '## Targets',
+    '## 1. Density',
+    '## 2. Dedup',
+    '## 3. Cold start',
+    '## 4. Inference speed',
+    '## 5. Import throughput',
+  ]) {
     assert.ok(md.includes(h), `has ${h}`);
   }
   assert.ok(md.includes('![total memory vs N, bert](bench/density-bert.svg)'));
@@ -80,7 +113,9 @@ test('report: sections, tables, chart links, machine facts; same input gives the
   assert.ok(!md.includes('NaN') && !md.includes('undefined'), 'no NaN/undefined leaks into the text');
   assert.equal(buildReport(r, opts), md);
   // Values survive a JSON round trip (NaN becomes null) without breaking the report.
-  const roundTrip = JSON.parse(JSON.stringify({ ...r, density: { ...r.density!, baseline: { ...r.density!.baseline, openMs: NaN } } }));
+  const roundTrip = JSON.parse(
+    JSON.stringify({ ...r, density: { ...r.density!, baseline: { ...r.density!.baseline, openMs: NaN } } }),
+  );
   assert.doesNotThrow(() => buildReport(roundTrip, opts));
 });
 
@@ -100,7 +135,12 @@ test('charts: one per density model and cold-start model, one for latency; valid
 });
 
 test('latency ratios come from the same rounds', () => {
-  const b = latencyBatch('m', 1, { private: [10, 10, 12, 10], 'fast-run': [10, 10, 13, 10], 'fast-open': [20, 20, 24, 20] }, { private: 'plain', 'fast-run': 'fast-run', 'fast-open': 'fast-open' });
+  const b = latencyBatch(
+    'm',
+    1,
+    { private: [10, 10, 12, 10], 'fast-run': [10, 10, 13, 10], 'fast-open': [20, 20, 24, 20] },
+    { private: 'plain', 'fast-run': 'fast-run', 'fast-open': 'fast-open' },
+  );
   assert.equal(b.rounds, 4);
   const fr = b.ratios.find((q) => q.mode === 'fast-run')!;
   const fo = b.ratios.find((q) => q.mode === 'fast-open')!;
@@ -115,5 +155,8 @@ test('nested suite errors are collected', () => {
   const r = sampleResults();
   r.latency!.models.push({ model: 'x', batches: [], error: 'boom' });
   r.density!.models[0]!.modes[0]!.error = 'died';
-  assert.deepEqual(nestedErrors(r), [{ suite: 'density', message: 'plain: died' }, { suite: 'latency', message: 'x: boom' }]);
+  assert.deepEqual(nestedErrors(r), [
+    { suite: 'density', message: 'plain: died' },
+    { suite: 'latency', message: 'x: boom' },
+  ]);
 });

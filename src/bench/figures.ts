@@ -23,8 +23,14 @@ export function buildCharts(r: BenchResults): Record<string, string> {
   const charts: Record<string, string> = {};
   const label = (id: string) => r.models.find((m) => m.id === id)?.label ?? id;
   for (const dm of r.density?.models ?? []) {
-    const series = dm.modes.filter((m) => m.points.length > 0).map((m) => ({ name: m.label, points: m.points.map((p) => ({ x: p.n, y: p.totalBytes })) }));
-    if (r.density!.baseline.points.length) series.push({ name: 'runtime baseline (no model)', points: r.density!.baseline.points.map((p) => ({ x: p.n, y: p.totalBytes })) });
+    const series = dm.modes
+      .filter((m) => m.points.length > 0)
+      .map((m) => ({ name: m.label, points: m.points.map((p) => ({ x: p.n, y: p.totalBytes })) }));
+    if (r.density!.baseline.points.length)
+      series.push({
+        name: 'runtime baseline (no model)',
+        points: r.density!.baseline.points.map((p) => ({ x: p.n, y: p.totalBytes })),
+      });
     if (series.length === 0) continue;
     charts[`density-${dm.model}`] = lineChart({
       title: `Memory of N processes: ${label(dm.model)}`,
@@ -52,7 +58,11 @@ export function buildCharts(r: BenchResults): Record<string, string> {
       ],
     });
   }
-  const bars = (r.latency?.models ?? []).flatMap((m) => m.batches.flatMap((b) => b.ratios.map((q) => ({ label: `${m.model} b${b.batch} ${q.mode}`, value: q.ratioOfMedians }))));
+  const bars = (r.latency?.models ?? []).flatMap((m) =>
+    m.batches.flatMap((b) =>
+      b.ratios.map((q) => ({ label: `${m.model} b${b.batch} ${q.mode}`, value: q.ratioOfMedians })),
+    ),
+  );
   if (bars.length) {
     charts.latency = ratioBarChart({
       title: 'Latency: tensorshare / private prepacked session',
@@ -90,6 +100,9 @@ export async function writeOutputs(r: BenchResults, outDir: string, command: str
   }
   const report = path.join(outDir, 'benchmarks.md');
   const previous = await fs.readFile(report, 'utf8').catch(() => '');
-  await fs.writeFile(report, keepSections(previous, buildReport(r, { command, resultsPath: 'bench/results.json', charts: files })));
+  await fs.writeFile(
+    report,
+    keepSections(previous, buildReport(r, { command, resultsPath: 'bench/results.json', charts: files })),
+  );
   return { report, results, charts: written };
 }

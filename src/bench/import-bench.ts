@@ -43,7 +43,9 @@ export async function runImport(ctx: BenchContext): Promise<ImportResults> {
         await fs.rm(dir, { recursive: true, force: true });
       }
     }
-    ctx.log(`import: rep ${rep + 1}/${reps}: disk ${ms.disk!.at(-1)!.toFixed(0)} ms, tmpfs ${ms.tmpfs!.at(-1)!.toFixed(0)} ms`);
+    ctx.log(
+      `import: rep ${rep + 1}/${reps}: disk ${ms.disk!.at(-1)!.toFixed(0)} ms, tmpfs ${ms.tmpfs!.at(-1)!.toFixed(0)} ms`,
+    );
   }
   const cases: ImportCase[] = targets.map((t) => ({
     target: t.target,
@@ -53,7 +55,14 @@ export async function runImport(ctx: BenchContext): Promise<ImportResults> {
     copyMbPerSecond: median(copyMs[t.target]!.map((x) => model.fileBytes / 1e6 / (x / 1000))),
     cpuMs: cpuMs[t.target]!,
   }));
-  return { model: model.id, sourceBytes: model.fileBytes, reps, cases, sha256MbPerSecond: sha256Speed(), fastRunBuildMs: model.fastRun.buildMs };
+  return {
+    model: model.id,
+    sourceBytes: model.fileBytes,
+    reps,
+    cases,
+    sha256MbPerSecond: sha256Speed(),
+    fastRunBuildMs: model.fastRun.buildMs,
+  };
 }
 
 /** MB/s of SHA-256 over a 64 MiB buffer on this thread (median of 3). */

@@ -35,17 +35,22 @@ export async function buildInputs(specs: readonly InputSpec[]): Promise<PlainInp
     const n = count(s.shape);
     switch (s.fill) {
       case 'tokens':
-        if (s.dtype !== 'int64') throw new TensorshareError('ERR_INVALID_ARGUMENT', `input ${s.name}: tokens must be int64`);
+        if (s.dtype !== 'int64')
+          throw new TensorshareError('ERR_INVALID_ARGUMENT', `input ${s.name}: tokens must be int64`);
         out.push({ ...s, data: tokenIds(n, s.vocab ?? 1000) });
         break;
       case 'ones':
       case 'zeros': {
         const v = s.fill === 'ones' ? 1 : 0;
-        out.push({ ...s, data: s.dtype === 'int64' ? new BigInt64Array(n).fill(BigInt(v)) : new Float32Array(n).fill(v) });
+        out.push({
+          ...s,
+          data: s.dtype === 'int64' ? new BigInt64Array(n).fill(BigInt(v)) : new Float32Array(n).fill(v),
+        });
         break;
       }
       case 'random':
-        if (s.dtype !== 'float32') throw new TensorshareError('ERR_INVALID_ARGUMENT', `input ${s.name}: random must be float32`);
+        if (s.dtype !== 'float32')
+          throw new TensorshareError('ERR_INVALID_ARGUMENT', `input ${s.name}: random must be float32`);
         out.push({ ...s, data: seededFloats(n, 7) });
         break;
       case 'ocr-word':
@@ -62,7 +67,10 @@ async function ocrWord(shape: readonly number[]): Promise<Float32Array> {
   const one = recInput(decodePng(readFileSync(path.join(packageRoot, 'assets', 'ocr-word.png'))));
   const [b, c, h, w] = shape as [number, number, number, number];
   if (shape.length !== 4 || c !== one.shape[1] || h !== one.shape[2] || w !== one.shape[3]) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `ocr-word input is [1,${one.shape.slice(1).join(',')}] per item; asked for [${shape.join(',')}]`);
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `ocr-word input is [1,${one.shape.slice(1).join(',')}] per item; asked for [${shape.join(',')}]`,
+    );
   }
   const out = new Float32Array(count(shape));
   for (let i = 0; i < b; i++) out.set(one.data, i * one.data.length);

@@ -15,11 +15,19 @@ export const TS_MODES = ['fast-run', 'fast-open'] as const;
 /** Extra session for the model the targets are about: what turning ORT's arena off costs. */
 export const NOARENA = 'fast-open-noarena';
 
-interface Budget { warmup: number; minRounds: number; maxRounds: number; maxSeconds: number }
+interface Budget {
+  warmup: number;
+  minRounds: number;
+  maxRounds: number;
+  maxSeconds: number;
+}
 
 /** Rounds and time caps per batch size: the BERT-shaped model (the targets' model) gets the most. */
 export function latencyBudget(quick: boolean, model: string, batch: number): Budget {
-  if (quick) return batch === 1 ? { warmup: 2, minRounds: 5, maxRounds: 15, maxSeconds: 3 } : { warmup: 1, minRounds: 3, maxRounds: 8, maxSeconds: 3 };
+  if (quick)
+    return batch === 1
+      ? { warmup: 2, minRounds: 5, maxRounds: 15, maxSeconds: 3 }
+      : { warmup: 1, minRounds: 3, maxRounds: 8, maxSeconds: 3 };
   const main = model === 'bert';
   if (batch === 1) return { warmup: 3, minRounds: 20, maxRounds: 200, maxSeconds: main ? 30 : 12 };
   return { warmup: 1, minRounds: 6, maxRounds: 100, maxSeconds: main ? 50 : 15 };
@@ -45,15 +53,39 @@ async function runModel(ctx: BenchContext, model: PreparedModel): Promise<Latenc
   try {
     const sessions: LatencySession[] = [
       { label: PRIVATE, opener: { kind: 'plain', file: model.file, sessionOptions: s.plain.sessionOptions } },
-      ...TS_MODES.map((mode) => ({ label: mode, opener: { kind: 'tensorshare' as const, repository: ctx.repository, store: st.store, ref: model.ref, mode, sessionOptions: s[mode].sessionOptions } })),
+      ...TS_MODES.map((mode) => ({
+        label: mode,
+        opener: {
+          kind: 'tensorshare' as const,
+          repository: ctx.repository,
+          store: st.store,
+          ref: model.ref,
+          mode,
+          sessionOptions: s[mode].sessionOptions,
+        },
+      })),
     ];
     if (model.id === 'bert') {
-      sessions.push({ label: NOARENA, opener: { kind: 'tensorshare', repository: ctx.repository, store: st.store, ref: model.ref, mode: 'fast-open', sessionOptions: s[NOARENA].sessionOptions } });
+      sessions.push({
+        label: NOARENA,
+        opener: {
+          kind: 'tensorshare',
+          repository: ctx.repository,
+          store: st.store,
+          ref: model.ref,
+          mode: 'fast-open',
+          sessionOptions: s[NOARENA].sessionOptions,
+        },
+      });
     }
     const w = ctx.pool.spawn({
       task: 'latency',
       sessions,
-      batches: [1, 8].map((batch) => ({ batch, inputs: model.inputs(batch), ...latencyBudget(ctx.quick, model.id, batch) })),
+      batches: [1, 8].map((batch) => ({
+        batch,
+        inputs: model.inputs(batch),
+        ...latencyBudget(ctx.quick, model.id, batch),
+      })),
     });
     try {
       const m = await w.next('latency', 600_000);
@@ -67,10 +99,19 @@ async function runModel(ctx: BenchContext, model: PreparedModel): Promise<Latenc
 }
 
 /** Summaries and ratios of one batch size's interleaved samples (pure; exported for tests). */
-export function latencyBatch(model: string, batch: number, samples: Record<string, number[]>, modes: Record<string, string>): LatencyBatchResult {
+export function latencyBatch(
+  model: string,
+  batch: number,
+  samples: Record<string, number[]>,
+  modes: Record<string, string>,
+): LatencyBatchResult {
   const priv = samples[PRIVATE] ?? [];
   const rounds = priv.length;
-  const sessions = Object.entries(samples).map(([label, v]) => ({ label, mode: modes[label] ?? label, summary: summarize(v) }));
+  const sessions = Object.entries(samples).map(([label, v]) => ({
+    label,
+    mode: modes[label] ?? label,
+    summary: summarize(v),
+  }));
   const result: LatencyBatchResult = { model, batch, rounds, sessions, ratios: [] };
   for (const mode of Object.keys(samples).filter((k) => k !== PRIVATE)) {
     const v = samples[mode];

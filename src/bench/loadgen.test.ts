@@ -7,28 +7,53 @@ import { errorKey, latencyStats, poissonSchedule, runLoad } from './loadgen.js';
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
 test('loadgen schedule: deterministic per seed, Poisson rate per step, bounded by count and time', () => {
-  const steps = [{ ratePerSec: 1000, durationMs: 2000 }, { ratePerSec: 0, durationMs: 500 }, { ratePerSec: 200, durationMs: 1000 }];
+  const steps = [
+    { ratePerSec: 1000, durationMs: 2000 },
+    { ratePerSec: 0, durationMs: 500 },
+    { ratePerSec: 200, durationMs: 1000 },
+  ];
   const a = poissonSchedule({ steps, seed: 42, maxRequests: 1e6 });
   assert.deepEqual(poissonSchedule({ steps, seed: 42, maxRequests: 1e6 }), a);
-  assert.notDeepEqual(poissonSchedule({ steps, seed: 43, maxRequests: 1e6 }).map((x) => x.at), a.map((x) => x.at));
+  assert.notDeepEqual(
+    poissonSchedule({ steps, seed: 43, maxRequests: 1e6 }).map((x) => x.at),
+    a.map((x) => x.at),
+  );
   const inStep = (k: number) => a.filter((x) => x.step === k).length;
   // Poisson counts: mean 2000 (sd ~45) and 200 (sd ~14); allow 5 sd.
   assert.ok(Math.abs(inStep(0) - 2000) < 225, `step 0: ${inStep(0)}`);
   assert.equal(inStep(1), 0);
   assert.ok(Math.abs(inStep(2) - 200) < 71, `step 2: ${inStep(2)}`);
   const ats = a.map((x) => x.at);
-  assert.deepEqual(ats, [...ats].sort((p, q) => p - q), 'ascending');
+  assert.deepEqual(
+    ats,
+    [...ats].sort((p, q) => p - q),
+    'ascending',
+  );
   assert.ok(a.filter((x) => x.step === 2).every((x) => x.at >= 2500 && x.at < 3500));
   assert.equal(poissonSchedule({ steps, seed: 42, maxRequests: 10 }).length, 10);
   assert.ok(poissonSchedule({ steps, seed: 42, maxRequests: 1e6, maxDurationMs: 100 }).every((x) => x.at < 100));
-  const mix = poissonSchedule({ steps: [{ ratePerSec: 1000, durationMs: 3000 }], seed: 1, maxRequests: 1e6, classes: [{ name: 'rt', weight: 1 }, { name: 'be', weight: 3 }] });
+  const mix = poissonSchedule({
+    steps: [{ ratePerSec: 1000, durationMs: 3000 }],
+    seed: 1,
+    maxRequests: 1e6,
+    classes: [
+      { name: 'rt', weight: 1 },
+      { name: 'be', weight: 3 },
+    ],
+  });
   const rt = mix.filter((x) => x.cls.name === 'rt').length / mix.length;
   assert.ok(Math.abs(rt - 0.25) < 0.03, `rt share ${rt}`);
 });
 
 test('loadgen run (fake clock): latency from scheduled time, SLO attainment, rejections by code/status, unfinished', async () => {
   const clock = createFakeClock();
-  const classes = [{ name: 'fast', tenant: 'a' }, { name: 'slow', tenant: 'b' }, { name: 'shed' }, { name: 'http' }, { name: 'lost' }];
+  const classes = [
+    { name: 'fast', tenant: 'a' },
+    { name: 'slow', tenant: 'b' },
+    { name: 'shed' },
+    { name: 'http' },
+    { name: 'lost' },
+  ];
   const run = runLoad({
     steps: [{ ratePerSec: 500, durationMs: 1000 }],
     seed: 7,
@@ -39,11 +64,16 @@ test('loadgen run (fake clock): latency from scheduled time, SLO attainment, rej
     clock,
     send: (a) => {
       switch (a.cls.name) {
-        case 'fast': return new Promise((r) => clock.setTimeout(() => r('ok'), 10));
-        case 'slow': return new Promise((r) => clock.setTimeout(() => r('ok'), 30));
-        case 'shed': return Promise.reject(new TensorshareError('ERR_OVERLOADED', 'queue full'));
-        case 'http': return Promise.reject(Object.assign(new Error('unavailable'), { status: 503 }));
-        default: return new Promise(() => {});
+        case 'fast':
+          return new Promise((r) => clock.setTimeout(() => r('ok'), 10));
+        case 'slow':
+          return new Promise((r) => clock.setTimeout(() => r('ok'), 30));
+        case 'shed':
+          return Promise.reject(new TensorshareError('ERR_OVERLOADED', 'queue full'));
+        case 'http':
+          return Promise.reject(Object.assign(new Error('unavailable'), { status: 503 }));
+        default:
+          return new Promise(() => {});
       }
     },
   });

@@ -60,14 +60,17 @@ export function poissonSchedule(o: ScheduleOptions): Arrival[] {
     }
     return classes.at(-1) ?? defaultClass;
   };
-  const end = Math.min(o.maxDurationMs ?? Infinity, o.steps.reduce((a, s) => a + s.durationMs, 0));
+  const end = Math.min(
+    o.maxDurationMs ?? Infinity,
+    o.steps.reduce((a, s) => a + s.durationMs, 0),
+  );
   const out: Arrival[] = [];
   let stepStart = 0;
   for (const [step, { ratePerSec, durationMs }] of o.steps.entries()) {
     if (stepStart >= end) break;
     const stepEnd = Math.min(stepStart + durationMs, end);
     if (ratePerSec > 0) {
-      for (let t = stepStart; ;) {
+      for (let t = stepStart; ; ) {
         t += (-Math.log(1 - rand()) / ratePerSec) * 1000;
         if (t >= stepEnd) break;
         if (out.length >= o.maxRequests) return out;
@@ -146,7 +149,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       if (drainTimer !== undefined) clock.clearTimeout(drainTimer);
       resolveRun();
     };
-    const maybeDone = () => { if (sentAll && settled === arrivals.length) finish(); };
+    const maybeDone = () => {
+      if (sentAll && settled === arrivals.length) finish();
+    };
     const fire = (out: Outcome) => {
       const a = out.a;
       const scheduled = t0 + a.at;
@@ -165,7 +170,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       } catch (e) {
         p = Promise.reject(e);
       }
-      p.then(() => done(), (e: unknown) => done(e ?? 'error'));
+      p.then(
+        () => done(),
+        (e: unknown) => done(e ?? 'error'),
+      );
     };
     let i = 0;
     const tick = () => {
@@ -193,19 +201,31 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const byClass: Record<string, GroupReport> = {};
   // Every declared class gets a report, even one that drew no arrivals in a short run.
   for (const name of new Set([...(o.classes ?? []).map((c) => c.name), ...outcomes.map((x) => x.a.cls.name)])) {
-    byClass[name] = report(outcomes.filter((x) => x.a.cls.name === name), windowMs);
+    byClass[name] = report(
+      outcomes.filter((x) => x.a.cls.name === name),
+      windowMs,
+    );
   }
   return {
     ...report(outcomes, windowMs),
     durationMs: windowMs,
     sloMs: o.sloMs,
     byClass,
-    bySteps: o.steps.map((s, k) => ({ ratePerSec: s.ratePerSec, ...report(outcomes.filter((x) => x.a.step === k), s.durationMs) })),
+    bySteps: o.steps.map((s, k) => ({
+      ratePerSec: s.ratePerSec,
+      ...report(
+        outcomes.filter((x) => x.a.step === k),
+        s.durationMs,
+      ),
+    })),
   };
 }
 
 function groupReport(xs: Outcome[], windowMs: number, sloMs: number): GroupReport {
-  const lat = xs.filter((x) => x.latencyMs !== undefined).map((x) => x.latencyMs!).sort((a, b) => a - b);
+  const lat = xs
+    .filter((x) => x.latencyMs !== undefined)
+    .map((x) => x.latencyMs!)
+    .sort((a, b) => a - b);
   const rejections: Record<string, number> = {};
   for (const x of xs) if (x.error !== undefined) rejections[x.error] = (rejections[x.error] ?? 0) + 1;
   const failed = Object.values(rejections).reduce((a, b) => a + b, 0);
@@ -235,7 +255,12 @@ export function latencyStats(sorted: readonly number[]): LatencyStats {
 
 /** "ERR_OVERLOADED" for errors with a string code, "HTTP 503" for ones with a numeric status. */
 export function errorKey(e: unknown): string {
-  const o = (typeof e === 'object' && e !== null ? e : {}) as { code?: unknown; status?: unknown; statusCode?: unknown; name?: unknown };
+  const o = (typeof e === 'object' && e !== null ? e : {}) as {
+    code?: unknown;
+    status?: unknown;
+    statusCode?: unknown;
+    name?: unknown;
+  };
   if (typeof o.code === 'string') return o.code;
   const status = typeof o.status === 'number' ? o.status : o.statusCode;
   if (typeof status === 'number') return `HTTP ${status}`;

@@ -2,7 +2,18 @@
 // CPU model and ISA flags (prepacked weight formats depend on them), cores,
 // memory, cgroup limit, kernel, Node and onnxruntime-node versions, and
 // whether page caches can be dropped (needed for honest cold-start numbers).
-import { accessSync, closeSync, constants, fdatasyncSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, mkdtempSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fdatasyncSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+  mkdtempSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -41,10 +52,32 @@ export function parseCpuInfo(text: string): CpuInfo {
 
 // Instruction-set extensions that decide ORT/MLAS kernels and prepacked formats.
 const ISA_FLAGS = [
-  'sse4_2', 'avx', 'avx2', 'fma', 'f16c',
-  'avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16',
-  'avx_vnni', 'avx_vnni_int8', 'amx_tile', 'amx_int8', 'amx_bf16', 'amx_fp16',
-  'asimd', 'asimddp', 'asimdhp', 'sve', 'sve2', 'i8mm', 'bf16', 'sme',
+  'sse4_2',
+  'avx',
+  'avx2',
+  'fma',
+  'f16c',
+  'avx512f',
+  'avx512bw',
+  'avx512vl',
+  'avx512dq',
+  'avx512_vnni',
+  'avx512_bf16',
+  'avx512_fp16',
+  'avx_vnni',
+  'avx_vnni_int8',
+  'amx_tile',
+  'amx_int8',
+  'amx_bf16',
+  'amx_fp16',
+  'asimd',
+  'asimddp',
+  'asimdhp',
+  'sve',
+  'sve2',
+  'i8mm',
+  'bf16',
+  'sme',
 ];
 
 /** The flags of `flags` that matter for inference kernels, in a fixed order. */
@@ -88,7 +121,8 @@ export function cgroupMemoryLimit(): number | null {
     const [, controllers, p] = line.split(':');
     if (p === undefined) continue;
     if (controllers === '') candidates.push(path.join('/sys/fs/cgroup', p, 'memory.max'));
-    else if (controllers!.split(',').includes('memory')) candidates.push(path.join('/sys/fs/cgroup/memory', p, 'memory.limit_in_bytes'));
+    else if (controllers!.split(',').includes('memory'))
+      candidates.push(path.join('/sys/fs/cgroup/memory', p, 'memory.limit_in_bytes'));
   }
   for (const file of candidates) {
     try {
@@ -112,7 +146,10 @@ export function packageVersion(name: string, from: string = import.meta.url): st
     let dir = path.dirname(main);
     while (dir !== path.dirname(dir)) {
       try {
-        const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+        const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+          name?: string;
+          version?: string;
+        };
         if (pkg.name === name) return pkg.version ?? null;
       } catch {
         // no package.json here
@@ -159,7 +196,11 @@ export function dropPageCache(level: 1 | 2 | 3 = 3, procRoot = '/proc'): boolean
  * least half the file. Drops only clean cache (level 1): safe, but every
  * other process on the machine re-reads its files from disk afterwards.
  */
-export function probeDropCaches(probeDir: string = os.tmpdir(), probeBytes = 16 << 20, procRoot = '/proc'): DropCachesProbe {
+export function probeDropCaches(
+  probeDir: string = os.tmpdir(),
+  probeBytes = 16 << 20,
+  procRoot = '/proc',
+): DropCachesProbe {
   const ctl = path.join(procRoot, 'sys/vm/drop_caches');
   try {
     accessSync(ctl, constants.W_OK);

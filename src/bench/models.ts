@@ -6,7 +6,16 @@
 // import` does.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { bert, BERT_BASE, resnet50, RESNET50, RESNET_TINY, paramCount, writeModel, type ModelSpec } from '../gen/index.js';
+import {
+  bert,
+  BERT_BASE,
+  resnet50,
+  RESNET50,
+  RESNET_TINY,
+  paramCount,
+  writeModel,
+  type ModelSpec,
+} from '../gen/index.js';
 import { bundledFile } from '../paths.js';
 import { importModel } from '../store/import.js';
 import { buildFastRun } from '../store/fast-run.js';
@@ -20,7 +29,14 @@ export const SEQUENCE = 128;
 export const OCR_REC_FILE = bundledFile('ocrRec');
 
 /** BERT-shaped encoder small enough for quick runs (2 layers, hidden 128; 128 positions so sequence 128 works). */
-export const BERT_SMALL = Object.freeze({ layers: 2, hidden: 128, heads: 2, intermediate: 512, vocab: 2000, maxPositions: SEQUENCE });
+export const BERT_SMALL = Object.freeze({
+  layers: 2,
+  hidden: 128,
+  heads: 2,
+  intermediate: 512,
+  vocab: 2000,
+  maxPositions: SEQUENCE,
+});
 
 export interface ModelPlan {
   id: ModelId;
@@ -48,7 +64,9 @@ export function modelPlans(quick: boolean): ModelPlan[] {
   return [
     {
       id: 'bert',
-      label: quick ? `BERT-shaped encoder, small (${b.layers} layers, hidden ${b.hidden})` : 'BERT-base-shaped encoder (generated)',
+      label: quick
+        ? `BERT-shaped encoder, small (${b.layers} layers, hidden ${b.hidden})`
+        : 'BERT-base-shaped encoder (generated)',
       source: 'generated',
       spec: bert(quick ? BERT_SMALL : {}),
       inputs: bertInputs(b.vocab),
@@ -59,7 +77,9 @@ export function modelPlans(quick: boolean): ModelPlan[] {
       label: quick ? 'ResNet-shaped CNN, tiny (generated)' : 'ResNet-50-shaped CNN (generated)',
       source: 'generated',
       spec: resnet50(quick ? RESNET_TINY : {}),
-      inputs: (batch) => [{ name: 'input', dtype: 'float32', shape: [batch, 3, r.imageSize, r.imageSize], fill: 'random' }],
+      inputs: (batch) => [
+        { name: 'input', dtype: 'float32', shape: [batch, 3, r.imageSize, r.imageSize], fill: 'random' },
+      ],
       inputLabel: `${r.imageSize}x${r.imageSize} image`,
     },
     {
@@ -88,12 +108,23 @@ export interface PreparedModel {
   /** Model reference in the benchmark repository. */
   ref: string;
   manifest: Manifest;
-  fastRun: { status: VariantManifest['status']; reason?: string; buildMs: number; bytes: number; prepackedTensors: number };
+  fastRun: {
+    status: VariantManifest['status'];
+    reason?: string;
+    buildMs: number;
+    bytes: number;
+    prepackedTensors: number;
+  };
   inputs(batch: number): InputSpec[];
 }
 
 /** Writes, imports and builds fast-run variants; `dir` receives the generated files. */
-export async function prepareModels(plans: readonly ModelPlan[], dir: string, repository: string, log: (s: string) => void = () => {}): Promise<PreparedModel[]> {
+export async function prepareModels(
+  plans: readonly ModelPlan[],
+  dir: string,
+  repository: string,
+  log: (s: string) => void = () => {},
+): Promise<PreparedModel[]> {
   await fs.mkdir(dir, { recursive: true });
   const repo = layout(repository);
   const out: PreparedModel[] = [];
@@ -108,7 +139,9 @@ export async function prepareModels(plans: readonly ModelPlan[], dir: string, re
     const m = imported.manifest;
     const fr = await buildFastRun(repo, repo, m);
     const v = fr.variant;
-    log(`model ${p.id}: ${(fileBytes / 1e6).toFixed(1)} MB, ${m.tensors.length} tensors; fast-run ${v.status} in ${v.buildMs} ms`);
+    log(
+      `model ${p.id}: ${(fileBytes / 1e6).toFixed(1)} MB, ${m.tensors.length} tensors; fast-run ${v.status} in ${v.buildMs} ms`,
+    );
     out.push({
       id: p.id,
       label: p.label,

@@ -49,7 +49,9 @@ export class WorkerPool {
   }
 
   /** Environment overrides that undo WORKER_ENV: glibc's default malloc behaviour. */
-  static readonly GLIBC_DEFAULTS: Readonly<Record<string, undefined>> = Object.freeze(Object.fromEntries(Object.keys(WORKER_ENV).map((k) => [k, undefined])));
+  static readonly GLIBC_DEFAULTS: Readonly<Record<string, undefined>> = Object.freeze(
+    Object.fromEntries(Object.keys(WORKER_ENV).map((k) => [k, undefined])),
+  );
 
   get size(): number {
     return this.live.size;
@@ -59,7 +61,11 @@ export class WorkerPool {
    * `env` adds to (or, with undefined values, removes from) the pool's
    * environment for this worker; `execArgv` are Node flags (default none).
    */
-  spawn(task: WorkerTask, env: Record<string, string | undefined> = {}, opts: { execArgv?: string[]; workerPath?: string } = {}): Worker {
+  spawn(
+    task: WorkerTask,
+    env: Record<string, string | undefined> = {},
+    opts: { execArgv?: string[]; workerPath?: string } = {},
+  ): Worker {
     const childEnv = { ...this.env };
     for (const [k, v] of Object.entries(env)) {
       if (v === undefined) delete childEnv[k];
@@ -76,7 +82,9 @@ export class WorkerPool {
     child.once('exit', () => this.live.delete(child));
     let tail = '';
     child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => { tail = (tail + d).slice(-4000); });
+    child.stderr!.on('data', (d: string) => {
+      tail = (tail + d).slice(-4000);
+    });
     const queue: WorkerMessage[] = [];
     const waiters: ((m: WorkerMessage) => void)[] = [];
     child.on('message', (m: WorkerMessage) => {
@@ -89,35 +97,48 @@ export class WorkerPool {
       child,
       pid: child.pid!,
       spawnedAt,
-      next: (type, timeoutMs) => new Promise((resolve, reject) => {
-        const describe = () => `benchmark worker ${child.pid} (${task.task})`;
-        const accept = (m: WorkerMessage) => {
-          cleanup();
-          if (m.type === 'error') reject(new TensorshareError('ERR_INTERNAL', `${describe()} failed: ${m.message}`, { stack: m.stack, stderr: tail }));
-          else if (m.type !== type) reject(new TensorshareError('ERR_INTERNAL', `${describe()} sent '${m.type}', expected '${type}'`));
-          else resolve(m as never);
-        };
-        const onExit = (code: number | null, signal: string | null) => {
-          cleanup();
-          reject(new TensorshareError('ERR_INTERNAL', `${describe()} exited (code ${code}, signal ${signal}) before answering${tail ? `: ${tail.trim().split('\n').slice(-5).join(' | ')}` : ''}`));
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          child.kill('SIGKILL');
-          reject(new TensorshareError('ERR_TIMEOUT', `${describe()} did not answer within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          child.off('exit', onExit);
-          const i = waiters.indexOf(accept);
-          if (i >= 0) waiters.splice(i, 1);
-        };
-        const queued = queue.shift();
-        if (queued) return accept(queued);
-        if (child.exitCode !== null || child.signalCode !== null) return onExit(child.exitCode, child.signalCode);
-        waiters.push(accept);
-        child.once('exit', onExit);
-      }),
+      next: (type, timeoutMs) =>
+        new Promise((resolve, reject) => {
+          const describe = () => `benchmark worker ${child.pid} (${task.task})`;
+          const accept = (m: WorkerMessage) => {
+            cleanup();
+            if (m.type === 'error')
+              reject(
+                new TensorshareError('ERR_INTERNAL', `${describe()} failed: ${m.message}`, {
+                  stack: m.stack,
+                  stderr: tail,
+                }),
+              );
+            else if (m.type !== type)
+              reject(new TensorshareError('ERR_INTERNAL', `${describe()} sent '${m.type}', expected '${type}'`));
+            else resolve(m as never);
+          };
+          const onExit = (code: number | null, signal: string | null) => {
+            cleanup();
+            reject(
+              new TensorshareError(
+                'ERR_INTERNAL',
+                `${describe()} exited (code ${code}, signal ${signal}) before answering${tail ? `: ${tail.trim().split('\n').slice(-5).join(' | ')}` : ''}`,
+              ),
+            );
+          };
+          const timer = setTimeout(() => {
+            cleanup();
+            child.kill('SIGKILL');
+            reject(new TensorshareError('ERR_TIMEOUT', `${describe()} did not answer within ${timeoutMs} ms`));
+          }, timeoutMs);
+          const cleanup = () => {
+            clearTimeout(timer);
+            child.off('exit', onExit);
+            const i = waiters.indexOf(accept);
+            if (i >= 0) waiters.splice(i, 1);
+          };
+          const queued = queue.shift();
+          if (queued) return accept(queued);
+          if (child.exitCode !== null || child.signalCode !== null) return onExit(child.exitCode, child.signalCode);
+          waiters.push(accept);
+          child.once('exit', onExit);
+        }),
       stop: async (graceMs = 5000) => {
         if (child.exitCode !== null || child.signalCode !== null) return;
         if (child.connected) child.send('exit', () => {});
@@ -147,7 +168,9 @@ export class WorkerPool {
    * the workers, runs `onSignal` (temp folder cleanup) and exits 130/143.
    */
   guard(onSignal: () => Promise<void> = async () => {}): () => void {
-    const killSync = () => { for (const c of this.live) c.kill('SIGKILL'); };
+    const killSync = () => {
+      for (const c of this.live) c.kill('SIGKILL');
+    };
     const signal = (sig: NodeJS.Signals) => {
       killSync();
       void onSignal().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));

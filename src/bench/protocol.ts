@@ -13,7 +13,14 @@ export type Opener =
   /** What people do today: InferenceSession.create(file) in every process. */
   | { kind: 'plain'; file: string; sessionOptions: SessionOptions }
   /** tensorshare's daemonless openSession() over the tmpfs store. */
-  | { kind: 'tensorshare'; repository: string; store: string; ref: string; mode: 'fast-open' | 'fast-run' | 'auto'; sessionOptions: SessionOptions };
+  | {
+      kind: 'tensorshare';
+      repository: string;
+      store: string;
+      ref: string;
+      mode: 'fast-open' | 'fast-run' | 'auto';
+      sessionOptions: SessionOptions;
+    };
 
 /** One model input, built the same way in every process. */
 export interface InputSpec {
@@ -53,7 +60,14 @@ export interface LatencyTask {
   task: 'latency';
   sessions: LatencySession[];
   /** One entry per batch size. */
-  batches: { batch: number; inputs: InputSpec[]; warmup: number; minRounds: number; maxRounds: number; maxSeconds: number }[];
+  batches: {
+    batch: number;
+    inputs: InputSpec[];
+    warmup: number;
+    minRounds: number;
+    maxRounds: number;
+    maxSeconds: number;
+  }[];
 }
 
 export type WorkerTask = HoldTask | ColdTask | LatencyTask;
@@ -88,15 +102,27 @@ export interface OpenReport {
   after: SmapsRollup;
 }
 
-export interface ReadyMessage { type: 'ready'; report: OpenReport }
-export interface ColdMessage { type: 'cold'; report: OpenReport; switchMs?: number; switchError?: string }
+export interface ReadyMessage {
+  type: 'ready';
+  report: OpenReport;
+}
+export interface ColdMessage {
+  type: 'cold';
+  report: OpenReport;
+  switchMs?: number;
+  switchError?: string;
+}
 export interface LatencyResultMessage {
   type: 'latency';
   /** Per batch: per session label, the run times in ms (round i of every session is interleaved). */
   batches: { batch: number; samples: Record<string, number[]> }[];
   modes: Record<string, string>;
 }
-export interface ErrorMessage { type: 'error'; message: string; stack?: string }
+export interface ErrorMessage {
+  type: 'error';
+  message: string;
+  stack?: string;
+}
 export type WorkerMessage = ReadyMessage | ColdMessage | LatencyResultMessage | ErrorMessage;
 
 /** Milliseconds between two Marks readings. */

@@ -7,21 +7,47 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import { isTensorshareError } from '../errors.js';
 import { machineInfo } from './machine.js';
-import { fenceSection, keepSections, linkFrom, markdownTable, renderSection, upsertSection, writeResultsJson, writeSection, writeSectionMarkdown } from './report.js';
+import {
+  fenceSection,
+  keepSections,
+  linkFrom,
+  markdownTable,
+  renderSection,
+  upsertSection,
+  writeResultsJson,
+  writeSection,
+  writeSectionMarkdown,
+} from './report.js';
 
 test('markdownTable aligns numeric columns right and escapes pipes', () => {
-  const md = markdownTable({ headers: ['mode', 'N', 'PSS'], rows: [['plain|x', 1, '12 MiB'], ['noprepack', 2, '20 MiB']] });
-  assert.equal(md, [
-    '| mode | N | PSS |',
-    '| --- | ---: | --- |',
-    '| plain\\|x | 1 | 12 MiB |',
-    '| noprepack | 2 | 20 MiB |',
-  ].join('\n'));
-  assert.throws(() => markdownTable({ headers: ['a'], rows: [[1, 2]] }), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+  const md = markdownTable({
+    headers: ['mode', 'N', 'PSS'],
+    rows: [
+      ['plain|x', 1, '12 MiB'],
+      ['noprepack', 2, '20 MiB'],
+    ],
+  });
+  assert.equal(
+    md,
+    ['| mode | N | PSS |', '| --- | ---: | --- |', '| plain\\|x | 1 | 12 MiB |', '| noprepack | 2 | 20 MiB |'].join(
+      '\n',
+    ),
+  );
+  assert.throws(
+    () => markdownTable({ headers: ['a'], rows: [[1, 2]] }),
+    (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
 });
 
 test('renderSection fences content with markers; upsertSection replaces in place', () => {
-  const s1 = renderSection({ id: 'density', title: 'Density', intro: 'N processes.', tables: [{ headers: ['a'], rows: [[1]] }], charts: [{ title: 'PSS vs N', file: 'bench/density pss.svg' }], notes: ['n1'] });
+  const s1 = renderSection({
+    id: 'density',
+    title: 'Density',
+    intro: 'N processes.',
+    tables: [{ headers: ['a'], rows: [[1]] }],
+    charts: [{ title: 'PSS vs N', file: 'bench/density pss.svg' }],
+    notes: ['n1'],
+  });
   assert.match(s1, /^<!-- bench:density:start -->\n\n## Density\n\nN processes\.\n/);
   assert.ok(s1.includes('![PSS vs N](bench/density%20pss.svg)'));
   assert.ok(s1.trimEnd().endsWith('<!-- bench:density:end -->'));
@@ -33,7 +59,10 @@ test('renderSection fences content with markers; upsertSection replaces in place
   assert.ok(doc2.includes('## Density v2') && !doc2.includes('N processes.'));
   assert.ok(doc2.indexOf('Density v2') < doc2.indexOf('Cold start')); // stays in place
   assert.equal(upsertSection(doc2, 'density', s2), doc2); // idempotent
-  assert.throws(() => renderSection({ id: 'bad id', title: 'x' }), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+  assert.throws(
+    () => renderSection({ id: 'bad id', title: 'x' }),
+    (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
 });
 
 test('writeSection and writeResultsJson write files; machine table renders', () => {
@@ -67,11 +96,17 @@ test('a section written elsewhere is replaced between its markers and the rest o
     assert.equal(await fs.readFile(file, 'utf8'), `# Benchmarks\n\n${BEGIN}\nfirst\n${END}\n`);
     await fs.writeFile(file, `# Benchmarks\n\nDensity: 12x\n\n${BEGIN}\nold\n${END}\n\n## Cold start\n42 ms\n`);
     write('new\nlines');
-    assert.equal(await fs.readFile(file, 'utf8'), `# Benchmarks\n\nDensity: 12x\n\n${BEGIN}\nnew\nlines\n${END}\n\n## Cold start\n42 ms\n`);
+    assert.equal(
+      await fs.readFile(file, 'utf8'),
+      `# Benchmarks\n\nDensity: 12x\n\n${BEGIN}\nnew\nlines\n${END}\n\n## Cold start\n42 ms\n`,
+    );
     await fs.writeFile(file, '# Benchmarks\n\nother');
     write('x');
     assert.equal(await fs.readFile(file, 'utf8'), `# Benchmarks\n\nother\n\n${BEGIN}\nx\n${END}\n`);
-    assert.throws(() => fenceSection('bad id', 'x'), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+    assert.throws(
+      () => fenceSection('bad id', 'x'),
+      (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+    );
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
@@ -82,6 +117,10 @@ test('a writer of the whole document keeps the sections other commands wrote', (
   const old = `# Benchmarks\n\nold density\n\n${sched}\n## old tail\n`;
   const fresh = '# Benchmarks\n\nnew density\n';
   assert.equal(keepSections(old, fresh), `${fresh}\n${sched}`);
-  assert.equal(keepSections(old, keepSections(old, fresh)), keepSections(old, fresh), 'a section already there is not added twice');
+  assert.equal(
+    keepSections(old, keepSections(old, fresh)),
+    keepSections(old, fresh),
+    'a section already there is not added twice',
+  );
   assert.equal(keepSections('', fresh), fresh);
 });

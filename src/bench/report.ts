@@ -41,11 +41,21 @@ function cell(v: string | number): string {
 export function markdownTable(t: Table): string {
   const n = t.headers.length;
   for (const r of t.rows) {
-    if (r.length !== n) throw new TensorshareError('ERR_INVALID_ARGUMENT', `table row has ${r.length} cells for ${n} headers: ${JSON.stringify(r)}`);
+    if (r.length !== n)
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `table row has ${r.length} cells for ${n} headers: ${JSON.stringify(r)}`,
+      );
   }
-  const align = t.headers.map((_, i) => t.align?.[i] ?? (t.rows.length > 0 && t.rows.every((r) => typeof r[i] === 'number') ? 'right' : 'left'));
+  const align = t.headers.map(
+    (_, i) => t.align?.[i] ?? (t.rows.length > 0 && t.rows.every((r) => typeof r[i] === 'number') ? 'right' : 'left'),
+  );
   const rule = align.map((a) => (a === 'right' ? '---:' : a === 'center' ? ':---:' : '---'));
-  const lines = [`| ${t.headers.map(cell).join(' | ')} |`, `| ${rule.join(' | ')} |`, ...t.rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
+  const lines = [
+    `| ${t.headers.map(cell).join(' | ')} |`,
+    `| ${rule.join(' | ')} |`,
+    ...t.rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ];
   return (t.caption ? `${t.caption}\n\n` : '') + lines.join('\n');
 }
 
@@ -58,11 +68,25 @@ export function machineTable(m: MachineInfo): Table {
     rows: [
       ['CPU', `${m.cpuModel} (${m.physicalCores} cores, ${m.logicalCores} threads)`],
       ['ISA', m.isa.join(' ') || 'n/a'],
-      ['memory', `${(m.memTotalBytes / GiB).toFixed(1)} GiB total, ${(m.memAvailableBytes / GiB).toFixed(1)} GiB available` +
-        (m.cgroupMemoryLimitBytes !== null ? `, cgroup limit ${(m.cgroupMemoryLimitBytes / GiB).toFixed(1)} GiB` : '')],
+      [
+        'memory',
+        `${(m.memTotalBytes / GiB).toFixed(1)} GiB total, ${(m.memAvailableBytes / GiB).toFixed(1)} GiB available` +
+          (m.cgroupMemoryLimitBytes !== null
+            ? `, cgroup limit ${(m.cgroupMemoryLimitBytes / GiB).toFixed(1)} GiB`
+            : ''),
+      ],
       ['kernel', `${m.os} ${m.kernel} ${m.arch}`],
       ['Node / onnxruntime-node', `${m.node} / ${m.onnxruntimeNode ?? 'not installed'}`],
-      ['drop page caches', m.dropCaches.works === true ? 'yes' : m.dropCaches.works === null ? (m.dropCaches.writable ? 'writable, untried' : 'no') : 'no'],
+      [
+        'drop page caches',
+        m.dropCaches.works === true
+          ? 'yes'
+          : m.dropCaches.works === null
+            ? m.dropCaches.writable
+              ? 'writable, untried'
+              : 'no'
+            : 'no',
+      ],
     ],
     align: ['left', 'left'],
   };
@@ -83,7 +107,8 @@ export function renderSection(s: ReportSection): string {
   if (s.intro) parts.push(s.intro.trim());
   if (s.machine) parts.push(markdownTable(machineTable(s.machine)));
   for (const t of s.tables ?? []) parts.push(markdownTable(t));
-  for (const c of s.charts ?? []) parts.push(`![${c.title.replace(/[[\]]/g, '')}](${encodeURI(c.file.split(path.sep).join('/'))})`);
+  for (const c of s.charts ?? [])
+    parts.push(`![${c.title.replace(/[[\]]/g, '')}](${encodeURI(c.file.split(path.sep).join('/'))})`);
   if (s.notes?.length) parts.push(s.notes.map((n) => `- ${n}`).join('\n'));
   parts.push(endMarker(s.id));
   return `${parts.join('\n\n')}\n`;

@@ -67,12 +67,35 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     errors: [],
   };
   try {
-    log(`machine: ${machine.cpuModel}, ${machine.logicalCores} cores, ${(machine.memTotalBytes / 2 ** 30).toFixed(1)} GiB, load ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
+    log(
+      `machine: ${machine.cpuModel}, ${machine.logicalCores} cores, ${(machine.memTotalBytes / 2 ** 30).toFixed(1)} GiB, load ${loadStart.map((x) => x.toFixed(2)).join(' ')}`,
+    );
     const repository = path.join(work, 'repo');
     const models = await prepareModels(modelPlans(quick), path.join(work, 'models'), repository, log);
-    results.models = models.map(({ id, label, source, inputLabel, fileBytes, params, weightBytes, tensors, fastRun }) => ({ id, label, source, inputLabel, fileBytes, params, weightBytes, tensors, fastRun }));
+    results.models = models.map(
+      ({ id, label, source, inputLabel, fileBytes, params, weightBytes, tensors, fastRun }) => ({
+        id,
+        label,
+        source,
+        inputLabel,
+        fileBytes,
+        params,
+        weightBytes,
+        tensors,
+        fastRun,
+      }),
+    );
     const ctx: BenchContext = {
-      quick, threads, pool, work, shm, repository, models, settings, machine, log,
+      quick,
+      threads,
+      pool,
+      work,
+      shm,
+      repository,
+      models,
+      settings,
+      machine,
+      log,
       identityFile: writeIdentityModel(work).modelPath,
     };
     for (const suite of suites) {
@@ -106,10 +129,15 @@ export function nestedErrors(r: BenchResults): { suite: string; message: string 
   const out: { suite: string; message: string }[] = [];
   const d = r.density;
   if (d) {
-    for (const m of [d.baseline, ...d.models.flatMap((x) => x.modes)]) if (m.error) out.push({ suite: 'density', message: `${m.id}: ${m.error}` });
-    for (const t of d.tuning) if (t.error && t.n === 0) out.push({ suite: 'density', message: `tuning ${t.subject} ${t.mode} ${t.setting}: ${t.error}` });
+    for (const m of [d.baseline, ...d.models.flatMap((x) => x.modes)])
+      if (m.error) out.push({ suite: 'density', message: `${m.id}: ${m.error}` });
+    for (const t of d.tuning)
+      if (t.error && t.n === 0)
+        out.push({ suite: 'density', message: `tuning ${t.subject} ${t.mode} ${t.setting}: ${t.error}` });
   }
-  for (const s of r.coldStart?.scenarios ?? []) if (s.error) out.push({ suite: 'coldstart', message: `${s.model} ${s.id}: ${s.error}` });
-  for (const m of r.latency?.models ?? []) if (m.error) out.push({ suite: 'latency', message: `${m.model}: ${m.error}` });
+  for (const s of r.coldStart?.scenarios ?? [])
+    if (s.error) out.push({ suite: 'coldstart', message: `${s.model} ${s.id}: ${s.error}` });
+  for (const m of r.latency?.models ?? [])
+    if (m.error) out.push({ suite: 'latency', message: `${m.model}: ${m.error}` });
   return out;
 }

@@ -41,9 +41,27 @@ export async function writeFunctions(dir: string, fns: Record<string, object>): 
 
 export async function startServeProcess(o: ServeProcessOptions): Promise<ServeProcess> {
   const args = [
-    path.join(packageRoot, 'bin/tensorshare.js'), '--repository', o.repository, '--store', o.store,
-    'serve', '--functions', o.functionsDir, '--daemon', 'off', '--no-bundled', '--http-port', '0', '--grpc-port', 'off', '--poll', '0',
-    '--policy', o.policy ?? 'fifo', '--log-level', o.logLevel ?? 'warn',
+    path.join(packageRoot, 'bin/tensorshare.js'),
+    '--repository',
+    o.repository,
+    '--store',
+    o.store,
+    'serve',
+    '--functions',
+    o.functionsDir,
+    '--daemon',
+    'off',
+    '--no-bundled',
+    '--http-port',
+    '0',
+    '--grpc-port',
+    'off',
+    '--poll',
+    '0',
+    '--policy',
+    o.policy ?? 'fifo',
+    '--log-level',
+    o.logLevel ?? 'warn',
     ...(o.cores ? ['--cores', String(o.cores)] : []),
     ...(o.slots ? ['--slots', String(o.slots)] : []),
     ...(o.tenantFromRequest ? ['--tenant-from-request'] : []),
@@ -56,13 +74,33 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new TensorshareError('ERR_UNAVAILABLE', `tensorshare serve did not start within 120 s: ${stderr.slice(-5).join(' | ')}`)), 120_000);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new TensorshareError(
+            'ERR_UNAVAILABLE',
+            `tensorshare serve did not start within 120 s: ${stderr.slice(-5).join(' | ')}`,
+          ),
+        ),
+      120_000,
+    );
     child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       out += s;
       const m = /on (http:\/\/[^\s]+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(m[1]!); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new TensorshareError('ERR_UNAVAILABLE', `tensorshare serve exited (code ${code}) before serving: ${stderr.slice(-5).join(' | ')}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(
+        new TensorshareError(
+          'ERR_UNAVAILABLE',
+          `tensorshare serve exited (code ${code}) before serving: ${stderr.slice(-5).join(' | ')}`,
+        ),
+      );
+    });
   });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -90,7 +128,11 @@ async function waitWarm(url: string, warm: Record<string, number>, timeoutMs = 1
       return !m || Number(m[1]) < n;
     });
     if (missing.length === 0) return;
-    if (Date.now() > end) throw new TensorshareError('ERR_UNAVAILABLE', `instances of ${missing.map(([f]) => f).join(', ')} did not start within ${timeoutMs} ms`);
+    if (Date.now() > end)
+      throw new TensorshareError(
+        'ERR_UNAVAILABLE',
+        `instances of ${missing.map(([f]) => f).join(', ')} did not start within ${timeoutMs} ms`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

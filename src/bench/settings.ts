@@ -5,7 +5,15 @@
 import type { SessionOptions } from './protocol.js';
 import { WORKER_ENV } from './procs.js';
 
-export type ModeId = 'plain' | 'plain-noprepack' | 'plain-malloc' | 'fast-open' | 'fast-open-noarena' | 'fast-run' | 'auto' | 'baseline';
+export type ModeId =
+  | 'plain'
+  | 'plain-noprepack'
+  | 'plain-malloc'
+  | 'fast-open'
+  | 'fast-open-noarena'
+  | 'fast-run'
+  | 'auto'
+  | 'baseline';
 
 export interface ModeSettings {
   id: ModeId;
@@ -17,8 +25,12 @@ export interface ModeSettings {
   describe: string;
 }
 
-const GLIBC_DEFAULTS: Record<string, undefined> = Object.fromEntries(Object.keys(WORKER_ENV).map((k) => [k, undefined]));
-const ENV_TEXT = Object.entries(WORKER_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
+const GLIBC_DEFAULTS: Record<string, undefined> = Object.fromEntries(
+  Object.keys(WORKER_ENV).map((k) => [k, undefined]),
+);
+const ENV_TEXT = Object.entries(WORKER_ENV)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(' ');
 
 /**
  * Both tensorshare modes keep ORT's CPU memory arena. Turning it off saves
@@ -32,38 +44,63 @@ export const TS_ARENA: Record<'fast-open' | 'fast-run', boolean> = { 'fast-open'
 
 export function modeSettings(threads: number): Record<ModeId, ModeSettings> {
   const t = { intraOpNumThreads: threads };
-  const ts = (mode: 'fast-open' | 'fast-run'): SessionOptions => (TS_ARENA[mode] ? { ...t } : { ...t, enableCpuMemArena: false });
+  const ts = (mode: 'fast-open' | 'fast-run'): SessionOptions =>
+    TS_ARENA[mode] ? { ...t } : { ...t, enableCpuMemArena: false };
   return {
     'fast-open-noarena': {
-      id: 'fast-open-noarena', label: 'tensorshare fast-open, arena off', sessionOptions: { ...t, enableCpuMemArena: false }, env: {},
+      id: 'fast-open-noarena',
+      label: 'tensorshare fast-open, arena off',
+      sessionOptions: { ...t, enableCpuMemArena: false },
+      env: {},
       describe: `as fast-open, with enableCpuMemArena false (measured for comparison, not a default)`,
     },
     plain: {
-      id: 'plain', label: 'plain ORT', sessionOptions: { ...t }, env: GLIBC_DEFAULTS,
+      id: 'plain',
+      label: 'plain ORT',
+      sessionOptions: { ...t },
+      env: GLIBC_DEFAULTS,
       describe: `InferenceSession.create(file) with ORT defaults, intraOpNumThreads ${threads}; glibc malloc defaults (what people run today)`,
     },
     'plain-noprepack': {
-      id: 'plain-noprepack', label: 'plain ORT, prepacking off', sessionOptions: { ...t, extra: { session: { disable_prepacking: '1' } } }, env: GLIBC_DEFAULTS,
+      id: 'plain-noprepack',
+      label: 'plain ORT, prepacking off',
+      sessionOptions: { ...t, extra: { session: { disable_prepacking: '1' } } },
+      env: GLIBC_DEFAULTS,
       describe: `as plain, plus session.disable_prepacking=1`,
     },
     'plain-malloc': {
-      id: 'plain-malloc', label: 'plain ORT, tuned malloc', sessionOptions: { ...t }, env: {},
+      id: 'plain-malloc',
+      label: 'plain ORT, tuned malloc',
+      sessionOptions: { ...t },
+      env: {},
       describe: `as plain, but with tensorshare's worker environment ${ENV_TEXT} (isolates what sharing saves from what malloc tuning saves)`,
     },
     'fast-open': {
-      id: 'fast-open', label: 'tensorshare fast-open', sessionOptions: ts('fast-open'), env: {},
+      id: 'fast-open',
+      label: 'tensorshare fast-open',
+      sessionOptions: ts('fast-open'),
+      env: {},
       describe: `openSession(mode 'fast-open'), intraOpNumThreads ${threads}, enableCpuMemArena ${TS_ARENA['fast-open']}; ${ENV_TEXT}`,
     },
     'fast-run': {
-      id: 'fast-run', label: 'tensorshare fast-run', sessionOptions: ts('fast-run'), env: {},
+      id: 'fast-run',
+      label: 'tensorshare fast-run',
+      sessionOptions: ts('fast-run'),
+      env: {},
       describe: `openSession(mode 'fast-run'), intraOpNumThreads ${threads}, enableCpuMemArena ${TS_ARENA['fast-run']}; ${ENV_TEXT}`,
     },
     auto: {
-      id: 'auto', label: 'tensorshare auto', sessionOptions: ts('fast-open'), env: {},
+      id: 'auto',
+      label: 'tensorshare auto',
+      sessionOptions: ts('fast-open'),
+      env: {},
       describe: `openSession(mode 'auto'): answers from fast-open, switches to fast-run after the first run; options as fast-open`,
     },
     baseline: {
-      id: 'baseline', label: 'runtime baseline', sessionOptions: ts('fast-open'), env: {},
+      id: 'baseline',
+      label: 'runtime baseline',
+      sessionOptions: ts('fast-open'),
+      env: {},
       describe: `Node + onnxruntime-node + a weightless Identity session, options and environment as tensorshare's workers`,
     },
   };

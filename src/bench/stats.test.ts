@@ -1,7 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTensorshareError } from '../errors.js';
-import { geomean, iqr, mad, max, mean, median, min, percentile, ratio, ratios, relativeChange, stddev, summarize } from './stats.js';
+import {
+  geomean,
+  iqr,
+  mad,
+  max,
+  mean,
+  median,
+  min,
+  percentile,
+  ratio,
+  ratios,
+  relativeChange,
+  stddev,
+  summarize,
+} from './stats.js';
 
 const invalid = (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT');
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);

@@ -7,7 +7,8 @@ import { TensorshareError } from '../errors.js';
 function checked(values: readonly number[], what: string): number[] {
   if (values.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} of an empty sample`);
   for (const v of values) {
-    if (!Number.isFinite(v)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what}: sample holds a non-finite value (${v})`);
+    if (!Number.isFinite(v))
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what}: sample holds a non-finite value (${v})`);
   }
   return [...values];
 }
@@ -25,7 +26,8 @@ function percentileSorted(sorted: readonly number[], p: number): number {
 }
 
 export function percentile(values: readonly number[], p: number): number {
-  if (!(p >= 0 && p <= 100)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `percentile must be within 0..100, got ${p}`);
+  if (!(p >= 0 && p <= 100))
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `percentile must be within 0..100, got ${p}`);
   return percentileSorted(sortedCopy(values, 'percentile'), p);
 }
 
@@ -39,11 +41,11 @@ export function mean(values: readonly number[]): number {
 }
 
 export function min(values: readonly number[]): number {
-  return checked(values, 'min').reduce((a, b) => (Math.min(b , a)));
+  return checked(values, 'min').reduce((a, b) => Math.min(b, a));
 }
 
 export function max(values: readonly number[]): number {
-  return checked(values, 'max').reduce((a, b) => (Math.max(b , a)));
+  return checked(values, 'max').reduce((a, b) => Math.max(b, a));
 }
 
 /** Sample standard deviation (n - 1); 0 for a single value. */
@@ -109,14 +111,19 @@ export function ratio(a: number, b: number): number {
 
 /** Element-wise a[i] / b[i] of two equally long samples. */
 export function ratios(a: readonly number[], b: readonly number[]): number[] {
-  if (a.length !== b.length) throw new TensorshareError('ERR_INVALID_ARGUMENT', `ratios of samples of different length (${a.length} vs ${b.length})`);
+  if (a.length !== b.length)
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `ratios of samples of different length (${a.length} vs ${b.length})`,
+    );
   return a.map((x, i) => ratio(x, b[i]!));
 }
 
 /** Geometric mean of positive values: the right average of ratios. */
 export function geomean(values: readonly number[]): number {
   const v = checked(values, 'geomean');
-  for (const x of v) if (x <= 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `geomean needs positive values, got ${x}`);
+  for (const x of v)
+    if (x <= 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `geomean needs positive values, got ${x}`);
   return Math.exp(v.reduce((a, x) => a + Math.log(x), 0) / v.length);
 }
 

@@ -64,7 +64,10 @@ export function incrementBeyondBaseline(mode: DensityModeResult, baseline: Densi
 }
 
 /** Total at N, measured, or extrapolated linearly from the last two points (flagged). */
-export function totalAt(mode: DensityModeResult | undefined, n: number): { bytes: number; extrapolated: boolean } | undefined {
+export function totalAt(
+  mode: DensityModeResult | undefined,
+  n: number,
+): { bytes: number; extrapolated: boolean } | undefined {
   if (!mode) return undefined;
   const p = pointAt(mode, n);
   if (p) return { bytes: p.totalBytes, extrapolated: false };
@@ -83,7 +86,11 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
   const out: TargetResult[] = [];
   const modelInfo = r.models.find((m) => m.id === model);
   const modelName = modelInfo?.label ?? model;
-  const quickNote = r.quick ? ['quick run: small models and few processes; the targets are stated for BERT-base at N = 16, so this verdict is indicative only'] : [];
+  const quickNote = r.quick
+    ? [
+        'quick run: small models and few processes; the targets are stated for BERT-base at N = 16, so this verdict is indicative only',
+      ]
+    : [];
 
   // 1. Density ratio at N = 16.
   {
@@ -95,24 +102,43 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
     const fo = pointAt(get('fast-open'), n);
     const fr = pointAt(get('fast-run'), n);
     if (!d || !plain || !fo) {
-      out.push({ id: 'density', title: `memory at N = ${TARGETS.densityN}: tensorshare ≤ 1/${TARGETS.densityRatio} of plain ORT`, verdict: 'not measured', measured: 'density suite did not run or did not reach this N', notes: [] });
+      out.push({
+        id: 'density',
+        title: `memory at N = ${TARGETS.densityN}: tensorshare ≤ 1/${TARGETS.densityRatio} of plain ORT`,
+        verdict: 'not measured',
+        measured: 'density suite did not run or did not reach this N',
+        notes: [],
+      });
     } else {
       const ratio = plain.bytes / fo.totalBytes;
       const notes: string[] = [...quickNote];
       if (n !== TARGETS.densityN) notes.push(`largest N measured here is ${n}`);
-      if (plain.extrapolated) notes.push(`plain ORT did not fit ${n} processes in this machine's memory; its total is extrapolated from its last two points`);
-      if (fr) notes.push(`fast-run: ${formatBytes(fr.totalBytes)}, ${x(plain.bytes / fr.totalBytes)} less than plain (its store holds the model and the prepacked variant: ${formatBytes(d.storeBytes['fast-run'] ?? 0)})`);
+      if (plain.extrapolated)
+        notes.push(
+          `plain ORT did not fit ${n} processes in this machine's memory; its total is extrapolated from its last two points`,
+        );
+      if (fr)
+        notes.push(
+          `fast-run: ${formatBytes(fr.totalBytes)}, ${x(plain.bytes / fr.totalBytes)} less than plain (its store holds the model and the prepacked variant: ${formatBytes(d.storeBytes['fast-run'] ?? 0)})`,
+        );
       if (plainMalloc) {
         const rm = plainMalloc.bytes / fo.totalBytes;
-        notes.push(`against plain ORT given the same malloc settings as tensorshare's workers: ${formatBytes(plainMalloc.bytes)}${plainMalloc.extrapolated ? ' (extrapolated)' : ''}, ratio ${x(rm)} — ${rm >= TARGETS.densityRatio ? 'also met' : `missed by ${((1 - rm / TARGETS.densityRatio) * 100).toFixed(0)}%`}`);
+        notes.push(
+          `against plain ORT given the same malloc settings as tensorshare's workers: ${formatBytes(plainMalloc.bytes)}${plainMalloc.extrapolated ? ' (extrapolated)' : ''}, ratio ${x(rm)} — ${rm >= TARGETS.densityRatio ? 'also met' : `missed by ${((1 - rm / TARGETS.densityRatio) * 100).toFixed(0)}%`}`,
+        );
       }
       const base = pointAt(r.density!.baseline, n);
       if (base) {
         const store = d.storeBytes['fast-open'] ?? 0;
         const rest = fo.totalBytes - store - base.totalBytes;
-        notes.push(`where tensorshare's ${formatBytes(fo.totalBytes)} go: the store (weights, once) ${formatBytes(store)}; ${n} × runtime baseline (Node + ORT + a trivial session) ${formatBytes(base.totalBytes)} (${formatBytes(base.totalBytes / n)} each); sessions beyond that ${formatBytes(rest)} (${formatBytes(rest / n)} each)`);
-        const floor = (store + base.totalBytes) > 0 ? plain.bytes / (store + base.totalBytes) : NaN;
-        if (ratio < TARGETS.densityRatio) notes.push(`even with zero per-session cost the ratio could reach only ${x(floor)}: the runtime baseline, paid by every process, dominates what is left once weights are shared`);
+        notes.push(
+          `where tensorshare's ${formatBytes(fo.totalBytes)} go: the store (weights, once) ${formatBytes(store)}; ${n} × runtime baseline (Node + ORT + a trivial session) ${formatBytes(base.totalBytes)} (${formatBytes(base.totalBytes / n)} each); sessions beyond that ${formatBytes(rest)} (${formatBytes(rest / n)} each)`,
+        );
+        const floor = store + base.totalBytes > 0 ? plain.bytes / (store + base.totalBytes) : NaN;
+        if (ratio < TARGETS.densityRatio)
+          notes.push(
+            `even with zero per-session cost the ratio could reach only ${x(floor)}: the runtime baseline, paid by every process, dominates what is left once weights are shared`,
+          );
       }
       out.push({
         id: 'density',
@@ -129,18 +155,33 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
     const d = r.density?.models.find((m) => m.model === model);
     const weights = modelInfo?.weightBytes ?? 0;
     const limit = TARGETS.incrementFraction * weights;
-    const rows = (['fast-open', 'fast-run'] as const).map((id) => {
-      const m = d?.modes.find((q) => q.id === id);
-      return { id, m, inc: m && r.density ? incrementBeyondBaseline(m, r.density.baseline) : NaN };
-    }).filter((q) => q.m && Number.isFinite(q.inc));
+    const rows = (['fast-open', 'fast-run'] as const)
+      .map((id) => {
+        const m = d?.modes.find((q) => q.id === id);
+        return { id, m, inc: m && r.density ? incrementBeyondBaseline(m, r.density.baseline) : NaN };
+      })
+      .filter((q) => q.m && Number.isFinite(q.inc));
     if (rows.length === 0 || weights === 0) {
-      out.push({ id: 'increment', title: `each extra instance adds ≤ ${TARGETS.incrementFraction * 100}% of the weight bytes beyond the runtime baseline`, verdict: 'not measured', measured: 'density suite did not run', notes: [] });
+      out.push({
+        id: 'increment',
+        title: `each extra instance adds ≤ ${TARGETS.incrementFraction * 100}% of the weight bytes beyond the runtime baseline`,
+        verdict: 'not measured',
+        measured: 'density suite did not run',
+        notes: [],
+      });
     } else {
-      const fmt = (q: (typeof rows)[number]) => `${q.id} ${formatBytes(q.inc)} (${((q.inc / weights) * 100).toFixed(1)}%)`;
+      const fmt = (q: (typeof rows)[number]) =>
+        `${q.id} ${formatBytes(q.inc)} (${((q.inc / weights) * 100).toFixed(1)}%)`;
       const allMet = rows.every((q) => q.inc <= limit);
       const ns = rows[0]!.m!.points.map((p) => p.n).filter((n) => pointAt(r.density!.baseline, n));
-      const notes = [...quickNote, `slope of total memory over N minus the runtime baseline's slope, least squares over N = ${ns.join(', ')}; limit ${formatBytes(limit)} = 5% of ${formatBytes(weights)}`];
-      for (const q of rows) notes.push(`${q.id}: a process's own Pss_Anon grows by ${formatBytes(q.m!.selfAnonGrowth)} from before open to after the first run (median; includes ORT's per-session state and activations)`);
+      const notes = [
+        ...quickNote,
+        `slope of total memory over N minus the runtime baseline's slope, least squares over N = ${ns.join(', ')}; limit ${formatBytes(limit)} = 5% of ${formatBytes(weights)}`,
+      ];
+      for (const q of rows)
+        notes.push(
+          `${q.id}: a process's own Pss_Anon grows by ${formatBytes(q.m!.selfAnonGrowth)} from before open to after the first run (median; includes ORT's per-session state and activations)`,
+        );
       out.push({
         id: 'increment',
         title: `each extra instance adds ≤ ${TARGETS.incrementFraction * 100}% of the weight bytes beyond the runtime baseline (${modelName})`,
@@ -154,30 +195,49 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
   // 3. Cold start: resident open-to-first-result vs plain ORT from a warm file.
   {
     const plain = coldMedian(r, model, 'plain-warm');
-    const modes = ['ts-fast-open', 'ts-fast-run', 'ts-auto'].map((id) => coldMedian(r, model, id)).filter((s): s is ColdScenarioResult => !!s);
+    const modes = ['ts-fast-open', 'ts-fast-run', 'ts-auto']
+      .map((id) => coldMedian(r, model, id))
+      .filter((s): s is ColdScenarioResult => !!s);
     const fo = modes.find((s) => s.id === 'ts-fast-open');
     if (!plain || !fo) {
-      out.push({ id: 'coldstart', title: `resident open-to-first-result ≥ ${TARGETS.coldStartRatio}× faster than plain ORT from a warm file`, verdict: 'not measured', measured: 'cold-start suite did not run', notes: [] });
+      out.push({
+        id: 'coldstart',
+        title: `resident open-to-first-result ≥ ${TARGETS.coldStartRatio}× faster than plain ORT from a warm file`,
+        verdict: 'not measured',
+        measured: 'cold-start suite did not run',
+        notes: [],
+      });
     } else {
       const p = plain.openToFirst!.median;
       const ratio = p / fo.openToFirst!.median;
       const notes = [...quickNote];
-      for (const s of modes) notes.push(`${s.label}: ${s.openToFirst!.median.toFixed(1)} ms (open ${s.openMs!.median.toFixed(1)} + first run ${s.firstRunMs!.median.toFixed(1)}), ${x(p / s.openToFirst!.median)}`);
-      notes.push(`plain ORT: ${p.toFixed(1)} ms (create ${plain.openMs!.median.toFixed(1)} + first run ${plain.firstRunMs!.median.toFixed(1)})`);
+      for (const s of modes)
+        notes.push(
+          `${s.label}: ${s.openToFirst!.median.toFixed(1)} ms (open ${s.openMs!.median.toFixed(1)} + first run ${s.firstRunMs!.median.toFixed(1)}), ${x(p / s.openToFirst!.median)}`,
+        );
+      notes.push(
+        `plain ORT: ${p.toFixed(1)} ms (create ${plain.openMs!.median.toFixed(1)} + first run ${plain.firstRunMs!.median.toFixed(1)})`,
+      );
       const openRatio = plain.openMs!.median / fo.openMs!.median;
       notes.push(`the open alone (create/openSession until the session exists) is ${x(openRatio)} faster in fast-open`);
       const frs = modes.find((s) => s.id === 'ts-fast-run');
       if (frs && frs.openMs!.median > 2 * fo.openMs!.median) {
-        notes.push(`fast-run opens in ${frs.openMs!.median.toFixed(0)} ms, ${x(frs.openMs!.median / fo.openMs!.median)} fast-open's: with prepacking on, ORT initializes every packed kernel at load (its PrePack still runs before the stored blobs are used), so a resident fast-run model does not open in milliseconds`);
+        notes.push(
+          `fast-run opens in ${frs.openMs!.median.toFixed(0)} ms, ${x(frs.openMs!.median / fo.openMs!.median)} fast-open's: with prepacking on, ORT initializes every packed kernel at load (its PrePack still runs before the stored blobs are used), so a resident fast-run model does not open in milliseconds`,
+        );
       }
       if (ratio < TARGETS.coldStartRatio) {
         const run = fo.firstRunMs!.median;
         const share = run / fo.openToFirst!.median;
         if (share > 0.5) {
           const plainRun = plain.firstRunMs!.median;
-          notes.push(`the first inference dominates (${run.toFixed(1)} ms, ${(share * 100).toFixed(0)}% of tensorshare's open-to-first-result) and is ${x(run / plainRun)} plain ORT's first run (${plainRun.toFixed(1)} ms): fast-open runs the unoptimized graph, and the first run touches every weight page of the store for the first time in this process (minor page faults; not yet measured separately). With the first run as fast as plain's, the ratio would be ${x(p / (fo.openMs!.median + plainRun))}`);
-        }
-        else notes.push(`opening dominates tensorshare's time (${fo.openMs!.median.toFixed(1)} ms of ${fo.openToFirst!.median.toFixed(1)}): ORT still parses the graph and sets up kernels`);
+          notes.push(
+            `the first inference dominates (${run.toFixed(1)} ms, ${(share * 100).toFixed(0)}% of tensorshare's open-to-first-result) and is ${x(run / plainRun)} plain ORT's first run (${plainRun.toFixed(1)} ms): fast-open runs the unoptimized graph, and the first run touches every weight page of the store for the first time in this process (minor page faults; not yet measured separately). With the first run as fast as plain's, the ratio would be ${x(p / (fo.openMs!.median + plainRun))}`,
+          );
+        } else
+          notes.push(
+            `opening dominates tensorshare's time (${fo.openMs!.median.toFixed(1)} ms of ${fo.openToFirst!.median.toFixed(1)}): ORT still parses the graph and sets up kernels`,
+          );
       }
       out.push({
         id: 'coldstart',
@@ -192,25 +252,52 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
   // 4. Latency ratio, fast-run (and fast-open) vs private prepacked.
   {
     const lm = r.latency?.models.find((m) => m.model === model);
-    const rows = (lm?.batches ?? []).map((b) => ({ b, fr: b.ratios.find((q) => q.mode === 'fast-run'), fo: b.ratios.find((q) => q.mode === 'fast-open') }));
+    const rows = (lm?.batches ?? []).map((b) => ({
+      b,
+      fr: b.ratios.find((q) => q.mode === 'fast-run'),
+      fo: b.ratios.find((q) => q.mode === 'fast-open'),
+    }));
     const fr = rows.filter((q) => q.fr);
     if (fr.length === 0) {
-      out.push({ id: 'latency', title: `latency tensorshare / private prepacked ≤ ${TARGETS.latencyRatio} at batch 1 and 8`, verdict: 'not measured', measured: 'latency suite did not run', notes: [] });
+      out.push({
+        id: 'latency',
+        title: `latency tensorshare / private prepacked ≤ ${TARGETS.latencyRatio} at batch 1 and 8`,
+        verdict: 'not measured',
+        measured: 'latency suite did not run',
+        notes: [],
+      });
     } else {
       const met = fr.every((q) => q.fr!.ratioOfMedians <= TARGETS.latencyRatio);
       const notes = [...quickNote];
       for (const q of fr) {
-        const withinNoise = q.fr!.ratioOfMedians > TARGETS.latencyRatio && q.fr!.pairedMedian - q.fr!.pairedIqr / 2 <= TARGETS.latencyRatio;
-        notes.push(`batch ${q.b.batch}: fast-run p50 ratio ${q.fr!.ratioOfMedians.toFixed(3)}, per-round paired ratio median ${q.fr!.pairedMedian.toFixed(3)} (IQR ${q.fr!.pairedIqr.toFixed(3)}), p99 ratio ${q.fr!.p99Ratio.toFixed(3)}, ${q.b.rounds} rounds${withinNoise ? ' — the excess is within the run-to-run spread' : ''}`);
-        if (q.fo) notes.push(`batch ${q.b.batch}: fast-open p50 ratio ${q.fo.ratioOfMedians.toFixed(2)} (no prepacking and no graph optimizations: fused kernels and packed GEMM/Conv weights are what it gives up for sharing without a variant)`);
+        const withinNoise =
+          q.fr!.ratioOfMedians > TARGETS.latencyRatio &&
+          q.fr!.pairedMedian - q.fr!.pairedIqr / 2 <= TARGETS.latencyRatio;
+        notes.push(
+          `batch ${q.b.batch}: fast-run p50 ratio ${q.fr!.ratioOfMedians.toFixed(3)}, per-round paired ratio median ${q.fr!.pairedMedian.toFixed(3)} (IQR ${q.fr!.pairedIqr.toFixed(3)}), p99 ratio ${q.fr!.p99Ratio.toFixed(3)}, ${q.b.rounds} rounds${withinNoise ? ' — the excess is within the run-to-run spread' : ''}`,
+        );
+        if (q.fo)
+          notes.push(
+            `batch ${q.b.batch}: fast-open p50 ratio ${q.fo.ratioOfMedians.toFixed(2)} (no prepacking and no graph optimizations: fused kernels and packed GEMM/Conv weights are what it gives up for sharing without a variant)`,
+          );
         const na = q.b.ratios.find((z) => z.mode === 'fast-open-noarena');
-        if (na) notes.push(`batch ${q.b.batch}: fast-open with ORT's CPU memory arena off runs at ${na.ratioOfMedians.toFixed(2)}× private (activation buffers are mapped and unmapped on every run); that is why tensorshare's workers keep the arena on`);
+        if (na)
+          notes.push(
+            `batch ${q.b.batch}: fast-open with ORT's CPU memory arena off runs at ${na.ratioOfMedians.toFixed(2)}× private (activation buffers are mapped and unmapped on every run); that is why tensorshare's workers keep the arena on`,
+          );
       }
       out.push({
         id: 'latency',
         title: `latency tensorshare / private prepacked ≤ ${TARGETS.latencyRatio} at batch 1 and 8, fast-run (${modelName})`,
         verdict: met ? 'met' : 'missed',
-        measured: fr.map((q) => `batch ${q.b.batch}: ${q.fr!.ratioOfMedians.toFixed(3)}`).join(', ') + (rows.some((q) => q.fo) ? `; fast-open ${rows.filter((q) => q.fo).map((q) => `batch ${q.b.batch}: ${q.fo!.ratioOfMedians.toFixed(2)}`).join(', ')}` : ''),
+        measured:
+          fr.map((q) => `batch ${q.b.batch}: ${q.fr!.ratioOfMedians.toFixed(3)}`).join(', ') +
+          (rows.some((q) => q.fo)
+            ? `; fast-open ${rows
+                .filter((q) => q.fo)
+                .map((q) => `batch ${q.b.batch}: ${q.fo!.ratioOfMedians.toFixed(2)}`)
+                .join(', ')}`
+            : ''),
         notes,
       });
     }
@@ -220,21 +307,37 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
   {
     const im = r.import;
     if (!im) {
-      out.push({ id: 'import', title: `import ≥ ${TARGETS.importMbPerSecond} MB/s`, verdict: 'not measured', measured: 'import suite did not run', notes: [] });
+      out.push({
+        id: 'import',
+        title: `import ≥ ${TARGETS.importMbPerSecond} MB/s`,
+        verdict: 'not measured',
+        measured: 'import suite did not run',
+        notes: [],
+      });
     } else {
       const met = im.cases.every((c) => c.mbPerSecond.median >= TARGETS.importMbPerSecond);
       const notes = [...quickNote];
       for (const c of im.cases) {
-        const parts = [`${c.target}: median ${c.mbPerSecond.median.toFixed(0)} MB/s (min ${c.mbPerSecond.min.toFixed(0)}, max ${c.mbPerSecond.max.toFixed(0)})`];
-        if (c.copyMbPerSecond) parts.push(`a plain file copy to the same place runs at ${c.copyMbPerSecond.toFixed(0)} MB/s`);
+        const parts = [
+          `${c.target}: median ${c.mbPerSecond.median.toFixed(0)} MB/s (min ${c.mbPerSecond.min.toFixed(0)}, max ${c.mbPerSecond.max.toFixed(0)})`,
+        ];
+        if (c.copyMbPerSecond)
+          parts.push(`a plain file copy to the same place runs at ${c.copyMbPerSecond.toFixed(0)} MB/s`);
         if (c.cpuMs?.length === c.ms.length && c.ms.length > 0) {
           const busy = median(c.cpuMs.map((v, i) => v / c.ms[i]!));
-          parts.push(`CPU time ${(busy * 100).toFixed(0)}% of wall time (median; ${busy >= 0.8 ? 'CPU-bound: reading, hashing and writing each chunk one after another on one thread, with the whole-file hash on a second' : 'partly waiting on I/O'})`);
+          parts.push(
+            `CPU time ${(busy * 100).toFixed(0)}% of wall time (median; ${busy >= 0.8 ? 'CPU-bound: reading, hashing and writing each chunk one after another on one thread, with the whole-file hash on a second' : 'partly waiting on I/O'})`,
+          );
         }
         notes.push(parts.join('; '));
       }
-      if (im.sha256MbPerSecond) notes.push(`SHA-256 on one core here: ${im.sha256MbPerSecond.toFixed(0)} MB/s (import hashes every tensor, and the whole source file in a background thread)`);
-      notes.push(`the fast-run variant that \`tensorshare import\` builds afterwards took ${(im.fastRunBuildMs / 1000).toFixed(1)} s more (ORT loads and optimizes the model once); not included above`);
+      if (im.sha256MbPerSecond)
+        notes.push(
+          `SHA-256 on one core here: ${im.sha256MbPerSecond.toFixed(0)} MB/s (import hashes every tensor, and the whole source file in a background thread)`,
+        );
+      notes.push(
+        `the fast-run variant that \`tensorshare import\` builds afterwards took ${(im.fastRunBuildMs / 1000).toFixed(1)} s more (ORT loads and optimizes the model once); not included above`,
+      );
       out.push({
         id: 'import',
         title: `import ≥ ${TARGETS.importMbPerSecond} MB/s (${r.models.find((m) => m.id === im.model)?.label ?? im.model})`,

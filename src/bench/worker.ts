@@ -5,7 +5,17 @@
 //   cold     open, run once, report the clock marks, exit
 //   latency  open several sessions, run them interleaved, report run times
 import { readSmapsRollup } from '../proc/smaps.js';
-import type { ColdTask, HoldTask, InputSpec, LatencyTask, Marks, Opener, OpenReport, WorkerMessage, WorkerTask } from './protocol.js';
+import type {
+  ColdTask,
+  HoldTask,
+  InputSpec,
+  LatencyTask,
+  Marks,
+  Opener,
+  OpenReport,
+  WorkerMessage,
+  WorkerTask,
+} from './protocol.js';
 
 const start = process.hrtime.bigint();
 const now = () => process.hrtime.bigint().toString();
@@ -23,7 +33,9 @@ interface Opened {
 }
 
 function send(m: WorkerMessage): Promise<void> {
-  return new Promise((resolve, reject) => process.send!(m, undefined, undefined, (e: Error | null) => (e ? reject(e) : resolve())));
+  return new Promise((resolve, reject) =>
+    process.send!(m, undefined, undefined, (e: Error | null) => (e ? reject(e) : resolve())),
+  );
 }
 
 async function loadModules(opener: Opener): Promise<{ ort: Ort; open: () => Promise<Opened> }> {
@@ -33,8 +45,19 @@ async function loadModules(opener: Opener): Promise<{ ort: Ort; open: () => Prom
     return {
       ort,
       open: async () => {
-        const s = await openSession(opener.ref, { repository: opener.repository, store: opener.store, mode: opener.mode, sessionOptions: opener.sessionOptions });
-        return { session: s.session, mode: s.mode, materializeMs: s.materializeMs, switched: s.switched, release: () => s.release() };
+        const s = await openSession(opener.ref, {
+          repository: opener.repository,
+          store: opener.store,
+          mode: opener.mode,
+          sessionOptions: opener.sessionOptions,
+        });
+        return {
+          session: s.session,
+          mode: s.mode,
+          materializeMs: s.materializeMs,
+          switched: s.switched,
+          release: () => s.release(),
+        };
       },
     };
   }
@@ -70,7 +93,10 @@ function summarizeOutputs(out: Record<string, { data: unknown }>): { outputBytes
 }
 
 /** Opens the session, runs it once, and returns the report (and the session, still open). */
-async function openAndRun(opener: Opener, inputs: readonly InputSpec[]): Promise<{ report: OpenReport; opened: Opened }> {
+async function openAndRun(
+  opener: Opener,
+  inputs: readonly InputSpec[],
+): Promise<{ report: OpenReport; opened: Opened }> {
   const { ort, open } = await loadModules(opener);
   const feeds = await feedsFor(ort, inputs);
   const imported = now();
@@ -82,7 +108,18 @@ async function openAndRun(opener: Opener, inputs: readonly InputSpec[]): Promise
   const firstResult = now();
   const marks: Marks = { start: start.toString(), imported, openStart, opened: openedAt, firstResult };
   const after = readSmapsRollup(process.pid);
-  return { report: { pid: process.pid, mode: opened.mode, marks, materializeMs: opened.materializeMs, ...summarizeOutputs(out as never), before, after }, opened };
+  return {
+    report: {
+      pid: process.pid,
+      mode: opened.mode,
+      marks,
+      materializeMs: opened.materializeMs,
+      ...summarizeOutputs(out as never),
+      before,
+      after,
+    },
+    opened,
+  };
 }
 
 async function hold(t: HoldTask): Promise<void> {

@@ -13,11 +13,18 @@ const BIN = path.resolve('bin/tensorshare.js');
 describe('tensorshare CLI', () => {
   let roots: TempRoots;
   const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [BIN, '--repository', roots.repository, '--store', roots.store, ...args], { encoding: 'utf8', env: testEnv() });
+    const r = spawnSync(process.execPath, [BIN, '--repository', roots.repository, '--store', roots.store, ...args], {
+      encoding: 'utf8',
+      env: testEnv(),
+    });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
-  before(async () => { roots = await tempRoots('cli'); });
-  after(async () => { await roots.cleanup(); });
+  before(async () => {
+    roots = await tempRoots('cli');
+  });
+  after(async () => {
+    await roots.cleanup();
+  });
 
   test('every command has --help', () => {
     for (const c of ['import', 'ls', 'inspect', 'rm', 'gc', 'du', 'verify', 'run', 'demo', 'gen']) {
@@ -44,7 +51,10 @@ describe('tensorshare CLI', () => {
     assert.equal(imp.err, '', 'no progress bar when not on a terminal');
 
     const ls = JSON.parse(cli('ls', '--json').out);
-    assert.deepEqual(ls.map((m: { name: string; version: string }) => `${m.name}:${m.version}`), ['cls:1']);
+    assert.deepEqual(
+      ls.map((m: { name: string; version: string }) => `${m.name}:${m.version}`),
+      ['cls:1'],
+    );
     assert.equal(ls[0].resident, false);
 
     const insp = JSON.parse(cli('inspect', 'cls', '--json').out);
@@ -98,11 +108,15 @@ describe('tensorshare CLI', () => {
       const run = cli('run', 'bert', '-s', 'input_ids=1,8', '--mode', mode, '--json');
       assert.equal(run.code, 0, `${mode}: ${run.err}`);
       const result = JSON.parse(run.out);
-      assert.deepEqual(result.generated, {
-        input_ids: 'random ids in [0, 50) (rows gathered by embeddings/word_embeddings/Gather) [1,8]',
-        attention_mask: 'ones [1,8]',
-        token_type_ids: 'zeros [1,8]',
-      }, 'ids below the vocabulary read from the graph; mask and token types took input_ids\' batch and sequence');
+      assert.deepEqual(
+        result.generated,
+        {
+          input_ids: 'random ids in [0, 50) (rows gathered by embeddings/word_embeddings/Gather) [1,8]',
+          attention_mask: 'ones [1,8]',
+          token_type_ids: 'zeros [1,8]',
+        },
+        "ids below the vocabulary read from the graph; mask and token types took input_ids' batch and sequence",
+      );
       const out = result.outputs[0];
       assert.deepEqual(out.shape, [1, 8, 32]);
       assert.ok(out.data.every(Number.isFinite));
@@ -117,12 +131,26 @@ describe('tensorshare CLI', () => {
 
   test('run asks for a value when the graph gives no range for an integer input', async () => {
     const { Model } = onnxTypes();
-    const vi = (name: string, elemType: number) => ({ name, type: { tensorType: { elemType, shape: { dim: [{ dimValue: 2 }] } } } });
+    const vi = (name: string, elemType: number) => ({
+      name,
+      type: { tensorType: { elemType, shape: { dim: [{ dimValue: 2 }] } } },
+    });
     const file = path.join(roots.dir, 'count.onnx');
-    await fs.writeFile(file, Model.encode(Model.fromObject({
-      irVersion: 8, opsetImport: [{ domain: '', version: 17 }],
-      graph: { name: 'count', node: [{ opType: 'Cast', input: ['count'], output: ['y'], attribute: [{ name: 'to', type: 2, i: 1 }] }], input: [vi('count', 7)], output: [vi('y', 1)] },
-    })).finish());
+    await fs.writeFile(
+      file,
+      Model.encode(
+        Model.fromObject({
+          irVersion: 8,
+          opsetImport: [{ domain: '', version: 17 }],
+          graph: {
+            name: 'count',
+            node: [{ opType: 'Cast', input: ['count'], output: ['y'], attribute: [{ name: 'to', type: 2, i: 1 }] }],
+            input: [vi('count', 7)],
+            output: [vi('y', 1)],
+          },
+        }),
+      ).finish(),
+    );
     assert.equal(cli('import', file, '--name', 'count', '--no-fast-run').code, 0);
     const r = cli('run', 'count');
     assert.equal(r.code, 2);
@@ -133,8 +161,16 @@ describe('tensorshare CLI', () => {
   });
 
   test('help, import and inspect tell the truth: default repository, tensors kept in the graph, both times, unavailable variants', () => {
-    const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8', env: testEnv({ XDG_DATA_HOME: path.join(roots.dir, 'xdg') }) });
-    assert.match(help.stdout.replace(/\s+/g, ' '), new RegExp(`--repository <dir> durable model repository \\(env TENSORSHARE_REPOSITORY; default ${path.join(roots.dir, 'xdg', 'tensorshare')}\\)`));
+    const help = spawnSync(process.execPath, [BIN, '--help'], {
+      encoding: 'utf8',
+      env: testEnv({ XDG_DATA_HOME: path.join(roots.dir, 'xdg') }),
+    });
+    assert.match(
+      help.stdout.replace(/\s+/g, ' '),
+      new RegExp(
+        `--repository <dir> durable model repository \\(env TENSORSHARE_REPOSITORY; default ${path.join(roots.dir, 'xdg', 'tensorshare')}\\)`,
+      ),
+    );
 
     const file = path.join(roots.dir, 'truth.onnx');
     const gen = cli('gen', 'bert', '--preset', 'tiny', '--seed', '7', '--out', file, '--json');
@@ -142,9 +178,14 @@ describe('tensorshare CLI', () => {
     const imp = cli('import', file, '--name', 'truth');
     assert.equal(imp.code, 0, imp.err);
     const [, stored] = /truth:1 {2}(\d+) tensors/.exec(imp.out)!;
-    const [, kept] = /\n(\d+) small initializers \([^)]+\) kept inside the graph file, not stored as tensors\n/.exec(imp.out)!;
+    const [, kept] = /\n(\d+) small initializers \([^)]+\) kept inside the graph file, not stored as tensors\n/.exec(
+      imp.out,
+    )!;
     assert.equal(Number(stored) + Number(kept), initializers, imp.out);
-    assert.match(imp.out, /fast-run variant for ORT \S+: built in \d+ ms\n\d+ ms in all, import and fast-run build \(\d+ MB\/s end to end\)/);
+    assert.match(
+      imp.out,
+      /fast-run variant for ORT \S+: built in \d+ ms\n\d+ ms in all, import and fast-run build \(\d+ MB\/s end to end\)/,
+    );
 
     const vad = cli('import', FIXTURES.vad, '--name', 'vad');
     assert.equal(vad.code, 0, vad.err);

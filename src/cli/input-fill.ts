@@ -6,7 +6,11 @@ import type { IoSpec } from '../store/manifest.js';
 import type { StoredGraph } from '../store/stored-graph.js';
 
 /** random: uniform in [0,1) for floats; index: integers in [0, below). */
-export type Fill = { kind: 'random' } | { kind: 'zeros' } | { kind: 'ones' } | { kind: 'index'; below: number; via: string };
+export type Fill =
+  | { kind: 'random' }
+  | { kind: 'zeros' }
+  | { kind: 'ones' }
+  | { kind: 'index'; below: number; via: string };
 
 const INTEGER = /^u?int(8|16|32|64)$/;
 const MASK = /mask/i;
@@ -18,20 +22,31 @@ const PASS_THROUGH = new Set(['Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squee
  * For each integer input: the number of rows of the initializer that a Gather
  * indexes with it (following casts and reshapes), if any.
  */
-export function gatherBounds(graph: StoredGraph, inputs: readonly IoSpec[]): Map<string, { below: number; via: string }> {
+export function gatherBounds(
+  graph: StoredGraph,
+  inputs: readonly IoSpec[],
+): Map<string, { below: number; via: string }> {
   const nodes = graph.node;
   const rows = new Map(graph.initializer.map((t) => [t.name ?? '', t.dims ?? []]));
   const bounds = new Map<string, { below: number; via: string }>();
   for (const input of inputs) {
     if (!INTEGER.test(input.dtype)) continue;
     const values = new Set([input.name]);
-    for (const n of nodes) { // nodes are topologically sorted: one pass follows the chain
+    for (const n of nodes) {
+      // nodes are topologically sorted: one pass follows the chain
       const [data, indices] = n.input ?? [];
-      if (n.opType === 'Gather' && indices !== undefined && values.has(indices) && data !== undefined && rows.has(data)) {
+      if (
+        n.opType === 'Gather' &&
+        indices !== undefined &&
+        values.has(indices) &&
+        data !== undefined &&
+        rows.has(data)
+      ) {
         const axis = n.attribute?.find((a) => a.name === 'axis')?.i ?? 0;
         const below = rows.get(data)![axis];
         const known = bounds.get(input.name);
-        if (below !== undefined && (!known || below < known.below)) bounds.set(input.name, { below, via: n.name || data });
+        if (below !== undefined && (!known || below < known.below))
+          bounds.set(input.name, { below, via: n.name || data });
       } else if (PASS_THROUGH.has(n.opType ?? '') && data !== undefined && values.has(data)) {
         for (const o of n.output ?? []) values.add(o);
       }

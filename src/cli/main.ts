@@ -22,7 +22,10 @@ export function buildProgram(): Command {
   const program = new Command('tensorshare')
     .description('share deep-learning model weights across isolated inference processes')
     .version(pkg.version)
-    .option('--repository <dir>', `durable model repository (env TENSORSHARE_REPOSITORY; default ${defaultRepository({ ...process.env, TENSORSHARE_REPOSITORY: '' })})`)
+    .option(
+      '--repository <dir>',
+      `durable model repository (env TENSORSHARE_REPOSITORY; default ${defaultRepository({ ...process.env, TENSORSHARE_REPOSITORY: '' })})`,
+    )
     .option('--store <dir>', 'tmpfs store that processes map (env TENSORSHARE_STORE; default /dev/shm/tensorshare)')
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true });

@@ -24,7 +24,7 @@ function descendants(pid: number): number[] {
     children.set(Number(ppid), [...(children.get(Number(ppid)) ?? []), Number(entry)]);
   }
   const out: number[] = [];
-  for (let queue = [pid]; queue.length > 0;) {
+  for (let queue = [pid]; queue.length > 0; ) {
     const next = children.get(queue.shift()!) ?? [];
     out.push(...next);
     queue.push(...next);
@@ -47,10 +47,31 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     fs.mkdirSync(functions);
     // The caller's TENSORSHARE_* must not reach the server; the roots are passed explicitly.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TENSORSHARE_')));
-    const npm = spawn('npm', ['start', '--', '--repository', roots.repository, '--store', roots.store,
-      '--http-port', '0', '--grpc-port', '0', '--functions', functions, '--no-bundled', '--poll', '0'], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const npm = spawn(
+      'npm',
+      [
+        'start',
+        '--',
+        '--repository',
+        roots.repository,
+        '--store',
+        roots.store,
+        '--http-port',
+        '0',
+        '--grpc-port',
+        '0',
+        '--functions',
+        functions,
+        '--no-bundled',
+        '--poll',
+        '0',
+      ],
+      { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let log = '';
-    npm.stderr!.on('data', (d) => { log += d; });
+    npm.stderr!.on('data', (d) => {
+      log += d;
+    });
     const npmExited = new Promise<void>((r) => npm.on('exit', () => r()));
     let started: number[] = [];
     try {
@@ -64,7 +85,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       });
       started = descendants(npm.pid!);
       const daemon = started.find((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('daemon'));
-      assert.ok(daemon !== undefined, `the server started its daemon: ${started.map((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')).join(' | ')}`);
+      assert.ok(
+        daemon !== undefined,
+        `the server started its daemon: ${started.map((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')).join(' | ')}`,
+      );
 
       npm.kill(signal);
       const stuck = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 30_000).unref());

@@ -17,7 +17,9 @@ export function switchingSession(first: InferenceSession, makeSecond: () => Prom
   let inFlight = 0;
   let drained: (() => void) | undefined;
   let startSwitch: () => void = () => {};
-  const started = new Promise<void>((resolve) => { startSwitch = resolve; });
+  const started = new Promise<void>((resolve) => {
+    startSwitch = resolve;
+  });
 
   const run = async (...args: Parameters<InferenceSession['run']>) => {
     const s = current;
@@ -39,7 +41,10 @@ export function switchingSession(first: InferenceSession, makeSecond: () => Prom
         return { error: new Error('released before the switch') };
       }
       current = second;
-      if (inFlight > 0) await new Promise<void>((r) => { drained = r; });
+      if (inFlight > 0)
+        await new Promise<void>((r) => {
+          drained = r;
+        });
       await first.release();
       return { switchMs: performance.now() - t0 };
     } catch (e) {

@@ -22,8 +22,15 @@ export async function sessionClass(): Promise<SessionClass> {
   return (await import('onnxruntime-node')).default.InferenceSession;
 }
 
-export async function createStoreSession(graphFile: string, mode: OpenMode, tensorsDir: string, user?: SessionOptions, create?: CreateFn): Promise<InferenceSession> {
+export async function createStoreSession(
+  graphFile: string,
+  mode: OpenMode,
+  tensorsDir: string,
+  user?: SessionOptions,
+  create?: CreateFn,
+): Promise<InferenceSession> {
   const fn = create ?? unhookedCreate(await sessionClass());
   // fast-open falls back to 'basic' for graphs that do not load at 'disabled'.
-  return (await createAtLevels(mode, (level) => fn(graphFile, storeSessionOptions(mode, tensorsDir, user, level)))).session;
+  return (await createAtLevels(mode, (level) => fn(graphFile, storeSessionOptions(mode, tensorsDir, user, level))))
+    .session;
 }

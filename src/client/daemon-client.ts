@@ -46,7 +46,11 @@ export type DaemonStats = Omit<P.StatsResponse, 'totals'> & { totals: P.Totals }
 
 type Stub = P.DaemonStub;
 /** One unary call on the typed stub, with the metadata and options the client adds. */
-type UnaryCall<Res> = (md: grpc.Metadata, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+type UnaryCall<Res> = (
+  md: grpc.Metadata,
+  options: grpc.CallOptions,
+  cb: grpc.requestCallback<Res>,
+) => grpc.ClientUnaryCall;
 
 const MAX_BACKOFF_MS = 1000;
 
@@ -199,7 +203,10 @@ export class DaemonClient {
     call.on('end', () => onEnd());
     call.on('close', () => onEnd());
     const claims: P.LeaseClaim[] = [...this.leases.values()].map((l) => ({
-      leaseId: l.leaseId, model: l.model, mode: l.mode, graphSha256: l.graphPath.slice(l.graphPath.lastIndexOf('/') + 1, -'.onnx'.length),
+      leaseId: l.leaseId,
+      model: l.model,
+      mode: l.mode,
+      graphSha256: l.graphPath.slice(l.graphPath.lastIndexOf('/') + 1, -'.onnx'.length),
     }));
     call.write({ hello: { pid: process.pid, clientId: this.clientId, clientName: this.name, leases: claims } });
   }
@@ -225,13 +232,27 @@ export class DaemonClient {
     if (this.attachmentId) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const w = {
-        resolve: () => { clearTimeout(timer); resolve(); },
-        reject: (e: Error) => { clearTimeout(timer); reject(e); },
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
       const timer = setTimeout(() => {
         this.waiters.delete(w);
-        const why = this.lastError ? `: ${(this.lastError as grpc.ServiceError).details || this.lastError.message}` : '';
-        reject(new TensorshareError('ERR_UNAVAILABLE', `tensorshare daemon not reachable at ${this.settings.socket} within ${timeoutMs} ms${why}`, { socket: this.settings.socket }));
+        const why = this.lastError
+          ? `: ${(this.lastError as grpc.ServiceError).details || this.lastError.message}`
+          : '';
+        reject(
+          new TensorshareError(
+            'ERR_UNAVAILABLE',
+            `tensorshare daemon not reachable at ${this.settings.socket} within ${timeoutMs} ms${why}`,
+            { socket: this.settings.socket },
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(w);
       if (!this.call) this.startAttach();
@@ -248,52 +269,75 @@ export class DaemonClient {
 
   async open(model: string, options: { mode?: OpenMode } = {}): Promise<ClientLease> {
     const mode = options.mode ?? this.settings.mode ?? '';
-    return this.trace.span('open-rpc', `open-${model}-${randomBytes(4).toString('hex')}`, async () => {
-      for (let attempt = 0; ; attempt++) {
-        await this.ready();
-        try {
-          const req = { attachmentId: this.attachmentId!, model, mode };
-          const res = await this.unary<P.OpenResponse>((md, o, cb) => this.stub.open(req, md, o, cb));
-          const l = res.lease;
-          if (!l) throw new TensorshareError('ERR_INTERNAL', `the daemon answered Open of '${model}' without a lease`);
-          const lease: ClientLease = {
-            leaseId: l.leaseId, model: l.model, mode: l.mode as OpenMode, graphPath: l.graphPath, tensorsDir: l.tensorsDir,
-            manifest: checkManifest(JSON.parse(l.manifestJson) as Manifest, `lease ${l.leaseId}`),
-            variant: l.variantJson ? (JSON.parse(l.variantJson) as VariantManifest) : undefined,
-            wasResident: l.wasResident, waitMs: l.waitMs,
-          };
-          this.leases.set(lease.leaseId, lease);
-          return lease;
-        } catch (e) {
-          // The daemon restarted between attach and open: attach again and retry once.
-          const code = (e as TensorshareError).code;
-          if (attempt === 0 && (code === 'ERR_UNAVAILABLE' || code === 'ERR_PRECONDITION')) {
-            if (code === 'ERR_PRECONDITION') this.attachmentId = undefined;
-            continue;
+    return this.trace.span(
+      'open-rpc',
+      `open-${model}-${randomBytes(4).toString('hex')}`,
+      async () => {
+        for (let attempt = 0; ; attempt++) {
+          await this.ready();
+          try {
+            const req = { attachmentId: this.attachmentId!, model, mode };
+            const res = await this.unary<P.OpenResponse>((md, o, cb) => this.stub.open(req, md, o, cb));
+            const l = res.lease;
+            if (!l)
+              throw new TensorshareError('ERR_INTERNAL', `the daemon answered Open of '${model}' without a lease`);
+            const lease: ClientLease = {
+              leaseId: l.leaseId,
+              model: l.model,
+              mode: l.mode as OpenMode,
+              graphPath: l.graphPath,
+              tensorsDir: l.tensorsDir,
+              manifest: checkManifest(JSON.parse(l.manifestJson) as Manifest, `lease ${l.leaseId}`),
+              variant: l.variantJson ? (JSON.parse(l.variantJson) as VariantManifest) : undefined,
+              wasResident: l.wasResident,
+              waitMs: l.waitMs,
+            };
+            this.leases.set(lease.leaseId, lease);
+            return lease;
+          } catch (e) {
+            // The daemon restarted between attach and open: attach again and retry once.
+            const code = (e as TensorshareError).code;
+            if (attempt === 0 && (code === 'ERR_UNAVAILABLE' || code === 'ERR_PRECONDITION')) {
+              if (code === 'ERR_PRECONDITION') this.attachmentId = undefined;
+              continue;
+            }
+            throw e;
           }
-          throw e;
         }
-      }
-    }, { model, mode });
+      },
+      { model, mode },
+    );
   }
 
   /** Ends a lease. Safe to call while the daemon is down: the next daemon learns it from the missing claim. */
   async close(leaseId: string): Promise<void> {
     if (!this.leases.delete(leaseId)) return;
     if (!this.attachmentId) return;
-    await this.trace.span('close-rpc', `close-${leaseId}`, () => this.unary<object>((md, o, cb) => this.stub.Close({ leaseId }, md, o, cb), 10_000)).catch((e: TensorshareError) => {
-      if (e.code !== 'ERR_MODEL_NOT_FOUND' && e.code !== 'ERR_UNAVAILABLE') throw e;
-    });
+    await this.trace
+      .span('close-rpc', `close-${leaseId}`, () =>
+        this.unary<object>((md, o, cb) => this.stub.Close({ leaseId }, md, o, cb), 10_000),
+      )
+      .catch((e: TensorshareError) => {
+        if (e.code !== 'ERR_MODEL_NOT_FOUND' && e.code !== 'ERR_UNAVAILABLE') throw e;
+      });
   }
 
-  async import(path: string, name: string, options: { version?: string; defaultMode?: OpenMode } = {}): Promise<P.ImportResponse> {
+  async import(
+    path: string,
+    name: string,
+    options: { version?: string; defaultMode?: OpenMode } = {},
+  ): Promise<P.ImportResponse> {
     await this.ready();
     const req = { path, name, version: options.version ?? '', defaultMode: options.defaultMode ?? '' };
     return this.unary((md, o, cb) => this.stub.import(req, md, o, cb));
   }
 
   /** Sends a model's bytes (the daemon need not be able to read the client's files). */
-  async upload(bytes: Uint8Array, name: string, options: { version?: string; defaultMode?: OpenMode; sha256?: string } = {}): Promise<P.ImportResponse> {
+  async upload(
+    bytes: Uint8Array,
+    name: string,
+    options: { version?: string; defaultMode?: OpenMode; sha256?: string } = {},
+  ): Promise<P.ImportResponse> {
     await this.ready();
     this.hold();
     try {
@@ -301,7 +345,15 @@ export class DaemonClient {
         const call = this.stub.upload(this.metadata(), (e, r) => (e ? reject(fromServiceError(e)) : resolve(r!)));
         call.on('error', () => {});
         const write = async () => {
-          call.write({ header: { name, version: options.version ?? '', defaultMode: options.defaultMode ?? '', size: bytes.byteLength, sha256: options.sha256 ?? '' } });
+          call.write({
+            header: {
+              name,
+              version: options.version ?? '',
+              defaultMode: options.defaultMode ?? '',
+              size: bytes.byteLength,
+              sha256: options.sha256 ?? '',
+            },
+          });
           const CHUNK = 1 << 20;
           for (let o = 0; o < bytes.byteLength; o += CHUNK) {
             const chunk = Buffer.from(bytes.buffer, bytes.byteOffset + o, Math.min(CHUNK, bytes.byteLength - o));
@@ -323,7 +375,10 @@ export class DaemonClient {
 
   async stats(options: { includeTensors?: boolean } = {}): Promise<DaemonStats> {
     await this.ready();
-    const s = await this.unary<P.StatsResponse>((md, o, cb) => this.stub.stats({ includeTensors: options.includeTensors ?? false }, md, o, cb), 30_000);
+    const s = await this.unary<P.StatsResponse>(
+      (md, o, cb) => this.stub.stats({ includeTensors: options.includeTensors ?? false }, md, o, cb),
+      30_000,
+    );
     if (!s.totals) throw new TensorshareError('ERR_INTERNAL', 'the daemon answered Stats without totals');
     return { ...s, totals: s.totals };
   }

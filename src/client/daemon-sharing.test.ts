@@ -23,7 +23,9 @@ test('N clients share one model (Pss_Shmem ~ weights/N each); SIGKILL of a clien
     const weights = (await c.list())[0]!.bytes;
     const N = 3;
     const input = { name: 'x', dims: [1, 3, 48, 320] };
-    const workers = Array.from({ length: N }, () => spawnWorker({ socket: d.socket, model: 'ocr-rec', input }, { OMP_NUM_THREADS: '1' }));
+    const workers = Array.from({ length: N }, () =>
+      spawnWorker({ socket: d.socket, model: 'ocr-rec', input }, { OMP_NUM_THREADS: '1' }),
+    );
     const ready = await Promise.all(workers.map((w) => w.waitFor((e) => e.event === 'ready', 60_000)));
     assert.equal(new Set(ready.map((r) => r.sum)).size, 1, 'clients computed different outputs');
     assert.equal(ready.filter((r) => r.wasResident === false).length >= 1, true);
@@ -33,11 +35,18 @@ test('N clients share one model (Pss_Shmem ~ weights/N each); SIGKILL of a clien
     assert.equal(s.totals.leasedLogicalBytes, N * s.totals.usedBytes);
     const pss = workers.map((w) => readSmapsRollup(w.pid));
     const shmem = pss.map((p) => p.pssShmem);
-    t.diagnostic(`weights ${(weights / MIB).toFixed(2)} MiB; Pss_Shmem per client ${shmem.map((x) => (x / MIB).toFixed(2)).join(', ')} MiB (weights/N = ${(weights / N / MIB).toFixed(2)}); Rss ${(pss[0]!.rss / MIB).toFixed(0)} MiB`);
+    t.diagnostic(
+      `weights ${(weights / MIB).toFixed(2)} MiB; Pss_Shmem per client ${shmem.map((x) => (x / MIB).toFixed(2)).join(', ')} MiB (weights/N = ${(weights / N / MIB).toFixed(2)}); Rss ${(pss[0]!.rss / MIB).toFixed(0)} MiB`,
+    );
     for (const x of shmem) {
-      assert.ok(x > (weights / N) * 0.6 && x < (weights / N) * 1.4, `Pss_Shmem ${x} is not about weights/N = ${weights / N}`);
+      assert.ok(
+        x > (weights / N) * 0.6 && x < (weights / N) * 1.4,
+        `Pss_Shmem ${x} is not about weights/N = ${weights / N}`,
+      );
     }
-    t.diagnostic(`open via daemon (model not resident, ${ready.length} concurrent): ${ready.map((r) => (r.openMs as number).toFixed(1)).join(', ')} ms; ORT create ${ready.map((r) => (r.createMs as number).toFixed(0)).join(', ')} ms`);
+    t.diagnostic(
+      `open via daemon (model not resident, ${ready.length} concurrent): ${ready.map((r) => (r.openMs as number).toFixed(1)).join(', ')} ms; ORT create ${ready.map((r) => (r.createMs as number).toFixed(0)).join(', ')} ms`,
+    );
 
     // SIGKILL one client: its lease goes as soon as the daemon sees the socket close and the process gone.
     const victim = workers[0]!;
@@ -75,7 +84,9 @@ test('open() in-process: resident opens are cheap, release() ends the lease', as
       await m.release();
     }
     const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-    t.diagnostic(`resident model: Open RPC median ${med(rpc).toFixed(2)} ms; open() incl. ORT session ${med(total).toFixed(1)} ms`);
+    t.diagnostic(
+      `resident model: Open RPC median ${med(rpc).toFixed(2)} ms; open() incl. ORT session ${med(total).toFixed(1)} ms`,
+    );
     assert.equal((await client.stats()).totals.leases, 1);
     await first.release();
     await first.release(); // idempotent

@@ -4,7 +4,10 @@ import { autoName, parseCreateArgs, shareable } from './hook.js';
 
 test('create() argument forms the hook understands', () => {
   const opts = { intraOpNumThreads: 1 };
-  assert.deepEqual(parseCreateArgs(['/m/a.onnx', opts]), { source: { kind: 'path', file: '/m/a.onnx' }, options: opts });
+  assert.deepEqual(parseCreateArgs(['/m/a.onnx', opts]), {
+    source: { kind: 'path', file: '/m/a.onnx' },
+    options: opts,
+  });
   const buf = Buffer.from([1, 2, 3, 4]);
   assert.equal(parseCreateArgs([buf])!.source.kind, 'bytes');
   const ab = new ArrayBuffer(8);

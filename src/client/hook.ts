@@ -44,7 +44,10 @@ export function parseCreateArgs(args: unknown[]): Parsed | undefined {
     const offset = typeof a1 === 'number' ? a1 : 0;
     const length = typeof a2 === 'number' ? a2 : a0.byteLength - offset;
     if (offset < 0 || length < 0 || offset + length > a0.byteLength) return undefined;
-    return { source: { kind: 'bytes', bytes: new Uint8Array(a0, offset, length) }, options: obj(a1) ?? obj(a2) ?? obj(a3) ?? {} };
+    return {
+      source: { kind: 'bytes', bytes: new Uint8Array(a0, offset, length) },
+      options: obj(a1) ?? obj(a2) ?? obj(a3) ?? {},
+    };
   }
   return undefined;
 }
@@ -100,7 +103,10 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
     const { settings } = options;
     if (Date.now() < unreachableUntil) return undefined;
     if (!fs.existsSync(settings.socket)) {
-      warn(`tensorshare: no daemon socket at ${settings.socket}; using plain onnxruntime (set TENSORSHARE_ENABLED=false to silence)`, 'TENSORSHARE_NO_DAEMON');
+      warn(
+        `tensorshare: no daemon socket at ${settings.socket}; using plain onnxruntime (set TENSORSHARE_ENABLED=false to silence)`,
+        'TENSORSHARE_NO_DAEMON',
+      );
       return undefined;
     }
     const client = options.client();
@@ -108,11 +114,15 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
       await client.ready(settings.connectTimeoutMs);
     } catch (e) {
       unreachableUntil = Date.now() + RETRY_AFTER_MS;
-      warn(`tensorshare: daemon unreachable at ${settings.socket} (${(e as Error).message}); using plain onnxruntime`, 'TENSORSHARE_NO_DAEMON');
+      warn(
+        `tensorshare: daemon unreachable at ${settings.socket} (${(e as Error).message}); using plain onnxruntime`,
+        'TENSORSHARE_NO_DAEMON',
+      );
       return undefined;
     }
     const file = p.source.kind === 'path' ? path.resolve(p.source.file) : undefined;
-    const sha = p.source.kind === 'path' ? await hashFile(file!) : createHash('sha256').update(p.source.bytes).digest('hex');
+    const sha =
+      p.source.kind === 'path' ? await hashFile(file!) : createHash('sha256').update(p.source.bytes).digest('hex');
     const ref = `${autoName(file)}:${sha.slice(0, 16)}`;
     const mode: OpenMode | undefined = settings.mode;
     let lease: ClientLease;
@@ -124,10 +134,13 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
       let imported = false;
       if (file) {
         // The daemon reads the file itself when allowed and able; otherwise send the bytes.
-        imported = await client.import(file, name, { version }).then(() => true, (err: { code?: string }) => {
-          if (err.code === 'ERR_PERMISSION_DENIED' || err.code === 'ERR_INVALID_ARGUMENT') return false;
-          throw err;
-        });
+        imported = await client.import(file, name, { version }).then(
+          () => true,
+          (err: { code?: string }) => {
+            if (err.code === 'ERR_PERMISSION_DENIED' || err.code === 'ERR_INVALID_ARGUMENT') return false;
+            throw err;
+          },
+        );
       }
       if (!imported) {
         const bytes = p.source.kind === 'bytes' ? p.source.bytes : await fs.promises.readFile(file!);
@@ -151,18 +164,28 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
     try {
       got = await viaDaemon(p);
     } catch (e) {
-      warn(`tensorshare: could not share this model through the daemon (${(e as Error).message}); using plain onnxruntime`, `TENSORSHARE_${(e as { code?: string }).code ?? 'ERROR'}`);
+      warn(
+        `tensorshare: could not share this model through the daemon (${(e as Error).message}); using plain onnxruntime`,
+        `TENSORSHARE_${(e as { code?: string }).code ?? 'ERROR'}`,
+      );
       return plain();
     }
     if (!got) return plain();
     const { lease, client } = got;
     let session: InferenceSession;
     try {
-      session = await client.tracer.span('create-session', `create-${lease.leaseId}`, () =>
-        original.call(self, lease.graphPath, storeSessionOptions(lease.mode, lease.tensorsDir, p.options)), { model: lease.model });
+      session = await client.tracer.span(
+        'create-session',
+        `create-${lease.leaseId}`,
+        () => original.call(self, lease.graphPath, storeSessionOptions(lease.mode, lease.tensorsDir, p.options)),
+        { model: lease.model },
+      );
     } catch (e) {
       await client.close(lease.leaseId).catch(() => {});
-      warn(`tensorshare: onnxruntime could not open the shared copy of ${lease.model} (${(e as Error).message}); using plain onnxruntime`, 'TENSORSHARE_SESSION');
+      warn(
+        `tensorshare: onnxruntime could not open the shared copy of ${lease.model} (${(e as Error).message}); using plain onnxruntime`,
+        'TENSORSHARE_SESSION',
+      );
       return plain();
     }
     const token = {};
@@ -200,7 +223,11 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
  * patching its InferenceSession covers both.
  */
 export function onnxruntimeModules(entry = process.argv[1]): { InferenceSession: SessionClass }[] {
-  const bases = [entry && path.resolve(entry), path.join(process.cwd(), 'index.js'), fileURLToPath(import.meta.url)].filter(Boolean) as string[];
+  const bases = [
+    entry && path.resolve(entry),
+    path.join(process.cwd(), 'index.js'),
+    fileURLToPath(import.meta.url),
+  ].filter(Boolean) as string[];
   const out = new Map<string, { InferenceSession: SessionClass }>();
   for (const b of bases) {
     try {

@@ -18,11 +18,18 @@ import type { Plain } from '../handlers/pipelines.js';
 import type { OpenMode } from '../store/manifest.js';
 
 const toOrt = (feeds: Record<string, Plain>) =>
-  Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.dtype as 'float32', v.data as Float32Array, v.shape)]));
+  Object.fromEntries(
+    Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.dtype as 'float32', v.data as Float32Array, v.shape)]),
+  );
 
 const PLAIN: Record<OpenMode, ort.InferenceSession.SessionOptions> = {
   'fast-run': { logSeverityLevel: 3 },
-  'fast-open': { logSeverityLevel: 3, graphOptimizationLevel: 'disabled', enableMemPattern: false, extra: { session: { disable_prepacking: '1' } } },
+  'fast-open': {
+    logSeverityLevel: 3,
+    graphOptimizationLevel: 'disabled',
+    enableMemPattern: false,
+    extra: { session: { disable_prepacking: '1' } },
+  },
 };
 
 async function realInputs(): Promise<Record<string, Record<string, Plain>>> {
@@ -34,7 +41,10 @@ async function realInputs(): Promise<Record<string, Record<string, Plain>>> {
     ocrDet: { x: ocr.detInput(page).tensor },
     ocrRec: { x: ocr.recInput(word) },
     ocrCls: { x: { ...ocr.recInput(word, 192), shape: [1, 3, 48, 192] } },
-    vad: vadFeeds(frame, new Float32Array(128).fill(0.1), new Float32Array(128).fill(-0.1)) as unknown as Record<string, Plain>,
+    vad: vadFeeds(frame, new Float32Array(128).fill(0.1), new Float32Array(128).fill(-0.1)) as unknown as Record<
+      string,
+      Plain
+    >,
   };
 }
 
@@ -45,7 +55,9 @@ describe('sessions from the store equal plain onnxruntime-node bit for bit', () 
     roots = await tempRoots('equal');
     inputs = await realInputs();
   });
-  after(async () => { await roots.cleanup(); });
+  after(async () => {
+    await roots.cleanup();
+  });
 
   for (const key of ['ocrDet', 'ocrRec', 'ocrCls', 'vad'] as const) {
     for (const mode of ['fast-open', 'fast-run'] as OpenMode[]) {
@@ -84,11 +96,14 @@ describe("mode 'auto' answers from fast-open, then switches to fast-run behind t
     roots = await tempRoots('auto');
     inputs = await realInputs();
   });
-  after(async () => { await roots.cleanup(); });
+  after(async () => {
+    await roots.cleanup();
+  });
 
-  const bytesOf = (o: ort.InferenceSession.OnnxValueMapType) => Buffer.from((Object.values(o)[0]!.data as Float32Array).buffer);
+  const bytesOf = (o: ort.InferenceSession.OnnxValueMapType) =>
+    Buffer.from((Object.values(o)[0]!.data as Float32Array).buffer);
 
-  test('ocrRec: outputs match plain ORT with each mode\'s options, before and after the switch', async () => {
+  test("ocrRec: outputs match plain ORT with each mode's options, before and after the switch", async () => {
     await importModel(roots.repository, FIXTURES.ocrRec, { name: 'rec' });
     const s = await openSession('rec', { repository: roots.repository, store: roots.store, mode: 'auto' });
     const feeds = toOrt(inputs.ocrRec!);
@@ -97,11 +112,17 @@ describe("mode 'auto' answers from fast-open, then switches to fast-run behind t
     try {
       assert.equal(s.mode, 'fast-open');
       const session = s.session;
-      assert.ok(bytesOf(await session.run(feeds)).equals(bytesOf(await plainOpen.run(feeds))), 'first answer from fast-open');
+      assert.ok(
+        bytesOf(await session.run(feeds)).equals(bytesOf(await plainOpen.run(feeds))),
+        'first answer from fast-open',
+      );
       const sw = await s.switched!;
       assert.ok('switchMs' in sw, `switched: ${'error' in sw ? sw.error.message : ''}`);
       assert.equal(s.mode, 'fast-run');
-      assert.ok(bytesOf(await session.run(feeds)).equals(bytesOf(await plainRun.run(feeds))), 'same object now answers from fast-run');
+      assert.ok(
+        bytesOf(await session.run(feeds)).equals(bytesOf(await plainRun.run(feeds))),
+        'same object now answers from fast-run',
+      );
       assert.deepEqual(session.inputNames, ['x']);
     } finally {
       await s.release();

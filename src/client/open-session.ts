@@ -37,7 +37,10 @@ export async function openSession(ref: string, options: OpenSessionOptions = {})
   if (options.mode === 'auto') return openAuto(ref, options);
   const r = await localResidency(options).ensureResident(ref, options.mode);
   const t1 = performance.now();
-  const session = await createStoreSession(r.graphPath, r.mode, r.tensorsDir, { logSeverityLevel: 3, ...options.sessionOptions });
+  const session = await createStoreSession(r.graphPath, r.mode, r.tensorsDir, {
+    logSeverityLevel: 3,
+    ...options.sessionOptions,
+  });
   const t2 = performance.now();
   let released = false;
   return {
@@ -62,14 +65,19 @@ async function openAuto(ref: string, options: OpenSessionOptions): Promise<Share
     first = await openSession(ref, { ...options, mode: 'fast-open' });
   } catch (e) {
     // fast-open cannot load this model at any level: serve with whatever mode works.
-    const other = await openSession(ref, { ...options, mode: 'fast-run' }).catch(() => { throw e; });
+    const other = await openSession(ref, { ...options, mode: 'fast-run' }).catch(() => {
+      throw e;
+    });
     if (other.mode === 'fast-run') return other;
     await other.release();
     throw e;
   }
   const result: SharedSession = { ...first, mode: 'fast-open' };
   const sw = switchingSession(first.session, async () => {
-    const second = await openSession(`${first.manifest.name}:${first.manifest.version}`, { ...options, mode: 'fast-run' });
+    const second = await openSession(`${first.manifest.name}:${first.manifest.version}`, {
+      ...options,
+      mode: 'fast-run',
+    });
     if (second.mode !== 'fast-run') {
       await second.release();
       throw new Error('no fast-run variant can be loaded for this model; staying in fast-open');

@@ -38,7 +38,10 @@ export function sharedClient(options: DaemonClientOptions = {}): DaemonClient {
   const key = `${s.socket}\0${s.token ?? ''}`;
   let c = shared.get(key);
   if (!c) {
-    c = new DaemonClient({ ...options, trace: options.trace ?? createTracer(s.profile, `tensorshare client ${process.argv[1] ?? ''}`) });
+    c = new DaemonClient({
+      ...options,
+      trace: options.trace ?? createTracer(s.profile, `tensorshare client ${process.argv[1] ?? ''}`),
+    });
     shared.set(key, c);
   }
   return c;
@@ -51,8 +54,12 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
   const t1 = performance.now();
   let session: InferenceSession;
   try {
-    session = await client.tracer.span('create-session', `create-${lease.leaseId}`, () =>
-      createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions), { model: lease.model });
+    session = await client.tracer.span(
+      'create-session',
+      `create-${lease.leaseId}`,
+      () => createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions),
+      { model: lease.model },
+    );
   } catch (e) {
     await client.close(lease.leaseId).catch(() => {});
     throw e;

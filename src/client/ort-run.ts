@@ -6,7 +6,8 @@ export async function sessionRun(session: InferenceSession): Promise<Run> {
   const ort = (await import('onnxruntime-node')).default;
   return async (feeds: Record<string, Plain>) => {
     const t: Record<string, InstanceType<typeof ort.Tensor>> = {};
-    for (const [k, v] of Object.entries(feeds)) t[k] = new ort.Tensor(v.dtype as 'float32', v.data as Float32Array, v.shape);
+    for (const [k, v] of Object.entries(feeds))
+      t[k] = new ort.Tensor(v.dtype as 'float32', v.data as Float32Array, v.shape);
     return session.run(t) as unknown as ReturnType<Run>;
   };
 }

@@ -47,11 +47,20 @@ const CJS_APP = `const ort = require('onnxruntime-node');
 })();
 `;
 
-interface Run { code: number | null; stdout: string; stderr: string; ms: number }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 let appDir: string;
 
-function runApp(script: string, env: Record<string, string>, onStdout?: (s: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+function runApp(
+  script: string,
+  env: Record<string, string>,
+  onStdout?: (s: string, child: ReturnType<typeof spawn>) => void,
+): Promise<Run> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, ['--import', 'tensorshare/register', script, FIXTURES.ocrRec], {
@@ -61,8 +70,13 @@ function runApp(script: string, env: Record<string, string>, onStdout?: (s: stri
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; onStdout?.(stdout, child); });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      onStdout?.(stdout, child);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     // A hooked app that never exits fails its test instead of hanging the suite.
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('exit', (code) => {
@@ -105,12 +119,19 @@ describe('with a daemon', () => {
     const trace = path.join(roots.dir, 'client-%p.json');
     let pid = 0;
     let stats: Awaited<ReturnType<DaemonClient['stats']>> | undefined;
-    const run = await runApp('app.mjs', { TENSORSHARE_SOCKET: d.socket, APP_WAIT: '1', TENSORSHARE_PROFILE: trace }, (out, child) => {
-      if (out.includes('waiting') && !pid) {
-        pid = child.pid!;
-        void c.stats().then((s) => { stats = s; child.stdin!.write('go\n'); });
-      }
-    });
+    const run = await runApp(
+      'app.mjs',
+      { TENSORSHARE_SOCKET: d.socket, APP_WAIT: '1', TENSORSHARE_PROFILE: trace },
+      (out, child) => {
+        if (out.includes('waiting') && !pid) {
+          pid = child.pid!;
+          void c.stats().then((s) => {
+            stats = s;
+            child.stdin!.write('go\n');
+          });
+        }
+      },
+    );
     assert.equal(run.code, 0, run.stderr);
     const res = JSON.parse(run.stdout.split('\n')[0]!) as { real: boolean; sums: string[]; inputs: string[] };
     assert.equal(res.real, true, run.stdout);
@@ -118,7 +139,11 @@ describe('with a daemon', () => {
     assert.deepEqual(res.inputs, ['x']);
     assert.doesNotMatch(run.stderr, /tensorshare/);
     // While the script ran, the daemon held its four leases.
-    assert.equal(stats!.totals.leases, 4, JSON.stringify({ leases: stats!.leases, stderr: run.stderr, daemon: d.logs.slice(-30) }));
+    assert.equal(
+      stats!.totals.leases,
+      4,
+      JSON.stringify({ leases: stats!.leases, stderr: run.stderr, daemon: d.logs.slice(-30) }),
+    );
     assert.ok(stats!.leases.every((l) => l.pid === pid));
     const models = (await c.list()).map((m) => m.model.split(':')[0]).sort();
     assert.deepEqual(models, ['auto-bytes', 'auto-ch_PP-OCRv4_rec_infer']);
@@ -126,8 +151,14 @@ describe('with a daemon', () => {
     assert.ok(stats!.totals.usedBytes < 1.1 * (await c.list())[0]!.bytes);
     // It exited by itself, and its leases went with it.
     await until(async () => (await c.stats()).totals.leases === 0, 5000);
-    const events = JSON.parse(`${await fs.readFile(trace.replace('%p', String(pid)), 'utf8')}`.trimEnd().replace(/[^\]]$/, '$&]')) as { name: string }[];
-    for (const n of ['open-rpc', 'create-session']) assert.ok(events.some((e) => e.name === n), `client trace lacks ${n}`);
+    const events = JSON.parse(
+      `${await fs.readFile(trace.replace('%p', String(pid)), 'utf8')}`.trimEnd().replace(/[^\]]$/, '$&]'),
+    ) as { name: string }[];
+    for (const n of ['open-rpc', 'create-session'])
+      assert.ok(
+        events.some((e) => e.name === n),
+        `client trace lacks ${n}`,
+      );
   });
 
   test('a CommonJS script is hooked too; a second run finds the model already imported', async () => {
@@ -159,7 +190,10 @@ describe('without a daemon', () => {
   });
 
   test('TENSORSHARE_ENABLED=false leaves onnxruntime alone, silently', async () => {
-    const run = await runApp('app.cjs', { TENSORSHARE_SOCKET: path.join(appDir, 'no-daemon.sock'), TENSORSHARE_ENABLED: 'false' });
+    const run = await runApp('app.cjs', {
+      TENSORSHARE_SOCKET: path.join(appDir, 'no-daemon.sock'),
+      TENSORSHARE_ENABLED: 'false',
+    });
     assert.equal(run.code, 0, run.stderr);
     assert.doesNotMatch(run.stderr, /tensorshare/);
   });

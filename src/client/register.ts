@@ -9,6 +9,9 @@ import { clientSettings } from './settings.js';
 const settings = clientSettings({}, process.env, 1000);
 if (settings.enabled) {
   for (const ort of onnxruntimeModules()) {
-    installHook(ort.InferenceSession, { settings, client: () => sharedClient({ ...settings, name: `register:${process.argv[1] ?? 'node'}[${process.pid}]` }) });
+    installHook(ort.InferenceSession, {
+      settings,
+      client: () => sharedClient({ ...settings, name: `register:${process.argv[1] ?? 'node'}[${process.pid}]` }),
+    });
   }
 }

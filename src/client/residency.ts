@@ -52,9 +52,14 @@ export function localResidency(paths: Partial<Paths> = {}): Residency {
       const r = await makeResident(asked, steps);
       const graph = r.mode === 'fast-run' ? r.variant!.graph.sha256 : manifest.graph.sha256;
       return {
-        ref: `${manifest.name}:${manifest.version}`, manifest, mode: r.mode, variant: r.variant,
-        graphPath: graphPath(store, graph), tensorsDir: store.tensors,
-        wasResident: !base && !r.held, waitMs: performance.now() - t0,
+        ref: `${manifest.name}:${manifest.version}`,
+        manifest,
+        mode: r.mode,
+        variant: r.variant,
+        graphPath: graphPath(store, graph),
+        tensorsDir: store.tensors,
+        wasResident: !base && !r.held,
+        waitMs: performance.now() - t0,
         release: async () => {},
       };
     },
@@ -68,8 +73,14 @@ export function daemonResidency(client: DaemonClient): Residency {
       const lease = await client.open(ref, { mode });
       let released = false;
       return {
-        ref: lease.model, manifest: lease.manifest, mode: lease.mode, variant: lease.variant,
-        graphPath: lease.graphPath, tensorsDir: lease.tensorsDir, wasResident: lease.wasResident, waitMs: lease.waitMs,
+        ref: lease.model,
+        manifest: lease.manifest,
+        mode: lease.mode,
+        variant: lease.variant,
+        graphPath: lease.graphPath,
+        tensorsDir: lease.tensorsDir,
+        wasResident: lease.wasResident,
+        waitMs: lease.waitMs,
         async release() {
           if (released) return;
           released = true;

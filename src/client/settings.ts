@@ -21,11 +21,21 @@ export const CLIENT_ENV = [
   ['TENSORSHARE_ENABLED', '`false` or `0`: the register hook does nothing', '`true`'],
   ['TENSORSHARE_MODE', '`fast-open` or `fast-run` for sessions opened by the hook', "the model's default"],
   ['TENSORSHARE_PROFILE', 'write Chrome trace events of this process to the file (`%p` = pid)', '(off)'],
-  ['TENSORSHARE_CONNECT_TIMEOUT', 'ms to wait for the daemon before failing (the hook: before falling back)', '`5000` (`open()`), `1000` (hook)'],
+  [
+    'TENSORSHARE_CONNECT_TIMEOUT',
+    'ms to wait for the daemon before failing (the hook: before falling back)',
+    '`5000` (`open()`), `1000` (hook)',
+  ],
 ] as const;
 
-export function clientSettings(options: Partial<ClientSettings> = {}, env: NodeJS.ProcessEnv = process.env, defaultTimeoutMs = 5000): ClientSettings {
-  const mode = options.mode ?? (env.TENSORSHARE_MODE === 'fast-open' || env.TENSORSHARE_MODE === 'fast-run' ? env.TENSORSHARE_MODE : undefined);
+export function clientSettings(
+  options: Partial<ClientSettings> = {},
+  env: NodeJS.ProcessEnv = process.env,
+  defaultTimeoutMs = 5000,
+): ClientSettings {
+  const mode =
+    options.mode ??
+    (env.TENSORSHARE_MODE === 'fast-open' || env.TENSORSHARE_MODE === 'fast-run' ? env.TENSORSHARE_MODE : undefined);
   const timeout = Number(env.TENSORSHARE_CONNECT_TIMEOUT);
   return {
     socket: options.socket ?? defaultSocket(env),
@@ -33,6 +43,7 @@ export function clientSettings(options: Partial<ClientSettings> = {}, env: NodeJ
     enabled: options.enabled ?? !/^(false|0|no|off)$/i.test(env.TENSORSHARE_ENABLED ?? ''),
     mode,
     profile: options.profile ?? (env.TENSORSHARE_PROFILE || undefined),
-    connectTimeoutMs: options.connectTimeoutMs ?? (Number.isFinite(timeout) && timeout > 0 ? timeout : defaultTimeoutMs),
+    connectTimeoutMs:
+      options.connectTimeoutMs ?? (Number.isFinite(timeout) && timeout > 0 ? timeout : defaultTimeoutMs),
   };
 }

@@ -15,7 +15,14 @@ import type { SmapsRollup } from '../proc/smaps.js';
 import { testEnv } from '../testing/env.js';
 import { formatBytes } from '../bytes.js';
 
-interface Report { pid: number; mode: string; before: SmapsRollup; after: SmapsRollup; storeRss: number; storeCopied: number }
+interface Report {
+  pid: number;
+  mode: string;
+  before: SmapsRollup;
+  after: SmapsRollup;
+  storeRss: number;
+  storeCopied: number;
+}
 
 const N = 3;
 const WORKER = path.resolve('dist/src/testing/hold-session.js');
@@ -32,7 +39,9 @@ describe(`${N} processes share one model's weights`, () => {
     await buildFastRun(layout(roots.repository), layout(roots.repository), r.manifest);
     weightBytes = r.manifest.tensors.reduce((a, t) => a + t.bytes, 0);
   });
-  after(async () => { await roots.cleanup(); });
+  after(async () => {
+    await roots.cleanup();
+  });
 
   for (const mode of ['fast-open', 'fast-run']) {
     test(mode, async () => {
@@ -47,7 +56,12 @@ describe(`${N} processes share one model's weights`, () => {
             env: testEnv({ MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' }),
           });
           children.push(c);
-          reports.push(await new Promise<Report>((resolve, reject) => { c.once('message', (m) => resolve(m as Report)); c.once('exit', (code) => reject(new Error(`worker exited ${code}`))); }));
+          reports.push(
+            await new Promise<Report>((resolve, reject) => {
+              c.once('message', (m) => resolve(m as Report));
+              c.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
+            }),
+          );
         }
         // Re-read everyone's memory now that all N map the model.
         const { readSmapsRollup } = await import('../proc/smaps.js');
@@ -55,15 +69,27 @@ describe(`${N} processes share one model's weights`, () => {
         let shmemTotal = 0;
         for (const r of now) {
           assert.equal(r.mode, mode);
-          assert.ok(r.storeRss >= weightBytes * 0.99, `every weight page mapped from the store: ${formatBytes(r.storeRss)} of ${formatBytes(weightBytes)}`);
+          assert.ok(
+            r.storeRss >= weightBytes * 0.99,
+            `every weight page mapped from the store: ${formatBytes(r.storeRss)} of ${formatBytes(weightBytes)}`,
+          );
           assert.equal(r.storeCopied, 0, 'no page of the weights copied on write');
           const shmem = r.after.pssShmem - r.before.pssShmem;
           shmemTotal += shmem;
-          assert.ok(shmem < weightBytes / N * 1.1 + (1 << 20), `Pss_Shmem share ${formatBytes(shmem)} ~ weights/${N}`);
+          assert.ok(
+            shmem < (weightBytes / N) * 1.1 + (1 << 20),
+            `Pss_Shmem share ${formatBytes(shmem)} ~ weights/${N}`,
+          );
           const privateGrowth = r.after.pssAnon - r.before.pssAnon;
-          assert.ok(privateGrowth < weightBytes * 0.05, `private growth ${formatBytes(privateGrowth)} < 5% of ${formatBytes(weightBytes)}`);
+          assert.ok(
+            privateGrowth < weightBytes * 0.05,
+            `private growth ${formatBytes(privateGrowth)} < 5% of ${formatBytes(weightBytes)}`,
+          );
         }
-        assert.ok(Math.abs(shmemTotal - weightBytes) < weightBytes * 0.1, `shared pages counted once in total: ${formatBytes(shmemTotal)} vs ${formatBytes(weightBytes)}`);
+        assert.ok(
+          Math.abs(shmemTotal - weightBytes) < weightBytes * 0.1,
+          `shared pages counted once in total: ${formatBytes(shmemTotal)} vs ${formatBytes(weightBytes)}`,
+        );
       } finally {
         for (const c of children) c.kill('SIGKILL');
       }

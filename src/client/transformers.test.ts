@@ -32,7 +32,10 @@ let daemon: DaemonProc;
 before(async () => {
   appDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-tjs-'));
   await fs.mkdir(path.join(appDir, 'node_modules', '@huggingface'), { recursive: true });
-  await fs.symlink(packageDir('@huggingface/transformers'), path.join(appDir, 'node_modules', '@huggingface', 'transformers'));
+  await fs.symlink(
+    packageDir('@huggingface/transformers'),
+    path.join(appDir, 'node_modules', '@huggingface', 'transformers'),
+  );
   await fs.symlink(packageRoot, path.join(appDir, 'node_modules', 'tensorshare'));
   await fs.writeFile(path.join(appDir, 'app.mjs'), APP);
   await tinyBertFolder(path.join(appDir, 'models', 'tiny-bert'));
@@ -45,16 +48,26 @@ after(async () => {
   await fs.rm(appDir, { recursive: true, force: true });
 });
 
-function runApp(hook: boolean, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runApp(
+  hook: boolean,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const args = [...(hook ? ['--import', 'tensorshare/register'] : []), 'app.mjs', path.join(appDir, 'models') + path.sep];
+    const args = [
+      ...(hook ? ['--import', 'tensorshare/register'] : []),
+      'app.mjs',
+      path.join(appDir, 'models') + path.sep,
+    ];
     const child = spawn(process.execPath, args, { cwd: appDir, env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -69,11 +82,15 @@ test('transformers.js feature extraction, unchanged, runs through the daemon wit
   assert.deepEqual(b.dims, [2, 32]);
   assert.deepEqual(b.dims, a.dims);
   // Same model, same math; the hook's fast-open session skips ORT's graph fusions, so allow float rounding.
-  for (let i = 0; i < a.data.length; i++) assert.ok(Math.abs(a.data[i]! - b.data[i]!) < 1e-5, `element ${i}: ${a.data[i]} vs ${b.data[i]}`);
+  for (let i = 0; i < a.data.length; i++)
+    assert.ok(Math.abs(a.data[i]! - b.data[i]!) < 1e-5, `element ${i}: ${a.data[i]} vs ${b.data[i]}`);
   const c = new DaemonClient({ env: {}, socket: daemon.socket });
   try {
     const models = await c.list();
-    assert.ok(models.some((m) => m.model.startsWith('auto-model')), `daemon imported the model: ${models.map((m) => m.model).join(', ')}`);
+    assert.ok(
+      models.some((m) => m.model.startsWith('auto-model')),
+      `daemon imported the model: ${models.map((m) => m.model).join(', ')}`,
+    );
   } finally {
     await c.disconnect();
   }

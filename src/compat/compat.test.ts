@@ -17,13 +17,25 @@ test('every row of the generated compatibility corpus passes in every mode, at t
     const rows = await runCompat(models, { workDir: roots.dir, thresholds: [1024, 1] });
     assert.equal(rows.length, models.length * 2);
     const failed = rows.filter((r) => !r.passed);
-    assert.deepEqual(failed.map((r) => `${r.model}@${r.threshold}: ${JSON.stringify(r.ortCannotRun ?? r.modes)}`), []);
+    assert.deepEqual(
+      failed.map((r) => `${r.model}@${r.threshold}: ${JSON.stringify(r.ortCannotRun ?? r.modes)}`),
+      [],
+    );
 
-    const rejected = new Set(compatCorpus().filter((m) => m.ortRejects).map((m) => m.name));
+    const rejected = new Set(
+      compatCorpus()
+        .filter((m) => m.ortRejects)
+        .map((m) => m.name),
+    );
     for (const r of rows) {
       // Models plain ORT refuses are reported as such, never as a tensorshare result.
       assert.equal(r.ortCannotRun !== undefined, rejected.has(r.model), `${r.model}: ORT verdict`);
-      if (r.ortCannotRun) assert.match(r.ortCannotRun, /import: ERR_(UNSUPPORTED_OPSET|UNSUPPORTED_OPERATOR|UNSUPPORTED_DTYPE|RUNTIME_REJECTED)/, r.model);
+      if (r.ortCannotRun)
+        assert.match(
+          r.ortCannotRun,
+          /import: ERR_(UNSUPPORTED_OPSET|UNSUPPORTED_OPERATOR|UNSUPPORTED_DTYPE|RUNTIME_REJECTED)/,
+          r.model,
+        );
       else for (const m of COMPAT_MODES) assert.ok(r.modes[m]?.ok, `${r.model}@${r.threshold} ${m}`);
     }
     const row = (model: string, threshold: number) => rows.find((r) => r.model === model && r.threshold === threshold)!;
@@ -35,7 +47,8 @@ test('every row of the generated compatibility corpus passes in every mode, at t
       }
     }
     // fast-open serves every shape-like model at 'disabled' even with every tensor in the store.
-    for (const r of rows.filter((x) => x.family === 'shape-like initializer')) assert.equal(r.modes['fast-open']!.servedBy, 'fast-open/disabled', r.model);
+    for (const r of rows.filter((x) => x.family === 'shape-like initializer'))
+      assert.equal(r.modes['fast-open']!.servedBy, 'fast-open/disabled', r.model);
     assert.match(markdownTable(rows), /\| CI corpus \| op-reshape \|/);
   } finally {
     await roots.cleanup();

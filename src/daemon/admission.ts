@@ -18,8 +18,20 @@ import { freeBytes, materialize, materializeVariant } from '../store/materialize
 import { makeResident } from '../store/resident.js';
 import type { Policy, PolicyContext } from './policy/index.js';
 import {
-  addResident, candidates, isReferenced, missingBytes, modelUnitKey, newResidency, newUnit, planEviction,
-  removeResident, toCandidate, usedBytes, variantUnitKey, type Residency, type Unit,
+  addResident,
+  candidates,
+  isReferenced,
+  missingBytes,
+  modelUnitKey,
+  newResidency,
+  newUnit,
+  planEviction,
+  removeResident,
+  toCandidate,
+  usedBytes,
+  variantUnitKey,
+  type Residency,
+  type Unit,
 } from './residency.js';
 import { displayName, type Namespace } from './tenants.js';
 import { formatBytes } from '../bytes.js';
@@ -59,7 +71,14 @@ export function createAdmission(deps: AdmissionDeps) {
   const { policy: pol, log, trace, now } = deps;
   const r: Residency = newResidency();
   const inflight = new Map<string, Promise<unknown>>();
-  const counters: Counters = { opens: 0, hits: 0, materializations: 0, evictions: 0, evictedBytes: 0, fastRunBuilds: 0 };
+  const counters: Counters = {
+    opens: 0,
+    hits: 0,
+    materializations: 0,
+    evictions: 0,
+    evictedBytes: 0,
+    fastRunBuilds: 0,
+  };
   let budget = 0;
   let opSeq = 0;
   let storeChain: Promise<unknown> = Promise.resolve();
@@ -89,11 +108,20 @@ export function createAdmission(deps: AdmissionDeps) {
     const key = modelUnitKey(ns.name, m.name, m.version);
     let u = r.units.get(key);
     if (!u) {
-      u = newUnit({
-        key, ns: ns.name, mode: 'fast-open', name: m.name, version: m.version, digest: m.digest,
-        manifestFile: manifestPath(ns.store, m.name, m.version), graphPath: graphPath(ns.store, m.graph.sha256),
-        files: filesOf(ns.store, m.graph, m.tensors),
-      }, now());
+      u = newUnit(
+        {
+          key,
+          ns: ns.name,
+          mode: 'fast-open',
+          name: m.name,
+          version: m.version,
+          digest: m.digest,
+          manifestFile: manifestPath(ns.store, m.name, m.version),
+          graphPath: graphPath(ns.store, m.graph.sha256),
+          files: filesOf(ns.store, m.graph, m.tensors),
+        },
+        now(),
+      );
       r.units.set(key, u);
     }
     return u;
@@ -103,11 +131,20 @@ export function createAdmission(deps: AdmissionDeps) {
     const ukey = variantUnitKey(ns.name, v.modelDigest, key);
     let u = r.units.get(ukey);
     if (!u) {
-      u = newUnit({
-        key: ukey, ns: ns.name, mode: 'fast-run', name: m.name, version: m.version, digest: v.modelDigest,
-        manifestFile: variantPath(ns.store, v.modelDigest, key), graphPath: graphPath(ns.store, v.graph.sha256),
-        files: filesOf(ns.store, v.graph, v.tensors),
-      }, now());
+      u = newUnit(
+        {
+          key: ukey,
+          ns: ns.name,
+          mode: 'fast-run',
+          name: m.name,
+          version: m.version,
+          digest: v.modelDigest,
+          manifestFile: variantPath(ns.store, v.modelDigest, key),
+          graphPath: graphPath(ns.store, v.graph.sha256),
+          files: filesOf(ns.store, v.graph, v.tensors),
+        },
+        now(),
+      );
       r.units.set(ukey, u);
     }
     return u;
@@ -119,7 +156,10 @@ export function createAdmission(deps: AdmissionDeps) {
     u.priority = pol.onAccess(toCandidate(u), ctx());
     for (const f of u.files) {
       const e = r.files.get(f.path);
-      if (e) { e.hits++; e.lastUse = t; }
+      if (e) {
+        e.hits++;
+        e.lastUse = t;
+      }
     }
   }
 
@@ -132,7 +172,17 @@ export function createAdmission(deps: AdmissionDeps) {
     });
     let total = 0;
     for (const { u, files } of work) {
-      const res = await trace.span('evict', `evict-${++opSeq}`, () => evictResident(nsOf(u).store, u.manifestFile, files.map((f) => f.path)), { model: unitName(u), mode: u.mode, reason });
+      const res = await trace.span(
+        'evict',
+        `evict-${++opSeq}`,
+        () =>
+          evictResident(
+            nsOf(u).store,
+            u.manifestFile,
+            files.map((f) => f.path),
+          ),
+        { model: unitName(u), mode: u.mode, reason },
+      );
       counters.evictions++;
       counters.evictedBytes += res.bytes;
       total += res.bytes;
@@ -146,39 +196,49 @@ export function createAdmission(deps: AdmissionDeps) {
     const plan = planEviction(r, pol, ctx(), need, budget, protect);
     if (!plan.ok) {
       const used = usedBytes(r);
-      throw new TensorshareError('ERR_RESOURCE_EXHAUSTED',
+      throw new TensorshareError(
+        'ERR_RESOURCE_EXHAUSTED',
         `cannot make ${unitName(u)} (${u.mode}) resident: it needs ${formatBytes(need)} (${need} bytes) more but only ${formatBytes(plan.available)} (${plan.available} bytes) is free ` +
-        `in the store budget of ${formatBytes(budget)} (${formatBytes(used)} used; ${formatBytes(plan.reclaimable)} could be evicted, the rest is leased or pinned)`,
-        { need, free: plan.available, budget, used, reclaimable: plan.reclaimable });
+          `in the store budget of ${formatBytes(budget)} (${formatBytes(used)} used; ${formatBytes(plan.reclaimable)} could be evicted, the rest is leased or pinned)`,
+        { need, free: plan.available, budget, used, reclaimable: plan.reclaimable },
+      );
     }
     if (plan.victims.length) await evictUnits(plan.victims, 'pressure');
   }
 
   /** Makes a unit resident (one materialization however many callers wait). */
-  async function ensureUnitResident(u: Unit, copy: () => Promise<unknown>): Promise<{ wasResident: boolean; waitMs: number }> {
+  async function ensureUnitResident(
+    u: Unit,
+    copy: () => Promise<unknown>,
+  ): Promise<{ wasResident: boolean; waitMs: number }> {
     if (u.resident) return { wasResident: true, waitMs: 0 };
     const t0 = performance.now();
-    await singleFlight(`materialize:${u.key}`, () => storeOp(async () => {
-      if (u.resident) return;
-      const need = missingBytes(r, u);
-      await admit(u, need);
-      const t = performance.now();
-      try {
-        await trace.span('materialize', `mat-${++opSeq}`, copy, { model: unitName(u), mode: u.mode, bytes: need });
-      } catch (e) {
-        if (isTensorshareError(e, 'ERR_NO_SPACE')) {
-          const free = await freeBytes(nsOf(u).store.root).catch(() => 0);
-          throw new TensorshareError('ERR_RESOURCE_EXHAUSTED',
-            `cannot make ${unitName(u)} resident: it needs ${formatBytes(need)} (${need} bytes) but the store file system has only ${formatBytes(free)} (${free} bytes) free`,
-            { need, free }, { cause: e });
+    await singleFlight(`materialize:${u.key}`, () =>
+      storeOp(async () => {
+        if (u.resident) return;
+        const need = missingBytes(r, u);
+        await admit(u, need);
+        const t = performance.now();
+        try {
+          await trace.span('materialize', `mat-${++opSeq}`, copy, { model: unitName(u), mode: u.mode, bytes: need });
+        } catch (e) {
+          if (isTensorshareError(e, 'ERR_NO_SPACE')) {
+            const free = await freeBytes(nsOf(u).store.root).catch(() => 0);
+            throw new TensorshareError(
+              'ERR_RESOURCE_EXHAUSTED',
+              `cannot make ${unitName(u)} resident: it needs ${formatBytes(need)} (${need} bytes) but the store file system has only ${formatBytes(free)} (${free} bytes) free`,
+              { need, free },
+              { cause: e },
+            );
+          }
+          throw e;
         }
-        throw e;
-      }
-      u.costMs = performance.now() - t;
-      addResident(r, u, now());
-      counters.materializations++;
-      log.info({ model: unitName(u), mode: u.mode, bytes: need, ms: Math.round(u.costMs) }, 'materialized');
-    }));
+        u.costMs = performance.now() - t;
+        addResident(r, u, now());
+        counters.materializations++;
+        log.info({ model: unitName(u), mode: u.mode, bytes: need, ms: Math.round(u.costMs) }, 'materialized');
+      }),
+    );
     return { wasResident: false, waitMs: performance.now() - t0 };
   }
 
@@ -199,7 +259,10 @@ export function createAdmission(deps: AdmissionDeps) {
   }
 
   /** Takes a pending reference on a unit and makes it resident; on failure the reference is dropped again. */
-  async function hold(unit: Unit, copy: () => Promise<unknown>): Promise<{ unit: Unit; wasResident: boolean; waitMs: number }> {
+  async function hold(
+    unit: Unit,
+    copy: () => Promise<unknown>,
+  ): Promise<{ unit: Unit; wasResident: boolean; waitMs: number }> {
     unit.pending++;
     try {
       return { unit, ...(await ensureUnitResident(unit, copy)) };
@@ -224,7 +287,13 @@ export function createAdmission(deps: AdmissionDeps) {
       variantFiles: (v, key) => hold(variantUnit(ns, m, v, key), () => materializeVariant(ns.repo, ns.store, v, key)),
     });
     const { unit, wasResident } = res.held;
-    return { unit, mode: res.mode, variant: res.variant, wasResident: wasResident && !built, waitMs: mode === 'fast-open' ? res.held.waitMs : performance.now() - t0 };
+    return {
+      unit,
+      mode: res.mode,
+      variant: res.variant,
+      wasResident: wasResident && !built,
+      waitMs: mode === 'fast-open' ? res.held.waitMs : performance.now() - t0,
+    };
   }
 
   /** Builds the fast-run variant into the repository (once, however many callers), in a build process. */
@@ -234,10 +303,18 @@ export function createAdmission(deps: AdmissionDeps) {
       if (existing) return existing;
       const base = await acquire(ns, m, 'fast-open');
       try {
-        const res = await trace.span('build-fast-run', `build-${++opSeq}`, () => buildFastRunIsolated(ns.repo, ns.store, m), { model: displayName(ns.name, m.name, m.version) });
+        const res = await trace.span(
+          'build-fast-run',
+          `build-${++opSeq}`,
+          () => buildFastRunIsolated(ns.repo, ns.store, m),
+          { model: displayName(ns.name, m.name, m.version) },
+        );
         if (res.built) {
           counters.fastRunBuilds++;
-          log.info({ model: displayName(ns.name, m.name, m.version), ms: res.variant.buildMs }, 'built fast-run variant');
+          log.info(
+            { model: displayName(ns.name, m.name, m.version), ms: res.variant.buildMs },
+            'built fast-run variant',
+          );
         }
         return res.variant;
       } finally {
@@ -264,14 +341,34 @@ export function createAdmission(deps: AdmissionDeps) {
   }
 
   function unitsOfModel(ns: Namespace, m: Manifest): Unit[] {
-    return [...r.units.values()].filter((u) => u.ns === ns.name && ((u.mode === 'fast-open' && u.name === m.name && u.version === m.version) || (u.mode === 'fast-run' && u.digest === m.digest)));
+    return [...r.units.values()].filter(
+      (u) =>
+        u.ns === ns.name &&
+        ((u.mode === 'fast-open' && u.name === m.name && u.version === m.version) ||
+          (u.mode === 'fast-run' && u.digest === m.digest)),
+    );
   }
 
   return {
-    residency: r, counters, storeOp, modelUnit, variantUnit, touch, evictUnits, maybeExpire, drop, acquire, buildVariant, reclaim, stop, unitsOfModel,
+    residency: r,
+    counters,
+    storeOp,
+    modelUnit,
+    variantUnit,
+    touch,
+    evictUnits,
+    maybeExpire,
+    drop,
+    acquire,
+    buildVariant,
+    reclaim,
+    stop,
+    unitsOfModel,
     ctx,
     unitName,
     budget: () => budget,
-    setBudget: (bytes: number) => { budget = bytes; },
+    setBudget: (bytes: number) => {
+      budget = bytes;
+    },
   };
 }

@@ -38,12 +38,20 @@ async function filesUnder(dir: string): Promise<Map<string, string>> {
 test('the committed message types are what proto-loader-gen-types makes of daemon.proto now', async () => {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-gen-'));
   try {
-    const r = spawnSync(process.execPath, [path.join(packageRoot, 'scripts/gen-daemon-types.js'), tmp], { cwd: packageRoot, encoding: 'utf8', env: testEnv() });
+    const r = spawnSync(process.execPath, [path.join(packageRoot, 'scripts/gen-daemon-types.js'), tmp], {
+      cwd: packageRoot,
+      encoding: 'utf8',
+      env: testEnv(),
+    });
     assert.equal(r.status, 0, r.stderr);
     const fresh = await filesUnder(tmp);
     const committed = await filesUnder(path.join(packageRoot, 'src/daemon/generated'));
     assert.ok(fresh.size > 20, `the generator wrote ${fresh.size} files`);
-    assert.deepEqual([...committed.keys()].sort(), [...fresh.keys()].sort(), 'same files: run npm run gen:daemon-types');
+    assert.deepEqual(
+      [...committed.keys()].sort(),
+      [...fresh.keys()].sort(),
+      'same files: run npm run gen:daemon-types',
+    );
     for (const [f, text] of fresh) assert.equal(committed.get(f), text, `${f} is stale: run npm run gen:daemon-types`);
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
@@ -59,14 +67,20 @@ describe('every error code reaches the client unchanged, through a real server o
       daemonId: 'd1',
       attach: () => ({ attachment: { id: 'a1' }, restored: [], rejected: [] }),
       detach: () => {},
-      list: () => { throw next; },
+      list: () => {
+        throw next;
+      },
     } as unknown as Manager;
-    const config = resolveDaemonConfig({ env: {}, flags: { store: path.join(dir, 'store'), repository: path.join(dir, 'repo'), socket: path.join(dir, 'd.sock') } });
+    const config = resolveDaemonConfig({
+      env: {},
+      flags: { store: path.join(dir, 'store'), repository: path.join(dir, 'repo'), socket: path.join(dir, 'd.sock') },
+    });
     const server = await serve(manager, config, pino({ level: 'silent' }));
     const client = new DaemonClient({ socket: server.socket, env: {} });
     try {
       const codes = Object.keys(GRPC_STATUS) as ErrorCode[];
-      for (const code of ['ERR_NO_SPACE', 'ERR_OVERLOADED', 'ERR_INVALID_MODEL', 'ERR_CORRUPT_TENSOR'] as const) assert.ok(codes.includes(code));
+      for (const code of ['ERR_NO_SPACE', 'ERR_OVERLOADED', 'ERR_INVALID_MODEL', 'ERR_CORRUPT_TENSOR'] as const)
+        assert.ok(codes.includes(code));
       for (const code of codes) {
         next = new TensorshareError(code, `failure ${code}`);
         await assert.rejects(client.list(), (e: TensorshareError) => {
@@ -91,7 +105,10 @@ describe('codes that share a status with others survive a real daemon', () => {
     const d = await spawnDaemon(['--repository', repo, '--store', roots.store]);
     const c = new DaemonClient({ socket: d.socket, env: {} });
     try {
-      await assert.rejects(c.upload(Buffer.from('this is not an ONNX model'), 'junk'), { code: 'ERR_INVALID_MODEL', message: /ONNX/ });
+      await assert.rejects(c.upload(Buffer.from('this is not an ONNX model'), 'junk'), {
+        code: 'ERR_INVALID_MODEL',
+        message: /ONNX/,
+      });
       const file = await writeMatMulChain(path.join(roots.repository, 'm.onnx'), [{ rows: 64, cols: 64, seed: 3 }]);
       await c.import(file, 'm');
       const tensors = path.join(repo, 'tensors');

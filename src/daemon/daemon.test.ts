@@ -44,12 +44,17 @@ async function teardown(e: Env | undefined): Promise<void> {
 /** Imports a one-MatMul model with `kib` KiB of weights unique to `seed`. */
 async function importTiny(e: Env, name: string, seed: number, kib = 256): Promise<void> {
   const rows = 128;
-  const file = await writeMatMulChain(path.join(e.files, `${name}.onnx`), [{ rows, cols: (kib * KIB) / 4 / rows, seed }]);
+  const file = await writeMatMulChain(path.join(e.files, `${name}.onnx`), [
+    { rows, cols: (kib * KIB) / 4 / rows, seed },
+  ]);
   await e.c.import(file, name);
 }
 
 async function residentModels(c: DaemonClient): Promise<string[]> {
-  return (await c.stats()).models.filter((m) => m.resident).map((m) => m.model.split(':')[0]!).sort();
+  return (await c.stats()).models
+    .filter((m) => m.resident)
+    .map((m) => m.model.split(':')[0]!)
+    .sort();
 }
 
 async function touch(c: DaemonClient, ref: string): Promise<void> {
@@ -80,14 +85,20 @@ describe('leases, single flight, validation, permissions', () => {
     assert.equal(lease.mode, 'fast-open');
     assert.equal(lease.wasResident, false);
     assert.ok(lease.graphPath.startsWith(e.roots.store));
-    for (const t of lease.manifest.tensors) assert.equal((await fs.stat(path.join(lease.tensorsDir, t.sha256))).mode & 0o777, 0o444);
+    for (const t of lease.manifest.tensors)
+      assert.equal((await fs.stat(path.join(lease.tensorsDir, t.sha256))).mode & 0o777, 0o444);
     let s = await e.c.stats({ includeTensors: true });
     assert.equal(s.totals.leases, 1);
-    assert.deepEqual(s.leases.map((l) => l.leaseId), [lease.leaseId]);
+    assert.deepEqual(
+      s.leases.map((l) => l.leaseId),
+      [lease.leaseId],
+    );
     const a = s.models.find((m) => m.model === 'a:1')!;
     assert.equal(a.resident, true);
     assert.equal(a.references, 1);
-    assert.ok(s.tensors.some((t) => t.sha256 === lease.manifest.tensors[0]!.sha256 && t.references === 1 && t.models === 1));
+    assert.ok(
+      s.tensors.some((t) => t.sha256 === lease.manifest.tensors[0]!.sha256 && t.references === 1 && t.models === 1),
+    );
     const again = await e.c.open('a:1');
     assert.equal(again.wasResident, true);
     await e.c.close(lease.leaseId);
@@ -96,13 +107,20 @@ describe('leases, single flight, validation, permissions', () => {
     assert.equal(s.totals.leases, 0);
     assert.equal(s.models.find((m) => m.model === 'a:1')!.hits, 1);
     const list = await e.c.list();
-    assert.deepEqual(list.map((m) => [m.model, m.residentModes, m.leases]), [['a:1', ['fast-open'], 0]]);
+    assert.deepEqual(
+      list.map((m) => [m.model, m.residentModes, m.leases]),
+      [['a:1', ['fast-open'], 0]],
+    );
   });
 
   test('concurrent first opens from several clients cause exactly one materialization', async () => {
     await importTiny(e, 'big', 2, 4096);
     const before = (await e.c.stats()).totals.materializations;
-    const clients = [e.c, new DaemonClient({ env: {}, socket: e.d.socket }), new DaemonClient({ env: {}, socket: e.d.socket })];
+    const clients = [
+      e.c,
+      new DaemonClient({ env: {}, socket: e.d.socket }),
+      new DaemonClient({ env: {}, socket: e.d.socket }),
+    ];
     const leases = await Promise.all(clients.flatMap((c) => [1, 2, 3, 4].map(() => c.open('big'))));
     const s = await e.c.stats();
     assert.equal(s.totals.materializations - before, 1);
@@ -111,7 +129,8 @@ describe('leases, single flight, validation, permissions', () => {
     assert.equal(new Set(leases.map((l) => l.leaseId)).size, 12);
     assert.equal(s.totals.clients, 3);
     for (const c of clients.slice(1)) await c.disconnect();
-    for (const l of leases.filter((x) => e.c.heldLeases().some((h) => h.leaseId === x.leaseId))) await e.c.close(l.leaseId);
+    for (const l of leases.filter((x) => e.c.heldLeases().some((h) => h.leaseId === x.leaseId)))
+      await e.c.close(l.leaseId);
     await until(async () => (await e.c.stats()).totals.leases === 0, 10_000);
   });
 
@@ -131,7 +150,10 @@ describe('leases, single flight, validation, permissions', () => {
   test('a world-writable socket mode is refused at start', async () => {
     const roots = await tempRoots();
     try {
-      await assert.rejects(spawnDaemon(['--repository', roots.repository, '--store', roots.store, '--socket-mode', '0666']), /world-writable/);
+      await assert.rejects(
+        spawnDaemon(['--repository', roots.repository, '--store', roots.store, '--socket-mode', '0666']),
+        /world-writable/,
+      );
     } finally {
       await roots.cleanup();
     }
@@ -139,12 +161,28 @@ describe('leases, single flight, validation, permissions', () => {
 
   test('malformed requests get INVALID_ARGUMENT and the daemon keeps serving', async () => {
     const raw = new grpc.Client(`unix:${e.d.socket}`, grpc.credentials.createInsecure());
-    const call = (method: string, body: Buffer) => new Promise<grpc.ServiceError | null>((resolve) => {
-      raw.makeUnaryRequest(`/tensorshare.daemon.v1.Daemon/${method}`, (b: Buffer) => b, (b: Buffer) => b, body, (err) => resolve(err));
-    });
-    for (const [method, body] of [['Open', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])], ['Close', Buffer.from([0x0a, 0xff, 0x01])], ['Stats', Buffer.from([0x08, 0x80])], ['Open', Buffer.alloc(0)]] as const) {
+    const call = (method: string, body: Buffer) =>
+      new Promise<grpc.ServiceError | null>((resolve) => {
+        raw.makeUnaryRequest(
+          `/tensorshare.daemon.v1.Daemon/${method}`,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          body,
+          (err) => resolve(err),
+        );
+      });
+    for (const [method, body] of [
+      ['Open', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])],
+      ['Close', Buffer.from([0x0a, 0xff, 0x01])],
+      ['Stats', Buffer.from([0x08, 0x80])],
+      ['Open', Buffer.alloc(0)],
+    ] as const) {
       const err = await call(method, body);
-      assert.equal(err?.code, grpc.status.INVALID_ARGUMENT, `${method} ${body.toString('hex')}: ${err?.code} ${err?.details}`);
+      assert.equal(
+        err?.code,
+        grpc.status.INVALID_ARGUMENT,
+        `${method} ${body.toString('hex')}: ${err?.code} ${err?.details}`,
+      );
     }
     raw.close();
     await e.c.ready();
@@ -160,10 +198,14 @@ describe('leases, single flight, validation, permissions', () => {
     ];
     for (const p of bad) assert.equal((await errorOf(p())).code, 'ERR_INVALID_ARGUMENT', p.toString());
     const stub = (e.c as unknown as { stub: Record<string, (...a: unknown[]) => void> }).stub;
-    const unary = (m: string, req: unknown) => new Promise<grpc.ServiceError | null>((r) => stub[m]!.call(stub, req, (err: grpc.ServiceError | null) => r(err)));
+    const unary = (m: string, req: unknown) =>
+      new Promise<grpc.ServiceError | null>((r) => stub[m]!.call(stub, req, (err: grpc.ServiceError | null) => r(err)));
     assert.equal((await unary('close', { leaseId: 'not-a-lease' }))?.code, grpc.status.INVALID_ARGUMENT);
     assert.equal((await unary('open', { attachmentId: 'zz', model: 'a' }))?.code, grpc.status.INVALID_ARGUMENT);
-    assert.equal((await unary('open', { attachmentId: 'f'.repeat(32), model: 'a' }))?.code, grpc.status.FAILED_PRECONDITION);
+    assert.equal(
+      (await unary('open', { attachmentId: 'f'.repeat(32), model: 'a' }))?.code,
+      grpc.status.FAILED_PRECONDITION,
+    );
     // An Attach whose first message is not a hello.
     const attachErr = await new Promise<grpc.ServiceError>((resolve) => {
       const s = (stub.attach as unknown as () => grpc.ClientDuplexStream<unknown, unknown>).call(stub);
@@ -174,7 +216,9 @@ describe('leases, single flight, validation, permissions', () => {
     assert.equal(attachErr.code, grpc.status.INVALID_ARGUMENT);
     // An Upload that sends a chunk first.
     const uploadErr = await new Promise<grpc.ServiceError | null>((resolve) => {
-      const s = (stub.upload as unknown as (cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown>).call(stub, resolve);
+      const s = (
+        stub.upload as unknown as (cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown>
+      ).call(stub, resolve);
       s.on('error', () => {});
       s.write({ chunk: Buffer.from('abc') });
       s.end();
@@ -205,7 +249,10 @@ describe('leases, single flight, validation, permissions', () => {
   });
 
   test('fast-run: concurrent opens build the variant once and sessions run on it', async () => {
-    const file = await writeMatMulChain(path.join(e.files, 'fr.onnx'), [{ rows: 64, cols: 256, seed: 7 }, { rows: 256, cols: 64, seed: 8 }]);
+    const file = await writeMatMulChain(path.join(e.files, 'fr.onnx'), [
+      { rows: 64, cols: 256, seed: 7 },
+      { rows: 256, cols: 64, seed: 8 },
+    ]);
     await e.c.import(file, 'fr');
     const before = (await e.c.stats()).totals.fastRunBuilds;
     const leases = await Promise.all([1, 2, 3].map(() => e.c.open('fr', { mode: 'fast-run' })));
@@ -268,7 +315,11 @@ describe('leases, single flight, validation, permissions', () => {
       // Readable while the daemon runs (the closing bracket is optional in the format)...
       const live = await fs.readFile(trace, 'utf8');
       const events = JSON.parse(live.trimEnd().endsWith(']') ? live : `${live}]`) as { name: string; ph: string }[];
-      for (const name of ['open', 'materialize', 'import']) assert.ok(events.some((ev) => ev.name === name && ev.ph === 'b'), `no ${name} span`);
+      for (const name of ['open', 'materialize', 'import'])
+        assert.ok(
+          events.some((ev) => ev.name === name && ev.ph === 'b'),
+          `no ${name} span`,
+        );
       assert.ok(events.some((ev) => ev.name === 'open' && ev.ph === 'e'));
     } finally {
       await c.disconnect();
@@ -284,7 +335,12 @@ describe('budget and eviction policies (3 models of 256 KiB, budget for 2)', () 
   const budget = String(600 * KIB);
   const withPolicy = async (policy: string, extra: string[] = []) => {
     const e = await setup(['--budget', budget, '--policy', policy, ...extra]);
-    for (const [n, seed] of [['a', 21], ['b', 22], ['c', 23]] as const) await importTiny(e, n, seed);
+    for (const [n, seed] of [
+      ['a', 21],
+      ['b', 22],
+      ['c', 23],
+    ] as const)
+      await importTiny(e, n, seed);
     return e;
   };
 
@@ -409,10 +465,20 @@ describe('budget and eviction policies (3 models of 256 KiB, budget for 2)', () 
     const e = await setup(['--budget', String(2 * 1024 * KIB)]);
     try {
       const shared = { rows: 128, cols: 512, seed: 99 };
-      await e.c.import(await writeMatMulChain(path.join(e.files, 'd.onnx'), [shared, { rows: 512, cols: 64, seed: 31 }]), 'd');
-      await e.c.import(await writeMatMulChain(path.join(e.files, 'f.onnx'), [shared, { rows: 512, cols: 64, seed: 32 }]), 'f');
-      const md = JSON.parse(await fs.readFile(path.join(e.roots.repository, 'models', 'd', '1.json'), 'utf8')) as Manifest;
-      const mf = JSON.parse(await fs.readFile(path.join(e.roots.repository, 'models', 'f', '1.json'), 'utf8')) as Manifest;
+      await e.c.import(
+        await writeMatMulChain(path.join(e.files, 'd.onnx'), [shared, { rows: 512, cols: 64, seed: 31 }]),
+        'd',
+      );
+      await e.c.import(
+        await writeMatMulChain(path.join(e.files, 'f.onnx'), [shared, { rows: 512, cols: 64, seed: 32 }]),
+        'f',
+      );
+      const md = JSON.parse(
+        await fs.readFile(path.join(e.roots.repository, 'models', 'd', '1.json'), 'utf8'),
+      ) as Manifest;
+      const mf = JSON.parse(
+        await fs.readFile(path.join(e.roots.repository, 'models', 'f', '1.json'), 'utf8'),
+      ) as Manifest;
       assert.equal(md.tensors[0]!.sha256, mf.tensors[0]!.sha256);
       const ld = await e.c.open('d');
       await touch(e.c, 'f');

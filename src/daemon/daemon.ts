@@ -23,7 +23,10 @@ export interface RunningDaemon {
 }
 
 export function daemonLogger(level: string): Logger {
-  return pino({ level, base: { pid: process.pid, name: 'tensorshare-daemon' } }, pino.destination({ fd: 2, sync: true }));
+  return pino(
+    { level, base: { pid: process.pid, name: 'tensorshare-daemon' } },
+    pino.destination({ fd: 2, sync: true }),
+  );
 }
 
 /**
@@ -32,10 +35,19 @@ export function daemonLogger(level: string): Logger {
  * included, since the kernel closes its descriptors either way.
  */
 export function watchOwnerFd(fd: number, onGone: () => void): void {
-  if (!Number.isInteger(fd) || fd < 3) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--owner-fd must be a file descriptor number of 3 or more, got '${fd}'`);
+  if (!Number.isInteger(fd) || fd < 3)
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `--owner-fd must be a file descriptor number of 3 or more, got '${fd}'`,
+    );
   const pipe = new net.Socket({ fd, readable: true, writable: false });
   let gone = false;
-  const done = () => { if (!gone) { gone = true; onGone(); } };
+  const done = () => {
+    if (!gone) {
+      gone = true;
+      onGone();
+    }
+  };
   pipe.on('data', () => {});
   pipe.on('end', done);
   pipe.on('close', done);
@@ -69,7 +81,10 @@ async function claimStore(store: string): Promise<() => Promise<void>> {
   throw new TensorshareError('ERR_UNAVAILABLE', `cannot claim store ${store}: another daemon is starting`);
 }
 
-export async function startDaemon(config: DaemonConfig, options: { log?: Logger; trace?: Tracer } = {}): Promise<RunningDaemon> {
+export async function startDaemon(
+  config: DaemonConfig,
+  options: { log?: Logger; trace?: Tracer } = {},
+): Promise<RunningDaemon> {
   const log = options.log ?? daemonLogger(config.logLevel);
   const release = await claimStore(config.store);
   const trace = options.trace ?? createTracer(config.profile, 'tensorshare daemon');
@@ -77,10 +92,18 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger;
     const manager = createManager({ config, log, trace });
     await manager.start();
     const server = await serve(manager, config, log);
-    log.info({
-      socket: server.socket, store: config.store, repository: config.repository, budget: formatBytes(manager.budget()),
-      policy: config.policy, tenants: config.tenants.map((t) => t.name), daemonId: manager.daemonId,
-    }, 'listening');
+    log.info(
+      {
+        socket: server.socket,
+        store: config.store,
+        repository: config.repository,
+        budget: formatBytes(manager.budget()),
+        policy: config.policy,
+        tenants: config.tenants.map((t) => t.name),
+        daemonId: manager.daemonId,
+      },
+      'listening',
+    );
     let closing: Promise<void> | undefined;
     return {
       socket: server.socket,

@@ -26,7 +26,10 @@ test('fast-run of a model without a loadable variant is leased and pinned in fas
     }
     const s = await c.stats();
     assert.equal(s.totals.fastRunBuilds, 1, 'one build for both opens');
-    assert.deepEqual(s.models.filter((m) => m.resident).map((m) => m.mode), ['fast-open']);
+    assert.deepEqual(
+      s.models.filter((m) => m.resident).map((m) => m.mode),
+      ['fast-open'],
+    );
     const again = await c.open('vad', { mode: 'fast-run' });
     assert.equal(again.mode, 'fast-open');
     assert.equal((await c.stats()).totals.fastRunBuilds, 1, 'the unavailable variant is remembered, not rebuilt');

@@ -20,9 +20,16 @@ export function toServiceError(e: TensorshareError): Partial<grpc.StatusObject> 
 }
 
 /** A TensorshareError from a failed call's status and trailers; keeps the daemon's message. */
-export function fromServiceError(e: grpc.ServiceError | (Error & { code?: number; details?: string; metadata?: grpc.Metadata })): TensorshareError {
+export function fromServiceError(
+  e: grpc.ServiceError | (Error & { code?: number; details?: string; metadata?: grpc.Metadata }),
+): TensorshareError {
   const status = (e.code ?? grpc.status.UNKNOWN) as grpc.status;
   const sent = e.metadata?.get(ERROR_CODE_KEY)[0];
   const code = isErrorCode(sent) ? sent : errorCodeOfStatus(status);
-  return new TensorshareError(code, e.details || e.message, { grpcCode: status, grpcStatus: grpc.status[status] }, { cause: e });
+  return new TensorshareError(
+    code,
+    e.details || e.message,
+    { grpcCode: status, grpcStatus: grpc.status[status] },
+    { cause: e },
+  );
 }

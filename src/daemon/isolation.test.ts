@@ -22,21 +22,32 @@ let alice: DaemonClient;
 let bob: DaemonClient;
 let model: Buffer;
 
-const failure = async (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (e: Error & { code: string }) => e);
+const failure = async (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: Error & { code: string }) => e,
+  );
 
 before(async () => {
   roots = await tempRoots();
   const config = path.join(roots.dir, 'daemon.json');
   await fs.writeFile(path.join(roots.dir, 'bob.token'), `${BOB}\n`);
-  await fs.writeFile(config, JSON.stringify({
-    repository: 'repo',
-    store: roots.store,
-    tenants: { alice: { token: ALICE, publish: true }, bob: { tokenFile: 'bob.token' } },
-  }));
+  await fs.writeFile(
+    config,
+    JSON.stringify({
+      repository: 'repo',
+      store: roots.store,
+      tenants: { alice: { token: ALICE, publish: true }, bob: { tokenFile: 'bob.token' } },
+    }),
+  );
   d = await spawnDaemon(['--config', config]);
   alice = new DaemonClient({ env: {}, socket: d.socket, token: ALICE });
   bob = new DaemonClient({ env: {}, socket: d.socket, token: BOB });
-  model = await fs.readFile(await writeMatMulChain(path.join(roots.dir, 'm.onnx'), [{ rows: 64, cols: 256, seed: 42 }]));
+  model = await fs.readFile(
+    await writeMatMulChain(path.join(roots.dir, 'm.onnx'), [{ rows: 64, cols: 256, seed: 42 }]),
+  );
 });
 
 after(async () => {
@@ -51,7 +62,10 @@ test("another tenant's model is indistinguishable from a missing one", async () 
   const beforePin = await failure(bob.pin('secret:1'));
   await alice.upload(model, 'secret');
   const lease = await alice.open('secret');
-  for (const [p, before] of [[bob.open('secret'), beforeOpen], [bob.pin('secret:1'), beforePin]] as const) {
+  for (const [p, before] of [
+    [bob.open('secret'), beforeOpen],
+    [bob.pin('secret:1'), beforePin],
+  ] as const) {
     const after_ = await failure(p);
     assert.equal(after_.code, 'ERR_MODEL_NOT_FOUND');
     assert.equal(after_.message, before.message);
@@ -63,7 +77,9 @@ test("another tenant's model is indistinguishable from a missing one", async () 
   // Lease ids are per tenant too: bob cannot close alice's lease.
   const stub = (bob as unknown as { stub: Record<string, (...a: unknown[]) => void> }).stub;
   const md = (bob as unknown as { metadata(): unknown }).metadata();
-  const closeErr = await new Promise<{ code: number }>((r) => stub.close!.call(stub, { leaseId: lease.leaseId }, md, (e: { code: number }) => r(e)));
+  const closeErr = await new Promise<{ code: number }>((r) =>
+    stub.close!.call(stub, { leaseId: lease.leaseId }, md, (e: { code: number }) => r(e)),
+  );
   assert.equal(closeErr.code, 5); // NOT_FOUND
   assert.equal((await alice.stats()).totals.leases, 1);
   // Alice's files live in her namespace; namespace folders cannot be listed by others.

@@ -63,8 +63,22 @@ export function createLeases(deps: LeaseDeps) {
   }
 
   /** A new lease on `u` for attachment `a`. */
-  function grant(a: Attachment, u: Unit, fields: Pick<LeaseRec, 'tenant' | 'model' | 'mode' | 'graphSha256'>): LeaseRec {
-    const l: LeaseRec = { id: randomId(), unitKey: u.key, ...fields, pid: a.pid, pidStart: a.pidStart, clientId: a.clientId, clientName: a.clientName, openedAt: now(), attachmentId: a.id };
+  function grant(
+    a: Attachment,
+    u: Unit,
+    fields: Pick<LeaseRec, 'tenant' | 'model' | 'mode' | 'graphSha256'>,
+  ): LeaseRec {
+    const l: LeaseRec = {
+      id: randomId(),
+      unitKey: u.key,
+      ...fields,
+      pid: a.pid,
+      pidStart: a.pidStart,
+      clientId: a.clientId,
+      clientName: a.clientName,
+      openedAt: now(),
+      attachmentId: a.id,
+    };
     add(l, a, u);
     return l;
   }
@@ -96,7 +110,8 @@ export function createLeases(deps: LeaseDeps) {
       if (!a.detached) continue;
       const st = processState(a.pid, a.pidStart);
       if (st === 'dead') releaseAttachment(a, 'client process is gone');
-      else if (st === 'unknown' && now() - a.since >= deps.restoreGraceMs) releaseAttachment(a, 'not re-registered within the restore grace');
+      else if (st === 'unknown' && now() - a.since >= deps.restoreGraceMs)
+        releaseAttachment(a, 'not re-registered within the restore grace');
       else if (a.leases.size === 0) attachments.delete(a.id);
     }
   }
@@ -104,8 +119,15 @@ export function createLeases(deps: LeaseDeps) {
   /** A client's Attach: a new attachment, and the leases it claims (after a reconnect or a daemon restart) moved onto it. */
   function attach(caller: Caller, hello: P.Hello): Reattached {
     const a: Attachment = {
-      id: randomId(), tenant: caller.tenant, pid: hello.pid, pidStart: readProcStat(hello.pid)?.startTime,
-      clientId: hello.clientId, clientName: hello.clientName, leases: new Set(), detached: false, since: now(),
+      id: randomId(),
+      tenant: caller.tenant,
+      pid: hello.pid,
+      pidStart: readProcStat(hello.pid)?.startTime,
+      clientId: hello.clientId,
+      clientName: hello.clientName,
+      leases: new Set(),
+      detached: false,
+      since: now(),
     };
     attachments.set(a.id, a);
     const restored: string[] = [];
@@ -133,16 +155,36 @@ export function createLeases(deps: LeaseDeps) {
       try {
         const s = scopeRef(caller, c.model);
         const ns = readable(deps.namespaces, caller, s, c.model);
-        const u = [...r.units.values()].find((x) => x.ns === ns.name && x.resident && x.mode === c.mode && x.graphPath.endsWith(`${c.graphSha256}.onnx`) &&
-          (x.mode === 'fast-run' || (x.name === s.name && x.version === s.version)));
+        const u = [...r.units.values()].find(
+          (x) =>
+            x.ns === ns.name &&
+            x.resident &&
+            x.mode === c.mode &&
+            x.graphPath.endsWith(`${c.graphSha256}.onnx`) &&
+            (x.mode === 'fast-run' || (x.name === s.name && x.version === s.version)),
+        );
         if (!u) {
           rejected.push({ leaseId: c.leaseId, reason: 'model is no longer resident' });
           continue;
         }
-        add({
-          id: c.leaseId, unitKey: u.key, tenant: caller.tenant, model: c.model, mode: u.mode, graphSha256: c.graphSha256,
-          pid: a.pid, pidStart: a.pidStart, clientId: a.clientId, clientName: a.clientName, openedAt: now(), attachmentId: a.id,
-        }, a, u);
+        add(
+          {
+            id: c.leaseId,
+            unitKey: u.key,
+            tenant: caller.tenant,
+            model: c.model,
+            mode: u.mode,
+            graphSha256: c.graphSha256,
+            pid: a.pid,
+            pidStart: a.pidStart,
+            clientId: a.clientId,
+            clientName: a.clientName,
+            openedAt: now(),
+            attachmentId: a.id,
+          },
+          a,
+          u,
+        );
         restored.push(c.leaseId);
       } catch (e) {
         rejected.push({ leaseId: c.leaseId, reason: (e as Error).message });
@@ -150,11 +192,16 @@ export function createLeases(deps: LeaseDeps) {
     }
     // Leases this client held before but no longer claims: released.
     for (const other of [...attachments.values()]) {
-      if (other === a || !other.detached || other.clientId !== hello.clientId || other.tenant !== caller.tenant) continue;
+      if (other === a || !other.detached || other.clientId !== hello.clientId || other.tenant !== caller.tenant)
+        continue;
       for (const id of [...other.leases]) if (!claimed.has(id)) release(leases.get(id)!);
       if (other.leases.size === 0) attachments.delete(other.id);
     }
-    if (hello.leases.length) log.info({ client: a.clientName, pid: a.pid, restored: restored.length, rejected: rejected.length }, 're-registered leases');
+    if (hello.leases.length)
+      log.info(
+        { client: a.clientName, pid: a.pid, restored: restored.length, rejected: rejected.length },
+        're-registered leases',
+      );
     void deps.persist();
     return { attachment: a, restored, rejected };
   }
@@ -175,7 +222,10 @@ export function createLeases(deps: LeaseDeps) {
     // The stream often ends while the process is still exiting: look again shortly.
     a.detached = true;
     a.since = now();
-    log.debug({ client: a.clientName, pid: a.pid, leases: a.leases.size }, 'client detached; holding its leases while its process lives');
+    log.debug(
+      { client: a.clientName, pid: a.pid, leases: a.leases.size },
+      'client detached; holding its leases while its process lives',
+    );
     for (const ms of [20, 100, 300, 1000, 2000]) setTimeout(checkDetached, ms).unref();
   }
 
@@ -188,7 +238,17 @@ export function createLeases(deps: LeaseDeps) {
       if (!u?.resident || state === 'dead' || !deps.namespaces.has(u.ns)) continue;
       let a = [...attachments.values()].find((x) => x.detached && x.clientId === l.clientId);
       if (!a) {
-        a = { id: randomId(), tenant: l.tenant, pid: l.pid, pidStart: l.pidStart, clientId: l.clientId, clientName: l.clientName, leases: new Set(), detached: true, since: now() };
+        a = {
+          id: randomId(),
+          tenant: l.tenant,
+          pid: l.pid,
+          pidStart: l.pidStart,
+          clientId: l.clientId,
+          clientName: l.clientName,
+          leases: new Set(),
+          detached: true,
+          since: now(),
+        };
         attachments.set(a.id, a);
       }
       add({ ...l, attachmentId: a.id }, a, u);

@@ -6,7 +6,7 @@
 // messages.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createHash, } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TensorshareError, isTensorshareError } from '../errors.js';
 import { noTracer, type Tracer } from '../trace.js';
@@ -24,7 +24,17 @@ import { pinKey, recover, snapshot } from './recovery.js';
 import { exclusiveBytes, isReferenced, usedBytes, type FileEntry, type Unit } from './residency.js';
 import type { DaemonConfig } from './settings.js';
 import { stateWriter, type PersistedPin } from './state-file.js';
-import { displayName, namespaces, notFound, PUBLIC_NS, readable, scopeRef, writable, type Caller, type Namespace } from './tenants.js';
+import {
+  displayName,
+  namespaces,
+  notFound,
+  PUBLIC_NS,
+  readable,
+  scopeRef,
+  writable,
+  type Caller,
+  type Namespace,
+} from './tenants.js';
 import { formatBytes } from '../bytes.js';
 import { resolveBudget } from './units.js';
 import type * as P from './proto.js';
@@ -98,7 +108,15 @@ export function createManager(deps: ManagerDeps) {
   const stateFile = path.join(config.store, '.daemon', 'state.json');
   const persist = (): Promise<void> => writer.save().catch((e) => log.warn({ err: e }, 'cannot write daemon state'));
   const admission = createAdmission({ policy: pol, namespaces: nss, ttlMs: config.ttlMs, log, trace, now, persist });
-  const leases = createLeases({ admission, namespaces: nss, restoreGraceMs: config.restoreGraceMs, log, trace, now, persist });
+  const leases = createLeases({
+    admission,
+    namespaces: nss,
+    restoreGraceMs: config.restoreGraceMs,
+    log,
+    trace,
+    now,
+    persist,
+  });
   const writer = stateWriter(stateFile, () => snapshot(admission, leases, pins, now()));
   const r = admission.residency;
   let opSeq = 0;
@@ -108,16 +126,39 @@ export function createManager(deps: ManagerDeps) {
     await prepareRoots(config.repository, config.store, nss.values(), config.tenants.length > 0);
     const st = await fs.statfs(config.store);
     admission.setBudget(resolveBudget(config.budget, st.blocks * st.bsize));
-    const { restoredLeases, lostPins } = await recover({ stateFile, namespaces: nss, admission, leases, pins, policy: pol, log, now });
+    const { restoredLeases, lostPins } = await recover({
+      stateFile,
+      namespaces: nss,
+      admission,
+      leases,
+      pins,
+      policy: pol,
+      log,
+      now,
+    });
     for (const p of lostPins) {
       // A pinned model that is not resident (store wiped): bring it back.
       const caller: Caller = { tenant: p.ns, publish: true, visible: [p.ns] };
-      void pinIn(caller, nss.get(p.ns)!, p.name, p.version, p.mode).catch((e) => log.warn({ err: e, model: p.name }, 'cannot restore pin'));
+      void pinIn(caller, nss.get(p.ns)!, p.name, p.version, p.mode).catch((e) =>
+        log.warn({ err: e, model: p.name }, 'cannot restore pin'),
+      );
     }
     await persist();
-    reclaimTimer = setInterval(() => void reclaim().catch((e) => log.error({ err: e }, 'reclaimer failed')), config.reclaimIntervalMs);
+    reclaimTimer = setInterval(
+      () => void reclaim().catch((e) => log.error({ err: e }, 'reclaimer failed')),
+      config.reclaimIntervalMs,
+    );
     reclaimTimer.unref();
-    log.info({ resident: [...r.units.values()].filter((u) => u.resident).length, used: usedBytes(r), budget: admission.budget(), restoredLeases, policy: pol.name }, 'state rebuilt');
+    log.info(
+      {
+        resident: [...r.units.values()].filter((u) => u.resident).length,
+        used: usedBytes(r),
+        budget: admission.budget(),
+        restoredLeases,
+        policy: pol.name,
+      },
+      'state rebuilt',
+    );
   }
 
   /** Periodic: dead restored clients, expired models, budget overrun. */
@@ -150,36 +191,73 @@ export function createManager(deps: ManagerDeps) {
   async function open(caller: Caller, attachmentId: string, ref: string, modeIn: string): Promise<Opened> {
     const a = leases.attachments.get(attachmentId);
     if (!a || a.detached || a.tenant !== caller.tenant) {
-      throw new TensorshareError('ERR_PRECONDITION', 'attachment is not active: open an Attach stream first (again after a daemon restart) and pass its attachment id');
+      throw new TensorshareError(
+        'ERR_PRECONDITION',
+        'attachment is not active: open an Attach stream first (again after a daemon restart) and pass its attachment id',
+      );
     }
     const { ns, m } = await resolveRef(caller, ref);
     const asked = (modeIn || m.defaultMode) as OpenMode;
-    return trace.span('open', `open-${++opSeq}`, async () => {
-      const got = await admission.acquire(ns, m, asked);
-      const u = got.unit;
-      let lease: LeaseRec;
-      try {
-        if (!leases.attachments.has(a.id)) throw new TensorshareError('ERR_UNAVAILABLE', 'the client detached while its open was in progress');
-        lease = leases.grant(a, u, { tenant: caller.tenant, model: displayName(ns.name, m.name, m.version), mode: got.mode, graphSha256: path.basename(u.graphPath, '.onnx') });
-        u.opens++;
-        admission.counters.opens++;
-        if (got.wasResident) { u.hits++; admission.counters.hits++; }
-        admission.touch(u);
-      } finally {
-        admission.drop(u);
-      }
-      await persist();
-      if (config.prebuildFastRun && asked === 'fast-open') {
-        void findFastRun(ns.repo, m.digest).then((v) => v ?? admission.buildVariant(ns, m)).catch((e) => log.warn({ err: e, model: lease.model }, 'fast-run prebuild failed'));
-      }
-      log.debug({ lease: lease.id, model: lease.model, mode: got.mode, wasResident: got.wasResident, waitMs: Math.round(got.waitMs) }, 'open');
-      return { lease, unit: u, manifest: m, variant: got.variant, tensorsDir: ns.store.tensors, wasResident: got.wasResident, waitMs: got.waitMs };
-    }, { model: ref, mode: asked });
+    return trace.span(
+      'open',
+      `open-${++opSeq}`,
+      async () => {
+        const got = await admission.acquire(ns, m, asked);
+        const u = got.unit;
+        let lease: LeaseRec;
+        try {
+          if (!leases.attachments.has(a.id))
+            throw new TensorshareError('ERR_UNAVAILABLE', 'the client detached while its open was in progress');
+          lease = leases.grant(a, u, {
+            tenant: caller.tenant,
+            model: displayName(ns.name, m.name, m.version),
+            mode: got.mode,
+            graphSha256: path.basename(u.graphPath, '.onnx'),
+          });
+          u.opens++;
+          admission.counters.opens++;
+          if (got.wasResident) {
+            u.hits++;
+            admission.counters.hits++;
+          }
+          admission.touch(u);
+        } finally {
+          admission.drop(u);
+        }
+        await persist();
+        if (config.prebuildFastRun && asked === 'fast-open') {
+          void findFastRun(ns.repo, m.digest)
+            .then((v) => v ?? admission.buildVariant(ns, m))
+            .catch((e) => log.warn({ err: e, model: lease.model }, 'fast-run prebuild failed'));
+        }
+        log.debug(
+          {
+            lease: lease.id,
+            model: lease.model,
+            mode: got.mode,
+            wasResident: got.wasResident,
+            waitMs: Math.round(got.waitMs),
+          },
+          'open',
+        );
+        return {
+          lease,
+          unit: u,
+          manifest: m,
+          variant: got.variant,
+          tensorsDir: ns.store.tensors,
+          wasResident: got.wasResident,
+          waitMs: got.waitMs,
+        };
+      },
+      { model: ref, mode: asked },
+    );
   }
 
   function close(caller: Caller, leaseId: string): void {
     const l = leases.leases.get(leaseId);
-    if (!l || l.tenant !== caller.tenant) throw new TensorshareError('ERR_MODEL_NOT_FOUND', `lease '${leaseId}' not found`);
+    if (!l || l.tenant !== caller.tenant)
+      throw new TensorshareError('ERR_MODEL_NOT_FOUND', `lease '${leaseId}' not found`);
     leases.release(l);
     void persist();
   }
@@ -191,26 +269,54 @@ export function createManager(deps: ManagerDeps) {
       nsName = PUBLIC_NS;
       name = full.slice(PUBLIC_NS.length + 1);
     }
-    if (!isValidName(name)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `invalid model name '${full}': use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit), optionally after 'public/'`);
-    if (version && !isValidVersion(version)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `invalid version '${version}'`);
+    if (!isValidName(name))
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `invalid model name '${full}': use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit), optionally after 'public/'`,
+      );
+    if (version && !isValidVersion(version))
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `invalid version '${version}'`);
     return { ns: writable(nss, caller, nsName), name };
   }
 
   async function importPath(caller: Caller, req: P.ImportRequest): Promise<Imported> {
-    if (!config.pathImport) throw new TensorshareError('ERR_PERMISSION_DENIED', 'Import of a file path is disabled on this daemon (pathImport); send the bytes with Upload');
-    if (!path.isAbsolute(req.path)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `path '${req.path}' must be absolute`);
+    if (!config.pathImport)
+      throw new TensorshareError(
+        'ERR_PERMISSION_DENIED',
+        'Import of a file path is disabled on this daemon (pathImport); send the bytes with Upload',
+      );
+    if (!path.isAbsolute(req.path))
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `path '${req.path}' must be absolute`);
     const { ns, name } = checkImportName(caller, req.name, req.version);
-    const res = await trace.span('import', `import-${++opSeq}`, () => importModel(ns.repo.root, req.path, {
-      name, version: req.version || undefined, defaultMode: (req.defaultMode || undefined) as OpenMode | undefined,
-    }), { name: req.name });
-    log.info({ model: displayName(ns.name, res.manifest.name, res.manifest.version), outcome: res.outcome, bytesAdded: res.bytesAdded }, 'imported');
+    const res = await trace.span(
+      'import',
+      `import-${++opSeq}`,
+      () =>
+        importModel(ns.repo.root, req.path, {
+          name,
+          version: req.version || undefined,
+          defaultMode: (req.defaultMode || undefined) as OpenMode | undefined,
+        }),
+      { name: req.name },
+    );
+    log.info(
+      {
+        model: displayName(ns.name, res.manifest.name, res.manifest.version),
+        outcome: res.outcome,
+        bytesAdded: res.bytesAdded,
+      },
+      'imported',
+    );
     return { ns: ns.name, result: res };
   }
 
   async function upload(caller: Caller, header: P.UploadHeader, chunks: AsyncIterable<Buffer>): Promise<Imported> {
     const { ns, name } = checkImportName(caller, header.name, header.version);
     if (header.size > config.maxUploadBytes) {
-      throw new TensorshareError('ERR_RESOURCE_EXHAUSTED', `upload of ${formatBytes(header.size)} exceeds this daemon's limit of ${formatBytes(config.maxUploadBytes)} (maxUpload)`);
+      throw new TensorshareError(
+        'ERR_RESOURCE_EXHAUSTED',
+        `upload of ${formatBytes(header.size)} exceeds this daemon's limit of ${formatBytes(config.maxUploadBytes)} (maxUpload)`,
+      );
     }
     const staging = await createStaging(ns.repo);
     try {
@@ -221,20 +327,43 @@ export function createManager(deps: ManagerDeps) {
       try {
         for await (const c of chunks) {
           size += c.length;
-          if (size > header.size) throw new TensorshareError('ERR_INVALID_ARGUMENT', `upload sent more than the ${header.size} bytes its header announced`);
+          if (size > header.size)
+            throw new TensorshareError(
+              'ERR_INVALID_ARGUMENT',
+              `upload sent more than the ${header.size} bytes its header announced`,
+            );
           hash.update(c);
           await fh.write(c);
         }
       } finally {
         await fh.close();
       }
-      if (size !== header.size) throw new TensorshareError('ERR_INVALID_ARGUMENT', `upload ended after ${size} of the ${header.size} bytes its header announced`);
+      if (size !== header.size)
+        throw new TensorshareError(
+          'ERR_INVALID_ARGUMENT',
+          `upload ended after ${size} of the ${header.size} bytes its header announced`,
+        );
       const sha = hash.digest('hex');
-      if (header.sha256 && header.sha256 !== sha) throw new TensorshareError('ERR_INVALID_ARGUMENT', `upload's SHA-256 is ${sha}, not ${header.sha256} as announced`);
-      const res = await trace.span('import', `import-${++opSeq}`, () => importModel(ns.repo.root, file, {
-        name, version: header.version || undefined, defaultMode: (header.defaultMode || undefined) as OpenMode | undefined,
-      }), { name: header.name, bytes: size });
-      log.info({ model: displayName(ns.name, res.manifest.name, res.manifest.version), outcome: res.outcome, bytes: size }, 'uploaded');
+      if (header.sha256 && header.sha256 !== sha)
+        throw new TensorshareError(
+          'ERR_INVALID_ARGUMENT',
+          `upload's SHA-256 is ${sha}, not ${header.sha256} as announced`,
+        );
+      const res = await trace.span(
+        'import',
+        `import-${++opSeq}`,
+        () =>
+          importModel(ns.repo.root, file, {
+            name,
+            version: header.version || undefined,
+            defaultMode: (header.defaultMode || undefined) as OpenMode | undefined,
+          }),
+        { name: header.name, bytes: size },
+      );
+      log.info(
+        { model: displayName(ns.name, res.manifest.name, res.manifest.version), outcome: res.outcome, bytes: size },
+        'uploaded',
+      );
       return { ns: ns.name, result: res };
     } finally {
       await fs.rm(staging, { recursive: true, force: true });
@@ -250,7 +379,8 @@ export function createManager(deps: ManagerDeps) {
         const us = admission.unitsOfModel(ns, m);
         const model = displayName(ns.name, m.name, m.version);
         models.push({
-          model, manifest: m,
+          model,
+          manifest: m,
           residentModes: [...new Set(us.filter((u) => u.resident).map((u) => u.mode))],
           pinnedModes: [...new Set(us.filter((u) => u.pinned).map((u) => u.mode))],
           leases: [...leases.leases.values()].filter((l) => l.tenant === caller.tenant && l.model === model).length,
@@ -263,7 +393,9 @@ export function createManager(deps: ManagerDeps) {
 
   function stats(caller: Caller, includeTensors: boolean): DaemonStats {
     const visible = new Set(caller.visible);
-    const units = [...r.units.values()].filter((u) => visible.has(u.ns) && (u.resident || u.opens > 0 || isReferenced(u)));
+    const units = [...r.units.values()].filter(
+      (u) => visible.has(u.ns) && (u.resident || u.opens > 0 || isReferenced(u)),
+    );
     let logical = 0;
     let referenced = 0;
     const refFiles = new Set<string>();
@@ -282,14 +414,29 @@ export function createManager(deps: ManagerDeps) {
       }
     }
     return {
-      budget: admission.budget(), used: usedBytes(r), logical, leasedLogical, referenced, policy: pol.name, leases: leases.leases.size,
-      clients: [...leases.attachments.values()].filter((a) => !a.detached).length, counters: { ...admission.counters }, daemonId, uptimeS: (now() - startedAt) / 1000,
-      units: units.map((u) => ({ unit: u, name: admission.unitName(u), exclusiveBytes: u.resident ? exclusiveBytes(r, u) : 0 })),
+      budget: admission.budget(),
+      used: usedBytes(r),
+      logical,
+      leasedLogical,
+      referenced,
+      policy: pol.name,
+      leases: leases.leases.size,
+      clients: [...leases.attachments.values()].filter((a) => !a.detached).length,
+      counters: { ...admission.counters },
+      daemonId,
+      uptimeS: (now() - startedAt) / 1000,
+      units: units.map((u) => ({
+        unit: u,
+        name: admission.unitName(u),
+        exclusiveBytes: u.resident ? exclusiveBytes(r, u) : 0,
+      })),
       files,
-      leaseList: [...leases.leases.values()].filter((l) => l.tenant === caller.tenant).map((l) => {
-        const a = leases.attachments.get(l.attachmentId);
-        return { lease: l, attachmentId: a && !a.detached ? a.id : '' };
-      }),
+      leaseList: [...leases.leases.values()]
+        .filter((l) => l.tenant === caller.tenant)
+        .map((l) => {
+          const a = leases.attachments.get(l.attachmentId);
+          return { lease: l, attachmentId: a && !a.detached ? a.id : '' };
+        }),
     };
   }
 
@@ -300,7 +447,10 @@ export function createManager(deps: ManagerDeps) {
       const busy = us.filter(isReferenced);
       if (busy.length) {
         const n = busy.reduce((a, u) => a + u.leases, 0);
-        throw new TensorshareError('ERR_PRECONDITION', `model '${ref}' is in use (${n} lease${n === 1 ? '' : 's'}${busy.some((u) => u.pinned) ? ', pinned' : ''}); it stays resident`);
+        throw new TensorshareError(
+          'ERR_PRECONDITION',
+          `model '${ref}' is in use (${n} lease${n === 1 ? '' : 's'}${busy.some((u) => u.pinned) ? ', pinned' : ''}); it stays resident`,
+        );
       }
       const freed = await admission.evictUnits(us, 'requested');
       await persist();
@@ -308,13 +458,24 @@ export function createManager(deps: ManagerDeps) {
     });
   }
 
-  async function pinIn(caller: Caller, ns: Namespace, name: string, version: string, mode: OpenMode): Promise<{ model: string; pinned: boolean }> {
+  async function pinIn(
+    caller: Caller,
+    ns: Namespace,
+    name: string,
+    version: string,
+    mode: OpenMode,
+  ): Promise<{ model: string; pinned: boolean }> {
     const m = await resolveIn(ns, name, version, displayName(ns.name, name, version));
     const got = await admission.acquire(ns, m, mode);
     got.unit.pinned = true;
     got.unit.pending--;
     // Under the mode that is resident (fast-run falls back to fast-open without a loadable variant).
-    pins.set(pinKey(ns.name, m.name, m.version, got.mode), { ns: ns.name, name: m.name, version: m.version, mode: got.mode });
+    pins.set(pinKey(ns.name, m.name, m.version, got.mode), {
+      ns: ns.name,
+      name: m.name,
+      version: m.version,
+      mode: got.mode,
+    });
     await persist();
     log.info({ model: displayName(ns.name, m.name, m.version), mode, by: caller.tenant }, 'pinned');
     return { model: displayName(ns.name, m.name, m.version), pinned: true };
@@ -342,7 +503,19 @@ export function createManager(deps: ManagerDeps) {
   }
 
   return {
-    daemonId, start, stop, reclaim, open, close, importPath, upload, list, stats, evict, pin, unpin,
+    daemonId,
+    start,
+    stop,
+    reclaim,
+    open,
+    close,
+    importPath,
+    upload,
+    list,
+    stats,
+    evict,
+    pin,
+    unpin,
     attach: leases.attach,
     detach: leases.detach,
     /** For tests and the CLI: the current budget in bytes. */

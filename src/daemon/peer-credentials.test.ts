@@ -22,11 +22,23 @@ test('SO_PEERCRED names the connecting process: this one, then a child', async (
   const roots = await tempRoots('peercred');
   const sock = path.join(roots.dir, 's');
   const seen: PeerCredentials[] = [];
-  const server = net.createServer((c) => { seen.push(peerCredentials(c)); c.end(); });
+  const server = net.createServer((c) => {
+    seen.push(peerCredentials(c));
+    c.end();
+  });
   await new Promise<void>((r) => server.listen(sock, r));
   try {
-    await new Promise<void>((r) => net.connect(sock).on('close', () => r()).resume());
-    const child = spawn(process.execPath, ['-e', `require('net').connect(${JSON.stringify(sock)}).on('close', () => process.exit(0)).resume()`], { env: testEnv(), stdio: 'ignore' });
+    await new Promise<void>((r) =>
+      net
+        .connect(sock)
+        .on('close', () => r())
+        .resume(),
+    );
+    const child = spawn(
+      process.execPath,
+      ['-e', `require('net').connect(${JSON.stringify(sock)}).on('close', () => process.exit(0)).resume()`],
+      { env: testEnv(), stdio: 'ignore' },
+    );
     await new Promise((r) => child.once('exit', r));
     assert.deepEqual(seen, [
       { pid: process.pid, uid: process.getuid!(), gid: process.getgid!() },
@@ -38,25 +50,44 @@ test('SO_PEERCRED names the connecting process: this one, then a child', async (
   }
 });
 
-test('a client reporting a live process\'s pid loses its lease when its own process dies', async () => {
+test("a client reporting a live process's pid loses its lease when its own process dies", async () => {
   const roots = await tempRoots('peercred');
   const d = await spawnDaemon(['--repository', roots.repository, '--store', roots.store]);
   const c = new DaemonClient({ env: {}, socket: d.socket, name: 'test' });
   try {
     await fs.mkdir(path.join(roots.dir, 'src'));
-    await c.import(await writeMatMulChain(path.join(roots.dir, 'src', 'm.onnx'), [{ rows: 16, cols: 16, seed: 1 }]), 'm');
+    await c.import(
+      await writeMatMulChain(path.join(roots.dir, 'src', 'm.onnx'), [{ rows: 16, cols: 16, seed: 1 }]),
+      'm',
+    );
     // The forged pid is this test process's: alive for the whole test.
-    const forger = spawn(process.execPath, [path.join(packageRoot, 'dist', 'src', 'testing', 'forged-pid-client.js'), JSON.stringify({ socket: d.socket, model: 'm', forgedPid: process.pid })], {
-      env: testEnv(), stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const forger = spawn(
+      process.execPath,
+      [
+        path.join(packageRoot, 'dist', 'src', 'testing', 'forged-pid-client.js'),
+        JSON.stringify({ socket: d.socket, model: 'm', forgedPid: process.pid }),
+      ],
+      {
+        env: testEnv(),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
-    forger.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
-    const ready = JSON.parse(await until(() => out.includes('\n') && out.split('\n')[0]!, 20_000, 'the forger\'s lease')) as { realPid: number; leaseId: string };
+    forger.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
+    const ready = JSON.parse(
+      await until(() => out.includes('\n') && out.split('\n')[0]!, 20_000, "the forger's lease"),
+    ) as { realPid: number; leaseId: string };
     const held = (await c.stats()).leases.find((l) => l.leaseId === ready.leaseId);
     assert.equal(held?.pid, ready.realPid, 'the lease is tied to the connecting process, not to the reported pid');
     assert.notEqual(ready.realPid, process.pid);
     forger.kill('SIGKILL');
-    await until(async () => !(await c.stats()).leases.some((l) => l.leaseId === ready.leaseId), 10_000, 'the dead forger\'s lease to be released');
+    await until(
+      async () => !(await c.stats()).leases.some((l) => l.leaseId === ready.leaseId),
+      10_000,
+      "the dead forger's lease to be released",
+    );
     assert.equal((await c.stats()).totals.leases, 0);
   } finally {
     await c.disconnect().catch(() => {});

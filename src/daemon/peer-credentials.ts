@@ -21,15 +21,22 @@ type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, lengt
 let getsockopt: GetSockOpt | undefined;
 
 function bind(): GetSockOpt {
-  if (process.platform !== 'linux') throw new TensorshareError('ERR_UNAVAILABLE', `peer credentials (SO_PEERCRED) need Linux; this is ${process.platform}`);
-  getsockopt ??= koffi.load('libc.so.6').func('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ uint32_t *length)') as GetSockOpt;
+  if (process.platform !== 'linux')
+    throw new TensorshareError(
+      'ERR_UNAVAILABLE',
+      `peer credentials (SO_PEERCRED) need Linux; this is ${process.platform}`,
+    );
+  getsockopt ??= koffi
+    .load('libc.so.6')
+    .func('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ uint32_t *length)') as GetSockOpt;
   return getsockopt;
 }
 
 /** SO_PEERCRED of a connected Unix socket (a net.Socket a net.Server accepted). */
 export function peerCredentials(socket: net.Socket): PeerCredentials {
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new TensorshareError('ERR_INTERNAL', 'peer credentials: the connection has no file descriptor');
+  if (typeof fd !== 'number' || fd < 0)
+    throw new TensorshareError('ERR_INTERNAL', 'peer credentials: the connection has no file descriptor');
   const ucred = Buffer.alloc(12); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
   const length = [ucred.length];
   if (bind()(fd, SOL_SOCKET, SO_PEERCRED, ucred, length) !== 0 || length[0] !== ucred.length) {

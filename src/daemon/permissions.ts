@@ -21,7 +21,12 @@ export async function prepareStoreRoot(store: string): Promise<string> {
   return own;
 }
 
-export async function prepareRoots(repository: string, store: string, nss: Iterable<Namespace>, tenants: boolean): Promise<void> {
+export async function prepareRoots(
+  repository: string,
+  store: string,
+  nss: Iterable<Namespace>,
+  tenants: boolean,
+): Promise<void> {
   await mode(repository, 0o700);
   await prepareStoreRoot(store);
   const shared = tenants ? 0o711 : 0o755;

@@ -25,7 +25,11 @@ export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | undefi
 }
 
 /** 'alive', 'dead', or 'unknown' (no start time recorded to compare). */
-export function processState(pid: number, startTime: string | undefined, procRoot = '/proc'): 'alive' | 'dead' | 'unknown' {
+export function processState(
+  pid: number,
+  startTime: string | undefined,
+  procRoot = '/proc',
+): 'alive' | 'dead' | 'unknown' {
   const st = readProcStat(pid, procRoot);
   if (!st || st.state === 'Z' || st.state === 'X' || st.state === 'x') return 'dead';
   if (startTime === undefined) return 'unknown';

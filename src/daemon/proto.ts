@@ -11,7 +11,13 @@ import type { ProtoGrpcType } from './generated/daemon.js';
 import type { DaemonClient as DaemonClientStub, DaemonDefinition } from './generated/tensorshare/daemon/v1/Daemon.js';
 
 export const DAEMON_PROTO = path.join(protoDir, 'tensorshare', 'daemon.proto');
-export const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
 
 type DaemonPackage = ProtoGrpcType['tensorshare']['daemon']['v1'];
 export type DaemonStub = DaemonClientStub;

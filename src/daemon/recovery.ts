@@ -17,16 +17,31 @@ import type { Namespace } from './tenants.js';
 
 export const pinKey = (ns: string, name: string, version: string, mode: string) => `${ns}/${name}:${version}#${mode}`;
 
-export function snapshot(admission: Admission, leases: Leases, pins: ReadonlyMap<string, PersistedPin>, now: number): DaemonState {
+export function snapshot(
+  admission: Admission,
+  leases: Leases,
+  pins: ReadonlyMap<string, PersistedPin>,
+  now: number,
+): DaemonState {
   const r = admission.residency;
   return {
     format: STATE_FORMAT,
     savedAt: now,
     inflation: r.inflation,
-    units: [...r.units.values()].filter((u) => u.resident).map((u) => ({
-      key: u.key, name: u.name, version: u.version, opens: u.opens, hits: u.hits, lastUse: u.lastUse,
-      loadedAt: u.loadedAt, lastRelease: u.lastRelease, costMs: u.costMs, priority: u.priority,
-    })),
+    units: [...r.units.values()]
+      .filter((u) => u.resident)
+      .map((u) => ({
+        key: u.key,
+        name: u.name,
+        version: u.version,
+        opens: u.opens,
+        hits: u.hits,
+        lastUse: u.lastUse,
+        loadedAt: u.loadedAt,
+        lastRelease: u.lastRelease,
+        costMs: u.costMs,
+        priority: u.priority,
+      })),
     pins: [...pins.values()],
     leases: [...leases.leases.values()].map(({ attachmentId: _a, ...l }) => l),
   };
@@ -59,13 +74,27 @@ export async function recover(deps: RecoveryDeps): Promise<{ restoredLeases: num
         u = admission.modelUnit(ns, e.manifest);
       } else {
         const s = savedUnits.get(variantUnitKey(ns.name, e.variant.modelDigest, e.key));
-        u = admission.variantUnit(ns, { name: s?.name ?? `@${e.variant.modelDigest.slice(0, 12)}`, version: s?.version ?? e.key }, e.variant, e.key);
+        u = admission.variantUnit(
+          ns,
+          { name: s?.name ?? `@${e.variant.modelDigest.slice(0, 12)}`, version: s?.version ?? e.key },
+          e.variant,
+          e.key,
+        );
       }
       const mt = (await fs.stat(e.manifestFile).catch(() => undefined))?.mtimeMs ?? now();
       addResident(r, u, mt);
       u.lastUse = u.lastRelease = mt;
       const s = savedUnits.get(u.key);
-      if (s) Object.assign(u, { opens: s.opens, hits: s.hits, lastUse: s.lastUse, loadedAt: s.loadedAt, lastRelease: s.lastRelease, costMs: s.costMs, priority: s.priority });
+      if (s)
+        Object.assign(u, {
+          opens: s.opens,
+          hits: s.hits,
+          lastUse: s.lastUse,
+          loadedAt: s.loadedAt,
+          lastRelease: s.lastRelease,
+          costMs: s.costMs,
+          priority: s.priority,
+        });
       else u.priority = deps.policy.onAccess(toCandidate(u), admission.ctx());
     }
   }
@@ -91,7 +120,10 @@ export async function recover(deps: RecoveryDeps): Promise<{ restoredLeases: num
       const m = await resolveModel(ns.repo, { name: p.name, version: p.version }).catch(() => undefined);
       const v = m && (await findFastRun(ns.repo, m.digest));
       const u = v && r.units.get(variantUnitKey(ns.name, v.modelDigest, fastRunKey(v.ortVersion, v.target)));
-      if (u?.resident) { u.pinned = true; continue; }
+      if (u?.resident) {
+        u.pinned = true;
+        continue;
+      }
     } else if (r.units.get(modelUnitKey(ns.name, p.name, p.version))?.resident) continue;
     // A pinned model that is not resident (store wiped): the caller brings it back.
     lostPins.push(p);

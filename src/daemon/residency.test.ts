@@ -1,12 +1,42 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { policy } from './policy/index.js';
-import { addResident, candidates, exclusiveBytes, freedBy, newResidency, newUnit, planEviction, removeResident, usedBytes, type Residency, type Unit } from './residency.js';
+import {
+  addResident,
+  candidates,
+  exclusiveBytes,
+  freedBy,
+  newResidency,
+  newUnit,
+  planEviction,
+  removeResident,
+  usedBytes,
+  type Residency,
+  type Unit,
+} from './residency.js';
 
-const file = (name: string, bytes: number) => ({ path: `/s/tensors/${name}`, sha256: name, bytes, kind: 'tensor' as const });
+const file = (name: string, bytes: number) => ({
+  path: `/s/tensors/${name}`,
+  sha256: name,
+  bytes,
+  kind: 'tensor' as const,
+});
 
 function unit(r: Residency, key: string, files: ReturnType<typeof file>[], now: number): Unit {
-  const u = newUnit({ key, ns: 'default', mode: 'fast-open', name: key, version: '1', digest: key, manifestFile: `/s/models/${key}`, graphPath: `/s/graphs/${key}`, files }, now);
+  const u = newUnit(
+    {
+      key,
+      ns: 'default',
+      mode: 'fast-open',
+      name: key,
+      version: '1',
+      digest: key,
+      manifestFile: `/s/models/${key}`,
+      graphPath: `/s/graphs/${key}`,
+      files,
+    },
+    now,
+  );
   r.units.set(key, u);
   addResident(r, u, now);
   u.lastUse = now;
@@ -22,9 +52,17 @@ test('a tensor shared by two models stays while either is resident', () => {
   const b = unit(r, 'b', [shared, file('b1', 20)], 2);
   assert.equal(usedBytes(r), 130);
   assert.equal(exclusiveBytes(r, a), 10);
-  assert.deepEqual(removeResident(r, a).map((f) => f.sha256), ['a1']);
+  assert.deepEqual(
+    removeResident(r, a).map((f) => f.sha256),
+    ['a1'],
+  );
   assert.equal(r.files.get(shared.path)!.users.size, 1);
-  assert.deepEqual(removeResident(r, b).map((f) => f.sha256).sort(), ['b1', 'shared']);
+  assert.deepEqual(
+    removeResident(r, b)
+      .map((f) => f.sha256)
+      .sort(),
+    ['b1', 'shared'],
+  );
   assert.equal(usedBytes(r), 0);
 });
 
@@ -36,7 +74,10 @@ test('referenced and pinned units are never candidates; their shared files are n
   const c = unit(r, 'c', [file('c1', 30)], 3);
   a.leases = 1;
   c.pinned = true;
-  assert.deepEqual(candidates(r).map((u) => u.key), ['b']);
+  assert.deepEqual(
+    candidates(r).map((u) => u.key),
+    ['b'],
+  );
   // Evicting b frees only its own tensor: the shared one is in use by a.
   assert.equal(freedBy(r, new Set(['b'])), 20);
   const plan = planEviction(r, policy('lru'), ctx, 200, 200);
@@ -54,7 +95,10 @@ test('planEviction follows the policy and evicts no more than needed', () => {
   b.lastUse = 1;
   const plan = planEviction(r, policy('lru'), ctx, 50, 150);
   assert.ok(plan.ok);
-  assert.deepEqual(plan.victims.map((u) => u.key), ['b']);
+  assert.deepEqual(
+    plan.victims.map((u) => u.key),
+    ['b'],
+  );
   assert.equal(plan.freed, 40);
   const none = planEviction(r, policy('never'), ctx, 50, 150);
   assert.equal(none.ok, false);
@@ -70,7 +114,10 @@ test('a victim sharing all its files with a later victim is dropped from the pla
   // Need 60 with 0 available: b alone frees 60 (s stays for a) -- a need not go.
   const plan = planEviction(r, policy('lru'), ctx, 60, 110);
   assert.ok(plan.ok);
-  assert.deepEqual(plan.victims.map((u) => u.key), ['b']);
+  assert.deepEqual(
+    plan.victims.map((u) => u.key),
+    ['b'],
+  );
   // Need 110: both must go.
   const both = planEviction(r, policy('lru'), ctx, 110, 110);
   assert.ok(both.ok);

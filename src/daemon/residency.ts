@@ -50,7 +50,10 @@ export function variantUnitKey(ns: string, digest: string, variantKey: string): 
   return `${ns}/@${digest}#${variantKey}`;
 }
 
-export function newUnit(init: Pick<Unit, 'key' | 'ns' | 'mode' | 'name' | 'version' | 'digest' | 'manifestFile' | 'graphPath' | 'files'>, now: number): Unit {
+export function newUnit(
+  init: Pick<Unit, 'key' | 'ns' | 'mode' | 'name' | 'version' | 'digest' | 'manifestFile' | 'graphPath' | 'files'>,
+  now: number,
+): Unit {
   return {
     ...init,
     bytes: init.files.reduce((a, f) => a + f.bytes, 0),
@@ -112,7 +115,16 @@ export function missingBytes(r: Residency, u: Unit): number {
 }
 
 export function toCandidate(u: Unit): Candidate {
-  return { key: u.key, bytes: u.bytes, hits: u.opens, lastUse: u.lastUse, loadedAt: u.loadedAt, lastRelease: u.lastRelease, costMs: u.costMs, priority: u.priority };
+  return {
+    key: u.key,
+    bytes: u.bytes,
+    hits: u.opens,
+    lastUse: u.lastUse,
+    loadedAt: u.loadedAt,
+    lastRelease: u.lastRelease,
+    costMs: u.costMs,
+    priority: u.priority,
+  };
 }
 
 /** Resident units nothing references: the only ones a policy may evict. */
@@ -126,7 +138,11 @@ export function freedBy(r: Residency, victims: ReadonlySet<string>, protect: Rea
   for (const f of r.files.values()) {
     if (protect.has(f.path)) continue;
     let all = f.users.size > 0;
-    for (const u of f.users) if (!victims.has(u)) { all = false; break; }
+    for (const u of f.users)
+      if (!victims.has(u)) {
+        all = false;
+        break;
+      }
     if (all) n += f.bytes;
   }
   return n;
@@ -150,7 +166,14 @@ export type EvictionPlan =
  * be needed (e.g. ones sharing all their files with a later victim).
  * `protect`: files the incoming unit needs, never counted as freed.
  */
-export function planEviction(r: Residency, policy: Policy, ctx: PolicyContext, need: number, budget: number, protect: ReadonlySet<string> = new Set()): EvictionPlan {
+export function planEviction(
+  r: Residency,
+  policy: Policy,
+  ctx: PolicyContext,
+  need: number,
+  budget: number,
+  protect: ReadonlySet<string> = new Set(),
+): EvictionPlan {
   const available = budget - usedBytes(r);
   if (need <= available) return { ok: true, victims: [], freed: 0 };
   const byKey = new Map(candidates(r).map((u) => [u.key, u]));

@@ -16,7 +16,16 @@ after(killAll);
 
 test('clients outlive a killed daemon and re-register with the next one', async (t) => {
   const roots = await tempRoots();
-  const args = ['--repository', roots.repository, '--store', roots.store, '--policy', 'eager', '--reclaim-interval', '100ms'];
+  const args = [
+    '--repository',
+    roots.repository,
+    '--store',
+    roots.store,
+    '--policy',
+    'eager',
+    '--reclaim-interval',
+    '100ms',
+  ];
   let d: DaemonProc = await spawnDaemon(args);
   let c = new DaemonClient({ env: {}, socket: d.socket });
   try {
@@ -26,7 +35,10 @@ test('clients outlive a killed daemon and re-register with the next one', async 
     const input = { name: 'x', dims: [1, 256] };
     const w1 = spawnWorker({ socket: d.socket, model: 'm', input, loopMs: 5 });
     const w2 = spawnWorker({ socket: d.socket, model: 'n', input, loopMs: 5 });
-    const [r1, r2] = await Promise.all([w1.waitFor((e) => e.event === 'ready'), w2.waitFor((e) => e.event === 'ready')]);
+    const [r1, r2] = await Promise.all([
+      w1.waitFor((e) => e.event === 'ready'),
+      w2.waitFor((e) => e.event === 'ready'),
+    ]);
     assert.equal((await c.stats()).totals.leases, 2);
     const storeFiles = await fs.readdir(path.join(roots.store, 'tensors'));
 
@@ -52,7 +64,10 @@ test('clients outlive a killed daemon and re-register with the next one', async 
       return st.leases.some((l) => l.leaseId === r1.leaseId && l.attachmentId !== '') ? st : undefined;
     }, 10_000);
     t.diagnostic(`lease re-registered ${Date.now() - t0} ms after the daemon was started again`);
-    assert.deepEqual(s.leases.map((l) => l.leaseId), [r1.leaseId]);
+    assert.deepEqual(
+      s.leases.map((l) => l.leaseId),
+      [r1.leaseId],
+    );
     assert.ok(!s.leases.some((l) => l.leaseId === r2.leaseId));
     const st1 = await w1.status();
     assert.equal(st1.attached, true);

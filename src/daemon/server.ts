@@ -22,7 +22,17 @@ import type { DaemonConfig } from './settings.js';
 import { isReferenced } from './residency.js';
 import { authenticate, bearerToken, type Caller } from './tenants.js';
 import { peerCredentials, type PeerCredentials } from './peer-credentials.js';
-import { checkDecoded, checkHello, checkId, checkImport, checkMode, checkModel, checkOpen, checkUploadHeader, MALFORMED } from './validate.js';
+import {
+  checkDecoded,
+  checkHello,
+  checkId,
+  checkImport,
+  checkMode,
+  checkModel,
+  checkOpen,
+  checkUploadHeader,
+  MALFORMED,
+} from './validate.js';
 
 export interface RunningServer {
   socket: string;
@@ -37,16 +47,28 @@ function attachedMessage(r: Reattached, daemonId: string): P.Attached {
 
 function leaseMessage(o: Opened): P.Lease {
   return {
-    leaseId: o.lease.id, model: o.lease.model, mode: o.lease.mode, graphPath: o.unit.graphPath, tensorsDir: o.tensorsDir,
-    manifestJson: JSON.stringify(o.manifest), variantJson: o.variant ? JSON.stringify(o.variant) : '', wasResident: o.wasResident, waitMs: o.waitMs,
+    leaseId: o.lease.id,
+    model: o.lease.model,
+    mode: o.lease.mode,
+    graphPath: o.unit.graphPath,
+    tensorsDir: o.tensorsDir,
+    manifestJson: JSON.stringify(o.manifest),
+    variantJson: o.variant ? JSON.stringify(o.variant) : '',
+    wasResident: o.wasResident,
+    waitMs: o.waitMs,
   };
 }
 
 function importMessage({ ns, result: res }: Imported): P.ImportResponse {
   const m = res.manifest;
   return {
-    model: displayName(ns, m.name, m.version), digest: m.digest, outcome: res.outcome, tensorsAdded: res.tensorsAdded,
-    bytesAdded: res.bytesAdded, ms: res.ms, sourceSha256: m.source.sha256,
+    model: displayName(ns, m.name, m.version),
+    digest: m.digest,
+    outcome: res.outcome,
+    tensorsAdded: res.tensorsAdded,
+    bytesAdded: res.bytesAdded,
+    ms: res.ms,
+    sourceSha256: m.source.sha256,
   };
 }
 
@@ -54,44 +76,88 @@ function modelInfo(l: ListedModel): P.ModelInfo {
   const m = l.manifest;
   const tensors = uniqueTensors(m.tensors);
   return {
-    model: l.model, digest: m.digest, bytes: m.graph.bytes + tensors.reduce((a, t) => a + t.bytes, 0), tensors: tensors.length,
-    defaultMode: m.defaultMode, residentModes: l.residentModes, pinnedModes: l.pinnedModes, leases: l.leases,
-    fastRunBuilt: l.fastRunBuilt, sourceSha256: m.source.sha256,
+    model: l.model,
+    digest: m.digest,
+    bytes: m.graph.bytes + tensors.reduce((a, t) => a + t.bytes, 0),
+    tensors: tensors.length,
+    defaultMode: m.defaultMode,
+    residentModes: l.residentModes,
+    pinnedModes: l.pinnedModes,
+    leases: l.leases,
+    fastRunBuilt: l.fastRunBuilt,
+    sourceSha256: m.source.sha256,
   };
 }
 
 function statsMessage(s: DaemonStats): P.StatsResponse {
   return {
     totals: {
-      budgetBytes: s.budget, usedBytes: s.used, freeBytes: Math.max(0, s.budget - s.used), logicalBytes: s.logical, leasedLogicalBytes: s.leasedLogical,
-      referencedBytes: s.referenced, policy: s.policy, leases: s.leases, clients: s.clients, ...s.counters, daemonId: s.daemonId, uptimeS: s.uptimeS,
+      budgetBytes: s.budget,
+      usedBytes: s.used,
+      freeBytes: Math.max(0, s.budget - s.used),
+      logicalBytes: s.logical,
+      leasedLogicalBytes: s.leasedLogical,
+      referencedBytes: s.referenced,
+      policy: s.policy,
+      leases: s.leases,
+      clients: s.clients,
+      ...s.counters,
+      daemonId: s.daemonId,
+      uptimeS: s.uptimeS,
     },
     models: s.units.map(({ unit: u, name, exclusiveBytes }) => ({
-      model: name, mode: u.mode, resident: u.resident, bytes: u.bytes, exclusiveBytes,
-      references: u.leases + (u.pinned ? 1 : 0), pinned: u.pinned, opens: u.opens, hits: u.hits, lastUseMs: u.lastUse,
-      loadedAtMs: u.loadedAt, materializeMs: u.costMs, priority: u.priority,
+      model: name,
+      mode: u.mode,
+      resident: u.resident,
+      bytes: u.bytes,
+      exclusiveBytes,
+      references: u.leases + (u.pinned ? 1 : 0),
+      pinned: u.pinned,
+      opens: u.opens,
+      hits: u.hits,
+      lastUseMs: u.lastUse,
+      loadedAtMs: u.loadedAt,
+      materializeMs: u.costMs,
+      priority: u.priority,
     })),
     tensors: s.files.map(({ file: f, users }) => ({
-      sha256: f.sha256, bytes: f.bytes, models: users.length, references: users.filter(isReferenced).length, hits: f.hits, lastUseMs: f.lastUse, kind: f.kind,
+      sha256: f.sha256,
+      bytes: f.bytes,
+      models: users.length,
+      references: users.filter(isReferenced).length,
+      hits: f.hits,
+      lastUseMs: f.lastUse,
+      kind: f.kind,
     })),
     leases: s.leaseList.map(({ lease: l, attachmentId }) => ({
-      leaseId: l.id, model: l.model, mode: l.mode, attachmentId, pid: l.pid, clientName: l.clientName, openedAtMs: l.openedAt,
+      leaseId: l.id,
+      model: l.model,
+      mode: l.mode,
+      attachmentId,
+      pid: l.pid,
+      clientName: l.clientName,
+      openedAtMs: l.openedAt,
     })),
   };
 }
 
 /** Requests that fail to decode become a marked object, rejected as INVALID_ARGUMENT instead of INTERNAL. */
 function tolerant(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  return Object.fromEntries(Object.entries(def).map(([k, m]) => [k, {
-    ...m,
-    requestDeserialize: (b: Buffer) => {
-      try {
-        return m.requestDeserialize(b);
-      } catch (e) {
-        return { [MALFORMED]: (e as Error).message };
-      }
-    },
-  }]));
+  return Object.fromEntries(
+    Object.entries(def).map(([k, m]) => [
+      k,
+      {
+        ...m,
+        requestDeserialize: (b: Buffer) => {
+          try {
+            return m.requestDeserialize(b);
+          } catch (e) {
+            return { [MALFORMED]: (e as Error).message };
+          }
+        },
+      },
+    ]),
+  );
 }
 
 async function refuseIfLive(socket: string): Promise<void> {
@@ -102,7 +168,10 @@ async function refuseIfLive(socket: string): Promise<void> {
   }
   const live = await new Promise<boolean>((resolve) => {
     const c = net.connect(socket);
-    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.once('error', () => resolve(false));
   });
   if (live) throw new TensorshareError('ERR_UNAVAILABLE', `another daemon is listening on ${socket}`);
@@ -119,7 +188,11 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
   const auth = (md: grpc.Metadata): Caller => {
     const value = md.get('authorization')[0];
     const caller = authenticate(config.tenants, bearerToken(typeof value === 'string' ? value : value?.toString()));
-    if (!caller) throw new TensorshareError('ERR_UNAUTHENTICATED', 'missing or invalid token (metadata authorization: Bearer <token>)');
+    if (!caller)
+      throw new TensorshareError(
+        'ERR_UNAUTHENTICATED',
+        'missing or invalid token (metadata authorization: Bearer <token>)',
+      );
     return caller;
   };
 
@@ -133,7 +206,8 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
 
   const toStatus = (e: unknown, method: string): Partial<grpc.StatusObject> => {
     if (e instanceof TensorshareError) {
-      if (e.code === 'ERR_INTERNAL' || e.code === 'ERR_STORE' || e.code === 'ERR_CORRUPT_TENSOR') log.error({ err: e, method }, 'request failed');
+      if (e.code === 'ERR_INTERNAL' || e.code === 'ERR_STORE' || e.code === 'ERR_CORRUPT_TENSOR')
+        log.error({ err: e, method }, 'request failed');
       else log.debug({ code: e.code, method, msg: e.message }, 'request refused');
       return toServiceError(e);
     }
@@ -149,7 +223,10 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
           checkDecoded(call.request);
           return fn(caller, call.request);
         })
-        .then((res) => cb(null, res), (e) => cb(toStatus(e, method) as grpc.ServiceError));
+        .then(
+          (res) => cb(null, res),
+          (e) => cb(toStatus(e, method) as grpc.ServiceError),
+        );
     };
   }
 
@@ -177,7 +254,11 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
           const peer = peerOf(call);
           // Lease liveness follows the connecting process. A reported pid can differ honestly
           // (a client in another pid namespace) or dishonestly (to keep leases alive): either way it is not used.
-          if (hello.pid !== peer.pid) log.debug({ reported: hello.pid, pid: peer.pid, uid: peer.uid, client: hello.clientName }, 'client reported another pid than its connection\'s');
+          if (hello.pid !== peer.pid)
+            log.debug(
+              { reported: hello.pid, pid: peer.pid, uid: peer.uid, client: hello.clientName },
+              "client reported another pid than its connection's",
+            );
           const reattached = manager.attach(caller, { ...hello, pid: peer.pid });
           attachmentId = reattached.attachment.id;
           call.write({ attached: attachedMessage(reattached, manager.daemonId) });
@@ -187,7 +268,10 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
           call.emit('error', toStatus(e, 'Attach'));
         }
       });
-      call.on('end', () => { end(); if (!failed) call.end(); });
+      call.on('end', () => {
+        end();
+        if (!failed) call.end();
+      });
       call.on('cancelled', end);
       call.on('error', end);
       call.on('close', end);
@@ -200,8 +284,13 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
       manager.close(c, checkId(req.leaseId, 'lease_id'));
       return {};
     }),
-    import: unary<P.ImportRequest, P.ImportResponse>('Import', async (c, req) => importMessage(await manager.importPath(c, checkImport(req)))),
-    upload(call: grpc.ServerReadableStream<P.UploadRequest, P.ImportResponse>, cb: grpc.sendUnaryData<P.ImportResponse>) {
+    import: unary<P.ImportRequest, P.ImportResponse>('Import', async (c, req) =>
+      importMessage(await manager.importPath(c, checkImport(req))),
+    ),
+    upload(
+      call: grpc.ServerReadableStream<P.UploadRequest, P.ImportResponse>,
+      cb: grpc.sendUnaryData<P.ImportResponse>,
+    ) {
       (async () => {
         const caller = auth(call.metadata);
         const it = call[Symbol.asyncIterator]() as AsyncIterator<P.UploadRequest>;
@@ -214,18 +303,28 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
             const n = await it.next();
             if (n.done) return;
             checkDecoded(n.value);
-            if (n.value.part !== 'chunk' || !n.value.chunk) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'after its header, an Upload carries only chunks');
+            if (n.value.part !== 'chunk' || !n.value.chunk)
+              throw new TensorshareError('ERR_INVALID_ARGUMENT', 'after its header, an Upload carries only chunks');
             yield n.value.chunk;
           }
         }
         return importMessage(await manager.upload(caller, header, chunks()));
-      })().then((res) => cb(null, res), (e) => cb(toStatus(e, 'Upload') as grpc.ServiceError));
+      })().then(
+        (res) => cb(null, res),
+        (e) => cb(toStatus(e, 'Upload') as grpc.ServiceError),
+      );
     },
     list: unary<object, P.ListResponse>('List', async (c) => ({ models: (await manager.list(c)).map(modelInfo) })),
-    stats: unary<P.StatsRequest, P.StatsResponse>('Stats', (c, req) => statsMessage(manager.stats(c, req.includeTensors === true))),
+    stats: unary<P.StatsRequest, P.StatsResponse>('Stats', (c, req) =>
+      statsMessage(manager.stats(c, req.includeTensors === true)),
+    ),
     evict: unary<P.EvictRequest, P.EvictResponse>('Evict', (c, req) => manager.evict(c, checkModel(req.model))),
-    pin: unary<P.PinRequest, P.PinResponse>('Pin', (c, req) => manager.pin(c, checkModel(req.model), checkMode(req.mode))),
-    unpin: unary<P.PinRequest, P.PinResponse>('Unpin', (c, req) => manager.unpin(c, checkModel(req.model), checkMode(req.mode))),
+    pin: unary<P.PinRequest, P.PinResponse>('Pin', (c, req) =>
+      manager.pin(c, checkModel(req.model), checkMode(req.mode)),
+    ),
+    unpin: unary<P.PinRequest, P.PinResponse>('Unpin', (c, req) =>
+      manager.unpin(c, checkModel(req.model), checkMode(req.mode)),
+    ),
   };
   server.addService(tolerant(daemonProto().service), handlers);
 
@@ -257,7 +356,10 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
   try {
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
-      listener.listen(tmpSocket, () => { listener.off('error', reject); resolve(); });
+      listener.listen(tmpSocket, () => {
+        listener.off('error', reject);
+        resolve();
+      });
     });
     await fs.chmod(tmpSocket, config.socketMode);
     if (config.socketGroup !== undefined) await fs.chown(tmpSocket, -1, config.socketGroup);

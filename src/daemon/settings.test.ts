@@ -32,13 +32,20 @@ test('precedence: flag > environment > config file > default', async () => {
     assert.equal(base.policy, 'lru');
     assert.deepEqual(base.budget, { fraction: 0.8 });
     assert.equal(base.socketMode, 0o660);
-    const c = resolveDaemonConfig({ flags: { config: file, policy: 'lfu' }, env: { TENSORSHARE_TTL: '2s', TENSORSHARE_POLICY: 'cost' } });
+    const c = resolveDaemonConfig({
+      flags: { config: file, policy: 'lfu' },
+      env: { TENSORSHARE_TTL: '2s', TENSORSHARE_POLICY: 'cost' },
+    });
     assert.equal(c.policy, 'lfu'); // flag beats env and file
     assert.equal(c.ttlMs, 2000); // env beats file
     assert.deepEqual(c.budget, { bytes: 2 ** 30 }); // file beats default
     assert.equal(c.store, path.join(dir, 'store-rel')); // relative to the config file
     assert.equal(c.socket, path.join(dir, 'store-rel', 'daemon.sock'));
-    assert.equal(resolveDaemonConfig({ flags: { prebuildFastRun: false }, env: { TENSORSHARE_PREBUILD_FAST_RUN: 'true' } }).prebuildFastRun, false);
+    assert.equal(
+      resolveDaemonConfig({ flags: { prebuildFastRun: false }, env: { TENSORSHARE_PREBUILD_FAST_RUN: 'true' } })
+        .prebuildFastRun,
+      false,
+    );
     assert.equal(resolveDaemonConfig({ env: { TENSORSHARE_PREBUILD_FAST_RUN: 'true' } }).prebuildFastRun, true);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
@@ -53,19 +60,55 @@ test('bad settings fail loudly: unknown keys, policies, world-writable sockets, 
       await fs.writeFile(f, JSON.stringify(o));
       return f;
     };
-    assert.throws(() => resolveDaemonConfig({ flags: { config: path.join(dir, 'missing.json') }, env: {} }), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.throws(() => resolveDaemonConfig({ flags: { config: path.join(dir, 'missing.json') }, env: {} }), {
+      code: 'ERR_INVALID_ARGUMENT',
+    });
     assert.throws(() => resolveDaemonConfig({ flags: { config: 'x' }, env: {} }), /cannot read/);
-    await assert.rejects(async () => resolveDaemonConfig({ flags: { config: await write({ polcy: 'lru' }) }, env: {} }), /polcy: unknown setting/);
+    await assert.rejects(
+      async () => resolveDaemonConfig({ flags: { config: await write({ polcy: 'lru' }) }, env: {} }),
+      /polcy: unknown setting/,
+    );
     assert.throws(() => resolveDaemonConfig({ flags: { policy: 'random' }, env: {} }), /unknown policy 'random'/);
     assert.throws(() => resolveDaemonConfig({ flags: { socketMode: '0666' }, env: {} }), /world-writable/);
     assert.throws(() => resolveDaemonConfig({ env: { TENSORSHARE_BUDGET: 'huge' } }), /TENSORSHARE_BUDGET/);
-    await assert.rejects(async () => resolveDaemonConfig({ flags: { config: await write({ tenants: { a: { token: 'short' } } }) }, env: {} }), /shorter than 16/);
-    await assert.rejects(async () => resolveDaemonConfig({ flags: { config: await write({ tenants: { public: { token: 'x'.repeat(20) } } }) }, env: {} }), /reserved/);
-    await assert.rejects(async () => resolveDaemonConfig({ flags: { config: await write({ tenants: { a: { token: 'x'.repeat(20) }, b: { token: 'x'.repeat(20) } } }) }, env: {} }), /shared with another tenant/);
+    await assert.rejects(
+      async () =>
+        resolveDaemonConfig({ flags: { config: await write({ tenants: { a: { token: 'short' } } }) }, env: {} }),
+      /shorter than 16/,
+    );
+    await assert.rejects(
+      async () =>
+        resolveDaemonConfig({
+          flags: { config: await write({ tenants: { public: { token: 'x'.repeat(20) } } }) },
+          env: {},
+        }),
+      /reserved/,
+    );
+    await assert.rejects(
+      async () =>
+        resolveDaemonConfig({
+          flags: { config: await write({ tenants: { a: { token: 'x'.repeat(20) }, b: { token: 'x'.repeat(20) } } }) },
+          env: {},
+        }),
+      /shared with another tenant/,
+    );
     const tf = path.join(dir, 'bob.token');
     await fs.writeFile(tf, 'bob-secret-token-0123\n');
-    const c = resolveDaemonConfig({ flags: { config: await write({ tenants: { alice: { token: 'alice-secret-token-01', publish: true }, bob: { tokenFile: 'bob.token' } } }) }, env: {} });
-    assert.deepEqual(c.tenants.map((t) => [t.name, t.publish]), [['alice', true], ['bob', false]]);
+    const c = resolveDaemonConfig({
+      flags: {
+        config: await write({
+          tenants: { alice: { token: 'alice-secret-token-01', publish: true }, bob: { tokenFile: 'bob.token' } },
+        }),
+      },
+      env: {},
+    });
+    assert.deepEqual(
+      c.tenants.map((t) => [t.name, t.publish]),
+      [
+        ['alice', true],
+        ['bob', false],
+      ],
+    );
     assert.deepEqual(c.tenants[1]!.tokenSha256, tokenDigest('bob-secret-token-0123'));
     assert.equal(c.pathImport, false); // off by default with tenants
   } finally {
@@ -75,10 +118,14 @@ test('bad settings fail loudly: unknown keys, policies, world-writable sockets, 
 
 test('the READMEs document every setting exactly as the code defines them', async () => {
   const daemon = await fs.readFile(path.join(packageRoot, 'src/daemon/README.md'), 'utf8');
-  assert.ok(daemon.includes(settingsMarkdown()), 'src/daemon/README.md settings table is stale: paste settingsMarkdown()');
+  assert.ok(
+    daemon.includes(settingsMarkdown()),
+    'src/daemon/README.md settings table is stale: paste settingsMarkdown()',
+  );
   for (const s of SETTINGS) assert.ok(daemon.includes(s.env));
   const client = await fs.readFile(path.join(packageRoot, 'src/client/README.md'), 'utf8');
-  for (const [k, meaning, dflt] of CLIENT_ENV) assert.ok(client.includes(`| \`${k}\` | ${meaning} | ${dflt} |`), `src/client/README.md lacks ${k}`);
+  for (const [k, meaning, dflt] of CLIENT_ENV)
+    assert.ok(client.includes(`| \`${k}\` | ${meaning} | ${dflt} |`), `src/client/README.md lacks ${k}`);
 });
 
 test('each documented default is the value a setting takes when nothing sets it (one source for both)', () => {

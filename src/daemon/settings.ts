@@ -66,30 +66,155 @@ const setting = (s: SettingSpec): Setting => {
 };
 
 export const SETTINGS: readonly Setting[] = [
-  setting({ key: 'config', flag: '--config <file>', env: 'TENSORSHARE_CONFIG', kind: 'path', computed: '(none)', description: 'JSON config file: any key of this table, plus `tenants`' }),
-  setting({ key: 'repository', flag: '--repository <dir>', env: 'TENSORSHARE_REPOSITORY', kind: 'path', computed: '`$XDG_DATA_HOME/tensorshare` (`~/.local/share/tensorshare`)', description: 'durable repository (disk)' }),
-  setting({ key: 'store', flag: '--store <dir>', env: 'TENSORSHARE_STORE', kind: 'path', computed: '`/dev/shm/tensorshare`', description: 'resident store (tmpfs) that clients map' }),
-  setting({ key: 'socket', flag: '--socket <path>', env: 'TENSORSHARE_SOCKET', kind: 'path', computed: '`<store>/daemon.sock`', description: 'Unix socket of the gRPC API' }),
-  setting({ key: 'socketMode', flag: '--socket-mode <octal>', env: 'TENSORSHARE_SOCKET_MODE', kind: 'octal', value: '0660', description: 'socket permissions; world-writable modes are refused' }),
-  setting({ key: 'socketGroup', flag: '--socket-group <gid>', env: 'TENSORSHARE_SOCKET_GROUP', kind: 'gid', computed: "(the daemon's group)", description: 'numeric group id of the socket: processes of that group may connect (`tensorshare serve` passes its instances\' group)' }),
-  setting({ key: 'budget', flag: '--budget <size>', env: 'TENSORSHARE_BUDGET', kind: 'budget', value: '0.8', description: 'store memory budget: bytes (`512MiB`, `2GB`) or a fraction/percent of the tmpfs size (`0.8`, `80%`)' }),
-  setting({ key: 'policy', flag: '--policy <name>', env: 'TENSORSHARE_POLICY', kind: 'policy', value: 'lru', description: `eviction policy: ${POLICY_NAMES.map((p) => `\`${p}\``).join(', ')}` }),
-  setting({ key: 'ttl', flag: '--ttl <duration>', env: 'TENSORSHARE_TTL', kind: 'duration', value: '60s', description: 'keep-alive window after the last reference ends (`ttl` policy)' }),
-  setting({ key: 'reclaimInterval', flag: '--reclaim-interval <duration>', env: 'TENSORSHARE_RECLAIM_INTERVAL', kind: 'duration', value: '5s', description: 'period of the reclaimer (expiry, budget overrun, dead restored clients)' }),
-  setting({ key: 'prebuildFastRun', flag: '--[no-]prebuild-fast-run', env: 'TENSORSHARE_PREBUILD_FAST_RUN', kind: 'boolean', value: 'false', description: 'after a fast-open Open, build the fast-run variant in the background' }),
-  setting({ key: 'pathImport', flag: '--[no-]path-import', env: 'TENSORSHARE_PATH_IMPORT', kind: 'boolean', computed: '`true` without tenants, else `false`', description: 'allow Import of a file path the daemon reads (Upload always works)' }),
-  setting({ key: 'maxUpload', flag: '--max-upload <size>', env: 'TENSORSHARE_MAX_UPLOAD', kind: 'bytes', value: '4GiB', description: 'largest model accepted by Upload' }),
-  setting({ key: 'dedupAcrossTenants', flag: '--[no-]dedup-across-tenants', env: 'TENSORSHARE_DEDUP_ACROSS_TENANTS', kind: 'boolean', value: 'false', description: 'share identical tensor files between tenants in the store (leaks, through timing, whether another tenant has a tensor)' }),
-  setting({ key: 'restoreGrace', flag: '--restore-grace <duration>', env: 'TENSORSHARE_RESTORE_GRACE', kind: 'duration', value: '30s', description: 'after a restart, how long leases of clients that cannot be checked stay held waiting for re-registration' }),
-  setting({ key: 'logLevel', flag: '--log-level <level>', env: 'TENSORSHARE_LOG_LEVEL', kind: 'level', value: 'info', description: `pino level on stderr: ${LOG_LEVELS.join(', ')}` }),
-  setting({ key: 'profile', flag: '--profile <file>', env: 'TENSORSHARE_DAEMON_PROFILE', kind: 'path', computed: '(off)', description: 'write Chrome trace events (open, materialize, evict, close, build) for Perfetto' }),
+  setting({
+    key: 'config',
+    flag: '--config <file>',
+    env: 'TENSORSHARE_CONFIG',
+    kind: 'path',
+    computed: '(none)',
+    description: 'JSON config file: any key of this table, plus `tenants`',
+  }),
+  setting({
+    key: 'repository',
+    flag: '--repository <dir>',
+    env: 'TENSORSHARE_REPOSITORY',
+    kind: 'path',
+    computed: '`$XDG_DATA_HOME/tensorshare` (`~/.local/share/tensorshare`)',
+    description: 'durable repository (disk)',
+  }),
+  setting({
+    key: 'store',
+    flag: '--store <dir>',
+    env: 'TENSORSHARE_STORE',
+    kind: 'path',
+    computed: '`/dev/shm/tensorshare`',
+    description: 'resident store (tmpfs) that clients map',
+  }),
+  setting({
+    key: 'socket',
+    flag: '--socket <path>',
+    env: 'TENSORSHARE_SOCKET',
+    kind: 'path',
+    computed: '`<store>/daemon.sock`',
+    description: 'Unix socket of the gRPC API',
+  }),
+  setting({
+    key: 'socketMode',
+    flag: '--socket-mode <octal>',
+    env: 'TENSORSHARE_SOCKET_MODE',
+    kind: 'octal',
+    value: '0660',
+    description: 'socket permissions; world-writable modes are refused',
+  }),
+  setting({
+    key: 'socketGroup',
+    flag: '--socket-group <gid>',
+    env: 'TENSORSHARE_SOCKET_GROUP',
+    kind: 'gid',
+    computed: "(the daemon's group)",
+    description:
+      "numeric group id of the socket: processes of that group may connect (`tensorshare serve` passes its instances' group)",
+  }),
+  setting({
+    key: 'budget',
+    flag: '--budget <size>',
+    env: 'TENSORSHARE_BUDGET',
+    kind: 'budget',
+    value: '0.8',
+    description: 'store memory budget: bytes (`512MiB`, `2GB`) or a fraction/percent of the tmpfs size (`0.8`, `80%`)',
+  }),
+  setting({
+    key: 'policy',
+    flag: '--policy <name>',
+    env: 'TENSORSHARE_POLICY',
+    kind: 'policy',
+    value: 'lru',
+    description: `eviction policy: ${POLICY_NAMES.map((p) => `\`${p}\``).join(', ')}`,
+  }),
+  setting({
+    key: 'ttl',
+    flag: '--ttl <duration>',
+    env: 'TENSORSHARE_TTL',
+    kind: 'duration',
+    value: '60s',
+    description: 'keep-alive window after the last reference ends (`ttl` policy)',
+  }),
+  setting({
+    key: 'reclaimInterval',
+    flag: '--reclaim-interval <duration>',
+    env: 'TENSORSHARE_RECLAIM_INTERVAL',
+    kind: 'duration',
+    value: '5s',
+    description: 'period of the reclaimer (expiry, budget overrun, dead restored clients)',
+  }),
+  setting({
+    key: 'prebuildFastRun',
+    flag: '--[no-]prebuild-fast-run',
+    env: 'TENSORSHARE_PREBUILD_FAST_RUN',
+    kind: 'boolean',
+    value: 'false',
+    description: 'after a fast-open Open, build the fast-run variant in the background',
+  }),
+  setting({
+    key: 'pathImport',
+    flag: '--[no-]path-import',
+    env: 'TENSORSHARE_PATH_IMPORT',
+    kind: 'boolean',
+    computed: '`true` without tenants, else `false`',
+    description: 'allow Import of a file path the daemon reads (Upload always works)',
+  }),
+  setting({
+    key: 'maxUpload',
+    flag: '--max-upload <size>',
+    env: 'TENSORSHARE_MAX_UPLOAD',
+    kind: 'bytes',
+    value: '4GiB',
+    description: 'largest model accepted by Upload',
+  }),
+  setting({
+    key: 'dedupAcrossTenants',
+    flag: '--[no-]dedup-across-tenants',
+    env: 'TENSORSHARE_DEDUP_ACROSS_TENANTS',
+    kind: 'boolean',
+    value: 'false',
+    description:
+      'share identical tensor files between tenants in the store (leaks, through timing, whether another tenant has a tensor)',
+  }),
+  setting({
+    key: 'restoreGrace',
+    flag: '--restore-grace <duration>',
+    env: 'TENSORSHARE_RESTORE_GRACE',
+    kind: 'duration',
+    value: '30s',
+    description:
+      'after a restart, how long leases of clients that cannot be checked stay held waiting for re-registration',
+  }),
+  setting({
+    key: 'logLevel',
+    flag: '--log-level <level>',
+    env: 'TENSORSHARE_LOG_LEVEL',
+    kind: 'level',
+    value: 'info',
+    description: `pino level on stderr: ${LOG_LEVELS.join(', ')}`,
+  }),
+  setting({
+    key: 'profile',
+    flag: '--profile <file>',
+    env: 'TENSORSHARE_DAEMON_PROFILE',
+    kind: 'path',
+    computed: '(off)',
+    description: 'write Chrome trace events (open, materialize, evict, close, build) for Perfetto',
+  }),
 ];
 
 const FILE_ONLY_KEYS = ['tenants'];
 
 /** Commander option name of a setting: `--socket-mode <octal>` -> socketMode. */
 export function optionName(s: Setting): string {
-  return s.flag.replace(/^--(\[no-\])?/, '').split(' ')[0]!.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return s.flag
+    .replace(/^--(\[no-\])?/, '')
+    .split(' ')[0]!
+    .replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
 export function settingsMarkdown(): string {
@@ -110,8 +235,13 @@ function parseBool(v: unknown, where: string): boolean {
 
 function parseOctal(v: unknown, where: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^0?[0-7]{3}$/.test(v) ? parseInt(v, 8) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 0o777) throw bad(where, `'${String(v)}' is not an octal file mode like 0660`);
-  if (n & 0o002) throw bad(where, `mode ${n.toString(8)} is world-writable: any local user could drive the daemon; use 0660 or 0600`);
+  if (!Number.isInteger(n) || n < 0 || n > 0o777)
+    throw bad(where, `'${String(v)}' is not an octal file mode like 0660`);
+  if (n & 0o002)
+    throw bad(
+      where,
+      `mode ${n.toString(8)} is world-writable: any local user could drive the daemon; use 0660 or 0600`,
+    );
   return n;
 }
 
@@ -123,29 +253,38 @@ function parseGid(v: unknown, where: string): number {
 
 function parseTenants(v: unknown, baseDir: string): TenantSpec[] {
   if (v === undefined) return [];
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('tenants', 'expected an object { "<tenant>": { "token": ... } }');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw bad('tenants', 'expected an object { "<tenant>": { "token": ... } }');
   const out: TenantSpec[] = [];
   const digests = new Set<string>();
   for (const [name, spec] of Object.entries(v as Record<string, unknown>)) {
     const where = `tenants.${name}`;
-    if (!isValidName(name) || name === 'public') throw bad(where, `invalid tenant name (letters, digits, '.', '_', '-'; 'public' is reserved)`);
+    if (!isValidName(name) || name === 'public')
+      throw bad(where, `invalid tenant name (letters, digits, '.', '_', '-'; 'public' is reserved)`);
     if (typeof spec !== 'object' || spec === null) throw bad(where, 'expected an object');
     const s = spec as Record<string, unknown>;
-    for (const k of Object.keys(s)) if (!['token', 'tokenFile', 'tokenSha256', 'publish'].includes(k)) throw bad(`${where}.${k}`, 'unknown key (token, tokenFile, tokenSha256, publish)');
+    for (const k of Object.keys(s))
+      if (!['token', 'tokenFile', 'tokenSha256', 'publish'].includes(k))
+        throw bad(`${where}.${k}`, 'unknown key (token, tokenFile, tokenSha256, publish)');
     let digest: Buffer;
     if (typeof s.tokenSha256 === 'string' && /^[0-9a-f]{64}$/i.test(s.tokenSha256)) {
       digest = Buffer.from(s.tokenSha256, 'hex');
     } else {
       let token: string | undefined;
       if (typeof s.token === 'string') token = s.token;
-      else if (typeof s.tokenFile === 'string') token = fs.readFileSync(path.resolve(baseDir, s.tokenFile), 'utf8').trim();
+      else if (typeof s.tokenFile === 'string')
+        token = fs.readFileSync(path.resolve(baseDir, s.tokenFile), 'utf8').trim();
       if (token === undefined) throw bad(where, 'needs token, tokenFile or tokenSha256 (64 hex digits)');
       if (token.length < 16) throw bad(where, 'token is shorter than 16 characters');
       digest = tokenDigest(token);
     }
     if (digests.has(digest.toString('hex'))) throw bad(where, 'token is shared with another tenant');
     digests.add(digest.toString('hex'));
-    out.push({ name, tokenSha256: digest, publish: s.publish === undefined ? false : parseBool(s.publish, `${where}.publish`) });
+    out.push({
+      name,
+      tokenSha256: digest,
+      publish: s.publish === undefined ? false : parseBool(s.publish, `${where}.publish`),
+    });
   }
   return out;
 }
@@ -177,9 +316,11 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     } catch (e) {
       throw bad(configFile, `not valid JSON: ${(e as Error).message}`);
     }
-    if (typeof file !== 'object' || file === null || Array.isArray(file)) throw bad(configFile, 'expected a JSON object');
+    if (typeof file !== 'object' || file === null || Array.isArray(file))
+      throw bad(configFile, 'expected a JSON object');
     const known = new Set([...SETTINGS.map((s) => s.key), ...FILE_ONLY_KEYS]);
-    for (const k of Object.keys(file)) if (!known.has(k) || k === 'config') throw bad(`${configFile}: ${k}`, 'unknown setting');
+    for (const k of Object.keys(file))
+      if (!known.has(k) || k === 'config') throw bad(`${configFile}: ${k}`, 'unknown setting');
   }
   // One value per setting, with where it came from (for error messages).
   const pick = (key: string): { v: unknown; where: string } | undefined => {
@@ -209,17 +350,21 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
   const repository = path.resolve(resolvePath(str('repository')) ?? defaultRepository(env));
   const tenants = parseTenants(file.tenants, baseDir);
   const policyName = get('policy', (v, w) => {
-    if (typeof v !== 'string' || !isPolicyName(v)) throw bad(w, `unknown policy '${String(v)}' (${POLICY_NAMES.join(', ')})`);
+    if (typeof v !== 'string' || !isPolicyName(v))
+      throw bad(w, `unknown policy '${String(v)}' (${POLICY_NAMES.join(', ')})`);
     return v;
   });
   const logLevel = get('logLevel', (v, w) => {
-    if (typeof v !== 'string' || !(LOG_LEVELS as readonly string[]).includes(v)) throw bad(w, `unknown log level '${String(v)}' (${LOG_LEVELS.join(', ')})`);
+    if (typeof v !== 'string' || !(LOG_LEVELS as readonly string[]).includes(v))
+      throw bad(w, `unknown log level '${String(v)}' (${LOG_LEVELS.join(', ')})`);
     return v as LogLevel;
   });
-  const wrap = <T>(fn: (v: string | number, what: string) => T) => (v: unknown, w: string): T => {
-    if (typeof v !== 'string' && typeof v !== 'number') throw bad(w, 'expected a string or number');
-    return fn(v, w);
-  };
+  const wrap =
+    <T>(fn: (v: string | number, what: string) => T) =>
+    (v: unknown, w: string): T => {
+      if (typeof v !== 'string' && typeof v !== 'number') throw bad(w, 'expected a string or number');
+      return fn(v, w);
+    };
   return {
     repository,
     store,

@@ -51,7 +51,8 @@ export interface DaemonState {
 export async function loadState(file: string): Promise<DaemonState | undefined> {
   try {
     const s = JSON.parse(await fs.readFile(file, 'utf8')) as DaemonState;
-    if (s.format !== STATE_FORMAT || !Array.isArray(s.leases) || !Array.isArray(s.units) || !Array.isArray(s.pins)) return undefined;
+    if (s.format !== STATE_FORMAT || !Array.isArray(s.leases) || !Array.isArray(s.units) || !Array.isArray(s.pins))
+      return undefined;
     return s;
   } catch {
     return undefined;
@@ -76,7 +77,10 @@ export function stateWriter(file: string, snapshot: () => DaemonState): { save()
   };
   const save = (): Promise<void> => {
     dirty = true;
-    if (!running) running = loop().finally(() => { running = undefined; });
+    if (!running)
+      running = loop().finally(() => {
+        running = undefined;
+      });
     // A write in progress may have taken its snapshot before this change;
     // its loop goes round once more, and if it had just ended, save again.
     return running.then(() => (dirty ? save() : undefined));

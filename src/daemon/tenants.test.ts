@@ -21,7 +21,7 @@ test('tokens identify tenants; wrong, empty and prefix tokens do not', () => {
   assert.equal(bearerToken('Basic abc'), undefined);
 });
 
-test('namespaces: a tenant reads its own and public, never another tenant\'s', () => {
+test("namespaces: a tenant reads its own and public, never another tenant's", () => {
   const nss = namespaces({ repository: '/r', store: '/s', tenants, dedupAcrossTenants: false });
   assert.deepEqual([...nss.keys()], ['alice', 'bob', 'public']);
   assert.equal(nss.get('bob')!.store.tensors, '/s/tenants/bob/tensors');

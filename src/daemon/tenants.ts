@@ -27,7 +27,9 @@ export interface Caller {
   visible: readonly string[];
 }
 
-export function namespaces(config: Pick<DaemonConfig, 'repository' | 'store' | 'tenants' | 'dedupAcrossTenants'>): Map<string, Namespace> {
+export function namespaces(
+  config: Pick<DaemonConfig, 'repository' | 'store' | 'tenants' | 'dedupAcrossTenants'>,
+): Map<string, Namespace> {
   const out = new Map<string, Namespace>();
   if (config.tenants.length === 0) {
     out.set(DEFAULT_NS, { name: DEFAULT_NS, repo: layout(config.repository), store: layout(config.store) });
@@ -36,7 +38,11 @@ export function namespaces(config: Pick<DaemonConfig, 'repository' | 'store' | '
   const sharedTensors = layout(config.store).tensors;
   const ns = (name: string, sub: string): Namespace => {
     const store = layout(path.join(config.store, sub));
-    return { name, repo: layout(path.join(config.repository, sub)), store: config.dedupAcrossTenants ? { ...store, tensors: sharedTensors } : store };
+    return {
+      name,
+      repo: layout(path.join(config.repository, sub)),
+      store: config.dedupAcrossTenants ? { ...store, tensors: sharedTensors } : store,
+    };
   };
   for (const t of config.tenants) out.set(t.name, ns(t.name, path.join('tenants', t.name)));
   out.set(PUBLIC_NS, ns(PUBLIC_NS, PUBLIC_NS));
@@ -71,7 +77,11 @@ export interface ScopedRef extends ModelRef {
 
 /** Splits `[public/]name[:version]`; validates the name. */
 export function scopeRef(caller: Caller, ref: string): ScopedRef {
-  if (typeof ref !== 'string' || ref.length === 0 || ref.length > 300) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'model must be a non-empty string of at most 300 characters: [public/]name[:version]');
+  if (typeof ref !== 'string' || ref.length === 0 || ref.length > 300)
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      'model must be a non-empty string of at most 300 characters: [public/]name[:version]',
+    );
   let ns = caller.tenant;
   let rest = ref;
   if (ref.startsWith(`${PUBLIC_NS}/`)) {
@@ -95,8 +105,10 @@ export function readable(all: ReadonlyMap<string, Namespace>, caller: Caller, r:
 /** The namespace a caller may import into. */
 export function writable(all: ReadonlyMap<string, Namespace>, caller: Caller, nsName: string): Namespace {
   const ns = all.get(nsName);
-  if (!ns || !caller.visible.includes(nsName)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `namespace '${nsName}' does not exist`);
-  if (nsName !== caller.tenant && !caller.publish) throw new TensorshareError('ERR_PERMISSION_DENIED', `tenant '${caller.tenant}' may not import into '${nsName}'`);
+  if (!ns || !caller.visible.includes(nsName))
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `namespace '${nsName}' does not exist`);
+  if (nsName !== caller.tenant && !caller.publish)
+    throw new TensorshareError('ERR_PERMISSION_DENIED', `tenant '${caller.tenant}' may not import into '${nsName}'`);
   return ns;
 }
 

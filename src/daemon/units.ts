@@ -3,9 +3,24 @@
 import { TensorshareError } from '../errors.js';
 
 const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12,
-  ki: 2 ** 10, kib: 2 ** 10, mi: 2 ** 20, mib: 2 ** 20, gi: 2 ** 30, gib: 2 ** 30, ti: 2 ** 40, tib: 2 ** 40,
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  ki: 2 ** 10,
+  kib: 2 ** 10,
+  mi: 2 ** 20,
+  mib: 2 ** 20,
+  gi: 2 ** 30,
+  gib: 2 ** 30,
+  ti: 2 ** 40,
+  tib: 2 ** 40,
 };
 
 /** A budget: absolute bytes, or a fraction (0 < f <= 1) of the store file system's size. */
@@ -18,7 +33,8 @@ export function parseBytes(s: string | number, what = 'size'): number {
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(s);
   const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what}: '${s}' is not a size (e.g. 1048576, 512MiB, 2GB)`);
+  if (!m || unit === undefined)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what}: '${s}' is not a size (e.g. 1048576, 512MiB, 2GB)`);
   const v = Math.round(Number(m[1]) * unit);
   if (!Number.isSafeInteger(v)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what}: '${s}' is too large`);
   return v;
@@ -48,6 +64,7 @@ export function parseDuration(s: string | number, what = 'duration'): number {
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/.exec(s);
   const unit = m ? DURATION_UNITS[m[2]!] : undefined;
-  if (!m || unit === undefined) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what}: '${s}' is not a duration (e.g. 500ms, 30s, 5m)`);
+  if (!m || unit === undefined)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what}: '${s}' is not a duration (e.g. 500ms, 30s, 5m)`);
   return Number(m[1]) * unit;
 }

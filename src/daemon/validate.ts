@@ -15,7 +15,8 @@ const invalid = (msg: string) => new TensorshareError('ERR_INVALID_ARGUMENT', ms
 
 export function checkDecoded(req: unknown): void {
   if (req === null || typeof req !== 'object') throw invalid('request is not a message');
-  if (MALFORMED in (req as object)) throw invalid(`request could not be decoded: ${String((req as Record<symbol, unknown>)[MALFORMED])}`);
+  if (MALFORMED in (req as object))
+    throw invalid(`request could not be decoded: ${String((req as Record<symbol, unknown>)[MALFORMED])}`);
 }
 
 function str(v: unknown, field: string, max: number, required = false): string {
@@ -45,19 +46,29 @@ export function checkHello(h: P.Hello | undefined | null): P.Hello {
   if (!Number.isInteger(h.pid) || h.pid < 0) throw invalid('hello.pid must be a process id');
   const clientId = checkId(h.clientId, 'hello.client_id');
   const clientName = str(h.clientName, 'hello.client_name', 200);
-  if (!Array.isArray(h.leases) || h.leases.length > 100_000) throw invalid('hello.leases must be a list of at most 100000 leases');
+  if (!Array.isArray(h.leases) || h.leases.length > 100_000)
+    throw invalid('hello.leases must be a list of at most 100000 leases');
   const leases = h.leases.map((c, i) => {
     const graphSha256 = str(c.graphSha256, `hello.leases[${i}].graph_sha256`, 64, true);
     if (!SHA.test(graphSha256)) throw invalid(`hello.leases[${i}].graph_sha256 is not a SHA-256`);
     const mode = checkMode(c.mode);
     if (mode === '') throw invalid(`hello.leases[${i}].mode is required`);
-    return { leaseId: checkId(c.leaseId, `hello.leases[${i}].lease_id`), model: checkModel(c.model), mode, graphSha256 };
+    return {
+      leaseId: checkId(c.leaseId, `hello.leases[${i}].lease_id`),
+      model: checkModel(c.model),
+      mode,
+      graphSha256,
+    };
   });
   return { pid: h.pid, clientId, clientName, leases };
 }
 
 export function checkOpen(r: P.OpenRequest): P.OpenRequest {
-  return { attachmentId: checkId(r.attachmentId, 'attachment_id'), model: checkModel(r.model), mode: checkMode(r.mode) };
+  return {
+    attachmentId: checkId(r.attachmentId, 'attachment_id'),
+    model: checkModel(r.model),
+    mode: checkMode(r.mode),
+  };
 }
 
 export function checkImport(r: P.ImportRequest): P.ImportRequest {
@@ -71,8 +82,15 @@ export function checkImport(r: P.ImportRequest): P.ImportRequest {
 
 export function checkUploadHeader(h: P.UploadHeader | undefined | null): P.UploadHeader {
   if (!h) throw invalid('the first Upload message must be a header');
-  if (!Number.isSafeInteger(h.size) || h.size <= 0) throw invalid('header.size must be the number of bytes that follow');
+  if (!Number.isSafeInteger(h.size) || h.size <= 0)
+    throw invalid('header.size must be the number of bytes that follow');
   const sha256 = str(h.sha256, 'header.sha256', 64);
   if (sha256 && !SHA.test(sha256)) throw invalid('header.sha256 is not a SHA-256 in lowercase hex');
-  return { name: str(h.name, 'header.name', 200, true), version: str(h.version, 'header.version', 64), defaultMode: checkMode(h.defaultMode), size: h.size, sha256 };
+  return {
+    name: str(h.name, 'header.name', 200, true),
+    version: str(h.version, 'header.version', 64),
+    defaultMode: checkMode(h.defaultMode),
+    size: h.size,
+    sha256,
+  };
 }

@@ -21,12 +21,27 @@ export interface BertConfig {
 }
 
 export const BERT_BASE: Readonly<BertConfig> = Object.freeze({
-  layers: 12, hidden: 768, heads: 12, intermediate: 3072, vocab: 30522,
-  maxPositions: 512, typeVocab: 2, pooler: false, layerNormEps: 1e-12, seed: 0,
+  layers: 12,
+  hidden: 768,
+  heads: 12,
+  intermediate: 3072,
+  vocab: 30522,
+  maxPositions: 512,
+  typeVocab: 2,
+  pooler: false,
+  layerNormEps: 1e-12,
+  seed: 0,
 });
 
 /** A few-kilobyte BERT for tests. */
-export const BERT_TINY: Readonly<Partial<BertConfig>> = Object.freeze({ layers: 2, hidden: 32, heads: 4, intermediate: 64, vocab: 50, maxPositions: 16 });
+export const BERT_TINY: Readonly<Partial<BertConfig>> = Object.freeze({
+  layers: 2,
+  hidden: 32,
+  heads: 4,
+  intermediate: 64,
+  vocab: 50,
+  maxPositions: 16,
+});
 
 /**
  * Describes a BERT encoder. Trainable units for fine-tuned variants: encoder
@@ -38,7 +53,11 @@ export function bert(config: Partial<BertConfig> = {}): ModelSpec {
     requirePositiveInt(c[k], `bert ${k}`);
   }
   if (c.hidden % c.heads !== 0) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `bert hidden (${c.hidden}) must be divisible by heads (${c.heads})`, { hidden: c.hidden, heads: c.heads });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `bert hidden (${c.hidden}) must be divisible by heads (${c.heads})`,
+      { hidden: c.hidden, heads: c.heads },
+    );
   }
   const H = c.hidden;
   const headDim = H / c.heads;
@@ -52,7 +71,10 @@ export function bert(config: Partial<BertConfig> = {}): ModelSpec {
   const layerNorm = (prefix: string, x: string, layer?: number): string => {
     const gamma = g.weight(`${prefix}.weight`, [H], { kind: 'uniform', scale: 0.02, center: 1 }, layer);
     const beta = g.weight(`${prefix}.bias`, [H], { kind: 'uniform', scale: 0.02 }, layer);
-    return g.op('LayerNormalization', [x, gamma, beta], `${prefix}/LayerNormalization`, { axis: -1, epsilon: { float: c.layerNormEps } });
+    return g.op('LayerNormalization', [x, gamma, beta], `${prefix}/LayerNormalization`, {
+      axis: -1,
+      epsilon: { float: c.layerNormEps },
+    });
   };
   const dense = (prefix: string, x: string, fanIn: number, fanOut: number, layer?: number): string => {
     const { w, b } = linear(prefix, fanIn, fanOut, layer);
@@ -64,8 +86,14 @@ export function bert(config: Partial<BertConfig> = {}): ModelSpec {
   const emb = 'embeddings';
   const embScale = 0.02 * Math.sqrt(3);
   const wordEmb = g.weight(`${emb}.word_embeddings.weight`, [c.vocab, H], { kind: 'uniform', scale: embScale });
-  const posEmb = g.weight(`${emb}.position_embeddings.weight`, [c.maxPositions, H], { kind: 'uniform', scale: embScale });
-  const typeEmb = g.weight(`${emb}.token_type_embeddings.weight`, [c.typeVocab, H], { kind: 'uniform', scale: embScale });
+  const posEmb = g.weight(`${emb}.position_embeddings.weight`, [c.maxPositions, H], {
+    kind: 'uniform',
+    scale: embScale,
+  });
+  const typeEmb = g.weight(`${emb}.token_type_embeddings.weight`, [c.typeVocab, H], {
+    kind: 'uniform',
+    scale: embScale,
+  });
   const words = g.op('Gather', [wordEmb, 'input_ids'], `${emb}/word_embeddings/Gather`);
   const shape = g.op('Shape', ['input_ids'], `${emb}/Shape`);
   const seqLen = g.op('Gather', [shape, g.int64('const.one_scalar', [1], [])], `${emb}/Gather_seq_len`, { axis: 0 });
@@ -126,7 +154,9 @@ export function bert(config: Partial<BertConfig> = {}): ModelSpec {
   // so names stay stable whatever the layer count.
   g.nodes.push({ opType: 'Identity', name: 'last_hidden_state/Identity', inputs: [x], outputs: ['last_hidden_state'] });
 
-  const outputs: ModelSpec['outputs'] = [{ name: 'last_hidden_state', dataType: DataType.FLOAT, dims: ['batch', 'sequence', H] }];
+  const outputs: ModelSpec['outputs'] = [
+    { name: 'last_hidden_state', dataType: DataType.FLOAT, dims: ['batch', 'sequence', H] },
+  ];
   if (c.pooler) {
     // pooler_output = tanh(dense(hidden[:, 0])).
     const first = g.op('Gather', ['last_hidden_state', 'const.zero_scalar'], 'pooler/Gather_cls', { axis: 1 });

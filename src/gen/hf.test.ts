@@ -44,7 +44,11 @@ test('tinyBertFolder writes a consistent HF BERT folder whose model runs', async
     const ids = ['[CLS]', 'hello', 'world', '##s', '[SEP]'].map((t) => tok.model.vocab[t]!);
     const s = await ort.InferenceSession.create(path.join(dir, 'onnx', 'model.onnx'));
     const t = (v: number[]) => new ort.Tensor('int64', BigInt64Array.from(v, BigInt), [1, v.length]);
-    const o = await s.run({ input_ids: t(ids), attention_mask: t(ids.map(() => 1)), token_type_ids: t(ids.map(() => 0)) });
+    const o = await s.run({
+      input_ids: t(ids),
+      attention_mask: t(ids.map(() => 1)),
+      token_type_ids: t(ids.map(() => 0)),
+    });
     assert.deepEqual(o.last_hidden_state!.dims, [1, 5, f.config.hidden]);
     assert.ok((o.last_hidden_state!.data as Float32Array).every(Number.isFinite));
     await s.release();

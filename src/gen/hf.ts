@@ -10,9 +10,49 @@ import { writeModel } from './writer.js';
 
 const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
 const WORDS = [
-  'the', 'a', 'an', 'and', 'or', 'of', 'to', 'in', 'on', 'is', 'are', 'was', 'be', 'it', 'this', 'that',
-  'i', 'you', 'we', 'they', 'he', 'she', 'hello', 'world', 'model', 'models', 'share', 'shared', 'weights',
-  'memory', 'fast', 'slow', 'test', 'tensor', 'store', 'good', 'bad', 'cat', 'dog', 'run', '##s', '##ing', '##ed',
+  'the',
+  'a',
+  'an',
+  'and',
+  'or',
+  'of',
+  'to',
+  'in',
+  'on',
+  'is',
+  'are',
+  'was',
+  'be',
+  'it',
+  'this',
+  'that',
+  'i',
+  'you',
+  'we',
+  'they',
+  'he',
+  'she',
+  'hello',
+  'world',
+  'model',
+  'models',
+  'share',
+  'shared',
+  'weights',
+  'memory',
+  'fast',
+  'slow',
+  'test',
+  'tensor',
+  'store',
+  'good',
+  'bad',
+  'cat',
+  'dog',
+  'run',
+  '##s',
+  '##ing',
+  '##ed',
 ];
 
 /**
@@ -23,7 +63,16 @@ const WORDS = [
 export function tinyVocab(): string[] {
   const letters = 'abcdefghijklmnopqrstuvwxyz'.split('');
   // A Set keeps first occurrences, so ids stay unique ("a", "##s" appear twice).
-  return [...new Set([...SPECIAL, ...'.,!?\'-"():;'.split(''), ...'0123456789'.split(''), ...WORDS, ...letters, ...letters.map((l) => `##${l}`)])];
+  return [
+    ...new Set([
+      ...SPECIAL,
+      ...'.,!?\'-"():;'.split(''),
+      ...'0123456789'.split(''),
+      ...WORDS,
+      ...letters,
+      ...letters.map((l) => `##${l}`),
+    ]),
+  ];
 }
 
 export interface TinyBertFolderOptions {
@@ -47,8 +96,14 @@ export async function tinyBertFolder(dir: string, opts: TinyBertFolderOptions = 
   const vocab = tinyVocab();
   const c: BertConfig = {
     ...BERT_BASE,
-    layers: opts.layers ?? 2, hidden: opts.hidden ?? 32, heads: opts.heads ?? 2, intermediate: opts.intermediate ?? 64,
-    vocab: vocab.length, maxPositions: opts.maxPositions ?? 128, typeVocab: 2, seed: opts.seed ?? 0,
+    layers: opts.layers ?? 2,
+    hidden: opts.hidden ?? 32,
+    heads: opts.heads ?? 2,
+    intermediate: opts.intermediate ?? 64,
+    vocab: vocab.length,
+    maxPositions: opts.maxPositions ?? 128,
+    typeVocab: 2,
+    seed: opts.seed ?? 0,
   };
   const spec = bert(c);
   const id = (tok: string) => vocab.indexOf(tok);
@@ -78,7 +133,15 @@ export async function tinyBertFolder(dir: string, opts: TinyBertFolderOptions = 
     'transformers.js_config': { dtype: 'fp32' },
   };
 
-  const added = SPECIAL.map((content) => ({ id: id(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  const added = SPECIAL.map((content) => ({
+    id: id(content),
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
   const special = (tok: string, typeId: number) => ({ SpecialToken: { id: tok, type_id: typeId } });
   const seq = (which: 'A' | 'B', typeId: number) => ({ Sequence: { id: which, type_id: typeId } });
   const tokenizer = {
@@ -86,7 +149,13 @@ export async function tinyBertFolder(dir: string, opts: TinyBertFolderOptions = 
     truncation: null,
     padding: null,
     added_tokens: added,
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
@@ -122,7 +191,13 @@ export async function tinyBertFolder(dir: string, opts: TinyBertFolderOptions = 
     tokenizer_class: 'BertTokenizer',
     unk_token: '[UNK]',
   };
-  const specialMap = { cls_token: '[CLS]', mask_token: '[MASK]', pad_token: '[PAD]', sep_token: '[SEP]', unk_token: '[UNK]' };
+  const specialMap = {
+    cls_token: '[CLS]',
+    mask_token: '[MASK]',
+    pad_token: '[PAD]',
+    sep_token: '[SEP]',
+    unk_token: '[UNK]',
+  };
 
   await mkdir(path.join(dir, 'onnx'), { recursive: true });
   const json = (name: string, v: unknown) => writeFile(path.join(dir, name), `${JSON.stringify(v, null, 2)}\n`);
@@ -134,6 +209,13 @@ export async function tinyBertFolder(dir: string, opts: TinyBertFolderOptions = 
     writeFile(path.join(dir, 'vocab.txt'), `${vocab.join('\n')}\n`),
   ]);
   await writeModel(spec, path.join(dir, 'onnx', 'model.onnx'));
-  const files = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'onnx/model.onnx'];
+  const files = [
+    'config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'special_tokens_map.json',
+    'vocab.txt',
+    'onnx/model.onnx',
+  ];
   return { dir, files, vocab, config: c };
 }

@@ -18,7 +18,10 @@ function assertFinite(t: ort.Tensor, dims: number[]): Float32Array {
   assert.deepEqual(t.dims, dims);
   const data = t.data as Float32Array;
   assert.ok(data.every(Number.isFinite), 'all outputs finite');
-  assert.ok(data.some((v) => v !== 0), 'outputs not all zero');
+  assert.ok(
+    data.some((v) => v !== 0),
+    'outputs not all zero',
+  );
   return data;
 }
 
@@ -27,11 +30,15 @@ const i64 = (vals: number[], dims: number[]) => new ort.Tensor('int64', BigInt64
 async function runBert(modelPath: string, ids: number[][], mask?: number[][]): Promise<ort.Tensor> {
   const s = await ort.InferenceSession.create(modelPath);
   try {
-    const b = ids.length, n = ids[0]!.length;
+    const b = ids.length,
+      n = ids[0]!.length;
     const o = await s.run({
       input_ids: i64(ids.flat(), [b, n]),
       attention_mask: i64((mask ?? ids.map((r) => r.map(() => 1))).flat(), [b, n]),
-      token_type_ids: i64(ids.flat().map(() => 0), [b, n]),
+      token_type_ids: i64(
+        ids.flat().map(() => 0),
+        [b, n],
+      ),
     });
     return o.last_hidden_state!;
   } finally {
@@ -46,7 +53,20 @@ test('tiny BERT runs in ORT; padding masked out does not change other tokens', a
     assert.equal(model.irVersion, IR_VERSION);
     assert.deepEqual(model.opsetImport, [{ domain: '', version: OPSET }]);
 
-    const out = assertFinite(await runBert(r.model, [[2, 7, 9, 3], [2, 11, 3, 0]], [[1, 1, 1, 1], [1, 1, 1, 0]]), [2, 4, 32]);
+    const out = assertFinite(
+      await runBert(
+        r.model,
+        [
+          [2, 7, 9, 3],
+          [2, 11, 3, 0],
+        ],
+        [
+          [1, 1, 1, 1],
+          [1, 1, 1, 0],
+        ],
+      ),
+      [2, 4, 32],
+    );
     // Row 2's first three tokens must equal the same sequence run unpadded:
     // the mask must turn the pad position into a -10000 attention bias.
     const alone = (await runBert(r.model, [[2, 11, 3]])).data as Float32Array;
@@ -60,7 +80,11 @@ test('tiny BERT with pooler has a pooler_output', async () => {
     const r = await writeModel(bert({ ...BERT_TINY, pooler: true }), path.join(dir, 'bert.onnx'));
     const s = await ort.InferenceSession.create(r.model);
     assert.deepEqual(s.outputNames, ['last_hidden_state', 'pooler_output']);
-    const o = await s.run({ input_ids: i64([2, 5, 3], [1, 3]), attention_mask: i64([1, 1, 1], [1, 3]), token_type_ids: i64([0, 0, 1], [1, 3]) });
+    const o = await s.run({
+      input_ids: i64([2, 5, 3], [1, 3]),
+      attention_mask: i64([1, 1, 1], [1, 3]),
+      token_type_ids: i64([0, 0, 1], [1, 3]),
+    });
     assertFinite(o.pooler_output!, [1, 32]);
     await s.release();
   });
@@ -124,7 +148,9 @@ test('ResNet-50: shapes and parameter count of torchvision resnet50 with BN fold
   // torchvision resnet50 has 25,557,032 parameters; folding BatchNorm turns
   // each BN's (gamma, beta) pair into one conv bias, removing one parameter
   // per BN channel (26,560 channels over the 53 BNs).
-  const bnChannels = spec.initializers.filter((t) => t.name.endsWith('.bias') && t.name !== 'fc.bias').reduce((n, t) => n + t.dims[0]!, 0);
+  const bnChannels = spec.initializers
+    .filter((t) => t.name.endsWith('.bias') && t.name !== 'fc.bias')
+    .reduce((n, t) => n + t.dims[0]!, 0);
   assert.equal(bnChannels, 26_560);
   assert.equal(paramCount(spec), 25_557_032 - 26_560);
   assert.equal(spec.layerCount, 17);

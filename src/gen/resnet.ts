@@ -15,11 +15,20 @@ export interface ResNetConfig {
 }
 
 export const RESNET50: Readonly<ResNetConfig> = Object.freeze({
-  blocks: Object.freeze([3, 4, 6, 3]), widthMultiplier: 1, imageSize: 224, classes: 1000, seed: 0,
+  blocks: Object.freeze([3, 4, 6, 3]),
+  widthMultiplier: 1,
+  imageSize: 224,
+  classes: 1000,
+  seed: 0,
 });
 
 /** A ResNet of the same topology at 1/8 width on 32x32 images, for tests. */
-export const RESNET_TINY: Readonly<Partial<ResNetConfig>> = Object.freeze({ blocks: Object.freeze([1, 2, 1, 1]), widthMultiplier: 0.125, imageSize: 32, classes: 10 });
+export const RESNET_TINY: Readonly<Partial<ResNetConfig>> = Object.freeze({
+  blocks: Object.freeze([1, 2, 1, 1]),
+  widthMultiplier: 0.125,
+  imageSize: 32,
+  classes: 10,
+});
 
 /**
  * Describes a ResNet-50-shaped CNN. Trainable units for fine-tuned variants:
@@ -28,16 +37,28 @@ export const RESNET_TINY: Readonly<Partial<ResNetConfig>> = Object.freeze({ bloc
  */
 export function resnet50(config: Partial<ResNetConfig> = {}): ModelSpec {
   const c: ResNetConfig = { ...RESNET50, ...config, blocks: [...(config.blocks ?? RESNET50.blocks)] };
-  if (c.blocks.length === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', 'resnet50 blocks must list at least one stage', { blocks: c.blocks });
+  if (c.blocks.length === 0)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', 'resnet50 blocks must list at least one stage', {
+      blocks: c.blocks,
+    });
   c.blocks.forEach((b, i) => {
     requirePositiveInt(b, `resnet50 blocks[${i}]`);
   });
-  if (!(c.widthMultiplier > 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `resnet50 widthMultiplier must be > 0, got ${c.widthMultiplier}`);
+  if (!(c.widthMultiplier > 0))
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `resnet50 widthMultiplier must be > 0, got ${c.widthMultiplier}`,
+    );
   requirePositiveInt(c.imageSize, 'resnet50 imageSize');
   requirePositiveInt(c.classes, 'resnet50 classes');
   // Each stride-2 step needs a non-empty feature map: stem (/4) plus one /2 per later stage.
   const minSize = 4 * 2 ** (c.blocks.length - 1);
-  if (c.imageSize < minSize) throw new TensorshareError('ERR_INVALID_ARGUMENT', `resnet50 imageSize must be >= ${minSize} for ${c.blocks.length} stages`, { imageSize: c.imageSize });
+  if (c.imageSize < minSize)
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `resnet50 imageSize must be >= ${minSize} for ${c.blocks.length} stages`,
+      { imageSize: c.imageSize },
+    );
 
   const width = (w: number) => Math.max(1, Math.round(w * c.widthMultiplier));
   const g = new GraphBuilder();
@@ -46,13 +67,31 @@ export function resnet50(config: Partial<ResNetConfig> = {}): ModelSpec {
   // Weight range sqrt(3/fan_in) keeps activation scale roughly constant
   // through Conv+Relu; the block's last conv is damped (like zero-init
   // residual BN gammas) so 16 residual additions do not blow up magnitudes.
-  const conv = (prefix: string, x: string, cin: number, cout: number, k: number, stride: number, layer: number | undefined, damp = 1): string => {
+  const conv = (
+    prefix: string,
+    x: string,
+    cin: number,
+    cout: number,
+    k: number,
+    stride: number,
+    layer: number | undefined,
+    damp = 1,
+  ): string => {
     const fanIn = cin * k * k;
-    const w = g.weight(`${prefix}.weight`, [cout, cin, k, k], { kind: 'uniform', scale: damp * Math.sqrt(3 / fanIn) }, layer);
+    const w = g.weight(
+      `${prefix}.weight`,
+      [cout, cin, k, k],
+      { kind: 'uniform', scale: damp * Math.sqrt(3 / fanIn) },
+      layer,
+    );
     const b = g.weight(`${prefix}.bias`, [cout], { kind: 'uniform', scale: 0.05 }, layer);
     const pad = (k - 1) >> 1;
     return g.op('Conv', [x, w, b], `${prefix}/Conv`, {
-      kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], dilations: [1, 1], group: 1,
+      kernel_shape: [k, k],
+      strides: [stride, stride],
+      pads: [pad, pad, pad, pad],
+      dilations: [1, 1],
+      group: 1,
     });
   };
 
@@ -83,7 +122,13 @@ export function resnet50(config: Partial<ResNetConfig> = {}): ModelSpec {
   const fcLayer = unit++;
   const fw = g.weight('fc.weight', [c.classes, cin], { kind: 'uniform', scale: 1 / Math.sqrt(cin) }, fcLayer);
   const fb = g.weight('fc.bias', [c.classes], { kind: 'uniform', scale: 1 / Math.sqrt(cin) }, fcLayer);
-  g.nodes.push({ opType: 'Gemm', name: 'fc/Gemm', inputs: [flat, fw, fb], outputs: ['logits'], attrs: { alpha: { float: 1 }, beta: { float: 1 }, transB: 1 } });
+  g.nodes.push({
+    opType: 'Gemm',
+    name: 'fc/Gemm',
+    inputs: [flat, fw, fb],
+    outputs: ['logits'],
+    attrs: { alpha: { float: 1 }, beta: { float: 1 }, transB: 1 },
+  });
 
   return {
     kind: 'resnet50',

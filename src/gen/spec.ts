@@ -92,7 +92,10 @@ export function weightBytes(spec: ModelSpec): number {
 
 export function requirePositiveInt(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} must be a positive integer, got ${String(value)}`, { what, value });
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} must be a positive integer, got ${String(value)}`, {
+      what,
+      value,
+    });
   }
   return value;
 }
@@ -111,7 +114,13 @@ export class GraphBuilder {
   }
 
   /** Adds a node with one output named `${name}_out` (or `outName`) and returns that output. */
-  op(opType: string, inputs: readonly string[], name?: string, attrs?: Record<string, AttrValue>, outName?: string): string {
+  op(
+    opType: string,
+    inputs: readonly string[],
+    name?: string,
+    attrs?: Record<string, AttrValue>,
+    outName?: string,
+  ): string {
     const n = name ?? `${opType}_${this.counter++}`;
     const out = this.claim(outName ?? `${n}_out`);
     this.nodes.push({ opType, name: n, inputs, outputs: [out], ...(attrs ? { attrs } : {}) });
@@ -119,19 +128,35 @@ export class GraphBuilder {
   }
 
   weight(name: string, dims: readonly number[], fill: Fill, layer?: number): string {
-    this.initializers.push({ name: this.claim(name), dataType: DataType.FLOAT, dims, fill, ...(layer === undefined ? {} : { layer }) });
+    this.initializers.push({
+      name: this.claim(name),
+      dataType: DataType.FLOAT,
+      dims,
+      fill,
+      ...(layer === undefined ? {} : { layer }),
+    });
     return name;
   }
 
   /** int64 constant (shapes, axes, indices); dims [] makes a scalar. */
   int64(name: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
-    this.initializers.push({ name: this.claim(name), dataType: DataType.INT64, dims, fill: { kind: 'values', values } });
+    this.initializers.push({
+      name: this.claim(name),
+      dataType: DataType.INT64,
+      dims,
+      fill: { kind: 'values', values },
+    });
     return name;
   }
 
   /** float scalar constant. */
   float(name: string, value: number): string {
-    this.initializers.push({ name: this.claim(name), dataType: DataType.FLOAT, dims: [], fill: { kind: 'values', values: [value] } });
+    this.initializers.push({
+      name: this.claim(name),
+      dataType: DataType.FLOAT,
+      dims: [],
+      fill: { kind: 'values', values: [value] },
+    });
     return name;
   }
 }

@@ -9,7 +9,17 @@ import { onnxTypes } from '../onnx/schema.js';
 import { numbersToHalf } from '../tensor/index.js';
 
 /** ONNX TensorProto.DataType codes used by the corpus. */
-export const Onnx = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11, BFLOAT16: 16 } as const;
+export const Onnx = {
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  INT32: 6,
+  INT64: 7,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  BFLOAT16: 16,
+} as const;
 
 export interface TinyTensor {
   name: string;
@@ -25,8 +35,13 @@ export interface TinyValue {
 }
 
 export type TinyAttr =
-  | { i: number } | { f: number } | { s: string } | { ints: readonly number[] } | { floats: readonly number[] }
-  | { t: TinyTensor } | { g: TinyGraph };
+  | { i: number }
+  | { f: number }
+  | { s: string }
+  | { ints: readonly number[] }
+  | { floats: readonly number[] }
+  | { t: TinyTensor }
+  | { g: TinyGraph };
 
 export interface TinyNode {
   op: string;
@@ -55,12 +70,19 @@ export interface TinyModelOptions {
 function tensorRaw(dataType: number, values: readonly number[]): Buffer {
   const n = values.length;
   switch (dataType) {
-    case Onnx.FLOAT: return Buffer.from(new Float32Array(values).buffer);
-    case Onnx.DOUBLE: return Buffer.from(new Float64Array(values).buffer);
-    case Onnx.INT32: return Buffer.from(new Int32Array(values).buffer);
-    case Onnx.INT64: return Buffer.from(new BigInt64Array(values.map((v) => BigInt(v))).buffer);
-    case Onnx.INT8: return Buffer.from(new Int8Array(values).buffer);
-    case Onnx.UINT8: case Onnx.BOOL: return Buffer.from(new Uint8Array(values).buffer);
+    case Onnx.FLOAT:
+      return Buffer.from(new Float32Array(values).buffer);
+    case Onnx.DOUBLE:
+      return Buffer.from(new Float64Array(values).buffer);
+    case Onnx.INT32:
+      return Buffer.from(new Int32Array(values).buffer);
+    case Onnx.INT64:
+      return Buffer.from(new BigInt64Array(values.map((v) => BigInt(v))).buffer);
+    case Onnx.INT8:
+      return Buffer.from(new Int8Array(values).buffer);
+    case Onnx.UINT8:
+    case Onnx.BOOL:
+      return Buffer.from(new Uint8Array(values).buffer);
     case Onnx.FLOAT16: {
       const half = numbersToHalf(values);
       return Buffer.from(half.buffer, half.byteOffset, half.byteLength);
@@ -74,20 +96,30 @@ function tensorRaw(dataType: number, values: readonly number[]): Buffer {
       });
       return b;
     }
-    default: throw new TensorshareError('ERR_INTERNAL', `tiny-onnx: data type ${dataType} not supported`);
+    default:
+      throw new TensorshareError('ERR_INTERNAL', `tiny-onnx: data type ${dataType} not supported`);
   }
 }
 
 function tensorObject(t: TinyTensor): Record<string, unknown> {
   const count = t.dims.reduce((a, d) => a * d, 1);
-  if (count !== t.values.length) throw new TensorshareError('ERR_INTERNAL', `tiny-onnx: tensor ${t.name} has ${t.values.length} values for dims [${t.dims.join(',')}]`);
+  if (count !== t.values.length)
+    throw new TensorshareError(
+      'ERR_INTERNAL',
+      `tiny-onnx: tensor ${t.name} has ${t.values.length} values for dims [${t.dims.join(',')}]`,
+    );
   return { name: t.name, dims: t.dims, dataType: t.dataType, rawData: tensorRaw(t.dataType, t.values) };
 }
 
 function valueObject(v: TinyValue): Record<string, unknown> {
   return {
     name: v.name,
-    type: { tensorType: { elemType: v.dataType, shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: {
+      tensorType: {
+        elemType: v.dataType,
+        shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
   };
 }
 
@@ -103,11 +135,17 @@ function attrObject(name: string, a: TinyAttr, o: TinyModelOptions): Record<stri
 
 function graphObject(g: TinyGraph, o: TinyModelOptions): Record<string, unknown> {
   const inits = g.initializers ?? [];
-  const asInputs = o.initializersAsInputs ? inits.map((t) => valueObject({ name: t.name, dataType: t.dataType, dims: t.dims })) : [];
+  const asInputs = o.initializersAsInputs
+    ? inits.map((t) => valueObject({ name: t.name, dataType: t.dataType, dims: t.dims }))
+    : [];
   return {
     name: g.name,
     node: g.nodes.map((n, i) => ({
-      input: n.inputs, output: n.outputs, name: `${n.op}_${i}`, opType: n.op, ...(n.domain ? { domain: n.domain } : {}),
+      input: n.inputs,
+      output: n.outputs,
+      name: `${n.op}_${i}`,
+      opType: n.op,
+      ...(n.domain ? { domain: n.domain } : {}),
       attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attrObject(k, v, o)),
     })),
     initializer: inits.map(tensorObject),

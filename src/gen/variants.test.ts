@@ -32,8 +32,12 @@ for (const { spec, k, expectVaried } of cases) {
       const out = path.join(dir, `${spec.kind}.onnx`);
       const base = await readInitializers((await writeModel(spec, out)).model);
       const results = [];
-      for (const v of fineTuned(spec, { variants: M, diffLayers: k, seed: 5 })) results.push(await writeModel(v, variantPath(out, v.variant!.index), { format: 'external-single' }));
-      assert.deepEqual(results.map((r) => r.model), [1, 2, 3].map((i) => variantPath(out, i)));
+      for (const v of fineTuned(spec, { variants: M, diffLayers: k, seed: 5 }))
+        results.push(await writeModel(v, variantPath(out, v.variant!.index), { format: 'external-single' }));
+      assert.deepEqual(
+        results.map((r) => r.model),
+        [1, 2, 3].map((i) => variantPath(out, i)),
+      );
       const variants = await Promise.all(results.map((r) => readInitializers(r.model)));
 
       const varied = new Set(variedTensorNames(spec, k));
@@ -45,7 +49,9 @@ for (const { spec, k, expectVaried } of cases) {
         for (const v of all) assert.deepEqual(v.dims, t.dims);
         if (varied.has(name)) {
           // Base and each variant pairwise different.
-          for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) assert.ok(!same(all[i]!.data, all[j]!.data), `${name} ${i} vs ${j}`);
+          for (let i = 0; i < all.length; i++)
+            for (let j = i + 1; j < all.length; j++)
+              assert.ok(!same(all[i]!.data, all[j]!.data), `${name} ${i} vs ${j}`);
         } else {
           for (const v of all) assert.ok(same(v.data, t.data), `${name} shared`);
         }
@@ -53,7 +59,10 @@ for (const { spec, k, expectVaried } of cases) {
 
       // A variant is a working model too.
       const s = await ort.InferenceSession.create(results[0]!.model);
-      assert.deepEqual(s.inputNames, spec.inputs.map((i) => i.name));
+      assert.deepEqual(
+        s.inputNames,
+        spec.inputs.map((i) => i.name),
+      );
       await s.release();
     });
   });
@@ -72,7 +81,16 @@ test('variants are deterministic in (base, seed, index) and differ across varian
 
 test('diffLayers outside 1..layerCount is ERR_INVALID_ARGUMENT', () => {
   const spec = mlp(MLP_TINY);
-  assert.throws(() => fineTuned(spec, { variants: 1, diffLayers: 4 }), (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
-  assert.throws(() => fineTuned(spec, { variants: 1, diffLayers: 0 }), (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
-  assert.throws(() => fineTuned(spec, { variants: 0, diffLayers: 1 }), (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+  assert.throws(
+    () => fineTuned(spec, { variants: 1, diffLayers: 4 }),
+    (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
+  assert.throws(
+    () => fineTuned(spec, { variants: 1, diffLayers: 0 }),
+    (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
+  assert.throws(
+    () => fineTuned(spec, { variants: 0, diffLayers: 1 }),
+    (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
 });

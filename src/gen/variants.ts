@@ -21,7 +21,11 @@ export function fineTuned(base: ModelSpec, opts: VariantOptions): ModelSpec[] {
   const k = requirePositiveInt(opts.diffLayers, 'diffLayers');
   const seed = opts.seed ?? 0;
   if (k > base.layerCount) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `diffLayers ${k} exceeds the ${base.layerCount} trainable units of ${base.name}`, { diffLayers: k, layerCount: base.layerCount });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `diffLayers ${k} exceeds the ${base.layerCount} trainable units of ${base.name}`,
+      { diffLayers: k, layerCount: base.layerCount },
+    );
   }
   const first = base.layerCount - k;
   const out: ModelSpec[] = [];

@@ -26,10 +26,32 @@ const i64 = (vals: number[], dims: number[]) => new ort.Tensor('int64', BigInt64
 const cases: Array<{ spec: ModelSpec; feeds: () => Feeds }> = [
   {
     spec: bert(BERT_TINY),
-    feeds: () => ({ input_ids: i64([2, 8, 13, 3], [1, 4]), attention_mask: i64([1, 1, 1, 1], [1, 4]), token_type_ids: i64([0, 0, 1, 1], [1, 4]) }),
+    feeds: () => ({
+      input_ids: i64([2, 8, 13, 3], [1, 4]),
+      attention_mask: i64([1, 1, 1, 1], [1, 4]),
+      token_type_ids: i64([0, 0, 1, 1], [1, 4]),
+    }),
   },
-  { spec: resnet50(RESNET_TINY), feeds: () => ({ input: new ort.Tensor('float32', new Float32Array(3 * 32 * 32).map((_, i) => Math.sin(i)), [1, 3, 32, 32]) }) },
-  { spec: mlp(MLP_TINY), feeds: () => ({ x: new ort.Tensor('float32', new Float32Array(32).map((_, i) => i / 32), [1, 32]) }) },
+  {
+    spec: resnet50(RESNET_TINY),
+    feeds: () => ({
+      input: new ort.Tensor(
+        'float32',
+        new Float32Array(3 * 32 * 32).map((_, i) => Math.sin(i)),
+        [1, 3, 32, 32],
+      ),
+    }),
+  },
+  {
+    spec: mlp(MLP_TINY),
+    feeds: () => ({
+      x: new ort.Tensor(
+        'float32',
+        new Float32Array(32).map((_, i) => i / 32),
+        [1, 32],
+      ),
+    }),
+  },
 ];
 
 async function run(modelPath: string, feeds: Feeds): Promise<Float32Array> {
@@ -93,13 +115,22 @@ test('same spec and seed give byte-identical files; another seed differs', async
           const sub = path.join(dir, `${spec.kind}-${format}-${run}`);
           await mkdir(sub);
           const r = await writeModel(spec, path.join(sub, 'model.onnx'), { format, sha256: true });
-          for (const f of r.files) assert.equal(f.sha256, createHash('sha256').update(await readFile(f.path)).digest('hex'), 'reported sha256 matches the file');
+          for (const f of r.files)
+            assert.equal(
+              f.sha256,
+              createHash('sha256')
+                .update(await readFile(f.path))
+                .digest('hex'),
+              'reported sha256 matches the file',
+            );
           sums.push(r.files.map((f) => `${path.basename(f.path)} ${f.sha256}`));
         }
         assert.deepEqual(sums[0], sums[1], `${spec.kind} ${format}`);
       }
       const base = await writeModel(spec, path.join(dir, `${spec.kind}-0.onnx`), { sha256: true });
-      const other = await writeModel({ ...spec, seed: spec.seed + 1 }, path.join(dir, `${spec.kind}-1.onnx`), { sha256: true });
+      const other = await writeModel({ ...spec, seed: spec.seed + 1 }, path.join(dir, `${spec.kind}-1.onnx`), {
+        sha256: true,
+      });
       assert.notEqual(other.files[0]!.sha256, base.files[0]!.sha256);
     }
   });
@@ -108,13 +139,19 @@ test('same spec and seed give byte-identical files; another seed differs', async
 test('embedded output over 2 GiB is refused before anything is written', async () => {
   await withTempDir(os.tmpdir(), async (dir) => {
     const out = path.join(dir, 'big.onnx');
-    await assert.rejects(writeModel(mlp(MLP_BIG), out), (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT') && /2 GiB/.test(e.message));
+    await assert.rejects(
+      writeModel(mlp(MLP_BIG), out),
+      (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT') && /2 GiB/.test(e.message),
+    );
     assert.deepEqual(await readdir(dir), []);
   });
 });
 
 test('unknown format is ERR_INVALID_ARGUMENT', async () => {
-  await assert.rejects(writeModel(mlp(MLP_TINY), path.join(os.tmpdir(), 'never.onnx'), { format: 'zip' as OutputFormat }), (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+  await assert.rejects(
+    writeModel(mlp(MLP_TINY), path.join(os.tmpdir(), 'never.onnx'), { format: 'zip' as OutputFormat }),
+    (e: unknown) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
 });
 
 test('writing streams: peak memory stays far below the model size', async () => {
@@ -128,20 +165,28 @@ test('writing streams: peak memory stays far below the model size', async () => 
       const r = await writeModel(mlp({ layers: 4, width: 4096 }), ${JSON.stringify(path.join(dir, 'm.onnx'))}, { sha256: true });
       const hwm = Number(/VmHWM:\\s+(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
       console.log(JSON.stringify({ bytes: r.totalBytes, hwm }));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=commonjs', '-e', `(async () => { ${script} })()`], { env: testEnv() });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=commonjs', '-e', `(async () => { ${script} })()`],
+      { env: testEnv() },
+    );
     const { bytes, hwm } = JSON.parse(stdout) as { bytes: number; hwm: number };
     assert.ok(bytes > 256 * 2 ** 20);
     assert.ok(hwm < 160 * 2 ** 20, `peak RSS ${hwm} bytes while writing ${bytes}`);
   });
 });
 
-test('big MLP (> 2 GiB, external data) loads and runs', { skip: process.env.BIG_TESTS !== '1' && 'set BIG_TESTS=1 (writes 3 GiB to /dev/shm)' }, async () => {
+test('big MLP (> 2 GiB, external data) loads and runs', {
+  skip: process.env.BIG_TESTS !== '1' && 'set BIG_TESTS=1 (writes 3 GiB to /dev/shm)',
+}, async () => {
   await withTempDir('/dev/shm', async (dir) => {
     const t0 = performance.now();
     const r = await writeModel(mlp(MLP_BIG), path.join(dir, 'big.onnx'), { format: 'external-single' });
     const written = performance.now() - t0;
     assert.ok(r.totalBytes > 3 * 2 ** 30);
-    const y = await run(r.model, { x: new ort.Tensor('float32', new Float32Array(MLP_BIG.width).fill(0.5), [1, MLP_BIG.width]) });
+    const y = await run(r.model, {
+      x: new ort.Tensor('float32', new Float32Array(MLP_BIG.width).fill(0.5), [1, MLP_BIG.width]),
+    });
     assert.equal(y.length, MLP_BIG.width);
     assert.ok(y.every(Number.isFinite));
     console.log(`big MLP: ${r.totalBytes} bytes written in ${written.toFixed(0)} ms`);

@@ -13,7 +13,17 @@ import path from 'node:path';
 import { TensorshareError, rethrowNoSpace } from '../errors.js';
 import { onnxTypes } from '../onnx/schema.js';
 import { Xoshiro128 } from '../prng.js';
-import { DataType, numel, paramCount, tensorBytes, type AttrValue, type ModelSpec, type NodeSpec, type TensorSpec, type ValueSpec } from './spec.js';
+import {
+  DataType,
+  numel,
+  paramCount,
+  tensorBytes,
+  type AttrValue,
+  type ModelSpec,
+  type NodeSpec,
+  type TensorSpec,
+  type ValueSpec,
+} from './spec.js';
 
 export type OutputFormat = 'embedded' | 'external-single' | 'external-per-tensor';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['embedded', 'external-single', 'external-per-tensor'];
@@ -56,12 +66,14 @@ export const GENERATOR_VERSION = '1';
 
 const CHUNK_ELEMENTS = 1 << 22; // 16 MiB of float32 per chunk
 
-
 // ---- protobuf framing helpers ----------------------------------------------
 
 function varintLen(n: number): number {
   let len = 1;
-  while (n >= 128) { n = Math.floor(n / 128); len++; }
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    len++;
+  }
   return len;
 }
 
@@ -69,7 +81,10 @@ function varintLen(n: number): number {
 function varint(n: number): Uint8Array {
   const out = new Uint8Array(varintLen(n));
   let i = 0;
-  while (n >= 128) { out[i++] = (n % 128) | 0x80; n = Math.floor(n / 128); }
+  while (n >= 128) {
+    out[i++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
   out[i] = n;
   return out;
 }
@@ -88,7 +103,8 @@ const isIntList = (v: AttrValue): v is readonly number[] => Array.isArray(v);
 
 function attribute(name: string, v: AttrValue): Record<string, unknown> {
   if (typeof v === 'number') {
-    if (!Number.isInteger(v)) throw new TensorshareError('ERR_INTERNAL', `attribute ${name}: wrap float values as { float }`);
+    if (!Number.isInteger(v))
+      throw new TensorshareError('ERR_INTERNAL', `attribute ${name}: wrap float values as { float }`);
     return { name, type: 2, i: v };
   }
   if (typeof v === 'string') return { name, type: 3, s: new TextEncoder().encode(v) };
@@ -99,7 +115,10 @@ function attribute(name: string, v: AttrValue): Record<string, unknown> {
 
 function node(n: NodeSpec): Record<string, unknown> {
   return {
-    input: n.inputs, output: n.outputs, name: n.name, opType: n.opType,
+    input: n.inputs,
+    output: n.outputs,
+    name: n.name,
+    opType: n.opType,
     attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
   };
 }
@@ -107,7 +126,12 @@ function node(n: NodeSpec): Record<string, unknown> {
 function valueInfo(v: ValueSpec): Record<string, unknown> {
   return {
     name: v.name,
-    type: { tensorType: { elemType: v.dataType, shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: {
+      tensorType: {
+        elemType: v.dataType,
+        shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
   };
 }
 
@@ -128,7 +152,12 @@ function sanitizeFileName(s: string): string {
   return clean.slice(0, 180) || '_';
 }
 
-function plan(spec: ModelSpec, outPath: string, format: OutputFormat, alignment: number): { tensors: TensorPlan[]; dataFiles: string[] } {
+function plan(
+  spec: ModelSpec,
+  outPath: string,
+  format: OutputFormat,
+  alignment: number,
+): { tensors: TensorPlan[]; dataFiles: string[] } {
   const dir = path.dirname(outPath);
   const base = path.basename(outPath);
   const stem = base.endsWith('.onnx') ? base.slice(0, -5) : base;
@@ -182,7 +211,11 @@ class OutFile {
   private pending: Promise<unknown> | null = null;
   private readonly hash: Hash | null;
   bytes = 0;
-  private constructor(readonly fh: FileHandle, readonly path: string, withHash: boolean) {
+  private constructor(
+    readonly fh: FileHandle,
+    readonly path: string,
+    withHash: boolean,
+  ) {
     this.hash = withHash ? createHash('sha256') : null;
   }
   static async create(p: string, withHash: boolean): Promise<OutFile> {
@@ -244,12 +277,14 @@ class ChunkBuffers {
 async function emitTensor(spec: ModelSpec, t: TensorSpec, out: OutFile, bufs: ChunkBuffers): Promise<void> {
   if (t.fill.kind === 'values') {
     const vals = t.fill.values;
-    if (vals.length !== numel(t.dims)) throw new TensorshareError('ERR_INTERNAL', `tensor ${t.name}: ${vals.length} values for dims [${t.dims}]`);
+    if (vals.length !== numel(t.dims))
+      throw new TensorshareError('ERR_INTERNAL', `tensor ${t.name}: ${vals.length} values for dims [${t.dims}]`);
     const arr = t.dataType === DataType.INT64 ? BigInt64Array.from(vals, (v) => BigInt(v)) : Float32Array.from(vals);
     await out.write(new Uint8Array(arr.buffer));
     return;
   }
-  if (t.dataType !== DataType.FLOAT) throw new TensorshareError('ERR_INTERNAL', `tensor ${t.name}: uniform fill needs float32`);
+  if (t.dataType !== DataType.FLOAT)
+    throw new TensorshareError('ERR_INTERNAL', `tensor ${t.name}: uniform fill needs float32`);
   const rng = new Xoshiro128(tensorSeed(spec, t));
   const total = numel(t.dims);
   for (let done = 0; done < total; ) {
@@ -264,7 +299,10 @@ async function emitTensor(spec: ModelSpec, t: TensorSpec, out: OutFile, bufs: Ch
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -272,11 +310,22 @@ function concat(parts: Uint8Array[]): Uint8Array {
 function frame(spec: ModelSpec, tensors: TensorPlan[]) {
   const { Graph: GraphProto, Model: ModelProto } = onnxTypes();
   const graphHead = GraphProto.encode({ node: spec.nodes.map(node), name: spec.name }).finish();
-  const graphTail = GraphProto.encode({ input: spec.inputs.map(valueInfo), output: spec.outputs.map(valueInfo) }).finish();
+  const graphTail = GraphProto.encode({
+    input: spec.inputs.map(valueInfo),
+    output: spec.outputs.map(valueInfo),
+  }).finish();
   // Per initializer: [tag][len][header][raw_data tag][len][bytes] (the raw part only when embedded).
-  const tensorLens = tensors.map((p) => (p.dataPath === undefined ? p.header.length + 1 + varintLen(p.bytes) + p.bytes : p.header.length));
+  const tensorLens = tensors.map((p) =>
+    p.dataPath === undefined ? p.header.length + 1 + varintLen(p.bytes) + p.bytes : p.header.length,
+  );
   const graphLen = graphHead.length + graphTail.length + tensorLens.reduce((s, l) => s + 1 + varintLen(l) + l, 0);
-  const provenance = JSON.stringify({ generator: GENERATOR_VERSION, kind: spec.kind, config: spec.config, seed: spec.seed, ...(spec.variant ? { variant: spec.variant } : {}) });
+  const provenance = JSON.stringify({
+    generator: GENERATOR_VERSION,
+    kind: spec.kind,
+    config: spec.config,
+    seed: spec.seed,
+    ...(spec.variant ? { variant: spec.variant } : {}),
+  });
   const modelHead = ModelProto.encode({
     irVersion: IR_VERSION,
     producerName: 'tensorshare-gen',
@@ -293,7 +342,12 @@ function frame(spec: ModelSpec, tensors: TensorPlan[]) {
  * Byte size of the .onnx file `writeModel(spec, outPath, { format })` would
  * produce, without writing anything (external locations embed outPath's name).
  */
-export function modelFileSize(spec: ModelSpec, format: OutputFormat = 'embedded', outPath = 'model.onnx', alignment = 64): number {
+export function modelFileSize(
+  spec: ModelSpec,
+  format: OutputFormat = 'embedded',
+  outPath = 'model.onnx',
+  alignment = 64,
+): number {
   const { tensors } = plan(spec, outPath, format, alignment);
   return frame(spec, tensors).modelLen;
 }
@@ -306,11 +360,17 @@ export function modelFileSize(spec: ModelSpec, format: OutputFormat = 'embedded'
 export async function writeModel(spec: ModelSpec, outPath: string, opts: WriteOptions = {}): Promise<WriteResult> {
   const format = opts.format ?? 'embedded';
   if (!OUTPUT_FORMATS.includes(format)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `unknown output format ${String(format)} (expected ${OUTPUT_FORMATS.join(', ')})`, { format });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `unknown output format ${String(format)} (expected ${OUTPUT_FORMATS.join(', ')})`,
+      { format },
+    );
   }
   const alignment = opts.alignment ?? 64;
   if (!Number.isSafeInteger(alignment) || alignment < 1) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `alignment must be a positive integer, got ${alignment}`, { alignment });
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `alignment must be a positive integer, got ${alignment}`, {
+      alignment,
+    });
   }
   const { tensors, dataFiles } = plan(spec, outPath, format, alignment);
   const { modelTop, graphTail, tensorLens, modelLen } = frame(spec, tensors);
@@ -329,8 +389,15 @@ export async function writeModel(spec: ModelSpec, outPath: string, opts: WriteOp
   const written: WrittenFile[] = [];
   // Only after validation: a rejected request must not leave folders behind.
   await mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
-  const track = async (p: string) => { const f = await OutFile.create(p, withHash); openFiles.push(f); return f; };
-  const finish = async (f: OutFile) => { openFiles.splice(openFiles.indexOf(f), 1); return f.close(); };
+  const track = async (p: string) => {
+    const f = await OutFile.create(p, withHash);
+    openFiles.push(f);
+    return f;
+  };
+  const finish = async (f: OutFile) => {
+    openFiles.splice(openFiles.indexOf(f), 1);
+    return f.close();
+  };
   try {
     // 1. Data files.
     if (format === 'external-single') {
@@ -362,7 +429,8 @@ export async function writeModel(spec: ModelSpec, outPath: string, opts: WriteOp
     }
     await m.write(graphTail);
     const mf = await finish(m);
-    if (mf.bytes !== modelLen) throw new TensorshareError('ERR_INTERNAL', `wrote ${mf.bytes} bytes to ${outPath}, planned ${modelLen}`);
+    if (mf.bytes !== modelLen)
+      throw new TensorshareError('ERR_INTERNAL', `wrote ${mf.bytes} bytes to ${outPath}, planned ${modelLen}`);
     await rename(tmpPath, outPath);
     written.unshift({ ...mf, path: outPath });
   } catch (e) {

@@ -43,22 +43,33 @@ export interface ImageLimits {
 export function decodePng(bytes: Uint8Array, limits: ImageLimits = {}): Image {
   // Checked here: pngjs answers a foreign format with stream-internal messages.
   if (!startsWith(bytes, PNG_SIGNATURE)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `expected a PNG image (starting 89 50 4e 47 0d 0a 1a 0a), received ${describeBytes(bytes)}`);
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `expected a PNG image (starting 89 50 4e 47 0d 0a 1a 0a), received ${describeBytes(bytes)}`,
+    );
   }
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   const { width, height } = pngDimensions(bytes);
-  if (width === 0 || height === 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `PNG image has no pixels (${width}x${height})`);
+  if (width === 0 || height === 0)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `PNG image has no pixels (${width}x${height})`);
   if (width * height > maxPixels) {
     const side = Math.floor(Math.sqrt(maxPixels));
-    throw new TensorshareError('ERR_INVALID_ARGUMENT',
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
       `PNG image is ${width}x${height} (${width * height} pixels), over the limit of ${maxPixels} pixels (about ${side}x${side}); send a smaller image`,
-      { width, height, maxPixels });
+      { width, height, maxPixels },
+    );
   }
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `expected a complete PNG image, received ${bytes.length} bytes with a PNG signature that do not decode (truncated or damaged)`, {}, { cause: e });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `expected a complete PNG image, received ${bytes.length} bytes with a PNG signature that do not decode (truncated or damaged)`,
+      {},
+      { cause: e },
+    );
   }
   const rgb = new Uint8Array(png.width * png.height * 3);
   for (let i = 0, j = 0; i < png.data.length; i += 4, j += 3) {
@@ -98,7 +109,8 @@ export function resize(img: Image, width: number, height: number): Image {
 
 export function crop(img: Image, x: number, y: number, w: number, h: number): Image {
   const out = new Uint8Array(w * h * 3);
-  for (let r = 0; r < h; r++) out.set(img.rgb.subarray(((y + r) * img.width + x) * 3, ((y + r) * img.width + x + w) * 3), r * w * 3);
+  for (let r = 0; r < h; r++)
+    out.set(img.rgb.subarray(((y + r) * img.width + x) * 3, ((y + r) * img.width + x + w) * 3), r * w * 3);
   return { width: w, height: h, rgb: out };
 }
 

@@ -19,7 +19,11 @@ export function recInput(img: Image, maxWidth = 960): PlainTensor {
 }
 
 /** Greedy CTC decoding: argmax per step, merge repeats, drop blanks (index 0). Index keys.length+1 is a space. */
-export function ctcDecode(probs: Float32Array, shape: readonly number[], keys: readonly string[]): { text: string; confidence: number } {
+export function ctcDecode(
+  probs: Float32Array,
+  shape: readonly number[],
+  keys: readonly string[],
+): { text: string; confidence: number } {
   const [, steps, classes] = shape as [number, number, number];
   let text = '';
   let prev = -1;
@@ -30,7 +34,10 @@ export function ctcDecode(probs: Float32Array, shape: readonly number[], keys: r
     let bestP = -Infinity;
     for (let c = 0; c < classes; c++) {
       const p = probs[t * classes + c]!;
-      if (p > bestP) { bestP = p; best = c; }
+      if (p > bestP) {
+        bestP = p;
+        best = c;
+      }
     }
     if (best !== 0 && best !== prev) {
       text += best <= keys.length ? keys[best - 1] : ' ';
@@ -59,13 +66,28 @@ export function detInput(img: Image, maxSide = 960): { tensor: PlainTensor; scal
   };
 }
 
-export interface Box { x: number; y: number; width: number; height: number; score: number }
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  score: number;
+}
 
 /**
  * Boxes from the DB probability map: threshold, 4-connected components,
  * bounding rectangles grown by the unclip margin DB shrinks text by.
  */
-export function detBoxes(map: Float32Array, shape: readonly number[], scaleX: number, scaleY: number, imgW: number, imgH: number, threshold = 0.3, minArea = 16): Box[] {
+export function detBoxes(
+  map: Float32Array,
+  shape: readonly number[],
+  scaleX: number,
+  scaleY: number,
+  imgW: number,
+  imgH: number,
+  threshold = 0.3,
+  minArea = 16,
+): Box[] {
   const h = shape[2]!;
   const w = shape[3]!;
   const seen = new Uint8Array(w * h);
@@ -73,7 +95,12 @@ export function detBoxes(map: Float32Array, shape: readonly number[], scaleX: nu
   const stack: number[] = [];
   for (let start = 0; start < w * h; start++) {
     if (seen[start] || map[start]! < threshold) continue;
-    let minX = w, minY = h, maxX = 0, maxY = 0, area = 0, sum = 0;
+    let minX = w,
+      minY = h,
+      maxX = 0,
+      maxY = 0,
+      area = 0,
+      sum = 0;
     stack.push(start);
     seen[start] = 1;
     while (stack.length) {
@@ -87,7 +114,10 @@ export function detBoxes(map: Float32Array, shape: readonly number[], scaleX: nu
       if (y < minY) minY = y;
       if (y > maxY) maxY = y;
       for (const q of [x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1]) {
-        if (q >= 0 && !seen[q] && map[q]! >= threshold) { seen[q] = 1; stack.push(q); }
+        if (q >= 0 && !seen[q] && map[q]! >= threshold) {
+          seen[q] = 1;
+          stack.push(q);
+        }
       }
     }
     if (area < minArea) continue;

@@ -14,13 +14,23 @@ export function mediaBytes(element: Uint8Array | string, magic: readonly number[
 // Line breaks are allowed (MIME wraps base64 at 76 columns); spaces mean prose.
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}$/;
 
-export const startsWith = (b: Uint8Array, magic: readonly number[]) => b.length >= magic.length && magic.every((m, i) => b[i] === m);
+export const startsWith = (b: Uint8Array, magic: readonly number[]) =>
+  b.length >= magic.length && magic.every((m, i) => b[i] === m);
 
 /** Leading bytes of formats people send by mistake, to name what arrived. */
 const KNOWN: readonly [string, readonly number[]][] = [
-  ['PNG', [0x89, 0x50, 0x4e, 0x47]], ['JPEG', [0xff, 0xd8, 0xff]], ['GIF', [0x47, 0x49, 0x46, 0x38]], ['WebP', [0x52, 0x49, 0x46, 0x46, -1, -1, -1, -1, 0x57, 0x45, 0x42, 0x50]],
-  ['WAV', [0x52, 0x49, 0x46, 0x46, -1, -1, -1, -1, 0x57, 0x41, 0x56, 0x45]], ['MP3', [0x49, 0x44, 0x33]], ['Ogg', [0x4f, 0x67, 0x67, 0x53]], ['FLAC', [0x66, 0x4c, 0x61, 0x43]],
-  ['PDF', [0x25, 0x50, 0x44, 0x46]], ['BMP', [0x42, 0x4d]], ['TIFF', [0x49, 0x49, 0x2a, 0x00]], ['gzip', [0x1f, 0x8b]],
+  ['PNG', [0x89, 0x50, 0x4e, 0x47]],
+  ['JPEG', [0xff, 0xd8, 0xff]],
+  ['GIF', [0x47, 0x49, 0x46, 0x38]],
+  ['WebP', [0x52, 0x49, 0x46, 0x46, -1, -1, -1, -1, 0x57, 0x45, 0x42, 0x50]],
+  ['WAV', [0x52, 0x49, 0x46, 0x46, -1, -1, -1, -1, 0x57, 0x41, 0x56, 0x45]],
+  ['MP3', [0x49, 0x44, 0x33]],
+  ['Ogg', [0x4f, 0x67, 0x67, 0x53]],
+  ['FLAC', [0x66, 0x4c, 0x61, 0x43]],
+  ['PDF', [0x25, 0x50, 0x44, 0x46]],
+  ['BMP', [0x42, 0x4d]],
+  ['TIFF', [0x49, 0x49, 0x2a, 0x00]],
+  ['gzip', [0x1f, 0x8b]],
 ];
 
 /** "1234 bytes starting ff d8 ff e0 00 10 4a 46 (a JPEG file)", for error messages that say what was received. */
@@ -29,7 +39,11 @@ export function describeBytes(b: Uint8Array): string {
   const head = Array.from(b.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
   const kind = KNOWN.find(([, m]) => b.length >= m.length && m.every((x, i) => x < 0 || b[i] === x))?.[0];
   const printable = Array.from(b.subarray(0, 24)).every((x) => x >= 0x20 && x < 0x7f);
-  const what = kind ? ` (a ${kind} file)` : printable ? ` (text "${Buffer.from(b.subarray(0, 24)).toString('latin1')}${b.length > 24 ? '...' : ''}")` : '';
+  const what = kind
+    ? ` (a ${kind} file)`
+    : printable
+      ? ` (text "${Buffer.from(b.subarray(0, 24)).toString('latin1')}${b.length > 24 ? '...' : ''}")`
+      : '';
   return `${b.length} bytes starting ${head}${what}`;
 }
 

@@ -14,7 +14,8 @@ export interface VadTensors {
 
 export function vadFrames(audio: Audio): Float32Array[] {
   const frames: Float32Array[] = [];
-  for (let i = 0; i + VAD_FRAME <= audio.samples.length; i += VAD_FRAME) frames.push(audio.samples.subarray(i, i + VAD_FRAME));
+  for (let i = 0; i + VAD_FRAME <= audio.samples.length; i += VAD_FRAME)
+    frames.push(audio.samples.subarray(i, i + VAD_FRAME));
   return frames;
 }
 
@@ -27,7 +28,10 @@ export function vadFeeds(frame: Float32Array, h: Float32Array, c: Float32Array):
   };
 }
 
-export interface Segment { startS: number; endS: number }
+export interface Segment {
+  startS: number;
+  endS: number;
+}
 
 /** Merges frames whose probability passes the threshold into speech segments (gaps under minGapS are bridged). */
 export function speechSegments(probs: readonly number[], threshold = 0.5, minGapS = 0.25): Segment[] {
@@ -42,4 +46,3 @@ export function speechSegments(probs: readonly number[], threshold = 0.5, minGap
   });
   return out.map((s) => ({ startS: +s.startS.toFixed(3), endS: +s.endS.toFixed(3) }));
 }
-

@@ -8,7 +8,11 @@ import { TensorshareError } from '../errors.js';
 // symlink that resolves outside the folder.
 export async function resolveExternalPath(modelFile: string, location: string, tensor: string): Promise<string> {
   const unsafe = (why: string) =>
-    new TensorshareError('ERR_UNSAFE_EXTERNAL_PATH', `${modelFile}: tensor '${tensor}' has external data location '${location}', which ${why}`, { file: modelFile, tensor, location });
+    new TensorshareError(
+      'ERR_UNSAFE_EXTERNAL_PATH',
+      `${modelFile}: tensor '${tensor}' has external data location '${location}', which ${why}`,
+      { file: modelFile, tensor, location },
+    );
   if (location.length === 0 || location.includes('\0')) throw unsafe('is empty or contains a NUL byte');
   if (path.isAbsolute(location) || /^[A-Za-z]:[\\/]/.test(location)) throw unsafe('is an absolute path');
   if (location.split(/[\\/]/).includes('..')) throw unsafe("contains '..'");
@@ -18,7 +22,11 @@ export async function resolveExternalPath(modelFile: string, location: string, t
     real = await fs.realpath(path.join(dir, location));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new TensorshareError('ERR_MISSING_EXTERNAL_DATA', `${modelFile}: tensor '${tensor}' refers to external data file '${location}', which does not exist`, { file: modelFile, tensor, location });
+      throw new TensorshareError(
+        'ERR_MISSING_EXTERNAL_DATA',
+        `${modelFile}: tensor '${tensor}' refers to external data file '${location}', which does not exist`,
+        { file: modelFile, tensor, location },
+      );
     }
     throw e;
   }
@@ -27,7 +35,13 @@ export async function resolveExternalPath(modelFile: string, location: string, t
 }
 
 /** What a file that is not a regular file is, for error messages. */
-function fileKind(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+function fileKind(st: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}): string {
   if (st.isDirectory()) return 'a folder';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice()) return 'a character device';
@@ -43,12 +57,20 @@ function fileKind(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDe
  * the fstat of the open descriptor then refuses anything but a regular file.
  * `describe` names the file in the error ("model file x.onnx", ...).
  */
-export async function openRegularFile(file: string, describe: string, details: Record<string, unknown> = {}): Promise<FileHandle> {
+export async function openRegularFile(
+  file: string,
+  describe: string,
+  details: Record<string, unknown> = {},
+): Promise<FileHandle> {
   const fh = await fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
     const st = await fh.stat();
     if (!st.isFile()) {
-      throw new TensorshareError(st.isDirectory() ? 'ERR_INVALID_ARGUMENT' : 'ERR_INVALID_MODEL', `${describe} is ${fileKind(st)}, not a regular file`, { file, ...details });
+      throw new TensorshareError(
+        st.isDirectory() ? 'ERR_INVALID_ARGUMENT' : 'ERR_INVALID_MODEL',
+        `${describe} is ${fileKind(st)}, not a regular file`,
+        { file, ...details },
+      );
     }
     return fh;
   } catch (e) {

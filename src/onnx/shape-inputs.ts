@@ -14,8 +14,16 @@ const TABLE: Readonly<Record<string, readonly number[]>> = {
   Tile: [1], // repeats
   Unsqueeze: [1], // axes (opset 13+)
   Squeeze: [1], // axes (opset 13+)
-  ReduceSum: [1], ReduceMean: [1], ReduceMax: [1], ReduceMin: [1], ReduceProd: [1], // axes (opset 13 / 18+)
-  ReduceL1: [1], ReduceL2: [1], ReduceLogSum: [1], ReduceLogSumExp: [1], ReduceSumSquare: [1],
+  ReduceSum: [1],
+  ReduceMean: [1],
+  ReduceMax: [1],
+  ReduceMin: [1],
+  ReduceProd: [1], // axes (opset 13 / 18+)
+  ReduceL1: [1],
+  ReduceL2: [1],
+  ReduceLogSum: [1],
+  ReduceLogSumExp: [1],
+  ReduceSumSquare: [1],
   Slice: [1, 2, 3, 4], // starts, ends, axes, steps
   Resize: [1, 2, 3], // roi, scales, sizes
   Upsample: [1], // scales
@@ -31,7 +39,9 @@ const TABLE: Readonly<Record<string, readonly number[]>> = {
   DFT: [1, 2], // dft_length, axis
   STFT: [1, 3], // frame_step, frame_length
   MelWeightMatrix: [0, 1, 2, 3, 4],
-  HannWindow: [0], HammingWindow: [0], BlackmanWindow: [0], // size
+  HannWindow: [0],
+  HammingWindow: [0],
+  BlackmanWindow: [0], // size
 };
 
 /** The names among `inputs` that this node reads as data during shape inference. */
@@ -41,5 +51,3 @@ export function readsAsData(domain: string, opType: string, inputs: readonly str
   if (!positions) return [];
   return positions.map((i) => inputs[i] ?? '').filter((name) => name !== '');
 }
-
-

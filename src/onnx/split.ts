@@ -64,7 +64,10 @@ export interface SplitOptions<S extends TensorSink> {
   onProgress?: (bytesRead: number, total: number) => void;
 }
 
-export async function splitModel<S extends TensorSink>(file: string, options: SplitOptions<S>): Promise<SplitResult<S>> {
+export async function splitModel<S extends TensorSink>(
+  file: string,
+  options: SplitOptions<S>,
+): Promise<SplitResult<S>> {
   // Never below 1: ONNX Runtime crashes releasing a session with an empty tensor as external data.
   const minExternal = Math.max(1, options.minExternalBytes ?? 1024);
   let fh: FileHandle;
@@ -73,14 +76,16 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: no such file`, { file });
-    if (code === 'EISDIR') throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: is a folder, expected an .onnx file`, { file });
+    if (code === 'EISDIR')
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: is a folder, expected an .onnx file`, { file });
     throw e;
   }
   const externals = new Map<string, FileHandle>();
   const tensors: SplitTensor<S>[] = [];
   try {
     const st = await fh.stat();
-    if (st.isDirectory()) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: is a folder, expected an .onnx file`, { file });
+    if (st.isDirectory())
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: is a folder, expected an .onnx file`, { file });
     const size = st.size;
     if (size === 0) throw new TensorshareError('ERR_INVALID_MODEL', `${file}: empty file, not an ONNX model`, { file });
     const sourceHash = options.sourceHash ?? createHash('sha256');
@@ -90,7 +95,17 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
       read += chunk.length;
       options.onProgress?.(read, size);
     });
-    const ctx: Ctx<S> = { file, r, minExternal, newSink: options.newSink, externals, tensors, embedded: { bytes: 0 }, dataInputs: new Set(), top: true };
+    const ctx: Ctx<S> = {
+      file,
+      r,
+      minExternal,
+      newSink: options.newSink,
+      externals,
+      tensors,
+      embedded: { bytes: 0 },
+      dataInputs: new Set(),
+      top: true,
+    };
 
     const topParts: Buffer[] = []; // every top-level field except the graph, verbatim
     let graph: Buffer | undefined;
@@ -103,17 +118,28 @@ export async function splitModel<S extends TensorSink>(file: string, options: Sp
         topParts.push(encodeKey(k.field, k.wire), await r.rawValue(k.wire, size));
       }
     }
-    if (!graph) throw new TensorshareError('ERR_INVALID_MODEL', `${file}: not an ONNX model (no graph found)`, { file });
+    if (!graph)
+      throw new TensorshareError('ERR_INVALID_MODEL', `${file}: not an ONNX model (no graph found)`, { file });
 
     const { Model, Graph } = onnxTypes();
     const top = Buffer.concat(topParts);
     const model = decodeOrThrow(() => Model.toObject(Model.decode(top), TO_OBJECT), file, 'model header') as {
-      irVersion?: number; opsetImport?: { domain?: string; version?: number }[]; producerName?: string;
+      irVersion?: number;
+      opsetImport?: { domain?: string; version?: number }[];
+      producerName?: string;
     };
     if (!model.irVersion || !model.opsetImport?.length) {
-      throw new TensorshareError('ERR_INVALID_MODEL', `${file}: not an ONNX model (missing ir_version or opset_import)`, { file });
+      throw new TensorshareError(
+        'ERR_INVALID_MODEL',
+        `${file}: not an ONNX model (missing ir_version or opset_import)`,
+        { file },
+      );
     }
-    const g = decodeOrThrow(() => Graph.toObject(Graph.decode(graph!), TO_OBJECT), file, 'graph') as { input?: ValueInfo[]; output?: ValueInfo[]; initializer?: TensorHeader[] };
+    const g = decodeOrThrow(() => Graph.toObject(Graph.decode(graph!), TO_OBJECT), file, 'graph') as {
+      input?: ValueInfo[];
+      output?: ValueInfo[];
+      initializer?: TensorHeader[];
+    };
     return {
       graph: Buffer.concat([top, lenField(MODEL_GRAPH, graph)]),
       source: { sha256: await sourceHash.digest('hex' as never), bytes: size, externalFiles: [...externals.keys()] },
@@ -152,7 +178,12 @@ function decodeOrThrow<T>(fn: () => T, file: string, what: string): T {
   try {
     return fn();
   } catch (e) {
-    throw new TensorshareError('ERR_INVALID_MODEL', `${file}: malformed ONNX ${what}: ${(e as Error).message}`, { file }, { cause: e });
+    throw new TensorshareError(
+      'ERR_INVALID_MODEL',
+      `${file}: malformed ONNX ${what}: ${(e as Error).message}`,
+      { file },
+      { cause: e },
+    );
   }
 }
 
@@ -194,7 +225,9 @@ async function rewriteGraph<S extends TensorSink>(ctx: Ctx<S>, end: number): Pro
       noteDataInputs(ctx, node);
       const before = ctx.tensors.length;
       const init = await constantToInitializer(ctx, node);
-      parts.push(init ? lenField(GRAPH_INITIALIZER, init.body) : lenField(GRAPH_NODE, await rewriteSubgraphs(inner, node)));
+      parts.push(
+        init ? lenField(GRAPH_INITIALIZER, init.body) : lenField(GRAPH_NODE, await rewriteSubgraphs(inner, node)),
+      );
       note(before, parts.length - 1, init?.header);
     } else if (k.field === GRAPH_INPUT && k.wire === WIRE_LEN && ctx.top) {
       const body = await r.rawValue(k.wire, end);
@@ -212,7 +245,10 @@ async function rewriteGraph<S extends TensorSink>(ctx: Ctx<S>, end: number): Pro
     await m.tensor.sink.abort();
   }
   for (const i of inputs) {
-    if (initNames.has(i.name)) { parts[i.index - 1] = Buffer.alloc(0); parts[i.index] = Buffer.alloc(0); }
+    if (initNames.has(i.name)) {
+      parts[i.index - 1] = Buffer.alloc(0);
+      parts[i.index] = Buffer.alloc(0);
+    }
   }
   return Buffer.concat(parts);
 }
@@ -220,7 +256,11 @@ async function rewriteGraph<S extends TensorSink>(ctx: Ctx<S>, end: number): Pro
 /** Records the inputs of a node that shape inference reads as data. */
 function noteDataInputs<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Buffer): void {
   const { Node } = onnxTypes();
-  const node = decodeOrThrow(() => Node.decode(nodeBytes), ctx.file, 'node') as unknown as { opType?: string; domain?: string; input?: string[] };
+  const node = decodeOrThrow(() => Node.decode(nodeBytes), ctx.file, 'node') as unknown as {
+    opType?: string;
+    domain?: string;
+    input?: string[];
+  };
   for (const name of readsAsData(node.domain ?? '', node.opType ?? '', node.input ?? [])) ctx.dataInputs.add(name);
 }
 
@@ -237,11 +277,25 @@ function valueInfoName<S extends TensorSink>(ctx: Ctx<S>, lengthPrefixed: Buffer
 /** A TensorProto with its data inline as raw_data. */
 function inlineTensor(h: TensorHeader, raw: Buffer): Buffer {
   const { Tensor } = onnxTypes();
-  return Buffer.from(Tensor.encode(Tensor.fromObject({ name: h.name, dims: h.dims, dataType: h.dataType, docString: h.docString, metadataProps: h.metadataProps, rawData: raw })).finish());
+  return Buffer.from(
+    Tensor.encode(
+      Tensor.fromObject({
+        name: h.name,
+        dims: h.dims,
+        dataType: h.dataType,
+        docString: h.docString,
+        metadataProps: h.metadataProps,
+        rawData: raw,
+      }),
+    ).finish(),
+  );
 }
 
 /** Returns the TensorProto bytes to put in the new graph. */
-async function rewriteInitializer<S extends TensorSink>(ctx: Ctx<S>, end: number): Promise<{ body: Buffer; header: TensorHeader }> {
+async function rewriteInitializer<S extends TensorSink>(
+  ctx: Ctx<S>,
+  end: number,
+): Promise<{ body: Buffer; header: TensorHeader }> {
   const { r, file } = ctx;
   const start = r.pos;
   const header: Buffer[] = []; // non-data fields, verbatim
@@ -277,14 +331,20 @@ async function rewriteInitializer<S extends TensorSink>(ctx: Ctx<S>, end: number
   }
 
   const { Tensor } = onnxTypes();
-  const h = decodeOrThrow(() => Tensor.toObject(Tensor.decode(Buffer.concat(header)), TO_OBJECT), file, `initializer at byte ${start}`) as TensorHeader;
+  const h = decodeOrThrow(
+    () => Tensor.toObject(Tensor.decode(Buffer.concat(header)), TO_OBJECT),
+    file,
+    `initializer at byte ${start}`,
+  ) as TensorHeader;
   const name = h.name ?? '';
   const dims = h.dims ?? [];
   const dataType = h.dataType ?? 0;
   const info = dtypeInfo(dataType);
   const fail = (code: 'ERR_INVALID_MODEL' | 'ERR_UNSUPPORTED_DTYPE', why: string) =>
     new TensorshareError(code, `${file}: initializer '${name}' ${why}`, { file, tensor: name });
-  const abortStreamed = async () => { if (streamed) await streamed.sink.abort(); };
+  const abortStreamed = async () => {
+    if (streamed) await streamed.sink.abort();
+  };
 
   if (!info) {
     await abortStreamed();
@@ -307,19 +367,27 @@ async function rewriteInitializer<S extends TensorSink>(ctx: Ctx<S>, end: number
   }
 
   if (h.dataLocation === EXTERNAL) {
-    if (streamed || raw || typed.length) throw fail('ERR_INVALID_MODEL', 'is marked external but also carries inline data');
+    if (streamed || raw || typed.length)
+      throw fail('ERR_INVALID_MODEL', 'is marked external but also carries inline data');
     return { body: await externalize(ctx, h, expected, await copyExternal(ctx, h, expected)), header: h };
   }
 
   if (streamed) {
     if (streamed.bytes !== expected) {
       await abortStreamed();
-      throw fail('ERR_INVALID_MODEL', `has ${streamed.bytes} bytes of raw_data but dims [${dims.join(', ')}] of ${info.name} need ${expected}`);
+      throw fail(
+        'ERR_INVALID_MODEL',
+        `has ${streamed.bytes} bytes of raw_data but dims [${dims.join(', ')}] of ${info.name} need ${expected}`,
+      );
     }
     return { body: await externalize(ctx, h, expected, streamed.sink), header: h };
   }
   if (raw) {
-    if (raw.length !== expected) throw fail('ERR_INVALID_MODEL', `has ${raw.length} bytes of raw_data but dims [${dims.join(', ')}] of ${info.name} need ${expected}`);
+    if (raw.length !== expected)
+      throw fail(
+        'ERR_INVALID_MODEL',
+        `has ${raw.length} bytes of raw_data but dims [${dims.join(', ')}] of ${info.name} need ${expected}`,
+      );
     return { body: await keepVerbatim(), header: h };
   }
   if (typed.length && expected >= ctx.minExternal) {
@@ -331,50 +399,72 @@ async function rewriteInitializer<S extends TensorSink>(ctx: Ctx<S>, end: number
   return { body: await keepVerbatim(), header: h };
 }
 
-async function externalize<S extends TensorSink>(ctx: Ctx<S>, h: TensorHeader, expected: number, sink: S): Promise<Buffer> {
+async function externalize<S extends TensorSink>(
+  ctx: Ctx<S>,
+  h: TensorHeader,
+  expected: number,
+  sink: S,
+): Promise<Buffer> {
   const { sha256, bytes } = await sink.finish();
   if (bytes !== expected) {
-    throw new TensorshareError('ERR_INVALID_MODEL', `${ctx.file}: initializer '${h.name}' has ${bytes} bytes of data, its dims need ${expected}`, { file: ctx.file, tensor: h.name });
+    throw new TensorshareError(
+      'ERR_INVALID_MODEL',
+      `${ctx.file}: initializer '${h.name}' has ${bytes} bytes of data, its dims need ${expected}`,
+      { file: ctx.file, tensor: h.name },
+    );
   }
   ctx.tensors.push({ name: h.name ?? '', dataType: h.dataType ?? 0, dims: h.dims ?? [], bytes, sha256, sink });
   const { Tensor } = onnxTypes();
-  return Buffer.from(Tensor.encode(Tensor.fromObject({
-    name: h.name,
-    dims: h.dims,
-    dataType: h.dataType,
-    docString: h.docString,
-    metadataProps: h.metadataProps,
-    dataLocation: EXTERNAL,
-    externalData: [
-      { key: 'location', value: sha256 },
-      { key: 'offset', value: '0' },
-      { key: 'length', value: String(bytes) },
-    ],
-  })).finish());
+  return Buffer.from(
+    Tensor.encode(
+      Tensor.fromObject({
+        name: h.name,
+        dims: h.dims,
+        dataType: h.dataType,
+        docString: h.docString,
+        metadataProps: h.metadataProps,
+        dataLocation: EXTERNAL,
+        externalData: [
+          { key: 'location', value: sha256 },
+          { key: 'offset', value: '0' },
+          { key: 'length', value: String(bytes) },
+        ],
+      }),
+    ).finish(),
+  );
 }
 
 async function copyExternal<S extends TensorSink>(ctx: Ctx<S>, h: TensorHeader, expected: number): Promise<S> {
   const entries = new Map((h.externalData ?? []).map((e) => [e.key, e.value]));
   const name = h.name ?? '';
   const location = entries.get('location');
-  const bad = (why: string) => new TensorshareError('ERR_INVALID_MODEL', `${ctx.file}: initializer '${name}' ${why}`, { file: ctx.file, tensor: name });
+  const bad = (why: string) =>
+    new TensorshareError('ERR_INVALID_MODEL', `${ctx.file}: initializer '${name}' ${why}`, {
+      file: ctx.file,
+      tensor: name,
+    });
   if (!location) throw bad('is external but names no location');
   const real = await resolveExternalPath(ctx.file, location, name);
   let fh = ctx.externals.get(location);
   if (!fh) {
-    fh = await openRegularFile(real, `${ctx.file}: tensor '${name}' has external data file '${location}', which`, { tensor: name, location });
+    fh = await openRegularFile(real, `${ctx.file}: tensor '${name}' has external data file '${location}', which`, {
+      tensor: name,
+      location,
+    });
     ctx.externals.set(location, fh);
   }
   const offset = Number(entries.get('offset') ?? '0');
   const length = entries.has('length') ? Number(entries.get('length')) : expected;
-  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) throw bad(`has invalid external offset/length '${entries.get('offset')}'/'${entries.get('length')}'`);
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0)
+    throw bad(`has invalid external offset/length '${entries.get('offset')}'/'${entries.get('length')}'`);
   if (length !== expected) throw bad(`has external length ${length} but its dims need ${expected} bytes`);
   const fileSize = (await fh.stat()).size;
-  if (offset + length > fileSize) throw bad(`needs bytes ${offset}..${offset + length} of '${location}', which has only ${fileSize} (truncated?)`);
+  if (offset + length > fileSize)
+    throw bad(`needs bytes ${offset}..${offset + length} of '${location}', which has only ${fileSize} (truncated?)`);
   const sink = await ctx.newSink();
   try {
     const buf = Buffer.allocUnsafe(Math.min(4 << 20, Math.max(length, 1)));
-    for (let pos = 0; pos < length;) {
+    for (let pos = 0; pos < length; ) {
       const want = Math.min(buf.length, length - pos);
       const { bytesRead } = await fh.read(buf, 0, want, offset + pos);
       if (bytesRead === 0) throw bad(`external file '${location}' ended early`);
@@ -389,10 +479,19 @@ async function copyExternal<S extends TensorSink>(ctx: Ctx<S>, h: TensorHeader, 
 }
 
 /** Converts a tensor stored in typed fields (float_data, int32_data, ...) to its raw little-endian bytes. */
-function typedToRaw(message: Buffer, dataType: number, expected: number, fail: (c: 'ERR_INVALID_MODEL' | 'ERR_UNSUPPORTED_DTYPE', why: string) => Error): Buffer {
+function typedToRaw(
+  message: Buffer,
+  dataType: number,
+  expected: number,
+  fail: (c: 'ERR_INVALID_MODEL' | 'ERR_UNSUPPORTED_DTYPE', why: string) => Error,
+): Buffer {
   const { Tensor } = onnxTypes();
   const t = Tensor.toObject(Tensor.decode(message), { longs: String, arrays: true }) as {
-    floatData: number[]; int32Data: number[]; int64Data: string[]; doubleData: number[]; uint64Data: string[];
+    floatData: number[];
+    int32Data: number[];
+    int64Data: string[];
+    doubleData: number[];
+    uint64Data: string[];
   };
   const out = Buffer.alloc(expected);
   const writeEach = <T>(values: readonly T[], write: (v: T, i: number) => unknown) => {
@@ -402,18 +501,63 @@ function typedToRaw(message: Buffer, dataType: number, expected: number, fail: (
     if (n * per !== expected) throw fail('ERR_INVALID_MODEL', `has ${n} typed values, its dims need ${expected / per}`);
   };
   switch (dataType) {
-    case 1: count(t.floatData.length, 4); writeEach(t.floatData, (v, i) => out.writeFloatLE(v, i * 4)); break;
-    case 14: count(t.floatData.length, 4); writeEach(t.floatData, (v, i) => out.writeFloatLE(v, i * 4)); break;
-    case 11: case 15: count(t.doubleData.length, 8); writeEach(t.doubleData, (v, i) => out.writeDoubleLE(v, i * 8)); break;
-    case 7: count(t.int64Data.length, 8); writeEach(t.int64Data, (v, i) => out.writeBigInt64LE(BigInt(v), i * 8)); break;
-    case 12: count(t.uint64Data.length, 4); writeEach(t.uint64Data, (v, i) => out.writeUInt32LE(Number(v), i * 4)); break;
-    case 13: count(t.uint64Data.length, 8); writeEach(t.uint64Data, (v, i) => out.writeBigUInt64LE(BigInt(v), i * 8)); break;
-    case 6: count(t.int32Data.length, 4); writeEach(t.int32Data, (v, i) => out.writeInt32LE(v, i * 4)); break;
-    case 5: count(t.int32Data.length, 2); writeEach(t.int32Data, (v, i) => out.writeInt16LE(v, i * 2)); break;
-    case 4: case 10: case 16: count(t.int32Data.length, 2); writeEach(t.int32Data, (v, i) => out.writeUInt16LE(v & 0xffff, i * 2)); break;
-    case 3: count(t.int32Data.length, 1); writeEach(t.int32Data, (v, i) => out.writeInt8(v, i)); break;
-    case 2: case 9: case 17: case 18: case 19: case 20: count(t.int32Data.length, 1); writeEach(t.int32Data, (v, i) => out.writeUInt8(v & 0xff, i)); break;
-    default: throw fail('ERR_UNSUPPORTED_DTYPE', `stores data type ${dataType} in typed fields, which tensorshare cannot convert (use raw_data)`);
+    case 1:
+      count(t.floatData.length, 4);
+      writeEach(t.floatData, (v, i) => out.writeFloatLE(v, i * 4));
+      break;
+    case 14:
+      count(t.floatData.length, 4);
+      writeEach(t.floatData, (v, i) => out.writeFloatLE(v, i * 4));
+      break;
+    case 11:
+    case 15:
+      count(t.doubleData.length, 8);
+      writeEach(t.doubleData, (v, i) => out.writeDoubleLE(v, i * 8));
+      break;
+    case 7:
+      count(t.int64Data.length, 8);
+      writeEach(t.int64Data, (v, i) => out.writeBigInt64LE(BigInt(v), i * 8));
+      break;
+    case 12:
+      count(t.uint64Data.length, 4);
+      writeEach(t.uint64Data, (v, i) => out.writeUInt32LE(Number(v), i * 4));
+      break;
+    case 13:
+      count(t.uint64Data.length, 8);
+      writeEach(t.uint64Data, (v, i) => out.writeBigUInt64LE(BigInt(v), i * 8));
+      break;
+    case 6:
+      count(t.int32Data.length, 4);
+      writeEach(t.int32Data, (v, i) => out.writeInt32LE(v, i * 4));
+      break;
+    case 5:
+      count(t.int32Data.length, 2);
+      writeEach(t.int32Data, (v, i) => out.writeInt16LE(v, i * 2));
+      break;
+    case 4:
+    case 10:
+    case 16:
+      count(t.int32Data.length, 2);
+      writeEach(t.int32Data, (v, i) => out.writeUInt16LE(v & 0xffff, i * 2));
+      break;
+    case 3:
+      count(t.int32Data.length, 1);
+      writeEach(t.int32Data, (v, i) => out.writeInt8(v, i));
+      break;
+    case 2:
+    case 9:
+    case 17:
+    case 18:
+    case 19:
+    case 20:
+      count(t.int32Data.length, 1);
+      writeEach(t.int32Data, (v, i) => out.writeUInt8(v & 0xff, i));
+      break;
+    default:
+      throw fail(
+        'ERR_UNSUPPORTED_DTYPE',
+        `stores data type ${dataType} in typed fields, which tensorshare cannot convert (use raw_data)`,
+      );
   }
   return out;
 }
@@ -424,10 +568,16 @@ function typedToRaw(message: Buffer, dataType: number, expected: number, fail: (
  * here changes nothing in the computation and lets the weights be shared.
  * Returns the initializer bytes, or undefined to keep the node as it is.
  */
-async function constantToInitializer<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Buffer): Promise<{ body: Buffer; header: TensorHeader } | undefined> {
+async function constantToInitializer<S extends TensorSink>(
+  ctx: Ctx<S>,
+  nodeBytes: Buffer,
+): Promise<{ body: Buffer; header: TensorHeader } | undefined> {
   const { Node, Tensor } = onnxTypes();
   const node = decodeOrThrow(() => Node.decode(nodeBytes), ctx.file, 'node') as unknown as {
-    opType?: string; domain?: string; output?: string[]; attribute?: { name?: string; t?: protobuf.Message }[];
+    opType?: string;
+    domain?: string;
+    output?: string[];
+    attribute?: { name?: string; t?: protobuf.Message }[];
   };
   if (node.opType !== 'Constant' || (node.domain ?? '') !== '' || node.output?.length !== 1) return undefined;
   if (node.attribute?.length !== 1 || node.attribute[0]!.name !== 'value' || !node.attribute[0]!.t) return undefined;
@@ -441,9 +591,11 @@ async function constantToInitializer<S extends TensorSink>(ctx: Ctx<S>, nodeByte
   if (expected < ctx.minExternal && h.dataLocation !== EXTERNAL) return undefined;
   const fail = (code: 'ERR_INVALID_MODEL' | 'ERR_UNSUPPORTED_DTYPE', why: string) =>
     new TensorshareError(code, `${ctx.file}: Constant '${named.name}' ${why}`, { file: ctx.file, tensor: named.name });
-  if (h.dataLocation === EXTERNAL) return { body: await externalize(ctx, named, expected, await copyExternal(ctx, named, expected)), header: named };
+  if (h.dataLocation === EXTERNAL)
+    return { body: await externalize(ctx, named, expected, await copyExternal(ctx, named, expected)), header: named };
   const bytes = h.rawData ?? typedToRaw(tensorBytes, h.dataType ?? 0, expected, fail);
-  if (bytes.length !== expected) throw fail('ERR_INVALID_MODEL', `has ${bytes.length} bytes of data but its dims need ${expected}`);
+  if (bytes.length !== expected)
+    throw fail('ERR_INVALID_MODEL', `has ${bytes.length} bytes of data but its dims need ${expected}`);
   const sink = await ctx.newSink();
   await sink.write(bytes);
   return { body: await externalize(ctx, named, expected, sink), header: named };

@@ -62,11 +62,17 @@ export class ForwardReader {
   }
 
   private truncated(): TensorshareError {
-    return new TensorshareError('ERR_INVALID_MODEL', `${this.file}: truncated or malformed ONNX (unexpected end of data at byte ${this.pos} of ${this.size})`, { file: this.file });
+    return new TensorshareError(
+      'ERR_INVALID_MODEL',
+      `${this.file}: truncated or malformed ONNX (unexpected end of data at byte ${this.pos} of ${this.size})`,
+      { file: this.file },
+    );
   }
 
   malformed(why: string): TensorshareError {
-    return new TensorshareError('ERR_INVALID_MODEL', `${this.file}: malformed ONNX at byte ${this.pos}: ${why}`, { file: this.file });
+    return new TensorshareError('ERR_INVALID_MODEL', `${this.file}: malformed ONNX at byte ${this.pos}: ${why}`, {
+      file: this.file,
+    });
   }
 
   private available(): number {
@@ -110,7 +116,8 @@ export class ForwardReader {
   /** Length of a length-delimited field, checked against the parent's end. */
   async length(end: number): Promise<number> {
     const n = await this.varint();
-    if (this.pos + n > end) throw this.pos + n > this.size ? this.truncated() : this.malformed('length exceeds parent message');
+    if (this.pos + n > end)
+      throw this.pos + n > this.size ? this.truncated() : this.malformed('length exceeds parent message');
     return n;
   }
 
@@ -149,19 +156,29 @@ export class ForwardReader {
 
   async skipValue(wire: number, end: number): Promise<void> {
     switch (wire) {
-      case WIRE_VARINT: await this.rawVarint(); return;
-      case WIRE_I64: await this.pipe(8, () => {}); return;
-      case WIRE_I32: await this.pipe(4, () => {}); return;
-      default: await this.pipe(await this.length(end), () => {});
+      case WIRE_VARINT:
+        await this.rawVarint();
+        return;
+      case WIRE_I64:
+        await this.pipe(8, () => {});
+        return;
+      case WIRE_I32:
+        await this.pipe(4, () => {});
+        return;
+      default:
+        await this.pipe(await this.length(end), () => {});
     }
   }
 
   /** Reads one whole field value (after its key) as raw wire bytes, key excluded. */
   async rawValue(wire: number, end: number): Promise<Buffer> {
     switch (wire) {
-      case WIRE_VARINT: return this.rawVarint();
-      case WIRE_I64: return this.bytes(8);
-      case WIRE_I32: return this.bytes(4);
+      case WIRE_VARINT:
+        return this.rawVarint();
+      case WIRE_I64:
+        return this.bytes(8);
+      case WIRE_I32:
+        return this.bytes(4);
       default: {
         const n = await this.length(end);
         return Buffer.concat([encodeVarint(n), await this.bytes(n)]);
@@ -206,7 +223,11 @@ export function lenField(field: number, body: Buffer): Buffer {
  * length-delimited field (return undefined to keep it). Everything else is
  * copied byte-for-byte, so fields this project does not model survive.
  */
-export async function editFields(msg: Buffer, what: string, edit: (field: number, body: Buffer) => Promise<Buffer | undefined> | Buffer | undefined): Promise<Buffer> {
+export async function editFields(
+  msg: Buffer,
+  what: string,
+  edit: (field: number, body: Buffer) => Promise<Buffer | undefined> | Buffer | undefined,
+): Promise<Buffer> {
   const r = new ForwardReader(bufferSource(msg), msg.length, what);
   const parts: Buffer[] = [];
   for (let k = await r.key(msg.length); k; k = await r.key(msg.length)) {

@@ -7,13 +7,7 @@ import { once } from 'node:events';
 import { packageRoot } from '../paths.js';
 import { isTensorshareError } from '../errors.js';
 import { writeChain } from '../testing/models.js';
-import {
-  parseSmapsByFile,
-  parseSmapsRollup,
-  readSmapsByFile,
-  readSmapsRollup,
-  sumRollups,
-} from './smaps.js';
+import { parseSmapsByFile, parseSmapsRollup, readSmapsByFile, readSmapsRollup, sumRollups } from './smaps.js';
 import { testEnv } from '../testing/env.js';
 
 const ROLLUP_TEXT = `55caf5efa000-7ffd57289000 ---p 00000000 00:00 0                          [rollup]
@@ -64,10 +58,21 @@ const KB = 1024;
 test('parseSmapsRollup reads every field in bytes', () => {
   const r = parseSmapsRollup(ROLLUP_TEXT);
   assert.deepEqual(r, {
-    rss: 1748 * KB, pss: 432 * KB, pssAnon: 116 * KB, pssFile: 316 * KB, pssShmem: 0,
-    sharedClean: 1568 * KB, sharedDirty: 0, privateClean: 64 * KB, privateDirty: 116 * KB, swap: 0,
+    rss: 1748 * KB,
+    pss: 432 * KB,
+    pssAnon: 116 * KB,
+    pssFile: 316 * KB,
+    pssShmem: 0,
+    sharedClean: 1568 * KB,
+    sharedDirty: 0,
+    privateClean: 64 * KB,
+    privateDirty: 116 * KB,
+    swap: 0,
   });
-  assert.throws(() => parseSmapsRollup('nothing here'), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+  assert.throws(
+    () => parseSmapsRollup('nothing here'),
+    (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
 });
 
 test('sumRollups adds field-wise', () => {
@@ -80,7 +85,10 @@ test('sumRollups adds field-wise', () => {
 
 test('parseSmapsByFile groups mappings per file under a folder only', () => {
   const files = parseSmapsByFile(SMAPS_TEXT, '/dev/shm/st/');
-  assert.deepEqual(files.map((f) => f.path), ['/dev/shm/st/m/model.data', '/dev/shm/st/m/old weights.bin']);
+  assert.deepEqual(
+    files.map((f) => f.path),
+    ['/dev/shm/st/m/model.data', '/dev/shm/st/m/old weights.bin'],
+  );
   const [data, old] = files;
   assert.equal(data!.mappings, 2);
   assert.equal(data!.size, 2048 * KB);
@@ -97,12 +105,19 @@ test('readSmapsRollup of this process is plausible; a missing pid is a typed err
   const r = readSmapsRollup(process.pid);
   assert.ok(r.rss > 1024 * KB && r.pss > 0 && r.pss <= r.rss);
   assert.ok(r.pssAnon + r.pssFile + r.pssShmem <= r.pss + 4 * KB);
-  assert.throws(() => readSmapsRollup(2 ** 22 + 7), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+  assert.throws(
+    () => readSmapsRollup(2 ** 22 + 7),
+    (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
 });
 
 /** Spawns `node -e script` from the package root and waits for its first stdout line "ready". */
 async function spawnReady(script: string, args: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', script, ...args], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'inherit'], env: testEnv() });
+  const child = spawn(process.execPath, ['-e', script, ...args], {
+    cwd: packageRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: testEnv(),
+  });
   let buf = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -116,12 +131,14 @@ async function spawnReady(script: string, args: string[] = []): Promise<ChildPro
 }
 
 async function kill(children: ChildProcess[]): Promise<void> {
-  await Promise.all(children.map(async (c) => {
-    if (c.exitCode !== null || c.signalCode !== null) return;
-    const exited = once(c, 'exit');
-    c.kill('SIGKILL');
-    await exited;
-  }));
+  await Promise.all(
+    children.map(async (c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const exited = once(c, 'exit');
+      c.kill('SIGKILL');
+      await exited;
+    }),
+  );
 }
 
 test('ORT maps external weights on /dev/shm in place and two processes share them', async () => {
@@ -143,7 +160,11 @@ test('ORT maps external weights on /dev/shm in place and two processes share the
     const fileBytes = 4 * 256 * 256 * 4;
     for (const c of children) {
       const files = readSmapsByFile(c.pid!, dir);
-      assert.deepEqual(files.map((f) => path.basename(f.path)), ['model.data'], JSON.stringify(files));
+      assert.deepEqual(
+        files.map((f) => path.basename(f.path)),
+        ['model.data'],
+        JSON.stringify(files),
+      );
       const data = files[0]!;
       assert.equal(data.mappings, 4); // one mapping per initializer
       assert.equal(data.rss, fileBytes); // every weight page is resident

@@ -36,7 +36,18 @@ const ROLLUP_KEYS: Record<string, keyof SmapsRollup> = {
 };
 
 export function emptyRollup(): SmapsRollup {
-  return { rss: 0, pss: 0, pssAnon: 0, pssFile: 0, pssShmem: 0, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, swap: 0 };
+  return {
+    rss: 0,
+    pss: 0,
+    pssAnon: 0,
+    pssFile: 0,
+    pssShmem: 0,
+    sharedClean: 0,
+    sharedDirty: 0,
+    privateClean: 0,
+    privateDirty: 0,
+    swap: 0,
+  };
 }
 
 /** Parses a `Key:   123 kB` line; undefined for lines of any other form. */
@@ -65,10 +76,20 @@ export function parseSmapsRollup(text: string): SmapsRollup {
 function procError(e: unknown, pid: number, file: string): never {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT' || code === 'ESRCH') {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `process ${pid} does not exist (reading /proc/${pid}/${file})`, { pid }, { cause: e });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `process ${pid} does not exist (reading /proc/${pid}/${file})`,
+      { pid },
+      { cause: e },
+    );
   }
   if (code === 'EACCES' || code === 'EPERM') {
-    throw new TensorshareError('ERR_PERMISSION_DENIED', `no permission to read /proc/${pid}/${file}`, { pid }, { cause: e });
+    throw new TensorshareError(
+      'ERR_PERMISSION_DENIED',
+      `no permission to read /proc/${pid}/${file}`,
+      { pid },
+      { cause: e },
+    );
   }
   throw e;
 }
@@ -148,7 +169,19 @@ export function parseSmapsByFile(text: string, folder: string): FileMapping[] {
       if (!name.startsWith('/') || !underFolder(name, folder)) continue;
       current = files.get(name);
       if (!current) {
-        current = { path: name, deleted, mappings: 0, size: 0, rss: 0, pss: 0, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, anonymous: 0 };
+        current = {
+          path: name,
+          deleted,
+          mappings: 0,
+          size: 0,
+          rss: 0,
+          pss: 0,
+          sharedClean: 0,
+          sharedDirty: 0,
+          privateClean: 0,
+          privateDirty: 0,
+          anonymous: 0,
+        };
         files.set(name, current);
       }
       current.mappings++;

@@ -7,7 +7,10 @@ test('AIMD: additive increase while batch latency stays under the SLO, up to max
   let s = aimdInit(8, c);
   assert.equal(s.cap, 1);
   const caps: number[] = [];
-  for (let i = 0; i < 6; i++) { s = aimdUpdate(s, c, 20); caps.push(s.cap); }
+  for (let i = 0; i < 6; i++) {
+    s = aimdUpdate(s, c, 20);
+    caps.push(s.cap);
+  }
   assert.deepEqual(caps, [3, 5, 7, 8, 8, 8]);
 });
 

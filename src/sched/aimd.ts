@@ -22,10 +22,13 @@ export interface AimdState {
 }
 
 export function aimdInit(maxBatchSize: number, config: AimdConfig): AimdState {
-  if (!(config.sloMs > 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `AIMD sloMs must be > 0, got ${config.sloMs}`);
+  if (!(config.sloMs > 0))
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `AIMD sloMs must be > 0, got ${config.sloMs}`);
   const backoff = config.backoff ?? 0.1;
-  if (!(backoff > 0 && backoff < 1)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `AIMD backoff must be in (0, 1), got ${backoff}`);
-  if (!((config.step ?? 1) > 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `AIMD step must be > 0, got ${config.step}`);
+  if (!(backoff > 0 && backoff < 1))
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `AIMD backoff must be in (0, 1), got ${backoff}`);
+  if (!((config.step ?? 1) > 0))
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `AIMD step must be > 0, got ${config.step}`);
   return { cap: clamp(Math.floor(config.initial ?? 1), maxBatchSize), max: maxBatchSize };
 }
 
@@ -39,9 +42,10 @@ export function aimdInit(maxBatchSize: number, config: AimdConfig): AimdState {
  */
 export function aimdUpdate(state: AimdState, config: AimdConfig, latencyMs: number, reachedCap = true): AimdState {
   if (latencyMs <= config.sloMs && !reachedCap) return state;
-  const next = latencyMs <= config.sloMs
-    ? state.cap + Math.max(1, Math.floor(config.step ?? 1))
-    : Math.floor(state.cap * (1 - (config.backoff ?? 0.1)));
+  const next =
+    latencyMs <= config.sloMs
+      ? state.cap + Math.max(1, Math.floor(config.step ?? 1))
+      : Math.floor(state.cap * (1 - (config.backoff ?? 0.1)));
   return { cap: clamp(next, state.max), max: state.max };
 }
 

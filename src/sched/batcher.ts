@@ -37,7 +37,12 @@ export type BatchDecision =
  *  3. else, the oldest request has waited maxQueueDelayMs: everything that fits.
  * Otherwise wait until the oldest request's delay expires.
  */
-export function decideBatch(pending: readonly Pending[], config: BatchingConfig | null, cap: number, now: number): BatchDecision {
+export function decideBatch(
+  pending: readonly Pending[],
+  config: BatchingConfig | null,
+  cap: number,
+  now: number,
+): BatchDecision {
   if (pending.length === 0) throw new TensorshareError('ERR_INTERNAL', 'decideBatch called with an empty queue');
   if (config === null) return { take: 1 };
   let total = 0;
@@ -46,7 +51,10 @@ export function decideBatch(pending: readonly Pending[], config: BatchingConfig 
   let preferredN = 0;
   const preferred = config.preferredBatchSizes ?? [];
   for (const r of pending) {
-    if (total + r.items > cap) { full = true; break; }
+    if (total + r.items > cap) {
+      full = true;
+      break;
+    }
     total += r.items;
     n++;
     if (preferred.includes(total)) preferredN = n;
@@ -64,9 +72,11 @@ export function decideBatch(pending: readonly Pending[], config: BatchingConfig 
 /** Validates a batching config; throws ERR_INVALID_ARGUMENT naming the function. */
 export function checkBatchingConfig(fn: string, c: BatchingConfig): void {
   const bad = (msg: string) => new TensorshareError('ERR_INVALID_ARGUMENT', `function ${fn}: ${msg}`, { fn });
-  if (!Number.isInteger(c.maxBatchSize) || c.maxBatchSize < 1) throw bad(`maxBatchSize must be an integer >= 1, got ${c.maxBatchSize}`);
+  if (!Number.isInteger(c.maxBatchSize) || c.maxBatchSize < 1)
+    throw bad(`maxBatchSize must be an integer >= 1, got ${c.maxBatchSize}`);
   if (!(c.maxQueueDelayMs >= 0)) throw bad(`maxQueueDelayMs must be >= 0, got ${c.maxQueueDelayMs}`);
   for (const p of c.preferredBatchSizes ?? []) {
-    if (!Number.isInteger(p) || p < 1 || p > c.maxBatchSize) throw bad(`preferred batch size ${p} is not an integer in [1, ${c.maxBatchSize}]`);
+    if (!Number.isInteger(p) || p < 1 || p > c.maxBatchSize)
+      throw bad(`preferred batch size ${p} is not an integer in [1, ${c.maxBatchSize}]`);
   }
 }

@@ -10,7 +10,12 @@ test('core budget: reservations never exceed the total; refusal says what is lef
   const r2 = b.reserve('resnet#1', 3);
   assert.equal(b.used(), 7);
   assert.equal(b.available(), 1);
-  assert.throws(() => b.reserve('bert#2', 2), (e) => isTensorshareError(e, 'ERR_RESOURCE_EXHAUSTED') && /bert#2: asked for 2 intra-op threads, 1 of 8 cores free/.test(e.message));
+  assert.throws(
+    () => b.reserve('bert#2', 2),
+    (e) =>
+      isTensorshareError(e, 'ERR_RESOURCE_EXHAUSTED') &&
+      /bert#2: asked for 2 intra-op threads, 1 of 8 cores free/.test(e.message),
+  );
   assert.equal(b.used(), 7, 'a refusal reserves nothing');
   r1.release();
   r1.release();
@@ -25,7 +30,10 @@ test('core budget: with a minimum, grants what is free down to that minimum', ()
   b.reserve('a', 3);
   assert.equal(b.reserve('b', 4, { min: 1 }).threads, 1);
   assert.throws(() => b.reserve('c', 4, { min: 1 }), /c: asked for 1..4 intra-op threads, 0 of 4 cores free/);
-  assert.throws(() => b.reserve('d', 0), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+  assert.throws(
+    () => b.reserve('d', 0),
+    (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
 });
 
 test('core budget: defaults to os.availableParallelism()', () => {

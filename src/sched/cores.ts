@@ -44,7 +44,11 @@ export function createCoreBudget(options: { total?: number } = {}): CoreBudget {
     reserve(owner, threads, opts = {}) {
       const min = opts.min ?? threads;
       if (!Number.isInteger(threads) || threads < 1 || !Number.isInteger(min) || min < 1 || min > threads) {
-        throw new TensorshareError('ERR_INVALID_ARGUMENT', `${owner}: cannot reserve ${threads} threads (min ${min}); need integers 1 <= min <= threads`, { owner, threads, min });
+        throw new TensorshareError(
+          'ERR_INVALID_ARGUMENT',
+          `${owner}: cannot reserve ${threads} threads (min ${min}); need integers 1 <= min <= threads`,
+          { owner, threads, min },
+        );
       }
       const free = total - used;
       if (free < min) {

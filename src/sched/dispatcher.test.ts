@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDispatcher, type Batch, type Dispatcher, type DispatcherConfig, type FunctionConfig, type Request } from './dispatcher.js';
+import {
+  createDispatcher,
+  type Batch,
+  type Dispatcher,
+  type DispatcherConfig,
+  type FunctionConfig,
+  type Request,
+} from './dispatcher.js';
 import { isTensorshareError } from '../errors.js';
 
 type D = Dispatcher<string>;
@@ -40,7 +47,15 @@ function head(b: Batch<string>): Request<string> {
  * slots; refill(now) tops the queues up. Returns service time per tenant
  * (split by items) and dispatch log.
  */
-function simulate(d: D, opts: { until: number; service: (b: Batch<string>) => number; refill: (now: number) => void; nextArrival?: (now: number) => number }) {
+function simulate(
+  d: D,
+  opts: {
+    until: number;
+    service: (b: Batch<string>) => number;
+    refill: (now: number) => void;
+    nextArrival?: (now: number) => number;
+  },
+) {
   const running: Array<{ b: Batch<string>; end: number }> = [];
   const cpu = new Map<string, number>();
   const log: Array<{ at: number; b: Batch<string> }> = [];
@@ -67,8 +82,12 @@ function simulate(d: D, opts: { until: number; service: (b: Batch<string>) => nu
 }
 
 const solo = (name: string, extra: Partial<FunctionConfig> = {}): FunctionConfig => ({ name, ...extra });
-const batched = (name: string, maxBatchSize: number, maxQueueDelayMs = 0, extra: Partial<FunctionConfig> = {}): FunctionConfig =>
-  ({ name, batching: { maxBatchSize, maxQueueDelayMs }, ...extra });
+const batched = (
+  name: string,
+  maxBatchSize: number,
+  maxQueueDelayMs = 0,
+  extra: Partial<FunctionConfig> = {},
+): FunctionConfig => ({ name, batching: { maxBatchSize, maxQueueDelayMs }, ...extra });
 
 test('fifo: batches leave in arrival order across functions', () => {
   const d = make({ policy: 'fifo' }, [solo('a'), solo('b')]);
@@ -83,7 +102,10 @@ test('fifo: one slot means one batch at a time; completion frees it', () => {
   const d = make({ policy: 'fifo', slots: 1 }, [batched('m', 4)]);
   for (const p of ['1', '2', '3', '4', '5']) d.enqueue({ fn: 'm', payload: p }, 0);
   const first = d.next(0);
-  assert.deepEqual(first.batch?.requests.map((r) => r.payload), ['1', '2', '3', '4']);
+  assert.deepEqual(
+    first.batch?.requests.map((r) => r.payload),
+    ['1', '2', '3', '4'],
+  );
   assert.equal(d.next(0).batch, null, 'slot busy');
   d.complete(first.batch!, 5);
   assert.deepEqual(drain(d, 5), [['5']]);
@@ -122,7 +144,10 @@ test('priority: no besteffort work starts while realtime is queued, even if it w
 });
 
 test('priority reserve: while realtime keeps arriving, besteffort leaves a run free; after the window it may take it', () => {
-  const d = make({ policy: 'priority', slots: 4, priorityReserve: { runs: 1, windowMs: 100 } }, [solo('m', { maxConcurrency: 2 }), solo('other', { maxConcurrency: 1 })]);
+  const d = make({ policy: 'priority', slots: 4, priorityReserve: { runs: 1, windowMs: 100 } }, [
+    solo('m', { maxConcurrency: 2 }),
+    solo('other', { maxConcurrency: 1 }),
+  ]);
   d.enqueue({ fn: 'm', payload: 'rt', priority: 'realtime' }, 0);
   const rt = d.next(0).batch!;
   d.complete(rt, 5);
@@ -140,7 +165,11 @@ test('priority reserve: while realtime keeps arriving, besteffort leaves a run f
   assert.equal(head(rt2).payload, 'rt2', 'realtime gets the reserved run at once');
   d.complete(rt2, 5);
   assert.equal(d.next(119).batch, null);
-  assert.equal(d.next(121).batch?.requests[0]?.payload, 'be2', 'no realtime for a window: besteffort may use every run');
+  assert.equal(
+    d.next(121).batch?.requests[0]?.payload,
+    'be2',
+    'no realtime for a window: besteffort may use every run',
+  );
 });
 
 test('priority reserve: a function with one run still serves besteffort', () => {
@@ -149,7 +178,10 @@ test('priority reserve: a function with one run still serves besteffort', () => 
   d.complete(d.next(0).batch!, 1);
   d.enqueue({ fn: 'm', payload: 'be' }, 2);
   assert.equal(d.next(2).batch?.requests[0]?.payload, 'be');
-  assert.throws(() => make({ policy: 'priority', priorityReserve: { runs: -1 } }, []), /priority reserve must be an integer >= 0/);
+  assert.throws(
+    () => make({ policy: 'priority', priorityReserve: { runs: -1 } }, []),
+    /priority reserve must be an integer >= 0/,
+  );
 });
 
 test('priority: a batch holds one class; realtime ones go first', () => {
@@ -159,7 +191,10 @@ test('priority: a batch holds one class; realtime ones go first', () => {
   d.enqueue({ fn: 'm', payload: 'be2' }, 0);
   d.enqueue({ fn: 'm', payload: 'rt2', priority: 'realtime' }, 0);
   const b1 = d.next(0).batch!;
-  assert.deepEqual(b1.requests.map((r) => r.payload), ['rt1', 'rt2']);
+  assert.deepEqual(
+    b1.requests.map((r) => r.payload),
+    ['rt1', 'rt2'],
+  );
   d.complete(b1, 1);
   assert.deepEqual(drain(d, 1), [['be1', 'be2']]);
 });
@@ -171,7 +206,9 @@ test('priority: besteffort is not starved when realtime work comes and goes', ()
   const { log } = simulate(d, {
     until: 300,
     service: () => 10,
-    refill: (now) => { if (now % 30 === 0) d.enqueue({ fn: 'm', payload: `rt@${now}`, priority: 'realtime' }, now); },
+    refill: (now) => {
+      if (now % 30 === 0) d.enqueue({ fn: 'm', payload: `rt@${now}`, priority: 'realtime' }, now);
+    },
     nextArrival: (now) => (Math.floor(now / 30) + 1) * 30,
   });
   const be = log.filter((e) => head(e.b).priority === 'besteffort');
@@ -189,8 +226,12 @@ for (const slots of [1, 3]) {
       until: 30_000,
       service: (b) => (b.fn === 'fa' ? 10 : 30),
       refill: (now) => {
-        for (const [fn, t] of [['fa', 'a'], ['fb', 'b']] as const) {
-          while ((d.snapshot().tenants.find((x) => x.tenant === t)?.queued ?? 0) < 5) d.enqueue({ fn, tenant: t, payload: t }, now);
+        for (const [fn, t] of [
+          ['fa', 'a'],
+          ['fb', 'b'],
+        ] as const) {
+          while ((d.snapshot().tenants.find((x) => x.tenant === t)?.queued ?? 0) < 5)
+            d.enqueue({ fn, tenant: t, payload: t }, now);
         }
       },
     });
@@ -209,7 +250,8 @@ test('fair: weights 2:1 give CPU shares 2:1 (within 10%), batched function share
     service: (b) => 4 + 2 * b.items,
     refill: (now) => {
       for (const t of ['gold', 'bronze']) {
-        while ((d.snapshot().tenants.find((x) => x.tenant === t)?.queued ?? 0) < 8) d.enqueue({ fn: 'm', tenant: t, payload: t }, now);
+        while ((d.snapshot().tenants.find((x) => x.tenant === t)?.queued ?? 0) < 8)
+          d.enqueue({ fn: 'm', tenant: t, payload: t }, now);
       }
     },
   });
@@ -227,7 +269,10 @@ test('fair: an idle tenant does not bank credit, a lone tenant is served without
 });
 
 test('srtf: the shortest predicted batch goes first', () => {
-  const d = make({ policy: 'srtf', srtf: { agingRate: 0.5 } }, [solo('long', { expectedServiceMs: 50 }), solo('short', { expectedServiceMs: 5 })]);
+  const d = make({ policy: 'srtf', srtf: { agingRate: 0.5 } }, [
+    solo('long', { expectedServiceMs: 50 }),
+    solo('short', { expectedServiceMs: 5 }),
+  ]);
   d.enqueue({ fn: 'long', payload: 'L' }, 0);
   d.enqueue({ fn: 'short', payload: 'S' }, 1);
   assert.deepEqual(runAll(d, 1), ['S', 'L']);
@@ -249,13 +294,19 @@ test('srtf: the online profile replaces the prior', () => {
 
 test('srtf: aging prevents starvation of a long job under a stream of short ones', () => {
   const startedAt = (agingRate: number) => {
-    const d = make({ policy: 'srtf', slots: 1, srtf: { agingRate } }, [solo('long', { expectedServiceMs: 50 }), solo('short', { expectedServiceMs: 5 })]);
+    const d = make({ policy: 'srtf', slots: 1, srtf: { agingRate } }, [
+      solo('long', { expectedServiceMs: 50 }),
+      solo('short', { expectedServiceMs: 5 }),
+    ]);
     d.enqueue({ fn: 'long', payload: 'L' }, 0);
     let n = 0;
     const { log } = simulate(d, {
       until: 1000,
       service: (b) => (b.fn === 'long' ? 50 : 5),
-      refill: (now) => { while (d.snapshot().functions.find((f) => f.fn === 'short')!.queued < 2) d.enqueue({ fn: 'short', payload: `s${n++}` }, now); },
+      refill: (now) => {
+        while (d.snapshot().functions.find((f) => f.fn === 'short')!.queued < 2)
+          d.enqueue({ fn: 'short', payload: `s${n++}` }, now);
+      },
     });
     return log.find((e) => e.b.fn === 'long')?.at;
   };
@@ -274,15 +325,24 @@ test('timeouts: a request past its deadline is reported expired and never run', 
   const busy = d.next(2);
   assert.equal(busy.batch, null);
   assert.equal(busy.wakeAt, 6, 'wakes at the deadline to reject promptly, even with no free slot');
-  assert.deepEqual(d.next(6).expired.map((r) => r.payload), ['short-timeout']);
+  assert.deepEqual(
+    d.next(6).expired.map((r) => r.payload),
+    ['short-timeout'],
+  );
   d.complete(running, 10);
   const dec = d.next(10);
-  assert.deepEqual(dec.batch?.requests.map((r) => r.payload), ['default-timeout']);
+  assert.deepEqual(
+    dec.batch?.requests.map((r) => r.payload),
+    ['default-timeout'],
+  );
   d.complete(dec.batch!, 1);
   d.enqueue({ fn: 'm', payload: 'late' }, 20);
   const late = d.next(120);
   assert.equal(late.batch, null);
-  assert.deepEqual(late.expired.map((r) => r.payload), ['late']);
+  assert.deepEqual(
+    late.expired.map((r) => r.payload),
+    ['late'],
+  );
 });
 
 test('queue limit: a full function queue refuses with ERR_OVERLOADED; expired requests make room', () => {
@@ -291,18 +351,35 @@ test('queue limit: a full function queue refuses with ERR_OVERLOADED; expired re
   d.enqueue({ fn: 'm', payload: '2' }, 0);
   // A slot is taken by other work so the queue stays full.
   d.enqueue({ fn: 'other', payload: 'o' }, 0);
-  assert.throws(() => d.enqueue({ fn: 'm', payload: '3' }, 1), (e) => isTensorshareError(e, 'ERR_OVERLOADED') && /function 'm' is overloaded: 2 requests already queued \(maxQueueLength 2\)/.test(e.message));
+  assert.throws(
+    () => d.enqueue({ fn: 'm', payload: '3' }, 1),
+    (e) =>
+      isTensorshareError(e, 'ERR_OVERLOADED') &&
+      /function 'm' is overloaded: 2 requests already queued \(maxQueueLength 2\)/.test(e.message),
+  );
   d.enqueue({ fn: 'other', payload: 'o2' }, 1);
   d.enqueue({ fn: 'm', payload: '4' }, 10); // '1' expired at 10: room for '4'
-  assert.deepEqual(d.next(10).expired.map((r) => r.payload), ['1']);
+  assert.deepEqual(
+    d.next(10).expired.map((r) => r.payload),
+    ['1'],
+  );
 });
 
 test('enqueue refuses unknown functions and oversize requests', () => {
   const d = make({ policy: 'fifo' }, [batched('m', 4)]);
-  assert.throws(() => d.enqueue({ fn: 'nope', payload: '' }, 0), (e) => isTensorshareError(e, 'ERR_MODEL_NOT_FOUND'));
-  assert.throws(() => d.enqueue({ fn: 'm', payload: '', items: 5 }, 0), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+  assert.throws(
+    () => d.enqueue({ fn: 'nope', payload: '' }, 0),
+    (e) => isTensorshareError(e, 'ERR_MODEL_NOT_FOUND'),
+  );
+  assert.throws(
+    () => d.enqueue({ fn: 'm', payload: '', items: 5 }, 0),
+    (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
   assert.throws(() => d.enqueue({ fn: 'm', payload: '', timeoutMs: 0 }, 0), /timeoutMs/);
-  assert.throws(() => createDispatcher({ policy: 'lottery' as never, slots: 1 }), /unknown scheduling policy "lottery"/);
+  assert.throws(
+    () => createDispatcher({ policy: 'lottery' as never, slots: 1 }),
+    /unknown scheduling policy "lottery"/,
+  );
 });
 
 test('batching in the dispatcher: shape keys split batches, max delay wakes, unbatchable functions run alone', () => {
@@ -313,7 +390,10 @@ test('batching in the dispatcher: shape keys split batches, max delay wakes, unb
   d.enqueue({ fn: 'resnet', payload: 'r1' }, 3);
   d.enqueue({ fn: 'resnet', payload: 'r2' }, 3);
   const dec = d.next(3);
-  assert.deepEqual(dec.batch?.requests.map((r) => r.payload), ['r1']);
+  assert.deepEqual(
+    dec.batch?.requests.map((r) => r.payload),
+    ['r1'],
+  );
   assert.deepEqual(drain(d, 3), [['r2']]);
   assert.equal(d.next(3).wakeAt, 10);
   assert.deepEqual(drain(d, 10), [['q128a', 'q128b']]);
@@ -357,7 +437,13 @@ test('per-function concurrency limits batches in flight for that function only',
 test('unregister returns queued requests', () => {
   const d = make({ policy: 'fair', slots: 1 }, [solo('a')]);
   d.enqueue({ fn: 'a', tenant: 't', payload: 'x' }, 0);
-  assert.deepEqual(d.unregister('a').map((r) => r.payload), ['x']);
-  assert.deepEqual(d.snapshot().tenants.map((t) => t.queued), [0]);
+  assert.deepEqual(
+    d.unregister('a').map((r) => r.payload),
+    ['x'],
+  );
+  assert.deepEqual(
+    d.snapshot().tenants.map((t) => t.queued),
+    [0],
+  );
   assert.deepEqual(d.next(0), { batch: null, expired: [], wakeAt: null });
 });

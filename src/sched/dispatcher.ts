@@ -186,21 +186,34 @@ interface Candidate<P> {
 export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
   const policy = config.policy;
   if (!POLICIES.includes(policy)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `unknown scheduling policy "${policy}"; expected one of ${POLICIES.join(', ')}`, { policy });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `unknown scheduling policy "${policy}"; expected one of ${POLICIES.join(', ')}`,
+      { policy },
+    );
   }
   checkCount('slots', config.slots);
   let slots = config.slots;
   const quantumMs = config.fair?.quantumMs ?? 10;
   const weights = config.fair?.weights ?? {};
   for (const [t, w] of Object.entries(weights)) {
-    if (!(w > 0 && Number.isFinite(w))) throw new TensorshareError('ERR_INVALID_ARGUMENT', `fair-share weight of tenant ${t} must be > 0, got ${w}`, { tenant: t });
+    if (!(w > 0 && Number.isFinite(w)))
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `fair-share weight of tenant ${t} must be > 0, got ${w}`, {
+        tenant: t,
+      });
   }
-  if (!(quantumMs > 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `fair quantumMs must be > 0, got ${quantumMs}`);
+  if (!(quantumMs > 0))
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `fair quantumMs must be > 0, got ${quantumMs}`);
   const agingRate = config.srtf?.agingRate ?? 0.5;
   const reserveRuns = config.priorityReserve?.runs ?? 0;
   const reserveWindowMs = config.priorityReserve?.windowMs ?? 1000;
-  if (!(Number.isInteger(reserveRuns) && reserveRuns >= 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `priority reserve must be an integer >= 0 runs, got ${reserveRuns}`);
-  if (!(reserveWindowMs > 0)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `priority reserve windowMs must be > 0, got ${reserveWindowMs}`);
+  if (!(Number.isInteger(reserveRuns) && reserveRuns >= 0))
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `priority reserve must be an integer >= 0 runs, got ${reserveRuns}`,
+    );
+  if (!(reserveWindowMs > 0))
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `priority reserve windowMs must be > 0, got ${reserveWindowMs}`);
   const weight = (t: string) => weights[t] ?? 1;
 
   const fns = new Map<string, FnState<P>>();
@@ -215,7 +228,8 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
 
   function fnState(fn: string): FnState<P> {
     const s = fns.get(fn);
-    if (!s) throw new TensorshareError('ERR_MODEL_NOT_FOUND', `function ${fn} is not registered with the scheduler`, { fn });
+    if (!s)
+      throw new TensorshareError('ERR_MODEL_NOT_FOUND', `function ${fn} is not registered with the scheduler`, { fn });
     return s;
   }
 
@@ -362,7 +376,14 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
         aimd = aimdInit(cfg.batching.maxBatchSize, cfg.aimd);
         if (old?.aimd) aimd = { cap: Math.min(old.aimd.cap, aimd.max), max: aimd.max };
       }
-      fns.set(cfg.name, { config: { ...cfg }, queue: old?.queue ?? [], inFlight: old?.inFlight ?? 0, aimd, nextDeadline: old?.nextDeadline ?? Infinity, lastRealtimeAt: old?.lastRealtimeAt ?? -Infinity });
+      fns.set(cfg.name, {
+        config: { ...cfg },
+        queue: old?.queue ?? [],
+        inFlight: old?.inFlight ?? 0,
+        aimd,
+        nextDeadline: old?.nextDeadline ?? Infinity,
+        lastRealtimeAt: old?.lastRealtimeAt ?? -Infinity,
+      });
     },
 
     unregister(fn) {
@@ -377,20 +398,36 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
       const s = fnState(init.fn);
       const items = init.items ?? 1;
       if (!Number.isInteger(items) || items < 1) {
-        throw new TensorshareError('ERR_INVALID_ARGUMENT', `request to ${init.fn}: items must be an integer >= 1, got ${items}`, { fn: init.fn });
+        throw new TensorshareError(
+          'ERR_INVALID_ARGUMENT',
+          `request to ${init.fn}: items must be an integer >= 1, got ${items}`,
+          { fn: init.fn },
+        );
       }
       const max = s.config.batching?.maxBatchSize;
       if (max !== undefined && items > max) {
-        throw new TensorshareError('ERR_INVALID_ARGUMENT', `request to ${init.fn} has ${items} rows, more than its max batch size ${max}`, { fn: init.fn, items, maxBatchSize: max });
+        throw new TensorshareError(
+          'ERR_INVALID_ARGUMENT',
+          `request to ${init.fn} has ${items} rows, more than its max batch size ${max}`,
+          { fn: init.fn, items, maxBatchSize: max },
+        );
       }
       const timeoutMs = init.timeoutMs ?? s.config.defaultTimeoutMs ?? Infinity;
       if (!(timeoutMs > 0)) {
-        throw new TensorshareError('ERR_INVALID_ARGUMENT', `request to ${init.fn}: timeoutMs must be > 0, got ${timeoutMs}`, { fn: init.fn });
+        throw new TensorshareError(
+          'ERR_INVALID_ARGUMENT',
+          `request to ${init.fn}: timeoutMs must be > 0, got ${timeoutMs}`,
+          { fn: init.fn },
+        );
       }
       const limit = s.config.maxQueueLength ?? Infinity;
       if (s.queue.length >= limit) outbox.push(...purge(s, now));
       if (s.queue.length >= limit) {
-        throw new TensorshareError('ERR_OVERLOADED', `function '${init.fn}' is overloaded: ${s.queue.length} requests already queued (maxQueueLength ${limit})`, { fn: init.fn, queued: s.queue.length, maxQueueLength: limit });
+        throw new TensorshareError(
+          'ERR_OVERLOADED',
+          `function '${init.fn}' is overloaded: ${s.queue.length} requests already queued (maxQueueLength ${limit})`,
+          { fn: init.fn, queued: s.queue.length, maxQueueLength: limit },
+        );
       }
       const n = ++seq;
       const req: Request<P> = {
@@ -448,7 +485,11 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
 
     complete(batch, serviceMs, options = {}) {
       if (!running.delete(batch.id)) {
-        throw new TensorshareError('ERR_INVALID_ARGUMENT', `batch ${batch.id} of ${batch.fn} is not running (completed twice?)`, { batch: batch.id, fn: batch.fn });
+        throw new TensorshareError(
+          'ERR_INVALID_ARGUMENT',
+          `batch ${batch.id} of ${batch.fn} is not running (completed twice?)`,
+          { batch: batch.id, fn: batch.fn },
+        );
       }
       if (policy === 'fair') chargeShares(batch, serviceMs - batch.predictedMs);
       const s = fns.get(batch.fn);
@@ -484,7 +525,9 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
           cap: capOf(s),
           concurrency: s.config.maxConcurrency ?? Infinity,
         })),
-        tenants: [...tenants].sort().map((t) => ({ tenant: t, queued: queuedByTenant.get(t) ?? 0, deficitMs: drr.deficit.get(t) ?? 0 })),
+        tenants: [...tenants]
+          .sort()
+          .map((t) => ({ tenant: t, queued: queuedByTenant.get(t) ?? 0, deficitMs: drr.deficit.get(t) ?? 0 })),
       };
     },
   };
@@ -495,12 +538,22 @@ export function timeoutError(r: Request<unknown>, now: number): TensorshareError
   return new TensorshareError(
     'ERR_TIMEOUT',
     `request ${r.id} to ${r.fn} waited ${Math.round(now - r.enqueuedAt)} ms in the queue, past its timeout of ${Math.round(r.deadline - r.enqueuedAt)} ms; it was not run`,
-    { fn: r.fn, id: r.id, tenant: r.tenant, waitedMs: now - r.enqueuedAt, timeoutMs: r.deadline - r.enqueuedAt, expired: true },
+    {
+      fn: r.fn,
+      id: r.id,
+      tenant: r.tenant,
+      waitedMs: now - r.enqueuedAt,
+      timeoutMs: r.deadline - r.enqueuedAt,
+      expired: true,
+    },
   );
 }
 
 function checkCount(what: string, n: number, min = 1): void {
   if (!(Number.isInteger(n) && n >= min) && n !== Infinity) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} must be an integer >= ${min}, got ${n}`, { what, value: n });
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} must be an integer >= ${min}, got ${n}`, {
+      what,
+      value: n,
+    });
   }
 }

@@ -49,14 +49,20 @@ export function drrCharge(s: DrrState, tenant: string, ms: number): void {
  * The tenant to serve next among those `ready` (some of its work can be
  * dispatched now), or null when none is. Advances the round.
  */
-export function drrPick(s: DrrState, ready: (t: string) => boolean, weight: (t: string) => number, quantumMs: number): string | null {
+export function drrPick(
+  s: DrrState,
+  ready: (t: string) => boolean,
+  weight: (t: string) => number,
+  quantumMs: number,
+): string | null {
   if (!s.order.some(ready)) return null;
   const credit = (t: string) => quantumMs * weight(t);
   for (let visits = 0; ; visits++) {
     if (s.ptr >= s.order.length) s.ptr = 0;
     const t = s.order[s.ptr];
     // Unreachable: the round is non-empty (some tenant is ready) and ptr was just wrapped into it.
-    if (t === undefined) throw new TensorshareError('ERR_INTERNAL', `drr pointer ${s.ptr} is outside a round of ${s.order.length}`);
+    if (t === undefined)
+      throw new TensorshareError('ERR_INTERNAL', `drr pointer ${s.ptr} is outside a round of ${s.order.length}`);
     if (!s.granted) {
       s.deficit.set(t, s.deficit.get(t)! + credit(t));
       s.granted = true;

@@ -39,7 +39,11 @@ export function predict(p: LatencyProfile, fn: string, items: number, hintMs?: n
     if (hintMs !== undefined) return hintMs * Math.max(1, items);
     let sum = 0;
     let n = 0;
-    for (const m of p.byFn.values()) for (const v of m.values()) { sum += v; n++; }
+    for (const m of p.byFn.values())
+      for (const v of m.values()) {
+        sum += v;
+        n++;
+      }
     return n > 0 ? sum / n : p.priorMs;
   }
   const exact = sizes.get(items);

@@ -47,10 +47,16 @@ test('scheduler: every request resolves with its own rows of a batched run', asy
   for (const { x, label, p } of pending) {
     const out = await p;
     assert.ok(out.y && out.label, 'each request gets both outputs');
-    assert.deepEqual([...(out.y.data as Float32Array)], x.map((v) => 2 * v + 1));
+    assert.deepEqual(
+      [...(out.y.data as Float32Array)],
+      x.map((v) => 2 * v + 1),
+    );
     assert.deepEqual(out.label.data, label);
   }
-  assert.ok(batches.length > 1 && batches.every((b) => b.reduce((a, c) => a + c, 0) <= 8), `batches ${JSON.stringify(batches)}`);
+  assert.ok(
+    batches.length > 1 && batches.every((b) => b.reduce((a, c) => a + c, 0) <= 8),
+    `batches ${JSON.stringify(batches)}`,
+  );
   assert.equal(batches.flat().length, 12);
 });
 
@@ -58,9 +64,14 @@ test('scheduler: waits for the batch delay, then runs one batch', async () => {
   const clock = createFakeClock();
   const calls: string[][] = [];
   const s = createScheduler<string, string>({
-    policy: 'fifo', slots: 2, clock,
+    policy: 'fifo',
+    slots: 2,
+    clock,
     functions: [{ name: 'm', batching: { maxBatchSize: 4, maxQueueDelayMs: 10 } }],
-    execute: async (_fn, reqs) => { calls.push(reqs.map((r) => r.payload)); return reqs.map((r) => r.payload.toUpperCase()); },
+    execute: async (_fn, reqs) => {
+      calls.push(reqs.map((r) => r.payload));
+      return reqs.map((r) => r.payload.toUpperCase());
+    },
   });
   const a = s.submit({ fn: 'm', payload: 'a' });
   clock.advance(4);
@@ -77,7 +88,9 @@ test('scheduler: a request past its timeout is rejected with ERR_TIMEOUT and nev
   const clock = createFakeClock();
   const ran: string[] = [];
   const s = createScheduler<string, string>({
-    policy: 'fifo', slots: 1, clock,
+    policy: 'fifo',
+    slots: 1,
+    clock,
     functions: [{ name: 'm' }],
     execute: async (_fn, reqs) => {
       ran.push(...reqs.map((r) => r.payload));
@@ -91,7 +104,10 @@ test('scheduler: a request past its timeout is rejected with ERR_TIMEOUT and nev
   late.catch(() => {});
   await flush();
   clock.advance(10);
-  await assert.rejects(late, (e) => isTensorshareError(e, 'ERR_TIMEOUT') && /request \d+ to m waited 10 ms/.test(e.message));
+  await assert.rejects(
+    late,
+    (e) => isTensorshareError(e, 'ERR_TIMEOUT') && /request \d+ to m waited 10 ms/.test(e.message),
+  );
   clock.advance(40);
   await flush();
   assert.equal(await first, 'first');
@@ -104,7 +120,9 @@ test('scheduler: a request past its timeout is rejected with ERR_TIMEOUT and nev
 test('scheduler: queue-full, unknown function and destroyed scheduler are rejected with typed errors', async () => {
   const clock = createFakeClock();
   const s = createScheduler<string, string>({
-    policy: 'priority', slots: 1, clock,
+    policy: 'priority',
+    slots: 1,
+    clock,
     functions: [{ name: 'm', maxQueueLength: 1 }],
     execute: () => new Promise(() => {}), // never finishes: the slot stays taken
   });
@@ -122,7 +140,9 @@ test('scheduler: queue-full, unknown function and destroyed scheduler are reject
 test('scheduler: execute failures reject the whole batch; an Error element rejects only its request', async () => {
   const clock = createFakeClock();
   const s = createScheduler<string, string>({
-    policy: 'fifo', slots: 1, clock,
+    policy: 'fifo',
+    slots: 1,
+    clock,
     functions: [{ name: 'm', batching: { maxBatchSize: 3, maxQueueDelayMs: 1 } }, { name: 'bad' }, { name: 'short' }],
     execute: async (fn, reqs) => {
       if (fn === 'bad') throw new Error('instance crashed');
@@ -143,14 +163,19 @@ test('scheduler: execute failures reject the whole batch; an Error element rejec
   await assert.rejects(pBoom, /bad input boom/);
   assert.equal(await pc, 'c');
   await assert.rejects(bad, /instance crashed/);
-  await assert.rejects(short, (e) => isTensorshareError(e, 'ERR_INTERNAL') && /returned 0 results for 1 requests/.test(e.message));
+  await assert.rejects(
+    short,
+    (e) => isTensorshareError(e, 'ERR_INTERNAL') && /returned 0 results for 1 requests/.test(e.message),
+  );
   assert.equal(s.snapshot().inFlight, 0);
 });
 
 test('scheduler: measured service time feeds the AIMD cap', async () => {
   const clock = createFakeClock();
   const s = createScheduler<number, number>({
-    policy: 'fifo', slots: 1, clock,
+    policy: 'fifo',
+    slots: 1,
+    clock,
     functions: [{ name: 'm', batching: { maxBatchSize: 8, maxQueueDelayMs: 0 }, aimd: { sloMs: 10 } }],
     execute: async (_fn, reqs) => {
       await new Promise<void>((r) => clock.setTimeout(r, 4 * reqs.length)); // 4 ms per item
@@ -158,8 +183,14 @@ test('scheduler: measured service time feeds the AIMD cap', async () => {
     },
   });
   const all = Array.from({ length: 30 }, (_, i) => s.submit({ fn: 'm', payload: i }));
-  for (let t = 0; t < 200; t++) { clock.advance(1); await flush(); }
-  assert.deepEqual(await Promise.all(all), Array.from({ length: 30 }, (_, i) => i));
+  for (let t = 0; t < 200; t++) {
+    clock.advance(1);
+    await flush();
+  }
+  assert.deepEqual(
+    await Promise.all(all),
+    Array.from({ length: 30 }, (_, i) => i),
+  );
   // 2 items = 8 ms meets the 10 ms SLO, 3 items = 12 ms does not.
   assert.ok(s.cap('m') >= 2 && s.cap('m') <= 3, `cap ${s.cap('m')}`);
 });
@@ -168,7 +199,9 @@ test('scheduler: close is graceful (queued requests still run, new ones are refu
   const clock = createFakeClock();
   const ran: string[] = [];
   const s = createScheduler<string, string>({
-    policy: 'fifo', slots: 1, clock,
+    policy: 'fifo',
+    slots: 1,
+    clock,
     functions: [{ name: 'm' }],
     execute: async (_fn, reqs) => {
       ran.push(...reqs.map((r) => r.payload));
@@ -179,8 +212,13 @@ test('scheduler: close is graceful (queued requests still run, new ones are refu
   const a = s.submit({ fn: 'm', payload: 'a' });
   const b = s.submit({ fn: 'm', payload: 'b' });
   let closed = false;
-  const closing = s.close().then(() => { closed = true; });
-  await assert.rejects(s.submit({ fn: 'm', payload: 'late' }), (e) => isTensorshareError(e, 'ERR_UNAVAILABLE') && /scheduler is closed/.test(e.message));
+  const closing = s.close().then(() => {
+    closed = true;
+  });
+  await assert.rejects(
+    s.submit({ fn: 'm', payload: 'late' }),
+    (e) => isTensorshareError(e, 'ERR_UNAVAILABLE') && /scheduler is closed/.test(e.message),
+  );
   clock.advance(10);
   await flush();
   assert.equal(await a, 'a');
@@ -197,9 +235,14 @@ test('scheduler: zero concurrency holds the queue; an aborted caller leaves it; 
   const clock = createFakeClock();
   const ran: string[] = [];
   const s = createScheduler<string, string>({
-    policy: 'fifo', slots: 4, clock,
+    policy: 'fifo',
+    slots: 4,
+    clock,
     functions: [{ name: 'm', maxConcurrency: 0 }],
-    execute: async (_fn, reqs) => { ran.push(...reqs.map((r) => r.payload)); return reqs.map((r) => r.payload); },
+    execute: async (_fn, reqs) => {
+      ran.push(...reqs.map((r) => r.payload));
+      return reqs.map((r) => r.payload);
+    },
   });
   const ac = new AbortController();
   const gone = s.submit({ fn: 'm', payload: 'gone', id: 'g' }, { signal: ac.signal });
@@ -207,7 +250,13 @@ test('scheduler: zero concurrency holds the queue; an aborted caller leaves it; 
   await flush();
   assert.deepEqual(ran, [], 'no slot: nothing runs');
   ac.abort();
-  await assert.rejects(gone, (e) => isTensorshareError(e, 'ERR_UNAVAILABLE') && e.details.cancelled === true && /request g to function 'm' was cancelled by its caller before it ran/.test(e.message));
+  await assert.rejects(
+    gone,
+    (e) =>
+      isTensorshareError(e, 'ERR_UNAVAILABLE') &&
+      e.details.cancelled === true &&
+      /request g to function 'm' was cancelled by its caller before it ran/.test(e.message),
+  );
   assert.equal(s.snapshot().functions[0]!.queued, 1, 'the aborted request left the queue at once');
   s.setConcurrency('m', 1);
   assert.equal(await kept, 'kept');

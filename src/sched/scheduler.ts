@@ -11,8 +11,15 @@
 import { TensorshareError } from '../errors.js';
 import type { Clock, TimerHandle } from './clock.js';
 import {
-  type Batch, type Dispatcher, type DispatcherConfig, type DispatcherSnapshot, type FunctionConfig, type Request, type RequestInit,
-  createDispatcher, timeoutError,
+  type Batch,
+  type Dispatcher,
+  type DispatcherConfig,
+  type DispatcherSnapshot,
+  type FunctionConfig,
+  type Request,
+  type RequestInit,
+  createDispatcher,
+  timeoutError,
 } from './dispatcher.js';
 
 /**
@@ -20,7 +27,11 @@ import {
  * `requests`; an element that is an Error rejects only that request. A thrown
  * error or rejection fails every request of the batch.
  */
-export type Execute<P, R> = (fn: string, requests: readonly Request<P>[], batch: Batch<P>) => Promise<ReadonlyArray<R | Error>>;
+export type Execute<P, R> = (
+  fn: string,
+  requests: readonly Request<P>[],
+  batch: Batch<P>,
+) => Promise<ReadonlyArray<R | Error>>;
 
 export interface SchedulerOptions<P, R> extends DispatcherConfig {
   clock: Clock;
@@ -55,7 +66,11 @@ export interface Scheduler<P, R> {
 
 /** The error for a request whose caller went away while it was queued. */
 export function cancelledError(r: Pick<Request<unknown>, 'id' | 'fn'>): TensorshareError {
-  return new TensorshareError('ERR_UNAVAILABLE', `request ${r.id} to function '${r.fn}' was cancelled by its caller before it ran`, { fn: r.fn, id: r.id, cancelled: true });
+  return new TensorshareError(
+    'ERR_UNAVAILABLE',
+    `request ${r.id} to function '${r.fn}' was cancelled by its caller before it ran`,
+    { fn: r.fn, id: r.id, cancelled: true },
+  );
 }
 
 export function createScheduler<P, R>(options: SchedulerOptions<P, R>): Scheduler<P, R> {
@@ -126,7 +141,11 @@ export function createScheduler<P, R>(options: SchedulerOptions<P, R>): Schedule
         (results) => {
           dispatcher.complete(batch, clock.now() - start);
           if (!Array.isArray(results) || results.length !== batch.requests.length) {
-            const err = new TensorshareError('ERR_INTERNAL', `execute for ${batch.fn} returned ${Array.isArray(results) ? results.length : typeof results} results for ${batch.requests.length} requests`, { fn: batch.fn });
+            const err = new TensorshareError(
+              'ERR_INTERNAL',
+              `execute for ${batch.fn} returned ${Array.isArray(results) ? results.length : typeof results} results for ${batch.requests.length} requests`,
+              { fn: batch.fn },
+            );
             for (const r of batch.requests) settle(r, { error: err });
             return;
           }
@@ -145,13 +164,23 @@ export function createScheduler<P, R>(options: SchedulerOptions<P, R>): Schedule
 
   function rejectUnavailable(reqs: Request<P>[], why: string): void {
     for (const r of reqs) {
-      settle(r, { error: new TensorshareError('ERR_UNAVAILABLE', `request ${r.id} to ${r.fn} was not run: ${why}`, { fn: r.fn, id: r.id }) });
+      settle(r, {
+        error: new TensorshareError('ERR_UNAVAILABLE', `request ${r.id} to ${r.fn} was not run: ${why}`, {
+          fn: r.fn,
+          id: r.id,
+        }),
+      });
     }
   }
 
   return {
     submit(init, opts = {}) {
-      if (closing || destroyed) return Promise.reject(new TensorshareError('ERR_UNAVAILABLE', `scheduler is closed; request to ${init.fn} not accepted`, { fn: init.fn }));
+      if (closing || destroyed)
+        return Promise.reject(
+          new TensorshareError('ERR_UNAVAILABLE', `scheduler is closed; request to ${init.fn} not accepted`, {
+            fn: init.fn,
+          }),
+        );
       if (opts.signal?.aborted) return Promise.reject(cancelledError({ id: init.id ?? '-', fn: init.fn }));
       let req: Request<P>;
       try {
@@ -213,7 +242,8 @@ export function createScheduler<P, R>(options: SchedulerOptions<P, R>): Schedule
     destroy() {
       if (destroyed) return;
       arm(null, clock.now());
-      for (const f of dispatcher.snapshot().functions) rejectUnavailable(dispatcher.unregister(f.fn), 'the scheduler closed');
+      for (const f of dispatcher.snapshot().functions)
+        rejectUnavailable(dispatcher.unregister(f.fn), 'the scheduler closed');
       destroyed = true;
       drained?.();
     },

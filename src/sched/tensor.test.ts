@@ -10,22 +10,28 @@ test('concat/split roundtrip: FP32 with trailing dims', () => {
   const { tensor, sizes } = concatTensors([a, b]);
   assert.deepEqual(tensor.shape, [3, 3]);
   assert.ok(tensor.data instanceof Float32Array);
-  assert.deepEqual([...tensor.data as Float32Array], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual([...(tensor.data as Float32Array)], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assert.deepEqual(sizes, [1, 2]);
   const [a2, b2] = splitTensor(tensor, sizes);
   assert.ok(a2 && b2);
   assert.deepEqual(a2.shape, [1, 3]);
-  assert.deepEqual([...a2.data as Float32Array], [1, 2, 3]);
+  assert.deepEqual([...(a2.data as Float32Array)], [1, 2, 3]);
   assert.deepEqual(b2.shape, [2, 3]);
-  assert.deepEqual([...b2.data as Float32Array], [4, 5, 6, 7, 8, 9]);
+  assert.deepEqual([...(b2.data as Float32Array)], [4, 5, 6, 7, 8, 9]);
 });
 
 test('concat/split roundtrip: INT64 (BigInt64Array)', () => {
   const a: TensorValue = { datatype: 'INT64', shape: [1, 2], data: new BigInt64Array([1n, 2n]) };
   const b: TensorValue = { datatype: 'INT64', shape: [1, 2], data: new BigInt64Array([3n, 4n]) };
   const { tensor, sizes } = concatTensors([a, b]);
-  assert.deepEqual([...tensor.data as BigInt64Array], [1n, 2n, 3n, 4n]);
-  assert.deepEqual(splitTensor(tensor, sizes).map((t) => [...t.data as BigInt64Array]), [[1n, 2n], [3n, 4n]]);
+  assert.deepEqual([...(tensor.data as BigInt64Array)], [1n, 2n, 3n, 4n]);
+  assert.deepEqual(
+    splitTensor(tensor, sizes).map((t) => [...(t.data as BigInt64Array)]),
+    [
+      [1n, 2n],
+      [3n, 4n],
+    ],
+  );
 });
 
 test('concat/split roundtrip: BYTES (string[]) including empty and multi-row parts', () => {
@@ -49,10 +55,20 @@ test('concat/split roundtrip: BYTES (string[]) including empty and multi-row par
 
 test('concat rejects mismatched datatype, trailing dims and element count', () => {
   const f = (shape: number[], n: number): TensorValue => ({ datatype: 'FP32', shape, data: new Float32Array(n) });
-  assert.throws(() => concatTensors([f([1, 2], 2), { datatype: 'FP64', shape: [1, 2], data: new Float64Array(2) }]), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+  assert.throws(
+    () => concatTensors([f([1, 2], 2), { datatype: 'FP64', shape: [1, 2], data: new Float64Array(2) }]),
+    (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+  );
   assert.throws(() => concatTensors([f([1, 2], 2), f([1, 3], 3)], 'x'), /x \(part 1\) has shape \[1,3\]/);
   assert.throws(() => concatTensors([f([2, 2], 3)]), /has 3 elements/);
-  assert.throws(() => concatTensors([{ datatype: 'BYTES', shape: [1], data: ['a'] }, { datatype: 'BYTES', shape: [1], data: new Uint8Array(1) }]), /stores its data/);
+  assert.throws(
+    () =>
+      concatTensors([
+        { datatype: 'BYTES', shape: [1], data: ['a'] },
+        { datatype: 'BYTES', shape: [1], data: new Uint8Array(1) },
+      ]),
+    /stores its data/,
+  );
   assert.throws(() => splitTensor(f([3], 3), [1, 1]), /cannot split/);
 });
 
@@ -69,7 +85,7 @@ test('concatInputs/splitOutputs: every request gets its own rows back', () => {
   back.forEach((out, i) => {
     const req = reqs[i];
     assert.ok(req && out.ids && out.text);
-    assert.deepEqual([...out.ids.data as Int32Array], [...req.ids.data as Int32Array]);
+    assert.deepEqual([...(out.ids.data as Int32Array)], [...(req.ids.data as Int32Array)]);
     assert.deepEqual(out.text.data, req.text.data);
   });
   const [r0, r1] = reqs;
@@ -78,7 +94,11 @@ test('concatInputs/splitOutputs: every request gets its own rows back', () => {
 });
 
 test('shapeKey ignores axis 0 and separates other shapes', () => {
-  const t = (shape: number[]): TensorValue => ({ datatype: 'FP32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+  const t = (shape: number[]): TensorValue => ({
+    datatype: 'FP32',
+    shape,
+    data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+  });
   assert.equal(shapeKey({ x: t([1, 128]) }), shapeKey({ x: t([4, 128]) }));
   assert.notEqual(shapeKey({ x: t([1, 128]) }), shapeKey({ x: t([1, 64]) }));
 });

@@ -14,14 +14,25 @@ export type NamedTensors = Record<string, TensorValue>;
 function checkTensor(t: TensorValue, what: string): number {
   const [rows] = t.shape;
   if (rows === undefined) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} is a scalar; it has no batch axis to concatenate or split`, { what });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `${what} is a scalar; it has no batch axis to concatenate or split`,
+      { what },
+    );
   }
   if (!t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} has an invalid shape [${t.shape}]`, { what, shape: t.shape });
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} has an invalid shape [${t.shape}]`, {
+      what,
+      shape: t.shape,
+    });
   }
   const want = elementCount(t.shape);
   if (t.data.length !== want) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} has ${t.data.length} elements, shape [${t.shape}] needs ${want}`, { what, shape: t.shape, length: t.data.length });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `${what} has ${t.data.length} elements, shape [${t.shape}] needs ${want}`,
+      { what, shape: t.shape, length: t.data.length },
+    );
   }
   return rows;
 }
@@ -31,9 +42,13 @@ function checkTensor(t: TensorValue, what: string): number {
  * the trailing dimensions. Returns the joined tensor and each part's size on
  * axis 0 (pass `sizes` to `splitTensor` to undo). Data is copied.
  */
-export function concatTensors(parts: readonly TensorValue[], name = 'tensor'): { tensor: TensorValue; sizes: number[] } {
+export function concatTensors(
+  parts: readonly TensorValue[],
+  name = 'tensor',
+): { tensor: TensorValue; sizes: number[] } {
   const [first] = parts;
-  if (first === undefined) throw new TensorshareError('ERR_INVALID_ARGUMENT', `cannot concatenate zero tensors for ${name}`, { name });
+  if (first === undefined)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `cannot concatenate zero tensors for ${name}`, { name });
   checkTensor(first, `${name} (part 0)`);
   const inner = first.shape.slice(1);
   const isStrings = Array.isArray(first.data);
@@ -43,14 +58,27 @@ export function concatTensors(parts: readonly TensorValue[], name = 'tensor'): {
     const what = `${name} (part ${i})`;
     const rows = checkTensor(p, what);
     if (p.datatype !== first.datatype) {
-      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} is ${p.datatype}, part 0 is ${first.datatype}`, { name, index: i });
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} is ${p.datatype}, part 0 is ${first.datatype}`, {
+        name,
+        index: i,
+      });
     }
-    const sameKind = isStrings ? Array.isArray(p.data) : !Array.isArray(p.data) && p.data.constructor === first.data.constructor;
+    const sameKind = isStrings
+      ? Array.isArray(p.data)
+      : !Array.isArray(p.data) && p.data.constructor === first.data.constructor;
     if (!sameKind) {
-      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} stores its data as ${p.data.constructor.name}, part 0 as ${first.data.constructor.name}`, { name, index: i });
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `${what} stores its data as ${p.data.constructor.name}, part 0 as ${first.data.constructor.name}`,
+        { name, index: i },
+      );
     }
     if (p.shape.length !== first.shape.length || p.shape.some((d, k) => k > 0 && d !== first.shape[k])) {
-      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${what} has shape [${p.shape}], incompatible with [${first.shape}] past axis 0`, { name, index: i, shape: p.shape });
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `${what} has shape [${p.shape}], incompatible with [${first.shape}] past axis 0`,
+        { name, index: i, shape: p.shape },
+      );
     }
     sizes.push(rows);
     total += rows;
@@ -80,7 +108,11 @@ export function splitTensor(t: TensorValue, sizes: readonly number[], name = 'te
   const rows = checkTensor(t, name);
   const sum = sizes.reduce((a, b) => a + b, 0);
   if (sum !== rows || sizes.some((s) => !Number.isInteger(s) || s < 0)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${name} has ${rows} rows on axis 0, cannot split it into [${sizes}]`, { name, shape: t.shape, sizes });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `${name} has ${rows} rows on axis 0, cannot split it into [${sizes}]`,
+      { name, shape: t.shape, sizes },
+    );
   }
   const rowLen = elementCount(t.shape.slice(1));
   const out: TensorValue[] = [];
@@ -108,17 +140,26 @@ export function concatInputs(requests: readonly NamedTensors[]): { inputs: Named
   requests.forEach((r, i) => {
     const own = Object.keys(r).sort();
     if (own.join('\0') !== names.join('\0')) {
-      throw new TensorshareError('ERR_INVALID_ARGUMENT', `request ${i} has inputs [${own}], request 0 has [${names}]`, { index: i });
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `request ${i} has inputs [${own}], request 0 has [${names}]`, {
+        index: i,
+      });
     }
     const rows = new Set(names.map((n) => inputOf(r, n, i).shape[0]));
     if (rows.size !== 1) {
-      throw new TensorshareError('ERR_INVALID_ARGUMENT', `request ${i} has inputs of different sizes on axis 0: [${[...rows]}]`, { index: i });
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `request ${i} has inputs of different sizes on axis 0: [${[...rows]}]`,
+        { index: i },
+      );
     }
   });
   const inputs: NamedTensors = {};
   let sizes: number[] = [];
   for (const n of names) {
-    const joined = concatTensors(requests.map((r, i) => inputOf(r, n, i)), n);
+    const joined = concatTensors(
+      requests.map((r, i) => inputOf(r, n, i)),
+      n,
+    );
     inputs[n] = joined.tensor;
     // Every input of a request has the same size on axis 0 (checked above), so any input's sizes will do.
     sizes = joined.sizes;
@@ -128,7 +169,8 @@ export function concatInputs(requests: readonly NamedTensors[]): { inputs: Named
 
 function inputOf(request: NamedTensors, name: string, index: number): TensorValue {
   const t = request[name];
-  if (t === undefined) throw new TensorshareError('ERR_INVALID_ARGUMENT', `request ${index} has no input ${name}`, { index, name });
+  if (t === undefined)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `request ${index} has no input ${name}`, { index, name });
   return t;
 }
 
@@ -137,7 +179,9 @@ export function splitOutputs(outputs: NamedTensors, sizes: readonly number[]): N
   const result: NamedTensors[] = sizes.map(() => ({}));
   for (const [n, t] of Object.entries(outputs)) {
     // splitTensor returns one part per size, so result[i] exists.
-    splitTensor(t, sizes, n).forEach((part, i) => { result[i]![n] = part; });
+    splitTensor(t, sizes, n).forEach((part, i) => {
+      result[i]![n] = part;
+    });
   }
   return result;
 }
@@ -171,5 +215,9 @@ export function isDynamicDim(d: Dim | undefined): boolean {
 export function isBatchable(model: { inputs: ReadonlyArray<ValueShape>; outputs: ReadonlyArray<ValueShape> }): boolean {
   const all = [...model.inputs, ...model.outputs];
   // A value without a shape (ORT's non-tensor metadata: sequences, maps) cannot be split.
-  return model.inputs.length > 0 && model.outputs.length > 0 && all.every((v) => v.shape !== undefined && v.shape.length > 0 && isDynamicDim(v.shape[0]));
+  return (
+    model.inputs.length > 0 &&
+    model.outputs.length > 0 &&
+    all.every((v) => v.shape !== undefined && v.shape.length > 0 && isDynamicDim(v.shape[0]))
+  );
 }

@@ -17,7 +17,9 @@ export function runtimeBackend(rt: Runtime, scheduling: Scheduling): InferenceBa
     modelMetadata: (name, version) => known(name, version),
     modelReady: (name, version) => known(name, version) !== undefined && rt.ready(name),
     infer: (req, ctx) => scheduling.infer(req.model, req, { signal: ctx.signal }),
-    load: async (name) => { await rt.load(name); },
+    load: async (name) => {
+      await rt.load(name);
+    },
     unload: (name) => rt.unload(name),
   };
 }

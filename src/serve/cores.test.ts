@@ -35,10 +35,16 @@ describe('core budget', () => {
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'wide', { minInstances: 1, maxInstances: 1, intraOpThreads: 1 }, THREADS_HANDLER);
     await writeFunction(functions, 'late', { maxInstances: 1, requestTimeoutMs: 10_000 }, THREADS_HANDLER);
-    const log = (level: string) => (obj: object, msg?: string) => logs.push(`${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
+    const log = (level: string) => (obj: object, msg?: string) =>
+      logs.push(`${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
     rt = await createRuntime({
       env: testEnv(),
-      functionsDir: functions, repository: roots.repository, store: roots.store, cores, pollIntervalMs: 0, autoscaleTickMs: 200,
+      functionsDir: functions,
+      repository: roots.repository,
+      store: roots.store,
+      cores,
+      pollIntervalMs: 0,
+      autoscaleTickMs: 200,
       logger: { debug() {}, info() {}, warn: log('warn'), error: log('error') },
     });
     sched = createScheduling({ runtime: rt });
@@ -61,13 +67,23 @@ describe('core budget', () => {
     const threadsOf = async (fn: string) => ((await sched.infer(fn, request([1]))).outputs[0]!.data as Int32Array)[0];
     assert.equal(await threadsOf('wide'), 1);
     assert.equal(await threadsOf('greedy'), 1, 'greedy asked for 4, got the one core left');
-    assert.ok(logs.some((l) => /^warn instance greedy-v1-\d+ asked for 4 intra-op threads but only 1 of 2 cores are free: it runs with 1/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) =>
+        /^warn instance greedy-v1-\d+ asked for 4 intra-op threads but only 1 of 2 cores are free: it runs with 1/.test(
+          l,
+        ),
+      ),
+      logs.join('\n'),
+    );
   });
 
   test('with every core held by instances that must stay, a new one is refused: ERR_RESOURCE_EXHAUSTED naming cores, logged once', async () => {
     await assert.rejects(sched.infer('late', request([1])), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'ERR_RESOURCE_EXHAUSTED');
-      assert.match(e.message, /not enough CPU cores to start an instance of function 'late': it needs 1 intra-op thread and all 2 cores are held by instances \(wide-v1-\d+:1, greedy-v1-\d+:1\)/);
+      assert.match(
+        e.message,
+        /not enough CPU cores to start an instance of function 'late': it needs 1 intra-op thread and all 2 cores are held by instances \(wide-v1-\d+:1, greedy-v1-\d+:1\)/,
+      );
       return true;
     });
     assert.ok(events.some((e) => e.type === 'cores-refused' && e.function === 'late' && e.total === 2));

@@ -23,7 +23,12 @@ import { startServer } from './server.js';
 import { loadInferenceService } from './protocol/grpc-codec.js';
 
 const rawRequest = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 0, 0, 1] }] };
-const infer = (url: string, fn: string) => fetch(`${url}/v2/models/${fn}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rawRequest) });
+const infer = (url: string, fn: string) =>
+  fetch(`${url}/v2/models/${fn}/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(rawRequest),
+  });
 const readyStatus = async (url: string) => (await fetch(`${url}/v2/health/ready`)).status;
 
 async function daemonPid(store: string): Promise<number | undefined> {
@@ -44,22 +49,51 @@ async function leasesOn(socket: string): Promise<number> {
 test('serve restarts the daemon it owns after SIGKILL, and its owned daemon exits when serve is SIGKILLed', async () => {
   const roots = await tempRoots('supervise');
   try {
-    await importModel(roots.repository, await writeChain(path.join(roots.dir, 'src'), 'chain', { width: 4, layers: 2 }), { name: 'chain' });
+    await importModel(
+      roots.repository,
+      await writeChain(path.join(roots.dir, 'src'), 'chain', { width: 4, layers: 2 }),
+      { name: 'chain' },
+    );
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'warm', { model: 'chain', minInstances: 1 });
     await writeFunction(functions, 'cold', { model: 'chain', minInstances: 0 });
-    const serve = spawn(process.execPath, [path.join(packageRoot, 'bin/tensorshare.js'), '--repository', roots.repository, '--store', roots.store,
-      'serve', '--functions', functions, '--no-bundled', '--http-port', '0', '--grpc-port', '0', '--daemon', 'auto', '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: testEnv() });
+    const serve = spawn(
+      process.execPath,
+      [
+        path.join(packageRoot, 'bin/tensorshare.js'),
+        '--repository',
+        roots.repository,
+        '--store',
+        roots.store,
+        'serve',
+        '--functions',
+        functions,
+        '--no-bundled',
+        '--http-port',
+        '0',
+        '--grpc-port',
+        '0',
+        '--daemon',
+        'auto',
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: testEnv() },
+    );
     const serveExited = new Promise<void>((r) => serve.once('exit', () => r()));
     try {
       let out = '';
-      serve.stdout!.on('data', (d) => { out += d; });
+      serve.stdout!.on('data', (d) => {
+        out += d;
+      });
       const url = await until(() => /on (http:\/\/\S+)/.exec(out)?.[1], 60_000, `serve to listen: ${out}`);
       const grpcAddr = await until(() => /and grpc (\S+)/.exec(out)?.[1], 10_000, `serve's gRPC address: ${out}`);
       const { Client } = loadInferenceService(protoDir);
       const grpcClient = new Client(grpcAddr, grpc.credentials.createInsecure());
-      const serverReady = () => new Promise<boolean>((resolve, reject) => grpcClient.ServerReady({}, (e, r) => (e ? reject(e) : resolve(Boolean(r?.ready)))));
+      const serverReady = () =>
+        new Promise<boolean>((resolve, reject) =>
+          grpcClient.ServerReady({}, (e, r) => (e ? reject(e) : resolve(Boolean(r?.ready)))),
+        );
       const socket = path.join(roots.store, 'daemon.sock');
 
       assert.equal((await infer(url, 'warm')).status, 200);
@@ -72,12 +106,20 @@ test('serve restarts the daemon it owns after SIGKILL, and its owned daemon exit
       // Both protocols say so while no daemon answers (polled side by side: the restart is at least a backoff and a process start away).
       await Promise.all([
         until(async () => (await readyStatus(url)) === 503, 10_000, 'HTTP readiness to go false after the daemon died'),
-        until(async () => (await serverReady()) === false, 10_000, 'gRPC ServerReady to go false after the daemon died'),
+        until(
+          async () => (await serverReady()) === false,
+          10_000,
+          'gRPC ServerReady to go false after the daemon died',
+        ),
       ]);
-      const second = await until(async () => {
-        const pid = await daemonPid(roots.store);
-        return pid !== undefined && pid !== first ? pid : undefined;
-      }, 30_000, 'a new daemon');
+      const second = await until(
+        async () => {
+          const pid = await daemonPid(roots.store);
+          return pid !== undefined && pid !== first ? pid : undefined;
+        },
+        30_000,
+        'a new daemon',
+      );
       await until(async () => (await readyStatus(url)) === 200, 30_000, 'readiness to return after the restart');
       assert.equal(await serverReady(), true);
       // The running instance re-registered its lease with the new daemon; a cold start opens its model through it.
@@ -105,14 +147,25 @@ test('serve restarts the daemon it owns after SIGKILL, and its owned daemon exit
 test('a connected daemon that goes away makes the server not ready; when it returns it is used again', async () => {
   const roots = await tempRoots('supervise-connected');
   try {
-    await importModel(roots.repository, await writeChain(path.join(roots.dir, 'src'), 'chain', { width: 4, layers: 2 }), { name: 'chain' });
+    await importModel(
+      roots.repository,
+      await writeChain(path.join(roots.dir, 'src'), 'chain', { width: 4, layers: 2 }),
+      { name: 'chain' },
+    );
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'cold', { model: 'chain', minInstances: 0 });
     const args = ['--repository', roots.repository, '--store', roots.store];
     const daemon = await spawnDaemon(args);
     const server = await startServer({
-      functionsDir: functions, repository: roots.repository, store: roots.store, httpPort: 0, grpcPort: false,
-      daemon: 'auto', pollIntervalMs: 0, env: testEnv(), logger: pino({ level: 'silent' }),
+      functionsDir: functions,
+      repository: roots.repository,
+      store: roots.store,
+      httpPort: 0,
+      grpcPort: false,
+      daemon: 'auto',
+      pollIntervalMs: 0,
+      env: testEnv(),
+      logger: pino({ level: 'silent' }),
     });
     try {
       assert.equal(server.daemon.mode, 'connected');

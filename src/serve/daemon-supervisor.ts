@@ -55,7 +55,12 @@ export async function superviseDaemon(o: SuperviseOptions): Promise<DaemonSuperv
   let closed = false;
   let restartTimer: NodeJS.Timeout | undefined;
 
-  const watcher = new DaemonClient({ socket: o.socket, name: `tensorshare serve[${process.pid}] supervisor`, env: o.env, onWarning: () => {} });
+  const watcher = new DaemonClient({
+    socket: o.socket,
+    name: `tensorshare serve[${process.pid}] supervisor`,
+    env: o.env,
+    onWarning: () => {},
+  });
   let wasReachable = true;
   // Keeps a pending ready() so the client reconnects (backoff at most 1 s) while the daemon is away.
   const watch = async () => {
@@ -70,7 +75,10 @@ export async function superviseDaemon(o: SuperviseOptions): Promise<DaemonSuperv
       }
       if (wasReachable) {
         wasReachable = false;
-        o.log.error({ socket: o.socket, mode }, 'the daemon is not reachable: the server reports not ready until it answers again');
+        o.log.error(
+          { socket: o.socket, mode },
+          'the daemon is not reachable: the server reports not ready until it answers again',
+        );
       }
       await watcher.ready(RECONNECT_PROBE_MS).catch(() => {});
     }
@@ -91,18 +99,24 @@ export async function superviseDaemon(o: SuperviseOptions): Promise<DaemonSuperv
     restartTimer = setTimeout(() => {
       restartTimer = undefined;
       if (closed) return;
-      startDaemon(o).then((c) => {
-        if (closed) { c.kill('SIGTERM'); return; }
-        child = c;
-        startedAt = Date.now();
-        c.once('exit', onExit(c));
-        o.log.info({ pid: c.pid }, 'restarted the daemon');
-      }, (e: Error) => {
-        crashesInARow++;
-        const next = Math.min(maxBackoff, initial * 2 ** (crashesInARow - 1));
-        o.log.error({ err: e, restartInMs: next }, 'the daemon did not start again');
-        scheduleRestart(next);
-      });
+      startDaemon(o).then(
+        (c) => {
+          if (closed) {
+            c.kill('SIGTERM');
+            return;
+          }
+          child = c;
+          startedAt = Date.now();
+          c.once('exit', onExit(c));
+          o.log.info({ pid: c.pid }, 'restarted the daemon');
+        },
+        (e: Error) => {
+          crashesInARow++;
+          const next = Math.min(maxBackoff, initial * 2 ** (crashesInARow - 1));
+          o.log.error({ err: e, restartInMs: next }, 'the daemon did not start again');
+          scheduleRestart(next);
+        },
+      );
     }, delay);
   };
   child?.once('exit', onExit(child));
@@ -142,13 +156,26 @@ async function daemonAnswers(socket: string, env: NodeJS.ProcessEnv): Promise<bo
 
 /** Starts `tensorshare daemon` as a child of this server, tied to it by the fd-3 pipe, and waits until it answers. */
 async function startDaemon(o: SuperviseOptions): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [
-    path.join(packageRoot, 'bin/tensorshare.js'), 'daemon', '--repository', o.repository, '--store', o.store, '--socket', o.socket, '--owner-fd', '3',
-    ...(o.socketGroup === undefined ? [] : ['--socket-group', String(o.socketGroup)]),
-  ], {
-    env: o.env,
-    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(packageRoot, 'bin/tensorshare.js'),
+      'daemon',
+      '--repository',
+      o.repository,
+      '--store',
+      o.store,
+      '--socket',
+      o.socket,
+      '--owner-fd',
+      '3',
+      ...(o.socketGroup === undefined ? [] : ['--socket-group', String(o.socketGroup)]),
+    ],
+    {
+      env: o.env,
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+    },
+  );
   // fd 3 stays open for this process's lifetime (nothing is ever written); its death closes it.
   child.stdio[3]?.on('error', () => {});
   const deadline = Date.now() + 20_000;
@@ -158,5 +185,9 @@ async function startDaemon(o: SuperviseOptions): Promise<ChildProcess> {
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
-  throw new TensorshareError('ERR_UNAVAILABLE', `the daemon did not start on ${o.socket} (exit code ${child.exitCode}); see its log above`, { socket: o.socket });
+  throw new TensorshareError(
+    'ERR_UNAVAILABLE',
+    `the daemon did not start on ${o.socket} (exit code ${child.exitCode}); see its log above`,
+    { socket: o.socket },
+  );
 }

@@ -137,12 +137,19 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const listeners = new Set<EventSink>(o.onEvent ? [o.onEvent] : []);
   const emit: EventSink = (e: RuntimeEvent) => {
     for (const l of listeners) {
-      try { l(e); } catch (err) { log.warn({ err }, 'runtime event listener threw'); }
+      try {
+        l(e);
+      } catch (err) {
+        log.warn({ err }, 'runtime event listener threw');
+      }
     }
   };
   let runner: RunnerListener = noListener;
   // Forwarded late: the scheduler watches after the runtime exists.
-  const listener: RunnerListener = { slots: (fn, n) => runner.slots(fn, n), unservable: (fn, e) => runner.unservable(fn, e) };
+  const listener: RunnerListener = {
+    slots: (fn, n) => runner.slots(fn, n),
+    unservable: (fn, e) => runner.unservable(fn, e),
+  };
   const mem = o.memory ?? {};
   const resources = createResources({
     guard: createMemoryGuard({
@@ -157,15 +164,44 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   let closed = false;
   const isClosed = () => closed;
   const { newPool } = createPoolWiring({
-    repository: paths.repository, store: paths.store, opener: o.openModel ?? DEFAULT_OPENER, clock, log, emit, resources, registry, driver, listener,
-    startTimeoutMs: o.startTimeoutMs ?? 120_000, drainTimeoutMs: o.drainTimeoutMs ?? 60_000, env: o.env, users: o.instanceUsers, isClosed,
+    repository: paths.repository,
+    store: paths.store,
+    opener: o.openModel ?? DEFAULT_OPENER,
+    clock,
+    log,
+    emit,
+    resources,
+    registry,
+    driver,
+    listener,
+    startTimeoutMs: o.startTimeoutMs ?? 120_000,
+    drainTimeoutMs: o.drainTimeoutMs ?? 60_000,
+    env: o.env,
+    users: o.instanceUsers,
+    isClosed,
     memoryLimit: { enforce: o.memory?.enforce },
   });
   const lifecycle = createLifecycle({
-    functionsDir: o.functionsDir, repository: paths.repository, residency, registry, newPool, driver,
-    describeHandler: describeHandlerIn(30_000, o.env, o.instanceUsers), listener, emit, log, isClosed,
+    functionsDir: o.functionsDir,
+    repository: paths.repository,
+    residency,
+    registry,
+    newPool,
+    driver,
+    describeHandler: describeHandlerIn(30_000, o.env, o.instanceUsers),
+    listener,
+    emit,
+    log,
+    isClosed,
   });
-  const poller = createRepositoryPoller({ functionsDir: o.functionsDir, everyMs: o.pollIntervalMs ?? 2000, clock, registry, lifecycle, log });
+  const poller = createRepositoryPoller({
+    functionsDir: o.functionsDir,
+    everyMs: o.pollIntervalMs ?? 2000,
+    clock,
+    registry,
+    lifecycle,
+    log,
+  });
   const sampler = createMemorySampler({ clock, everyMs: mem.sampleMs ?? 1000, registry, resources, emit, log });
 
   const runtime: Runtime = {
@@ -181,7 +217,10 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     slots: (fn) => registry.get(fn)?.pool?.slots() ?? 0,
     run(fn, request, opts) {
       const pool = registry.get(fn)?.pool;
-      if (!pool) return Promise.reject(new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' has no instances to run on`, { function: fn }));
+      if (!pool)
+        return Promise.reject(
+          new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' has no instances to run on`, { function: fn }),
+        );
       return pool.run(request, opts);
     },
     setBacklog(fn, runs) {
@@ -192,11 +231,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     },
     watch(l) {
       runner = l;
-      return () => { if (runner === l) runner = noListener; };
+      return () => {
+        if (runner === l) runner = noListener;
+      };
     },
     load: (fn) => lifecycle.deploy(fn, true),
     async unload(fn) {
-      if (!registry.get(fn)) throw new TensorshareError('ERR_MODEL_NOT_FOUND', `function '${fn}' not found`, { function: fn });
+      if (!registry.get(fn))
+        throw new TensorshareError('ERR_MODEL_NOT_FOUND', `function '${fn}' not found`, { function: fn });
       registry.unloaded.set(fn, await fingerprintFunction(o.functionsDir, fn));
       await lifecycle.remove(fn, 'unload');
     },
@@ -225,7 +267,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = await Promise.race([
         done.then(() => false),
-        new Promise<boolean>((r) => { timer = setTimeout(() => r(true), timeoutMs); }),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(true), timeoutMs);
+        }),
       ]);
       clearTimeout(timer);
       if (timedOut) {

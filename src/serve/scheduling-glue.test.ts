@@ -16,8 +16,17 @@ const CONFIG: FunctionConfig = { ...FUNCTION_DEFAULTS, models: { model: { ref: '
 function deployment(over: Partial<FunctionConfig> = {}, o: { handler?: boolean; firstDim?: number } = {}): Deployment {
   const d = o.firstDim ?? -1;
   return {
-    name: 'f', version: '1', config: { ...CONFIG, ...over }, hasHandler: o.handler ?? false,
-    metadata: { name: 'f', versions: ['1'], platform: 'onnxruntime_onnx', inputs: [{ name: 'x', datatype: 'FP32', shape: [d, 2] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [d, 2] }] },
+    name: 'f',
+    version: '1',
+    config: { ...CONFIG, ...over },
+    hasHandler: o.handler ?? false,
+    metadata: {
+      name: 'f',
+      versions: ['1'],
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [d, 2] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [d, 2] }],
+    },
   };
 }
 
@@ -30,16 +39,27 @@ const req = (rows: number[][], parameters?: Record<string, string | number | boo
 
 describe('scheduling parameters', () => {
   test('priority, Triton timeout (µs) or timeout_ms, tenant; the rest passes through', () => {
-    assert.deepEqual(parseSchedulingParameters({ priority: 'besteffort', timeout: 250_000, keep: 'me' }, 'f'), { priority: 'besteffort', timeoutMs: 250, parameters: { keep: 'me' } });
+    assert.deepEqual(parseSchedulingParameters({ priority: 'besteffort', timeout: 250_000, keep: 'me' }, 'f'), {
+      priority: 'besteffort',
+      timeoutMs: 250,
+      parameters: { keep: 'me' },
+    });
     assert.deepEqual(parseSchedulingParameters({ timeout_ms: '40' }, 'f'), { timeoutMs: 40, parameters: {} });
-    assert.deepEqual(parseSchedulingParameters({ timeout: 0 }, 'f'), { parameters: {} }, 'timeout 0: the function default, as in Triton');
+    assert.deepEqual(
+      parseSchedulingParameters({ timeout: 0 }, 'f'),
+      { parameters: {} },
+      'timeout 0: the function default, as in Triton',
+    );
     assert.deepEqual(parseSchedulingParameters(undefined, 'f'), { parameters: {} });
     assert.deepEqual(parseSchedulingParameters({ tenant: 'gold' }, 'f', true), { tenant: 'gold', parameters: {} });
   });
 
   test('bad values are ERR_INVALID_ARGUMENT naming the parameter', () => {
     const bad = (p: Record<string, string | number | boolean>, re: RegExp, allowTenant = false) =>
-      assert.throws(() => parseSchedulingParameters(p, 'f', allowTenant), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ARGUMENT' && re.test(e.message));
+      assert.throws(
+        () => parseSchedulingParameters(p, 'f', allowTenant),
+        (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ARGUMENT' && re.test(e.message),
+      );
     bad({ priority: 'high' }, /request to f: parameter 'priority' must be 'realtime' or 'besteffort', got "high"/);
     bad({ timeout: -5 }, /parameter 'timeout' must be a number >= 0, got -5/);
     bad({ timeout_ms: 'soon' }, /parameter 'timeout_ms' must be a number >= 0, got "soon"/);
@@ -62,16 +82,42 @@ describe('function plans', () => {
     const p = planFor(deployment({ batching: {} }));
     assert.deepEqual(p.config.batching, { maxBatchSize: 8, maxQueueDelayMs: 0 });
     assert.equal(p.config.aimd, undefined);
-    assert.match(planFor(deployment({ batching: {} }, { handler: true })).whyNotBatched!, /has a handler .*handlerAcceptsBatches/);
+    assert.match(
+      planFor(deployment({ batching: {} }, { handler: true })).whyNotBatched!,
+      /has a handler .*handlerAcceptsBatches/,
+    );
     assert.equal(planFor(deployment({ batching: { handlerAcceptsBatches: true } }, { handler: true })).batched, true);
-    assert.match(planFor(deployment({ batching: {} }, { firstDim: 1 })).whyNotBatched!, /dynamic first \(batch\) dimension/);
+    assert.match(
+      planFor(deployment({ batching: {} }, { firstDim: 1 })).whyNotBatched!,
+      /dynamic first \(batch\) dimension/,
+    );
   });
 
   test('AIMD, queue limit, timeout and concurrency settings map to the scheduler', () => {
-    const p = planFor(deployment({ batching: { maxBatchSize: 32, maxQueueDelayMs: 3, preferredBatchSizes: [16], sloMs: 40, aimdStep: 2, aimdBackoff: 0.2 }, maxQueueLength: 0, requestTimeoutMs: 900, targetConcurrency: 2, tenant: 't', priority: 'besteffort' }));
+    const p = planFor(
+      deployment({
+        batching: {
+          maxBatchSize: 32,
+          maxQueueDelayMs: 3,
+          preferredBatchSizes: [16],
+          sloMs: 40,
+          aimdStep: 2,
+          aimdBackoff: 0.2,
+        },
+        maxQueueLength: 0,
+        requestTimeoutMs: 900,
+        targetConcurrency: 2,
+        tenant: 't',
+        priority: 'besteffort',
+      }),
+    );
     assert.deepEqual(p.config, {
-      name: 'f', batching: { maxBatchSize: 32, maxQueueDelayMs: 3, preferredBatchSizes: [16] }, aimd: { sloMs: 40, step: 2, backoff: 0.2 },
-      maxQueueLength: 1, defaultTimeoutMs: 900, maxConcurrency: 1,
+      name: 'f',
+      batching: { maxBatchSize: 32, maxQueueDelayMs: 3, preferredBatchSizes: [16] },
+      aimd: { sloMs: 40, step: 2, backoff: 0.2 },
+      maxQueueLength: 1,
+      defaultTimeoutMs: 900,
+      maxConcurrency: 1,
     });
     assert.equal(p.targetConcurrency, 2);
     assert.equal(p.tenant, 't');
@@ -80,8 +126,20 @@ describe('function plans', () => {
 
   test('requests batch together only when everything past axis 0 matches', () => {
     const k = (r: InferRequest, p: Record<string, unknown> = {}) => batchKey(r, p);
-    assert.equal(k(req([[1, 2]])), k(req([[3, 4], [5, 6]])), 'rows do not matter');
-    const three: InferRequest = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: new Float32Array(3) }], outputs: [{ name: 'y' }] };
+    assert.equal(
+      k(req([[1, 2]])),
+      k(
+        req([
+          [3, 4],
+          [5, 6],
+        ]),
+      ),
+      'rows do not matter',
+    );
+    const three: InferRequest = {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: new Float32Array(3) }],
+      outputs: [{ name: 'y' }],
+    };
     assert.notEqual(k(req([[1, 2]])), k(three), 'trailing shape');
     assert.notEqual(k(req([[1, 2]])), k({ ...req([[1, 2]]), outputs: [{ name: 'z' }] }), 'requested outputs');
     assert.notEqual(k(req([[1, 2]]), { a: 1 }), k(req([[1, 2]]), { a: 2 }), 'other parameters');
@@ -93,26 +151,54 @@ describe('createScheduling over a fake runtime', () => {
   function setup(over: Partial<FunctionConfig> = {}, policy: 'fifo' | 'priority' = 'fifo') {
     const clock = createFakeClock(1000);
     let runner: RunnerListener | undefined;
-    const calls: { request: InferRequest; opts: RunOptions | undefined; resolve(r: InferResponse): void; reject(e: Error): void }[] = [];
+    const calls: {
+      request: InferRequest;
+      opts: RunOptions | undefined;
+      resolve(r: InferResponse): void;
+      reject(e: Error): void;
+    }[] = [];
     const backlog: number[] = [];
     let ready = 1;
     const dep = deployment({ batching: { maxBatchSize: 4 }, ...over });
     const rt = {
-      watch(l: RunnerListener) { runner = l; return () => { runner = undefined; }; },
+      watch(l: RunnerListener) {
+        runner = l;
+        return () => {
+          runner = undefined;
+        };
+      },
       deployment: (fn: string) => (fn === 'f' ? dep : undefined),
-      status: (fn: string) => (fn === 'f' ? { name: 'f', version: '1', state: 'READY', instances: { starting: 0, ready, draining: 0 } } : undefined),
+      status: (fn: string) =>
+        fn === 'f'
+          ? { name: 'f', version: '1', state: 'READY', instances: { starting: 0, ready, draining: 0 } }
+          : undefined,
       slots: (fn: string) => (fn === 'f' ? ready * dep.config.maxConcurrency : 0),
-      run: (_fn: string, request: InferRequest, opts?: RunOptions) => new Promise<InferResponse>((resolve, reject) => calls.push({ request, opts, resolve, reject })),
+      run: (_fn: string, request: InferRequest, opts?: RunOptions) =>
+        new Promise<InferResponse>((resolve, reject) => calls.push({ request, opts, resolve, reject })),
       setBacklog: (_fn: string, n: number) => backlog.push(n),
     } as unknown as Runtime;
     const s = createScheduling({ runtime: rt, clock, policy });
-    return { clock, calls, backlog, s, setReady(n: number) { ready = n; runner?.slots('f', n * dep.config.maxConcurrency); } };
+    return {
+      clock,
+      calls,
+      backlog,
+      s,
+      setReady(n: number) {
+        ready = n;
+        runner?.slots('f', n * dep.config.maxConcurrency);
+      },
+    };
   }
   const settle = () => new Promise((r) => setImmediate(r));
   /** y = 2x, shaped like x (a model with the batch on axis 0). */
   const doubled = (r: InferRequest): InferResponse => {
     const x = r.inputs[0]!;
-    return { outputs: [{ name: 'y', datatype: 'FP32', shape: x.shape, data: Float32Array.from(x.data as Float32Array, (v) => v * 2) }], timing: { queueMs: 1, runMs: 5 } };
+    return {
+      outputs: [
+        { name: 'y', datatype: 'FP32', shape: x.shape, data: Float32Array.from(x.data as Float32Array, (v) => v * 2) },
+      ],
+      timing: { queueMs: 1, runMs: 5 },
+    };
   };
 
   test('queued requests form one batch; each caller gets its own rows, id and queue time', async () => {
@@ -120,7 +206,21 @@ describe('createScheduling over a fake runtime', () => {
     const first = s.infer('f', req([[0, 0]], {}, 'a'));
     await settle();
     assert.equal(calls.length, 1, 'the first request runs at once');
-    const rest = [s.infer('f', req([[1, 2]], {}, 'b')), s.infer('f', req([[3, 4], [5, 6]], { priority: 'realtime' }, 'c')), s.infer('f', req([[7, 8]], {}, 'd'))];
+    const rest = [
+      s.infer('f', req([[1, 2]], {}, 'b')),
+      s.infer(
+        'f',
+        req(
+          [
+            [3, 4],
+            [5, 6],
+          ],
+          { priority: 'realtime' },
+          'c',
+        ),
+      ),
+      s.infer('f', req([[7, 8]], {}, 'd')),
+    ];
     clock.advance(7);
     calls[0]!.resolve(doubled(calls[0]!.request));
     assert.deepEqual([...((await first).outputs[0]!.data as Float32Array)], [0, 0]);
@@ -136,7 +236,7 @@ describe('createScheduling over a fake runtime', () => {
     assert.deepEqual(c!.outputs[0]!.shape, [2, 2]);
     assert.deepEqual([...(c!.outputs[0]!.data as Float32Array)], [6, 8, 10, 12]);
     assert.deepEqual([...(d!.outputs[0]!.data as Float32Array)], [14, 16]);
-    assert.equal(b!.timing!.queueMs, 7 + 1, 'scheduler wait + the pool\'s');
+    assert.equal(b!.timing!.queueMs, 7 + 1, "scheduler wait + the pool's");
     s.destroy();
   });
 
@@ -145,7 +245,11 @@ describe('createScheduling over a fake runtime', () => {
     const slow = s.infer('f', req([[1, 1]]));
     await settle();
     const late = s.infer('f', req([[2, 2]], { timeout: 50_000 }));
-    const lateErr = assert.rejects(late, (e: Error & { code?: string }) => e.code === 'ERR_TIMEOUT' && /past its timeout of 50 ms; it was not run/.test(e.message));
+    const lateErr = assert.rejects(
+      late,
+      (e: Error & { code?: string }) =>
+        e.code === 'ERR_TIMEOUT' && /past its timeout of 50 ms; it was not run/.test(e.message),
+    );
     clock.advance(60);
     await lateErr;
     calls[0]!.resolve(doubled(calls[0]!.request));
@@ -179,16 +283,29 @@ describe('createScheduling over a fake runtime', () => {
     await settle();
     const ac = new AbortController();
     const gone = s.infer('f', req([[9, 9]]), { signal: ac.signal });
-    const goneErr = assert.rejects(gone, (e: Error & { code?: string }) => e.code === 'ERR_UNAVAILABLE' && /cancelled by its caller before it ran/.test(e.message));
+    const goneErr = assert.rejects(
+      gone,
+      (e: Error & { code?: string }) =>
+        e.code === 'ERR_UNAVAILABLE' && /cancelled by its caller before it ran/.test(e.message),
+    );
     const a = s.infer('f', req([[1, 1]]));
     const b = s.infer('f', req([[2, 2]]));
     ac.abort();
     calls[0]!.resolve(doubled(calls[0]!.request));
     await first;
     await settle();
-    assert.deepEqual([...(calls[1]!.request.inputs[0]!.data as Float32Array)], [1, 1, 2, 2], 'the cancelled request is left out');
+    assert.deepEqual(
+      [...(calls[1]!.request.inputs[0]!.data as Float32Array)],
+      [1, 1, 2, 2],
+      'the cancelled request is left out',
+    );
     calls[1]!.resolve({ outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2], data: new Float32Array(2) }] });
-    for (const p of [a, b]) await assert.rejects(p, (e: Error & { code?: string }) => e.code === 'ERR_INTERNAL' && /do not have the batch on axis 0/.test(e.message));
+    for (const p of [a, b])
+      await assert.rejects(
+        p,
+        (e: Error & { code?: string }) =>
+          e.code === 'ERR_INTERNAL' && /do not have the batch on axis 0/.test(e.message),
+      );
     await goneErr;
     s.destroy();
   });
@@ -204,19 +321,44 @@ describe('admission: every request goes through the scheduler', () => {
     let reason: string | undefined;
     const runs: { request: InferRequest; resolve(r: InferResponse): void }[] = [];
     const rt = {
-      watch(l: RunnerListener) { runner = l; return () => { runner = undefined; }; },
+      watch(l: RunnerListener) {
+        runner = l;
+        return () => {
+          runner = undefined;
+        };
+      },
       deployment: (fn: string) => (fn === 'f' ? dep : undefined),
-      status: (fn: string) => (fn === 'f' && state ? { name: 'f', state, ...(reason ? { reason } : {}), instances: { starting: state === 'LOADING' ? 0 : 1 - ready, ready, draining: 0 } } : undefined),
+      status: (fn: string) =>
+        fn === 'f' && state
+          ? {
+              name: 'f',
+              state,
+              ...(reason ? { reason } : {}),
+              instances: { starting: state === 'LOADING' ? 0 : 1 - ready, ready, draining: 0 },
+            }
+          : undefined,
       slots: () => ready,
-      run: (_fn: string, request: InferRequest) => new Promise<InferResponse>((resolve) => runs.push({ request, resolve })),
+      run: (_fn: string, request: InferRequest) =>
+        new Promise<InferResponse>((resolve) => runs.push({ request, resolve })),
       setBacklog() {},
     } as unknown as Runtime;
     return {
-      rt, runs,
-      deploy(d: Deployment) { dep = d; state = 'READY'; },
-      instanceReady() { ready = 1; runner?.slots('f', 1); },
+      rt,
+      runs,
+      deploy(d: Deployment) {
+        dep = d;
+        state = 'READY';
+      },
+      instanceReady() {
+        ready = 1;
+        runner?.slots('f', 1);
+      },
       /** The function failed to deploy (`why`), or is gone from the runtime. */
-      fail(error: TensorshareError, why?: string) { state = why ? 'UNAVAILABLE' : undefined; reason = why; runner?.unservable('f', error); },
+      fail(error: TensorshareError, why?: string) {
+        state = why ? 'UNAVAILABLE' : undefined;
+        reason = why;
+        runner?.unservable('f', error);
+      },
     };
   }
   const settle = () => new Promise((r) => setImmediate(r));
@@ -225,9 +367,15 @@ describe('admission: every request goes through the scheduler', () => {
   test('an unknown function is ERR_MODEL_NOT_FOUND; a failed one ERR_UNAVAILABLE with its reason; nothing is queued', async () => {
     const f = loadingRuntime();
     const s = createScheduling({ runtime: f.rt, clock: createFakeClock() });
-    await assert.rejects(s.infer('nope', req([[1, 1]])), { code: 'ERR_MODEL_NOT_FOUND', message: "function 'nope' not found" });
+    await assert.rejects(s.infer('nope', req([[1, 1]])), {
+      code: 'ERR_MODEL_NOT_FOUND',
+      message: "function 'nope' not found",
+    });
     f.fail(new TensorshareError('ERR_UNAVAILABLE', 'bad config'), 'functions/f/config.json: bad');
-    await assert.rejects(s.infer('f', req([[1, 1]])), { code: 'ERR_UNAVAILABLE', message: "function 'f' is unavailable: functions/f/config.json: bad" });
+    await assert.rejects(s.infer('f', req([[1, 1]])), {
+      code: 'ERR_UNAVAILABLE',
+      message: "function 'f' is unavailable: functions/f/config.json: bad",
+    });
     assert.equal(s.snapshot().functions.length, 0);
     s.destroy();
   });
@@ -240,7 +388,10 @@ describe('admission: every request goes through the scheduler', () => {
     const b = s.infer('f', req([[3, 4]], {}, 'b'));
     await settle();
     assert.equal(f.runs.length, 0, 'no slots while loading');
-    assert.deepEqual(s.snapshot().functions.map((x) => [x.fn, x.queued, x.concurrency]), [['f', 2, 0]]);
+    assert.deepEqual(
+      s.snapshot().functions.map((x) => [x.fn, x.queued, x.concurrency]),
+      [['f', 2, 0]],
+    );
     f.deploy(deployment({ batching: { maxBatchSize: 4 } }));
     clock.advance(5);
     f.instanceReady();
@@ -279,13 +430,17 @@ describe('admission: every request goes through the scheduler', () => {
     s.destroy();
   });
 
-  test('when nothing can serve a function, its queued requests fail with the runner\'s reason; a timeout says what the queue waited for', async () => {
+  test("when nothing can serve a function, its queued requests fail with the runner's reason; a timeout says what the queue waited for", async () => {
     const f = loadingRuntime();
     const clock = createFakeClock();
     const s = createScheduling({ runtime: f.rt, clock });
     const waiting = s.infer('f', req([[1, 1]]));
     const late = s.infer('f', req([[2, 2]], { timeout_ms: 10 }));
-    const lateErr = assert.rejects(late, { code: 'ERR_TIMEOUT', message: /^request to function 'f' timed out after 10 ms in the queue \(no instance could be started\): request \d+ to f waited 10 ms in the queue, past its timeout of 10 ms; it was not run$/ });
+    const lateErr = assert.rejects(late, {
+      code: 'ERR_TIMEOUT',
+      message:
+        /^request to function 'f' timed out after 10 ms in the queue \(no instance could be started\): request \d+ to f waited 10 ms in the queue, past its timeout of 10 ms; it was not run$/,
+    });
     clock.advance(10);
     await lateErr;
     f.fail(new TensorshareError('ERR_RESOURCE_EXHAUSTED', "not enough memory to start an instance of function 'f'"));

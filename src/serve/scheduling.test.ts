@@ -54,15 +54,25 @@ describe('scheduling through the gateway', () => {
     roots = await tempRoots('ts-sched-serve');
     const functions = path.join(roots.dir, 'functions');
     const chainDir = await writeFunction(functions, 'chain', {
-      modelFile: 'chain.onnx', minInstances: 1, maxInstances: 1,
+      modelFile: 'chain.onnx',
+      minInstances: 1,
+      maxInstances: 1,
       batching: { maxBatchSize: 16, maxQueueDelayMs: 50 },
     });
     await writeChain(chainDir, 'chain', { width: WIDTH, layers: 2, seed: 7 });
     const fixedDir = await writeFunction(functions, 'fixed', {
-      modelFile: 'fixed.onnx', minInstances: 1, maxInstances: 1, batching: { maxBatchSize: 16, maxQueueDelayMs: 50 },
+      modelFile: 'fixed.onnx',
+      minInstances: 1,
+      maxInstances: 1,
+      batching: { maxBatchSize: 16, maxQueueDelayMs: 50 },
     });
     await writeChain(fixedDir, 'fixed', { width: WIDTH, layers: 2, seed: 7, batch: 1 });
-    await writeFunction(functions, 'ordered', { minInstances: 1, maxInstances: 1, batching: { maxBatchSize: 8 } }, ORDER_HANDLER);
+    await writeFunction(
+      functions,
+      'ordered',
+      { minInstances: 1, maxInstances: 1, batching: { maxBatchSize: 8 } },
+      ORDER_HANDLER,
+    );
     const sink = new Writable({
       write(chunk, _enc, done) {
         for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line));
@@ -70,17 +80,27 @@ describe('scheduling through the gateway', () => {
       },
     });
     server = await startServer({
-      functionsDir: functions, repository: roots.repository, store: roots.store,
-      httpPort: 0, grpcPort: false, daemon: 'off', pollIntervalMs: 0,
+      functionsDir: functions,
+      repository: roots.repository,
+      store: roots.store,
+      httpPort: 0,
+      grpcPort: false,
+      daemon: 'off',
+      pollIntervalMs: 0,
       env: testEnv(),
-      policy: 'priority', cores: 8,
+      policy: 'priority',
+      cores: 8,
       logger: pino({ level: 'info' }, sink),
     });
     url = server.gateway.httpUrl;
     server.runtime.subscribe((e: RuntimeEvent) => {
       if (e.type === 'request') runs.set(e.function, (runs.get(e.function) ?? 0) + 1);
     });
-    await until(() => server.runtime.list().every((f) => f.instances.ready === 1), 30_000, 'one ready instance per function');
+    await until(
+      () => server.runtime.list().every((f) => f.instances.ready === 1),
+      30_000,
+      'one ready instance per function',
+    );
   });
 
   after(async () => {
@@ -88,14 +108,28 @@ describe('scheduling through the gateway', () => {
     await roots?.cleanup();
   });
 
-  async function infer(fn: string, x: number[], parameters: Record<string, unknown> = {}, id?: string, rows = 1): Promise<Answer> {
+  async function infer(
+    fn: string,
+    x: number[],
+    parameters: Record<string, unknown> = {},
+    id?: string,
+    rows = 1,
+  ): Promise<Answer> {
     const shape = fn === 'ordered' ? [x.length] : [rows, x.length / rows];
     const res = await fetch(`${url}/v2/models/${fn}/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...(id ? { id } : {}), inputs: [{ name: 'x', datatype: 'FP32', shape, data: x }], parameters }),
+      body: JSON.stringify({
+        ...(id ? { id } : {}),
+        inputs: [{ name: 'x', datatype: 'FP32', shape, data: x }],
+        parameters,
+      }),
     });
-    return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() as Answer['body'] };
+    return {
+      status: res.status,
+      retryAfter: res.headers.get('retry-after'),
+      body: (await res.json()) as Answer['body'],
+    };
   }
   const out = (a: Answer, name: string) => a.body.outputs!.find((o) => o.name === name)!;
   const ranOf = (fn: string) => runs.get(fn) ?? 0;
@@ -103,14 +137,18 @@ describe('scheduling through the gateway', () => {
   const busy = (fn: string) => server.runtime.stats().functions.find((f) => f.name === fn)!.inflight === 1;
 
   test('concurrent requests are batched: each response holds its own rows, the runtime sees fewer, larger runs', async () => {
-    const input = (k: number, rows: number) => Array.from({ length: rows * WIDTH }, (_, j) => Math.sin(k * 31 + j) * (k + 1));
+    const input = (k: number, rows: number) =>
+      Array.from({ length: rows * WIDTH }, (_, j) => Math.sin(k * 31 + j) * (k + 1));
     const rowsOf = (k: number) => 1 + (k % 3); // 1..3 rows per request
     // Reference: each request alone, one at a time.
     const alone: number[][] = [];
-    for (let k = 0; k < 24; k++) alone.push(out(await infer('chain', input(k, rowsOf(k)), {}, undefined, rowsOf(k)), 'y').data);
+    for (let k = 0; k < 24; k++)
+      alone.push(out(await infer('chain', input(k, rowsOf(k)), {}, undefined, rowsOf(k)), 'y').data);
     const before = ranOf('chain');
     assert.equal(before, 24, 'one run per request when they come one at a time');
-    const answers = await Promise.all(Array.from({ length: 24 }, (_, k) => infer('chain', input(k, rowsOf(k)), {}, `req-${k}`, rowsOf(k))));
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, (_, k) => infer('chain', input(k, rowsOf(k)), {}, `req-${k}`, rowsOf(k))),
+    );
     answers.forEach((a, k) => {
       assert.equal(a.status, 200, JSON.stringify(a.body));
       assert.equal(a.body.id, `req-${k}`);
@@ -118,7 +156,10 @@ describe('scheduling through the gateway', () => {
       assert.deepEqual(y.shape, [rowsOf(k), WIDTH]);
       assert.equal(y.data.length, alone[k]!.length);
       y.data.forEach((v, j) => {
-        assert.ok(Math.abs(v - alone[k]![j]!) <= 1e-4 * Math.max(1, Math.abs(v)), `request ${k} element ${j}: ${v} vs ${alone[k]![j]}`);
+        assert.ok(
+          Math.abs(v - alone[k]![j]!) <= 1e-4 * Math.max(1, Math.abs(v)),
+          `request ${k} element ${j}: ${v} vs ${alone[k]![j]}`,
+        );
       });
     });
     const batches = ranOf('chain') - before;
@@ -126,7 +167,11 @@ describe('scheduling through the gateway', () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /tensorshare_batch_cap\{function="chain"\} 16/);
     assert.match(metrics, /tensorshare_batch_size_count\{function="chain"\} \d+/);
-    assert.match(metrics, /tensorshare_cold_starts_total\{function="chain"\} 1/, 'instances started while the runtime deployed at start are counted');
+    assert.match(
+      metrics,
+      /tensorshare_cold_starts_total\{function="chain"\} 1/,
+      'instances started while the runtime deployed at start are counted',
+    );
   });
 
   test('a function whose model has a fixed batch dimension, or a handler, is not batched', async () => {
@@ -134,22 +179,42 @@ describe('scheduling through the gateway', () => {
       const before = ranOf(fn);
       const blocker = fn === 'ordered' ? infer(fn, [0], { sleepMs: 300 }) : undefined;
       if (blocker) await until(() => busy(fn), 5000, 'the blocker to run');
-      const answers = await Promise.all(Array.from({ length: 8 }, (_, k) => infer(fn, Array.from({ length: fn === 'ordered' ? 3 : WIDTH }, (_, j) => k + j))));
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, k) =>
+          infer(
+            fn,
+            Array.from({ length: fn === 'ordered' ? 3 : WIDTH }, (_, j) => k + j),
+          ),
+        ),
+      );
       for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
       await blocker;
       assert.equal(ranOf(fn) - before, 8 + (blocker ? 1 : 0), `${fn}: one run per request`);
     }
     assert.equal(server.scheduling.plan('fixed')?.batched, false);
     assert.equal(server.scheduling.plan('chain')?.batched, true);
-    assert.ok(logs.some((l) => l.function === 'fixed' && /function fixed is not batched: not every input and output has a dynamic first/.test(l.msg)), 'log line for fixed');
-    assert.ok(logs.some((l) => l.function === 'ordered' && /function ordered is not batched: it has a handler/.test(l.msg)), 'log line for ordered');
+    assert.ok(
+      logs.some(
+        (l) =>
+          l.function === 'fixed' &&
+          /function fixed is not batched: not every input and output has a dynamic first/.test(l.msg),
+      ),
+      'log line for fixed',
+    );
+    assert.ok(
+      logs.some((l) => l.function === 'ordered' && /function ordered is not batched: it has a handler/.test(l.msg)),
+      'log line for ordered',
+    );
   });
 
   test('a request still queued at its timeout is rejected (503, Retry-After) and never runs', async () => {
     const before = ranOf('ordered');
     const slow = infer('ordered', [1], { sleepMs: 600 });
     await until(() => busy('ordered'), 5000, 'the slow request to run');
-    const [ms, us] = await Promise.all([infer('ordered', [2], { timeout_ms: 30 }), infer('ordered', [3], { timeout: 30_000 })]);
+    const [ms, us] = await Promise.all([
+      infer('ordered', [2], { timeout_ms: 30 }),
+      infer('ordered', [3], { timeout: 30_000 }),
+    ]);
     for (const a of [ms, us]) {
       assert.equal(a.status, 503, JSON.stringify(a.body));
       assert.ok(a.retryAfter !== null, 'Retry-After is set');
@@ -162,13 +227,19 @@ describe('scheduling through the gateway', () => {
   test('under the priority policy a realtime request overtakes queued besteffort ones', async () => {
     const blocker = infer('ordered', [0], { sleepMs: 400, priority: 'besteffort' });
     await until(() => busy('ordered'), 5000, 'the blocker to run');
-    const be = [infer('ordered', [1], { priority: 'besteffort' }), infer('ordered', [2], { priority: 'besteffort' })] as const;
+    const be = [
+      infer('ordered', [1], { priority: 'besteffort' }),
+      infer('ordered', [2], { priority: 'besteffort' }),
+    ] as const;
     await until(() => queued('ordered') === 2, 5000, 'two besteffort requests queued');
     const rt = infer('ordered', [3], { priority: 'realtime' });
     const [b, b1, b2, r] = await Promise.all([blocker, ...be, rt]);
     const seq = (a: Answer) => out(a, 'seq').data[0]!;
     assert.equal(seq(r), seq(b) + 1, 'realtime ran right after the running request');
-    assert.ok(seq(r) < seq(b1) && seq(r) < seq(b2), `order: blocker ${seq(b)}, be ${seq(b1)}, ${seq(b2)}, rt ${seq(r)}`);
+    assert.ok(
+      seq(r) < seq(b1) && seq(r) < seq(b2),
+      `order: blocker ${seq(b)}, be ${seq(b1)}, ${seq(b2)}, rt ${seq(r)}`,
+    );
     assert.deepEqual(out(r, 'y').data, [6]);
   });
 

@@ -24,9 +24,23 @@
 //   demand and a function at zero instances starts one.
 import { TensorshareError, isTensorshareError } from '../errors.js';
 import {
-  type Batch, type Clock, type DispatcherSnapshot, type FunctionConfig as SchedFunctionConfig, type NamedTensors, type Policy,
-  type PriorityClass, type Request, type Scheduler,
-  cancelledError, concatInputs, createScheduler, isBatchable, realClock, shapeKey, splitOutputs, POLICIES,
+  type Batch,
+  type Clock,
+  type DispatcherSnapshot,
+  type FunctionConfig as SchedFunctionConfig,
+  type NamedTensors,
+  type Policy,
+  type PriorityClass,
+  type Request,
+  type Scheduler,
+  cancelledError,
+  concatInputs,
+  createScheduler,
+  isBatchable,
+  realClock,
+  shapeKey,
+  splitOutputs,
+  POLICIES,
 } from '../sched/index.js';
 import { BATCHING_DEFAULTS, FUNCTION_DEFAULTS } from './functions/config.js';
 import type { InferRequest, InferResponse, Tensor } from '../tensor/index.js';
@@ -95,7 +109,8 @@ export interface RequestScheduling {
   parameters: Record<string, string | number | boolean>;
 }
 
-const bad = (message: string, details: Record<string, unknown> = {}) => new TensorshareError('ERR_INVALID_ARGUMENT', message, details);
+const bad = (message: string, details: Record<string, unknown> = {}) =>
+  new TensorshareError('ERR_INVALID_ARGUMENT', message, details);
 
 /**
  * Reads the scheduling parameters of a request: `priority` ('realtime' |
@@ -103,30 +118,47 @@ const bad = (message: string, details: Record<string, unknown> = {}) => new Tens
  * default) or `timeout_ms`, and `tenant` when `allowTenant`. Throws
  * ERR_INVALID_ARGUMENT naming the parameter.
  */
-export function parseSchedulingParameters(params: Record<string, string | number | boolean> | undefined, fn: string, allowTenant = false): RequestScheduling {
+export function parseSchedulingParameters(
+  params: Record<string, string | number | boolean> | undefined,
+  fn: string,
+  allowTenant = false,
+): RequestScheduling {
   const out: RequestScheduling = { parameters: {} };
   const p = params ?? {};
-  for (const [k, v] of Object.entries(p)) if (!(SCHEDULING_PARAMETERS as readonly string[]).includes(k)) out.parameters[k] = v;
+  for (const [k, v] of Object.entries(p))
+    if (!(SCHEDULING_PARAMETERS as readonly string[]).includes(k)) out.parameters[k] = v;
   const where = `request to ${fn}: parameter`;
   if (p.priority !== undefined) {
-    if (p.priority !== 'realtime' && p.priority !== 'besteffort') throw bad(`${where} 'priority' must be 'realtime' or 'besteffort', got ${JSON.stringify(p.priority)}`, { parameter: 'priority' });
+    if (p.priority !== 'realtime' && p.priority !== 'besteffort')
+      throw bad(`${where} 'priority' must be 'realtime' or 'besteffort', got ${JSON.stringify(p.priority)}`, {
+        parameter: 'priority',
+      });
     out.priority = p.priority;
   }
   const num = (name: string): number | undefined => {
     const v = p[name];
     if (v === undefined) return undefined;
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
-    if (!Number.isFinite(n) || n < 0) throw bad(`${where} '${name}' must be a number >= 0, got ${JSON.stringify(v)}`, { parameter: name });
+    if (!Number.isFinite(n) || n < 0)
+      throw bad(`${where} '${name}' must be a number >= 0, got ${JSON.stringify(v)}`, { parameter: name });
     return n;
   };
   const us = num('timeout');
   const ms = num('timeout_ms');
-  if (us !== undefined && ms !== undefined) throw bad(`${where}s 'timeout' (microseconds) and 'timeout_ms' both given; use one`, { parameter: 'timeout' });
+  if (us !== undefined && ms !== undefined)
+    throw bad(`${where}s 'timeout' (microseconds) and 'timeout_ms' both given; use one`, { parameter: 'timeout' });
   if (us !== undefined && us > 0) out.timeoutMs = us / 1000;
   if (ms !== undefined && ms > 0) out.timeoutMs = ms;
   if (p.tenant !== undefined) {
-    if (!allowTenant) throw bad(`${where} 'tenant' is not accepted: this server takes each function's tenant from its config (start it with --tenant-from-request to let requests name one)`, { parameter: 'tenant' });
-    if (typeof p.tenant !== 'string' || p.tenant.length === 0) throw bad(`${where} 'tenant' must be a non-empty string, got ${JSON.stringify(p.tenant)}`, { parameter: 'tenant' });
+    if (!allowTenant)
+      throw bad(
+        `${where} 'tenant' is not accepted: this server takes each function's tenant from its config (start it with --tenant-from-request to let requests name one)`,
+        { parameter: 'tenant' },
+      );
+    if (typeof p.tenant !== 'string' || p.tenant.length === 0)
+      throw bad(`${where} 'tenant' must be a non-empty string, got ${JSON.stringify(p.tenant)}`, {
+        parameter: 'tenant',
+      });
     out.tenant = p.tenant;
   }
   return out;
@@ -154,36 +186,74 @@ export function planFor(d: Deployment): FunctionPlan {
   const b = c.batching;
   let whyNotBatched: string | undefined;
   if (!b) whyNotBatched = 'its config has no batching section';
-  else if (d.hasHandler && !b.handlerAcceptsBatches) whyNotBatched = 'it has a handler (set batching.handlerAcceptsBatches when the handler takes requests concatenated along axis 0)';
-  else if (!isBatchable({ inputs: d.metadata.inputs, outputs: d.metadata.outputs })) whyNotBatched = 'not every input and output has a dynamic first (batch) dimension';
-  const batching = b && !whyNotBatched
-    ? { maxBatchSize: b.maxBatchSize ?? BATCHING_DEFAULTS.maxBatchSize, maxQueueDelayMs: b.maxQueueDelayMs ?? BATCHING_DEFAULTS.maxQueueDelayMs, ...(b.preferredBatchSizes ? { preferredBatchSizes: b.preferredBatchSizes } : {}) }
-    : null;
+  else if (d.hasHandler && !b.handlerAcceptsBatches)
+    whyNotBatched =
+      'it has a handler (set batching.handlerAcceptsBatches when the handler takes requests concatenated along axis 0)';
+  else if (!isBatchable({ inputs: d.metadata.inputs, outputs: d.metadata.outputs }))
+    whyNotBatched = 'not every input and output has a dynamic first (batch) dimension';
+  const batching =
+    b && !whyNotBatched
+      ? {
+          maxBatchSize: b.maxBatchSize ?? BATCHING_DEFAULTS.maxBatchSize,
+          maxQueueDelayMs: b.maxQueueDelayMs ?? BATCHING_DEFAULTS.maxQueueDelayMs,
+          ...(b.preferredBatchSizes ? { preferredBatchSizes: b.preferredBatchSizes } : {}),
+        }
+      : null;
   const config: SchedFunctionConfig = {
     name: d.name,
     batching,
-    ...(batching && b?.sloMs !== undefined ? { aimd: { sloMs: b.sloMs, ...(b.aimdStep !== undefined ? { step: b.aimdStep } : {}), ...(b.aimdBackoff !== undefined ? { backoff: b.aimdBackoff } : {}) } } : {}),
+    ...(batching && b?.sloMs !== undefined
+      ? {
+          aimd: {
+            sloMs: b.sloMs,
+            ...(b.aimdStep !== undefined ? { step: b.aimdStep } : {}),
+            ...(b.aimdBackoff !== undefined ? { backoff: b.aimdBackoff } : {}),
+          },
+        }
+      : {}),
     // The runtime allows 0 (refuse whenever no instance is free); the scheduler needs room for the request being placed.
     maxQueueLength: Math.max(1, c.maxQueueLength),
     defaultTimeoutMs: c.requestTimeoutMs,
     // Registration replaces it with the runner's slots.
     maxConcurrency: 1,
   };
-  return { fn: d.name, version: d.version, batched: batching !== null, ...(whyNotBatched ? { whyNotBatched } : {}), config, targetConcurrency: c.targetConcurrency, tenant: c.tenant, priority: c.priority };
+  return {
+    fn: d.name,
+    version: d.version,
+    batched: batching !== null,
+    ...(whyNotBatched ? { whyNotBatched } : {}),
+    config,
+    targetConcurrency: c.targetConcurrency,
+    tenant: c.tenant,
+    priority: c.priority,
+  };
 }
 
 /** Key of everything past axis 0 that must match for requests to share a run: input shapes/types, requested outputs, other parameters. */
 export function batchKey(request: InferRequest, parameters: Record<string, unknown>): string {
-  const canon = (o: Record<string, unknown> | undefined) => JSON.stringify(Object.keys(o ?? {}).sort().map((k) => [k, o![k]]));
+  const canon = (o: Record<string, unknown> | undefined) =>
+    JSON.stringify(
+      Object.keys(o ?? {})
+        .sort()
+        .map((k) => [k, o![k]]),
+    );
   const inputs = shapeKey(namedTensors(request.inputs));
-  const inputParams = request.inputs.filter((t) => t.parameters && Object.keys(t.parameters).length).map((t) => `${t.name}=${canon(t.parameters)}`).sort().join(',');
-  const outputs = (request.outputs ?? []).map((o) => `${o.name}=${canon(o.parameters)}`).sort().join(',');
+  const inputParams = request.inputs
+    .filter((t) => t.parameters && Object.keys(t.parameters).length)
+    .map((t) => `${t.name}=${canon(t.parameters)}`)
+    .sort()
+    .join(',');
+  const outputs = (request.outputs ?? [])
+    .map((o) => `${o.name}=${canon(o.parameters)}`)
+    .sort()
+    .join(',');
   return `${inputs}|${inputParams}|${outputs}|${canon(parameters)}`;
 }
 
 function namedTensors(ts: readonly Tensor[]): NamedTensors {
   const out: NamedTensors = {};
-  for (const t of ts) out[t.name] = { datatype: t.datatype, shape: t.shape, data: t.data as NamedTensors[string]['data'] };
+  for (const t of ts)
+    out[t.name] = { datatype: t.datatype, shape: t.shape, data: t.data as NamedTensors[string]['data'] };
   return out;
 }
 
@@ -192,8 +262,10 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
   const clock = o.clock ?? realClock;
   const log = o.logger;
   const policy = o.policy ?? 'fifo';
-  if (!POLICIES.includes(policy)) throw bad(`unknown scheduling policy '${policy}'; expected one of ${POLICIES.join(', ')}`);
-  if (o.slots !== undefined && !(Number.isInteger(o.slots) && o.slots >= 1)) throw bad(`slots must be an integer >= 1, got ${o.slots}`);
+  if (!POLICIES.includes(policy))
+    throw bad(`unknown scheduling policy '${policy}'; expected one of ${POLICIES.join(', ')}`);
+  if (o.slots !== undefined && !(Number.isInteger(o.slots) && o.slots >= 1))
+    throw bad(`slots must be an integer >= 1, got ${o.slots}`);
   /** Registered functions; `undefined` while one is still loading (no deployment to plan from). */
   const plans = new Map<string, FunctionPlan | undefined>();
   let solo = 0;
@@ -232,8 +304,13 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     if (!d) return undefined;
     if (cur?.version === d.version) return cur;
     const plan = planFor(d);
-    if (d.config.batching && !plan.batched) log?.warn({ function: fn, version: d.version }, `function ${fn} is not batched: ${plan.whyNotBatched}`);
-    else if (plan.batched) log?.info({ function: fn, version: d.version, batching: plan.config.batching, aimd: plan.config.aimd ?? null }, `function ${fn} batches requests along axis 0`);
+    if (d.config.batching && !plan.batched)
+      log?.warn({ function: fn, version: d.version }, `function ${fn} is not batched: ${plan.whyNotBatched}`);
+    else if (plan.batched)
+      log?.info(
+        { function: fn, version: d.version, batching: plan.config.batching, aimd: plan.config.aimd ?? null },
+        `function ${fn} batches requests along axis 0`,
+      );
     scheduler.register({ ...plan.config, maxConcurrency: rt.slots(fn) });
     plans.set(fn, plan);
     o.metrics?.batchCap?.set({ function: fn }, scheduler.cap(fn));
@@ -243,7 +320,13 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
   /** A loading function waits with no slots, under the defaults, until its deployment is known. */
   function registerLoading(fn: string): void {
     if (plans.has(fn)) return;
-    scheduler.register({ name: fn, batching: null, maxQueueLength: FUNCTION_DEFAULTS.maxQueueLength, defaultTimeoutMs: FUNCTION_DEFAULTS.requestTimeoutMs, maxConcurrency: 0 });
+    scheduler.register({
+      name: fn,
+      batching: null,
+      maxQueueLength: FUNCTION_DEFAULTS.maxQueueLength,
+      defaultTimeoutMs: FUNCTION_DEFAULTS.requestTimeoutMs,
+      maxConcurrency: 0,
+    });
     plans.set(fn, undefined);
   }
 
@@ -251,10 +334,14 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
   function admit(fn: string): FunctionPlan | undefined {
     const st = rt.status(fn);
     if (!st) throw new TensorshareError('ERR_MODEL_NOT_FOUND', `function '${fn}' not found`, { function: fn });
-    if (st.state === 'UNLOADING') throw new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' is being unloaded`, { function: fn });
+    if (st.state === 'UNLOADING')
+      throw new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' is being unloaded`, { function: fn });
     const plan = sync(fn);
     if (plan) return plan;
-    if (st.state !== 'LOADING') throw new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' is unavailable: ${st.reason ?? 'not deployed'}`, { function: fn });
+    if (st.state !== 'LOADING')
+      throw new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' is unavailable: ${st.reason ?? 'not deployed'}`, {
+        function: fn,
+      });
     registerLoading(fn);
     return undefined;
   }
@@ -282,12 +369,25 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
   /** Why a request timed out in the queue, from the function's instances. */
   function timedOut(fn: string, e: TensorshareError): TensorshareError {
     const c = rt.status(fn)?.instances;
-    const why = !c || c.ready + c.starting === 0 ? 'no instance could be started' : c.ready === 0 ? 'waiting for an instance to start' : 'all instances busy';
-    return new TensorshareError('ERR_TIMEOUT', `request to function '${fn}' timed out after ${Math.round(Number(e.details.timeoutMs))} ms in the queue (${why}): ${e.message}`, { ...e.details, function: fn });
+    const why =
+      !c || c.ready + c.starting === 0
+        ? 'no instance could be started'
+        : c.ready === 0
+          ? 'waiting for an instance to start'
+          : 'all instances busy';
+    return new TensorshareError(
+      'ERR_TIMEOUT',
+      `request to function '${fn}' timed out after ${Math.round(Number(e.details.timeoutMs))} ms in the queue (${why}): ${e.message}`,
+      { ...e.details, function: fn },
+    );
   }
 
   // Called by the scheduler in the turn it found a free slot: runtime.run() takes the slot at once.
-  async function execute(fn: string, requests: readonly Request<Payload>[], batch: Batch<Payload>): Promise<ReadonlyArray<InferResponse | Error>> {
+  async function execute(
+    fn: string,
+    requests: readonly Request<Payload>[],
+    batch: Batch<Payload>,
+  ): Promise<ReadonlyArray<InferResponse | Error>> {
     touch(fn);
     const results: Array<InferResponse | Error> = requests.map((r) => cancelledError(r));
     // A caller that went away after it was dispatched is not run.
@@ -299,12 +399,18 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
       ...(r.payload.request.id !== undefined ? { id: r.payload.request.id } : {}),
       timing: { ...res.timing, queueMs: waited(r) + (res.timing?.queueMs ?? 0), runMs: res.timing?.runMs ?? 0 },
     });
-    o.metrics?.batchSize?.observe({ function: fn }, live.reduce((a, { r }) => a + r.items, 0));
+    o.metrics?.batchSize?.observe(
+      { function: fn },
+      live.reduce((a, { r }) => a + r.items, 0),
+    );
 
     if (live.length === 1) {
       const { r, i } = live[0]!;
       try {
-        results[i] = withQueue(await rt.run(fn, r.payload.request, { signal: r.payload.signal, arrivedAt: r.payload.arrivedAt }), r);
+        results[i] = withQueue(
+          await rt.run(fn, r.payload.request, { signal: r.payload.signal, arrivedAt: r.payload.arrivedAt }),
+          r,
+        );
       } catch (e) {
         results[i] = e as Error;
       }
@@ -314,7 +420,11 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     const first = live[0]!.r.payload.request;
     const { inputs, sizes } = concatInputs(live.map(({ r }) => namedTensors(r.payload.request.inputs)));
     const batched: InferRequest = {
-      inputs: first.inputs.map((t) => ({ ...t, shape: inputs[t.name]!.shape, data: inputs[t.name]!.data as Tensor['data'] })),
+      inputs: first.inputs.map((t) => ({
+        ...t,
+        shape: inputs[t.name]!.shape,
+        data: inputs[t.name]!.data as Tensor['data'],
+      })),
       ...(first.outputs ? { outputs: first.outputs } : {}),
       ...(first.parameters ? { parameters: first.parameters } : {}),
     };
@@ -329,7 +439,17 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     }
     live.forEach(({ r, i }, k) => {
       const part = parts[k]!;
-      results[i] = withQueue({ ...res, outputs: res.outputs.map((t) => ({ ...t, shape: part[t.name]!.shape, data: part[t.name]!.data as Tensor['data'] })) }, r);
+      results[i] = withQueue(
+        {
+          ...res,
+          outputs: res.outputs.map((t) => ({
+            ...t,
+            shape: part[t.name]!.shape,
+            data: part[t.name]!.data as Tensor['data'],
+          })),
+        },
+        r,
+      );
     });
     return results;
   }
@@ -345,16 +465,19 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
       const rows = plan?.batched && first && first.shape.length > 0 ? first.shape[0]! : 1;
       // No plan yet (loading: batching unknown), or zero rows: the request runs alone, in its turn.
       const alone = !plan || (plan.batched && rows === 0);
-      const p = scheduler.submit({
-        fn,
-        payload: { request: forward, signal: opts.signal, arrivedAt: performance.now() },
-        ...(request.id !== undefined ? { id: request.id } : {}),
-        tenant: s.tenant ?? plan?.tenant ?? FUNCTION_DEFAULTS.tenant,
-        priority: s.priority ?? plan?.priority ?? FUNCTION_DEFAULTS.priority,
-        ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}),
-        items: Math.max(1, rows),
-        shapeKey: alone ? `alone:${++solo}` : plan.batched ? batchKey(forward, s.parameters) : '',
-      }, { signal: opts.signal });
+      const p = scheduler.submit(
+        {
+          fn,
+          payload: { request: forward, signal: opts.signal, arrivedAt: performance.now() },
+          ...(request.id !== undefined ? { id: request.id } : {}),
+          tenant: s.tenant ?? plan?.tenant ?? FUNCTION_DEFAULTS.tenant,
+          priority: s.priority ?? plan?.priority ?? FUNCTION_DEFAULTS.priority,
+          ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}),
+          items: Math.max(1, rows),
+          shapeKey: alone ? `alone:${++solo}` : plan.batched ? batchKey(forward, s.parameters) : '',
+        },
+        { signal: opts.signal },
+      );
       touch(fn);
       try {
         return await p;
@@ -381,8 +504,11 @@ function splitBatch(fn: string, res: InferResponse, sizes: number[]): NamedTenso
   try {
     return splitOutputs(namedTensors(res.outputs), sizes);
   } catch (e) {
-    throw new TensorshareError('ERR_INTERNAL',
+    throw new TensorshareError(
+      'ERR_INTERNAL',
       `function '${fn}' answered a batch of ${sizes.length} requests (${sizes.reduce((a, b) => a + b, 0)} rows) with outputs that do not have the batch on axis 0 (${res.outputs.map((t) => `${t.name} [${t.shape}]`).join(', ')}): ${(e as Error).message}`,
-      { function: fn }, { cause: e });
+      { function: fn },
+      { cause: e },
+    );
   }
 }

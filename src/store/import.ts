@@ -46,10 +46,16 @@ export interface ImportResult {
 export async function importModel(repository: string, file: string, options: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now();
   if (!isValidName(options.name)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `invalid model name '${options.name}': use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`);
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `invalid model name '${options.name}': use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`,
+    );
   }
   if (options.version !== undefined && !isValidVersion(options.version)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `invalid version '${options.version}': use letters, digits, '.', '_' and '-'`);
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `invalid version '${options.version}': use letters, digits, '.', '_' and '-'`,
+    );
   }
   const l = layout(repository);
   await ensureLayout(l);
@@ -75,7 +81,15 @@ export async function importModel(repository: string, file: string, options: Imp
 
     return await withLock(l, async () => {
       const existing = await findSameContent(l, options.name, options.version, graphSha);
-      if (existing) return { manifest: existing, outcome: 'existing' as const, tensorsAdded: 0, bytesAdded: 0, ms: performance.now() - t0, warnings };
+      if (existing)
+        return {
+          manifest: existing,
+          outcome: 'existing' as const,
+          tensorsAdded: 0,
+          bytesAdded: 0,
+          ms: performance.now() - t0,
+          warnings,
+        };
       const version = options.version ?? (await nextVersion(l, options.name));
       let tensorsAdded = 0;
       let bytesAdded = 0;
@@ -106,8 +120,13 @@ function stagedTensorPath(staging: string, sha256: string): string {
  * named by hash, as in the store), at fast-open's levels.
  */
 async function stagedRuntimeCheck(
-  staging: string, stagedGraph: string, split: SplitResult<TensorSink & { path: string }>, draft: Omit<Manifest, 'version'>,
-  file: string, options: ImportOptions, warnings: string[],
+  staging: string,
+  stagedGraph: string,
+  split: SplitResult<TensorSink & { path: string }>,
+  draft: Omit<Manifest, 'version'>,
+  file: string,
+  options: ImportOptions,
+  warnings: string[],
 ): Promise<Manifest['runtime']> {
   const dir = path.join(staging, BY_HASH);
   await fs.mkdir(dir);
@@ -119,7 +138,12 @@ async function stagedRuntimeCheck(
     seen.add(t.sha256);
   }
   try {
-    return await checkRunnableIsolated(stagedGraph, dir, { inputs: draft.inputs, outputs: draft.outputs }, path.basename(file));
+    return await checkRunnableIsolated(
+      stagedGraph,
+      dir,
+      { inputs: draft.inputs, outputs: draft.outputs },
+      path.basename(file),
+    );
   } catch (e) {
     if (!options.allowUnrunnable || !(e instanceof TensorshareError)) throw e;
     warnings.push(`${e.message}; imported anyway: opens fail until an ONNX Runtime that runs it is installed`);
@@ -128,13 +152,22 @@ async function stagedRuntimeCheck(
 }
 
 /** Same name and same content already imported (under the asked version, or any version when none was asked)? */
-async function findSameContent(l: ReturnType<typeof layout>, name: string, version: string | undefined, digest: string): Promise<Manifest | undefined> {
+async function findSameContent(
+  l: ReturnType<typeof layout>,
+  name: string,
+  version: string | undefined,
+  digest: string,
+): Promise<Manifest | undefined> {
   const versions = await listVersions(l, name);
   if (version !== undefined) {
     if (!versions.includes(version)) return undefined;
     const m = await readManifest(l, name, version);
     if (m.digest === digest) return m;
-    throw new TensorshareError('ERR_VERSION_EXISTS', `model ${name}:${version} already exists with different content; choose another --version or remove it first`, { name, version });
+    throw new TensorshareError(
+      'ERR_VERSION_EXISTS',
+      `model ${name}:${version} already exists with different content; choose another --version or remove it first`,
+      { name, version },
+    );
   }
   for (const v of versions.reverse()) {
     const m = await readManifest(l, name, v);
@@ -148,7 +181,12 @@ async function nextVersion(l: ReturnType<typeof layout>, name: string): Promise<
   return String(numeric.length ? Math.max(...numeric) + 1 : 1);
 }
 
-function buildManifest(split: SplitResult<TensorSink>, file: string, graphSha: string, options: ImportOptions): Omit<Manifest, 'version'> & { version: string } {
+function buildManifest(
+  split: SplitResult<TensorSink>,
+  file: string,
+  graphSha: string,
+  options: ImportOptions,
+): Omit<Manifest, 'version'> & { version: string } {
   return {
     format: MANIFEST_FORMAT,
     name: options.name,
@@ -162,7 +200,13 @@ function buildManifest(split: SplitResult<TensorSink>, file: string, graphSha: s
     opsets: split.opsets,
     inputs: split.inputs.map(ioSpec),
     outputs: split.outputs.map(ioSpec),
-    tensors: split.tensors.map((t) => ({ name: t.name, sha256: t.sha256, bytes: t.bytes, dtype: dtypeInfo(t.dataType)?.name ?? String(t.dataType), dims: t.dims })),
+    tensors: split.tensors.map((t) => ({
+      name: t.name,
+      sha256: t.sha256,
+      bytes: t.bytes,
+      dtype: dtypeInfo(t.dataType)?.name ?? String(t.dataType),
+      dims: t.dims,
+    })),
     embeddedBytes: split.embeddedBytes,
     defaultMode: options.defaultMode ?? 'fast-open',
     ortVersion: ortVersion(),

@@ -42,17 +42,23 @@ const octal = (m: number) => `0${(m & 0o7777).toString(8)}`;
 
 function refuse(dir: string, st: { uid: number; mode: number } | undefined, why: string): TensorshareError {
   const seen = st ? ` (owner uid ${st.uid}, mode ${octal(st.mode)})` : '';
-  return new TensorshareError('ERR_PERMISSION_DENIED', `refusing ${dir}${seen}: ${why}`, { path: dir, ...(st ? { uid: st.uid, mode: octal(st.mode) } : {}) });
+  return new TensorshareError('ERR_PERMISSION_DENIED', `refusing ${dir}${seen}: ${why}`, {
+    path: dir,
+    ...(st ? { uid: st.uid, mode: octal(st.mode) } : {}),
+  });
 }
 
 /** Every folder above `dir` (as written and as resolved) can be changed only by root or this user, or is sticky (like /tmp). */
 async function checkAncestors(dir: string, uid: number): Promise<void> {
-  const prefixes = (p: string) => p.split(path.sep).map((_, i, parts) => parts.slice(0, i + 1).join(path.sep) || path.sep);
+  const prefixes = (p: string) =>
+    p.split(path.sep).map((_, i, parts) => parts.slice(0, i + 1).join(path.sep) || path.sep);
   for (const p of new Set([...prefixes(path.resolve(dir)), ...prefixes(await fs.realpath(dir))])) {
     const st = await fs.lstat(p);
     if (st.isSymbolicLink()) continue; // what it points to is on the resolved path; the folder holding it is a prefix
-    if (st.uid !== 0 && st.uid !== uid) throw refuse(p, st, `a folder above ${dir} belongs to another user, who could replace what is inside it`);
-    if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) throw refuse(p, st, `a folder above ${dir} is writable by other users and not sticky`);
+    if (st.uid !== 0 && st.uid !== uid)
+      throw refuse(p, st, `a folder above ${dir} belongs to another user, who could replace what is inside it`);
+    if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)
+      throw refuse(p, st, `a folder above ${dir} is writable by other users and not sticky`);
   }
 }
 
@@ -69,20 +75,37 @@ export async function ensureSafeDir(dir: string, mode?: number): Promise<void> {
   const uid = process.geteuid?.() ?? 0;
   await fs.mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
   await checkAncestors(path.dirname(dir), uid);
-  await fs.mkdir(dir, { mode: mode ?? 0o755 }).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
+  await fs.mkdir(dir, { mode: mode ?? 0o755 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
   let fh: fs.FileHandle;
   try {
     fh = await fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
   } catch (e) {
     const st = await fs.lstat(dir).catch(() => undefined);
-    if (st?.isSymbolicLink()) throw refuse(dir, st, `it is a symbolic link (to ${await fs.readlink(dir)}); the store's folders must be real folders`);
+    if (st?.isSymbolicLink())
+      throw refuse(
+        dir,
+        st,
+        `it is a symbolic link (to ${await fs.readlink(dir)}); the store's folders must be real folders`,
+      );
     if (st && !st.isDirectory()) throw refuse(dir, st, 'it is not a folder');
     throw e;
   }
   try {
     const st = await fh.stat();
-    if (st.uid !== uid) throw refuse(dir, st, `it belongs to another user, not to this process (uid ${uid}): whoever made it could replace the socket or the tensors; remove it or choose another folder`);
-    if ((st.mode & 0o022) !== 0) throw refuse(dir, st, 'it is writable by group or others, who could replace the socket or the tensors; chmod go-w it (and check what is inside)');
+    if (st.uid !== uid)
+      throw refuse(
+        dir,
+        st,
+        `it belongs to another user, not to this process (uid ${uid}): whoever made it could replace the socket or the tensors; remove it or choose another folder`,
+      );
+    if ((st.mode & 0o022) !== 0)
+      throw refuse(
+        dir,
+        st,
+        'it is writable by group or others, who could replace the socket or the tensors; chmod go-w it (and check what is inside)',
+      );
     if (mode !== undefined && (st.mode & 0o7777) !== mode) await fh.chmod(mode);
   } finally {
     await fh.close();

@@ -26,7 +26,8 @@ export async function removeModel(l: Layout, ref: string): Promise<Manifest[]> {
       }
       await fs.rm(manifestPath(l, r.name, v), { force: true });
     }
-    if (removed.length === 0) throw new TensorshareError('ERR_MODEL_NOT_FOUND', `model '${ref}' not found in ${l.root}`, { ref });
+    if (removed.length === 0)
+      throw new TensorshareError('ERR_MODEL_NOT_FOUND', `model '${ref}' not found in ${l.root}`, { ref });
     await fs.rmdir(modelDir(l, r.name)).catch(() => {}); // only if now empty
     return removed;
   });
@@ -78,7 +79,10 @@ export async function gc(l: Layout): Promise<GcResult> {
     }
     let filesRemoved = 0;
     let bytesFreed = 0;
-    for (const [dir, strip] of [[l.tensors, ''], [l.graphs, '.onnx']] as const) {
+    for (const [dir, strip] of [
+      [l.tensors, ''],
+      [l.graphs, '.onnx'],
+    ] as const) {
       for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
         const sha = strip ? f.slice(0, -strip.length) : f;
         if (ref.files.has(sha)) continue;
@@ -127,7 +131,14 @@ export async function du(l: Layout): Promise<DiskUsage> {
     const unique = files.reduce((a, f) => a + f.bytes, 0);
     const exclusive = files.filter((f) => (users.get(f.sha256)?.size ?? 0) <= 1).reduce((a, f) => a + f.bytes, 0);
     const logical = m.tensors.reduce((a, t) => a + t.bytes, m.graph.bytes);
-    return { ref: `${m.name}:${m.version}`, logicalBytes: logical, uniqueBytes: unique, exclusiveBytes: exclusive, sharedBytes: unique - exclusive, tensors: m.tensors.length };
+    return {
+      ref: `${m.name}:${m.version}`,
+      logicalBytes: logical,
+      uniqueBytes: unique,
+      exclusiveBytes: exclusive,
+      sharedBytes: unique - exclusive,
+      tensors: m.tensors.length,
+    };
   });
   const sizes = new Map<string, number>();
   for (const m of ref.manifests) for (const f of [m.graph, ...m.tensors]) sizes.set(f.sha256, f.bytes);
@@ -143,7 +154,8 @@ export async function du(l: Layout): Promise<DiskUsage> {
   }
   let onDisk = 0;
   for (const dir of [l.tensors, l.graphs]) {
-    for (const f of await fs.readdir(dir).catch(() => [] as string[])) onDisk += (await fs.stat(path.join(dir, f)).catch(() => ({ size: 0 }))).size;
+    for (const f of await fs.readdir(dir).catch(() => [] as string[]))
+      onDisk += (await fs.stat(path.join(dir, f)).catch(() => ({ size: 0 }))).size;
   }
   const logical = models.reduce((a, m) => a + m.logicalBytes, 0);
   return {
@@ -194,11 +206,19 @@ export async function verify(l: Layout, onProgress?: (bytes: number, total: numb
   try {
     manifests = await listModels(l);
   } catch (e) {
-    problems.push({ kind: 'bad-manifest', file: String((e as TensorshareError).details?.file ?? l.models), detail: (e as Error).message, models: [] });
+    problems.push({
+      kind: 'bad-manifest',
+      file: String((e as TensorshareError).details?.file ?? l.models),
+      detail: (e as Error).message,
+      models: [],
+    });
   }
   const users = usersByFile(manifests);
   const files: { file: string; sha: string }[] = [];
-  for (const [dir, suffix] of [[l.tensors, ''], [l.graphs, '.onnx']] as const) {
+  for (const [dir, suffix] of [
+    [l.tensors, ''],
+    [l.graphs, '.onnx'],
+  ] as const) {
     for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
       const sha = suffix ? f.slice(0, -suffix.length) : f;
       if (!isSha256(sha) || (suffix && !f.endsWith(suffix))) {
@@ -220,7 +240,12 @@ export async function verify(l: Layout, onProgress?: (bytes: number, total: numb
     }
     const actual = hash.digest('hex');
     if (actual !== f.sha) {
-      problems.push({ kind: 'corrupt', file: f.file, detail: `content hashes to ${actual}`, models: [...(users.get(f.sha) ?? [])] });
+      problems.push({
+        kind: 'corrupt',
+        file: f.file,
+        detail: `content hashes to ${actual}`,
+        models: [...(users.get(f.sha) ?? [])],
+      });
     }
   }
   for (const m of manifests) {
@@ -229,7 +254,12 @@ export async function verify(l: Layout, onProgress?: (bytes: number, total: numb
       try {
         await fs.access(p);
       } catch {
-        problems.push({ kind: 'missing', file: p, detail: `needed by ${m.name}:${m.version}`, models: [`${m.name}:${m.version}`] });
+        problems.push({
+          kind: 'missing',
+          file: p,
+          detail: `needed by ${m.name}:${m.version}`,
+          models: [`${m.name}:${m.version}`],
+        });
       }
     }
   }

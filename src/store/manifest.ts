@@ -89,12 +89,12 @@ export interface VariantManifest {
 
 export function ioSpec(v: ValueInfo): IoSpec {
   const t = v.type?.tensorType;
-  const dtype = t?.elemType !== undefined ? dtypeInfo(t.elemType)?.name ?? `onnx:${t.elemType}` : 'unknown';
+  const dtype = t?.elemType !== undefined ? (dtypeInfo(t.elemType)?.name ?? `onnx:${t.elemType}`) : 'unknown';
   const dims = t?.shape?.dim;
   return {
     name: v.name ?? '',
     dtype,
-    shape: dims ? dims.map((d) => (d.dimValue !== undefined ? d.dimValue : d.dimParam ?? null)) : null,
+    shape: dims ? dims.map((d) => (d.dimValue !== undefined ? d.dimValue : (d.dimParam ?? null))) : null,
   };
 }
 
@@ -103,22 +103,27 @@ export async function readJson<T>(file: string, what: string): Promise<T> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TensorshareError('ERR_MODEL_NOT_FOUND', `${what} not found (${file})`, { file });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new TensorshareError('ERR_MODEL_NOT_FOUND', `${what} not found (${file})`, { file });
     throw e;
   }
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new TensorshareError('ERR_CORRUPT_TENSOR', `${what} is not valid JSON (${file}): ${(e as Error).message}`, { file });
+    throw new TensorshareError('ERR_CORRUPT_TENSOR', `${what} is not valid JSON (${file}): ${(e as Error).message}`, {
+      file,
+    });
   }
 }
 
 /** Checks the fields a reader relies on, so a damaged manifest fails loudly instead of mapping garbage. */
 export function checkManifest(m: Manifest, file: string): Manifest {
-  const bad = (why: string) => new TensorshareError('ERR_CORRUPT_TENSOR', `manifest ${file} is invalid: ${why}`, { file });
+  const bad = (why: string) =>
+    new TensorshareError('ERR_CORRUPT_TENSOR', `manifest ${file} is invalid: ${why}`, { file });
   if (m.format !== MANIFEST_FORMAT) throw bad(`format '${m.format}' is not ${MANIFEST_FORMAT}`);
   if (!isSha256(m.digest) || !isSha256(m.graph?.sha256)) throw bad('digest or graph hash is malformed');
-  if (!Array.isArray(m.tensors) || m.tensors.some((t) => !isSha256(t.sha256) || !Number.isSafeInteger(t.bytes))) throw bad('tensor list is malformed');
+  if (!Array.isArray(m.tensors) || m.tensors.some((t) => !isSha256(t.sha256) || !Number.isSafeInteger(t.bytes)))
+    throw bad('tensor list is malformed');
   return m;
 }
 

@@ -31,7 +31,11 @@ export async function isResident(store: Layout, m: Manifest): Promise<boolean> {
 }
 
 /** Files of a model or variant missing from a root. */
-export async function missingFiles(root: Layout, graph: FileRef, tensors: readonly FileRef[]): Promise<{ src: (l: Layout) => string; ref: FileRef }[]> {
+export async function missingFiles(
+  root: Layout,
+  graph: FileRef,
+  tensors: readonly FileRef[],
+): Promise<{ src: (l: Layout) => string; ref: FileRef }[]> {
   const out: { src: (l: Layout) => string; ref: FileRef }[] = [];
   if (!(await exists(graphPath(root, graph.sha256)))) out.push({ src: (l) => graphPath(l, graph.sha256), ref: graph });
   for (const t of uniqueTensors(tensors)) {
@@ -40,7 +44,13 @@ export async function missingFiles(root: Layout, graph: FileRef, tensors: readon
   return out;
 }
 
-async function copyFiles(repo: Layout, store: Layout, graph: FileRef, tensors: readonly FileRef[], publish: () => Promise<void>): Promise<MaterializeResult> {
+async function copyFiles(
+  repo: Layout,
+  store: Layout,
+  graph: FileRef,
+  tensors: readonly FileRef[],
+  publish: () => Promise<void>,
+): Promise<MaterializeResult> {
   const t0 = performance.now();
   await ensureLayout(store);
   await cleanStaleStaging(store);
@@ -48,7 +58,11 @@ async function copyFiles(repo: Layout, store: Layout, graph: FileRef, tensors: r
   const need = missing.reduce((a, f) => a + f.ref.bytes, 0);
   const free = await freeBytes(store.root);
   if (need > free) {
-    throw new TensorshareError('ERR_NO_SPACE', `store ${store.root} needs ${need} bytes for this model but has ${free} free`, { need, free, store: store.root });
+    throw new TensorshareError(
+      'ERR_NO_SPACE',
+      `store ${store.root} needs ${need} bytes for this model but has ${free} free`,
+      { need, free, store: store.root },
+    );
   }
   const staging = await createStaging(store);
   try {
@@ -59,7 +73,11 @@ async function copyFiles(repo: Layout, store: Layout, graph: FileRef, tensors: r
         await fs.copyFile(f.src(repo), file);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new TensorshareError('ERR_CORRUPT_TENSOR', `repository ${repo.root} lacks ${f.src(repo)}; run 'tensorshare verify'`, { file: f.src(repo) });
+          throw new TensorshareError(
+            'ERR_CORRUPT_TENSOR',
+            `repository ${repo.root} lacks ${f.src(repo)}; run 'tensorshare verify'`,
+            { file: f.src(repo) },
+          );
         }
         rethrowNoSpace(e, store.root);
       }
@@ -77,12 +95,19 @@ async function copyFiles(repo: Layout, store: Layout, graph: FileRef, tensors: r
 
 export async function materialize(repo: Layout, store: Layout, m: Manifest): Promise<MaterializeResult> {
   return copyFiles(repo, store, m.graph, m.tensors, () =>
-    writeAtomic(store, manifestPath(store, m.name, m.version), `${JSON.stringify(m, null, 2)}\n`));
+    writeAtomic(store, manifestPath(store, m.name, m.version), `${JSON.stringify(m, null, 2)}\n`),
+  );
 }
 
-export async function materializeVariant(repo: Layout, store: Layout, v: VariantManifest, key: string): Promise<MaterializeResult> {
+export async function materializeVariant(
+  repo: Layout,
+  store: Layout,
+  v: VariantManifest,
+  key: string,
+): Promise<MaterializeResult> {
   return copyFiles(repo, store, v.graph, v.tensors, () =>
-    writeAtomic(store, variantPath(store, v.modelDigest, key), `${JSON.stringify(v, null, 2)}\n`));
+    writeAtomic(store, variantPath(store, v.modelDigest, key), `${JSON.stringify(v, null, 2)}\n`),
+  );
 }
 
 export async function freeBytes(dir: string): Promise<number> {

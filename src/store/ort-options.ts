@@ -18,7 +18,12 @@ export type SessionOptions = InferenceSession.SessionOptions;
 type Extra = Record<string, Record<string, string>>;
 
 /** `level` 'basic' is fast-open's fallback for graphs that do not load at 'disabled' (runtime-check.ts). */
-export function storeSessionOptions(mode: OpenMode, tensorsDir: string, user: SessionOptions = {}, level: FastOpenLevel = 'disabled'): SessionOptions {
+export function storeSessionOptions(
+  mode: OpenMode,
+  tensorsDir: string,
+  user: SessionOptions = {},
+  level: FastOpenLevel = 'disabled',
+): SessionOptions {
   const extra = (user.extra ?? {}) as Extra;
   const session: Record<string, string> = {
     ...(extra.session ?? {}),
@@ -30,7 +35,13 @@ export function storeSessionOptions(mode: OpenMode, tensorsDir: string, user: Se
   const options: SessionOptions = { ...rest, graphOptimizationLevel: level, extra: { ...extra, session } };
   if (level === 'basic') {
     const own = extra.optimization?.disable_specified_optimizers;
-    options.extra = { ...options.extra, optimization: { ...(extra.optimization ?? {}), disable_specified_optimizers: [own, ...WEIGHT_REWRITING_OPTIMIZERS].filter(Boolean).join(';') } };
+    options.extra = {
+      ...options.extra,
+      optimization: {
+        ...(extra.optimization ?? {}),
+        disable_specified_optimizers: [own, ...WEIGHT_REWRITING_OPTIMIZERS].filter(Boolean).join(';'),
+      },
+    };
   }
   // With prepacking off, the memory pattern planner reserves a buffer as
   // large as all external initializers; it is never used.

@@ -16,7 +16,11 @@ export function parseRef(ref: string): ModelRef {
   const name = i < 0 ? ref : ref.slice(0, i);
   const version = i < 0 ? undefined : ref.slice(i + 1);
   if (!isValidName(name)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `invalid model name '${name}': use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`, { ref });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `invalid model name '${name}': use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`,
+      { ref },
+    );
   }
   if (version !== undefined && !isValidVersion(version)) {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `invalid model version '${version}' in '${ref}'`, { ref });
@@ -32,7 +36,10 @@ export function compareVersions(a: string, b: string): number {
 export async function listVersions(l: Layout, name: string): Promise<string[]> {
   try {
     const files = await fs.readdir(modelDir(l, name));
-    return files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort(compareVersions);
+    return files
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5))
+      .sort(compareVersions);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
@@ -64,7 +71,8 @@ export async function resolveModel(l: Layout, ref: string | ModelRef): Promise<M
   const r = typeof ref === 'string' ? parseRef(ref) : ref;
   if (r.version) return readManifest(l, r.name, r.version);
   const versions = await listVersions(l, r.name);
-  if (versions.length === 0) throw new TensorshareError('ERR_MODEL_NOT_FOUND', `model '${r.name}' not found in ${l.root}`, { name: r.name });
+  if (versions.length === 0)
+    throw new TensorshareError('ERR_MODEL_NOT_FOUND', `model '${r.name}' not found in ${l.root}`, { name: r.name });
   const all = await Promise.all(versions.map((v) => readManifest(l, r.name, v)));
   // Sorted by version already; a stable sort by time keeps version order for ties.
   return all.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1)!;
@@ -79,7 +87,8 @@ export async function listVariants(l: Layout, digest: string): Promise<VariantMa
     return [];
   }
   const out: VariantManifest[] = [];
-  for (const f of files.filter((x) => x.endsWith('.json'))) out.push(await readJson<VariantManifest>(path.join(dir, f), `variant ${f}`));
+  for (const f of files.filter((x) => x.endsWith('.json')))
+    out.push(await readJson<VariantManifest>(path.join(dir, f), `variant ${f}`));
   return out;
 }
 

@@ -34,7 +34,11 @@ export async function makeResident<H>(mode: OpenMode, steps: ResidencySteps<H>):
   const variant = await steps.variant();
   // ORT could not build a loadable variant for this model (reason in the variant manifest).
   if (variant.status !== 'ok') return { mode: 'fast-open', variant, held: await steps.model() };
-  return { mode: 'fast-run', variant, held: await steps.variantFiles(variant, fastRunKey(variant.ortVersion, variant.target)) };
+  return {
+    mode: 'fast-run',
+    variant,
+    held: await steps.variantFiles(variant, fastRunKey(variant.ortVersion, variant.target)),
+  };
 }
 
 /** Daemonless steps: copy what is missing (safe from several processes at once), build in a child process. H: whether this call copied files. */
@@ -53,7 +57,10 @@ export function localSteps(repo: Layout, store: Layout, m: Manifest): ResidencyS
       return (await buildFastRunIsolated(repo, store, m)).variant;
     },
     async variantFiles(v, key) {
-      const present = await fs.access(variantPath(store, v.modelDigest, key)).then(() => true, () => false);
+      const present = await fs.access(variantPath(store, v.modelDigest, key)).then(
+        () => true,
+        () => false,
+      );
       if (present) return false;
       await materializeVariant(repo, store, v, key);
       return true;

@@ -9,16 +9,24 @@ import { checkRunnable, type FastOpenLevel } from './runtime-check.js';
 async function run(job: RuntimeJob): Promise<unknown> {
   if (job.kind === 'build-fast-run') return buildFastRun(layout(job.repository), layout(job.store), job.manifest);
   const ort = (await import('onnxruntime-node')).default as unknown as typeof import('onnxruntime-node');
-  const create = (level: FastOpenLevel) => ort.InferenceSession.create(job.graph, storeSessionOptions('fast-open', job.tensorsDir, { logSeverityLevel: 4 }, level));
+  const create = (level: FastOpenLevel) =>
+    ort.InferenceSession.create(
+      job.graph,
+      storeSessionOptions('fast-open', job.tensorsDir, { logSeverityLevel: 4 }, level),
+    );
   return checkRunnable(create, job.io, job.what);
 }
 
 process.once('message', (job: RuntimeJob) => {
-  run(job).then(
-    (value): RuntimeAnswer => ({ ok: true, value }),
-    (e: unknown): RuntimeAnswer => ({
-      ok: false,
-      error: isTensorshareError(e) ? { code: e.code, message: e.message, details: e.details } : { message: (e as Error)?.message ?? String(e) },
-    }),
-  ).then((a) => process.send!(a, undefined, {}, () => process.disconnect()));
+  run(job)
+    .then(
+      (value): RuntimeAnswer => ({ ok: true, value }),
+      (e: unknown): RuntimeAnswer => ({
+        ok: false,
+        error: isTensorshareError(e)
+          ? { code: e.code, message: e.message, details: e.details }
+          : { message: (e as Error)?.message ?? String(e) },
+      }),
+    )
+    .then((a) => process.send!(a, undefined, {}, () => process.disconnect()));
 });

@@ -11,7 +11,13 @@ import type { RuntimeVerdict } from './runtime-check.js';
 
 export type RuntimeJob =
   | { kind: 'build-fast-run'; repository: string; store: string; manifest: Manifest }
-  | { kind: 'check-runnable'; graph: string; tensorsDir: string; io: { inputs: IoSpec[]; outputs: IoSpec[] }; what: string };
+  | {
+      kind: 'check-runnable';
+      graph: string;
+      tensorsDir: string;
+      io: { inputs: IoSpec[]; outputs: IoSpec[] };
+      what: string;
+    };
 
 export type RuntimeAnswer =
   | { ok: true; value: unknown }
@@ -21,7 +27,11 @@ const CHILD = new URL('./runtime-child.js', import.meta.url);
 
 function runIsolated<T>(job: RuntimeJob, what: string): Promise<T> {
   // None of the parent's exec flags (`--input-type`, `-e`, `--test`): the child loads as a plain module.
-  const child = fork(CHILD, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  const child = fork(CHILD, [], {
+    execArgv: [],
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
   // What a native crash prints (e.g. "terminate called after throwing ..."), kept short for the error message.
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
@@ -36,23 +46,57 @@ function runIsolated<T>(job: RuntimeJob, what: string): Promise<T> {
       else reject(new TensorshareError('ERR_INTERNAL', `${what}: ${a.error.message}`));
       child.disconnect();
     });
-    child.once('error', (e) => reject(new TensorshareError('ERR_INTERNAL', `${what}: cannot start the ONNX Runtime process: ${e.message}`, {}, { cause: e })));
+    child.once('error', (e) =>
+      reject(
+        new TensorshareError(
+          'ERR_INTERNAL',
+          `${what}: cannot start the ONNX Runtime process: ${e.message}`,
+          {},
+          { cause: e },
+        ),
+      ),
+    );
     child.once('exit', (code, signal) => {
       if (answered) return;
       const how = `${signal ?? `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-2).join(' ')}` : ''}`;
       // A crash while loading a model is ONNX Runtime refusing that model, not a fault of ours.
-      if (job.kind === 'check-runnable' && signal) reject(new TensorshareError('ERR_RUNTIME_REJECTED', `${job.what}: ONNX Runtime crashed loading this model as it would be stored (${how})`, { model: job.what, signal }));
-      else reject(new TensorshareError('ERR_INTERNAL', `${what}: the ONNX Runtime process ended without an answer (${how})`));
+      if (job.kind === 'check-runnable' && signal)
+        reject(
+          new TensorshareError(
+            'ERR_RUNTIME_REJECTED',
+            `${job.what}: ONNX Runtime crashed loading this model as it would be stored (${how})`,
+            { model: job.what, signal },
+          ),
+        );
+      else
+        reject(
+          new TensorshareError('ERR_INTERNAL', `${what}: the ONNX Runtime process ended without an answer (${how})`),
+        );
     });
     child.send(job);
   });
 }
 
-export function buildFastRunIsolated(repo: Layout, store: Layout, m: Manifest): Promise<{ variant: VariantManifest; built: boolean }> {
-  return runIsolated({ kind: 'build-fast-run', repository: repo.root, store: store.root, manifest: m }, `building the fast-run variant of ${m.name}:${m.version}`);
+export function buildFastRunIsolated(
+  repo: Layout,
+  store: Layout,
+  m: Manifest,
+): Promise<{ variant: VariantManifest; built: boolean }> {
+  return runIsolated(
+    { kind: 'build-fast-run', repository: repo.root, store: store.root, manifest: m },
+    `building the fast-run variant of ${m.name}:${m.version}`,
+  );
 }
 
 /** Whether ONNX Runtime loads `graph` over the tensors in `tensorsDir` the way fast-open does (runtime-check.ts). */
-export function checkRunnableIsolated(graph: string, tensorsDir: string, io: { inputs: IoSpec[]; outputs: IoSpec[] }, what: string): Promise<RuntimeVerdict> {
-  return runIsolated({ kind: 'check-runnable', graph, tensorsDir, io, what }, `checking that ONNX Runtime loads ${what}`);
+export function checkRunnableIsolated(
+  graph: string,
+  tensorsDir: string,
+  io: { inputs: IoSpec[]; outputs: IoSpec[] },
+  what: string,
+): Promise<RuntimeVerdict> {
+  return runIsolated(
+    { kind: 'check-runnable', graph, tensorsDir, io, what },
+    `checking that ONNX Runtime loads ${what}`,
+  );
 }

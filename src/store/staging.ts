@@ -50,7 +50,12 @@ export function fileSink(dir: string, index: number): () => Promise<TensorSink &
     const hash = createHash('sha256');
     let bytes = 0;
     let closed = false;
-    const close = async () => { if (!closed) { closed = true; await fh.close(); } };
+    const close = async () => {
+      if (!closed) {
+        closed = true;
+        await fh.close();
+      }
+    };
     return {
       path: p,
       async write(chunk) {

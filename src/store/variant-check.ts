@@ -25,11 +25,16 @@ export interface VariantCheck {
 
 /** Compares what two sessions report about their inputs and outputs; returns the first difference. */
 export function interfaceDifference(model: InferenceSession, variant: InferenceSession): string | undefined {
-  const describe = (m: readonly InferenceSession.ValueMetadata[]) => m.map((v) => (v.isTensor ? `${v.name}: ${v.type}[${v.shape.join(',')}]` : `${v.name}: non-tensor`));
-  for (const [what, a, b] of [['inputs', model.inputMetadata, variant.inputMetadata], ['outputs', model.outputMetadata, variant.outputMetadata]] as const) {
+  const describe = (m: readonly InferenceSession.ValueMetadata[]) =>
+    m.map((v) => (v.isTensor ? `${v.name}: ${v.type}[${v.shape.join(',')}]` : `${v.name}: non-tensor`));
+  for (const [what, a, b] of [
+    ['inputs', model.inputMetadata, variant.inputMetadata],
+    ['outputs', model.outputMetadata, variant.outputMetadata],
+  ] as const) {
     const x = describe(a);
     const y = describe(b);
-    if (x.join('; ') !== y.join('; ')) return `the variant's ${what} differ from the model's: model ${x.join('; ') || 'none'}, variant ${y.join('; ') || 'none'}`;
+    if (x.join('; ') !== y.join('; '))
+      return `the variant's ${what} differ from the model's: model ${x.join('; ') || 'none'}, variant ${y.join('; ') || 'none'}`;
   }
   return undefined;
 }
@@ -37,7 +42,9 @@ export function interfaceDifference(model: InferenceSession, variant: InferenceS
 /** Deterministic feeds for a session's inputs (symbolic dimensions = 1). */
 export function probeFeeds(ort: Ort, session: InferenceSession): Record<string, Tensor> {
   const plans = planFeeds(session.inputMetadata as readonly InputMetadata[]);
-  return Object.fromEntries(plans.map((p) => [p.name, new ort.Tensor(p.type as Tensor.Type, p.data as Tensor.DataType, p.dims)]));
+  return Object.fromEntries(
+    plans.map((p) => [p.name, new ort.Tensor(p.type as Tensor.Type, p.data as Tensor.DataType, p.dims)]),
+  );
 }
 
 /** Bytes of a tensor's data, for bit-exact comparison (strings joined). */
@@ -54,7 +61,8 @@ export function outputDifference(a: Record<string, Tensor>, b: Record<string, Te
     const x = a[name]!;
     const y = b[name];
     if (!y) return `output '${name}' is missing`;
-    if (x.type !== y.type || x.dims.join(',') !== y.dims.join(',')) return `output '${name}' is ${y.type}[${y.dims.join(',')}], expected ${x.type}[${x.dims.join(',')}]`;
+    if (x.type !== y.type || x.dims.join(',') !== y.dims.join(','))
+      return `output '${name}' is ${y.type}[${y.dims.join(',')}], expected ${x.type}[${x.dims.join(',')}]`;
     const bx = tensorBytes(x);
     const by = tensorBytes(y);
     if (!bx.equals(by)) {
@@ -78,13 +86,19 @@ export async function checkVariant(
 ): Promise<VariantCheck> {
   const limit = sizes.modelBytes * MAX_GROWTH + GROWTH_SLACK_BYTES;
   if (sizes.variantNewBytes > limit) {
-    return { probe: 'not run', problem: `the variant adds ${sizes.variantNewBytes} bytes of tensors for a model of ${sizes.modelBytes} (limit ${limit}): ONNX Runtime materialized constants instead of packing weights` };
+    return {
+      probe: 'not run',
+      problem: `the variant adds ${sizes.variantNewBytes} bytes of tensors for a model of ${sizes.modelBytes} (limit ${limit}): ONNX Runtime materialized constants instead of packing weights`,
+    };
   }
   let variant: InferenceSession;
   try {
     variant = await openVariant();
   } catch (e) {
-    return { probe: 'not run', problem: `ONNX Runtime cannot load the variant it saved: ${(e as Error).message.slice(0, 500)}` };
+    return {
+      probe: 'not run',
+      problem: `ONNX Runtime cannot load the variant it saved: ${(e as Error).message.slice(0, 500)}`,
+    };
   }
   try {
     const diff = interfaceDifference(reference, variant);
@@ -95,16 +109,23 @@ export async function checkVariant(
       feeds = probeFeeds(ort, reference);
       expected = await reference.run(feeds);
     } catch (e) {
-      return { probe: `skipped: the model itself does not run on the probe input (${(e as Error).message.slice(0, 200)})` };
+      return {
+        probe: `skipped: the model itself does not run on the probe input (${(e as Error).message.slice(0, 200)})`,
+      };
     }
     let got: Record<string, Tensor>;
     try {
       got = await variant.run(feeds);
     } catch (e) {
-      return { probe: 'failed', problem: `the variant fails on an input the model runs: ${(e as Error).message.slice(0, 300)}` };
+      return {
+        probe: 'failed',
+        problem: `the variant fails on an input the model runs: ${(e as Error).message.slice(0, 300)}`,
+      };
     }
     const out = outputDifference(expected, got);
-    return out ? { probe: 'failed', problem: `the variant computes something else on the probe input: ${out}` } : { probe: 'passed' };
+    return out
+      ? { probe: 'failed', problem: `the variant computes something else on the probe input: ${out}` }
+      : { probe: 'passed' };
   } finally {
     await variant.release();
   }

@@ -87,6 +87,7 @@ export const INT_RANGE: Partial<Record<Datatype, readonly [number, number]>> = {
 
 /** Whether `data` is the right storage for `dt` (and not, say, a Float64Array for FP32). */
 export function dataMatches(dt: Datatype, data: TensorData): boolean {
-  if (dt === 'BYTES') return Array.isArray(data) && (data as unknown[]).every((e) => typeof e === 'string' || e instanceof Uint8Array);
+  if (dt === 'BYTES')
+    return Array.isArray(data) && (data as unknown[]).every((e) => typeof e === 'string' || e instanceof Uint8Array);
   return data instanceof ARRAY[dt];
 }

@@ -32,8 +32,16 @@ export type InputMetadata =
   | { name: string; isTensor: true; type: string; shape: ReadonlyArray<number | string> };
 
 export type FeedData =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array
-  | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 export interface FeedPlan {
   name: string;
@@ -62,20 +70,36 @@ function values(count: number, fill: Fill, seed: number): number[] {
 
 function typed(type: string, v: number[], name: string): FeedData {
   switch (type) {
-    case 'float32': return Float32Array.from(v);
-    case 'float64': return Float64Array.from(v);
-    case 'float16': return numbersToHalf(v);
-    case 'int8': return Int8Array.from(v, Math.round);
-    case 'uint8': return Uint8Array.from(v, Math.round);
-    case 'bool': return Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0));
-    case 'int16': return Int16Array.from(v, Math.round);
-    case 'uint16': return Uint16Array.from(v, Math.round);
-    case 'int32': return Int32Array.from(v, Math.round);
-    case 'uint32': return Uint32Array.from(v, Math.round);
-    case 'int64': return BigInt64Array.from(v, (x) => BigInt(Math.round(x)));
-    case 'uint64': return BigUint64Array.from(v, (x) => BigInt(Math.round(x)));
+    case 'float32':
+      return Float32Array.from(v);
+    case 'float64':
+      return Float64Array.from(v);
+    case 'float16':
+      return numbersToHalf(v);
+    case 'int8':
+      return Int8Array.from(v, Math.round);
+    case 'uint8':
+      return Uint8Array.from(v, Math.round);
+    case 'bool':
+      return Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0));
+    case 'int16':
+      return Int16Array.from(v, Math.round);
+    case 'uint16':
+      return Uint16Array.from(v, Math.round);
+    case 'int32':
+      return Int32Array.from(v, Math.round);
+    case 'uint32':
+      return Uint32Array.from(v, Math.round);
+    case 'int64':
+      return BigInt64Array.from(v, (x) => BigInt(Math.round(x)));
+    case 'uint64':
+      return BigUint64Array.from(v, (x) => BigInt(Math.round(x)));
     default:
-      throw new TensorshareError('ERR_UNSUPPORTED_DTYPE', `input "${name}" has type ${type}, which benchmark feeds cannot fill`, { input: name, type });
+      throw new TensorshareError(
+        'ERR_UNSUPPORTED_DTYPE',
+        `input "${name}" has type ${type}, which benchmark feeds cannot fill`,
+        { input: name, type },
+      );
   }
 }
 
@@ -88,20 +112,42 @@ export function planFeeds(inputs: readonly InputMetadata[], spec: FeedsSpec = {}
   const known = new Set(inputs.map((i) => i.name));
   for (const name of Object.keys(spec.inputs ?? {})) {
     if (!known.has(name)) {
-      throw new TensorshareError('ERR_INVALID_ARGUMENT', `feeds spec names input "${name}", but the model's inputs are ${[...known].join(', ')}`, { input: name });
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `feeds spec names input "${name}", but the model's inputs are ${[...known].join(', ')}`,
+        { input: name },
+      );
     }
   }
   return inputs.map((meta) => {
-    if (!meta.isTensor) throw new TensorshareError('ERR_INVALID_MODEL', `input "${meta.name}" is not a tensor`, { input: meta.name });
+    if (!meta.isTensor)
+      throw new TensorshareError('ERR_INVALID_MODEL', `input "${meta.name}" is not a tensor`, { input: meta.name });
     const own = spec.inputs?.[meta.name];
     const dims = own?.shape
       ? [...own.shape]
-      : meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? spec.dims?.[d] ?? 1 : 1));
+      : meta.shape.map((d) =>
+          typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? (spec.dims?.[d] ?? 1) : 1,
+        );
     for (const d of dims) {
-      if (!Number.isInteger(d) || d < 0) throw new TensorshareError('ERR_INVALID_ARGUMENT', `input "${meta.name}" resolves to invalid shape [${dims.join(', ')}]`);
+      if (!Number.isInteger(d) || d < 0)
+        throw new TensorshareError(
+          'ERR_INVALID_ARGUMENT',
+          `input "${meta.name}" resolves to invalid shape [${dims.join(', ')}]`,
+        );
     }
     const count = dims.reduce((a, b) => a * b, 1);
-    const fill: Fill = own?.fill ?? (isFloat(meta.type) ? { kind: 'uniform' } : meta.type === 'bool' ? { kind: 'constant', value: 1 } : { kind: 'range' });
-    return { name: meta.name, type: meta.type, dims, data: typed(meta.type, values(count, fill, hashString(meta.name)), meta.name) };
+    const fill: Fill =
+      own?.fill ??
+      (isFloat(meta.type)
+        ? { kind: 'uniform' }
+        : meta.type === 'bool'
+          ? { kind: 'constant', value: 1 }
+          : { kind: 'range' });
+    return {
+      name: meta.name,
+      type: meta.type,
+      dims,
+      data: typed(meta.type, values(count, fill, hashString(meta.name)), meta.name),
+    };
   });
 }

@@ -14,5 +14,8 @@ test('fp16 conversion matches IEEE half for known values', () => {
 });
 
 test('fp16 conversion: values the benchmark feeds pinned (ex bench/feeds.ts toFloat16Bits)', () => {
-  assert.deepEqual(Array.from(numbersToHalf([1, -2, 0.5, 65504, 1e6, 2 ** -24])), [0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x0001]);
+  assert.deepEqual(
+    Array.from(numbersToHalf([1, -2, 0.5, 65504, 1e6, 2 ** -24])),
+    [0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x0001],
+  );
 });

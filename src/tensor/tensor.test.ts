@@ -15,19 +15,39 @@ test('every datatype has an ORT name and back; storage matches ORT (FP16 as half
   assert.equal(arrayFor('INT64'), BigInt64Array);
   assert.deepEqual([elementSize('FP64'), elementSize('BYTES')], [8, 0]);
   assert.ok(dataMatches('FP32', new Float32Array(1)) && !dataMatches('FP32', new Float64Array(1)));
-  assert.ok(dataMatches('BYTES', ['a']) && dataMatches('BYTES', [new Uint8Array(1)]) && !dataMatches('BYTES', [1] as unknown as string[]));
+  assert.ok(
+    dataMatches('BYTES', ['a']) &&
+      dataMatches('BYTES', [new Uint8Array(1)]) &&
+      !dataMatches('BYTES', [1] as unknown as string[]),
+  );
   assert.ok(isDatatype('UINT64') && !isDatatype('BF16') && !isDatatype('toString'));
 });
 
 test('names outside either vocabulary are ERR_UNSUPPORTED_DTYPE, naming the name', () => {
-  for (const [fn, name] of [[datatypeOf, 'bfloat16'], [ortDtypeOf, 'BF16'], [datatypeOf, 'constructor'], [ortDtypeOf, 'FLOAT']] as const) {
-    assert.throws(() => fn(name), (e: unknown) => isTensorshareError(e, 'ERR_UNSUPPORTED_DTYPE') && e.message.includes(name));
+  for (const [fn, name] of [
+    [datatypeOf, 'bfloat16'],
+    [ortDtypeOf, 'BF16'],
+    [datatypeOf, 'constructor'],
+    [ortDtypeOf, 'FLOAT'],
+  ] as const) {
+    assert.throws(
+      () => fn(name),
+      (e: unknown) => isTensorshareError(e, 'ERR_UNSUPPORTED_DTYPE') && e.message.includes(name),
+    );
   }
 });
 
 test('ioMetadata: ORT dtype to datatype, symbolic and unknown dims to -1, unknown rank to [-1]', () => {
-  assert.deepEqual(ioMetadata({ name: 'ids', dtype: 'int64', shape: ['batch', 128, null, -1] }), { name: 'ids', datatype: 'INT64', shape: [-1, 128, -1, -1] });
-  assert.deepEqual(ioMetadata({ name: 'x', dtype: 'float32', shape: null }), { name: 'x', datatype: 'FP32', shape: [-1] });
+  assert.deepEqual(ioMetadata({ name: 'ids', dtype: 'int64', shape: ['batch', 128, null, -1] }), {
+    name: 'ids',
+    datatype: 'INT64',
+    shape: [-1, 128, -1, -1],
+  });
+  assert.deepEqual(ioMetadata({ name: 'x', dtype: 'float32', shape: null }), {
+    name: 'x',
+    datatype: 'FP32',
+    shape: [-1],
+  });
 });
 
 test('elementCount and compactTensor: views into a larger buffer are copied to own exactly their bytes', () => {
@@ -41,6 +61,12 @@ test('elementCount and compactTensor: views into a larger buffer are copied to o
   assert.equal(compactTensor(whole), whole, 'a tensor that owns its buffer is passed as is');
   const bytes = { name: 's', data: [new Uint8Array([7, 8, 9]).subarray(1), new Uint8Array([1])] };
   const cb = compactTensor(bytes).data;
-  assert.deepEqual(cb.map((e) => [...e]), [[8, 9], [1]]);
-  assert.deepEqual(cb.map((e) => e.buffer.byteLength), [2, 1]);
+  assert.deepEqual(
+    cb.map((e) => [...e]),
+    [[8, 9], [1]],
+  );
+  assert.deepEqual(
+    cb.map((e) => e.buffer.byteLength),
+    [2, 1],
+  );
 });

@@ -41,6 +41,7 @@ const isPartialView = (x: unknown): x is Uint8Array =>
 export function compactTensor<T extends { data: unknown }>(t: T): T {
   const d = t.data;
   if (isPartialView(d)) return { ...t, data: d.slice() };
-  if (Array.isArray(d) && d.some(isPartialView)) return { ...t, data: d.map((x) => (isPartialView(x) ? x.slice() : x)) };
+  if (Array.isArray(d) && d.some(isPartialView))
+    return { ...t, data: d.map((x) => (isPartialView(x) ? x.slice() : x)) };
   return t;
 }

@@ -22,7 +22,11 @@ const say = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringi
 const client = sharedClient({ socket: args.socket, token: args.token, name: `worker-${process.pid}`, env: {} });
 const m = await open(args.model, { client, mode: args.mode, env: {} });
 const size = args.input.dims.reduce((a, b) => a * b, 1);
-const x = new ort.Tensor('float32', Float32Array.from({ length: size }, (_, i) => (i % 7) / 7), args.input.dims);
+const x = new ort.Tensor(
+  'float32',
+  Float32Array.from({ length: size }, (_, i) => (i % 7) / 7),
+  args.input.dims,
+);
 const run = async () => {
   const out = await m.session.run({ [args.input.name]: x });
   const t = Object.values(out)[0]!;
@@ -32,20 +36,51 @@ let runs = 0;
 let failures = 0;
 const sum = await run();
 runs++;
-say({ event: 'ready', leaseId: m.lease.leaseId, wasResident: m.lease.wasResident, openMs: m.openMs, createMs: m.createMs, sum });
+say({
+  event: 'ready',
+  leaseId: m.lease.leaseId,
+  wasResident: m.lease.wasResident,
+  openMs: m.openMs,
+  createMs: m.createMs,
+  sum,
+});
 let timer: NodeJS.Timeout | undefined;
 if (args.loopMs) {
   let busy = false;
   timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    run().then((s) => { runs++; if (Math.abs(s - sum) > 1e-4) failures++; }, () => { failures++; }).finally(() => { busy = false; });
+    run()
+      .then(
+        (s) => {
+          runs++;
+          if (Math.abs(s - sum) > 1e-4) failures++;
+        },
+        () => {
+          failures++;
+        },
+      )
+      .finally(() => {
+        busy = false;
+      });
   }, args.loopMs);
 }
-const status = () => say({ event: 'status', runs, failures, attached: client.attached, daemonId: client.daemonId, attachCount: client.attachCount, leases: client.heldLeases().length });
+const status = () =>
+  say({
+    event: 'status',
+    runs,
+    failures,
+    attached: client.attached,
+    daemonId: client.daemonId,
+    attachCount: client.attachCount,
+    leases: client.heldLeases().length,
+  });
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = line.trim();
   if (cmd === 'status') status();
   else if (cmd === 'release') void m.release().then(() => say({ event: 'released' }));
-  else if (cmd === 'exit') { if (timer) clearInterval(timer); process.exit(0); }
+  else if (cmd === 'exit') {
+    if (timer) clearInterval(timer);
+    process.exit(0);
+  }
 });

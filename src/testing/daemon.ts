@@ -35,15 +35,22 @@ export function killAll(): void {
 }
 
 /** Starts `tensorshare daemon <args>` in a child process and waits until it listens. */
-export async function spawnDaemon(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<DaemonProc> {
+export async function spawnDaemon(
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<DaemonProc> {
   const cli = pathToFileURL(path.join(DIST, 'cli', 'commands', 'daemon.js')).href;
   const code = `import { Command } from 'commander'; import { registerDaemon } from ${JSON.stringify(cli)};
 const p = new Command(); p.exitOverride(); registerDaemon(p); await p.parseAsync(process.argv.slice(1), { from: 'user' });`;
-  const proc = spawn(process.execPath, ['--input-type=module', '-e', code, '--', 'daemon', '--log-level', 'debug', ...args], {
-    cwd: packageRoot,
-    env: testEnv(options.env),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', code, '--', 'daemon', '--log-level', 'debug', ...args],
+    {
+      cwd: packageRoot,
+      env: testEnv(options.env),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   running.add(proc);
   proc.on('exit', () => running.delete(proc));
   const logs: LogLine[] = [];
@@ -65,18 +72,32 @@ const p = new Command(); p.exitOverride(); registerDaemon(p); await p.parseAsync
     }
     for (const l of listeners) l();
   });
-  const waitLog = (pred: (l: LogLine) => boolean, timeoutMs = 20_000) => new Promise<LogLine>((resolve, reject) => {
-    const check = () => {
-      const hit = logs.find(pred);
-      if (hit) { done(); resolve(hit); }
-    };
-    const onExit = () => { done(); reject(new Error(`daemon exited (${proc.exitCode ?? proc.signalCode}) before the expected log line:\n${raw}`)); };
-    const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for a daemon log line:\n${raw}`)); }, timeoutMs);
-    const done = () => { clearTimeout(timer); listeners.delete(check); proc.off('exit', onExit); };
-    listeners.add(check);
-    proc.once('exit', onExit);
-    check();
-  });
+  const waitLog = (pred: (l: LogLine) => boolean, timeoutMs = 20_000) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const check = () => {
+        const hit = logs.find(pred);
+        if (hit) {
+          done();
+          resolve(hit);
+        }
+      };
+      const onExit = () => {
+        done();
+        reject(new Error(`daemon exited (${proc.exitCode ?? proc.signalCode}) before the expected log line:\n${raw}`));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out waiting for a daemon log line:\n${raw}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        proc.off('exit', onExit);
+      };
+      listeners.add(check);
+      proc.once('exit', onExit);
+      check();
+    });
   const listening = await waitLog((l) => l.msg === 'listening', options.timeoutMs ?? 20_000);
   return {
     proc,
@@ -105,7 +126,17 @@ export interface WorkerProc {
 }
 
 /** Starts src/testing/client-worker.ts: opens `model` through the daemon, runs it, optionally keeps running. */
-export function spawnWorker(args: { socket: string; token?: string; model: string; mode?: string; input: { name: string; dims: number[] }; loopMs?: number }, env: Record<string, string> = {}): WorkerProc {
+export function spawnWorker(
+  args: {
+    socket: string;
+    token?: string;
+    model: string;
+    mode?: string;
+    input: { name: string; dims: number[] };
+    loopMs?: number;
+  },
+  env: Record<string, string> = {},
+): WorkerProc {
   const proc = spawn(process.execPath, [path.join(DIST, 'testing', 'client-worker.js'), JSON.stringify(args)], {
     cwd: packageRoot,
     env: testEnv(env),
@@ -119,7 +150,9 @@ export function spawnWorker(args: { socket: string; token?: string; model: strin
   const listeners = new Set<() => void>();
   proc.stdout!.setEncoding('utf8');
   proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (d: string) => { err += d; });
+  proc.stderr!.on('data', (d: string) => {
+    err += d;
+  });
   proc.stdout!.on('data', (d: string) => {
     out += d;
     for (let i = out.indexOf('\n'); i >= 0; i = out.indexOf('\n')) {
@@ -134,19 +167,34 @@ export function spawnWorker(args: { socket: string; token?: string; model: strin
     for (const l of listeners) l();
   });
   let seen = 0;
-  const waitFor = (pred: (ev: Record<string, unknown>) => boolean, timeoutMs = 20_000) => new Promise<Record<string, unknown>>((resolve, reject) => {
-    const from = seen;
-    const check = () => {
-      const i = events.findIndex((e, k) => k >= from && pred(e));
-      if (i >= 0) { seen = i + 1; done(); resolve(events[i]!); }
-    };
-    const onExit = () => { done(); reject(new Error(`worker exited (${proc.exitCode ?? proc.signalCode}):\n${err}`)); };
-    const timer = setTimeout(() => { done(); reject(new Error(`worker timed out:\n${err}`)); }, timeoutMs);
-    const done = () => { clearTimeout(timer); listeners.delete(check); proc.off('exit', onExit); };
-    listeners.add(check);
-    proc.once('exit', onExit);
-    check();
-  });
+  const waitFor = (pred: (ev: Record<string, unknown>) => boolean, timeoutMs = 20_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const from = seen;
+      const check = () => {
+        const i = events.findIndex((e, k) => k >= from && pred(e));
+        if (i >= 0) {
+          seen = i + 1;
+          done();
+          resolve(events[i]!);
+        }
+      };
+      const onExit = () => {
+        done();
+        reject(new Error(`worker exited (${proc.exitCode ?? proc.signalCode}):\n${err}`));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`worker timed out:\n${err}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        proc.off('exit', onExit);
+      };
+      listeners.add(check);
+      proc.once('exit', onExit);
+      check();
+    });
   return {
     proc,
     pid: proc.pid!,

@@ -20,5 +20,9 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 
 /** Overrides that unset every TENSORSHARE_* variable, for APIs that merge over process.env (child_process skips undefined values). */
 export function unsetTensorshareVars(): Record<string, undefined> {
-  return Object.fromEntries(Object.keys(process.env).filter(isOurs).map((k) => [k, undefined]));
+  return Object.fromEntries(
+    Object.keys(process.env)
+      .filter(isOurs)
+      .map((k) => [k, undefined]),
+  );
 }

@@ -4,7 +4,11 @@
 // Spawned by src/daemon/peer-credentials.test.ts.
 import { DaemonClient } from '../client/daemon-client.js';
 
-const { socket, model, forgedPid } = JSON.parse(process.argv[2] ?? '{}') as { socket: string; model: string; forgedPid: number };
+const { socket, model, forgedPid } = JSON.parse(process.argv[2] ?? '{}') as {
+  socket: string;
+  model: string;
+  forgedPid: number;
+};
 const realPid = process.pid;
 // DaemonClient reports process.pid in its hello.
 Object.defineProperty(process, 'pid', { value: forgedPid, configurable: true });

@@ -7,11 +7,20 @@ import type { Runtime, RuntimeEvent } from '../serve/runtime.js';
 import type { InferRequest } from '../tensor/index.js';
 
 /** Writes a function folder; each file lands by rename, so a polling runtime never reads half a file. */
-export async function writeFunction(functionsDir: string, name: string, config: object, handler?: string, configName = 'config.json'): Promise<string> {
+export async function writeFunction(
+  functionsDir: string,
+  name: string,
+  config: object,
+  handler?: string,
+  configName = 'config.json',
+): Promise<string> {
   const dir = path.join(functionsDir, name);
   await fs.mkdir(dir, { recursive: true });
   if (handler !== undefined) await writeAtomic(path.join(dir, 'handler.js'), handler);
-  await writeAtomic(path.join(dir, configName), configName.endsWith('.json') ? JSON.stringify(config, null, 2) : String(config));
+  await writeAtomic(
+    path.join(dir, configName),
+    configName.endsWith('.json') ? JSON.stringify(config, null, 2) : String(config),
+  );
   return dir;
 }
 
@@ -65,7 +74,8 @@ export function recordEvents(rt: Runtime): RuntimeEvent[] {
   return events;
 }
 
-export const pidOf = (r: { outputs: { name: string; data: unknown }[] }): number => (r.outputs.find((o) => o.name === 'pid')!.data as Int32Array)[0]!;
+export const pidOf = (r: { outputs: { name: string; data: unknown }[] }): number =>
+  (r.outputs.find((o) => o.name === 'pid')!.data as Int32Array)[0]!;
 
 export function isAlive(pid: number): boolean {
   try {

@@ -15,10 +15,18 @@ const [repository, store, model, mode] = process.argv.slice(2) as [string, strin
 function identityModel(): Uint8Array {
   const { Model } = onnxTypes();
   const vi = { name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }] } } } };
-  return Model.encode(Model.fromObject({
-    irVersion: 8, opsetImport: [{ version: 17 }],
-    graph: { name: 'id', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }], input: [vi], output: [{ ...vi, name: 'y' }] },
-  })).finish();
+  return Model.encode(
+    Model.fromObject({
+      irVersion: 8,
+      opsetImport: [{ version: 17 }],
+      graph: {
+        name: 'id',
+        node: [{ opType: 'Identity', input: ['x'], output: ['y'] }],
+        input: [vi],
+        output: [{ ...vi, name: 'y' }],
+      },
+    }),
+  ).finish();
 }
 
 const opts = { intraOpNumThreads: 1, interOpNumThreads: 1 };
@@ -29,7 +37,11 @@ const before = readSmapsRollup(process.pid);
 const s = await openSession(model, { repository, store, mode, sessionOptions: opts });
 const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
 for (const i of s.manifest.inputs) {
-  const t = makeTensorData(i.dtype, (i.shape ?? []).map((d) => (typeof d === 'number' ? d : 1)), 'random');
+  const t = makeTensorData(
+    i.dtype,
+    (i.shape ?? []).map((d) => (typeof d === 'number' ? d : 1)),
+    'random',
+  );
   feeds[i.name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.shape);
 }
 await s.session.run(feeds);

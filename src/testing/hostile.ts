@@ -19,8 +19,20 @@ const MODELS: ModelMetadata[] = [
     inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, 48, -1] }],
     outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, -1, 6625] }],
   },
-  { name: 'text', versions: ['1'], platform: 'test', inputs: [{ name: 'TEXT', datatype: 'BYTES', shape: [-1] }], outputs: [{ name: 'OUT', datatype: 'BYTES', shape: [-1] }] },
-  { name: 'simple', versions: ['1'], platform: 'test', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [-1, 4] }] },
+  {
+    name: 'text',
+    versions: ['1'],
+    platform: 'test',
+    inputs: [{ name: 'TEXT', datatype: 'BYTES', shape: [-1] }],
+    outputs: [{ name: 'OUT', datatype: 'BYTES', shape: [-1] }],
+  },
+  {
+    name: 'simple',
+    versions: ['1'],
+    platform: 'test',
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [-1, 4] }],
+    outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [-1, 4] }],
+  },
 ];
 
 /** The test backend; `calls` counts what reached `infer` (validated requests only). */
@@ -46,7 +58,16 @@ export function hostileBackend(): HostileBackend {
         // ppocr-rec: [N, 3, 48, W] -> [N, W/8, 6625] character probabilities.
         const [n, , , w] = x.shape as [number, number, number, number];
         const steps = Math.ceil(w / 8);
-        return { outputs: [{ name: 'y', datatype: 'FP32', shape: [n, steps, 6625], data: new Float32Array(n * steps * 6625).fill(0.123456789) }] };
+        return {
+          outputs: [
+            {
+              name: 'y',
+              datatype: 'FP32',
+              shape: [n, steps, 6625],
+              data: new Float32Array(n * steps * 6625).fill(0.123456789),
+            },
+          ],
+        };
       }
       const name = req.model === 'text' ? 'OUT' : 'OUTPUT0';
       return { outputs: [{ ...x, name }] };
@@ -78,7 +99,11 @@ export function jsonEmptyArrays(bytes: number): Buffer {
 /** A binary-extension body for the BYTES model: `bytes` bytes of zero-length elements (4 zero bytes each) for shape `[dim]`. */
 export function binaryEmptyElements(bytes: number, dim = 1): { body: Buffer; headers: Record<string, string> } {
   const size = Math.floor(bytes / 4) * 4;
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'TEXT', datatype: 'BYTES', shape: [dim], parameters: { binary_data_size: size } }] }));
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'TEXT', datatype: 'BYTES', shape: [dim], parameters: { binary_data_size: size } }],
+    }),
+  );
   return {
     body: Buffer.concat([header, Buffer.alloc(size)]),
     headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
@@ -114,7 +139,11 @@ export function pbPacked(no: number, values: number[]): Buffer {
 }
 
 /** A ModelInferRequest for `model` with one input whose contents are `contents` (InferTensorContents bytes). */
-export function modelInferMessage(model: string, input: { name: string; datatype: string; shape: number[]; contents?: Buffer }, raw?: Buffer): Buffer {
+export function modelInferMessage(
+  model: string,
+  input: { name: string; datatype: string; shape: number[]; contents?: Buffer },
+  raw?: Buffer,
+): Buffer {
   const tensor = Buffer.concat([
     pbField(1, input.name),
     pbField(2, input.datatype),
@@ -131,8 +160,15 @@ export function emptyBytesContents(bytes: number): Buffer {
 }
 
 /** Calls ModelInfer with a message encoded by hand; resolves with the status and the response bytes. */
-export function rawModelInfer(address: string, message: Buffer, deadlineMs = 120_000): Promise<{ code: number; details: string; response?: Buffer }> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
+export function rawModelInfer(
+  address: string,
+  message: Buffer,
+  deadlineMs = 120_000,
+): Promise<{ code: number; details: string; response?: Buffer }> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': -1,
+    'grpc.max_receive_message_length': -1,
+  });
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       '/inference.GRPCInferenceService/ModelInfer',

@@ -29,7 +29,12 @@ export function blankPng(width: number, height: number): Buffer {
   ihdr.set([1, 0, 0, 0, 0], 8); // bit depth 1, grayscale, deflate, adaptive filter, no interlace
   const row = Buffer.alloc(1 + Math.ceil(width / 8));
   const deflate = zlib.deflateSync(Buffer.alloc(row.length * height), { level: 9 });
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflate), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflate),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A 16-bit PCM mono WAV of `frames` silent samples at `rate` Hz. */

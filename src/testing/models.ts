@@ -22,14 +22,23 @@ export function weights(count: number, seed: number, scale = 1): Buffer {
   const w = new Float32Array(count);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < w.length; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    w[i] = ((s / 2 ** 32) - 0.5) * scale;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    w[i] = (s / 2 ** 32 - 0.5) * scale;
   }
   return Buffer.from(w.buffer);
 }
 
 /** Writes the model; returns its path. External data files go beside it. */
-export async function writeChain(dir: string, name: string, spec: ChainSpec, format: Format = 'embedded'): Promise<string> {
+export async function writeChain(
+  dir: string,
+  name: string,
+  spec: ChainSpec,
+  format: Format = 'embedded',
+): Promise<string> {
   const { Model } = onnxTypes();
   await fs.mkdir(dir, { recursive: true });
   const { width, layers } = spec;
@@ -46,9 +55,16 @@ export async function writeChain(dir: string, name: string, spec: ChainSpec, for
     else {
       const location = format === 'external-single' ? `${name}.data` : `${name}.W${i}.bin`;
       const off = format === 'external-single' ? offset : 0;
-      if (format === 'external-single') { single.push(bytes); offset += bytes.length; } else await fs.writeFile(path.join(dir, location), bytes);
+      if (format === 'external-single') {
+        single.push(bytes);
+        offset += bytes.length;
+      } else await fs.writeFile(path.join(dir, location), bytes);
       t.dataLocation = 1;
-      t.externalData = [{ key: 'location', value: location }, { key: 'offset', value: String(off) }, { key: 'length', value: String(bytes.length) }];
+      t.externalData = [
+        { key: 'location', value: location },
+        { key: 'offset', value: String(off) },
+        { key: 'length', value: String(bytes.length) },
+      ];
     }
     initializer.push(t);
     const input = i === 0 ? 'x' : `h${i}`;
@@ -58,7 +74,10 @@ export async function writeChain(dir: string, name: string, spec: ChainSpec, for
   }
   if (format === 'external-single') await fs.writeFile(path.join(dir, `${name}.data`), Buffer.concat(single));
   const first = spec.batch === undefined ? { dimParam: 'batch' } : { dimValue: spec.batch };
-  const vi = (n: string) => ({ name: n, type: { tensorType: { elemType: 1, shape: { dim: [first, { dimValue: width }] } } } });
+  const vi = (n: string) => ({
+    name: n,
+    type: { tensorType: { elemType: 1, shape: { dim: [first, { dimValue: width }] } } },
+  });
   const model = Model.fromObject({
     irVersion: 8,
     producerName: 'tensorshare-test',
@@ -83,8 +102,16 @@ export interface WeightSpec {
  */
 export async function writeMatMulChain(file: string, ws: WeightSpec[]): Promise<string> {
   const { Model } = onnxTypes();
-  const vi = (name: string, n: number) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: n }] } } } });
-  const nodes = ws.map((_, i) => ({ input: [i === 0 ? 'x' : `h${i}`, `w${i}`], output: [i === ws.length - 1 ? 'y' : `h${i + 1}`], opType: 'MatMul', name: `mm${i}` }));
+  const vi = (name: string, n: number) => ({
+    name,
+    type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: n }] } } },
+  });
+  const nodes = ws.map((_, i) => ({
+    input: [i === 0 ? 'x' : `h${i}`, `w${i}`],
+    output: [i === ws.length - 1 ? 'y' : `h${i + 1}`],
+    opType: 'MatMul',
+    name: `mm${i}`,
+  }));
   const model = Model.fromObject({
     irVersion: 8,
     producerName: 'tensorshare-test',
@@ -92,7 +119,12 @@ export async function writeMatMulChain(file: string, ws: WeightSpec[]): Promise<
     graph: {
       name: 'chain',
       node: nodes,
-      initializer: ws.map((w, i) => ({ name: `w${i}`, dims: [w.rows, w.cols], dataType: 1, rawData: weights(w.rows * w.cols, w.seed, 0.02) })),
+      initializer: ws.map((w, i) => ({
+        name: `w${i}`,
+        dims: [w.rows, w.cols],
+        dataType: 1,
+        rawData: weights(w.rows * w.cols, w.seed, 0.02),
+      })),
       input: [vi('x', ws[0]!.rows)],
       output: [vi('y', ws[ws.length - 1]!.cols)],
     },

@@ -40,13 +40,23 @@ export async function readInitializers(modelPath: string): Promise<Map<string, D
     if (t.dataLocation === 1) {
       const kv = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
       const location = kv.location;
-      if (!location) throw new TensorshareError('ERR_INVALID_MODEL', `${modelPath}: tensor ${t.name} has no external location`);
+      if (!location)
+        throw new TensorshareError('ERR_INVALID_MODEL', `${modelPath}: tensor ${t.name} has no external location`);
       const offset = Number(kv.offset ?? 0);
       const file = path.join(path.dirname(modelPath), location);
       let buf = files.get(file);
-      if (!buf) { buf = await readFile(file); files.set(file, buf); }
+      if (!buf) {
+        buf = await readFile(file);
+        files.set(file, buf);
+      }
       const length = kv.length === undefined ? buf.length - offset : Number(kv.length);
-      out.set(t.name, { name: t.name, dims, dataType: t.dataType, data: buf.subarray(offset, offset + length), external: { location, offset, length } });
+      out.set(t.name, {
+        name: t.name,
+        dims,
+        dataType: t.dataType,
+        data: buf.subarray(offset, offset + length),
+        external: { location, offset, length },
+      });
     } else {
       out.set(t.name, { name: t.name, dims, dataType: t.dataType, data: t.rawData ?? new Uint8Array(0) });
     }

@@ -12,12 +12,24 @@ export async function batchingScenario(h: Harness, c: ScenarioContext): Promise<
   const { instances, functionBase, ideal } = c;
   const configs = {
     nobatch: { ...functionBase, minInstances: instances, maxInstances: instances },
-    fixed: { ...functionBase, minInstances: instances, maxInstances: instances, batching: { maxBatchSize: 8, maxQueueDelayMs: 5 } },
-    aimd: { ...functionBase, minInstances: instances, maxInstances: instances, batching: { maxBatchSize: 32, sloMs: 60 } },
+    fixed: {
+      ...functionBase,
+      minInstances: instances,
+      maxInstances: instances,
+      batching: { maxBatchSize: 8, maxQueueDelayMs: 5 },
+    },
+    aimd: {
+      ...functionBase,
+      minInstances: instances,
+      maxInstances: instances,
+      batching: { maxBatchSize: 32, sloMs: 60 },
+    },
   };
   // Three configurations stay warm side by side (the budget covers all of their instances); only one is loaded at a time.
   const s = await h.serve('batching', configs, { policy: 'fifo', cores: instances * 3 });
-  const ladder = (q ? [0.15, 0.3, 0.6] : [0.12, 0.18, 0.24, 0.3, 0.39, 0.5, 0.62, 0.75, 0.9, 1.08]).map((f) => nice(f * ideal));
+  const ladder = (q ? [0.15, 0.3, 0.6] : [0.12, 0.18, 0.24, 0.3, 0.39, 0.5, 0.62, 0.75, 0.9, 1.08]).map((f) =>
+    nice(f * ideal),
+  );
   const stepMs = q ? 1000 : 2500;
   const reps = q ? 1 : 3;
   const names = Object.keys(configs);
@@ -33,7 +45,9 @@ export async function batchingScenario(h: Harness, c: ScenarioContext): Promise<
         let r = (await h.measure(s, [{ name: n, fn: n, rate }], stepMs)).all;
         let sustainable = r.p99 <= SLO_MS && r.okFraction >= 0.99;
         if (!sustainable && r.bgCores > NOISY_CORES && !q && retries++ < MAX_RETRIES) {
-          h.log(`  [1] rep ${rep} ${n.padEnd(7)} @${rate}/s: ${fmtStep(r)}  (over SLO beside other work: measured again)`);
+          h.log(
+            `  [1] rep ${rep} ${n.padEnd(7)} @${rate}/s: ${fmtStep(r)}  (over SLO beside other work: measured again)`,
+          );
           await h.pause(700);
           r = (await h.measure(s, [{ name: n, fn: n, rate }], stepMs)).all;
           sustainable = r.p99 <= SLO_MS && r.okFraction >= 0.99;
@@ -54,12 +68,26 @@ export async function batchingScenario(h: Harness, c: ScenarioContext): Promise<
     });
     const med = median(perRep);
     const at = runs.filter((r) => r.config === n && r.rate === nearest(perRep, med) && r.sustainable);
-    maxRate[n] = { rates: perRep, median: med, best: Math.max(...perRep), throughputAtMax: median(at.map((r) => r.throughput)), p99AtMax: median(at.map((r) => r.p99)) };
+    maxRate[n] = {
+      rates: perRep,
+      median: med,
+      best: Math.max(...perRep),
+      throughputAtMax: median(at.map((r) => r.throughput)),
+      p99AtMax: median(at.map((r) => r.p99)),
+    };
   }
   const speed = (n: string) => (maxRate.nobatch!.median > 0 ? maxRate[n]!.median / maxRate.nobatch!.median : NaN);
   const speedBest = (n: string) => (maxRate.nobatch!.best > 0 ? maxRate[n]!.best / maxRate.nobatch!.best : NaN);
   return {
-    compute: c.computeBySeq[String(c.seq)]!, computeBySeq: c.computeBySeq, configs, instances, stepMs, repetitions: reps, ladder, runs, maxRate,
+    compute: c.computeBySeq[String(c.seq)]!,
+    computeBySeq: c.computeBySeq,
+    configs,
+    instances,
+    stepMs,
+    repetitions: reps,
+    ladder,
+    runs,
+    maxRate,
     speedup: { fixed: speed('fixed'), aimd: speed('aimd'), fixedBest: speedBest('fixed'), aimdBest: speedBest('aimd') },
     targetSpeedup: 3,
     met: { median: speed('aimd') >= 3, best: speedBest('aimd') >= 3 },

@@ -15,7 +15,11 @@ import { f1 } from './numbers.js';
 import { SLO_MS, type Step } from './results.js';
 
 /** One load class of a measurement: its function, offered rate and request parameters. */
-export type MeasuredClass = LoadClass & { fn: string; rate: number; parameters?: Record<string, string | number | boolean> };
+export type MeasuredClass = LoadClass & {
+  fn: string;
+  rate: number;
+  parameters?: Record<string, string | number | boolean>;
+};
 
 export interface Measurement {
   all: Step;
@@ -46,7 +50,12 @@ export interface ModelShape {
 }
 
 /** Writes and imports the BERT-shaped encoder and the MLP; returns the harness and the encoder's parameter count. */
-export async function createHarness(o: { quick: boolean; model: ModelShape; cores: number; log: (line: string) => void }): Promise<{ harness: Harness; params: number }> {
+export async function createHarness(o: {
+  quick: boolean;
+  model: ModelShape;
+  cores: number;
+  log: (line: string) => void;
+}): Promise<{ harness: Harness; params: number }> {
   const { log, model } = o;
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-bench-sched-'));
   const store = await fs.mkdtemp(path.join('/dev/shm', 'ts-bench-sched-'));
@@ -62,7 +71,14 @@ export async function createHarness(o: { quick: boolean; model: ModelShape; core
   try {
     // Models: imported once; deploy builds their fast-run variants.
     log(`preparing models in ${work} (store ${store})`);
-    const spec = bert({ layers: model.layers, hidden: model.hidden, heads: model.heads, intermediate: model.intermediate, pooler: true, maxPositions: Math.max(128, model.seq) });
+    const spec = bert({
+      layers: model.layers,
+      hidden: model.hidden,
+      heads: model.heads,
+      intermediate: model.intermediate,
+      pooler: true,
+      maxPositions: Math.max(128, model.seq),
+    });
     params = paramCount(spec);
     await writeModel(spec, path.join(work, 'bert.onnx'), { format: 'embedded' });
     await importModel(repository, path.join(work, 'bert.onnx'), { name: 'bert' });
@@ -78,9 +94,17 @@ export async function createHarness(o: { quick: boolean; model: ModelShape; core
   const bodyFor = async (url: string, fn: string, parameters: Record<string, string | number | boolean> = {}) => {
     const key = `${url}|${fn}|${JSON.stringify(parameters)}`;
     if (!bodies.has(key)) {
-      const meta = await (await fetch(`${url}/v2/models/${fn}`)).json() as ModelMeta;
+      const meta = (await (await fetch(`${url}/v2/models/${fn}`)).json()) as ModelMeta;
       const isBert = meta.inputs.some((t) => t.name === 'input_ids');
-      bodies.set(key, inferBody(meta, { shapes: isBert ? bertShape : { x: [1, 256] }, outputs: isBert ? ['pooler_output'] : undefined, binaryOutputs: true, parameters }));
+      bodies.set(
+        key,
+        inferBody(meta, {
+          shapes: isBert ? bertShape : { x: [1, 256] },
+          outputs: isBert ? ['pooler_output'] : undefined,
+          binaryOutputs: true,
+          parameters,
+        }),
+      );
     }
     return bodies.get(key)!;
   };
@@ -93,7 +117,9 @@ export async function createHarness(o: { quick: boolean; model: ModelShape; core
     async serve(name, fns, opts) {
       const dir = path.join(work, `functions-${name}`);
       await writeFunctions(dir, fns);
-      const warm = Object.fromEntries(Object.entries(fns).map(([f, c]) => [f, (c as { minInstances?: number }).minInstances ?? 0]));
+      const warm = Object.fromEntries(
+        Object.entries(fns).map(([f, c]) => [f, (c as { minInstances?: number }).minInstances ?? 0]),
+      );
       const s = await startServeProcess({ repository, store, functionsDir: dir, warm, ...opts });
       servers.push(s);
       log(`server ${name}: ${s.url} (policy ${opts.policy ?? 'fifo'}${opts.slots ? `, slots ${opts.slots}` : ''})`);
@@ -115,13 +141,18 @@ export async function createHarness(o: { quick: boolean; model: ModelShape; core
           steps: [{ ratePerSec: total, durationMs }],
           classes: classes.map((k) => ({ ...k, weight: k.rate })),
           seed: seed++,
-          maxRequests: Math.ceil(total * durationMs / 1000 * 2) + 100,
+          maxRequests: Math.ceil(((total * durationMs) / 1000) * 2) + 100,
           sloMs: SLO_MS,
           drainMs: 3000,
           send: (a) => sender.infer(a.cls.fn!, sendBodies.get(a.cls.name)!),
         });
         const bg = cpu.end().foreignCores;
-        return { all: step(total, r, bg), byClass: Object.fromEntries(Object.entries(r.byClass).map(([k, g]) => [k, step(classes.find((x) => x.name === k)!.rate, g, bg)])) };
+        return {
+          all: step(total, r, bg),
+          byClass: Object.fromEntries(
+            Object.entries(r.byClass).map(([k, g]) => [k, step(classes.find((x) => x.name === k)!.rate, g, bg)]),
+          ),
+        };
       } finally {
         sender.close();
       }
@@ -134,13 +165,25 @@ export async function createHarness(o: { quick: boolean; model: ModelShape; core
 
 function step(rate: number, g: GroupReport, bgCores: number): Step {
   return {
-    rate, sent: g.sent, ok: g.ok, okFraction: g.sent ? g.ok / g.sent : 1, throughput: g.throughputPerSec,
-    mean: g.latency.mean, p50: g.latency.p50, p95: g.latency.p95, p99: g.latency.p99, sloAttainment: g.sloAttainment, rejections: g.rejections, bgCores,
+    rate,
+    sent: g.sent,
+    ok: g.ok,
+    okFraction: g.sent ? g.ok / g.sent : 1,
+    throughput: g.throughputPerSec,
+    mean: g.latency.mean,
+    p50: g.latency.p50,
+    p95: g.latency.p95,
+    p99: g.latency.p99,
+    sloAttainment: g.sloAttainment,
+    rejections: g.rejections,
+    bgCores,
   };
 }
 
 /** One line of a step for the progress log. */
 export function fmtStep(r: Step): string {
-  const rej = Object.entries(r.rejections).map(([k, v]) => `${k} ${v}`).join(', ');
+  const rej = Object.entries(r.rejections)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return `${f1(r.throughput)}/s ok ${(100 * r.okFraction).toFixed(1)}% p50 ${f1(r.p50)} p99 ${f1(r.p99)} ms${rej ? ` (${rej})` : ''} [others ${r.bgCores.toFixed(2)} cores]`;
 }

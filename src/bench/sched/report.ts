@@ -12,7 +12,12 @@ import type { SchedBenchResults } from './results.js';
 export const SECTION_ID = 'sched';
 
 /** Writes sched.json and the SVG charts into `outDir`, and the sched section of `docsFile` (each when given). */
-export async function writeReport(results: SchedBenchResults, outDir: string | undefined, docsFile: string | undefined, log: (line: string) => void): Promise<void> {
+export async function writeReport(
+  results: SchedBenchResults,
+  outDir: string | undefined,
+  docsFile: string | undefined,
+  log: (line: string) => void,
+): Promise<void> {
   if (outDir) {
     await fs.mkdir(outDir, { recursive: true });
     await fs.writeFile(path.join(outDir, 'sched.json'), `${JSON.stringify(results, null, 2)}\n`);

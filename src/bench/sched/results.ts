@@ -42,8 +42,24 @@ export interface SchedBenchResults {
   generatedAt: string;
   quick: boolean;
   wallSeconds: number;
-  machine: { cpuModel: string; cores: number; node: string; onnxruntimeNode: string | null; loadAverageBefore: number[]; loadAverageAfter: number[] };
-  model: { kind: string; layers: number; hidden: number; heads: number; intermediate: number; seq: number; params: number; requestOutputs: string };
+  machine: {
+    cpuModel: string;
+    cores: number;
+    node: string;
+    onnxruntimeNode: string | null;
+    loadAverageBefore: number[];
+    loadAverageAfter: number[];
+  };
+  model: {
+    kind: string;
+    layers: number;
+    hidden: number;
+    heads: number;
+    intermediate: number;
+    seq: number;
+    params: number;
+    requestOutputs: string;
+  };
   sloMs: number;
   /** Two instances at the model's fastest per-sequence time: the scale of offered loads. */
   idealCapacity: number;

@@ -32,8 +32,20 @@ export async function runSchedBench(o: SchedBenchOptions): Promise<SchedBenchRes
     generatedAt: new Date().toISOString(),
     quick: q,
     wallSeconds: 0,
-    machine: { cpuModel: m.cpuModel, cores: m.logicalCores, node: m.node, onnxruntimeNode: m.onnxruntimeNode, loadAverageBefore: loadBefore, loadAverageAfter: [] },
-    model: { kind: 'BERT-base-shaped encoder (src/gen bert) with pooler', ...model, params: 0, requestOutputs: 'pooler_output [1, 768], binary' },
+    machine: {
+      cpuModel: m.cpuModel,
+      cores: m.logicalCores,
+      node: m.node,
+      onnxruntimeNode: m.onnxruntimeNode,
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: [],
+    },
+    model: {
+      kind: 'BERT-base-shaped encoder (src/gen bert) with pooler',
+      ...model,
+      params: 0,
+      requestOutputs: 'pooler_output [1, 768], binary',
+    },
     sloMs: SLO_MS,
     idealCapacity: 0,
     summary: [],
@@ -53,14 +65,21 @@ export async function runSchedBench(o: SchedBenchOptions): Promise<SchedBenchRes
       for (const seqLen of q || !o.scenarios.includes(1) ? [o.seq] : [...new Set([8, 16, o.seq])]) {
         const c = await computeCeiling(path.join(h.work, 'bert.onnx'), seqLen, q);
         computeBySeq[String(seqLen)] = c;
-        log(`  model alone, seq ${seqLen}, ms per sequence by batch size: ${Object.entries(c.perItemMs).map(([b, v]) => `${b}: ${v.toFixed(2)}`).join(', ')} (best ${c.gain.toFixed(2)}x batch 1, fastest ${c.fastestMs.toFixed(2)} ms)`);
+        log(
+          `  model alone, seq ${seqLen}, ms per sequence by batch size: ${Object.entries(c.perItemMs)
+            .map(([b, v]) => `${b}: ${v.toFixed(2)}`)
+            .join(', ')} (best ${c.gain.toFixed(2)}x batch 1, fastest ${c.fastestMs.toFixed(2)} ms)`,
+        );
       }
       ideal = Math.round((instances * 1000) / computeBySeq[String(o.seq)]!.fastestMs);
       log(`  ideal capacity of ${instances} instances: ${ideal}/s`);
     }
     results.idealCapacity = ideal;
     const ctx: ScenarioContext = {
-      ideal, instances, seq: o.seq, computeBySeq,
+      ideal,
+      instances,
+      seq: o.seq,
+      computeBySeq,
       functionBase: { model: 'bert', maxQueueLength: 4000, requestTimeoutMs: 1000 },
     };
 

@@ -18,5 +18,12 @@ export const nice = (x: number) => Math.max(5, Math.round(x / 5) * 5);
 
 /** The one function tenants share in scenarios 2 and 3 (AIMD batching, a tight sloMs). */
 export function sharedFunction(c: ScenarioContext) {
-  return { shared: { ...c.functionBase, minInstances: c.instances, maxInstances: c.instances, batching: { maxBatchSize: 32, sloMs: 30 } } };
+  return {
+    shared: {
+      ...c.functionBase,
+      minInstances: c.instances,
+      maxInstances: c.instances,
+      batching: { maxBatchSize: 32, sloMs: 30 },
+    },
+  };
 }

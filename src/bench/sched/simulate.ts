@@ -8,7 +8,12 @@ import { seededRandom } from '../../prng.js';
  * long) for 200 simulated seconds, service times uniform in [0.5, 1.5] x the
  * given means: what the policy does without a noisy machine around it.
  */
-export function simulateOneSlot(policy: 'fifo' | 'srtf', rate: number, serviceMs: { short: number; long: number }, seed = 7): { all: number; short: number; long: number } {
+export function simulateOneSlot(
+  policy: 'fifo' | 'srtf',
+  rate: number,
+  serviceMs: { short: number; long: number },
+  seed = 7,
+): { all: number; short: number; long: number } {
   const d = createDispatcher<null>({ policy, slots: 1 });
   d.register({ name: 'short', maxConcurrency: 1 });
   d.register({ name: 'long', maxConcurrency: 1 });
@@ -26,7 +31,10 @@ export function simulateOneSlot(policy: 'fifo' | 'srtf', rate: number, serviceMs
       for (const q of running.b.requests) lat[q.fn as 'short' | 'long'].push(now - q.enqueuedAt);
       running = undefined;
     }
-    while (i < arrivals.length && arrivals[i]!.at <= now) { d.enqueue({ fn: arrivals[i]!.fn, payload: null }, arrivals[i]!.at); i++; }
+    while (i < arrivals.length && arrivals[i]!.at <= now) {
+      d.enqueue({ fn: arrivals[i]!.fn, payload: null }, arrivals[i]!.at);
+      i++;
+    }
     const b = d.next(now).batch;
     if (b) {
       const ms = serviceMs[b.fn as 'short' | 'long'] * (0.5 + rand());

@@ -3,19 +3,33 @@ import { f0, f1 } from './numbers.js';
 import type { SchedBenchResults } from './results.js';
 
 export function summarize(r: SchedBenchResults): string[] {
-  const out = [`scheduling benchmark (${r.quick ? 'quick' : 'full'}, ${r.wallSeconds.toFixed(0)} s, ${r.machine.cores} cores, load average ${r.machine.loadAverageBefore.map((x) => x.toFixed(1)).join('/')} before): BERT ${r.model.layers}x${r.model.hidden}, seq ${r.model.seq}, SLO p99 ${r.sloMs} ms`];
+  const out = [
+    `scheduling benchmark (${r.quick ? 'quick' : 'full'}, ${r.wallSeconds.toFixed(0)} s, ${r.machine.cores} cores, load average ${r.machine.loadAverageBefore.map((x) => x.toFixed(1)).join('/')} before): BERT ${r.model.layers}x${r.model.hidden}, seq ${r.model.seq}, SLO p99 ${r.sloMs} ms`,
+  ];
   if (r.batching) {
     const b = r.batching;
-    out.push(`1. model alone: batching gains at most ${b.compute.gain.toFixed(2)}x per sequence (${Object.entries(b.compute.perItemMs).map(([k, v]) => `b${k} ${v.toFixed(2)} ms`).join(', ')})`);
-    out.push(`1. batching: max sustainable rate, median (best) of ${b.repetitions}: nobatch ${f0(b.maxRate.nobatch!.median)} (${f0(b.maxRate.nobatch!.best)})/s, fixed ${f0(b.maxRate.fixed!.median)} (${f0(b.maxRate.fixed!.best)})/s = ${b.speedup.fixed.toFixed(2)}x (${b.speedup.fixedBest.toFixed(2)}x), aimd ${f0(b.maxRate.aimd!.median)} (${f0(b.maxRate.aimd!.best)})/s = ${b.speedup.aimd.toFixed(2)}x (${b.speedup.aimdBest.toFixed(2)}x); target 3x: ${b.met.median ? 'met' : 'missed'} (median), ${b.met.best ? 'met' : 'missed'} (best)`);
+    out.push(
+      `1. model alone: batching gains at most ${b.compute.gain.toFixed(2)}x per sequence (${Object.entries(
+        b.compute.perItemMs,
+      )
+        .map(([k, v]) => `b${k} ${v.toFixed(2)} ms`)
+        .join(', ')})`,
+    );
+    out.push(
+      `1. batching: max sustainable rate, median (best) of ${b.repetitions}: nobatch ${f0(b.maxRate.nobatch!.median)} (${f0(b.maxRate.nobatch!.best)})/s, fixed ${f0(b.maxRate.fixed!.median)} (${f0(b.maxRate.fixed!.best)})/s = ${b.speedup.fixed.toFixed(2)}x (${b.speedup.fixedBest.toFixed(2)}x), aimd ${f0(b.maxRate.aimd!.median)} (${f0(b.maxRate.aimd!.best)})/s = ${b.speedup.aimd.toFixed(2)}x (${b.speedup.aimdBest.toFixed(2)}x); target 3x: ${b.met.median ? 'met' : 'missed'} (median), ${b.met.best ? 'met' : 'missed'} (best)`,
+    );
   }
   if (r.priority) {
     const p = r.priority;
-    out.push(`2. priority: realtime p99 alone ${f1(p.rtP99.alone)} ms; beside besteffort ${f1(p.rtP99.priority)} ms under priority (${p.ratio.priority.toFixed(2)}x), ${f1(p.rtP99.reserve)} ms with a realtime reserve of 1 run (${p.ratio.reserve.toFixed(2)}x), ${f1(p.rtP99.fifo)} ms under fifo (${p.ratio.fifo.toFixed(2)}x); target 1.5x: ${p.met.priority ? 'met' : 'missed'} (priority), ${p.met.reserve ? 'met' : 'missed'} (with reserve)`);
+    out.push(
+      `2. priority: realtime p99 alone ${f1(p.rtP99.alone)} ms; beside besteffort ${f1(p.rtP99.priority)} ms under priority (${p.ratio.priority.toFixed(2)}x), ${f1(p.rtP99.reserve)} ms with a realtime reserve of 1 run (${p.ratio.reserve.toFixed(2)}x), ${f1(p.rtP99.fifo)} ms under fifo (${p.ratio.fifo.toFixed(2)}x); target 1.5x: ${p.met.priority ? 'met' : 'missed'} (priority), ${p.met.reserve ? 'met' : 'missed'} (with reserve)`,
+    );
   }
   if (r.fair) {
     const f = r.fair;
-    out.push(`3. fair: tenant a (offered ${f.rates.a}/s) got ${(100 * f.shareA.fair).toFixed(1)}% under fair, ${(100 * f.shareA.fifo).toFixed(1)}% under fifo (b offered ${f.rates.b}/s); within 10% of equal: ${f.met ? 'met' : 'missed'} (${(100 * f.deviation).toFixed(1)}%)`);
+    out.push(
+      `3. fair: tenant a (offered ${f.rates.a}/s) got ${(100 * f.shareA.fair).toFixed(1)}% under fair, ${(100 * f.shareA.fifo).toFixed(1)}% under fifo (b offered ${f.rates.b}/s); within 10% of equal: ${f.met ? 'met' : 'missed'} (${(100 * f.deviation).toFixed(1)}%)`,
+    );
   }
   if (r.srtf) {
     for (const rate of r.srtf.rates) {
@@ -23,7 +37,9 @@ export function summarize(r: SchedBenchResults): string[] {
       const b = r.srtf.meanMs.srtf![String(rate)]!;
       const sa = r.srtf.simulatedMeanMs.fifo![String(rate)]!;
       const sb = r.srtf.simulatedMeanMs.srtf![String(rate)]!;
-      out.push(`4. srtf vs fifo @${rate}/s: mean latency ${f1(b.all)} vs ${f1(a.all)} ms (short ${f1(b.short)} vs ${f1(a.short)}, long ${f1(b.long)} vs ${f1(a.long)}); dispatcher alone: ${f1(sb.all)} vs ${f1(sa.all)} ms`);
+      out.push(
+        `4. srtf vs fifo @${rate}/s: mean latency ${f1(b.all)} vs ${f1(a.all)} ms (short ${f1(b.short)} vs ${f1(a.short)}, long ${f1(b.long)} vs ${f1(a.long)}); dispatcher alone: ${f1(sb.all)} vs ${f1(sa.all)} ms`,
+      );
     }
   }
   return out;

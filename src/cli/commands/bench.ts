@@ -33,34 +33,69 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description(`measure tensorshare against plain onnxruntime-node: ${SUITES.join(', ')} (default: all)`)
     .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}`)
-    .option('--quick', 'smoke run: small models, few processes and repetitions (about 2 minutes); writes to a temp folder unless --out is given')
-    .option('--out <dir>', 'write benchmarks.md and bench/ (results.json, charts) here (default: ./docs; --quick: a new temp folder)')
+    .option(
+      '--quick',
+      'smoke run: small models, few processes and repetitions (about 2 minutes); writes to a temp folder unless --out is given',
+    )
+    .option(
+      '--out <dir>',
+      'write benchmarks.md and bench/ (results.json, charts) here (default: ./docs; --quick: a new temp folder)',
+    )
     .option('--threads <n>', 'intra-op threads of every session in every mode', positiveInt, 1)
-    .option('--from <results.json>', 'measure nothing: re-render the report and charts of a saved run (its own figures) into --out')
+    .option(
+      '--from <results.json>',
+      'measure nothing: re-render the report and charts of a saved run (its own figures) into --out',
+    )
     .option('--json', 'print the output paths and target verdicts as JSON')
-    .action(action(async (suites: string[], opts: BenchOptions) => {
-      for (const s of suites) {
-        if (!SUITES.includes(s as SuiteId)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `unknown suite '${s}': choose from ${SUITES.join(', ')}`);
-      }
-      const out = path.resolve(opts.out ?? (opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-bench-report-')) : 'docs'));
-      const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-      const results = opts.from
-        ? await readSavedRun(opts.from)
-        : await runBench({ suites: suites as SuiteId[], quick: opts.quick, threads: opts.threads, log });
-      const command = ['tensorshare bench', ...suites, results.quick ? '--quick' : '', opts.threads !== 1 ? `--threads ${opts.threads}` : ''].filter(Boolean).join(' ');
-      const written = await writeOutputs(results, out, command);
-      const targets = evaluateTargets(results);
-      emit(opts, { ...written, durationMs: results.durationMs, errors: results.errors, targets: targets.map(({ id, verdict, measured }) => ({ id, verdict, measured })) }, (v) => [
-        `report: ${v.report}`,
-        `results: ${v.results}`,
-        `charts: ${v.charts.length} in ${path.dirname(v.results)}`,
-        `took ${(v.durationMs / 60000).toFixed(1)} min${results.quick ? ' (quick: indicative only)' : ''}`,
-        '',
-        table([['target', 'verdict', 'measured'], ...targets.map((t) => [t.id, t.verdict, t.measured])]),
-        ...(v.errors.length ? ['', ...v.errors.map((e) => `error in ${e.suite}: ${e.message}`)] : []),
-      ].join('\n'));
-      if (results.errors.length) process.exitCode = 1;
-    }));
+    .action(
+      action(async (suites: string[], opts: BenchOptions) => {
+        for (const s of suites) {
+          if (!SUITES.includes(s as SuiteId))
+            throw new TensorshareError(
+              'ERR_INVALID_ARGUMENT',
+              `unknown suite '${s}': choose from ${SUITES.join(', ')}`,
+            );
+        }
+        const out = path.resolve(
+          opts.out ?? (opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-bench-report-')) : 'docs'),
+        );
+        const log = (line: string) =>
+          process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+        const results = opts.from
+          ? await readSavedRun(opts.from)
+          : await runBench({ suites: suites as SuiteId[], quick: opts.quick, threads: opts.threads, log });
+        const command = [
+          'tensorshare bench',
+          ...suites,
+          results.quick ? '--quick' : '',
+          opts.threads !== 1 ? `--threads ${opts.threads}` : '',
+        ]
+          .filter(Boolean)
+          .join(' ');
+        const written = await writeOutputs(results, out, command);
+        const targets = evaluateTargets(results);
+        emit(
+          opts,
+          {
+            ...written,
+            durationMs: results.durationMs,
+            errors: results.errors,
+            targets: targets.map(({ id, verdict, measured }) => ({ id, verdict, measured })),
+          },
+          (v) =>
+            [
+              `report: ${v.report}`,
+              `results: ${v.results}`,
+              `charts: ${v.charts.length} in ${path.dirname(v.results)}`,
+              `took ${(v.durationMs / 60000).toFixed(1)} min${results.quick ? ' (quick: indicative only)' : ''}`,
+              '',
+              table([['target', 'verdict', 'measured'], ...targets.map((t) => [t.id, t.verdict, t.measured])]),
+              ...(v.errors.length ? ['', ...v.errors.map((e) => `error in ${e.suite}: ${e.message}`)] : []),
+            ].join('\n'),
+        );
+        if (results.errors.length) process.exitCode = 1;
+      }),
+    );
 }
 
 /** A run saved by writeOutputs (bench/results.json): the report is rebuilt from its figures only. */
@@ -69,8 +104,12 @@ async function readSavedRun(file: string): Promise<BenchResults> {
   try {
     r = JSON.parse(await fs.readFile(file, 'utf8')) as BenchResults;
   } catch (e) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `--from ${file}: cannot read a saved run (${(e as Error).message})`);
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `--from ${file}: cannot read a saved run (${(e as Error).message})`,
+    );
   }
-  if ((r as { format?: string }).format !== RESULTS_FORMAT) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--from ${file}: not a ${RESULTS_FORMAT} results file`);
+  if ((r as { format?: string }).format !== RESULTS_FORMAT)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `--from ${file}: not a ${RESULTS_FORMAT} results file`);
   return r;
 }

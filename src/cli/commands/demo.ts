@@ -33,43 +33,78 @@ export async function importBundled(repository: string): Promise<void> {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('import the bundled real models (PaddleOCR, silero VAD), run them on real inputs through shared-weights sessions, and show the shared memory')
+    .description(
+      'import the bundled real models (PaddleOCR, silero VAD), run them on real inputs through shared-weights sessions, and show the shared memory',
+    )
     .option('--json', 'print JSON')
-    .action(action(async (opts: { json?: boolean }, cmd: Command) => {
-      const r = roots(cmd);
-      await importBundled(r.repository);
-      const sessions: SharedSession[] = [];
-      const open = async (name: string) => {
-        const s = await openSession(name, { repository: r.repository, store: r.store, sessionOptions: { intraOpNumThreads: 1 } });
-        sessions.push(s);
-        return s;
-      };
-      try {
-        const [det, rec, vad] = [await open('ppocr-det'), await open('ppocr-rec'), await open('silero-vad')];
-        const keys = parseKeys(await fs.readFile(bundledFile('ocrKeys'), 'utf8'));
-        const image = path.join(packageRoot, 'assets/ocr-page.png');
-        const audio = path.join(packageRoot, 'assets/speech.wav');
-        const lines = await readText(decodePng(await fs.readFile(image)), await sessionRun(det.session), await sessionRun(rec.session), keys);
-        const speech = await detectSpeech(decodeWav(await fs.readFile(audio)), await sessionRun(vad.session));
-        const files = readSmapsByFile(process.pid, r.storeLayout.tensors);
-        const mapped = { rss: files.reduce((a, f) => a + f.rss, 0), copiedBytes: files.reduce((a, f) => a + f.anonymous, 0), files: files.length };
-        const weights = sessions.reduce((a, s) => a + s.manifest.tensors.reduce((b, t) => b + t.bytes, 0), 0);
-        const result = {
-          store: r.store,
-          models: sessions.map((s) => ({ model: `${s.manifest.name}:${s.manifest.version}`, mode: s.mode, openMs: +(s.materializeMs + s.createMs).toFixed(1) })),
-          ocr: { image, lines: lines.map((l) => ({ text: l.text, confidence: +l.confidence.toFixed(3), box: [l.x, l.y, l.width, l.height] })) },
-          vad: { audio, segments: speech.segments },
-          memory: { weightBytes: weights, mappedFromStore: mapped.rss, mappedFiles: mapped.files, copiedBytes: mapped.copiedBytes },
+    .action(
+      action(async (opts: { json?: boolean }, cmd: Command) => {
+        const r = roots(cmd);
+        await importBundled(r.repository);
+        const sessions: SharedSession[] = [];
+        const open = async (name: string) => {
+          const s = await openSession(name, {
+            repository: r.repository,
+            store: r.store,
+            sessionOptions: { intraOpNumThreads: 1 },
+          });
+          sessions.push(s);
+          return s;
         };
-        emit(opts, result, (v) => [
-          ...v.models.map((m) => `opened ${m.model} (${m.mode}) in ${m.openMs} ms`),
-          `OCR ${path.basename(v.ocr.image)}: ${v.ocr.lines.map((l) => `"${l.text}" (${l.confidence})`).join(', ')}`,
-          `VAD ${path.basename(v.vad.audio)}: speech at ${v.vad.segments.map((s) => `${s.startS}-${s.endS} s`).join(', ')}`,
-          `memory: ${formatBytes(v.memory.mappedFromStore)} of weights mapped from ${v.store} (${v.memory.mappedFiles} tensor files, ${formatBytes(v.memory.copiedBytes)} copied); ` +
-            'every other process that opens these models maps these same pages',
-        ].join('\n'));
-      } finally {
-        for (const s of sessions) await s.release();
-      }
-    }));
+        try {
+          const [det, rec, vad] = [await open('ppocr-det'), await open('ppocr-rec'), await open('silero-vad')];
+          const keys = parseKeys(await fs.readFile(bundledFile('ocrKeys'), 'utf8'));
+          const image = path.join(packageRoot, 'assets/ocr-page.png');
+          const audio = path.join(packageRoot, 'assets/speech.wav');
+          const lines = await readText(
+            decodePng(await fs.readFile(image)),
+            await sessionRun(det.session),
+            await sessionRun(rec.session),
+            keys,
+          );
+          const speech = await detectSpeech(decodeWav(await fs.readFile(audio)), await sessionRun(vad.session));
+          const files = readSmapsByFile(process.pid, r.storeLayout.tensors);
+          const mapped = {
+            rss: files.reduce((a, f) => a + f.rss, 0),
+            copiedBytes: files.reduce((a, f) => a + f.anonymous, 0),
+            files: files.length,
+          };
+          const weights = sessions.reduce((a, s) => a + s.manifest.tensors.reduce((b, t) => b + t.bytes, 0), 0);
+          const result = {
+            store: r.store,
+            models: sessions.map((s) => ({
+              model: `${s.manifest.name}:${s.manifest.version}`,
+              mode: s.mode,
+              openMs: +(s.materializeMs + s.createMs).toFixed(1),
+            })),
+            ocr: {
+              image,
+              lines: lines.map((l) => ({
+                text: l.text,
+                confidence: +l.confidence.toFixed(3),
+                box: [l.x, l.y, l.width, l.height],
+              })),
+            },
+            vad: { audio, segments: speech.segments },
+            memory: {
+              weightBytes: weights,
+              mappedFromStore: mapped.rss,
+              mappedFiles: mapped.files,
+              copiedBytes: mapped.copiedBytes,
+            },
+          };
+          emit(opts, result, (v) =>
+            [
+              ...v.models.map((m) => `opened ${m.model} (${m.mode}) in ${m.openMs} ms`),
+              `OCR ${path.basename(v.ocr.image)}: ${v.ocr.lines.map((l) => `"${l.text}" (${l.confidence})`).join(', ')}`,
+              `VAD ${path.basename(v.vad.audio)}: speech at ${v.vad.segments.map((s) => `${s.startS}-${s.endS} s`).join(', ')}`,
+              `memory: ${formatBytes(v.memory.mappedFromStore)} of weights mapped from ${v.store} (${v.memory.mappedFiles} tensor files, ${formatBytes(v.memory.copiedBytes)} copied); ` +
+                'every other process that opens these models maps these same pages',
+            ].join('\n'),
+          );
+        } finally {
+          for (const s of sessions) await s.release();
+        }
+      }),
+    );
 }

@@ -12,7 +12,12 @@ import { testEnv } from '../../testing/env.js';
 
 async function runGen(args: string[]): Promise<string> {
   let out = '';
-  const program = new Command('tensorshare').exitOverride().configureOutput({ writeOut: (s) => { out += s; }, writeErr: () => undefined });
+  const program = new Command('tensorshare').exitOverride().configureOutput({
+    writeOut: (s) => {
+      out += s;
+    },
+    writeErr: () => undefined,
+  });
   registerGen(program);
   await program.parseAsync(['gen', ...args], { from: 'user' });
   return out;
@@ -21,18 +26,41 @@ async function runGen(args: string[]): Promise<string> {
 interface Summary {
   kind: string;
   params: number;
-  models: Array<{ model: string; tensorCount: number; totalBytes: number; files: Array<{ path: string; bytes: number; sha256: string }> }>;
+  models: Array<{
+    model: string;
+    tensorCount: number;
+    totalBytes: number;
+    files: Array<{ path: string; bytes: number; sha256: string }>;
+  }>;
 }
 
 test('gen --json writes variants and reports files with sha256', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tensorshare-cli-gen-'));
   try {
     const out = path.join(dir, 'm.onnx');
-    const json = await runGen(['mlp', '--out', out, '--layers', '3', '--width', '16', '--format', 'external-single', '--variants', '2', '--diff-layers', '1', '--json']);
+    const json = await runGen([
+      'mlp',
+      '--out',
+      out,
+      '--layers',
+      '3',
+      '--width',
+      '16',
+      '--format',
+      'external-single',
+      '--variants',
+      '2',
+      '--diff-layers',
+      '1',
+      '--json',
+    ]);
     const s = JSON.parse(json) as Summary;
     assert.equal(s.kind, 'mlp');
     assert.equal(s.params, 3 * (16 * 16 + 16));
-    assert.deepEqual(s.models.map((m) => path.basename(m.model)), ['m-ft1.onnx', 'm-ft2.onnx']);
+    assert.deepEqual(
+      s.models.map((m) => path.basename(m.model)),
+      ['m-ft1.onnx', 'm-ft2.onnx'],
+    );
     for (const m of s.models) {
       assert.equal(m.tensorCount, 6);
       assert.equal(m.files.length, 2);
@@ -49,7 +77,11 @@ test('gen --json writes variants and reports files with sha256', async () => {
 
 test('gen rejects options that do not apply to the kind and bad values', () => {
   // Through the real CLI: errors are reported with their code and exit status.
-  const cli = (...args: string[]) => spawnSync(process.execPath, [path.resolve('bin/tensorshare.js'), 'gen', ...args], { encoding: 'utf8', env: testEnv() });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [path.resolve('bin/tensorshare.js'), 'gen', ...args], {
+      encoding: 'utf8',
+      env: testEnv(),
+    });
   const width = cli('bert', '--out', '/nonexistent/x.onnx', '--width', '8');
   assert.equal(width.status, 2);
   assert.match(width.stderr, /--width.*\[ERR_INVALID_ARGUMENT\]/);

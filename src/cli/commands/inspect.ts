@@ -13,29 +13,46 @@ export function registerInspect(program: Command): void {
     .description('show a model: inputs, outputs, tensors, and which tensors other models share')
     .argument('<name[:version]>')
     .option('--json', 'print JSON')
-    .action(action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
-      const { repo } = roots(cmd);
-      const m = await resolveModel(repo, ref);
-      const self = `${m.name}:${m.version}`;
-      const users = usersByFile(await listModels(repo));
-      const tensors = m.tensors.map((t) => ({ ...t, sharedWith: [...(users.get(t.sha256) ?? [])].filter((u) => u !== self) }));
-      const variants = await listVariants(repo, m.digest);
-      const result = { ...m, tensors, variants, modes: modeAvailability(m, variants) };
-      const shape = (s: unknown[] | null) => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '?');
-      emit(opts, result, (r) => [
-        `${self}  digest ${r.digest}`,
-        `source ${r.source.file} (${formatBytes(r.source.bytes)}), producer '${r.producer}', IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(' ')}`,
-        `default mode ${r.defaultMode}; fast-run variants: ${r.variants.map((v) => `${v.ortVersion}/${v.target}${v.status === 'unavailable' ? ` (unavailable: ${v.reason ?? 'no reason recorded'}; opens use fast-open)` : ''}`).join(', ') || 'none yet'}`,
-        '',
-        table([['MODE', 'AVAILABLE', 'WHY'], ...r.modes.map((x) => [x.mode, x.available ? 'yes' : 'no', x.why])]),
-        '',
-        table([['INPUT', 'DTYPE', 'SHAPE'], ...r.inputs.map((i) => [i.name, i.dtype, shape(i.shape)])]),
-        '',
-        table([['OUTPUT', 'DTYPE', 'SHAPE'], ...r.outputs.map((i) => [i.name, i.dtype, shape(i.shape)])]),
-        '',
-        table([['TENSOR', 'DTYPE', 'DIMS', 'SIZE', 'SHA256', 'SHARED WITH'], ...r.tensors.map((t) => [t.name, t.dtype, `[${t.dims.join(',')}]`, formatBytes(t.bytes), t.sha256.slice(0, 12), t.sharedWith.join(' ') || '-'])]),
-      ].join('\n'));
-    }));
+    .action(
+      action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
+        const { repo } = roots(cmd);
+        const m = await resolveModel(repo, ref);
+        const self = `${m.name}:${m.version}`;
+        const users = usersByFile(await listModels(repo));
+        const tensors = m.tensors.map((t) => ({
+          ...t,
+          sharedWith: [...(users.get(t.sha256) ?? [])].filter((u) => u !== self),
+        }));
+        const variants = await listVariants(repo, m.digest);
+        const result = { ...m, tensors, variants, modes: modeAvailability(m, variants) };
+        const shape = (s: unknown[] | null) => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '?');
+        emit(opts, result, (r) =>
+          [
+            `${self}  digest ${r.digest}`,
+            `source ${r.source.file} (${formatBytes(r.source.bytes)}), producer '${r.producer}', IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(' ')}`,
+            `default mode ${r.defaultMode}; fast-run variants: ${r.variants.map((v) => `${v.ortVersion}/${v.target}${v.status === 'unavailable' ? ` (unavailable: ${v.reason ?? 'no reason recorded'}; opens use fast-open)` : ''}`).join(', ') || 'none yet'}`,
+            '',
+            table([['MODE', 'AVAILABLE', 'WHY'], ...r.modes.map((x) => [x.mode, x.available ? 'yes' : 'no', x.why])]),
+            '',
+            table([['INPUT', 'DTYPE', 'SHAPE'], ...r.inputs.map((i) => [i.name, i.dtype, shape(i.shape)])]),
+            '',
+            table([['OUTPUT', 'DTYPE', 'SHAPE'], ...r.outputs.map((i) => [i.name, i.dtype, shape(i.shape)])]),
+            '',
+            table([
+              ['TENSOR', 'DTYPE', 'DIMS', 'SIZE', 'SHA256', 'SHARED WITH'],
+              ...r.tensors.map((t) => [
+                t.name,
+                t.dtype,
+                `[${t.dims.join(',')}]`,
+                formatBytes(t.bytes),
+                t.sha256.slice(0, 12),
+                t.sharedWith.join(' ') || '-',
+              ]),
+            ]),
+          ].join('\n'),
+        );
+      }),
+    );
 }
 
 export interface ModeAvailability {
@@ -45,22 +62,57 @@ export interface ModeAvailability {
 }
 
 /** Whether each open mode can serve this model on this machine (ORT version and CPU), and why not. */
-export function modeAvailability(m: Manifest, variants: readonly VariantManifest[], key = fastRunKey()): ModeAvailability[] {
+export function modeAvailability(
+  m: Manifest,
+  variants: readonly VariantManifest[],
+  key = fastRunKey(),
+): ModeAvailability[] {
   const unrunnable = m.runtime?.unrunnable;
   const level = m.runtime?.fastOpenLevel;
   const fastOpen: ModeAvailability = unrunnable
     ? { mode: 'fast-open', available: false, why: `${unrunnable.code}: ${unrunnable.message}` }
-    : { mode: 'fast-open', available: true, why: level ? `loads at optimization level '${level}'` : 'not checked at import (imported before the runtime check)' };
+    : {
+        mode: 'fast-open',
+        available: true,
+        why: level
+          ? `loads at optimization level '${level}'`
+          : 'not checked at import (imported before the runtime check)',
+      };
   const v = variants.find((x) => fastRunKey(x.ortVersion, x.target) === key);
   const fastRun: ModeAvailability = unrunnable
     ? { mode: 'fast-run', available: false, why: `${unrunnable.code}: ONNX Runtime cannot run this model` }
     : !v
-      ? { mode: 'fast-run', available: true, why: `variant for ${key} not built yet: the first fast-run open builds and checks it` }
+      ? {
+          mode: 'fast-run',
+          available: true,
+          why: `variant for ${key} not built yet: the first fast-run open builds and checks it`,
+        }
       : v.status === 'ok'
-        ? { mode: 'fast-run', available: true, why: `variant built in ${v.buildMs} ms, checked against the model (probe ${v.probe ?? 'not recorded'})` }
-        : { mode: 'fast-run', available: false, why: `variant unavailable, opens use fast-open: ${v.reason ?? 'no reason recorded'}` };
+        ? {
+            mode: 'fast-run',
+            available: true,
+            why: `variant built in ${v.buildMs} ms, checked against the model (probe ${v.probe ?? 'not recorded'})`,
+          }
+        : {
+            mode: 'fast-run',
+            available: false,
+            why: `variant unavailable, opens use fast-open: ${v.reason ?? 'no reason recorded'}`,
+          };
   const auto: ModeAvailability = fastOpen.available
-    ? { mode: 'auto', available: true, why: fastRun.available ? 'opens in fast-open, switches to fast-run after the first run' : 'serves in fast-open only (fast-run unavailable)' }
-    : { mode: 'auto', available: fastRun.available && v?.status === 'ok', why: fastRun.available && v?.status === 'ok' ? 'serves in fast-run (fast-open cannot load this model)' : 'no mode can load this model' };
+    ? {
+        mode: 'auto',
+        available: true,
+        why: fastRun.available
+          ? 'opens in fast-open, switches to fast-run after the first run'
+          : 'serves in fast-open only (fast-run unavailable)',
+      }
+    : {
+        mode: 'auto',
+        available: fastRun.available && v?.status === 'ok',
+        why:
+          fastRun.available && v?.status === 'ok'
+            ? 'serves in fast-run (fast-open cannot load this model)'
+            : 'no mode can load this model',
+      };
   return [fastOpen, fastRun, auto];
 }

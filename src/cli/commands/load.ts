@@ -36,14 +36,22 @@ const collect = (v: string, acc: string[]) => [...acc, v];
 
 const positive = (flag: string, v: string, integer = false): number => {
   const n = Number(v);
-  if (!(Number.isFinite(n) && n > 0) || (integer && !Number.isInteger(n))) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${flag} must be a${integer ? 'n integer' : ' number'} > 0, got '${v}'`);
+  if (!(Number.isFinite(n) && n > 0) || (integer && !Number.isInteger(n)))
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `${flag} must be a${integer ? 'n integer' : ' number'} > 0, got '${v}'`,
+    );
   return n;
 };
 
 /** "10,20,40" -> [10, 20, 40] (0 = a pause). */
 export function parseRates(v: string): number[] {
   const rates = v.split(',').map((s) => Number(s.trim()));
-  if (rates.length === 0 || rates.some((r) => !(Number.isFinite(r) && r >= 0))) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--rates takes requests per second separated by commas (e.g. 10,20,40), got '${v}'`);
+  if (rates.length === 0 || rates.some((r) => !(Number.isFinite(r) && r >= 0)))
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `--rates takes requests per second separated by commas (e.g. 10,20,40), got '${v}'`,
+    );
   return rates;
 }
 
@@ -57,87 +65,146 @@ function kv(flag: string, s: string): [string, string] {
 export function registerLoad(program: Command): void {
   program
     .command('load')
-    .description('open-loop HTTP load against a running tensorshare (or any KServe v2) server: Poisson arrivals in rate steps; reports throughput, p50/p95/p99, SLO attainment and rejections per step')
+    .description(
+      'open-loop HTTP load against a running tensorshare (or any KServe v2) server: Poisson arrivals in rate steps; reports throughput, p50/p95/p99, SLO attainment and rejections per step',
+    )
     .argument('<model>', 'function / model to call')
     .option('--url <url>', 'gateway base URL', 'http://127.0.0.1:8000')
     .option('--rates <r1,r2,..>', 'arrival rate of each step, requests/s (0 = pause)', '10,20,40')
     .option('--step-ms <ms>', 'duration of each step', '5000')
     .option('--max-requests <n>', 'stop scheduling arrivals after this many', '100000')
-    .option('--max-seconds <s>', 'stop scheduling arrivals after this long (default: the steps\' total)')
+    .option('--max-seconds <s>', "stop scheduling arrivals after this long (default: the steps' total)")
     .option('--slo-ms <ms>', 'latency objective for SLO attainment', '100')
-    .option('-s, --shape <name=d0,d1,..>', 'full shape of an input with dynamic dimensions (others: -1 becomes 1)', collect, [])
-    .option('-p, --param <name=value>', 'request parameter, e.g. priority=besteffort, timeout_ms=50, tenant=a (repeatable)', collect, [])
+    .option(
+      '-s, --shape <name=d0,d1,..>',
+      'full shape of an input with dynamic dimensions (others: -1 becomes 1)',
+      collect,
+      [],
+    )
+    .option(
+      '-p, --param <name=value>',
+      'request parameter, e.g. priority=besteffort, timeout_ms=50, tenant=a (repeatable)',
+      collect,
+      [],
+    )
     .option('-o, --output <name>', 'output to ask for (repeatable; default all)', collect, [])
     .option('--binary', 'ask for outputs in the binary tensor extension', false)
     .option('--seed <n>', 'arrival schedule and input values seed', '1')
     .option('--drain-ms <ms>', 'after the last arrival, wait this long for answers', '2000')
     .option('--chart <file.svg>', 'write p50/p99 latency against offered rate as an SVG chart')
     .option('--json', 'print the full report as JSON')
-    .action(action(async (model: string, opts: LoadOpts) => {
-      const rates = parseRates(opts.rates);
-      const stepMs = positive('--step-ms', opts.stepMs);
-      const sloMs = positive('--slo-ms', opts.sloMs);
-      const client = httpClient(opts.url, 1024);
-      try {
-        const meta = await client.getJson<ModelMeta>(`/v2/models/${encodeURIComponent(model)}`).catch((e: Error) => {
-          throw new TensorshareError('ERR_MODEL_NOT_FOUND', `cannot read the metadata of '${model}' from ${opts.url}: ${e.message}`);
-        });
-        const shapes = Object.fromEntries(opts.shape.map((s) => {
-          const [k, v] = kv('--shape', s);
-          return [k, v.split(',').map((d) => positive(`--shape ${k}`, d, true))];
-        }));
-        const parameters = Object.fromEntries(opts.param.map((s) => {
-          const [k, v] = kv('--param', s);
-          return [k, v === 'true' ? true : v === 'false' ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v];
-        }));
-        const body = inferBody(meta, { shapes, outputs: opts.output.length ? opts.output : undefined, binaryOutputs: opts.binary, parameters, seed: Number(opts.seed) });
-        const report = await runLoad({
-          steps: rates.map((ratePerSec) => ({ ratePerSec, durationMs: stepMs })),
-          seed: Number(opts.seed),
-          maxRequests: positive('--max-requests', opts.maxRequests, true),
-          ...(opts.maxSeconds ? { maxDurationMs: positive('--max-seconds', opts.maxSeconds) * 1000 } : {}),
-          sloMs,
-          drainMs: positive('--drain-ms', opts.drainMs),
-          send: () => client.infer(model, body),
-        });
-        if (opts.chart) await fs.writeFile(opts.chart, stepChart(model, report));
-        emit(opts, { model, url: opts.url, ...report }, () => formatReport(report));
-      } finally {
-        client.close();
-      }
-    }));
+    .action(
+      action(async (model: string, opts: LoadOpts) => {
+        const rates = parseRates(opts.rates);
+        const stepMs = positive('--step-ms', opts.stepMs);
+        const sloMs = positive('--slo-ms', opts.sloMs);
+        const client = httpClient(opts.url, 1024);
+        try {
+          const meta = await client.getJson<ModelMeta>(`/v2/models/${encodeURIComponent(model)}`).catch((e: Error) => {
+            throw new TensorshareError(
+              'ERR_MODEL_NOT_FOUND',
+              `cannot read the metadata of '${model}' from ${opts.url}: ${e.message}`,
+            );
+          });
+          const shapes = Object.fromEntries(
+            opts.shape.map((s) => {
+              const [k, v] = kv('--shape', s);
+              return [k, v.split(',').map((d) => positive(`--shape ${k}`, d, true))];
+            }),
+          );
+          const parameters = Object.fromEntries(
+            opts.param.map((s) => {
+              const [k, v] = kv('--param', s);
+              return [k, v === 'true' ? true : v === 'false' ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v];
+            }),
+          );
+          const body = inferBody(meta, {
+            shapes,
+            outputs: opts.output.length ? opts.output : undefined,
+            binaryOutputs: opts.binary,
+            parameters,
+            seed: Number(opts.seed),
+          });
+          const report = await runLoad({
+            steps: rates.map((ratePerSec) => ({ ratePerSec, durationMs: stepMs })),
+            seed: Number(opts.seed),
+            maxRequests: positive('--max-requests', opts.maxRequests, true),
+            ...(opts.maxSeconds ? { maxDurationMs: positive('--max-seconds', opts.maxSeconds) * 1000 } : {}),
+            sloMs,
+            drainMs: positive('--drain-ms', opts.drainMs),
+            send: () => client.infer(model, body),
+          });
+          if (opts.chart) await fs.writeFile(opts.chart, stepChart(model, report));
+          emit(opts, { model, url: opts.url, ...report }, () => formatReport(report));
+        } finally {
+          client.close();
+        }
+      }),
+    );
 
   program
     .command('bench-sched')
-    .description('scheduling benchmark: no batching vs fixed batching vs AIMD on a BERT-shaped encoder, priority, fair share and srtf vs fifo, each side by side; writes JSON and SVGs and its section of docs/benchmarks.md')
+    .description(
+      'scheduling benchmark: no batching vs fixed batching vs AIMD on a BERT-shaped encoder, priority, fair share and srtf vs fifo, each side by side; writes JSON and SVGs and its section of docs/benchmarks.md',
+    )
     .option('--quick', 'short version (under a minute; for CI): fewer, shorter steps, one repetition', false)
     .option('--scenarios <list>', 'which scenarios to run, e.g. 1,3 (default all)', '1,2,3,4')
-    .option('--out <dir>', 'folder for sched.json and the SVG charts (default docs/bench, or a temp folder with --quick)')
-    .option('--docs <file>', 'markdown file whose <!-- bench:sched:start --> .. <!-- bench:sched:end --> section is replaced (default docs/benchmarks.md; none with --quick)')
+    .option(
+      '--out <dir>',
+      'folder for sched.json and the SVG charts (default docs/bench, or a temp folder with --quick)',
+    )
+    .option(
+      '--docs <file>',
+      'markdown file whose <!-- bench:sched:start --> .. <!-- bench:sched:end --> section is replaced (default docs/benchmarks.md; none with --quick)',
+    )
     .option('--layers <n>', 'encoder layers of the BERT-shaped model (hidden 768)', '2')
     .option('--seq <n>', 'sequence length of every request', '32')
     .option('--render <sched.json>', 'measure nothing: write the charts and the docs section again from saved results')
     .option('--json', 'print the results as JSON')
-    .action(action(async (opts: { quick: boolean; scenarios: string; out?: string; docs?: string; layers: string; seq: string; render?: string; json?: boolean }) => {
-      if (opts.render) {
-        const saved = JSON.parse(await fs.readFile(opts.render, 'utf8')) as SchedBenchResults;
-        await writeReport(saved, opts.out ?? path.dirname(path.resolve(opts.render)), opts.docs ?? path.join(packageRoot, 'docs/benchmarks.md'), (l) => process.stderr.write(`${l}\n`));
-        emit(opts, saved, (r) => r.summary.join('\n'));
-        return;
-      }
-      const scenarios = opts.scenarios.split(',').map((s) => Number(s.trim()));
-      if (scenarios.some((s) => ![1, 2, 3, 4].includes(s))) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--scenarios takes numbers 1-4 separated by commas, got '${opts.scenarios}'`);
-      const results = await runSchedBench({
-        quick: opts.quick,
-        scenarios,
-        outDir: opts.out ?? (opts.quick ? undefined : path.join(packageRoot, 'docs/bench')),
-        docsFile: opts.docs ?? (opts.quick ? undefined : path.join(packageRoot, 'docs/benchmarks.md')),
-        layers: positive('--layers', opts.layers, true),
-        seq: positive('--seq', opts.seq, true),
-        log: (line) => { if (!opts.json) process.stderr.write(`${line}\n`); },
-      });
-      emit(opts, results, (r) => r.summary.join('\n'));
-    }));
+    .action(
+      action(
+        async (opts: {
+          quick: boolean;
+          scenarios: string;
+          out?: string;
+          docs?: string;
+          layers: string;
+          seq: string;
+          render?: string;
+          json?: boolean;
+        }) => {
+          if (opts.render) {
+            const saved = JSON.parse(await fs.readFile(opts.render, 'utf8')) as SchedBenchResults;
+            await writeReport(
+              saved,
+              opts.out ?? path.dirname(path.resolve(opts.render)),
+              opts.docs ?? path.join(packageRoot, 'docs/benchmarks.md'),
+              (l) => process.stderr.write(`${l}\n`),
+            );
+            emit(opts, saved, (r) => r.summary.join('\n'));
+            return;
+          }
+          const scenarios = opts.scenarios.split(',').map((s) => Number(s.trim()));
+          if (scenarios.some((s) => ![1, 2, 3, 4].includes(s)))
+            throw new TensorshareError(
+              'ERR_INVALID_ARGUMENT',
+              `--scenarios takes numbers 1-4 separated by commas, got '${opts.scenarios}'`,
+            );
+          const results = await runSchedBench({
+            quick: opts.quick,
+            scenarios,
+            outDir: opts.out ?? (opts.quick ? undefined : path.join(packageRoot, 'docs/bench')),
+            docsFile: opts.docs ?? (opts.quick ? undefined : path.join(packageRoot, 'docs/benchmarks.md')),
+            layers: positive('--layers', opts.layers, true),
+            seq: positive('--seq', opts.seq, true),
+            log: (line) => {
+              if (!opts.json) process.stderr.write(`${line}\n`);
+            },
+          });
+          emit(opts, results, (r) => r.summary.join('\n'));
+        },
+      ),
+    );
 }
 
 function stepChart(model: string, r: LoadReport): string {

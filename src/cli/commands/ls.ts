@@ -10,20 +10,37 @@ export function registerLs(program: Command): void {
     .command('ls')
     .description('list models in the repository, and whether each is resident in the store')
     .option('--json', 'print JSON')
-    .action(action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { repo, storeLayout } = roots(cmd);
-      const models = await listModels(repo);
-      const rows = await Promise.all(models.map(async (m) => ({
-        name: m.name,
-        version: m.version,
-        digest: m.digest,
-        tensors: m.tensors.length,
-        bytes: m.tensors.reduce((a, t) => a + t.bytes, m.graph.bytes),
-        defaultMode: m.defaultMode,
-        resident: await isResident(storeLayout, m),
-        createdAt: m.createdAt,
-      })));
-      emit(opts, rows, (r) => r.length === 0 ? `no models in ${repo.root}` :
-        table([['MODEL', 'TENSORS', 'SIZE', 'MODE', 'RESIDENT', 'DIGEST'], ...r.map((x) => [`${x.name}:${x.version}`, x.tensors, formatBytes(x.bytes), x.defaultMode, x.resident ? 'yes' : 'no', x.digest.slice(0, 12)])]));
-    }));
+    .action(
+      action(async (opts: { json?: boolean }, cmd: Command) => {
+        const { repo, storeLayout } = roots(cmd);
+        const models = await listModels(repo);
+        const rows = await Promise.all(
+          models.map(async (m) => ({
+            name: m.name,
+            version: m.version,
+            digest: m.digest,
+            tensors: m.tensors.length,
+            bytes: m.tensors.reduce((a, t) => a + t.bytes, m.graph.bytes),
+            defaultMode: m.defaultMode,
+            resident: await isResident(storeLayout, m),
+            createdAt: m.createdAt,
+          })),
+        );
+        emit(opts, rows, (r) =>
+          r.length === 0
+            ? `no models in ${repo.root}`
+            : table([
+                ['MODEL', 'TENSORS', 'SIZE', 'MODE', 'RESIDENT', 'DIGEST'],
+                ...r.map((x) => [
+                  `${x.name}:${x.version}`,
+                  x.tensors,
+                  formatBytes(x.bytes),
+                  x.defaultMode,
+                  x.resident ? 'yes' : 'no',
+                  x.digest.slice(0, 12),
+                ]),
+              ]),
+        );
+      }),
+    );
 }

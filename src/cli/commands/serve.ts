@@ -33,85 +33,146 @@ interface ServeOpts {
 const count = (flag: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${flag} must be an integer >= 1, got '${v}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${flag} must be an integer >= 1, got '${v}'`);
   return n;
 };
 
 const port = (flag: string, v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new TensorshareError('ERR_INVALID_ARGUMENT', `${flag} must be a port number (0-65535), got '${v}'`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${flag} must be a port number (0-65535), got '${v}'`);
   return n;
 };
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('serve the functions in a folder over KServe v2 / Open Inference Protocol (HTTP + gRPC): each function runs in its own autoscaled instance processes, all sharing model weights')
-    .option('--functions <dir>', 'function repository: <dir>/<name>/config.json (+ handler.js)', path.join(packageRoot, 'functions'))
+    .description(
+      'serve the functions in a folder over KServe v2 / Open Inference Protocol (HTTP + gRPC): each function runs in its own autoscaled instance processes, all sharing model weights',
+    )
+    .option(
+      '--functions <dir>',
+      'function repository: <dir>/<name>/config.json (+ handler.js)',
+      path.join(packageRoot, 'functions'),
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--http-port <port>', 'HTTP port (0: any free port)', '8000')
     .option('--grpc-port <port>', "gRPC port (0: any free port, 'off': no gRPC)", '8001')
-    .option('--daemon <mode>', "'auto': use the running daemon, or start one; 'off': instances open models without a daemon", 'auto')
+    .option(
+      '--daemon <mode>',
+      "'auto': use the running daemon, or start one; 'off': instances open models without a daemon",
+      'auto',
+    )
     .option('--socket <path>', 'daemon socket (default <store>/daemon.sock)')
     .option('--no-bundled', 'do not import the bundled models (PaddleOCR, silero VAD) at start')
     .option('--poll <ms>', 'scan the function repository for changes this often (0: only the load/unload API)', '2000')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
     .option('--policy <policy>', `scheduling policy across requests and functions: ${POLICIES.join(' | ')}`, 'fifo')
-    .option('--tenant-weight <tenant=weight>', 'fair policy: a tenant\'s share weight (default 1); repeatable, or comma-separated', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--tenant-from-request', "let requests name their tenant with the 'tenant' parameter (default: each function's configured tenant)")
+    .option(
+      '--tenant-weight <tenant=weight>',
+      "fair policy: a tenant's share weight (default 1); repeatable, or comma-separated",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option(
+      '--tenant-from-request',
+      "let requests name their tenant with the 'tenant' parameter (default: each function's configured tenant)",
+    )
     .option('--cores <n>', "cores instances' intra-op threads may take in total (default: all of this machine's)")
-    .option('--slots <n>', 'most batches running at once across all functions (default: ready instances x targetConcurrency)')
-    .option('--realtime-reserve <runs>', "priority policy: runs of a function that besteffort leaves free while realtime requests for it keep coming (default 0)")
-    .option('--instance-user <[tenant=]user>', "user instance processes run as (name, uid or uid:gid; default as root: nobody); tenant=user: that tenant's functions run as their own user; repeatable. Needs root and a daemon", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .action(action(async (opts: ServeOpts, cmd: Command) => {
-      if (opts.daemon !== 'auto' && opts.daemon !== 'off') throw new TensorshareError('ERR_INVALID_ARGUMENT', `--daemon must be auto or off, got '${opts.daemon}'`);
-      if (!(POLICIES as readonly string[]).includes(opts.policy)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--policy must be one of ${POLICIES.join(', ')}, got '${opts.policy}'`);
-      const tenantWeights = parseTenantWeights(opts.tenantWeight);
-      const cores = count('--cores', opts.cores);
-      const slots = count('--slots', opts.slots);
-      const realtimeReserve = opts.realtimeReserve === undefined ? undefined : Number(opts.realtimeReserve);
-      if (realtimeReserve !== undefined && !(Number.isInteger(realtimeReserve) && realtimeReserve >= 0)) {
-        throw new TensorshareError('ERR_INVALID_ARGUMENT', `--realtime-reserve must be an integer >= 0, got '${opts.realtimeReserve}'`);
-      }
-      if (realtimeReserve && opts.policy !== 'priority') throw new TensorshareError('ERR_INVALID_ARGUMENT', '--realtime-reserve only applies with --policy priority');
-      // As root, handler code never runs as root: instances get an unprivileged user that can read the store and reach the socket.
-      const asRoot = process.geteuid?.() === 0;
-      // (startServer refuses other users with --daemon off: instances write the store themselves then.)
-      const instanceUsers = opts.instanceUser.length > 0 || (asRoot && opts.daemon === 'auto') ? parseInstanceUsers(opts.instanceUser, 'nobody') : undefined;
-      const r = roots(cmd);
-      const logger = pino({ name: 'tensorshare-serve', level: opts.logLevel }, pino.destination(2));
-      // The bundled functions name these models; importing is idempotent.
-      if (opts.bundled) await importBundled(r.repository);
-      const server = await startServer({
-        functionsDir: path.resolve(opts.functions),
-        repository: r.repository,
-        store: r.store,
-        host: opts.host,
-        httpPort: port('--http-port', opts.httpPort),
-        grpcPort: opts.grpcPort === 'off' ? false : port('--grpc-port', opts.grpcPort),
-        daemon: opts.daemon,
-        socket: opts.socket,
-        pollIntervalMs: Number(opts.poll),
-        policy: opts.policy as Policy,
-        tenantWeights,
-        tenantFromRequest: opts.tenantFromRequest === true,
-        cores,
-        slots,
-        realtimeReserve,
-        instanceUsers,
-        logger,
-      });
-      const g = server.gateway;
-      logger.info({ http: g.httpUrl, grpc: g.grpcAddress ?? null, functions: server.runtime.list().map((f) => f.name), daemon: server.daemon.mode }, 'serving');
-      process.stdout.write(`tensorshare serving ${server.runtime.list().map((f) => f.name).join(', ')} on ${g.httpUrl}${g.grpcAddress ? ` and grpc ${g.grpcAddress}` : ''} (Ctrl-C to stop)\n`);
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          logger.info({ signal }, 'shutting down: draining in-flight requests');
-          server.close().then(resolve, (e) => { logger.error({ err: e }, 'shutdown failed'); resolve(); });
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
-      logger.info('stopped');
-    }));
+    .option(
+      '--slots <n>',
+      'most batches running at once across all functions (default: ready instances x targetConcurrency)',
+    )
+    .option(
+      '--realtime-reserve <runs>',
+      'priority policy: runs of a function that besteffort leaves free while realtime requests for it keep coming (default 0)',
+    )
+    .option(
+      '--instance-user <[tenant=]user>',
+      "user instance processes run as (name, uid or uid:gid; default as root: nobody); tenant=user: that tenant's functions run as their own user; repeatable. Needs root and a daemon",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .action(
+      action(async (opts: ServeOpts, cmd: Command) => {
+        if (opts.daemon !== 'auto' && opts.daemon !== 'off')
+          throw new TensorshareError('ERR_INVALID_ARGUMENT', `--daemon must be auto or off, got '${opts.daemon}'`);
+        if (!(POLICIES as readonly string[]).includes(opts.policy))
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            `--policy must be one of ${POLICIES.join(', ')}, got '${opts.policy}'`,
+          );
+        const tenantWeights = parseTenantWeights(opts.tenantWeight);
+        const cores = count('--cores', opts.cores);
+        const slots = count('--slots', opts.slots);
+        const realtimeReserve = opts.realtimeReserve === undefined ? undefined : Number(opts.realtimeReserve);
+        if (realtimeReserve !== undefined && !(Number.isInteger(realtimeReserve) && realtimeReserve >= 0)) {
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            `--realtime-reserve must be an integer >= 0, got '${opts.realtimeReserve}'`,
+          );
+        }
+        if (realtimeReserve && opts.policy !== 'priority')
+          throw new TensorshareError('ERR_INVALID_ARGUMENT', '--realtime-reserve only applies with --policy priority');
+        // As root, handler code never runs as root: instances get an unprivileged user that can read the store and reach the socket.
+        const asRoot = process.geteuid?.() === 0;
+        // (startServer refuses other users with --daemon off: instances write the store themselves then.)
+        const instanceUsers =
+          opts.instanceUser.length > 0 || (asRoot && opts.daemon === 'auto')
+            ? parseInstanceUsers(opts.instanceUser, 'nobody')
+            : undefined;
+        const r = roots(cmd);
+        const logger = pino({ name: 'tensorshare-serve', level: opts.logLevel }, pino.destination(2));
+        // The bundled functions name these models; importing is idempotent.
+        if (opts.bundled) await importBundled(r.repository);
+        const server = await startServer({
+          functionsDir: path.resolve(opts.functions),
+          repository: r.repository,
+          store: r.store,
+          host: opts.host,
+          httpPort: port('--http-port', opts.httpPort),
+          grpcPort: opts.grpcPort === 'off' ? false : port('--grpc-port', opts.grpcPort),
+          daemon: opts.daemon,
+          socket: opts.socket,
+          pollIntervalMs: Number(opts.poll),
+          policy: opts.policy as Policy,
+          tenantWeights,
+          tenantFromRequest: opts.tenantFromRequest === true,
+          cores,
+          slots,
+          realtimeReserve,
+          instanceUsers,
+          logger,
+        });
+        const g = server.gateway;
+        logger.info(
+          {
+            http: g.httpUrl,
+            grpc: g.grpcAddress ?? null,
+            functions: server.runtime.list().map((f) => f.name),
+            daemon: server.daemon.mode,
+          },
+          'serving',
+        );
+        process.stdout.write(
+          `tensorshare serving ${server.runtime
+            .list()
+            .map((f) => f.name)
+            .join(', ')} on ${g.httpUrl}${g.grpcAddress ? ` and grpc ${g.grpcAddress}` : ''} (Ctrl-C to stop)\n`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            logger.info({ signal }, 'shutting down: draining in-flight requests');
+            server.close().then(resolve, (e) => {
+              logger.error({ err: e }, 'shutdown failed');
+              resolve();
+            });
+          };
+          process.once('SIGTERM', () => stop('SIGTERM'));
+          process.once('SIGINT', () => stop('SIGINT'));
+        });
+        logger.info('stopped');
+      }),
+    );
 }

@@ -14,7 +14,12 @@ export function gdsPriority(c: Candidate, ctx: PolicyContext): number {
 
 export const cost: Policy = {
   name: 'cost',
-  order: (cs) => sortBy(cs, (c) => c.priority, (c) => c.lastUse),
+  order: (cs) =>
+    sortBy(
+      cs,
+      (c) => c.priority,
+      (c) => c.lastUse,
+    ),
   expired: () => false,
   onAccess: gdsPriority,
   onEvict: (victim, ctx) => Math.max(ctx.inflation, victim.priority),

@@ -18,6 +18,10 @@ export function isPolicyName(s: string): s is PolicyName {
 }
 
 export function policy(name: string): Policy {
-  if (!isPolicyName(name)) throw new TensorshareError('ERR_INVALID_ARGUMENT', `unknown eviction policy '${name}': use one of ${POLICY_NAMES.join(', ')}`);
+  if (!isPolicyName(name))
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `unknown eviction policy '${name}': use one of ${POLICY_NAMES.join(', ')}`,
+    );
   return POLICIES[name];
 }

@@ -3,7 +3,12 @@ import { noPriority, sortBy, type Policy } from './types.js';
 
 export const lfu: Policy = {
   name: 'lfu',
-  order: (cs) => sortBy(cs, (c) => c.hits, (c) => c.lastUse),
+  order: (cs) =>
+    sortBy(
+      cs,
+      (c) => c.hits,
+      (c) => c.lastUse,
+    ),
   expired: () => false,
   ...noPriority,
 };

@@ -7,14 +7,25 @@ const MIB = 1024 * 1024;
 /** A fake clock: tests move time by hand. */
 function clock(start = 1_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => { t += ms; return t; } };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+      return t;
+    },
+  };
 }
 
 function cand(key: string, over: Partial<Candidate> = {}): Candidate {
   return { key, bytes: MIB, hits: 1, lastUse: 0, loadedAt: 0, lastRelease: 0, costMs: 10, priority: 0, ...over };
 }
 
-const ctx = (now: number, over: Partial<PolicyContext> = {}): PolicyContext => ({ now, ttlMs: 30_000, inflation: 0, ...over });
+const ctx = (now: number, over: Partial<PolicyContext> = {}): PolicyContext => ({
+  now,
+  ttlMs: 30_000,
+  inflation: 0,
+  ...over,
+});
 const keys = (cs: Candidate[]) => cs.map((c) => c.key);
 
 test('every named policy exists and unknown names are rejected', () => {

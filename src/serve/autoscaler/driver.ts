@@ -29,7 +29,11 @@ export interface AutoscalerDriver {
   stop(): void;
 }
 
-export function createAutoscalerDriver(o: { clock: Clock; tickMs: number; onDecision?: (name: string, d: KpaDecision, current: number) => void }): AutoscalerDriver {
+export function createAutoscalerDriver(o: {
+  clock: Clock;
+  tickMs: number;
+  onDecision?: (name: string, d: KpaDecision, current: number) => void;
+}): AutoscalerDriver {
   const targets = new Map<string, { t: ScaleTarget; s: KpaState }>();
   let timer: TimerHandle | undefined;
   let running = false;

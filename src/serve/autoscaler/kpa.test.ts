@@ -17,7 +17,14 @@ const CFG: KpaConfig = {
 };
 
 /** Feeds one sample per second of the given concurrency and decides after each, like the driver's tick. */
-function simulate(s: KpaState, from: number, seconds: number, concurrency: number, counts: { ready: number; current: number }, cfg = CFG) {
+function simulate(
+  s: KpaState,
+  from: number,
+  seconds: number,
+  concurrency: number,
+  counts: { ready: number; current: number },
+  cfg = CFG,
+) {
   let r = { state: s, decision: decide(s, { now: from, ...counts, instant: concurrency }, cfg).decision };
   for (let i = 1; i <= seconds; i++) {
     const now = from + i * 1000;
@@ -29,7 +36,10 @@ function simulate(s: KpaState, from: number, seconds: number, concurrency: numbe
 
 describe('KPA decisions', () => {
   test('window averages are time-weighted over the part of the window samples cover', () => {
-    const samples = [{ t: 1000, dt: 1000, concurrency: 4 }, { t: 4000, dt: 3000, concurrency: 0 }];
+    const samples = [
+      { t: 1000, dt: 1000, concurrency: 4 },
+      { t: 4000, dt: 3000, concurrency: 0 },
+    ];
     assert.equal(windowAverage(samples, 4000, 60_000), 1);
     assert.equal(windowAverage(samples, 4000, 3000), 0);
     assert.equal(windowAverage(samples, 4000, 3500), (4 * 500) / 3500);
@@ -64,7 +74,10 @@ describe('KPA decisions', () => {
     assert.equal(r.decision.panicking, false);
     assert.equal(r.decision.desired, Math.ceil((54 * 2 + 6 * 3) / 60)); // 3 only once the stable average passes 2
     assert.equal(r.decision.desired, 3);
-    const early = simulate(simulate(initialKpaState(), 0, 60, 2, { ready: 2, current: 2 }).state, 60_000, 1, 2.5, { ready: 2, current: 2 });
+    const early = simulate(simulate(initialKpaState(), 0, 60, 2, { ready: 2, current: 2 }).state, 60_000, 1, 2.5, {
+      ready: 2,
+      current: 2,
+    });
     assert.equal(early.decision.desired, 3, 'ceil(2.008) = 3');
   });
 
@@ -75,7 +88,11 @@ describe('KPA decisions', () => {
     r = simulate(r.state, 60_000, 2, 8, { ready: 1, current: 1 });
     assert.equal(r.decision.panicking, true);
     assert.equal(r.decision.reason, 'panic');
-    assert.equal(r.decision.desired, 4, 'ceil(3.33) from the panic window; the stable window alone says ceil(1.23) = 2');
+    assert.equal(
+      r.decision.desired,
+      4,
+      'ceil(3.33) from the panic window; the stable window alone says ceil(1.23) = 2',
+    );
     assert.ok(r.decision.stableConcurrency < 1.5);
     // Still bursting: follows the panic window up.
     r = simulate(r.state, 62_000, 4, 8, { ready: 4, current: 4 });
@@ -117,10 +134,24 @@ describe('KPA decisions', () => {
     assert.equal(r.decision.reason, 'scale-to-zero');
     // A stable window shorter than keep-alive: the window forgets, keep-alive still holds one.
     const short = { ...CFG, stableWindowMs: 5000, panicWindowMs: 1000 };
-    const k = simulate(simulate(initialKpaState(), 0, 5, 1, { ready: 1, current: 1 }, short).state, 5000, 10, 0, { ready: 1, current: 1 }, short);
+    const k = simulate(
+      simulate(initialKpaState(), 0, 5, 1, { ready: 1, current: 1 }, short).state,
+      5000,
+      10,
+      0,
+      { ready: 1, current: 1 },
+      short,
+    );
     assert.equal(k.decision.desired, 1);
     assert.equal(k.decision.reason, 'keep-alive');
-    const min = simulate(simulate(initialKpaState(), 0, 10, 1, { ready: 2, current: 2 }, { ...CFG, minInstances: 2 }).state, 10_000, 40, 0, { ready: 2, current: 2 }, { ...CFG, minInstances: 2 });
+    const min = simulate(
+      simulate(initialKpaState(), 0, 10, 1, { ready: 2, current: 2 }, { ...CFG, minInstances: 2 }).state,
+      10_000,
+      40,
+      0,
+      { ready: 2, current: 2 },
+      { ...CFG, minInstances: 2 },
+    );
     assert.equal(min.decision.desired, 2);
   });
 
@@ -145,7 +176,10 @@ describe('autoscaler driver with a fake clock', () => {
       sample: (now) => meter.take(now),
       instant: () => meter.value,
       counts: () => ({ ready: instances, current: instances }),
-      apply: (n) => { applied.push(n); instances = n; },
+      apply: (n) => {
+        applied.push(n);
+        instances = n;
+      },
     };
     const d = createAutoscalerDriver({ clock, tickMs: 1000 });
     d.add(target);

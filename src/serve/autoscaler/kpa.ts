@@ -99,7 +99,13 @@ export function decide(s: KpaState, input: KpaInput, cfg: KpaConfig): { state: K
   const clamp = (n: number) => Math.min(cfg.maxInstances, Math.max(cfg.minInstances, n));
   const out = (state: KpaState, desired: number, reason: KpaReason): { state: KpaState; decision: KpaDecision } => ({
     state,
-    decision: { desired: clamp(desired), panicking: state.panicSince !== null, stableConcurrency: stable, panicConcurrency: panicC, reason },
+    decision: {
+      desired: clamp(desired),
+      panicking: state.panicSince !== null,
+      stableConcurrency: stable,
+      panicConcurrency: panicC,
+      reason,
+    },
   });
 
   // Scale to zero (or to the minimum) after keepAlive without any traffic.

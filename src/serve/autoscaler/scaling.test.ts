@@ -30,15 +30,37 @@ describe('autoscaling real instances', () => {
     const zeroDir = path.join(roots.dir, 'functions-zero');
     const burstDir = path.join(roots.dir, 'functions-burst');
     await writeFunction(zeroDir, 'zero', { ...windows, keepAliveSeconds: 0.6, maxInstances: 2 }, testHandler());
-    await writeFunction(burstDir, 'burst', { ...windows, keepAliveSeconds: 30, minInstances: 1, maxInstances: 3 }, testHandler());
+    await writeFunction(
+      burstDir,
+      'burst',
+      { ...windows, keepAliveSeconds: 30, minInstances: 1, maxInstances: 3 },
+      testHandler(),
+    );
     clock = createFakeClock();
     events = [];
     const record = (e: RuntimeEvent) => {
       events.push(e);
       if (e.type === 'instance-starting' && e.pid) pids.add(e.pid);
     };
-    zeroRt = await createRuntime({ env: testEnv(), functionsDir: zeroDir, repository: roots.repository, store: roots.store, pollIntervalMs: 0, autoscaleTickMs: 100, clock, onEvent: record });
-    burstRt = await createRuntime({ env: testEnv(), functionsDir: burstDir, repository: roots.repository, store: roots.store, pollIntervalMs: 0, autoscaleTickMs: 100, onEvent: record });
+    zeroRt = await createRuntime({
+      env: testEnv(),
+      functionsDir: zeroDir,
+      repository: roots.repository,
+      store: roots.store,
+      pollIntervalMs: 0,
+      autoscaleTickMs: 100,
+      clock,
+      onEvent: record,
+    });
+    burstRt = await createRuntime({
+      env: testEnv(),
+      functionsDir: burstDir,
+      repository: roots.repository,
+      store: roots.store,
+      pollIntervalMs: 0,
+      autoscaleTickMs: 100,
+      onEvent: record,
+    });
     zero = createScheduling({ runtime: zeroRt });
     burst = createScheduling({ runtime: burstRt });
   });
@@ -65,10 +87,16 @@ describe('autoscaling real instances', () => {
     assert.equal(pidOf(await zero.infer('zero', request([1]))), pid);
     // Past keep-alive with no traffic: to zero.
     clock.advance(400);
-    await until(() => zeroRt.list().find((f) => f.name === 'zero')!.instances.ready === 0 && !isAlive(pid), 10_000, 'scale to zero');
+    await until(
+      () => zeroRt.list().find((f) => f.name === 'zero')!.instances.ready === 0 && !isAlive(pid),
+      10_000,
+      'scale to zero',
+    );
     const down = events.find((e) => e.type === 'instance-exit' && e.function === 'zero');
     assert.ok(down?.type === 'instance-exit' && down.reason === 'scale-down');
-    assert.ok(events.some((e) => e.type === 'scale' && e.function === 'zero' && e.to === 0 && e.reason === 'scale-to-zero'));
+    assert.ok(
+      events.some((e) => e.type === 'scale' && e.function === 'zero' && e.to === 0 && e.reason === 'scale-to-zero'),
+    );
     // And up again.
     const again = await zero.infer('zero', request([3]));
     assert.notEqual(pidOf(again), pid);

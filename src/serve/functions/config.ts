@@ -12,9 +12,7 @@ import { DATATYPES, isDatatype, type TensorMetadata } from '../../tensor/index.j
 export type PriorityClass = 'realtime' | 'besteffort';
 
 /** A model a function uses: one in the store (`ref`), or a file imported on deploy. */
-export type ModelBinding =
-  | { ref: string }
-  | { modelFile: string; name: string };
+export type ModelBinding = { ref: string } | { modelFile: string; name: string };
 
 /**
  * Dynamic batching of a function's requests (src/sched): requests are
@@ -41,7 +39,15 @@ export interface BatchingOptions {
 
 export const BATCHING_DEFAULTS = { maxBatchSize: 8, maxQueueDelayMs: 0 } as const;
 
-const BATCHING_FIELDS = ['maxBatchSize', 'maxQueueDelayMs', 'preferredBatchSizes', 'sloMs', 'aimdStep', 'aimdBackoff', 'handlerAcceptsBatches'] as const;
+const BATCHING_FIELDS = [
+  'maxBatchSize',
+  'maxQueueDelayMs',
+  'preferredBatchSizes',
+  'sloMs',
+  'aimdStep',
+  'aimdBackoff',
+  'handlerAcceptsBatches',
+] as const;
 
 export interface FunctionConfig {
   /** Alias -> model. A single `model`/`modelFile` gets the alias 'model'. Empty only for a handler-only function. */
@@ -93,19 +99,44 @@ export const FUNCTION_DEFAULTS = {
 export const CONFIG_FILES = ['config.json', 'config.yaml', 'config.yml'] as const;
 
 const FIELDS = new Set([
-  'model', 'modelFile', 'modelName', 'models', 'handler', 'minInstances', 'maxInstances', 'targetConcurrency', 'maxConcurrency',
-  'keepAliveSeconds', 'stableWindowSeconds', 'panicWindowSeconds', 'panicThreshold', 'intraOpThreads', 'tenant', 'priority',
-  'requestTimeoutMs', 'maxQueueLength', 'memoryLimitMb', 'mode', 'batching', 'inputs', 'outputs', 'description',
+  'model',
+  'modelFile',
+  'modelName',
+  'models',
+  'handler',
+  'minInstances',
+  'maxInstances',
+  'targetConcurrency',
+  'maxConcurrency',
+  'keepAliveSeconds',
+  'stableWindowSeconds',
+  'panicWindowSeconds',
+  'panicThreshold',
+  'intraOpThreads',
+  'tenant',
+  'priority',
+  'requestTimeoutMs',
+  'maxQueueLength',
+  'memoryLimitMb',
+  'mode',
+  'batching',
+  'inputs',
+  'outputs',
+  'description',
 ]);
 
-const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => (v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v)));
 
 /** Parses config text (JSON or YAML by the file's extension) into a plain object. */
 export function parseConfigText(text: string, file: string): unknown {
   try {
     return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`, { file });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`,
+      { file },
+    );
   }
 }
 
@@ -118,7 +149,11 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
   const errors: string[] = [];
   const fail = (field: string, why: string, got: unknown) => errors.push(`${field} ${why}, got ${show(got)}`);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: must be an object with the function's settings, got ${show(raw)}`, { file });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `${file}: must be an object with the function's settings, got ${show(raw)}`,
+      { file },
+    );
   }
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) {
@@ -131,18 +166,27 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
   const int = (field: string, def: number | undefined, min: number): number | undefined => {
     const v = o[field];
     if (v === undefined) return def;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) { fail(field, `must be an integer >= ${min}`, v); return def; }
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+      fail(field, `must be an integer >= ${min}`, v);
+      return def;
+    }
     return v;
   };
   const num = (field: string, def: number, min: number, exclusive: boolean): number => {
     const v = o[field];
     if (v === undefined) return def;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (exclusive ? v <= min : v < min)) { fail(field, `must be a number ${exclusive ? '>' : '>='} ${min}`, v); return def; }
+    if (typeof v !== 'number' || !Number.isFinite(v) || (exclusive ? v <= min : v < min)) {
+      fail(field, `must be a number ${exclusive ? '>' : '>='} ${min}`, v);
+      return def;
+    }
     return v;
   };
   const str = (field: string, v: unknown): string | undefined => {
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.length === 0) { fail(field, 'must be a non-empty string', v); return undefined; }
+    if (typeof v !== 'string' || v.length === 0) {
+      fail(field, 'must be a non-empty string', v);
+      return undefined;
+    }
     return v;
   };
 
@@ -152,21 +196,28 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
   if (given.length > 1) errors.push(`give only one of ${given.join(', ')}`);
   const binding = (field: string, v: unknown, fallbackName: string): ModelBinding | undefined => {
     if (typeof v === 'string') {
-      if (!checkRef(v)) { fail(field, "must be a model reference 'name' or 'name:version'", v); return undefined; }
+      if (!checkRef(v)) {
+        fail(field, "must be a model reference 'name' or 'name:version'", v);
+        return undefined;
+      }
       return { ref: v };
     }
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
       const b = v as Record<string, unknown>;
       const extra = Object.keys(b).filter((k) => !['model', 'modelFile', 'name'].includes(k));
-      if (extra.length) errors.push(`${field}: unknown field '${extra[0]}' (use model, or modelFile with an optional name)`);
-      if ((b.model === undefined) === (b.modelFile === undefined)) { fail(field, 'must name exactly one of model or modelFile', v); return undefined; }
+      if (extra.length)
+        errors.push(`${field}: unknown field '${extra[0]}' (use model, or modelFile with an optional name)`);
+      if ((b.model === undefined) === (b.modelFile === undefined)) {
+        fail(field, 'must name exactly one of model or modelFile', v);
+        return undefined;
+      }
       if (b.model !== undefined) return binding(`${field}.model`, b.model, fallbackName);
       const file = str(`${field}.modelFile`, b.modelFile);
       const n = b.name === undefined ? fallbackName : str(`${field}.name`, b.name);
       if (n !== undefined && !isValidName(n)) fail(`${field}.name`, 'must be a valid model name', n);
       return file && n ? { modelFile: file, name: n } : undefined;
     }
-    fail(field, "must be a model reference string or {model} / {modelFile, name}", v);
+    fail(field, 'must be a model reference string or {model} / {modelFile, name}', v);
     return undefined;
   };
   if (o.model !== undefined) {
@@ -178,30 +229,45 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
     if (n !== undefined && !isValidName(n)) fail('modelName', 'must be a valid model name', n);
     if (file && n) models.model = { modelFile: file, name: n };
   } else if (o.models !== undefined) {
-    if (typeof o.models !== 'object' || o.models === null || Array.isArray(o.models) || Object.keys(o.models).length === 0) {
+    if (
+      typeof o.models !== 'object' ||
+      o.models === null ||
+      Array.isArray(o.models) ||
+      Object.keys(o.models).length === 0
+    ) {
       fail('models', 'must be an object mapping aliases to models, e.g. {"det": "ppocr-det"}', o.models);
     } else {
       for (const [alias, v] of Object.entries(o.models as Record<string, unknown>)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(alias)) { fail(`models.${alias}`, 'needs an alias of letters, digits, _ and -', alias); continue; }
+        if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(alias)) {
+          fail(`models.${alias}`, 'needs an alias of letters, digits, _ and -', alias);
+          continue;
+        }
         const b = binding(`models.${alias}`, v, `${name}-${alias}`);
         if (b) models[alias] = b;
       }
     }
   }
-  if (o.modelName !== undefined && o.modelFile === undefined) errors.push('modelName is only meaningful with modelFile');
+  if (o.modelName !== undefined && o.modelFile === undefined)
+    errors.push('modelName is only meaningful with modelFile');
 
   const handler = str('handler', o.handler);
-  if (handler !== undefined && (path.isAbsolute(handler) || handler.split(/[\\/]/).includes('..'))) fail('handler', 'must be a path inside the function folder', handler);
+  if (handler !== undefined && (path.isAbsolute(handler) || handler.split(/[\\/]/).includes('..')))
+    fail('handler', 'must be a path inside the function folder', handler);
 
   const minInstances = int('minInstances', FUNCTION_DEFAULTS.minInstances, 0)!;
   const maxInstances = int('maxInstances', FUNCTION_DEFAULTS.maxInstances, 1)!;
-  if (minInstances > maxInstances && errors.length === 0) errors.push(`minInstances (${minInstances}) must not exceed maxInstances (${maxInstances})`);
+  if (minInstances > maxInstances && errors.length === 0)
+    errors.push(`minInstances (${minInstances}) must not exceed maxInstances (${maxInstances})`);
   const targetConcurrency = int('targetConcurrency', FUNCTION_DEFAULTS.targetConcurrency, 1)!;
   const maxConcurrency = int('maxConcurrency', targetConcurrency, 1)!;
-  if (maxConcurrency < targetConcurrency && errors.length === 0) errors.push(`maxConcurrency (${maxConcurrency}) must be >= targetConcurrency (${targetConcurrency})`);
+  if (maxConcurrency < targetConcurrency && errors.length === 0)
+    errors.push(`maxConcurrency (${maxConcurrency}) must be >= targetConcurrency (${targetConcurrency})`);
   const stableWindowSeconds = num('stableWindowSeconds', FUNCTION_DEFAULTS.stableWindowSeconds, 0, true);
   const panicWindowSeconds = num('panicWindowSeconds', FUNCTION_DEFAULTS.panicWindowSeconds, 0, true);
-  if (panicWindowSeconds > stableWindowSeconds && errors.length === 0) errors.push(`panicWindowSeconds (${panicWindowSeconds}) must not exceed stableWindowSeconds (${stableWindowSeconds})`);
+  if (panicWindowSeconds > stableWindowSeconds && errors.length === 0)
+    errors.push(
+      `panicWindowSeconds (${panicWindowSeconds}) must not exceed stableWindowSeconds (${stableWindowSeconds})`,
+    );
 
   const tenant = str('tenant', o.tenant) ?? FUNCTION_DEFAULTS.tenant;
   let priority: PriorityClass = FUNCTION_DEFAULTS.priority;
@@ -242,7 +308,11 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
     errors.push('inputs and outputs must be given together');
   }
   if (errors.length) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: ${errors.join('; ')}`, { file, function: name, errors });
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: ${errors.join('; ')}`, {
+      file,
+      function: name,
+      errors,
+    });
   }
   return config;
 }
@@ -268,24 +338,32 @@ function validateBatching(v: unknown, errors: string[]): BatchingOptions | undef
   }
   const posInt = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 1;
   const nonNeg = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
-  if (b.maxBatchSize !== undefined && !posInt(b.maxBatchSize)) errors.push(`batching.maxBatchSize must be an integer >= 1, got ${show(b.maxBatchSize)}`);
-  if (b.maxQueueDelayMs !== undefined && !nonNeg(b.maxQueueDelayMs)) errors.push(`batching.maxQueueDelayMs must be a number >= 0, got ${show(b.maxQueueDelayMs)}`);
-  if (b.sloMs !== undefined && !(nonNeg(b.sloMs) && (b.sloMs as number) > 0)) errors.push(`batching.sloMs must be a number > 0, got ${show(b.sloMs)}`);
+  if (b.maxBatchSize !== undefined && !posInt(b.maxBatchSize))
+    errors.push(`batching.maxBatchSize must be an integer >= 1, got ${show(b.maxBatchSize)}`);
+  if (b.maxQueueDelayMs !== undefined && !nonNeg(b.maxQueueDelayMs))
+    errors.push(`batching.maxQueueDelayMs must be a number >= 0, got ${show(b.maxQueueDelayMs)}`);
+  if (b.sloMs !== undefined && !(nonNeg(b.sloMs) && (b.sloMs as number) > 0))
+    errors.push(`batching.sloMs must be a number > 0, got ${show(b.sloMs)}`);
   if (b.preferredBatchSizes !== undefined) {
     if (!(Array.isArray(b.preferredBatchSizes) && b.preferredBatchSizes.every(posInt))) {
       errors.push(`batching.preferredBatchSizes must be a list of integers >= 1, got ${show(b.preferredBatchSizes)}`);
     } else {
       const max = posInt(b.maxBatchSize) ? (b.maxBatchSize as number) : BATCHING_DEFAULTS.maxBatchSize;
       const over = (b.preferredBatchSizes as number[]).filter((n) => n > max);
-      if (over.length) errors.push(`batching.preferredBatchSizes must not exceed batching.maxBatchSize (${max}${b.maxBatchSize === undefined ? ', the default' : ''}), got ${show(over)}`);
+      if (over.length)
+        errors.push(
+          `batching.preferredBatchSizes must not exceed batching.maxBatchSize (${max}${b.maxBatchSize === undefined ? ', the default' : ''}), got ${show(over)}`,
+        );
     }
   }
-  if (b.aimdStep !== undefined && !posInt(b.aimdStep)) errors.push(`batching.aimdStep must be an integer >= 1, got ${show(b.aimdStep)}`);
+  if (b.aimdStep !== undefined && !posInt(b.aimdStep))
+    errors.push(`batching.aimdStep must be an integer >= 1, got ${show(b.aimdStep)}`);
   if (b.aimdBackoff !== undefined && !(typeof b.aimdBackoff === 'number' && b.aimdBackoff > 0 && b.aimdBackoff < 1)) {
     errors.push(`batching.aimdBackoff must be a number in (0, 1), got ${show(b.aimdBackoff)}`);
   }
   for (const k of ['aimdStep', 'aimdBackoff'] as const) {
-    if (b[k] !== undefined && b.sloMs === undefined) errors.push(`batching.${k} is only meaningful with batching.sloMs (the AIMD latency objective)`);
+    if (b[k] !== undefined && b.sloMs === undefined)
+      errors.push(`batching.${k} is only meaningful with batching.sloMs (the AIMD latency objective)`);
   }
   if (b.handlerAcceptsBatches !== undefined && typeof b.handlerAcceptsBatches !== 'boolean') {
     errors.push(`batching.handlerAcceptsBatches must be true or false, got ${show(b.handlerAcceptsBatches)}`);
@@ -305,13 +383,24 @@ export function validateTensors(field: string, v: unknown, errors: string[]): Te
   const out: TensorMetadata[] = [];
   v.forEach((t, i) => {
     const where = `${field}[${i}]`;
-    if (typeof t !== 'object' || t === null) { errors.push(`${where} must be {name, datatype, shape}, got ${show(t)}`); return; }
+    if (typeof t !== 'object' || t === null) {
+      errors.push(`${where} must be {name, datatype, shape}, got ${show(t)}`);
+      return;
+    }
     const { name, datatype, shape, optional } = t as Record<string, unknown>;
     if (typeof name !== 'string' || !name) errors.push(`${where}.name must be a non-empty string, got ${show(name)}`);
-    if (!isDatatype(datatype)) errors.push(`${where}.datatype must be one of ${DATATYPES.join(', ')}, got ${show(datatype)}`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= -1)) errors.push(`${where}.shape must be a list of integers (-1 for a dynamic dimension), got ${show(shape)}`);
-    if (optional !== undefined && typeof optional !== 'boolean') errors.push(`${where}.optional must be true or false, got ${show(optional)}`);
-    out.push({ name: name as string, datatype: datatype as TensorMetadata['datatype'], shape: shape as number[], ...(optional ? { optional: true } : {}) });
+    if (!isDatatype(datatype))
+      errors.push(`${where}.datatype must be one of ${DATATYPES.join(', ')}, got ${show(datatype)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= -1))
+      errors.push(`${where}.shape must be a list of integers (-1 for a dynamic dimension), got ${show(shape)}`);
+    if (optional !== undefined && typeof optional !== 'boolean')
+      errors.push(`${where}.optional must be true or false, got ${show(optional)}`);
+    out.push({
+      name: name as string,
+      datatype: datatype as TensorMetadata['datatype'],
+      shape: shape as number[],
+      ...(optional ? { optional: true } : {}),
+    });
   });
   return out;
 }

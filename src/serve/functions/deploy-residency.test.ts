@@ -21,7 +21,9 @@ import { writeChain } from '../../testing/models.js';
 import { tempRoots, type TempRoots } from '../../testing/tmp.js';
 
 const children = new Set<ChildProcess>();
-after(() => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
 
 /** Whether a process has ONNX Runtime's native library mapped. */
 async function loadsOrt(pid: number): Promise<boolean> {
@@ -29,10 +31,36 @@ async function loadsOrt(pid: number): Promise<boolean> {
   return /onnxruntime/i.test(maps);
 }
 
-async function serve(roots: TempRoots, functions: string, daemon: 'auto' | 'off'): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(packageRoot, 'bin/tensorshare.js'), '--repository', roots.repository, '--store', roots.store,
-    'serve', '--functions', functions, '--http-port', '0', '--grpc-port', 'off', '--daemon', daemon, '--no-bundled', '--poll', '0', '--log-level', 'warn'],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '' } });
+async function serve(
+  roots: TempRoots,
+  functions: string,
+  daemon: 'auto' | 'off',
+): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(packageRoot, 'bin/tensorshare.js'),
+      '--repository',
+      roots.repository,
+      '--store',
+      roots.store,
+      'serve',
+      '--functions',
+      functions,
+      '--http-port',
+      '0',
+      '--grpc-port',
+      'off',
+      '--daemon',
+      daemon,
+      '--no-bundled',
+      '--poll',
+      '0',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '' } },
+  );
   children.add(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -44,12 +72,20 @@ async function serve(roots: TempRoots, functions: string, daemon: 'auto' | 'off'
     });
     child.once('exit', (code) => reject(new Error(`serve exited (${code}) before serving: ${out}`)));
   });
-  return { child, url, async stop() { child.kill('SIGTERM'); await exited; } };
+  return {
+    child,
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 async function infer(url: string): Promise<number[]> {
   const res = await fetch(`${url}/v2/models/raw/infer`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 0, 0, 1] }] }),
   });
   const body = (await res.json()) as { outputs?: { data: number[] }[] };
@@ -61,7 +97,11 @@ describe('deploy and the gateway process', () => {
   test('with a daemon: deploy opens through the daemon, which builds the variant; the gateway never loads ONNX Runtime', async () => {
     const roots = await tempRoots('ts-deploy-daemon');
     try {
-      await importModel(roots.repository, await writeChain(path.join(roots.dir, 'src'), 'chain', { width: 4, layers: 2 }), { name: 'chain' });
+      await importModel(
+        roots.repository,
+        await writeChain(path.join(roots.dir, 'src'), 'chain', { width: 4, layers: 2 }),
+        { name: 'chain' },
+      );
       const functions = path.join(roots.dir, 'functions');
       // minInstances 0: no instance starts at deploy, so deploy is the only one asking for the model.
       await writeFunction(functions, 'raw', { model: 'chain', mode: 'fast-run', minInstances: 0 });
@@ -71,7 +111,14 @@ describe('deploy and the gateway process', () => {
         const stats = await client.stats();
         assert.equal(stats.totals.opens, 1, 'deploy opened the model through the daemon');
         assert.equal(stats.totals.fastRunBuilds, 1, 'the daemon built the fast-run variant');
-        assert.deepEqual(stats.models.filter((m) => m.resident).map((m) => m.mode).sort(), ['fast-open', 'fast-run'], 'resident in the daemon\'s account: the model (the build read it) and the variant');
+        assert.deepEqual(
+          stats.models
+            .filter((m) => m.resident)
+            .map((m) => m.mode)
+            .sort(),
+          ['fast-open', 'fast-run'],
+          "resident in the daemon's account: the model (the build read it) and the variant",
+        );
         assert.equal(stats.totals.leases, 0, "deploy's lease ended with the deploy");
         assert.equal(await loadsOrt(s.child.pid!), false, 'the serve process has not loaded ONNX Runtime');
 
@@ -79,8 +126,14 @@ describe('deploy and the gateway process', () => {
         const after = await client.stats();
         assert.equal(after.totals.opens, 2, 'the instance opened through the daemon too');
         const tree = listProcessTree(s.child.pid!).slice(1);
-        const withOrt = (await Promise.all(tree.map(async (pid) => ((await loadsOrt(pid)) ? pid : 0)))).filter((p) => p);
-        assert.equal(withOrt.length, 1, `exactly the instance process maps ONNX Runtime (descendants: ${tree.join(', ')})`);
+        const withOrt = (await Promise.all(tree.map(async (pid) => ((await loadsOrt(pid)) ? pid : 0)))).filter(
+          (p) => p,
+        );
+        assert.equal(
+          withOrt.length,
+          1,
+          `exactly the instance process maps ONNX Runtime (descendants: ${tree.join(', ')})`,
+        );
         assert.equal(await loadsOrt(s.child.pid!), false, 'still not in the serve process after serving');
       } finally {
         await client.disconnect();
@@ -94,14 +147,24 @@ describe('deploy and the gateway process', () => {
   test('without a daemon: deploy builds the variant in a build process; the gateway never loads ONNX Runtime', async () => {
     const roots = await tempRoots('ts-deploy-local');
     try {
-      const m = (await importModel(roots.repository, await writeChain(path.join(roots.dir, 'src'), 'chain', { width: 4, layers: 2 }), { name: 'chain' })).manifest;
+      const m = (
+        await importModel(
+          roots.repository,
+          await writeChain(path.join(roots.dir, 'src'), 'chain', { width: 4, layers: 2 }),
+          { name: 'chain' },
+        )
+      ).manifest;
       const functions = path.join(roots.dir, 'functions');
       await writeFunction(functions, 'raw', { model: 'chain', mode: 'fast-run', minInstances: 0 });
       assert.equal((await listVariants(layout(roots.repository), m.digest)).length, 0);
       const s = await serve(roots, functions, 'off');
       try {
         const variants = await listVariants(layout(roots.repository), m.digest);
-        assert.deepEqual(variants.map((v) => v.status), ['ok'], 'deploy built the fast-run variant');
+        assert.deepEqual(
+          variants.map((v) => v.status),
+          ['ok'],
+          'deploy built the fast-run variant',
+        );
         await fs.access(path.join(roots.store, 'variants', m.digest));
         assert.equal(await loadsOrt(s.child.pid!), false, 'the serve process has not loaded ONNX Runtime');
         assert.equal((await infer(s.url)).length, 4);

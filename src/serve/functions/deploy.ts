@@ -32,7 +32,11 @@ export interface DeployedFunction {
 }
 
 /** What a handler says about its own I/O (see instances/child.ts, which asks it in a separate process). */
-export type DescribeHandler = (source: FunctionSource, models: Record<string, ResolvedModel>, config: FunctionConfig) => Promise<{ inputs: TensorMetadata[]; outputs: TensorMetadata[] } | undefined>;
+export type DescribeHandler = (
+  source: FunctionSource,
+  models: Record<string, ResolvedModel>,
+  config: FunctionConfig,
+) => Promise<{ inputs: TensorMetadata[]; outputs: TensorMetadata[] } | undefined>;
 
 export interface DeployOptions {
   /** Where a `modelFile` is imported. */
@@ -47,12 +51,22 @@ export async function deployFunction(def: FunctionDefinition, o: DeployOptions):
   const { source, config } = def;
   const models: Record<string, ResolvedModel> = {};
   for (const [alias, b] of Object.entries(config.models)) {
-    const field = alias === 'model' && Object.keys(config.models).length === 1 ? ('ref' in b ? 'model' : 'modelFile') : `models.${alias}`;
+    const field =
+      alias === 'model' && Object.keys(config.models).length === 1
+        ? 'ref' in b
+          ? 'model'
+          : 'modelFile'
+        : `models.${alias}`;
     const resident = await withContext(source.label, field, async () => {
       let ref: string;
       if ('ref' in b) ref = b.ref;
       else {
-        const m = (await importModel(o.repository, path.resolve(source.dir, b.modelFile), { name: b.name, defaultMode: config.mode ?? 'fast-run' })).manifest;
+        const m = (
+          await importModel(o.repository, path.resolve(source.dir, b.modelFile), {
+            name: b.name,
+            defaultMode: config.mode ?? 'fast-run',
+          })
+        ).manifest;
         ref = `${m.name}:${m.version}`;
       }
       return o.residency.ensureResident(ref, config.mode);
@@ -68,22 +82,41 @@ async function withContext<T>(label: string, field: string, f: () => Promise<T>)
   try {
     return await f();
   } catch (e) {
-    if (isTensorshareError(e)) throw new TensorshareError(e.code, `${label}: ${field}: ${e.message}`, { ...e.details, file: label, field }, { cause: e });
+    if (isTensorshareError(e))
+      throw new TensorshareError(
+        e.code,
+        `${label}: ${field}: ${e.message}`,
+        { ...e.details, file: label, field },
+        { cause: e },
+      );
     throw e;
   }
 }
 
-async function settleMetadata(def: FunctionDefinition, models: Record<string, ResolvedModel>, o: DeployOptions): Promise<ModelMetadata> {
+async function settleMetadata(
+  def: FunctionDefinition,
+  models: Record<string, ResolvedModel>,
+  o: DeployOptions,
+): Promise<ModelMetadata> {
   const { source, config } = def;
   const base = { name: source.name, versions: [o.version] };
   const described = source.handlerFile ? await o.describeHandler(source, models, config) : undefined;
   if (config.inputs && config.outputs) {
-    return { ...base, platform: source.handlerFile ? 'tensorshare_handler' : 'onnxruntime_onnx', inputs: config.inputs, outputs: config.outputs };
+    return {
+      ...base,
+      platform: source.handlerFile ? 'tensorshare_handler' : 'onnxruntime_onnx',
+      inputs: config.inputs,
+      outputs: config.outputs,
+    };
   }
   if (described) return { ...base, platform: 'tensorshare_handler', ...described };
   const only = Object.values(models);
   if (only.length !== 1) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${source.label}: cannot tell the function's inputs and outputs: its handler exports no metadata and it uses ${only.length} models; declare "inputs" and "outputs" in the config or export metadata from the handler`, { file: source.label, field: 'inputs' });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `${source.label}: cannot tell the function's inputs and outputs: its handler exports no metadata and it uses ${only.length} models; declare "inputs" and "outputs" in the config or export metadata from the handler`,
+      { file: source.label, field: 'inputs' },
+    );
   }
   const m = only[0]!.manifest;
   return {
@@ -98,7 +131,8 @@ function withContextSync<T>(label: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (isTensorshareError(e)) throw new TensorshareError(e.code, `${label}: ${e.message}`, { ...e.details, file: label });
+    if (isTensorshareError(e))
+      throw new TensorshareError(e.code, `${label}: ${e.message}`, { ...e.details, file: label });
     throw e;
   }
 }

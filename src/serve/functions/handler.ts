@@ -26,7 +26,10 @@ export interface ModelOutput {
   data: unknown;
 }
 
-export type RunModel = (feeds: Record<string, Feed>, outputNames?: readonly string[]) => Promise<Record<string, ModelOutput>>;
+export type RunModel = (
+  feeds: Record<string, Feed>,
+  outputNames?: readonly string[],
+) => Promise<Record<string, ModelOutput>>;
 
 export interface ModelHandle {
   ref: string;
@@ -65,7 +68,13 @@ export type HandlerResult =
   | Record<string, Omit<Tensor, 'name'> | ModelOutput>;
 
 export interface HandlerModule {
-  metadata?: { inputs: TensorMetadata[]; outputs: TensorMetadata[] } | ((info: MetadataInfo) => { inputs: TensorMetadata[]; outputs: TensorMetadata[] } | Promise<{ inputs: TensorMetadata[]; outputs: TensorMetadata[] }>);
+  metadata?:
+    | { inputs: TensorMetadata[]; outputs: TensorMetadata[] }
+    | ((
+        info: MetadataInfo,
+      ) =>
+        | { inputs: TensorMetadata[]; outputs: TensorMetadata[] }
+        | Promise<{ inputs: TensorMetadata[]; outputs: TensorMetadata[] }>);
   setup?(ctx: HandlerContext): unknown;
   handle(request: InferRequest, ctx: HandlerContext): Promise<HandlerResult> | HandlerResult;
   teardown?(ctx: HandlerContext): unknown;

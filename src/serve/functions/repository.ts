@@ -56,7 +56,11 @@ async function findConfigFile(dir: string): Promise<string | undefined> {
   return undefined;
 }
 
-const isFile = (p: string) => fs.stat(p).then((s) => s.isFile(), () => false);
+const isFile = (p: string) =>
+  fs.stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 
 /**
  * Fingerprint of a function folder: content hashes of small files, size and
@@ -95,18 +99,32 @@ export async function fingerprintFunction(functionsDir: string, name: string): P
 /** Reads and validates one function. ERR_MODEL_NOT_FOUND when it does not exist, ERR_INVALID_ARGUMENT when its files are wrong. */
 export async function readFunction(functionsDir: string, name: string): Promise<FunctionDefinition> {
   if (!isValidName(name)) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `invalid function name '${name}': use letters, digits, '.', '_' and '-'`, { function: name });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `invalid function name '${name}': use letters, digits, '.', '_' and '-'`,
+      { function: name },
+    );
   }
   const dir = path.join(path.resolve(functionsDir), name);
   const configName = await findConfigFile(dir);
   const base = path.basename(path.resolve(functionsDir));
   if (!configName) {
-    throw new TensorshareError('ERR_MODEL_NOT_FOUND', `function '${name}' not found: no ${base}/${name}/config.json or config.yaml`, { function: name, dir });
+    throw new TensorshareError(
+      'ERR_MODEL_NOT_FOUND',
+      `function '${name}' not found: no ${base}/${name}/config.json or config.yaml`,
+      { function: name, dir },
+    );
   }
-  const others = (await Promise.all(CONFIG_FILES.map(async (f) => ((await isFile(path.join(dir, f))) ? f : undefined)))).filter(Boolean);
+  const others = (
+    await Promise.all(CONFIG_FILES.map(async (f) => ((await isFile(path.join(dir, f))) ? f : undefined)))
+  ).filter(Boolean);
   const label = `${base}/${name}/${configName}`;
   if (others.length > 1) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${label}: function '${name}' has several config files (${others.join(', ')}); keep one`, { function: name, file: label });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `${label}: function '${name}' has several config files (${others.join(', ')}); keep one`,
+      { function: name, file: label },
+    );
   }
   const fingerprint = (await fingerprintFunction(functionsDir, name)) ?? '';
   const configFile = path.join(dir, configName);
@@ -117,18 +135,33 @@ export async function readFunction(functionsDir: string, name: string): Promise<
   if (config.handler !== undefined) {
     handlerFile = path.join(dir, config.handler);
     if (!(await isFile(handlerFile))) {
-      throw new TensorshareError('ERR_INVALID_ARGUMENT', `${label}: handler '${config.handler}' does not exist in ${base}/${name}/`, { function: name, file: label, field: 'handler' });
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `${label}: handler '${config.handler}' does not exist in ${base}/${name}/`,
+        { function: name, file: label, field: 'handler' },
+      );
     }
   } else {
     for (const f of ['handler.js', 'handler.mjs']) {
-      if (await isFile(path.join(dir, f))) { handlerFile = path.join(dir, f); break; }
+      if (await isFile(path.join(dir, f))) {
+        handlerFile = path.join(dir, f);
+        break;
+      }
     }
   }
   if (!handlerFile && Object.keys(config.models).length === 0) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${label}: model is missing: name a model ("model": "name[:version]"), a "modelFile" or "models", or add a handler.js`, { function: name, file: label, field: 'model' });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `${label}: model is missing: name a model ("model": "name[:version]"), a "modelFile" or "models", or add a handler.js`,
+      { function: name, file: label, field: 'model' },
+    );
   }
   if (!handlerFile && Object.keys(config.models).length > 1) {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `${label}: models lists several models but there is no handler.js to combine them`, { function: name, file: label, field: 'models' });
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `${label}: models lists several models but there is no handler.js to combine them`,
+      { function: name, file: label, field: 'models' },
+    );
   }
   return { source: { name, dir, configFile, label, handlerFile, fingerprint }, config };
 }

@@ -12,7 +12,19 @@ import { TensorshareError } from '../../errors.js';
 import { onnxTypes } from '../../onnx/schema.js';
 import { protoDir } from '../../paths.js';
 import type { InferContext, InferenceBackend, ModelIndexEntry, ValidatedInferRequest } from '../protocol/backend.js';
-import { bytesToStrings, datatypeOf, halfToNumber, numbersToHalf, ortDtypeOf, type Datatype, type InferResponse, type ModelMetadata, type Parameters, type Tensor, type TensorData } from '../../tensor/index.js';
+import {
+  bytesToStrings,
+  datatypeOf,
+  halfToNumber,
+  numbersToHalf,
+  ortDtypeOf,
+  type Datatype,
+  type InferResponse,
+  type ModelMetadata,
+  type Parameters,
+  type Tensor,
+  type TensorData,
+} from '../../tensor/index.js';
 import { serializeBytes, deserializeBytes } from '../protocol/binary.js';
 import { loadInferenceService } from '../protocol/grpc-codec.js';
 import { startGateway, type RunningGateway } from './gateway.js';
@@ -100,8 +112,18 @@ interface Entry {
 }
 
 const metaOf = (name: string, spec: GraphSpec): ModelMetadata => {
-  const tm = (t: GraphSpec['inputs'][number]) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map((d) => (typeof d === 'number' ? d : -1)) });
-  return { name, versions: ['1'], platform: 'onnxruntime_onnx', inputs: spec.inputs.map(tm), outputs: spec.outputs.map(tm) };
+  const tm = (t: GraphSpec['inputs'][number]) => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: t.shape.map((d) => (typeof d === 'number' ? d : -1)),
+  });
+  return {
+    name,
+    versions: ['1'],
+    platform: 'onnxruntime_onnx',
+    inputs: spec.inputs.map(tm),
+    outputs: spec.outputs.map(tm),
+  };
 };
 
 class OrtBackend implements InferenceBackend {
@@ -133,7 +155,12 @@ class OrtBackend implements InferenceBackend {
     return true;
   }
   listModels(): ModelIndexEntry[] {
-    return [...this.models].map(([name, e]) => ({ name, version: '1', state: e.state, ...(e.reason ? { reason: e.reason } : {}) }));
+    return [...this.models].map(([name, e]) => ({
+      name,
+      version: '1',
+      state: e.state,
+      ...(e.reason ? { reason: e.reason } : {}),
+    }));
   }
   modelMetadata(name: string, version?: string): ModelMetadata | undefined {
     const e = this.models.get(name);
@@ -166,17 +193,22 @@ class OrtBackend implements InferenceBackend {
     this.lastParameters = req.parameters;
     const e = this.models.get(req.model)!;
     const fail = req.parameters.fail;
-    if (fail === 'overloaded') throw new TensorshareError('ERR_OVERLOADED', `function '${req.model}' has a full queue`, { retryAfterMs: 2000 });
-    if (fail === 'timeout') throw new TensorshareError('ERR_TIMEOUT', `request to '${req.model}' waited too long in the queue`);
+    if (fail === 'overloaded')
+      throw new TensorshareError('ERR_OVERLOADED', `function '${req.model}' has a full queue`, { retryAfterMs: 2000 });
+    if (fail === 'timeout')
+      throw new TensorshareError('ERR_TIMEOUT', `request to '${req.model}' waited too long in the queue`);
     if (fail === 'exhausted') throw new TensorshareError('ERR_RESOURCE_EXHAUSTED', 'memory budget exhausted');
     if (fail === 'crash') throw new Error('secret internal detail /home/build/x.ts:12');
     if (fail === 'wait') {
-      this.aborted = new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(ctx.signal.reason), { once: true }));
+      this.aborted = new Promise((resolve) =>
+        ctx.signal.addEventListener('abort', () => resolve(ctx.signal.reason), { once: true }),
+      );
       this.waitStarted?.();
       await this.aborted;
       throw ctx.signal.reason;
     }
-    if (fail === 'badoutput') return { outputs: [{ name: 'Y', datatype: 'FP32', shape: [3], data: new Float32Array(1) }] };
+    if (fail === 'badoutput')
+      return { outputs: [{ name: 'Y', datatype: 'FP32', shape: [3], data: new Float32Array(1) }] };
     if (!e.onnx) {
       const x = req.inputs[0]!;
       return { outputs: [{ name: 'Y', datatype: 'FP32', shape: x.shape, data: x.data }], timing: { queueMs: 1.5 } };
@@ -187,7 +219,10 @@ class OrtBackend implements InferenceBackend {
       const data = t.datatype === 'BYTES' ? bytesToStrings(t.data as Uint8Array[]) : t.data;
       feeds[t.name] = new ort.Tensor(ortDtypeOf(t.datatype), data as ort.Tensor.DataType, t.shape);
     }
-    const results = await e.session.run(feeds, req.outputs.map((o) => o.name));
+    const results = await e.session.run(
+      feeds,
+      req.outputs.map((o) => o.name),
+    );
     const outputs: Tensor[] = Object.entries(results).map(([name, r]) => ({
       name,
       datatype: datatypeOf(r.type),
@@ -239,9 +274,9 @@ const f32bytes = (a: number[]) => Buffer.from(new Float32Array(a).buffer);
 
 function grpcCall<Res>(client: grpc.Client, method: string, req: object): Promise<Res> {
   return new Promise((resolve, reject) => {
-    (client as unknown as Record<string, (r: object, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[method]!(req, (e, v) =>
-      e ? reject(e) : resolve(v),
-    );
+    (client as unknown as Record<string, (r: object, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[
+      method
+    ]!(req, (e, v) => (e ? reject(e) : resolve(v)));
   });
 }
 
@@ -319,7 +354,15 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
     const r = await post(`${base}/v2/models/simple/infer`, {
       id: 'req-1',
       inputs: [
-        { name: 'INPUT0', shape: [2, 4], datatype: 'FP32', data: [[1, 2, 3, 4], [5, 6, 7, 8]] },
+        {
+          name: 'INPUT0',
+          shape: [2, 4],
+          datatype: 'FP32',
+          data: [
+            [1, 2, 3, 4],
+            [5, 6, 7, 8],
+          ],
+        },
         { name: 'INPUT1', shape: [2, 4], datatype: 'FP32', data: [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5] },
       ],
     });
@@ -366,7 +409,12 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
     assert.equal(r.status, 200, r.buf.toString());
     assert.equal(r.headers.get('content-type'), 'application/octet-stream');
     const { head, sections } = splitBinary(r);
-    assert.deepEqual(head.outputs[0], { name: 'OUTPUT0', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } });
+    assert.deepEqual(head.outputs[0], {
+      name: 'OUTPUT0',
+      datatype: 'FP32',
+      shape: [1, 4],
+      parameters: { binary_data_size: 16 },
+    });
     assert.deepEqual(f32(sections.get('OUTPUT0')!), [11, 22, 33, 44]);
     assert.deepEqual(head.outputs[1], { name: 'OUTPUT1', datatype: 'FP32', shape: [1, 4], data: [-9, -18, -27, -36] });
 
@@ -380,9 +428,13 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
         outputs: [{ name: 'OUTPUT1', parameters: { binary_data: true } }],
       }),
     );
-    const r2 = await post(`${base}/v2/models/simple/infer`, Buffer.concat([h2, f32bytes([1, 1, 1, 1]), f32bytes([2, 2, 2, 2])]), {
-      'inference-header-content-length': String(h2.length),
-    });
+    const r2 = await post(
+      `${base}/v2/models/simple/infer`,
+      Buffer.concat([h2, f32bytes([1, 1, 1, 1]), f32bytes([2, 2, 2, 2])]),
+      {
+        'inference-header-content-length': String(h2.length),
+      },
+    );
     assert.equal(r2.status, 200, r2.buf.toString());
     assert.deepEqual(f32(splitBinary(r2).sections.get('OUTPUT1')!), [-1, -1, -1, -1]);
   });
@@ -463,13 +515,28 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
         /input 'INPUT0' has datatype INT32, model 'simple' expects FP32/,
       ],
       ['missing input', { inputs: [good().inputs[0]] }, 400, /missing input 'INPUT1' for model 'simple'/],
-      ['unknown input', { inputs: [...good().inputs, { name: 'EXTRA', shape: [1], datatype: 'FP32', data: [1] }] }, 400, /no input named 'EXTRA'/],
+      [
+        'unknown input',
+        { inputs: [...good().inputs, { name: 'EXTRA', shape: [1], datatype: 'FP32', data: [1] }] },
+        400,
+        /no input named 'EXTRA'/,
+      ],
       ['unknown output', good({ outputs: [{ name: 'OUTPUT9' }] }), 400, /model 'simple' has no output named 'OUTPUT9'/],
-      ['bad element', { inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 'two', 3, 4] }, good().inputs[1]] }, 400, /element 1: expected a number for FP32/],
+      [
+        'bad element',
+        { inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 'two', 3, 4] }, good().inputs[1]] },
+        400,
+        /element 1: expected a number for FP32/,
+      ],
       ['bad JSON', '{"inputs": [', 400, /request body is not valid JSON/],
       ['not an object', '[1,2]', 400, /request body must be a JSON object/],
       ['no inputs', '{}', 400, /request must have an 'inputs' array/],
-      ['negative dim', { inputs: [{ name: 'INPUT0', shape: [-1, 4], datatype: 'FP32', data: [] }] }, 400, /invalid shape \[-1,4\]/],
+      [
+        'negative dim',
+        { inputs: [{ name: 'INPUT0', shape: [-1, 4], datatype: 'FP32', data: [] }] },
+        400,
+        /invalid shape \[-1,4\]/,
+      ],
       ['id not a string', good({ id: 7 }), 400, /request 'id' must be a string/],
     ];
     for (const [what, body, status, re] of cases) {
@@ -487,8 +554,14 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
     const noRoute = await get(`${base}/v2/nothing/here`);
     assert.deepEqual([noRoute.status, noRoute.json()], [404, { error: 'no endpoint GET /v2/nothing/here' }]);
 
-    const hdr = Buffer.from(JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }] }));
-    const short = await post(`${base}/v2/models/simple/infer`, Buffer.concat([hdr, Buffer.alloc(8)]), { 'inference-header-content-length': String(hdr.length) });
+    const hdr = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }],
+      }),
+    );
+    const short = await post(`${base}/v2/models/simple/infer`, Buffer.concat([hdr, Buffer.alloc(8)]), {
+      'inference-header-content-length': String(hdr.length),
+    });
     assert.equal(short.status, 400);
     assert.match(short.json().error, /input 'INPUT0' declares 16 bytes of binary data, only 8 remain/);
     const badLen = await post(`${base}/v2/models/simple/infer`, hdr, { 'inference-header-content-length': 'abc' });
@@ -528,7 +601,10 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
       assert.ok(r.status >= 400 && r.status < 500, `${String(b).slice(0, 60)} -> ${r.status} ${r.buf.toString()}`);
       assert.equal(typeof r.json().error, 'string');
     }
-    const junkHeader = await post(`${base}/v2/models/simple/infer`, Buffer.from('{}'), { 'content-type': 'application/json', 'content-encoding': 'br' });
+    const junkHeader = await post(`${base}/v2/models/simple/infer`, Buffer.from('{}'), {
+      'content-type': 'application/json',
+      'content-encoding': 'br',
+    });
     assert.equal(junkHeader.status, 400);
     assert.match(junkHeader.json().error, /unsupported Content-Encoding 'br'/);
   });
@@ -542,11 +618,17 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
         ],
       }),
     );
-    const r = await post(`${base}/v2/models/simple/infer`, body, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const r = await post(`${base}/v2/models/simple/infer`, body, {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     assert.equal(r.status, 200, r.buf.toString());
     assert.deepEqual(r.json().outputs[0].data, [2, 3, 4, 5]);
     const bomb = gzipSync(Buffer.alloc(64 * 1024, 0x20));
-    const tooBig = await post(`${small.httpUrl}/v2/models/simple/infer`, bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const tooBig = await post(`${small.httpUrl}/v2/models/simple/infer`, bomb, {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     assert.equal(tooBig.status, 413);
     assert.match(tooBig.json().error, /decompressed request body is larger than the 2048-byte limit/);
   });
@@ -556,7 +638,10 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
     const ac = new AbortController();
     const pending = fetch(`${base}/v2/models/flaky/infer`, {
       method: 'POST',
-      body: JSON.stringify({ inputs: [{ name: 'X', shape: [1], datatype: 'FP32', data: [1] }], parameters: { fail: 'wait' } }),
+      body: JSON.stringify({
+        inputs: [{ name: 'X', shape: [1], datatype: 'FP32', data: [1] }],
+        parameters: { fail: 'wait' },
+      }),
       signal: ac.signal,
     }).catch((e: unknown) => e);
     await started;
@@ -568,9 +653,16 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
   });
 
   test('backend overload errors map to 429/503 with Retry-After; internal errors leak nothing', async () => {
-    const call = (fail: string) => post(`${base}/v2/models/flaky/infer`, { inputs: [{ name: 'X', shape: [1], datatype: 'FP32', data: [1] }], parameters: { fail } });
+    const call = (fail: string) =>
+      post(`${base}/v2/models/flaky/infer`, {
+        inputs: [{ name: 'X', shape: [1], datatype: 'FP32', data: [1] }],
+        parameters: { fail },
+      });
     const over = await call('overloaded');
-    assert.deepEqual([over.status, over.headers.get('retry-after'), over.json()], [429, '2', { error: "function 'flaky' has a full queue" }]);
+    assert.deepEqual(
+      [over.status, over.headers.get('retry-after'), over.json()],
+      [429, '2', { error: "function 'flaky' has a full queue" }],
+    );
     const timeout = await call('timeout');
     assert.deepEqual([timeout.status, timeout.headers.get('retry-after')], [503, '1']);
     assert.match(timeout.json().error, /waited too long/);
@@ -671,13 +763,21 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
       ],
       raw_input_contents: [f32bytes([1, 2, 3, 4]), f32bytes([0.5, 0.5, 0.5, 0.5])],
     });
-    assert.deepEqual(res.outputs.map((o: any) => o.name), ['OUTPUT0', 'OUTPUT1']);
+    assert.deepEqual(
+      res.outputs.map((o: any) => o.name),
+      ['OUTPUT0', 'OUTPUT1'],
+    );
     assert.deepEqual(f32(res.raw_output_contents[0]), [1.5, 2.5, 3.5, 4.5]);
     assert.deepEqual(f32(res.raw_output_contents[1]), [0.5, 1.5, 2.5, 3.5]);
     assert.equal(res.model_version, '1');
 
     const big = 2n ** 60n + 3n;
-    const raw = [Buffer.from(new BigInt64Array([big]).buffer), Buffer.from([1]), Buffer.from(numbersToHalf([3]).buffer), serializeBytes(['grpc'])];
+    const raw = [
+      Buffer.from(new BigInt64Array([big]).buffer),
+      Buffer.from([1]),
+      Buffer.from(numbersToHalf([3]).buffer),
+      serializeBytes(['grpc']),
+    ];
     const ids = await grpcCall<any>(client, 'ModelInfer', {
       model_name: 'identity',
       inputs: [
@@ -743,7 +843,10 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
     const readyOnly = await grpcCall<any>(client, 'RepositoryIndex', { ready: true });
     assert.ok(!readyOnly.models.some((m: any) => m.name === 'identity'));
     assert.deepEqual(await grpcCall(client, 'ModelReady', { name: 'identity' }), { ready: false });
-    await grpcCall(client, 'RepositoryModelLoad', { model_name: 'identity', parameters: { config: { string_param: '{}' } } });
+    await grpcCall(client, 'RepositoryModelLoad', {
+      model_name: 'identity',
+      parameters: { config: { string_param: '{}' } },
+    });
     assert.deepEqual(await grpcCall(client, 'ModelReady', { name: 'identity' }), { ready: true });
     const missing = await grpcError(grpcCall(client, 'RepositoryModelLoad', { model_name: 'ghost' }));
     assert.equal(missing.code, grpc.status.NOT_FOUND);
@@ -764,16 +867,34 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
       assert.ok(m, `metrics text has ${re}`);
       return Number(m[1]);
     };
-    assert.ok(count(/^tensorshare_requests_total\{function="simple",protocol="http",status="200",code="OK"\} (\d+)/m) >= 4);
-    assert.ok(count(/^tensorshare_requests_total\{function="simple",protocol="grpc",status="200",code="OK"\} (\d+)/m) >= 2);
-    assert.ok(count(/^tensorshare_requests_total\{function="simple",protocol="http",status="400",code="ERR_INVALID_ARGUMENT"\} (\d+)/m) >= 10);
-    assert.equal(count(/^tensorshare_request_failures_total\{function="flaky",protocol="http",code="ERR_OVERLOADED"\} (\d+)/m), 1);
-    assert.ok(count(/^tensorshare_requests_total\{function="_unknown",protocol="http",status="404",code="ERR_MODEL_NOT_FOUND"\} (\d+)/m) >= 1);
+    assert.ok(
+      count(/^tensorshare_requests_total\{function="simple",protocol="http",status="200",code="OK"\} (\d+)/m) >= 4,
+    );
+    assert.ok(
+      count(/^tensorshare_requests_total\{function="simple",protocol="grpc",status="200",code="OK"\} (\d+)/m) >= 2,
+    );
+    assert.ok(
+      count(
+        /^tensorshare_requests_total\{function="simple",protocol="http",status="400",code="ERR_INVALID_ARGUMENT"\} (\d+)/m,
+      ) >= 10,
+    );
+    assert.equal(
+      count(/^tensorshare_request_failures_total\{function="flaky",protocol="http",code="ERR_OVERLOADED"\} (\d+)/m),
+      1,
+    );
+    assert.ok(
+      count(
+        /^tensorshare_requests_total\{function="_unknown",protocol="http",status="404",code="ERR_MODEL_NOT_FOUND"\} (\d+)/m,
+      ) >= 1,
+    );
     assert.ok(count(/^tensorshare_request_duration_seconds_count\{function="simple",protocol="http"\} (\d+)/m) >= 4);
     assert.ok(count(/^tensorshare_queue_duration_seconds_count\{function="simple"\} (\d+)/m) >= 4);
     assert.equal(count(/^tensorshare_instances\{function="simple"\} (\d+)/m), 2);
     assert.equal(count(/^tensorshare_store_bytes\{kind="physical"\} (\d+)/m), 400);
     const smallMetrics = await get(`${small.httpUrl}/metrics`);
-    assert.match(smallMetrics.text, /tensorshare_requests_total\{function="simple",protocol="http",status="413",code="ERR_INVALID_ARGUMENT"\} 2/);
+    assert.match(
+      smallMetrics.text,
+      /tensorshare_requests_total\{function="simple",protocol="http",status="413",code="ERR_INVALID_ARGUMENT"\} 2/,
+    );
   });
 });

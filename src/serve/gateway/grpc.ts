@@ -69,7 +69,11 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   const handlers: GRPCInferenceServiceHandlers = {
     ServerLive: unary('ServerLive', async () => ({ live: true })),
     ServerReady: unary('ServerReady', async () => ({ ready: Boolean(await ctx.backend.serverReady()) })),
-    ServerMetadata: unary('ServerMetadata', async () => ({ name: server.name, version: server.version, extensions: server.extensions })),
+    ServerMetadata: unary('ServerMetadata', async () => ({
+      name: server.name,
+      version: server.version,
+      extensions: server.extensions,
+    })),
     ModelMetadata: unary('ModelMetadata', async (req) =>
       tensorMeta(await lookupModel(ctx.backend, requireName(req.name, 'name'), str(req.version))),
     ),
@@ -96,7 +100,9 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
         async (meta) => {
           // Big messages decode in a worker: protobuf-decoding megabytes must not hold the event loop.
           const { request, raw } =
-            message.length >= opts.offloadBytes ? await opts.offload.grpc(message, meta) : decodeGrpcInfer(message, decodeModelInfer, meta, ctx.limits);
+            message.length >= opts.offloadBytes
+              ? await opts.offload.grpc(message, meta)
+              : decodeGrpcInfer(message, decodeModelInfer, meta, ctx.limits);
           return { request, extra: raw };
         },
         (r, res, outputs, raw) => grpcFromResponse(r, res, outputs, raw, ctx.limits.maxJsonResponseBytes),
@@ -105,7 +111,9 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
     RepositoryIndex: unary('RepositoryIndex', async (req) => {
       let models = await ctx.backend.listModels();
       if (req.ready) models = models.filter((m) => m.state === 'READY');
-      return { models: models.map((m) => ({ name: m.name, version: m.version ?? '', state: m.state, reason: m.reason ?? '' })) };
+      return {
+        models: models.map((m) => ({ name: m.name, version: m.version ?? '', state: m.state, reason: m.reason ?? '' })),
+      };
     }),
     RepositoryModelLoad: unary('RepositoryModelLoad', async (req) => {
       const name = requireName(req.model_name, 'model_name');
@@ -140,7 +148,11 @@ function messageDeadline(ms: number): grpc.ServerInterceptor {
     const intercepted: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         timer = setTimeout(() => {
-          intercepted.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `request message not received within ${ms} ms`, metadata: new grpc.Metadata() });
+          intercepted.sendStatus({
+            code: grpc.status.DEADLINE_EXCEEDED,
+            details: `request message not received within ${ms} ms`,
+            metadata: new grpc.Metadata(),
+          });
         }, ms);
         next({
           onReceiveMessage: (message, nextMessage) => {
@@ -163,7 +175,9 @@ function messageDeadline(ms: number): grpc.ServerInterceptor {
 export function bindGrpcServer(s: grpc.Server, host: string, port: number): Promise<number> {
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return new Promise((resolve, reject) => {
-    s.bindAsync(`${h}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    s.bindAsync(`${h}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
   });
 }
 

@@ -10,7 +10,15 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { TensorshareError } from '../../errors.js';
 import type { Parameters } from '../../tensor/index.js';
 import type { ModelIndexEntry } from '../protocol/backend.js';
-import { binaryOutputOf, decodeContentEncoding, decodeHttpInfer, encodeHttpInferResponse, HEADER_LENGTH_HEADER, metadataJson, type HttpInferInput } from '../protocol/http-codec.js';
+import {
+  binaryOutputOf,
+  decodeContentEncoding,
+  decodeHttpInfer,
+  encodeHttpInferResponse,
+  HEADER_LENGTH_HEADER,
+  metadataJson,
+  type HttpInferInput,
+} from '../protocol/http-codec.js';
 import { scanJson } from '../protocol/json-scan.js';
 import { shown } from '../protocol/limits.js';
 import { badRequest, tooLarge } from '../protocol/status.js';
@@ -54,7 +62,9 @@ function clientErrorHandler(requestTimeoutMs: number) {
           : [400, `malformed HTTP request${err.code ? ` (${err.code})` : ''}`];
     const body = JSON.stringify({ error: message });
     if (socket.writable) {
-      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     }
     socket.destroy();
   };
@@ -116,7 +126,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     } catch (e) {
       throw badRequest(`request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw badRequest('request body must be a JSON object');
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+      throw badRequest('request body must be a JSON object');
     return doc as Record<string, unknown>;
   };
 
@@ -179,7 +190,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     const { model, version } = request.params;
     const abort = new AbortController();
     reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) abort.abort(new TensorshareError('ERR_UNAVAILABLE', 'client closed the connection'));
+      if (!reply.raw.writableFinished)
+        abort.abort(new TensorshareError('ERR_UNAVAILABLE', 'client closed the connection'));
     });
     try {
       const out = await serveInfer(
@@ -193,7 +205,11 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
             contentType: request.headers['content-type'],
             maxBodyBytes,
           };
-          const encoded = !['identity', ''].includes(String(input.contentEncoding ?? '').trim().toLowerCase());
+          const encoded = !['identity', ''].includes(
+            String(input.contentEncoding ?? '')
+              .trim()
+              .toLowerCase(),
+          );
           // Big or compressed bodies decode in a worker: parsing megabytes must not hold the event loop.
           const decoded =
             input.body.length >= opts.offloadBytes || encoded
@@ -201,7 +217,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
               : decodeHttpInfer(input, model, version, meta, ctx.limits);
           return { request: decoded.request, extra: binaryOutputOf(decoded.binaryOutput) };
         },
-        (req, res, outputs, binaryOutput) => encodeHttpInferResponse(req, res, outputs, binaryOutput, ctx.limits.maxJsonResponseBytes),
+        (req, res, outputs, binaryOutput) =>
+          encodeHttpInferResponse(req, res, outputs, binaryOutput, ctx.limits.maxJsonResponseBytes),
       );
       reply.code(200).header('content-type', out.contentType);
       if (out.headerLength !== undefined) reply.header(HEADER_LENGTH_HEADER, String(out.headerLength));
@@ -227,25 +244,31 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     }
   });
 
-  app.post('/v2/repository/models/:model/load', async (request: FastifyRequest<{ Params: { model: string } }>, reply) => {
-    const { model } = request.params;
-    try {
-      await ctx.backend.load(model, repoParams(jsonBodyOf(request)));
-      return reply.code(200).send();
-    } catch (e) {
-      return sendError(reply, e, { model, route: 'load' });
-    }
-  });
+  app.post(
+    '/v2/repository/models/:model/load',
+    async (request: FastifyRequest<{ Params: { model: string } }>, reply) => {
+      const { model } = request.params;
+      try {
+        await ctx.backend.load(model, repoParams(jsonBodyOf(request)));
+        return reply.code(200).send();
+      } catch (e) {
+        return sendError(reply, e, { model, route: 'load' });
+      }
+    },
+  );
 
-  app.post('/v2/repository/models/:model/unload', async (request: FastifyRequest<{ Params: { model: string } }>, reply) => {
-    const { model } = request.params;
-    try {
-      await ctx.backend.unload(model, repoParams(jsonBodyOf(request)));
-      return reply.code(200).send();
-    } catch (e) {
-      return sendError(reply, e, { model, route: 'unload' });
-    }
-  });
+  app.post(
+    '/v2/repository/models/:model/unload',
+    async (request: FastifyRequest<{ Params: { model: string } }>, reply) => {
+      const { model } = request.params;
+      try {
+        await ctx.backend.unload(model, repoParams(jsonBodyOf(request)));
+        return reply.code(200).send();
+      } catch (e) {
+        return sendError(reply, e, { model, route: 'unload' });
+      }
+    },
+  );
 
   // --- metrics ---------------------------------------------------------------
 
@@ -263,7 +286,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   app.setErrorHandler(async (err: FastifyError, request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     let message: string;
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is larger than the ${maxBodyBytes}-byte limit`;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      message = `request body is larger than the ${maxBodyBytes}-byte limit`;
     else if (status < 500) message = err.message;
     else {
       ctx.logger.error({ err, url: request.url }, 'unhandled error in the HTTP gateway');
@@ -278,7 +302,10 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
       } catch {
         // keep the unknown label
       }
-      const asError = status === 413 ? tooLarge(message, maxBodyBytes) : new TensorshareError(status < 500 ? 'ERR_INVALID_ARGUMENT' : 'ERR_INTERNAL', message);
+      const asError =
+        status === 413
+          ? tooLarge(message, maxBodyBytes)
+          : new TensorshareError(status < 500 ? 'ERR_INVALID_ARGUMENT' : 'ERR_INTERNAL', message);
       recordInfer(ctx, fn, { protocol: 'http', receivedAt: performance.now(), model: params.model }, asError);
     }
     return reply.code(status).type('application/json').send({ error: message });

@@ -37,39 +37,51 @@ export function createGatewayMetrics(registry: Registry = new Registry(), prefix
   const registers = [registry];
   return {
     registry,
-    requests: once(registry, `${prefix}requests_total`, () =>
-      new Counter({
-        name: `${prefix}requests_total`,
-        help: 'Inference requests by function, protocol, HTTP-equivalent status and error code',
-        labelNames: ['function', 'protocol', 'status', 'code'] as const,
-        registers,
-      }),
+    requests: once(
+      registry,
+      `${prefix}requests_total`,
+      () =>
+        new Counter({
+          name: `${prefix}requests_total`,
+          help: 'Inference requests by function, protocol, HTTP-equivalent status and error code',
+          labelNames: ['function', 'protocol', 'status', 'code'] as const,
+          registers,
+        }),
     ),
-    failures: once(registry, `${prefix}request_failures_total`, () =>
-      new Counter({
-        name: `${prefix}request_failures_total`,
-        help: 'Failed inference requests by function, protocol and error code',
-        labelNames: ['function', 'protocol', 'code'] as const,
-        registers,
-      }),
+    failures: once(
+      registry,
+      `${prefix}request_failures_total`,
+      () =>
+        new Counter({
+          name: `${prefix}request_failures_total`,
+          help: 'Failed inference requests by function, protocol and error code',
+          labelNames: ['function', 'protocol', 'code'] as const,
+          registers,
+        }),
     ),
-    latency: once(registry, `${prefix}request_duration_seconds`, () =>
-      new Histogram({
-        name: `${prefix}request_duration_seconds`,
-        help: 'Inference request latency in seconds, arrival to response',
-        labelNames: ['function', 'protocol'] as const,
-        buckets: LATENCY_BUCKETS,
-        registers,
-      }),
+    latency: once(
+      registry,
+      `${prefix}request_duration_seconds`,
+      () =>
+        new Histogram({
+          name: `${prefix}request_duration_seconds`,
+          help: 'Inference request latency in seconds, arrival to response',
+          labelNames: ['function', 'protocol'] as const,
+          buckets: LATENCY_BUCKETS,
+          registers,
+        }),
     ),
-    queueTime: once(registry, `${prefix}queue_duration_seconds`, () =>
-      new Histogram({
-        name: `${prefix}queue_duration_seconds`,
-        help: 'Seconds inference requests spent queued before running',
-        labelNames: ['function'] as const,
-        buckets: LATENCY_BUCKETS,
-        registers,
-      }),
+    queueTime: once(
+      registry,
+      `${prefix}queue_duration_seconds`,
+      () =>
+        new Histogram({
+          name: `${prefix}queue_duration_seconds`,
+          help: 'Seconds inference requests spent queued before running',
+          labelNames: ['function'] as const,
+          buckets: LATENCY_BUCKETS,
+          registers,
+        }),
     ),
   };
 }
@@ -91,29 +103,71 @@ export interface ServingMetrics {
 export function registerServingMetrics(registry: Registry, prefix = METRIC_PREFIX): ServingMetrics {
   const registers = [registry];
   return {
-    instances: once(registry, `${prefix}instances`, () =>
-      new Gauge({ name: `${prefix}instances`, help: 'Running instances per function', labelNames: ['function'] as const, registers }),
+    instances: once(
+      registry,
+      `${prefix}instances`,
+      () =>
+        new Gauge({
+          name: `${prefix}instances`,
+          help: 'Running instances per function',
+          labelNames: ['function'] as const,
+          registers,
+        }),
     ),
-    coldStarts: once(registry, `${prefix}cold_starts_total`, () =>
-      new Counter({ name: `${prefix}cold_starts_total`, help: 'Instance cold starts per function', labelNames: ['function'] as const, registers }),
+    coldStarts: once(
+      registry,
+      `${prefix}cold_starts_total`,
+      () =>
+        new Counter({
+          name: `${prefix}cold_starts_total`,
+          help: 'Instance cold starts per function',
+          labelNames: ['function'] as const,
+          registers,
+        }),
     ),
-    coldStartSeconds: once(registry, `${prefix}cold_start_duration_seconds`, () =>
-      new Histogram({
-        name: `${prefix}cold_start_duration_seconds`,
-        help: 'Seconds from instance spawn to ready, per function',
-        labelNames: ['function'] as const,
-        buckets: COLD_START_BUCKETS,
-        registers,
-      }),
+    coldStartSeconds: once(
+      registry,
+      `${prefix}cold_start_duration_seconds`,
+      () =>
+        new Histogram({
+          name: `${prefix}cold_start_duration_seconds`,
+          help: 'Seconds from instance spawn to ready, per function',
+          labelNames: ['function'] as const,
+          buckets: COLD_START_BUCKETS,
+          registers,
+        }),
     ),
-    storeBytes: once(registry, `${prefix}store_bytes`, () =>
-      new Gauge({ name: `${prefix}store_bytes`, help: 'Tensor store size in bytes (kind: logical | physical)', labelNames: ['kind'] as const, registers }),
+    storeBytes: once(
+      registry,
+      `${prefix}store_bytes`,
+      () =>
+        new Gauge({
+          name: `${prefix}store_bytes`,
+          help: 'Tensor store size in bytes (kind: logical | physical)',
+          labelNames: ['kind'] as const,
+          registers,
+        }),
     ),
-    bytesSavedBySharing: once(registry, `${prefix}bytes_saved_by_sharing`, () =>
-      new Gauge({ name: `${prefix}bytes_saved_by_sharing`, help: 'Bytes of weights not duplicated thanks to sharing', registers }),
+    bytesSavedBySharing: once(
+      registry,
+      `${prefix}bytes_saved_by_sharing`,
+      () =>
+        new Gauge({
+          name: `${prefix}bytes_saved_by_sharing`,
+          help: 'Bytes of weights not duplicated thanks to sharing',
+          registers,
+        }),
     ),
-    batchCap: once(registry, `${prefix}batch_cap`, () =>
-      new Gauge({ name: `${prefix}batch_cap`, help: 'Current batch-size cap per function', labelNames: ['function'] as const, registers }),
+    batchCap: once(
+      registry,
+      `${prefix}batch_cap`,
+      () =>
+        new Gauge({
+          name: `${prefix}batch_cap`,
+          help: 'Current batch-size cap per function',
+          labelNames: ['function'] as const,
+          registers,
+        }),
     ),
   };
 }
@@ -123,5 +177,9 @@ export function registerHistogram<L extends string = string>(
   registry: Registry,
   opts: { name: string; help: string; labelNames?: readonly L[]; buckets?: number[] },
 ): Histogram<L> {
-  return once(registry, opts.name, () => new Histogram<L>({ buckets: LATENCY_BUCKETS, ...opts, registers: [registry] }));
+  return once(
+    registry,
+    opts.name,
+    () => new Histogram<L>({ buckets: LATENCY_BUCKETS, ...opts, registers: [registry] }),
+  );
 }

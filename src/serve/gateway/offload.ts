@@ -27,7 +27,12 @@ export interface OffloadOptions {
 }
 
 export interface DecodeOffload {
-  http(input: HttpInferInput, model: string, version: string | undefined, meta: ModelMetadata): Promise<{ request: ValidatedInferRequest; binaryOutput: BinaryOutputChoice }>;
+  http(
+    input: HttpInferInput,
+    model: string,
+    version: string | undefined,
+    meta: ModelMetadata,
+  ): Promise<{ request: ValidatedInferRequest; binaryOutput: BinaryOutputChoice }>;
   grpc(message: Buffer, meta: ModelMetadata): Promise<{ request: ValidatedInferRequest; raw: boolean }>;
   /** Decodes running now (for tests and metrics). */
   running(): number;
@@ -62,7 +67,10 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
   const slot = async (): Promise<void> => {
     if (live.size < maxWorkers && waiting.length === 0) return;
     if (waiting.length >= maxWaiting) {
-      throw new TensorshareError('ERR_OVERLOADED', `${maxWorkers + maxWaiting} large requests are already being decoded; retry later`);
+      throw new TensorshareError(
+        'ERR_OVERLOADED',
+        `${maxWorkers + maxWaiting} large requests are already being decoded; retry later`,
+      );
     }
     await new Promise<void>((resolve) => waiting.push(resolve));
   };
@@ -88,10 +96,13 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
       void worker.terminate();
       return;
     }
-    const entry = { worker, timer: setTimeout(() => {
-      idle.splice(idle.indexOf(entry), 1);
-      void worker.terminate();
-    }, idleMs).unref() };
+    const entry = {
+      worker,
+      timer: setTimeout(() => {
+        idle.splice(idle.indexOf(entry), 1);
+        void worker.terminate();
+      }, idleMs).unref(),
+    };
     idle.push(entry);
   };
 
@@ -114,12 +125,16 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
         worker.postMessage(task, transfer);
       }).catch((e: unknown) => {
         if ((e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-          throw tooLarge(`request needs more than the ${heapMb} MiB a decode may use; send tensor data as binary (binary tensor data extension, or raw_input_contents over gRPC)`, heapMb * 1024 * 1024);
+          throw tooLarge(
+            `request needs more than the ${heapMb} MiB a decode may use; send tensor data as binary (binary tensor data extension, or raw_input_contents over gRPC)`,
+            heapMb * 1024 * 1024,
+          );
         }
         throw e;
       });
       healthy = true;
-      if (!reply.ok) throw new TensorshareError(isErrorCode(reply.code) ? reply.code : 'ERR_INTERNAL', reply.message, reply.details);
+      if (!reply.ok)
+        throw new TensorshareError(isErrorCode(reply.code) ? reply.code : 'ERR_INTERNAL', reply.message, reply.details);
       return reply;
     } finally {
       live.delete(worker);
@@ -131,7 +146,9 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
   return {
     async http(input, model, version, meta) {
       const body = ownBuffer(input.body);
-      const reply = await run({ kind: 'http', input: { ...input, body }, model, version, meta }, [body.buffer as ArrayBuffer]);
+      const reply = await run({ kind: 'http', input: { ...input, body }, model, version, meta }, [
+        body.buffer as ArrayBuffer,
+      ]);
       return { request: unpackRequest(reply.request), binaryOutput: reply.extra as BinaryOutputChoice };
     },
     async grpc(message, meta) {
@@ -142,10 +159,13 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
     running: () => live.size,
     async close() {
       closed = true;
-      const all = [...live, ...idle.splice(0).map((e) => {
-        clearTimeout(e.timer);
-        return e.worker;
-      })];
+      const all = [
+        ...live,
+        ...idle.splice(0).map((e) => {
+          clearTimeout(e.timer);
+          return e.worker;
+        }),
+      ];
       await Promise.all(all.map((w) => w.terminate()));
     },
   };
@@ -153,7 +173,8 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
 
 /** `b`'s bytes in a buffer of their own, which can be transferred without detaching anything else. */
 function ownBuffer(b: Uint8Array): Buffer {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer)) return Buffer.from(b.buffer, 0, b.byteLength);
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer))
+    return Buffer.from(b.buffer, 0, b.byteLength);
   const copy = Buffer.from(new ArrayBuffer(b.byteLength));
   copy.set(b);
   return copy;

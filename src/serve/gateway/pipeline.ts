@@ -37,11 +37,18 @@ export interface InferCall {
 }
 
 /** Metadata of `name` (and `version`), or ERR_MODEL_NOT_FOUND naming which one is missing. */
-export async function lookupModel(backend: InferenceBackend, name: string, version: string | undefined): Promise<ModelMetadata> {
+export async function lookupModel(
+  backend: InferenceBackend,
+  name: string,
+  version: string | undefined,
+): Promise<ModelMetadata> {
   const meta = await backend.modelMetadata(name, version);
   if (meta) return meta;
   if (version !== undefined && (await backend.modelMetadata(name))) {
-    throw new TensorshareError('ERR_MODEL_NOT_FOUND', `model '${name}' has no version '${version}'`, { model: name, version });
+    throw new TensorshareError('ERR_MODEL_NOT_FOUND', `model '${name}' has no version '${version}'`, {
+      model: name,
+      version,
+    });
   }
   throw new TensorshareError('ERR_MODEL_NOT_FOUND', `unknown model '${name}'`, { model: name });
 }
@@ -64,7 +71,11 @@ export async function serveInfer<X, E>(
     const meta = await lookupModel(ctx.backend, call.model, call.version);
     fn = call.model;
     const { request: req, extra } = await decode(meta);
-    const res = await ctx.backend.infer(req, { signal: call.signal, receivedAt: call.receivedAt, protocol: call.protocol });
+    const res = await ctx.backend.infer(req, {
+      signal: call.signal,
+      receivedAt: call.receivedAt,
+      protocol: call.protocol,
+    });
     queueMs = res?.timing?.queueMs;
     const outputs = checkInferResponse(req, res, meta);
     const encoded = await encode(req, res, outputs, extra);
@@ -77,11 +88,18 @@ export async function serveInfer<X, E>(
 }
 
 /** Records one inference request's outcome (`err` undefined on success). */
-export function recordInfer(ctx: GatewayContext, fn: string, call: Pick<InferCall, 'protocol' | 'receivedAt' | 'model'>, err: unknown, queueMs?: number): ErrorStatus | undefined {
+export function recordInfer(
+  ctx: GatewayContext,
+  fn: string,
+  call: Pick<InferCall, 'protocol' | 'receivedAt' | 'model'>,
+  err: unknown,
+  queueMs?: number,
+): ErrorStatus | undefined {
   const m = ctx.metrics;
   const seconds = (performance.now() - call.receivedAt) / 1000;
   m.latency.observe({ function: fn, protocol: call.protocol }, seconds);
-  if (typeof queueMs === 'number' && Number.isFinite(queueMs) && queueMs >= 0) m.queueTime.observe({ function: fn }, queueMs / 1000);
+  if (typeof queueMs === 'number' && Number.isFinite(queueMs) && queueMs >= 0)
+    m.queueTime.observe({ function: fn }, queueMs / 1000);
   if (err === undefined) {
     m.requests.inc({ function: fn, protocol: call.protocol, status: '200', code: 'OK' });
     return undefined;

@@ -42,44 +42,113 @@ interface Kind {
 test('soak: 2,000 mixed valid and hostile requests at concurrency 4: all answered, no 5xx, flat memory', async (t) => {
   const backend = hostileBackend();
   // A small JSON response limit, so a "huge response" costs milliseconds here.
-  const gw = await startGateway({ backend, httpPort: 0, grpcPort: 0, logger: pino({ level: 'silent' }), limits: { maxJsonResponseBytes: 4 * MiB } });
+  const gw = await startGateway({
+    backend,
+    httpPort: 0,
+    grpcPort: 0,
+    logger: pino({ level: 'silent' }),
+    limits: { maxJsonResponseBytes: 4 * MiB },
+  });
   const url = (m: string) => `${gw.httpUrl}/v2/models/${m}/infer`;
-  const post = async (u: string, body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
-    const res = await fetch(u, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers, signal: AbortSignal.timeout(PER_REQUEST_MS) });
+  const post = async (
+    u: string,
+    body: string | Buffer,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ) => {
+    const res = await fetch(u, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : new Uint8Array(body),
+      headers,
+      signal: AbortSignal.timeout(PER_REQUEST_MS),
+    });
     await res.arrayBuffer();
     return res.status;
   };
   const grpcStatus = async (message: Buffer) => {
     const r = await rawModelInfer(gw.grpcAddress!, message, PER_REQUEST_MS);
-    return r.code === grpc.status.OK ? 200 : r.code === grpc.status.INVALID_ARGUMENT ? 400 : r.code === grpc.status.DEADLINE_EXCEEDED ? 504 : 500;
+    return r.code === grpc.status.OK
+      ? 200
+      : r.code === grpc.status.INVALID_ARGUMENT
+        ? 400
+        : r.code === grpc.status.DEADLINE_EXCEEDED
+          ? 504
+          : 500;
   };
 
-  const simple = JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] }] });
+  const simple = JSON.stringify({
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] }],
+  });
   const recX = Buffer.alloc(3 * 48 * 320 * 4);
   const recHead = (binaryOut: boolean) =>
-    Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 320], parameters: { binary_data_size: recX.length } }], parameters: { binary_data_output: binaryOut } }));
+    Buffer.from(
+      JSON.stringify({
+        inputs: [
+          { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 320], parameters: { binary_data_size: recX.length } },
+        ],
+        parameters: { binary_data_output: binaryOut },
+      }),
+    );
   const recBinary = recHead(true);
   const recJson = recHead(false);
-  const binHeaders = (h: Buffer) => ({ 'content-type': 'application/octet-stream', 'inference-header-content-length': String(h.length) });
+  const binHeaders = (h: Buffer) => ({
+    'content-type': 'application/octet-stream',
+    'inference-header-content-length': String(h.length),
+  });
   const flood = jsonEmptyObjects(2 * MiB);
   const zeroElems = binaryEmptyElements(2 * MiB);
-  const grpcFlood = modelInferMessage('text', { name: 'TEXT', datatype: 'BYTES', shape: [1], contents: emptyBytesContents(2 * MiB) });
-  const grpcValid = modelInferMessage('simple', { name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }, Buffer.from(new Float32Array([1, 2, 3, 4]).buffer));
+  const grpcFlood = modelInferMessage('text', {
+    name: 'TEXT',
+    datatype: 'BYTES',
+    shape: [1],
+    contents: emptyBytesContents(2 * MiB),
+  });
+  const grpcValid = modelInferMessage(
+    'simple',
+    { name: 'INPUT0', datatype: 'FP32', shape: [1, 4] },
+    Buffer.from(new Float32Array([1, 2, 3, 4]).buffer),
+  );
   const deep = deepShapeBody(100_000);
 
   const kinds: Kind[] = [
     { name: 'valid JSON', weight: 40, expect: 200, send: () => post(url('simple'), simple) },
-    { name: 'valid rec, binary output', weight: 10, expect: 200, send: () => post(url('rec'), Buffer.concat([recBinary, recX]), binHeaders(recBinary)) },
+    {
+      name: 'valid rec, binary output',
+      weight: 10,
+      expect: 200,
+      send: () => post(url('rec'), Buffer.concat([recBinary, recX]), binHeaders(recBinary)),
+    },
     { name: 'valid gRPC raw', weight: 20, expect: 200, send: () => grpcStatus(grpcValid) },
-    { name: 'huge JSON response', weight: 3, expect: 400, send: () => post(url('rec'), Buffer.concat([recJson, recX]), binHeaders(recJson)) },
-    { name: 'zero dimension', weight: 8, expect: 400, send: () => post(url('rec'), JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [0, 3, 48, 320], data: [] }] })) },
+    {
+      name: 'huge JSON response',
+      weight: 3,
+      expect: 400,
+      send: () => post(url('rec'), Buffer.concat([recJson, recX]), binHeaders(recJson)),
+    },
+    {
+      name: 'zero dimension',
+      weight: 8,
+      expect: 400,
+      send: () =>
+        post(
+          url('rec'),
+          JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [0, 3, 48, 320], data: [] }] }),
+        ),
+    },
     { name: 'deep shape', weight: 5, expect: 400, send: () => post(url('simple'), deep) },
     { name: 'long model name', weight: 5, expect: 414, send: () => post(url('m'.repeat(600)), simple) },
     { name: '{} flood (2 MiB)', weight: 3, expect: 400, send: () => post(url('text'), flood) },
-    { name: 'zero-length BYTES (2 MiB)', weight: 3, expect: 400, send: () => post(url('text'), zeroElems.body, zeroElems.headers) },
+    {
+      name: 'zero-length BYTES (2 MiB)',
+      weight: 3,
+      expect: 400,
+      send: () => post(url('text'), zeroElems.body, zeroElems.headers),
+    },
     { name: 'gRPC bytes_contents flood (2 MiB)', weight: 3, expect: 400, send: () => grpcStatus(grpcFlood) },
   ];
-  assert.equal(kinds.reduce((a, k) => a + k.weight, 0), 100);
+  assert.equal(
+    kinds.reduce((a, k) => a + k.weight, 0),
+    100,
+  );
   // A fixed interleaving: request i is of the kind its slot in 0..99 falls in.
   const schedule: Kind[] = [];
   for (const k of kinds) for (let i = 0; i < k.weight; i++) schedule.push(k);
@@ -117,8 +186,11 @@ test('soak: 2,000 mixed valid and hostile requests at concurrency 4: all answere
   const afterMb = rssMb();
   await gw.close();
 
-  t.diagnostic(`${TOTAL} requests in ${Date.now() - started} ms; RSS after ${WARMUP} requests ${before.toFixed(0)} MiB, after all ${afterMb.toFixed(0)} MiB`);
-  for (const [k, m] of seen) t.diagnostic(`${k}: ${[...m].map(([s, n]) => `${n}x ${s}`).join(', ')}, ${spent.get(k)} ms in all`);
+  t.diagnostic(
+    `${TOTAL} requests in ${Date.now() - started} ms; RSS after ${WARMUP} requests ${before.toFixed(0)} MiB, after all ${afterMb.toFixed(0)} MiB`,
+  );
+  for (const [k, m] of seen)
+    t.diagnostic(`${k}: ${[...m].map(([s, n]) => `${n}x ${s}`).join(', ')}, ${spent.get(k)} ms in all`);
   assert.deepEqual(failures.slice(0, 10), []);
   assert.equal(answered, TOTAL);
   assert.equal(health.status, 200, 'still ready');

@@ -23,7 +23,13 @@ describe('bundled functions: ocr, vad, ppocr-rec', () => {
   before(async () => {
     roots = await tempRoots('ts-serve-bundled');
     await importBundled(roots.repository);
-    rt = await createRuntime({ env: testEnv(), functionsDir: path.resolve('functions'), repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
+    rt = await createRuntime({
+      env: testEnv(),
+      functionsDir: path.resolve('functions'),
+      repository: roots.repository,
+      store: roots.store,
+      pollIntervalMs: 0,
+    });
     sched = createScheduling({ runtime: rt });
     events = recordEvents(rt);
   });
@@ -42,9 +48,19 @@ describe('bundled functions: ocr, vad, ppocr-rec', () => {
   };
 
   test('all three are deployed with protocol metadata', () => {
-    assert.deepEqual(rt.list().map((f) => [f.name, f.state]), [['ocr', 'READY'], ['ppocr-rec', 'READY'], ['vad', 'READY']]);
+    assert.deepEqual(
+      rt.list().map((f) => [f.name, f.state]),
+      [
+        ['ocr', 'READY'],
+        ['ppocr-rec', 'READY'],
+        ['vad', 'READY'],
+      ],
+    );
     assert.deepEqual(rt.metadata('ocr')?.inputs, [{ name: 'image', datatype: 'BYTES', shape: [1] }]);
-    assert.deepEqual(rt.metadata('ocr')?.outputs.map((o) => o.name), ['text', 'confidence', 'boxes', 'lines']);
+    assert.deepEqual(
+      rt.metadata('ocr')?.outputs.map((o) => o.name),
+      ['text', 'confidence', 'boxes', 'lines'],
+    );
     assert.deepEqual(rt.metadata('ppocr-rec')?.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 3, 48, -1] }]);
   });
 
@@ -62,10 +78,18 @@ describe('bundled functions: ocr, vad, ppocr-rec', () => {
     assert.equal(lines[0].box.length, 4);
     assert.ok(r.timing?.coldStartMs !== undefined, 'the first request waited for a cold start');
     const cs = coldStart('ocr')!;
-    t.diagnostic(`ocr cold start (spawn -> ready): ${cs.coldStartMs.toFixed(0)} ms; inside: open ${cs.openMs.toFixed(0)} ms (${cs.models.map((m) => `${m.ref} ${m.mode} ${m.openMs.toFixed(0)} ms`).join(', ')}), handler ${cs.handlerMs.toFixed(0)} ms`);
+    t.diagnostic(
+      `ocr cold start (spawn -> ready): ${cs.coldStartMs.toFixed(0)} ms; inside: open ${cs.openMs.toFixed(0)} ms (${cs.models.map((m) => `${m.ref} ${m.mode} ${m.openMs.toFixed(0)} ms`).join(', ')}), handler ${cs.handlerMs.toFixed(0)} ms`,
+    );
     // Only the requested output comes back.
-    const one = await sched.infer('ocr', { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png] }], outputs: [{ name: 'text' }] });
-    assert.deepEqual(one.outputs.map((o) => o.name), ['text']);
+    const one = await sched.infer('ocr', {
+      inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png] }],
+      outputs: [{ name: 'text' }],
+    });
+    assert.deepEqual(
+      one.outputs.map((o) => o.name),
+      ['text'],
+    );
     assert.equal(one.timing?.coldStartMs, undefined, 'the second request found a warm instance');
   });
 
@@ -78,12 +102,16 @@ describe('bundled functions: ocr, vad, ppocr-rec', () => {
     assert.ok(start! >= 0.5 && start! <= 0.7, `start ${start}`);
     assert.ok(end! >= 3.2 && end! <= 3.4, `end ${end}`);
     const cs = coldStart('vad')!;
-    t.diagnostic(`vad cold start (spawn -> ready): ${cs.coldStartMs.toFixed(0)} ms; inside: open ${cs.openMs.toFixed(0)} ms (${cs.models.map((m) => `${m.ref} ${m.mode} ${m.openMs.toFixed(0)} ms`).join(', ')}), handler ${cs.handlerMs.toFixed(0)} ms`);
+    t.diagnostic(
+      `vad cold start (spawn -> ready): ${cs.coldStartMs.toFixed(0)} ms; inside: open ${cs.openMs.toFixed(0)} ms (${cs.models.map((m) => `${m.ref} ${m.mode} ${m.openMs.toFixed(0)} ms`).join(', ')}), handler ${cs.handlerMs.toFixed(0)} ms`,
+    );
   });
 
   test('ppocr-rec takes and gives raw tensors', async () => {
     const x = recInput(decodePng(await fs.readFile('assets/ocr-word.png')));
-    const r = await sched.infer('ppocr-rec', { inputs: [{ name: 'x', datatype: 'FP32', shape: x.shape, data: x.data }] });
+    const r = await sched.infer('ppocr-rec', {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: x.shape, data: x.data }],
+    });
     const out = r.outputs[0]!;
     assert.equal(out.datatype, 'FP32');
     assert.equal(out.shape[0], 1);

@@ -5,8 +5,23 @@
 import { pathToFileURL } from 'node:url';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { TensorshareError } from '../../errors.js';
-import type { Feed, HandlerContext, HandlerModule, HandlerResult, ModelHandle, ModelOutput } from '../functions/handler.js';
-import { compactTensor, datatypeOf, isDatatype, ortDtypeOf, textOf, type InferRequest, type Tensor } from '../../tensor/index.js';
+import type {
+  Feed,
+  HandlerContext,
+  HandlerModule,
+  HandlerResult,
+  ModelHandle,
+  ModelOutput,
+} from '../functions/handler.js';
+import {
+  compactTensor,
+  datatypeOf,
+  isDatatype,
+  ortDtypeOf,
+  textOf,
+  type InferRequest,
+  type Tensor,
+} from '../../tensor/index.js';
 import { loadOpener, type OpenedModel } from './opener.js';
 import type { DescribeMessage, FromInstance, InitMessage, ToInstance, WireError } from './protocol.js';
 
@@ -21,7 +36,8 @@ function wireError(e: unknown): WireError {
   return {
     code: typed ? (err.code as string) : 'ERR_INTERNAL',
     message: typeof err?.message === 'string' ? err.message : String(e),
-    details: typed && typeof err.details === 'object' && err.details ? (err.details as Record<string, unknown>) : undefined,
+    details:
+      typed && typeof err.details === 'object' && err.details ? (err.details as Record<string, unknown>) : undefined,
   };
 }
 
@@ -35,11 +51,21 @@ const cancels = new Map<number, AbortController>();
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ToInstance) => {
   switch (m.type) {
-    case 'init': void start(m); break;
-    case 'describe': void describe(m); break;
-    case 'infer': void serve(m.id, m.request); break;
-    case 'cancel': cancels.get(m.id)?.abort(new TensorshareError('ERR_TIMEOUT', `request ${m.id} was cancelled`)); break;
-    case 'exit': void exit(); break;
+    case 'init':
+      void start(m);
+      break;
+    case 'describe':
+      void describe(m);
+      break;
+    case 'infer':
+      void serve(m.id, m.request);
+      break;
+    case 'cancel':
+      cancels.get(m.id)?.abort(new TensorshareError('ERR_TIMEOUT', `request ${m.id} was cancelled`));
+      break;
+    case 'exit':
+      void exit();
+      break;
   }
 });
 
@@ -48,16 +74,28 @@ async function start(m: InitMessage): Promise<void> {
   try {
     const t0 = performance.now();
     const open = await loadOpener(m.opener);
-    const sessionOptions: InferenceSession.SessionOptions = { intraOpNumThreads: m.intraOpThreads, interOpNumThreads: 1, executionMode: 'sequential' };
+    const sessionOptions: InferenceSession.SessionOptions = {
+      intraOpNumThreads: m.intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+    };
     const models: Record<string, ModelHandle> = {};
     const timings: { alias: string; ref: string; mode?: 'fast-open' | 'fast-run'; openMs: number }[] = [];
-    await Promise.all(m.models.map(async (mm) => {
-      const ts = performance.now();
-      const o = await open(mm.ref, { repository: m.repository, store: m.store, mode: mm.mode, sessionOptions });
-      opened.push(o);
-      timings.push({ alias: mm.alias, ref: mm.ref, mode: o.mode ?? mm.mode, openMs: performance.now() - ts });
-      models[mm.alias] = { ref: mm.ref, manifest: o.manifest, inputs: o.manifest.inputs, outputs: o.manifest.outputs, run: runner(o.session) };
-    }));
+    await Promise.all(
+      m.models.map(async (mm) => {
+        const ts = performance.now();
+        const o = await open(mm.ref, { repository: m.repository, store: m.store, mode: mm.mode, sessionOptions });
+        opened.push(o);
+        timings.push({ alias: mm.alias, ref: mm.ref, mode: o.mode ?? mm.mode, openMs: performance.now() - ts });
+        models[mm.alias] = {
+          ref: mm.ref,
+          manifest: o.manifest,
+          inputs: o.manifest.inputs,
+          outputs: o.manifest.outputs,
+          run: runner(o.session),
+        };
+      }),
+    );
     const t1 = performance.now();
     if (m.models.length) ort = (await import('onnxruntime-node')).default as unknown as Ort;
     const aliases = Object.keys(models);
@@ -73,17 +111,30 @@ async function start(m: InitMessage): Promise<void> {
         const alias = model ?? (aliases.length === 1 ? aliases[0] : undefined);
         const h = alias === undefined ? undefined : models[alias];
         if (!h) {
-          throw new TensorshareError('ERR_INVALID_ARGUMENT', `function '${m.function}' has ${model === undefined ? `${aliases.length} models (${aliases.join(', ')}): name one in ctx.run(feeds, alias)` : `no model '${model}' (models: ${aliases.join(', ') || 'none'})`}`);
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            `function '${m.function}' has ${model === undefined ? `${aliases.length} models (${aliases.join(', ')}): name one in ctx.run(feeds, alias)` : `no model '${model}' (models: ${aliases.join(', ') || 'none'})`}`,
+          );
         }
         return h.run(feeds);
       },
     };
     if (m.handlerFile) {
       handler = (await import(pathToFileURL(m.handlerFile).href)) as HandlerModule;
-      if (typeof handler.handle !== 'function') throw new TensorshareError('ERR_INVALID_ARGUMENT', `${m.handlerFile}: handler exports no handle(request, ctx) function`);
+      if (typeof handler.handle !== 'function')
+        throw new TensorshareError(
+          'ERR_INVALID_ARGUMENT',
+          `${m.handlerFile}: handler exports no handle(request, ctx) function`,
+        );
       await handler.setup?.(ctx);
     }
-    send({ type: 'ready', openMs: t1 - t0, handlerMs: performance.now() - t1, uptimeMs: performance.now(), models: timings });
+    send({
+      type: 'ready',
+      openMs: t1 - t0,
+      handlerMs: performance.now() - t1,
+      uptimeMs: performance.now(),
+      models: timings,
+    });
   } catch (e) {
     // The parent kills us once it has read this: exiting here could beat the message to it.
     send({ type: 'fatal', error: wireError(e) });
@@ -103,9 +154,13 @@ function runner(session: InferenceSession) {
 
 function toOrt(o: Ort, name: string, v: Feed): OrtTensor {
   if (v instanceof o.Tensor) return v;
-  const dtype = v.dtype ?? (v as { type?: string }).type ?? (v.datatype !== undefined ? ortDtypeOf(v.datatype) : undefined);
+  const dtype =
+    v.dtype ?? (v as { type?: string }).type ?? (v.datatype !== undefined ? ortDtypeOf(v.datatype) : undefined);
   const shape = v.shape ?? v.dims;
-  if (!dtype || !shape) throw new TensorshareError('ERR_INVALID_ARGUMENT', `feed '${name}' needs a dtype (or datatype) and a shape`, { input: name });
+  if (!dtype || !shape)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `feed '${name}' needs a dtype (or datatype) and a shape`, {
+      input: name,
+    });
   let data = v.data;
   if (dtype === 'string' && Array.isArray(data)) data = data.map((x) => textOf(x as string | Uint8Array));
   return new o.Tensor(dtype as 'float32', data as Float32Array, shape as number[]);
@@ -127,7 +182,12 @@ async function serve(id: number, request: InferRequest): Promise<void> {
         const byName = new Map(outputs.map((t) => [t.name, t]));
         outputs = wanted.map((n) => {
           const t = byName.get(n);
-          if (!t) throw new TensorshareError('ERR_INTERNAL', `handler of function '${init!.function}' returned no output '${n}'`, { output: n });
+          if (!t)
+            throw new TensorshareError(
+              'ERR_INTERNAL',
+              `handler of function '${init!.function}' returned no output '${n}'`,
+              { output: n },
+            );
           return t;
         });
       }
@@ -150,17 +210,38 @@ function fromModelOutput(name: string, t: ModelOutput): Tensor {
   return { name, datatype: datatypeOf(t.type), shape: [...t.dims], data: t.data as Tensor['data'] };
 }
 
-function normalizeResult(r: HandlerResult, fn: string): { outputs: Tensor[]; parameters?: Record<string, string | number | boolean> } {
-  const bad = () => new TensorshareError('ERR_INTERNAL', `handler of function '${fn}' must return {outputs: [...]}, a list of tensors, or a record of named tensors`);
+function normalizeResult(
+  r: HandlerResult,
+  fn: string,
+): { outputs: Tensor[]; parameters?: Record<string, string | number | boolean> } {
+  const bad = () =>
+    new TensorshareError(
+      'ERR_INTERNAL',
+      `handler of function '${fn}' must return {outputs: [...]}, a list of tensors, or a record of named tensors`,
+    );
   if (r === null || typeof r !== 'object') throw bad();
   const one = (name: string, t: unknown): Tensor => {
     const x = t as Partial<Tensor> & Partial<ModelOutput> & { dtype?: string };
     if (!x || typeof x !== 'object' || x.data === undefined) throw bad();
     const datatype = x.datatype ?? datatypeOf(x.type ?? x.dtype ?? '');
-    if (!isDatatype(datatype)) throw new TensorshareError('ERR_INTERNAL', `handler of function '${fn}' returned output '${name}' with unknown datatype ${JSON.stringify(datatype)}`);
+    if (!isDatatype(datatype))
+      throw new TensorshareError(
+        'ERR_INTERNAL',
+        `handler of function '${fn}' returned output '${name}' with unknown datatype ${JSON.stringify(datatype)}`,
+      );
     const shape = x.shape ?? (x.dims ? [...x.dims] : undefined);
-    if (!shape) throw new TensorshareError('ERR_INTERNAL', `handler of function '${fn}' returned output '${name}' without a shape`);
-    return { name, datatype, shape, data: x.data as Tensor['data'], ...(x.parameters ? { parameters: x.parameters } : {}) };
+    if (!shape)
+      throw new TensorshareError(
+        'ERR_INTERNAL',
+        `handler of function '${fn}' returned output '${name}' without a shape`,
+      );
+    return {
+      name,
+      datatype,
+      shape,
+      data: x.data as Tensor['data'],
+      ...(x.parameters ? { parameters: x.parameters } : {}),
+    };
   };
   if (Array.isArray(r)) return { outputs: r.map((t) => one(t.name, t)) };
   if (Array.isArray((r as { outputs?: unknown }).outputs)) {
@@ -173,7 +254,10 @@ function normalizeResult(r: HandlerResult, fn: string): { outputs: Tensor[]; par
 async function describe(m: DescribeMessage): Promise<void> {
   try {
     const mod = (await import(pathToFileURL(m.handlerFile).href)) as Partial<HandlerModule>;
-    const md = typeof mod.metadata === 'function' ? await mod.metadata({ function: m.function, config: m.config, models: m.models }) : mod.metadata;
+    const md =
+      typeof mod.metadata === 'function'
+        ? await mod.metadata({ function: m.function, config: m.config, models: m.models })
+        : mod.metadata;
     send({ type: 'described', metadata: md, hasHandle: typeof mod.handle === 'function' });
   } catch (e) {
     send({ type: 'fatal', error: wireError(e) });

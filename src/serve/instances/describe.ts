@@ -12,28 +12,53 @@ import { CHILD_MODULE, INSTANCE_ENV } from './instance.js';
 import type { FromInstance, ToInstance } from './protocol.js';
 import { userFor, type InstanceUsers } from './user.js';
 
-export function describeHandlerIn(timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env, users?: InstanceUsers): DescribeHandler {
+export function describeHandlerIn(
+  timeoutMs = 30_000,
+  env: NodeJS.ProcessEnv = process.env,
+  users?: InstanceUsers,
+): DescribeHandler {
   return async (source, models, config) => {
     const handlerFile = source.handlerFile!;
     const label = path.join(path.dirname(source.label), path.relative(source.dir, handlerFile));
-    const child = fork(CHILD_MODULE, [], { serialization: 'advanced', execArgv: [], env: { ...env, ...INSTANCE_ENV }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...userFor(users, config.tenant) });
+    const child = fork(CHILD_MODULE, [], {
+      serialization: 'advanced',
+      execArgv: [],
+      env: { ...env, ...INSTANCE_ENV },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      ...userFor(users, config.tenant),
+    });
     const answer = await new Promise<FromInstance | Error>((resolve) => {
       const timer = setTimeout(() => resolve(new Error(`did not load within ${timeoutMs} ms`)), timeoutMs);
-      child.once('message', (m: FromInstance) => { clearTimeout(timer); resolve(m); });
+      child.once('message', (m: FromInstance) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
       // The child never exits by itself after answering, so an exit first means loading the handler killed it.
-      child.once('exit', (code, signal) => { clearTimeout(timer); resolve(new Error(`loading it ended the process (${signal ?? `code ${code}`})`)); });
-      child.once('error', (e) => { clearTimeout(timer); resolve(e); });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve(new Error(`loading it ended the process (${signal ?? `code ${code}`})`));
+      });
+      child.once('error', (e) => {
+        clearTimeout(timer);
+        resolve(e);
+      });
       const msg: ToInstance = {
         type: 'describe',
         function: source.name,
         handlerFile,
         config,
-        models: Object.fromEntries(Object.entries(models).map(([a, m]) => [a, { ref: m.ref, inputs: m.manifest.inputs, outputs: m.manifest.outputs }])),
+        models: Object.fromEntries(
+          Object.entries(models).map(([a, m]) => [
+            a,
+            { ref: m.ref, inputs: m.manifest.inputs, outputs: m.manifest.outputs },
+          ]),
+        ),
       };
       child.send(msg);
     });
     child.kill('SIGKILL');
-    const fail = (why: string, field = 'handler') => new TensorshareError('ERR_INVALID_ARGUMENT', `${label}: ${why}`, { function: source.name, file: label, field });
+    const fail = (why: string, field = 'handler') =>
+      new TensorshareError('ERR_INVALID_ARGUMENT', `${label}: ${why}`, { function: source.name, file: label, field });
     if (answer instanceof Error) throw fail(answer.message);
     if (answer.type === 'fatal') throw fail(`cannot be loaded: ${answer.error.message}`);
     if (answer.type !== 'described') throw fail(`answered ${answer.type} to describe`);

@@ -28,9 +28,19 @@ describe('error codes from instances', () => {
     roots = await tempRoots('ts-serve-codes');
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'thrower', { minInstances: 1, maxInstances: 1 }, throwingHandler);
-    rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0 });
+    rt = await createRuntime({
+      env: testEnv(),
+      functionsDir: functions,
+      repository: roots.repository,
+      store: roots.store,
+      pollIntervalMs: 0,
+    });
     sched = createScheduling({ runtime: rt });
-    await until(() => rt.list().find((f) => f.name === 'thrower')?.instances.ready === 1, 20_000, 'the instance to be ready');
+    await until(
+      () => rt.list().find((f) => f.name === 'thrower')?.instances.ready === 1,
+      20_000,
+      'the instance to be ready',
+    );
   });
 
   after(async () => {
@@ -40,20 +50,29 @@ describe('error codes from instances', () => {
   });
 
   test('a known code passes through with its message and details', async () => {
-    await assert.rejects(sched.infer('thrower', request([1], { code: 'ERR_OVERLOADED' })), (e: Error & { code?: string; details?: Record<string, unknown> }) => {
-      assert.equal(e.code, 'ERR_OVERLOADED');
-      assert.equal(e.message, 'handler refused');
-      assert.deepEqual(e.details, { why: 'test', function: 'thrower' });
-      return true;
-    });
+    await assert.rejects(
+      sched.infer('thrower', request([1], { code: 'ERR_OVERLOADED' })),
+      (e: Error & { code?: string; details?: Record<string, unknown> }) => {
+        assert.equal(e.code, 'ERR_OVERLOADED');
+        assert.equal(e.message, 'handler refused');
+        assert.deepEqual(e.details, { why: 'test', function: 'thrower' });
+        return true;
+      },
+    );
   });
 
   test('an unknown code becomes ERR_INTERNAL and the message names it', async () => {
-    await assert.rejects(sched.infer('thrower', request([1], { code: 'ERR_MADE_UP{label="x"}' })), (e: Error & { code?: string; details?: Record<string, unknown> }) => {
-      assert.equal(e.code, 'ERR_INTERNAL');
-      assert.equal(e.message, `function 'thrower' failed with unknown error code "ERR_MADE_UP{label=\\"x\\"}": handler refused`);
-      assert.equal(e.details?.function, 'thrower');
-      return true;
-    });
+    await assert.rejects(
+      sched.infer('thrower', request([1], { code: 'ERR_MADE_UP{label="x"}' })),
+      (e: Error & { code?: string; details?: Record<string, unknown> }) => {
+        assert.equal(e.code, 'ERR_INTERNAL');
+        assert.equal(
+          e.message,
+          `function 'thrower' failed with unknown error code "ERR_MADE_UP{label=\\"x\\"}": handler refused`,
+        );
+        assert.equal(e.details?.function, 'thrower');
+        return true;
+      },
+    );
   });
 });

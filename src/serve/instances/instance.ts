@@ -89,7 +89,11 @@ export interface InstanceOptions {
  */
 export function errorFromWire(e: WireError, fn: string): TensorshareError {
   if (!isErrorCode(e.code)) {
-    return new TensorshareError('ERR_INTERNAL', `function '${fn}' failed with unknown error code ${JSON.stringify(e.code)}: ${e.message}`, { ...e.details, function: fn });
+    return new TensorshareError(
+      'ERR_INTERNAL',
+      `function '${fn}' failed with unknown error code ${JSON.stringify(e.code)}: ${e.message}`,
+      { ...e.details, function: fn },
+    );
   }
   const message = e.code === 'ERR_INTERNAL' ? `function '${fn}' failed: ${e.message}` : e.message;
   return new TensorshareError(e.code, message, { ...e.details, function: fn });
@@ -119,7 +123,13 @@ export function startInstance(o: InstanceOptions): Instance {
     ...o.user,
   });
 
-  const memory = limitInstanceMemory({ pid: child.pid, instance: o.id, limitMb: d.config.memoryLimitMb, options: o.memoryLimit, kill: () => child.kill('SIGKILL') });
+  const memory = limitInstanceMemory({
+    pid: child.pid,
+    instance: o.id,
+    limitMb: d.config.memoryLimitMb,
+    options: o.memoryLimit,
+    kill: () => child.kill('SIGKILL'),
+  });
 
   const send = (m: ToInstance): boolean => {
     try {
@@ -144,30 +154,58 @@ export function startInstance(o: InstanceOptions): Instance {
     id: o.id,
     fn,
     version: d.version,
-    get pid() { return child.pid; },
-    get state() { return state; },
-    get inflight() { return pending.size; },
+    get pid() {
+      return child.pid;
+    },
+    get state() {
+      return state;
+    },
+    get inflight() {
+      return pending.size;
+    },
     spawnedAt,
-    get readyAt() { return readyAt; },
-    get coldStartMs() { return readyAt === undefined ? undefined : readyAt - spawnedAt; },
-    get readyInfo() { return readyInfo; },
-    get lastUsedAt() { return lastUsedAt; },
+    get readyAt() {
+      return readyAt;
+    },
+    get coldStartMs() {
+      return readyAt === undefined ? undefined : readyAt - spawnedAt;
+    },
+    get readyInfo() {
+      return readyInfo;
+    },
+    get lastUsedAt() {
+      return lastUsedAt;
+    },
     exited,
     request(request) {
       const id = nextId++;
       lastUsedAt = performance.now();
       const result = new Promise<InstanceResult>((resolve, reject) => {
         if (state !== 'ready') {
-          reject(new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' is ${state}`, { function: fn, instance: o.id }));
+          reject(
+            new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' is ${state}`, {
+              function: fn,
+              instance: o.id,
+            }),
+          );
           return;
         }
         pending.set(id, { resolve, reject });
         memory?.setBusy(true);
-        const msg: ToInstance = { type: 'infer', id, request: { ...request, inputs: request.inputs.map(compactTensor) } };
+        const msg: ToInstance = {
+          type: 'infer',
+          id,
+          request: { ...request, inputs: request.inputs.map(compactTensor) },
+        };
         if (!send(msg)) {
           pending.delete(id);
           memory?.setBusy(pending.size > 0);
-          reject(new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' is gone`, { function: fn, instance: o.id }));
+          reject(
+            new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' is gone`, {
+              function: fn,
+              instance: o.id,
+            }),
+          );
         }
       });
       return { id, result };
@@ -180,7 +218,10 @@ export function startInstance(o: InstanceOptions): Instance {
       requestedExit = reason;
       const wasStarting = state === 'starting';
       state = 'draining';
-      if (wasStarting) { child.kill('SIGKILL'); return; }
+      if (wasStarting) {
+        child.kill('SIGKILL');
+        return;
+      }
       if (pending.size === 0) askExit();
       else later(o.drainTimeoutMs, () => child.kill('SIGKILL'));
     },
@@ -193,7 +234,11 @@ export function startInstance(o: InstanceOptions): Instance {
 
   later(o.startTimeoutMs, () => {
     if (state !== 'starting') return;
-    startError = new TensorshareError('ERR_UNAVAILABLE', `instance of function '${fn}' did not become ready within ${o.startTimeoutMs} ms`, { function: fn });
+    startError = new TensorshareError(
+      'ERR_UNAVAILABLE',
+      `instance of function '${fn}' did not become ready within ${o.startTimeoutMs} ms`,
+      { function: fn },
+    );
     child.kill('SIGKILL');
   });
 
@@ -208,7 +253,10 @@ export function startInstance(o: InstanceOptions): Instance {
         break;
       case 'fatal':
         // Whatever broke the start (a model gone from the store, a handler's setup), the function is unavailable now.
-        startError = new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' failed to start: ${m.error.message}`, { function: fn, cause: m.error.code });
+        startError = new TensorshareError('ERR_UNAVAILABLE', `function '${fn}' failed to start: ${m.error.message}`, {
+          function: fn,
+          cause: m.error.code,
+        });
         child.kill('SIGKILL');
         break;
       case 'result':
@@ -238,14 +286,30 @@ export function startInstance(o: InstanceOptions): Instance {
     const outOfMemory = memory?.exceeded();
     memory?.release();
     for (const p of pending.values()) {
-      p.reject(outOfMemory
-        ? new TensorshareError('ERR_RESOURCE_EXHAUSTED', `instance ${o.id} of function '${fn}' ${outOfMemory} while serving this request`, { function: fn, instance: o.id, reason, memoryLimitMb: d.config.memoryLimitMb })
-        : new TensorshareError('ERR_UNAVAILABLE', `instance ${o.id} of function '${fn}' exited (${how}) while serving this request`, { function: fn, instance: o.id, reason }));
+      p.reject(
+        outOfMemory
+          ? new TensorshareError(
+              'ERR_RESOURCE_EXHAUSTED',
+              `instance ${o.id} of function '${fn}' ${outOfMemory} while serving this request`,
+              { function: fn, instance: o.id, reason, memoryLimitMb: d.config.memoryLimitMb },
+            )
+          : new TensorshareError(
+              'ERR_UNAVAILABLE',
+              `instance ${o.id} of function '${fn}' exited (${how}) while serving this request`,
+              { function: fn, instance: o.id, reason },
+            ),
+      );
     }
     pending.clear();
     let error: TensorshareError | undefined;
     if (reason === 'start-failed') {
-      error = startError ?? new TensorshareError('ERR_UNAVAILABLE', `instance of function '${fn}' exited (${how}) while starting${spawnError ? `: ${spawnError.message}` : ''}`, { function: fn });
+      error =
+        startError ??
+        new TensorshareError(
+          'ERR_UNAVAILABLE',
+          `instance of function '${fn}' exited (${how}) while starting${spawnError ? `: ${spawnError.message}` : ''}`,
+          { function: fn },
+        );
     }
     const info: ExitInfo = { reason, code, signal, error };
     o.onExit(inst, info);

@@ -36,15 +36,32 @@ for (const enforce of ['auto', 'sampling'] as MemoryEnforcement[]) {
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'grow', { memoryLimitMb: LIMIT_MB, maxInstances: 1, keepAliveSeconds: 60 }, growing);
     await writeFunction(functions, 'echo', { keepAliveSeconds: 60 }, testHandler());
-    const rt = await createRuntime({ env: testEnv(), functionsDir: functions, repository: roots.repository, store: roots.store, pollIntervalMs: 0, memory: { enforce } });
+    const rt = await createRuntime({
+      env: testEnv(),
+      functionsDir: functions,
+      repository: roots.repository,
+      store: roots.store,
+      pollIntervalMs: 0,
+      memory: { enforce },
+    });
     const sched = createScheduling({ runtime: rt });
     try {
       const echoPid = pidOf(await sched.infer('echo', request([1])));
       const firstPid = pidOf(await sched.infer('grow', request([1])));
-      const err = await sched.infer('grow', request([1], { grow: true })).then(() => undefined, (e: Error) => e);
-      assert.ok(err && isTensorshareError(err, 'ERR_RESOURCE_EXHAUSTED'), `the growing request failed with ERR_RESOURCE_EXHAUSTED: ${String(err)}`);
+      const err = await sched.infer('grow', request([1], { grow: true })).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      assert.ok(
+        err && isTensorshareError(err, 'ERR_RESOURCE_EXHAUSTED'),
+        `the growing request failed with ERR_RESOURCE_EXHAUSTED: ${String(err)}`,
+      );
       const cgroups = 'base' in memoryCgroupSupport();
-      if (enforce === 'auto' && cgroups) assert.match(err.message, /killed by the kernel at its memory cgroup limit \(memory\.(max|limit_in_bytes) = memoryLimitMb 160\)/);
+      if (enforce === 'auto' && cgroups)
+        assert.match(
+          err.message,
+          /killed by the kernel at its memory cgroup limit \(memory\.(max|limit_in_bytes) = memoryLimitMb 160\)/,
+        );
       else assert.match(err.message, /was stopped holding \d+ MB, over its memoryLimitMb of 160/);
       if (!err.message.includes('cgroup')) {
         const held = Number(/holding (\d+) MB/.exec(err.message)![1]);

@@ -52,11 +52,19 @@ export function memoryCgroupSupport(): { base: CgroupBase } | { unavailable: str
 /** Empty instance cgroups a server killed before it could remove them left behind. */
 function removeStale(dir: string): void {
   let names: string[] = [];
-  try { names = fs.readdirSync(dir); } catch { return; }
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
   for (const n of names) {
     const owner = Number(/^tensorshare-(\d+)-/.exec(n)?.[1]);
     if (!owner || owner === process.pid || fs.existsSync(`/proc/${owner}`)) continue;
-    try { fs.rmdirSync(path.join(dir, n)); } catch { /* still holds a process */ }
+    try {
+      fs.rmdirSync(path.join(dir, n));
+    } catch {
+      /* still holds a process */
+    }
   }
 }
 
@@ -79,7 +87,8 @@ function probe(procSelfCgroup: string, root: string): { base: CgroupBase } | { u
     return { base: { kind: 'v1', dir, limitFile: 'memory.limit_in_bytes', eventsFile: 'memory.oom_control' } };
   }
   const v2 = lines.map((l) => /^0::(.*)$/.exec(l)).find(Boolean);
-  if (!v2 || !fs.existsSync(path.join(root, 'cgroup.controllers'))) return { unavailable: `no cgroup v2 hierarchy at ${root} and no v1 memory controller` };
+  if (!v2 || !fs.existsSync(path.join(root, 'cgroup.controllers')))
+    return { unavailable: `no cgroup v2 hierarchy at ${root} and no v1 memory controller` };
   const dir = path.join(root, v2[1]!);
   try {
     const controllers = fs.readFileSync(path.join(dir, 'cgroup.controllers'), 'utf8').split(/\s+/);
@@ -89,7 +98,9 @@ function probe(procSelfCgroup: string, root: string): { base: CgroupBase } | { u
     const subtree = fs.readFileSync(path.join(dir, 'cgroup.subtree_control'), 'utf8').split(/\s+/);
     if (!subtree.includes('memory')) fs.writeFileSync(path.join(dir, 'cgroup.subtree_control'), '+memory');
   } catch (e) {
-    return { unavailable: `cannot delegate the memory controller of cgroup ${dir} (run serve in a cgroup of its own, e.g. systemd Delegate=yes): ${(e as Error).message}` };
+    return {
+      unavailable: `cannot delegate the memory controller of cgroup ${dir} (run serve in a cgroup of its own, e.g. systemd Delegate=yes): ${(e as Error).message}`,
+    };
   }
   return { base: { kind: 'v2', dir, limitFile: 'memory.max', eventsFile: 'memory.events' } };
 }
@@ -104,7 +115,13 @@ function cgroupLimit(base: CgroupBase, name: string, pid: number, limitMb: numbe
   } catch {
     return undefined;
   }
-  const remove = () => { try { fs.rmdirSync(dir); } catch { /* still has a process for a moment: the next release retries */ } };
+  const remove = () => {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      /* still has a process for a moment: the next release retries */
+    }
+  };
   try {
     fs.writeFileSync(path.join(dir, base.limitFile), String(limitMb * 2 ** 20));
     fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
@@ -121,7 +138,9 @@ function cgroupLimit(base: CgroupBase, name: string, pid: number, limitMb: numbe
         if (oomKills(fs.readFileSync(path.join(dir, base.eventsFile), 'utf8')) > 0) {
           return `was killed by the kernel at its memory cgroup limit (${base.limitFile} = memoryLimitMb ${limitMb})`;
         }
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
       return undefined;
     },
     release() {
@@ -166,13 +185,22 @@ function samplingLimit(pid: number, limitMb: number, everyMs: number, kill: () =
         timer.unref();
       } else if (!busy) stop();
     },
-    exceeded: () => (killedAt === undefined ? undefined : `was stopped holding ${Math.round(killedAt / 2 ** 20)} MB, over its memoryLimitMb of ${limitMb}`),
+    exceeded: () =>
+      killedAt === undefined
+        ? undefined
+        : `was stopped holding ${Math.round(killedAt / 2 ** 20)} MB, over its memoryLimitMb of ${limitMb}`,
     release: stop,
   };
 }
 
 /** The memory limit of one instance process; undefined when its function sets none. */
-export function limitInstanceMemory(o: { pid: number | undefined; instance: string; limitMb: number | undefined; options?: MemoryLimitOptions; kill(): void }): InstanceMemoryLimit | undefined {
+export function limitInstanceMemory(o: {
+  pid: number | undefined;
+  instance: string;
+  limitMb: number | undefined;
+  options?: MemoryLimitOptions;
+  kill(): void;
+}): InstanceMemoryLimit | undefined {
   if (o.limitMb === undefined || o.pid === undefined) return undefined;
   if ((o.options?.enforce ?? 'auto') === 'auto') {
     const support = memoryCgroupSupport();

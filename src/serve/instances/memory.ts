@@ -35,7 +35,9 @@ export interface MemoryGuardOptions {
   defaultInstanceBytes: number;
 }
 
-export type Reservation = { ok: true; estimate: number } | { ok: false; estimate: number; reserved: number; budget: number };
+export type Reservation =
+  | { ok: true; estimate: number }
+  | { ok: false; estimate: number; reserved: number; budget: number };
 
 export interface MemoryGuard {
   readonly budgetBytes: number;
@@ -53,7 +55,8 @@ export interface MemoryGuard {
 export function createMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
   const peakByFn = new Map<string, number>();
   const live = new Map<string, { fn: string; estimate: number; observed: number }>();
-  const estimate = (fn: string, limit?: number) => Math.min(peakByFn.get(fn) ?? o.defaultInstanceBytes, limit ?? Infinity);
+  const estimate = (fn: string, limit?: number) =>
+    Math.min(peakByFn.get(fn) ?? o.defaultInstanceBytes, limit ?? Infinity);
   const reserved = () => {
     let sum = 0;
     // Before its first sample an instance counts as its estimate; after, as the

@@ -41,7 +41,10 @@ export async function loadOpener(spec: OpenerSpec): Promise<OpenModel> {
   const name = spec.export ?? 'default';
   const f = mod[name];
   if (typeof f !== 'function') {
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `open function '${name}' not exported by ${spec.module}`, { module: spec.module, export: name });
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `open function '${name}' not exported by ${spec.module}`, {
+      module: spec.module,
+      export: name,
+    });
   }
   return f as OpenModel;
 }

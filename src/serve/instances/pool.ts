@@ -140,9 +140,12 @@ export function createPool(o: PoolOptions): FunctionPool {
       o.onSlots(s);
     }
   };
-  const live = () => [...instances].filter((i) => i.version === deployed.version && (i.state === 'starting' || i.state === 'ready'));
+  const live = () =>
+    [...instances].filter((i) => i.version === deployed.version && (i.state === 'starting' || i.state === 'ready'));
   function counts() {
-    let ready = 0, starting = 0, draining = 0;
+    let ready = 0,
+      starting = 0,
+      draining = 0;
     for (const i of instances) {
       if (i.state === 'draining') draining++;
       else if (i.version !== deployed.version) continue;
@@ -164,7 +167,13 @@ export function createPool(o: PoolOptions): FunctionPool {
   const run = (request: InferRequest, opts: RunOptions): Promise<InferResponse> => {
     const inst = pick();
     if (!inst) {
-      return Promise.reject(new TensorshareError('ERR_UNAVAILABLE', `function '${name}' has no free instance slot (${free()} of ${slots()} free)`, { function: name }));
+      return Promise.reject(
+        new TensorshareError(
+          'ERR_UNAVAILABLE',
+          `function '${name}' has no free instance slot (${free()} of ${slots()} free)`,
+          { function: name },
+        ),
+      );
     }
     evicted = false;
     const startedAt = performance.now();
@@ -178,7 +187,14 @@ export function createPool(o: PoolOptions): FunctionPool {
     const onAbort = () => inst.cancel(id);
     signal?.addEventListener('abort', onAbort, { once: true });
     const report = (outcome: string, runMs?: number) =>
-      o.emit({ type: 'request', function: name, outcome, queueMs: startedAt - arrivedAt, runMs, coldStart: coldStartMs !== undefined });
+      o.emit({
+        type: 'request',
+        function: name,
+        outcome,
+        queueMs: startedAt - arrivedAt,
+        runMs,
+        coldStart: coldStartMs !== undefined,
+      });
     const done = () => {
       signal?.removeEventListener('abort', onAbort);
       inflight--;
@@ -211,7 +227,10 @@ export function createPool(o: PoolOptions): FunctionPool {
     const now = o.clock.now();
     if (now < nextStartAt) {
       if (backoffTimer === undefined) {
-        backoffTimer = o.clock.setTimeout(() => { backoffTimer = undefined; o.poke(); }, nextStartAt - now);
+        backoffTimer = o.clock.setTimeout(() => {
+          backoffTimer = undefined;
+          o.poke();
+        }, nextStartAt - now);
       }
       return false;
     }
@@ -220,9 +239,21 @@ export function createPool(o: PoolOptions): FunctionPool {
       if (!memoryBlocked) {
         memoryBlocked = true;
         if (r.details.resource === 'cores') {
-          o.emit({ type: 'cores-refused', function: name, requested: Number(r.details.requested ?? 0), available: Number(r.details.available ?? 0), total: Number(r.details.total ?? 0) });
+          o.emit({
+            type: 'cores-refused',
+            function: name,
+            requested: Number(r.details.requested ?? 0),
+            available: Number(r.details.available ?? 0),
+            total: Number(r.details.total ?? 0),
+          });
         } else {
-          o.emit({ type: 'memory-refused', function: name, estimateBytes: Number(r.details.estimateBytes ?? 0), reservedBytes: Number(r.details.reservedBytes ?? 0), budgetBytes: Number(r.details.budgetBytes ?? 0) });
+          o.emit({
+            type: 'memory-refused',
+            function: name,
+            estimateBytes: Number(r.details.estimateBytes ?? 0),
+            reservedBytes: Number(r.details.reservedBytes ?? 0),
+            budgetBytes: Number(r.details.budgetBytes ?? 0),
+          });
         }
       }
       if (live().length === 0 && backlog > 0 && !o.reclaim(name)) o.onUnservable(r);
@@ -240,7 +271,17 @@ export function createPool(o: PoolOptions): FunctionPool {
     failures = 0;
     nextStartAt = 0;
     const info = inst.readyInfo!;
-    o.emit({ type: 'instance-ready', function: name, version: inst.version, instance: inst.id, pid: inst.pid, coldStartMs: inst.coldStartMs!, openMs: info.openMs, handlerMs: info.handlerMs, models: info.models });
+    o.emit({
+      type: 'instance-ready',
+      function: name,
+      version: inst.version,
+      instance: inst.id,
+      pid: inst.pid,
+      coldStartMs: inst.coldStartMs!,
+      openMs: info.openMs,
+      handlerMs: info.handlerMs,
+      models: info.models,
+    });
     if (inst.version !== deployed.version || (closing && backlog === 0)) inst.drain(closing ? closeReason : 'update');
     reportCounts();
     checkClose();
@@ -248,7 +289,17 @@ export function createPool(o: PoolOptions): FunctionPool {
 
   function onExit(inst: Instance, info: ExitInfo) {
     instances.delete(inst);
-    o.emit({ type: 'instance-exit', function: name, version: inst.version, instance: inst.id, pid: inst.pid, reason: info.reason, code: info.code, signal: info.signal, error: info.error?.message });
+    o.emit({
+      type: 'instance-exit',
+      function: name,
+      version: inst.version,
+      instance: inst.id,
+      pid: inst.pid,
+      reason: info.reason,
+      code: info.code,
+      signal: info.signal,
+      error: info.error?.message,
+    });
     reportCounts();
     if (info.reason === 'start-failed' && inst.version === deployed.version) {
       failures++;
@@ -263,7 +314,13 @@ export function createPool(o: PoolOptions): FunctionPool {
   function checkClose() {
     if (!closing) return;
     if (backlog > 0 && live().length === 0) {
-      o.onUnservable(new TensorshareError('ERR_UNAVAILABLE', `function '${name}' was unloaded before an instance could serve the request`, { function: name }));
+      o.onUnservable(
+        new TensorshareError(
+          'ERR_UNAVAILABLE',
+          `function '${name}' was unloaded before an instance could serve the request`,
+          { function: name },
+        ),
+      );
     }
     if (backlog === 0) for (const i of instances) i.drain(closeReason);
     if (instances.size === 0 && inflight === 0) resolveClosed?.();
@@ -271,8 +328,12 @@ export function createPool(o: PoolOptions): FunctionPool {
 
   return {
     name,
-    get deployed() { return deployed; },
-    get closing() { return closing; },
+    get deployed() {
+      return deployed;
+    },
+    get closing() {
+      return closing;
+    },
     slots,
     free,
     run: (request, opts = {}) => run(request, opts),
@@ -281,13 +342,25 @@ export function createPool(o: PoolOptions): FunctionPool {
       if (evicted && backlog === 0 && inflight === 0) desired = Math.min(desired, deployed.config.minInstances);
       const current = live();
       if (decision && desired !== current.length) {
-        o.emit({ type: 'scale', function: name, from: current.length, to: desired, reason: decision.reason, panicking: decision.panicking, stableConcurrency: decision.stableConcurrency, panicConcurrency: decision.panicConcurrency });
+        o.emit({
+          type: 'scale',
+          function: name,
+          from: current.length,
+          to: desired,
+          reason: decision.reason,
+          panicking: decision.panicking,
+          stableConcurrency: decision.stableConcurrency,
+          panicConcurrency: decision.panicConcurrency,
+        });
       }
       if (desired > current.length) {
         for (let k = current.length; k < desired; k++) if (!tryStart()) break;
       } else if (desired < current.length) {
-        const order = (i: Instance) => (i.state === 'ready' && i.inflight === 0 ? 0 : i.state === 'starting' && backlog === 0 ? 1 : 2);
-        const victims = current.sort((a, b) => order(a) - order(b) || a.inflight - b.inflight || a.lastUsedAt - b.lastUsedAt).slice(0, current.length - desired);
+        const order = (i: Instance) =>
+          i.state === 'ready' && i.inflight === 0 ? 0 : i.state === 'starting' && backlog === 0 ? 1 : 2;
+        const victims = current
+          .sort((a, b) => order(a) - order(b) || a.inflight - b.inflight || a.lastUsedAt - b.lastUsedAt)
+          .slice(0, current.length - desired);
         for (const v of victims) v.drain('scale-down');
       }
       reportCounts();
@@ -344,7 +417,10 @@ export function createPool(o: PoolOptions): FunctionPool {
       backlog = next;
       if (backlog > 0) evicted = false;
       measure();
-      if (closing) { checkClose(); return; }
+      if (closing) {
+        checkClose();
+        return;
+      }
       // Demand at zero instances: start one now rather than at the next autoscaler tick.
       if (was === 0 && backlog > 0 && live().length === 0) o.poke();
     },
@@ -359,7 +435,14 @@ export function createPool(o: PoolOptions): FunctionPool {
         inflight,
         slots: slots(),
         free: free(),
-        instances: [...instances].map((i) => ({ id: i.id, version: i.version, pid: i.pid, state: i.state, inflight: i.inflight, coldStartMs: i.coldStartMs })),
+        instances: [...instances].map((i) => ({
+          id: i.id,
+          version: i.version,
+          pid: i.pid,
+          state: i.state,
+          inflight: i.inflight,
+          coldStartMs: i.coldStartMs,
+        })),
         ...(lastError ? { lastError } : {}),
       };
     },
@@ -367,7 +450,9 @@ export function createPool(o: PoolOptions): FunctionPool {
       if (closing) return false;
       const current = live();
       if (current.length <= deployed.config.minInstances || backlog > 0) return false;
-      const idle = current.filter((i) => i.state === 'ready' && i.inflight === 0).sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
+      const idle = current
+        .filter((i) => i.state === 'ready' && i.inflight === 0)
+        .sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
       if (!idle) return false;
       idle.drain('evicted');
       evicted = true;
@@ -378,5 +463,9 @@ export function createPool(o: PoolOptions): FunctionPool {
 }
 
 function cancelled(fn: string): TensorshareError {
-  return new TensorshareError('ERR_UNAVAILABLE', `request to function '${fn}' was cancelled by its caller while it ran`, { function: fn, cancelled: true });
+  return new TensorshareError(
+    'ERR_UNAVAILABLE',
+    `request to function '${fn}' was cancelled by its caller while it ran`,
+    { function: fn, cancelled: true },
+  );
 }

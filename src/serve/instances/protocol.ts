@@ -68,7 +68,13 @@ export interface ReadyMessage {
 
 export type FromInstance =
   | ReadyMessage
-  | { type: 'result'; id: number; outputs: Tensor[]; parameters?: Record<string, string | number | boolean>; runMs: number }
+  | {
+      type: 'result';
+      id: number;
+      outputs: Tensor[];
+      parameters?: Record<string, string | number | boolean>;
+      runMs: number;
+    }
   | { type: 'error'; id: number; error: WireError; runMs: number }
   | { type: 'fatal'; error: WireError }
   | { type: 'described'; metadata?: { inputs: TensorMetadata[]; outputs: TensorMetadata[] }; hasHandle: boolean };

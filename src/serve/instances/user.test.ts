@@ -31,7 +31,10 @@ describe('instance users', () => {
     assert.deepEqual(userFor(users, 'bob'), NOBODY);
     assert.equal(userFor(undefined, 'bob'), undefined);
     assert.deepEqual(parseInstanceUsers([], '0').default, { uid: 0, gid: 0 });
-    assert.throws(() => lookupUser('no-such-user-here'), (e: TensorshareError) => e.code === 'ERR_INVALID_ARGUMENT' && /does not exist/.test(e.message));
+    assert.throws(
+      () => lookupUser('no-such-user-here'),
+      (e: TensorshareError) => e.code === 'ERR_INVALID_ARGUMENT' && /does not exist/.test(e.message),
+    );
     assert.throws(() => parseInstanceUsers(['a', 'b'], 'nobody'), /one default user/);
     assert.throws(() => parseInstanceUsers(['=x'], 'nobody'), /tenant=\]user/);
   });
@@ -39,10 +42,20 @@ describe('instance users', () => {
   test('instance users need a daemon', async () => {
     const roots = await tempRoots('ts-users');
     try {
-      await assert.rejects(startServer({
-        functionsDir: roots.dir, repository: roots.repository, store: roots.store, daemon: 'off', httpPort: 0, grpcPort: false,
-        instanceUsers: { default: NOBODY, tenants: {} }, env: testEnv(), logger: pino({ level: 'silent' }),
-      }), /need a daemon/);
+      await assert.rejects(
+        startServer({
+          functionsDir: roots.dir,
+          repository: roots.repository,
+          store: roots.store,
+          daemon: 'off',
+          httpPort: 0,
+          grpcPort: false,
+          instanceUsers: { default: NOBODY, tenants: {} },
+          env: testEnv(),
+          logger: pino({ level: 'silent' }),
+        }),
+        /need a daemon/,
+      );
     } finally {
       await roots.cleanup();
     }
@@ -73,7 +86,9 @@ export async function handle(request, ctx) {
 }
 `;
 
-describe('serve as root runs instances as an unprivileged user', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => {
+describe('serve as root runs instances as an unprivileged user', {
+  skip: process.getuid?.() !== 0 ? 'needs root' : false,
+}, () => {
   let roots: TempRoots;
   let server: RunningServer | undefined;
   after(async () => {
@@ -85,37 +100,75 @@ describe('serve as root runs instances as an unprivileged user', { skip: process
     roots = await tempRoots('ts-users');
     await fs.chmod(roots.dir, 0o755); // the instance user reads the function folder
     const width = 128;
-    await importModel(roots.repository, await writeChain(path.join(roots.dir, 'src'), 'chain', { width, layers: 2 }), { name: 'chain' });
+    await importModel(roots.repository, await writeChain(path.join(roots.dir, 'src'), 'chain', { width, layers: 2 }), {
+      name: 'chain',
+    });
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'writer', { model: 'chain', minInstances: 0 }, WRITER);
     server = await startServer({
-      functionsDir: functions, repository: roots.repository, store: roots.store, daemon: 'auto', httpPort: 0, grpcPort: false, pollIntervalMs: 0,
-      instanceUsers: parseInstanceUsers([], 'nobody'), env: testEnv(), logger: pino({ level: 'warn' }, pino.destination(2)),
+      functionsDir: functions,
+      repository: roots.repository,
+      store: roots.store,
+      daemon: 'auto',
+      httpPort: 0,
+      grpcPort: false,
+      pollIntervalMs: 0,
+      instanceUsers: parseInstanceUsers([], 'nobody'),
+      env: testEnv(),
+      logger: pino({ level: 'warn' }, pino.destination(2)),
     });
     assert.equal(server.daemon.mode, 'owned');
     const sock = await fs.stat(server.daemon.socket);
-    assert.equal(sock.gid, NOBODY.gid, 'the socket belongs to the instances\' group');
+    assert.equal(sock.gid, NOBODY.gid, "the socket belongs to the instances' group");
     assert.equal(sock.mode & 0o777, 0o660);
 
     const tensors = layout(roots.store).tensors;
     const [name] = await fs.readdir(tensors);
     assert.ok(name, 'deploy made the model resident');
     const tensor = path.join(tensors, name);
-    const before = createHash('sha256').update(await fs.readFile(tensor)).digest('hex');
+    const before = createHash('sha256')
+      .update(await fs.readFile(tensor))
+      .digest('hex');
     // Control: this process (root) may open it read-write, so the refusal below is the instance user's.
     await (await fs.open(tensor, 'r+')).close();
 
     const res = await fetch(`${server.gateway.httpUrl}/v2/models/writer/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [width], data: Array.from({ length: width }, (_, i) => i / width) }], parameters: { tensor } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [
+          { name: 'x', datatype: 'FP32', shape: [width], data: Array.from({ length: width }, (_, i) => i / width) },
+        ],
+        parameters: { tensor },
+      }),
     });
-    const body = (await res.json()) as { outputs?: { data: number[] }[]; parameters?: Record<string, unknown>; error?: string };
+    const body = (await res.json()) as {
+      outputs?: { data: number[] }[];
+      parameters?: Record<string, unknown>;
+      error?: string;
+    };
     assert.equal(res.status, 200, JSON.stringify(body));
-    assert.equal(body.outputs![0]!.data.length, width, 'the model ran: the instance reached the daemon and read the store');
-    assert.ok(['EACCES', 'EPERM', 'EROFS'].includes(String(body.parameters!.openError)), `open r+ was refused, got ${body.parameters!.openError}`);
+    assert.equal(
+      body.outputs![0]!.data.length,
+      width,
+      'the model ran: the instance reached the daemon and read the store',
+    );
+    assert.ok(
+      ['EACCES', 'EPERM', 'EROFS'].includes(String(body.parameters!.openError)),
+      `open r+ was refused, got ${body.parameters!.openError}`,
+    );
     assert.equal(body.parameters!.uid, NOBODY.uid);
     assert.equal(body.parameters!.gid, NOBODY.gid);
-    assert.ok(!String(body.parameters!.groups).split(',').includes('0'), `no root group kept: ${body.parameters!.groups}`);
-    assert.equal(createHash('sha256').update(await fs.readFile(tensor)).digest('hex'), before, 'the tensor is unchanged');
+    assert.ok(
+      !String(body.parameters!.groups).split(',').includes('0'),
+      `no root group kept: ${body.parameters!.groups}`,
+    );
+    assert.equal(
+      createHash('sha256')
+        .update(await fs.readFile(tensor))
+        .digest('hex'),
+      before,
+      'the tensor is unchanged',
+    );
   });
 });

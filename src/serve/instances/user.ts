@@ -25,7 +25,9 @@ const ID = /^[0-9]+$/;
 
 function getent(db: 'passwd' | 'group', key: string): string[] | undefined {
   try {
-    return execFileSync('getent', [db, key], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(':');
+    return execFileSync('getent', [db, key], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split(':');
   } catch {
     return undefined;
   }
@@ -35,12 +37,20 @@ function getent(db: 'passwd' | 'group', key: string): string[] | undefined {
 export function lookupUser(spec: string): ProcessUser {
   const [user = '', group] = spec.split(':');
   const pw = ID.test(user) ? undefined : getent('passwd', user);
-  if (!ID.test(user) && !pw) throw new TensorshareError('ERR_INVALID_ARGUMENT', `instance user '${user}' does not exist (give a user name or a numeric uid[:gid])`);
+  if (!ID.test(user) && !pw)
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `instance user '${user}' does not exist (give a user name or a numeric uid[:gid])`,
+    );
   const uid = Number(pw ? pw[2] : user);
   let gid: number;
   if (group === undefined) {
     const primary = pw?.[3] ?? getent('passwd', user)?.[3];
-    if (primary === undefined) throw new TensorshareError('ERR_INVALID_ARGUMENT', `instance user ${uid} has no passwd entry to take a group from: give uid:gid`);
+    if (primary === undefined)
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `instance user ${uid} has no passwd entry to take a group from: give uid:gid`,
+      );
     gid = Number(primary);
   } else if (ID.test(group)) gid = Number(group);
   else {
@@ -58,15 +68,18 @@ export function lookupUser(spec: string): ProcessUser {
  */
 export function parseInstanceUsers(specs: readonly string[], fallback: string): InstanceUsers {
   const plain = specs.filter((s) => !s.includes('='));
-  if (plain.length > 1) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--instance-user: one default user, got ${plain.join(', ')}`);
+  if (plain.length > 1)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `--instance-user: one default user, got ${plain.join(', ')}`);
   const def = lookupUser(plain[0] ?? fallback);
   const tenants: Record<string, ProcessUser> = {};
   for (const s of specs.filter((x) => x.includes('='))) {
     const [tenant, user] = s.split('=', 2) as [string, string];
-    if (!tenant || !user) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--instance-user: expected [tenant=]user, got '${s}'`);
+    if (!tenant || !user)
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `--instance-user: expected [tenant=]user, got '${s}'`);
     tenants[tenant] = { uid: lookupUser(user).uid, gid: def.gid };
   }
   return { default: def, tenants };
 }
 
-export const userFor = (users: InstanceUsers | undefined, tenant: string): ProcessUser | undefined => users && (users.tenants[tenant] ?? users.default);
+export const userFor = (users: InstanceUsers | undefined, tenant: string): ProcessUser | undefined =>
+  users && (users.tenants[tenant] ?? users.default);

@@ -27,7 +27,9 @@ async function listFiles(dir: string, base = dir): Promise<string[]> {
 }
 
 test(`generated/ matches what \`npm run ${SCRIPT}\` makes from the .proto`, async () => {
-  const pkg = JSON.parse(await fs.readFile(path.join(packageRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const pkg = JSON.parse(await fs.readFile(path.join(packageRoot, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   const [cmd, ...args] = pkg.scripts[SCRIPT]!.split(/\s+/);
   assert.equal(cmd, 'proto-loader-gen-types');
   const outIndex = args.findIndex((a) => a.startsWith('--outDir='));
@@ -35,8 +37,18 @@ test(`generated/ matches what \`npm run ${SCRIPT}\` makes from the .proto`, asyn
   const committed = path.join(packageRoot, args[outIndex]!.slice('--outDir='.length));
   // The __Output types describe messages decoded with LOADER_OPTIONS: the generator must be told the same.
   const o = LOADER_OPTIONS;
-  const flags = [o.keepCase && '--keepCase', o.longs === String && '--longs=String', o.enums === String && '--enums=String', o.defaults && '--defaults', o.oneofs && '--oneofs'];
-  assert.deepEqual(flags.filter((f) => f && !args.includes(f)), [], `${SCRIPT} passes the generator the flags of LOADER_OPTIONS`);
+  const flags = [
+    o.keepCase && '--keepCase',
+    o.longs === String && '--longs=String',
+    o.enums === String && '--enums=String',
+    o.defaults && '--defaults',
+    o.oneofs && '--oneofs',
+  ];
+  assert.deepEqual(
+    flags.filter((f) => f && !args.includes(f)),
+    [],
+    `${SCRIPT} passes the generator the flags of LOADER_OPTIONS`,
+  );
 
   const require = createRequire(import.meta.url);
   const loaderPkg = require.resolve('@grpc/proto-loader/package.json');
@@ -51,7 +63,11 @@ test(`generated/ matches what \`npm run ${SCRIPT}\` makes from the .proto`, asyn
     const stale = `out of date with the .proto: run \`npm run ${SCRIPT}\` and commit the result`;
     assert.deepEqual(await listFiles(committed), fresh, `file list of ${committed} ${stale}`);
     for (const f of fresh) {
-      assert.equal(await fs.readFile(path.join(committed, f), 'utf8'), await fs.readFile(path.join(tmp, f), 'utf8'), `${f} ${stale}`);
+      assert.equal(
+        await fs.readFile(path.join(committed, f), 'utf8'),
+        await fs.readFile(path.join(tmp, f), 'utf8'),
+        `${f} ${stale}`,
+      );
     }
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });

@@ -22,7 +22,10 @@ import type { ProtoGrpcType } from './generated/grpc_predict_v2.js';
 import type { InferParameter, InferParameter__Output } from './generated/inference/InferParameter.js';
 import type { InferTensorContents, InferTensorContents__Output } from './generated/inference/InferTensorContents.js';
 import type { ModelInferRequest__Output } from './generated/inference/ModelInferRequest.js';
-import type { ModelInferResponse, _inference_ModelInferResponse_InferOutputTensor as InferOutputTensor } from './generated/inference/ModelInferResponse.js';
+import type {
+  ModelInferResponse,
+  _inference_ModelInferResponse_InferOutputTensor as InferOutputTensor,
+} from './generated/inference/ModelInferResponse.js';
 import type { ModelRepositoryParameter__Output } from './generated/inference/ModelRepositoryParameter.js';
 import type { WireInferRequest, WireInput } from './request.js';
 import { badRequest } from './status.js';
@@ -60,7 +63,10 @@ export type ModelInferDecoder = (message: Buffer) => ModelInferRequest__Output;
  * (scanModelInfer) before anything is decoded, and may decode them off the
  * event loop. `decodeModelInfer` is the deserializer it replaced.
  */
-export function boundedInferenceService(protoDir: string): { service: InferenceServiceClient['service']; decodeModelInfer: ModelInferDecoder } {
+export function boundedInferenceService(protoDir: string): {
+  service: InferenceServiceClient['service'];
+  decodeModelInfer: ModelInferDecoder;
+} {
   const { service } = loadInferenceService(protoDir);
   const infer = service.ModelInfer;
   return {
@@ -81,7 +87,9 @@ export function decodeGrpcInfer(
   try {
     msg = decode(message);
   } catch (e) {
-    throw badRequest(`ModelInfer request is not a valid protobuf message: ${e instanceof Error ? e.message : String(e)}`);
+    throw badRequest(
+      `ModelInfer request is not a valid protobuf message: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   const { wire, raw } = wireFromGrpc(msg);
   return { request: validateInferRequest(model, version, wire, meta, limits), raw };
@@ -90,7 +98,9 @@ export function decodeGrpcInfer(
 /** A decoded InferParameter (inference calls) or ModelRepositoryParameter (repository calls): `parameter_choice` names the field set. */
 type DecodedParam = Omit<InferParameter__Output, 'parameter_choice'> &
   Omit<ModelRepositoryParameter__Output, 'parameter_choice'> & {
-    parameter_choice?: InferParameter__Output['parameter_choice'] | ModelRepositoryParameter__Output['parameter_choice'];
+    parameter_choice?:
+      | InferParameter__Output['parameter_choice']
+      | ModelRepositoryParameter__Output['parameter_choice'];
   };
 export type GrpcParams = Record<string, DecodedParam>;
 
@@ -182,7 +192,9 @@ export function wireFromGrpc(msg: ModelInferRequest__Output): GrpcWireRequest {
     const where = `input '${name}'`;
     const shape = (inp.shape ?? []).map(Number);
     if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw badRequest(`${where} has an invalid shape [${(inp.shape ?? []).join(', ')}]: dimensions must be non-negative integers`);
+      throw badRequest(
+        `${where} has an invalid shape [${(inp.shape ?? []).join(', ')}]: dimensions must be non-negative integers`,
+      );
     }
     const parameters = paramsFromGrpc(inp.parameters, where);
     const set = setContentFields(inp.contents);
@@ -191,7 +203,8 @@ export function wireFromGrpc(msg: ModelInferRequest__Output): GrpcWireRequest {
       return { name, datatype: inp.datatype, shape, parameters, payload: { kind: 'raw', bytes: raw[i]! } };
     }
     const field = CONTENTS_FIELD[inp.datatype as Datatype];
-    if (inp.datatype === 'FP16') throw badRequest(`${where} is FP16, which has no typed contents field: send it in raw_input_contents`);
+    if (inp.datatype === 'FP16')
+      throw badRequest(`${where} is FP16, which has no typed contents field: send it in raw_input_contents`);
     const others = set.filter((f) => f !== field);
     if (field && others.length > 0) {
       throw badRequest(`${where} of datatype ${inp.datatype} must use contents.${field}, not ${others.join(', ')}`);
@@ -210,7 +223,9 @@ export function wireFromGrpc(msg: ModelInferRequest__Output): GrpcWireRequest {
 
 function setContentFields(c: InferTensorContents__Output | null | undefined): (keyof InferTensorContents__Output)[] {
   if (!c) return [];
-  return (Object.keys(c) as (keyof InferTensorContents__Output)[]).filter((k) => Array.isArray(c[k]) && (c[k] as unknown[]).length > 0);
+  return (Object.keys(c) as (keyof InferTensorContents__Output)[]).filter(
+    (k) => Array.isArray(c[k]) && (c[k] as unknown[]).length > 0,
+  );
 }
 
 /**
@@ -227,7 +242,11 @@ export function grpcFromResponse(
   const useRaw = raw || outputs.some((t) => CONTENTS_FIELD[t.datatype] === undefined);
   // Typed contents are built as JS arrays before protobuf encodes them, on the event loop: bound them like JSON.
   if (!useRaw) {
-    const least = outputs.reduce((n, t) => n + t.data.length * (t.datatype === 'FP32' ? 4 : t.datatype === 'FP64' ? 8 : t.datatype === 'BYTES' ? 2 : 1), 0);
+    const least = outputs.reduce(
+      (n, t) =>
+        n + t.data.length * (t.datatype === 'FP32' ? 4 : t.datatype === 'FP64' ? 8 : t.datatype === 'BYTES' ? 2 : 1),
+      0,
+    );
     if (least > maxTypedBytes) {
       throw new TensorshareError(
         'ERR_INVALID_ARGUMENT',
@@ -262,7 +281,11 @@ function typedContents(t: Tensor): InferTensorContents {
   const field = CONTENTS_FIELD[t.datatype]!;
   switch (t.datatype) {
     case 'BYTES':
-      return { bytes_contents: bytesElements(t.data as Uint8Array[] | string[]).map((e) => Buffer.from(e.buffer, e.byteOffset, e.byteLength)) };
+      return {
+        bytes_contents: bytesElements(t.data as Uint8Array[] | string[]).map((e) =>
+          Buffer.from(e.buffer, e.byteOffset, e.byteLength),
+        ),
+      };
     case 'BOOL':
       return { bool_contents: Array.from(t.data as Uint8Array, (v) => v !== 0) };
     case 'INT64':

@@ -90,12 +90,19 @@ const utf8 = new TextDecoder();
  * and names), which costs nothing whatever the size of the message. Throws ERR_INVALID_ARGUMENT naming the first
  * limit passed, or the malformation found.
  */
-export function scanModelInfer(buf: Uint8Array, limits: DecodeLimits = DECODE_LIMITS, opts: { shallow?: boolean } = {}): ModelInferTarget {
+export function scanModelInfer(
+  buf: Uint8Array,
+  limits: DecodeLimits = DECODE_LIMITS,
+  opts: { shallow?: boolean } = {},
+): ModelInferTarget {
   const r = new WireReader(buf, 0, buf.length);
   const name = (f: Field, what: string): string => {
     if (f.type !== LEN) throw malformed(`${what} is not a string`);
     if (f.end - f.start > limits.maxNameBytes) {
-      throw badRequest(`${what} '${shown(utf8.decode(buf.subarray(f.start, f.start + 64)))}…' is longer than ${limits.maxNameBytes} bytes`, { limit: limits.maxNameBytes });
+      throw badRequest(
+        `${what} '${shown(utf8.decode(buf.subarray(f.start, f.start + 64)))}…' is longer than ${limits.maxNameBytes} bytes`,
+        { limit: limits.maxNameBytes },
+      );
     }
     return utf8.decode(buf.subarray(f.start, f.end));
   };
@@ -130,7 +137,10 @@ export function scanModelInfer(buf: Uint8Array, limits: DecodeLimits = DECODE_LI
         for (let g = o.next(); g; g = o.next()) {
           if (g.no === 1) name(g, `outputs[${counts.outputs - 1}] name`);
           else if (g.no === 2) {
-            if (++params > limits.maxParameters) throw badRequest(`outputs[${counts.outputs - 1}] has more than ${limits.maxParameters} parameters`, { limit: limits.maxParameters });
+            if (++params > limits.maxParameters)
+              throw badRequest(`outputs[${counts.outputs - 1}] has more than ${limits.maxParameters} parameters`, {
+                limit: limits.maxParameters,
+              });
             scanParameterEntry(buf, g, limits, name);
           }
         }
@@ -156,7 +166,12 @@ function sub(buf: Uint8Array, f: Field, what: string): WireReader {
   return new WireReader(buf, f.start, f.end);
 }
 
-function scanParameterEntry(buf: Uint8Array, f: Field, _limits: DecodeLimits, name: (f: Field, what: string) => string): void {
+function scanParameterEntry(
+  buf: Uint8Array,
+  f: Field,
+  _limits: DecodeLimits,
+  name: (f: Field, what: string) => string,
+): void {
   const e = sub(buf, f, 'a parameters entry');
   for (let g = e.next(); g; g = e.next()) if (g.no === 1) name(g, 'parameter name');
 }
@@ -181,7 +196,8 @@ function scanInput(
   const contents: Field[] = [];
   let params = 0;
   const dim = (d: number) => {
-    if (shape.length >= limits.maxRank) throw badRequest(`${where} has more than ${limits.maxRank} dimensions`, { limit: limits.maxRank });
+    if (shape.length >= limits.maxRank)
+      throw badRequest(`${where} has more than ${limits.maxRank} dimensions`, { limit: limits.maxRank });
     shape.push(d);
   };
   for (let g = r.next(); g; g = r.next()) {
@@ -191,7 +207,8 @@ function scanInput(
       if (g.type === VARINT) dim(g.value);
       else if (g.type === LEN) for (const s = new WireReader(buf, g.start, g.end); s.pos < s.end; ) dim(s.varint());
     } else if (g.no === 4) {
-      if (++params > limits.maxParameters) throw badRequest(`${where} has more than ${limits.maxParameters} parameters`, { limit: limits.maxParameters });
+      if (++params > limits.maxParameters)
+        throw badRequest(`${where} has more than ${limits.maxParameters} parameters`, { limit: limits.maxParameters });
       scanParameterEntry(buf, g, limits, name);
     } else if (g.no === 5) contents.push(g);
   }
@@ -204,22 +221,30 @@ function scanInput(
   const add = (n: number, bytes: boolean) => {
     elements += n;
     if (elements > declared) {
-      throw badRequest(`${where} has more than ${declared} typed contents elements, its shape [${shape.join(', ')}] needs ${declared}`);
+      throw badRequest(
+        `${where} has more than ${declared} typed contents elements, its shape [${shape.join(', ')}] needs ${declared}`,
+      );
     }
     budget.values += n;
     if (budget.values > limits.maxValues) {
-      throw badRequest(`ModelInfer request has more than ${limits.maxValues} typed contents elements; send large tensors in raw_input_contents`, { limit: limits.maxValues });
+      throw badRequest(
+        `ModelInfer request has more than ${limits.maxValues} typed contents elements; send large tensors in raw_input_contents`,
+        { limit: limits.maxValues },
+      );
     }
     if (bytes) budget.bytesElements += n;
     if (bytes && budget.bytesElements > limits.maxBytesElements) {
-      throw badRequest(`ModelInfer request has more than ${limits.maxBytesElements} BYTES elements`, { limit: limits.maxBytesElements });
+      throw badRequest(`ModelInfer request has more than ${limits.maxBytesElements} BYTES elements`, {
+        limit: limits.maxBytesElements,
+      });
     }
   };
   for (const c of contents) {
     const cr = sub(buf, c, `${where} contents`);
     for (let g = cr.next(); g; g = cr.next()) {
       if (g.no === BYTES_CONTENTS) add(1, true);
-      else if (g.type !== LEN) add(1, false); // one unpacked scalar
+      else if (g.type !== LEN)
+        add(1, false); // one unpacked scalar
       else if (g.no === FIXED32_CONTENTS) add(Math.ceil((g.end - g.start) / 4), false);
       else if (g.no === FIXED64_CONTENTS) add(Math.ceil((g.end - g.start) / 8), false);
       else if (VARINT_CONTENTS.has(g.no)) {

@@ -7,12 +7,26 @@
 
 import zlib from 'node:zlib';
 import { TensorshareError } from '../../errors.js';
-import { bytesToStrings, halfToNumber, type ModelMetadata, type NumericData, type Parameters, type ParamValue, type Tensor } from '../../tensor/index.js';
+import {
+  bytesToStrings,
+  halfToNumber,
+  type ModelMetadata,
+  type NumericData,
+  type Parameters,
+  type ParamValue,
+  type Tensor,
+} from '../../tensor/index.js';
 import type { ValidatedInferRequest } from './backend.js';
 import { tensorBytes } from './binary.js';
 import { scanJson } from './json-scan.js';
 import { DECODE_LIMITS, shown, type DecodeLimits } from './limits.js';
-import { describeShape, validateInferRequest, type WireInferRequest, type WireInput, type WireOutput } from './request.js';
+import {
+  describeShape,
+  validateInferRequest,
+  type WireInferRequest,
+  type WireInput,
+  type WireOutput,
+} from './request.js';
 import { badRequest, tooLarge } from './status.js';
 
 export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
@@ -28,7 +42,11 @@ export interface HttpInferBody {
  * header, or SageMaker's `json-header-size` content-type parameter; undefined
  * for a plain JSON body.
  */
-export function headerLengthOf(headerValue: string | string[] | undefined, contentType: string | undefined, bodyLength: number): number | undefined {
+export function headerLengthOf(
+  headerValue: string | string[] | undefined,
+  contentType: string | undefined,
+  bodyLength: number,
+): number | undefined {
   let raw: string | undefined = Array.isArray(headerValue) ? headerValue[0] : headerValue;
   if (raw === undefined && contentType) {
     const m = /;\s*json-header-size\s*=\s*(\d+)/i.exec(contentType);
@@ -48,7 +66,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** The body as sent, decompressed per Content-Encoding up to `maxBytes`. */
 export function decodeContentEncoding(buf: Buffer, encoding: string | undefined, maxBytes: number): Buffer {
-  const enc = String(encoding ?? 'identity').trim().toLowerCase();
+  const enc = String(encoding ?? 'identity')
+    .trim()
+    .toLowerCase();
   if (enc === 'identity' || enc === '') return buf;
   try {
     if (enc === 'gzip') return zlib.gunzipSync(buf, { maxOutputLength: maxBytes });
@@ -94,11 +114,17 @@ export function decodeHttpInfer(
   const body = decodeContentEncoding(input.body, input.contentEncoding, input.maxBodyBytes);
   const headerLength = headerLengthOf(input.headerLength, input.contentType, body.length);
   const parsed = parseHttpInferBody(body, headerLength, limits);
-  return { request: validateInferRequest(model, version, parsed.wire, meta, limits), binaryOutput: parsed.binaryOutputChoice };
+  return {
+    request: validateInferRequest(model, version, parsed.wire, meta, limits),
+    binaryOutput: parsed.binaryOutputChoice,
+  };
 }
 
 function checkName(name: string, what: string, limits: DecodeLimits): void {
-  if (Buffer.byteLength(name) > limits.maxNameBytes) throw badRequest(`${what} '${shown(name)}' is longer than ${limits.maxNameBytes} bytes`, { limit: limits.maxNameBytes });
+  if (Buffer.byteLength(name) > limits.maxNameBytes)
+    throw badRequest(`${what} '${shown(name)}' is longer than ${limits.maxNameBytes} bytes`, {
+      limit: limits.maxNameBytes,
+    });
 }
 
 function parseParameters(v: unknown, where: string, limits: DecodeLimits = DECODE_LIMITS): Parameters {
@@ -106,7 +132,8 @@ function parseParameters(v: unknown, where: string, limits: DecodeLimits = DECOD
   if (!isPlainObject(v)) throw badRequest(`${where}: parameters must be an object`);
   const out: Parameters = {};
   const entries = Object.entries(v);
-  if (entries.length > limits.maxParameters) throw badRequest(`${where} has more than ${limits.maxParameters} parameters`, { limit: limits.maxParameters });
+  if (entries.length > limits.maxParameters)
+    throw badRequest(`${where} has more than ${limits.maxParameters} parameters`, { limit: limits.maxParameters });
   for (const [k, p] of entries) {
     checkName(k, `${where}: parameter`, limits);
     if (typeof p === 'string' || typeof p === 'number' || typeof p === 'boolean') out[k] = p as ParamValue;
@@ -116,7 +143,11 @@ function parseParameters(v: unknown, where: string, limits: DecodeLimits = DECOD
 }
 
 /** Parses an infer request body (plain JSON or JSON + binary tensor data). */
-export function parseHttpInferBody(body: Buffer, headerLength: number | undefined, limits: DecodeLimits = DECODE_LIMITS): HttpInferBody & { binaryOutputChoice: BinaryOutputChoice } {
+export function parseHttpInferBody(
+  body: Buffer,
+  headerLength: number | undefined,
+  limits: DecodeLimits = DECODE_LIMITS,
+): HttpInferBody & { binaryOutputChoice: BinaryOutputChoice } {
   const jsonEnd = headerLength ?? body.length;
   scanJson(body, jsonEnd, limits);
   let doc: unknown;
@@ -134,7 +165,8 @@ export function parseHttpInferBody(body: Buffer, headerLength: number | undefine
 
   const rawInputs = doc.inputs;
   if (!Array.isArray(rawInputs)) throw badRequest("request must have an 'inputs' array");
-  if (rawInputs.length > limits.maxTensors) throw badRequest(`request has more than ${limits.maxTensors} inputs`, { limit: limits.maxTensors });
+  if (rawInputs.length > limits.maxTensors)
+    throw badRequest(`request has more than ${limits.maxTensors} inputs`, { limit: limits.maxTensors });
 
   let offset = jsonEnd;
   const inputs: WireInput[] = rawInputs.map((ri, i) => {
@@ -147,7 +179,9 @@ export function parseHttpInferBody(body: Buffer, headerLength: number | undefine
     checkName(ri.datatype, `${where}: datatype`, limits);
     const shape = ri.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw badRequest(`${where} has an invalid shape ${describeShape(shape)}: dimensions must be non-negative integers`);
+      throw badRequest(
+        `${where} has an invalid shape ${describeShape(shape)}: dimensions must be non-negative integers`,
+      );
     }
     const params = parseParameters(ri.parameters, where, limits);
     const size = params.binary_data_size;
@@ -157,25 +191,44 @@ export function parseHttpInferBody(body: Buffer, headerLength: number | undefine
       }
       if (ri.data !== undefined) throw badRequest(`${where} has both 'data' and binary_data_size`);
       if (headerLength === undefined) {
-        throw badRequest(`${where} declares binary_data_size but the request has no Inference-Header-Content-Length header`);
+        throw badRequest(
+          `${where} declares binary_data_size but the request has no Inference-Header-Content-Length header`,
+        );
       }
       if (offset + size > body.length) {
-        throw badRequest(`${where} declares ${size} bytes of binary data, only ${body.length - offset} remain in the body`);
+        throw badRequest(
+          `${where} declares ${size} bytes of binary data, only ${body.length - offset} remain in the body`,
+        );
       }
       const bytes = body.subarray(offset, offset + size);
       offset += size;
-      return { name, datatype: ri.datatype, shape: shape as number[], parameters: params, payload: { kind: 'raw', bytes } };
+      return {
+        name,
+        datatype: ri.datatype,
+        shape: shape as number[],
+        parameters: params,
+        payload: { kind: 'raw', bytes },
+      };
     }
     if (ri.data === undefined) throw badRequest(`${where} has no 'data' (and no binary_data_size)`);
-    return { name, datatype: ri.datatype, shape: shape as number[], parameters: params, payload: { kind: 'values', values: ri.data } };
+    return {
+      name,
+      datatype: ri.datatype,
+      shape: shape as number[],
+      parameters: params,
+      payload: { kind: 'values', values: ri.data },
+    };
   });
   if (offset !== body.length) {
-    throw badRequest(`request body has ${body.length - offset} bytes of binary data beyond what the inputs' binary_data_size declare`);
+    throw badRequest(
+      `request body has ${body.length - offset} bytes of binary data beyond what the inputs' binary_data_size declare`,
+    );
   }
 
   const rawOutputs = doc.outputs ?? [];
   if (!Array.isArray(rawOutputs)) throw badRequest("request 'outputs' must be an array");
-  if (rawOutputs.length > limits.maxTensors) throw badRequest(`request has more than ${limits.maxTensors} outputs`, { limit: limits.maxTensors });
+  if (rawOutputs.length > limits.maxTensors)
+    throw badRequest(`request has more than ${limits.maxTensors} outputs`, { limit: limits.maxTensors });
   const outputs: WireOutput[] = rawOutputs.map((ro, i) => {
     if (!isPlainObject(ro)) throw badRequest(`outputs[${i}] must be an object`);
     const name = ro.name;
@@ -247,7 +300,8 @@ export async function encodeHttpInferResponse(
   const version = res.version ?? req.version;
   if (version !== undefined) head += `,"model_version":${JSON.stringify(version)}`;
   if (req.id !== undefined) head += `,"id":${JSON.stringify(req.id)}`;
-  if (res.parameters && Object.keys(res.parameters).length > 0) head += `,"parameters":${JSON.stringify(res.parameters)}`;
+  if (res.parameters && Object.keys(res.parameters).length > 0)
+    head += `,"parameters":${JSON.stringify(res.parameters)}`;
   put(`${head},"outputs":[`);
   for (const [i, t] of outputs.entries()) {
     const params: Parameters = { ...(t.parameters ?? {}) };
@@ -258,7 +312,9 @@ export async function encodeHttpInferResponse(
       params.binary_data_size = bytes.length;
     }
     const p = Object.keys(params).length > 0 ? `,"parameters":${JSON.stringify(params)}` : '';
-    put(`${i > 0 ? ',' : ''}{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}]${p}`);
+    put(
+      `${i > 0 ? ',' : ''}{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}]${p}`,
+    );
     if (!asBinary) {
       put(',"data":[');
       for (let from = 0; from < t.data.length; from += JSON_CHUNK) {
@@ -275,7 +331,11 @@ export async function encodeHttpInferResponse(
   put(']}');
   const body = Buffer.concat(json);
   if (binaries.length === 0) return { body, contentType: 'application/json' };
-  return { body: Buffer.concat([body, ...binaries]), contentType: 'application/octet-stream', headerLength: body.length };
+  return {
+    body: Buffer.concat([body, ...binaries]),
+    contentType: 'application/octet-stream',
+    headerLength: body.length,
+  };
 }
 
 const num = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
@@ -284,7 +344,9 @@ const num = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
 function jsonItems(t: Tensor, from: number, to: number): string {
   switch (t.datatype) {
     case 'BYTES':
-      return bytesToStrings((t.data as (Uint8Array | string)[]).slice(from, to)).map((s) => JSON.stringify(s)).join(',');
+      return bytesToStrings((t.data as (Uint8Array | string)[]).slice(from, to))
+        .map((s) => JSON.stringify(s))
+        .join(',');
     case 'BOOL':
       return Array.from((t.data as Uint8Array).subarray(from, to), (v) => (v ? 'true' : 'false')).join(',');
     case 'FP16':
@@ -300,5 +362,11 @@ function jsonItems(t: Tensor, from: number, to: number): string {
 /** Model metadata as JSON (shapes with -1 for dynamic dimensions). */
 export function metadataJson(m: ModelMetadata): object {
   const tm = (t: ModelMetadata['inputs'][number]) => ({ name: t.name, datatype: t.datatype, shape: t.shape });
-  return { name: m.name, versions: m.versions, platform: m.platform, inputs: m.inputs.map(tm), outputs: m.outputs.map(tm) };
+  return {
+    name: m.name,
+    versions: m.versions,
+    platform: m.platform,
+    inputs: m.inputs.map(tm),
+    outputs: m.outputs.map(tm),
+  };
 }

@@ -11,7 +11,11 @@ const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 
 /** Throws ERR_INVALID_ARGUMENT when `text[0, end)` nests deeper or holds more than the limits allow. */
-export function scanJson(text: Uint8Array, end: number, limits: Pick<DecodeLimits, 'maxJsonDepth' | 'maxJsonContainers' | 'maxValues'>): void {
+export function scanJson(
+  text: Uint8Array,
+  end: number,
+  limits: Pick<DecodeLimits, 'maxJsonDepth' | 'maxJsonContainers' | 'maxValues'>,
+): void {
   const buf = Buffer.from(text.buffer, text.byteOffset, Math.min(end, text.byteLength));
   // Elements of `data` are JSON values; names, datatypes and shapes add a few per tensor.
   const maxItems = limits.maxValues + limits.maxJsonContainers;
@@ -24,16 +28,25 @@ export function scanJson(text: Uint8Array, end: number, limits: Pick<DecodeLimit
       i = closingQuote(buf, i);
       if (i < 0) return; // unterminated: JSON.parse says so
     } else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limits.maxJsonDepth) throw badRequest(`request JSON is nested more than ${limits.maxJsonDepth} levels deep`, { limit: limits.maxJsonDepth });
-      if (++containers > limits.maxJsonContainers) {
-        throw badRequest(`request JSON has more than ${limits.maxJsonContainers} objects and arrays; send tensor data flat, or binary with the binary tensor data extension`, {
-          limit: limits.maxJsonContainers,
+      if (++depth > limits.maxJsonDepth)
+        throw badRequest(`request JSON is nested more than ${limits.maxJsonDepth} levels deep`, {
+          limit: limits.maxJsonDepth,
         });
+      if (++containers > limits.maxJsonContainers) {
+        throw badRequest(
+          `request JSON has more than ${limits.maxJsonContainers} objects and arrays; send tensor data flat, or binary with the binary tensor data extension`,
+          {
+            limit: limits.maxJsonContainers,
+          },
+        );
       }
     } else if (c === 0x7d || c === 0x5d) {
       depth--;
     } else if (c === COMMA && ++items > maxItems) {
-      throw badRequest(`request JSON has more than ${maxItems} values; send large tensors with the binary tensor data extension`, { limit: maxItems });
+      throw badRequest(
+        `request JSON has more than ${maxItems} values; send large tensors with the binary tensor data extension`,
+        { limit: maxItems },
+      );
     }
   }
 }

@@ -91,13 +91,17 @@ export function validateInferRequest(
   const budget: Budget = { values: 0, bytesElements: 0, limits };
   for (const w of wire.inputs) {
     const m = byName.get(w.name);
-    if (!m) throw badRequest(`model '${model}' has no input named '${shown(w.name)}' (inputs: ${listNames(meta.inputs)})`, { input: shown(w.name) });
+    if (!m)
+      throw badRequest(`model '${model}' has no input named '${shown(w.name)}' (inputs: ${listNames(meta.inputs)})`, {
+        input: shown(w.name),
+      });
     if (seen.has(w.name)) throw badRequest(`input '${w.name}' is given more than once`, { input: w.name });
     seen.add(w.name);
     inputs.push(decodeInput(model, w, m, budget));
   }
   for (const m of meta.inputs) {
-    if (!m.optional && !seen.has(m.name)) throw badRequest(`missing input '${m.name}' for model '${model}'`, { input: m.name });
+    if (!m.optional && !seen.has(m.name))
+      throw badRequest(`missing input '${m.name}' for model '${model}'`, { input: m.name });
   }
 
   const outByName = new Map(meta.outputs.map((t) => [t.name, t]));
@@ -108,7 +112,10 @@ export function validateInferRequest(
     const seenOut = new Set<string>();
     outputs = wire.outputs.map((o) => {
       if (!outByName.has(o.name)) {
-        throw badRequest(`model '${model}' has no output named '${shown(o.name)}' (outputs: ${listNames(meta.outputs)})`, { output: shown(o.name) });
+        throw badRequest(
+          `model '${model}' has no output named '${shown(o.name)}' (outputs: ${listNames(meta.outputs)})`,
+          { output: shown(o.name) },
+        );
       }
       if (seenOut.has(o.name)) throw badRequest(`output '${o.name}' is requested more than once`, { output: o.name });
       seenOut.add(o.name);
@@ -124,7 +131,8 @@ export function validateInferRequest(
 
 function decodeInput(model: string, w: WireInput, m: TensorMetadata, budget: Budget): Tensor {
   const where = `input '${w.name}'`;
-  if (!isDatatype(w.datatype)) throw badRequest(`${where} has unsupported datatype '${shown(w.datatype)}'`, { input: w.name });
+  if (!isDatatype(w.datatype))
+    throw badRequest(`${where} has unsupported datatype '${shown(w.datatype)}'`, { input: w.name });
   if (w.datatype !== m.datatype) {
     throw badRequest(`${where} has datatype ${w.datatype}, model '${model}' expects ${m.datatype}`, { input: w.name });
   }
@@ -132,19 +140,26 @@ function decodeInput(model: string, w: WireInput, m: TensorMetadata, budget: Bud
   checkShape(w.shape, where, budget.limits.maxRank);
   const shapeOk = w.shape.length === m.shape.length && w.shape.every((d, i) => m.shape[i] === -1 || m.shape[i] === d);
   if (!shapeOk) {
-    throw badRequest(`${where} has shape ${fmtShape(w.shape)}, model '${model}' expects ${fmtShape(m.shape)} (-1: any size)`, {
-      input: w.name,
-    });
+    throw badRequest(
+      `${where} has shape ${fmtShape(w.shape)}, model '${model}' expects ${fmtShape(m.shape)} (-1: any size)`,
+      {
+        input: w.name,
+      },
+    );
   }
   // An empty tensor is never what a client means, and onnxruntime answers one with its internals.
   const zero = w.shape.findIndex((d, i) => d === 0 && m.shape[i] !== 0);
   if (zero >= 0) {
-    throw badRequest(`${where} has shape ${fmtShape(w.shape)}: dimension ${zero} is 0, so the tensor would be empty; every dimension must be at least 1`, {
-      input: w.name,
-    });
+    throw badRequest(
+      `${where} has shape ${fmtShape(w.shape)}: dimension ${zero} is 0, so the tensor would be empty; every dimension must be at least 1`,
+      {
+        input: w.name,
+      },
+    );
   }
   const count = elementCount(w.shape);
-  if (count > MAX_ELEMENTS) throw badRequest(`${where} declares ${count} elements, more than the limit ${MAX_ELEMENTS}`, { input: w.name });
+  if (count > MAX_ELEMENTS)
+    throw badRequest(`${where} declares ${count} elements, more than the limit ${MAX_ELEMENTS}`, { input: w.name });
   spend(budget, dt, w.payload.kind, count, where);
 
   let data: TensorData;
@@ -153,7 +168,9 @@ function decodeInput(model: string, w: WireInput, m: TensorMetadata, budget: Bud
   } else {
     const flat = flattenValues(w.payload.values, w.shape.length, where);
     if (flat.length !== count) {
-      throw badRequest(`${where} has ${flat.length} elements, shape ${fmtShape(w.shape)} needs ${count}`, { input: w.name });
+      throw badRequest(`${where} has ${flat.length} elements, shape ${fmtShape(w.shape)} needs ${count}`, {
+        input: w.name,
+      });
     }
     data = valuesToData(dt, flat, where);
   }
@@ -167,7 +184,8 @@ export function checkShape(shape: unknown, where: string, maxRank = DECODE_LIMIT
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
     throw badRequest(`${where} has an invalid shape ${describeShape(shape)}: dimensions must be non-negative integers`);
   }
-  if (shape.length > maxRank) throw badRequest(`${where} has ${shape.length} dimensions, more than the limit ${maxRank}`, { limit: maxRank });
+  if (shape.length > maxRank)
+    throw badRequest(`${where} has ${shape.length} dimensions, more than the limit ${maxRank}`, { limit: maxRank });
 }
 
 /**
@@ -175,8 +193,23 @@ export function checkShape(shape: unknown, where: string, maxRank = DECODE_LIMIT
  * whatever the client nested or sent (JSON.stringify of a 100,000-deep array overflows the stack).
  */
 export function describeShape(shape: unknown): string {
-  if (!Array.isArray(shape)) return shape === undefined ? 'undefined' : typeof shape === 'string' ? JSON.stringify(shown(shape, 40)) : String(shape).slice(0, 40);
-  const dims = shape.slice(0, 8).map((d) => (typeof d === 'number' ? String(d) : Array.isArray(d) ? '[…]' : typeof d === 'string' ? JSON.stringify(shown(d, 20)) : String(d).slice(0, 20)));
+  if (!Array.isArray(shape))
+    return shape === undefined
+      ? 'undefined'
+      : typeof shape === 'string'
+        ? JSON.stringify(shown(shape, 40))
+        : String(shape).slice(0, 40);
+  const dims = shape
+    .slice(0, 8)
+    .map((d) =>
+      typeof d === 'number'
+        ? String(d)
+        : Array.isArray(d)
+          ? '[…]'
+          : typeof d === 'string'
+            ? JSON.stringify(shown(d, 20))
+            : String(d).slice(0, 20),
+    );
   return `[${dims.join(',')}${shape.length > 8 ? `,… (${shape.length} dimensions)` : ''}]`;
 }
 
@@ -186,15 +219,21 @@ function spend(budget: Budget, dt: Datatype, kind: WirePayload['kind'], count: n
   if (kind === 'values') {
     budget.values += count;
     if (budget.values > limits.maxValues) {
-      throw badRequest(`${where} brings the request to ${budget.values} elements of JSON data or typed contents, more than the limit ${limits.maxValues}; send large tensors as binary data (binary tensor data extension, or raw_input_contents over gRPC)`, {
-        limit: limits.maxValues,
-      });
+      throw badRequest(
+        `${where} brings the request to ${budget.values} elements of JSON data or typed contents, more than the limit ${limits.maxValues}; send large tensors as binary data (binary tensor data extension, or raw_input_contents over gRPC)`,
+        {
+          limit: limits.maxValues,
+        },
+      );
     }
   }
   if (dt === 'BYTES') {
     budget.bytesElements += count;
     if (budget.bytesElements > limits.maxBytesElements) {
-      throw badRequest(`${where} brings the request to ${budget.bytesElements} BYTES elements, more than the limit ${limits.maxBytesElements}`, { limit: limits.maxBytesElements });
+      throw badRequest(
+        `${where} brings the request to ${budget.bytesElements} BYTES elements, more than the limit ${limits.maxBytesElements}`,
+        { limit: limits.maxBytesElements },
+      );
     }
   }
 }
@@ -202,13 +241,19 @@ function spend(budget: Budget, dt: Datatype, kind: WirePayload['kind'], count: n
 function decodeRaw(dt: Datatype, bytes: Uint8Array, count: number, shape: number[], where: string): TensorData {
   if (dt === 'BYTES') {
     const elems = deserializeBytes(bytes, count);
-    if (!elems) throw badRequest(`${where} has malformed BYTES data: expected ${count} elements (shape ${fmtShape(shape)}), each a 4-byte little-endian length then its bytes`);
-    if (elems.length !== count) throw badRequest(`${where} has ${elems.length} BYTES elements, shape ${fmtShape(shape)} needs ${count}`);
+    if (!elems)
+      throw badRequest(
+        `${where} has malformed BYTES data: expected ${count} elements (shape ${fmtShape(shape)}), each a 4-byte little-endian length then its bytes`,
+      );
+    if (elems.length !== count)
+      throw badRequest(`${where} has ${elems.length} BYTES elements, shape ${fmtShape(shape)} needs ${count}`);
     return elems;
   }
   const need = count * elementSize(dt);
   if (bytes.length !== need) {
-    throw badRequest(`${where} has ${bytes.length} bytes of binary data, shape ${fmtShape(shape)} of ${dt} needs ${need}`);
+    throw badRequest(
+      `${where} has ${bytes.length} bytes of binary data, shape ${fmtShape(shape)} of ${dt} needs ${need}`,
+    );
   }
   return typedFromBytes(dt, bytes);
 }
@@ -268,7 +313,8 @@ export function valuesToData(dt: Datatype, flat: readonly unknown[], where: stri
     case 'FP16':
     case 'FP32':
     case 'FP64': {
-      for (let i = 0; i < n; i++) if (typeof flat[i] !== 'number') throw elementError(where, i, `a number for ${dt}`, flat[i]);
+      for (let i = 0; i < n; i++)
+        if (typeof flat[i] !== 'number') throw elementError(where, i, `a number for ${dt}`, flat[i]);
       const nums = flat as readonly number[];
       if (dt === 'FP16') return numbersToHalf(nums);
       return dt === 'FP32' ? Float32Array.from(nums) : Float64Array.from(nums);
@@ -300,7 +346,8 @@ export function valuesToData(dt: Datatype, flat: readonly unknown[], where: stri
       const out = new Ctor(n) as Exclude<TensorData, BigInt64Array | BigUint64Array | Uint8Array[] | string[]>;
       for (let i = 0; i < n; i++) {
         const v = flat[i];
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw elementError(where, i, `an integer in ${dt} range`, v);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+          throw elementError(where, i, `an integer in ${dt} range`, v);
         out[i] = v;
       }
       return out;
@@ -314,7 +361,8 @@ export function valuesToData(dt: Datatype, flat: readonly unknown[], where: stri
  * ERR_INTERNAL (500), naming the output.
  */
 export function checkInferResponse(req: ValidatedInferRequest, res: InferResponse, meta: ModelMetadata): Tensor[] {
-  const bad = (msg: string): TensorshareError => new TensorshareError('ERR_INTERNAL', `model '${req.model}' returned ${msg}`, { model: req.model });
+  const bad = (msg: string): TensorshareError =>
+    new TensorshareError('ERR_INTERNAL', `model '${req.model}' returned ${msg}`, { model: req.model });
   if (!res || !Array.isArray(res.outputs)) throw bad('no outputs');
   const got = new Map(res.outputs.map((t) => [t.name, t]));
   const metaOut = new Map(meta.outputs.map((t) => [t.name, t]));
@@ -329,7 +377,8 @@ export function checkInferResponse(req: ValidatedInferRequest, res: InferRespons
     }
     if (!dataMatches(t.datatype, t.data)) throw bad(`output '${name}' with data of the wrong type for ${t.datatype}`);
     const count = elementCount(t.shape);
-    if (t.data.length !== count) throw bad(`output '${name}' with ${t.data.length} elements for shape ${fmtShape(t.shape)}`);
+    if (t.data.length !== count)
+      throw bad(`output '${name}' with ${t.data.length} elements for shape ${fmtShape(t.shape)}`);
     return t;
   });
 }

@@ -66,11 +66,19 @@ export function errorStatus(e: unknown, defaultRetryAfterSeconds = 1): ErrorStat
   if (e instanceof TensorshareError) {
     const tooBig = e.details.tooLarge === true;
     const m: Mapping = tooBig ? TOO_LARGE : (BY_CODE[e.code] ?? BY_CODE.ERR_INTERNAL);
-    const out: ErrorStatus = { http: m.http, grpc: tooBig ? TOO_LARGE.grpc : grpcStatusOf(e.code), code: e.code, message: e.message, unexpected: false };
+    const out: ErrorStatus = {
+      http: m.http,
+      grpc: tooBig ? TOO_LARGE.grpc : grpcStatusOf(e.code),
+      code: e.code,
+      message: e.message,
+      unexpected: false,
+    };
     if (m.retry) {
       const ms = e.details.retryAfterMs;
       out.retryAfterSeconds =
-        typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? Math.max(1, Math.ceil(ms / 1000)) : defaultRetryAfterSeconds;
+        typeof ms === 'number' && Number.isFinite(ms) && ms >= 0
+          ? Math.max(1, Math.ceil(ms / 1000))
+          : defaultRetryAfterSeconds;
     }
     return out;
   }

@@ -54,16 +54,25 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
     return serial(e, async () => {
       if (o.isClosed()) throw closing();
       if (!registry.get(name)) registry.put(e); // re-deploy after an unload
-      if (e.pool?.closing) { e.pool = undefined; e.fingerprint = undefined; }
+      if (e.pool?.closing) {
+        e.pool = undefined;
+        e.fingerprint = undefined;
+      }
       const fingerprint = await fingerprintFunction(o.functionsDir, name);
-      if (!force && fingerprint !== undefined && fingerprint === e.fingerprint && e.state !== 'UNLOADING') return status(e);
+      if (!force && fingerprint !== undefined && fingerprint === e.fingerprint && e.state !== 'UNLOADING')
+        return status(e);
       if (!e.pool) e.state = 'LOADING';
       e.fingerprint = fingerprint;
       try {
         const def = await readFunction(o.functionsDir, name);
         e.fingerprint = def.source.fingerprint;
         const prev = e.pool?.deployed;
-        const d = await deployFunction(def, { repository: o.repository, residency: o.residency, version: String(e.deployments + 1), describeHandler: o.describeHandler });
+        const d = await deployFunction(def, {
+          repository: o.repository,
+          residency: o.residency,
+          version: String(e.deployments + 1),
+          describeHandler: o.describeHandler,
+        });
         if (prev && sameDeployment(prev, d)) {
           e.error = undefined;
           return status(e);
@@ -87,16 +96,33 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
       } catch (err) {
         if (e.fingerprint === undefined && !e.pool) {
           registry.delete(name); // no such function: nothing to list
-          o.listener.unservable(name, isTensorshareError(err) ? err : new TensorshareError('ERR_UNAVAILABLE', `function '${name}' could not be deployed: ${(err as Error).message}`, { function: name }));
+          o.listener.unservable(
+            name,
+            isTensorshareError(err)
+              ? err
+              : new TensorshareError(
+                  'ERR_UNAVAILABLE',
+                  `function '${name}' could not be deployed: ${(err as Error).message}`,
+                  { function: name },
+                ),
+          );
           throw err;
         }
         e.error = (err as Error).message;
         if (!e.pool) {
           e.state = 'UNAVAILABLE';
-          o.listener.unservable(name, new TensorshareError('ERR_UNAVAILABLE', `function '${name}' is unavailable: ${e.error}`, { function: name }));
+          o.listener.unservable(
+            name,
+            new TensorshareError('ERR_UNAVAILABLE', `function '${name}' is unavailable: ${e.error}`, {
+              function: name,
+            }),
+          );
         }
         emit({ type: 'function', function: name, action: 'failed', error: e.error });
-        log.warn({ function: name, err: e.error }, e.pool ? 'function update failed; the previous version keeps serving' : 'function failed to deploy');
+        log.warn(
+          { function: name, err: e.error },
+          e.pool ? 'function update failed; the previous version keeps serving' : 'function failed to deploy',
+        );
         throw err;
       }
     });
@@ -115,7 +141,10 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
       await pool.close(reason);
       o.driver.remove(name);
       registry.delete(name, e);
-      o.listener.unservable(name, new TensorshareError('ERR_UNAVAILABLE', `function '${name}' was removed`, { function: name }));
+      o.listener.unservable(
+        name,
+        new TensorshareError('ERR_UNAVAILABLE', `function '${name}' was removed`, { function: name }),
+      );
       emit({ type: 'function', function: name, action: 'removed', version: pool.deployed.version });
       log.info({ function: name }, 'function removed');
     });
@@ -126,6 +155,10 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
 
 function sameDeployment(a: DeployedFunction, b: DeployedFunction): boolean {
   if (a.source.fingerprint !== b.source.fingerprint) return false;
-  const refs = (d: DeployedFunction) => Object.values(d.models).map((m) => `${m.alias}=${m.ref}/${m.mode}`).sort().join(',');
+  const refs = (d: DeployedFunction) =>
+    Object.values(d.models)
+      .map((m) => `${m.alias}=${m.ref}/${m.mode}`)
+      .sort()
+      .join(',');
   return refs(a) === refs(b);
 }

@@ -16,7 +16,14 @@ export interface RepositoryPoller {
   stop(): Promise<void>;
 }
 
-export function createRepositoryPoller(o: { functionsDir: string; everyMs: number; clock: Clock; registry: FunctionRegistry; lifecycle: Lifecycle; log: Logger }): RepositoryPoller {
+export function createRepositoryPoller(o: {
+  functionsDir: string;
+  everyMs: number;
+  clock: Clock;
+  registry: FunctionRegistry;
+  lifecycle: Lifecycle;
+  log: Logger;
+}): RepositoryPoller {
   const { registry, lifecycle, log } = o;
   let polling: Promise<void> | undefined;
   let timer: TimerHandle | undefined;
@@ -27,18 +34,22 @@ export function createRepositoryPoller(o: { functionsDir: string; everyMs: numbe
       try {
         const names = await listFunctionNames(o.functionsDir);
         const present = new Set(names);
-        await Promise.all(names.map(async (name) => {
-          const fp = await fingerprintFunction(o.functionsDir, name);
-          if (registry.unloaded.has(name) && registry.unloaded.get(name) === fp) return;
-          const e = registry.get(name);
-          if (e && e.fingerprint === fp) return;
-          await lifecycle.deploy(name, false).catch(() => {}); // recorded in the entry and logged
-        }));
+        await Promise.all(
+          names.map(async (name) => {
+            const fp = await fingerprintFunction(o.functionsDir, name);
+            if (registry.unloaded.has(name) && registry.unloaded.get(name) === fp) return;
+            const e = registry.get(name);
+            if (e && e.fingerprint === fp) return;
+            await lifecycle.deploy(name, false).catch(() => {}); // recorded in the entry and logged
+          }),
+        );
         for (const e of registry.entries()) {
           if (present.has(e.name) || e.state === 'UNLOADING') continue;
           // Listed before an explicit load created it? Only a folder that is really gone unloads.
           if ((await fingerprintFunction(o.functionsDir, e.name)) !== undefined) continue;
-          await lifecycle.remove(e.name, 'unload').catch((err) => log.error({ function: e.name, err }, 'unload failed'));
+          await lifecycle
+            .remove(e.name, 'unload')
+            .catch((err) => log.error({ function: e.name, err }, 'unload failed'));
         }
         for (const name of registry.unloaded.keys()) if (!present.has(name)) registry.unloaded.delete(name);
       } finally {
@@ -51,7 +62,9 @@ export function createRepositoryPoller(o: { functionsDir: string; everyMs: numbe
   const schedule = () => {
     if (stopped || o.everyMs <= 0) return;
     timer = o.clock.setTimeout(() => {
-      poll().catch((err) => log.error({ err }, 'function repository poll failed')).finally(schedule);
+      poll()
+        .catch((err) => log.error({ err }, 'function repository poll failed'))
+        .finally(schedule);
     }, o.everyMs);
   };
 

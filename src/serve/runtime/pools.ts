@@ -54,7 +54,8 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
     const lease = o.resources.reserve(d, id);
     if (!('release' in lease)) return lease;
     // An instance granted fewer threads than configured opens its sessions with what it got.
-    const runAs = lease.threads !== d.config.intraOpThreads ? { ...d, config: { ...d.config, intraOpThreads: lease.threads } } : d;
+    const runAs =
+      lease.threads !== d.config.intraOpThreads ? { ...d, config: { ...d.config, intraOpThreads: lease.threads } } : d;
     return startInstance({
       id,
       deployed: runAs,
@@ -68,16 +69,32 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
       memoryLimit: o.memoryLimit,
       user: userFor(o.users, d.config.tenant),
       onReady: (i) => {
-        log.info({ function: d.name, instance: i.id, pid: i.pid, coldStartMs: Math.round(i.coldStartMs ?? 0) }, 'instance ready');
+        log.info(
+          { function: d.name, instance: i.id, pid: i.pid, coldStartMs: Math.round(i.coldStartMs ?? 0) },
+          'instance ready',
+        );
         hooks.onReady(i);
       },
       onExit: (i, info) => {
         lease.release();
         const level = info.reason === 'crash' || info.reason === 'start-failed' ? 'warn' : 'info';
-        log[level]({ function: d.name, instance: i.id, pid: i.pid, reason: info.reason, code: info.code, signal: info.signal, error: info.error?.message }, 'instance exited');
+        log[level](
+          {
+            function: d.name,
+            instance: i.id,
+            pid: i.pid,
+            reason: info.reason,
+            code: info.code,
+            signal: info.signal,
+            error: info.error?.message,
+          },
+          'instance exited',
+        );
         hooks.onExit(i, info);
         // Memory freed: functions waiting for room may start now.
-        if (!o.isClosed()) for (const p of registry.pools()) if (p !== registry.get(d.name)?.pool && p.counts().current === 0 && p.waiting() > 0) driver.poke(p.name);
+        if (!o.isClosed())
+          for (const p of registry.pools())
+            if (p !== registry.get(d.name)?.pool && p.counts().current === 0 && p.waiting() > 0) driver.poke(p.name);
       },
     });
   };
@@ -96,7 +113,9 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
         clock: o.clock,
         spawn,
         reclaim,
-        poke: () => { if (!o.isClosed()) driver.poke(d.name); },
+        poke: () => {
+          if (!o.isClosed()) driver.poke(d.name);
+        },
         emit: o.emit,
         onSlots: (n) => o.listener.slots(d.name, n),
         onUnservable: (e) => o.listener.unservable(d.name, e),

@@ -101,7 +101,15 @@ export function createFunctionRegistry(): FunctionRegistry {
     list: () => [...entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(statusOf),
     deployment(name) {
       const d = entries.get(name)?.pool?.deployed;
-      return d && { name: d.name, version: d.version, config: d.config, metadata: d.metadata, hasHandler: d.source.handlerFile !== undefined };
+      return (
+        d && {
+          name: d.name,
+          version: d.version,
+          config: d.config,
+          metadata: d.metadata,
+          hasHandler: d.source.handlerFile !== undefined,
+        }
+      );
     },
     unloaded,
     clear: () => entries.clear(),

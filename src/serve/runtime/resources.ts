@@ -42,16 +42,23 @@ export function createResources(o: { guard: MemoryGuard; cores?: CoreBudget; log
       const lease = cores.reserve(id, want, { min: 1 });
       coreBlocked.delete(d.name);
       if (lease.threads < want) {
-        log.warn({ function: d.name, instance: id, intraOpThreads: want, granted: lease.threads, cores: cores.total },
-          `instance ${id} asked for ${want} intra-op threads but only ${lease.threads} of ${cores.total} cores are free: it runs with ${lease.threads}`);
+        log.warn(
+          { function: d.name, instance: id, intraOpThreads: want, granted: lease.threads, cores: cores.total },
+          `instance ${id} asked for ${want} intra-op threads but only ${lease.threads} of ${cores.total} cores are free: it runs with ${lease.threads}`,
+        );
       }
       return { threads: lease.threads, release: () => lease.release() };
     } catch (e) {
       if (!isTensorshareError(e, 'ERR_RESOURCE_EXHAUSTED')) throw e;
-      const holders = cores.holders().map((h) => `${h.owner}:${h.threads}`).join(', ');
-      const err = new TensorshareError('ERR_RESOURCE_EXHAUSTED',
+      const holders = cores
+        .holders()
+        .map((h) => `${h.owner}:${h.threads}`)
+        .join(', ');
+      const err = new TensorshareError(
+        'ERR_RESOURCE_EXHAUSTED',
         `not enough CPU cores to start an instance of function '${d.name}': it needs ${want} intra-op thread${want === 1 ? '' : 's'} and all ${cores.total} cores are held by instances (${holders})`,
-        { function: d.name, resource: 'cores', requested: want, available: cores.available(), total: cores.total });
+        { function: d.name, resource: 'cores', requested: want, available: cores.available(), total: cores.total },
+      );
       if (!coreBlocked.has(d.name)) {
         coreBlocked.add(d.name);
         log.warn({ function: d.name, intraOpThreads: want, cores: cores.total, holders }, err.message);
@@ -65,9 +72,11 @@ export function createResources(o: { guard: MemoryGuard; cores?: CoreBudget; log
       const limit = d.config.memoryLimitMb !== undefined ? d.config.memoryLimitMb * 2 ** 20 : undefined;
       const r = guard.reserve(d.name, id, limit);
       if (!r.ok) {
-        return new TensorshareError('ERR_RESOURCE_EXHAUSTED',
+        return new TensorshareError(
+          'ERR_RESOURCE_EXHAUSTED',
           `not enough memory to start an instance of function '${d.name}': it needs about ${mib(r.estimate)} and ${mib(r.reserved)} of the ${mib(r.budget)} instance budget is taken`,
-          { function: d.name, estimateBytes: r.estimate, reservedBytes: r.reserved, budgetBytes: r.budget });
+          { function: d.name, estimateBytes: r.estimate, reservedBytes: r.reserved, budgetBytes: r.budget },
+        );
       }
       const threads = reserveCores(d, id);
       if (threads instanceof TensorshareError) {

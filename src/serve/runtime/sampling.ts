@@ -8,7 +8,14 @@ import type { Logger } from './log.js';
 import type { FunctionRegistry } from './registry.js';
 import type { Resources } from './resources.js';
 
-export function createMemorySampler(o: { clock: Clock; everyMs: number; registry: FunctionRegistry; resources: Resources; emit: EventSink; log: Logger }): { start(): void; stop(): void } {
+export function createMemorySampler(o: {
+  clock: Clock;
+  everyMs: number;
+  registry: FunctionRegistry;
+  resources: Resources;
+  emit: EventSink;
+  log: Logger;
+}): { start(): void; stop(): void } {
   let timer: TimerHandle | undefined;
   let stopped = false;
 
@@ -32,7 +39,9 @@ export function createMemorySampler(o: { clock: Clock; everyMs: number; registry
   const schedule = () => {
     if (stopped) return;
     timer = o.clock.setTimeout(() => {
-      sample().catch((err) => o.log.error({ err }, 'memory sampling failed')).finally(schedule);
+      sample()
+        .catch((err) => o.log.error({ err }, 'memory sampling failed'))
+        .finally(schedule);
     }, o.everyMs);
   };
 
