@@ -134,14 +134,17 @@ function shapeOps(): CorpusModel[] {
     m('op-reshape-computed-shape', {
       name: 'reshape-computed-shape',
       inputs: [x234],
-      outputs: [io('y', [6, 4])],
+      outputs: [io('y', [2, 12])],
+      // shape = [dim 0 of x, -1], as transformers' exports write it: ORT's optimizer reads those constants.
       nodes: [
-        n('Constant', [], ['rows'], { value: { t: ints('value', [6], []) } }),
+        n('Shape', ['x'], ['dims']),
+        n('Constant', [], ['first'], { value: { t: ints('value', [0], []) } }),
+        n('Gather', ['dims', 'first'], ['rows'], { axis: { i: 0 } }),
         n('Constant', [], ['axes'], { value: { t: ints('value', [0]) } }),
         n('Unsqueeze', ['rows', 'axes'], ['rows1']),
-        n('Constant', [], ['cols'], { value: { t: ints('value', [4]) } }),
-        n('Identity', ['cols'], ['cols1']),
-        n('Concat', ['rows1', 'cols1'], ['shape'], { axis: { i: 0 } }),
+        n('Constant', [], ['rest'], { value: { t: ints('value', [-1]) } }),
+        n('Identity', ['rest'], ['rest1']),
+        n('Concat', ['rows1', 'rest1'], ['shape'], { axis: { i: 0 } }),
         n('Reshape', ['x', 'shape'], ['y']),
       ],
     }),

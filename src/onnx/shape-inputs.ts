@@ -51,3 +51,36 @@ export function readsAsData(domain: string, opType: string, inputs: readonly str
   if (!positions) return [];
   return positions.map((i) => inputs[i] ?? '').filter((name) => name !== '');
 }
+
+/**
+ * Operators whose output values ONNX shape inference computes from their
+ * input values (its partial data propagation, plus Identity and the
+ * arithmetic ORT's constant folding sees through): a data input fed through
+ * them makes their inputs data inputs too.
+ */
+const PROPAGATES = new Set([
+  'Identity',
+  'Cast',
+  'Concat',
+  'Gather',
+  'Unsqueeze',
+  'Squeeze',
+  'Slice',
+  'Reshape',
+  'Flatten',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Neg',
+  'Abs',
+  'Max',
+  'Min',
+  'Expand',
+  'Tile',
+  'Where',
+]);
+
+export function propagatesData(domain: string, opType: string): boolean {
+  return (domain === '' || domain === 'ai.onnx') && PROPAGATES.has(opType);
+}

@@ -10,7 +10,7 @@ import { TensorshareError } from '../errors.js';
 import { dtypeInfo, elementCount, rawByteLength, STRING_DTYPE } from './dtypes.js';
 import { openRegularFile, resolveExternalPath } from './external-path.js';
 import { onnxTypes, TO_OBJECT, type TensorHeader, type ValueInfo } from './schema.js';
-import { readsAsData } from './shape-inputs.js';
+import { propagatesData, readsAsData } from './shape-inputs.js';
 import { ForwardReader, bufferSource, editFields, lenField, encodeKey, WIRE_LEN } from './wire.js';
 
 const MODEL_GRAPH = 7;
@@ -104,6 +104,7 @@ export async function splitModel<S extends TensorSink>(
       tensors,
       embedded: { bytes: 0 },
       dataInputs: new Set(),
+      dataSources: new Map(),
       top: true,
     };
 
@@ -170,6 +171,8 @@ interface Ctx<S extends TensorSink> {
   embedded: { bytes: number };
   /** Names that some node (at any depth so far) reads as data during shape inference: kept in the graph. */
   dataInputs: Set<string>;
+  /** For outputs of nodes that compute values shape inference follows (propagatesData): their inputs. */
+  dataSources: Map<string, readonly string[]>;
   /** The main graph (not an If/Loop/Scan body). */
   top: boolean;
 }
@@ -237,6 +240,7 @@ async function rewriteGraph<S extends TensorSink>(ctx: Ctx<S>, end: number): Pro
       parts.push(encodeKey(k.field, k.wire), await r.rawValue(k.wire, end));
     }
   }
+  if (ctx.top) closeDataInputs(ctx);
   for (const m of moved) {
     if (!ctx.dataInputs.has(m.tensor.name)) continue;
     parts[m.index] = lenField(GRAPH_INITIALIZER, await inlineTensor(m.header, await m.tensor.sink.readBack()));
@@ -260,8 +264,31 @@ function noteDataInputs<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Buffer): v
     opType?: string;
     domain?: string;
     input?: string[];
+    output?: string[];
   };
   for (const name of readsAsData(node.domain ?? '', node.opType ?? '', node.input ?? [])) ctx.dataInputs.add(name);
+  if (propagatesData(node.domain ?? '', node.opType ?? '')) {
+    for (const out of node.output ?? []) ctx.dataSources.set(out, node.input ?? []);
+  }
+}
+
+/**
+ * ONNX Runtime's optimizer also reads a tensor that reaches a data input
+ * through nodes whose values shape inference computes (a Reshape shape built
+ * by Concat of Unsqueezed constants, as exporters write it): walk back from
+ * every data input and keep what it reaches in the graph too. Without this a
+ * fast-run build at a small threshold fails with "Cannot parse data from
+ * external tensors" (transformers' BERT, torchvision's SSDlite, a decoder LM).
+ */
+function closeDataInputs<S extends TensorSink>(ctx: Ctx<S>): void {
+  const todo = [...ctx.dataInputs];
+  for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
+    for (const source of ctx.dataSources.get(name) ?? []) {
+      if (source === '' || ctx.dataInputs.has(source)) continue;
+      ctx.dataInputs.add(source);
+      todo.push(source);
+    }
+  }
 }
 
 /** The name of a graph input, given its field value as rawValue returns it (length prefix, then the message). */
