@@ -4,6 +4,7 @@
 // TENSORSHARE_* variables, so each runs on the roots its test passes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../paths.js';
 import { testEnv } from './env.js';
@@ -53,51 +54,21 @@ const p = new Command(); p.exitOverride(); registerDaemon(p); await p.parseAsync
   );
   running.add(proc);
   proc.on('exit', () => running.delete(proc));
-  const logs: LogLine[] = [];
   let raw = '';
-  let buf = '';
-  const listeners = new Set<() => void>();
   proc.stderr!.setEncoding('utf8');
   proc.stderr!.on('data', (d: string) => {
     raw += d;
-    buf += d;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        logs.push({ msg: line });
-      }
-    }
-    for (const l of listeners) l();
   });
+  const log = jsonLines<LogLine>(proc, proc.stderr!, (line) => ({ msg: line }));
+  const logs = log.lines;
   const waitLog = (pred: (l: LogLine) => boolean, timeoutMs = 20_000) =>
-    new Promise<LogLine>((resolve, reject) => {
-      const check = () => {
-        const hit = logs.find(pred);
-        if (hit) {
-          done();
-          resolve(hit);
-        }
-      };
-      const onExit = () => {
-        done();
-        reject(new Error(`daemon exited (${proc.exitCode ?? proc.signalCode}) before the expected log line:\n${raw}`));
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out waiting for a daemon log line:\n${raw}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        listeners.delete(check);
-        proc.off('exit', onExit);
-      };
-      listeners.add(check);
-      proc.once('exit', onExit);
-      check();
-    });
+    log
+      .wait(pred, 0, timeoutMs, (why) =>
+        why === 'exit'
+          ? `daemon exited (${proc.exitCode ?? proc.signalCode}) before the expected log line:\n${raw}`
+          : `timed out waiting for a daemon log line:\n${raw}`,
+      )
+      .then((hit) => hit.line);
   const listening = await waitLog((l) => l.msg === 'listening', options.timeoutMs ?? 20_000);
   return {
     proc,
@@ -144,57 +115,21 @@ export function spawnWorker(
   });
   running.add(proc);
   proc.on('exit', () => running.delete(proc));
-  const events: Record<string, unknown>[] = [];
-  let out = '';
   let err = '';
-  const listeners = new Set<() => void>();
-  proc.stdout!.setEncoding('utf8');
   proc.stderr!.setEncoding('utf8');
   proc.stderr!.on('data', (d: string) => {
     err += d;
   });
-  proc.stdout!.on('data', (d: string) => {
-    out += d;
-    for (let i = out.indexOf('\n'); i >= 0; i = out.indexOf('\n')) {
-      const line = out.slice(0, i);
-      out = out.slice(i + 1);
-      try {
-        events.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        events.push({ event: 'text', line });
-      }
-    }
-    for (const l of listeners) l();
-  });
+  const out = jsonLines<Record<string, unknown>>(proc, proc.stdout!, (line) => ({ event: 'text', line }));
+  const events = out.lines;
   let seen = 0;
-  const waitFor = (pred: (ev: Record<string, unknown>) => boolean, timeoutMs = 20_000) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const from = seen;
-      const check = () => {
-        const i = events.findIndex((e, k) => k >= from && pred(e));
-        if (i >= 0) {
-          seen = i + 1;
-          done();
-          resolve(events[i]!);
-        }
-      };
-      const onExit = () => {
-        done();
-        reject(new Error(`worker exited (${proc.exitCode ?? proc.signalCode}):\n${err}`));
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`worker timed out:\n${err}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        listeners.delete(check);
-        proc.off('exit', onExit);
-      };
-      listeners.add(check);
-      proc.once('exit', onExit);
-      check();
-    });
+  const waitFor = async (pred: (ev: Record<string, unknown>) => boolean, timeoutMs = 20_000) => {
+    const hit = await out.wait(pred, seen, timeoutMs, (why) =>
+      why === 'exit' ? `worker exited (${proc.exitCode ?? proc.signalCode}):\n${err}` : `worker timed out:\n${err}`,
+    );
+    seen = hit.index + 1;
+    return hit.line;
+  };
   return {
     proc,
     pid: proc.pid!,
@@ -207,4 +142,61 @@ export function spawnWorker(
       return p;
     },
   };
+}
+
+/**
+ * The JSON lines a child writes on `stream` (a line that is not JSON becomes
+ * `asText(line)`), and a wait for the first one at or after `from` that
+ * matches: it fails with `failure(why)` when the child exits or time is up.
+ */
+function jsonLines<T>(proc: ChildProcess, stream: Readable, asText: (line: string) => T) {
+  const lines: T[] = [];
+  const listeners = new Set<() => void>();
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (d: string) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push(JSON.parse(line) as T);
+      } catch {
+        lines.push(asText(line));
+      }
+    }
+    for (const l of listeners) l();
+  });
+  const wait = (
+    pred: (line: T) => boolean,
+    from: number,
+    timeoutMs: number,
+    failure: (why: 'exit' | 'timeout') => string,
+  ) =>
+    new Promise<{ line: T; index: number }>((resolve, reject) => {
+      const check = () => {
+        const index = lines.findIndex((l, k) => k >= from && pred(l));
+        if (index >= 0) {
+          done();
+          resolve({ line: lines[index]!, index });
+        }
+      };
+      const onExit = () => {
+        done();
+        reject(new Error(failure('exit')));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(failure('timeout')));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        proc.off('exit', onExit);
+      };
+      listeners.add(check);
+      proc.once('exit', onExit);
+      check();
+    });
+  return { lines, wait };
 }
