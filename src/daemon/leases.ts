@@ -62,14 +62,15 @@ export function createLeases(deps: LeaseDeps) {
     u.leases++;
   }
 
-  /** A new lease on `u` for attachment `a`. */
-  function grant(
+  /** A lease `id` on `u`, held by attachment `a` (a new one, or one a client re-registers after a restart). */
+  function hold(
+    id: string,
     a: Attachment,
     u: Unit,
     fields: Pick<LeaseRec, 'tenant' | 'model' | 'mode' | 'graphSha256'>,
   ): LeaseRec {
     const l: LeaseRec = {
-      id: randomId(),
+      id,
       unitKey: u.key,
       ...fields,
       pid: a.pid,
@@ -81,6 +82,15 @@ export function createLeases(deps: LeaseDeps) {
     };
     add(l, a, u);
     return l;
+  }
+
+  /** A new lease on `u` for attachment `a`. */
+  function grant(
+    a: Attachment,
+    u: Unit,
+    fields: Pick<LeaseRec, 'tenant' | 'model' | 'mode' | 'graphSha256'>,
+  ): LeaseRec {
+    return hold(randomId(), a, u, fields);
   }
 
   function release(l: LeaseRec): void {
@@ -167,24 +177,7 @@ export function createLeases(deps: LeaseDeps) {
           rejected.push({ leaseId: c.leaseId, reason: 'model is no longer resident' });
           continue;
         }
-        add(
-          {
-            id: c.leaseId,
-            unitKey: u.key,
-            tenant: caller.tenant,
-            model: c.model,
-            mode: u.mode,
-            graphSha256: c.graphSha256,
-            pid: a.pid,
-            pidStart: a.pidStart,
-            clientId: a.clientId,
-            clientName: a.clientName,
-            openedAt: now(),
-            attachmentId: a.id,
-          },
-          a,
-          u,
-        );
+        hold(c.leaseId, a, u, { tenant: caller.tenant, model: c.model, mode: u.mode, graphSha256: c.graphSha256 });
         restored.push(c.leaseId);
       } catch (e) {
         rejected.push({ leaseId: c.leaseId, reason: (e as Error).message });
