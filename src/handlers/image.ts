@@ -28,7 +28,7 @@ export function maxImagePixels(memoryLimitMb?: number): number {
 /** Width and height from the IHDR chunk, which the PNG format puts first. */
 export function pngDimensions(bytes: Uint8Array): { width: number; height: number } {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b.length < 24 || b.readUInt32BE(0) !== 0x89504e47 || b.toString('ascii', 12, 16) !== 'IHDR') {
+  if (b.length < 24 || !startsWith(bytes, PNG_SIGNATURE) || b.toString('ascii', 12, 16) !== 'IHDR') {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', 'not a valid PNG image: no IHDR header at its start');
   }
   return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
