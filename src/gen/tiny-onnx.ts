@@ -6,6 +6,7 @@
 
 import { TensorshareError } from '../errors.js';
 import { onnxTypes } from '../onnx/schema.js';
+import { valueInfo } from './writer.js';
 import { numbersToHalf } from '../tensor/index.js';
 
 /** ONNX TensorProto.DataType codes used by the corpus. */
@@ -111,18 +112,6 @@ function tensorObject(t: TinyTensor): Record<string, unknown> {
   return { name: t.name, dims: t.dims, dataType: t.dataType, rawData: tensorRaw(t.dataType, t.values) };
 }
 
-function valueObject(v: TinyValue): Record<string, unknown> {
-  return {
-    name: v.name,
-    type: {
-      tensorType: {
-        elemType: v.dataType,
-        shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
-}
-
 function attrObject(name: string, a: TinyAttr, o: TinyModelOptions): Record<string, unknown> {
   if ('i' in a) return { name, type: 2, i: a.i };
   if ('f' in a) return { name, type: 1, f: a.f };
@@ -136,7 +125,7 @@ function attrObject(name: string, a: TinyAttr, o: TinyModelOptions): Record<stri
 function graphObject(g: TinyGraph, o: TinyModelOptions): Record<string, unknown> {
   const inits = g.initializers ?? [];
   const asInputs = o.initializersAsInputs
-    ? inits.map((t) => valueObject({ name: t.name, dataType: t.dataType, dims: t.dims }))
+    ? inits.map((t) => valueInfo({ name: t.name, dataType: t.dataType, dims: t.dims }))
     : [];
   return {
     name: g.name,
@@ -149,8 +138,8 @@ function graphObject(g: TinyGraph, o: TinyModelOptions): Record<string, unknown>
       attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attrObject(k, v, o)),
     })),
     initializer: inits.map(tensorObject),
-    input: [...g.inputs.map(valueObject), ...asInputs],
-    output: g.outputs.map(valueObject),
+    input: [...g.inputs.map(valueInfo), ...asInputs],
+    output: g.outputs.map(valueInfo),
   };
 }
 

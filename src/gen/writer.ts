@@ -123,7 +123,8 @@ function node(n: NodeSpec): Record<string, unknown> {
   };
 }
 
-function valueInfo(v: ValueSpec): Record<string, unknown> {
+/** A ValueInfoProto object of a tensor (fixed or symbolic dims), as onnxTypes() encodes it. */
+export function valueInfo(v: Pick<ValueSpec, 'name' | 'dims'> & { dataType: number }): Record<string, unknown> {
   return {
     name: v.name,
     type: {
