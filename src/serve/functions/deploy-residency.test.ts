@@ -35,6 +35,7 @@ async function serve(
   roots: TempRoots,
   functions: string,
   daemon: 'auto' | 'off',
+  bundled = false,
 ): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
@@ -53,7 +54,7 @@ async function serve(
       'off',
       '--daemon',
       daemon,
-      '--no-bundled',
+      ...(bundled ? [] : ['--no-bundled']),
       '--poll',
       '0',
       '--log-level',
@@ -169,6 +170,31 @@ describe('deploy and the gateway process', () => {
         assert.equal(await loadsOrt(s.child.pid!), false, 'the serve process has not loaded ONNX Runtime');
         assert.equal((await infer(s.url)).length, 4);
         assert.equal(await loadsOrt(s.child.pid!), false);
+      } finally {
+        await s.stop();
+      }
+    } finally {
+      await roots.cleanup();
+    }
+  });
+
+  test('importing the bundled models at start (the default) builds their variants in a build process, not the gateway', async () => {
+    const roots = await tempRoots('ts-deploy-bundled');
+    try {
+      const functions = path.join(roots.dir, 'functions');
+      await fs.mkdir(functions);
+      const s = await serve(roots, functions, 'off', true);
+      try {
+        const rec = JSON.parse(
+          await fs.readFile(path.join(roots.repository, 'models', 'ppocr-rec', '1.json'), 'utf8'),
+        ) as { digest: string };
+        const variants = await listVariants(layout(roots.repository), rec.digest);
+        assert.deepEqual(
+          variants.map((v) => v.status),
+          ['ok'],
+          "the bundled model's fast-run variant was built",
+        );
+        assert.equal(await loadsOrt(s.child.pid!), false, 'the serve process has not loaded ONNX Runtime');
       } finally {
         await s.stop();
       }
