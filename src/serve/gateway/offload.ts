@@ -171,10 +171,18 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
   };
 }
 
-/** `b`'s bytes in a buffer of their own, which can be transferred without detaching anything else. */
+/** Bytes of its ArrayBuffer a body may leave unused and still be transferred rather than copied (gRPC's 5-byte frame header). */
+const TRANSFER_SLACK = 64;
+
+/**
+ * `b`'s bytes in a buffer that can be transferred without detaching anything
+ * else: its own when `b` (nearly) fills it -- grpc-js hands over the message
+ * as a view past the frame header of a buffer of its own, and a copy of 60 MiB
+ * holds the event loop about 50 ms -- else a copy.
+ */
 function ownBuffer(b: Uint8Array): Buffer {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer))
-    return Buffer.from(b.buffer, 0, b.byteLength);
+  if (b.buffer.byteLength - b.byteLength <= TRANSFER_SLACK && !(b.buffer instanceof SharedArrayBuffer))
+    return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const copy = Buffer.from(new ArrayBuffer(b.byteLength));
   copy.set(b);
   return copy;
