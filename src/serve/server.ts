@@ -16,7 +16,7 @@ import { superviseDaemon, type DaemonSupervisor } from './daemon-supervisor.js';
 import { layout } from '../store/layout.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import type { EventSink } from './instances/events.js';
-import { startGateway, type RunningGateway } from './gateway/gateway.js';
+import { startGateway, type GatewayOptions, type RunningGateway } from './gateway/gateway.js';
 import { createGatewayMetrics, registerHistogram, registerServingMetrics } from './gateway/metrics.js';
 import { runtimeBackend } from './backend.js';
 import type { InferenceBackend } from './protocol/backend.js';
@@ -56,7 +56,15 @@ export interface ServeOptions {
    * the store themselves). The daemon's socket is given their group. Default: this process's user.
    */
   instanceUsers?: InstanceUsers;
+  /** The gateway's size, time and decode bounds (default: the gateway's). */
+  gateway?: GatewayBounds;
 }
+
+/** What `serve` lets its user set of the gateway's bounds. */
+export type GatewayBounds = Pick<
+  GatewayOptions,
+  'maxBodyBytes' | 'limits' | 'requestTimeoutMs' | 'decodeWorkers' | 'decodeHeapMb'
+>;
 
 export interface RunningServer {
   gateway: RunningGateway;
@@ -176,6 +184,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     host: o.host,
     httpPort: o.httpPort,
     grpcPort: o.grpcPort,
+    ...o.gateway,
     logger: log.child({ component: 'gateway' }),
   }).catch(async (e) => {
     unwire();

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { TensorshareError } from '../../errors.js';
 import { POLICIES, type Policy } from '../../sched/index.js';
 import { packageRoot } from '../../paths.js';
-import { startServer } from '../../serve/server.js';
+import { startServer, type GatewayBounds } from '../../serve/server.js';
 import { parseTenantWeights } from '../../serve/scheduling.js';
 import { parseInstanceUsers } from '../../serve/instances/user.js';
 import { importBundled } from './demo.js';
@@ -28,6 +28,12 @@ interface ServeOpts {
   slots?: string;
   realtimeReserve?: string;
   instanceUser: string[];
+  maxBodyMb?: string;
+  maxJsonResponseMb?: string;
+  maxValues?: string;
+  requestTimeoutMs?: string;
+  decodeWorkers?: string;
+  decodeHeapMb?: string;
 }
 
 const count = (flag: string, v: string | undefined): number | undefined => {
@@ -44,6 +50,25 @@ const port = (flag: string, v: string) => {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `${flag} must be a port number (0-65535), got '${v}'`);
   return n;
 };
+
+const MiB = 1024 * 1024;
+
+/** The gateway's bounds named on the command line (the rest keep the gateway's defaults). */
+function gatewayBounds(o: ServeOpts): GatewayBounds {
+  const maxJsonResponseMb = count('--max-json-response-mb', o.maxJsonResponseMb);
+  const maxValues = count('--max-values', o.maxValues);
+  const mb = count('--max-body-mb', o.maxBodyMb);
+  return {
+    maxBodyBytes: mb === undefined ? undefined : mb * MiB,
+    requestTimeoutMs: count('--request-timeout-ms', o.requestTimeoutMs),
+    decodeWorkers: count('--decode-workers', o.decodeWorkers),
+    decodeHeapMb: count('--decode-heap-mb', o.decodeHeapMb),
+    limits: {
+      ...(maxJsonResponseMb === undefined ? {} : { maxJsonResponseBytes: maxJsonResponseMb * MiB }),
+      ...(maxValues === undefined ? {} : { maxValues }),
+    },
+  };
+}
 
 export function registerServe(program: Command): void {
   program
@@ -94,6 +119,21 @@ export function registerServe(program: Command): void {
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
+    .option('--max-body-mb <n>', 'largest HTTP body (also decompressed) and gRPC message, MiB (default 64)')
+    .option(
+      '--max-json-response-mb <n>',
+      'largest JSON response (and gRPC typed response contents), MiB; larger answers ask for binary outputs (default 64)',
+    )
+    .option(
+      '--max-values <n>',
+      'tensor elements one request may send as JSON data or gRPC typed contents (default 4194304)',
+    )
+    .option(
+      '--request-timeout-ms <ms>',
+      'a request must arrive whole (headers and body; a gRPC message) within this: 408 / DEADLINE_EXCEEDED (default 60000)',
+    )
+    .option('--decode-workers <n>', 'worker threads decoding large bodies at once (default 2)')
+    .option('--decode-heap-mb <n>', "each decode worker's heap, MiB; a body decoding to more gets 413 (default 512)")
     .action(
       action(async (opts: ServeOpts, cmd: Command) => {
         if (opts.daemon !== 'auto' && opts.daemon !== 'off')
@@ -143,6 +183,7 @@ export function registerServe(program: Command): void {
           slots,
           realtimeReserve,
           instanceUsers,
+          gateway: gatewayBounds(opts),
           logger,
         });
         const g = server.gateway;
