@@ -574,6 +574,33 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
     assert.equal(big.status, 413);
     assert.match(big.json().error, /request body is larger than the 2048-byte limit/);
 
+    // Without a Content-Length (chunked), the body is counted as it arrives: served under the limit, 413 past it.
+    const chunked = async (url: string, body: string) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: new ReadableStream({
+          start(c) {
+            for (let i = 0; i < body.length; i += 100) c.enqueue(new TextEncoder().encode(body.slice(i, i + 100)));
+            c.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const streamed = await chunked(`${small.httpUrl}/v2/models/simple/infer`, JSON.stringify(good()));
+    assert.equal(streamed.status, 200, JSON.stringify(streamed.json));
+    assert.deepEqual(streamed.json.outputs[0].data, [2, 4, 6, 8]);
+    const streamedBig = await chunked(
+      `${small.httpUrl}/v2/models/simple/infer`,
+      JSON.stringify({
+        inputs: [{ name: 'INPUT0', shape: [1000, 4], datatype: 'FP32', data: new Array(4000).fill(1.25) }],
+      }),
+    );
+    assert.equal(streamedBig.status, 413);
+    assert.match(streamedBig.json.error, /request body is larger than the 2048-byte limit/);
+
     // Still serving.
     const ok = await post(`${base}/v2/models/simple/infer`, good());
     assert.equal(ok.status, 200);
@@ -892,9 +919,10 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
     assert.equal(count(/^tensorshare_instances\{function="simple"\} (\d+)/m), 2);
     assert.equal(count(/^tensorshare_store_bytes\{kind="physical"\} (\d+)/m), 400);
     const smallMetrics = await get(`${small.httpUrl}/metrics`);
+    // The three 413s of the small gateway: a body with a Content-Length, a chunked one, a gzip bomb.
     assert.match(
       smallMetrics.text,
-      /tensorshare_requests_total\{function="simple",protocol="http",status="413",code="ERR_INVALID_ARGUMENT"\} 2/,
+      /tensorshare_requests_total\{function="simple",protocol="http",status="413",code="ERR_INVALID_ARGUMENT"\} 3/,
     );
   });
 });

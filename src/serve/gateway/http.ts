@@ -22,6 +22,7 @@ import {
 import { scanJson } from '../protocol/json-scan.js';
 import { shown } from '../protocol/limits.js';
 import { badRequest, tooLarge } from '../protocol/status.js';
+import { readBody } from './body.js';
 import type { DecodeOffload } from './offload.js';
 import { describeError, lookupModel, recordInfer, serveInfer, type GatewayContext } from './pipeline.js';
 import { UNKNOWN_FUNCTION } from './metrics.js';
@@ -101,7 +102,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   // Every body is raw bytes: JSON, binary-extension and SageMaker bodies are
   // all decoded by the protocol module, so bad JSON gets our 400 message.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', (_request, payload, done) => readBody(payload, maxBodyBytes, done));
 
   const sendError = (reply: FastifyReply, e: unknown, where: Record<string, unknown>): FastifyReply => {
     const st = describeError(ctx, e, where);
