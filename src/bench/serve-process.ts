@@ -21,10 +21,20 @@ export interface ServeProcessOptions {
   /** Wait until each function has had this many cold starts (its minInstances). */
   warm?: Record<string, number>;
   logLevel?: string;
+  /** Import the bundled models at start (default false: --no-bundled). */
+  bundled?: boolean;
+  /** Listen for gRPC on a free port too (default false). */
+  grpc?: boolean;
+  /** Default 'off': instances open models themselves. */
+  daemon?: 'auto' | 'off';
+  /** More `serve` flags (gateway bounds, for example). */
+  extraArgs?: readonly string[];
 }
 
 export interface ServeProcess {
   url: string;
+  /** host:port, when started with `grpc`. */
+  grpcAddress?: string;
   pid: number;
   /** Lines the server wrote on stderr (warnings). */
   stderr: string[];
@@ -50,12 +60,12 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
     '--functions',
     o.functionsDir,
     '--daemon',
-    'off',
-    '--no-bundled',
+    o.daemon ?? 'off',
+    ...(o.bundled ? [] : ['--no-bundled']),
     '--http-port',
     '0',
     '--grpc-port',
-    'off',
+    o.grpc ? '0' : 'off',
     '--poll',
     '0',
     '--policy',
@@ -67,12 +77,13 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
     ...(o.tenantFromRequest ? ['--tenant-from-request'] : []),
     ...(o.realtimeReserve ? ['--realtime-reserve', String(o.realtimeReserve)] : []),
     ...Object.entries(o.tenantWeights ?? {}).flatMap(([t, w]) => ['--tenant-weight', `${t}=${w}`]),
+    ...(o.extraArgs ?? []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   child.stderr!.setEncoding('utf8').on('data', (s: string) => stderr.push(...s.split('\n').filter(Boolean)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const { url, grpcAddress } = await new Promise<{ url: string; grpcAddress?: string }>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(
       () =>
@@ -86,10 +97,10 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
     );
     child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       out += s;
-      const m = /on (http:\/\/[^\s]+)/.exec(out);
+      const m = /on (http:\/\/[^\s]+)(?: and grpc (\S+))? \(/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve({ url: m[1]!, grpcAddress: m[2] });
       }
     });
     child.once('exit', (code) => {
@@ -115,7 +126,7 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
     await stop();
     throw e;
   }
-  return { url, pid: child.pid!, stderr, stop };
+  return { url, grpcAddress, pid: child.pid!, stderr, stop };
 }
 
 /** Polls /metrics until every function has had its cold starts. */

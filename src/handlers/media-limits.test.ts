@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { packageRoot } from '../paths.js';
 import { isTensorshareError } from '../errors.js';
-import { blankPng, silentWav } from '../testing/media.js';
+import { blankPng, silentWav } from '../bench/hostile/media.js';
 import { decodePng, maxImagePixels, pngDimensions, DEFAULT_MAX_IMAGE_PIXELS } from './image.js';
 import { decodeWav, DEFAULT_MAX_AUDIO_SAMPLES } from './audio.js';
 

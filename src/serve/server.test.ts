@@ -21,7 +21,7 @@ import { DaemonClient } from '../client/daemon-client.js';
 import { readSmapsRollup } from '../proc/smaps.js';
 import { testEnv } from '../testing/env.js';
 import { FIXTURES } from '../testing/fixtures.js';
-import { blankPng } from '../testing/media.js';
+import { blankPng } from '../bench/hostile/media.js';
 
 const asset = (f: string) => path.join(packageRoot, 'assets', f);
 const jsonBytesInput = (name: string, bytes: Buffer) => ({

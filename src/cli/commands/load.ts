@@ -1,7 +1,8 @@
 // `tensorshare load`: an open-loop HTTP load generator against a running
 // gateway (Poisson arrivals in fixed rate steps, bounded in count and time),
 // and `tensorshare bench-sched`: the scheduling benchmark (batching, priority,
-// fair share, srtf) that starts its own servers.
+// fair share, srtf) that starts its own servers, and `tensorshare bench-hostile`:
+// issue 11's hostile requests against a real serve while its health is polled.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -13,6 +14,8 @@ import { lineChart } from '../../bench/charts.js';
 import { runSchedBench } from '../../bench/sched/run.js';
 import { writeReport } from '../../bench/sched/report.js';
 import type { SchedBenchResults } from '../../bench/sched/results.js';
+import { runHostileBench } from '../../bench/hostile/run.js';
+import { summary as hostileSummary, writeReport as writeHostileReport } from '../../bench/hostile/report.js';
 import { action, emit } from '../output.js';
 
 interface LoadOpts {
@@ -204,6 +207,34 @@ export function registerLoad(program: Command): void {
           emit(opts, results, (r) => r.summary.join('\n'));
         },
       ),
+    );
+
+  program
+    .command('bench-hostile')
+    .description(
+      "hostile-input benchmark: a real serve receives each of issue 11's hostile requests while /v2/health/ready is polled; reports health latency, answers and the gateway's memory, with verdicts; writes JSON and its section of docs/benchmarks.md",
+    )
+    .option('--quick', 'a few of the attacks (under a minute; for CI)', false)
+    .option('--out <dir>', 'folder for hostile.json (default docs/bench; none with --quick)')
+    .option(
+      '--docs <file>',
+      'markdown file whose <!-- bench:hostile:start --> .. <!-- bench:hostile:end --> section is replaced (default docs/benchmarks.md; none with --quick)',
+    )
+    .option('--json', 'print the results as JSON')
+    .action(
+      action(async (opts: { quick: boolean; out?: string; docs?: string; json?: boolean }) => {
+        const log = (line: string) => {
+          if (!opts.json) process.stderr.write(`${line}\n`);
+        };
+        const results = await runHostileBench({ quick: opts.quick, log });
+        await writeHostileReport(
+          results,
+          opts.out ?? (opts.quick ? undefined : path.join(packageRoot, 'docs/bench')),
+          opts.docs ?? (opts.quick ? undefined : path.join(packageRoot, 'docs/benchmarks.md')),
+          log,
+        );
+        emit(opts, results, (r) => hostileSummary(r).join('\n'));
+      }),
     );
 }
 
