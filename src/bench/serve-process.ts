@@ -21,10 +21,14 @@ export interface ServeProcessOptions {
   /** Wait until each function has had this many cold starts (its minInstances). */
   warm?: Record<string, number>;
   logLevel?: string;
+  /** Also serve gRPC (on any free port). */
+  grpc?: boolean;
 }
 
 export interface ServeProcess {
   url: string;
+  /** host:port of the gRPC endpoint, when asked for. */
+  grpcAddress?: string;
   pid: number;
   /** Lines the server wrote on stderr (warnings). */
   stderr: string[];
@@ -55,7 +59,7 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
     '--http-port',
     '0',
     '--grpc-port',
-    'off',
+    o.grpc ? '0' : 'off',
     '--poll',
     '0',
     '--policy',
@@ -72,6 +76,7 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
   const stderr: string[] = [];
   child.stderr!.setEncoding('utf8').on('data', (s: string) => stderr.push(...s.split('\n').filter(Boolean)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let grpcAddress: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(
@@ -87,8 +92,9 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
     child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       out += s;
       const m = /on (http:\/\/[^\s]+)/.exec(out);
-      if (m) {
+      if (m && (!o.grpc || out.includes('\n'))) {
         clearTimeout(timer);
+        grpcAddress = /and grpc ([^\s]+)/.exec(out)?.[1];
         resolve(m[1]!);
       }
     });
@@ -115,7 +121,7 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
     await stop();
     throw e;
   }
-  return { url, pid: child.pid!, stderr, stop };
+  return { url, grpcAddress, pid: child.pid!, stderr, stop };
 }
 
 /** Polls /metrics until every function has had its cold starts. */
