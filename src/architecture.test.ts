@@ -20,12 +20,14 @@ import { packageRoot } from './paths.js';
 const ALLOWED: Record<string, readonly string[]> = {
   index: ['client', 'store'],
   cli: ['bench', 'client', 'compat', 'daemon', 'gen', 'handlers', 'proc', 'sched', 'serve', 'store', 'tensor'],
-  serve: ['client', 'sched', 'store', 'tensor'],
+  serve: ['client', 'sched', 'shm', 'store', 'tensor'],
   client: ['daemon', 'handlers', 'store', 'tensor'],
   daemon: ['onnx', 'store'],
   store: ['onnx', 'tensor'],
   onnx: [],
   sched: ['tensor'],
+  // Tensor bytes between processes through tmpfs segments (instances today, the GPU executor next).
+  shm: ['tensor'],
   tensor: [],
   gen: ['onnx', 'tensor'],
   // The compatibility runner (tensorshare compat): imports, opens and compares like a user would.

@@ -57,6 +57,10 @@ test('targets: all met on the good fixture, each missed one explained', () => {
       ['coldstart', 'met'],
       ['latency', 'met'],
       ['import', 'met'],
+      ['requestpath-c1', 'met'],
+      ['requestpath-c4', 'met'],
+      ['requestpath-binary', 'met'],
+      ['requestpath-fixed', 'met'],
     ],
   );
   const bad = evaluateTargets(sampleResults({ scale: 20 }));
@@ -66,6 +70,8 @@ test('targets: all met on the good fixture, each missed one explained', () => {
   assert.equal(verdict.coldstart, 'missed');
   assert.equal(verdict.latency, 'missed');
   assert.equal(verdict.import, 'missed', 'tmpfs falls below the target even though disk meets it');
+  for (const id of ['requestpath-c1', 'requestpath-c4', 'requestpath-binary', 'requestpath-fixed'])
+    assert.equal(verdict[id], 'missed', id);
   const density = bad.find((t) => t.id === 'density')!;
   assert.match(density.measured, /missed by \d+%/);
   assert.ok(

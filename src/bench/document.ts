@@ -9,6 +9,7 @@ import type { BenchResults, ColdScenarioResult, DensityModelResult } from './res
 import type { DensityModeResult } from './density.js';
 import { evaluateTargets, incrementBeyondBaseline, pointAt, type TargetResult } from './targets.js';
 import type { Summary } from './stats.js';
+import { requestPathSection } from './requestpath-report.js';
 
 const MiB = 2 ** 20;
 
@@ -168,6 +169,7 @@ export function buildReport(r: BenchResults, o: ReportOptions): string {
   if (r.coldStart) out.push(...coldSection(r, o));
   if (r.latency) out.push(...latencySection(r, o));
   if (r.import) out.push(...importSection(r));
+  if (r.requestPath) out.push(...requestPathSection(r));
   if (r.errors.length) {
     out.push('## Errors');
     out.push('');

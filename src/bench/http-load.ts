@@ -87,7 +87,7 @@ export interface HttpClient {
   /** GET, parsed JSON; throws HttpError on a non-2xx status. */
   getJson<T>(path: string): Promise<T>;
   /** POSTs `body` to /v2/models/<model>/infer and reads the whole answer; rejects with HttpError on a non-200. */
-  infer(model: string, body: string): Promise<void>;
+  infer(model: string, body: string | Uint8Array, headers?: Record<string, string>): Promise<void>;
   close(): void;
 }
 
@@ -96,7 +96,7 @@ export function httpClient(baseUrl: string, maxSockets = 256): HttpClient {
   if (base.protocol !== 'http:')
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `only http:// URLs are supported, got ${baseUrl}`);
   const agent = new http.Agent({ keepAlive: true, maxSockets });
-  const request = (method: string, path: string, body?: string) =>
+  const request = (method: string, path: string, body?: string | Uint8Array, extra: Record<string, string> = {}) =>
     new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = http.request(
         {
@@ -106,7 +106,9 @@ export function httpClient(baseUrl: string, maxSockets = 256): HttpClient {
           method,
           agent,
           headers:
-            body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+            body === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -147,8 +149,8 @@ export function httpClient(baseUrl: string, maxSockets = 256): HttpClient {
       if (r.status < 200 || r.status >= 300) throw fail(r.status, r.text);
       return JSON.parse(r.text) as T;
     },
-    async infer(model, body) {
-      const r = await request('POST', `/v2/models/${encodeURIComponent(model)}/infer`, body);
+    async infer(model, body, headers) {
+      const r = await request('POST', `/v2/models/${encodeURIComponent(model)}/infer`, body, headers);
       if (r.status !== 200) throw fail(r.status, r.text);
     },
     close: () => agent.destroy(),

@@ -16,6 +16,7 @@ import { runDedup } from './dedup.js';
 import { runColdStart } from './coldstart.js';
 import { runLatency } from './latency.js';
 import { runImport } from './import-bench.js';
+import { runRequestPath } from './requestpath.js';
 
 export interface BenchOptions {
   suites?: readonly SuiteId[];
@@ -29,8 +30,8 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-/** Order suites run in: import first, while the machine is quietest; latency last. */
-const ORDER: readonly SuiteId[] = ['import', 'dedup', 'density', 'coldstart', 'latency'];
+/** Order suites run in: import first, while the machine is quietest; the request path last. */
+const ORDER: readonly SuiteId[] = ['import', 'dedup', 'density', 'coldstart', 'latency', 'requestpath'];
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   const t0 = performance.now();
@@ -71,7 +72,11 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       `machine: ${machine.cpuModel}, ${machine.logicalCores} cores, ${(machine.memTotalBytes / 2 ** 30).toFixed(1)} GiB, load ${loadStart.map((x) => x.toFixed(2)).join(' ')}`,
     );
     const repository = path.join(work, 'repo');
-    const models = await prepareModels(modelPlans(quick), path.join(work, 'models'), repository, log);
+    // The request path needs only the recognizer: a run of that suite alone prepares nothing else.
+    const plans = suites.every((s) => s === 'requestpath')
+      ? modelPlans(quick).filter((p) => p.id === 'ocr-rec')
+      : modelPlans(quick);
+    const models = await prepareModels(plans, path.join(work, 'models'), repository, log);
     results.models = models.map(
       ({ id, label, source, inputLabel, fileBytes, params, weightBytes, tensors, fastRun }) => ({
         id,
@@ -106,6 +111,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
         else if (suite === 'density') results.density = await runDensity(ctx);
         else if (suite === 'coldstart') results.coldStart = await runColdStart(ctx);
         else if (suite === 'latency') results.latency = await runLatency(ctx);
+        else if (suite === 'requestpath') results.requestPath = await runRequestPath(ctx);
       } catch (e) {
         results.errors.push({ suite, message: (e as Error).message });
         log(`${suite}: failed: ${(e as Error).message}`);

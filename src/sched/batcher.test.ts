@@ -21,6 +21,14 @@ test("batcher: waits for the oldest request's max queue delay, then sends what f
   );
 });
 
+test('batcher: a lone request that came long after the one before goes at once; one close behind it waits', () => {
+  assert.deepEqual(decideBatch(at(100), cfg, 8, 100, 50), { take: 1 }, 'gap 50 > delay 10: nothing is likely to join');
+  assert.deepEqual(decideBatch(at(100), cfg, 8, 100, 4), { waitUntil: 110 }, 'gap 4: another may come');
+  assert.deepEqual(decideBatch(at(100), cfg, 8, 100, 10), { waitUntil: 110 }, 'gap equal to the delay: waits');
+  assert.deepEqual(decideBatch(at(100), cfg, 8, 100), { waitUntil: 110 }, 'no gap known yet (first request): waits');
+  assert.deepEqual(decideBatch(at(95, 100), cfg, 8, 100, 50), { waitUntil: 105 }, 'two queued: they wait for more');
+});
+
 test('batcher: multi-item requests count rows; a request that does not fit waits for the next batch', () => {
   const p: Pending[] = [
     { items: 3, enqueuedAt: 0 },

@@ -34,7 +34,10 @@ export type BatchDecision =
  *  2. else, a preferred size is reachable: the largest such prefix is sent now
  *     (as Triton does; waiting could only add requests beyond a preferred size
  *     that was already met);
- *  3. else, the oldest request has waited maxQueueDelayMs: everything that fits.
+ *  3. else, the oldest request has waited maxQueueDelayMs: everything that fits;
+ *  4. else, the queue holds one request and it came more than maxQueueDelayMs
+ *     after the one before it (`arrivalGapMs`): at that rate nothing is
+ *     likely to join within the delay, so it goes now instead of waiting alone.
  * Otherwise wait until the oldest request's delay expires.
  */
 export function decideBatch(
@@ -42,6 +45,7 @@ export function decideBatch(
   config: BatchingConfig | null,
   cap: number,
   now: number,
+  arrivalGapMs?: number,
 ): BatchDecision {
   if (pending.length === 0) throw new TensorshareError('ERR_INTERNAL', 'decideBatch called with an empty queue');
   if (config === null) return { take: 1 };
@@ -66,7 +70,9 @@ export function decideBatch(
   let oldest = Infinity;
   for (const r of pending) oldest = Math.min(oldest, r.enqueuedAt);
   const due = oldest + config.maxQueueDelayMs;
-  return now >= due ? { take: n } : { waitUntil: due };
+  if (now >= due) return { take: n };
+  if (pending.length === 1 && arrivalGapMs !== undefined && arrivalGapMs > config.maxQueueDelayMs) return { take: 1 };
+  return { waitUntil: due };
 }
 
 /** Validates a batching config; throws ERR_INVALID_ARGUMENT naming the function. */

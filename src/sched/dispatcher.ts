@@ -172,6 +172,9 @@ interface FnState<P> {
   nextDeadline: number;
   /** Arrival of the latest realtime request (priority reserve). */
   lastRealtimeAt: number;
+  /** Arrival of the latest request, and its distance from the one before (undefined until two have come). */
+  lastArrivalAt: number | undefined;
+  arrivalGapMs: number | undefined;
 }
 
 interface Candidate<P> {
@@ -278,7 +281,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
     const [head] = v;
     if (head === undefined) return null;
     const cap = capOf(s);
-    const d = decideBatch(v, s.config.batching ?? null, cap, now);
+    const d = decideBatch(v, s.config.batching ?? null, cap, now, s.arrivalGapMs);
     if ('take' in d) {
       const items = v.slice(0, d.take).reduce((a, r) => a + r.items, 0);
       const next = v[d.take];
@@ -383,6 +386,8 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
         aimd,
         nextDeadline: old?.nextDeadline ?? Infinity,
         lastRealtimeAt: old?.lastRealtimeAt ?? -Infinity,
+        lastArrivalAt: old?.lastArrivalAt,
+        arrivalGapMs: old?.arrivalGapMs,
       });
     },
 
@@ -444,6 +449,8 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
       };
       s.queue.push(req);
       if (req.priority === 'realtime') s.lastRealtimeAt = now;
+      s.arrivalGapMs = s.lastArrivalAt === undefined ? undefined : now - s.lastArrivalAt;
+      s.lastArrivalAt = now;
       s.nextDeadline = Math.min(s.nextDeadline, req.deadline);
       tenantQueued(req.tenant, +1);
       return req;

@@ -84,6 +84,41 @@ test('scheduler: waits for the batch delay, then runs one batch', async () => {
   assert.deepEqual(await Promise.all([a, b]), ['A', 'B']);
 });
 
+test('scheduler: with a free slot, a request long after the last one runs at once; a burst still batches', async () => {
+  const clock = createFakeClock();
+  const calls: { at: number; payloads: string[] }[] = [];
+  const s = createScheduler<string, string>({
+    policy: 'fifo',
+    slots: 2,
+    clock,
+    functions: [{ name: 'm', batching: { maxBatchSize: 4, maxQueueDelayMs: 10 } }],
+    execute: async (_fn, reqs) => {
+      calls.push({ at: clock.now(), payloads: reqs.map((r) => r.payload) });
+      return reqs.map((r) => r.payload);
+    },
+  });
+  const first = s.submit({ fn: 'm', payload: 'first' });
+  clock.advance(10);
+  await flush();
+  assert.deepEqual(await first, 'first');
+  clock.advance(90);
+  const lone = s.submit({ fn: 'm', payload: 'lone' });
+  await flush();
+  assert.deepEqual(calls.at(-1), { at: 100, payloads: ['lone'] }, 'dispatched in the turn it came, no delay');
+  await lone;
+  clock.advance(50);
+  const a = s.submit({ fn: 'm', payload: 'a' });
+  clock.advance(2);
+  const b = s.submit({ fn: 'm', payload: 'b' });
+  await flush();
+  assert.deepEqual(calls.at(-1)!.payloads, ['a'], 'a came alone after a long gap: ran at once');
+  assert.equal(calls.length, 3, 'b came 2 ms after a: it waits for company');
+  clock.advance(10);
+  await flush();
+  assert.deepEqual(calls.at(-1), { at: 162, payloads: ['b'] });
+  await Promise.all([a, b]);
+});
+
 test('scheduler: a request past its timeout is rejected with ERR_TIMEOUT and never executed', async () => {
   const clock = createFakeClock();
   const ran: string[] = [];

@@ -29,6 +29,8 @@ export interface InferTiming {
   queueMs: number;
   /** Time inside the instance (handler + model runs); the runtime always reports it, other backends may not. */
   runMs?: number;
+  /** From sending the request to an instance process to having its answer back (runMs included). */
+  instanceMs?: number;
   /** Set when this request waited for an instance to start. */
   coldStartMs?: number;
 }

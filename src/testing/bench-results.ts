@@ -209,7 +209,47 @@ export function sampleResults(opts: { scale?: number; quick?: boolean } = {}): B
       sha256MbPerSecond: 1800,
       fastRunBuildMs: 3600,
     },
+    requestPath: {
+      requests: 200,
+      functionConfig: { model: 'ocr-rec', maxInstances: 2 },
+      scenarios: [
+        requestPathScenario('peer', 'json', 'ocr-rec', 1, 12, 80, 100),
+        requestPathScenario('tensorshare', 'json', 'ocr-rec', 1, 12, 78 * scale, 95 * scale),
+        requestPathScenario('peer', 'json', 'ocr-rec', 4, 13, 290, 500),
+        requestPathScenario('tensorshare', 'json', 'ocr-rec', 4, 22 / scale, 180 * scale, 400 * scale),
+        requestPathScenario('tensorshare', 'binary', 'ocr-rec', 4, 25 / scale, 160 * scale, 300 * scale),
+        requestPathScenario('tensorshare', 'grpc', 'ocr-rec', 4, 24 / scale, 165 * scale, 300 * scale),
+        requestPathScenario('peer', 'json', 'tiny', 1, 1500, 0.6, 1),
+        requestPathScenario('tensorshare', 'json', 'tiny', 1, 1200, 0.8 * scale, 1.5 * scale),
+      ],
+    },
     errors: [],
+  };
+}
+
+function requestPathScenario(
+  server: 'peer' | 'tensorshare',
+  protocol: 'json' | 'binary' | 'grpc',
+  model: 'ocr-rec' | 'tiny',
+  concurrency: number,
+  throughput: number,
+  p50: number,
+  p99: number,
+) {
+  return {
+    id: `${server} ${model} ${protocol} c=${concurrency}`,
+    server,
+    protocol,
+    model,
+    concurrency,
+    report: {
+      concurrency,
+      throughput,
+      latencyMs: { count: 200, mean: p50, p50, p95: p99, p99, max: p99 },
+      errors: {},
+      durationMs: (200 / throughput) * 1000,
+    },
+    ...(server === 'tensorshare' ? { stagesMs: { decode: 0.1, queue: 0, run: p50 * 0.9, encode: 0.1 } } : {}),
   };
 }
 

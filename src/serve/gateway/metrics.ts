@@ -26,7 +26,24 @@ export interface GatewayMetrics {
   latency: Histogram<'function' | 'protocol'>;
   /** Seconds spent queued, as reported by the backend (InferResponse.timing.queueMs). */
   queueTime: Histogram<'function'>;
+  /** Seconds of each stage of a successful inference request (REQUEST_STAGES). */
+  stages: Histogram<'function' | 'protocol' | 'stage'>;
 }
+
+/**
+ * The stages of the request path, in order: decode (body parse, validation
+ * and conversion to tensors), queue (waiting for a batch and an instance),
+ * dispatch (batching and the runtime's bookkeeping around the run), transfer
+ * (to the instance process and back), run (inside the instance), encode (the
+ * response body).
+ */
+export const REQUEST_STAGES = ['decode', 'queue', 'dispatch', 'transfer', 'run', 'encode'] as const;
+export type RequestStage = (typeof REQUEST_STAGES)[number];
+
+/** Seconds; from 10 µs to 10 s (stages are far shorter than whole requests). */
+export const STAGE_BUCKETS = [
+  1e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10,
+];
 
 /** Returns the metric already registered under `name`, or registers the one `make` builds. */
 function once<T>(registry: Registry, name: string, make: () => T): T {
@@ -68,6 +85,18 @@ export function createGatewayMetrics(registry: Registry = new Registry(), prefix
           help: 'Inference request latency in seconds, arrival to response',
           labelNames: ['function', 'protocol'] as const,
           buckets: LATENCY_BUCKETS,
+          registers,
+        }),
+    ),
+    stages: once(
+      registry,
+      `${prefix}request_stage_seconds`,
+      () =>
+        new Histogram({
+          name: `${prefix}request_stage_seconds`,
+          help: 'Seconds of each stage of successful inference requests: decode, queue, dispatch, transfer, run, encode',
+          labelNames: ['function', 'protocol', 'stage'] as const,
+          buckets: STAGE_BUCKETS,
           registers,
         }),
     ),

@@ -9,7 +9,7 @@ import type { InferenceBackend, ValidatedInferRequest } from '../protocol/backen
 import type { DecodeLimits } from '../protocol/limits.js';
 import { checkInferResponse } from '../protocol/request.js';
 import { errorStatus, type ErrorStatus } from '../protocol/status.js';
-import { UNKNOWN_FUNCTION, type GatewayMetrics } from './metrics.js';
+import { UNKNOWN_FUNCTION, type GatewayMetrics, type RequestStage } from './metrics.js';
 
 /** The part of a pino logger the gateway uses. */
 export interface GatewayLogger {
@@ -71,15 +71,23 @@ export async function serveInfer<X, E>(
     const meta = await lookupModel(ctx.backend, call.model, call.version);
     fn = call.model;
     const { request: req, extra } = await decode(meta);
+    const decoded = performance.now();
     const res = await ctx.backend.infer(req, {
       signal: call.signal,
       receivedAt: call.receivedAt,
       protocol: call.protocol,
     });
+    const answered = performance.now();
     queueMs = res?.timing?.queueMs;
     const outputs = checkInferResponse(req, res, meta);
     const encoded = await encode(req, res, outputs, extra);
     recordInfer(ctx, fn, call, undefined, queueMs);
+    recordStages(ctx, fn, call, {
+      decodeMs: decoded - call.receivedAt,
+      inferMs: answered - decoded,
+      encodeMs: performance.now() - answered,
+      timing: res.timing,
+    });
     return encoded;
   } catch (e) {
     recordInfer(ctx, fn, call, e, queueMs);
@@ -108,6 +116,30 @@ export function recordInfer(
   m.requests.inc({ function: fn, protocol: call.protocol, status: String(st.http), code: st.code });
   m.failures.inc({ function: fn, protocol: call.protocol, code: st.code });
   return st;
+}
+
+/**
+ * Records where a successful request's time went (REQUEST_STAGES). The
+ * backend's own timing splits its part: queue, then the instance round trip
+ * (transfer + run); what is left of it is dispatch.
+ */
+function recordStages(
+  ctx: GatewayContext,
+  fn: string,
+  call: Pick<InferCall, 'protocol'>,
+  t: { decodeMs: number; inferMs: number; encodeMs: number; timing: InferResponse['timing'] },
+): void {
+  const queue = t.timing?.queueMs ?? 0;
+  const instance = t.timing?.instanceMs;
+  const run = t.timing?.runMs;
+  const ms: Partial<Record<RequestStage, number>> = { decode: t.decodeMs, queue, encode: t.encodeMs };
+  if (instance !== undefined && run !== undefined) {
+    ms.run = run;
+    ms.transfer = Math.max(0, instance - run);
+    ms.dispatch = Math.max(0, t.inferMs - queue - instance);
+  } else ms.dispatch = Math.max(0, t.inferMs - queue);
+  for (const [stage, v] of Object.entries(ms))
+    if (Number.isFinite(v)) ctx.metrics.stages.observe({ function: fn, protocol: call.protocol, stage }, v / 1000);
 }
 
 /** Maps an error for a response, logging the ones that are not typed (their details stay server-side). */

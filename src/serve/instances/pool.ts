@@ -205,7 +205,7 @@ export function createPool(o: PoolOptions): FunctionPool {
       (r: InstanceResult) => {
         done();
         report('ok', r.runMs);
-        return response(request, r, coldStartMs);
+        return response(request, r, coldStartMs, performance.now() - startedAt);
       },
       (e: Error) => {
         done();
@@ -215,12 +215,17 @@ export function createPool(o: PoolOptions): FunctionPool {
       },
     );
   };
-  const response = (request: InferRequest, r: InstanceResult, coldStartMs: number | undefined): InferResponse => ({
+  const response = (
+    request: InferRequest,
+    r: InstanceResult,
+    coldStartMs: number | undefined,
+    instanceMs: number,
+  ): InferResponse => ({
     ...(request.id !== undefined ? { id: request.id } : {}),
     outputs: r.outputs,
     ...(r.parameters ? { parameters: r.parameters } : {}),
     // The pool holds no queue: waiting happened upstream, and the scheduler adds it.
-    timing: { queueMs: 0, runMs: r.runMs, ...(coldStartMs !== undefined ? { coldStartMs } : {}) },
+    timing: { queueMs: 0, runMs: r.runMs, instanceMs, ...(coldStartMs !== undefined ? { coldStartMs } : {}) },
   });
 
   const tryStart = (): boolean => {
