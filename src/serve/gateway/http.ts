@@ -6,6 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { TensorshareError } from '../../errors.js';
 import type { Parameters } from '../../tensor/index.js';
@@ -223,7 +224,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
       );
       reply.code(200).header('content-type', out.contentType);
       if (out.headerLength !== undefined) reply.header(HEADER_LENGTH_HEADER, String(out.headerLength));
-      return reply.send(out.body);
+      if (out.parts.length === 1) return reply.send(out.parts[0]);
+      return reply.header('content-length', String(out.length)).send(Readable.from(out.parts));
     } catch (e) {
       return sendError(reply, e, { model, version });
     }

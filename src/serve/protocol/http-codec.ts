@@ -253,7 +253,14 @@ export function parseHttpInferBody(
 }
 
 export interface HttpBody {
-  body: Buffer;
+  /**
+   * The body in order: the JSON, then each binary output's bytes. Sent as
+   * they are: concatenating a 66 MB output into one buffer held the event
+   * loop about 250 ms (measured).
+   */
+  parts: Buffer[];
+  /** Bytes of all parts. */
+  length: number;
   contentType: string;
   /** Set when binary sections follow the JSON: the Inference-Header-Content-Length value. */
   headerLength?: number;
@@ -330,9 +337,10 @@ export async function encodeHttpInferResponse(
   }
   put(']}');
   const body = Buffer.concat(json);
-  if (binaries.length === 0) return { body, contentType: 'application/json' };
+  if (binaries.length === 0) return { parts: [body], length: body.length, contentType: 'application/json' };
   return {
-    body: Buffer.concat([body, ...binaries]),
+    parts: [body, ...binaries],
+    length: binaries.reduce((n, b) => n + b.length, body.length),
     contentType: 'application/octet-stream',
     headerLength: body.length,
   };

@@ -212,13 +212,16 @@ test('HTTP response encoding: JSON data, binary sections and exact int64', async
   );
   const plain = await encodeHttpInferResponse(req, {}, outputs, () => false);
   assert.equal(plain.contentType, 'application/json');
+  assert.deepEqual(plain.parts.length, 1);
   assert.equal(
-    plain.body.toString(),
+    plain.parts[0]!.toString(),
     '{"model_name":"m","id":"r1","outputs":[{"name":"Y","datatype":"FP32","shape":[1,2],"data":[0.5,2]},{"name":"Z","datatype":"INT64","shape":[2],"data":[4611686018427387905,-3]}]}',
   );
   const bin = await encodeHttpInferResponse(req, {}, outputs, (n) => n === 'Y');
   assert.equal(bin.contentType, 'application/octet-stream');
-  const head = JSON.parse(bin.body.subarray(0, bin.headerLength).toString());
+  const binBody = Buffer.concat(bin.parts);
+  assert.equal(bin.length, binBody.length);
+  const head = JSON.parse(binBody.subarray(0, bin.headerLength).toString());
   assert.deepEqual(head.outputs[0], {
     name: 'Y',
     datatype: 'FP32',
@@ -228,9 +231,9 @@ test('HTTP response encoding: JSON data, binary sections and exact int64', async
   assert.deepEqual(
     Array.from(
       new Float32Array(
-        bin.body
+        binBody
           .subarray(bin.headerLength!)
-          .buffer.slice(bin.body.byteOffset + bin.headerLength!, bin.body.byteOffset + bin.body.length),
+          .buffer.slice(binBody.byteOffset + bin.headerLength!, binBody.byteOffset + binBody.length),
       ),
     ),
     [0.5, 2],
