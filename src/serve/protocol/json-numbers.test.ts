@@ -69,7 +69,7 @@ test('a JSON response of float32 outputs parses back to the same float32 values,
           [{ name: 'Y', datatype: 'FP32', shape: [data.length], data }],
           () => false,
         );
-        const parsed = JSON.parse(out.body.toString()) as { outputs: { data: number[] }[] };
+        const parsed = JSON.parse(Buffer.concat(out.parts).toString()) as { outputs: { data: number[] }[] };
         const back = Float32Array.from(parsed.outputs[0]!.data);
         // Bit for bit, but for -0: JSON has always written it as 0.
         const bits = (f: Float32Array) => Array.from(new Uint32Array(f.map((v) => (v === 0 ? 0 : v)).buffer));
