@@ -19,7 +19,8 @@ import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { testEnv } from '../testing/env.js';
 import { startServer, type RunningServer } from './server.js';
 
-// y = 2x, half_out = half (same bits), flag_out = not flag, text_out = text upper-cased.
+// y = 2x, half_out = half (same bits), flag_out = not flag, text_out = text upper-cased;
+// a sleep_ms parameter holds the (single) instance that long first.
 const ECHO_HANDLER = `
 export const metadata = {
   inputs: [
@@ -36,6 +37,8 @@ export const metadata = {
   ],
 };
 export async function handle(request) {
+  const sleepMs = request.parameters?.sleep_ms;
+  if (sleepMs) await new Promise((r) => setTimeout(r, Number(sleepMs)));
   const input = (n) => request.inputs.find((t) => t.name === n);
   const x = input('x');
   const half = input('half');
@@ -65,6 +68,7 @@ const CASES = [
       : [`triton.${p}.infer_raw`]),
     `triton.${p}.infer_all_outputs`,
     `triton.${p}.parameters_priority_timeout`,
+    `triton.${p}.timeout_expires_in_queue`,
     `triton.${p}.repository_index_load_unload`,
     `triton.${p}.error_unknown_model`,
     `triton.${p}.error_bad_shape`,

@@ -21,6 +21,7 @@ and a second registration of the same names fails.
 import asyncio
 import json
 import sys
+import threading
 import traceback
 
 import grpc
@@ -115,6 +116,9 @@ def triton_cases(mod, url, proto):
     meta = (lambda f, *a: f(*a)) if mod is thttp else (lambda f, *a: f(*a, as_json=True))
     not_found = "404" if mod is thttp else "StatusCode.NOT_FOUND"
     bad_request = "400" if mod is thttp else "StatusCode.INVALID_ARGUMENT"
+    # A queue timeout: 503 over HTTP (Triton's too); over gRPC tensorshare says DEADLINE_EXCEEDED
+    # where Triton says UNAVAILABLE (docs/protocol.md).
+    expired_status = "503" if mod is thttp else "StatusCode.DEADLINE_EXCEEDED"
 
     case(f"{p}.server_live", lambda: _assert(c.is_server_live()))
     case(f"{p}.server_ready", lambda: _assert(c.is_server_ready()))
@@ -159,6 +163,36 @@ def triton_cases(mod, url, proto):
             assert rid == f"req-{priority}", rid
 
     case(f"{p}.parameters_priority_timeout", parameters)
+
+    def timeout_expires():
+        # One request holds echo's single instance for 1.5 s; requests with a 1 ms queue timeout
+        # sent meanwhile expire in the queue and are not run.
+        slow = {}
+
+        def hold():
+            try:
+                slow["result"] = mod.InferenceServerClient(url=url).infer(
+                    "echo", triton_inputs(mod, True), parameters={"sleep_ms": 1500}
+                )
+            except Exception as e:  # reported below
+                slow["error"] = e
+
+        t = threading.Thread(target=hold)
+        t.start()
+        expired = []
+        while t.is_alive() and not expired:
+            try:
+                c.infer("echo", triton_inputs(mod, True), timeout=1000)
+            except InferenceServerException as e:
+                expired.append(e)
+        t.join()
+        assert "error" not in slow, slow.get("error")
+        check_triton_result(slow["result"])
+        assert expired, "no request expired while the instance was held"
+        assert str(expired[0].status()) == expired_status, (expired[0].status(), expired[0].message())
+        assert "timeout" in expired[0].message().lower() or "deadline" in expired[0].message().lower(), expired[0].message()
+
+    case(f"{p}.timeout_expires_in_queue", timeout_expires)
 
     def index():
         got = c.get_model_repository_index() if mod is thttp else c.get_model_repository_index(as_json=True)["models"]
