@@ -34,7 +34,7 @@ describe('tensorshare CLI', () => {
       if (c !== 'gen' && c !== 'demo') assert.match(r.out, /--json/, `${c} documents --json`);
     }
     // As the README says: every reporting command has --json; daemon and serve run until stopped and log instead.
-    for (const c of ['gen', 'demo', 'bench', 'load', 'bench-sched', 'daemon', 'serve']) {
+    for (const c of ['gen', 'demo', 'bench', 'load', 'bench-sched', 'top', 'daemon', 'serve']) {
       const r = cli(c, '--help');
       assert.equal(r.code, 0, `${c} --help: ${r.err}`);
       if (c === 'daemon' || c === 'serve') assert.doesNotMatch(r.out, /--json/, c);

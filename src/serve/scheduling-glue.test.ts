@@ -54,6 +54,19 @@ describe('scheduling parameters', () => {
     assert.deepEqual(parseSchedulingParameters({ tenant: 'gold' }, 'f', true), { tenant: 'gold', parameters: {} });
   });
 
+  test("Triton's integer priority levels (tritonclient's priority=): 1 realtime, 2+ besteffort, 0 the function's", () => {
+    assert.deepEqual(parseSchedulingParameters({ priority: 1 }, 'f'), { priority: 'realtime', parameters: {} });
+    assert.deepEqual(parseSchedulingParameters({ priority: 2 }, 'f'), { priority: 'besteffort', parameters: {} });
+    assert.deepEqual(parseSchedulingParameters({ priority: '7' }, 'f'), { priority: 'besteffort', parameters: {} });
+    assert.deepEqual(parseSchedulingParameters({ priority: 0 }, 'f'), { parameters: {} });
+    for (const priority of [-1, 1.5, '1e3', true])
+      assert.throws(
+        () => parseSchedulingParameters({ priority }, 'f'),
+        (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ARGUMENT' && /'priority' must be/.test(e.message),
+        String(priority),
+      );
+  });
+
   test('bad values are ERR_INVALID_ARGUMENT naming the parameter', () => {
     const bad = (p: Record<string, string | number | boolean>, re: RegExp, allowTenant = false) =>
       assert.throws(

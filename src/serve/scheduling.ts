@@ -109,6 +109,19 @@ export interface RequestScheduling {
   parameters: Record<string, string | number | boolean>;
 }
 
+/**
+ * A request's priority: a class name, or a level of Triton's schedule-policy
+ * extension as its clients send it (an integer, as a string over gRPC's
+ * uint64): 1 is the highest level, 0 means the function's own. undefined:
+ * keep the function's; null: not a priority.
+ */
+function priorityClass(v: string | number | boolean): PriorityClass | undefined | null {
+  if (v === 'realtime' || v === 'besteffort') return v;
+  const level = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(level) || level < 0) return null;
+  return level === 0 ? undefined : level === 1 ? 'realtime' : 'besteffort';
+}
+
 const bad = (message: string, details: Record<string, unknown> = {}) =>
   new TensorshareError('ERR_INVALID_ARGUMENT', message, details);
 
@@ -129,11 +142,13 @@ export function parseSchedulingParameters(
     if (!(SCHEDULING_PARAMETERS as readonly string[]).includes(k)) out.parameters[k] = v;
   const where = `request to ${fn}: parameter`;
   if (p.priority !== undefined) {
-    if (p.priority !== 'realtime' && p.priority !== 'besteffort')
-      throw bad(`${where} 'priority' must be 'realtime' or 'besteffort', got ${JSON.stringify(p.priority)}`, {
-        parameter: 'priority',
-      });
-    out.priority = p.priority;
+    const priority = priorityClass(p.priority);
+    if (priority === null)
+      throw bad(
+        `${where} 'priority' must be 'realtime' or 'besteffort', got ${JSON.stringify(p.priority)} (Triton's integer levels work too: 1 = realtime, 2 and above = besteffort, 0 = the function's own)`,
+        { parameter: 'priority' },
+      );
+    if (priority !== undefined) out.priority = priority;
   }
   const num = (name: string): number | undefined => {
     const v = p[name];
