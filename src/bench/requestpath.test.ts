@@ -2,7 +2,7 @@
 // means read from two metrics scrapes, and the verdicts against issue 12's targets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runClosedLoop } from './closed-loop.js';
+import { mergeClosedLoop, runClosedLoop } from './closed-loop.js';
 import { stageMeans, type RequestPathScenario } from './requestpath.js';
 import { requestPathTargets } from './requestpath-report.js';
 import type { BenchResults } from './results.js';
@@ -27,6 +27,22 @@ test('a closed loop keeps `concurrency` requests in flight and times only the re
   assert.equal(most, 3);
   assert.equal(r.latencyMs.count, 29);
   assert.deepEqual(r.errors, { ERR_OVERLOADED: 1 });
+});
+
+test('rounds of a scenario merge into one report: samples pooled, time and errors summed', () => {
+  const round = (samplesMs: number[], durationMs: number, errors: Record<string, number> = {}) => ({
+    concurrency: 1,
+    throughput: 0,
+    latencyMs: { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 },
+    errors,
+    durationMs,
+    samplesMs,
+  });
+  const m = mergeClosedLoop([round([3, 1], 1000, { 'HTTP 503': 1 }), round([2, 4], 1000, { 'HTTP 503': 2 })]);
+  assert.deepEqual(m.samplesMs, [1, 2, 3, 4]);
+  assert.equal(m.throughput, 2);
+  assert.equal(m.latencyMs.p50, 2.5);
+  assert.deepEqual(m.errors, { 'HTTP 503': 3 });
 });
 
 test('stage means are the growth of each stage histogram sum over the growth of its count, for one function and protocol', () => {
@@ -57,6 +73,7 @@ function results(ms: Record<string, [number, number, number]>): BenchResults {
         latencyMs: { count: 200, mean: p50, p50, p95: p99, p99, max: p99 },
         errors: {},
         durationMs: 1000,
+        samplesMs: [],
       },
       stagesMs: server === 'tensorshare' ? { decode: 1, run: p50 - 1 } : undefined,
     };
