@@ -1,5 +1,6 @@
 // The request-path suite's targets (issue 12) and its section of
 // benchmarks.md: pure functions of the results.
+import { fenceSection } from './report.js';
 import type { BenchResults } from './results.js';
 import { STAGES, type RequestPathResults, type RequestPathScenario } from './requestpath.js';
 import type { TargetResult } from './targets.js';
@@ -121,7 +122,12 @@ export function requestPathTargets(r: BenchResults): TargetResult[] {
   return out;
 }
 
+/** The section, fenced as `bench:requestpath` so a run of this suite alone can replace it in a full document. */
 export function requestPathSection(r: BenchResults): string[] {
+  return fenceSection('requestpath', requestPathBody(r).join('\n')).split('\n');
+}
+
+function requestPathBody(r: BenchResults): string[] {
   const rp = r.requestPath!;
   const out: string[] = ['## 6. Request path against a one-process server', ''];
   out.push(
@@ -137,6 +143,13 @@ export function requestPathSection(r: BenchResults): string[] {
     );
   }
   out.push('');
+  out.push('| target | verdict | measured |');
+  out.push('| --- | --- | --- |');
+  const targets = requestPathTargets(r);
+  for (const t of targets) out.push(`| ${t.title} | ${t.verdict} | ${t.measured} |`);
+  out.push('');
+  for (const t of targets) if (t.notes.length) out.push(`- ${t.title}: ${t.notes.join('; ')}`);
+  if (targets.some((t) => t.notes.length)) out.push('');
   const staged = rp.scenarios.filter((s) => s.stagesMs);
   if (staged.length) {
     out.push(

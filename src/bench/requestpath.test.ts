@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mergeClosedLoop, runClosedLoop } from './closed-loop.js';
 import { stageMeans, type RequestPathScenario } from './requestpath.js';
-import { requestPathTargets } from './requestpath-report.js';
+import { requestPathSection, requestPathTargets } from './requestpath-report.js';
 import type { BenchResults } from './results.js';
 
 test('a closed loop keeps `concurrency` requests in flight and times only the requests after warm-up', async () => {
@@ -82,18 +82,17 @@ function results(ms: Record<string, [number, number, number]>): BenchResults {
 }
 
 test('request-path verdicts: each target met or missed from the ratios, misses name the largest stage', () => {
-  const t = requestPathTargets(
-    results({
-      'peer ocr-rec json 1': [12, 80, 100],
-      'tensorshare ocr-rec json 1': [12, 83, 100],
-      'peer ocr-rec json 4': [13, 290, 500],
-      'tensorshare ocr-rec json 4': [20, 190, 520],
-      'tensorshare ocr-rec binary 4': [16, 200, 300],
-      'tensorshare ocr-rec grpc 4': [16, 210, 300],
-      'peer tiny json 1': [1000, 1, 2],
-      'tensorshare tiny json 1': [500, 2.5, 4],
-    }),
-  );
+  const r = results({
+    'peer ocr-rec json 1': [12, 80, 100],
+    'tensorshare ocr-rec json 1': [12, 83, 100],
+    'peer ocr-rec json 4': [13, 290, 500],
+    'tensorshare ocr-rec json 4': [20, 190, 520],
+    'tensorshare ocr-rec binary 4': [16, 200, 300],
+    'tensorshare ocr-rec grpc 4': [16, 210, 300],
+    'peer tiny json 1': [1000, 1, 2],
+    'tensorshare tiny json 1': [500, 2.5, 4],
+  });
+  const t = requestPathTargets(r);
   const by = Object.fromEntries(t.map((x) => [x.id, x]));
   assert.equal(by['requestpath-c1']!.verdict, 'met');
   assert.equal(by['requestpath-c4']!.verdict, 'missed', 'throughput 1.54x, but p99 worse');
@@ -102,4 +101,8 @@ test('request-path verdicts: each target met or missed from the ratios, misses n
   assert.match(by['requestpath-fixed']!.measured, /\+1\.50 ms/);
   assert.match(by['requestpath-fixed']!.notes.join(), /largest stage: run 1\.50 ms/);
   assert.ok(requestPathTargets({ quick: false } as BenchResults).every((x) => x.verdict === 'not measured'));
+  const section = requestPathSection(r).join('\n');
+  assert.match(section, /^<!-- bench:requestpath:start -->\n## 6\./);
+  assert.match(section, /\| trivial model: fixed cost of one request ≤ \+1 ms over the peer's \| missed \|/);
+  assert.match(section, /<!-- bench:requestpath:end -->\n$/);
 });
