@@ -55,7 +55,21 @@ test('stage means are the growth of each stage histogram sum over the growth of 
     line('run', 'f', 'http', 7, 20) +
     line('run', 'f', 'grpc', 9, 9) +
     line('run', 'g', 'http', 100, 1);
-  assert.deepEqual(stageMeans(before, after, 'f', 'http'), { decode: 50, run: 200 });
+  assert.deepEqual(stageMeans([[before, after]], 'f', 'http'), { decode: 50, run: 200 });
+  // Rounds pool their sums and counts; what happened between rounds (another scenario) is not counted.
+  const later = line('decode', 'f', 'http', 10, 1000) + line('run', 'f', 'http', 70, 1000);
+  const latest = line('decode', 'f', 'http', 10.5, 1010) + line('run', 'f', 'http', 72, 1010);
+  assert.deepEqual(
+    stageMeans(
+      [
+        [before, after],
+        [later, latest],
+      ],
+      'f',
+      'http',
+    ),
+    { decode: 50, run: 200 },
+  );
 });
 
 function results(ms: Record<string, [number, number, number]>): BenchResults {

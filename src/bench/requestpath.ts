@@ -110,8 +110,16 @@ function rawFloats(n: number, seed = 1): Uint8Array {
   return new Uint8Array(f.buffer);
 }
 
-/** Mean ms per request of each stage, from two scrapes of tensorshare_request_stage_seconds for `fn`. */
-export function stageMeans(before: string, after: string, fn: string, protocol: string): Record<string, number> {
+/**
+ * Mean ms per request of each stage of `fn` over `protocol`, from scrapes of
+ * tensorshare_request_stage_seconds taken before and after each round a
+ * scenario ran (its rounds only: scenarios interleaved with it share the labels).
+ */
+export function stageMeans(
+  rounds: readonly (readonly [string, string])[],
+  fn: string,
+  protocol: string,
+): Record<string, number> {
   const read = (text: string) => {
     const m = new Map<string, number>();
     const re = /^tensorshare_request_stage_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm;
@@ -122,12 +130,20 @@ export function stageMeans(before: string, after: string, fn: string, protocol: 
     }
     return m;
   };
-  const a = read(before);
-  const b = read(after);
+  const sum = new Map<string, number>();
+  const count = new Map<string, number>();
+  for (const [before, after] of rounds) {
+    const a = read(before);
+    const b = read(after);
+    for (const s of STAGES) {
+      count.set(s, (count.get(s) ?? 0) + (b.get(`${s}:count`) ?? 0) - (a.get(`${s}:count`) ?? 0));
+      sum.set(s, (sum.get(s) ?? 0) + (b.get(`${s}:sum`) ?? 0) - (a.get(`${s}:sum`) ?? 0));
+    }
+  }
   const out: Record<string, number> = {};
   for (const s of STAGES) {
-    const n = (b.get(`${s}:count`) ?? 0) - (a.get(`${s}:count`) ?? 0);
-    if (n > 0) out[s] = (((b.get(`${s}:sum`) ?? 0) - (a.get(`${s}:sum`) ?? 0)) / n) * 1000;
+    const n = count.get(s) ?? 0;
+    if (n > 0) out[s] = ((sum.get(s) ?? 0) / n) * 1000;
   }
   return out;
 }
@@ -245,7 +261,7 @@ export async function runRequestPath(ctx: BenchContext): Promise<RequestPathResu
     ];
     const rounds = ctx.quick ? 1 : 5;
     for (const group of groups) {
-      const done = group.map(() => ({ reports: [] as ClosedLoopReport[], before: '', after: '' }));
+      const done = group.map(() => ({ reports: [] as ClosedLoopReport[], scrapes: [] as [string, string][] }));
       for (let round = 0; round < rounds; round++) {
         // Alternate the order by round: neither server always goes first.
         const order = group.map((_, i) => i);
@@ -253,7 +269,7 @@ export async function runRequestPath(ctx: BenchContext): Promise<RequestPathResu
         for (const i of order) {
           const p = group[i]!;
           const d = done[i]!;
-          if (p.server === 'tensorshare' && round === 0) d.before = await metrics();
+          const before = p.server === 'tensorshare' ? await metrics() : '';
           const total = p.model === 'tiny' ? requests * 10 : requests;
           d.reports.push(
             await runClosedLoop({
@@ -263,7 +279,7 @@ export async function runRequestPath(ctx: BenchContext): Promise<RequestPathResu
               send: p.send,
             }),
           );
-          if (p.server === 'tensorshare' && round === rounds - 1) d.after = await metrics();
+          if (p.server === 'tensorshare') d.scrapes.push([before, await metrics()]);
         }
       }
       group.forEach((p, i) => {
@@ -280,8 +296,7 @@ export async function runRequestPath(ctx: BenchContext): Promise<RequestPathResu
         };
         if (p.server === 'tensorshare') {
           const stages = stageMeans(
-            d.before,
-            d.after,
+            d.scrapes,
             p.model === 'tiny' ? 'tiny' : 'ppocr-rec',
             p.protocol === 'grpc' ? 'grpc' : 'http',
           );
