@@ -24,6 +24,24 @@ export interface ClosedLoopReport {
   /** Failed requests by error key; they count in neither throughput nor latency. */
   errors: Record<string, number>;
   durationMs: number;
+  /** Every timed latency, sorted (ms). */
+  samplesMs: number[];
+}
+
+/** Rounds of one scenario as one report: samples pooled, time and errors summed. */
+export function mergeClosedLoop(rounds: readonly ClosedLoopReport[]): ClosedLoopReport {
+  const samplesMs = rounds.flatMap((r) => r.samplesMs).sort((a, b) => a - b);
+  const durationMs = rounds.reduce((a, r) => a + r.durationMs, 0);
+  const errors: Record<string, number> = {};
+  for (const r of rounds) for (const [k, n] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + n;
+  return {
+    concurrency: rounds[0]?.concurrency ?? 0,
+    throughput: samplesMs.length / (durationMs / 1000),
+    latencyMs: latencyStats(samplesMs),
+    errors,
+    durationMs,
+    samplesMs,
+  };
 }
 
 export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopReport> {
@@ -59,11 +77,13 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRep
     }),
   );
   const durationMs = clock.now() - t0;
+  const samplesMs = latencies.sort((a, b) => a - b);
   return {
     concurrency: o.concurrency,
-    throughput: latencies.length / (durationMs / 1000),
-    latencyMs: latencyStats(latencies.sort((a, b) => a - b)),
+    throughput: samplesMs.length / (durationMs / 1000),
+    latencyMs: latencyStats(samplesMs),
     errors,
     durationMs,
+    samplesMs,
   };
 }

@@ -1,5 +1,6 @@
 // The request-path suite's targets (issue 12) and its section of
 // benchmarks.md: pure functions of the results.
+import { fenceSection } from './report.js';
 import type { BenchResults } from './results.js';
 import { STAGES, type RequestPathResults, type RequestPathScenario } from './requestpath.js';
 import type { TargetResult } from './targets.js';
@@ -121,11 +122,16 @@ export function requestPathTargets(r: BenchResults): TargetResult[] {
   return out;
 }
 
+/** The section, fenced as `bench:requestpath` so a run of this suite alone can replace it in a full document. */
 export function requestPathSection(r: BenchResults): string[] {
+  return fenceSection('requestpath', requestPathBody(r).join('\n')).split('\n');
+}
+
+function requestPathBody(r: BenchResults): string[] {
   const rp = r.requestPath!;
   const out: string[] = ['## 6. Request path against a one-process server', ''];
   out.push(
-    `The peer is what a user writes without tensorshare: one fastify process holding one onnxruntime-node session (${r.threads} intra-op thread), KServe-v2-shaped JSON in and out (fastify's parser, \`Array.from\` and its serializer). tensorshare is \`tensorshare serve\` with the bundled \`ppocr-rec\` function's configuration (${JSON.stringify(rp.functionConfig)}). Both run side by side in this run; each scenario is a closed loop (every caller sends its next request when its last is answered) of ${rp.requests} timed requests after warm-up (the trivial model: ${rp.requests * 10}). PaddleOCR recognition: [1,3,48,320] FP32 in, [1,40,6625] out. Trivial model: Identity, [1,16] FP32.`,
+    `The peer is what a user writes without tensorshare: one fastify process holding one onnxruntime-node session (${r.threads} intra-op thread), KServe-v2-shaped JSON in and out (fastify's parser, \`Array.from\` and its serializer). tensorshare is \`tensorshare serve\` with the bundled \`ppocr-rec\` function's configuration (${JSON.stringify(rp.functionConfig)}). Both run side by side in this run; each scenario is a closed loop (every caller sends its next request when its last is answered) of ${rp.requests} timed requests after warm-up (the trivial model: ${rp.requests * 10}); scenarios compared with each other (the two at concurrency 1; the four at 4; the two trivial ones) run interleaved in rounds of a fifth of their requests, alternating which goes first. PaddleOCR recognition: [1,3,48,320] FP32 in, [1,40,6625] out. Trivial model: Identity, [1,16] FP32.`,
   );
   out.push('');
   out.push('| scenario | req/s | p50 ms | p99 ms | errors |');
@@ -137,6 +143,13 @@ export function requestPathSection(r: BenchResults): string[] {
     );
   }
   out.push('');
+  out.push('| target | verdict | measured |');
+  out.push('| --- | --- | --- |');
+  const targets = requestPathTargets(r);
+  for (const t of targets) out.push(`| ${t.title} | ${t.verdict} | ${t.measured} |`);
+  out.push('');
+  for (const t of targets) if (t.notes.length) out.push(`- ${t.title}: ${t.notes.join('; ')}`);
+  if (targets.some((t) => t.notes.length)) out.push('');
   const staged = rp.scenarios.filter((s) => s.stagesMs);
   if (staged.length) {
     out.push(

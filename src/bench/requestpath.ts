@@ -15,7 +15,7 @@ import { TensorshareError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { seededRandom } from '../prng.js';
 import { importModel } from '../store/import.js';
-import { runClosedLoop, type ClosedLoopReport } from './closed-loop.js';
+import { mergeClosedLoop, runClosedLoop, type ClosedLoopReport } from './closed-loop.js';
 import type { BenchContext } from './context.js';
 import { grpcInferClient } from './grpc-load.js';
 import { httpClient, inferBody, type ModelMeta } from './http-load.js';
@@ -110,8 +110,16 @@ function rawFloats(n: number, seed = 1): Uint8Array {
   return new Uint8Array(f.buffer);
 }
 
-/** Mean ms per request of each stage, from two scrapes of tensorshare_request_stage_seconds for `fn`. */
-export function stageMeans(before: string, after: string, fn: string, protocol: string): Record<string, number> {
+/**
+ * Mean ms per request of each stage of `fn` over `protocol`, from scrapes of
+ * tensorshare_request_stage_seconds taken before and after each round a
+ * scenario ran (its rounds only: scenarios interleaved with it share the labels).
+ */
+export function stageMeans(
+  rounds: readonly (readonly [string, string])[],
+  fn: string,
+  protocol: string,
+): Record<string, number> {
   const read = (text: string) => {
     const m = new Map<string, number>();
     const re = /^tensorshare_request_stage_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm;
@@ -122,12 +130,20 @@ export function stageMeans(before: string, after: string, fn: string, protocol: 
     }
     return m;
   };
-  const a = read(before);
-  const b = read(after);
+  const sum = new Map<string, number>();
+  const count = new Map<string, number>();
+  for (const [before, after] of rounds) {
+    const a = read(before);
+    const b = read(after);
+    for (const s of STAGES) {
+      count.set(s, (count.get(s) ?? 0) + (b.get(`${s}:count`) ?? 0) - (a.get(`${s}:count`) ?? 0));
+      sum.set(s, (sum.get(s) ?? 0) + (b.get(`${s}:sum`) ?? 0) - (a.get(`${s}:sum`) ?? 0));
+    }
+  }
   const out: Record<string, number> = {};
   for (const s of STAGES) {
-    const n = (b.get(`${s}:count`) ?? 0) - (a.get(`${s}:count`) ?? 0);
-    if (n > 0) out[s] = (((b.get(`${s}:sum`) ?? 0) - (a.get(`${s}:sum`) ?? 0)) / n) * 1000;
+    const n = count.get(s) ?? 0;
+    if (n > 0) out[s] = ((sum.get(s) ?? 0) / n) * 1000;
   }
   return out;
 }
@@ -237,36 +253,60 @@ export async function runRequestPath(ctx: BenchContext): Promise<RequestPathResu
     const scenarios: RequestPathScenario[] = [];
     const tsUrl = ts.url;
     const metrics = () => fetch(`${tsUrl}/metrics`).then((r) => r.text());
-    for (const p of plan) {
-      const id = `${p.server} ${p.model} ${p.protocol} c=${p.concurrency}`;
-      const before = p.server === 'tensorshare' ? await metrics() : '';
-      const report = await runClosedLoop({
-        concurrency: p.concurrency,
-        requests: p.model === 'tiny' ? requests * 10 : requests,
-        warmup: p.model === 'tiny' ? 50 : (ctx.quick ? 1 : 4) * p.concurrency,
-        send: p.send,
-      });
-      const s: RequestPathScenario = {
-        id,
-        server: p.server,
-        protocol: p.protocol,
-        model: p.model,
-        concurrency: p.concurrency,
-        report,
-      };
-      if (p.server === 'tensorshare') {
-        const stages = stageMeans(
-          before,
-          await metrics(),
-          p.model === 'tiny' ? 'tiny' : 'ppocr-rec',
-          p.protocol === 'grpc' ? 'grpc' : 'http',
-        );
-        if (Object.keys(stages).length) s.stagesMs = stages;
+    // Scenarios compared with each other run interleaved, in rounds, so a change in the machine's load falls on all of them.
+    const groups = [
+      plan.filter((p) => p.model === 'ocr-rec' && p.concurrency === 1),
+      plan.filter((p) => p.model === 'ocr-rec' && p.concurrency === 4),
+      plan.filter((p) => p.model === 'tiny'),
+    ];
+    const rounds = ctx.quick ? 1 : 5;
+    for (const group of groups) {
+      const done = group.map(() => ({ reports: [] as ClosedLoopReport[], scrapes: [] as [string, string][] }));
+      for (let round = 0; round < rounds; round++) {
+        // Alternate the order by round: neither server always goes first.
+        const order = group.map((_, i) => i);
+        if (round % 2 === 1) order.reverse();
+        for (const i of order) {
+          const p = group[i]!;
+          const d = done[i]!;
+          const before = p.server === 'tensorshare' ? await metrics() : '';
+          const total = p.model === 'tiny' ? requests * 10 : requests;
+          d.reports.push(
+            await runClosedLoop({
+              concurrency: p.concurrency,
+              requests: Math.ceil(total / rounds),
+              warmup: round > 0 ? 0 : p.model === 'tiny' ? 50 : (ctx.quick ? 1 : 4) * p.concurrency,
+              send: p.send,
+            }),
+          );
+          if (p.server === 'tensorshare') d.scrapes.push([before, await metrics()]);
+        }
       }
-      scenarios.push(s);
-      ctx.log(
-        `requestpath: ${id}: ${report.throughput.toFixed(1)} req/s, p50 ${report.latencyMs.p50.toFixed(2)} ms, p99 ${report.latencyMs.p99.toFixed(2)} ms${Object.keys(report.errors).length ? `, errors ${JSON.stringify(report.errors)}` : ''}`,
-      );
+      group.forEach((p, i) => {
+        const d = done[i]!;
+        const id = `${p.server} ${p.model} ${p.protocol} c=${p.concurrency}`;
+        const report = mergeClosedLoop(d.reports);
+        const s: RequestPathScenario = {
+          id,
+          server: p.server,
+          protocol: p.protocol,
+          model: p.model,
+          concurrency: p.concurrency,
+          report,
+        };
+        if (p.server === 'tensorshare') {
+          const stages = stageMeans(
+            d.scrapes,
+            p.model === 'tiny' ? 'tiny' : 'ppocr-rec',
+            p.protocol === 'grpc' ? 'grpc' : 'http',
+          );
+          if (Object.keys(stages).length) s.stagesMs = stages;
+        }
+        scenarios.push(s);
+        ctx.log(
+          `requestpath: ${id}: ${report.throughput.toFixed(1)} req/s, p50 ${report.latencyMs.p50.toFixed(2)} ms, p99 ${report.latencyMs.p99.toFixed(2)} ms${Object.keys(report.errors).length ? `, errors ${JSON.stringify(report.errors)}` : ''}`,
+        );
+      });
     }
     return { requests, functionConfig, scenarios };
   } finally {

@@ -248,6 +248,7 @@ function requestPathScenario(
       latencyMs: { count: 200, mean: p50, p50, p95: p99, p99, max: p99 },
       errors: {},
       durationMs: (200 / throughput) * 1000,
+      samplesMs: [],
     },
     ...(server === 'tensorshare' ? { stagesMs: { decode: 0.1, queue: 0, run: p50 * 0.9, encode: 0.1 } } : {}),
   };

@@ -916,6 +916,17 @@ describe('gateway over HTTP and gRPC with an onnxruntime backend', () => {
     );
     assert.ok(count(/^tensorshare_request_duration_seconds_count\{function="simple",protocol="http"\} (\d+)/m) >= 4);
     assert.ok(count(/^tensorshare_queue_duration_seconds_count\{function="simple"\} (\d+)/m) >= 4);
+    // Stages of successful requests; this backend reports no instance round trip, so no run or transfer.
+    for (const stage of ['decode', 'queue', 'dispatch', 'encode']) {
+      const re = (protocol: string) =>
+        new RegExp(
+          `^tensorshare_request_stage_seconds_count\\{function="simple",protocol="${protocol}",stage="${stage}"\\} (\\d+)`,
+          'm',
+        );
+      assert.ok(count(re('http')) >= 4, stage);
+      assert.ok(count(re('grpc')) >= 2, stage);
+    }
+    assert.doesNotMatch(r.text, /tensorshare_request_stage_seconds_count\{[^}]*stage="(run|transfer)"/);
     assert.equal(count(/^tensorshare_instances\{function="simple"\} (\d+)/m), 2);
     assert.equal(count(/^tensorshare_store_bytes\{kind="physical"\} (\d+)/m), 400);
     const smallMetrics = await get(`${small.httpUrl}/metrics`);

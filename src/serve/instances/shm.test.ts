@@ -59,6 +59,8 @@ describe('instances: tensors through shared memory', () => {
         Array.from(y),
         xs.map((v) => Math.fround(Math.fround(v) * 2)),
       );
+      // The round trip to the instance holds its run: transfer = instanceMs - runMs.
+      assert.ok(r.timing!.instanceMs! >= r.timing!.runMs!, JSON.stringify(r.timing));
     }
   });
 
