@@ -3,11 +3,12 @@
 import type { MachineInfo } from './machine.js';
 import type { DensityModeResult } from './density.js';
 import type { Summary } from './stats.js';
+import type { FunctionsResults } from './functions-suite.js';
 
 export const RESULTS_FORMAT = 'tensorshare.bench/v1';
 
-export type SuiteId = 'density' | 'dedup' | 'coldstart' | 'latency' | 'import';
-export const SUITES: readonly SuiteId[] = ['density', 'dedup', 'coldstart', 'latency', 'import'];
+export type SuiteId = 'density' | 'dedup' | 'coldstart' | 'latency' | 'import' | 'functions';
+export const SUITES: readonly SuiteId[] = ['density', 'dedup', 'coldstart', 'latency', 'import', 'functions'];
 
 export interface ModelInfo {
   id: string;
@@ -166,5 +167,6 @@ export interface BenchResults {
   coldStart?: ColdStartResults;
   latency?: LatencyResults;
   import?: ImportResults;
+  functions?: FunctionsResults;
   errors: { suite: string; message: string }[];
 }

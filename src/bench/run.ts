@@ -16,6 +16,7 @@ import { runDedup } from './dedup.js';
 import { runColdStart } from './coldstart.js';
 import { runLatency } from './latency.js';
 import { runImport } from './import-bench.js';
+import { runFunctions } from './functions-suite.js';
 
 export interface BenchOptions {
   suites?: readonly SuiteId[];
@@ -30,7 +31,9 @@ export interface BenchOptions {
 }
 
 /** Order suites run in: import first, while the machine is quietest; latency last. */
-const ORDER: readonly SuiteId[] = ['import', 'dedup', 'density', 'coldstart', 'latency'];
+const ORDER: readonly SuiteId[] = ['import', 'dedup', 'density', 'coldstart', 'latency', 'functions'];
+/** Suites that generate their own models: a run of only these prepares none of the shared ones. */
+const OWN_MODELS: readonly SuiteId[] = ['functions'];
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   const t0 = performance.now();
@@ -71,7 +74,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       `machine: ${machine.cpuModel}, ${machine.logicalCores} cores, ${(machine.memTotalBytes / 2 ** 30).toFixed(1)} GiB, load ${loadStart.map((x) => x.toFixed(2)).join(' ')}`,
     );
     const repository = path.join(work, 'repo');
-    const models = await prepareModels(modelPlans(quick), path.join(work, 'models'), repository, log);
+    const models = suites.every((s) => OWN_MODELS.includes(s))
+      ? []
+      : await prepareModels(modelPlans(quick), path.join(work, 'models'), repository, log);
     results.models = models.map(
       ({ id, label, source, inputLabel, fileBytes, params, weightBytes, tensors, fastRun }) => ({
         id,
@@ -106,6 +111,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
         else if (suite === 'density') results.density = await runDensity(ctx);
         else if (suite === 'coldstart') results.coldStart = await runColdStart(ctx);
         else if (suite === 'latency') results.latency = await runLatency(ctx);
+        else if (suite === 'functions') results.functions = await runFunctions(ctx);
       } catch (e) {
         results.errors.push({ suite, message: (e as Error).message });
         log(`${suite}: failed: ${(e as Error).message}`);

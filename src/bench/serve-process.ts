@@ -21,6 +21,8 @@ export interface ServeProcessOptions {
   /** Wait until each function has had this many cold starts (its minInstances). */
   warm?: Record<string, number>;
   logLevel?: string;
+  /** 'auto': serve uses (or starts) a daemon, as by default; 'off' (the default here): instances open models themselves. */
+  daemon?: 'auto' | 'off';
 }
 
 export interface ServeProcess {
@@ -50,7 +52,7 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
     '--functions',
     o.functionsDir,
     '--daemon',
-    'off',
+    o.daemon ?? 'off',
     '--no-bundled',
     '--http-port',
     '0',

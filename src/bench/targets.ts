@@ -5,6 +5,7 @@ import type { DensityModeResult, DensityPoint } from './density.js';
 import type { BenchResults, ColdScenarioResult } from './results.js';
 import { median } from './stats.js';
 import { formatBytes } from '../bytes.js';
+import { functionsTargets } from './functions-report.js';
 
 export const TARGETS = {
   densityN: 16,
@@ -20,7 +21,16 @@ export const TARGETS = {
 export type Verdict = 'met' | 'missed' | 'not measured';
 
 export interface TargetResult {
-  id: 'density' | 'increment' | 'coldstart' | 'latency' | 'import';
+  id:
+    | 'density'
+    | 'increment'
+    | 'coldstart'
+    | 'latency'
+    | 'import'
+    | 'functions-ready'
+    | 'functions-memory'
+    | 'functions-scrape'
+    | 'functions-inspect';
   title: string;
   verdict: Verdict;
   /** One line: the measured value against the target. */
@@ -347,5 +357,6 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
       });
     }
   }
+  out.push(...functionsTargets(r));
   return out;
 }

@@ -8,11 +8,12 @@ import type { Logger } from './log.js';
 import type { FunctionRegistry } from './registry.js';
 
 /**
- * Deploys at once in a scan: enough to overlap file reads and daemon round
- * trips, few enough that a thousand new functions do not start a thousand
- * import-check processes together.
+ * Deploys at once in a scan: a deploy mostly waits (file reads, the daemon's
+ * open and close of a lease), so enough to overlap those waits across a
+ * thousand functions; bounded so that a thousand new functions do not read a
+ * thousand model files and queue a thousand imports together.
  */
-export const DEPLOY_CONCURRENCY = 8;
+export const DEPLOY_CONCURRENCY = 32;
 
 export interface RepositoryPoller {
   /** Scans now (joins a scan under way). */
