@@ -18,11 +18,10 @@ import type { BenchContext } from './context.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
 import { median } from './stats.js';
 
-/** 3 x 256x256 float32: the 0.8 MB MLP of the issue. */
-export const FUNCTIONS_MLP = { layers: 3, width: 256, seed: 0 } as const;
-
 export interface FunctionsPlan {
   functions: number;
+  /** MLP of 3 layers of width² float32: 256 is the 0.8 MB model of the issue; --quick uses a smaller one to generate fast. */
+  width: number;
   /** Index and metrics requests timed at N. */
   scrapes: number;
   /** Functions whose first request is timed. */
@@ -30,7 +29,9 @@ export interface FunctionsPlan {
 }
 
 export function functionsPlan(quick: boolean): FunctionsPlan {
-  return quick ? { functions: 100, scrapes: 5, firstRequests: 2 } : { functions: 1000, scrapes: 20, firstRequests: 5 };
+  return quick
+    ? { functions: 100, width: 64, scrapes: 5, firstRequests: 2 }
+    : { functions: 1000, width: 256, scrapes: 20, firstRequests: 5 };
 }
 
 export interface ServeStart {
@@ -44,6 +45,8 @@ export interface ServeStart {
 
 export interface FunctionsResults {
   functions: number;
+  /** Width of the MLP (3 layers) and the size of one model file. */
+  width: number;
   modelBytes: number;
   /** First start: every model file imported (runtime check), made resident. */
   first: ServeStart;
@@ -74,7 +77,7 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
   try {
     ctx.log(`functions: writing ${n} fine-tuned MLP variants, one function folder each`);
     let modelBytes = 0;
-    for (const spec of fineTuned(mlp(FUNCTIONS_MLP), { variants: n, diffLayers: 1 })) {
+    for (const spec of fineTuned(mlp({ layers: 3, width: plan.width, seed: 0 }), { variants: n, diffLayers: 1 })) {
       const fn = path.join(functionsDir, `fn-${spec.variant!.index}`);
       await fs.mkdir(fn, { recursive: true });
       modelBytes = (await writeModel(spec, path.join(fn, 'model.onnx'))).files.reduce((a, f) => a + f.bytes, 0);
@@ -125,8 +128,8 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
           {
             name: 'x',
             datatype: 'FP32',
-            shape: [1, FUNCTIONS_MLP.width],
-            data: new Array(FUNCTIONS_MLP.width).fill(0.5),
+            shape: [1, plan.width],
+            data: new Array(plan.width).fill(0.5),
           },
         ],
       });
@@ -158,6 +161,7 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
     const inspect = inspectOf(repository, 'fn-1');
     return {
       functions: n,
+      width: plan.width,
       modelBytes,
       first,
       restart,

@@ -357,6 +357,7 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
       });
     }
   }
-  out.push(...functionsTargets(r));
+  // Judged only in runs that include the suite: the other suites' runs keep their own list.
+  if (r.functions || r.suites.includes('functions')) out.push(...functionsTargets(r));
   return out;
 }

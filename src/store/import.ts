@@ -8,7 +8,6 @@
 // carries a warning.
 import path from 'node:path';
 import fs from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import { TensorshareError } from '../errors.js';
 import { splitModel, type SplitResult, type TensorSink } from '../onnx/split.js';
 import { ortVersion } from '../ort-version.js';
@@ -227,9 +226,28 @@ async function findSameSource(
   return undefined;
 }
 
+/**
+ * Read buffers for fileSha256, reused: a restart re-hashes a thousand model
+ * files, and a fresh buffer per chunk (what a read stream allocates) lives
+ * until V8 collects it, growing the malloc heap by tens of MB that stay.
+ */
+const HASH_CHUNK = 256 << 10;
+const hashBuffers: Buffer[] = [];
+
 async function fileSha256(file: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  const buf = hashBuffers.pop() ?? Buffer.allocUnsafeSlow(HASH_CHUNK);
+  const fh = await fs.open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+    hashBuffers.push(buf);
+  }
   return h.digest('hex');
 }
 
