@@ -10,6 +10,7 @@ import type { TargetResult } from './targets.js';
 export const FUNCTIONS_TARGETS = {
   functions: 1000,
   readyMs: 5000,
+  /** 50 KB (decimal), as the issue states it. */
   bytesPerIdleFunction: 50 * 1000,
   scrapeMs: 100,
   /** inspect's human output: no line longer than this, whatever the number of sharing models. */
@@ -19,6 +20,7 @@ export const FUNCTIONS_TARGETS = {
 export const FUNCTIONS_SECTION_ID = 'functions';
 
 const ms = (v: number) => `${v.toFixed(0)} ms`;
+const kB = (v: number) => `${(v / 1000).toFixed(v < 100_000 ? 1 : 0)} KB`;
 const s1 = (v: number) => `${(v / 1000).toFixed(1)} s`;
 const loadOf = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
 
@@ -38,10 +40,7 @@ export function functionsTargets(r: BenchResults): TargetResult[] {
         'functions-ready',
         `${FUNCTIONS_TARGETS.functions} functions ready ≤ ${s1(FUNCTIONS_TARGETS.readyMs)} after start`,
       ),
-      none(
-        'functions-memory',
-        `gateway memory ≤ ${formatBytes(FUNCTIONS_TARGETS.bytesPerIdleFunction)} per idle function`,
-      ),
+      none('functions-memory', `gateway memory ≤ ${kB(FUNCTIONS_TARGETS.bytesPerIdleFunction)} per idle function`),
       none('functions-scrape', `repository index and metrics ≤ ${ms(FUNCTIONS_TARGETS.scrapeMs)} ${at}`),
       none('functions-inspect', 'inspect summarizes sharing (counts; --json the full list)'),
     ];
@@ -59,14 +58,15 @@ export function functionsTargets(r: BenchResults): TargetResult[] {
     notes: [
       ...quick,
       `the restart finds every model file already imported (same bytes: no split, no runtime check) and resident; the first start imports and checks ${f.functions} model files (${formatBytes(f.modelBytes)} each)`,
+      `split: ${s1(f.single.readyMs)} for a server with 1 function (serve and its daemon starting), then ${ms((f.restart.readyMs - f.single.readyMs) / Math.max(1, f.functions - 1))} per further function (a deploy: fingerprint, the model file hashed again to prove it unchanged, its manifest read, an open and a close of a lease in the daemon)`,
       `load average at the restart: ${loadOf(f.restart.load)} on this shared machine`,
     ],
   });
   out.push({
     id: 'functions-memory',
-    title: `gateway memory ≤ ${formatBytes(FUNCTIONS_TARGETS.bytesPerIdleFunction)} per idle function`,
+    title: `gateway memory ≤ ${kB(FUNCTIONS_TARGETS.bytesPerIdleFunction)} per idle function`,
     verdict: f.bytesPerIdleFunction <= FUNCTIONS_TARGETS.bytesPerIdleFunction ? 'met' : 'missed',
-    measured: `${formatBytes(Math.max(0, f.bytesPerIdleFunction))} per function (Pss ${formatBytes(f.restart.pssBytes)} with ${f.functions}, ${formatBytes(f.single.pssBytes)} with 1)`,
+    measured: `${kB(Math.max(0, f.bytesPerIdleFunction))} per function (Pss ${formatBytes(f.restart.pssBytes)} with ${f.functions}, ${formatBytes(f.single.pssBytes)} with 1)`,
     notes: [
       ...quick,
       'Pss of the serve process from /proc/<pid>/smaps_rollup, 1 s after ready, every function at zero instances',
@@ -139,6 +139,8 @@ export function functionsSection(r: BenchResults): string {
     '| target | verdict | measured |',
     '| --- | --- | --- |',
     ...functionsTargets(r).map((t) => row([t.title, t.verdict, t.measured])),
+    '',
+    ...functionsTargets(r).flatMap((t) => t.notes.map((n) => `- ${t.id}: ${n}`)),
   ];
   return fenceSection(FUNCTIONS_SECTION_ID, lines.join('\n'));
 }

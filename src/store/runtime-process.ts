@@ -119,6 +119,7 @@ function runChecked<T>(job: RuntimeJob, what: string): Promise<T> {
       rc.child.once('close', () => {
         if (checker === rc) checker = undefined;
       });
+      rc.child.on('error', () => {}); // between checks nobody listens; a check in progress hears it through ask()
       checker = rc;
     }
     const rc = checker;
