@@ -1,7 +1,6 @@
 // The "functions" suite's targets and its section of benchmarks.md (pure:
 // results in, verdicts and markdown out).
 import { formatBytes } from '../bytes.js';
-import type { FunctionsResults } from './functions-suite.js';
 import { fenceSection } from './report.js';
 import type { BenchResults } from './results.js';
 import { max, median } from './stats.js';

@@ -16,7 +16,6 @@ import { packageRoot } from '../paths.js';
 import { readSmapsRollup } from '../proc/smaps.js';
 import type { BenchContext } from './context.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
-import { median } from './stats.js';
 
 export interface FunctionsPlan {
   functions: number;

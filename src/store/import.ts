@@ -231,7 +231,7 @@ async function findSameSource(
  * files, and a fresh buffer per chunk (what a read stream allocates) lives
  * until V8 collects it, growing the malloc heap by tens of MB that stay.
  */
-const HASH_CHUNK = 256 << 10;
+const HASH_CHUNK = 64 << 10; // the pool holds one per concurrent re-import: 2 MiB at 32
 const hashBuffers: Buffer[] = [];
 
 async function fileSha256(file: string): Promise<string> {
