@@ -21,6 +21,7 @@ function functions(
     first: { readyMs: 60_000, pssBytes: 120 * MiB, load: [1, 1, 1] },
     restart: { readyMs: o.readyMs ?? 4000, pssBytes: single + (n - 1) * (o.perFunction ?? 40 * KB), load: [1, 1, 1] },
     single: { readyMs: 1500, pssBytes: single, load: [1, 1, 1] },
+    singleBefore: { readyMs: 1600, pssBytes: single + MiB, load: [1, 1, 1] },
     bytesPerIdleFunction: o.perFunction ?? 40 * KB,
     indexMs: [o.scrapeMs ?? 20, 25, 30],
     metricsMs: [o.scrapeMs ?? 20, 22, 28],

@@ -51,9 +51,10 @@ export interface FunctionsResults {
   first: ServeStart;
   /** Restart over the same repository and store. */
   restart: ServeStart;
-  /** A server with one of the functions (the gateway's fixed memory). */
+  /** A server with one of the functions (the gateway's fixed memory), started before the N and after them. */
   single: ServeStart;
-  /** (restart Pss - single Pss) / (N - 1). */
+  singleBefore?: ServeStart;
+  /** (restart Pss - the lower single Pss) / (N - 1): the lower baseline, as the fixed memory varies from start to start. */
   bytesPerIdleFunction: number;
   indexMs: number[];
   metricsMs: number[];
@@ -103,6 +104,7 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
         await socketGone(path.join(store, 'daemon.sock'));
       }
     };
+    const singleBefore = await serve(singleDir, 'first start, 1 function');
     const first = await serve(functionsDir, `first start, ${n} functions`);
     const indexMs: number[] = [];
     const metricsMs: number[] = [];
@@ -165,7 +167,8 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
       first,
       restart,
       single,
-      bytesPerIdleFunction: (restart.pssBytes - single.pssBytes) / (n - 1),
+      singleBefore,
+      bytesPerIdleFunction: (restart.pssBytes - Math.min(single.pssBytes, singleBefore.pssBytes)) / (n - 1),
       indexMs,
       metricsMs,
       metricsBytes,
