@@ -7,6 +7,7 @@ import { formatBytes } from '../bytes.js';
 import { markdownTable } from './report.js';
 import type { BenchResults, ColdScenarioResult, DensityModelResult } from './results.js';
 import type { DensityModeResult } from './density.js';
+import { functionsSection } from './functions-report.js';
 import { evaluateTargets, incrementBeyondBaseline, pointAt, type TargetResult } from './targets.js';
 import type { Summary } from './stats.js';
 import { requestPathSection } from './requestpath-report.js';
@@ -170,6 +171,7 @@ export function buildReport(r: BenchResults, o: ReportOptions): string {
   if (r.latency) out.push(...latencySection(r, o));
   if (r.import) out.push(...importSection(r));
   if (r.requestPath) out.push(...requestPathSection(r));
+  if (r.functions) out.push(functionsSection(r));
   if (r.errors.length) {
     out.push('## Errors');
     out.push('');

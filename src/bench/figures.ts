@@ -4,7 +4,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { groupedBarChart, lineChart, ratioBarChart } from './charts.js';
 import { buildReport } from './document.js';
-import { keepSections } from './report.js';
+import { keepSections, writeSectionMarkdown } from './report.js';
+import { FUNCTIONS_SECTION_ID, functionsSection } from './functions-report.js';
 import type { BenchResults } from './results.js';
 
 const COLD_SHORT: Record<string, string> = {
@@ -87,6 +88,14 @@ export interface WrittenOutputs {
 export async function writeOutputs(r: BenchResults, outDir: string, command: string): Promise<WrittenOutputs> {
   const benchDir = path.join(outDir, 'bench');
   await fs.mkdir(benchDir, { recursive: true });
+  if (r.suites.length > 0 && r.suites.every((s) => s === 'functions')) {
+    // That suite alone, as bench-sched: its own JSON and its own section; the rest of the page stays.
+    const json = path.join(benchDir, 'functions.json');
+    await fs.writeFile(json, `${JSON.stringify(r, null, 2)}\n`);
+    const report = path.join(outDir, 'benchmarks.md');
+    writeSectionMarkdown(report, FUNCTIONS_SECTION_ID, functionsSection(r));
+    return { report, results: json, charts: [] };
+  }
   const results = path.join(benchDir, 'results.json');
   await fs.writeFile(results, `${JSON.stringify(r, null, 2)}\n`);
   const charts = buildCharts(r);

@@ -4,11 +4,20 @@ import type { MachineInfo } from './machine.js';
 import type { DensityModeResult } from './density.js';
 import type { Summary } from './stats.js';
 import type { RequestPathResults } from './requestpath.js';
+import type { FunctionsResults } from './functions-suite.js';
 
 export const RESULTS_FORMAT = 'tensorshare.bench/v1';
 
-export type SuiteId = 'density' | 'dedup' | 'coldstart' | 'latency' | 'import' | 'requestpath';
-export const SUITES: readonly SuiteId[] = ['density', 'dedup', 'coldstart', 'latency', 'import', 'requestpath'];
+export type SuiteId = 'density' | 'dedup' | 'coldstart' | 'latency' | 'import' | 'requestpath' | 'functions';
+export const SUITES: readonly SuiteId[] = [
+  'density',
+  'dedup',
+  'coldstart',
+  'latency',
+  'import',
+  'requestpath',
+  'functions',
+];
 
 export interface ModelInfo {
   id: string;
@@ -168,5 +177,6 @@ export interface BenchResults {
   latency?: LatencyResults;
   import?: ImportResults;
   requestPath?: RequestPathResults;
+  functions?: FunctionsResults;
   errors: { suite: string; message: string }[];
 }

@@ -17,6 +17,7 @@ import { runColdStart } from './coldstart.js';
 import { runLatency } from './latency.js';
 import { runImport } from './import-bench.js';
 import { runRequestPath } from './requestpath.js';
+import { runFunctions } from './functions-suite.js';
 
 export interface BenchOptions {
   suites?: readonly SuiteId[];
@@ -30,8 +31,10 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-/** Order suites run in: import first, while the machine is quietest; the request path last. */
-const ORDER: readonly SuiteId[] = ['import', 'dedup', 'density', 'coldstart', 'latency', 'requestpath'];
+/** Order suites run in: import first, while the machine is quietest; the request path and many functions last. */
+const ORDER: readonly SuiteId[] = ['import', 'dedup', 'density', 'coldstart', 'latency', 'requestpath', 'functions'];
+/** Suites that generate their own models: a run of only these prepares none of the shared ones. */
+const OWN_MODELS: readonly SuiteId[] = ['functions'];
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   const t0 = performance.now();
@@ -72,11 +75,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       `machine: ${machine.cpuModel}, ${machine.logicalCores} cores, ${(machine.memTotalBytes / 2 ** 30).toFixed(1)} GiB, load ${loadStart.map((x) => x.toFixed(2)).join(' ')}`,
     );
     const repository = path.join(work, 'repo');
-    // The request path needs only the recognizer: a run of that suite alone prepares nothing else.
-    const plans = suites.every((s) => s === 'requestpath')
-      ? modelPlans(quick).filter((p) => p.id === 'ocr-rec')
+    // The request path needs only the recognizer; the functions suite generates its own models.
+    const needed = suites.filter((s) => !OWN_MODELS.includes(s));
+    const plans = needed.every((s) => s === 'requestpath')
+      ? modelPlans(quick).filter((p) => needed.length > 0 && p.id === 'ocr-rec')
       : modelPlans(quick);
-    const models = await prepareModels(plans, path.join(work, 'models'), repository, log);
+    const models = plans.length === 0 ? [] : await prepareModels(plans, path.join(work, 'models'), repository, log);
     results.models = models.map(
       ({ id, label, source, inputLabel, fileBytes, params, weightBytes, tensors, fastRun }) => ({
         id,
@@ -112,6 +116,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
         else if (suite === 'coldstart') results.coldStart = await runColdStart(ctx);
         else if (suite === 'latency') results.latency = await runLatency(ctx);
         else if (suite === 'requestpath') results.requestPath = await runRequestPath(ctx);
+        else if (suite === 'functions') results.functions = await runFunctions(ctx);
       } catch (e) {
         results.errors.push({ suite, message: (e as Error).message });
         log(`${suite}: failed: ${(e as Error).message}`);

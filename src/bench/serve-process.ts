@@ -25,7 +25,7 @@ export interface ServeProcessOptions {
   bundled?: boolean;
   /** Listen for gRPC on a free port too (default false). */
   grpc?: boolean;
-  /** Default 'off': instances open models themselves. */
+  /** 'auto': serve uses (or starts) a daemon, as by default; 'off' (the default here): instances open models themselves. */
   daemon?: 'auto' | 'off';
   /** More `serve` flags (gateway bounds, for example). */
   extraArgs?: readonly string[];

@@ -6,6 +6,7 @@ import type { BenchResults, ColdScenarioResult } from './results.js';
 import { median } from './stats.js';
 import { formatBytes } from '../bytes.js';
 import { requestPathTargets } from './requestpath-report.js';
+import { functionsTargets } from './functions-report.js';
 
 export const TARGETS = {
   densityN: 16,
@@ -30,7 +31,11 @@ export interface TargetResult {
     | 'requestpath-c1'
     | 'requestpath-c4'
     | 'requestpath-binary'
-    | 'requestpath-fixed';
+    | 'requestpath-fixed'
+    | 'functions-ready'
+    | 'functions-memory'
+    | 'functions-scrape'
+    | 'functions-inspect';
   title: string;
   verdict: Verdict;
   /** One line: the measured value against the target. */
@@ -360,5 +365,7 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
 
   // 6. The request path against a one-process server.
   out.push(...requestPathTargets(r));
+  // Judged only in runs that include the suite: the other suites' runs keep their own list.
+  if (r.functions || r.suites.includes('functions')) out.push(...functionsTargets(r));
   return out;
 }

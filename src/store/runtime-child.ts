@@ -1,4 +1,4 @@
-// Body of the ONNX Runtime process started by runtime-process.ts: one job, one answer.
+// Body of the ONNX Runtime process started by runtime-process.ts: one answer per job.
 import { isTensorshareError } from '../errors.js';
 import { buildFastRun } from './fast-run.js';
 import { layout } from './layout.js';
@@ -17,7 +17,8 @@ async function run(job: RuntimeJob): Promise<unknown> {
   return checkRunnable(create, job.io, job.what);
 }
 
-process.once('message', (job: RuntimeJob) => {
+// One answer per job; the parent disconnects when it has no more (then this process exits).
+process.on('message', (job: RuntimeJob) => {
   run(job)
     .then(
       (value): RuntimeAnswer => ({ ok: true, value }),
@@ -28,5 +29,5 @@ process.once('message', (job: RuntimeJob) => {
           : { message: (e as Error)?.message ?? String(e) },
       }),
     )
-    .then((a) => process.send!(a, undefined, {}, () => process.disconnect()));
+    .then((a) => process.send!(a));
 });

@@ -2,8 +2,9 @@
 // variant (fast-run.ts) and checking that ORT loads a staged import
 // (runtime-check.ts). The process asking never loads ONNX Runtime (the gateway
 // and the daemon must not), and a native crash on a hostile model ends only
-// the child. The child does one job and answers once over IPC.
-import { fork } from 'node:child_process';
+// the child. The child answers each job once over IPC; a build gets a process
+// of its own, runtime checks share one (runChecked).
+import { fork, type ChildProcess } from 'node:child_process';
 import { TensorshareError, type ErrorCode } from '../errors.js';
 import type { Layout } from './layout.js';
 import type { IoSpec, Manifest, VariantManifest } from './manifest.js';
@@ -25,28 +26,38 @@ export type RuntimeAnswer =
 
 const CHILD = new URL('./runtime-child.js', import.meta.url);
 
-function runIsolated<T>(job: RuntimeJob, what: string): Promise<T> {
+interface RuntimeChild {
+  child: ChildProcess;
+  /** What a native crash prints (e.g. "terminate called after throwing ..."), kept short for the error message. */
+  stderr(): string;
+}
+
+function startChild(): RuntimeChild {
   // None of the parent's exec flags (`--input-type`, `-e`, `--test`): the child loads as a plain module.
   const child = fork(CHILD, [], {
     execArgv: [],
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
-  // What a native crash prints (e.g. "terminate called after throwing ..."), kept short for the error message.
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString()).slice(-2000);
   });
+  return { child, stderr: () => stderr };
+}
+
+/** Sends one job to `rc` and waits for its one answer (or the process's end). */
+function ask<T>(rc: RuntimeChild, job: RuntimeJob, what: string): Promise<T> {
+  const { child } = rc;
   return new Promise((resolve, reject) => {
-    let answered = false;
-    child.once('message', (a: RuntimeAnswer) => {
-      answered = true;
+    const onMessage = (a: RuntimeAnswer) => {
+      child.off('close', onClose);
+      child.off('error', onError);
       if (a.ok) resolve(a.value as T);
       else if (a.error.code) reject(new TensorshareError(a.error.code, a.error.message, a.error.details));
       else reject(new TensorshareError('ERR_INTERNAL', `${what}: ${a.error.message}`));
-      child.disconnect();
-    });
-    child.once('error', (e) =>
+    };
+    const onError = (e: Error) =>
       reject(
         new TensorshareError(
           'ERR_INTERNAL',
@@ -54,11 +65,12 @@ function runIsolated<T>(job: RuntimeJob, what: string): Promise<T> {
           {},
           { cause: e },
         ),
-      ),
-    );
-    child.once('exit', (code, signal) => {
-      if (answered) return;
-      const how = `${signal ?? `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-2).join(' ')}` : ''}`;
+      );
+    // 'close', not 'exit': under load 'exit' can come before the answer still buffered on the IPC channel.
+    const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
+      child.off('message', onMessage);
+      const err = rc.stderr().trim();
+      const how = `${signal ?? `exit code ${code}`}${err ? `: ${err.split('\n').slice(-2).join(' ')}` : ''}`;
       // A crash while loading a model is ONNX Runtime refusing that model, not a fault of ours.
       if (job.kind === 'check-runnable' && signal)
         reject(
@@ -72,9 +84,64 @@ function runIsolated<T>(job: RuntimeJob, what: string): Promise<T> {
         reject(
           new TensorshareError('ERR_INTERNAL', `${what}: the ONNX Runtime process ended without an answer (${how})`),
         );
-    });
+    };
+    child.once('message', onMessage);
+    child.once('error', onError);
+    child.once('close', onClose);
     child.send(job);
   });
+}
+
+function runIsolated<T>(job: RuntimeJob, what: string): Promise<T> {
+  const rc = startChild();
+  return ask<T>(rc, job, what).finally(() => {
+    if (rc.child.connected) rc.child.disconnect();
+  });
+}
+
+/**
+ * Runtime checks share one ONNX Runtime process, one check at a time, so
+ * importing many models (a thousand functions' model files) loads ONNX
+ * Runtime once rather than once per model. A crash fails only the check it
+ * was running; the next check starts a fresh process. Idle for CHECKER_IDLE_MS,
+ * the process is told to exit, and while idle it never keeps this process alive.
+ */
+const CHECKER_IDLE_MS = 2000;
+let checker: RuntimeChild | undefined;
+let checkerIdle: ReturnType<typeof setTimeout> | undefined;
+let checks: Promise<unknown> = Promise.resolve();
+
+function runChecked<T>(job: RuntimeJob, what: string): Promise<T> {
+  const run = async (): Promise<T> => {
+    clearTimeout(checkerIdle);
+    if (!checker?.child.connected) {
+      const rc = startChild();
+      rc.child.once('close', () => {
+        if (checker === rc) checker = undefined;
+      });
+      rc.child.on('error', () => {}); // between checks nobody listens; a check in progress hears it through ask()
+      checker = rc;
+    }
+    const rc = checker;
+    rc.child.ref();
+    rc.child.channel?.ref();
+    try {
+      return await ask<T>(rc, job, what);
+    } finally {
+      if (rc.child.connected) {
+        rc.child.unref();
+        rc.child.channel?.unref();
+        checkerIdle = setTimeout(() => {
+          if (checker === rc) checker = undefined;
+          if (rc.child.connected) rc.child.disconnect();
+        }, CHECKER_IDLE_MS);
+        checkerIdle.unref();
+      }
+    }
+  };
+  const next = checks.then(run, run);
+  checks = next.catch(() => {});
+  return next;
 }
 
 export function buildFastRunIsolated(
@@ -95,7 +162,7 @@ export function checkRunnableIsolated(
   io: { inputs: IoSpec[]; outputs: IoSpec[] },
   what: string,
 ): Promise<RuntimeVerdict> {
-  return runIsolated(
+  return runChecked(
     { kind: 'check-runnable', graph, tensorsDir, io, what },
     `checking that ONNX Runtime loads ${what}`,
   );

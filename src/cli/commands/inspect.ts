@@ -24,13 +24,20 @@ export function registerInspect(program: Command): void {
           sharedWith: [...(users.get(t.sha256) ?? [])].filter((u) => u !== self),
         }));
         const variants = await listVariants(repo, m.digest);
-        const result = { ...m, tensors, variants, modes: modeAvailability(m, variants) };
+        const result = {
+          ...m,
+          tensors,
+          sharing: sharingSummary(tensors),
+          variants,
+          modes: modeAvailability(m, variants),
+        };
         const shape = (s: unknown[] | null) => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '?');
         emit(opts, result, (r) =>
           [
             `${self}  digest ${r.digest}`,
             `source ${r.source.file} (${formatBytes(r.source.bytes)}), producer '${r.producer}', IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(' ')}`,
             `default mode ${r.defaultMode}; fast-run variants: ${r.variants.map((v) => `${v.ortVersion}/${v.target}${v.status === 'unavailable' ? ` (unavailable: ${v.reason ?? 'no reason recorded'}; opens use fast-open)` : ''}`).join(', ') || 'none yet'}`,
+            sharingLine(r.sharing),
             '',
             table([['MODE', 'AVAILABLE', 'WHY'], ...r.modes.map((x) => [x.mode, x.available ? 'yes' : 'no', x.why])]),
             '',
@@ -46,13 +53,57 @@ export function registerInspect(program: Command): void {
                 `[${t.dims.join(',')}]`,
                 formatBytes(t.bytes),
                 t.sha256.slice(0, 12),
-                t.sharedWith.join(' ') || '-',
+                sharedWithCell(t.sharedWith),
               ]),
             ]),
           ].join('\n'),
         );
       }),
     );
+}
+
+export interface SharingSummary {
+  /** Tensors (and their bytes) that at least one other model also uses. */
+  sharedTensors: number;
+  sharedBytes: number;
+  /** Tensors only this model uses. */
+  ownTensors: number;
+  ownBytes: number;
+  /** Other models that use at least one of its tensors. */
+  models: number;
+}
+
+export function sharingSummary(tensors: readonly { bytes: number; sharedWith: readonly string[] }[]): SharingSummary {
+  const s: SharingSummary = { sharedTensors: 0, sharedBytes: 0, ownTensors: 0, ownBytes: 0, models: 0 };
+  const models = new Set<string>();
+  for (const t of tensors) {
+    if (t.sharedWith.length === 0) {
+      s.ownTensors++;
+      s.ownBytes += t.bytes;
+      continue;
+    }
+    s.sharedTensors++;
+    s.sharedBytes += t.bytes;
+    for (const m of t.sharedWith) models.add(m);
+  }
+  s.models = models.size;
+  return s;
+}
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+export function sharingLine(s: SharingSummary): string {
+  if (s.sharedTensors === 0) return `sharing: none of its ${plural(s.ownTensors, 'tensor')} is used by another model`;
+  return `sharing: ${plural(s.sharedTensors, 'tensor')} (${formatBytes(s.sharedBytes)}) shared with ${plural(s.models, 'other model')}, ${plural(s.ownTensors, 'tensor')} (${formatBytes(s.ownBytes)}) its own`;
+}
+
+/** Names up to SHARED_NAMES sharing models; beyond that a count and the first few (--json lists them all). */
+export const SHARED_NAMES = 3;
+
+export function sharedWithCell(names: readonly string[]): string {
+  if (names.length === 0) return '-';
+  if (names.length <= SHARED_NAMES) return names.join(' ');
+  return `${names.length} models: ${names.slice(0, SHARED_NAMES).join(' ')} +${names.length - SHARED_NAMES} (--json lists all)`;
 }
 
 export interface ModeAvailability {

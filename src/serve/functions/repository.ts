@@ -29,8 +29,12 @@ export interface FunctionDefinition {
   config: FunctionConfig;
 }
 
-/** Files up to this size are hashed; larger ones (model files) are fingerprinted by size and mtime. */
-const HASH_LIMIT = 1 << 20;
+/**
+ * Files up to this size (configs, handlers) are hashed; larger ones (model
+ * files, even a small model's) are fingerprinted by size and mtime, so a scan
+ * of a thousand functions reads no model bytes.
+ */
+const HASH_LIMIT = 64 << 10;
 
 /** Names of the sub-folders that hold a config file, sorted. A missing repository folder has none. */
 export async function listFunctionNames(functionsDir: string): Promise<string[]> {
@@ -96,8 +100,16 @@ export async function fingerprintFunction(functionsDir: string, name: string): P
   return h.digest('hex').slice(0, 16);
 }
 
-/** Reads and validates one function. ERR_MODEL_NOT_FOUND when it does not exist, ERR_INVALID_ARGUMENT when its files are wrong. */
-export async function readFunction(functionsDir: string, name: string): Promise<FunctionDefinition> {
+/**
+ * Reads and validates one function. ERR_MODEL_NOT_FOUND when it does not
+ * exist, ERR_INVALID_ARGUMENT when its files are wrong. `fingerprint`: one the
+ * caller has just computed (not computed again).
+ */
+export async function readFunction(
+  functionsDir: string,
+  name: string,
+  fingerprint?: string,
+): Promise<FunctionDefinition> {
   if (!isValidName(name)) {
     throw new TensorshareError(
       'ERR_INVALID_ARGUMENT',
@@ -126,7 +138,7 @@ export async function readFunction(functionsDir: string, name: string): Promise<
       { function: name, file: label },
     );
   }
-  const fingerprint = (await fingerprintFunction(functionsDir, name)) ?? '';
+  fingerprint ??= (await fingerprintFunction(functionsDir, name)) ?? '';
   const configFile = path.join(dir, configName);
   const text = await fs.readFile(configFile, 'utf8');
   const config = validateConfig(parseConfigText(text, label), label, name);

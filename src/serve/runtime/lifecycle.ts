@@ -64,7 +64,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
       if (!e.pool) e.state = 'LOADING';
       e.fingerprint = fingerprint;
       try {
-        const def = await readFunction(o.functionsDir, name);
+        const def = await readFunction(o.functionsDir, name, fingerprint);
         e.fingerprint = def.source.fingerprint;
         const prev = e.pool?.deployed;
         const d = await deployFunction(def, {

@@ -7,6 +7,14 @@ import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { FunctionRegistry } from './registry.js';
 
+/**
+ * Deploys at once in a scan: a deploy mostly waits (file reads, the daemon's
+ * open and close of a lease), so enough to overlap those waits across a
+ * thousand functions; bounded so that a thousand new functions do not read a
+ * thousand model files and queue a thousand imports together.
+ */
+export const DEPLOY_CONCURRENCY = 32;
+
 export interface RepositoryPoller {
   /** Scans now (joins a scan under way). */
   poll(): Promise<void>;
@@ -23,6 +31,8 @@ export function createRepositoryPoller(o: {
   registry: FunctionRegistry;
   lifecycle: Lifecycle;
   log: Logger;
+  /** Deploys a scan runs at once (default DEPLOY_CONCURRENCY). */
+  deployConcurrency?: number;
 }): RepositoryPoller {
   const { registry, lifecycle, log } = o;
   let polling: Promise<void> | undefined;
@@ -34,15 +44,13 @@ export function createRepositoryPoller(o: {
       try {
         const names = await listFunctionNames(o.functionsDir);
         const present = new Set(names);
-        await Promise.all(
-          names.map(async (name) => {
-            const fp = await fingerprintFunction(o.functionsDir, name);
-            if (registry.unloaded.has(name) && registry.unloaded.get(name) === fp) return;
-            const e = registry.get(name);
-            if (e && e.fingerprint === fp) return;
-            await lifecycle.deploy(name, false).catch(() => {}); // recorded in the entry and logged
-          }),
-        );
+        await forEachBounded(names, o.deployConcurrency ?? DEPLOY_CONCURRENCY, async (name) => {
+          const fp = await fingerprintFunction(o.functionsDir, name);
+          if (registry.unloaded.has(name) && registry.unloaded.get(name) === fp) return;
+          const e = registry.get(name);
+          if (e && e.fingerprint === fp) return;
+          await lifecycle.deploy(name, false).catch(() => {}); // recorded in the entry and logged
+        });
         for (const e of registry.entries()) {
           if (present.has(e.name) || e.state === 'UNLOADING') continue;
           // Listed before an explicit load created it? Only a folder that is really gone unloads.
@@ -77,4 +85,13 @@ export function createRepositoryPoller(o: {
       await polling?.catch(() => {});
     },
   };
+}
+
+/** Runs `f` over `items`, at most `limit` at a time; resolves when all have settled. */
+async function forEachBounded<T>(items: readonly T[], limit: number, f: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await f(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
