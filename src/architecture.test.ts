@@ -19,10 +19,25 @@ import { packageRoot } from './paths.js';
  */
 const ALLOWED: Record<string, readonly string[]> = {
   index: ['client', 'store'],
-  cli: ['bench', 'client', 'compat', 'daemon', 'gen', 'handlers', 'proc', 'sched', 'serve', 'store', 'tensor'],
+  cli: [
+    'bench',
+    'client',
+    'compat',
+    'daemon',
+    'device',
+    'gen',
+    'handlers',
+    'proc',
+    'sched',
+    'serve',
+    'store',
+    'tensor',
+  ],
   serve: ['client', 'sched', 'store', 'tensor'],
-  client: ['daemon', 'handlers', 'store', 'tensor'],
-  daemon: ['onnx', 'store'],
+  client: ['daemon', 'device', 'handlers', 'store', 'tensor'],
+  daemon: ['device', 'onnx', 'store'],
+  // The GPU tier's processes and wire: device memory, executor, shared-memory transport, device sessions.
+  device: ['sched', 'store'],
   store: ['onnx', 'tensor'],
   onnx: [],
   sched: ['tensor'],

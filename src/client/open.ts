@@ -1,13 +1,17 @@
 // open(): a model as an onnxruntime-node session, through the daemon. The
 // daemon makes the model resident and leases it; the session maps the store
 // files directly. release() (or the end of the process) ends the lease.
+// With `executionProviders: ['cuda']` the session runs on the device's
+// executor instead, over the one copy resident on that GPU (device-open.ts).
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import type { SessionOptions } from '../store/ort-options.js';
 import { createTracer } from '../trace.js';
 import { createStoreSession } from './create-session.js';
 import { DaemonClient, type ClientLease, type DaemonClientOptions } from './daemon-client.js';
+import { openOnDevice } from './device-open.js';
 import { clientSettings } from './settings.js';
+import { wantsDevice } from '../device/device-session.js';
 
 export interface OpenOptions extends DaemonClientOptions {
   mode?: OpenMode;
@@ -52,14 +56,19 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
   const t0 = performance.now();
   const lease = await client.open(ref, { mode: options.mode });
   const t1 = performance.now();
+  const onDevice = wantsDevice(options.sessionOptions);
   let session: InferenceSession;
   try {
-    session = await client.tracer.span(
-      'create-session',
-      `create-${lease.leaseId}`,
-      () => createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions),
-      { model: lease.model },
-    );
+    if (onDevice) {
+      const s = clientSettings(options, options.env);
+      session = await openOnDevice(lease.model, { daemonSocket: s.socket, token: s.token, device: onDevice.device });
+    } else
+      session = await client.tracer.span(
+        'create-session',
+        `create-${lease.leaseId}`,
+        () => createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions),
+        { model: lease.model },
+      );
   } catch (e) {
     await client.close(lease.leaseId).catch(() => {});
     throw e;
