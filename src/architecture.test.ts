@@ -33,7 +33,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'store',
     'tensor',
   ],
-  serve: ['client', 'sched', 'store', 'tensor'],
+  serve: ['client', 'sched', 'shm', 'store', 'tensor'],
   client: ['daemon', 'device', 'handlers', 'store', 'tensor'],
   daemon: ['device', 'onnx', 'store'],
   // The GPU tier's processes and wire: device memory, executor, shared-memory transport, device sessions.
@@ -41,6 +41,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   store: ['onnx', 'tensor'],
   onnx: [],
   sched: ['tensor'],
+  // Tensor bytes between processes through tmpfs segments (instances today, the GPU executor next).
+  shm: ['tensor'],
   tensor: [],
   gen: ['onnx', 'tensor'],
   // The compatibility runner (tensorshare compat): imports, opens and compares like a user would.

@@ -22,8 +22,16 @@ import {
   type InferRequest,
   type Tensor,
 } from '../../tensor/index.js';
+import {
+  putTensors,
+  segmentReader,
+  segmentWriter,
+  takeTensors,
+  type SegmentReader,
+  type SegmentWriter,
+} from '../../shm/index.js';
 import { loadOpener, type OpenedModel } from './opener.js';
-import type { DescribeMessage, FromInstance, InitMessage, ToInstance, WireError } from './protocol.js';
+import type { DescribeMessage, FromInstance, InferMessage, InitMessage, ToInstance, WireError } from './protocol.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -47,6 +55,8 @@ let handler: HandlerModule | undefined;
 let ctx: HandlerContext | undefined;
 let init: InitMessage | undefined;
 const cancels = new Map<number, AbortController>();
+/** The segments the runtime handed over as fds 4 and 5 (see instance.ts). */
+let shm: { requests: SegmentReader; results: SegmentWriter } | undefined;
 
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ToInstance) => {
@@ -63,6 +73,9 @@ process.on('message', (m: ToInstance) => {
     case 'cancel':
       cancels.get(m.id)?.abort(new TensorshareError('ERR_TIMEOUT', `request ${m.id} was cancelled`));
       break;
+    case 'release':
+      for (const s of m.slots) shm?.results.release(s);
+      break;
     case 'exit':
       void exit();
       break;
@@ -71,6 +84,7 @@ process.on('message', (m: ToInstance) => {
 
 async function start(m: InitMessage): Promise<void> {
   init = m;
+  if (m.shm) shm = { requests: segmentReader(4), results: segmentWriter(5) };
   try {
     const t0 = performance.now();
     const open = await loadOpener(m.opener);
@@ -166,12 +180,16 @@ function toOrt(o: Ort, name: string, v: Feed): OrtTensor {
   return new o.Tensor(dtype as 'float32', data as Float32Array, shape as number[]);
 }
 
-async function serve(id: number, request: InferRequest): Promise<void> {
+async function serve(id: number, wire: InferMessage['request']): Promise<void> {
   const t0 = performance.now();
   const ac = new AbortController();
   cancels.set(id, ac);
   try {
     if (!ctx || !init) throw new TensorshareError('ERR_UNAVAILABLE', 'instance is not ready');
+    const request: InferRequest = {
+      ...wire,
+      inputs: shm ? takeTensors(shm.requests, wire.inputs) : (wire.inputs as Tensor[]),
+    };
     const wanted = (request.outputs ?? []).map((o) => o.name);
     let outputs: Tensor[];
     let parameters: Record<string, string | number | boolean> | undefined;
@@ -198,7 +216,9 @@ async function serve(id: number, request: InferRequest): Promise<void> {
       const out = await h.run(feeds, wanted.length ? wanted : undefined);
       outputs = Object.entries(out).map(([name, t]) => fromModelOutput(name, t));
     }
-    send({ type: 'result', id, outputs: outputs.map(compactTensor), parameters, runMs: performance.now() - t0 });
+    const compact = outputs.map(compactTensor);
+    const sent = shm ? putTensors(shm.results, compact).tensors : compact;
+    send({ type: 'result', id, outputs: sent, parameters, runMs: performance.now() - t0 });
   } catch (e) {
     send({ type: 'error', id, error: wireError(e), runMs: performance.now() - t0 });
   } finally {

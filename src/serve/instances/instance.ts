@@ -7,6 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { TensorshareError, isErrorCode } from '../../errors.js';
 import type { DeployedFunction } from '../functions/deploy.js';
 import { compactTensor, type InferRequest, type Tensor } from '../../tensor/index.js';
+import {
+  createSegmentFile,
+  putTensors,
+  segmentReader,
+  segmentWriter,
+  slotsOf,
+  takeTensors,
+  type Slot,
+} from '../../shm/index.js';
 import { limitInstanceMemory, type MemoryLimitOptions } from './memory-limit.js';
 import type { OpenerSpec } from './opener.js';
 import type { FromInstance, ReadyMessage, ToInstance, WireError } from './protocol.js';
@@ -78,6 +87,8 @@ export interface InstanceOptions {
   memoryLimit?: MemoryLimitOptions;
   /** Run the process as this user (serve as root: an unprivileged one); default: this process's. */
   user?: ProcessUser;
+  /** tmpfs folder of the segments tensors cross in (default /dev/shm); false: tensors travel inside IPC messages. */
+  shmDir?: string | false;
   onReady(inst: Instance): void;
   onExit(inst: Instance, info: ExitInfo): void;
 }
@@ -110,16 +121,21 @@ export function startInstance(o: InstanceOptions): Instance {
   let requestedExit: ExitReason | undefined;
   let startError: TensorshareError | undefined;
   let nextId = 1;
-  const pending = new Map<number, { resolve: (r: InstanceResult) => void; reject: (e: Error) => void }>();
+  const pending = new Map<
+    number,
+    { resolve: (r: InstanceResult) => void; reject: (e: Error) => void; slots: Slot[] }
+  >();
   const timers: ReturnType<typeof setTimeout>[] = [];
   let resolveExited!: (i: ExitInfo) => void;
   const exited = new Promise<ExitInfo>((r) => (resolveExited = r));
 
+  // Two segments, one per direction, each written by one side: the child gets them as fds 4 and 5.
+  const shm = openSegments(o.shmDir);
   const child: ChildProcess = fork(CHILD_MODULE, [], {
     serialization: 'advanced',
     execArgv: [],
     env: { ...(o.env ?? process.env), ...INSTANCE_ENV },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(shm ? [shm.toChild.fd, shm.fromChild.fd] : [])],
     ...o.user,
   });
 
@@ -190,14 +206,12 @@ export function startInstance(o: InstanceOptions): Instance {
           );
           return;
         }
-        pending.set(id, { resolve, reject });
+        const put = shm ? putTensors(shm.toChild, request.inputs) : { tensors: request.inputs, slots: [] };
+        pending.set(id, { resolve, reject, slots: put.slots });
         memory?.setBusy(true);
-        const msg: ToInstance = {
-          type: 'infer',
-          id,
-          request: { ...request, inputs: request.inputs.map(compactTensor) },
-        };
+        const msg: ToInstance = { type: 'infer', id, request: { ...request, inputs: put.tensors.map(compactTensor) } };
         if (!send(msg)) {
+          for (const s of put.slots) shm?.toChild.release(s);
           pending.delete(id);
           memory?.setBusy(pending.size > 0);
           reject(
@@ -262,12 +276,28 @@ export function startInstance(o: InstanceOptions): Instance {
       case 'result':
       case 'error': {
         const p = pending.get(m.id);
-        if (!p) return;
+        if (!p) {
+          if (m.type === 'result' && slotsOf(m.outputs).length) send({ type: 'release', slots: slotsOf(m.outputs) });
+          return;
+        }
         pending.delete(m.id);
+        // The child has read its inputs: their ranges are free again.
+        for (const s of p.slots) shm?.toChild.release(s);
         memory?.setBusy(pending.size > 0);
         lastUsedAt = performance.now();
-        if (m.type === 'result') p.resolve({ outputs: m.outputs, parameters: m.parameters, runMs: m.runMs });
-        else p.reject(errorFromWire(m.error, fn));
+        if (m.type === 'result') {
+          let outputs: Tensor[];
+          try {
+            outputs = shm ? takeTensors(shm.fromChild, m.outputs) : (m.outputs as Tensor[]);
+          } catch (e) {
+            p.reject(e as Error);
+            break;
+          } finally {
+            const slots = slotsOf(m.outputs);
+            if (slots.length) send({ type: 'release', slots });
+          }
+          p.resolve({ outputs, parameters: m.parameters, runMs: m.runMs });
+        } else p.reject(errorFromWire(m.error, fn));
         if (state === 'draining' && pending.size === 0) askExit();
         break;
       }
@@ -301,6 +331,7 @@ export function startInstance(o: InstanceOptions): Instance {
       );
     }
     pending.clear();
+    shm?.close();
     let error: TensorshareError | undefined;
     if (reason === 'start-failed') {
       error =
@@ -334,6 +365,31 @@ export function startInstance(o: InstanceOptions): Instance {
     intraOpThreads: d.config.intraOpThreads,
     config: d.config,
     metadata: d.metadata,
+    shm: shm !== undefined,
   });
   return inst;
+}
+
+/** This side's ends of an instance's segments (files already unlinked: they go when both sides close them), or undefined without shared memory. */
+function openSegments(dir: string | false | undefined) {
+  if (dir === false) return undefined;
+  let toChildFd: number | undefined;
+  try {
+    toChildFd = createSegmentFile(dir);
+    const fromChildFd = createSegmentFile(dir);
+    const toChild = segmentWriter(toChildFd);
+    const fromChild = segmentReader(fromChildFd);
+    return {
+      toChild,
+      fromChild,
+      close() {
+        toChild.close();
+        fromChild.close();
+      },
+    };
+  } catch {
+    // No tmpfs to put them in: tensors travel inside the messages, as they always could.
+    if (toChildFd !== undefined) segmentWriter(toChildFd).close();
+    return undefined;
+  }
 }

@@ -4,6 +4,7 @@
 import type { FunctionConfig } from '../functions/config.js';
 import type { InferRequest, ModelMetadata, Tensor, TensorMetadata } from '../../tensor/index.js';
 import type { IoSpec, OpenMode } from '../../store/manifest.js';
+import type { Slot, SlotTensor } from '../../shm/index.js';
 import type { OpenerSpec } from './opener.js';
 
 export interface WireError {
@@ -31,6 +32,8 @@ export interface InitMessage {
   intraOpThreads: number;
   config: FunctionConfig;
   metadata: ModelMetadata;
+  /** Fds 4 (requests' tensors, read) and 5 (results' tensors, written) are shared-memory segments. */
+  shm: boolean;
 }
 
 /** Asks a short-lived process for a handler's `metadata`: the handler's code never runs in the runtime's process. */
@@ -45,7 +48,8 @@ export interface DescribeMessage {
 export interface InferMessage {
   type: 'infer';
   id: number;
-  request: InferRequest;
+  /** Large numeric inputs are slots of the request segment (free again once this request is answered). */
+  request: Omit<InferRequest, 'inputs'> & { inputs: SlotTensor[] };
 }
 
 export type ToInstance =
@@ -53,6 +57,8 @@ export type ToInstance =
   | DescribeMessage
   | InferMessage
   | { type: 'cancel'; id: number }
+  /** The runtime has read these slots of the result segment. */
+  | { type: 'release'; slots: Slot[] }
   | { type: 'exit' };
 
 export interface ReadyMessage {
@@ -71,7 +77,8 @@ export type FromInstance =
   | {
       type: 'result';
       id: number;
-      outputs: Tensor[];
+      /** Large numeric outputs are slots of the result segment (the runtime releases them). */
+      outputs: SlotTensor[];
       parameters?: Record<string, string | number | boolean>;
       runMs: number;
     }

@@ -1,0 +1,54 @@
+// Tensors through a segment: numeric data of at least `minBytes` goes into
+// the segment and travels as a slot; everything else (BYTES, small tensors,
+// data of an unexpected array type, a full segment) stays inline.
+import { arrayFor, type Tensor } from '../tensor/index.js';
+import type { SegmentReader, SegmentWriter, Slot } from './segment.js';
+
+/** A tensor as its control message carries it. */
+export type SlotTensor<T extends { datatype: Tensor['datatype']; data: unknown } = Tensor> = Omit<T, 'data'> & {
+  data: T['data'] | { slot: Slot };
+};
+
+/** Below this, copying inline costs less than a write and a read. */
+export const INLINE_BYTES = 16 * 1024;
+
+export function putTensors<T extends { datatype: Tensor['datatype']; data: unknown }>(
+  writer: SegmentWriter,
+  tensors: readonly T[],
+  minBytes = INLINE_BYTES,
+): { tensors: SlotTensor<T>[]; slots: Slot[] } {
+  const slots: Slot[] = [];
+  const out = tensors.map((t): SlotTensor<T> => {
+    const d = t.data;
+    if (t.datatype === 'BYTES' || !(d instanceof arrayFor(t.datatype)) || d.byteLength < minBytes) return t;
+    const slot = writer.write(d);
+    if (!slot) return t;
+    slots.push(slot);
+    return { ...t, data: { slot } };
+  });
+  return { tensors: out, slots };
+}
+
+export function takeTensors<T extends { datatype: Tensor['datatype']; data: unknown }>(
+  reader: SegmentReader,
+  tensors: readonly SlotTensor<T>[],
+): T[] {
+  return tensors.map((t) => {
+    const d = t.data as { slot?: Slot };
+    if (t.datatype === 'BYTES' || d === null || typeof d !== 'object' || !d.slot || ArrayBuffer.isView(d))
+      return t as T;
+    const bytes = reader.read(d.slot);
+    const Ctor = arrayFor(t.datatype);
+    return { ...t, data: new Ctor(bytes.buffer, 0, bytes.byteLength / Ctor.BYTES_PER_ELEMENT) } as unknown as T;
+  });
+}
+
+/** The slots a control message's tensors hold. */
+export function slotsOf(tensors: readonly { data: unknown }[]): Slot[] {
+  const out: Slot[] = [];
+  for (const t of tensors) {
+    const d = t.data as { slot?: Slot } | null;
+    if (d && typeof d === 'object' && !ArrayBuffer.isView(d) && !Array.isArray(d) && d.slot) out.push(d.slot);
+  }
+  return out;
+}
