@@ -5,7 +5,6 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import fc from 'fast-check';
 import { testEnv } from '../testing/env.js';
 import { rangeAllocator } from './allocator.js';

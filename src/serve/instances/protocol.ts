@@ -2,7 +2,7 @@
 // (child_process.fork with serialization 'advanced', so typed arrays travel
 // as typed arrays). Plain data only.
 import type { FunctionConfig } from '../functions/config.js';
-import type { InferRequest, ModelMetadata, Tensor, TensorMetadata } from '../../tensor/index.js';
+import type { InferRequest, ModelMetadata, TensorMetadata } from '../../tensor/index.js';
 import type { IoSpec, OpenMode } from '../../store/manifest.js';
 import type { Slot, SlotTensor } from '../../shm/index.js';
 import type { OpenerSpec } from './opener.js';
