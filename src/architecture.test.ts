@@ -37,7 +37,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   client: ['daemon', 'device', 'handlers', 'store', 'tensor'],
   daemon: ['device', 'onnx', 'store'],
   // The GPU tier's processes and wire: device memory, executor, shared-memory transport, device sessions.
-  device: ['sched', 'store'],
+  device: ['sched', 'shm', 'store'],
   store: ['onnx', 'tensor'],
   onnx: [],
   sched: ['tensor'],

@@ -149,6 +149,8 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
   try {
     const hello = await request({ op: 'hello', region: region.path, token: o.token });
     out = openRegion(hello.region!);
+    // The executor holds the input segment open now: no name left behind if either side dies.
+    region.unlink();
   } catch (e) {
     close();
     throw e;

@@ -134,6 +134,8 @@ async function main(init: ExecutorInit): Promise<void> {
       return { id: m.id, ok: true, region: c.out.path };
     }
     if (!c.reader || !c.out) throw new TensorshareError('ERR_PRECONDITION', 'send hello first');
+    // The client opened the output segment before it sent anything after hello: its name can go.
+    c.out.unlink();
     if (m.op === 'open') {
       const io = await admit(m.model, c.token);
       if (c.socket.destroyed) {
