@@ -15,6 +15,7 @@ import { registerServe } from './commands/serve.js';
 import { registerBench } from './commands/bench.js';
 import { registerLoad } from './commands/load.js';
 import { registerCompat } from './commands/compat.js';
+import { registerGpu } from './commands/gpu.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerLoad(program);
   registerCompat(program);
+  registerGpu(program);
   return program;
 }
 

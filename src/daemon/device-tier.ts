@@ -21,6 +21,7 @@ import {
   type DeviceStatus,
   type DevicesStatus,
   type ExecutorStats,
+  type ControlAction,
   type ModelIo,
   type WireError,
 } from '../device/protocol.js';
@@ -203,6 +204,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
       },
       {
         admit: (id, model, token) => void admit(d, ex, id, model, token),
+        control: (id, action, model, token) => void control(d, ex, id, action, model, token),
         release: (key) => release(d, key),
         used: (key) => {
           const e = d.models.get(key);
@@ -280,7 +282,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     for (const e of [...d.models.values()].filter((x) => x.resident)) {
       try {
         if (!d.executor) throw new TensorshareError('ERR_UNAVAILABLE', `device ${d.spec.index} is ${d.state}`);
-        e.measured = await d.executor.load(loadRequest(d, e));
+        e.measured = await d.executor.load(loadRequest(e));
         d.loads++;
         e.loading = false;
         log.info({ device: d.spec.index, model: display(e) }, 'reloaded after executor restart');
@@ -292,7 +294,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     changed();
   }
 
-  function loadRequest(d: Device, e: Entry) {
+  function loadRequest(e: Entry) {
     return {
       key: e.key,
       model: e.model,
@@ -320,7 +322,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     const freed = d.executor ? await d.executor.unload(e.key).catch(() => 0) : 0;
     log.info({ device: d.spec.index, model: display(e), reason, bytes: e.bytes, freed }, 'evicted from device');
     changed();
-    return e.bytes;
+    return freed;
   }
 
   function entryFor(d: Device, ns: Namespace, m: Manifest): Entry {
@@ -398,7 +400,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     e.loading = true;
     d.models.set(e.key, e);
     try {
-      const measured = await d.executor!.load(loadRequest(d, e));
+      const measured = await d.executor!.load(loadRequest(e));
       d.loads++;
       e.measured = measured;
       const bytes = measured.persistentBytes + measured.ephemeralBytes;
@@ -456,6 +458,65 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     }
   }
 
+  async function control(
+    d: Device,
+    ex: ExecutorHandle,
+    id: number,
+    action: ControlAction,
+    ref: string,
+    token: string | undefined,
+  ): Promise<void> {
+    try {
+      const caller = authenticate(o.tenants, token);
+      if (!caller) throw new TensorshareError('ERR_UNAUTHENTICATED', 'missing or unknown token');
+      if (action === 'evict') {
+        const freedBytes = await evict(caller, ref, d.spec.index);
+        ex.answerControl(id, { ok: true, freedBytes });
+      } else {
+        await (action === 'pin' ? pin : unpin)(caller, ref, d.spec.index);
+        ex.answerControl(id, { ok: true });
+      }
+    } catch (err) {
+      ex.answerControl(id, { ok: false, error: wire(err) });
+    }
+  }
+
+  /** Pins a model on a device (loaded now if it is not): it is never evicted until unpinned. */
+  async function pin(caller: Caller, ref: string, index: number): Promise<void> {
+    const { ns, m } = await o.resolveRef(caller, ref);
+    await acquireOn(byIndex(index), ns, m, (e) => {
+      e.pinned = true;
+    });
+    changed();
+  }
+
+  async function unpin(caller: Caller, ref: string, index: number): Promise<void> {
+    const { ns, m } = await o.resolveRef(caller, ref);
+    const d = byIndex(index);
+    const e = d.models.get(displayName(ns.name, m.name, m.version));
+    if (e) {
+      e.pinned = false;
+      e.lastRelease = o.now();
+    }
+    changed();
+  }
+
+  /** Unloads a model nothing uses from a device (it stays in the host store); the bytes it held. */
+  async function evict(caller: Caller, ref: string, index: number): Promise<number> {
+    const { ns, m } = await o.resolveRef(caller, ref);
+    const d = byIndex(index);
+    return deviceOp(d, async () => {
+      const e = d.models.get(displayName(ns.name, m.name, m.version));
+      if (!e?.resident) return 0;
+      if (inUse(e))
+        throw new TensorshareError(
+          'ERR_PRECONDITION',
+          `model '${ref}' is in use on device ${index} (${e.clients} client${e.clients === 1 ? '' : 's'}${e.pinned ? ', pinned' : ''}); it stays`,
+        );
+      return unload(d, e, 'requested');
+    });
+  }
+
   function release(d: Device, key: string): void {
     const e = d.models.get(key);
     if (!e || e.clients === 0) return;
@@ -490,36 +551,9 @@ export async function startDeviceTier(o: DeviceTierOptions) {
 
   return {
     status,
-    /** Pins a model on a device (loaded now if it is not): it is never evicted until unpinned. */
-    async pin(caller: Caller, ref: string, index: number): Promise<void> {
-      const { ns, m } = await o.resolveRef(caller, ref);
-      const d = byIndex(index);
-      await acquireOn(d, ns, m, (e) => {
-        e.pinned = true;
-      });
-      changed();
-    },
-    async unpin(caller: Caller, ref: string, index: number): Promise<void> {
-      const { ns, m } = await o.resolveRef(caller, ref);
-      const e = byIndex(index).models.get(displayName(ns.name, m.name, m.version));
-      if (e) e.pinned = false;
-      changed();
-    },
-    /** Unloads a model nothing uses from a device; it stays in the host store. */
-    async evict(caller: Caller, ref: string, index: number): Promise<number> {
-      const { ns, m } = await o.resolveRef(caller, ref);
-      const d = byIndex(index);
-      return deviceOp(d, async () => {
-        const e = d.models.get(displayName(ns.name, m.name, m.version));
-        if (!e?.resident) return 0;
-        if (inUse(e))
-          throw new TensorshareError(
-            'ERR_PRECONDITION',
-            `model '${ref}' is in use on device ${index} (${e.clients} client${e.clients === 1 ? '' : 's'}${e.pinned ? ', pinned' : ''})`,
-          );
-        return unload(d, e, 'requested');
-      });
-    },
+    pin,
+    unpin,
+    evict,
     usedBytes: (index: number) => deviceUsed(byIndex(index).models.values()),
     async stop(): Promise<void> {
       closing = true;

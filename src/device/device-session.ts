@@ -11,7 +11,13 @@ import net from 'node:net';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TensorshareError, isErrorCode } from '../errors.js';
 import { onFrames, sendFrame } from './framing.js';
-import { executorSocket, type ClientMessage, type ExecutorReply, type ModelIo } from './protocol.js';
+import {
+  executorSocket,
+  type ClientMessage,
+  type ControlAction,
+  type ExecutorReply,
+  type ModelIo,
+} from './protocol.js';
 import { hostTensor, typedView } from './tensors.js';
 import { createRegion, openRegion, regionFolder, type HostTensor, type Region, type RegionReader } from './transfer.js';
 
@@ -242,6 +248,21 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
     },
   };
   return session;
+}
+
+/** Model control on a device's executor (pin, unpin, evict); evict answers the device bytes it freed. */
+export async function deviceControl(
+  action: ControlAction,
+  ref: string,
+  o: DeviceSessionOptions,
+): Promise<{ freedBytes?: number }> {
+  const c = await connect(o, o.device ?? 0);
+  try {
+    const r = await c.request({ op: 'control', action, model: ref });
+    return { freedBytes: r.freedBytes };
+  } finally {
+    c.close();
+  }
 }
 
 /** Whether session options ask for a GPU execution provider (the device path). */

@@ -53,6 +53,7 @@ async function main(init: ExecutorInit): Promise<void> {
   const models = new Map<string, ResidentModel>();
   const loading = new Map<string, Promise<ResidentModel>>();
   const admits = new Map<number, { resolve(m: ModelIo): void; reject(e: Error): void }>();
+  const controls = new Map<number, { resolve(freed: number | undefined): void; reject(e: Error): void }>();
   const batchSizes: Record<string, number> = {};
   let admitSeq = 0;
   let loads = 0;
@@ -107,6 +108,11 @@ async function main(init: ExecutorInit): Promise<void> {
         () => toDaemon({ kind: 'unloaded', id: m.id, ok: true, freedBytes: Math.max(0, before - device.used()) }),
         (e) => toDaemon({ kind: 'unloaded', id: m.id, ok: false, error: wireError(e) }),
       );
+    } else if (m.kind === 'controlled') {
+      const w = controls.get(m.id);
+      controls.delete(m.id);
+      if (m.ok) w?.resolve(m.freedBytes);
+      else w?.reject(fromWire(m.error));
     } else if (m.kind === 'admitted') {
       const w = admits.get(m.id);
       admits.delete(m.id);
@@ -144,6 +150,14 @@ async function main(init: ExecutorInit): Promise<void> {
       }
       c.keys.set(io.key, (c.keys.get(io.key) ?? 0) + 1);
       return { id: m.id, ok: true, model: io };
+    }
+    if (m.op === 'control') {
+      const id = ++admitSeq;
+      const freedBytes = await new Promise<number | undefined>((resolve, reject) => {
+        controls.set(id, { resolve, reject });
+        toDaemon({ kind: 'control', id, action: m.action, model: m.model, token: c.token });
+      });
+      return { id: m.id, ok: true, freedBytes };
     }
     if (m.op === 'close') {
       const n = c.keys.get(m.key) ?? 0;

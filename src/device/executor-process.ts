@@ -5,6 +5,7 @@
 import { fork } from 'node:child_process';
 import { TensorshareError, isErrorCode } from '../errors.js';
 import type {
+  ControlAction,
   DaemonToExecutor,
   DeviceInfo,
   ExecutorInit,
@@ -21,6 +22,7 @@ const READY_TIMEOUT_MS = 60_000;
 
 export interface ExecutorEvents {
   admit(id: number, model: string, token: string | undefined): void;
+  control(id: number, action: ControlAction, model: string, token: string | undefined): void;
   release(key: string): void;
   used(key: string): void;
   stats(s: ExecutorStats): void;
@@ -34,6 +36,7 @@ export interface ExecutorHandle {
   load(req: Omit<LoadRequest, 'kind' | 'id'>): Promise<Measured>;
   unload(key: string): Promise<number>;
   answerAdmit(id: number, r: { ok: true; model: ModelIo } | { ok: false; error: WireError }): void;
+  answerControl(id: number, r: { ok: true; freedBytes?: number } | { ok: false; error: WireError }): void;
   kill(signal?: NodeJS.Signals): void;
   /** Resolves once the process has exited. */
   exited(): Promise<void>;
@@ -92,6 +95,9 @@ export function startExecutor(init: Omit<ExecutorInit, 'kind'>, events: Executor
       case 'admit':
         events.admit(m.id, m.model, m.token);
         return;
+      case 'control':
+        events.control(m.id, m.action, m.model, m.token);
+        return;
       case 'release':
         events.release(m.key);
         return;
@@ -133,6 +139,7 @@ export function startExecutor(init: Omit<ExecutorInit, 'kind'>, events: Executor
     load: (req) => request<Measured>({ kind: 'load', id: ++seq, ...req }),
     unload: (key) => request<number>({ kind: 'unload', id: ++seq, key }),
     answerAdmit: (id, r) => send({ kind: 'admitted', id, ...r } as DaemonToExecutor),
+    answerControl: (id, r) => send({ kind: 'controlled', id, ...r } as DaemonToExecutor),
     kill: (signal = 'SIGTERM') => {
       if (!gone) child.kill(signal);
     },

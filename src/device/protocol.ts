@@ -21,7 +21,11 @@ export type ClientMessage =
   | { op: 'hello'; id: number; region: string; token?: string }
   | { op: 'open'; id: number; model: string }
   | { op: 'run'; id: number; key: string; inputs: WireTensor[]; outputs?: string[] }
-  | { op: 'close'; id: number; key: string };
+  | { op: 'close'; id: number; key: string }
+  /** Model control (Triton's load/unload): pin keeps a model on this device, evict unloads an unused one. */
+  | { op: 'control'; id: number; action: ControlAction; model: string };
+
+export type ControlAction = 'pin' | 'unpin' | 'evict';
 
 export interface ModelIo {
   key: string;
@@ -33,7 +37,15 @@ export interface ModelIo {
 
 // ---- executor -> client ----
 export type ExecutorReply =
-  | { id: number; ok: true; region?: string; model?: ModelIo; outputs?: WireTensor[]; batch?: number }
+  | {
+      id: number;
+      ok: true;
+      region?: string;
+      model?: ModelIo;
+      outputs?: WireTensor[];
+      batch?: number;
+      freedBytes?: number;
+    }
   | { id: number; ok: false; error: WireError };
 
 // ---- daemon -> executor ----
@@ -65,7 +77,9 @@ export type DaemonToExecutor =
   | LoadRequest
   | { kind: 'unload'; id: number; key: string }
   | { kind: 'admitted'; id: number; ok: true; model: ModelIo }
-  | { kind: 'admitted'; id: number; ok: false; error: WireError };
+  | { kind: 'admitted'; id: number; ok: false; error: WireError }
+  | { kind: 'controlled'; id: number; ok: true; freedBytes?: number }
+  | { kind: 'controlled'; id: number; ok: false; error: WireError };
 
 export interface Measured {
   /** Device bytes the session holds after load (weights, CUDA context share): used after - before load. */
@@ -99,6 +113,7 @@ export interface ExecutorStats {
 export type ExecutorToDaemon =
   | { kind: 'ready'; device: DeviceInfo }
   | { kind: 'admit'; id: number; model: string; token?: string }
+  | { kind: 'control'; id: number; action: ControlAction; model: string; token?: string }
   | { kind: 'release'; key: string }
   | { kind: 'used'; key: string }
   | { kind: 'loaded'; id: number; ok: true; measured: Measured }
