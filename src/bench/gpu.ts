@@ -174,6 +174,16 @@ async function status(store: string): Promise<DevicesStatus> {
   return JSON.parse(await fs.readFile(path.join(store, '.daemon', 'devices.json'), 'utf8')) as DevicesStatus;
 }
 
+/** The status once it shows `model` resident (the daemon writes it within 100 ms of a change). */
+async function statusWith(store: string, model: string): Promise<DevicesStatus> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const st = await status(store);
+    if (st.devices[0]?.models.some((m) => m.model === model) || Date.now() > deadline) return st;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function runGpuBench(o: GpuBenchOptions) {
   const nvml = o.standIn ? undefined : loadNvml();
   const gpusArg = o.standIn ? 'fake:16GiB' : '0';
@@ -236,7 +246,7 @@ export async function runGpuBench(o: GpuBenchOptions) {
         await restart();
         const c = await firstResult(ts(s, d));
         const dd = [await firstResult(ts(s, d)), await firstResult(ts(s, d))];
-        const st = await status(store);
+        const st = await statusWith(store, `${s.name}:1`);
         const resident = st.devices[0]?.models.find((m) => m.model === `${s.name}:1`);
         trims.push({
           model: s.name,
@@ -336,7 +346,7 @@ export async function runGpuBench(o: GpuBenchOptions) {
       const tss = Array.from({ length: N }, () => worker({ ...ts(share, d), after: 'hold' }));
       await Promise.all(tss.map((w) => w.wait('holding', 300_000)));
       const nTs = (await used()) - base;
-      const st = await status(store);
+      const st = await statusWith(store, `${share.name}:1`);
       await Promise.all(tss.map((w) => w.exit()));
       result.sharing = {
         model: share.name,
@@ -363,7 +373,7 @@ export async function runGpuBench(o: GpuBenchOptions) {
       const first = await w.wait('holding');
       const openWall = performance.now() - t;
       const loaded = await used();
-      const st = await status(store);
+      const st = await statusWith(store, `${share.name}:1`);
       const m = st.devices[0]?.models.find((x) => x.model === `${share.name}:1`);
       await w.exit();
       const te = performance.now();

@@ -52,23 +52,20 @@ export function sharedClient(options: DaemonClientOptions = {}): DaemonClient {
 }
 
 export async function open(ref: string, options: OpenOptions = {}): Promise<OpenedModel> {
+  const onDevice = wantsDevice(options.sessionOptions);
+  if (onDevice) return openDeviceModel(ref, onDevice.device, options);
   const client = options.client ?? sharedClient(options);
   const t0 = performance.now();
   const lease = await client.open(ref, { mode: options.mode });
   const t1 = performance.now();
-  const onDevice = wantsDevice(options.sessionOptions);
   let session: InferenceSession;
   try {
-    if (onDevice) {
-      const s = clientSettings(options, options.env);
-      session = await openOnDevice(lease.model, { daemonSocket: s.socket, token: s.token, device: onDevice.device });
-    } else
-      session = await client.tracer.span(
-        'create-session',
-        `create-${lease.leaseId}`,
-        () => createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions),
-        { model: lease.model },
-      );
+    session = await client.tracer.span(
+      'create-session',
+      `create-${lease.leaseId}`,
+      () => createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions),
+      { model: lease.model },
+    );
   } catch (e) {
     await client.close(lease.leaseId).catch(() => {});
     throw e;
@@ -89,5 +86,36 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
       await session.release();
       await client.close(lease.leaseId);
     },
+  };
+}
+
+/**
+ * The device path: the executor's connection is the lease (the daemon holds
+ * the model in the host store and on the device while a client has it open),
+ * so no daemon round trip precedes it.
+ */
+async function openDeviceModel(ref: string, device: number, options: OpenOptions): Promise<OpenedModel> {
+  const s = clientSettings(options, options.env);
+  const t0 = performance.now();
+  const session = await openOnDevice(ref, { daemonSocket: s.socket, token: s.token, device });
+  const t1 = performance.now();
+  const io = session.device.model;
+  return {
+    session,
+    manifest: io.manifest,
+    mode: 'fast-open',
+    lease: {
+      leaseId: `device-${device}:${io.key}`,
+      model: io.model,
+      mode: 'fast-open',
+      graphPath: '',
+      tensorsDir: '',
+      manifest: io.manifest,
+      wasResident: io.wasResident,
+      waitMs: t1 - t0,
+    },
+    openMs: t1 - t0,
+    createMs: 0,
+    release: () => session.release(),
   };
 }

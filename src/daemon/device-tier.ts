@@ -336,7 +336,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
         model: key,
         ns,
         manifest: m,
-        io: { key, model: key, inputs: m.inputs, outputs: m.outputs },
+        io: { key, model: key, inputs: m.inputs, outputs: m.outputs, manifest: m, wasResident: false },
         bytes: estimate,
         clients: 0,
         pinned: false,
@@ -446,13 +446,15 @@ export async function startDeviceTier(o: DeviceTierOptions) {
       const caller = authenticate(o.tenants, token);
       if (!caller) throw new TensorshareError('ERR_UNAUTHENTICATED', 'missing or unknown token');
       const { ns, m } = await o.resolveRef(caller, ref);
+      let wasResident = false;
       const e = await acquireOn(d, ns, m, (x) => {
+        wasResident = x.hits > 0;
         x.clients++;
         x.hits++;
         x.lastUse = o.now();
       });
       changed();
-      ex.answerAdmit(id, { ok: true, model: e.io });
+      ex.answerAdmit(id, { ok: true, model: { ...e.io, wasResident } });
     } catch (err) {
       ex.answerAdmit(id, { ok: false, error: wire(err) });
     }

@@ -6,7 +6,7 @@
 //    daemon decides residency (load, unload); the executor asks it to admit a
 //    model a client opens and tells it when a client lets go.
 import type { ErrorCode } from '../errors.js';
-import type { IoSpec } from '../store/manifest.js';
+import type { IoSpec, Manifest } from '../store/manifest.js';
 import type { DeviceSpec } from './memory.js';
 import type { WireTensor } from './transfer.js';
 
@@ -33,6 +33,9 @@ export interface ModelIo {
   model: string;
   inputs: IoSpec[];
   outputs: IoSpec[];
+  manifest: Manifest;
+  /** Whether it was already resident on the device when this open arrived. */
+  wasResident: boolean;
 }
 
 // ---- executor -> client ----

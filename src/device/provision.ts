@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
+import { packageRoot } from '../paths.js';
 import { bindingFolder, CUDA_PROVIDER_FILES } from './provider.js';
 
 export interface ProvisionResult {
@@ -100,7 +101,12 @@ process.stdout.write(JSON.stringify({ maxAbsDiff: d, createMs }));
 
 /** Loads the CUDA provider in a fresh process, runs a tiny model on it and compares with the CPU provider. */
 export function checkCudaProvider(): ProviderCheck {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHECK], { encoding: 'utf8', timeout: 120_000 });
+  // From the package's folder: `-e` code resolves 'onnxruntime-node' from the working directory.
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHECK], {
+    cwd: packageRoot,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (r.status !== 0) {
     const text = `${r.stderr ?? ''}`.trim();
     // The loader names the first library it cannot find (libcublasLt.so.13, libcudnn.so.9, ...).
