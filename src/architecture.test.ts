@@ -33,7 +33,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'store',
     'tensor',
   ],
-  serve: ['client', 'sched', 'shm', 'store', 'tensor'],
+  serve: ['client', 'device', 'sched', 'shm', 'store', 'tensor'],
   client: ['daemon', 'device', 'handlers', 'store', 'tensor'],
   daemon: ['device', 'onnx', 'store'],
   // The GPU tier's processes and wire: device memory, executor, shared-memory transport, device sessions.

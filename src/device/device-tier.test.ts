@@ -11,6 +11,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { DaemonClient } from '../client/daemon-client.js';
 import { open, type OpenedModel } from '../client/open.js';
+import { openSession } from '../client/open-session.js';
 import { gpuCount } from './memory.js';
 import type { DevicesStatus } from './protocol.js';
 import { killAll, spawnDaemon, spawnScriptWorker, type DaemonProc, type WorkerProc } from '../testing/daemon.js';
@@ -189,6 +190,28 @@ describe('device tier (fake device, CPU provider standing in)', () => {
       const y = await s.session.run({ x: new ort.Tensor('float32', x, [1, 16]) });
       assertClose(Array.from(y.y!.data as Float32Array), small.reference(x), 'small');
       await s.release();
+    } finally {
+      await teardown(e);
+    }
+  });
+
+  test("openSession() with executionProviders ['cuda'] runs on the executor of the store's daemon", async () => {
+    let e: Env | undefined;
+    try {
+      e = await setup(['--gpus', 'fake:64MiB']);
+      const m = await importModel(e, 'mm', 64, 32, 7);
+      const s = await openSession('mm', {
+        repository: e.roots.repository,
+        store: e.roots.store,
+        sessionOptions: { executionProviders: ['cuda'] },
+      });
+      const x = Float32Array.from({ length: 128 }, (_, i) => i / 128);
+      const y = await s.session.run({ x: new ort.Tensor('float32', x, [2, 64]) });
+      assertClose(Array.from(y.y!.data as Float32Array), m.reference(x), 'openSession on the device');
+      const env = e;
+      await until(() => device0(env).models[0]?.clients === 1, 10_000, 'the session is a client of the executor');
+      await s.release();
+      await until(() => device0(env).models[0]?.clients === 0, 10_000, 'released');
     } finally {
       await teardown(e);
     }
