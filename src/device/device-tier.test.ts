@@ -12,6 +12,8 @@ import ort from 'onnxruntime-node';
 import { DaemonClient } from '../client/daemon-client.js';
 import { open, type OpenedModel } from '../client/open.js';
 import { openSession } from '../client/open-session.js';
+import { installHook } from '../client/hook.js';
+import { clientSettings } from '../client/settings.js';
 import { gpuCount } from './memory.js';
 import type { DevicesStatus } from './protocol.js';
 import { killAll, spawnDaemon, spawnScriptWorker, type DaemonProc, type WorkerProc } from '../testing/daemon.js';
@@ -213,6 +215,38 @@ describe('device tier (fake device, CPU provider standing in)', () => {
       await s.release();
       await until(() => device0(env).models[0]?.clients === 0, 10_000, 'released');
     } finally {
+      await teardown(e);
+    }
+  });
+
+  test("the register hook: unchanged InferenceSession.create(file, { executionProviders: ['cuda'] }) runs on the executor", async () => {
+    let e: Env | undefined;
+    let uninstall: (() => void) | undefined;
+    try {
+      e = await setup(['--gpus', 'fake:64MiB']);
+      const m = await writeBatchedMatMul(path.join(e.roots.dir, 'app-model.onnx'), 64, 32, 9);
+      const warnings: string[] = [];
+      const client = e.c;
+      uninstall = installHook(ort.InferenceSession, {
+        settings: clientSettings({ socket: e.d.socket }, {}),
+        client: () => client,
+        warn: (msg) => warnings.push(msg),
+      });
+      const s = await ort.InferenceSession.create(m.file, { executionProviders: ['cuda'] });
+      const x = Float32Array.from({ length: 64 }, (_, i) => i / 64);
+      const y = await s.run({ x: new ort.Tensor('float32', x, [1, 64]) });
+      assertClose(Array.from(y.y!.data as Float32Array), m.reference(x), 'hooked session');
+      assert.deepEqual(warnings, []);
+      const env = e;
+      await until(
+        () => device0(env).models[0]?.clients === 1,
+        10_000,
+        'the hooked session is a client of the executor',
+      );
+      assert.match(device0(e).models[0]!.model, /^auto-app-model:/);
+      await s.release();
+    } finally {
+      uninstall?.();
       await teardown(e);
     }
   });
