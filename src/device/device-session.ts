@@ -43,16 +43,6 @@ export interface DeviceSession {
   release(): Promise<void>;
 }
 
-let clientDir: string | undefined;
-function myRegionDir(): string {
-  if (!clientDir) {
-    clientDir = regionFolder('tensorshare-client');
-    const dir = clientDir;
-    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  }
-  return clientDir;
-}
-
 interface Connection {
   request(m: DistributiveOmit<ClientMessage, 'id'>): Promise<ExecutorReply & { ok: true }>;
   region: Region;
@@ -144,19 +134,26 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
       pending.set(id, { resolve, reject });
       sendFrame(socket, { ...m, id });
     });
-  const region = createRegion(myRegionDir(), 'in');
+  // A folder of its own for the segment's name, gone with the name once the executor holds the segment open:
+  // a client killed afterwards (SIGKILL included) leaves nothing in /dev/shm.
+  const dir = regionFolder('tensorshare-client');
+  const region = createRegion(dir, 'in');
   let out: RegionReader | undefined;
+  const forgetName = () => {
+    region.unlink();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
   const close = () => {
     socket.destroy();
     gone();
+    forgetName();
     region.close();
     out?.close();
   };
   try {
     const hello = await request({ op: 'hello', region: region.path, token: o.token });
     out = openRegion(hello.region!);
-    // The executor holds the input segment open now: no name left behind if either side dies.
-    region.unlink();
+    forgetName();
   } catch (e) {
     close();
     throw e;
