@@ -19,10 +19,25 @@ import { packageRoot } from './paths.js';
  */
 const ALLOWED: Record<string, readonly string[]> = {
   index: ['client', 'store'],
-  cli: ['bench', 'client', 'compat', 'daemon', 'gen', 'handlers', 'proc', 'sched', 'serve', 'store', 'tensor'],
-  serve: ['client', 'sched', 'shm', 'store', 'tensor'],
-  client: ['daemon', 'handlers', 'store', 'tensor'],
-  daemon: ['onnx', 'store'],
+  cli: [
+    'bench',
+    'client',
+    'compat',
+    'daemon',
+    'device',
+    'gen',
+    'handlers',
+    'proc',
+    'sched',
+    'serve',
+    'store',
+    'tensor',
+  ],
+  serve: ['client', 'device', 'sched', 'shm', 'store', 'tensor'],
+  client: ['daemon', 'device', 'handlers', 'store', 'tensor'],
+  daemon: ['device', 'onnx', 'store'],
+  // The GPU tier's processes and wire: device memory, executor, shared-memory transport, device sessions.
+  device: ['sched', 'shm', 'store'],
   store: ['onnx', 'tensor'],
   onnx: [],
   sched: ['tensor'],
@@ -35,7 +50,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   handlers: [],
   proc: [],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).
-  bench: ['client', 'gen', 'handlers', 'onnx', 'proc', 'sched', 'store', 'tensor'],
+  bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'proc', 'sched', 'store', 'tensor'],
   // Test fixtures: imported by tests only (checked below).
   testing: ['bench', 'client', 'onnx', 'proc', 'serve', 'store', 'tensor'],
   base: [],

@@ -16,6 +16,7 @@ import { registerBench } from './commands/bench.js';
 import { registerLoad } from './commands/load.js';
 import { registerCompat } from './commands/compat.js';
 import { registerTop } from './commands/top.js';
+import { registerGpu } from './commands/gpu.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerLoad(program);
   registerCompat(program);
   registerTop(program);
+  registerGpu(program);
   return program;
 }
 

@@ -6,7 +6,8 @@
 // returned object is the real InferenceSession that ORT made. Its release()
 // also ends the lease. Anything the hook cannot handle goes to ORT unchanged:
 // other execution providers, external-data options, or a daemon that is not
-// there (one warning per process).
+// there (one warning per process). With `executionProviders: ['cuda']` the
+// returned session runs on the daemon's device executor (device-open.ts).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,6 +17,8 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { storeSessionOptions, type SessionOptions } from '../store/ort-options.js';
 import type { OpenMode } from '../store/manifest.js';
 import { ORIGINAL_CREATE } from './create-session.js';
+import { openOnDevice } from './device-open.js';
+import { wantsDevice } from '../device/device-session.js';
 import type { ClientLease, DaemonClient } from './daemon-client.js';
 import type { ClientSettings } from './settings.js';
 
@@ -159,7 +162,9 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
     const self = this ?? cls;
     const plain = () => original.apply(self, args);
     const p = parseCreateArgs(args);
-    if (!p || !shareable(p.options)) return plain();
+    // executionProviders ['cuda']: the model runs on the daemon's executor of that GPU, one copy for every process.
+    const onDevice = p && wantsDevice(p.options);
+    if (!p || (!onDevice && !shareable(p.options))) return plain();
     let got: Awaited<ReturnType<typeof viaDaemon>>;
     try {
       got = await viaDaemon(p);
@@ -174,12 +179,18 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
     const { lease, client } = got;
     let session: InferenceSession;
     try {
-      session = await client.tracer.span(
-        'create-session',
-        `create-${lease.leaseId}`,
-        () => original.call(self, lease.graphPath, storeSessionOptions(lease.mode, lease.tensorsDir, p.options)),
-        { model: lease.model },
-      );
+      session = onDevice
+        ? await openOnDevice(lease.model, {
+            daemonSocket: options.settings.socket,
+            token: options.settings.token,
+            device: onDevice.device,
+          })
+        : await client.tracer.span(
+            'create-session',
+            `create-${lease.leaseId}`,
+            () => original.call(self, lease.graphPath, storeSessionOptions(lease.mode, lease.tensorsDir, p.options)),
+            { model: lease.model },
+          );
     } catch (e) {
       await client.close(lease.leaseId).catch(() => {});
       warn(

@@ -8,6 +8,9 @@ import type { SessionOptions } from '../store/ort-options.js';
 import { createStoreSession } from './create-session.js';
 import { switchingSession } from './auto-session.js';
 import { localResidency } from './residency.js';
+import { defaultSocket, resolvePaths } from '../config.js';
+import { wantsDevice } from '../device/device-session.js';
+import { openOnDevice } from './device-open.js';
 
 export interface OpenSessionOptions extends Partial<Paths> {
   /**
@@ -34,6 +37,8 @@ export interface SharedSession {
 }
 
 export async function openSession(ref: string, options: OpenSessionOptions = {}): Promise<SharedSession> {
+  const onDevice = wantsDevice(options.sessionOptions);
+  if (onDevice) return openOnDeviceOfStore(ref, onDevice.device, options);
   if (options.mode === 'auto') return openAuto(ref, options);
   const r = await localResidency(options).ensureResident(ref, options.mode);
   const t1 = performance.now();
@@ -89,4 +94,24 @@ async function openAuto(ref: string, options: OpenSessionOptions): Promise<Share
   result.switched = sw.switched;
   result.release = sw.release;
   return result;
+}
+
+/**
+ * A GPU provider asked for: the model runs on the device executor of the
+ * daemon that owns this store (a GPU is shared through its executor, never by
+ * a session of this process), which makes it resident in the store and on
+ * the device.
+ */
+async function openOnDeviceOfStore(ref: string, device: number, options: OpenSessionOptions): Promise<SharedSession> {
+  const { store } = resolvePaths(options);
+  const t0 = performance.now();
+  const session = await openOnDevice(ref, { daemonSocket: defaultSocket({}, store), device });
+  return {
+    session,
+    manifest: session.device.model.manifest,
+    mode: 'fast-open',
+    materializeMs: 0,
+    createMs: performance.now() - t0,
+    release: () => session.release(),
+  };
 }

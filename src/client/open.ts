@@ -1,13 +1,17 @@
 // open(): a model as an onnxruntime-node session, through the daemon. The
 // daemon makes the model resident and leases it; the session maps the store
 // files directly. release() (or the end of the process) ends the lease.
+// With `executionProviders: ['cuda']` the session runs on the device's
+// executor instead, over the one copy resident on that GPU (device-open.ts).
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import type { SessionOptions } from '../store/ort-options.js';
 import { createTracer } from '../trace.js';
 import { createStoreSession } from './create-session.js';
 import { DaemonClient, type ClientLease, type DaemonClientOptions } from './daemon-client.js';
+import { openOnDevice } from './device-open.js';
 import { clientSettings } from './settings.js';
+import { wantsDevice } from '../device/device-session.js';
 
 export interface OpenOptions extends DaemonClientOptions {
   mode?: OpenMode;
@@ -48,6 +52,8 @@ export function sharedClient(options: DaemonClientOptions = {}): DaemonClient {
 }
 
 export async function open(ref: string, options: OpenOptions = {}): Promise<OpenedModel> {
+  const onDevice = wantsDevice(options.sessionOptions);
+  if (onDevice) return openDeviceModel(ref, onDevice.device, options);
   const client = options.client ?? sharedClient(options);
   const t0 = performance.now();
   const lease = await client.open(ref, { mode: options.mode });
@@ -80,5 +86,36 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
       await session.release();
       await client.close(lease.leaseId);
     },
+  };
+}
+
+/**
+ * The device path: the executor's connection is the lease (the daemon holds
+ * the model in the host store and on the device while a client has it open),
+ * so no daemon round trip precedes it.
+ */
+async function openDeviceModel(ref: string, device: number, options: OpenOptions): Promise<OpenedModel> {
+  const s = clientSettings(options, options.env);
+  const t0 = performance.now();
+  const session = await openOnDevice(ref, { daemonSocket: s.socket, token: s.token, device });
+  const t1 = performance.now();
+  const io = session.device.model;
+  return {
+    session,
+    manifest: io.manifest,
+    mode: 'fast-open',
+    lease: {
+      leaseId: `device-${device}:${io.key}`,
+      model: io.model,
+      mode: 'fast-open',
+      graphPath: '',
+      tensorsDir: '',
+      manifest: io.manifest,
+      wasResident: io.wasResident,
+      waitMs: t1 - t0,
+    },
+    openMs: t1 - t0,
+    createMs: 0,
+    release: () => session.release(),
   };
 }

@@ -8,6 +8,8 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { TensorshareError } from '../errors.js';
 import { createTracer, type Tracer } from '../trace.js';
+import { resolveDevices } from '../device/devices.js';
+import { startDeviceTier, statusFileOf, type DeviceTier } from './device-tier.js';
 import { createManager, type Manager } from './manager.js';
 import { prepareStoreRoot } from './permissions.js';
 import { processState, readProcStat } from './process-check.js';
@@ -18,6 +20,8 @@ import { formatBytes } from '../bytes.js';
 export interface RunningDaemon {
   socket: string;
   manager: Manager;
+  /** The GPU tier: one executor per device (undefined without devices). */
+  devices: DeviceTier | undefined;
   log: Logger;
   close(): Promise<void>;
 }
@@ -91,6 +95,7 @@ export async function startDaemon(
   try {
     const manager = createManager({ config, log, trace });
     await manager.start();
+    const devices = await startDevices(config, manager, log);
     const server = await serve(manager, config, log);
     log.info(
       {
@@ -108,10 +113,12 @@ export async function startDaemon(
     return {
       socket: server.socket,
       manager,
+      devices,
       log,
       close() {
         closing ??= (async () => {
           await server.close();
+          await devices?.stop();
           await manager.stop();
           trace.close();
           await release();
@@ -125,4 +132,29 @@ export async function startDaemon(
     await release();
     throw e;
   }
+}
+
+/** Starts an executor per configured device (none without devices; `auto` logs why it found none). */
+async function startDevices(config: DaemonConfig, manager: Manager, log: Logger): Promise<DeviceTier | undefined> {
+  const resolved = resolveDevices(config.gpus);
+  if (!resolved.devices.length) {
+    if (resolved.reason) log.info({ reason: resolved.reason }, 'no device executors');
+    return undefined;
+  }
+  return startDeviceTier({
+    devices: resolved.devices,
+    provider: resolved.provider,
+    budget: config.gpuBudget,
+    maxBatchSize: config.gpuMaxBatch,
+    daemonSocket: config.socket,
+    statusFile: statusFileOf(config.store),
+    policy: manager.policy,
+    ttlMs: config.ttlMs,
+    reclaimIntervalMs: config.reclaimIntervalMs,
+    tenants: config.tenants,
+    admission: manager.admission,
+    resolveRef: manager.resolveRef,
+    log,
+    now: Date.now,
+  });
 }

@@ -520,5 +520,9 @@ export function createManager(deps: ManagerDeps) {
     detach: leases.detach,
     /** For tests and the CLI: the current budget in bytes. */
     budget: admission.budget,
+    /** For the device tier (device-tier.ts): store residency and model resolution. */
+    admission,
+    resolveRef,
+    policy: pol,
   };
 }

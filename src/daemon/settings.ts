@@ -42,9 +42,52 @@ export interface DaemonConfig {
   profile: string | undefined;
   tenants: TenantSpec[];
   configFile: string | undefined;
+  gpus: GpuSetting;
+  gpuBudget: Budget;
+  gpuMaxBatch: number;
 }
 
-type Kind = 'path' | 'octal' | 'gid' | 'budget' | 'policy' | 'duration' | 'boolean' | 'bytes' | 'level';
+export type GpuSetting =
+  | { kind: 'auto' }
+  | { kind: 'none' }
+  | { kind: 'indices'; indices: number[] }
+  | { kind: 'fake'; bytes: number[] };
+
+function parseGpus(v: unknown, where: string): GpuSetting {
+  const s = String(v).trim();
+  if (s === 'auto' || s === 'none') return { kind: s };
+  if (s.startsWith('fake:')) {
+    const bytes = s
+      .slice(5)
+      .split(',')
+      .map((x) => parseBytes(x.trim(), where));
+    return { kind: 'fake', bytes };
+  }
+  const indices = s.split(',').map((x) => Number(x.trim()));
+  if (!indices.length || indices.some((i) => !Number.isInteger(i) || i < 0) || new Set(indices).size !== indices.length)
+    throw bad(where, `expected auto, none, GPU indices such as 0,1, or fake:<size>, got '${s}'`);
+  return { kind: 'indices', indices };
+}
+
+function parseCount(v: unknown, where: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65536)
+    throw bad(where, `expected a whole number from 1 to 65536, got '${v}'`);
+  return n;
+}
+
+type Kind =
+  | 'path'
+  | 'octal'
+  | 'gid'
+  | 'budget'
+  | 'policy'
+  | 'duration'
+  | 'boolean'
+  | 'bytes'
+  | 'level'
+  | 'devices'
+  | 'count';
 
 export interface Setting {
   key: string;
@@ -204,6 +247,31 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'path',
     computed: '(off)',
     description: 'write Chrome trace events (open, materialize, evict, close, build) for Perfetto',
+  }),
+  setting({
+    key: 'gpus',
+    flag: '--gpus <list>',
+    env: 'TENSORSHARE_GPUS',
+    kind: 'devices',
+    value: 'auto',
+    description:
+      'devices with an executor process: `auto` (every NVIDIA GPU when the CUDA provider is installed, else none), `none`, indices (`0,1`), or `fake:<size>[,<size>]` (fake devices, CPU provider standing in: tests)',
+  }),
+  setting({
+    key: 'gpuBudget',
+    flag: '--gpu-budget <size>',
+    env: 'TENSORSHARE_GPU_BUDGET',
+    kind: 'budget',
+    value: '0.9',
+    description: 'per-device memory budget for resident models: bytes or a fraction/percent of the device memory',
+  }),
+  setting({
+    key: 'gpuMaxBatch',
+    flag: '--gpu-max-batch <n>',
+    env: 'TENSORSHARE_GPU_MAX_BATCH',
+    kind: 'count',
+    value: '8',
+    description: 'largest batch (rows) an executor forms from concurrent requests, and the batch a load is measured at',
   }),
 ];
 
@@ -385,5 +453,8 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     profile: resolvePath(str('profile')),
     tenants,
     configFile: configFile ? path.resolve(configFile) : undefined,
+    gpus: get('gpus', parseGpus),
+    gpuBudget: get('gpuBudget', wrap(parseBudget)),
+    gpuMaxBatch: get('gpuMaxBatch', parseCount),
   };
 }

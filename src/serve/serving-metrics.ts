@@ -4,6 +4,7 @@
 // what is resident).
 import type { Registry } from 'prom-client';
 import { registerServingMetrics } from './gateway/metrics.js';
+import { registerDeviceMetrics } from './device-metrics.js';
 import type { Runtime } from './runtime.js';
 import { du } from '../store/maintenance.js';
 import { resolveModel } from '../store/repository.js';
@@ -21,6 +22,7 @@ export function wireServingMetrics(
   refreshMs = 5000,
 ): () => void {
   const m = registerServingMetrics(registry);
+  registerDeviceMetrics(registry, store.root);
   const running = new Map<string, number>(); // function -> instance processes
   const modelsOf = new Map<string, string[]>(); // function -> model refs its instances open
   const unsubscribe = rt.subscribe((e) => {

@@ -108,7 +108,12 @@ export function spawnWorker(
   },
   env: Record<string, string> = {},
 ): WorkerProc {
-  const proc = spawn(process.execPath, [path.join(DIST, 'testing', 'client-worker.js'), JSON.stringify(args)], {
+  return spawnScriptWorker('client-worker.js', args, env);
+}
+
+/** Starts a worker script of src/testing (JSON args in argv[2], JSON lines on stdout, commands on stdin). */
+export function spawnScriptWorker(script: string, args: unknown, env: Record<string, string> = {}): WorkerProc {
+  const proc = spawn(process.execPath, [path.join(DIST, 'testing', script), JSON.stringify(args)], {
     cwd: packageRoot,
     env: testEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],

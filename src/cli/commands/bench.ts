@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TensorshareError } from '../../errors.js';
 import { runBench } from '../../bench/run.js';
+import { runGpuBench } from '../../bench/gpu.js';
 import { writeOutputs } from '../../bench/figures.js';
 import { evaluateTargets } from '../../bench/targets.js';
 import { RESULTS_FORMAT, SUITES, type BenchResults, type SuiteId } from '../../bench/results.js';
@@ -16,6 +17,8 @@ import { action, emit, table } from '../output.js';
 
 interface BenchOptions {
   from?: string;
+  models?: string;
+  standIn?: boolean;
   quick?: boolean;
   out?: string;
   threads: number;
@@ -47,8 +50,14 @@ export function registerBench(program: Command): void {
       'measure nothing: re-render the report and charts of a saved run (its own figures) into --out',
     )
     .option('--json', 'print the output paths and target verdicts as JSON')
+    .option('--models <dir>', 'gpu suite: folder of ONNX models with models.json (names, files, inputs at batch 1)')
+    .option(
+      '--stand-in',
+      'gpu suite without a GPU: a fake device and the CPU provider (checks the harness, measures nothing)',
+    )
     .action(
       action(async (suites: string[], opts: BenchOptions) => {
+        if (suites.length === 1 && suites[0] === 'gpu') return benchGpu(opts);
         for (const s of suites) {
           if (!SUITES.includes(s as SuiteId))
             throw new TensorshareError(
@@ -96,6 +105,23 @@ export function registerBench(program: Command): void {
         if (results.errors.length) process.exitCode = 1;
       }),
     );
+}
+
+/** The GPU tier's suite (src/bench/gpu.ts): needs an NVIDIA GPU and the CUDA provider; writes gpu-results.json and gpu.md. */
+async function benchGpu(opts: BenchOptions): Promise<void> {
+  if (!opts.models)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', 'bench gpu needs --models <dir> (ONNX files and models.json)');
+  const out = path.resolve(opts.out ?? 'docs/bench');
+  const log = (line: string) => process.stderr.write(`[bench gpu ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  const r = await runGpuBench({ models: path.resolve(opts.models), out, log, standIn: opts.standIn });
+  emit(opts, { out, targets: r.targets, errors: r.errors }, (v) =>
+    [
+      `results: ${path.join(v.out, 'gpu-results.json')}, report section: ${path.join(v.out, 'gpu.md')}`,
+      table([['target', 'verdict', 'measured'], ...v.targets.map((t) => [t.id, t.verdict, t.measured])]),
+      ...v.errors.map((e) => `error: ${e}`),
+    ].join('\n'),
+  );
+  if (r.errors.length) process.exitCode = 1;
 }
 
 /** A run saved by writeOutputs (bench/results.json): the report is rebuilt from its figures only. */

@@ -71,6 +71,15 @@ describe('function config', () => {
     assert.equal(c.outputs![0]!.name, 'text');
   });
 
+  test('device: cpu by default, gpu, gpu:N and auto; anything else names the choices', () => {
+    assert.equal(validateConfig({ model: 'm' }, FILE, 'ocr').device, 'cpu');
+    assert.deepEqual(validateConfig({ model: 'm', device: 'gpu' }, FILE, 'ocr').device, { gpu: 0 });
+    assert.deepEqual(validateConfig({ model: 'm', device: 'gpu:3' }, FILE, 'ocr').device, { gpu: 3 });
+    assert.equal(validateConfig({ model: 'm', device: 'auto' }, FILE, 'ocr').device, 'auto');
+    rejects({ model: 'm', device: 'cuda' }, "device must be 'cpu', 'gpu', 'gpu:<index>' or 'auto', got \"cuda\"");
+    rejects({ model: 'm', device: 'gpu:x' }, 'device must be');
+  });
+
   test('modelFile takes the function name unless modelName is given', () => {
     assert.deepEqual(validateConfig({ modelFile: 'm.onnx' }, FILE, 'ocr').models, {
       model: { modelFile: 'm.onnx', name: 'ocr' },

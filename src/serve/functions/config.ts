@@ -74,12 +74,21 @@ export interface FunctionConfig {
   memoryLimitMb?: number;
   /** Default: the model's own default mode. */
   mode?: OpenMode;
+  /**
+   * Where the models run: 'cpu' (default; sessions in the instance over the
+   * shared store), 'gpu' / 'gpu:N' (the daemon's executor of that GPU, one
+   * resident copy for every instance), 'auto' (a GPU when the daemon has one,
+   * else CPU).
+   */
+  device: DeviceChoice;
   batching?: BatchingOptions;
   /** Declared I/O (otherwise: the handler's `metadata`, or the model's own I/O). */
   inputs?: TensorMetadata[];
   outputs?: TensorMetadata[];
   description?: string;
 }
+
+export type DeviceChoice = 'cpu' | 'auto' | { gpu: number };
 
 export const FUNCTION_DEFAULTS = {
   minInstances: 0,
@@ -94,6 +103,7 @@ export const FUNCTION_DEFAULTS = {
   priority: 'realtime',
   requestTimeoutMs: 30_000,
   maxQueueLength: 100,
+  device: 'cpu',
 } as const satisfies Partial<FunctionConfig>;
 
 export const CONFIG_FILES = ['config.json', 'config.yaml', 'config.yml'] as const;
@@ -119,6 +129,7 @@ const FIELDS = new Set([
   'maxQueueLength',
   'memoryLimitMb',
   'mode',
+  'device',
   'batching',
   'inputs',
   'outputs',
@@ -281,6 +292,14 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
     else fail('mode', "must be 'fast-open' or 'fast-run'", o.mode);
   }
 
+  let device: DeviceChoice = FUNCTION_DEFAULTS.device;
+  if (o.device !== undefined) {
+    const g = typeof o.device === 'string' ? /^gpu(?::(\d+))?$/.exec(o.device) : null;
+    if (o.device === 'cpu' || o.device === 'auto') device = o.device;
+    else if (g) device = { gpu: Number(g[1] ?? 0) };
+    else fail('device', "must be 'cpu', 'gpu', 'gpu:<index>' or 'auto'", o.device);
+  }
+
   const config: FunctionConfig = {
     models,
     handler,
@@ -299,6 +318,7 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
     maxQueueLength: int('maxQueueLength', FUNCTION_DEFAULTS.maxQueueLength, 0)!,
     memoryLimitMb: int('memoryLimitMb', undefined, 1),
     mode,
+    device,
     batching: validateBatching(o.batching, errors),
     inputs: validateTensors('inputs', o.inputs, errors),
     outputs: validateTensors('outputs', o.outputs, errors),

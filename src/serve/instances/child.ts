@@ -2,9 +2,13 @@
 // injected open function (shared weights), loads the handler, then serves
 // requests arriving over IPC until told to exit or the parent goes away.
 // Also answers 'describe' (a handler's metadata) as a throwaway process.
+import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { TensorshareError } from '../../errors.js';
+import { defaultSocket } from '../../config.js';
+import { executorSocket } from '../../device/protocol.js';
+import type { FunctionConfig } from '../functions/config.js';
 import type {
   Feed,
   HandlerContext,
@@ -88,10 +92,13 @@ async function start(m: InitMessage): Promise<void> {
   try {
     const t0 = performance.now();
     const open = await loadOpener(m.opener);
+    const gpu = gpuOf(m.config.device, m.store);
     const sessionOptions: InferenceSession.SessionOptions = {
       intraOpNumThreads: m.intraOpThreads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
+      // On a GPU the models run on the daemon's executor of that device (src/device), shared by every instance.
+      ...(gpu === undefined ? {} : { executionProviders: [{ name: 'cuda', deviceId: gpu }] }),
     };
     const models: Record<string, ModelHandle> = {};
     const timings: { alias: string; ref: string; mode?: 'fast-open' | 'fast-run'; openMs: number }[] = [];
@@ -296,4 +303,10 @@ async function exit(): Promise<void> {
   } finally {
     process.exit(0);
   }
+}
+
+/** The GPU a function's `device` names, or undefined for CPU sessions; `auto` takes GPU 0 when the store's daemon runs an executor for it. */
+function gpuOf(device: FunctionConfig['device'], store: string): number | undefined {
+  if (device === 'auto') return fs.existsSync(executorSocket(defaultSocket({}, store), 0)) ? 0 : undefined;
+  return typeof device === 'object' ? device.gpu : undefined;
 }

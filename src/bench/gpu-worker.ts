@@ -1,0 +1,112 @@
+// One process of the GPU benchmark (gpu.ts): a fresh function instance that
+// reaches its first result either with plain onnxruntime-node on the CUDA
+// provider from the model file (`plain`), or through tensorshare's device
+// executor (`ts`: open() with executionProviders ['cuda']). Reports JSON
+// lines on stdout: `first` (times since the process started), then per mode
+// `steady` latencies, `loop` counts, or it `hold`s until stdin says exit.
+import readline from 'node:readline';
+import ort from 'onnxruntime-node';
+import { open, sharedClient } from '../client/open.js';
+
+export interface GpuWorkerArgs {
+  kind: 'plain' | 'ts';
+  /** Model file (plain) or model reference (ts). */
+  model: string;
+  socket?: string;
+  inputs: { name: string; dtype: string; shape: number[] }[];
+  /** plain: the execution provider ('cpu' for a dry run without a GPU). */
+  provider?: 'cuda' | 'cpu';
+  after: 'exit' | 'hold' | 'steady' | 'loop';
+  /** steady: batch sizes and runs of each. */
+  batches?: number[];
+  runs?: number;
+  /** loop: start at this epoch ms, run for durationMs. */
+  startAt?: number;
+  durationMs?: number;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as GpuWorkerArgs;
+const say = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ pid: process.pid, ...o })}\n`);
+const sinceStart = () => performance.now();
+
+function feeds(batch: number): Record<string, ort.Tensor> {
+  const f: Record<string, ort.Tensor> = {};
+  for (const i of args.inputs) {
+    const shape = [batch, ...i.shape.slice(1)];
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (i.dtype === 'int64')
+      f[i.name] = new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: n }, (_, k) => BigInt(i.name.includes('mask') ? 1 : (k * 7) % 1000)),
+        shape,
+      );
+    else
+      f[i.name] = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: n }, (_, k) => Math.sin(k) * 0.5),
+        shape,
+      );
+  }
+  return f;
+}
+
+const t0 = sinceStart();
+let run: (f: Record<string, ort.Tensor>) => Promise<unknown>;
+let release: () => Promise<void>;
+if (args.kind === 'plain') {
+  const s = await ort.InferenceSession.create(args.model, {
+    executionProviders: [args.provider ?? 'cuda'],
+    logSeverityLevel: 3,
+  });
+  run = (f) => s.run(f);
+  release = () => s.release();
+} else {
+  const client = sharedClient({ socket: args.socket, name: `bench-gpu-${process.pid}`, env: {} });
+  const m = await open(args.model, {
+    client,
+    socket: args.socket,
+    env: {},
+    sessionOptions: { executionProviders: ['cuda'] },
+  });
+  run = (f) => m.session.run(f);
+  release = () => m.release();
+}
+const t1 = sinceStart();
+const one = feeds(1);
+await run(one);
+const t2 = sinceStart();
+say({ event: 'first', openMs: t1 - t0, firstRunMs: t2 - t1, sinceStartMs: t2 });
+
+if (args.after === 'steady') {
+  const out: Record<string, number[]> = {};
+  for (const b of args.batches ?? [1]) {
+    const f = feeds(b);
+    for (let i = 0; i < 20; i++) await run(f);
+    const ms: number[] = [];
+    for (let i = 0; i < (args.runs ?? 200); i++) {
+      const a = performance.now();
+      await run(f);
+      ms.push(performance.now() - a);
+    }
+    out[b] = ms;
+  }
+  say({ event: 'steady', ms: out });
+} else if (args.after === 'loop') {
+  for (let i = 0; i < 10; i++) await run(one);
+  say({ event: 'warm' });
+  await new Promise((r) => setTimeout(r, Math.max(0, (args.startAt ?? Date.now()) - Date.now())));
+  const end = Date.now() + (args.durationMs ?? 5000);
+  let n = 0;
+  while (Date.now() < end) {
+    await run(one);
+    n++;
+  }
+  say({ event: 'loop', runs: n });
+} else if (args.after === 'hold') {
+  say({ event: 'holding' });
+  await new Promise<void>((resolve) =>
+    readline.createInterface({ input: process.stdin }).on('line', (l) => l.trim() === 'exit' && resolve()),
+  );
+}
+await release();
+process.exit(0);

@@ -1,0 +1,522 @@
+// `tensorshare bench gpu`: the GPU tier's targets measured side by side on
+// one machine with an NVIDIA GPU and the CUDA provider installed. Models come
+// from a folder with models.json ([{name, file, inputs: [{name, dtype,
+// shape}]}], shapes at batch 1), exported for example with PyTorch. Every
+// instance is a fresh process (gpu-worker.ts); device memory is read with
+// NVML. Writes gpu-results.json and gpu.md (a section of docs/benchmarks.md).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { DaemonClient } from '../client/daemon-client.js';
+import { deviceControl } from '../device/device-session.js';
+import { loadNvml } from '../device/memory.js';
+import type { DevicesStatus } from '../device/protocol.js';
+import { packageRoot } from '../paths.js';
+import type { GpuWorkerArgs } from './gpu-worker.js';
+
+export interface GpuModelSpec {
+  name: string;
+  file: string;
+  inputs: { name: string; dtype: string; shape: number[] }[];
+}
+
+export interface GpuBenchOptions {
+  models: string;
+  out: string;
+  log(line: string): void;
+  /** Which model the sharing, speed, throughput and swap-in rows use (default bert_base). */
+  shareModel?: string;
+  instances?: number;
+  loopMs?: number;
+  /** Dry run without a GPU: a fake device (CPU provider) for tensorshare, the CPU provider for plain sessions. */
+  standIn?: boolean;
+}
+
+const CLI = path.join(packageRoot, 'bin', 'tensorshare.js');
+const WORKER = path.join(packageRoot, 'dist', 'src', 'bench', 'gpu-worker.js');
+const MIB = 2 ** 20;
+
+interface Worker {
+  proc: ChildProcess;
+  lines: Record<string, unknown>[];
+  wait(event: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exit(): Promise<void>;
+}
+
+function worker(args: GpuWorkerArgs): Worker {
+  const proc = spawn(process.execPath, [WORKER, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  let err = '';
+  let buf = '';
+  const listeners = new Set<() => void>();
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      try {
+        lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
+      } catch {}
+      buf = buf.slice(i + 1);
+    }
+    for (const l of listeners) l();
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err = (err + d).slice(-4000);
+  });
+  return {
+    proc,
+    lines,
+    wait: (event, timeoutMs = 120_000) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const hit = lines.find((l) => l.event === event);
+          if (hit) {
+            done();
+            resolve(hit);
+          }
+        };
+        const onExit = () => {
+          check();
+          done();
+          reject(new Error(`worker ${args.kind} ${args.model} exited before '${event}': ${err}`));
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`worker ${args.kind} ${args.model}: no '${event}' in ${timeoutMs} ms: ${err}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          proc.off('exit', onExit);
+        };
+        listeners.add(check);
+        proc.once('exit', onExit);
+        check();
+      }),
+    async exit() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.stdin!.write('exit\n');
+      await gone;
+    },
+  };
+}
+
+/** Wall time from spawning a fresh instance process to its first result. */
+async function firstResult(args: GpuWorkerArgs): Promise<{ wallMs: number; openMs: number; firstRunMs: number }> {
+  const t = performance.now();
+  const w = worker({ ...args, after: 'exit' });
+  const first = await w.wait('first');
+  const wallMs = performance.now() - t;
+  await new Promise((r) => w.proc.once('exit', r));
+  return { wallMs, openMs: first.openMs as number, firstRunMs: first.firstRunMs as number };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+};
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+interface Daemon {
+  socket: string;
+  client: DaemonClient;
+  stop(): Promise<void>;
+}
+
+async function startDaemon(repository: string, store: string, maxBatch: number, gpus: string): Promise<Daemon> {
+  const socket = path.join(store, 'daemon.sock');
+  const proc = spawn(
+    process.execPath,
+    [
+      CLI,
+      'daemon',
+      '--repository',
+      repository,
+      '--store',
+      store,
+      '--gpus',
+      gpus,
+      '--gpu-max-batch',
+      String(maxBatch),
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const statusFile = path.join(store, '.daemon', 'devices.json');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`the daemon exited (${proc.exitCode})`);
+    const st = await fs.readFile(statusFile, 'utf8').catch(() => '');
+    if (st && (JSON.parse(st) as DevicesStatus).devices[0]?.state === 'ready') break;
+    if (Date.now() > deadline) throw new Error('the daemon did not get its device executor ready in 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const client = new DaemonClient({ socket, env: {}, name: 'bench-gpu' });
+  return {
+    socket,
+    client,
+    async stop() {
+      await client.disconnect().catch(() => {});
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
+async function status(store: string): Promise<DevicesStatus> {
+  return JSON.parse(await fs.readFile(path.join(store, '.daemon', 'devices.json'), 'utf8')) as DevicesStatus;
+}
+
+/** The status once it shows `model` resident (the daemon writes it within 100 ms of a change). */
+async function statusWith(store: string, model: string): Promise<DevicesStatus> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const st = await status(store);
+    if (st.devices[0]?.models.some((m) => m.model === model) || Date.now() > deadline) return st;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function runGpuBench(o: GpuBenchOptions) {
+  const nvml = o.standIn ? undefined : loadNvml();
+  const gpusArg = o.standIn ? 'fake:16GiB' : '0';
+  const specs = JSON.parse(await fs.readFile(path.join(o.models, 'models.json'), 'utf8')) as GpuModelSpec[];
+  const file = (s: GpuModelSpec) => path.resolve(o.models, s.file);
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-bench-gpu-'));
+  const repository = path.join(work, 'repo');
+  const store = await fs.mkdtemp(path.join('/dev/shm', 'ts-bench-gpu-'));
+  // Device memory in use: NVML on the GPU; the stand-in's fake device as its executor last reported it.
+  const used = async (): Promise<number> => {
+    if (nvml) return nvml.memory(0).used;
+    await new Promise((r) => setTimeout(r, 1100));
+    return (await status(store).catch(() => undefined))?.devices[0]?.device?.usedBytes ?? 0;
+  };
+  const warm = specs.find((s) => s.name === 'warmup');
+  const models = specs.filter((s) => s.name !== 'warmup');
+  const shareName = o.shareModel ?? 'bert_base';
+  const share = models.find((s) => s.name === shareName) ?? models[0]!;
+  const N = o.instances ?? 16;
+  const started = new Date().toISOString();
+  const ortVersion = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+  const ts = (s: GpuModelSpec, d: Daemon): GpuWorkerArgs => ({
+    kind: 'ts',
+    model: s.name,
+    socket: d.socket,
+    inputs: s.inputs,
+    after: 'exit',
+  });
+  const plain = (s: GpuModelSpec): GpuWorkerArgs => ({
+    kind: 'plain',
+    model: file(s),
+    inputs: s.inputs,
+    after: 'exit',
+    provider: o.standIn ? 'cpu' : 'cuda',
+  });
+  const daemon = () => startDaemon(repository, store, 8, gpusArg);
+  let d = await daemon();
+  const restart = async () => {
+    await d.stop();
+    d = await daemon();
+    // The executor's CUDA context comes up with its first model; a long-lived executor has it.
+    if (warm) await firstResult(ts(warm, d));
+  };
+  const errors: string[] = [];
+  const result: Record<string, unknown> = {};
+  try {
+    for (const s of specs) {
+      o.log(`import ${s.name}`);
+      await d.client.import(file(s), s.name);
+    }
+    // ---- TrIMS table ----
+    const trims: Record<string, unknown>[] = [];
+    for (const s of models) {
+      o.log(`trims ${s.name}`);
+      try {
+        const a = [await firstResult(plain(s)), await firstResult(plain(s))];
+        await restart();
+        await d.client.evict(s.name).catch(() => {});
+        const b = await firstResult(ts(s, d));
+        await restart();
+        const c = await firstResult(ts(s, d));
+        const dd = [await firstResult(ts(s, d)), await firstResult(ts(s, d))];
+        const st = await statusWith(store, `${s.name}:1`);
+        const resident = st.devices[0]?.models.find((m) => m.model === `${s.name}:1`);
+        trims.push({
+          model: s.name,
+          bytes: (await fs.stat(file(s))).size,
+          plainCuda: { wallMs: median(a.map((x) => x.wallMs)), runs: a },
+          repositoryOnly: b,
+          hostStoreResident: c,
+          gpuResident: { wallMs: median(dd.map((x) => x.wallMs)), runs: dd },
+          ratioPlainToGpuResident: median(a.map((x) => x.wallMs)) / median(dd.map((x) => x.wallMs)),
+          ratioPlainToGpuResidentFirstResultInProcess:
+            median(a.map((x) => x.openMs + x.firstRunMs)) / median(dd.map((x) => x.openMs + x.firstRunMs)),
+          deviceBytes: resident
+            ? { persistent: resident.persistentBytes, ephemeral: resident.ephemeralBytes, loadMs: resident.loadMs }
+            : undefined,
+        });
+      } catch (e) {
+        errors.push(`trims ${s.name}: ${(e as Error).message}`);
+      }
+    }
+    result.trims = trims;
+
+    // ---- Speed: executor vs private in-process CUDA session, batch 1 and 8 ----
+    o.log('speed');
+    try {
+      const steady = async (args: GpuWorkerArgs) => {
+        const w = worker({ ...args, after: 'steady', batches: [1, 8], runs: 200 });
+        const r = (await w.wait('steady', 300_000)).ms as Record<string, number[]>;
+        await new Promise((res) => w.proc.once('exit', res));
+        return Object.fromEntries(
+          Object.entries(r).map(([b, ms]) => [
+            b,
+            { p50: median(ms), p90: pct(ms, 90), mean: ms.reduce((x, y) => x + y) / ms.length },
+          ]),
+        );
+      };
+      const priv = await steady(plain(share));
+      const exec = await steady(ts(share, d));
+      result.speed = {
+        model: share.name,
+        private: priv,
+        executor: exec,
+        ratioBatch1: exec['1']!.p50 / priv['1']!.p50,
+        ratioBatch8: exec['8']!.p50 / priv['8']!.p50,
+        addedMsBatch1: exec['1']!.p50 - priv['1']!.p50,
+      };
+    } catch (e) {
+      errors.push(`speed: ${(e as Error).message}`);
+    }
+
+    // ---- Throughput: N concurrent clients vs one at a time ----
+    o.log('throughput');
+    try {
+      const loop = async (n: number) => {
+        const startAt = Date.now() + 4000 + n * 250;
+        const ws = Array.from({ length: n }, () =>
+          worker({ ...ts(share, d), after: 'loop', startAt, durationMs: o.loopMs ?? 5000 }),
+        );
+        const runs = await Promise.all(ws.map(async (w) => (await w.wait('loop', 120_000)).runs as number));
+        await Promise.all(
+          ws.map((w) => new Promise((r) => (w.proc.exitCode === null ? w.proc.once('exit', r) : r(0)))),
+        );
+        return runs.reduce((a, b) => a + b, 0) / ((o.loopMs ?? 5000) / 1000);
+      };
+      const before = (await status(store)).devices[0]?.batchSizes ?? {};
+      const one = await loop(1);
+      const many = await loop(N);
+      const after = (await status(store)).devices[0]?.batchSizes ?? {};
+      const batches: Record<string, number> = {};
+      for (const [k, v] of Object.entries(after)) batches[k] = v - (before[k] ?? 0);
+      result.throughput = {
+        model: share.name,
+        clients: N,
+        oneAtATimePerS: one,
+        concurrentPerS: many,
+        ratio: many / one,
+        batchSizes: batches,
+      };
+    } catch (e) {
+      errors.push(`throughput: ${(e as Error).message}`);
+    }
+
+    // ---- Sharing: N instances of one model, device memory ----
+    o.log('sharing');
+    try {
+      await d.stop();
+      const base = await used();
+      const p1 = worker({ ...plain(share), after: 'hold' });
+      await p1.wait('holding');
+      const onePlain = (await used()) - base;
+      await p1.exit();
+      const plains = Array.from({ length: N }, () => worker({ ...plain(share), after: 'hold' }));
+      await Promise.all(plains.map((w) => w.wait('holding', 300_000)));
+      const nPlain = (await used()) - base;
+      await Promise.all(plains.map((w) => w.exit()));
+      d = await daemon();
+      const base2 = await used();
+      const tss = Array.from({ length: N }, () => worker({ ...ts(share, d), after: 'hold' }));
+      await Promise.all(tss.map((w) => w.wait('holding', 300_000)));
+      const nTs = (await used()) - base;
+      const st = await statusWith(store, `${share.name}:1`);
+      await Promise.all(tss.map((w) => w.exit()));
+      result.sharing = {
+        model: share.name,
+        instances: N,
+        onePlainSessionBytes: onePlain,
+        plainProcessesBytes: nPlain,
+        tensorshareBytes: nTs,
+        tensorshareExecutorIdleBytes: base2 - base,
+        ratioToOnePlain: nTs / onePlain,
+        plainToTensorshare: nPlain / nTs,
+        loads: st.devices[0]?.loads,
+      };
+    } catch (e) {
+      errors.push(`sharing: ${(e as Error).message}`);
+    }
+
+    // ---- Swap-in and eviction ----
+    o.log('swap');
+    try {
+      await restart();
+      const before = await used();
+      const t = performance.now();
+      const w = worker({ ...ts(share, d), after: 'hold' });
+      const first = await w.wait('holding');
+      const openWall = performance.now() - t;
+      const loaded = await used();
+      const st = await statusWith(store, `${share.name}:1`);
+      const m = st.devices[0]?.models.find((x) => x.model === `${share.name}:1`);
+      await w.exit();
+      const te = performance.now();
+      const ev = await deviceControl('evict', share.name, { daemonSocket: d.socket });
+      const evictMs = performance.now() - te;
+      await new Promise((r) => setTimeout(r, 500));
+      const afterEvict = await used();
+      result.swap = {
+        model: share.name,
+        loadMs: m?.loadMs,
+        clientOpenMs: first.openMs,
+        spawnToLoadedMs: openWall,
+        deviceBytesLoaded: loaded - before,
+        evictMs,
+        freedBytesReported: ev.freedBytes,
+        deviceBytesAfterEvict: afterEvict - before,
+        persistentBytes: m?.persistentBytes,
+        ephemeralBytes: m?.ephemeralBytes,
+      };
+    } catch (e) {
+      errors.push(`swap: ${(e as Error).message}`);
+    }
+  } finally {
+    await d.stop().catch(() => {});
+    await fs.rm(work, { recursive: true, force: true });
+    await fs.rm(store, { recursive: true, force: true });
+  }
+  const report = {
+    format: 'tensorshare.bench-gpu/v1',
+    date: started,
+    device: nvml
+      ? { name: nvml.name(0), driver: nvml.driver(), memoryBytes: nvml.memory(0).total }
+      : { name: 'stand-in: fake device, CPU provider (not a GPU measurement)', driver: '-', memoryBytes: 16 * 2 ** 30 },
+    onnxruntimeNode: ortVersion,
+    provider: process.env.TS_BENCH_PROVIDER ?? 'onnxruntime CUDA execution provider (see provision)',
+    host: { cpus: os.cpus().length, node: process.version },
+    ...result,
+    errors,
+    targets: verdicts(result),
+  };
+  await fs.mkdir(o.out, { recursive: true });
+  await fs.writeFile(path.join(o.out, 'gpu-results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await fs.writeFile(path.join(o.out, 'gpu.md'), markdown(report));
+  return report;
+}
+
+type Verdict = { id: string; target: string; measured: string; verdict: 'met' | 'missed' | 'not measured' };
+
+function verdicts(r: Record<string, unknown>): Verdict[] {
+  const out: Verdict[] = [];
+  const trims = (r.trims ?? []) as {
+    model: string;
+    bytes: number;
+    ratioPlainToGpuResident: number;
+    ratioPlainToGpuResidentFirstResultInProcess: number;
+  }[];
+  const bert = trims.find((t) => t.model === 'bert_base');
+  const large = trims.filter((t) => t.bytes > 1e9)[0];
+  const v = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : 'missed');
+  for (const [id, t, want, what] of [
+    ['trims-bert-base-20x', bert, 20, 'BERT-base'],
+    ['trims-1gb-100x', large, 100, `the model above 1 GB${large ? ` (${large.model})` : ''}`],
+  ] as const) {
+    out.push({
+      id: `${id}-process`,
+      target: `(d) GPU-resident at least ${want}x faster than (a) plain CUDA, ${what}: whole fresh process, spawn to first result`,
+      measured: t ? `${t.ratioPlainToGpuResident.toFixed(1)}x` : '-',
+      verdict: v(t && t.ratioPlainToGpuResident >= want),
+    });
+    out.push({
+      id: `${id}-model`,
+      target: `(d) at least ${want}x faster than (a), ${what}: from opening the model to its first result, in the process`,
+      measured: t ? `${t.ratioPlainToGpuResidentFirstResultInProcess.toFixed(1)}x` : '-',
+      verdict: v(t && t.ratioPlainToGpuResidentFirstResultInProcess >= want),
+    });
+  }
+  const sp = r.speed as { ratioBatch1: number; ratioBatch8: number; addedMsBatch1: number } | undefined;
+  out.push({
+    id: 'steady-added-1ms',
+    target: '(d) adds at most 1 ms to one steady-state inference',
+    measured: sp ? `${sp.addedMsBatch1.toFixed(2)} ms` : '-',
+    verdict: v(sp && sp.addedMsBatch1 <= 1),
+  });
+  out.push({
+    id: 'latency-1.10x',
+    target: 'executor latency at batch 1 and 8 at most 1.10x a private in-process CUDA session',
+    measured: sp ? `batch 1 ${sp.ratioBatch1.toFixed(2)}x, batch 8 ${sp.ratioBatch8.toFixed(2)}x` : '-',
+    verdict: v(sp && sp.ratioBatch1 <= 1.1 && sp.ratioBatch8 <= 1.1),
+  });
+  const sh = r.sharing as
+    | { ratioToOnePlain: number; tensorshareBytes: number; plainProcessesBytes: number }
+    | undefined;
+  out.push({
+    id: 'sharing-1.25x',
+    target: '16 instances: device memory at most 1.25x one plain session',
+    measured: sh
+      ? `${sh.ratioToOnePlain.toFixed(2)}x (${(sh.tensorshareBytes / MIB).toFixed(0)} MiB vs ${(sh.plainProcessesBytes / MIB).toFixed(0)} MiB for 16 plain)`
+      : '-',
+    verdict: v(sh && sh.ratioToOnePlain <= 1.25),
+  });
+  const th = r.throughput as { ratio: number } | undefined;
+  out.push({
+    id: 'throughput-3x',
+    target: 'throughput at 16 concurrent clients at least 3x one request at a time',
+    measured: th ? `${th.ratio.toFixed(2)}x` : '-',
+    verdict: v(th && th.ratio >= 3),
+  });
+  const sw = r.swap as { loadMs: number; deviceBytesAfterEvict: number; deviceBytesLoaded: number } | undefined;
+  out.push({
+    id: 'swap-in-evict',
+    target: 'host store -> GPU load of BERT-base timed; eviction frees its memory (NVML)',
+    measured: sw
+      ? `load ${sw.loadMs} ms, +${(sw.deviceBytesLoaded / MIB).toFixed(0)} MiB, after evict +${(sw.deviceBytesAfterEvict / MIB).toFixed(0)} MiB`
+      : '-',
+    verdict: v(sw && sw.deviceBytesAfterEvict < sw.deviceBytesLoaded / 4),
+  });
+  return out;
+}
+
+function markdown(r: Record<string, unknown> & { targets: Verdict[] }): string {
+  const dev = r.device as { name: string; driver: string; memoryBytes: number };
+  const f = (x: number | undefined, d = 0) => (x === undefined ? '-' : x.toFixed(d));
+  const lines = [
+    '## GPU tier (issue 13)',
+    '',
+    `Measured ${String(r.date).slice(0, 10)} on ${dev.name} (driver ${dev.driver}, ${(dev.memoryBytes / 2 ** 30).toFixed(0)} GiB), onnxruntime-node ${String(r.onnxruntimeNode)}, ${String(r.provider)}; \`tensorshare bench gpu\`. Models exported with PyTorch (random init). Every instance is a fresh Node process; the table's times are from spawning it to its first result (median of 2 for (a) and (d)); "open to first result" is the same inside the process (session create or open(), plus the first run). JSON: \`docs/bench/gpu-results.json\`.`,
+    '',
+    '| model | file | (a) plain CUDA, fresh process | (b) repository only | (c) host-store resident | (d) GPU-resident | (a)/(d) process | (a)/(d) open to first result | device bytes (persistent + ephemeral) | GPU load |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const t of (r.trims ?? []) as Record<string, any>[])
+    lines.push(
+      `| ${t.model} | ${(t.bytes / MIB).toFixed(0)} MiB | ${f(t.plainCuda.wallMs)} ms | ${f(t.repositoryOnly.wallMs)} ms | ${f(t.hostStoreResident.wallMs)} ms | ${f(t.gpuResident.wallMs)} ms | ${f(t.ratioPlainToGpuResident, 1)}x | ${f(t.ratioPlainToGpuResidentFirstResultInProcess, 1)}x | ${t.deviceBytes ? `${f(t.deviceBytes.persistent / MIB)} + ${f(t.deviceBytes.ephemeral / MIB)} MiB` : '-'} | ${t.deviceBytes ? `${t.deviceBytes.loadMs} ms` : '-'} |`,
+    );
+  lines.push('', '| target | measured | verdict |', '| --- | --- | --- |');
+  for (const v of r.targets) lines.push(`| ${v.target} | ${v.measured} | ${v.verdict} |`);
+  lines.push(
+    '',
+    '```json',
+    JSON.stringify({ speed: r.speed, throughput: r.throughput, sharing: r.sharing, swap: r.swap }, null, 2),
+    '```',
+    '',
+  );
+  if ((r.errors as string[]).length) lines.push('Errors:', '', ...(r.errors as string[]).map((e) => `- ${e}`), '');
+  return `${lines.join('\n')}\n`;
+}

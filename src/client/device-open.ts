@@ -1,0 +1,36 @@
+// A device session behind onnxruntime-node's InferenceSession interface, so
+// code written for `InferenceSession.create(file, { executionProviders:
+// ['cuda'] })` runs unchanged on the copy resident on the GPU: run() goes to
+// the device's executor (src/device/device-session.ts).
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { openDeviceSession, type DeviceSession, type DeviceSessionOptions } from '../device/device-session.js';
+
+export interface DeviceBackedSession extends InferenceSession {
+  /** The executor session underneath (device, model key, batch of the last run). */
+  readonly device: DeviceSession;
+}
+
+export async function openOnDevice(ref: string, o: DeviceSessionOptions): Promise<DeviceBackedSession> {
+  const ds = await openDeviceSession(ref, o);
+  const meta = (specs: DeviceSession['model']['inputs']) =>
+    specs.map((s) => ({ name: s.name, isTensor: true, type: s.dtype, shape: s.shape ?? [] }));
+  const session = {
+    device: ds,
+    inputNames: ds.inputNames,
+    outputNames: ds.outputNames,
+    inputMetadata: meta(ds.model.inputs),
+    outputMetadata: meta(ds.model.outputs),
+    async run(feeds: Record<string, Tensor>, fetches?: unknown): Promise<Record<string, Tensor>> {
+      const names = Array.isArray(fetches)
+        ? (fetches as string[])
+        : fetches && typeof fetches === 'object' && !Object.keys(fetches).some((k) => !ds.outputNames.includes(k))
+          ? Object.keys(fetches)
+          : undefined;
+      return ds.run(feeds, names?.length ? names : undefined);
+    },
+    release: () => ds.release(),
+    startProfiling() {},
+    endProfiling() {},
+  };
+  return session as unknown as DeviceBackedSession;
+}

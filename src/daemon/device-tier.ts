@@ -1,0 +1,580 @@
+// The GPU tier of the resource manager: one executor process per device
+// (src/device/executor-child.ts), started, supervised and restarted here,
+// and the daemon's decisions about what is resident on each device. A model
+// goes onto a device from the host store (the store unit stays referenced
+// while the model is on the device; evicted from the device, it stays in the
+// store), once however many clients open it. Admission counts each model's
+// bytes (the manifest's estimate until the executor has measured device
+// memory before and after load and after a run at the largest batch) against
+// the device's budget and evicts unused models with the daemon's policy.
+// Device operations (load, unload, restart) run one at a time per device.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { formatBytes } from '../bytes.js';
+import { TensorshareError, isTensorshareError } from '../errors.js';
+import { startExecutor, type ExecutorHandle } from '../device/executor-process.js';
+import type { DeviceSpec } from '../device/memory.js';
+import {
+  executorSocket,
+  type DeviceInfo,
+  type DeviceStatus,
+  type DevicesStatus,
+  type ExecutorStats,
+  type ControlAction,
+  type ModelIo,
+  type WireError,
+} from '../device/protocol.js';
+import { regionFolder } from '../device/transfer.js';
+import type { Manifest } from '../store/manifest.js';
+import type { Admission } from './admission.js';
+import {
+  deviceUsed,
+  expiredOnDevice,
+  inUse,
+  planDeviceEviction,
+  toDeviceCandidate,
+  type DeviceModel,
+} from './device-residency.js';
+import type { Policy, PolicyContext } from './policy/index.js';
+import type { Unit } from './residency.js';
+import type { TenantSpec } from './settings.js';
+import { authenticate, displayName, type Caller, type Namespace } from './tenants.js';
+import { resolveBudget, type Budget } from './units.js';
+
+export interface DeviceTierOptions {
+  devices: DeviceSpec[];
+  provider: 'cuda' | 'cpu';
+  budget: Budget;
+  maxBatchSize: number;
+  daemonSocket: string;
+  /** <store>/.daemon/devices.json */
+  statusFile: string;
+  policy: Policy;
+  ttlMs: number;
+  reclaimIntervalMs: number;
+  tenants: readonly TenantSpec[];
+  admission: Admission;
+  resolveRef(caller: Caller, ref: string): Promise<{ ns: Namespace; m: Manifest }>;
+  log: Logger;
+  now: () => number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  healthyAfterMs?: number;
+  /** Start attempts in a row that may fail before the device is marked failed. */
+  maxStartFailures?: number;
+}
+
+interface Entry extends DeviceModel {
+  ns: Namespace;
+  manifest: Manifest;
+  unit?: Unit;
+  io: ModelIo;
+}
+
+interface Device {
+  spec: DeviceSpec;
+  socket: string;
+  executor?: ExecutorHandle;
+  state: DeviceStatus['state'];
+  failure?: string;
+  info?: DeviceInfo;
+  budget: number;
+  models: Map<string, Entry>;
+  /** Measured bytes of models that were on this device, for the next admission. */
+  measuredBytes: Map<string, number>;
+  chain: Promise<unknown>;
+  restarts: number;
+  crashesInARow: number;
+  startedAt: number;
+  stats?: ExecutorStats;
+  /** Device loads the daemon asked for (a model already resident is never loaded again). */
+  loads: number;
+}
+
+export type DeviceTier = Awaited<ReturnType<typeof startDeviceTier>>;
+
+/** Estimate of a model's device bytes until measured: its weights as the manifest lists them. */
+export function weightBytes(m: Manifest): number {
+  const seen = new Set<string>();
+  let n = m.embeddedBytes ?? 0;
+  for (const t of m.tensors) {
+    if (seen.has(t.sha256)) continue;
+    seen.add(t.sha256);
+    n += t.bytes;
+  }
+  return n;
+}
+
+function wire(e: unknown): WireError {
+  if (isTensorshareError(e)) return { code: e.code, message: e.message, details: e.details };
+  return { code: 'ERR_INTERNAL', message: (e as Error)?.message ?? String(e) };
+}
+
+export async function startDeviceTier(o: DeviceTierOptions) {
+  const { log, policy: pol, admission } = o;
+  const initialBackoff = o.initialBackoffMs ?? 100;
+  const maxBackoff = o.maxBackoffMs ?? 5000;
+  const healthyAfter = o.healthyAfterMs ?? 30_000;
+  const maxStartFailures = o.maxStartFailures ?? 5;
+  const regionDir = regionFolder('tensorshare-exec');
+  const devices: Device[] = o.devices.map((spec) => ({
+    spec,
+    socket: executorSocket(o.daemonSocket, spec.index),
+    state: 'starting',
+    budget: 0,
+    models: new Map(),
+    measuredBytes: new Map(),
+    chain: Promise.resolve(),
+    restarts: 0,
+    crashesInARow: 0,
+    startedAt: 0,
+    loads: 0,
+  }));
+  let closing = false;
+  let inflation = 0;
+  const ctx = (): PolicyContext => ({ now: o.now(), ttlMs: o.ttlMs, inflation });
+  const display = (e: Entry) => e.model;
+
+  function deviceOp<T>(d: Device, fn: () => Promise<T>): Promise<T> {
+    const p = d.chain.then(fn);
+    d.chain = p.catch(() => {});
+    return p;
+  }
+
+  // ---- status file ----
+  let statusTimer: NodeJS.Timeout | undefined;
+  function status(): DevicesStatus {
+    return {
+      updatedAt: new Date(o.now()).toISOString(),
+      devices: devices.map((d) => ({
+        index: d.spec.index,
+        socket: d.socket,
+        state: d.state,
+        pid: d.executor?.pid,
+        restarts: d.restarts,
+        budgetBytes: d.budget,
+        device: d.stats?.device ?? d.info,
+        queueDepth: d.stats?.queueDepth ?? {},
+        batchSizes: d.stats?.batchSizes ?? {},
+        loads: d.loads,
+        models: [...d.models.values()]
+          .filter((e) => e.resident)
+          .map((e) => ({
+            key: e.key,
+            model: e.model,
+            bytes: e.bytes,
+            measured: !!e.measured,
+            persistentBytes: e.measured?.persistentBytes,
+            ephemeralBytes: e.measured?.ephemeralBytes,
+            loadMs: e.measured ? Math.round(e.measured.loadMs) : undefined,
+            clients: e.clients,
+            pinned: e.pinned,
+          })),
+      })),
+    };
+  }
+  function writeStatus(): void {
+    const tmp = `${o.statusFile}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(status(), null, 2), { mode: 0o644 });
+      fs.renameSync(tmp, o.statusFile);
+    } catch (e) {
+      log.warn({ err: e }, 'cannot write the devices status file');
+    }
+  }
+  function changed(): void {
+    if (statusTimer || closing) return;
+    statusTimer = setTimeout(() => {
+      statusTimer = undefined;
+      writeStatus();
+    }, 100);
+    statusTimer.unref();
+  }
+
+  // ---- executor lifecycle ----
+  function spawn(d: Device): ExecutorHandle {
+    const ex = startExecutor(
+      {
+        device: d.spec,
+        provider: o.provider,
+        socket: d.socket,
+        regionDir,
+        maxBatchSize: o.maxBatchSize,
+      },
+      {
+        admit: (id, model, token) => void admit(d, ex, id, model, token),
+        control: (id, action, model, token) => void control(d, ex, id, action, model, token),
+        release: (key) => release(d, key),
+        used: (key) => {
+          const e = d.models.get(key);
+          if (e) e.lastUse = o.now();
+        },
+        stats: (s) => {
+          d.stats = s;
+          changed();
+        },
+        exit: (how) => onExit(d, ex, how),
+      },
+    );
+    return ex;
+  }
+
+  /** Starts the executor, retrying with backoff; after maxStartFailures in a row the device is failed. */
+  async function bringUp(d: Device, firstDelay: number): Promise<void> {
+    let delay = firstDelay;
+    for (let attempt = 1; !closing; attempt++) {
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      if (closing) return;
+      const ex = spawn(d);
+      d.executor = ex;
+      try {
+        d.info = await ex.ready;
+        d.budget = resolveBudget(o.budget, d.info.totalBytes);
+        d.state = 'ready';
+        d.startedAt = Date.now();
+        log.info(
+          { device: d.spec.index, name: d.info.name, pid: ex.pid, budget: formatBytes(d.budget), socket: d.socket },
+          'device executor ready',
+        );
+        changed();
+        return;
+      } catch (e) {
+        ex.kill('SIGKILL');
+        d.executor = undefined;
+        d.failure = (e as Error).message;
+        if (attempt >= maxStartFailures) {
+          d.state = 'failed';
+          log.error({ device: d.spec.index, err: e }, 'the device executor does not start; the device is off');
+          changed();
+          return;
+        }
+        delay = Math.min(maxBackoff, initialBackoff * 2 ** (attempt - 1));
+        log.error({ device: d.spec.index, err: e, retryInMs: delay }, 'the device executor did not start');
+      }
+    }
+  }
+
+  function onExit(d: Device, ex: ExecutorHandle, how: string): void {
+    if (d.executor !== ex) return;
+    d.executor = undefined;
+    if (closing) return;
+    // Its connections died with it: no client holds a model now; they reconnect and open again.
+    for (const e of d.models.values()) {
+      e.clients = 0;
+      if (e.resident) e.loading = true;
+    }
+    const ranMs = Date.now() - d.startedAt;
+    d.crashesInARow = ranMs >= healthyAfter ? 1 : d.crashesInARow + 1;
+    const delay = Math.min(maxBackoff, initialBackoff * 2 ** (d.crashesInARow - 1));
+    d.state = 'restarting';
+    d.restarts++;
+    log.error({ device: d.spec.index, how, ranMs, restartInMs: delay }, 'the device executor exited; restarting it');
+    changed();
+    void deviceOp(d, async () => {
+      await bringUp(d, delay);
+      await reloadResident(d);
+    });
+  }
+
+  /** After a restart: loads again every model that was resident, from the store. */
+  async function reloadResident(d: Device): Promise<void> {
+    for (const e of [...d.models.values()].filter((x) => x.resident)) {
+      try {
+        if (!d.executor) throw new TensorshareError('ERR_UNAVAILABLE', `device ${d.spec.index} is ${d.state}`);
+        e.measured = await d.executor.load(loadRequest(e));
+        d.loads++;
+        e.loading = false;
+        log.info({ device: d.spec.index, model: display(e) }, 'reloaded after executor restart');
+      } catch (err) {
+        log.error({ device: d.spec.index, model: display(e), err }, 'cannot reload after executor restart');
+        forget(d, e);
+      }
+    }
+    changed();
+  }
+
+  function loadRequest(e: Entry) {
+    return {
+      key: e.key,
+      model: e.model,
+      graph: e.unit!.graphPath,
+      tensorsDir: e.ns.store.tensors,
+      inputs: e.manifest.inputs,
+      outputs: e.manifest.outputs,
+      weightBytes: weightBytes(e.manifest),
+    };
+  }
+
+  /** The model is off the device: the store unit's reference ends. */
+  function forget(d: Device, e: Entry): void {
+    e.resident = false;
+    e.loading = false;
+    d.models.delete(e.key);
+    if (e.unit) admission.drop(e.unit);
+    e.unit = undefined;
+  }
+
+  // ---- residency ----
+  async function unload(d: Device, e: Entry, reason: string): Promise<number> {
+    inflation = pol.onEvict(toDeviceCandidate(e), ctx());
+    forget(d, e);
+    const freed = d.executor ? await d.executor.unload(e.key).catch(() => 0) : 0;
+    log.info({ device: d.spec.index, model: display(e), reason, bytes: e.bytes, freed }, 'evicted from device');
+    changed();
+    return freed;
+  }
+
+  function entryFor(d: Device, ns: Namespace, m: Manifest): Entry {
+    const key = displayName(ns.name, m.name, m.version);
+    let e = d.models.get(key);
+    if (!e) {
+      const t = o.now();
+      const estimate = d.measuredBytes.get(key) ?? weightBytes(m);
+      e = {
+        key,
+        model: key,
+        ns,
+        manifest: m,
+        io: { key, model: key, inputs: m.inputs, outputs: m.outputs, manifest: m, wasResident: false },
+        bytes: estimate,
+        clients: 0,
+        pinned: false,
+        resident: false,
+        loading: false,
+        hits: 0,
+        lastUse: t,
+        loadedAt: t,
+        lastRelease: t,
+        costMs: 0,
+        priority: 0,
+      };
+    }
+    return e;
+  }
+
+  /** Makes the model resident on the device (admission, eviction, load) and counts one more holder. */
+  async function acquireOn(d: Device, ns: Namespace, m: Manifest, hold: (e: Entry) => void): Promise<Entry> {
+    const key = displayName(ns.name, m.name, m.version);
+    const have = d.models.get(key);
+    if (have?.resident && !have.loading) {
+      hold(have);
+      return have;
+    }
+    return deviceOp(d, async () => {
+      if (d.state === 'failed' || !d.executor)
+        throw new TensorshareError(
+          'ERR_UNAVAILABLE',
+          `device ${d.spec.index} is not available (${d.state}${d.failure ? `: ${d.failure}` : ''})`,
+          { device: d.spec.index },
+        );
+      const e = entryFor(d, ns, m);
+      if (!e.resident) await load(d, e);
+      hold(e);
+      return e;
+    });
+  }
+
+  async function load(d: Device, e: Entry): Promise<void> {
+    const got = await admission.acquire(e.ns, e.manifest, 'fast-open');
+    const need = e.bytes;
+    const plan = planDeviceEviction([...d.models.values()], pol, ctx(), need, d.budget);
+    if (!plan.ok) {
+      admission.drop(got.unit);
+      throw new TensorshareError(
+        'ERR_RESOURCE_EXHAUSTED',
+        `cannot load ${e.model} onto device ${d.spec.index}: it needs ${formatBytes(need)} (${need} bytes) but only ${formatBytes(plan.free)} (${plan.free} bytes) is free ` +
+          `in the device budget of ${formatBytes(d.budget)} (${formatBytes(plan.used)} used; ${formatBytes(plan.reclaimable)} could be evicted, the rest is in use or pinned)`,
+        {
+          need,
+          free: plan.free,
+          budget: d.budget,
+          used: plan.used,
+          reclaimable: plan.reclaimable,
+          device: d.spec.index,
+        },
+      );
+    }
+    for (const v of plan.victims) await unload(d, v as Entry, 'pressure');
+    e.unit = got.unit;
+    e.loading = true;
+    d.models.set(e.key, e);
+    try {
+      const measured = await d.executor!.load(loadRequest(e));
+      d.loads++;
+      e.measured = measured;
+      const bytes = measured.persistentBytes + measured.ephemeralBytes;
+      if (bytes > 0) e.bytes = bytes;
+      d.measuredBytes.set(e.key, e.bytes);
+      e.resident = true;
+      e.loading = false;
+      e.loadedAt = o.now();
+      e.costMs = measured.loadMs;
+      e.priority = pol.onAccess(toDeviceCandidate(e), ctx());
+      log.info(
+        {
+          device: d.spec.index,
+          model: e.model,
+          persistent: measured.persistentBytes,
+          ephemeral: measured.ephemeralBytes,
+          ms: Math.round(measured.loadMs),
+        },
+        'loaded onto device',
+      );
+      changed();
+    } catch (err) {
+      forget(d, e);
+      if (isTensorshareError(err, 'ERR_RESOURCE_EXHAUSTED'))
+        throw new TensorshareError(
+          'ERR_RESOURCE_EXHAUSTED',
+          `cannot load ${e.model} onto device ${d.spec.index}: ${err.message} (needed about ${formatBytes(need)})`,
+          { ...err.details, need },
+          { cause: err },
+        );
+      throw err;
+    }
+  }
+
+  async function admit(
+    d: Device,
+    ex: ExecutorHandle,
+    id: number,
+    ref: string,
+    token: string | undefined,
+  ): Promise<void> {
+    try {
+      const caller = authenticate(o.tenants, token);
+      if (!caller) throw new TensorshareError('ERR_UNAUTHENTICATED', 'missing or unknown token');
+      const { ns, m } = await o.resolveRef(caller, ref);
+      let wasResident = false;
+      const e = await acquireOn(d, ns, m, (x) => {
+        wasResident = x.hits > 0;
+        x.clients++;
+        x.hits++;
+        x.lastUse = o.now();
+      });
+      changed();
+      ex.answerAdmit(id, { ok: true, model: { ...e.io, wasResident } });
+    } catch (err) {
+      ex.answerAdmit(id, { ok: false, error: wire(err) });
+    }
+  }
+
+  async function control(
+    d: Device,
+    ex: ExecutorHandle,
+    id: number,
+    action: ControlAction,
+    ref: string,
+    token: string | undefined,
+  ): Promise<void> {
+    try {
+      const caller = authenticate(o.tenants, token);
+      if (!caller) throw new TensorshareError('ERR_UNAUTHENTICATED', 'missing or unknown token');
+      if (action === 'evict') {
+        const freedBytes = await evict(caller, ref, d.spec.index);
+        ex.answerControl(id, { ok: true, freedBytes });
+      } else {
+        await (action === 'pin' ? pin : unpin)(caller, ref, d.spec.index);
+        ex.answerControl(id, { ok: true });
+      }
+    } catch (err) {
+      ex.answerControl(id, { ok: false, error: wire(err) });
+    }
+  }
+
+  /** Pins a model on a device (loaded now if it is not): it is never evicted until unpinned. */
+  async function pin(caller: Caller, ref: string, index: number): Promise<void> {
+    const { ns, m } = await o.resolveRef(caller, ref);
+    await acquireOn(byIndex(index), ns, m, (e) => {
+      e.pinned = true;
+    });
+    changed();
+  }
+
+  async function unpin(caller: Caller, ref: string, index: number): Promise<void> {
+    const { ns, m } = await o.resolveRef(caller, ref);
+    const d = byIndex(index);
+    const e = d.models.get(displayName(ns.name, m.name, m.version));
+    if (e) {
+      e.pinned = false;
+      e.lastRelease = o.now();
+    }
+    changed();
+  }
+
+  /** Unloads a model nothing uses from a device (it stays in the host store); the bytes it held. */
+  async function evict(caller: Caller, ref: string, index: number): Promise<number> {
+    const { ns, m } = await o.resolveRef(caller, ref);
+    const d = byIndex(index);
+    return deviceOp(d, async () => {
+      const e = d.models.get(displayName(ns.name, m.name, m.version));
+      if (!e?.resident) return 0;
+      if (inUse(e))
+        throw new TensorshareError(
+          'ERR_PRECONDITION',
+          `model '${ref}' is in use on device ${index} (${e.clients} client${e.clients === 1 ? '' : 's'}${e.pinned ? ', pinned' : ''}); it stays`,
+        );
+      return unload(d, e, 'requested');
+    });
+  }
+
+  function release(d: Device, key: string): void {
+    const e = d.models.get(key);
+    if (!e || e.clients === 0) return;
+    e.clients--;
+    e.lastRelease = o.now();
+    e.lastUse = e.lastRelease;
+    changed();
+    if (!inUse(e) && e.resident && pol.expired(toDeviceCandidate(e), ctx()))
+      void deviceOp(d, async () => {
+        if (!inUse(e) && e.resident && d.models.get(key) === e) await unload(d, e, 'expired');
+      });
+  }
+
+  function reclaim(): void {
+    for (const d of devices)
+      for (const e of expiredOnDevice([...d.models.values()], pol, ctx()))
+        void deviceOp(d, async () => {
+          if (!inUse(e) && e.resident && d.models.get(e.key) === e) await unload(d, e as Entry, 'expired');
+        });
+  }
+
+  const byIndex = (i: number): Device => {
+    const d = devices.find((x) => x.spec.index === i);
+    if (!d) throw new TensorshareError('ERR_INVALID_ARGUMENT', `this daemon has no device ${i}`);
+    return d;
+  };
+
+  await Promise.all(devices.map((d) => deviceOp(d, () => bringUp(d, 0))));
+  writeStatus();
+  const reclaimTimer = setInterval(reclaim, o.reclaimIntervalMs);
+  reclaimTimer.unref();
+
+  return {
+    status,
+    pin,
+    unpin,
+    evict,
+    usedBytes: (index: number) => deviceUsed(byIndex(index).models.values()),
+    async stop(): Promise<void> {
+      closing = true;
+      clearInterval(reclaimTimer);
+      if (statusTimer) clearTimeout(statusTimer);
+      for (const d of devices) {
+        const ex = d.executor;
+        d.executor = undefined;
+        if (ex) {
+          ex.kill('SIGTERM');
+          await ex.exited();
+        }
+        for (const e of [...d.models.values()]) forget(d, e);
+      }
+      fs.rmSync(regionDir, { recursive: true, force: true });
+      fs.rmSync(o.statusFile, { force: true });
+      for (const d of devices) fs.rmSync(d.socket, { force: true });
+    },
+  };
+}
+
+export const statusFileOf = (store: string): string => path.join(store, '.daemon', 'devices.json');

@@ -1,0 +1,229 @@
+// Body of a device executor process (started by the daemon through
+// executor-process.ts): one per device. It holds an ONNX Runtime session per
+// model resident on its device and runs inference for every client that
+// connects to its socket; tensors arrive and leave through shared memory
+// (transfer.ts). The daemon decides what is resident: it sends load and
+// unload, and answers the executor's admit when a client opens a model.
+import fs from 'node:fs';
+import net from 'node:net';
+import { TensorshareError, isErrorCode, isTensorshareError } from '../errors.js';
+import { onFrames, sendFrame } from './framing.js';
+import { openDevice, type DeviceMemory } from './memory.js';
+import type {
+  ClientMessage,
+  DaemonToExecutor,
+  DeviceInfo,
+  ExecutorInit,
+  ExecutorReply,
+  ExecutorToDaemon,
+  LoadRequest,
+  ModelIo,
+  WireError,
+} from './protocol.js';
+import { loadResident, type ResidentModel } from './resident-model.js';
+import { createRegion, openRegion, type Region, type RegionReader } from './transfer.js';
+
+type Ort = typeof import('onnxruntime-node');
+
+const STATS_INTERVAL_MS = 1000;
+
+const toDaemon = (m: ExecutorToDaemon) => process.send?.(m);
+
+function wireError(e: unknown): WireError {
+  if (isTensorshareError(e)) return { code: e.code, message: e.message, details: e.details };
+  return { code: 'ERR_INTERNAL', message: (e as Error)?.message ?? String(e) };
+}
+
+const fromWire = (w: WireError) =>
+  new TensorshareError(isErrorCode(w.code) ? w.code : 'ERR_INTERNAL', w.message, w.details ?? {});
+
+interface Connection {
+  socket: net.Socket;
+  reader?: RegionReader;
+  out?: Region;
+  token?: string;
+  /** Models this connection opened, with how many times. */
+  keys: Map<string, number>;
+  running: boolean;
+}
+
+async function main(init: ExecutorInit): Promise<void> {
+  const ort = (await import('onnxruntime-node')).default as unknown as Ort;
+  const device: DeviceMemory = openDevice(init.device);
+  const models = new Map<string, ResidentModel>();
+  const loading = new Map<string, Promise<ResidentModel>>();
+  const admits = new Map<number, { resolve(m: ModelIo): void; reject(e: Error): void }>();
+  const controls = new Map<number, { resolve(freed: number | undefined): void; reject(e: Error): void }>();
+  const batchSizes: Record<string, number> = {};
+  let admitSeq = 0;
+  let loads = 0;
+
+  const info = (): DeviceInfo => ({
+    index: device.index,
+    kind: device.kind,
+    name: device.name,
+    driver: device.driver,
+    totalBytes: device.total(),
+    usedBytes: device.used(),
+    utilization: device.utilization(),
+    provider: init.provider,
+  });
+  const ctx = {
+    ort,
+    device,
+    provider: init.provider,
+    maxBatchSize: init.maxBatchSize,
+    onBatch: (n: number) => {
+      batchSizes[n] = (batchSizes[n] ?? 0) + 1;
+    },
+  };
+
+  function load(req: LoadRequest): Promise<ResidentModel> {
+    const have = models.get(req.key);
+    if (have) return Promise.resolve(have);
+    let p = loading.get(req.key);
+    if (!p) {
+      p = loadResident(ctx, req).then((m) => {
+        models.set(req.key, m);
+        loads++;
+        return m;
+      });
+      p.finally(() => loading.delete(req.key)).catch(() => {});
+      loading.set(req.key, p);
+    }
+    return p;
+  }
+
+  process.on('message', (m: DaemonToExecutor) => {
+    if (m.kind === 'load')
+      load(m).then(
+        (r) => toDaemon({ kind: 'loaded', id: m.id, ok: true, measured: r.measured }),
+        (e) => toDaemon({ kind: 'loaded', id: m.id, ok: false, error: wireError(e) }),
+      );
+    else if (m.kind === 'unload') {
+      const r = models.get(m.key);
+      models.delete(m.key);
+      const before = device.used();
+      (r ? r.release() : Promise.resolve()).then(
+        () => toDaemon({ kind: 'unloaded', id: m.id, ok: true, freedBytes: Math.max(0, before - device.used()) }),
+        (e) => toDaemon({ kind: 'unloaded', id: m.id, ok: false, error: wireError(e) }),
+      );
+    } else if (m.kind === 'controlled') {
+      const w = controls.get(m.id);
+      controls.delete(m.id);
+      if (m.ok) w?.resolve(m.freedBytes);
+      else w?.reject(fromWire(m.error));
+    } else if (m.kind === 'admitted') {
+      const w = admits.get(m.id);
+      admits.delete(m.id);
+      if (m.ok) w?.resolve(m.model);
+      else w?.reject(fromWire(m.error));
+    }
+  });
+  // The daemon owns this process: when it goes, so does the executor (and the device memory it holds).
+  process.on('disconnect', () => process.exit(0));
+
+  function admit(model: string, token: string | undefined): Promise<ModelIo> {
+    const id = ++admitSeq;
+    return new Promise((resolve, reject) => {
+      admits.set(id, { resolve, reject });
+      toDaemon({ kind: 'admit', id, model, token });
+    });
+  }
+
+  async function handle(c: Connection, m: ClientMessage): Promise<ExecutorReply> {
+    if (m.op === 'hello') {
+      if (c.reader) throw new TensorshareError('ERR_PRECONDITION', 'hello was already sent on this connection');
+      c.reader = openRegion(m.region);
+      c.out = createRegion(init.regionDir, 'out');
+      c.token = m.token;
+      return { id: m.id, ok: true, region: c.out.path };
+    }
+    if (!c.reader || !c.out) throw new TensorshareError('ERR_PRECONDITION', 'send hello first');
+    // The client opened the output segment before it sent anything after hello: its name can go.
+    c.out.unlink();
+    if (m.op === 'open') {
+      const io = await admit(m.model, c.token);
+      if (c.socket.destroyed) {
+        toDaemon({ kind: 'release', key: io.key });
+        throw new TensorshareError('ERR_UNAVAILABLE', 'the client left');
+      }
+      c.keys.set(io.key, (c.keys.get(io.key) ?? 0) + 1);
+      return { id: m.id, ok: true, model: io };
+    }
+    if (m.op === 'control') {
+      const id = ++admitSeq;
+      const freedBytes = await new Promise<number | undefined>((resolve, reject) => {
+        controls.set(id, { resolve, reject });
+        toDaemon({ kind: 'control', id, action: m.action, model: m.model, token: c.token });
+      });
+      return { id: m.id, ok: true, freedBytes };
+    }
+    if (m.op === 'close') {
+      const n = c.keys.get(m.key) ?? 0;
+      if (n > 0) {
+        if (n === 1) c.keys.delete(m.key);
+        else c.keys.set(m.key, n - 1);
+        toDaemon({ kind: 'release', key: m.key });
+      }
+      return { id: m.id, ok: true };
+    }
+    if (!c.keys.has(m.key))
+      throw new TensorshareError('ERR_PRECONDITION', `model '${m.key}' is not open on this connection`);
+    // A model the daemon is reloading (after a restart of this executor) is waited for.
+    const model = models.get(m.key) ?? (await loading.get(m.key));
+    if (!model)
+      throw new TensorshareError('ERR_UNAVAILABLE', `model '${m.key}' is not resident on this device; open it again`);
+    if (c.running) throw new TensorshareError('ERR_PRECONDITION', 'one request at a time per connection');
+    c.running = true;
+    try {
+      const inputs = c.reader.read(m.inputs);
+      toDaemon({ kind: 'used', key: m.key });
+      const r = await model.run(inputs, m.outputs);
+      return { id: m.id, ok: true, outputs: c.out.write(r.outputs), batch: r.batch };
+    } finally {
+      c.running = false;
+    }
+  }
+
+  fs.rmSync(init.socket, { force: true });
+  const server = net.createServer((socket) => {
+    const c: Connection = { socket, keys: new Map(), running: false };
+    onFrames<ClientMessage>(
+      socket,
+      (m) => {
+        handle(c, m).then(
+          (reply) => sendFrame(socket, reply),
+          (e) => sendFrame(socket, { id: m.id, ok: false, error: wireError(e) } satisfies ExecutorReply),
+        );
+      },
+      () => socket.destroy(),
+    );
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      for (const [key, n] of c.keys) for (let i = 0; i < n; i++) toDaemon({ kind: 'release', key });
+      c.keys.clear();
+      c.reader?.close();
+      c.out?.close();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(init.socket, () => resolve());
+  });
+  fs.chmodSync(init.socket, 0o660);
+  setInterval(() => {
+    const queueDepth: Record<string, number> = {};
+    for (const [k, m] of models) queueDepth[k] = m.depth();
+    toDaemon({ kind: 'stats', stats: { device: info(), queueDepth, batchSizes: { ...batchSizes }, loads } });
+  }, STATS_INTERVAL_MS).unref();
+  toDaemon({ kind: 'ready', device: info() });
+}
+
+process.once('message', (m: DaemonToExecutor) => {
+  if (m.kind !== 'init') return;
+  main(m).catch((e) => {
+    process.stderr.write(`tensorshare device executor: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(1);
+  });
+});

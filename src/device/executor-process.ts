@@ -1,0 +1,148 @@
+// The daemon's side of one device executor process (executor-child.ts):
+// starts it, sends it work over IPC and routes what it says back. The caller
+// (src/daemon/device-tier.ts) supervises: on exit, every load or unload in
+// flight fails with UNAVAILABLE and the caller decides to restart.
+import { fork } from 'node:child_process';
+import { TensorshareError, isErrorCode } from '../errors.js';
+import type {
+  ControlAction,
+  DaemonToExecutor,
+  DeviceInfo,
+  ExecutorInit,
+  ExecutorStats,
+  ExecutorToDaemon,
+  LoadRequest,
+  Measured,
+  ModelIo,
+  WireError,
+} from './protocol.js';
+
+const CHILD = new URL('./executor-child.js', import.meta.url);
+const READY_TIMEOUT_MS = 60_000;
+
+export interface ExecutorEvents {
+  admit(id: number, model: string, token: string | undefined): void;
+  control(id: number, action: ControlAction, model: string, token: string | undefined): void;
+  release(key: string): void;
+  used(key: string): void;
+  stats(s: ExecutorStats): void;
+  exit(how: string): void;
+}
+
+export interface ExecutorHandle {
+  readonly pid: number | undefined;
+  /** Settles when the executor listens on its socket (with its device), or fails if it ends first. */
+  readonly ready: Promise<DeviceInfo>;
+  load(req: Omit<LoadRequest, 'kind' | 'id'>): Promise<Measured>;
+  unload(key: string): Promise<number>;
+  answerAdmit(id: number, r: { ok: true; model: ModelIo } | { ok: false; error: WireError }): void;
+  answerControl(id: number, r: { ok: true; freedBytes?: number } | { ok: false; error: WireError }): void;
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves once the process has exited. */
+  exited(): Promise<void>;
+}
+
+export function startExecutor(init: Omit<ExecutorInit, 'kind'>, events: ExecutorEvents): ExecutorHandle {
+  const child = fork(CHILD, [], {
+    execArgv: [],
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    process.stderr.write(b);
+    stderr = (stderr + b.toString()).slice(-2000);
+  });
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let seq = 0;
+  let gone = false;
+  let readyResolve!: (d: DeviceInfo) => void;
+  let readyReject!: (e: Error) => void;
+  const ready = new Promise<DeviceInfo>((res, rej) => {
+    readyResolve = res;
+    readyReject = rej;
+  });
+  ready.catch(() => {});
+  const readyTimer = setTimeout(() => {
+    readyReject(
+      new TensorshareError('ERR_UNAVAILABLE', `device executor ${init.device.index} did not start within 60 s`),
+    );
+    child.kill('SIGKILL');
+  }, READY_TIMEOUT_MS);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const send = (m: DaemonToExecutor) => {
+    if (!gone && child.connected) child.send(m);
+  };
+  const request = <T>(m: DaemonToExecutor & { id: number }): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (gone) {
+        reject(new TensorshareError('ERR_UNAVAILABLE', `device executor ${init.device.index} is not running`));
+        return;
+      }
+      pending.set(m.id, { resolve: resolve as (v: unknown) => void, reject });
+      send(m);
+    });
+  const fromWire = (w: WireError) =>
+    new TensorshareError(isErrorCode(w.code) ? w.code : 'ERR_INTERNAL', w.message, w.details ?? {});
+
+  child.on('message', (m: ExecutorToDaemon) => {
+    switch (m.kind) {
+      case 'ready':
+        clearTimeout(readyTimer);
+        readyResolve(m.device);
+        return;
+      case 'admit':
+        events.admit(m.id, m.model, m.token);
+        return;
+      case 'control':
+        events.control(m.id, m.action, m.model, m.token);
+        return;
+      case 'release':
+        events.release(m.key);
+        return;
+      case 'used':
+        events.used(m.key);
+        return;
+      case 'stats':
+        events.stats(m.stats);
+        return;
+      case 'loaded':
+      case 'unloaded': {
+        const p = pending.get(m.id);
+        pending.delete(m.id);
+        if (!p) return;
+        if (!m.ok) p.reject(fromWire(m.error));
+        else p.resolve(m.kind === 'loaded' ? m.measured : m.freedBytes);
+      }
+    }
+  });
+  child.once('error', (e) => readyReject(e));
+  child.once('exit', (code, signal) => {
+    gone = true;
+    clearTimeout(readyTimer);
+    const tail = stderr.trim() ? `: ${stderr.trim().split('\n').slice(-2).join(' ')}` : '';
+    const how = `${signal ?? `exit code ${code}`}${tail}`;
+    const err = new TensorshareError('ERR_UNAVAILABLE', `device executor ${init.device.index} ended (${how})`, {
+      device: init.device.index,
+    });
+    readyReject(err);
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+    events.exit(how);
+  });
+  child.send({ kind: 'init', ...init } satisfies ExecutorInit);
+
+  return {
+    pid: child.pid,
+    ready,
+    load: (req) => request<Measured>({ kind: 'load', id: ++seq, ...req }),
+    unload: (key) => request<number>({ kind: 'unload', id: ++seq, key }),
+    answerAdmit: (id, r) => send({ kind: 'admitted', id, ...r } as DaemonToExecutor),
+    answerControl: (id, r) => send({ kind: 'controlled', id, ...r } as DaemonToExecutor),
+    kill: (signal = 'SIGTERM') => {
+      if (!gone) child.kill(signal);
+    },
+    exited: () => exited,
+  };
+}

@@ -1,0 +1,173 @@
+// Device memory through one small interface, whatever the device: NVML on a
+// real NVIDIA GPU (libnvidia-ml.so.1 through koffi, the FFI the daemon already
+// uses for SO_PEERCRED), or a fake device of N bytes for tests and CI, where
+// the CPU execution provider stands in for the GPU. The fake books the bytes a
+// session loads (reserve/release) and refuses what does not fit the way CUDA
+// does (an out-of-memory error at load), so residency and admission see the
+// same numbers and failures on both.
+import koffi from 'koffi';
+import { formatBytes } from '../bytes.js';
+import { TensorshareError } from '../errors.js';
+
+export interface DeviceMemory {
+  readonly kind: 'nvml' | 'fake';
+  readonly index: number;
+  /** Device name as the driver reports it ("NVIDIA H200"), or "fake device". */
+  readonly name: string;
+  /** Driver version, when the device has a driver. */
+  readonly driver?: string;
+  total(): number;
+  /** Bytes in use on the whole device (every process), as the driver counts them. */
+  used(): number;
+  /** GPU utilization in percent over the driver's last sample period, when known. */
+  utilization(): number | undefined;
+  /** The fake's bookkeeping of a loaded session; a real device allocates by itself. Throws an out-of-memory error. */
+  reserve(key: string, bytes: number): void;
+  release(key: string): void;
+}
+
+export type DeviceSpec = { kind: 'nvml'; index: number } | { kind: 'fake'; index: number; totalBytes: number };
+
+export function openDevice(spec: DeviceSpec): DeviceMemory {
+  return spec.kind === 'fake' ? fakeDevice(spec.index, spec.totalBytes) : nvmlDevice(spec.index);
+}
+
+/** What CUDA says when an allocation fails; the executor maps it to RESOURCE_EXHAUSTED (oom.ts). */
+export const OOM_MESSAGE = 'out of memory';
+
+export function fakeDevice(index: number, totalBytes: number): DeviceMemory {
+  const booked = new Map<string, number>();
+  const used = () => [...booked.values()].reduce((a, b) => a + b, 0);
+  return {
+    kind: 'fake',
+    index,
+    name: 'fake device',
+    total: () => totalBytes,
+    used,
+    utilization: () => undefined,
+    reserve(key, bytes) {
+      const free = totalBytes - used();
+      if (bytes > free)
+        throw new Error(
+          `fake device ${index}: ${OOM_MESSAGE}: cannot allocate ${formatBytes(bytes)}, ${formatBytes(free)} free`,
+        );
+      booked.set(key, (booked.get(key) ?? 0) + bytes);
+    },
+    release(key) {
+      booked.delete(key);
+    },
+  };
+}
+
+// ---- NVML ----
+
+interface Nvml {
+  count(): number;
+  memory(index: number): { total: number; used: number };
+  name(index: number): string;
+  driver(): string;
+  utilization(index: number): number | undefined;
+}
+
+let nvml: Nvml | undefined;
+
+/** NVML bound once per process; throws ERR_UNAVAILABLE naming the library when it is missing. */
+export function loadNvml(): Nvml {
+  if (nvml) return nvml;
+  let lib: ReturnType<typeof koffi.load>;
+  try {
+    lib = koffi.load('libnvidia-ml.so.1');
+  } catch (e) {
+    throw new TensorshareError(
+      'ERR_UNAVAILABLE',
+      'no NVIDIA GPU driver: cannot load libnvidia-ml.so.1 (NVML, part of the NVIDIA driver)',
+      { library: 'libnvidia-ml.so.1' },
+      { cause: e },
+    );
+  }
+  const Memory = koffi.struct('ts_nvmlMemory_t', { total: 'uint64', free: 'uint64', used: 'uint64' });
+  const Util = koffi.struct('ts_nvmlUtilization_t', { gpu: 'uint32', memory: 'uint32' });
+  const init = lib.func('int nvmlInit_v2()');
+  const count = lib.func('int nvmlDeviceGetCount_v2(_Out_ uint32_t *count)');
+  const handle = lib.func('int nvmlDeviceGetHandleByIndex_v2(uint32_t index, _Out_ void **device)');
+  const memInfo = lib.func('int nvmlDeviceGetMemoryInfo(void *device, _Out_ ts_nvmlMemory_t *memory)');
+  const name = lib.func('int nvmlDeviceGetName(void *device, _Out_ uint8_t *name, uint32_t length)');
+  const driver = lib.func('int nvmlSystemGetDriverVersion(_Out_ uint8_t *version, uint32_t length)');
+  const util = lib.func('int nvmlDeviceGetUtilizationRates(void *device, _Out_ ts_nvmlUtilization_t *util)');
+  void Memory;
+  void Util;
+  const check = (rc: number, what: string) => {
+    if (rc !== 0) throw new TensorshareError('ERR_UNAVAILABLE', `NVML ${what} failed (NVML error ${rc})`, { rc });
+  };
+  check(init() as number, 'nvmlInit');
+  const handles = new Map<number, unknown>();
+  const dev = (i: number) => {
+    let h = handles.get(i);
+    if (h === undefined) {
+      const out = [null];
+      check(handle(i, out) as number, `nvmlDeviceGetHandleByIndex(${i})`);
+      h = out[0];
+      handles.set(i, h);
+    }
+    return h;
+  };
+  const cString = (b: Buffer) => b.subarray(0, Math.max(0, b.indexOf(0))).toString('utf8');
+  nvml = {
+    count() {
+      const out = [0];
+      check(count(out) as number, 'nvmlDeviceGetCount');
+      return out[0]!;
+    },
+    memory(i) {
+      const m: { total?: number | bigint; used?: number | bigint } = {};
+      check(memInfo(dev(i), m) as number, 'nvmlDeviceGetMemoryInfo');
+      return { total: Number(m.total), used: Number(m.used) };
+    },
+    name(i) {
+      const b = Buffer.alloc(96);
+      check(name(dev(i), b, b.length) as number, 'nvmlDeviceGetName');
+      return cString(b);
+    },
+    driver() {
+      const b = Buffer.alloc(80);
+      check(driver(b, b.length) as number, 'nvmlSystemGetDriverVersion');
+      return cString(b);
+    },
+    utilization(i) {
+      const u: { gpu?: number } = {};
+      return util(dev(i), u) === 0 ? u.gpu : undefined;
+    },
+  };
+  return nvml;
+}
+
+export function nvmlDevice(index: number): DeviceMemory {
+  const n = loadNvml();
+  const devices = n.count();
+  if (index < 0 || index >= devices)
+    throw new TensorshareError(
+      'ERR_UNAVAILABLE',
+      `no GPU ${index}: the NVIDIA driver reports ${devices} device${devices === 1 ? '' : 's'}`,
+      { index, devices },
+    );
+  return {
+    kind: 'nvml',
+    index,
+    name: n.name(index),
+    driver: n.driver(),
+    total: () => n.memory(index).total,
+    used: () => n.memory(index).used,
+    utilization: () => n.utilization(index),
+    reserve() {},
+    release() {},
+  };
+}
+
+/** How many NVIDIA GPUs this machine has (0 without a driver). */
+export function gpuCount(): number {
+  try {
+    return loadNvml().count();
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,163 @@
+// The messages of the device tier, as plain data. Two channels:
+//  - client <-> executor: newline-delimited JSON on the executor's Unix
+//    socket (framing.ts). Only control crosses it; tensors travel through
+//    shared memory (transfer.ts) and the messages carry their place in it.
+//  - daemon <-> executor: Node's IPC channel of the forked executor. The
+//    daemon decides residency (load, unload); the executor asks it to admit a
+//    model a client opens and tells it when a client lets go.
+import type { ErrorCode } from '../errors.js';
+import type { IoSpec, Manifest } from '../store/manifest.js';
+import type { DeviceSpec } from './memory.js';
+import type { WireTensor } from './transfer.js';
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+// ---- client -> executor ----
+export type ClientMessage =
+  | { op: 'hello'; id: number; region: string; token?: string }
+  | { op: 'open'; id: number; model: string }
+  | { op: 'run'; id: number; key: string; inputs: WireTensor[]; outputs?: string[] }
+  | { op: 'close'; id: number; key: string }
+  /** Model control (Triton's load/unload): pin keeps a model on this device, evict unloads an unused one. */
+  | { op: 'control'; id: number; action: ControlAction; model: string };
+
+export type ControlAction = 'pin' | 'unpin' | 'evict';
+
+export interface ModelIo {
+  key: string;
+  /** Display name `name:version`. */
+  model: string;
+  inputs: IoSpec[];
+  outputs: IoSpec[];
+  manifest: Manifest;
+  /** Whether it was already resident on the device when this open arrived. */
+  wasResident: boolean;
+}
+
+// ---- executor -> client ----
+export type ExecutorReply =
+  | {
+      id: number;
+      ok: true;
+      region?: string;
+      model?: ModelIo;
+      outputs?: WireTensor[];
+      batch?: number;
+      freedBytes?: number;
+    }
+  | { id: number; ok: false; error: WireError };
+
+// ---- daemon -> executor ----
+export interface ExecutorInit {
+  kind: 'init';
+  device: DeviceSpec;
+  provider: 'cuda' | 'cpu';
+  socket: string;
+  /** Folder (0711) for the executor's output regions. */
+  regionDir: string;
+  maxBatchSize: number;
+}
+
+export interface LoadRequest {
+  kind: 'load';
+  id: number;
+  key: string;
+  model: string;
+  graph: string;
+  tensorsDir: string;
+  inputs: IoSpec[];
+  outputs: IoSpec[];
+  /** Bytes the fake device books for the session (the model's weights). */
+  weightBytes: number;
+}
+
+export type DaemonToExecutor =
+  | ExecutorInit
+  | LoadRequest
+  | { kind: 'unload'; id: number; key: string }
+  | { kind: 'admitted'; id: number; ok: true; model: ModelIo }
+  | { kind: 'admitted'; id: number; ok: false; error: WireError }
+  | { kind: 'controlled'; id: number; ok: true; freedBytes?: number }
+  | { kind: 'controlled'; id: number; ok: false; error: WireError };
+
+export interface Measured {
+  /** Device bytes the session holds after load (weights, CUDA context share): used after - before load. */
+  persistentBytes: number;
+  /** Extra device bytes after one run at the largest batch (activations, arena). */
+  ephemeralBytes: number;
+  loadMs: number;
+}
+
+export interface DeviceInfo {
+  index: number;
+  kind: DeviceSpec['kind'];
+  name: string;
+  driver?: string;
+  totalBytes: number;
+  usedBytes: number;
+  utilization?: number;
+  provider: 'cuda' | 'cpu';
+}
+
+export interface ExecutorStats {
+  device: DeviceInfo;
+  /** Requests waiting or running, per model key. */
+  queueDepth: Record<string, number>;
+  /** Batches run, by batch size in requests. */
+  batchSizes: Record<string, number>;
+  loads: number;
+}
+
+// ---- executor -> daemon ----
+export type ExecutorToDaemon =
+  | { kind: 'ready'; device: DeviceInfo }
+  | { kind: 'admit'; id: number; model: string; token?: string }
+  | { kind: 'control'; id: number; action: ControlAction; model: string; token?: string }
+  | { kind: 'release'; key: string }
+  | { kind: 'used'; key: string }
+  | { kind: 'loaded'; id: number; ok: true; measured: Measured }
+  | { kind: 'unloaded'; id: number; ok: true; freedBytes: number }
+  | { kind: 'loaded' | 'unloaded'; id: number; ok: false; error: WireError }
+  | { kind: 'stats'; stats: ExecutorStats };
+
+/** Where the executor of device `index` listens: beside the daemon's socket. */
+export function executorSocket(daemonSocket: string, index: number): string {
+  return `${daemonSocket}.gpu${index}`;
+}
+
+/** The daemon's picture of its devices (<store>/.daemon/devices.json), for `tensorshare gpu` and metrics. */
+export interface DevicesStatus {
+  updatedAt: string;
+  devices: DeviceStatus[];
+}
+
+export interface DeviceStatus {
+  index: number;
+  socket: string;
+  state: 'starting' | 'ready' | 'restarting' | 'failed';
+  pid?: number;
+  restarts: number;
+  budgetBytes: number;
+  device?: DeviceInfo;
+  queueDepth: Record<string, number>;
+  batchSizes: Record<string, number>;
+  loads: number;
+  models: ResidentStatus[];
+}
+
+export interface ResidentStatus {
+  key: string;
+  model: string;
+  /** Bytes counted against the budget: measured persistent + ephemeral, or the manifest's estimate until measured. */
+  bytes: number;
+  measured: boolean;
+  persistentBytes?: number;
+  ephemeralBytes?: number;
+  loadMs?: number;
+  clients: number;
+  pinned: boolean;
+}
