@@ -8,4 +8,4 @@ export {
   type SegmentWriter,
   type Slot,
 } from './segment.js';
-export { INLINE_BYTES, putTensors, slotsOf, takeTensors, type SlotTensor } from './tensors.js';
+export { INLINE_BYTES, putTensors, slotsOf, takeTensors, takeTensorsAsync, type SlotTensor } from './tensors.js';

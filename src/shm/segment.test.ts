@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import fc from 'fast-check';
 import { testEnv } from '../testing/env.js';
 import { rangeAllocator } from './allocator.js';
-import { createSegmentFile, putTensors, segmentReader, segmentWriter, takeTensors } from './index.js';
+import { createSegmentFile, putTensors, segmentReader, segmentWriter, takeTensors, takeTensorsAsync } from './index.js';
+import { ASYNC_READ_BYTES } from './tensors.js';
 
 const SEGMENT_JS = new URL('./index.js', import.meta.url).href;
 
@@ -67,6 +68,29 @@ describe('shared-memory segments', () => {
     assert.deepEqual(back.slice(2), inputs.slice(2));
     w.close();
     r.close();
+  });
+
+  test('read off the event loop: the same bytes as a read in place; a closed segment or a slot past its end is an error', async () => {
+    const w = segmentWriter(createSegmentFile(dir));
+    const r = segmentReader(fs.openSync(`/proc/self/fd/${w.fd}`, 'r'));
+    // One tensor over the thread-pool threshold, one under it: both paths in one call.
+    const big = new Float32Array(ASYNC_READ_BYTES / 4 + 1000).map((_, i) => Math.fround(Math.cos(i)));
+    const mid = new Int32Array(10_000).map((_, i) => i * 7 - 3);
+    const put = putTensors(w, [
+      { name: 'big', datatype: 'FP32' as const, shape: [big.length], data: big },
+      { name: 'mid', datatype: 'INT32' as const, shape: [mid.length], data: mid },
+    ]);
+    assert.equal(put.slots.length, 2);
+    const [a, b] = await takeTensorsAsync(r, put.tensors);
+    assert.deepEqual(Buffer.from((a!.data as Float32Array).buffer), Buffer.from(big.buffer));
+    assert.deepEqual(b!.data, mid);
+    await assert.rejects(r.readAsync({ offset: w.size, bytes: 16 }), {
+      code: 'ERR_INTERNAL',
+      message: /segment ends at/,
+    });
+    r.close();
+    await assert.rejects(r.readAsync(put.slots[0]!), { code: 'ERR_UNAVAILABLE' });
+    w.close();
   });
 
   test('released ranges are reused, the file never passes its limit and shrinks once empty', () => {

@@ -32,6 +32,11 @@ export interface SegmentReader {
   readonly fd: number;
   /** A copy of the bytes at `slot`, in a buffer of their own (8-byte aligned, so any typed array fits). */
   read(slot: Slot): Uint8Array;
+  /**
+   * The same, read on libuv's thread pool: the event loop stays free while
+   * the bytes are copied (a 66 MB read holds it ~110 ms, measured).
+   */
+  readAsync(slot: Slot): Promise<Uint8Array>;
   close(): void;
 }
 
@@ -111,22 +116,39 @@ export function segmentWriter(fd: number, o: SegmentOptions = {}): SegmentWriter
 
 export function segmentReader(fd: number): SegmentReader {
   let closed = false;
+  /** Where `slot`'s bytes go: its own ArrayBuffer (offset 0, aligned for any typed array), not zero-filled -- the read overwrites every byte (a 3 MiB read took half the time of one into a zeroed buffer, measured). */
+  const target = (slot: Slot): Uint8Array => {
+    if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'shared-memory segment is closed');
+    return new Uint8Array(Buffer.allocUnsafeSlow(slot.bytes).buffer, 0, slot.bytes);
+  };
+  const ended = (slot: Slot, done: number) =>
+    new TensorshareError(
+      'ERR_INTERNAL',
+      `shared-memory segment ends at ${slot.offset + done}, before the ${slot.bytes} bytes at ${slot.offset}`,
+      { offset: slot.offset, bytes: slot.bytes },
+    );
+  const readPart = (out: Uint8Array, slot: Slot, done: number) =>
+    new Promise<number>((resolve, reject) =>
+      fs.read(fd, out, done, slot.bytes - done, slot.offset + done, (e, n) => (e ? reject(e) : resolve(n))),
+    );
   return {
     fd,
     read(slot) {
-      if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'shared-memory segment is closed');
-      // Its own ArrayBuffer (offset 0, aligned for any typed array), not zero-filled: the read overwrites every byte.
-      // Measured: a 3 MiB read took half the time of one into a zeroed new ArrayBuffer.
-      const out = new Uint8Array(Buffer.allocUnsafeSlow(slot.bytes).buffer, 0, slot.bytes);
+      const out = target(slot);
       let done = 0;
       while (done < slot.bytes) {
         const n = fs.readSync(fd, out, done, slot.bytes - done, slot.offset + done);
-        if (n === 0)
-          throw new TensorshareError(
-            'ERR_INTERNAL',
-            `shared-memory segment ends at ${slot.offset + done}, before the ${slot.bytes} bytes at ${slot.offset}`,
-            { offset: slot.offset, bytes: slot.bytes },
-          );
+        if (n === 0) throw ended(slot, done);
+        done += n;
+      }
+      return out;
+    },
+    async readAsync(slot) {
+      const out = target(slot);
+      let done = 0;
+      while (done < slot.bytes) {
+        const n = await readPart(out, slot, done);
+        if (n === 0) throw ended(slot, done);
         done += n;
       }
       return out;

@@ -29,18 +29,44 @@ export function putTensors<T extends { datatype: Tensor['datatype']; data: unkno
   return { tensors: out, slots };
 }
 
+/** The slot a tensor travels in, if it does. */
+function slotOf(t: { datatype: Tensor['datatype']; data: unknown }): Slot | undefined {
+  const d = t.data as { slot?: Slot };
+  if (t.datatype === 'BYTES' || d === null || typeof d !== 'object' || !d.slot || ArrayBuffer.isView(d))
+    return undefined;
+  return d.slot;
+}
+
+function withBytes<T extends { datatype: Tensor['datatype']; data: unknown }>(t: SlotTensor<T>, bytes: Uint8Array): T {
+  const Ctor = arrayFor(t.datatype as Exclude<Tensor['datatype'], 'BYTES'>);
+  return { ...t, data: new Ctor(bytes.buffer, 0, bytes.byteLength / Ctor.BYTES_PER_ELEMENT) } as unknown as T;
+}
+
 export function takeTensors<T extends { datatype: Tensor['datatype']; data: unknown }>(
   reader: SegmentReader,
   tensors: readonly SlotTensor<T>[],
 ): T[] {
   return tensors.map((t) => {
-    const d = t.data as { slot?: Slot };
-    if (t.datatype === 'BYTES' || d === null || typeof d !== 'object' || !d.slot || ArrayBuffer.isView(d))
-      return t as T;
-    const bytes = reader.read(d.slot);
-    const Ctor = arrayFor(t.datatype);
-    return { ...t, data: new Ctor(bytes.buffer, 0, bytes.byteLength / Ctor.BYTES_PER_ELEMENT) } as unknown as T;
+    const slot = slotOf(t);
+    return slot ? withBytes(t, reader.read(slot)) : (t as T);
   });
+}
+
+/** Slots this large are read off the event loop by `takeTensorsAsync`; smaller ones cost less read in place. */
+export const ASYNC_READ_BYTES = 1024 * 1024;
+
+/** `takeTensors` for a process whose event loop must stay free (the gateway's): large slots are read on the thread pool. */
+export async function takeTensorsAsync<T extends { datatype: Tensor['datatype']; data: unknown }>(
+  reader: SegmentReader,
+  tensors: readonly SlotTensor<T>[],
+): Promise<T[]> {
+  return Promise.all(
+    tensors.map(async (t) => {
+      const slot = slotOf(t);
+      if (!slot) return t as T;
+      return withBytes(t, slot.bytes >= ASYNC_READ_BYTES ? await reader.readAsync(slot) : reader.read(slot));
+    }),
+  );
 }
 
 /** The slots a control message's tensors hold. */

@@ -13,7 +13,7 @@ import {
   segmentReader,
   segmentWriter,
   slotsOf,
-  takeTensors,
+  takeTensorsAsync,
   type Slot,
 } from '../../shm/index.js';
 import { limitInstanceMemory, type MemoryLimitOptions } from './memory-limit.js';
@@ -286,17 +286,17 @@ export function startInstance(o: InstanceOptions): Instance {
         memory?.setBusy(pending.size > 0);
         lastUsedAt = performance.now();
         if (m.type === 'result') {
-          let outputs: Tensor[];
-          try {
-            outputs = shm ? takeTensors(shm.fromChild, m.outputs) : (m.outputs as Tensor[]);
-          } catch (e) {
-            p.reject(e as Error);
-            break;
-          } finally {
-            const slots = slotsOf(m.outputs);
-            if (slots.length) send({ type: 'release', slots });
-          }
-          p.resolve({ outputs, parameters: m.parameters, runMs: m.runMs });
+          // Large outputs are read on the thread pool: this process's event loop also answers health checks.
+          const slots = slotsOf(m.outputs);
+          const outputs = shm ? takeTensorsAsync(shm.fromChild, m.outputs) : Promise.resolve(m.outputs as Tensor[]);
+          outputs
+            .finally(() => {
+              if (slots.length) send({ type: 'release', slots });
+            })
+            .then(
+              (o) => p.resolve({ outputs: o, parameters: m.parameters, runMs: m.runMs }),
+              (e: Error) => p.reject(e),
+            );
         } else p.reject(errorFromWire(m.error, fn));
         if (state === 'draining' && pending.size === 0) askExit();
         break;
