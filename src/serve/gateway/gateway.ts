@@ -12,6 +12,7 @@ import { DECODE_LIMITS, type DecodeLimits } from '../protocol/limits.js';
 import { bindGrpcServer, buildGrpcServer, shutdownGrpcServer } from './grpc.js';
 import { buildHttpApp, type ServerInfo } from './http.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { largeRequestCollector } from './collector.js';
 import { createDecodeOffload } from './offload.js';
 import type { GatewayContext } from './pipeline.js';
 
@@ -101,6 +102,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     logger,
     retryAfterSeconds: opts.retryAfterSeconds ?? GATEWAY_DEFAULTS.retryAfterSeconds,
     limits,
+    collector: largeRequestCollector(),
   };
   const offload = createDecodeOffload({ limits, protoDir, maxWorkers: opts.decodeWorkers, heapMb: opts.decodeHeapMb });
   const bounds = {
@@ -139,6 +141,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       await http.close();
       grpcServer.forceShutdown();
       await offload.close();
+      ctx.collector?.close();
       throw e;
     }
   }
@@ -158,6 +161,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       closing = true;
       await Promise.all([http.close(), grpcServer ? shutdownGrpcServer(grpcServer) : Promise.resolve()]);
       await offload.close();
+      ctx.collector?.close();
     },
   };
 }

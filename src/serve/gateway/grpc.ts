@@ -96,7 +96,14 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
       }
       return serveInfer(
         ctx,
-        { model: target.model, version: target.version, protocol: 'grpc', receivedAt, signal: abort.signal },
+        {
+          model: target.model,
+          version: target.version,
+          protocol: 'grpc',
+          receivedAt,
+          signal: abort.signal,
+          bytes: message.length,
+        },
         async (meta) => {
           // Big messages decode in a worker: protobuf-decoding megabytes must not hold the event loop.
           const { request, raw } =

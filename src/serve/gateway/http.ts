@@ -198,7 +198,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     try {
       const out = await serveInfer(
         ctx,
-        { model, version, protocol: 'http', receivedAt, signal: abort.signal },
+        { model, version, protocol: 'http', receivedAt, signal: abort.signal, bytes: rawBody(request).length },
         async (meta) => {
           const input: HttpInferInput = {
             body: rawBody(request),

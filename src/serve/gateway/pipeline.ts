@@ -4,6 +4,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { TensorshareError } from '../../errors.js';
+import type { LargeRequestCollector } from './collector.js';
 import type { InferResponse, ModelMetadata, Tensor } from '../../tensor/index.js';
 import type { InferenceBackend, ValidatedInferRequest } from '../protocol/backend.js';
 import type { DecodeLimits } from '../protocol/limits.js';
@@ -25,10 +26,14 @@ export interface GatewayContext {
   retryAfterSeconds: number;
   /** What one request may make the gateway decode and encode. */
   limits: DecodeLimits;
+  /** Told each request's size, so memory goes back after large ones. */
+  collector?: LargeRequestCollector;
 }
 
 export interface InferCall {
   model: string;
+  /** Bytes of the request as received. */
+  bytes?: number;
   version: string | undefined;
   protocol: 'http' | 'grpc';
   /** performance.now() at arrival. */
@@ -67,6 +72,7 @@ export async function serveInfer<X, E>(
 ): Promise<E> {
   let fn = UNKNOWN_FUNCTION;
   let queueMs: number | undefined;
+  let moved = call.bytes ?? 0;
   try {
     const meta = await lookupModel(ctx.backend, call.model, call.version);
     fn = call.model;
@@ -80,6 +86,7 @@ export async function serveInfer<X, E>(
     const answered = performance.now();
     queueMs = res?.timing?.queueMs;
     const outputs = checkInferResponse(req, res, meta);
+    for (const t of outputs) if (ArrayBuffer.isView(t.data)) moved += t.data.byteLength;
     const encoded = await encode(req, res, outputs, extra);
     recordInfer(ctx, fn, call, undefined, queueMs);
     recordStages(ctx, fn, call, {
@@ -92,6 +99,8 @@ export async function serveInfer<X, E>(
   } catch (e) {
     recordInfer(ctx, fn, call, e, queueMs);
     throw e;
+  } finally {
+    ctx.collector?.note(moved);
   }
 }
 
