@@ -41,7 +41,8 @@ export function fullCollection(): void {
 }
 
 export function largeRequestCollector(o: { delayMs?: number; collect?: () => void } = {}): LargeRequestCollector {
-  const delayMs = o.delayMs ?? 1000;
+  // Past the second a decode worker stays warm (offload.ts): what an ended worker freed is trimmed too.
+  const delayMs = o.delayMs ?? 2000;
   const collect = o.collect ?? fullCollection;
   let timer: NodeJS.Timeout | undefined;
   return {

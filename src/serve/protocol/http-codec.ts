@@ -254,7 +254,7 @@ export function parseHttpInferBody(
 
 export interface HttpBody {
   /**
-   * The body in order: the JSON, then each binary output's bytes. Sent as
+   * The body in order: the JSON (in one or more chunks), then each binary output's bytes. Sent as
    * they are: concatenating a 66 MB output into one buffer held the event
    * loop about 250 ms (measured).
    */
@@ -266,8 +266,9 @@ export interface HttpBody {
   headerLength?: number;
 }
 
-/** First size of a JSON response's buffer. */
+/** First and largest chunk of a JSON response's text. */
 const JSON_START_BYTES = 16 * 1024;
+const JSON_MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Elements formatted per step of a JSON response, between which the event loop gets a turn. */
 const JSON_CHUNK = 1 << 16;
@@ -298,21 +299,24 @@ export async function encodeHttpInferResponse(
   const least = outputs.reduce((n, t) => (binaryOutput(t.name) ? n : n + 2 * t.data.length), 0);
   if (least > maxJsonBytes) throw responseTooLarge(`the JSON response (at least ${least} bytes)`, maxJsonBytes);
   const binaries: Buffer[] = [];
-  // One buffer that doubles as it fills, not a buffer per piece: thousands of
-  // ~100 KB pieces came from malloc's heap, which kept the gateway's RSS
-  // 60 MiB up after a refused 64 MiB response; buffers of a MiB and more are
-  // mapped on their own and go back to the system when collected.
-  let json = Buffer.allocUnsafe(JSON_START_BYTES);
+  // Written into chunks that double in size up to 4 MiB, never copied: a
+  // buffer per ~100 KB piece came from malloc's heap, which kept the
+  // gateway's RSS 60 MiB up after a refused 64 MiB response, and one buffer
+  // grown by copying held the event loop for each copy.
+  const json: Buffer[] = [];
+  let chunk = Buffer.allocUnsafe(JSON_START_BYTES);
+  let used = 0;
   let jsonBytes = 0;
   const put = (text: string): void => {
     const bytes = Buffer.byteLength(text, 'utf8');
     if (jsonBytes + bytes > maxJsonBytes) throw responseTooLarge('the JSON response', maxJsonBytes);
-    if (jsonBytes + bytes > json.length) {
-      const grown = Buffer.allocUnsafe(Math.min(maxJsonBytes, Math.max(json.length * 2, jsonBytes + bytes)));
-      json.copy(grown, 0, 0, jsonBytes);
-      json = grown;
+    if (used + bytes > chunk.length) {
+      json.push(chunk.subarray(0, used));
+      chunk = Buffer.allocUnsafe(Math.max(bytes, Math.min(JSON_MAX_CHUNK_BYTES, chunk.length * 2)));
+      used = 0;
     }
-    jsonBytes += json.write(text, jsonBytes, 'utf8');
+    used += chunk.write(text, used, 'utf8');
+    jsonBytes += bytes;
   };
   let head = `{"model_name":${JSON.stringify(res.model ?? req.model)}`;
   const version = res.version ?? req.version;
@@ -347,13 +351,13 @@ export async function encodeHttpInferResponse(
     put('}');
   }
   put(']}');
-  const body = json.subarray(0, jsonBytes);
-  if (binaries.length === 0) return { parts: [body], length: body.length, contentType: 'application/json' };
+  json.push(chunk.subarray(0, used));
+  if (binaries.length === 0) return { parts: json, length: jsonBytes, contentType: 'application/json' };
   return {
-    parts: [body, ...binaries],
-    length: binaries.reduce((n, b) => n + b.length, body.length),
+    parts: [...json, ...binaries],
+    length: binaries.reduce((n, b) => n + b.length, jsonBytes),
     contentType: 'application/octet-stream',
-    headerLength: body.length,
+    headerLength: jsonBytes,
   };
 }
 
