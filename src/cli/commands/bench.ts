@@ -34,8 +34,10 @@ const positiveInt = (v: string): number => {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description(`measure tensorshare against plain onnxruntime-node: ${SUITES.join(', ')} (default: all)`)
-    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}`)
+    .description(
+      `measure tensorshare against plain onnxruntime-node: ${SUITES.join(', ')} (default: all); 'gpu' alone: the GPU tier on this machine's GPU`,
+    )
+    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}, or gpu alone`)
     .option(
       '--quick',
       'smoke run: small models, few processes and repetitions (about 2 minutes); writes to a temp folder unless --out is given',
@@ -62,7 +64,7 @@ export function registerBench(program: Command): void {
           if (!SUITES.includes(s as SuiteId))
             throw new TensorshareError(
               'ERR_INVALID_ARGUMENT',
-              `unknown suite '${s}': choose from ${SUITES.join(', ')}`,
+              `unknown suite '${s}': choose from ${SUITES.join(', ')} (or gpu, alone)`,
             );
         }
         const out = path.resolve(
