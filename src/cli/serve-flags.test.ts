@@ -5,65 +5,31 @@
 // names the flag.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { testEnv } from '../testing/env.js';
+import { spawnServe, type ServeChild } from '../testing/serve.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
 
 const BIN = path.resolve('bin/tensorshare.js');
 
 describe('serve: gateway bounds from the command line', () => {
   let roots: TempRoots;
-  let child: ChildProcess;
+  let serve: ServeChild;
   let url: string;
-  const args = (functions: string, ...flags: string[]) => [
-    BIN,
-    '--repository',
-    roots.repository,
-    '--store',
-    roots.store,
-    'serve',
-    '--functions',
-    functions,
-    '--daemon',
-    'off',
-    '--no-bundled',
-    '--http-port',
-    '0',
-    '--grpc-port',
-    'off',
-    '--poll',
-    '0',
-    '--log-level',
-    'warn',
-    ...flags,
-  ];
+  const SERVE_FLAGS = ['--daemon', 'off', '--no-bundled', '--grpc-port', 'off', '--poll', '0'];
 
   before(async () => {
     roots = await tempRoots('serve-flags');
     const functions = path.join(roots.dir, 'functions');
     await fs.mkdir(functions);
-    child = spawn(process.execPath, args(functions, '--max-body-mb', '1', '--request-timeout-ms', '1500'), {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: testEnv(),
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (d) => {
-        out += d;
-        const m = /on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`serve exited (${code}) before serving: ${out}`)));
-    });
+    serve = await spawnServe(roots, functions, [...SERVE_FLAGS, '--max-body-mb', '1', '--request-timeout-ms', '1500']);
+    url = serve.url;
   });
   after(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
+    await serve?.stop();
     await roots.cleanup();
   });
 
@@ -99,10 +65,23 @@ describe('serve: gateway bounds from the command line', () => {
   });
 
   test('a bound that is not a positive integer names its flag', () => {
-    const r = spawnSync(process.execPath, args(path.join(roots.dir, 'functions'), '--max-body-mb', '0'), {
-      encoding: 'utf8',
-      env: testEnv(),
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        '--repository',
+        roots.repository,
+        '--store',
+        roots.store,
+        'serve',
+        '--functions',
+        path.join(roots.dir, 'functions'),
+        ...SERVE_FLAGS,
+        '--max-body-mb',
+        '0',
+      ],
+      { encoding: 'utf8', env: testEnv() },
+    );
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /--max-body-mb must be an integer >= 1, got '0'/);
   });

@@ -12,7 +12,7 @@ import { testEnv } from '../testing/env.js';
 import { writeFunction } from '../testing/functions.js';
 import { writeChain } from '../testing/models.js';
 import { tempRoots } from '../testing/tmp.js';
-import { until } from '../testing/until.js';
+import { spawnServe } from '../testing/serve.js';
 import type { TopSnapshot } from './top-snapshot.js';
 import { parsePrometheusText } from './prometheus-text.js';
 
@@ -37,36 +37,9 @@ test('top prints one snapshot when piped: resident models, instances, memory sav
     );
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'warm', { model: 'chain', minInstances: 1, maxInstances: 1 });
-    const serve = spawn(
-      process.execPath,
-      [
-        cli,
-        '--repository',
-        roots.repository,
-        '--store',
-        roots.store,
-        'serve',
-        '--functions',
-        functions,
-        '--no-bundled',
-        '--http-port',
-        '0',
-        '--grpc-port',
-        '0',
-        '--daemon',
-        'auto',
-        '--log-level',
-        'warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'], env: testEnv() },
-    );
-    const exited = new Promise<void>((r) => serve.once('exit', () => r()));
+    const serve = await spawnServe(roots, functions, ['--no-bundled', '--grpc-port', '0', '--daemon', 'auto']);
     try {
-      let out = '';
-      serve.stdout!.on('data', (d) => {
-        out += d;
-      });
-      const url = await until(() => /on (http:\/\/\S+)/.exec(out)?.[1], 60_000, `serve to listen: ${out}`);
+      const { url } = serve;
       const infer = () =>
         fetch(`${url}/v2/models/warm/infer`, {
           method: 'POST',
@@ -138,8 +111,7 @@ test('top prints one snapshot when piped: resident models, instances, memory sav
       assert.ok(Number(row[2]) > 0, `a request rate: ${row[2]}`);
       assert.ok(Number(row[5]) > 5 && Number(row[5]) <= 5 + sent, `requests in all: ${row[5]} of ${5 + sent}`);
     } finally {
-      serve.kill('SIGTERM');
-      await exited;
+      await serve.stop();
     }
 
     // No daemon, no gateway: a clear error, not a hang.

@@ -7,14 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { pino } from 'pino';
 import * as grpc from '@grpc/grpc-js';
-import { packageRoot, protoDir } from '../paths.js';
+import { protoDir } from '../paths.js';
 import { importModel } from '../store/import.js';
 import { tempRoots } from '../testing/tmp.js';
 import { testEnv } from '../testing/env.js';
 import { until } from '../testing/until.js';
+import { spawnServe } from '../testing/serve.js';
 import { writeChain } from '../testing/models.js';
 import { writeFunction, isAlive } from '../testing/functions.js';
 import { spawnDaemon, killAll } from '../testing/daemon.js';
@@ -57,37 +57,11 @@ test('serve restarts the daemon it owns after SIGKILL, and its owned daemon exit
     const functions = path.join(roots.dir, 'functions');
     await writeFunction(functions, 'warm', { model: 'chain', minInstances: 1 });
     await writeFunction(functions, 'cold', { model: 'chain', minInstances: 0 });
-    const serve = spawn(
-      process.execPath,
-      [
-        path.join(packageRoot, 'bin/tensorshare.js'),
-        '--repository',
-        roots.repository,
-        '--store',
-        roots.store,
-        'serve',
-        '--functions',
-        functions,
-        '--no-bundled',
-        '--http-port',
-        '0',
-        '--grpc-port',
-        '0',
-        '--daemon',
-        'auto',
-        '--log-level',
-        'warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'], env: testEnv() },
-    );
-    const serveExited = new Promise<void>((r) => serve.once('exit', () => r()));
+    const served = await spawnServe(roots, functions, ['--no-bundled', '--grpc-port', '0', '--daemon', 'auto']);
+    const serve = served.child;
     try {
-      let out = '';
-      serve.stdout!.on('data', (d) => {
-        out += d;
-      });
-      const url = await until(() => /on (http:\/\/\S+)/.exec(out)?.[1], 60_000, `serve to listen: ${out}`);
-      const grpcAddr = await until(() => /and grpc (\S+)/.exec(out)?.[1], 10_000, `serve's gRPC address: ${out}`);
+      const { url } = served;
+      const grpcAddr = served.grpcAddress!;
       const { Client } = loadInferenceService(protoDir);
       const grpcClient = new Client(grpcAddr, grpc.credentials.createInsecure());
       const serverReady = () =>
@@ -132,7 +106,7 @@ test('serve restarts the daemon it owns after SIGKILL, and its owned daemon exit
       grpcClient.close();
 
       serve.kill('SIGKILL');
-      await serveExited;
+      await served.stop();
       await until(() => !isAlive(second), 20_000, `the owned daemon ${second} to exit after serve was SIGKILLed`);
     } finally {
       if (serve.exitCode === null && serve.signalCode === null) serve.kill('SIGKILL');
