@@ -88,7 +88,12 @@ describe('shared-memory segments', () => {
       code: 'ERR_INTERNAL',
       message: /segment ends at/,
     });
+    // Closed while a read runs on the thread pool: the read still gets its bytes; the descriptor closes after it.
+    const reading = r.readAsync(put.slots[0]!);
     r.close();
+    assert.doesNotThrow(() => fs.fstatSync(r.fd), 'the descriptor stays open under the read');
+    assert.deepEqual(Buffer.from(await reading), Buffer.from(big.buffer));
+    assert.throws(() => fs.fstatSync(r.fd), { code: 'EBADF' });
     await assert.rejects(r.readAsync(put.slots[0]!), { code: 'ERR_UNAVAILABLE' });
     w.close();
   });

@@ -116,6 +116,12 @@ export function segmentWriter(fd: number, o: SegmentOptions = {}): SegmentWriter
 
 export function segmentReader(fd: number): SegmentReader {
   let closed = false;
+  // Reads on the thread pool still running: the descriptor closes after them, never under them
+  // (a number closed mid-read could be reused by another file before the read runs).
+  let reading = 0;
+  const closeIfIdle = () => {
+    if (closed && reading === 0) fs.closeSync(fd);
+  };
   /** Where `slot`'s bytes go: its own ArrayBuffer (offset 0, aligned for any typed array), not zero-filled -- the read overwrites every byte (a 3 MiB read took half the time of one into a zeroed buffer, measured). */
   const target = (slot: Slot): Uint8Array => {
     if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'shared-memory segment is closed');
@@ -145,18 +151,24 @@ export function segmentReader(fd: number): SegmentReader {
     },
     async readAsync(slot) {
       const out = target(slot);
-      let done = 0;
-      while (done < slot.bytes) {
-        const n = await readPart(out, slot, done);
-        if (n === 0) throw ended(slot, done);
-        done += n;
+      reading++;
+      try {
+        let done = 0;
+        while (done < slot.bytes) {
+          const n = await readPart(out, slot, done);
+          if (n === 0) throw ended(slot, done);
+          done += n;
+        }
+        return out;
+      } finally {
+        reading--;
+        closeIfIdle();
       }
-      return out;
     },
     close() {
       if (closed) return;
       closed = true;
-      fs.closeSync(fd);
+      closeIfIdle();
     },
   };
 }
