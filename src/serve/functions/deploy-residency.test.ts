@@ -5,25 +5,19 @@
 // without a daemon. Checked in /proc/<pid>/maps of the serve process, with
 // an instance process (which does load it) as the proof that the check sees
 // ORT where it is loaded.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DaemonClient } from '../../client/daemon-client.js';
-import { packageRoot } from '../../paths.js';
 import { listProcessTree } from '../../testing/proc-tree.js';
 import { importModel } from '../../store/import.js';
 import { layout } from '../../store/layout.js';
 import { listVariants } from '../../store/repository.js';
 import { writeFunction } from '../../testing/functions.js';
 import { writeChain } from '../../testing/models.js';
+import { spawnServe, type ServeChild } from '../../testing/serve.js';
 import { tempRoots, type TempRoots } from '../../testing/tmp.js';
-
-const children = new Set<ChildProcess>();
-after(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
 
 /** Whether a process has ONNX Runtime's native library mapped. */
 async function loadsOrt(pid: number): Promise<boolean> {
@@ -31,56 +25,17 @@ async function loadsOrt(pid: number): Promise<boolean> {
   return /onnxruntime/i.test(maps);
 }
 
-async function serve(
-  roots: TempRoots,
-  functions: string,
-  daemon: 'auto' | 'off',
-  bundled = false,
-): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(packageRoot, 'bin/tensorshare.js'),
-      '--repository',
-      roots.repository,
-      '--store',
-      roots.store,
-      'serve',
-      '--functions',
-      functions,
-      '--http-port',
-      '0',
-      '--grpc-port',
-      'off',
-      '--daemon',
-      daemon,
-      ...(bundled ? [] : ['--no-bundled']),
-      '--poll',
-      '0',
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '' } },
-  );
-  children.add(child);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited (${code}) before serving: ${out}`)));
-  });
-  return {
-    child,
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+/** A real serve on `roots` (HTTP only, no polling); the bundled models only when asked. */
+function serve(roots: TempRoots, functions: string, daemon: 'auto' | 'off', bundled = false): Promise<ServeChild> {
+  return spawnServe(roots, functions, [
+    '--grpc-port',
+    'off',
+    '--daemon',
+    daemon,
+    ...(bundled ? [] : ['--no-bundled']),
+    '--poll',
+    '0',
+  ]);
 }
 
 async function infer(url: string): Promise<number[]> {
