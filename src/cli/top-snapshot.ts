@@ -2,27 +2,11 @@
 // models, leases, bytes saved by sharing) and a gateway's /metrics sampled
 // twice (instances per function, request and failure rates, mean latency over
 // the interval). Either source may be absent; the command decides which it needs.
-import type { DaemonClient } from '../client/daemon-client.js';
+import type { DaemonView } from '../client/daemon-view.js';
 import { TensorshareError } from '../errors.js';
 import { parsePrometheusText, type Sample, sumBy } from './prometheus-text.js';
 
-export interface DaemonView {
-  daemonId: string;
-  uptimeS: number;
-  policy: string;
-  budgetBytes: number;
-  /** Physical bytes of the resident files. */
-  usedBytes: number;
-  /** What the leased models would take as private copies, minus what they take shared. */
-  savedBytes: number;
-  leases: number;
-  clients: number;
-  evictions: number;
-  /** Resident models, largest first. */
-  models: { model: string; mode: string; bytes: number; exclusiveBytes: number; leases: number; pinned: boolean }[];
-  /** Processes holding leases, with the models each holds. */
-  processes: { pid: number; name: string; models: string[] }[];
-}
+export { type DaemonView, daemonView } from '../client/daemon-view.js';
 
 export interface FunctionView {
   name: string;
@@ -49,40 +33,6 @@ export interface TopSnapshot {
   intervalS: number;
   daemon: DaemonView | null;
   gateway: GatewayView | null;
-}
-
-export async function daemonView(client: DaemonClient): Promise<DaemonView> {
-  const s = await client.stats();
-  const t = s.totals;
-  const processes = new Map<number, { pid: number; name: string; models: string[] }>();
-  for (const l of s.leases) {
-    const p = processes.get(l.pid) ?? { pid: l.pid, name: l.clientName, models: [] };
-    if (!p.models.includes(l.model)) p.models.push(l.model);
-    processes.set(l.pid, p);
-  }
-  return {
-    daemonId: t.daemonId,
-    uptimeS: t.uptimeS,
-    policy: t.policy,
-    budgetBytes: Number(t.budgetBytes),
-    usedBytes: Number(t.usedBytes),
-    savedBytes: Math.max(0, Number(t.leasedLogicalBytes) - Number(t.referencedBytes)),
-    leases: t.leases,
-    clients: t.clients,
-    evictions: Number(t.evictions),
-    models: s.models
-      .filter((m) => m.resident)
-      .map((m) => ({
-        model: m.model,
-        mode: m.mode,
-        bytes: Number(m.bytes),
-        exclusiveBytes: Number(m.exclusiveBytes),
-        leases: m.references - (m.pinned ? 1 : 0),
-        pinned: m.pinned,
-      }))
-      .sort((a, b) => b.bytes - a.bytes || a.model.localeCompare(b.model)),
-    processes: [...processes.values()].sort((a, b) => a.pid - b.pid),
-  };
 }
 
 export async function scrapeMetrics(url: string, timeoutMs = 5_000): Promise<Sample[]> {

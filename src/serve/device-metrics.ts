@@ -9,15 +9,17 @@ import { Gauge, type Registry } from 'prom-client';
 import type { DevicesStatus } from '../device/protocol.js';
 import { METRIC_PREFIX } from './gateway/metrics.js';
 
+/** The daemon's devices status file of `storeRoot`; undefined when there is none (no GPU tier, no daemon). */
+export async function readDevicesStatus(storeRoot: string): Promise<DevicesStatus | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(storeRoot, '.daemon', 'devices.json'), 'utf8')) as DevicesStatus;
+  } catch {
+    return undefined;
+  }
+}
+
 export function registerDeviceMetrics(registry: Registry, storeRoot: string): void {
-  const file = path.join(storeRoot, '.daemon', 'devices.json');
-  const read = async (): Promise<DevicesStatus | undefined> => {
-    try {
-      return JSON.parse(await fs.readFile(file, 'utf8')) as DevicesStatus;
-    } catch {
-      return undefined;
-    }
-  };
+  const read = () => readDevicesStatus(storeRoot);
   const gauge = <L extends string>(
     name: string,
     help: string,

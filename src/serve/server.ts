@@ -24,6 +24,7 @@ import { createScheduling, type Scheduling } from './scheduling.js';
 import { wireServingMetrics } from './serving-metrics.js';
 import { createCoreBudget, type Policy } from '../sched/index.js';
 import type { InstanceUsers } from './instances/user.js';
+import { startDashboardFor, type DashboardFlag, type RunningDashboard } from './dashboard/index.js';
 
 export interface ServeOptions {
   functionsDir: string;
@@ -58,6 +59,8 @@ export interface ServeOptions {
   instanceUsers?: InstanceUsers;
   /** The gateway's size, time and decode bounds (default: the gateway's). */
   gateway?: GatewayBounds;
+  /** Serve the live dashboard on its own listener (default: none). */
+  dashboard?: DashboardFlag;
 }
 
 /** What `serve` lets its user set of the gateway's bounds. */
@@ -72,6 +75,8 @@ export interface RunningServer {
   scheduling: Scheduling;
   /** How instances open models. */
   daemon: { mode: 'off' } | { mode: 'connected' | 'owned'; socket: string };
+  /** When started with `dashboard`. */
+  dashboard?: RunningDashboard;
   close(): Promise<void>;
 }
 
@@ -119,6 +124,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     },
   };
   const unwire = wireServingMetrics(metrics.registry, events, layout(o.store));
+  // The dashboard counts cold starts from the first instance too.
+  const board = o.dashboard ? startDashboardFor(o.dashboard, events) : undefined;
   const runtime = await createRuntime({
     cores,
     onEvent: (e) => {
@@ -193,6 +200,26 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     await stopDaemon();
     throw e;
   });
+  const dashboard = await board
+    ?.listen({
+      runtime,
+      scheduling,
+      registry: metrics.registry,
+      daemon: storeClient,
+      daemonMode: daemon.mode,
+      repository: o.repository,
+      store: o.store,
+      server: { httpUrl: gateway.httpUrl, grpcAddress: gateway.grpcAddress ?? null, slots: o.slots ?? null },
+      logger: log.child({ component: 'dashboard' }),
+    })
+    .catch(async (e) => {
+      unwire();
+      await gateway.close();
+      scheduling.destroy();
+      await runtime.close({ timeoutMs: 5000 });
+      await stopDaemon();
+      throw e;
+    });
 
   let closing: Promise<void> | undefined;
   return {
@@ -200,10 +227,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     runtime,
     scheduling,
     daemon,
+    ...(dashboard ? { dashboard } : {}),
     close() {
       // Graceful, as Triton stops: the gateway stops accepting and finishes its
       // requests, the scheduler runs what it still holds, the instances drain, then the daemon.
       closing ??= (async () => {
+        await dashboard?.close();
         await gateway.close();
         await scheduling.close();
         await runtime.close({ timeoutMs: 30_000 });

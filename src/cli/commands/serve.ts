@@ -7,6 +7,7 @@ import { packageRoot } from '../../paths.js';
 import { startServer, type GatewayBounds } from '../../serve/server.js';
 import { parseTenantWeights } from '../../serve/scheduling.js';
 import { parseInstanceUsers } from '../../serve/instances/user.js';
+import { parseDashboardFlag } from '../../serve/dashboard/index.js';
 import { importBundled } from './demo.js';
 import { action } from '../output.js';
 import { roots } from '../context.js';
@@ -34,6 +35,7 @@ interface ServeOpts {
   requestTimeoutMs?: string;
   decodeWorkers?: string;
   decodeHeapMb?: string;
+  dashboard?: string;
 }
 
 const count = (flag: string, v: string | undefined): number | undefined => {
@@ -134,6 +136,10 @@ export function registerServe(program: Command): void {
     )
     .option('--decode-workers <n>', 'worker threads decoding large bodies at once (default 2)')
     .option('--decode-heap-mb <n>', "each decode worker's heap, MiB; a body decoding to more gets 413 (default 512)")
+    .option(
+      '--dashboard <[host:]port>',
+      'serve the live web dashboard at /dashboard/ on its own port (host default 127.0.0.1; port 0: any free port); off by default',
+    )
     .action(
       action(async (opts: ServeOpts, cmd: Command) => {
         if (opts.daemon !== 'auto' && opts.daemon !== 'off')
@@ -162,6 +168,7 @@ export function registerServe(program: Command): void {
           opts.instanceUser.length > 0 || (asRoot && opts.daemon === 'auto')
             ? parseInstanceUsers(opts.instanceUser, 'nobody')
             : undefined;
+        const dashboard = opts.dashboard === undefined ? undefined : parseDashboardFlag(opts.dashboard);
         const r = roots(cmd);
         const logger = pino({ name: 'tensorshare-serve', level: opts.logLevel }, pino.destination(2));
         // The bundled functions name these models; importing is idempotent.
@@ -184,6 +191,7 @@ export function registerServe(program: Command): void {
           realtimeReserve,
           instanceUsers,
           gateway: gatewayBounds(opts),
+          ...(dashboard ? { dashboard } : {}),
           logger,
         });
         const g = server.gateway;
@@ -196,6 +204,8 @@ export function registerServe(program: Command): void {
           },
           'serving',
         );
+        // Its own line, before the serving line that scripts wait for.
+        if (server.dashboard) process.stdout.write(`tensorshare dashboard on ${server.dashboard.url}\n`);
         process.stdout.write(
           `tensorshare serving ${server.runtime
             .list()
