@@ -19,10 +19,13 @@ import {
 } from '../../testing/dashboard.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { ensureChromium } from '../../testing/browser-env.js';
 
 const BUNDLED_MODELS = ['ppocr-det:1', 'ppocr-rec:1', 'silero-vad:1'];
 
 test('the dashboard shows the store, functions, memory and GPUs live in a real browser', async () => {
+  // Installed first (once per machine), so serve does not wait on apt.
+  await ensureChromium();
   const roots = await tempRoots('ts-dashboard');
   try {
     await importFamily(roots);
