@@ -133,7 +133,11 @@ function functionsTable(fns: readonly FunctionRow[]): HTMLElement {
       f.inFlight,
       h('span', { 'data-testid': `requests-${f.name}` }, f.requests),
       f.failures,
-      ms(f.latencyMs?.p50),
+      h(
+        'span',
+        { title: `over the ${f.latencyWindowRequests} requests answered in the last minute` },
+        ms(f.latencyMs?.p50),
+      ),
       ms(f.latencyMs?.p95),
       ms(f.latencyMs?.p99),
       h(
