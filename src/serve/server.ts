@@ -24,9 +24,12 @@ import { createScheduling, type Scheduling } from './scheduling.js';
 import { wireServingMetrics } from './serving-metrics.js';
 import { createCoreBudget, type Policy } from '../sched/index.js';
 import type { InstanceUsers } from './instances/user.js';
+import { openModelRepository, type ModelRepositoryOptions } from './triton-repository/model-repository.js';
 
 export interface ServeOptions {
   functionsDir: string;
+  /** Serve functionsDir as a Triton model repository (`<model>/config.pbtxt`, `<model>/<version>/model.onnx`) in this control mode. */
+  modelRepository?: ModelRepositoryOptions;
   repository: string;
   store: string;
   host?: string;
@@ -119,6 +122,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     },
   };
   const unwire = wireServingMetrics(metrics.registry, events, layout(o.store));
+  const triton =
+    o.modelRepository &&
+    openModelRepository({
+      ...o.modelRepository,
+      dir: o.functionsDir,
+      repository: o.repository,
+      pollIntervalMs: o.pollIntervalMs ?? 2000,
+      log: log.child({ component: 'model-repository' }),
+    });
   const runtime = await createRuntime({
     cores,
     onEvent: (e) => {
@@ -128,6 +140,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     repository: o.repository,
     store: o.store,
     pollIntervalMs: o.pollIntervalMs,
+    ...(triton ? triton.runtime : {}),
     logger: log.child({ component: 'runtime' }),
     env: o.env,
     instanceUsers: users,
@@ -163,6 +176,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         }),
       },
     });
+    await triton?.start(runtime);
   } catch (e) {
     unwire();
     await runtime.close({ timeoutMs: 5000 });
@@ -178,8 +192,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     },
     'scheduler ready',
   );
+  const backend = runtimeBackend(runtime, scheduling);
   const gateway = await startGateway({
-    backend: supervisedBackend(runtimeBackend(runtime, scheduling), supervisor),
+    backend: supervisedBackend(triton ? triton.backend(backend, runtime) : backend, supervisor),
     metrics,
     host: o.host,
     httpPort: o.httpPort,
