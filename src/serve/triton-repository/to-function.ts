@@ -49,7 +49,7 @@ export interface MappedVersion {
 export const IGNORED_WHY = {
   optimization:
     "ONNX Runtime's graph level, CUDA graphs, execution accelerators (TensorRT, OpenVINO) and pinned buffers: tensorshare loads every model the same way (fast-run variant on CPU, the GPU tier's executor on GPU)",
-  model_warmup: 'tensorshare warms a model once when it becomes resident, not per instance',
+  model_warmup: 'no warm-up requests are sent: an instance is ready once its session is open',
   response_cache: 'tensorshare has no response cache',
   model_metrics: 'tensorshare exports its own Prometheus metrics (/metrics)',
   metric_tags: 'tensorshare exports its own Prometheus metrics (/metrics)',
