@@ -54,6 +54,8 @@ export function tritonCatalog(o: TritonCatalogOptions): TritonCatalog {
   const label = (model: string) => `${base}/${model}/${CONFIG_FILE}`;
   // What was last said about a model's versions, so a scan every few seconds does not repeat it.
   const said = new Map<string, string>();
+  // The versions each model's config last selected: a config that stops parsing keeps them (their reloads fail, they keep serving).
+  const lastKeys = new Map<string, string[]>();
   const sayOnce = (model: string, what: string, f: () => void) => {
     if (said.get(model) === what) return;
     said.set(model, what);
@@ -107,11 +109,12 @@ export function tritonCatalog(o: TritonCatalogOptions): TritonCatalog {
     try {
       config = (await readConfig(model)).config;
     } catch (e) {
-      // Unreadable config: the latest version stands for the model, so its load fails with the error in the index.
+      // Unreadable config: the versions it last served keep serving (their reloads fail with the error as
+      // reason), as Triton keeps a model whose reload fails; a model never served shows the error on its latest.
       sayOnce(model, `bad:${(e as Error).message}`, () =>
         o.log.error({ model, err: (e as Error).message }, 'model config does not parse'),
       );
-      return present.slice(0, 1).map((v) => versionKey(model, v));
+      return lastKeys.get(model) ?? present.slice(0, 1).map((v) => versionKey(model, v));
     }
     const { versions, missing } = servedVersions(config.version_policy, present);
     const state = `${versions.join(',')}|${missing.join(',')}`;
@@ -124,7 +127,9 @@ export function tritonCatalog(o: TritonCatalogOptions): TritonCatalog {
       if (!versions.length)
         o.log.warn({ model }, `${base}/${model}: no version to serve (no version folder the version_policy selects)`);
     });
-    return versions.map((v) => versionKey(model, v)).sort();
+    const keys = versions.map((v) => versionKey(model, v)).sort();
+    lastKeys.set(model, keys);
+    return keys;
   };
 
   const fingerprint = async (key: string): Promise<string | undefined> => {

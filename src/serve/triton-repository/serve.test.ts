@@ -11,11 +11,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { protoDir } from '../../paths.js';
 import { layout } from '../../store/layout.js';
 import { listVersions } from '../../store/repository.js';
 import { FIXTURES } from '../../testing/fixtures.js';
+import { ensurePythonEnv, PYTHON_TESTS, pythonChildEnv } from '../../testing/python-env.js';
 import { spawnServe, type ServeChild } from '../../testing/serve.js';
 import { tempRoots, type TempRoots } from '../../testing/tmp.js';
 import { until } from '../../testing/until.js';
@@ -234,6 +236,52 @@ describe('serve --model-repository (control mode none): the bundled models in Tr
     assert.equal((await listVersions(layout(roots.repository), 'ppocr-rec')).length, 1);
   });
 
+  test("Triton's own tritonclient (HTTP and gRPC): versions, infer by version, the index, load refused", {
+    timeout: 600_000,
+  }, async (t) => {
+    // The project's pinned Python env (installed on first use, as for src/serve/python-clients.test.ts).
+    const py = await ensurePythonEnv();
+    t.diagnostic(`python venv install: ${py.installMs} ms (0: reused)`);
+    const ran = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+      const child = spawn(
+        py.python,
+        [path.join(PYTHON_TESTS, 'triton_repository.py'), new URL(serve.url).host, serve.grpcAddress!],
+        { cwd: roots.dir, env: pythonChildEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d;
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d;
+      });
+      // A hang is a failure, not a stuck suite.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out, err });
+      });
+    });
+    assert.equal(ran.code, 0, `triton_repository.py exited ${ran.code}:\n${ran.err}`);
+    const results = ran.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { case: string; ok: boolean; error: string });
+    const failed = results.filter((r) => !r.ok).map((r) => `${r.case}:\n${r.error}`);
+    assert.deepEqual(failed, [], failed.join('\n'));
+    assert.deepEqual(
+      results.map((r) => r.case),
+      ['http', 'grpc'].flatMap((k) => [
+        `${k}.versions`,
+        `${k}.infer_versions`,
+        `${k}.repository_index`,
+        `${k}.load_refused`,
+      ]),
+    );
+  });
+
   test('control mode none refuses load and unload, as tritonserver', async () => {
     for (const op of ['load', 'unload']) {
       const res = await post(`${serve.url}/v2/repository/models/ppocr-det/${op}`);
@@ -344,6 +392,8 @@ describe('serve --model-repository: explicit and poll control modes', () => {
         'the bad config noticed',
       );
       assert.equal(failed.state, 'READY');
+      assert.equal(failed.version, '2');
+      assert.equal(states(await index(serve.url)), 'silero-vad@2:READY', 'the serving version keeps serving, alone');
       assert.match(failed.reason!, /silero-vad\/config\.pbtxt:2: .*enum value expected/);
     } finally {
       await serve.stop();
