@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TensorshareError } from '../../errors.js';
 import { importModel } from '../../store/import.js';
 import { isValidName } from '../../store/layout.js';
@@ -20,6 +21,8 @@ import { servedVersions, versionFolders } from './versions.js';
 
 export const CONFIG_FILE = 'config.pbtxt';
 export const DEFAULT_MODEL_FILE = 'model.onnx';
+/** The handler of versions whose config reshapes tensors. */
+const RESHAPE_HANDLER = fileURLToPath(new URL('./reshape-handler.js', import.meta.url));
 
 /** `<model>@<version>`: a runtime function name for one version of a model. */
 export const versionKey = (model: string, version: number | string) => `${model}@${version}`;
@@ -175,6 +178,7 @@ export function tritonCatalog(o: TritonCatalogOptions): TritonCatalog {
     );
     return {
       source: {
+        ...(mapped.reshaped ? { handlerFile: RESHAPE_HANDLER } : {}),
         name: key,
         dir,
         configFile: path.join(dir, CONFIG_FILE),

@@ -60,6 +60,17 @@ instance_group [ { kind: KIND_CPU } ]
 const VAD_CONFIG = `backend: "onnxruntime"
 instance_group [ { kind: KIND_CPU } ]
 `;
+// The Triton idiom for a scalar input: dims [ 1 ] reshaped to the model's [ ] (served through the reshape handler).
+const VAD_RESHAPE_CONFIG = `backend: "onnxruntime"
+max_batch_size: 0
+input [
+  { name: "input" data_type: TYPE_FP32 dims: [ -1, -1 ] },
+  { name: "sr" data_type: TYPE_INT64 dims: [ 1 ] reshape: { shape: [ ] } },
+  { name: "h" data_type: TYPE_FP32 dims: [ 2, -1, 64 ] },
+  { name: "c" data_type: TYPE_FP32 dims: [ 2, -1, 64 ] }
+]
+instance_group [ { kind: KIND_CPU } ]
+`;
 const BROKEN_CONFIG = `platform: "onnxruntime_onnx"
 max_batch_sise: 4
 `;
@@ -112,7 +123,7 @@ describe('serve --model-repository (control mode none): the bundled models in Tr
     models = path.join(roots.dir, 'models');
     await addModel(models, 'ppocr-rec', REC_CONFIG, FIXTURES.ocrRec, [1, 2]);
     await addModel(models, 'ppocr-det', DET_CONFIG, FIXTURES.ocrDet, [1]);
-    await addModel(models, 'silero-vad', VAD_CONFIG, FIXTURES.vad, [1]);
+    await addModel(models, 'silero-vad', VAD_RESHAPE_CONFIG, FIXTURES.vad, [1]);
     await addModel(models, 'broken', BROKEN_CONFIG, FIXTURES.vad, [1]);
     // Not a model: no config, no version folder.
     await fs.mkdir(path.join(models, 'notes'));
@@ -146,11 +157,13 @@ describe('serve --model-repository (control mode none): the bundled models in Tr
     assert.equal(one.name, 'ppocr-rec');
     assert.equal((await fetch(`${serve.url}/v2/models/ppocr-rec/versions/1/ready`)).status, 200);
     assert.equal((await fetch(`${serve.url}/v2/models/ppocr-rec/versions/3/ready`)).status, 404);
-    // Auto-completed from the model.
-    const vad = (await (await fetch(`${serve.url}/v2/models/silero-vad`)).json()) as { inputs: { name: string }[] };
+    // The protocol sees the declared dims, not the reshape.
+    const vad = (await (await fetch(`${serve.url}/v2/models/silero-vad`)).json()) as {
+      inputs: { name: string; shape: number[] }[];
+    };
     assert.deepEqual(
-      vad.inputs.map((t) => t.name),
-      ['input', 'sr', 'h', 'c'],
+      vad.inputs.map((t) => `${t.name}[${t.shape.join(',')}]`),
+      ['input[-1,-1]', 'sr[1]', 'h[2,-1,64]', 'c[2,-1,64]'],
     );
   });
 
@@ -172,7 +185,7 @@ describe('serve --model-repository (control mode none): the bundled models in Tr
     assert.match(String(none.body.error), /model 'ppocr-rec' has no version '3'/);
   });
 
-  test('gRPC infer of a version, and of the VAD model with its scalar and state inputs', async () => {
+  test('gRPC infer of a version, and of the VAD model with its reshaped scalar and state inputs', async () => {
     const { Client } = loadInferenceService(protoDir);
     const client = new Client(serve.grpcAddress!, grpc.credentials.createInsecure());
     const call = (req: object) =>
@@ -201,7 +214,7 @@ describe('serve --model-repository (control mode none): the bundled models in Tr
         model_name: 'silero-vad',
         inputs: [
           { name: 'input', datatype: 'FP32', shape: [1, 512] },
-          { name: 'sr', datatype: 'INT64', shape: [] },
+          { name: 'sr', datatype: 'INT64', shape: [1] },
           { name: 'h', datatype: 'FP32', shape: [2, 1, 64] },
           { name: 'c', datatype: 'FP32', shape: [2, 1, 64] },
         ],

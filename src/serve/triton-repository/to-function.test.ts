@@ -173,7 +173,7 @@ test("declared I/O is checked against the model's own", () => {
   assert.match(input('name: "x" data_type: TYPE_FP32 dims: [ 3, 48 ]'), /do not fit/);
   assert.match(
     input('name: "x" data_type: TYPE_FP32 dims: [ 3, 48, -1 ] reshape: { shape: [ 3, 48, 1, -1 ] }'),
-    /reshape is not supported/,
+    /reshape \[3, 48, 1, -1\] of dims \[3, 48, -1\]: only fixed dims/,
   );
   assert.match(input('name: "x" data_type: TYPE_BF16 dims: [ 3, 48, -1 ]'), /TYPE_BF16 has no protocol datatype/);
   // Without max_batch_size the dims are the whole shape.
@@ -193,6 +193,54 @@ test("declared I/O is checked against the model's own", () => {
   // The config fixes a dimension the model leaves free; outputs may be a subset.
   const ok = map('input [ { name: "x" data_type: TYPE_FP32 dims: [ 1, 3, 48, 320 ] optional: true } ]');
   assert.deepEqual(ok.config.inputs, [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 320], optional: true }]);
+});
+
+test("a simple reshape (fixed sizes, as many elements) maps the protocol's dims onto the model's shape", () => {
+  // silero VAD's sample rate is a scalar; Triton configs declare it as dims [ 1 ] reshaped to [ ].
+  const vad: { inputs: IoSpec[]; outputs: IoSpec[] } = {
+    inputs: [
+      { name: 'input', dtype: 'float32', shape: ['batch', 'sequence'] },
+      { name: 'sr', dtype: 'int64', shape: [] },
+    ],
+    outputs: [{ name: 'output', dtype: 'float32', shape: ['batch', 1] }],
+  };
+  const text = `input [
+  { name: "input" data_type: TYPE_FP32 dims: [ -1, -1 ] },
+  { name: "sr" data_type: TYPE_INT64 dims: [ 1 ] reshape: { shape: [ ] } }
+]
+output [ { name: "output" data_type: TYPE_FP32 dims: [ 1, 1, 1 ] reshape: { shape: [ 1, 1 ] } } ]`;
+  const cfg = parseModelConfig(text, FILE);
+  const m = mapModelVersion(cfg, { model: 'vad', version: 1, ref: 'vad:1', file: FILE, text, io: vad });
+  assert.equal(m.reshaped, true);
+  assert.deepEqual(m.config.inputs, [
+    { name: 'input', datatype: 'FP32', shape: [-1, -1] },
+    { name: 'sr', datatype: 'INT64', shape: [1] },
+  ]);
+  assert.deepEqual(m.config.outputs, [{ name: 'output', datatype: 'FP32', shape: [1, 1, 1] }]);
+  assert.equal(map('').reshaped, false);
+  // With a batch dimension and dynamic batching, batches pass through the reshape handler.
+  const flat = { inputs: [{ name: 'x', dtype: 'float32', shape: ['n', 6] }], outputs: REC.outputs };
+  const batched = map(
+    'max_batch_size: 4\ndynamic_batching { }\ninput [ { name: "x" data_type: TYPE_FP32 dims: [ 2, 3 ] reshape: { shape: [ 6 ] } } ]',
+    flat,
+  );
+  assert.deepEqual(batched.config.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 2, 3] }]);
+  assert.equal((batched.config.batching as Record<string, unknown>).handlerAcceptsBatches, true);
+  // Without a reshape there is no handler, and nothing to say about it.
+  assert.equal(
+    (map('max_batch_size: 4\ndynamic_batching { }').config.batching as Record<string, unknown>).handlerAcceptsBatches,
+    undefined,
+  );
+  // The handler reads the model's side from the model: it must be fixed there.
+  const free = { inputs: [{ name: 'x', dtype: 'float32', shape: ['a', 'b'] }], outputs: REC.outputs };
+  assert.match(
+    failure('input [ { name: "x" data_type: TYPE_FP32 dims: [ 6 ] reshape: { shape: [ 2, 3 ] } } ]', free),
+    /reshape of an input whose model shape \[-1, -1\] has free dimensions is not supported/,
+  );
+  assert.match(
+    failure('input [ { name: "x" data_type: TYPE_FP32 dims: [ 2, 3 ] reshape: { shape: [ 7 ] } } ]'),
+    /reshape \[7\] of dims \[2, 3\]: only fixed dims and shape with as many elements/,
+  );
 });
 
 test('version_policy: latest N (default 1), all, specific (missing versions reported)', () => {

@@ -43,6 +43,8 @@ export interface MappedVersion {
   /** Raw function config (src/serve/functions/config.ts field names), for validateConfig. */
   config: Record<string, unknown>;
   ignored: IgnoredField[];
+  /** Some tensor has a `reshape`: requests run through reshape-handler.ts. */
+  reshaped: boolean;
 }
 
 /** Why each ignorable field is ignored (the docs' table is written from the same words). */
@@ -137,6 +139,7 @@ export function mapModelVersion(
   }
 
   const maxBatch = cfg.max_batch_size ?? 0;
+  const reshaped = [...(cfg.input ?? []), ...(cfg.output ?? [])].some((t) => t.reshape !== undefined);
   if (maxBatch < 0) fail(`max_batch_size must be >= 0, got ${maxBatch}`, /max_batch_size/);
   const inputs = mapTensors('input', cfg.input, o.io.inputs, maxBatch, fail, ignore);
   const outputs = mapTensors('output', cfg.output, o.io.outputs, maxBatch, fail, ignore);
@@ -186,6 +189,8 @@ export function mapModelVersion(
         maxBatchSize: maxBatch,
         maxQueueDelayMs: (db.max_queue_delay_microseconds ?? 0) / 1000,
         ...(preferred.length && !over.length ? { preferredBatchSizes: preferred } : {}),
+        // The reshape handler keeps the batch on axis 0, so batches pass through it.
+        ...(reshaped ? { handlerAcceptsBatches: true } : {}),
       };
     } else ignore('dynamic_batching', IGNORED_WHY.dynamic_batching_without_batch);
   }
@@ -238,7 +243,7 @@ export function mapModelVersion(
       version: String(o.version),
       errors,
     });
-  return { config, ignored };
+  return { config, ignored, reshaped };
 }
 
 /**
@@ -307,13 +312,29 @@ function mapTensors(
     else if (!datatype) fail(`${where}: data_type ${t.data_type} has no protocol datatype tensorshare serves`, needle);
     else if (datatype !== m.datatype)
       fail(`${where}: data_type ${t.data_type} (${datatype}) but the model's ${kind} is ${m.datatype}`, needle);
-    if (t.reshape !== undefined) fail(`${where}: reshape is not supported: declare the model's own dims`, needle);
     batchable(t.name, m.shape);
     const dims = t.dims ?? (maxBatch > 0 ? m.shape.slice(1) : m.shape);
     const shape = maxBatch > 0 ? [-1, ...dims] : dims;
-    if (shape.length !== m.shape.length || shape.some((d, k) => d !== -1 && m.shape[k] !== -1 && d !== m.shape[k]))
+    // A reshape is what the model sees; only fixed sizes on both sides (the batch dimension aside).
+    const rs = t.reshape && (t.reshape.shape ?? []);
+    if (rs && (t.dims === undefined || [...dims, ...rs].some((d) => d < 0) || count(dims) !== count(rs)))
       fail(
-        `${where}: dims [${dims.join(', ')}]${maxBatch > 0 ? ' (with the batch dimension first)' : ''} do not fit the model's shape [${m.shape.join(', ')}]`,
+        `${where}: reshape [${rs.join(', ')}] of dims [${dims.join(', ')}]: only fixed dims and shape with as many elements are supported`,
+        needle,
+      );
+    // The reshape handler takes the model's side from the model's own shape: it must be fixed past the batch.
+    if (rs && kind === 'input' && m.shape.slice(maxBatch > 0 ? 1 : 0).some((d) => d < 0))
+      fail(
+        `${where}: reshape of an input whose model shape [${m.shape.join(', ')}] has free dimensions is not supported`,
+        needle,
+      );
+    const modelSide = rs ? (maxBatch > 0 ? [-1, ...rs] : rs) : shape;
+    if (
+      modelSide.length !== m.shape.length ||
+      modelSide.some((d, k) => d !== -1 && m.shape[k] !== -1 && d !== m.shape[k])
+    )
+      fail(
+        `${where}: ${rs ? `reshape [${rs.join(', ')}]` : `dims [${dims.join(', ')}]`}${maxBatch > 0 ? ' (with the batch dimension first)' : ''} do not fit the model's shape [${m.shape.join(', ')}]`,
         needle,
       );
     const details = (
@@ -324,7 +345,7 @@ function mapTensors(
       name: t.name,
       datatype: datatype ?? m.datatype,
       // Where the config leaves a dimension free the model's fixed size stands.
-      shape: shape.map((d, k) => (d === -1 ? (m.shape[k] ?? -1) : d)),
+      shape: rs ? shape : shape.map((d, k) => (d === -1 ? (m.shape[k] ?? -1) : d)),
       ...(t.optional ? { optional: true } : {}),
     });
   }
@@ -338,6 +359,8 @@ function mapTensors(
   }
   return out;
 }
+
+const count = (dims: readonly number[]) => dims.reduce((n, d) => n * d, 1);
 
 /** First line (1-based) matching `needle` (a regex, or a plain substring). */
 function lineOf(text: string, needle: RegExp | string): number | undefined {
