@@ -16,7 +16,7 @@ import { resolvePaths } from '../config.js';
 import { localResidency, type Residency } from '../client/residency.js';
 import { realClock, type Clock } from './autoscaler/clock.js';
 import { createAutoscalerDriver } from './autoscaler/driver.js';
-import { fingerprintFunction } from './functions/repository.js';
+import { folderCatalog, type FunctionCatalog } from './functions/repository.js';
 import type { InferRequest, InferResponse, ModelMetadata } from '../tensor/index.js';
 import { describeHandlerIn } from './instances/describe.js';
 import type { InstanceUsers } from './instances/user.js';
@@ -43,6 +43,8 @@ export type { Deployment, FunctionState, FunctionStatus } from './runtime/regist
 export interface RuntimeOptions {
   /** Folder with one sub-folder per function. */
   functionsDir: string;
+  /** How functionsDir is read (default: one sub-folder per function; a Triton model repository has its own). */
+  catalog?: FunctionCatalog;
   repository?: string;
   store?: string;
   /** How instances open models (default: daemonless openSession). */
@@ -131,6 +133,7 @@ const noListener: RunnerListener = { slots() {}, unservable() {} };
 
 export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const paths = resolvePaths({ repository: o.repository, store: o.store });
+  const catalog = o.catalog ?? folderCatalog(o.functionsDir);
   const clock = o.clock ?? realClock;
   const log = o.logger ?? silentLogger;
   const residency = o.residency ?? localResidency(paths);
@@ -183,6 +186,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   });
   const lifecycle = createLifecycle({
     functionsDir: o.functionsDir,
+    catalog,
     repository: paths.repository,
     residency,
     registry,
@@ -196,6 +200,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   });
   const poller = createRepositoryPoller({
     functionsDir: o.functionsDir,
+    catalog,
     everyMs: o.pollIntervalMs ?? 2000,
     clock,
     registry,
@@ -239,7 +244,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     async unload(fn) {
       if (!registry.get(fn))
         throw new TensorshareError('ERR_MODEL_NOT_FOUND', `function '${fn}' not found`, { function: fn });
-      registry.unloaded.set(fn, await fingerprintFunction(o.functionsDir, fn));
+      registry.unloaded.set(fn, await catalog.fingerprint(fn));
       await lifecycle.remove(fn, 'unload');
     },
     poll: poller.poll,

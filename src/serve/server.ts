@@ -25,9 +25,12 @@ import { wireServingMetrics } from './serving-metrics.js';
 import { createCoreBudget, type Policy } from '../sched/index.js';
 import type { InstanceUsers } from './instances/user.js';
 import { startDashboardFor, type DashboardFlag, type RunningDashboard } from './dashboard/index.js';
+import { openModelRepository, type ModelRepositoryOptions } from './triton-repository/model-repository.js';
 
 export interface ServeOptions {
   functionsDir: string;
+  /** Serve functionsDir as a Triton model repository (`<model>/config.pbtxt`, `<model>/<version>/model.onnx`) in this control mode. */
+  modelRepository?: ModelRepositoryOptions;
   repository: string;
   store: string;
   host?: string;
@@ -126,6 +129,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const unwire = wireServingMetrics(metrics.registry, events, layout(o.store));
   // The dashboard counts cold starts from the first instance too.
   const board = o.dashboard ? startDashboardFor(o.dashboard, events) : undefined;
+  const triton =
+    o.modelRepository &&
+    openModelRepository({
+      ...o.modelRepository,
+      dir: o.functionsDir,
+      repository: o.repository,
+      pollIntervalMs: o.pollIntervalMs ?? 2000,
+      log: log.child({ component: 'model-repository' }),
+    });
   const runtime = await createRuntime({
     cores,
     onEvent: (e) => {
@@ -135,6 +147,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     repository: o.repository,
     store: o.store,
     pollIntervalMs: o.pollIntervalMs,
+    ...(triton ? triton.runtime : {}),
     logger: log.child({ component: 'runtime' }),
     env: o.env,
     instanceUsers: users,
@@ -170,6 +183,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         }),
       },
     });
+    await triton?.start(runtime);
   } catch (e) {
     unwire();
     await runtime.close({ timeoutMs: 5000 });
@@ -185,8 +199,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     },
     'scheduler ready',
   );
+  const backend = runtimeBackend(runtime, scheduling);
   const gateway = await startGateway({
-    backend: supervisedBackend(runtimeBackend(runtime, scheduling), supervisor),
+    backend: supervisedBackend(triton ? triton.backend(backend, runtime) : backend, supervisor),
     metrics,
     host: o.host,
     httpPort: o.httpPort,

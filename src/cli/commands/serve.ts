@@ -8,12 +8,16 @@ import { startServer, type GatewayBounds } from '../../serve/server.js';
 import { parseTenantWeights } from '../../serve/scheduling.js';
 import { parseInstanceUsers } from '../../serve/instances/user.js';
 import { parseDashboardFlag } from '../../serve/dashboard/index.js';
+import { CONTROL_MODES, type ControlMode } from '../../serve/triton-repository/model-repository.js';
 import { importBundled } from './demo.js';
 import { action } from '../output.js';
 import { roots } from '../context.js';
 
 interface ServeOpts {
   functions: string;
+  modelRepository?: string;
+  modelControlMode: string;
+  loadModel: string[];
   host: string;
   httpPort: string;
   grpcPort: string;
@@ -83,6 +87,21 @@ export function registerServe(program: Command): void {
       'function repository: <dir>/<name>/config.json (+ handler.js)',
       path.join(packageRoot, 'functions'),
     )
+    .option(
+      '--model-repository <dir>',
+      'serve a Triton model repository instead: <dir>/<model>/config.pbtxt + <dir>/<model>/<version>/model.onnx (ONNX Runtime models)',
+    )
+    .option(
+      '--model-control-mode <mode>',
+      `with --model-repository, as tritonserver: ${CONTROL_MODES.join(' | ')} (none: load all at start; poll: and rescan every --poll ms; explicit: only --load-model and the load/unload API)`,
+      'none',
+    )
+    .option(
+      '--load-model <name>',
+      "explicit mode: a model to load at start ('*': all); repeatable",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--http-port <port>', 'HTTP port (0: any free port)', '8000')
     .option('--grpc-port <port>', "gRPC port (0: any free port, 'off': no gRPC)", '8001')
@@ -149,6 +168,16 @@ export function registerServe(program: Command): void {
             'ERR_INVALID_ARGUMENT',
             `--policy must be one of ${POLICIES.join(', ')}, got '${opts.policy}'`,
           );
+        if (!(CONTROL_MODES as readonly string[]).includes(opts.modelControlMode))
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            `--model-control-mode must be one of ${CONTROL_MODES.join(', ')}, got '${opts.modelControlMode}'`,
+          );
+        if (opts.modelRepository === undefined && (opts.loadModel.length > 0 || opts.modelControlMode !== 'none'))
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            '--model-control-mode and --load-model apply to --model-repository',
+          );
         const tenantWeights = parseTenantWeights(opts.tenantWeight);
         const cores = count('--cores', opts.cores);
         const slots = count('--slots', opts.slots);
@@ -174,7 +203,15 @@ export function registerServe(program: Command): void {
         // The bundled functions name these models; importing is idempotent.
         if (opts.bundled) await importBundled(r.repository);
         const server = await startServer({
-          functionsDir: path.resolve(opts.functions),
+          functionsDir: path.resolve(opts.modelRepository ?? opts.functions),
+          ...(opts.modelRepository === undefined
+            ? {}
+            : {
+                modelRepository: {
+                  controlMode: opts.modelControlMode as ControlMode,
+                  loadModels: opts.loadModel,
+                },
+              }),
           repository: r.repository,
           store: r.store,
           host: opts.host,

@@ -30,6 +30,29 @@ export interface FunctionDefinition {
 }
 
 /**
+ * How the runtime reads its functions: by default a folder with one
+ * sub-folder per function (`folderCatalog`); a Triton model repository reads
+ * its own layout (src/serve/triton-repository). Names are the runtime's keys.
+ */
+export interface FunctionCatalog {
+  /** The functions there now, sorted. */
+  list(): Promise<string[]>;
+  /** Changes whenever anything `read` would see changes; undefined when `name` is gone. */
+  fingerprint(name: string): Promise<string | undefined>;
+  /** Reads and validates `name` (ERR_MODEL_NOT_FOUND when it is not there); `fingerprint`: one just computed. */
+  read(name: string, fingerprint?: string): Promise<FunctionDefinition>;
+}
+
+/** The function repository folder `functionsDir` as a catalog. */
+export function folderCatalog(functionsDir: string): FunctionCatalog {
+  return {
+    list: () => listFunctionNames(functionsDir),
+    fingerprint: (name) => fingerprintFunction(functionsDir, name),
+    read: (name, fingerprint) => readFunction(functionsDir, name, fingerprint),
+  };
+}
+
+/**
  * Files up to this size (configs, handlers) are hashed; larger ones (model
  * files, even a small model's) are fingerprinted by size and mtime, so a scan
  * of a thousand functions reads no model bytes.

@@ -7,7 +7,7 @@ import { TensorshareError, isTensorshareError } from '../../errors.js';
 import type { AutoscalerDriver } from '../autoscaler/driver.js';
 import type { Residency } from '../../client/residency.js';
 import { deployFunction, type DeployedFunction, type DescribeHandler } from '../functions/deploy.js';
-import { fingerprintFunction, readFunction } from '../functions/repository.js';
+import { folderCatalog, type FunctionCatalog } from '../functions/repository.js';
 import type { EventSink } from '../instances/events.js';
 import type { ExitReason } from '../instances/instance.js';
 import type { FunctionPool } from '../instances/pool.js';
@@ -24,6 +24,8 @@ export interface Lifecycle {
 
 export interface LifecycleOptions {
   functionsDir: string;
+  /** How functionsDir is read (default: one sub-folder per function). */
+  catalog?: FunctionCatalog;
   repository: string;
   /** Makes a deployment's models resident (the daemon when serve uses one). */
   residency: Residency;
@@ -39,6 +41,7 @@ export interface LifecycleOptions {
 
 export function createLifecycle(o: LifecycleOptions): Lifecycle {
   const { registry, log, emit } = o;
+  const catalog = o.catalog ?? folderCatalog(o.functionsDir);
   const closing = () => new TensorshareError('ERR_UNAVAILABLE', 'runtime is closing');
 
   const serial = <T>(e: Entry, f: () => Promise<T>): Promise<T> => {
@@ -58,13 +61,13 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
         e.pool = undefined;
         e.fingerprint = undefined;
       }
-      const fingerprint = await fingerprintFunction(o.functionsDir, name);
+      const fingerprint = await catalog.fingerprint(name);
       if (!force && fingerprint !== undefined && fingerprint === e.fingerprint && e.state !== 'UNLOADING')
         return status(e);
       if (!e.pool) e.state = 'LOADING';
       e.fingerprint = fingerprint;
       try {
-        const def = await readFunction(o.functionsDir, name, fingerprint);
+        const def = await catalog.read(name, fingerprint);
         e.fingerprint = def.source.fingerprint;
         const prev = e.pool?.deployed;
         const d = await deployFunction(def, {

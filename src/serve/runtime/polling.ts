@@ -2,7 +2,7 @@
 // functions, removes those whose folder is gone, and leaves an explicitly
 // unloaded function alone until its files change. One scan at a time.
 import type { Clock, TimerHandle } from '../autoscaler/clock.js';
-import { fingerprintFunction, listFunctionNames } from '../functions/repository.js';
+import { folderCatalog, type FunctionCatalog } from '../functions/repository.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { FunctionRegistry } from './registry.js';
@@ -26,6 +26,8 @@ export interface RepositoryPoller {
 
 export function createRepositoryPoller(o: {
   functionsDir: string;
+  /** How functionsDir is read (default: one sub-folder per function). */
+  catalog?: FunctionCatalog;
   everyMs: number;
   clock: Clock;
   registry: FunctionRegistry;
@@ -35,6 +37,7 @@ export function createRepositoryPoller(o: {
   deployConcurrency?: number;
 }): RepositoryPoller {
   const { registry, lifecycle, log } = o;
+  const catalog = o.catalog ?? folderCatalog(o.functionsDir);
   let polling: Promise<void> | undefined;
   let timer: TimerHandle | undefined;
   let stopped = false;
@@ -42,10 +45,10 @@ export function createRepositoryPoller(o: {
   const poll = (): Promise<void> => {
     polling ??= (async () => {
       try {
-        const names = await listFunctionNames(o.functionsDir);
+        const names = await catalog.list();
         const present = new Set(names);
         await forEachBounded(names, o.deployConcurrency ?? DEPLOY_CONCURRENCY, async (name) => {
-          const fp = await fingerprintFunction(o.functionsDir, name);
+          const fp = await catalog.fingerprint(name);
           if (registry.unloaded.has(name) && registry.unloaded.get(name) === fp) return;
           const e = registry.get(name);
           if (e && e.fingerprint === fp) return;
@@ -54,7 +57,7 @@ export function createRepositoryPoller(o: {
         for (const e of registry.entries()) {
           if (present.has(e.name) || e.state === 'UNLOADING') continue;
           // Listed before an explicit load created it? Only a folder that is really gone unloads.
-          if ((await fingerprintFunction(o.functionsDir, e.name)) !== undefined) continue;
+          if ((await catalog.fingerprint(e.name)) !== undefined) continue;
           await lifecycle
             .remove(e.name, 'unload')
             .catch((err) => log.error({ function: e.name, err }, 'unload failed'));
