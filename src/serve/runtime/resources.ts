@@ -39,7 +39,8 @@ export function createResources(o: { guard: MemoryGuard; cores?: CoreBudget; log
     const want = d.config.intraOpThreads;
     if (!cores) return { threads: want, release() {} };
     try {
-      const lease = cores.reserve(id, want, { min: 1 });
+      // Besteffort instances run at idle CPU priority: realtime ones may take their cores (../../sched/cores.ts).
+      const lease = cores.reserve(id, want, { min: 1, yielding: d.config.priority === 'besteffort' });
       coreBlocked.delete(d.name);
       if (lease.threads < want) {
         log.warn(
