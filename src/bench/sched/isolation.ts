@@ -6,7 +6,7 @@
 // moment realtime work is runnable. Phases alternate: realtime alone,
 // besteffort alone, both (besteffort overloading).
 import { processTree } from '../cpu.js';
-import { threadPriorities, SCHED_POLICY } from '../../serve/instances/cpu-priority.js';
+import { SCHED_POLICY, threadPriorities } from '../../proc/threads.js';
 import type { ServeProcess } from '../serve-process.js';
 import { fmtStep, type Harness } from './harness.js';
 import { median } from './numbers.js';
@@ -58,7 +58,12 @@ export async function isolationScenario(h: Harness, c: ScenarioContext): Promise
   for (let rep = 0; rep < (q ? 1 : 3); rep++) {
     for (const [phase, load] of phases.map((_, k) => phases[(k + rep) % phases.length]!)) {
       const r = await h.measure(server, load, durationMs);
-      const run = { phase, rep, ...(r.byClass.rt ? { rt: r.byClass.rt } : {}), ...(r.byClass.be ? { be: r.byClass.be } : {}) };
+      const run = {
+        phase,
+        rep,
+        ...(r.byClass.rt ? { rt: r.byClass.rt } : {}),
+        ...(r.byClass.be ? { be: r.byClass.be } : {}),
+      };
       runs.push(run);
       h.log(
         `  [2i] rep ${rep} ${phase.padEnd(8)}${run.rt ? ` rt ${fmtStep(run.rt)}` : ''}${run.be ? ` | be ${fmtStep(run.be)}` : ''}`,

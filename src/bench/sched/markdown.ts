@@ -189,13 +189,13 @@ function isolationMarkdown(i: Isolation): string[] {
   L.push('| | realtime alone | besteffort alone | both |');
   L.push('|---|---|---|---|');
   for (const k of ['p50', 'p95', 'p99'] as const)
-    L.push(`| realtime ${k} | ${f1(v('rt-alone', (x) => x.rt?.[k]))} ms | - | ${f1(v('mixed', (x) => x.rt?.[k]))} ms |`);
+    L.push(
+      `| realtime ${k} | ${f1(v('rt-alone', (x) => x.rt?.[k]))} ms | - | ${f1(v('mixed', (x) => x.rt?.[k]))} ms |`,
+    );
   L.push(
     `| realtime answered | ${(100 * v('rt-alone', (x) => x.rt?.okFraction)).toFixed(1)}% | - | ${(100 * v('mixed', (x) => x.rt?.okFraction)).toFixed(1)}% |`,
   );
-  L.push(
-    `| besteffort completed | - | ${f1(i.beThroughput.alone)}/s | ${f1(i.beThroughput.mixed)}/s |`,
-  );
+  L.push(`| besteffort completed | - | ${f1(i.beThroughput.alone)}/s | ${f1(i.beThroughput.mixed)}/s |`);
   L.push('');
   L.push(
     `Other processes used ${median(i.runs.map((x) => (x.rt ?? x.be)!.bgCores)).toFixed(2)} cores during the median run (per run: ${i.runs.map((x) => (x.rt ?? x.be)!.bgCores.toFixed(2)).join(', ')}).`,
@@ -218,7 +218,9 @@ function fallbackMarkdown(f: FallbackSim): string[] {
       `Realtime in bursts of ${s.burstMs} ms at ${s.rtBurst}x the GPU's capacity, then ${s.quietMs} ms at ${s.rtQuiet}x; besteffort of a \`device: auto\` function steadily at ${s.be}x; ${s.timeoutMs} ms queue timeout; ${s.seconds} s. The serving path does not route by it yet.`,
   );
   L.push('');
-  L.push('| fallback | besteffort completed | of them on CPU | besteffort timed out | realtime p99 | time on CPU | switches |');
+  L.push(
+    '| fallback | besteffort completed | of them on CPU | besteffort timed out | realtime p99 | time on CPU | switches |',
+  );
   L.push('|---|---|---|---|---|---|---|');
   for (const [name, o] of [
     ['off', f.off],
@@ -228,7 +230,9 @@ function fallbackMarkdown(f: FallbackSim): string[] {
       `| ${name} | ${o.beCompleted} of ${o.beOffered} | ${o.beOnCpu} | ${o.beTimedOut} | ${f1(o.rtP99)} ms | ${(100 * o.onCpuFraction).toFixed(0)}% | ${o.switches} |`,
     );
   L.push('');
-  L.push(`Target: with fallback on, besteffort completes more requests than without: **${f.met ? 'met' : 'missed'}** (simulated).`);
+  L.push(
+    `Target: with fallback on, besteffort completes more requests than without: **${f.met ? 'met' : 'missed'}** (simulated).`,
+  );
   L.push('');
   return L;
 }

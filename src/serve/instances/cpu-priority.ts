@@ -20,8 +20,8 @@ export interface LoweredPriority {
   threads: number;
 }
 
-/** Scheduling policy of a thread as Linux numbers it (/proc/<pid>/task/<tid>/stat, field 41). */
-export const SCHED_POLICY = { SCHED_OTHER: 0, SCHED_BATCH: 3, SCHED_IDLE: 5 } as const;
+/** Linux's number of the policy (<sched.h>); src/proc/threads.ts reads it back. */
+const SCHED_IDLE = 5;
 
 type SetScheduler = (pid: number, policy: number, param: number[]) => number;
 let setScheduler: SetScheduler | undefined;
@@ -55,7 +55,7 @@ export function lowerCpuPriority(pid: number): LoweredPriority {
   const done = new Set<number>();
   let policy: LoweredPriority['policy'] = 'SCHED_IDLE';
   const lower = (tid: number) => {
-    if (policy === 'SCHED_IDLE' && bindSetScheduler()(tid, SCHED_POLICY.SCHED_IDLE, [0]) === 0) return;
+    if (policy === 'SCHED_IDLE' && bindSetScheduler()(tid, SCHED_IDLE, [0]) === 0) return;
     const idleErrno = koffi.errno();
     try {
       os.setPriority(tid, 19);
@@ -89,27 +89,4 @@ export function lowerCpuPriority(pid: number): LoweredPriority {
     }
   }
   return { policy, threads: done.size };
-}
-
-/** Policy and nice of every thread of `pid`, from /proc (what tests and status output read). */
-export function threadPriorities(pid: number): Array<{ tid: number; name: string; policy: number; nice: number }> {
-  const out: Array<{ tid: number; name: string; policy: number; nice: number }> = [];
-  for (const tid of tids(pid)) {
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // ended meanwhile
-    }
-    const close = stat.lastIndexOf(')');
-    // Fields after the command name start at field 3 (state): nice is field 19, policy field 41.
-    const f = stat.slice(close + 2).split(' ');
-    out.push({
-      tid,
-      name: stat.slice(stat.indexOf('(') + 1, close),
-      nice: Number(f[19 - 3]),
-      policy: Number(f[41 - 3]),
-    });
-  }
-  return out;
 }
