@@ -63,7 +63,7 @@ export function simulateFallback(on: boolean, seed = 11): FallbackSim['on'] {
         }
     if (gpuBusyUntil <= now && gpuQ.length) {
       const k = gpuQ.findIndex((r) => r.rt);
-      const [r] = gpuQ.splice(k >= 0 ? k : 0, 1);
+      const [r] = gpuQ.splice(Math.max(k, 0), 1); // realtime first, else the oldest besteffort
       gpuBusyUntil = now + s.gpuServiceMs;
       if (r!.rt) rtLat.push(now + s.gpuServiceMs - r!.at);
       else out.beCompleted++;
