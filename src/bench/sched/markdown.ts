@@ -183,26 +183,28 @@ function isolationMarkdown(i: Isolation): string[] {
   L.push(
     `The same model and batching as two functions on one \`priority\` server with \`--cores 2\`: \`rt\` (\`priority: realtime\`, normal CPU priority) at ${i.rtRate}/s and \`be\` (\`priority: besteffort\`) at ${i.beRate}/s, 2 instances each. ` +
       `The besteffort function's instances run at SCHED_IDLE (every thread; ${i.idleInstances} of the server's ${i.instances} instance processes were, read from \`/proc\` during the run), so the kernel preempts them whenever realtime work is runnable; ` +
-      "their cores are in the core budget's yielding tier, so the realtime instances fit beside them. Realtime alone, besteffort alone and both together, alternating.",
+      "their cores are in the core budget's yielding tier, so the realtime instances fit beside them. Realtime alone, besteffort alone and both together, alternating; " +
+      'for contrast, both together on a server where the besteffort function is declared realtime (instances at normal CPU priority, `--cores 4` so they fit the budget) and its requests say `priority: besteffort`: the same scheduler order, only the CPU class differs.',
   );
   L.push('');
-  L.push('| | realtime alone | besteffort alone | both |');
-  L.push('|---|---|---|---|');
+  L.push('| | realtime alone | besteffort alone | both | both, besteffort at normal CPU priority |');
+  L.push('|---|---|---|---|---|');
   for (const k of ['p50', 'p95', 'p99'] as const)
     L.push(
-      `| realtime ${k} | ${f1(v('rt-alone', (x) => x.rt?.[k]))} ms | - | ${f1(v('mixed', (x) => x.rt?.[k]))} ms |`,
+      `| realtime ${k} | ${f1(v('rt-alone', (x) => x.rt?.[k]))} ms | - | ${f1(v('mixed', (x) => x.rt?.[k]))} ms | ${f1(v('mixed-normal-cpu', (x) => x.rt?.[k]))} ms |`,
     );
+  const pct = (phase: string) => `${(100 * v(phase, (x) => x.rt?.okFraction)).toFixed(1)}%`;
+  L.push(`| realtime answered | ${pct('rt-alone')} | - | ${pct('mixed')} | ${pct('mixed-normal-cpu')} |`);
   L.push(
-    `| realtime answered | ${(100 * v('rt-alone', (x) => x.rt?.okFraction)).toFixed(1)}% | - | ${(100 * v('mixed', (x) => x.rt?.okFraction)).toFixed(1)}% |`,
+    `| besteffort completed | - | ${f1(i.beThroughput.alone)}/s | ${f1(i.beThroughput.mixed)}/s | ${f1(i.beThroughput.mixedNormalCpu)}/s |`,
   );
-  L.push(`| besteffort completed | - | ${f1(i.beThroughput.alone)}/s | ${f1(i.beThroughput.mixed)}/s |`);
   L.push('');
   L.push(
     `Other processes used ${median(i.runs.map((x) => (x.rt ?? x.be)!.bgCores)).toFixed(2)} cores during the median run (per run: ${i.runs.map((x) => (x.rt ?? x.be)!.bgCores.toFixed(2)).join(', ')}).`,
   );
   L.push('');
   L.push(
-    `Targets: realtime p99 beside the besteffort overload at most ${i.targets.rtRatio}x alone: **${i.met.rt ? 'met' : 'missed'}** (${i.ratio.toFixed(2)}x); besteffort throughput beside realtime above ${100 * i.targets.beShare}% of alone: **${i.met.be ? 'met' : 'missed'}** (${(100 * i.beShare).toFixed(0)}%).`,
+    `Targets: realtime p99 beside the besteffort overload at most ${i.targets.rtRatio}x alone: **${i.met.rt ? 'met' : 'missed'}** (${i.ratio.toFixed(2)}x); besteffort throughput beside realtime above ${100 * i.targets.beShare}% of alone: **${i.met.be ? 'met' : 'missed'}** (${(100 * i.beShare).toFixed(0)}%). With besteffort at normal CPU priority, realtime p99 is ${(i.rtP99.mixedNormalCpu / i.rtP99.alone).toFixed(2)}x alone.`,
   );
   L.push('');
   return L;

@@ -121,12 +121,12 @@ export interface Isolation {
   /** Instance processes of the server whose every thread was at SCHED_IDLE, and all instance processes. */
   idleInstances: number;
   instances: number;
-  runs: Array<{ phase: 'rt-alone' | 'be-alone' | 'mixed'; rep: number; rt?: Step; be?: Step }>;
-  /** Median realtime p99 alone and beside the besteffort overload. */
-  rtP99: { alone: number; mixed: number };
+  runs: Array<{ phase: 'rt-alone' | 'be-alone' | 'mixed' | 'mixed-normal-cpu'; rep: number; rt?: Step; be?: Step }>;
+  /** Median realtime p99 alone and beside the besteffort overload; mixedNormalCpu: the same with besteffort instances at normal CPU priority. */
+  rtP99: { alone: number; mixed: number; mixedNormalCpu: number };
   ratio: number;
   /** Median besteffort throughput alone and beside realtime. */
-  beThroughput: { alone: number; mixed: number };
+  beThroughput: { alone: number; mixed: number; mixedNormalCpu: number };
   beShare: number;
   targets: { rtRatio: number; beShare: number };
   met: { rt: boolean; be: boolean };
