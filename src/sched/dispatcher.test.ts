@@ -365,6 +365,59 @@ test('queue limit: a full function queue refuses with ERR_OVERLOADED; expired re
   );
 });
 
+test('queue limit per class: a full besteffort queue never refuses a realtime request', () => {
+  const d = make({ policy: 'priority', slots: 1 }, [solo('m', { maxQueueLength: 2 }), solo('other')]);
+  d.enqueue({ fn: 'other', payload: 'o' }, 0);
+  assert.equal(d.next(0).batch?.fn, 'other'); // the one slot is busy: everything below stays queued
+  d.enqueue({ fn: 'm', payload: 'b1', priority: 'besteffort' }, 0);
+  d.enqueue({ fn: 'm', payload: 'b2', priority: 'besteffort' }, 0);
+  assert.throws(
+    () => d.enqueue({ fn: 'm', payload: 'b3', priority: 'besteffort' }, 1),
+    (e) =>
+      isTensorshareError(e, 'ERR_OVERLOADED') &&
+      e.details.priority === 'besteffort' &&
+      /2 requests already queued \(maxQueueLength 2\) in its besteffort queue/.test(e.message),
+  );
+  d.enqueue({ fn: 'm', payload: 'r1', priority: 'realtime' }, 1);
+  d.enqueue({ fn: 'm', payload: 'r2', priority: 'realtime' }, 1);
+  assert.throws(
+    () => d.enqueue({ fn: 'm', payload: 'r3', priority: 'realtime' }, 1),
+    (e) => isTensorshareError(e, 'ERR_OVERLOADED') && e.details.priority === 'realtime',
+  );
+  assert.deepEqual(d.snapshot().functions.find((f) => f.fn === 'm')?.queuedByClass, { realtime: 2, besteffort: 2 });
+});
+
+test('queue limit per class: maxQueueLengthByClass overrides one class; dispatch frees its room', () => {
+  const d = make({ policy: 'priority', slots: 1 }, [
+    solo('m', { maxQueueLength: 3, maxQueueLengthByClass: { besteffort: 1 } }),
+  ]);
+  d.enqueue({ fn: 'm', payload: 'b1', priority: 'besteffort' }, 0);
+  assert.throws(
+    () => d.enqueue({ fn: 'm', payload: 'b2', priority: 'besteffort' }, 0),
+    (e) => isTensorshareError(e, 'ERR_OVERLOADED') && e.details.maxQueueLength === 1,
+  );
+  for (const k of [1, 2, 3]) d.enqueue({ fn: 'm', payload: `r${k}`, priority: 'realtime' }, 0);
+  const first = d.next(0).batch!;
+  assert.equal(first.requests[0]?.payload, 'r1');
+  d.enqueue({ fn: 'm', payload: 'r4', priority: 'realtime' }, 0); // r1 left the queue: room again
+  d.complete(first, 1);
+  assert.deepEqual(runAll(d), ['r2', 'r3', 'r4', 'b1']);
+  d.enqueue({ fn: 'm', payload: 'b3', priority: 'besteffort' }, 1);
+});
+
+test('queue limit per class: bad per-class limits are refused naming the field', () => {
+  const d = createDispatcher<string>({ policy: 'priority', slots: 1 });
+  assert.throws(
+    () => d.register({ name: 'm', maxQueueLengthByClass: { besteffort: 0 } }),
+    (e) =>
+      isTensorshareError(e, 'ERR_INVALID_ARGUMENT') && /m: maxQueueLengthByClass.besteffort must be/.test(e.message),
+  );
+  assert.throws(
+    () => d.register({ name: 'm', maxQueueLengthByClass: { urgent: 2 } as never }),
+    (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT') && /unknown priority class 'urgent'/.test(e.message),
+  );
+});
+
 test('enqueue refuses unknown functions and oversize requests', () => {
   const d = make({ policy: 'fifo' }, [batched('m', 4)]);
   assert.throws(

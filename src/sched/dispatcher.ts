@@ -38,6 +38,7 @@ import { type ProfileConfig, createProfile, observe, predict } from './profile.j
 export type Policy = 'fifo' | 'priority' | 'fair' | 'srtf';
 export const POLICIES: readonly Policy[] = ['fifo', 'priority', 'fair', 'srtf'];
 export type PriorityClass = 'realtime' | 'besteffort';
+export const PRIORITY_CLASSES: readonly PriorityClass[] = ['realtime', 'besteffort'];
 
 export interface FunctionConfig {
   name: string;
@@ -45,8 +46,14 @@ export interface FunctionConfig {
   batching?: BatchingConfig | null;
   /** Adaptive batch cap against a latency SLO (needs `batching`). Without it the cap is maxBatchSize. */
   aimd?: AimdConfig;
-  /** Queued requests beyond this are refused with ERR_OVERLOADED. Default: unbounded. */
+  /**
+   * Queued requests of one priority class beyond this are refused with
+   * ERR_OVERLOADED. Each class has a queue limit of its own, so a besteffort
+   * backlog never refuses a realtime request. Default: unbounded.
+   */
   maxQueueLength?: number;
+  /** A class's own limit instead of maxQueueLength (e.g. a short besteffort queue). */
+  maxQueueLengthByClass?: Partial<Record<PriorityClass, number>>;
   /** Queue timeout for requests that set none, ms. Default: none. */
   defaultTimeoutMs?: number;
   /** Batches of this function that may run at once (its runner's slots; 0 while none is up). Default: unbounded (slots still apply). */
@@ -128,6 +135,8 @@ export interface Decision<P> {
 export interface FunctionStats {
   fn: string;
   queued: number;
+  /** `queued` by priority class. */
+  queuedByClass: Record<PriorityClass, number>;
   inFlight: number;
   /** Current batch cap, items (the AIMD gauge). */
   cap: number;
@@ -166,6 +175,8 @@ interface FnState<P> {
   config: FunctionConfig;
   /** Queued requests in arrival (seq) order. */
   queue: Request<P>[];
+  /** How many of `queue` are of each class (each class has its own queue limit). */
+  queuedByClass: Record<PriorityClass, number>;
   inFlight: number;
   aimd: AimdState | null;
   /** Lower bound of the queue's earliest deadline (exact after a purge). */
@@ -254,7 +265,10 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
 
   function removeFromQueue(s: FnState<P>, gone: ReadonlySet<Request<P>>): void {
     s.queue = s.queue.filter((r) => !gone.has(r));
-    for (const r of gone) tenantQueued(r.tenant, -1);
+    for (const r of gone) {
+      tenantQueued(r.tenant, -1);
+      s.queuedByClass[r.priority]--;
+    }
   }
 
   /** Moves expired requests of `s` out of its queue; returns them. */
@@ -372,6 +386,15 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
     register(cfg) {
       if (cfg.batching) checkBatchingConfig(cfg.name, cfg.batching);
       if (cfg.maxQueueLength !== undefined) checkCount(`${cfg.name}: maxQueueLength`, cfg.maxQueueLength);
+      for (const [cls, n] of Object.entries(cfg.maxQueueLengthByClass ?? {})) {
+        if (!(PRIORITY_CLASSES as readonly string[]).includes(cls))
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            `${cfg.name}: maxQueueLengthByClass has unknown priority class '${cls}'; expected ${PRIORITY_CLASSES.join(' or ')}`,
+            { fn: cfg.name, class: cls },
+          );
+        checkCount(`${cfg.name}: maxQueueLengthByClass.${cls}`, n as number);
+      }
       if (cfg.maxConcurrency !== undefined) checkCount(`${cfg.name}: maxConcurrency`, cfg.maxConcurrency, 0);
       const old = fns.get(cfg.name);
       let aimd: AimdState | null = null;
@@ -382,6 +405,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
       fns.set(cfg.name, {
         config: { ...cfg },
         queue: old?.queue ?? [],
+        queuedByClass: old?.queuedByClass ?? { realtime: 0, besteffort: 0 },
         inFlight: old?.inFlight ?? 0,
         aimd,
         nextDeadline: old?.nextDeadline ?? Infinity,
@@ -425,13 +449,15 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
           { fn: init.fn },
         );
       }
-      const limit = s.config.maxQueueLength ?? Infinity;
-      if (s.queue.length >= limit) outbox.push(...purge(s, now));
-      if (s.queue.length >= limit) {
+      const priority = init.priority ?? 'besteffort';
+      const limit = s.config.maxQueueLengthByClass?.[priority] ?? s.config.maxQueueLength ?? Infinity;
+      if (s.queuedByClass[priority] >= limit) outbox.push(...purge(s, now));
+      if (s.queuedByClass[priority] >= limit) {
+        const queued = s.queuedByClass[priority];
         throw new TensorshareError(
           'ERR_OVERLOADED',
-          `function '${init.fn}' is overloaded: ${s.queue.length} requests already queued (maxQueueLength ${limit})`,
-          { fn: init.fn, queued: s.queue.length, maxQueueLength: limit },
+          `function '${init.fn}' is overloaded: ${queued} requests already queued (maxQueueLength ${limit}) in its ${priority} queue`,
+          { fn: init.fn, queued, maxQueueLength: limit, priority },
         );
       }
       const n = ++seq;
@@ -440,7 +466,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
         seq: n,
         fn: init.fn,
         tenant: init.tenant ?? 'default',
-        priority: init.priority ?? 'besteffort',
+        priority,
         enqueuedAt: now,
         deadline: now + timeoutMs,
         items,
@@ -448,6 +474,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
         payload: init.payload,
       };
       s.queue.push(req);
+      s.queuedByClass[priority]++;
       if (req.priority === 'realtime') s.lastRealtimeAt = now;
       s.arrivalGapMs = s.lastArrivalAt === undefined ? undefined : now - s.lastArrivalAt;
       s.lastArrivalAt = now;
@@ -528,6 +555,7 @@ export function createDispatcher<P>(config: DispatcherConfig): Dispatcher<P> {
         functions: [...fns.values()].map((s) => ({
           fn: s.config.name,
           queued: s.queue.length,
+          queuedByClass: { ...s.queuedByClass },
           inFlight: s.inFlight,
           cap: capOf(s),
           concurrency: s.config.maxConcurrency ?? Infinity,

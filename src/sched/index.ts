@@ -28,6 +28,7 @@ export {
   type DispatcherSnapshot,
   type FunctionStats,
   POLICIES,
+  PRIORITY_CLASSES,
   createDispatcher,
   timeoutError,
 } from './dispatcher.js';
@@ -39,3 +40,13 @@ export {
   cancelledError,
   createScheduler,
 } from './scheduler.js';
+export {
+  type FallbackConfig,
+  type FallbackState,
+  type GpuLoad,
+  FALLBACK_DEFAULTS,
+  checkFallbackConfig,
+  deviceFor,
+  fallbackStep,
+  initialFallback,
+} from './fallback.js';

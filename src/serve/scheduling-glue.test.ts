@@ -253,6 +253,35 @@ describe('createScheduling over a fake runtime', () => {
     s.destroy();
   });
 
+  test('a besteffort backlog that fills its queue refuses besteffort only: realtime is admitted and runs first', async () => {
+    const { calls, s } = setup({ batching: undefined, maxQueueLength: 2 }, 'priority');
+    const busy = s.infer('f', req([[0, 0]]));
+    await settle();
+    const be = [1, 2].map((k) => s.infer('f', req([[k, k]], { priority: 'besteffort' })));
+    await assert.rejects(
+      s.infer('f', req([[3, 3]], { priority: 'besteffort' })),
+      (e: Error & { code?: string }) =>
+        e.code === 'ERR_OVERLOADED' &&
+        /2 requests already queued \(maxQueueLength 2\) in its besteffort queue/.test(e.message),
+    );
+    const rtReq = s.infer('f', req([[4, 4]], { priority: 'realtime' }));
+    await settle();
+    calls[0]!.resolve(doubled(calls[0]!.request));
+    await busy;
+    await settle();
+    assert.deepEqual(
+      [...(calls[1]!.request.inputs[0]!.data as Float32Array)],
+      [4, 4],
+      'realtime runs before the backlog',
+    );
+    for (let i = 1; i < 4; i++) {
+      calls[i]!.resolve(doubled(calls[i]!.request));
+      await settle();
+    }
+    await Promise.all([rtReq, ...be]);
+    s.destroy();
+  });
+
   test('a request past its timeout is rejected with ERR_TIMEOUT and never reaches the runtime', async () => {
     const { clock, calls, s } = setup({ batching: undefined });
     const slow = s.infer('f', req([[1, 1]]));

@@ -7,7 +7,9 @@
 //        unloaded or failed ERR_UNAVAILABLE; a loading one is queued too,
 //        with no slots until its instances are up (its requests run alone);
 //     2. request parameters give the priority class, tenant and timeout; the
-//        deadline is fixed once, at enqueue; the queue limit is checked once;
+//        deadline is fixed once, at enqueue; the queue limit is checked once,
+//        per priority class (each class of a function may queue
+//        maxQueueLength: a besteffort backlog never refuses realtime);
 //     3. scheduler.submit() queues it; the policy (fifo | priority | fair |
 //        srtf) picks batches when a slot is free; a request still queued at
 //        its timeout is rejected with ERR_TIMEOUT and never runs (the timeout

@@ -1,7 +1,7 @@
 // The scheduling section of docs/benchmarks.md: a pure function of the
 // results (and of where the charts lie relative to the document).
 import { f0, f1, median } from './numbers.js';
-import { NOISY_CORES, type SchedBenchResults } from './results.js';
+import { NOISY_CORES, type FallbackSim, type Isolation, type SchedBenchResults } from './results.js';
 
 export function markdown(r: SchedBenchResults, benchDir?: string): string {
   const L: string[] = [];
@@ -115,6 +115,8 @@ export function markdown(r: SchedBenchResults, benchDir?: string): string {
     );
     L.push(img('sched-priority.svg', 'realtime latency percentiles'));
   }
+  if (r.isolation) L.push(...isolationMarkdown(r.isolation));
+  if (r.fallback) L.push(...fallbackMarkdown(r.fallback));
   if (r.fair) {
     const f = r.fair;
     L.push('### 3. Two tenants with equal weights under `fair`');
@@ -170,4 +172,69 @@ export function markdown(r: SchedBenchResults, benchDir?: string): string {
     L.push(img('sched-srtf.svg', 'mean latency, srtf vs fifo'));
   }
   return L.join('\n');
+}
+
+function isolationMarkdown(i: Isolation): string[] {
+  const L: string[] = [];
+  const v = (phase: string, pick: (x: Isolation['runs'][number]) => number | undefined) =>
+    median(i.runs.filter((x) => x.phase === phase).map((x) => pick(x) ?? Number.NaN));
+  L.push('### 2i. Realtime isolation: besteffort instances at idle CPU priority (DART)');
+  L.push('');
+  L.push(
+    `The same model and batching as two functions on one \`priority\` server with \`--cores 2\`: \`rt\` (\`priority: realtime\`, normal CPU priority) at ${i.rtRate}/s and \`be\` (\`priority: besteffort\`) at ${i.beRate}/s, 2 instances each. ` +
+      `The besteffort function's instances run at SCHED_IDLE (every thread; ${i.idleInstances} of the server's ${i.instances} instance processes were, read from \`/proc\` during the run), so the kernel preempts them whenever realtime work is runnable; ` +
+      "their cores are in the core budget's yielding tier, so the realtime instances fit beside them. Realtime alone, besteffort alone and both together, alternating; " +
+      'for contrast, both together on a server where the besteffort function is declared realtime (instances at normal CPU priority, `--cores 4` so they fit the budget) and its requests say `priority: besteffort`: the same scheduler order, only the CPU class differs.',
+  );
+  L.push('');
+  L.push('| | realtime alone | besteffort alone | both | both, besteffort at normal CPU priority |');
+  L.push('|---|---|---|---|---|');
+  for (const k of ['p50', 'p95', 'p99'] as const)
+    L.push(
+      `| realtime ${k} | ${f1(v('rt-alone', (x) => x.rt?.[k]))} ms | - | ${f1(v('mixed', (x) => x.rt?.[k]))} ms | ${f1(v('mixed-normal-cpu', (x) => x.rt?.[k]))} ms |`,
+    );
+  const pct = (phase: string) => `${(100 * v(phase, (x) => x.rt?.okFraction)).toFixed(1)}%`;
+  L.push(`| realtime answered | ${pct('rt-alone')} | - | ${pct('mixed')} | ${pct('mixed-normal-cpu')} |`);
+  L.push(
+    `| besteffort completed | - | ${f1(i.beThroughput.alone)}/s | ${f1(i.beThroughput.mixed)}/s | ${f1(i.beThroughput.mixedNormalCpu)}/s |`,
+  );
+  L.push('');
+  L.push(
+    `Other processes used ${median(i.runs.map((x) => (x.rt ?? x.be)!.bgCores)).toFixed(2)} cores during the median run (per run: ${i.runs.map((x) => (x.rt ?? x.be)!.bgCores.toFixed(2)).join(', ')}).`,
+  );
+  L.push('');
+  L.push(
+    `Targets: realtime p99 beside the besteffort overload at most ${i.targets.rtRatio}x alone: **${i.met.rt ? 'met' : 'missed'}** (${i.ratio.toFixed(2)}x); besteffort throughput beside realtime above ${100 * i.targets.beShare}% of alone: **${i.met.be ? 'met' : 'missed'}** (${(100 * i.beShare).toFixed(0)}%). With besteffort at normal CPU priority, realtime p99 is ${(i.rtP99.mixedNormalCpu / i.rtP99.alone).toFixed(2)}x alone.`,
+  );
+  L.push('');
+  return L;
+}
+
+function fallbackMarkdown(f: FallbackSim): string[] {
+  const s = f.setup;
+  const L: string[] = [];
+  L.push('### 2f. GPU -> CPU fallback of besteffort work (simulated)');
+  L.push('');
+  L.push(
+    `Simulated on fake time, not measured: the decision of \`src/sched/fallback.ts\` (enter at ${f.config.enterQueueDepth} realtime requests queued or ${f.config.enterWaitMs} ms waited, leave after ${f.config.holdMs} ms at most ${f.config.exitQueueDepth} queued and ${f.config.exitWaitMs} ms) over a stand-in GPU (one slot, ${s.gpuServiceMs} ms per request, realtime first) and CPU instances (${s.cpuSlots} slots, ${s.cpuServiceMs} ms). ` +
+      `Realtime in bursts of ${s.burstMs} ms at ${s.rtBurst}x the GPU's capacity, then ${s.quietMs} ms at ${s.rtQuiet}x; besteffort of a \`device: auto\` function steadily at ${s.be}x; ${s.timeoutMs} ms queue timeout; ${s.seconds} s. The serving path does not route by it yet.`,
+  );
+  L.push('');
+  L.push(
+    '| fallback | besteffort completed | of them on CPU | besteffort timed out | realtime p99 | time on CPU | switches |',
+  );
+  L.push('|---|---|---|---|---|---|---|');
+  for (const [name, o] of [
+    ['off', f.off],
+    ['on', f.on],
+  ] as const)
+    L.push(
+      `| ${name} | ${o.beCompleted} of ${o.beOffered} | ${o.beOnCpu} | ${o.beTimedOut} | ${f1(o.rtP99)} ms | ${(100 * o.onCpuFraction).toFixed(0)}% | ${o.switches} |`,
+    );
+  L.push('');
+  L.push(
+    `Target: with fallback on, besteffort completes more requests than without: **${f.met ? 'met' : 'missed'}** (simulated).`,
+  );
+  L.push('');
+  return L;
 }

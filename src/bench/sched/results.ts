@@ -65,6 +65,10 @@ export interface SchedBenchResults {
   idealCapacity: number;
   batching?: Scenario1;
   priority?: Scenario2;
+  /** Scenario 2 with realtime and besteffort as two functions, besteffort instances at SCHED_IDLE (issue 14, DART). */
+  isolation?: Isolation;
+  /** GPU -> CPU fallback of besteffort work, simulated on fake time with a stand-in GPU. */
+  fallback?: FallbackSim;
   fair?: Scenario3;
   srtf?: Scenario4;
   summary: string[];
@@ -108,6 +112,44 @@ export interface Scenario2 {
   ratio: { priority: number; reserve: number; fifo: number };
   target: number;
   met: { priority: boolean; reserve: boolean };
+}
+
+export interface Isolation {
+  rtRate: number;
+  beRate: number;
+  functions: Record<string, object>;
+  /** Instance processes of the server whose every thread was at SCHED_IDLE, and all instance processes. */
+  idleInstances: number;
+  instances: number;
+  runs: Array<{ phase: 'rt-alone' | 'be-alone' | 'mixed' | 'mixed-normal-cpu'; rep: number; rt?: Step; be?: Step }>;
+  /** Median realtime p99 alone and beside the besteffort overload; mixedNormalCpu: the same with besteffort instances at normal CPU priority. */
+  rtP99: { alone: number; mixed: number; mixedNormalCpu: number };
+  ratio: number;
+  /** Median besteffort throughput alone and beside realtime. */
+  beThroughput: { alone: number; mixed: number; mixedNormalCpu: number };
+  beShare: number;
+  targets: { rtRatio: number; beShare: number };
+  met: { rt: boolean; be: boolean };
+}
+
+export interface FallbackSim {
+  setup: Record<string, number>;
+  config: Record<string, number>;
+  off: FallbackOutcome;
+  on: FallbackOutcome;
+  /** With fallback, besteffort completes more requests than without. */
+  met: boolean;
+}
+
+export interface FallbackOutcome {
+  beOffered: number;
+  beCompleted: number;
+  beOnCpu: number;
+  beTimedOut: number;
+  rtTimedOut: number;
+  rtP99: number;
+  onCpuFraction: number;
+  switches: number;
 }
 
 export interface Scenario3 {

@@ -2,7 +2,8 @@
 // serve` processes over loopback HTTP, open-loop Poisson load from this
 // process (../loadgen.ts), a reduced-depth BERT-base-shaped encoder (hidden
 // 768) from src/gen. Four scenarios, one file each: batching.ts,
-// priority.ts, fair.ts, srtf.ts.
+// priority.ts (with isolation.ts and the simulated fallback.ts), fair.ts,
+// srtf.ts.
 //
 // Measurements of different configurations alternate (interleaving), and
 // every figure reported is the median over repetitions: the machine is
@@ -13,6 +14,8 @@ import { machineInfo } from '../machine.js';
 import { batchingScenario } from './batching.js';
 import { computeCeiling } from './ceiling.js';
 import { fairScenario } from './fair.js';
+import { fallbackScenario } from './fallback.js';
+import { isolationScenario } from './isolation.js';
 import { createHarness } from './harness.js';
 import { priorityScenario } from './priority.js';
 import { writeReport } from './report.js';
@@ -88,6 +91,10 @@ export async function runSchedBench(o: SchedBenchOptions): Promise<SchedBenchRes
       // One fifo server of the shared function is the contrast of both tenant scenarios.
       const fifo = await h.serve('fifo', sharedFunction(ctx), { policy: 'fifo', cores: 2, tenantFromRequest: true });
       if (o.scenarios.includes(2)) results.priority = await priorityScenario(h, ctx, fifo);
+      if (o.scenarios.includes(2)) {
+        results.isolation = await isolationScenario(h, ctx);
+        results.fallback = fallbackScenario();
+      }
       if (o.scenarios.includes(3)) results.fair = await fairScenario(h, ctx, fifo);
       await h.stop(fifo);
     }

@@ -25,6 +25,18 @@ export function summarize(r: SchedBenchResults): string[] {
       `2. priority: realtime p99 alone ${f1(p.rtP99.alone)} ms; beside besteffort ${f1(p.rtP99.priority)} ms under priority (${p.ratio.priority.toFixed(2)}x), ${f1(p.rtP99.reserve)} ms with a realtime reserve of 1 run (${p.ratio.reserve.toFixed(2)}x), ${f1(p.rtP99.fifo)} ms under fifo (${p.ratio.fifo.toFixed(2)}x); target 1.5x: ${p.met.priority ? 'met' : 'missed'} (priority), ${p.met.reserve ? 'met' : 'missed'} (with reserve)`,
     );
   }
+  if (r.isolation) {
+    const i = r.isolation;
+    out.push(
+      `2. isolation (rt and be functions, be instances at SCHED_IDLE: ${i.idleInstances} of ${i.instances}): realtime p99 alone ${f1(i.rtP99.alone)} ms, beside the besteffort overload ${f1(i.rtP99.mixed)} ms (${i.ratio.toFixed(2)}x; target <= ${i.targets.rtRatio}x: ${i.met.rt ? 'met' : 'missed'}), ${f1(i.rtP99.mixedNormalCpu)} ms with be at normal CPU priority (${(i.rtP99.mixedNormalCpu / i.rtP99.alone).toFixed(2)}x); besteffort ${f1(i.beThroughput.mixed)}/s beside realtime vs ${f1(i.beThroughput.alone)}/s alone (${(100 * i.beShare).toFixed(0)}%; target > ${100 * i.targets.beShare}%: ${i.met.be ? 'met' : 'missed'})`,
+    );
+  }
+  if (r.fallback) {
+    const f = r.fallback;
+    out.push(
+      `2. fallback (simulated, stand-in GPU): besteffort completed ${f.on.beCompleted} with fallback vs ${f.off.beCompleted} without (of ${f.on.beOffered}); realtime p99 ${f1(f.on.rtP99)} vs ${f1(f.off.rtP99)} ms; more with fallback: ${f.met ? 'met' : 'missed'}`,
+    );
+  }
   if (r.fair) {
     const f = r.fair;
     out.push(

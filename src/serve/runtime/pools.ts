@@ -8,6 +8,7 @@ import type { AutoscalerDriver } from '../autoscaler/driver.js';
 import type { Clock } from '../autoscaler/clock.js';
 import type { DeployedFunction } from '../functions/deploy.js';
 import type { EventSink } from '../instances/events.js';
+import { lowerCpuPriority } from '../instances/cpu-priority.js';
 import { startInstance } from '../instances/instance.js';
 import type { MemoryLimitOptions } from '../instances/memory-limit.js';
 import type { OpenerSpec } from '../instances/opener.js';
@@ -56,7 +57,7 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
     // An instance granted fewer threads than configured opens its sessions with what it got.
     const runAs =
       lease.threads !== d.config.intraOpThreads ? { ...d, config: { ...d.config, intraOpThreads: lease.threads } } : d;
-    return startInstance({
+    const instance = startInstance({
       id,
       deployed: runAs,
       repository: o.repository,
@@ -97,6 +98,25 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
             if (p !== registry.get(d.name)?.pool && p.counts().current === 0 && p.waiting() > 0) driver.poke(p.name);
       },
     });
+    if (d.config.priority === 'besteffort') lowerBesteffort(d.name, id, instance.pid);
+    return instance;
+  };
+
+  /** A besteffort function's instances yield the CPU to everything else (see ../instances/cpu-priority.ts). */
+  const lowerBesteffort = (fn: string, id: string, pid: number | undefined) => {
+    if (pid === undefined) return; // the fork failed; the instance reports it
+    try {
+      const lowered = lowerCpuPriority(pid);
+      log.info(
+        { function: fn, instance: id, pid, cpuPriority: lowered.policy },
+        `besteffort instance ${id} runs at ${lowered.policy}`,
+      );
+    } catch (e) {
+      log.warn(
+        { function: fn, instance: id, pid, error: (e as Error).message },
+        `besteffort instance ${id} runs at normal CPU priority (lowering it was not permitted): it competes with realtime instances for the cores`,
+      );
+    }
   };
 
   const reclaim = (fn: string): boolean => {

@@ -38,8 +38,10 @@ export function createResources(o: { guard: MemoryGuard; cores?: CoreBudget; log
   const reserveCores = (d: DeployedFunction, id: string): Reservation | TensorshareError => {
     const want = d.config.intraOpThreads;
     if (!cores) return { threads: want, release() {} };
+    // Besteffort instances run at idle CPU priority: realtime ones may take their cores (../../sched/cores.ts).
+    const yielding = d.config.priority === 'besteffort';
     try {
-      const lease = cores.reserve(id, want, { min: 1 });
+      const lease = cores.reserve(id, want, { min: 1, yielding });
       coreBlocked.delete(d.name);
       if (lease.threads < want) {
         log.warn(
@@ -52,12 +54,19 @@ export function createResources(o: { guard: MemoryGuard; cores?: CoreBudget; log
       if (!isTensorshareError(e, 'ERR_RESOURCE_EXHAUSTED')) throw e;
       const holders = cores
         .holders()
+        .filter((h) => (h.yielding ?? false) === yielding)
         .map((h) => `${h.owner}:${h.threads}`)
         .join(', ');
       const err = new TensorshareError(
         'ERR_RESOURCE_EXHAUSTED',
-        `not enough CPU cores to start an instance of function '${d.name}': it needs ${want} intra-op thread${want === 1 ? '' : 's'} and all ${cores.total} cores are held by instances (${holders})`,
-        { function: d.name, resource: 'cores', requested: want, available: cores.available(), total: cores.total },
+        `not enough CPU cores to start an instance of function '${d.name}': it needs ${want} intra-op thread${want === 1 ? '' : 's'} and all ${cores.total} cores are held by ${yielding ? 'besteffort ' : ''}instances (${holders})`,
+        {
+          function: d.name,
+          resource: 'cores',
+          requested: want,
+          available: yielding ? cores.total - cores.yielding() : cores.available(),
+          total: cores.total,
+        },
       );
       if (!coreBlocked.has(d.name)) {
         coreBlocked.add(d.name);

@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createFakeClock } from './clock.js';
+import {
+  FALLBACK_DEFAULTS,
+  checkFallbackConfig,
+  deviceFor,
+  fallbackStep,
+  initialFallback,
+  type FallbackState,
+  type GpuLoad,
+} from './fallback.js';
+import { isTensorshareError } from '../errors.js';
+
+const c = { enterQueueDepth: 4, enterWaitMs: 20, exitQueueDepth: 0, exitWaitMs: 5, holdMs: 500 };
+const load = (realtimeQueued: number, realtimeOldestWaitMs = 0): GpuLoad => ({ realtimeQueued, realtimeOldestWaitMs });
+const be = { priority: 'besteffort' as const, device: 'auto' as const };
+
+test('fallback: besteffort of device:auto moves to CPU when realtime saturates the GPU by depth or by wait', () => {
+  const clock = createFakeClock();
+  let s = initialFallback(clock.now());
+  s = fallbackStep(s, load(3, 19), clock.now(), c);
+  assert.equal(deviceFor(s, be), 'gpu', 'below both marks: stays');
+  clock.advance(10);
+  s = fallbackStep(s, load(4), clock.now(), c);
+  assert.equal(s.onCpu, true);
+  assert.equal(s.changedAt, 10);
+  assert.equal(deviceFor(s, be), 'cpu');
+  assert.equal(deviceFor(s, { priority: 'realtime', device: 'auto' }), 'gpu', 'realtime never leaves the GPU');
+  assert.equal(deviceFor(s, { priority: 'besteffort', device: 'gpu' }), 'gpu', 'device: gpu never falls back');
+  const byWait = fallbackStep(initialFallback(), load(1, 20), 0, c);
+  assert.equal(byWait.onCpu, true, 'one realtime request waiting 20 ms saturates too');
+});
+
+test('fallback: moves back only after holdMs below the low marks without a break', () => {
+  const clock = createFakeClock();
+  let s: FallbackState = fallbackStep(initialFallback(), load(8), clock.now(), c);
+  const sample = (l: GpuLoad, after: number) => {
+    clock.advance(after);
+    s = fallbackStep(s, l, clock.now(), c);
+  };
+  sample(load(2, 3), 100);
+  assert.equal(s.onCpu, true, 'between the marks: stays on CPU (hysteresis)');
+  assert.equal(s.calmSince, null);
+  sample(load(0), 100);
+  assert.equal(s.calmSince, 200);
+  sample(load(0, 4), 400);
+  assert.equal(s.onCpu, true, '400 ms calm of 500');
+  sample(load(1), 50);
+  assert.equal(s.calmSince, null, 'a busy sample breaks the calm');
+  sample(load(0), 50);
+  sample(load(0), 499);
+  assert.equal(s.onCpu, true);
+  sample(load(0), 1);
+  assert.equal(s.onCpu, false);
+  assert.equal(s.changedAt, clock.now());
+  assert.equal(deviceFor(s, be), 'gpu', 'back on the GPU');
+});
+
+test('fallback: a sample that changes nothing returns the same state object', () => {
+  const s = initialFallback();
+  assert.equal(fallbackStep(s, load(0), 5, c), s);
+  const on = fallbackStep(s, load(9), 5, c);
+  assert.equal(fallbackStep(on, load(9), 6, c), on);
+});
+
+test('fallback: configs whose exit marks are not below the enter marks, or negative ones, are refused', () => {
+  checkFallbackConfig(FALLBACK_DEFAULTS);
+  assert.throws(
+    () => checkFallbackConfig({ ...c, exitQueueDepth: 4 }),
+    (e) => isTensorshareError(e, 'ERR_INVALID_ARGUMENT') && /exit marks must be below the enter marks/.test(e.message),
+  );
+  assert.throws(
+    () => checkFallbackConfig({ ...c, holdMs: -1 }),
+    (e) =>
+      isTensorshareError(e, 'ERR_INVALID_ARGUMENT') && /fallback holdMs must be a number >= 0, got -1/.test(e.message),
+  );
+  assert.throws(() => checkFallbackConfig({ ...c, enterQueueDepth: 1.5 }), /enterQueueDepth must be an integer >= 0/);
+});

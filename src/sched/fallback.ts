@@ -1,0 +1,84 @@
+// GPU -> CPU fallback of besteffort work (DART's shuffling): while realtime
+// work saturates a GPU executor, besteffort requests of functions that allow
+// either device (`device: auto`) run on CPU instances instead of waiting
+// behind it, and they move back once the GPU has been free for a while.
+//
+// Pure: the caller samples the executor's realtime load (queue depth, and
+// how long its oldest realtime request has waited) and keeps the state.
+// Hysteresis (enter above the high marks, leave only after `holdMs` below the
+// low marks) keeps a load near a threshold from moving work back and forth
+// on every sample.
+import { TensorshareError } from '../errors.js';
+import type { PriorityClass } from './dispatcher.js';
+
+export interface FallbackConfig {
+  /** Fall back when this many realtime requests wait for the GPU ... */
+  enterQueueDepth: number;
+  /** ... or the oldest of them has waited this long, ms. */
+  enterWaitMs: number;
+  /** Move back once at most this many wait ... */
+  exitQueueDepth: number;
+  /** ... none longer than this, ms ... */
+  exitWaitMs: number;
+  /** ... for this long without a break, ms. */
+  holdMs: number;
+}
+
+export const FALLBACK_DEFAULTS: Readonly<FallbackConfig> = Object.freeze({
+  enterQueueDepth: 4,
+  enterWaitMs: 20,
+  exitQueueDepth: 0,
+  exitWaitMs: 5,
+  holdMs: 500,
+});
+
+/** The realtime load of one GPU executor at a sample. */
+export interface GpuLoad {
+  realtimeQueued: number;
+  /** Wait of the oldest queued realtime request, ms (0 when none). */
+  realtimeOldestWaitMs: number;
+}
+
+export interface FallbackState {
+  /** Besteffort work of `device: auto` functions goes to CPU instances. */
+  onCpu: boolean;
+  /** onCpu: since when the load has been below the low marks (null: it is not). */
+  calmSince: number | null;
+  /** When onCpu last changed (for logs and metrics). */
+  changedAt: number;
+}
+
+export const initialFallback = (now = 0): FallbackState => ({ onCpu: false, calmSince: null, changedAt: now });
+
+export function checkFallbackConfig(c: FallbackConfig): void {
+  for (const k of ['enterQueueDepth', 'exitQueueDepth'] as const)
+    if (!(Number.isInteger(c[k]) && c[k] >= 0))
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `fallback ${k} must be an integer >= 0, got ${c[k]}`);
+  for (const k of ['enterWaitMs', 'exitWaitMs', 'holdMs'] as const)
+    if (!(Number.isFinite(c[k]) && c[k] >= 0))
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `fallback ${k} must be a number >= 0, got ${c[k]}`);
+  if (c.exitQueueDepth >= c.enterQueueDepth || c.exitWaitMs >= c.enterWaitMs)
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `fallback exit marks must be below the enter marks (queue ${c.exitQueueDepth} < ${c.enterQueueDepth}, wait ${c.exitWaitMs} < ${c.enterWaitMs} ms), or work would move back at once`,
+    );
+}
+
+/** The state after a load sample at `now`. */
+export function fallbackStep(s: FallbackState, load: GpuLoad, now: number, c: FallbackConfig): FallbackState {
+  const saturated = load.realtimeQueued >= c.enterQueueDepth || load.realtimeOldestWaitMs >= c.enterWaitMs;
+  if (!s.onCpu) return saturated ? { onCpu: true, calmSince: null, changedAt: now } : s;
+  const calm = load.realtimeQueued <= c.exitQueueDepth && load.realtimeOldestWaitMs <= c.exitWaitMs;
+  if (!calm) return s.calmSince === null ? s : { ...s, calmSince: null };
+  const calmSince = s.calmSince ?? now;
+  if (now - calmSince >= c.holdMs) return { onCpu: false, calmSince: null, changedAt: now };
+  return s.calmSince === calmSince ? s : { ...s, calmSince };
+}
+
+/** Where one request runs: only besteffort requests of `device: auto` functions leave the GPU, and only while it is saturated. */
+export function deviceFor(
+  s: FallbackState,
+  request: { priority: PriorityClass; device: 'auto' | 'gpu' },
+): 'gpu' | 'cpu' {
+  return s.onCpu && request.device === 'auto' && request.priority === 'besteffort' ? 'cpu' : 'gpu';
+}
