@@ -185,6 +185,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     functionsDir: o.functionsDir,
     repository: paths.repository,
     residency,
+    store: paths.store,
     registry,
     newPool,
     driver,
