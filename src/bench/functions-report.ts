@@ -64,7 +64,7 @@ export function functionsTargets(r: BenchResults): TargetResult[] {
     notes: [
       ...quick,
       `the restart finds every model file already imported (same bytes: no split, no runtime check) and resident; the first start imports and checks ${f.functions} model files (${formatBytes(f.modelBytes)} each)`,
-      `split: ${s1(f.single.readyMs)} for a server with 1 function (serve and its daemon starting), then ${ms((f.restart.readyMs - f.single.readyMs) / Math.max(1, f.functions - 1))} per further function (a deploy: fingerprint, the model file hashed again to prove it unchanged, its manifest read, an open and a close of a lease in the daemon)`,
+      `split: ${s1(f.single.readyMs)} for a server with 1 function (serve and its daemon starting), then ${ms((f.restart.readyMs - f.single.readyMs) / Math.max(1, f.functions - 1))} per further function (a deploy: fingerprint, config read, the model file hashed again to prove it unchanged, its manifest read, one stat to see it resident; no lease in the daemon for a model already resident)`,
       `load average at the restart: ${loadOf(f.restart.load)} on this shared machine`,
     ],
   });

@@ -153,7 +153,7 @@ function requestPathBody(r: BenchResults): string[] {
   const staged = rp.scenarios.filter((s) => s.stagesMs);
   if (staged.length) {
     out.push(
-      "tensorshare's time per request by stage (mean ms, from `tensorshare_request_stage_seconds`): decode = body parse, validation and conversion to tensors; queue = waiting for a batch and an instance; dispatch = batching and the runtime's bookkeeping around the run; transfer = to the instance process and back; run = inside the instance; encode = the response body.",
+      "tensorshare's time per request by stage (mean ms, from `tensorshare_request_stage_seconds`): decode = body parse, validation and conversion to tensors; queue = waiting for a batch and an instance; dispatch = batching and the runtime's bookkeeping around the run; transfer = to the instance process and back; run = the model (or handler) inside the instance; encode = the response body, in the gateway and, for large JSON outputs, the JSON text their instance wrote (instances write it in parallel; the gateway splices).",
     );
     out.push('');
     out.push(`| scenario | ${STAGES.join(' | ')} |`);

@@ -189,6 +189,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     catalog,
     repository: paths.repository,
     residency,
+    store: paths.store,
     registry,
     newPool,
     driver,

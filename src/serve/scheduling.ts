@@ -46,6 +46,7 @@ import {
 } from '../sched/index.js';
 import { BATCHING_DEFAULTS, FUNCTION_DEFAULTS } from './functions/config.js';
 import type { InferRequest, InferResponse, Tensor } from '../tensor/index.js';
+import { batchJsonTextAsk, ownJsonText, type WithJsonTextAsk } from './protocol/json-text.js';
 import type { Deployment, Logger, Runtime } from './runtime.js';
 
 /** Request parameters the scheduler reads (and strips before the request reaches the instance). */
@@ -436,7 +437,11 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
 
     const first = live[0]!.r.payload.request;
     const { inputs, sizes } = concatInputs(live.map(({ r }) => namedTensors(r.payload.request.inputs)));
-    const batched: InferRequest = {
+    const jsonText = batchJsonTextAsk(
+      live.map(({ r }) => (r.payload.request as WithJsonTextAsk<InferRequest>).jsonText),
+      sizes,
+    );
+    const batched: WithJsonTextAsk<InferRequest> = {
       inputs: first.inputs.map((t) => ({
         ...t,
         shape: inputs[t.name]!.shape,
@@ -444,6 +449,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
       })),
       ...(first.outputs ? { outputs: first.outputs } : {}),
       ...(first.parameters ? { parameters: first.parameters } : {}),
+      ...(jsonText ? { jsonText } : {}),
     };
     let res: InferResponse;
     let parts: NamedTensors[];
@@ -460,7 +466,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
         {
           ...res,
           outputs: res.outputs.map((t) => ({
-            ...t,
+            ...ownJsonText(t, k),
             shape: part[t.name]!.shape,
             data: part[t.name]!.data as Tensor['data'],
           })),

@@ -8,4 +8,15 @@ export {
   type SegmentWriter,
   type Slot,
 } from './segment.js';
-export { INLINE_BYTES, putTensors, slotsOf, takeTensors, takeTensorsAsync, type SlotTensor } from './tensors.js';
+export {
+  INLINE_BYTES,
+  putBytes,
+  putTensors,
+  slotOfBytes,
+  slotsOf,
+  takeBytesAsync,
+  takeTensors,
+  takeTensorsAsync,
+  type SlotBytes,
+  type SlotTensor,
+} from './tensors.js';

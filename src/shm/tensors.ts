@@ -78,3 +78,27 @@ export function slotsOf(tensors: readonly { data: unknown }[]): Slot[] {
   }
   return out;
 }
+
+/** Bytes as a control message carries them: inline, or a slot of the segment. */
+export type SlotBytes = Uint8Array | { slot: Slot };
+
+/** `bytes` into the segment when it is at least `minBytes` and fits, else inline; the slot it took, if any. */
+export function putBytes(
+  writer: SegmentWriter,
+  bytes: Uint8Array,
+  minBytes = INLINE_BYTES,
+): { sent: SlotBytes; slot?: Slot } {
+  const slot = bytes.byteLength < minBytes ? undefined : writer.write(bytes);
+  return slot ? { sent: { slot }, slot } : { sent: bytes };
+}
+
+/** The slot `b` travels in, if it does. */
+export function slotOfBytes(b: SlotBytes): Slot | undefined {
+  return ArrayBuffer.isView(b) ? undefined : b.slot;
+}
+
+/** The bytes `putBytes` sent, large ones read on the thread pool (as `takeTensorsAsync`). */
+export async function takeBytesAsync(reader: SegmentReader, b: SlotBytes): Promise<Uint8Array> {
+  if (ArrayBuffer.isView(b)) return b;
+  return b.slot.bytes >= ASYNC_READ_BYTES ? reader.readAsync(b.slot) : reader.read(b.slot);
+}

@@ -33,6 +33,8 @@ export interface InferTiming {
   instanceMs?: number;
   /** Set when this request waited for an instance to start. */
   coldStartMs?: number;
+  /** Part of instanceMs the instance spent writing its outputs' JSON text (part of the response's encoding). */
+  formatMs?: number;
 }
 
 export interface InferResponse {

@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { Residency } from '../../client/residency.js';
 import { TensorshareError, isTensorshareError } from '../../errors.js';
 import { importModel } from '../../store/import.js';
+import { layout } from '../../store/layout.js';
 import type { Manifest, OpenMode } from '../../store/manifest.js';
+import { isResident } from '../../store/materialize.js';
 import type { FunctionConfig } from './config.js';
 import type { FunctionDefinition, FunctionSource } from './repository.js';
 import { ioMetadata, type ModelMetadata, type TensorMetadata } from '../../tensor/index.js';
@@ -21,13 +23,16 @@ export interface ResolvedModel {
   mode: OpenMode;
 }
 
+/** A model as a deployment keeps it: the manifest served its purpose at deploy (an idle function holds only this). */
+export type DeployedModel = Omit<ResolvedModel, 'manifest'>;
+
 export interface DeployedFunction {
   name: string;
   /** Deployment number of this function in this runtime ("1", "2", ...), reported as its version. */
   version: string;
   source: FunctionSource;
   config: FunctionConfig;
-  models: Record<string, ResolvedModel>;
+  models: Record<string, DeployedModel>;
   metadata: ModelMetadata;
 }
 
@@ -45,6 +50,12 @@ export interface DeployOptions {
   residency: Residency;
   version: string;
   describeHandler: DescribeHandler;
+  /**
+   * The store `residency` fills. A modelFile already imported and resident there for fast-open is
+   * not opened at deploy: no lease to take and end (a restart over a thousand functions made two
+   * daemon round trips per function); an instance that finds it gone makes it resident again.
+   */
+  store?: string;
 }
 
 export async function deployFunction(def: FunctionDefinition, o: DeployOptions): Promise<DeployedFunction> {
@@ -57,7 +68,7 @@ export async function deployFunction(def: FunctionDefinition, o: DeployOptions):
           ? 'model'
           : 'modelFile'
         : `models.${alias}`;
-    const resident = await withContext(source.label, field, async () => {
+    models[alias] = await withContext(source.label, field, async (): Promise<ResolvedModel> => {
       let ref: string;
       if ('ref' in b) ref = b.ref;
       else {
@@ -68,14 +79,18 @@ export async function deployFunction(def: FunctionDefinition, o: DeployOptions):
           })
         ).manifest;
         ref = `${m.name}:${m.version}`;
+        if ((config.mode ?? m.defaultMode) === 'fast-open' && o.store && (await isResident(layout(o.store), m)))
+          return { alias, ref, manifest: m, mode: 'fast-open' };
       }
-      return o.residency.ensureResident(ref, config.mode);
+      const resident = await o.residency.ensureResident(ref, config.mode);
+      await resident.release();
+      return { alias, ref: resident.ref, manifest: resident.manifest, mode: resident.mode };
     });
-    await resident.release();
-    models[alias] = { alias, ref: resident.ref, manifest: resident.manifest, mode: resident.mode };
   }
   const metadata = await settleMetadata(def, models, o);
-  return { name: source.name, version: o.version, source, config, models, metadata };
+  const kept: Record<string, DeployedModel> = {};
+  for (const [alias, m] of Object.entries(models)) kept[alias] = { alias, ref: m.ref, mode: m.mode };
+  return { name: source.name, version: o.version, source, config, models: kept, metadata };
 }
 
 async function withContext<T>(label: string, field: string, f: () => Promise<T>): Promise<T> {

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { TensorshareError } from '../../errors.js';
 import type { Parameters } from '../../tensor/index.js';
-import type { ModelIndexEntry } from '../protocol/backend.js';
+import type { ModelIndexEntry, ValidatedInferRequest } from '../protocol/backend.js';
 import {
   binaryOutputOf,
   decodeContentEncoding,
@@ -21,7 +21,8 @@ import {
   type HttpInferInput,
 } from '../protocol/http-codec.js';
 import { scanJson } from '../protocol/json-scan.js';
-import { shown } from '../protocol/limits.js';
+import type { WithJsonTextAsk } from '../protocol/json-text.js';
+import { shown, type DecodeLimits } from '../protocol/limits.js';
 import { badRequest, tooLarge } from '../protocol/status.js';
 import { readBody } from './body.js';
 import type { DecodeOffload } from './offload.js';
@@ -217,7 +218,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
             input.body.length >= opts.offloadBytes || encoded
               ? await opts.offload.http(input, model, version, meta)
               : decodeHttpInfer(input, model, version, meta, ctx.limits);
-          return { request: decoded.request, extra: binaryOutputOf(decoded.binaryOutput) };
+          const binaryOutput = binaryOutputOf(decoded.binaryOutput);
+          return { request: askJsonText(decoded.request, binaryOutput, ctx.limits), extra: binaryOutput };
         },
         (req, res, outputs, binaryOutput) =>
           encodeHttpInferResponse(req, res, outputs, binaryOutput, ctx.limits.maxJsonResponseBytes),
@@ -315,6 +317,16 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   });
 
   return app;
+}
+
+/** The request asking its instance to write the JSON text of the outputs that go back as JSON (see json-text.ts). */
+function askJsonText(
+  req: ValidatedInferRequest,
+  binaryOutput: (name: string) => boolean,
+  limits: DecodeLimits,
+): WithJsonTextAsk<ValidatedInferRequest> {
+  const outputs = req.outputs.map((o) => o.name).filter((n) => !binaryOutput(n));
+  return outputs.length ? { ...req, jsonText: { outputs, maxBytes: limits.maxJsonResponseBytes } } : req;
 }
 
 function indexJson(m: ModelIndexEntry): Record<string, string> {

@@ -141,10 +141,12 @@ function recordStages(
   const queue = t.timing?.queueMs ?? 0;
   const instance = t.timing?.instanceMs;
   const run = t.timing?.runMs;
-  const ms: Partial<Record<RequestStage, number>> = { decode: t.decodeMs, queue, encode: t.encodeMs };
+  // JSON text an instance wrote is encoding done elsewhere, not transfer.
+  const format = t.timing?.formatMs ?? 0;
+  const ms: Partial<Record<RequestStage, number>> = { decode: t.decodeMs, queue, encode: t.encodeMs + format };
   if (instance !== undefined && run !== undefined) {
     ms.run = run;
-    ms.transfer = Math.max(0, instance - run);
+    ms.transfer = Math.max(0, instance - run - format);
     ms.dispatch = Math.max(0, t.inferMs - queue - instance);
   } else ms.dispatch = Math.max(0, t.inferMs - queue);
   for (const [stage, v] of Object.entries(ms))

@@ -27,13 +27,16 @@ import {
   type Tensor,
 } from '../../tensor/index.js';
 import {
+  putBytes,
   putTensors,
   segmentReader,
   segmentWriter,
   takeTensors,
   type SegmentReader,
   type SegmentWriter,
+  type SlotBytes,
 } from '../../shm/index.js';
+import { jsonTextParts } from '../protocol/json-text.js';
 import { loadOpener, type OpenedModel } from './opener.js';
 import type { DescribeMessage, FromInstance, InferMessage, InitMessage, ToInstance, WireError } from './protocol.js';
 
@@ -193,8 +196,9 @@ async function serve(id: number, wire: InferMessage['request']): Promise<void> {
   cancels.set(id, ac);
   try {
     if (!ctx || !init) throw new TensorshareError('ERR_UNAVAILABLE', 'instance is not ready');
+    const { jsonText: ask, ...rest } = wire;
     const request: InferRequest = {
-      ...wire,
+      ...rest,
       inputs: shm ? takeTensors(shm.requests, wire.inputs) : (wire.inputs as Tensor[]),
     };
     // runMs is the handler and the model; reading and writing the segments is transfer.
@@ -227,8 +231,19 @@ async function serve(id: number, wire: InferMessage['request']): Promise<void> {
     }
     const runMs = performance.now() - t0;
     const compact = outputs.map(compactTensor);
+    // This process writes the JSON text of its large outputs: instances format in parallel, the gateway splices.
+    const texts = compact.map((t) =>
+      ask?.outputs.includes(t.name) ? jsonTextParts(t, ask.rows, ask.maxBytes) : undefined,
+    );
+    const formatMs = performance.now() - t0 - runMs;
     const sent = shm ? putTensors(shm.results, compact).tensors : compact;
-    send({ type: 'result', id, outputs: sent, parameters, runMs });
+    const withText = sent.map((t, i) => {
+      const parts = texts[i];
+      if (!parts) return t;
+      const jsonText: SlotBytes[] = parts.map((p) => (shm ? putBytes(shm.results, p).sent : p));
+      return { ...t, jsonText };
+    });
+    send({ type: 'result', id, outputs: withText, parameters, runMs, ...(ask ? { formatMs } : {}) });
   } catch (e) {
     send({ type: 'error', id, error: wireError(e), runMs: performance.now() - t0 });
   } finally {

@@ -12,10 +12,14 @@ import {
   putTensors,
   segmentReader,
   segmentWriter,
+  slotOfBytes,
   slotsOf,
+  takeBytesAsync,
   takeTensorsAsync,
+  type SegmentReader,
   type Slot,
 } from '../../shm/index.js';
+import type { WithJsonText, WithJsonTextAsk } from '../protocol/json-text.js';
 import { limitInstanceMemory, type MemoryLimitOptions } from './memory-limit.js';
 import type { OpenerSpec } from './opener.js';
 import type { FromInstance, ReadyMessage, ToInstance, WireError } from './protocol.js';
@@ -40,9 +44,12 @@ export interface ExitInfo {
 }
 
 export interface InstanceResult {
-  outputs: Tensor[];
+  /** With the JSON text the request's `jsonText` asked for, where the instance wrote it. */
+  outputs: WithJsonText<Tensor>[];
   parameters?: Record<string, string | number | boolean>;
   runMs: number;
+  /** The instance writing JSON text (ms). */
+  formatMs?: number;
 }
 
 export interface Instance {
@@ -60,7 +67,7 @@ export interface Instance {
   readonly readyInfo: ReadyMessage | undefined;
   readonly lastUsedAt: number;
   /** Sends a request; the promise settles when the instance answers or dies. */
-  request(request: InferRequest): { id: number; result: Promise<InstanceResult> };
+  request(request: WithJsonTextAsk<InferRequest>): { id: number; result: Promise<InstanceResult> };
   /** Tells the instance to drop a request (the slot stays taken until it answers). */
   cancel(id: number): void;
   /** Stops taking requests; exits once in-flight ones are done (a starting instance is stopped at once). */
@@ -277,7 +284,8 @@ export function startInstance(o: InstanceOptions): Instance {
       case 'error': {
         const p = pending.get(m.id);
         if (!p) {
-          if (m.type === 'result' && slotsOf(m.outputs).length) send({ type: 'release', slots: slotsOf(m.outputs) });
+          if (m.type === 'result' && resultSlots(m.outputs).length)
+            send({ type: 'release', slots: resultSlots(m.outputs) });
           return;
         }
         pending.delete(m.id);
@@ -287,14 +295,19 @@ export function startInstance(o: InstanceOptions): Instance {
         lastUsedAt = performance.now();
         if (m.type === 'result') {
           // Large outputs are read on the thread pool: this process's event loop also answers health checks.
-          const slots = slotsOf(m.outputs);
-          const outputs = shm ? takeTensorsAsync(shm.fromChild, m.outputs) : Promise.resolve(m.outputs as Tensor[]);
-          outputs
+          const slots = resultSlots(m.outputs);
+          takeResult(shm?.fromChild, m.outputs)
             .finally(() => {
               if (slots.length) send({ type: 'release', slots });
             })
             .then(
-              (o) => p.resolve({ outputs: o, parameters: m.parameters, runMs: m.runMs }),
+              (o) =>
+                p.resolve({
+                  outputs: o,
+                  parameters: m.parameters,
+                  runMs: m.runMs,
+                  ...(m.formatMs !== undefined ? { formatMs: m.formatMs } : {}),
+                }),
               (e: Error) => p.reject(e),
             );
         } else p.reject(errorFromWire(m.error, fn));
@@ -368,6 +381,28 @@ export function startInstance(o: InstanceOptions): Instance {
     shm: shm !== undefined,
   });
   return inst;
+}
+
+type ResultOutputs = Extract<FromInstance, { type: 'result' }>['outputs'];
+
+/** Every slot of the result segment a result message holds: outputs' data and their JSON text. */
+function resultSlots(outputs: ResultOutputs): Slot[] {
+  const out = slotsOf(outputs);
+  for (const t of outputs) for (const b of t.jsonText ?? []) if (slotOfBytes(b)) out.push(slotOfBytes(b)!);
+  return out;
+}
+
+/** A result's outputs with their data and JSON text read out of the segment (large ones off the event loop). */
+async function takeResult(reader: SegmentReader | undefined, outputs: ResultOutputs): Promise<WithJsonText<Tensor>[]> {
+  const tensors: Tensor[] = reader ? await takeTensorsAsync<Tensor>(reader, outputs) : (outputs as Tensor[]);
+  return Promise.all(
+    tensors.map(async (t, i): Promise<WithJsonText<Tensor>> => {
+      const text = outputs[i]!.jsonText;
+      if (!text) return t;
+      const jsonText = reader ? await Promise.all(text.map((b) => takeBytesAsync(reader, b))) : (text as Uint8Array[]);
+      return { ...t, jsonText };
+    }),
+  );
 }
 
 /** This side's ends of an instance's segments (files already unlinked: they go when both sides close them), or undefined without shared memory. */

@@ -225,7 +225,13 @@ export function createPool(o: PoolOptions): FunctionPool {
     outputs: r.outputs,
     ...(r.parameters ? { parameters: r.parameters } : {}),
     // The pool holds no queue: waiting happened upstream, and the scheduler adds it.
-    timing: { queueMs: 0, runMs: r.runMs, instanceMs, ...(coldStartMs !== undefined ? { coldStartMs } : {}) },
+    timing: {
+      queueMs: 0,
+      runMs: r.runMs,
+      instanceMs,
+      ...(coldStartMs !== undefined ? { coldStartMs } : {}),
+      ...(r.formatMs !== undefined ? { formatMs: r.formatMs } : {}),
+    },
   });
 
   const tryStart = (): boolean => {

@@ -4,7 +4,8 @@
 import type { FunctionConfig } from '../functions/config.js';
 import type { InferRequest, ModelMetadata, TensorMetadata } from '../../tensor/index.js';
 import type { IoSpec, OpenMode } from '../../store/manifest.js';
-import type { Slot, SlotTensor } from '../../shm/index.js';
+import type { Slot, SlotBytes, SlotTensor } from '../../shm/index.js';
+import type { JsonTextAsk } from '../protocol/json-text.js';
 import type { OpenerSpec } from './opener.js';
 
 export interface WireError {
@@ -49,7 +50,7 @@ export interface InferMessage {
   type: 'infer';
   id: number;
   /** Large numeric inputs are slots of the request segment (free again once this request is answered). */
-  request: Omit<InferRequest, 'inputs'> & { inputs: SlotTensor[] };
+  request: Omit<InferRequest, 'inputs'> & { inputs: SlotTensor[]; jsonText?: JsonTextAsk };
 }
 
 export type ToInstance =
@@ -77,10 +78,15 @@ export type FromInstance =
   | {
       type: 'result';
       id: number;
-      /** Large numeric outputs are slots of the result segment (the runtime releases them). */
-      outputs: SlotTensor[];
+      /**
+       * Large numeric outputs are slots of the result segment (the runtime releases them), and so is
+       * the JSON text of outputs the request's jsonText asked for (one per request of the batch).
+       */
+      outputs: (SlotTensor & { jsonText?: SlotBytes[] })[];
       parameters?: Record<string, string | number | boolean>;
       runMs: number;
+      /** Writing the outputs' JSON text (ms, after runMs). */
+      formatMs?: number;
     }
   | { type: 'error'; id: number; error: WireError; runMs: number }
   | { type: 'fatal'; error: WireError }

@@ -11,6 +11,8 @@ import { tempRoots, type TempRoots } from '../../testing/tmp.js';
 import { testEnv } from '../../testing/env.js';
 import { pidOf, request, testHandler, writeFunction } from '../../testing/functions.js';
 import { until } from '../../testing/until.js';
+import type { InferRequest, Tensor } from '../../tensor/index.js';
+import { jsonTextParts, type WithJsonText, type WithJsonTextAsk } from '../protocol/json-text.js';
 
 /** Segment files this process holds open (they are unlinked, so only /proc shows them). */
 const heldSegments = () =>
@@ -62,6 +64,28 @@ describe('instances: tensors through shared memory', () => {
       // The round trip to the instance holds its run: transfer = instanceMs - runMs.
       assert.ok(r.timing!.instanceMs! >= r.timing!.runMs!, JSON.stringify(r.timing));
     }
+  });
+
+  test('an instance writes the JSON text it is asked for; small outputs are left to the gateway', async () => {
+    const x = Array.from({ length: 300_000 }, (_, i) => Math.fround(Math.cos(i) * 1e-3));
+    const ask: WithJsonTextAsk<InferRequest> = {
+      ...request(x),
+      jsonText: { outputs: ['y', 'pid'], maxBytes: 64 * 2 ** 20 },
+    };
+    for (let round = 0; round < 3; round++) {
+      const r = await sched.infer('twice', ask);
+      const [y, pid] = ['y', 'pid'].map((n) => r.outputs.find((o) => o.name === n) as WithJsonText<Tensor>);
+      const { jsonText: _, ...plain } = y!;
+      assert.deepEqual(
+        y!.jsonText?.map((b) => Buffer.from(b).toString()),
+        jsonTextParts(plain, undefined, 64 * 2 ** 20)!.map(String),
+      );
+      assert.equal(pid!.jsonText, undefined, 'one element: the gateway formats it');
+      assert.ok(r.timing!.formatMs! > 0 && r.timing!.instanceMs! >= r.timing!.runMs! + r.timing!.formatMs!);
+    }
+    const plain = await sched.infer('twice', request(x));
+    assert.equal((plain.outputs[0] as WithJsonText<Tensor>).jsonText, undefined, 'not asked: not written');
+    assert.equal(plain.timing!.formatMs, undefined);
   });
 
   test('an instance killed while serving closes its segments here; its replacement has its own', async () => {

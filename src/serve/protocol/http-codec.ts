@@ -7,18 +7,11 @@
 
 import zlib from 'node:zlib';
 import { TensorshareError } from '../../errors.js';
-import {
-  bytesToStrings,
-  halfToNumber,
-  type ModelMetadata,
-  type NumericData,
-  type Parameters,
-  type ParamValue,
-  type Tensor,
-} from '../../tensor/index.js';
+import type { ModelMetadata, Parameters, ParamValue, Tensor } from '../../tensor/index.js';
 import type { ValidatedInferRequest } from './backend.js';
 import { tensorBytes } from './binary.js';
 import { scanJson } from './json-scan.js';
+import { jsonItems, type WithJsonText } from './json-text.js';
 import { DECODE_LIMITS, shown, type DecodeLimits } from './limits.js';
 import {
   describeShape,
@@ -284,14 +277,15 @@ export function responseTooLarge(what: string, limit: number): TensorshareError 
 
 /**
  * Encodes an infer response; `outputs` are already checked (checkInferResponse).
- * JSON data is formatted a chunk at a time, yielding between chunks, and
- * refused once it passes `maxJsonBytes`: a large output never holds the event
- * loop or grows one string past what V8 allows.
+ * An output's JSON text that its instance wrote (`jsonText`) is spliced in as
+ * it is; other JSON data is formatted a chunk at a time, yielding between
+ * chunks. Either is refused once it passes `maxJsonBytes`: a large output
+ * never holds the event loop or grows one string past what V8 allows.
  */
 export async function encodeHttpInferResponse(
   req: ValidatedInferRequest,
   res: { model?: string; version?: string; parameters?: Parameters },
-  outputs: Tensor[],
+  outputs: WithJsonText<Tensor>[],
   binaryOutput: (name: string) => boolean,
   maxJsonBytes: number = DECODE_LIMITS.maxJsonResponseBytes,
 ): Promise<HttpBody> {
@@ -318,6 +312,15 @@ export async function encodeHttpInferResponse(
     used += chunk.write(text, used, 'utf8');
     jsonBytes += bytes;
   };
+  // Text written elsewhere goes in as its own part, uncopied.
+  const putBytes = (text: Uint8Array): void => {
+    if (jsonBytes + text.length > maxJsonBytes) throw responseTooLarge('the JSON response', maxJsonBytes);
+    if (used > 0) json.push(chunk.subarray(0, used));
+    json.push(Buffer.from(text.buffer, text.byteOffset, text.length));
+    chunk = chunk.subarray(used);
+    used = 0;
+    jsonBytes += text.length;
+  };
   let head = `{"model_name":${JSON.stringify(res.model ?? req.model)}`;
   const version = res.version ?? req.version;
   if (version !== undefined) head += `,"model_version":${JSON.stringify(version)}`;
@@ -337,7 +340,12 @@ export async function encodeHttpInferResponse(
     put(
       `${i > 0 ? ',' : ''}{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}]${p}`,
     );
-    if (!asBinary) {
+    const written = t.jsonText?.length === 1 ? t.jsonText[0] : undefined;
+    if (!asBinary && written) {
+      put(',"data":[');
+      putBytes(written);
+      put(']');
+    } else if (!asBinary) {
       put(',"data":[');
       for (let from = 0; from < t.data.length; from += JSON_CHUNK) {
         if (from > 0) {
@@ -359,43 +367,6 @@ export async function encodeHttpInferResponse(
     contentType: 'application/octet-stream',
     headerLength: jsonBytes,
   };
-}
-
-const num = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
-
-/**
- * `values` as JSON numbers, comma separated: the text `Array.from(values, num).join(',')`
- * gives (shortest round-trip form of each value, `null` for NaN and
- * infinities), through JSON.stringify's native loop over a plain array of
- * doubles instead of one JavaScript call and one string per element (3x faster).
- */
-export function numbersText(values: Exclude<NumericData, BigInt64Array | BigUint64Array>): string {
-  // Pieces small enough that their arrays and strings die young: old-generation memory stays flat.
-  const parts: string[] = [];
-  for (let from = 0; from < values.length; from += NUMBERS_PIECE)
-    parts.push(JSON.stringify(Array.from(values.subarray(from, from + NUMBERS_PIECE))).slice(1, -1));
-  return parts.join(',');
-}
-
-const NUMBERS_PIECE = 8192;
-
-/** JSON text of elements [from, to) of a tensor's data, comma separated; 64-bit integers are written exactly. */
-function jsonItems(t: Tensor, from: number, to: number): string {
-  switch (t.datatype) {
-    case 'BYTES':
-      return bytesToStrings((t.data as (Uint8Array | string)[]).slice(from, to))
-        .map((s) => JSON.stringify(s))
-        .join(',');
-    case 'BOOL':
-      return Array.from((t.data as Uint8Array).subarray(from, to), (v) => (v ? 'true' : 'false')).join(',');
-    case 'FP16':
-      return Array.from((t.data as Uint16Array).subarray(from, to), (h) => num(halfToNumber(h))).join(',');
-    case 'INT64':
-    case 'UINT64':
-      return (t.data as BigInt64Array | BigUint64Array).subarray(from, to).join(',');
-    default:
-      return numbersText((t.data as Exclude<NumericData, BigInt64Array | BigUint64Array>).subarray(from, to));
-  }
 }
 
 /** Model metadata as JSON (shapes with -1 for dynamic dimensions). */

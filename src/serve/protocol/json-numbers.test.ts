@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { encodeHttpInferResponse, numbersText } from './http-codec.js';
+import { encodeHttpInferResponse } from './http-codec.js';
+import { numbersText } from './json-text.js';
 
 /** What the encoder wrote before the fast path, per element. */
 const reference = (values: ArrayLike<number>): string =>

@@ -17,7 +17,8 @@ import type { Entry, FunctionRegistry, FunctionStatus } from './registry.js';
 
 export interface Lifecycle {
   /** Deploys `functionsDir/<name>`; unless `force`, only when its files changed. */
-  deploy(name: string, force: boolean): Promise<FunctionStatus>;
+  /** `fingerprint`: what a scan just computed for `name` (computed here when not given). */
+  deploy(name: string, force: boolean, fingerprint?: string): Promise<FunctionStatus>;
   /** Stops serving `name`: its pool serves what the scheduler holds for it, drains, and the entry goes. */
   remove(name: string, reason: Extract<ExitReason, 'unload' | 'close'>): Promise<void>;
 }
@@ -29,6 +30,8 @@ export interface LifecycleOptions {
   repository: string;
   /** Makes a deployment's models resident (the daemon when serve uses one). */
   residency: Residency;
+  /** The store `residency` fills. */
+  store: string;
   registry: FunctionRegistry;
   newPool(d: DeployedFunction): FunctionPool;
   driver: AutoscalerDriver;
@@ -51,7 +54,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
   };
   const status = registry.statusOf;
 
-  const deploy = (name: string, force: boolean): Promise<FunctionStatus> => {
+  const deploy = (name: string, force: boolean, scanned?: string): Promise<FunctionStatus> => {
     registry.unloaded.delete(name);
     const e = registry.entryFor(name);
     return serial(e, async () => {
@@ -61,7 +64,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
         e.pool = undefined;
         e.fingerprint = undefined;
       }
-      const fingerprint = await catalog.fingerprint(name);
+      const fingerprint = scanned ?? (await catalog.fingerprint(name));
       if (!force && fingerprint !== undefined && fingerprint === e.fingerprint && e.state !== 'UNLOADING')
         return status(e);
       if (!e.pool) e.state = 'LOADING';
@@ -73,6 +76,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
         const d = await deployFunction(def, {
           repository: o.repository,
           residency: o.residency,
+          store: o.store,
           version: String(e.deployments + 1),
           describeHandler: o.describeHandler,
         });
