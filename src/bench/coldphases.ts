@@ -20,8 +20,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localResidency } from '../client/residency.js';
-import { importBundled } from '../cli/commands/demo.js';
-import { packageRoot } from '../paths.js';
+import { bundledFile, packageRoot } from '../paths.js';
+import { findFastRun } from '../store/fast-run.js';
+import { importModel } from '../store/import.js';
+import { layout } from '../store/layout.js';
+import { buildFastRunIsolated } from '../store/runtime-process.js';
 import { createRuntime } from '../serve/runtime.js';
 import { createScheduling } from '../serve/scheduling.js';
 import type { InferRequest } from '../tensor/index.js';
@@ -348,7 +351,15 @@ export async function runColdPhases(o: { quick: boolean; log(line: string): void
     }
 
     // The instance path: the bundled ocr function and a BERT-base raw tensor function.
-    await importBundled(repository);
+    // The models the bundled ocr function names (as `tensorshare serve --bundled` imports them).
+    for (const [name, file] of [
+      ['ppocr-det', 'ocrDet'],
+      ['ppocr-rec', 'ocrRec'],
+    ] as const) {
+      const r = await importModel(repository, bundledFile(file), { name, defaultMode: 'fast-run' });
+      const repo = layout(repository);
+      if (!(await findFastRun(repo, r.manifest.digest))) await buildFastRunIsolated(repo, repo, r.manifest);
+    }
     const bert = models.find((m) => m.id === 'bert')!;
     const fnDir = path.join(work, 'functions');
     await fs.mkdir(path.join(fnDir, 'bert'), { recursive: true });
