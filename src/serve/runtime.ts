@@ -89,7 +89,7 @@ export interface RuntimeOptions {
   /**
    * Idle instance processes kept pre-started (Node and ONNX Runtime loaded,
    * no function yet) for starts of functions that run as the default user,
-   * within the memory budget. Default 1; 0: every start forks.
+   * within the memory budget. Default 0 (every start forks); `serve` keeps 1.
    */
   prestart?: number;
 }
@@ -167,7 +167,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const resources = createResources({ guard, cores: o.cores, log });
   const opener = o.openModel ?? DEFAULT_OPENER;
   const prestart = createPrestartPool({
-    size: o.prestart ?? 1,
+    size: o.prestart ?? 0,
     opener,
     env: o.env,
     user: o.instanceUsers?.default,
