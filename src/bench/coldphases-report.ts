@@ -19,9 +19,13 @@ const T = COLD_TARGETS;
 const n0 = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'n/a');
 const n1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
 const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : 'n/a');
-const m = (rows: readonly PhaseRow[], f: (r: PhaseRow) => number) => (rows.length ? median(rows.map(f)) : Number.NaN);
-const mi = (rows: InstanceScenario['rows'], f: (r: InstanceScenario['rows'][number]) => number) =>
-  rows.length ? median(rows.map(f)) : Number.NaN;
+/** Median of the finite values (a figure a run did not record is null in its JSON), NaN when none. */
+function medianOf<R>(rows: readonly R[], f: (r: R) => number | null | undefined): number {
+  const v = rows.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return v.length ? median(v) : Number.NaN;
+}
+const m = (rows: readonly PhaseRow[], f: (r: PhaseRow) => number) => medianOf(rows, f);
+const mi = (rows: InstanceScenario['rows'], f: (r: InstanceScenario['rows'][number]) => number) => medianOf(rows, f);
 
 function phase(r: ColdPhasesResults, model: string, id: string): PhaseScenario | undefined {
   return r.phases.find((p) => p.model === model && p.id === id);
@@ -157,6 +161,8 @@ function instanceTable(r: ColdPhasesResults): string {
       'function',
       'process',
       'spawn (handover) → ready',
+      'of which: open models',
+      'handler import + setup',
       'ready → first answer',
       'spawn (handover) → first answer',
       'request → first answer',
@@ -168,12 +174,14 @@ function instanceTable(r: ColdPhasesResults): string {
             i.fn,
             i.prestarted ? 'pre-started' : 'forked',
             n0(mi(i.rows, (x) => x.spawnToReadyMs)),
+            n0(mi(i.rows, (x) => x.openMs)),
+            n0(mi(i.rows, (x) => x.handlerMs)),
             n0(mi(i.rows, (x) => x.readyToAnswerMs)),
             n0(mi(i.rows, (x) => x.spawnToAnswerMs)),
             n0(mi(i.rows, (x) => x.requestToAnswerMs)),
             n0(mi(i.rows, (x) => x.warmAnswerMs)),
           ]
-        : [i.fn, i.prestarted ? 'pre-started' : 'forked', '', '', '', '', `error: ${i.error ?? 'no rows'}`],
+        : [i.fn, i.prestarted ? 'pre-started' : 'forked', '', '', '', '', '', '', `error: ${i.error ?? 'no rows'}`],
     ),
   });
 }

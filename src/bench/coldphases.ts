@@ -76,6 +76,9 @@ export interface InstanceRow {
   requestToAnswerMs: number;
   /** A second request on the warm instance. */
   warmAnswerMs: number;
+  /** Inside the instance (its ready message): opening the models, importing the handler and its setup. */
+  openMs: number;
+  handlerMs: number;
 }
 
 export interface InstanceScenario {
@@ -265,10 +268,14 @@ async function instanceOnce(
     env: { ...process.env },
   });
   const sched = createScheduling({ runtime: rt });
-  const at: { starting?: number; ready?: number } = {};
+  const at: { starting?: number; ready?: number; openMs?: number; handlerMs?: number } = {};
   rt.subscribe((e) => {
     if (e.type === 'instance-starting' && e.function === fn) at.starting ??= performance.now();
-    if (e.type === 'instance-ready' && e.function === fn) at.ready ??= performance.now();
+    if (e.type === 'instance-ready' && e.function === fn && at.ready === undefined) {
+      at.ready = performance.now();
+      at.openMs = e.openMs;
+      at.handlerMs = e.handlerMs;
+    }
   });
   try {
     await rt.load(fn);
@@ -285,6 +292,8 @@ async function instanceOnce(
       spawnToAnswerMs: t1 - at.starting,
       requestToAnswerMs: t1 - t0,
       warmAnswerMs: warm,
+      openMs: at.openMs ?? Number.NaN,
+      handlerMs: at.handlerMs ?? Number.NaN,
     };
   } finally {
     await sched.close();
