@@ -79,8 +79,13 @@ test('shed() ends an idle process and frees its reservation; take() for another 
     size: 1,
     opener: DEFAULT_OPENER,
     env: testEnv(),
-    reserve: (id) => (reserved.add(id), true),
-    release: (id) => reserved.delete(id),
+    reserve: (id) => {
+      reserved.add(id);
+      return true;
+    },
+    release: (id) => {
+      reserved.delete(id);
+    },
   });
   try {
     await until(() => pool.counts().ready === 1, 20_000, 'the process to preload');
@@ -104,7 +109,10 @@ test('a process that cannot preload is reported and not replaced', async () => {
     size: 1,
     opener: { module: 'file:///nonexistent/opener.js' },
     env: testEnv(),
-    reserve: (id) => (reserves.push(id), true),
+    reserve: (id) => {
+      reserves.push(id);
+      return true;
+    },
     release: () => {},
     onError: (m) => errors.push(m),
   });
