@@ -50,7 +50,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   handlers: [],
   proc: [],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).
-  bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'proc', 'sched', 'store', 'tensor'],
+  bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'proc', 'sched', 'serve', 'store', 'tensor'],
   // Test fixtures: imported by tests only (checked below).
   testing: ['bench', 'client', 'onnx', 'proc', 'serve', 'store', 'tensor'],
   base: [],

@@ -25,6 +25,7 @@ import type { MemoryLimitOptions } from './instances/memory-limit.js';
 import { createMemoryGuard, readMemAvailable } from './instances/memory.js';
 import { DEFAULT_OPENER, type OpenerSpec } from './instances/opener.js';
 import type { PoolStats, RunOptions } from './instances/pool.js';
+import { createPrestartPool, PRESTART_ESTIMATE_BYTES } from './instances/prestart.js';
 import type { CoreBudget } from '../sched/cores.js';
 import { createLifecycle } from './runtime/lifecycle.js';
 import { silentLogger, type Logger } from './runtime/log.js';
@@ -87,11 +88,19 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** Users instance processes (and handler describe processes) run as, by function tenant (default: this process's). */
   instanceUsers?: InstanceUsers;
+  /**
+   * Idle instance processes kept pre-started (Node and ONNX Runtime loaded,
+   * no function yet) for starts of functions that run as the default user,
+   * within the memory budget. Default 0 (every start forks); `serve` keeps 1.
+   */
+  prestart?: number;
 }
 
 export interface RuntimeStats {
   functions: (PoolStats & { instances: (PoolStats['instances'][number] & { memoryBytes?: number })[] })[];
   memory: { budgetBytes: number; reservedBytes: number };
+  /** Idle pre-started instance processes: preloaded, and still loading. */
+  prestart: { ready: number; starting: number };
 }
 
 export interface Runtime {
@@ -154,13 +163,23 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     unservable: (fn, e) => runner.unservable(fn, e),
   };
   const mem = o.memory ?? {};
-  const resources = createResources({
-    guard: createMemoryGuard({
-      budgetBytes: mem.budgetBytes ?? Math.floor((mem.budgetFraction ?? 0.8) * (await readMemAvailable())),
-      defaultInstanceBytes: (mem.defaultInstanceMb ?? 256) * 2 ** 20,
-    }),
-    cores: o.cores,
-    log,
+  const guard = createMemoryGuard({
+    budgetBytes: mem.budgetBytes ?? Math.floor((mem.budgetFraction ?? 0.8) * (await readMemAvailable())),
+    defaultInstanceBytes: (mem.defaultInstanceMb ?? 256) * 2 ** 20,
+  });
+  const resources = createResources({ guard, cores: o.cores, log });
+  const opener = o.openModel ?? DEFAULT_OPENER;
+  const prestart = createPrestartPool({
+    size: o.prestart ?? 0,
+    opener,
+    env: o.env,
+    user: o.instanceUsers?.default,
+    // Only where the budget still has room for an instance at the default estimate beside it.
+    reserve: (id) =>
+      guard.reserved() + PRESTART_ESTIMATE_BYTES + guard.estimate('') <= guard.budgetBytes &&
+      guard.reserve('(pre-started)', id, PRESTART_ESTIMATE_BYTES).ok,
+    release: (id) => guard.release(id),
+    onError: (message) => log.warn({}, message),
   });
   const registry = createFunctionRegistry();
   const driver = createAutoscalerDriver({ clock, tickMs: o.autoscaleTickMs ?? 1000 });
@@ -169,7 +188,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const { newPool } = createPoolWiring({
     repository: paths.repository,
     store: paths.store,
-    opener: o.openModel ?? DEFAULT_OPENER,
+    opener,
+    prestart,
     clock,
     log,
     emit,
@@ -255,6 +275,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         return { ...s, instances: s.instances.map((i) => ({ ...i, memoryBytes: resources.memoryBytes(i.id) })) };
       }),
       memory: resources.memory(),
+      prestart: prestart.counts(),
     }),
     subscribe(l) {
       listeners.add(l);
@@ -285,12 +306,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       }
       for (const e of all) driver.remove(e.name);
       registry.clear();
+      prestart.close();
     },
     destroy() {
       closed = true;
       void poller.stop();
       sampler.stop();
       driver.stop();
+      prestart.close();
       for (const p of registry.pools()) p.destroy('close');
     },
   };

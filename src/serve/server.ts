@@ -60,6 +60,8 @@ export interface ServeOptions {
    * the store themselves). The daemon's socket is given their group. Default: this process's user.
    */
   instanceUsers?: InstanceUsers;
+  /** Idle pre-started instance processes (RuntimeOptions.prestart); default 1. */
+  prestart?: number;
   /** The gateway's size, time and decode bounds (default: the gateway's). */
   gateway?: GatewayBounds;
   /** Serve the live dashboard on its own listener (default: none). */
@@ -151,6 +153,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     logger: log.child({ component: 'runtime' }),
     env: o.env,
     instanceUsers: users,
+    prestart: o.prestart ?? 1,
     ...(storeClient === undefined
       ? {}
       : {

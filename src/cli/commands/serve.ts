@@ -30,6 +30,7 @@ interface ServeOpts {
   tenantWeight: string[];
   tenantFromRequest?: boolean;
   cores?: string;
+  prestart?: string;
   slots?: string;
   realtimeReserve?: string;
   instanceUser: string[];
@@ -125,6 +126,10 @@ export function registerServe(program: Command): void {
       '--tenant-from-request',
       "let requests name their tenant with the 'tenant' parameter (default: each function's configured tenant)",
     )
+    .option(
+      '--prestart <n>',
+      'idle instance processes kept started (Node and ONNX Runtime loaded, no model yet) so a start from zero skips process start-up; within the memory budget (default 1)',
+    )
     .option('--cores <n>', "cores instances' intra-op threads may take in total (default: all of this machine's)")
     .option(
       '--slots <n>',
@@ -180,6 +185,12 @@ export function registerServe(program: Command): void {
           );
         const tenantWeights = parseTenantWeights(opts.tenantWeight);
         const cores = count('--cores', opts.cores);
+        const prestart = opts.prestart === undefined ? undefined : Number(opts.prestart);
+        if (prestart !== undefined && !(Number.isInteger(prestart) && prestart >= 0))
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            `--prestart must be an integer >= 0, got '${opts.prestart}'`,
+          );
         const slots = count('--slots', opts.slots);
         const realtimeReserve = opts.realtimeReserve === undefined ? undefined : Number(opts.realtimeReserve);
         if (realtimeReserve !== undefined && !(Number.isInteger(realtimeReserve) && realtimeReserve >= 0)) {
@@ -227,6 +238,7 @@ export function registerServe(program: Command): void {
           slots,
           realtimeReserve,
           instanceUsers,
+          prestart,
           gateway: gatewayBounds(opts),
           ...(dashboard ? { dashboard } : {}),
           logger,

@@ -35,6 +35,9 @@ function serve(roots: TempRoots, functions: string, daemon: 'auto' | 'off', bund
     ...(bundled ? [] : ['--no-bundled']),
     '--poll',
     '0',
+    // No idle pre-started process: the tests below count the processes that load ONNX Runtime.
+    '--prestart',
+    '0',
   ]);
 }
 

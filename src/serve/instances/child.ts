@@ -38,7 +38,15 @@ import {
 } from '../../shm/index.js';
 import { jsonTextParts } from '../protocol/json-text.js';
 import { loadOpener, type OpenedModel } from './opener.js';
-import type { DescribeMessage, FromInstance, InferMessage, InitMessage, ToInstance, WireError } from './protocol.js';
+import type {
+  DescribeMessage,
+  FromInstance,
+  InferMessage,
+  InitMessage,
+  PreloadMessage,
+  ToInstance,
+  WireError,
+} from './protocol.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -68,6 +76,9 @@ let shm: { requests: SegmentReader; results: SegmentWriter } | undefined;
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ToInstance) => {
   switch (m.type) {
+    case 'preload':
+      void preload(m);
+      break;
     case 'init':
       void start(m);
       break;
@@ -88,6 +99,18 @@ process.on('message', (m: ToInstance) => {
       break;
   }
 });
+
+/** A pre-started process loads what every instance needs before it knows its function (the imports are cached for 'init'). */
+async function preload(m: PreloadMessage): Promise<void> {
+  const t0 = performance.now();
+  try {
+    ort = (await import('onnxruntime-node')).default as unknown as Ort;
+    await loadOpener(m.opener);
+    send({ type: 'preloaded', ms: performance.now() - t0 });
+  } catch (e) {
+    send({ type: 'fatal', error: wireError(e) });
+  }
+}
 
 async function start(m: InitMessage): Promise<void> {
   init = m;

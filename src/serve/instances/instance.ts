@@ -96,6 +96,8 @@ export interface InstanceOptions {
   user?: ProcessUser;
   /** tmpfs folder of the segments tensors cross in (default /dev/shm); false: tensors travel inside IPC messages. */
   shmDir?: string | false;
+  /** A process forked earlier with the same env, user and shmDir (prestart.ts): used instead of forking; spawnedAt is the handover. */
+  prestarted?: InstanceProcess;
   onReady(inst: Instance): void;
   onExit(inst: Instance, info: ExitInfo): void;
 }
@@ -136,15 +138,7 @@ export function startInstance(o: InstanceOptions): Instance {
   let resolveExited!: (i: ExitInfo) => void;
   const exited = new Promise<ExitInfo>((r) => (resolveExited = r));
 
-  // Two segments, one per direction, each written by one side: the child gets them as fds 4 and 5.
-  const shm = openSegments(o.shmDir);
-  const child: ChildProcess = fork(CHILD_MODULE, [], {
-    serialization: 'advanced',
-    execArgv: [],
-    env: { ...(o.env ?? process.env), ...INSTANCE_ENV },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(shm ? [shm.toChild.fd, shm.fromChild.fd] : [])],
-    ...o.user,
-  });
+  const { child, shm } = o.prestarted ?? forkInstanceProcess(o);
 
   const memory = limitInstanceMemory({
     pid: child.pid,
@@ -403,6 +397,25 @@ async function takeResult(reader: SegmentReader | undefined, outputs: ResultOutp
       return { ...t, jsonText };
     }),
   );
+}
+
+/** A forked instance process and this side's ends of its segments, before it is told what to run. */
+export interface InstanceProcess {
+  child: ChildProcess;
+  shm: ReturnType<typeof openSegments>;
+}
+
+export function forkInstanceProcess(o: Pick<InstanceOptions, 'env' | 'user' | 'shmDir'>): InstanceProcess {
+  // Two segments, one per direction, each written by one side: the child gets them as fds 4 and 5.
+  const shm = openSegments(o.shmDir);
+  const child: ChildProcess = fork(CHILD_MODULE, [], {
+    serialization: 'advanced',
+    execArgv: [],
+    env: { ...(o.env ?? process.env), ...INSTANCE_ENV },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(shm ? [shm.toChild.fd, shm.fromChild.fd] : [])],
+    ...o.user,
+  });
+  return { child, shm };
 }
 
 /** This side's ends of an instance's segments (files already unlinked: they go when both sides close them), or undefined without shared memory. */

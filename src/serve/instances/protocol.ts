@@ -53,8 +53,15 @@ export interface InferMessage {
   request: Omit<InferRequest, 'inputs'> & { inputs: SlotTensor[]; jsonText?: JsonTextAsk };
 }
 
+/** A pre-started process (prestart.ts): load Node's ONNX Runtime binding and the open function now, the model comes later with 'init'. */
+export interface PreloadMessage {
+  type: 'preload';
+  opener: OpenerSpec;
+}
+
 export type ToInstance =
   | InitMessage
+  | PreloadMessage
   | DescribeMessage
   | InferMessage
   | { type: 'cancel'; id: number }
@@ -90,4 +97,6 @@ export type FromInstance =
     }
   | { type: 'error'; id: number; error: WireError; runMs: number }
   | { type: 'fatal'; error: WireError }
+  /** The answer to 'preload': the process is ready to be handed a function. */
+  | { type: 'preloaded'; ms: number }
   | { type: 'described'; metadata?: { inputs: TensorMetadata[]; outputs: TensorMetadata[] }; hasHandle: boolean };

@@ -14,6 +14,7 @@ import type { MemoryLimitOptions } from '../instances/memory-limit.js';
 import type { OpenerSpec } from '../instances/opener.js';
 import { userFor, type InstanceUsers } from '../instances/user.js';
 import { createPool, type FunctionPool, type InstanceHooks } from '../instances/pool.js';
+import type { PrestartPool } from '../instances/prestart.js';
 import type { Logger } from './log.js';
 import type { FunctionRegistry } from './registry.js';
 import type { Resources } from './resources.js';
@@ -30,6 +31,8 @@ export interface PoolWiringOptions {
   repository: string;
   store: string;
   opener: OpenerSpec;
+  /** Idle pre-started processes a start takes instead of forking. */
+  prestart?: PrestartPool;
   clock: Clock;
   log: Logger;
   emit: EventSink;
@@ -57,6 +60,7 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
     // An instance granted fewer threads than configured opens its sessions with what it got.
     const runAs =
       lease.threads !== d.config.intraOpThreads ? { ...d, config: { ...d.config, intraOpThreads: lease.threads } } : d;
+    const user = userFor(o.users, d.config.tenant);
     const instance = startInstance({
       id,
       deployed: runAs,
@@ -68,7 +72,8 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
       exitTimeoutMs: 5_000,
       env: o.env,
       memoryLimit: o.memoryLimit,
-      user: userFor(o.users, d.config.tenant),
+      user,
+      prestarted: o.prestart?.take(user),
       onReady: (i) => {
         log.info(
           { function: d.name, instance: i.id, pid: i.pid, coldStartMs: Math.round(i.coldStartMs ?? 0) },
@@ -92,6 +97,8 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
           'instance exited',
         );
         hooks.onExit(i, info);
+        // Memory freed goes to starts waiting for it first; a pre-started process only takes what is left.
+        if (registry.pools().every((p) => p.waiting() === 0)) o.prestart?.refill();
         // Memory freed: functions waiting for room may start now.
         if (!o.isClosed())
           for (const p of registry.pools())
@@ -122,6 +129,11 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
   const reclaim = (fn: string): boolean => {
     const pools = registry.pools();
     for (const p of pools) if (p.counts().draining > 0) return true;
+    if (o.prestart?.shed()) {
+      // Its memory is free at once: decide again for fn (after the refused start has unwound).
+      queueMicrotask(() => driver.poke(fn));
+      return true;
+    }
     for (const p of pools) if (p.name !== fn && p.evictIdle()) return true;
     return false;
   };

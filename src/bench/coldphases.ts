@@ -1,0 +1,470 @@
+// Cold start phase by phase (issue 15), tensorshare and plain ONNX Runtime
+// side by side in one run:
+//   process: spawn -> Node running -> onnxruntime-node imported -> the
+//     opener's modules imported -> open -> first run -> steady runs, with the
+//     first run's minor page faults and system time against the second's
+//     (phase-worker.ts, one fresh process per measurement, scenarios
+//     interleaved). Overhead = open -> first result minus one steady run.
+//     Stores: /dev/shm as it is, and a tmpfs mounted with huge=within_size
+//     (where this process may mount one); workers with glibc's malloc asked
+//     for transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1).
+//   instance: `tensorshare serve`'s runtime starting the bundled `ocr`
+//     function and a BERT-base function from zero: spawn -> ready -> first
+//     answer, forking a process and taking a pre-started one.
+// Run: node dist/src/bench/coldphases.js [--quick] [--out <dir>] (default: a
+// new temp folder; --out docs updates the coldphases section of
+// docs/benchmarks.md and docs/bench/coldphases.json).
+import { execFileSync, fork } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { localResidency } from '../client/residency.js';
+import { bundledFile, packageRoot } from '../paths.js';
+import { findFastRun } from '../store/fast-run.js';
+import { importModel } from '../store/import.js';
+import { layout } from '../store/layout.js';
+import { buildFastRunIsolated } from '../store/runtime-process.js';
+import { createRuntime } from '../serve/runtime.js';
+import { createScheduling } from '../serve/scheduling.js';
+import type { InferRequest } from '../tensor/index.js';
+import { modelPlans, prepareModels, type PreparedModel } from './models.js';
+import type { PhaseReport, PhaseTask } from './phase-worker.js';
+import { WORKER_ENV } from './procs.js';
+import type { Opener } from './protocol.js';
+import { writeResultsJson, writeSectionMarkdown } from './report.js';
+import { coldPhasesSection } from './coldphases-report.js';
+import { modeSettings } from './settings.js';
+import { median } from './stats.js';
+
+const WORKER = fileURLToPath(new URL('./phase-worker.js', import.meta.url));
+const THP_MALLOC = 'glibc.malloc.hugetlb=1';
+
+export interface PhaseRow {
+  spawnMs: number;
+  /** Node start to onnxruntime-node imported. */
+  ortImportMs: number;
+  /** The opener's own modules (tensorshare's client) and the inputs. */
+  clientImportMs: number;
+  openMs: number;
+  firstMs: number;
+  secondMs: number;
+  steadyMs: number;
+  /** open -> first result minus one steady run. */
+  overheadMs: number;
+  spawnToFirstMs: number;
+  faults: { first: number; second: number };
+  systemMs: { first: number; second: number };
+  pmdMappedKb: number;
+  mode: string;
+}
+
+export interface PhaseScenario {
+  id: string;
+  model: string;
+  label: string;
+  rows: PhaseRow[];
+  error?: string;
+  skipped?: string;
+}
+
+export interface InstanceRow {
+  spawnToReadyMs: number;
+  readyToAnswerMs: number;
+  spawnToAnswerMs: number;
+  /** Request sent -> answer (adds the autoscaler's reaction and the deploy-time wait, if any). */
+  requestToAnswerMs: number;
+  /** A second request on the warm instance. */
+  warmAnswerMs: number;
+  /** Inside the instance (its ready message): opening the models, importing the handler and its setup. */
+  openMs: number;
+  handlerMs: number;
+}
+
+export interface InstanceScenario {
+  id: string;
+  fn: string;
+  prestarted: boolean;
+  rows: InstanceRow[];
+  error?: string;
+}
+
+export interface ColdPhasesResults {
+  quick: boolean;
+  startedAt: string;
+  load: { start: number[]; end: number[] };
+  cpu: string;
+  kernel: string;
+  hugeStore: { mounted: boolean; detail: string };
+  reps: number;
+  phases: PhaseScenario[];
+  instances: InstanceScenario[];
+}
+
+/** Copies a store tree into `dst` with every file sized before it is written, so huge=within_size gives it huge pages. */
+async function copyPresized(src: string, dst: string): Promise<void> {
+  await fs.mkdir(dst, { recursive: true });
+  const inodes = new Map<number, string>();
+  for (const e of await fs.readdir(src, { withFileTypes: true })) {
+    const a = path.join(src, e.name);
+    const b = path.join(dst, e.name);
+    if (e.isDirectory()) await copyPresized(a, b);
+    else if (e.isSymbolicLink()) await fs.symlink(await fs.readlink(a), b);
+    else if (e.isFile()) {
+      const st = await fs.stat(a);
+      const linked = inodes.get(st.ino);
+      if (linked) {
+        await fs.link(linked, b);
+        continue;
+      }
+      inodes.set(st.ino, b);
+      const data = await fs.readFile(a);
+      const h = await fs.open(b, 'w');
+      try {
+        await h.truncate(data.length);
+        await h.write(data, 0, data.length, 0);
+      } finally {
+        await h.close();
+      }
+      await fs.chmod(b, st.mode & 0o7777);
+    }
+  }
+}
+
+function tryMountHuge(dir: string, bytes: number): { mounted: boolean; detail: string } {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `huge=within_size,size=${bytes}`, 'tensorshare-bench-huge', dir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    return { mounted: true, detail: `tmpfs huge=within_size at ${dir}` };
+  } catch (e) {
+    const err = (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
+    return { mounted: false, detail: `cannot mount a tmpfs with huge=within_size here (${err})` };
+  }
+}
+
+function runPhase(task: PhaseTask, env: Record<string, string | undefined>, timeoutMs: number): Promise<PhaseRow> {
+  return new Promise((resolve, reject) => {
+    const full: NodeJS.ProcessEnv = { ...process.env, ...WORKER_ENV };
+    for (const [k, v] of Object.entries(env)) {
+      if (v === undefined) delete full[k];
+      else full[k] = v;
+    }
+    const spawnedAt = process.hrtime.bigint();
+    const child = fork(WORKER, [JSON.stringify(task)], {
+      env: full,
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    let done = false;
+    child.on('message', (m: PhaseReport | { error: string }) => {
+      done = true;
+      clearTimeout(timer);
+      if ('error' in m) return reject(new Error(m.error));
+      const k = m.marks;
+      const ms = (a: string | bigint, b: string) => Number(BigInt(b) - BigInt(a)) / 1e6;
+      const openToFirst = ms(k.openStart, k.first);
+      resolve({
+        spawnMs: ms(spawnedAt, k.start),
+        ortImportMs: ms(k.start, k.ortImported),
+        clientImportMs: ms(k.ortImported, k.imported),
+        openMs: ms(k.openStart, k.opened),
+        firstMs: ms(k.opened, k.first),
+        secondMs: m.secondMs,
+        steadyMs: m.steadyMs,
+        overheadMs: openToFirst - m.steadyMs,
+        spawnToFirstMs: ms(spawnedAt, k.first),
+        faults: m.faults,
+        systemMs: m.systemMs,
+        pmdMappedKb: m.pmdMappedKb,
+        mode: m.mode,
+      });
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (!done) reject(new Error(`phase worker exited (code ${code}) without a report`));
+    });
+  });
+}
+
+interface PhasePlan {
+  id: string;
+  label: string;
+  opener: Opener;
+  env: Record<string, string | undefined>;
+  skipped?: string;
+}
+
+async function phasePlans(
+  model: PreparedModel,
+  repository: string,
+  stores: { shm: string; huge?: string; hugeWhy: string },
+): Promise<PhasePlan[]> {
+  const s = modeSettings(1);
+  const ts = (mode: 'fast-open' | 'fast-run' | 'auto', store: string): Opener => ({
+    kind: 'tensorshare',
+    repository,
+    store,
+    ref: model.ref,
+    mode,
+    sessionOptions: s[mode].sessionOptions,
+  });
+  const plans: PhasePlan[] = [
+    {
+      id: 'plain',
+      label: 'plain ORT (file in page cache)',
+      opener: { kind: 'plain', file: model.file, sessionOptions: s.plain.sessionOptions },
+      env: s.plain.env,
+    },
+    { id: 'fast-open', label: 'tensorshare fast-open', opener: ts('fast-open', stores.shm), env: {} },
+    { id: 'fast-run', label: 'tensorshare fast-run', opener: ts('fast-run', stores.shm), env: {} },
+    { id: 'auto', label: 'tensorshare auto', opener: ts('auto', stores.shm), env: {} },
+    {
+      id: 'fast-run-thp-malloc',
+      label: 'tensorshare fast-run, malloc THP',
+      opener: ts('fast-run', stores.shm),
+      env: { GLIBC_TUNABLES: THP_MALLOC },
+    },
+  ];
+  const huge = (id: string, label: string, mode: 'fast-open' | 'fast-run', env: Record<string, string>): PhasePlan =>
+    stores.huge
+      ? { id, label, opener: ts(mode, stores.huge), env }
+      : { id, label, opener: ts(mode, stores.shm), env, skipped: stores.hugeWhy };
+  plans.push(
+    huge('fast-open-huge', 'tensorshare fast-open, huge-page store', 'fast-open', {}),
+    huge('fast-run-huge', 'tensorshare fast-run, huge-page store', 'fast-run', {}),
+    huge('fast-open-huge-thp', 'tensorshare fast-open, huge-page store + malloc THP', 'fast-open', {
+      GLIBC_TUNABLES: THP_MALLOC,
+    }),
+    huge('fast-run-huge-thp', 'tensorshare fast-run, huge-page store + malloc THP', 'fast-run', {
+      GLIBC_TUNABLES: THP_MALLOC,
+    }),
+  );
+  return plans;
+}
+
+async function until(f: () => boolean, ms: number, what: string): Promise<void> {
+  const t0 = performance.now();
+  while (!f()) {
+    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function instanceOnce(
+  o: { functionsDir: string; repository: string; store: string },
+  fn: string,
+  req: InferRequest,
+  prestart: number,
+): Promise<InstanceRow> {
+  const rt = await createRuntime({
+    functionsDir: o.functionsDir,
+    repository: o.repository,
+    store: o.store,
+    pollIntervalMs: 0,
+    loadAll: false,
+    prestart,
+    env: { ...process.env },
+  });
+  const sched = createScheduling({ runtime: rt });
+  const at: { starting?: number; ready?: number; openMs?: number; handlerMs?: number } = {};
+  rt.subscribe((e) => {
+    if (e.type === 'instance-starting' && e.function === fn) at.starting ??= performance.now();
+    if (e.type === 'instance-ready' && e.function === fn && at.ready === undefined) {
+      at.ready = performance.now();
+      at.openMs = e.openMs;
+      at.handlerMs = e.handlerMs;
+    }
+  });
+  try {
+    await rt.load(fn);
+    if (prestart) await until(() => rt.stats().prestart.ready >= 1, 60_000, 'a pre-started process');
+    const t0 = performance.now();
+    await sched.infer(fn, req);
+    const t1 = performance.now();
+    await sched.infer(fn, req);
+    const warm = performance.now() - t1;
+    if (at.starting === undefined || at.ready === undefined) throw new Error('no instance events');
+    return {
+      spawnToReadyMs: at.ready - at.starting,
+      readyToAnswerMs: t1 - at.ready,
+      spawnToAnswerMs: t1 - at.starting,
+      requestToAnswerMs: t1 - t0,
+      warmAnswerMs: warm,
+      openMs: at.openMs ?? Number.NaN,
+      handlerMs: at.handlerMs ?? Number.NaN,
+    };
+  } finally {
+    await sched.close();
+    await rt.close({ timeoutMs: 5000 });
+  }
+}
+
+export async function runColdPhases(o: { quick: boolean; log(line: string): void }): Promise<ColdPhasesResults> {
+  const { quick, log } = o;
+  const reps = quick ? 1 : 3;
+  const startedAt = new Date().toISOString();
+  const loadStart = os.loadavg();
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-coldphases-'));
+  const shm = await fs.mkdtemp(path.join('/dev/shm', 'tensorshare-coldphases-'));
+  const hugeDir = path.join(work, 'huge');
+  await fs.mkdir(hugeDir);
+  let hugeStore = { mounted: false, detail: '' };
+  try {
+    const repository = path.join(work, 'repo');
+    const models = await prepareModels(
+      modelPlans(quick).filter((p) => p.id === 'bert' || p.id === 'ocr-rec'),
+      path.join(work, 'models'),
+      repository,
+      log,
+    );
+    const store = path.join(shm, 'store');
+    await fs.mkdir(store);
+    for (const m of models)
+      await (await localResidency({ repository, store }).ensureResident(m.ref, 'fast-run')).release();
+    hugeStore = tryMountHuge(hugeDir, 4 * 2 ** 30);
+    log(
+      hugeStore.mounted
+        ? `huge pages: store copy on ${hugeStore.detail}`
+        : `huge pages: ${hugeStore.detail}; huge-page scenarios skipped`,
+    );
+    if (hugeStore.mounted) await copyPresized(store, path.join(hugeDir, 'store'));
+    const stores = {
+      shm: store,
+      huge: hugeStore.mounted ? path.join(hugeDir, 'store') : undefined,
+      hugeWhy: hugeStore.detail,
+    };
+
+    const phases: PhaseScenario[] = [];
+    for (const m of models) {
+      const plans = await phasePlans(m, repository, stores);
+      const results = plans.map(
+        (p): PhaseScenario => ({ id: p.id, model: m.id, label: p.label, rows: [], skipped: p.skipped }),
+      );
+      phases.push(...results);
+      const runnable = plans.map((p, i) => ({ p, r: results[i]! })).filter((x) => !x.p.skipped);
+      for (let rep = 0; rep < reps; rep++) {
+        for (let k = 0; k < runnable.length; k++) {
+          const { p, r } = runnable[(rep + k) % runnable.length]!;
+          if (r.error) continue;
+          try {
+            r.rows.push(await runPhase({ opener: p.opener, inputs: m.inputs(1), steadyRuns: 5 }, p.env, 300_000));
+          } catch (e) {
+            r.error = (e as Error).message;
+            log(`coldphases ${m.id} ${p.id}: ${r.error}`);
+          }
+        }
+        log(`coldphases: ${m.id} round ${rep + 1}/${reps}`);
+      }
+    }
+
+    // The instance path: the bundled ocr function and a BERT-base raw tensor function.
+    // The models the bundled ocr function names (as `tensorshare serve --bundled` imports them).
+    for (const [name, file] of [
+      ['ppocr-det', 'ocrDet'],
+      ['ppocr-rec', 'ocrRec'],
+    ] as const) {
+      const r = await importModel(repository, bundledFile(file), { name, defaultMode: 'fast-run' });
+      const repo = layout(repository);
+      if (!(await findFastRun(repo, r.manifest.digest))) await buildFastRunIsolated(repo, repo, r.manifest);
+    }
+    const bert = models.find((m) => m.id === 'bert')!;
+    const fnDir = path.join(work, 'functions');
+    await fs.mkdir(path.join(fnDir, 'bert'), { recursive: true });
+    await fs.writeFile(
+      path.join(fnDir, 'bert', 'config.json'),
+      JSON.stringify({ model: bert.ref, minInstances: 0, maxInstances: 1, intraOpThreads: 1 }),
+    );
+    const png = await fs.readFile(path.join(packageRoot, 'assets/ocr-word.png'));
+    const { buildInputs } = await import('./inputs.js');
+    const bertReq: InferRequest = {
+      inputs: (await buildInputs(bert.inputs(1))).map((i) => ({
+        name: i.name,
+        datatype: 'INT64',
+        shape: i.shape,
+        data: i.data as BigInt64Array,
+      })),
+    };
+    const targets = [
+      {
+        fn: 'ocr',
+        dir: path.join(packageRoot, 'functions'),
+        req: { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png] }] } as InferRequest,
+      },
+      { fn: 'bert', dir: fnDir, req: bertReq },
+    ];
+    const instances: InstanceScenario[] = [];
+    for (const t of targets) {
+      const cold: InstanceScenario = { id: `${t.fn}-fork`, fn: t.fn, prestarted: false, rows: [] };
+      const pre: InstanceScenario = { id: `${t.fn}-prestarted`, fn: t.fn, prestarted: true, rows: [] };
+      instances.push(cold, pre);
+      for (let rep = 0; rep < reps; rep++) {
+        for (const sc of rep % 2 ? [pre, cold] : [cold, pre]) {
+          if (sc.error) continue;
+          try {
+            sc.rows.push(
+              await instanceOnce(
+                { functionsDir: t.dir, repository, store: stores.shm },
+                t.fn,
+                t.req,
+                sc.prestarted ? 1 : 0,
+              ),
+            );
+          } catch (e) {
+            sc.error = (e as Error).message;
+            log(`coldphases instance ${sc.id}: ${sc.error}`);
+          }
+        }
+      }
+      log(`coldphases: instance path of ${t.fn} done`);
+    }
+    return {
+      quick,
+      startedAt,
+      load: { start: loadStart, end: os.loadavg() },
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      kernel: os.release(),
+      hugeStore,
+      reps,
+      phases,
+      instances,
+    };
+  } finally {
+    if (hugeStore.mounted) {
+      try {
+        execFileSync('umount', [hugeDir], { stdio: 'ignore' });
+      } catch {
+        log(`coldphases: could not unmount ${hugeDir}`);
+      }
+    }
+    await fs.rm(shm, { recursive: true, force: true });
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Median of a field over a scenario's rows. */
+export const med = (rows: readonly object[], f: (r: never) => number): number => median(rows.map(f as never));
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const outArg = args.indexOf('--out');
+  const out = path.resolve(
+    outArg >= 0 ? args[outArg + 1]! : await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-coldphases-report-')),
+  );
+  const log = (line: string) =>
+    process.stderr.write(`[coldphases ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  const r = await runColdPhases({ quick, log });
+  writeResultsJson(path.join(out, 'bench', 'coldphases.json'), r);
+  const md = coldPhasesSection(r);
+  writeSectionMarkdown(path.join(out, 'benchmarks.md'), 'coldphases', md);
+  process.stdout.write(`${md}\nreport: ${path.join(out, 'benchmarks.md')}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  main().catch((e: Error) => {
+    process.stderr.write(`${e.stack ?? e.message}\n`);
+    process.exit(1);
+  });
+}
