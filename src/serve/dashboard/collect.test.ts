@@ -42,6 +42,7 @@ function sources(roots: { repository: string; store: string }) {
           },
         ],
         memory: { budgetBytes: 1000, reservedBytes: 10 },
+        prestart: { ready: 0, starting: 0 },
       }),
       deployment: () => undefined,
     },
@@ -50,7 +51,9 @@ function sources(roots: { repository: string; store: string }) {
         policy: 'fair',
         slots: Infinity,
         inFlight: 0,
-        functions: [{ fn: 'f', queued: 3, inFlight: 0, cap: 4, concurrency: 1 }],
+        functions: [
+          { fn: 'f', queued: 3, queuedByClass: { realtime: 3, besteffort: 0 }, inFlight: 0, cap: 4, concurrency: 1 },
+        ],
         tenants: [{ tenant: 'gold', queued: 3, deficitMs: 2 }],
       }),
     },
