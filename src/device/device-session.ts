@@ -19,7 +19,7 @@ import {
   type ModelIo,
 } from './protocol.js';
 import { hostTensor, typedView } from './tensors.js';
-import { createRegion, openRegion, regionFolder, type HostTensor, type Region, type RegionReader } from './transfer.js';
+import { createRegion, mapRegion, regionFolder, type HostTensor, type Region, type RegionReader } from './transfer.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -152,7 +152,7 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
   };
   try {
     const hello = await request({ op: 'hello', region: region.path, token: o.token });
-    out = openRegion(hello.region!);
+    out = mapRegion(hello.region!);
     forgetName();
   } catch (e) {
     close();

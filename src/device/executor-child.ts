@@ -45,6 +45,15 @@ interface Connection {
   /** Models this connection opened, with how many times. */
   keys: Map<string, number>;
   running: boolean;
+  /** The client left while a run was writing into its region: the region closes when the run ends. */
+  gone: boolean;
+}
+
+/** Closes a connection's segments; a run still writing outputs into the mapped region keeps it until it ends. */
+function closeRegions(c: Connection): void {
+  if (c.running) return;
+  c.reader?.close();
+  c.out?.close();
 }
 
 async function main(init: ExecutorInit): Promise<void> {
@@ -177,18 +186,22 @@ async function main(init: ExecutorInit): Promise<void> {
     if (c.running) throw new TensorshareError('ERR_PRECONDITION', 'one request at a time per connection');
     c.running = true;
     try {
+      const out = c.out;
+      // The client read the previous answer before it sent this request: its ranges are free again.
+      out.reset();
       const inputs = c.reader.read(m.inputs);
       toDaemon({ kind: 'used', key: m.key });
-      const r = await model.run(inputs, m.outputs);
-      return { id: m.id, ok: true, outputs: c.out.write(r.outputs), batch: r.batch };
+      const r = await model.run(inputs, m.outputs, out.alloc);
+      return { id: m.id, ok: true, outputs: out.place(r.outputs), batch: r.batch };
     } finally {
       c.running = false;
+      if (c.gone) closeRegions(c);
     }
   }
 
   fs.rmSync(init.socket, { force: true });
   const server = net.createServer((socket) => {
-    const c: Connection = { socket, keys: new Map(), running: false };
+    const c: Connection = { socket, keys: new Map(), running: false, gone: false };
     onFrames<ClientMessage>(
       socket,
       (m) => {
@@ -203,8 +216,8 @@ async function main(init: ExecutorInit): Promise<void> {
     socket.on('close', () => {
       for (const [key, n] of c.keys) for (let i = 0; i < n; i++) toDaemon({ kind: 'release', key });
       c.keys.clear();
-      c.reader?.close();
-      c.out?.close();
+      c.gone = true;
+      closeRegions(c);
     });
   });
   await new Promise<void>((resolve, reject) => {
