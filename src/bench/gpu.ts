@@ -273,21 +273,36 @@ export async function runGpuBench(o: GpuBenchOptions) {
     try {
       const steady = async (args: GpuWorkerArgs) => {
         const w = worker({ ...args, after: 'steady', batches: [1, 8], runs: 200 });
-        const r = (await w.wait('steady', 300_000)).ms as Record<string, number[]>;
+        const line = await w.wait('steady', 300_000);
+        const r = line.ms as Record<string, number[]>;
         await new Promise((res) => w.proc.once('exit', res));
-        return Object.fromEntries(
-          Object.entries(r).map(([b, ms]) => [
-            b,
-            { p50: median(ms), p90: pct(ms, 90), mean: ms.reduce((x, y) => x + y) / ms.length },
-          ]),
-        );
+        return {
+          samples: line.samples as Record<string, number[]>,
+          ms: Object.fromEntries(
+            Object.entries(r).map(([b, ms]) => [
+              b,
+              { p50: median(ms), p90: pct(ms, 90), mean: ms.reduce((x, y) => x + y) / ms.length },
+            ]),
+          ),
+        };
       };
-      const priv = await steady(plain(share));
-      const exec = await steady(ts(share, d));
+      const privRun = await steady(plain(share));
+      const execRun = await steady(ts(share, d));
+      const priv = privRun.ms;
+      const exec = execRun.ms;
+      // Same inputs on both paths: the outputs must agree (the executor's are written in place by ORT).
+      const outputMaxAbsDiff = Object.fromEntries(
+        Object.entries(privRun.samples).map(([b, p]) => {
+          const e = execRun.samples[b] ?? [];
+          if (e.length !== p.length || e[0] !== p[0]) return [b, Number.POSITIVE_INFINITY];
+          return [b, p.reduce((m, v, i) => Math.max(m, Math.abs(v - e[i]!)), 0)];
+        }),
+      );
       result.speed = {
         model: share.name,
         private: priv,
         executor: exec,
+        outputMaxAbsDiff,
         ratioBatch1: exec['1']!.p50 / priv['1']!.p50,
         ratioBatch8: exec['8']!.p50 / priv['8']!.p50,
         addedMsBatch1: exec['1']!.p50 - priv['1']!.p50,
