@@ -39,6 +39,8 @@ export interface DeviceSession {
   readonly outputNames: readonly string[];
   /** How many requests the device run that served the last run() held. */
   readonly lastBatch: number;
+  /** The last run's time in ORT, in the executor, and in all (the rest is the transport). */
+  readonly lastTiming: { runMs: number; executorMs: number; totalMs: number } | undefined;
   /** Where the open's time went: reaching the executor (0 for a connection this process kept) and the admit. */
   readonly openMs: { connect: number; admit: number };
   run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>>;
@@ -190,6 +192,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
   const all = new Set<Connection>();
   let released = false;
   let lastBatch = 0;
+  let lastTiming: DeviceSession['lastTiming'];
 
   const poolKey = `${executorSocket(o.daemonSocket, device)}\0${o.token ?? ''}`;
   const openMs = { connect: 0, admit: 0 };
@@ -254,10 +257,14 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
     get lastBatch() {
       return lastBatch;
     },
+    get lastTiming() {
+      return lastTiming;
+    },
     openMs,
     async run(feeds, fetches) {
       if (released) throw new TensorshareError('ERR_PRECONDITION', `session of ${model.model} was released`);
       const host: HostTensor[] = Object.entries(feeds).map(([name, t]) => hostTensor(name, t));
+      const t0 = performance.now();
       const c = await take();
       let outputs: HostTensor[];
       try {
@@ -269,6 +276,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
         });
         outputs = (await c.out).read(r.outputs ?? []);
         lastBatch = r.batch ?? 1;
+        lastTiming = r.timing && { ...r.timing, totalMs: performance.now() - t0 };
       } finally {
         if (c.alive() && !released) idle.push(c);
         else {

@@ -205,6 +205,7 @@ async function main(init: ExecutorInit): Promise<void> {
       throw new TensorshareError('ERR_UNAVAILABLE', `model '${m.key}' is not resident on this device; open it again`);
     if (c.running) throw new TensorshareError('ERR_PRECONDITION', 'one request at a time per connection');
     c.running = true;
+    const received = performance.now();
     try {
       const out = c.out;
       // The client read the previous answer before it sent this request: its ranges are free again.
@@ -212,7 +213,13 @@ async function main(init: ExecutorInit): Promise<void> {
       const inputs = c.reader.read(m.inputs);
       toDaemon({ kind: 'used', key: m.key });
       const r = await model.run(inputs, m.outputs, out.alloc);
-      return { id: m.id, ok: true, outputs: out.place(r.outputs), batch: r.batch };
+      return {
+        id: m.id,
+        ok: true,
+        outputs: out.place(r.outputs),
+        batch: r.batch,
+        timing: { runMs: r.runMs ?? 0, executorMs: performance.now() - received },
+      };
     } finally {
       c.running = false;
       if (c.gone) closeRegions(c);

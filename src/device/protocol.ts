@@ -47,6 +47,8 @@ export type ExecutorReply =
       model?: ModelIo;
       outputs?: WireTensor[];
       batch?: number;
+      /** A run's time in ORT and in the executor (from reading the request to answering it). */
+      timing?: { runMs: number; executorMs: number };
       freedBytes?: number;
     }
   | { id: number; ok: false; error: WireError };

@@ -37,6 +37,8 @@ export interface RunResult {
   outputs: HostTensor[];
   /** Requests in the device run that served this one. */
   batch: number;
+  /** Time in ORT's session.run for the device run that served it. */
+  runMs?: number;
 }
 
 interface Job {
@@ -202,7 +204,9 @@ function residentModel(
     ctx.onBatch(jobs.length);
     if (jobs.length === 1) {
       const j = jobs[0]!;
-      j.resolve({ outputs: await runOnDevice(j.inputs, j.outputs, j.place), batch: 1 });
+      const t0 = performance.now();
+      const outputs = await runOnDevice(j.inputs, j.outputs, j.place);
+      j.resolve({ outputs, batch: 1, runMs: performance.now() - t0 });
       return;
     }
     const rows = jobs.map((j) => j.rows);
