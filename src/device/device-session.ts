@@ -30,7 +30,15 @@ export interface DeviceSessionOptions {
   token?: string;
   /** How long to keep trying to reach an executor that is (re)starting. Default 20 s. */
   connectTimeoutMs?: number;
+  /**
+   * How long one request (open, run, close, control) may wait for the executor's answer; past it the request fails
+   * with ERR_TIMEOUT and its connection closes (a hung or stopped executor never hangs its clients). Default 60 s,
+   * enough for an open that loads a model of several GB.
+   */
+  requestTimeoutMs?: number;
 }
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 export interface DeviceSession {
   readonly model: ModelIo;
@@ -102,7 +110,11 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
       wait = Math.min(1000, wait * 2);
     }
   }
-  const pending = new Map<number, { resolve(r: ExecutorReply & { ok: true }): void; reject(e: Error): void }>();
+  const pending = new Map<
+    number,
+    { resolve(r: ExecutorReply & { ok: true }): void; reject(e: Error): void; timer: NodeJS.Timeout }
+  >();
+  const requestTimeoutMs = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   let seq = 0;
   let closed = false;
   const gone = () => {
@@ -113,7 +125,10 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
       `the executor of device ${device} closed the connection while a request was in flight (it is restarted; run again)`,
       { device },
     );
-    for (const p of pending.values()) p.reject(err);
+    for (const p of pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
     pending.clear();
   };
   onFrames<ExecutorReply>(
@@ -122,6 +137,7 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
       const p = pending.get(r.id);
       pending.delete(r.id);
       if (!p) return;
+      clearTimeout(p.timer);
       if (r.ok) p.resolve(r);
       else
         p.reject(
@@ -143,7 +159,19 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
         return;
       }
       const id = ++seq;
-      pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(
+          new TensorshareError(
+            'ERR_TIMEOUT',
+            `the executor of device ${device} did not answer ${m.op} within ${requestTimeoutMs} ms (hung or stopped); the connection is closed, the next request opens a new one`,
+            { device, op: m.op, timeoutMs: requestTimeoutMs },
+          ),
+        );
+        // Its answer may still come, on a connection whose state nobody knows any more.
+        close();
+      }, requestTimeoutMs);
+      pending.set(id, { resolve, reject, timer });
       sendFrame(socket, { ...m, id });
     });
   // A folder of its own for the segment's name, gone with the name once the executor holds the segment open:

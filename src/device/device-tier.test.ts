@@ -339,6 +339,40 @@ describe('device tier (fake device, CPU provider standing in)', () => {
     }
   });
 
+  test('an executor that hangs (SIGSTOP) fails requests with ERR_TIMEOUT naming it, never a hang; after SIGCONT they run again', async () => {
+    let e: Env | undefined;
+    let stopped: number | undefined;
+    try {
+      e = await setup(['--gpus', 'fake:64MiB']);
+      const m = await importModel(e, 'mm', 8, 4, 3);
+      const opened = await open('mm', {
+        client: e.c,
+        socket: e.d.socket,
+        env: {},
+        sessionOptions: { executionProviders: ['cuda'] },
+        deviceRequestTimeoutMs: 3000,
+      });
+      const x = Float32Array.from({ length: 8 }, (_, i) => i / 8);
+      const feeds = { x: new ort.Tensor('float32', x, [1, 8]) };
+      assertClose([...((await opened.session.run(feeds)).y!.data as Float32Array)], m.reference(x), 'before');
+      stopped = device0(e).pid!;
+      process.kill(stopped, 'SIGSTOP');
+      await assert.rejects(opened.session.run(feeds), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'ERR_TIMEOUT');
+        assert.match(err.message, /the executor of device 0 did not answer run within 3000 ms \(hung or stopped\)/);
+        return true;
+      });
+      process.kill(stopped, 'SIGCONT');
+      stopped = undefined;
+      // The timed-out connection was closed; the next run opens a new one on the same executor.
+      assertClose([...((await opened.session.run(feeds)).y!.data as Float32Array)], m.reference(x), 'after');
+      await opened.release();
+    } finally {
+      if (stopped) process.kill(stopped, 'SIGCONT');
+      await teardown(e);
+    }
+  });
+
   test('a session on a daemon without devices fails naming the missing executor', async () => {
     let e: Env | undefined;
     try {
