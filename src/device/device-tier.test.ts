@@ -14,7 +14,11 @@ import { open, type OpenedModel } from '../client/open.js';
 import { openSession } from '../client/open-session.js';
 import { installHook } from '../client/hook.js';
 import { clientSettings } from '../client/settings.js';
+import { spawnSync } from 'node:child_process';
+import { deviceControl } from './device-session.js';
 import { gpuCount } from './memory.js';
+import { packageRoot } from '../paths.js';
+import { testEnv } from '../testing/env.js';
 import type { DevicesStatus } from './protocol.js';
 import { killAll, spawnDaemon, spawnScriptWorker, type DaemonProc, type WorkerProc } from '../testing/daemon.js';
 import { writeBatchedMatMul, type BatchedModel } from '../testing/device.js';
@@ -369,6 +373,53 @@ describe('device tier (fake device, CPU provider standing in)', () => {
       await opened.release();
     } finally {
       if (stopped) process.kill(stopped, 'SIGCONT');
+      await teardown(e);
+    }
+  });
+
+  test('ls and inspect show GPU residency: device, bytes, pinned', async () => {
+    let e: Env | undefined;
+    try {
+      e = await setup(['--gpus', 'fake:64MiB']);
+      await importModel(e, 'mm', 16, 8, 1);
+      await importModel(e, 'other', 4, 4, 2);
+      const cli = (...args: string[]) => {
+        const r = spawnSync(
+          process.execPath,
+          [
+            path.join(packageRoot, 'bin', 'tensorshare.js'),
+            '--repository',
+            e!.roots.repository,
+            '--store',
+            e!.roots.store,
+            ...args,
+          ],
+          { encoding: 'utf8', env: testEnv() },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout;
+      };
+      const opened = await openOnDevice(e, 'mm');
+      await deviceControl('pin', 'mm', { daemonSocket: e.d.socket });
+      const env = e;
+      await until(() => device0(env).models.some((m) => m.model === 'mm:1' && m.pinned), 10_000, 'mm pinned');
+      const rows = JSON.parse(cli('ls', '--json')) as {
+        name: string;
+        gpu: { device: number; bytes: number; pinned: boolean }[];
+      }[];
+      const mm = rows.find((r) => r.name === 'mm')!;
+      assert.equal(mm.gpu.length, 1);
+      assert.equal(mm.gpu[0]!.device, 0);
+      assert.equal(mm.gpu[0]!.bytes, device0(e).models.find((m) => m.model === 'mm:1')!.bytes);
+      assert.ok(mm.gpu[0]!.bytes >= 16 * 8 * 4, 'at least the weights');
+      assert.equal(mm.gpu[0]!.pinned, true);
+      assert.deepEqual(rows.find((r) => r.name === 'other')!.gpu, [], 'a model on no device');
+      assert.match(cli('ls'), /mm:1 .* gpu0 \S+ \S+ pinned/);
+      const text = cli('inspect', 'mm');
+      assert.match(text, /GPU: gpu0 \S+ \S+ pinned \((measured|estimated from the manifest), 1 client\)/);
+      assert.match(cli('inspect', 'other'), /GPU: not resident on a device/);
+      await opened.release();
+    } finally {
       await teardown(e);
     }
   });
