@@ -3,7 +3,8 @@
 // from a folder with models.json ([{name, file, inputs: [{name, dtype,
 // shape}]}], shapes at batch 1), exported for example with PyTorch. Every
 // instance is a fresh process (gpu-worker.ts); device memory is read with
-// NVML. Writes gpu-results.json and gpu.md (a section of docs/benchmarks.md).
+// NVML. Writes <out>/bench/gpu-results.json and its section of
+// <out>/benchmarks.md (fenced by <!-- bench:gpu:start/end -->).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -12,8 +13,10 @@ import path from 'node:path';
 import { DaemonClient } from '../client/daemon-client.js';
 import { deviceControl } from '../device/device-session.js';
 import { loadNvml } from '../device/memory.js';
+import { readProvisionRecord } from '../device/provision.js';
 import type { DevicesStatus } from '../device/protocol.js';
 import { packageRoot } from '../paths.js';
+import { fenceSection, writeSectionMarkdown } from './report.js';
 import type { GpuWorkerArgs } from './gpu-worker.js';
 
 export interface GpuModelSpec {
@@ -22,8 +25,11 @@ export interface GpuModelSpec {
   inputs: { name: string; dtype: string; shape: number[] }[];
 }
 
+export const GPU_SECTION_ID = 'gpu';
+
 export interface GpuBenchOptions {
   models: string;
+  /** Folder of benchmarks.md; the JSON goes to bench/ under it. */
   out: string;
   log(line: string): void;
   /** Which model the sharing, speed, throughput and swap-in rows use (default bert_base). */
@@ -273,21 +279,36 @@ export async function runGpuBench(o: GpuBenchOptions) {
     try {
       const steady = async (args: GpuWorkerArgs) => {
         const w = worker({ ...args, after: 'steady', batches: [1, 8], runs: 200 });
-        const r = (await w.wait('steady', 300_000)).ms as Record<string, number[]>;
+        const line = await w.wait('steady', 300_000);
+        const r = line.ms as Record<string, number[]>;
         await new Promise((res) => w.proc.once('exit', res));
-        return Object.fromEntries(
-          Object.entries(r).map(([b, ms]) => [
-            b,
-            { p50: median(ms), p90: pct(ms, 90), mean: ms.reduce((x, y) => x + y) / ms.length },
-          ]),
-        );
+        return {
+          samples: line.samples as Record<string, number[]>,
+          ms: Object.fromEntries(
+            Object.entries(r).map(([b, ms]) => [
+              b,
+              { p50: median(ms), p90: pct(ms, 90), mean: ms.reduce((x, y) => x + y) / ms.length },
+            ]),
+          ),
+        };
       };
-      const priv = await steady(plain(share));
-      const exec = await steady(ts(share, d));
+      const privRun = await steady(plain(share));
+      const execRun = await steady(ts(share, d));
+      const priv = privRun.ms;
+      const exec = execRun.ms;
+      // Same inputs on both paths: the outputs must agree (the executor's are written in place by ORT).
+      const outputMaxAbsDiff = Object.fromEntries(
+        Object.entries(privRun.samples).map(([b, p]) => {
+          const e = execRun.samples[b] ?? [];
+          if (e.length !== p.length || e[0] !== p[0]) return [b, Number.POSITIVE_INFINITY];
+          return [b, p.reduce((m, v, i) => Math.max(m, Math.abs(v - e[i]!)), 0)];
+        }),
+      );
       result.speed = {
         model: share.name,
         private: priv,
         executor: exec,
+        outputMaxAbsDiff,
         ratioBatch1: exec['1']!.p50 / priv['1']!.p50,
         ratioBatch8: exec['8']!.p50 / priv['8']!.p50,
         addedMsBatch1: exec['1']!.p50 - priv['1']!.p50,
@@ -408,16 +429,41 @@ export async function runGpuBench(o: GpuBenchOptions) {
       ? { name: nvml.name(0), driver: nvml.driver(), memoryBytes: nvml.memory(0).total }
       : { name: 'stand-in: fake device, CPU provider (not a GPU measurement)', driver: '-', memoryBytes: 16 * 2 ** 30 },
     onnxruntimeNode: ortVersion,
-    provider: process.env.TS_BENCH_PROVIDER ?? 'onnxruntime CUDA execution provider (see provision)',
+    provider: o.standIn ? 'CPU provider (stand-in)' : providerLine(),
     host: { cpus: os.cpus().length, node: process.version },
     ...result,
     errors,
     targets: verdicts(result),
   };
-  await fs.mkdir(o.out, { recursive: true });
-  await fs.writeFile(path.join(o.out, 'gpu-results.json'), `${JSON.stringify(report, null, 2)}\n`);
-  await fs.writeFile(path.join(o.out, 'gpu.md'), markdown(report));
+  await writeGpuReport(o.out, report);
   return report;
+}
+
+/** The installed CUDA provider as `gpu provision` recorded it. */
+function providerLine(): string {
+  const p = readProvisionRecord();
+  if (!p) return 'ONNX Runtime CUDA execution provider (installed without a provision record)';
+  return `ONNX Runtime CUDA execution provider ${p.onnxruntime ?? '(version unknown)'}${p.package ? ` from ${p.package}` : ''} (installed by \`tensorshare gpu provision --from ${p.source}\`)`;
+}
+
+export type GpuReport = Record<string, unknown> & { targets: Verdict[]; errors: string[] };
+
+/** Writes the run's JSON (<out>/bench/gpu-results.json) and its section of <out>/benchmarks.md; every other section stays. */
+export async function writeGpuReport(out: string, report: GpuReport): Promise<{ results: string; doc: string }> {
+  const results = path.join(out, 'bench', 'gpu-results.json');
+  const doc = path.join(out, 'benchmarks.md');
+  await fs.mkdir(path.dirname(results), { recursive: true });
+  await fs.writeFile(results, `${JSON.stringify(report, null, 2)}\n`);
+  writeSectionMarkdown(doc, GPU_SECTION_ID, fenceSection(GPU_SECTION_ID, markdown(report)));
+  return { results, doc };
+}
+
+/** A saved run (gpu-results.json) rendered again, measuring nothing. */
+export async function readGpuReport(file: string): Promise<GpuReport> {
+  const r = JSON.parse(await fs.readFile(file, 'utf8')) as GpuReport;
+  if (r.format !== 'tensorshare.bench-gpu/v1')
+    throw new Error(`${file} is not a saved GPU benchmark run (format ${String(r.format)})`);
+  return { ...r, targets: verdicts(r) };
 }
 
 type Verdict = { id: string; target: string; measured: string; verdict: 'met' | 'missed' | 'not measured' };
@@ -493,7 +539,7 @@ function verdicts(r: Record<string, unknown>): Verdict[] {
   return out;
 }
 
-function markdown(r: Record<string, unknown> & { targets: Verdict[] }): string {
+export function markdown(r: GpuReport): string {
   const dev = r.device as { name: string; driver: string; memoryBytes: number };
   const f = (x: number | undefined, d = 0) => (x === undefined ? '-' : x.toFixed(d));
   const lines = [
@@ -510,13 +556,41 @@ function markdown(r: Record<string, unknown> & { targets: Verdict[] }): string {
     );
   lines.push('', '| target | measured | verdict |', '| --- | --- | --- |');
   for (const v of r.targets) lines.push(`| ${v.target} | ${v.measured} | ${v.verdict} |`);
+  const sp = r.speed as Record<string, any> | undefined;
+  const th = r.throughput as Record<string, any> | undefined;
+  const sh = r.sharing as Record<string, any> | undefined;
+  const sw = r.swap as Record<string, any> | undefined;
+  const ms = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(2)} ms`);
   lines.push(
     '',
-    '```json',
-    JSON.stringify({ speed: r.speed, throughput: r.throughput, sharing: r.sharing, swap: r.swap }, null, 2),
-    '```',
+    `Other measurements (${String(sp?.model ?? sh?.model ?? '-')}; JSON: \`docs/bench/gpu-results.json\`):`,
     '',
+    '| measurement | tensorshare | baseline | ratio |',
+    '| --- | ---: | ---: | ---: |',
   );
+  if (sp)
+    for (const b of ['1', '8'])
+      lines.push(
+        `| steady latency, batch ${b} (p50 of 200) | ${ms(sp.executor?.[b]?.p50)} through the executor | ${ms(sp.private?.[b]?.p50)} private in-process CUDA session | ${f(sp[`ratioBatch${b}`], 2)}x (outputs differ by ${sp.outputMaxAbsDiff?.[b] ?? '-'}) |`,
+      );
+  if (th)
+    lines.push(
+      `| throughput, ${th.clients} client processes vs 1 (batch-1 requests) | ${f(th.concurrentPerS, 1)} req/s | ${f(th.oneAtATimePerS, 1)} req/s one at a time | ${f(th.ratio, 2)}x (device batches by size: ${Object.entries(
+        th.batchSizes ?? {},
+      )
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}) |`,
+    );
+  if (sh)
+    lines.push(
+      `| device memory, ${sh.instances} instances | ${f(sh.tensorshareBytes / MIB)} MiB (one executor, one copy; NVML) | ${f(sh.onePlainSessionBytes / MIB)} MiB one plain session; ${f(sh.plainProcessesBytes / MIB)} MiB for ${sh.instances} plain processes | ${f(sh.ratioToOnePlain, 2)}x one plain session; ${f(sh.plainToTensorshare, 1)}x less than ${sh.instances} plain |`,
+    );
+  if (sw)
+    lines.push(
+      `| swap-in host store -> GPU | ${f(sw.loadMs)} ms (executor load), +${f(sw.deviceBytesLoaded / MIB)} MiB | | |`,
+      `| eviction from the GPU | ${f(sw.evictMs)} ms; device memory back to +${f(sw.deviceBytesAfterEvict / MIB)} MiB over the idle executor | | |`,
+    );
+  lines.push('');
   if ((r.errors as string[]).length) lines.push('Errors:', '', ...(r.errors as string[]).map((e) => `- ${e}`), '');
   return `${lines.join('\n')}\n`;
 }

@@ -19,6 +19,8 @@ export interface OpenOptions extends DaemonClientOptions {
   sessionOptions?: SessionOptions;
   /** A client to use; default: this process's shared client for the socket and token. */
   client?: DaemonClient;
+  /** The device path (`executionProviders: ['cuda']`): how long one request may wait for the executor (default 60 s). */
+  deviceRequestTimeoutMs?: number;
 }
 
 export interface OpenedModel {
@@ -97,7 +99,12 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
 async function openDeviceModel(ref: string, device: number, options: OpenOptions): Promise<OpenedModel> {
   const s = clientSettings(options, options.env);
   const t0 = performance.now();
-  const session = await openOnDevice(ref, { daemonSocket: s.socket, token: s.token, device });
+  const session = await openOnDevice(ref, {
+    daemonSocket: s.socket,
+    token: s.token,
+    device,
+    requestTimeoutMs: options.deviceRequestTimeoutMs,
+  });
   const t1 = performance.now();
   const io = session.device.model;
   return {

@@ -9,6 +9,7 @@
 // the device's budget and evicts unused models with the daemon's policy.
 // Device operations (load, unload, restart) run one at a time per device.
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { formatBytes } from '../bytes.js';
@@ -26,6 +27,7 @@ import {
   type WireError,
 } from '../device/protocol.js';
 import { regionFolder } from '../device/transfer.js';
+import { modelDir } from '../store/layout.js';
 import type { Manifest } from '../store/manifest.js';
 import type { Admission } from './admission.js';
 import {
@@ -90,7 +92,22 @@ interface Device {
   stats?: ExecutorStats;
   /** Device loads the daemon asked for (a model already resident is never loaded again). */
   loads: number;
+  /** Models whose inputs, outputs and manifest this executor process was sent (it keeps them; opens then carry a key). */
+  ioSent: Set<string>;
 }
+
+/** A resolved reference, kept while the folders it was read from are unchanged. */
+interface Resolved {
+  ns: Namespace;
+  m: Manifest;
+  /** The model's folder and the namespace's models folder, and their mtimes: an import or removal renames files there. */
+  dirs: { dir: string; mtimeMs: number }[];
+}
+
+const MAX_RESOLVED = 1024;
+
+const mtimes = (dirs: readonly string[]) =>
+  Promise.all(dirs.map(async (dir) => ({ dir, mtimeMs: (await fsp.stat(dir).catch(() => undefined))?.mtimeMs ?? -1 })));
 
 export type DeviceTier = Awaited<ReturnType<typeof startDeviceTier>>;
 
@@ -130,6 +147,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     crashesInARow: 0,
     startedAt: 0,
     loads: 0,
+    ioSent: new Set(),
   }));
   let closing = false;
   let inflation = 0;
@@ -194,6 +212,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
 
   // ---- executor lifecycle ----
   function spawn(d: Device): ExecutorHandle {
+    d.ioSent = new Set();
     const ex = startExecutor(
       {
         device: d.spec,
@@ -308,6 +327,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
 
   /** The model is off the device: the store unit's reference ends. */
   function forget(d: Device, e: Entry): void {
+    d.ioSent.delete(e.key);
     e.resident = false;
     e.loading = false;
     d.models.delete(e.key);
@@ -435,6 +455,31 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     }
   }
 
+  // ---- opens ----
+  // An open of a resident model is the hot path of the tier (TrIMS): its reference is resolved from the repository
+  // once, then again only when the folders it was read from change (a stat each, no manifest read and parse).
+  const resolved = new Map<string, Resolved>();
+  async function resolveCached(caller: Caller, ref: string): Promise<{ ns: Namespace; m: Manifest }> {
+    const k = `${caller.tenant}\0${ref}`;
+    const hit = resolved.get(k);
+    if (hit) {
+      const now = await mtimes(hit.dirs.map((x) => x.dir));
+      if (now.every((x, i) => x.mtimeMs === hit.dirs[i]!.mtimeMs && x.mtimeMs >= 0)) return hit;
+      resolved.delete(k);
+    }
+    const r = await o.resolveRef(caller, ref);
+    const names = [modelDir(r.ns.repo, r.m.name), r.ns.repo.models];
+    const dirs = await mtimes(names);
+    // Kept only if a resolution after those times still gives it: an import landing before the times were read
+    // would otherwise be hidden behind them.
+    const again = await o.resolveRef(caller, ref);
+    if (again.m.digest === r.m.digest && again.ns.name === r.ns.name) {
+      if (resolved.size >= MAX_RESOLVED) resolved.clear();
+      resolved.set(k, { ...r, dirs });
+    }
+    return r;
+  }
+
   async function admit(
     d: Device,
     ex: ExecutorHandle,
@@ -445,7 +490,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     try {
       const caller = authenticate(o.tenants, token);
       if (!caller) throw new TensorshareError('ERR_UNAUTHENTICATED', 'missing or unknown token');
-      const { ns, m } = await o.resolveRef(caller, ref);
+      const { ns, m } = await resolveCached(caller, ref);
       let wasResident = false;
       const e = await acquireOn(d, ns, m, (x) => {
         wasResident = x.hits > 0;
@@ -454,7 +499,9 @@ export async function startDeviceTier(o: DeviceTierOptions) {
         x.lastUse = o.now();
       });
       changed();
-      ex.answerAdmit(id, { ok: true, model: { ...e.io, wasResident } });
+      const sent = d.ioSent.has(e.key);
+      d.ioSent.add(e.key);
+      ex.answerAdmit(id, { ok: true, key: e.key, wasResident, io: sent ? undefined : e.io });
     } catch (err) {
       ex.answerAdmit(id, { ok: false, error: wire(err) });
     }

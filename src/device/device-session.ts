@@ -19,7 +19,7 @@ import {
   type ModelIo,
 } from './protocol.js';
 import { hostTensor, typedView } from './tensors.js';
-import { createRegion, openRegion, regionFolder, type HostTensor, type Region, type RegionReader } from './transfer.js';
+import { createRegion, mapRegion, regionFolder, type HostTensor, type Region, type RegionReader } from './transfer.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -30,7 +30,15 @@ export interface DeviceSessionOptions {
   token?: string;
   /** How long to keep trying to reach an executor that is (re)starting. Default 20 s. */
   connectTimeoutMs?: number;
+  /**
+   * How long one request (open, run, close, control) may wait for the executor's answer; past it the request fails
+   * with ERR_TIMEOUT and its connection closes (a hung or stopped executor never hangs its clients). Default 60 s,
+   * enough for an open that loads a model of several GB.
+   */
+  requestTimeoutMs?: number;
 }
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 export interface DeviceSession {
   readonly model: ModelIo;
@@ -39,6 +47,10 @@ export interface DeviceSession {
   readonly outputNames: readonly string[];
   /** How many requests the device run that served the last run() held. */
   readonly lastBatch: number;
+  /** The last run's time in ORT, in the executor, and in all (the rest is the transport). */
+  readonly lastTiming: { runMs: number; executorMs: number; totalMs: number } | undefined;
+  /** Where the open's time went: reaching the executor (0 for a connection this process kept) and the admit. */
+  readonly openMs: { connect: number; admit: number };
   run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
 }
@@ -46,10 +58,18 @@ export interface DeviceSession {
 interface Connection {
   request(m: DistributiveOmit<ClientMessage, 'id'>): Promise<ExecutorReply & { ok: true }>;
   region: Region;
-  out: RegionReader;
+  /** The executor's output segment, mapped once its answer to hello arrives. */
+  out: Promise<RegionReader>;
   alive(): boolean;
+  /** Whether an idle connection may let the process exit. */
+  hold(held: boolean): void;
   close(): void;
 }
+
+// Idle connections of this process to each executor (by socket and token): a later session, of any model, takes
+// one and only sends its open (one round trip) instead of connecting and setting up segments again.
+const pooled = new Map<string, Connection[]>();
+const MAX_POOLED = 8;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -90,7 +110,11 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
       wait = Math.min(1000, wait * 2);
     }
   }
-  const pending = new Map<number, { resolve(r: ExecutorReply & { ok: true }): void; reject(e: Error): void }>();
+  const pending = new Map<
+    number,
+    { resolve(r: ExecutorReply & { ok: true }): void; reject(e: Error): void; timer: NodeJS.Timeout }
+  >();
+  const requestTimeoutMs = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   let seq = 0;
   let closed = false;
   const gone = () => {
@@ -101,7 +125,10 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
       `the executor of device ${device} closed the connection while a request was in flight (it is restarted; run again)`,
       { device },
     );
-    for (const p of pending.values()) p.reject(err);
+    for (const p of pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
     pending.clear();
   };
   onFrames<ExecutorReply>(
@@ -110,6 +137,7 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
       const p = pending.get(r.id);
       pending.delete(r.id);
       if (!p) return;
+      clearTimeout(p.timer);
       if (r.ok) p.resolve(r);
       else
         p.reject(
@@ -124,14 +152,26 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
   );
   socket.on('error', () => {});
   socket.on('close', gone);
-  const request: Connection['request'] = (m) =>
+  const send: Connection['request'] = (m) =>
     new Promise((resolve, reject) => {
       if (closed) {
         reject(new TensorshareError('ERR_UNAVAILABLE', `the connection to device ${device}'s executor is closed`));
         return;
       }
       const id = ++seq;
-      pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(
+          new TensorshareError(
+            'ERR_TIMEOUT',
+            `the executor of device ${device} did not answer ${m.op} within ${requestTimeoutMs} ms (hung or stopped); the connection is closed, the next request opens a new one`,
+            { device, op: m.op, timeoutMs: requestTimeoutMs },
+          ),
+        );
+        // Its answer may still come, on a connection whose state nobody knows any more.
+        close();
+      }, requestTimeoutMs);
+      pending.set(id, { resolve, reject, timer });
       sendFrame(socket, { ...m, id });
     });
   // A folder of its own for the segment's name, gone with the name once the executor holds the segment open:
@@ -150,15 +190,26 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
     region.close();
     out?.close();
   };
-  try {
-    const hello = await request({ op: 'hello', region: region.path, token: o.token });
-    out = openRegion(hello.region!);
+  // Not awaited: the open that follows goes in the same flight, the executor reads them in order.
+  const mapped = send({ op: 'hello', region: region.path, token: o.token }).then((hello) => {
+    out = mapRegion(hello.region!);
     forgetName();
-  } catch (e) {
-    close();
-    throw e;
-  }
-  return { request, region, out, alive: () => !closed, close };
+    return out;
+  });
+  mapped.catch(() => close());
+  // Any message after the open tells the executor this process has mapped its segment (it unlinks the name then).
+  const request: Connection['request'] = async (m) => {
+    if (m.op !== 'open') await mapped;
+    return send(m);
+  };
+  return {
+    request,
+    region,
+    out: mapped,
+    alive: () => !closed,
+    hold: (held) => (held ? socket.ref() : socket.unref()),
+    close,
+  };
 }
 
 /** Opens `ref` on the device's executor: the daemon makes it resident there (once for every client). */
@@ -169,13 +220,31 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
   const all = new Set<Connection>();
   let released = false;
   let lastBatch = 0;
+  let lastTiming: DeviceSession['lastTiming'];
+
+  const poolKey = `${executorSocket(o.daemonSocket, device)}\0${o.token ?? ''}`;
+  const openMs = { connect: 0, admit: 0 };
 
   async function openConnection(): Promise<{ c: Connection; model: ModelIo }> {
-    const c = await connect(o, device);
+    const t0 = performance.now();
+    const spare = pooled.get(poolKey) ?? [];
+    let c = spare.pop();
+    while (c && !c.alive()) {
+      c.close();
+      c = spare.pop();
+    }
+    c ??= await connect(o, device);
+    c.hold(true);
+    const t1 = performance.now();
     try {
-      const r = await c.request({ op: 'open', model: ref });
+      const [hello, r] = await Promise.allSettled([c.out, c.request({ op: 'open', model: ref })]);
+      // A failed hello explains a failed open better than the open's own error.
+      if (hello.status === 'rejected') throw hello.reason;
+      if (r.status === 'rejected') throw r.reason;
       all.add(c);
-      return { c, model: r.model! };
+      openMs.connect = t1 - t0;
+      openMs.admit = performance.now() - t1;
+      return { c, model: r.value.model! };
     } catch (e) {
       c.close();
       throw e;
@@ -185,6 +254,19 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
   const first = await openConnection();
   const model = first.model;
   idle.push(first.c);
+
+  /** A connection this session is done with goes back to the process's pool, or closes. */
+  function giveBack(c: Connection): void {
+    all.delete(c);
+    const spare = pooled.get(poolKey) ?? [];
+    if (!c.alive() || spare.length >= MAX_POOLED) {
+      c.close();
+      return;
+    }
+    c.hold(false);
+    spare.push(c);
+    pooled.set(poolKey, spare);
+  }
 
   async function take(): Promise<Connection> {
     for (let c = idle.pop(); c; c = idle.pop()) {
@@ -203,9 +285,14 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
     get lastBatch() {
       return lastBatch;
     },
+    get lastTiming() {
+      return lastTiming;
+    },
+    openMs,
     async run(feeds, fetches) {
       if (released) throw new TensorshareError('ERR_PRECONDITION', `session of ${model.model} was released`);
       const host: HostTensor[] = Object.entries(feeds).map(([name, t]) => hostTensor(name, t));
+      const t0 = performance.now();
       const c = await take();
       let outputs: HostTensor[];
       try {
@@ -215,8 +302,9 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
           inputs: c.region.write(host),
           outputs: fetches ? [...fetches] : undefined,
         });
-        outputs = c.out.read(r.outputs ?? []);
+        outputs = (await c.out).read(r.outputs ?? []);
         lastBatch = r.batch ?? 1;
+        lastTiming = r.timing && { ...r.timing, totalMs: performance.now() - t0 };
       } finally {
         if (c.alive() && !released) idle.push(c);
         else {
@@ -233,10 +321,16 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
       if (released) return;
       released = true;
       // The executor tells the daemon before it answers, so the next open anywhere sees this client gone.
+      // Connections in the middle of a run close when it ends (run's finally); idle ones go back to the pool.
+      const idleNow = new Set(idle);
       await Promise.all(
         [...all].map((c) =>
-          (c.alive() ? c.request({ op: 'close', key: model.key }).catch(() => {}) : Promise.resolve()).then(() =>
-            c.close(),
+          (c.alive() ? c.request({ op: 'close', key: model.key }) : Promise.reject(new Error('closed'))).then(
+            () => (idleNow.has(c) ? giveBack(c) : undefined),
+            () => {
+              all.delete(c);
+              c.close();
+            },
           ),
         ),
       );

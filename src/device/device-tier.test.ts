@@ -14,7 +14,11 @@ import { open, type OpenedModel } from '../client/open.js';
 import { openSession } from '../client/open-session.js';
 import { installHook } from '../client/hook.js';
 import { clientSettings } from '../client/settings.js';
+import { spawnSync } from 'node:child_process';
+import { deviceControl } from './device-session.js';
 import { gpuCount } from './memory.js';
+import { packageRoot } from '../paths.js';
+import { testEnv } from '../testing/env.js';
 import type { DevicesStatus } from './protocol.js';
 import { killAll, spawnDaemon, spawnScriptWorker, type DaemonProc, type WorkerProc } from '../testing/daemon.js';
 import { writeBatchedMatMul, type BatchedModel } from '../testing/device.js';
@@ -335,6 +339,87 @@ describe('device tier (fake device, CPU provider standing in)', () => {
           assert.equal(f.code, 'ERR_UNAVAILABLE', `worker ${w.pid}: ${String(f.message)}`);
     } finally {
       for (const w of workers) w.proc.kill('SIGKILL');
+      await teardown(e);
+    }
+  });
+
+  test('an executor that hangs (SIGSTOP) fails requests with ERR_TIMEOUT naming it, never a hang; after SIGCONT they run again', async () => {
+    let e: Env | undefined;
+    let stopped: number | undefined;
+    try {
+      e = await setup(['--gpus', 'fake:64MiB']);
+      const m = await importModel(e, 'mm', 8, 4, 3);
+      const opened = await open('mm', {
+        client: e.c,
+        socket: e.d.socket,
+        env: {},
+        sessionOptions: { executionProviders: ['cuda'] },
+        deviceRequestTimeoutMs: 3000,
+      });
+      const x = Float32Array.from({ length: 8 }, (_, i) => i / 8);
+      const feeds = { x: new ort.Tensor('float32', x, [1, 8]) };
+      assertClose([...((await opened.session.run(feeds)).y!.data as Float32Array)], m.reference(x), 'before');
+      stopped = device0(e).pid!;
+      process.kill(stopped, 'SIGSTOP');
+      await assert.rejects(opened.session.run(feeds), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'ERR_TIMEOUT');
+        assert.match(err.message, /the executor of device 0 did not answer run within 3000 ms \(hung or stopped\)/);
+        return true;
+      });
+      process.kill(stopped, 'SIGCONT');
+      stopped = undefined;
+      // The timed-out connection was closed; the next run opens a new one on the same executor.
+      assertClose([...((await opened.session.run(feeds)).y!.data as Float32Array)], m.reference(x), 'after');
+      await opened.release();
+    } finally {
+      if (stopped) process.kill(stopped, 'SIGCONT');
+      await teardown(e);
+    }
+  });
+
+  test('ls and inspect show GPU residency: device, bytes, pinned', async () => {
+    let e: Env | undefined;
+    try {
+      e = await setup(['--gpus', 'fake:64MiB']);
+      await importModel(e, 'mm', 16, 8, 1);
+      await importModel(e, 'other', 4, 4, 2);
+      const cli = (...args: string[]) => {
+        const r = spawnSync(
+          process.execPath,
+          [
+            path.join(packageRoot, 'bin', 'tensorshare.js'),
+            '--repository',
+            e!.roots.repository,
+            '--store',
+            e!.roots.store,
+            ...args,
+          ],
+          { encoding: 'utf8', env: testEnv() },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout;
+      };
+      const opened = await openOnDevice(e, 'mm');
+      await deviceControl('pin', 'mm', { daemonSocket: e.d.socket });
+      const env = e;
+      await until(() => device0(env).models.some((m) => m.model === 'mm:1' && m.pinned), 10_000, 'mm pinned');
+      const rows = JSON.parse(cli('ls', '--json')) as {
+        name: string;
+        gpu: { device: number; bytes: number; pinned: boolean }[];
+      }[];
+      const mm = rows.find((r) => r.name === 'mm')!;
+      assert.equal(mm.gpu.length, 1);
+      assert.equal(mm.gpu[0]!.device, 0);
+      assert.equal(mm.gpu[0]!.bytes, device0(e).models.find((m) => m.model === 'mm:1')!.bytes);
+      assert.ok(mm.gpu[0]!.bytes >= 16 * 8 * 4, 'at least the weights');
+      assert.equal(mm.gpu[0]!.pinned, true);
+      assert.deepEqual(rows.find((r) => r.name === 'other')!.gpu, [], 'a model on no device');
+      assert.match(cli('ls'), /mm:1 .* gpu0 \S+ \S+ pinned/);
+      const text = cli('inspect', 'mm');
+      assert.match(text, /GPU: gpu0 \S+ \S+ pinned \((measured|estimated from the manifest), 1 client\)/);
+      assert.match(cli('inspect', 'other'), /GPU: not resident on a device/);
+      await opened.release();
+    } finally {
       await teardown(e);
     }
   });

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { TensorshareError, isErrorCode, isTensorshareError } from '../errors.js';
-import { onFrames, sendFrame } from './framing.js';
+import { onFrames, sendFrame, sendJsonLine } from './framing.js';
 import { openDevice, type DeviceMemory } from './memory.js';
 import type {
   ClientMessage,
@@ -37,6 +37,12 @@ function wireError(e: unknown): WireError {
 const fromWire = (w: WireError) =>
   new TensorshareError(isErrorCode(w.code) ? w.code : 'ERR_INTERNAL', w.message, w.details ?? {});
 
+interface Admitted {
+  io: ModelIo;
+  json: string;
+  wasResident: boolean;
+}
+
 interface Connection {
   socket: net.Socket;
   reader?: RegionReader;
@@ -45,6 +51,15 @@ interface Connection {
   /** Models this connection opened, with how many times. */
   keys: Map<string, number>;
   running: boolean;
+  /** The client left while a run was writing into its region: the region closes when the run ends. */
+  gone: boolean;
+}
+
+/** Closes a connection's segments; a run still writing outputs into the mapped region keeps it until it ends. */
+function closeRegions(c: Connection): void {
+  if (c.running) return;
+  c.reader?.close();
+  c.out?.close();
 }
 
 async function main(init: ExecutorInit): Promise<void> {
@@ -52,7 +67,9 @@ async function main(init: ExecutorInit): Promise<void> {
   const device: DeviceMemory = openDevice(init.device);
   const models = new Map<string, ResidentModel>();
   const loading = new Map<string, Promise<ResidentModel>>();
-  const admits = new Map<number, { resolve(m: ModelIo): void; reject(e: Error): void }>();
+  const admits = new Map<number, { resolve(m: Admitted): void; reject(e: Error): void }>();
+  // Each model's inputs, outputs and manifest as the daemon sent them once, serialized once for every open's answer.
+  const ios = new Map<string, { io: ModelIo; json: string }>();
   const controls = new Map<number, { resolve(freed: number | undefined): void; reject(e: Error): void }>();
   const batchSizes: Record<string, number> = {};
   let admitSeq = 0;
@@ -116,14 +133,22 @@ async function main(init: ExecutorInit): Promise<void> {
     } else if (m.kind === 'admitted') {
       const w = admits.get(m.id);
       admits.delete(m.id);
-      if (m.ok) w?.resolve(m.model);
-      else w?.reject(fromWire(m.error));
+      if (!m.ok) w?.reject(fromWire(m.error));
+      else {
+        if (m.io) ios.set(m.key, { io: m.io, json: JSON.stringify({ ...m.io, wasResident: undefined }) });
+        const known = ios.get(m.key);
+        if (known) w?.resolve({ ...known, wasResident: m.wasResident });
+        else
+          w?.reject(
+            new TensorshareError('ERR_INTERNAL', `the daemon admitted ${m.key} without its inputs and outputs`),
+          );
+      }
     }
   });
   // The daemon owns this process: when it goes, so does the executor (and the device memory it holds).
   process.on('disconnect', () => process.exit(0));
 
-  function admit(model: string, token: string | undefined): Promise<ModelIo> {
+  function admit(model: string, token: string | undefined): Promise<Admitted> {
     const id = ++admitSeq;
     return new Promise((resolve, reject) => {
       admits.set(id, { resolve, reject });
@@ -131,7 +156,8 @@ async function main(init: ExecutorInit): Promise<void> {
     });
   }
 
-  async function handle(c: Connection, m: ClientMessage): Promise<ExecutorReply> {
+  /** Answers a message: a reply object, or a line already serialized. */
+  async function handle(c: Connection, m: ClientMessage): Promise<ExecutorReply | string> {
     if (m.op === 'hello') {
       if (c.reader) throw new TensorshareError('ERR_PRECONDITION', 'hello was already sent on this connection');
       c.reader = openRegion(m.region);
@@ -140,16 +166,19 @@ async function main(init: ExecutorInit): Promise<void> {
       return { id: m.id, ok: true, region: c.out.path };
     }
     if (!c.reader || !c.out) throw new TensorshareError('ERR_PRECONDITION', 'send hello first');
-    // The client opened the output segment before it sent anything after hello: its name can go.
-    c.out.unlink();
+    // A client sends its first open with hello, in one flight, and anything else only once it has mapped the
+    // output segment: then its name can go.
+    if (m.op !== 'open') c.out.unlink();
     if (m.op === 'open') {
-      const io = await admit(m.model, c.token);
+      const a = await admit(m.model, c.token);
+      const key = a.io.key;
       if (c.socket.destroyed) {
-        toDaemon({ kind: 'release', key: io.key });
+        toDaemon({ kind: 'release', key });
         throw new TensorshareError('ERR_UNAVAILABLE', 'the client left');
       }
-      c.keys.set(io.key, (c.keys.get(io.key) ?? 0) + 1);
-      return { id: m.id, ok: true, model: io };
+      c.keys.set(key, (c.keys.get(key) ?? 0) + 1);
+      // {"id":..,"ok":true,"model":{...io, "wasResident":..}} without serializing the manifest again.
+      return `{"id":${m.id},"ok":true,"model":${a.json.slice(0, -1)},"wasResident":${a.wasResident}}}`;
     }
     if (m.op === 'control') {
       const id = ++admitSeq;
@@ -176,24 +205,35 @@ async function main(init: ExecutorInit): Promise<void> {
       throw new TensorshareError('ERR_UNAVAILABLE', `model '${m.key}' is not resident on this device; open it again`);
     if (c.running) throw new TensorshareError('ERR_PRECONDITION', 'one request at a time per connection');
     c.running = true;
+    const received = performance.now();
     try {
+      const out = c.out;
+      // The client read the previous answer before it sent this request: its ranges are free again.
+      out.reset();
       const inputs = c.reader.read(m.inputs);
       toDaemon({ kind: 'used', key: m.key });
-      const r = await model.run(inputs, m.outputs);
-      return { id: m.id, ok: true, outputs: c.out.write(r.outputs), batch: r.batch };
+      const r = await model.run(inputs, m.outputs, out.alloc);
+      return {
+        id: m.id,
+        ok: true,
+        outputs: out.place(r.outputs),
+        batch: r.batch,
+        timing: { runMs: r.runMs ?? 0, executorMs: performance.now() - received },
+      };
     } finally {
       c.running = false;
+      if (c.gone) closeRegions(c);
     }
   }
 
   fs.rmSync(init.socket, { force: true });
   const server = net.createServer((socket) => {
-    const c: Connection = { socket, keys: new Map(), running: false };
+    const c: Connection = { socket, keys: new Map(), running: false, gone: false };
     onFrames<ClientMessage>(
       socket,
       (m) => {
         handle(c, m).then(
-          (reply) => sendFrame(socket, reply),
+          (reply) => (typeof reply === 'string' ? sendJsonLine(socket, reply) : sendFrame(socket, reply)),
           (e) => sendFrame(socket, { id: m.id, ok: false, error: wireError(e) } satisfies ExecutorReply),
         );
       },
@@ -203,8 +243,8 @@ async function main(init: ExecutorInit): Promise<void> {
     socket.on('close', () => {
       for (const [key, n] of c.keys) for (let i = 0; i < n; i++) toDaemon({ kind: 'release', key });
       c.keys.clear();
-      c.reader?.close();
-      c.out?.close();
+      c.gone = true;
+      closeRegions(c);
     });
   });
   await new Promise<void>((resolve, reject) => {

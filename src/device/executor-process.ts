@@ -35,7 +35,10 @@ export interface ExecutorHandle {
   readonly ready: Promise<DeviceInfo>;
   load(req: Omit<LoadRequest, 'kind' | 'id'>): Promise<Measured>;
   unload(key: string): Promise<number>;
-  answerAdmit(id: number, r: { ok: true; model: ModelIo } | { ok: false; error: WireError }): void;
+  answerAdmit(
+    id: number,
+    r: { ok: true; key: string; wasResident: boolean; io?: ModelIo } | { ok: false; error: WireError },
+  ): void;
   answerControl(id: number, r: { ok: true; freedBytes?: number } | { ok: false; error: WireError }): void;
   kill(signal?: NodeJS.Signals): void;
   /** Resolves once the process has exited. */

@@ -30,3 +30,8 @@ export function onFrames<T>(socket: net.Socket, onMessage: (m: T) => void, onBad
 export function sendFrame(socket: net.Socket, m: unknown): void {
   if (!socket.destroyed) socket.write(`${JSON.stringify(m)}\n`);
 }
+
+/** A message already serialized (a reply whose large part is kept as JSON). */
+export function sendJsonLine(socket: net.Socket, json: string): void {
+  if (!socket.destroyed) socket.write(`${json}\n`);
+}

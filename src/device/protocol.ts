@@ -47,6 +47,8 @@ export type ExecutorReply =
       model?: ModelIo;
       outputs?: WireTensor[];
       batch?: number;
+      /** A run's time in ORT and in the executor (from reading the request to answering it). */
+      timing?: { runMs: number; executorMs: number };
       freedBytes?: number;
     }
   | { id: number; ok: false; error: WireError };
@@ -79,7 +81,8 @@ export type DaemonToExecutor =
   | ExecutorInit
   | LoadRequest
   | { kind: 'unload'; id: number; key: string }
-  | { kind: 'admitted'; id: number; ok: true; model: ModelIo }
+  /** `io` only the first time this executor process admits the model: it keeps it by key. */
+  | { kind: 'admitted'; id: number; ok: true; key: string; wasResident: boolean; io?: ModelIo }
   | { kind: 'admitted'; id: number; ok: false; error: WireError }
   | { kind: 'controlled'; id: number; ok: true; freedBytes?: number }
   | { kind: 'controlled'; id: number; ok: false; error: WireError };

@@ -73,9 +73,60 @@ export function provisionCuda(from: string, folder = bindingFolder()): Provision
       fs.renameSync(`${to}.tmp`, to);
       return { file: to, bytes: fs.statSync(to).size };
     });
+    writeProvisionRecord(folder, {
+      source: path.basename(from),
+      ...describeSource(src),
+      installedAt: new Date().toISOString(),
+    });
     return { folder, copied, check: checkCudaProvider() };
   } finally {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export interface ProvisionRecord {
+  /** The folder or tarball it came from (its name). */
+  source: string;
+  /** `name@version` of the package it came in, when it came in one. */
+  package?: string;
+  /** ONNX Runtime version of the provider, when the source says it. */
+  onnxruntime?: string;
+  installedAt: string;
+}
+
+const RECORD = 'tensorshare-cuda-provider.json';
+
+/** What the source says about itself: a package.json's name and version, a README's "ONNX Runtime: x.y.z". */
+function describeSource(root: string): { package?: string; onnxruntime?: string } {
+  const out: { package?: string; onnxruntime?: string } = {};
+  for (const dir of [root, path.join(root, 'package')]) {
+    try {
+      const p = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (p.name && p.version) out.package ??= `${p.name}@${p.version}`;
+    } catch {}
+    try {
+      const v = /ONNX Runtime[^0-9\n]{0,8}(\d+\.\d+\.\d+)/.exec(
+        fs.readFileSync(path.join(dir, 'README.md'), 'utf8'),
+      )?.[1];
+      if (v) out.onnxruntime ??= v;
+    } catch {}
+  }
+  return out;
+}
+
+function writeProvisionRecord(folder: string, r: ProvisionRecord): void {
+  fs.writeFileSync(path.join(folder, RECORD), `${JSON.stringify(r, null, 2)}\n`);
+}
+
+/** The record `gpu provision` left beside the binding, if any. */
+export function readProvisionRecord(folder = bindingFolder()): ProvisionRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(folder, RECORD), 'utf8')) as ProvisionRecord;
+  } catch {
+    return undefined;
   }
 }
 

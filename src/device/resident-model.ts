@@ -27,16 +27,25 @@ import type { HostTensor } from './transfer.js';
 
 type Ort = typeof import('onnxruntime-node');
 
+/** Request shapes remembered per model for preallocated outputs (a model served at many shapes stops adding). */
+const MAX_OUTPUT_SHAPES = 64;
+
+/** A view of `bytes` in the requesting client's region, where ORT may write an output in place. */
+export type OutputPlace = (bytes: number) => Uint8Array;
+
 export interface RunResult {
   outputs: HostTensor[];
   /** Requests in the device run that served this one. */
   batch: number;
+  /** Time in ORT's session.run for the device run that served it. */
+  runMs?: number;
 }
 
 interface Job {
   inputs: HostTensor[];
   rows: number;
   outputs?: string[];
+  place?: OutputPlace;
   enqueuedAt: number;
   resolve(r: RunResult): void;
   reject(e: unknown): void;
@@ -48,7 +57,8 @@ export interface ResidentModel {
   readonly inputs: IoSpec[];
   readonly outputs: IoSpec[];
   readonly measured: Measured;
-  run(inputs: HostTensor[], outputs?: string[]): Promise<RunResult>;
+  /** `place`: where this request's outputs may be written in place (a request served alone, of a shape seen before). */
+  run(inputs: HostTensor[], outputs?: string[], place?: OutputPlace): Promise<RunResult>;
   /** Requests waiting or on the device. */
   depth(): number;
   /** Fails queued requests (the model is being unloaded) and releases the session. */
@@ -68,6 +78,9 @@ function sessionOptions(provider: 'cuda' | 'cpu', tensorsDir: string): Inference
   return {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
+    // The CPU provider only stands in for a device (fake devices, CI): one thread, like a device's one stream,
+    // and no pool of spinning threads competing with the clients for the cores.
+    ...(provider === 'cpu' ? { intraOpNumThreads: 1, interOpNumThreads: 1 } : {}),
     logSeverityLevel: 3,
     // Weights come from the store's tensor files (external data by hash), never from the original model.
     extra: { session: { model_external_initializers_file_folder_path: tensorsDir } },
@@ -129,18 +142,43 @@ function residentModel(
   const queue: Job[] = [];
   let running = 0;
   let released = false;
+  // The outputs' names, types and dimensions seen for each request shape (input dimensions and fetches): a request
+  // of a known shape gets its outputs preallocated where the client reads them, so ORT writes them there once.
+  const outputShapes = new Map<string, Omit<HostTensor, 'bytes'>[]>();
+  const shapeKey = (feeds: readonly HostTensor[], fetches?: readonly string[]) =>
+    `${feeds.map((t) => `${t.name}:${t.type}:${t.dims.join('x')}`).join('|')}>${fetches?.join('|') ?? ''}`;
 
-  async function runOnDevice(feedsIn: HostTensor[], fetches?: string[]): Promise<HostTensor[]> {
+  const ortTensor = (t: HostTensor) =>
+    new ort.Tensor(t.type as 'float32', typedView(t.type, t.bytes) as Float32Array, t.dims);
+
+  async function runOnDevice(feedsIn: HostTensor[], fetches?: string[], place?: OutputPlace): Promise<HostTensor[]> {
     const feeds: Record<string, Tensor> = {};
-    for (const t of feedsIn)
-      feeds[t.name] = new ort.Tensor(t.type as 'float32', typedView(t.type, t.bytes) as Float32Array, t.dims);
+    for (const t of feedsIn) feeds[t.name] = ortTensor(t);
+    const key = place ? shapeKey(feedsIn, fetches) : undefined;
+    const known = key === undefined ? undefined : outputShapes.get(key);
+    if (known && place) {
+      const placed = known.map((o) => ({ ...o, bytes: place(elements(o.dims) * elementBytes(o.type)) }));
+      try {
+        await session.run(feeds, Object.fromEntries(placed.map((t) => [t.name, ortTensor(t)])));
+        return placed;
+      } catch {
+        // The outputs' shapes depend on more than the inputs' (or the run failed): the plain run below decides.
+        outputShapes.delete(key!);
+      }
+    }
     let out: InferenceSession.OnnxValueMapType;
     try {
       out = fetches?.length ? await session.run(feeds, fetches) : await session.run(feeds);
     } catch (e) {
       throw deviceError(e, `running ${req.model}`, ctx.device);
     }
-    return Object.entries(out).map(([name, t]) => hostTensor(name, t as Tensor));
+    const hosts = Object.entries(out).map(([name, t]) => hostTensor(name, t as Tensor));
+    if (key !== undefined && outputShapes.size < MAX_OUTPUT_SHAPES)
+      outputShapes.set(
+        key,
+        hosts.map(({ name, type, dims }) => ({ name, type, dims })),
+      );
+    return hosts;
   }
 
   /** The requests of the next device run: the oldest one and those that can join it (decideBatch's cap). */
@@ -166,7 +204,9 @@ function residentModel(
     ctx.onBatch(jobs.length);
     if (jobs.length === 1) {
       const j = jobs[0]!;
-      j.resolve({ outputs: await runOnDevice(j.inputs, j.outputs), batch: 1 });
+      const t0 = performance.now();
+      const outputs = await runOnDevice(j.inputs, j.outputs, j.place);
+      j.resolve({ outputs, batch: 1, runMs: performance.now() - t0 });
       return;
     }
     const rows = jobs.map((j) => j.rows);
@@ -201,7 +241,7 @@ function residentModel(
     inputs: req.inputs,
     outputs: req.outputs,
     measured,
-    run(inputs, outputs) {
+    run(inputs, outputs, place) {
       if (released)
         return Promise.reject(
           new TensorshareError('ERR_UNAVAILABLE', `model ${req.model} was unloaded from the device; open it again`),
@@ -215,7 +255,7 @@ function residentModel(
               output: o,
             });
       return new Promise<RunResult>((resolve, reject) => {
-        queue.push({ inputs, rows: rowsOf(inputs), outputs, enqueuedAt: performance.now(), resolve, reject });
+        queue.push({ inputs, rows: rowsOf(inputs), outputs, place, enqueuedAt: performance.now(), resolve, reject });
         void drain();
       });
     },

@@ -1,17 +1,23 @@
 // The tensor transport between clients and an executor: shared-memory
-// segments of src/shm (tmpfs files written with pwrite, read with pread at
-// ranges the writer allocates). Each side writes one segment the other only
-// reads: the client's carries inputs, the executor's (one per connection)
-// carries outputs; a message names a tensor by offset and length, the bytes
-// never enter the socket. The executor's clients are not its children, so a
-// segment is opened by name first (in a 0711 folder, a random name only the
-// peer is told), then unlinked as soon as the peer holds it open: from then
-// on a process that dies, SIGKILL included, leaves nothing in /dev/shm.
+// segments (tmpfs files) that each side writes through a shared mapping
+// (mapping.ts) at ranges it allocates. Each side writes one segment the other
+// only reads: the client's carries inputs, the executor's (one per
+// connection) carries outputs; a message names a tensor by offset and length,
+// the bytes never enter the socket. The executor lets ONNX Runtime write an
+// output straight into its segment and the client copies it out once, so an
+// output costs what it costs in a private session. The executor reads a
+// client's inputs with pread, never through a mapping: a client that shrank
+// its file would otherwise crash the executor (SIGBUS) for every client.
+// The executor's clients are not its children, so a segment is opened by name
+// first (in a 0711 folder, a random name only the peer is told), then
+// unlinked as soon as the peer holds it open: from then on a process that
+// dies, SIGKILL included, leaves nothing in /dev/shm.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
-import { SHM_DIR, segmentReader, segmentWriter, type Slot } from '../shm/index.js';
+import { SHM_DIR } from '../shm/index.js';
+import { MAX_MAPPING_BYTES, mapFile, reserveFile } from './mapping.js';
 
 export interface WireTensor {
   name: string;
@@ -29,15 +35,28 @@ export interface HostTensor {
   bytes: Uint8Array;
 }
 
-/** A segment may grow to hold one request's tensors (tmpfs files are sparse; shrunk again when idle). */
-const MAX_SEGMENT_BYTES = 8 * 2 ** 30;
+/** Ranges start on 64 bytes, so a view of any element type fits. */
+const ALIGN = 64;
+/** The file grows in steps of this, so a series of growing messages costs few allocations. */
+const GROW_BYTES = 2 ** 20;
+/** A file larger than this shrinks back when a message used less than a quarter of it. */
+const KEEP_BYTES = 16 * 2 ** 20;
+
+const alignUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
 export interface Region {
   readonly path: string;
-  /** Writes one message's tensors; the previous message's ranges are reused (one request at a time per region). */
+  /** Starts the next message: the previous one's ranges are free again (one message at a time per region; the peer has read it). */
+  reset(): void;
+  /** A range of `bytes` for the current message, as a view to write in place (for example an ORT preallocated output). */
+  alloc(bytes: number): Uint8Array;
+  /** Where the tensors lie in the segment: views from alloc() as they are, other bytes copied in. */
+  place(tensors: readonly HostTensor[]): WireTensor[];
+  /** reset() then place(): one message's tensors. */
   write(tensors: readonly HostTensor[]): WireTensor[];
   /** The peer holds the segment open: its name goes, the pages stay until both sides close. */
   unlink(): void;
+  /** Unmaps the segment: no view from alloc() may be in use (a run writing into it). */
   close(): void;
 }
 
@@ -45,69 +64,204 @@ export interface Region {
 export function createRegion(dir: string, prefix: string): Region {
   const file = path.join(dir, `${prefix}-${randomBytes(12).toString('hex')}`);
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
-  const writer = segmentWriter(fd, { maxBytes: MAX_SEGMENT_BYTES });
-  let held: Slot[] = [];
+  let map: ReturnType<typeof mapFile>;
+  try {
+    map = mapFile(fd, MAX_MAPPING_BYTES, true);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+    throw e;
+  }
+  let size = 0;
+  let end = 0;
+  // The current message's views from alloc(), by their buffer: place() finds them without copying.
+  const placed = new Map<ArrayBufferLike, number>();
   let linked = true;
+  let closed = false;
   const unlink = () => {
     if (!linked) return;
     linked = false;
     fs.rmSync(file, { force: true });
   };
+  const take = (bytes: number, what: string): number => {
+    if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the shared-memory segment is closed');
+    const offset = alignUp(end, ALIGN);
+    const need = offset + bytes;
+    if (need > MAX_MAPPING_BYTES)
+      throw new TensorshareError(
+        'ERR_RESOURCE_EXHAUSTED',
+        `${what} (${bytes} bytes) does not fit the shared-memory segment (at most ${MAX_MAPPING_BYTES} bytes per message)`,
+        { bytes },
+      );
+    if (need > size) {
+      const to = Math.min(MAX_MAPPING_BYTES, alignUp(need, GROW_BYTES));
+      if (!reserveFile(fd, to))
+        throw new TensorshareError(
+          'ERR_RESOURCE_EXHAUSTED',
+          `${what} (${bytes} bytes) does not fit the shared-memory segment: ${path.dirname(dir)} (tmpfs) is full`,
+          { bytes },
+        );
+      size = to;
+    }
+    end = need;
+    return offset;
+  };
+  const place = (tensors: readonly HostTensor[]): WireTensor[] =>
+    tensors.map((t) => {
+      const length = t.bytes.byteLength;
+      if (length === 0) return { name: t.name, type: t.type, dims: t.dims, offset: 0, length: 0 };
+      const at = placed.get(t.bytes.buffer);
+      if (at !== undefined)
+        return { name: t.name, type: t.type, dims: t.dims, offset: at + t.bytes.byteOffset, length };
+      const offset = take(length, `tensor ${t.name}`);
+      map.copyIn(offset, t.bytes);
+      return { name: t.name, type: t.type, dims: t.dims, offset, length };
+    });
+  const reset = () => {
+    if (size > KEEP_BYTES && end < size / 4) {
+      fs.ftruncateSync(fd, 0);
+      size = 0;
+    }
+    end = 0;
+    placed.clear();
+  };
   return {
     path: file,
+    reset,
+    alloc(bytes) {
+      const offset = take(bytes, 'an output');
+      const v = map.view(offset, bytes);
+      if (bytes) placed.set(v.buffer, offset);
+      return v;
+    },
+    place,
     write(tensors) {
-      for (const s of held) writer.release(s);
-      held = [];
-      return tensors.map((t) => {
-        if (t.bytes.byteLength === 0) return { name: t.name, type: t.type, dims: t.dims, offset: 0, length: 0 };
-        const slot = writer.write(t.bytes);
-        if (!slot)
-          throw new TensorshareError(
-            'ERR_RESOURCE_EXHAUSTED',
-            `tensor ${t.name} (${t.bytes.byteLength} bytes) does not fit the shared-memory segment (tmpfs full or over ${MAX_SEGMENT_BYTES} bytes)`,
-          );
-        held.push(slot);
-        return { name: t.name, type: t.type, dims: t.dims, offset: slot.offset, length: slot.bytes };
-      });
+      reset();
+      return place(tensors);
     },
     unlink,
     close() {
+      if (closed) return;
+      closed = true;
       unlink();
-      writer.close();
+      map.unmap();
+      fs.closeSync(fd);
     },
   };
 }
 
 export interface RegionReader {
-  /** Copies each tensor out of the segment into its own aligned buffer. */
+  /** The tensors' bytes, read out of the segment. */
   read(tensors: readonly WireTensor[]): HostTensor[];
   close(): void;
 }
 
-/** Opens a peer's segment for reading, by the name it was told. */
-export function openRegion(file: string): RegionReader {
+function checkShm(file: string): void {
   if (!path.isAbsolute(file) || !file.startsWith(`${SHM_DIR}/`) || file.split('/').includes('..'))
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `shared-memory region '${file}' must be a file under /dev/shm`);
-  let fd: number;
+}
+
+function openShm(file: string): number {
+  checkShm(file);
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    return fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch (e) {
     throw new TensorshareError(
       'ERR_INVALID_ARGUMENT',
       `cannot open shared-memory region ${file}: ${(e as NodeJS.ErrnoException).code}`,
     );
   }
-  const reader = segmentReader(fd);
+}
+
+function checkRange(t: WireTensor, limit: number): void {
+  if (
+    !Number.isSafeInteger(t.offset) ||
+    !Number.isSafeInteger(t.length) ||
+    t.offset < 0 ||
+    t.length < 0 ||
+    t.offset + t.length > limit
+  )
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `tensor ${t.name}: bad offset or length in the region`);
+}
+
+/**
+ * Opens an untrusted peer's segment (the executor reading a client's inputs)
+ * with positional reads into one buffer reused by every message: a read's
+ * tensors are valid until the next read (one request at a time per
+ * connection, answered before the next is read).
+ */
+export function openRegion(file: string): RegionReader {
+  const fd = openShm(file);
+  let scratch = new Uint8Array(0);
+  let closed = false;
   return {
     read(tensors) {
+      if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the shared-memory segment is closed');
+      let total = 0;
+      for (const t of tensors) {
+        checkRange(t, MAX_MAPPING_BYTES);
+        total = alignUp(total, ALIGN) + t.length;
+      }
+      if (scratch.byteLength < total)
+        scratch = new Uint8Array(Buffer.allocUnsafeSlow(alignUp(total, GROW_BYTES)).buffer);
+      let at = 0;
       return tensors.map((t) => {
-        if (!Number.isSafeInteger(t.offset) || !Number.isSafeInteger(t.length) || t.offset < 0 || t.length < 0)
-          throw new TensorshareError('ERR_INVALID_ARGUMENT', `tensor ${t.name}: bad offset or length in the region`);
-        const bytes = t.length ? reader.read({ offset: t.offset, bytes: t.length }) : new Uint8Array(0);
+        at = alignUp(at, ALIGN);
+        const bytes = scratch.subarray(at, at + t.length);
+        at += t.length;
+        for (let done = 0; done < t.length; ) {
+          const n = fs.readSync(fd, bytes, done, t.length - done, t.offset + done);
+          if (n === 0)
+            throw new TensorshareError(
+              'ERR_INVALID_ARGUMENT',
+              `tensor ${t.name}: the shared-memory region ends before its ${t.length} bytes at ${t.offset}`,
+            );
+          done += n;
+        }
         return { name: t.name, type: t.type, dims: t.dims, bytes };
       });
     },
-    close: () => reader.close(),
+    close() {
+      if (closed) return;
+      closed = true;
+      fs.closeSync(fd);
+    },
+  };
+}
+
+/**
+ * Maps a trusted peer's segment read-only (a client reading its executor's
+ * outputs): each tensor is copied out once, into a buffer of its own that
+ * the caller keeps (8-byte aligned, so any typed array fits).
+ */
+export function mapRegion(file: string): RegionReader {
+  const fd = openShm(file);
+  let map: ReturnType<typeof mapFile>;
+  try {
+    map = mapFile(fd, MAX_MAPPING_BYTES, false);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  let closed = false;
+  return {
+    read(tensors) {
+      if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the shared-memory segment is closed');
+      // Bytes past the file's end are not backed: reading them would be a SIGBUS, so the range is checked first.
+      const size = tensors.some((t) => t.length > 0) ? fs.fstatSync(fd).size : 0;
+      return tensors.map((t) => {
+        checkRange(t, size);
+        const bytes = new Uint8Array(Buffer.allocUnsafeSlow(t.length).buffer, 0, t.length);
+        map.copyOut(t.offset, bytes);
+        return { name: t.name, type: t.type, dims: t.dims, bytes };
+      });
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      map.unmap();
+      fs.closeSync(fd);
+    },
   };
 }
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TensorshareError } from '../../errors.js';
 import { runBench } from '../../bench/run.js';
-import { runGpuBench } from '../../bench/gpu.js';
+import { readGpuReport, runGpuBench, writeGpuReport } from '../../bench/gpu.js';
 import { writeOutputs } from '../../bench/figures.js';
 import { evaluateTargets } from '../../bench/targets.js';
 import { RESULTS_FORMAT, SUITES, type BenchResults, type SuiteId } from '../../bench/results.js';
@@ -109,16 +109,38 @@ export function registerBench(program: Command): void {
     );
 }
 
-/** The GPU tier's suite (src/bench/gpu.ts): needs an NVIDIA GPU and the CUDA provider; writes gpu-results.json and gpu.md. */
+/**
+ * The GPU tier's suite (src/bench/gpu.ts): needs an NVIDIA GPU and the CUDA provider; writes bench/gpu-results.json
+ * and the gpu section of benchmarks.md under --out (default ./docs; --stand-in or --quick: a new temp folder, so a
+ * dry run never replaces measurements). --from re-renders a saved gpu-results.json.
+ */
 async function benchGpu(opts: BenchOptions): Promise<void> {
+  const out = path.resolve(
+    opts.out ??
+      (opts.standIn || opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-bench-gpu-')) : 'docs'),
+  );
+  if (opts.from) {
+    let r: Awaited<ReturnType<typeof readGpuReport>>;
+    try {
+      r = await readGpuReport(path.resolve(opts.from));
+    } catch (e) {
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `--from ${opts.from}: ${(e as Error).message}`);
+    }
+    const w = await writeGpuReport(out, r);
+    emit(
+      opts,
+      { ...w, targets: r.targets, errors: r.errors },
+      (v) => `report section: ${v.doc}, results: ${v.results}`,
+    );
+    return;
+  }
   if (!opts.models)
     throw new TensorshareError('ERR_INVALID_ARGUMENT', 'bench gpu needs --models <dir> (ONNX files and models.json)');
-  const out = path.resolve(opts.out ?? 'docs/bench');
   const log = (line: string) => process.stderr.write(`[bench gpu ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   const r = await runGpuBench({ models: path.resolve(opts.models), out, log, standIn: opts.standIn });
   emit(opts, { out, targets: r.targets, errors: r.errors }, (v) =>
     [
-      `results: ${path.join(v.out, 'gpu-results.json')}, report section: ${path.join(v.out, 'gpu.md')}`,
+      `results: ${path.join(v.out, 'bench', 'gpu-results.json')}, report section: ${path.join(v.out, 'benchmarks.md')}`,
       table([['target', 'verdict', 'measured'], ...v.targets.map((t) => [t.id, t.verdict, t.measured])]),
       ...v.errors.map((e) => `error: ${e}`),
     ].join('\n'),

@@ -2,14 +2,12 @@
 // daemon holds resident on each device (its <store>/.daemon/devices.json);
 // `gpu provision` installs the CUDA provider; `gpu pin|unpin|evict` is model
 // control on a device's executor.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { formatBytes } from '../../bytes.js';
 import { deviceControl } from '../../device/device-session.js';
 import { loadNvml } from '../../device/memory.js';
 import { bindingFolder, missingCudaProviderFiles } from '../../device/provider.js';
-import type { DevicesStatus } from '../../device/protocol.js';
+import { readDevicesStatus } from '../../device/devices-status.js';
 import { provisionCuda } from '../../device/provision.js';
 import { TensorshareError } from '../../errors.js';
 import { defaultSocket } from '../../config.js';
@@ -38,10 +36,7 @@ export function registerGpu(program: Command): void {
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
         const { store } = roots(cmd);
-        const statusFile = path.join(store, '.daemon', 'devices.json');
-        const daemon = fs.existsSync(statusFile)
-          ? (JSON.parse(fs.readFileSync(statusFile, 'utf8')) as DevicesStatus)
-          : undefined;
+        const daemon = readDevicesStatus(store);
         const missing = missingCudaProviderFiles();
         const value = {
           devices: gpus(),

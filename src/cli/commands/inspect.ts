@@ -6,6 +6,7 @@ import { usersByFile } from '../../store/maintenance.js';
 import { action, emit, table } from '../output.js';
 import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
+import { readDevicesStatus, residencyCell, residencyOf } from '../../device/devices-status.js';
 
 export function registerInspect(program: Command): void {
   program
@@ -15,7 +16,7 @@ export function registerInspect(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
-        const { repo } = roots(cmd);
+        const { repo, store } = roots(cmd);
         const m = await resolveModel(repo, ref);
         const self = `${m.name}:${m.version}`;
         const users = usersByFile(await listModels(repo));
@@ -30,6 +31,7 @@ export function registerInspect(program: Command): void {
           sharing: sharingSummary(tensors),
           variants,
           modes: modeAvailability(m, variants),
+          gpu: residencyOf(readDevicesStatus(store), self),
         };
         const shape = (s: unknown[] | null) => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '?');
         emit(opts, result, (r) =>
@@ -38,6 +40,7 @@ export function registerInspect(program: Command): void {
             `source ${r.source.file} (${formatBytes(r.source.bytes)}), producer '${r.producer}', IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(' ')}`,
             `default mode ${r.defaultMode}; fast-run variants: ${r.variants.map((v) => `${v.ortVersion}/${v.target}${v.status === 'unavailable' ? ` (unavailable: ${v.reason ?? 'no reason recorded'}; opens use fast-open)` : ''}`).join(', ') || 'none yet'}`,
             sharingLine(r.sharing),
+            `GPU: ${r.gpu.length ? r.gpu.map((g) => `${residencyCell([g], formatBytes)} (${g.measured ? 'measured' : 'estimated from the manifest'}, ${g.clients} client${g.clients === 1 ? '' : 's'})`).join('; ') : 'not resident on a device'}`,
             '',
             table([['MODE', 'AVAILABLE', 'WHY'], ...r.modes.map((x) => [x.mode, x.available ? 'yes' : 'no', x.why])]),
             '',

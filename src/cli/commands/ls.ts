@@ -4,16 +4,18 @@ import { isResident } from '../../store/materialize.js';
 import { action, emit, table } from '../output.js';
 import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
+import { readDevicesStatus, residencyCell, residencyOf } from '../../device/devices-status.js';
 
 export function registerLs(program: Command): void {
   program
     .command('ls')
-    .description('list models in the repository, and whether each is resident in the store')
+    .description('list models in the repository, and whether each is resident in the store and on a GPU')
     .option('--json', 'print JSON')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
-        const { repo, storeLayout } = roots(cmd);
+        const { repo, storeLayout, store } = roots(cmd);
         const models = await listModels(repo);
+        const devices = readDevicesStatus(store);
         const rows = await Promise.all(
           models.map(async (m) => ({
             name: m.name,
@@ -23,6 +25,7 @@ export function registerLs(program: Command): void {
             bytes: m.tensors.reduce((a, t) => a + t.bytes, m.graph.bytes),
             defaultMode: m.defaultMode,
             resident: await isResident(storeLayout, m),
+            gpu: residencyOf(devices, `${m.name}:${m.version}`),
             createdAt: m.createdAt,
           })),
         );
@@ -30,13 +33,14 @@ export function registerLs(program: Command): void {
           r.length === 0
             ? `no models in ${repo.root}`
             : table([
-                ['MODEL', 'TENSORS', 'SIZE', 'MODE', 'RESIDENT', 'DIGEST'],
+                ['MODEL', 'TENSORS', 'SIZE', 'MODE', 'RESIDENT', 'GPU', 'DIGEST'],
                 ...r.map((x) => [
                   `${x.name}:${x.version}`,
                   x.tensors,
                   formatBytes(x.bytes),
                   x.defaultMode,
                   x.resident ? 'yes' : 'no',
+                  residencyCell(x.gpu, formatBytes),
                   x.digest.slice(0, 12),
                 ]),
               ]),

@@ -1,0 +1,41 @@
+// The daemon's devices status file (<store>/.daemon/devices.json), read by
+// the tools (`tensorshare gpu`, `ls`, `inspect`): what is resident on each
+// device, with its bytes and pins, as of the daemon's last write (within
+// 100 ms of a change). No file: no daemon with devices runs on that store.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DevicesStatus } from './protocol.js';
+
+export const devicesStatusFile = (store: string): string => path.join(store, '.daemon', 'devices.json');
+
+export function readDevicesStatus(store: string): DevicesStatus | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(devicesStatusFile(store), 'utf8')) as DevicesStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface DeviceResidency {
+  device: number;
+  bytes: number;
+  measured: boolean;
+  pinned: boolean;
+  clients: number;
+}
+
+/** Where the model `name:version` is resident, device by device. */
+export function residencyOf(status: DevicesStatus | undefined, model: string): DeviceResidency[] {
+  const out: DeviceResidency[] = [];
+  for (const d of status?.devices ?? [])
+    for (const m of d.models)
+      if (m.model === model)
+        out.push({ device: d.index, bytes: m.bytes, measured: m.measured, pinned: m.pinned, clients: m.clients });
+  return out;
+}
+
+/** One line for a table cell: `gpu0 662.0 MiB pinned`, `-` when on no device. */
+export function residencyCell(r: readonly DeviceResidency[], formatBytes: (n: number) => string): string {
+  if (!r.length) return '-';
+  return r.map((x) => `gpu${x.device} ${formatBytes(x.bytes)}${x.pinned ? ' pinned' : ''}`).join(', ');
+}

@@ -1,0 +1,137 @@
+// The tensor transport of the device tier on real shared memory: a region
+// written through its mapping and read by the peer (mapped, or with pread for
+// an untrusted writer), ranges checked before any byte is touched, and ORT
+// writing a resident model's outputs straight into the client's region once
+// the request's shape has been seen (preallocated outputs, one copy).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { writeBatchedMatMul } from '../testing/device.js';
+import { fakeDevice } from './memory.js';
+import { loadResident } from './resident-model.js';
+import { createRegion, mapRegion, openRegion, regionFolder, type HostTensor } from './transfer.js';
+
+const u8 = (values: number[]) => Uint8Array.from(values);
+
+test('a region carries tensors to a mapped reader and a pread reader; views from alloc() are placed without a copy', () => {
+  const dir = regionFolder('ts-transfer-test');
+  const region = createRegion(dir, 'r');
+  const mapped = mapRegion(region.path);
+  const pread = openRegion(region.path);
+  try {
+    const big = Uint8Array.from({ length: 600 }, (_, i) => i % 251);
+    const wire = region.write([
+      { name: 'a', type: 'uint8', dims: [10], bytes: big.subarray(300, 310) },
+      { name: 'empty', type: 'uint8', dims: [0], bytes: new Uint8Array(0) },
+      { name: 'b', type: 'uint8', dims: [3], bytes: big.subarray(7, 10) },
+    ]);
+    assert.equal(wire[2]!.offset % 64, 0, 'ranges are 64-byte aligned');
+    const viaMap = mapped.read(wire);
+    const viaPread = pread.read(wire);
+    for (const got of [viaMap, viaPread]) {
+      assert.deepEqual([...got[0]!.bytes], [...big.subarray(300, 310)]);
+      assert.equal(got[1]!.bytes.byteLength, 0);
+      assert.deepEqual([...got[2]!.bytes], [7, 8, 9]);
+    }
+
+    // The next message: an output allocated in place and handed back by a subarray is not copied again.
+    region.reset();
+    const out = region.alloc(8);
+    out.set([1, 2, 3, 4, 5, 6, 7, 8]);
+    const placed = region.place([{ name: 'y', type: 'uint8', dims: [4], bytes: out.subarray(2, 6) }]);
+    assert.equal(placed[0]!.offset, 2, 'the view is where alloc() put it (offset 0 after reset), plus its subarray');
+    const read = mapped.read(placed)[0]!;
+    assert.deepEqual([...read.bytes], [3, 4, 5, 6]);
+    out.fill(0);
+    assert.deepEqual([...read.bytes], [3, 4, 5, 6], 'a mapped read is a copy the caller keeps');
+  } finally {
+    region.close();
+    mapped.close();
+    pread.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ranges outside the segment are refused with INVALID_ARGUMENT, never read', () => {
+  const dir = regionFolder('ts-transfer-test');
+  const region = createRegion(dir, 'r');
+  const mapped = mapRegion(region.path);
+  const pread = openRegion(region.path);
+  try {
+    region.write([{ name: 'a', type: 'uint8', dims: [4], bytes: u8([1, 2, 3, 4]) }]);
+    const past = { name: 'z', type: 'uint8', dims: [16], offset: 64 * 2 ** 20, length: 16 };
+    // The mapped reader would fault on pages past the file's end: it checks the file's size first.
+    assert.throws(() => mapped.read([past]), {
+      code: 'ERR_INVALID_ARGUMENT',
+      message: /tensor z: bad offset or length/,
+    });
+    assert.throws(() => pread.read([past]), { code: 'ERR_INVALID_ARGUMENT', message: /region ends before/ });
+    assert.throws(() => mapped.read([{ ...past, offset: -1 }]), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.throws(() => openRegion('/etc/passwd'), { code: 'ERR_INVALID_ARGUMENT', message: /under \/dev\/shm/ });
+  } finally {
+    region.close();
+    mapped.close();
+    pread.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a resident model writes the outputs of a shape it has seen straight into the client region', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-transfer-test-'));
+  const dir = regionFolder('ts-transfer-test');
+  const region = createRegion(dir, 'out');
+  const reader = mapRegion(region.path);
+  try {
+    const model = await writeBatchedMatMul(path.join(tmp, 'mm.onnx'), 4, 3, 5);
+    const m = await loadResident(
+      { ort, device: fakeDevice(0, 2 ** 20), provider: 'cpu', maxBatchSize: 4, onBatch: () => {} },
+      {
+        kind: 'load',
+        id: 1,
+        key: 'mm:1',
+        model: 'mm:1',
+        graph: model.file,
+        tensorsDir: tmp,
+        inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 4] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 3] }],
+        weightBytes: 48,
+      },
+    );
+    const x = Float32Array.from([0.5, -1, 2, 0.25, 1, 1, -0.5, 3]);
+    const input: HostTensor[] = [{ name: 'x', type: 'float32', dims: [2, 4], bytes: new Uint8Array(x.buffer) }];
+    const allocs: number[] = [];
+    const place = (bytes: number) => {
+      allocs.push(bytes);
+      return region.alloc(bytes);
+    };
+    const runOnce = async () => {
+      region.reset();
+      const r = await m.run(input, undefined, place);
+      const wire = region.place(r.outputs);
+      const got = reader.read(wire)[0]!;
+      assert.deepEqual(got.dims, [2, 3]);
+      const y = new Float32Array(got.bytes.buffer, got.bytes.byteOffset, 6);
+      const want = model.reference(x);
+      for (let i = 0; i < 6; i++) assert.ok(Math.abs(y[i]! - want[i]!) < 1e-5, `y[${i}] ${y[i]} vs ${want[i]}`);
+      return wire[0]!;
+    };
+    const first = await runOnce();
+    assert.deepEqual(allocs, [], 'a first shape runs with ORT-allocated outputs (their dimensions are not known yet)');
+    assert.equal(first.length, 24, 'copied into the region');
+    for (let i = 0; i < 2; i++) {
+      const again = await runOnce();
+      // In place: the output is the range alloc() gave (offset 0 after reset), not a copy placed after it.
+      assert.deepEqual([again.offset, again.length], [0, 24]);
+    }
+    assert.deepEqual(allocs, [24, 24], 'the same shape again: the 2x3 float32 output is preallocated in the region');
+    await m.release();
+  } finally {
+    region.close();
+    reader.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
