@@ -147,6 +147,8 @@ async function startDevices(config: DaemonConfig, manager: Manager, log: Logger)
     budget: config.gpuBudget,
     maxBatchSize: config.gpuMaxBatch,
     daemonSocket: config.socket,
+    socketMode: config.socketMode,
+    socketGroup: config.socketGroup,
     statusFile: statusFileOf(config.store),
     policy: manager.policy,
     ttlMs: config.ttlMs,

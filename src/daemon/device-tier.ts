@@ -50,6 +50,9 @@ export interface DeviceTierOptions {
   budget: Budget;
   maxBatchSize: number;
   daemonSocket: string;
+  /** The daemon socket's mode and group: executor sockets get the same, so whoever may reach the daemon may reach its devices. */
+  socketMode: number;
+  socketGroup?: number;
   /** <store>/.daemon/devices.json */
   statusFile: string;
   policy: Policy;
@@ -218,6 +221,8 @@ export async function startDeviceTier(o: DeviceTierOptions) {
         device: d.spec,
         provider: o.provider,
         socket: d.socket,
+        socketMode: o.socketMode,
+        socketGroup: o.socketGroup,
         regionDir,
         maxBatchSize: o.maxBatchSize,
       },

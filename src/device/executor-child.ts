@@ -251,7 +251,8 @@ async function main(init: ExecutorInit): Promise<void> {
     server.once('error', reject);
     server.listen(init.socket, () => resolve());
   });
-  fs.chmodSync(init.socket, 0o660);
+  fs.chmodSync(init.socket, init.socketMode);
+  if (init.socketGroup !== undefined) fs.chownSync(init.socket, -1, init.socketGroup);
   setInterval(() => {
     const queueDepth: Record<string, number> = {};
     for (const [k, m] of models) queueDepth[k] = m.depth();

@@ -59,6 +59,9 @@ export interface ExecutorInit {
   device: DeviceSpec;
   provider: 'cuda' | 'cpu';
   socket: string;
+  /** The daemon socket's permissions and group, so the processes that may reach the daemon (instances of other users in its group) reach the executor too. */
+  socketMode: number;
+  socketGroup?: number;
   /** Folder (0711) for the executor's output regions. */
   regionDir: string;
   maxBatchSize: number;

@@ -306,14 +306,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       }
       for (const e of all) driver.remove(e.name);
       registry.clear();
-      prestart.close();
+      await prestart.close();
     },
     destroy() {
       closed = true;
       void poller.stop();
       sampler.stop();
       driver.stop();
-      prestart.close();
+      void prestart.close();
       for (const p of registry.pools()) p.destroy('close');
     },
   };

@@ -36,8 +36,8 @@ export interface PrestartPool {
   counts(): { ready: number; starting: number };
   /** Forks up to the size again where the budget allows (after memory was freed). */
   refill(): void;
-  /** Ends every idle process. */
-  close(): void;
+  /** Ends every idle process; resolves once they have exited. */
+  close(): Promise<void>;
 }
 
 interface Entry {
@@ -56,12 +56,18 @@ export function createPrestartPool(o: PrestartOptions): PrestartPool {
   let closed = false;
   let broken = false;
 
-  const end = (e: Entry) => {
-    if (!entries.delete(e.id)) return;
+  const end = (e: Entry): Promise<void> => {
+    if (!entries.delete(e.id)) return Promise.resolve();
     e.detach();
     o.release(e.id);
-    e.proc.child.kill('SIGKILL');
+    const { child } = e.proc;
+    const exited =
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGKILL');
     e.proc.shm?.close();
+    return exited;
   };
 
   const forkOne = (): boolean => {
@@ -73,7 +79,7 @@ export function createPrestartPool(o: PrestartOptions): PrestartPool {
       else if (m.type === 'fatal') {
         broken = true;
         o.onError?.(`a pre-started instance process could not preload: ${m.error.message}`);
-        end(entry);
+        void end(entry);
       }
     };
     const onExit = () => {
@@ -121,7 +127,7 @@ export function createPrestartPool(o: PrestartOptions): PrestartPool {
       const list = [...entries.values()].sort((a, b) => Number(a.ready) - Number(b.ready));
       const e = list[0];
       if (!e) return false;
-      end(e);
+      void end(e);
       return true;
     },
     refill: fill,
@@ -130,9 +136,9 @@ export function createPrestartPool(o: PrestartOptions): PrestartPool {
       for (const e of entries.values()) if (e.ready) ready++;
       return { ready, starting: entries.size - ready };
     },
-    close() {
+    async close() {
       closed = true;
-      for (const e of [...entries.values()]) end(e);
+      await Promise.all([...entries.values()].map(end));
     },
   };
 }
