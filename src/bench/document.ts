@@ -193,7 +193,7 @@ function densitySection(r: BenchResults, o: ReportOptions): string[] {
   const d = r.density!;
   const out: string[] = ['## 1. Density: N processes holding the same model', ''];
   out.push(
-    'Each process opens the model, runs one inference (batch 1) and stays alive; processes are added step by step and the summed `Pss` of all of them is read from `/proc/<pid>/smaps_rollup` (Pss splits each shared page among the processes mapping it, so the sum counts every physical page once). For tensorshare, store bytes on tmpfs that no process maps (untouched pages, and in fast-run the files of the unpacked model) are added: the totals are everything the N instances cost. A step that would not fit in available memory minus a 3 GiB reserve is not run.',
+    'Each process opens the model, runs one inference (batch 1) and stays alive; processes are added step by step and the summed `Pss` of all of them is read from `/proc/<pid>/smaps_rollup` (Pss splits each shared page among the processes mapping it, so the sum counts every physical page once). For tensorshare, store bytes on tmpfs that no process maps (untouched pages, and in fast-run the original bytes its prepacked tensor files keep for PrePack at load) are added: the totals are everything the N instances cost. A step that would not fit in available memory minus a 3 GiB reserve is not run.',
   );
   out.push('');
   out.push('### Runtime baseline');
