@@ -1,6 +1,6 @@
 // Suite 1, density: for each model, N processes per mode (plain ORT with its
 // defaults, with prepacking off, with tuned malloc; tensorshare fast-open and
-// fast-run), plus the runtime baseline at every N and a small tuning sweep of
+// fast-run), the single-process peer (one session serving N callers), plus the runtime baseline at every N and a small tuning sweep of
 // worker settings (threads, CPU memory arena) at one N.
 import fs from 'node:fs/promises';
 import { measureDensity, type DensityMode, type DensityModeResult } from './density.js';
@@ -63,6 +63,15 @@ export async function runDensity(ctx: BenchContext): Promise<DensityResults> {
     const storeBytes: Record<string, number> = {};
     const stores: string[] = [];
     const modes: DensityMode[] = [];
+    // The memory floor without isolation: one process, one session, N callers.
+    modes.push({
+      id: 'peer',
+      label: 'one process, one ORT session, N callers',
+      settings: `${s.plain.describe}; N concurrent callers of one session in one process (onnxruntime-node runs them one at a time)`,
+      env: s.plain.env,
+      opener: { kind: 'plain', file: model.file, sessionOptions: s.plain.sessionOptions },
+      singleProcess: true,
+    });
     for (const id of ['plain', 'plain-noprepack', 'plain-malloc'] as const) {
       modes.push({
         id,
@@ -73,7 +82,8 @@ export async function runDensity(ctx: BenchContext): Promise<DensityResults> {
       });
     }
     for (const id of ['fast-open', 'fast-run'] as const) {
-      const st = await preparedStore(ctx, model, id);
+      // fast-run: the variant alone, as the daemon keeps the default mode's store.
+      const st = await preparedStore(ctx, model, id === 'fast-run' ? 'fast-run-only' : id);
       stores.push(st.store);
       storeBytes[id] = st.bytes;
       modes.push({
@@ -158,7 +168,7 @@ async function runTuning(ctx: BenchContext): Promise<TuningRow[]> {
   const model = ctx.models.find((m) => m.id === 'bert');
   if (!model || ctx.quick) return rows;
   for (const mode of ['fast-open', 'fast-run'] as const) {
-    const st = await preparedStore(ctx, model, mode);
+    const st = await preparedStore(ctx, model, mode === 'fast-run' ? 'fast-run-only' : mode);
     try {
       const variants: DensityMode[] = [true, false].map((arena) => ({
         id: `${mode}-arena-${arena ? 'on' : 'off'}`,

@@ -26,6 +26,11 @@ export interface DensityMode {
   store?: { tensorsDir: string; residentBytes: number };
   /** Human description of the session options and environment. */
   settings: string;
+  /**
+   * The single-process peer: at each N, one process whose one session serves
+   * N concurrent callers (no isolation) instead of N processes.
+   */
+  singleProcess?: boolean;
 }
 
 export interface DensityPoint {
@@ -117,7 +122,23 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
     servedMode: '',
   };
   try {
-    for (const n of opts.counts) {
+    if (mode.singleProcess) {
+      for (const n of opts.counts) {
+        const w = opts.pool.spawn(
+          { task: 'hold', opener: mode.opener, inputs: [...opts.inputs], callers: n },
+          mode.env,
+          { execArgv: mode.execArgv },
+        );
+        workers.push(w);
+        reports.push((await w.next('ready', opts.readyTimeoutMs ?? 180_000)).report);
+        await sleep(opts.settleMs ?? 500);
+        points.push({ ...measurePoint([w], mode), n }); // one process: per process = total
+        log(`density ${mode.id}: ${n} callers, total ${(points.at(-1)!.totalBytes / 2 ** 20).toFixed(0)} MiB`);
+        await w.stop();
+        workers.pop();
+      }
+    }
+    for (const n of mode.singleProcess ? [] : opts.counts) {
       const add = n - workers.length;
       if (add <= 0) continue;
       const need = add * nextProcessEstimate(points, opts.guessBytes(mode)) * 1.25;

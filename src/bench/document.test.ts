@@ -54,6 +54,7 @@ test('targets: all met on the good fixture, each missed one explained', () => {
     [
       ['density', 'met'],
       ['increment', 'met'],
+      ['peer', 'met'],
       ['coldstart', 'met'],
       ['latency', 'met'],
       ['import', 'met'],
@@ -67,6 +68,7 @@ test('targets: all met on the good fixture, each missed one explained', () => {
   const verdict = Object.fromEntries(bad.map((t) => [t.id, t.verdict]));
   assert.equal(verdict.density, 'missed');
   assert.equal(verdict.increment, 'missed');
+  assert.equal(verdict.peer, 'missed');
   assert.equal(verdict.coldstart, 'missed');
   assert.equal(verdict.latency, 'missed');
   assert.equal(verdict.import, 'missed', 'tmpfs falls below the target even though disk meets it');

@@ -8,7 +8,7 @@ import { markdownTable } from './report.js';
 import type { BenchResults, ColdScenarioResult, DensityModelResult } from './results.js';
 import type { DensityModeResult } from './density.js';
 import { functionsSection } from './functions-report.js';
-import { evaluateTargets, incrementBeyondBaseline, pointAt, type TargetResult } from './targets.js';
+import { evaluateTargets, incrementBeyondBaseline, pointAt, totalAt, type TargetResult } from './targets.js';
 import type { Summary } from './stats.js';
 import { requestPathSection } from './requestpath-report.js';
 
@@ -193,7 +193,7 @@ function densitySection(r: BenchResults, o: ReportOptions): string[] {
   const d = r.density!;
   const out: string[] = ['## 1. Density: N processes holding the same model', ''];
   out.push(
-    'Each process opens the model, runs one inference (batch 1) and stays alive; processes are added step by step and the summed `Pss` of all of them is read from `/proc/<pid>/smaps_rollup` (Pss splits each shared page among the processes mapping it, so the sum counts every physical page once). For tensorshare, store bytes on tmpfs that no process maps (untouched pages, and in fast-run the files of the unpacked model) are added: the totals are everything the N instances cost. A step that would not fit in available memory minus a 3 GiB reserve is not run.',
+    'Each process opens the model, runs one inference (batch 1) and stays alive; processes are added step by step and the summed `Pss` of all of them is read from `/proc/<pid>/smaps_rollup` (Pss splits each shared page among the processes mapping it, so the sum counts every physical page once). For tensorshare, store bytes on tmpfs that no process maps (untouched pages, and in fast-run the original bytes its prepacked tensor files keep for PrePack at load) are added: the totals are everything the N instances cost. A step that would not fit in available memory minus a 3 GiB reserve is not run.',
   );
   out.push('');
   out.push('### Runtime baseline');
@@ -248,13 +248,16 @@ function densityModel(r: BenchResults, dm: DensityModelResult, o: ReportOptions)
   const info = r.models.find((q) => q.id === dm.model);
   const out: string[] = [`### ${info?.label ?? dm.model}`, ''];
   out.push(
-    `Weights ${formatBytes(info?.weightBytes ?? 0)}; store bytes: fast-open ${formatBytes(dm.storeBytes['fast-open'] ?? 0)}, fast-run ${formatBytes(dm.storeBytes['fast-run'] ?? 0)} (model and prepacked variant, as \`openSession\` leaves the store).`,
+    `Weights ${formatBytes(info?.weightBytes ?? 0)}; store bytes: fast-open ${formatBytes(dm.storeBytes['fast-open'] ?? 0)}, fast-run ${formatBytes(dm.storeBytes['fast-run'] ?? 0)} (the variant alone, as the daemon keeps the default mode's store: the originals its prepacked tensors replace are not resident).`,
   );
   out.push('');
   const ns = d.counts;
   const cell = (mode: DensityModeResult, n: number) => {
     const p = pointAt(mode, n);
-    if (p) return `${fmtMiB(p.totalBytes)} (${fmtMiB(p.perProcessBytes)})`;
+    if (p)
+      return mode.id === 'peer'
+        ? `${fmtMiB(p.totalBytes)} (1 process)`
+        : `${fmtMiB(p.totalBytes)} (${fmtMiB(p.perProcessBytes)})`;
     if (mode.stopped && n >= mode.stopped.n) return 'memory';
     return mode.error ? 'error' : '';
   };
@@ -268,6 +271,7 @@ function densityModel(r: BenchResults, dm: DensityModelResult, o: ReportOptions)
     ),
   );
   out.push('');
+  out.push(...peerTable(dm, ns));
   const plain = dm.modes.find((q) => q.id === 'plain');
   const rows = dm.modes
     .filter((q) => q.id === 'fast-open' || q.id === 'fast-run')
@@ -318,6 +322,47 @@ function densityModel(r: BenchResults, dm: DensityModelResult, o: ReportOptions)
   for (const q of stopped) out.push(`- ${q.label}: stopped before N=${q.stopped!.n}: ${q.stopped!.reason}.`);
   for (const q of dm.modes.filter((q) => q.error)) out.push(`- ${q.label}: error: ${q.error}`);
   if (stopped.length) out.push('');
+  return out;
+}
+
+/** The peer a user would pick instead: isolation's price against one process serving every caller. */
+function peerTable(dm: DensityModelResult, ns: readonly number[]): string[] {
+  const peer = dm.modes.find((q) => q.id === 'peer');
+  const plain = dm.modes.find((q) => q.id === 'plain');
+  if (!peer || !plain) return [];
+  const rows = [
+    [peer, 'none: one process, callers served one at a time'],
+    [plain, 'a process per instance'],
+    ...(['fast-open', 'fast-run'] as const).map((id) => [
+      dm.modes.find((q) => q.id === id),
+      `a process per instance${id === 'fast-run' ? ' (default mode)' : ''}`,
+    ]),
+  ].filter((row): row is [DensityModeResult, string] => !!row[0]);
+  const n = Math.max(...ns.filter((k) => rows.every(([q]) => pointAt(q, k) || q === plain)));
+  if (!Number.isFinite(n)) return [];
+  const plainAt = totalAt(plain, n);
+  const peerAt = pointAt(peer, n)!.totalBytes;
+  const out = [
+    `Side by side at N=${n} instances (callers): the single-process peer is the memory floor a user gets by giving up isolation; plain per-process ORT is today's isolated baseline${plainAt?.extrapolated ? ' (extrapolated from its last two points)' : ''}.`,
+    '',
+  ];
+  out.push(
+    mdTable(
+      ['mode', 'isolation', `total MiB at N=${n}`, 'plain ORT total / this', 'this / single-process peer'],
+      rows.map(([q, iso]) => {
+        const t = q === plain ? plainAt?.bytes : pointAt(q, n)?.totalBytes;
+        return [
+          q.label,
+          iso,
+          t === undefined ? 'n/a' : fmtMiB(t),
+          t && plainAt ? fmtX(plainAt.bytes / t) : 'n/a',
+          t ? fmtX(t / peerAt) : 'n/a',
+        ];
+      }),
+      ['l', 'l', 'r', 'r', 'r'],
+    ),
+  );
+  out.push('');
   return out;
 }
 

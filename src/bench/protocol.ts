@@ -41,6 +41,12 @@ export interface HoldTask {
   task: 'hold';
   opener: Opener;
   inputs: InputSpec[];
+  /**
+   * Callers the one session serves at once after the first run (the
+   * single-process peer; default none). onnxruntime-node's run() is
+   * synchronous on the main thread, so they are served one at a time.
+   */
+  callers?: number;
 }
 
 export interface ColdTask {

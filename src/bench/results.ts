@@ -156,6 +156,14 @@ export interface ImportResults {
   sha256MbPerSecond?: number;
   /** Building the fast-run variant after import (what `tensorshare import` also does), from model preparation. */
   fastRunBuildMs: number;
+  /**
+   * One import into a fresh repository on disk as `tensorshare import` runs it:
+   * openable when importModel returns, variant ready when the background
+   * build (a build process) ends; then the same bytes again (a no-op).
+   */
+  lifecycle?: { openableMs: number; variantReadyMs: number; reimportMs: number; reimportOutcome: string };
+  /** 1-minute load average before and after the suite. */
+  load?: [number, number];
 }
 
 export interface BenchResults {

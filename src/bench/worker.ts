@@ -124,6 +124,12 @@ async function openAndRun(
 
 async function hold(t: HoldTask): Promise<void> {
   const { report, opened } = await openAndRun(t.opener, t.inputs);
+  if (t.callers) {
+    const ort = (await import('onnxruntime-node')).default as unknown as Ort;
+    const feeds = await Promise.all(Array.from({ length: t.callers }, () => feedsFor(ort, t.inputs)));
+    await Promise.all(feeds.map((f) => opened.session.run(f)));
+    report.after = readSmapsRollup(process.pid);
+  }
   // Stay alive (holding the session) until the parent says so or goes away.
   process.on('message', () => void opened.release().finally(() => process.exit(0)));
   process.on('disconnect', () => process.exit(0));

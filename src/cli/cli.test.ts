@@ -184,8 +184,11 @@ describe('tensorshare CLI', () => {
     assert.equal(Number(stored) + Number(kept), initializers, imp.out);
     assert.match(
       imp.out,
-      /fast-run variant for ORT \S+: built in \d+ ms\n\d+ ms in all, import and fast-run build \(\d+ MB\/s end to end\)/,
+      /\nopenable after \d+ ms; building the fast-run variant in the background\nfast-run variant for ORT \S+: built in \d+ ms\n\d+ ms in all, import and fast-run build \(\d+ MB\/s end to end\): variant ready after \d+ ms/,
     );
+    const again = cli('import', file, '--name', 'truth');
+    assert.match(again.out, /^already present: truth:1 .*\(0 B new\)/);
+    assert.match(again.out, /fast-run variant for ORT \S+: already built/);
 
     const vad = cli('import', FIXTURES.vad, '--name', 'vad');
     assert.equal(vad.code, 0, vad.err);

@@ -45,11 +45,9 @@ export function localResidency(paths: Partial<Paths> = {}): Residency {
       const t0 = performance.now();
       const manifest = await resolveModel(repo, ref);
       const asked = modeIn ?? manifest.defaultMode;
-      const steps = localSteps(repo, store, manifest);
-      // Nothing evicts without a daemon: keep the model itself resident with its variant, as a
-      // later fast-open or auto open of the same store maps it (and the benchmarks measure both).
-      const base = asked === 'fast-run' ? await steps.model() : false;
-      const r = await makeResident(asked, steps);
+      // fast-run copies only the variant's files when the repository has the variant (a build
+      // needs the model resident first; nothing evicts without a daemon, so it then stays).
+      const r = await makeResident(asked, localSteps(repo, store, manifest));
       const graph = r.mode === 'fast-run' ? r.variant!.graph.sha256 : manifest.graph.sha256;
       return {
         ref: `${manifest.name}:${manifest.version}`,
@@ -58,7 +56,7 @@ export function localResidency(paths: Partial<Paths> = {}): Residency {
         variant: r.variant,
         graphPath: graphPath(store, graph),
         tensorsDir: store.tensors,
-        wasResident: !base && !r.held,
+        wasResident: !r.held,
         waitMs: performance.now() - t0,
         release: async () => {},
       };

@@ -242,14 +242,46 @@ export function createAdmission(deps: AdmissionDeps) {
     return { wasResident: false, waitMs: performance.now() - t0 };
   }
 
-  /** Evicts a unit the policy says has expired, once nothing references it. */
-  function maybeExpire(u: Unit): void {
-    if (stopped || isReferenced(u) || !u.resident || !pol.expired(toCandidate(u), ctx())) return;
-    storeOp(async () => {
-      if (isReferenced(u) || !u.resident || !pol.expired(toCandidate(u), ctx())) return;
-      await evictUnits([u], 'expired');
+  /**
+   * A fast-open unit whose model's fast-run variant is resident: fast-run
+   * opens map the variant, so the originals it replaced by prepacked tensors
+   * need not stay (the repository keeps them; a fast-open open brings them
+   * back). Files the variant shares stay, being the variant's too. Under the
+   * `never` policy nothing leaves the store by itself.
+   */
+  function replaced(u: Unit): boolean {
+    if (u.mode !== 'fast-open' || pol.name === 'never') return false;
+    for (const v of r.units.values())
+      if (v.mode === 'fast-run' && v.resident && v.ns === u.ns && v.digest === u.digest) return true;
+    return false;
+  }
+
+  const evictable = (u: Unit): 'expired' | 'replaced by fast-run variant' | undefined =>
+    isReferenced(u) || !u.resident
+      ? undefined
+      : pol.expired(toCandidate(u), ctx())
+        ? 'expired'
+        : replaced(u)
+          ? 'replaced by fast-run variant'
+          : undefined;
+
+  /** Evicts a unit the policy says has expired (or a replaced one), once nothing references it. */
+  function maybeExpire(u: Unit): Promise<void> {
+    if (stopped || !evictable(u)) return Promise.resolve();
+    return storeOp(async () => {
+      const reason = evictable(u);
+      if (!reason) return;
+      await evictUnits([u], reason);
       await deps.persist();
     }).catch((e) => log.error({ err: e, model: unitName(u) }, 'eviction failed'));
+  }
+
+  /** The model's fast-open units that a now resident fast-run variant replaces, evicted when unreferenced. */
+  function evictReplaced(ns: Namespace, digest: string): Promise<unknown> {
+    const units = [...r.units.values()].filter(
+      (u) => u.ns === ns.name && u.mode === 'fast-open' && u.digest === digest,
+    );
+    return Promise.all(units.map(maybeExpire));
   }
 
   /** Drops the pending reference acquire() took. */
@@ -287,6 +319,7 @@ export function createAdmission(deps: AdmissionDeps) {
       variantFiles: (v, key) => hold(variantUnit(ns, m, v, key), () => materializeVariant(ns.repo, ns.store, v, key)),
     });
     const { unit, wasResident } = res.held;
+    if (res.mode === 'fast-run') await evictReplaced(ns, m.digest);
     return {
       unit,
       mode: res.mode,
@@ -328,9 +361,11 @@ export function createAdmission(deps: AdmissionDeps) {
     return storeOp(async () => {
       const expired = candidates(r).filter((u) => pol.expired(toCandidate(u), ctx()));
       if (expired.length) await evictUnits(expired, 'expired');
+      const superseded = candidates(r).filter(replaced);
+      if (superseded.length) await evictUnits(superseded, 'replaced by fast-run variant');
       const plan = planEviction(r, pol, ctx(), 0, budget);
       if (plan.ok && plan.victims.length) await evictUnits(plan.victims, 'over budget');
-      return expired.length > 0 || (plan.ok && plan.victims.length > 0);
+      return expired.length > 0 || superseded.length > 0 || (plan.ok && plan.victims.length > 0);
     });
   }
 

@@ -3,7 +3,7 @@
 // typed *_data fields or external data -- are streamed to sinks and replaced
 // in the graph by external-data references named by their SHA-256; the rest
 // of the model is copied byte-for-byte.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type protobuf from 'protobufjs';
 import type { FileHandle } from 'node:fs/promises';
 import { TensorshareError } from '../errors.js';
@@ -25,8 +25,11 @@ const EXTERNAL = 1;
 /** Where one tensor's bytes go: the store supplies it (hash + temp file). */
 export interface TensorSink {
   write(chunk: Buffer): Promise<void>;
-  /** Finishes the write; returns the SHA-256 (hex) of all bytes written. */
-  finish(): Promise<{ sha256: string; bytes: number }>;
+  /**
+   * Finishes the write; returns the SHA-256 (hex) of all bytes written, or a
+   * promise of it (hashed elsewhere while the split goes on).
+   */
+  finish(): Promise<{ sha256: string | Promise<string>; bytes: number }>;
   abort(): Promise<void>;
   /** The bytes written, after finish(): a tensor that must stay in the graph is read back (see shape-inputs.ts). */
   readBack(): Promise<Buffer>;
@@ -106,6 +109,7 @@ export async function splitModel<S extends TensorSink>(
       dataInputs: new Set(),
       dataSources: new Map(),
       top: true,
+      hashing: new Map(),
     };
 
     const topParts: Buffer[] = []; // every top-level field except the graph, verbatim
@@ -142,7 +146,7 @@ export async function splitModel<S extends TensorSink>(
       initializer?: TensorHeader[];
     };
     return {
-      graph: Buffer.concat([top, lenField(MODEL_GRAPH, graph)]),
+      graph: await resolveHashes(ctx, Buffer.concat([top, lenField(MODEL_GRAPH, graph)])),
       source: { sha256: await sourceHash.digest('hex' as never), bytes: size, externalFiles: [...externals.keys()] },
       tensors,
       inputs: g.input ?? [],
@@ -175,6 +179,8 @@ interface Ctx<S extends TensorSink> {
   dataSources: Map<string, readonly string[]>;
   /** The main graph (not an If/Loop/Scan body). */
   top: boolean;
+  /** Hashes still being computed, by tensor: the graph names such a tensor by a random placeholder until then. */
+  hashing: Map<SplitTensor<S>, Promise<string>>;
 }
 
 function decodeOrThrow<T>(fn: () => T, file: string, what: string): T {
@@ -432,7 +438,10 @@ async function externalize<S extends TensorSink>(
   expected: number,
   sink: S,
 ): Promise<Buffer> {
-  const { sha256, bytes } = await sink.finish();
+  const finished = await sink.finish();
+  const { bytes } = finished;
+  // A hash computed elsewhere: a placeholder of the same length now, replaced once known (resolveHashes).
+  const sha256 = typeof finished.sha256 === 'string' ? finished.sha256 : randomBytes(32).toString('hex');
   if (bytes !== expected) {
     throw new TensorshareError(
       'ERR_INVALID_MODEL',
@@ -440,7 +449,12 @@ async function externalize<S extends TensorSink>(
       { file: ctx.file, tensor: h.name },
     );
   }
-  ctx.tensors.push({ name: h.name ?? '', dataType: h.dataType ?? 0, dims: h.dims ?? [], bytes, sha256, sink });
+  const tensor = { name: h.name ?? '', dataType: h.dataType ?? 0, dims: h.dims ?? [], bytes, sha256, sink };
+  ctx.tensors.push(tensor);
+  if (typeof finished.sha256 !== 'string') {
+    finished.sha256.catch(() => {}); // a tensor inlined after all, or a split that fails, never asks for it
+    ctx.hashing.set(tensor, finished.sha256);
+  }
   const { Tensor } = onnxTypes();
   return Buffer.from(
     Tensor.encode(
@@ -459,6 +473,20 @@ async function externalize<S extends TensorSink>(
       }),
     ).finish(),
   );
+}
+
+/** Waits for the hashes computed elsewhere and puts each in place of its placeholder (same length: no field sizes change). */
+async function resolveHashes<S extends TensorSink>(ctx: Ctx<S>, graph: Buffer): Promise<Buffer> {
+  for (const t of ctx.tensors) {
+    const pending = ctx.hashing.get(t);
+    if (!pending) continue;
+    const real = await pending;
+    const at = graph.indexOf(t.sha256, 0, 'latin1');
+    if (at < 0) throw new TensorshareError('ERR_INTERNAL', `placeholder of tensor '${t.name}' missing from the graph`);
+    graph.write(real, at, 'latin1');
+    t.sha256 = real;
+  }
+  return graph;
 }
 
 async function copyExternal<S extends TensorSink>(ctx: Ctx<S>, h: TensorHeader, expected: number): Promise<S> {

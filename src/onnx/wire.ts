@@ -30,7 +30,7 @@ export function bufferSource(src: Buffer): PositionalSource {
 }
 
 export class ForwardReader {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private bufStart = 0; // file offset of buf[0]
   private filePos = 0; // next file offset to read from disk
 
@@ -44,17 +44,30 @@ export class ForwardReader {
   /** Current logical position (next byte to be consumed). */
   pos = 0;
 
+  /** The next chunk, being read while the caller works on this one (reads overlap the sinks' writes). */
+  private ahead?: { pos: number; read: Promise<Buffer> };
+
+  private readAt(pos: number, want: number): Promise<Buffer> {
+    const next = Buffer.allocUnsafe(want);
+    return this.fh.read(next, 0, want, pos).then(({ bytesRead }) => next.subarray(0, bytesRead));
+  }
+
   /** Ensures at least `min` unconsumed bytes are buffered; buf always covers [bufStart, filePos). */
   private async fill(min: number): Promise<void> {
     while (this.filePos - this.pos < min) {
       if (this.filePos >= this.size) throw this.truncated();
       const want = Math.min(Math.max(CHUNK, min - (this.filePos - this.pos)), this.size - this.filePos);
-      const next = Buffer.allocUnsafe(want);
-      const { bytesRead } = await this.fh.read(next, 0, want, this.filePos);
-      if (bytesRead === 0) throw this.truncated();
-      const got = next.subarray(0, bytesRead);
+      const ahead = this.ahead?.pos === this.filePos ? this.ahead.read : undefined;
+      this.ahead = undefined;
+      const got = await (ahead ?? this.readAt(this.filePos, want));
+      if (got.length === 0) throw this.truncated();
       this.onChunk(got);
-      this.filePos += bytesRead;
+      this.filePos += got.length;
+      if (this.filePos < this.size) {
+        const read = this.readAt(this.filePos, Math.min(CHUNK, this.size - this.filePos));
+        read.catch(() => {}); // seen when awaited; never, if the caller stops reading
+        this.ahead = { pos: this.filePos, read };
+      }
       const rest = this.buf.subarray(this.pos - this.bufStart);
       this.buf = rest.length === 0 ? got : Buffer.concat([rest, got]);
       this.bufStart = this.pos;

@@ -19,6 +19,7 @@ import { listVersions, readManifest } from './repository.js';
 import { cleanStaleStaging, commitFile, createStaging, fileSink, writeAtomic } from './staging.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
 import { backgroundHash } from './background-hash.js';
+import { fileHashPool } from './file-hash-pool.js';
 import { checkRunnableIsolated } from './runtime-process.js';
 
 export interface ImportOptions {
@@ -73,16 +74,20 @@ export async function importModel(repository: string, file: string, options: Imp
   await cleanStaleStaging(l);
   const staging = await createStaging(l);
   try {
+    // The main thread reads and writes; the whole-file hash and the tensors' hashes run on worker threads.
     const sourceHash = backgroundHash();
+    const tensorHashes = fileHashPool();
     const split = await splitModel(file, {
       minExternalBytes: options.minExternalBytes,
       onProgress: options.onProgress,
-      newSink: fileSink(staging, 0),
+      newSink: fileSink(staging, 0, tensorHashes),
       sourceHash,
-    }).catch(async (e) => {
-      await sourceHash.destroy();
-      throw e;
-    });
+    })
+      .catch(async (e) => {
+        await sourceHash.destroy();
+        throw e;
+      })
+      .finally(() => tensorHashes.close());
     const graphSha = createHash('sha256').update(split.graph).digest('hex');
     const stagedGraph = path.join(staging, 'graph.onnx');
     await writeAtomic(l, stagedGraph, split.graph);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { TensorshareError, rethrowNoSpace } from '../errors.js';
 import { ensureLayout, graphPath, manifestPath, tensorPath, variantPath, type Layout } from './layout.js';
 import { withLock } from './lock.js';
-import { uniqueTensors, type FileRef, type Manifest, type VariantManifest } from './manifest.js';
+import { uniqueTensors, type FileRef, type Manifest, type OpenMode, type VariantManifest } from './manifest.js';
 import { cleanStaleStaging, commitFile, createStaging, writeAtomic } from './staging.js';
 
 export interface MaterializeResult {
@@ -28,6 +28,14 @@ async function exists(p: string): Promise<boolean> {
 /** True when the manifest and every file it names are in the store. */
 export async function isResident(store: Layout, m: Manifest): Promise<boolean> {
   return exists(manifestPath(store, m.name, m.version));
+}
+
+/** The modes a model is resident in: fast-open (its manifest), fast-run (its variant for this ORT and CPU). */
+export async function residentModes(store: Layout, m: Manifest, fastRun: string): Promise<OpenMode[]> {
+  const modes: OpenMode[] = [];
+  if (await isResident(store, m)) modes.push('fast-open');
+  if (await exists(variantPath(store, m.digest, fastRun))) modes.push('fast-run');
+  return modes;
 }
 
 /** Files of a model or variant missing from a root. */

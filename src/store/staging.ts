@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { rethrowNoSpace } from '../errors.js';
 import type { TensorSink } from '../onnx/split.js';
+import type { FileHashPool } from './file-hash-pool.js';
 import type { Layout } from './layout.js';
 
 export async function createStaging(l: Layout): Promise<string> {
@@ -42,12 +43,20 @@ export async function cleanStaleStaging(l: Layout): Promise<number> {
   return removed;
 }
 
-/** A TensorSink writing to a staging file while hashing. */
-export function fileSink(dir: string, index: number): () => Promise<TensorSink & { path: string }> {
+/**
+ * A TensorSink writing to a staging file while hashing it; with a pool, the
+ * finished file is hashed on a worker thread instead (finish() then returns
+ * the hash as a promise, so the caller goes on reading and writing).
+ */
+export function fileSink(
+  dir: string,
+  index: number,
+  pool?: FileHashPool,
+): () => Promise<TensorSink & { path: string }> {
   return async () => {
     const p = path.join(dir, `t${index++}`);
     const fh = await fs.open(p, 'w', 0o644);
-    const hash = createHash('sha256');
+    const hash = pool ? undefined : createHash('sha256');
     let bytes = 0;
     let closed = false;
     const close = async () => {
@@ -59,7 +68,7 @@ export function fileSink(dir: string, index: number): () => Promise<TensorSink &
     return {
       path: p,
       async write(chunk) {
-        hash.update(chunk);
+        hash?.update(chunk);
         bytes += chunk.length;
         try {
           await fh.write(chunk);
@@ -71,7 +80,7 @@ export function fileSink(dir: string, index: number): () => Promise<TensorSink &
       },
       async finish() {
         await close();
-        return { sha256: hash.digest('hex'), bytes };
+        return { sha256: hash ? hash.digest('hex') : pool!.hash(p), bytes };
       },
       async abort() {
         await close();

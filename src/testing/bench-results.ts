@@ -116,12 +116,13 @@ export function sampleResults(opts: { scale?: number; quick?: boolean } = {}): B
       models: [
         {
           model: 'bert',
-          storeBytes: { 'fast-open': weights, 'fast-run': 1100 * MiB },
+          storeBytes: { 'fast-open': weights, 'fast-run': 480 * MiB },
           modes: [
             mode('plain', 'plain ORT', weights * 1.35, 0, counts),
             mode('plain-malloc', 'plain ORT, tuned malloc', weights + baselinePer, 0, counts),
             mode('fast-open', 'tensorshare fast-open', baselinePer + 3 * MiB * scale, weights, counts, weights),
-            mode('fast-run', 'tensorshare fast-run', baselinePer + 8 * MiB * scale, 1100 * MiB, counts, 800 * MiB),
+            mode('fast-run', 'tensorshare fast-run', baselinePer + 3 * MiB * scale, 480 * MiB, counts, 440 * MiB),
+            mode('peer', 'one process, one ORT session, N callers', 2 * MiB, weights * 1.35 + 20 * MiB, counts),
           ],
         },
       ],
@@ -196,14 +197,14 @@ export function sampleResults(opts: { scale?: number; quick?: boolean } = {}): B
           dir: '/tmp',
           ms: [600, 610, 620],
           mbPerSecond: summarize([760, 750, 740]),
-          copyMbPerSecond: 1200,
+          copyMbPerSecond: 900,
         },
         {
           target: 'tmpfs',
           dir: '/dev/shm',
           ms: [500, 510, 520],
           mbPerSecond: summarize([900, 890, 880].map((v) => v / scale)),
-          copyMbPerSecond: 1500,
+          copyMbPerSecond: 1000,
         },
       ],
       sha256MbPerSecond: 1800,

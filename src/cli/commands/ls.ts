@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listModels } from '../../store/repository.js';
-import { isResident } from '../../store/materialize.js';
+import { residentModes } from '../../store/materialize.js';
+import { fastRunKey } from '../../store/fast-run.js';
 import { action, emit, table } from '../output.js';
 import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
@@ -16,15 +17,19 @@ export function registerLs(program: Command): void {
         const { repo, storeLayout, store } = roots(cmd);
         const models = await listModels(repo);
         const devices = readDevicesStatus(store);
+        const key = fastRunKey();
         const rows = await Promise.all(
-          models.map(async (m) => ({
+          models.map(async (m) => ({ m, modes: await residentModes(storeLayout, m, key) })),
+        ).then((all) =>
+          all.map(({ m, modes }) => ({
             name: m.name,
             version: m.version,
             digest: m.digest,
             tensors: m.tensors.length,
             bytes: m.tensors.reduce((a, t) => a + t.bytes, m.graph.bytes),
             defaultMode: m.defaultMode,
-            resident: await isResident(storeLayout, m),
+            resident: modes.length > 0,
+            residentModes: modes,
             gpu: residencyOf(devices, `${m.name}:${m.version}`),
             createdAt: m.createdAt,
           })),
@@ -39,7 +44,7 @@ export function registerLs(program: Command): void {
                   x.tensors,
                   formatBytes(x.bytes),
                   x.defaultMode,
-                  x.resident ? 'yes' : 'no',
+                  x.resident ? x.residentModes.join(', ') : 'no',
                   residencyCell(x.gpu, formatBytes),
                   x.digest.slice(0, 12),
                 ]),
