@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TensorshareError, isErrorCode } from '../errors.js';
+import type { PriorityClass } from '../sched/dispatcher.js';
+import type { RunPlacement } from './device-lanes.js';
 import { onFrames, sendFrame } from './framing.js';
 import {
   executorSocket,
@@ -30,6 +32,10 @@ export interface DeviceSessionOptions {
   token?: string;
   /** How long to keep trying to reach an executor that is (re)starting. Default 20 s. */
   connectTimeoutMs?: number;
+  /** The class of this session's runs on the device: realtime (default) goes ahead of besteffort. */
+  priority?: PriorityClass;
+  /** Charged for this session's device time under the fair policy (default: the model). */
+  tenant?: string;
 }
 
 export interface DeviceSession {
@@ -39,6 +45,8 @@ export interface DeviceSession {
   readonly outputNames: readonly string[];
   /** How many requests the device run that served the last run() held. */
   readonly lastBatch: number;
+  /** The lane and timing of the device run that served the last run(). */
+  readonly lastPlacement: RunPlacement | undefined;
   run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
 }
@@ -169,6 +177,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
   const all = new Set<Connection>();
   let released = false;
   let lastBatch = 0;
+  let lastPlacement: RunPlacement | undefined;
 
   async function openConnection(): Promise<{ c: Connection; model: ModelIo }> {
     const c = await connect(o, device);
@@ -203,6 +212,9 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
     get lastBatch() {
       return lastBatch;
     },
+    get lastPlacement() {
+      return lastPlacement;
+    },
     async run(feeds, fetches) {
       if (released) throw new TensorshareError('ERR_PRECONDITION', `session of ${model.model} was released`);
       const host: HostTensor[] = Object.entries(feeds).map(([name, t]) => hostTensor(name, t));
@@ -214,9 +226,12 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
           key: model.key,
           inputs: c.region.write(host),
           outputs: fetches ? [...fetches] : undefined,
+          priority: o.priority,
+          tenant: o.tenant,
         });
         outputs = c.out.read(r.outputs ?? []);
         lastBatch = r.batch ?? 1;
+        lastPlacement = r.placement;
       } finally {
         if (c.alive() && !released) idle.push(c);
         else {
