@@ -26,6 +26,7 @@ import {
   type WireError,
 } from '../device/protocol.js';
 import { regionFolder } from '../device/transfer.js';
+import type { DevicePolicy } from '../sched/device-policy.js';
 import type { Manifest } from '../store/manifest.js';
 import type { Admission } from './admission.js';
 import {
@@ -47,6 +48,8 @@ export interface DeviceTierOptions {
   provider: 'cuda' | 'cpu';
   budget: Budget;
   maxBatchSize: number;
+  /** How each executor shares its device between resident models (default pack). */
+  devicePolicy?: DevicePolicy;
   daemonSocket: string;
   /** <store>/.daemon/devices.json */
   statusFile: string;
@@ -201,6 +204,9 @@ export async function startDeviceTier(o: DeviceTierOptions) {
         socket: d.socket,
         regionDir,
         maxBatchSize: o.maxBatchSize,
+        policy: o.devicePolicy,
+        // The lanes hold what the daemon's budget gives resident models: admitted work never runs past it.
+        laneBudget: o.budget,
       },
       {
         admit: (id, model, token) => void admit(d, ex, id, model, token),
