@@ -194,7 +194,8 @@ export function simulatedPacking() {
       ['one model per GPU', packOnePerDevice],
     ] as const) {
       const r = reportPlacement(devices, ms, f(devices, ms));
-      const a = (sum[k] ??= { served: 0, frag: 0, stranded: 0 });
+      const a = sum[k] ?? { served: 0, frag: 0, stranded: 0 };
+      sum[k] = a;
       a.served += r.modelsServed / draws;
       a.frag += r.fragmentation / draws;
       a.stranded += r.strandedFraction / draws;

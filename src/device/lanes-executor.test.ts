@@ -20,8 +20,13 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-lanes-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const models: Record<string, Promise<ChainModel>> = {};
-const chain = (name: string, width: number, depth: number) =>
-  (models[name] ??= writeMatMulChain(path.join(dir, `${name}.onnx`), { name, width, depth }, name.length));
+function chain(name: string, width: number, depth: number): Promise<ChainModel> {
+  const have = models[name];
+  if (have) return have;
+  const made = writeMatMulChain(path.join(dir, `${name}.onnx`), { name, width, depth }, name.length);
+  models[name] = made;
+  return made;
+}
 
 const input = (width: number, rows = MAX_BATCH, v = 0.01) =>
   new ort.Tensor(
