@@ -159,7 +159,7 @@ describe('lanes in the device executor (CPU provider standing in)', () => {
   });
 
   test('realtime runs go ahead of besteffort runs queued before them', async () => {
-    const m = await chain('long', 1024, 12);
+    const m = await chain('long', 1024, 32);
     const x = input(1024);
     await withExecutor({ policy: 'pack', deviceBytes: 512 << 20 }, async (ex) => {
       await ex.load(m);
@@ -167,11 +167,12 @@ describe('lanes in the device executor (CPU provider standing in)', () => {
       const be2 = await ex.open('long', { priority: 'besteffort' });
       const rt = await ex.open('long', { priority: 'realtime' });
       await rt.run({ x });
-      // One besteffort run on the device (hundreds of ms), then another besteffort request and a realtime one queue.
+      // One besteffort run on the device (4 GFLOP: hundreds of ms on the CPU), then another besteffort request and a
+      // realtime one queue while it runs (checked below, so the order is not decided by a run that already ended).
       const first = run(be, x);
-      await new Promise((r) => setTimeout(r, 30));
+      await new Promise((r) => setTimeout(r, 10));
       const second = run(be2, x);
-      await new Promise((r) => setTimeout(r, 30));
+      await new Promise((r) => setTimeout(r, 10));
       const urgent = run(rt, x);
       const [f, s, u] = await Promise.all([first, second, urgent]);
       assert.ok(s.at.queuedMs > 0 && u.at.queuedMs > 0, 'both waited for the first run');
