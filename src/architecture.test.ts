@@ -35,7 +35,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ],
   serve: ['client', 'device', 'sched', 'shm', 'store', 'tensor'],
   client: ['daemon', 'device', 'handlers', 'store', 'tensor'],
-  daemon: ['device', 'onnx', 'store'],
+  daemon: ['device', 'onnx', 'sched', 'store'],
   // The GPU tier's processes and wire: device memory, executor, shared-memory transport, device sessions.
   device: ['sched', 'shm', 'store'],
   store: ['onnx', 'tensor'],

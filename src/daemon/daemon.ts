@@ -146,6 +146,7 @@ async function startDevices(config: DaemonConfig, manager: Manager, log: Logger)
     provider: resolved.provider,
     budget: config.gpuBudget,
     maxBatchSize: config.gpuMaxBatch,
+    devicePolicy: config.gpuPolicy,
     daemonSocket: config.socket,
     socketMode: config.socketMode,
     socketGroup: config.socketGroup,

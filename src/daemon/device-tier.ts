@@ -28,6 +28,7 @@ import {
 } from '../device/protocol.js';
 import { regionFolder } from '../device/transfer.js';
 import { modelDir } from '../store/layout.js';
+import type { DevicePolicy } from '../sched/device-policy.js';
 import type { Manifest } from '../store/manifest.js';
 import type { Admission } from './admission.js';
 import {
@@ -49,6 +50,8 @@ export interface DeviceTierOptions {
   provider: 'cuda' | 'cpu';
   budget: Budget;
   maxBatchSize: number;
+  /** How each executor shares its device between resident models (default pack). */
+  devicePolicy?: DevicePolicy;
   daemonSocket: string;
   /** The daemon socket's mode and group: executor sockets get the same, so whoever may reach the daemon may reach its devices. */
   socketMode: number;
@@ -225,6 +228,9 @@ export async function startDeviceTier(o: DeviceTierOptions) {
         socketGroup: o.socketGroup,
         regionDir,
         maxBatchSize: o.maxBatchSize,
+        policy: o.devicePolicy,
+        // The lanes hold what the daemon's budget gives resident models: admitted work never runs past it.
+        laneBudget: o.budget,
       },
       {
         admit: (id, model, token) => void admit(d, ex, id, model, token),

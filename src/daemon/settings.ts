@@ -2,6 +2,7 @@
 // environment variable, default and meaning. Precedence: flag > environment
 // (TENSORSHARE_*) > config file (JSON) > default. The README's table is
 // generated from this one (settingsMarkdown) and a test keeps them equal.
+import { type DevicePolicy, parseDevicePolicy } from '../sched/device-policy.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -45,6 +46,7 @@ export interface DaemonConfig {
   gpus: GpuSetting;
   gpuBudget: Budget;
   gpuMaxBatch: number;
+  gpuPolicy: DevicePolicy;
 }
 
 export type GpuSetting =
@@ -273,6 +275,15 @@ export const SETTINGS: readonly Setting[] = [
     value: '8',
     description: 'largest batch (rows) an executor forms from concurrent requests, and the batch a load is measured at',
   }),
+  setting({
+    key: 'gpuPolicy',
+    flag: '--gpu-policy <name>',
+    env: 'TENSORSHARE_GPU_POLICY',
+    kind: 'policy',
+    value: 'pack',
+    description:
+      'how an executor shares its device between resident models (Salus): `fifo` (one run at a time), `pack` (as many models at once as the memory lanes hold), `srtf` (shortest expected run first, aged), `fair` (equal device time per tenant); realtime runs go first under each',
+  }),
 ];
 
 const FILE_ONLY_KEYS = ['tenants'];
@@ -456,5 +467,6 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     gpus: get('gpus', parseGpus),
     gpuBudget: get('gpuBudget', wrap(parseBudget)),
     gpuMaxBatch: get('gpuMaxBatch', parseCount),
+    gpuPolicy: get('gpuPolicy', (v, w) => parseDevicePolicy(v, w)),
   };
 }

@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TensorshareError, isErrorCode } from '../errors.js';
+import type { PriorityClass } from '../sched/dispatcher.js';
+import type { RunPlacement } from './device-lanes.js';
 import { onFrames, sendFrame } from './framing.js';
 import {
   executorSocket,
@@ -36,6 +38,10 @@ export interface DeviceSessionOptions {
    * enough for an open that loads a model of several GB.
    */
   requestTimeoutMs?: number;
+  /** The class of this session's runs on the device: realtime (default) goes ahead of besteffort. */
+  priority?: PriorityClass;
+  /** Charged for this session's device time under the fair policy (default: the model). */
+  tenant?: string;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -51,6 +57,8 @@ export interface DeviceSession {
   readonly lastTiming: { runMs: number; executorMs: number; totalMs: number } | undefined;
   /** Where the open's time went: reaching the executor (0 for a connection this process kept) and the admit. */
   readonly openMs: { connect: number; admit: number };
+  /** The lane and timing of the device run that served the last run(). */
+  readonly lastPlacement: RunPlacement | undefined;
   run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
 }
@@ -224,6 +232,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
 
   const poolKey = `${executorSocket(o.daemonSocket, device)}\0${o.token ?? ''}`;
   const openMs = { connect: 0, admit: 0 };
+  let lastPlacement: RunPlacement | undefined;
 
   async function openConnection(): Promise<{ c: Connection; model: ModelIo }> {
     const t0 = performance.now();
@@ -289,6 +298,9 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
       return lastTiming;
     },
     openMs,
+    get lastPlacement() {
+      return lastPlacement;
+    },
     async run(feeds, fetches) {
       if (released) throw new TensorshareError('ERR_PRECONDITION', `session of ${model.model} was released`);
       const host: HostTensor[] = Object.entries(feeds).map(([name, t]) => hostTensor(name, t));
@@ -301,10 +313,13 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
           key: model.key,
           inputs: c.region.write(host),
           outputs: fetches ? [...fetches] : undefined,
+          priority: o.priority,
+          tenant: o.tenant,
         });
         outputs = (await c.out).read(r.outputs ?? []);
         lastBatch = r.batch ?? 1;
         lastTiming = r.timing && { ...r.timing, totalMs: performance.now() - t0 };
+        lastPlacement = r.placement;
       } finally {
         if (c.alive() && !released) idle.push(c);
         else {

@@ -20,6 +20,8 @@ import type {
   ModelIo,
   WireError,
 } from './protocol.js';
+import { createDeviceLanes } from './device-lanes.js';
+import { workerSessions } from './ort-session.js';
 import { loadResident, type ResidentModel } from './resident-model.js';
 import { createRegion, openRegion, type Region, type RegionReader } from './transfer.js';
 
@@ -85,11 +87,25 @@ async function main(init: ExecutorInit): Promise<void> {
     utilization: device.utilization(),
     provider: init.provider,
   });
+  const budget = init.laneBudget;
+  const lanes = createDeviceLanes({
+    capacity: !budget
+      ? device.total()
+      : 'bytes' in budget
+        ? budget.bytes
+        : Math.floor(device.total() * budget.fraction),
+    policy: init.policy ?? 'pack',
+    maxBatchRows: init.maxBatchSize,
+    weights: init.weights,
+  });
   const ctx = {
     ort,
     device,
     provider: init.provider,
     maxBatchSize: init.maxBatchSize,
+    lanes,
+    // A worker thread per session: runs of models in different lanes are on the device at once.
+    openSession: workerSessions,
     onBatch: (n: number) => {
       batchSizes[n] = (batchSizes[n] ?? 0) + 1;
     },
@@ -204,6 +220,13 @@ async function main(init: ExecutorInit): Promise<void> {
     if (!model)
       throw new TensorshareError('ERR_UNAVAILABLE', `model '${m.key}' is not resident on this device; open it again`);
     if (c.running) throw new TensorshareError('ERR_PRECONDITION', 'one request at a time per connection');
+    if (m.priority !== undefined && m.priority !== 'realtime' && m.priority !== 'besteffort')
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `priority must be 'realtime' or 'besteffort', got ${JSON.stringify(m.priority)}`,
+      );
+    if (m.tenant !== undefined && (typeof m.tenant !== 'string' || m.tenant === ''))
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', 'tenant must be a non-empty string');
     c.running = true;
     const received = performance.now();
     try {
@@ -212,13 +235,15 @@ async function main(init: ExecutorInit): Promise<void> {
       out.reset();
       const inputs = c.reader.read(m.inputs);
       toDaemon({ kind: 'used', key: m.key });
-      const r = await model.run(inputs, m.outputs, out.alloc);
+      const r = await model.run(inputs, m.outputs, { priority: m.priority, tenant: m.tenant });
+      const runMs = r.placement ? r.placement.endedAt - r.placement.startedAt : 0;
       return {
         id: m.id,
         ok: true,
         outputs: out.place(r.outputs),
         batch: r.batch,
-        timing: { runMs: r.runMs ?? 0, executorMs: performance.now() - received },
+        placement: r.placement,
+        timing: { runMs, executorMs: performance.now() - received },
       };
     } finally {
       c.running = false;
@@ -256,7 +281,10 @@ async function main(init: ExecutorInit): Promise<void> {
   setInterval(() => {
     const queueDepth: Record<string, number> = {};
     for (const [k, m] of models) queueDepth[k] = m.depth();
-    toDaemon({ kind: 'stats', stats: { device: info(), queueDepth, batchSizes: { ...batchSizes }, loads } });
+    toDaemon({
+      kind: 'stats',
+      stats: { device: info(), queueDepth, batchSizes: { ...batchSizes }, loads, lanes: lanes.snapshot() },
+    });
   }, STATS_INTERVAL_MS).unref();
   toDaemon({ kind: 'ready', device: info() });
 }

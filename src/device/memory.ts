@@ -24,20 +24,42 @@ export interface DeviceMemory {
   /** The fake's bookkeeping of a loaded session; a real device allocates by itself. Throws an out-of-memory error. */
   reserve(key: string, bytes: number): void;
   release(key: string): void;
+  /**
+   * A run of `key` is on the device with inputs of `inputBytes`. A real device's allocator counts what the run
+   * takes by itself; the fake with `runBytes` books twice the inputs (the inputs and an activation as large) until
+   * endRun, and refuses what does not fit like CUDA's out-of-memory: the stand-in's ephemeral memory.
+   */
+  beginRun(key: string, inputBytes: number): void;
+  endRun(key: string): void;
+  /** The most bytes in use since the last call (NVML: in use now; the CUDA arena keeps a run's memory after it). */
+  takePeak(): number;
 }
 
-export type DeviceSpec = { kind: 'nvml'; index: number } | { kind: 'fake'; index: number; totalBytes: number };
+export type DeviceSpec =
+  | { kind: 'nvml'; index: number }
+  | { kind: 'fake'; index: number; totalBytes: number; runBytes?: boolean };
 
 export function openDevice(spec: DeviceSpec): DeviceMemory {
-  return spec.kind === 'fake' ? fakeDevice(spec.index, spec.totalBytes) : nvmlDevice(spec.index);
+  return spec.kind === 'fake' ? fakeDevice(spec.index, spec.totalBytes, spec.runBytes) : nvmlDevice(spec.index);
 }
 
 /** What CUDA says when an allocation fails; the executor maps it to RESOURCE_EXHAUSTED (oom.ts). */
 export const OOM_MESSAGE = 'out of memory';
 
-export function fakeDevice(index: number, totalBytes: number): DeviceMemory {
+export function fakeDevice(index: number, totalBytes: number, runBytes = false): DeviceMemory {
   const booked = new Map<string, number>();
   const used = () => [...booked.values()].reduce((a, b) => a + b, 0);
+  let peak = 0;
+  let runs = 0;
+  const book = (key: string, bytes: number) => {
+    const free = totalBytes - used();
+    if (bytes > free)
+      throw new Error(
+        `fake device ${index}: ${OOM_MESSAGE}: cannot allocate ${formatBytes(bytes)}, ${formatBytes(free)} free`,
+      );
+    booked.set(key, (booked.get(key) ?? 0) + bytes);
+    peak = Math.max(peak, used());
+  };
   return {
     kind: 'fake',
     index,
@@ -45,16 +67,25 @@ export function fakeDevice(index: number, totalBytes: number): DeviceMemory {
     total: () => totalBytes,
     used,
     utilization: () => undefined,
-    reserve(key, bytes) {
-      const free = totalBytes - used();
-      if (bytes > free)
-        throw new Error(
-          `fake device ${index}: ${OOM_MESSAGE}: cannot allocate ${formatBytes(bytes)}, ${formatBytes(free)} free`,
-        );
-      booked.set(key, (booked.get(key) ?? 0) + bytes);
-    },
+    reserve: book,
     release(key) {
       booked.delete(key);
+    },
+    beginRun(key, inputBytes) {
+      if (runBytes) book(`${key}\u0000run${++runs}`, 2 * inputBytes);
+    },
+    endRun(key) {
+      // The oldest booking of this model's runs (one run per model at a time).
+      for (const k of booked.keys())
+        if (k.startsWith(`${key}\u0000run`)) {
+          booked.delete(k);
+          return;
+        }
+    },
+    takePeak() {
+      const p = Math.max(peak, used());
+      peak = used();
+      return p;
     },
   };
 }
@@ -160,6 +191,9 @@ export function nvmlDevice(index: number): DeviceMemory {
     utilization: () => n.utilization(index),
     reserve() {},
     release() {},
+    beginRun() {},
+    endRun() {},
+    takePeak: () => n.memory(index).used,
   };
 }
 

@@ -6,7 +6,11 @@
 //    daemon decides residency (load, unload); the executor asks it to admit a
 //    model a client opens and tells it when a client lets go.
 import type { ErrorCode } from '../errors.js';
+import type { DevicePolicy } from '../sched/device-policy.js';
+import type { PriorityClass } from '../sched/dispatcher.js';
+import type { LaneSnapshot } from '../sched/lanes-scheduler.js';
 import type { IoSpec, Manifest } from '../store/manifest.js';
+import type { RunPlacement } from './device-lanes.js';
 import type { DeviceSpec } from './memory.js';
 import type { WireTensor } from './transfer.js';
 
@@ -20,7 +24,17 @@ export interface WireError {
 export type ClientMessage =
   | { op: 'hello'; id: number; region: string; token?: string }
   | { op: 'open'; id: number; model: string }
-  | { op: 'run'; id: number; key: string; inputs: WireTensor[]; outputs?: string[] }
+  | {
+      op: 'run';
+      id: number;
+      key: string;
+      inputs: WireTensor[];
+      outputs?: string[];
+      /** Realtime runs go ahead of besteffort ones on the device (default realtime). */
+      priority?: PriorityClass;
+      /** Who is charged for the device time under the fair policy (default: the model). */
+      tenant?: string;
+    }
   | { op: 'close'; id: number; key: string }
   /** Model control (Triton's load/unload): pin keeps a model on this device, evict unloads an unused one. */
   | { op: 'control'; id: number; action: ControlAction; model: string };
@@ -49,6 +63,8 @@ export type ExecutorReply =
       batch?: number;
       /** A run's time in ORT and in the executor (from reading the request to answering it). */
       timing?: { runMs: number; executorMs: number };
+      /** The lane the run had and its timing on the executor's clock. */
+      placement?: RunPlacement;
       freedBytes?: number;
     }
   | { id: number; ok: false; error: WireError };
@@ -65,6 +81,12 @@ export interface ExecutorInit {
   /** Folder (0711) for the executor's output regions. */
   regionDir: string;
   maxBatchSize: number;
+  /** How the device is shared between resident models (default pack). */
+  policy?: DevicePolicy;
+  /** C of the lanes: device bytes for persistent and ephemeral memory (default: all of the device). */
+  laneBudget?: { bytes: number } | { fraction: number };
+  /** fair: device-time weight per tenant (default 1). */
+  weights?: Record<string, number>;
 }
 
 export interface LoadRequest {
@@ -116,6 +138,8 @@ export interface ExecutorStats {
   /** Batches run, by batch size in requests. */
   batchSizes: Record<string, number>;
   loads: number;
+  /** The device's memory lanes and runs in flight. */
+  lanes?: LaneSnapshot;
 }
 
 // ---- executor -> daemon ----

@@ -1,54 +1,42 @@
 // One model resident on a device inside the executor: its ONNX Runtime
-// session, created once from the host store's files, and the device queue
-// every client's requests for it wait in. Requests that arrive while a run is
-// on the device are batched together for the next run (dynamic batching at
-// the device, after src/sched's batcher: decideBatch with no added delay, the
-// cap is the largest batch).
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+// session, created once from the host store's files, and its place in the
+// device's lanes (device-lanes.ts), where every client's requests for it
+// wait. Requests that arrive while a run is on the device are batched
+// together for the next run (dynamic batching at the device, after
+// src/sched's batcher: decideBatch with no added delay, the cap is the
+// largest batch). Its persistent bytes are measured at load, its ephemeral
+// peak at a run at the largest batch (and again when a larger batch runs
+// alone on the device).
+import type { InferenceSession } from 'onnxruntime-node';
 import { TensorshareError, isTensorshareError } from '../errors.js';
-import { decideBatch } from '../sched/batcher.js';
+import type { PriorityClass } from '../sched/dispatcher.js';
 import type { IoSpec } from '../store/manifest.js';
+import { createDeviceLanes, type DeviceLanes, type LaneJob, type RunPlacement } from './device-lanes.js';
 import type { DeviceMemory } from './memory.js';
 import { deviceError } from './oom.js';
+import { type OpenSession, type OrtSession, inThreadSessions } from './ort-session.js';
 import type { LoadRequest, Measured } from './protocol.js';
-import {
-  batchable,
-  checkInputs,
-  elementBytes,
-  elements,
-  hostTensor,
-  joinRows,
-  rowsOf,
-  sameTrailing,
-  splitRows,
-  typedView,
-} from './tensors.js';
+import { batchable, checkInputs, elementBytes, elements, joinRows, rowsOf, splitRows } from './tensors.js';
 import type { HostTensor } from './transfer.js';
 
 type Ort = typeof import('onnxruntime-node');
-
-/** Request shapes remembered per model for preallocated outputs (a model served at many shapes stops adding). */
-const MAX_OUTPUT_SHAPES = 64;
-
-/** A view of `bytes` in the requesting client's region, where ORT may write an output in place. */
-export type OutputPlace = (bytes: number) => Uint8Array;
 
 export interface RunResult {
   outputs: HostTensor[];
   /** Requests in the device run that served this one. */
   batch: number;
-  /** Time in ORT's session.run for the device run that served it. */
-  runMs?: number;
+  /** Its lane and timing; absent only for a run that failed. */
+  placement?: RunPlacement;
 }
 
-interface Job {
+interface Job extends LaneJob<RunResult> {
   inputs: HostTensor[];
-  rows: number;
   outputs?: string[];
-  place?: OutputPlace;
-  enqueuedAt: number;
-  resolve(r: RunResult): void;
-  reject(e: unknown): void;
+}
+
+export interface RunOptions {
+  priority?: PriorityClass;
+  tenant?: string;
 }
 
 export interface ResidentModel {
@@ -57,8 +45,7 @@ export interface ResidentModel {
   readonly inputs: IoSpec[];
   readonly outputs: IoSpec[];
   readonly measured: Measured;
-  /** `place`: where this request's outputs may be written in place (a request served alone, of a shape seen before). */
-  run(inputs: HostTensor[], outputs?: string[], place?: OutputPlace): Promise<RunResult>;
+  run(inputs: HostTensor[], outputs?: string[], options?: RunOptions): Promise<RunResult>;
   /** Requests waiting or on the device. */
   depth(): number;
   /** Fails queued requests (the model is being unloaded) and releases the session. */
@@ -72,48 +59,60 @@ export interface LoadContext {
   maxBatchSize: number;
   /** Called per device run with the number of requests it served. */
   onBatch(size: number): void;
+  /** The device's lanes, shared by its resident models. Default: lanes of this model alone (tests). */
+  lanes?: DeviceLanes;
+  /** Where sessions live (the executor: a worker thread each). Default: on the calling thread, with `ort`. */
+  openSession?: OpenSession;
 }
 
 function sessionOptions(provider: 'cuda' | 'cpu', tensorsDir: string): InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
     // The CPU provider only stands in for a device (fake devices, CI): one thread, like a device's one stream,
     // and no pool of spinning threads competing with the clients for the cores.
     ...(provider === 'cpu' ? { intraOpNumThreads: 1, interOpNumThreads: 1 } : {}),
-    logSeverityLevel: 3,
     // Weights come from the store's tensor files (external data by hash), never from the original model.
     extra: { session: { model_external_initializers_file_folder_path: tensorsDir } },
   };
 }
 
 /** Zero inputs at the largest batch (free dimensions after the first are 1): the run that measures ephemeral memory. */
-function probeFeeds(ort: Ort, inputs: IoSpec[], rows: number): Record<string, Tensor> {
-  const feeds: Record<string, Tensor> = {};
-  for (const s of inputs) {
+function probeFeeds(inputs: IoSpec[], rows: number): HostTensor[] {
+  return inputs.map((s) => {
     const dims = (s.shape ?? []).map((d, i) => (typeof d === 'number' && d >= 0 ? d : i === 0 ? rows : 1));
-    const bytes = new Uint8Array(new ArrayBuffer(elements(dims) * elementBytes(s.dtype)));
-    feeds[s.name] = new ort.Tensor(s.dtype as 'float32', typedView(s.dtype, bytes) as Float32Array, dims);
-  }
-  return feeds;
+    return { name: s.name, type: s.dtype, dims, bytes: new Uint8Array(elements(dims) * elementBytes(s.dtype)) };
+  });
 }
 
 export async function loadResident(ctx: LoadContext, req: LoadRequest): Promise<ResidentModel> {
-  const { ort, device } = ctx;
+  const { device } = ctx;
+  const open = ctx.openSession ?? inThreadSessions(ctx.ort);
   const t0 = performance.now();
   const before = device.used();
-  let session: InferenceSession;
+  let session: OrtSession;
   try {
     device.reserve(req.key, req.weightBytes);
-    session = await ort.InferenceSession.create(req.graph, sessionOptions(ctx.provider, req.tensorsDir));
+    session = await open(req.graph, sessionOptions(ctx.provider, req.tensorsDir));
   } catch (e) {
     device.release(req.key);
     throw deviceError(e, `loading ${req.model} onto ${device.name} ${device.index}`, device);
   }
   const afterLoad = device.used();
   const canBatch = batchable(req);
+  const probeRows = canBatch ? ctx.maxBatchSize : 1;
+  let measuredRows = 0;
+  device.takePeak();
   try {
-    await session.run(probeFeeds(ort, req.inputs, canBatch ? ctx.maxBatchSize : 1));
+    const feeds = probeFeeds(req.inputs, probeRows);
+    device.beginRun(req.key, feedBytes(feeds));
+    try {
+      await session.run(feeds, undefined, {});
+    } finally {
+      device.endRun(req.key);
+    }
+    measuredRows = probeRows;
   } catch (e) {
     const err = deviceError(e, `the first run of ${req.model} at batch ${ctx.maxBatchSize}`, device);
     if (isTensorshareError(err, 'ERR_RESOURCE_EXHAUSTED')) {
@@ -125,115 +124,109 @@ export async function loadResident(ctx: LoadContext, req: LoadRequest): Promise<
   }
   const measured: Measured = {
     persistentBytes: Math.max(0, afterLoad - before),
-    ephemeralBytes: Math.max(0, device.used() - afterLoad),
+    ephemeralBytes: Math.max(0, device.takePeak() - afterLoad),
     loadMs: performance.now() - t0,
   };
-  return residentModel(ctx, req, session, canBatch, measured);
+  // On CUDA the arena keeps the probe's memory; one run that shrinks it gives the lane's bytes back.
+  if (ctx.provider === 'cuda' && measuredRows > 0)
+    await session.run(probeFeeds(req.inputs, 1), undefined, shrinkOptions(device)).catch(() => {});
+  try {
+    return residentModel(ctx, req, session, canBatch, measured, measuredRows);
+  } catch (e) {
+    // Its persistent bytes do not fit beside the lanes in use (RESOURCE_EXHAUSTED): the load is undone.
+    await session.release().catch(() => {});
+    device.release(req.key);
+    throw e;
+  }
+}
+
+const feedBytes = (feeds: readonly HostTensor[]): number => feeds.reduce((a, t) => a + t.bytes.byteLength, 0);
+
+/** A run that frees the CUDA arena's unused chunks at its end: the lane's ephemeral memory goes back to the device. */
+const shrinkOptions = (device: DeviceMemory): InferenceSession.RunOptions => ({
+  extra: { memory: { enable_memory_arena_shrinkage: `gpu:${device.index}` } },
+});
+
+/** Requests run together only with the same input types, trailing dimensions and outputs. */
+function groupOf(inputs: readonly HostTensor[], outputs: readonly string[] | undefined): string {
+  const ins = [...inputs]
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((t) => `${t.name}:${t.type}:${t.dims.slice(1).join('x')}/${t.dims.length}`);
+  return `${ins.join(',')}|${(outputs ?? []).join(',')}`;
 }
 
 function residentModel(
   ctx: LoadContext,
   req: LoadRequest,
-  session: InferenceSession,
+  session: OrtSession,
   canBatch: boolean,
   measured: Measured,
+  measuredRows: number,
 ): ResidentModel {
-  const { ort } = ctx;
-  const queue: Job[] = [];
-  let running = 0;
+  const { device } = ctx;
+  const lanes =
+    ctx.lanes ??
+    createDeviceLanes({ capacity: Number.MAX_SAFE_INTEGER, policy: 'pack', maxBatchRows: ctx.maxBatchSize });
   let released = false;
-  // The outputs' names, types and dimensions seen for each request shape (input dimensions and fetches): a request
-  // of a known shape gets its outputs preallocated where the client reads them, so ORT writes them there once.
-  const outputShapes = new Map<string, Omit<HostTensor, 'bytes'>[]>();
-  const shapeKey = (feeds: readonly HostTensor[], fetches?: readonly string[]) =>
-    `${feeds.map((t) => `${t.name}:${t.type}:${t.dims.join('x')}`).join('|')}>${fetches?.join('|') ?? ''}`;
+  let largestRows = measuredRows;
 
-  const ortTensor = (t: HostTensor) =>
-    new ort.Tensor(t.type as 'float32', typedView(t.type, t.bytes) as Float32Array, t.dims);
+  async function runOnDevice(
+    feeds: HostTensor[],
+    fetches: string[] | undefined,
+    shrink: boolean,
+  ): Promise<HostTensor[]> {
+    const options = shrink && ctx.provider === 'cuda' ? shrinkOptions(device) : {};
+    try {
+      device.beginRun(req.key, feedBytes(feeds));
+      return await session.run(feeds, fetches, options);
+    } catch (e) {
+      throw deviceError(e, `running ${req.model}`, device);
+    } finally {
+      device.endRun(req.key);
+    }
+  }
 
-  async function runOnDevice(feedsIn: HostTensor[], fetches?: string[], place?: OutputPlace): Promise<HostTensor[]> {
-    const feeds: Record<string, Tensor> = {};
-    for (const t of feedsIn) feeds[t.name] = ortTensor(t);
-    const key = place ? shapeKey(feedsIn, fetches) : undefined;
-    const known = key === undefined ? undefined : outputShapes.get(key);
-    if (known && place) {
-      const placed = known.map((o) => ({ ...o, bytes: place(elements(o.dims) * elementBytes(o.type)) }));
-      try {
-        await session.run(feeds, Object.fromEntries(placed.map((t) => [t.name, ortTensor(t)])));
-        return placed;
-      } catch {
-        // The outputs' shapes depend on more than the inputs' (or the run failed): the plain run below decides.
-        outputShapes.delete(key!);
+  /** Runs one batch of this model; one result per job, in order. */
+  async function runJobs(jobs: LaneJob<RunResult>[], run: { shrink: boolean; rows: number }): Promise<RunResult[]> {
+    const batch = jobs as Job[];
+    ctx.onBatch(batch.length);
+    // A batch larger than any measured that runs alone on the device measures the ephemeral peak again.
+    const alone = run.rows > largestRows && lanes.snapshot().running === 1;
+    const before = alone ? device.takePeak() : 0;
+    const results = await runBatch(batch, run.shrink);
+    if (alone && lanes.snapshot().running === 1) {
+      largestRows = run.rows;
+      const peak = device.takePeak() - Math.min(before, device.used());
+      if (peak > measured.ephemeralBytes) {
+        measured.ephemeralBytes = peak;
+        lanes.updateEphemeral(req.key, peak);
       }
     }
-    let out: InferenceSession.OnnxValueMapType;
-    try {
-      out = fetches?.length ? await session.run(feeds, fetches) : await session.run(feeds);
-    } catch (e) {
-      throw deviceError(e, `running ${req.model}`, ctx.device);
-    }
-    const hosts = Object.entries(out).map(([name, t]) => hostTensor(name, t as Tensor));
-    if (key !== undefined && outputShapes.size < MAX_OUTPUT_SHAPES)
-      outputShapes.set(
-        key,
-        hosts.map(({ name, type, dims }) => ({ name, type, dims })),
-      );
-    return hosts;
+    return results;
   }
 
-  /** The requests of the next device run: the oldest one and those that can join it (decideBatch's cap). */
-  function nextBatch(): Job[] {
-    const head = queue[0]!;
-    if (!canBatch) return queue.splice(0, 1);
-    const fits: Job[] = [];
-    for (const j of queue) {
-      if (!sameTrailing(head.inputs, j.inputs) || (j.outputs ?? []).join() !== (head.outputs ?? []).join()) break;
-      fits.push(j);
-    }
-    const d = decideBatch(
-      fits.map((j) => ({ items: j.rows, enqueuedAt: j.enqueuedAt })),
-      { maxBatchSize: ctx.maxBatchSize, maxQueueDelayMs: 0 },
-      ctx.maxBatchSize,
-      performance.now(),
-    );
-    const take = 'take' in d ? Math.max(1, d.take) : 1;
-    return queue.splice(0, take);
-  }
-
-  async function runBatch(jobs: Job[]): Promise<void> {
-    ctx.onBatch(jobs.length);
+  async function runBatch(jobs: Job[], shrink: boolean): Promise<RunResult[]> {
     if (jobs.length === 1) {
       const j = jobs[0]!;
-      const t0 = performance.now();
-      const outputs = await runOnDevice(j.inputs, j.outputs, j.place);
-      j.resolve({ outputs, batch: 1, runMs: performance.now() - t0 });
-      return;
+      return [{ outputs: await runOnDevice(j.inputs, j.outputs, shrink), batch: 1 }];
     }
     const rows = jobs.map((j) => j.rows);
-    const outs = await runOnDevice(joinRows(jobs.map((j) => j.inputs)), jobs[0]!.outputs);
+    const outs = await runOnDevice(joinRows(jobs.map((j) => j.inputs)), jobs[0]!.outputs, shrink);
     const split = outs.map((t) => splitRows(t, rows));
     if (split.some((s) => s === undefined)) {
       // An output not batched along axis 0: serve these one by one.
-      for (const j of jobs) j.resolve({ outputs: await runOnDevice(j.inputs, j.outputs), batch: 1 });
-      return;
+      const one: RunResult[] = [];
+      for (const j of jobs) one.push({ outputs: await runOnDevice(j.inputs, j.outputs, shrink), batch: 1 });
+      return one;
     }
-    for (const [i, j] of jobs.entries()) j.resolve({ outputs: split.map((s) => s![i]!), batch: jobs.length });
+    return jobs.map((_, i) => ({ outputs: split.map((s) => s![i]!), batch: jobs.length }));
   }
 
-  async function drain(): Promise<void> {
-    if (running) return;
-    running++;
-    try {
-      while (queue.length && !released) {
-        const jobs = nextBatch();
-        await runBatch(jobs).catch((e) => {
-          for (const j of jobs) j.reject(e);
-        });
-      }
-    } finally {
-      running--;
-    }
-  }
+  lanes.add(
+    req.key,
+    { persistentBytes: measured.persistentBytes, ephemeralBytes: measured.ephemeralBytes, batchable: canBatch },
+    runJobs,
+  );
 
   return {
     key: req.key,
@@ -241,7 +234,7 @@ function residentModel(
     inputs: req.inputs,
     outputs: req.outputs,
     measured,
-    run(inputs, outputs, place) {
+    run(inputs, outputs, options = {}) {
       if (released)
         return Promise.reject(
           new TensorshareError('ERR_UNAVAILABLE', `model ${req.model} was unloaded from the device; open it again`),
@@ -255,17 +248,25 @@ function residentModel(
               output: o,
             });
       return new Promise<RunResult>((resolve, reject) => {
-        queue.push({ inputs, rows: rowsOf(inputs), outputs, place, enqueuedAt: performance.now(), resolve, reject });
-        void drain();
+        const job: Job = {
+          inputs,
+          outputs,
+          rows: rowsOf(inputs),
+          group: groupOf(inputs, outputs),
+          priority: options.priority ?? 'realtime',
+          tenant: options.tenant,
+          resolve: (r, placement) => resolve({ ...r, placement }),
+          reject,
+        };
+        lanes.submit(req.key, job);
       });
     },
-    depth: () => queue.length + running,
+    depth: () => lanes.depth(req.key),
     async release() {
       released = true;
-      const err = new TensorshareError('ERR_UNAVAILABLE', `model ${req.model} was unloaded from the device`);
-      for (const j of queue.splice(0)) j.reject(err);
+      lanes.remove(req.key, new TensorshareError('ERR_UNAVAILABLE', `model ${req.model} was unloaded from the device`));
       await session.release().catch(() => {});
-      ctx.device.release(req.key);
+      device.release(req.key);
     },
   };
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { TensorshareError } from '../../errors.js';
 import { runBench } from '../../bench/run.js';
 import { readGpuReport, runGpuBench, writeGpuReport } from '../../bench/gpu.js';
+import { benchSalus } from '../../bench/salus.js';
 import { writeOutputs } from '../../bench/figures.js';
 import { evaluateTargets } from '../../bench/targets.js';
 import { RESULTS_FORMAT, SUITES, type BenchResults, type SuiteId } from '../../bench/results.js';
@@ -37,7 +38,7 @@ export function registerBench(program: Command): void {
     .description(
       `measure tensorshare against plain onnxruntime-node: ${SUITES.join(', ')} (default: all); 'gpu' alone: the GPU tier on this machine's GPU`,
     )
-    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}, or gpu alone`)
+    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}, or gpu or salus alone`)
     .option(
       '--quick',
       'smoke run: small models, few processes and repetitions (about 2 minutes); writes to a temp folder unless --out is given',
@@ -60,6 +61,14 @@ export function registerBench(program: Command): void {
     .action(
       action(async (suites: string[], opts: BenchOptions) => {
         if (suites.length === 1 && suites[0] === 'gpu') return benchGpu(opts);
+        if (suites.length === 1 && suites[0] === 'salus')
+          return benchSalus({
+            quick: !!opts.quick,
+            standIn: !!opts.standIn,
+            outDir: path.resolve(
+              opts.out ?? (opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-salus-')) : 'docs/bench'),
+            ),
+          });
         for (const s of suites) {
           if (!SUITES.includes(s as SuiteId))
             throw new TensorshareError(

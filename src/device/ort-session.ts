@@ -1,0 +1,114 @@
+// One model's ONNX Runtime session as the executor uses it: host tensors in,
+// host tensors out. onnxruntime-node runs a session on the calling thread
+// (its run() only defers to setImmediate), so runs of sessions on one thread
+// never overlap. The executor therefore holds each session in a worker
+// thread of its own (session-worker.ts): runs of different models are then
+// on the device at once, and the executor's thread keeps serving sockets.
+// The in-thread form stays for stand-in sessions in tests.
+import { Worker } from 'node:worker_threads';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { hostTensor, typedView } from './tensors.js';
+import type { HostTensor } from './transfer.js';
+
+type Ort = typeof import('onnxruntime-node');
+
+export interface OrtSession {
+  run(feeds: HostTensor[], fetches: string[] | undefined, options: InferenceSession.RunOptions): Promise<HostTensor[]>;
+  release(): Promise<void>;
+}
+
+export type OpenSession = (graph: string, options: InferenceSession.SessionOptions) => Promise<OrtSession>;
+
+export function toOrtFeeds(ort: Ort, feeds: readonly HostTensor[]): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const t of feeds)
+    out[t.name] = new ort.Tensor(t.type as 'float32', typedView(t.type, t.bytes) as Float32Array, t.dims);
+  return out;
+}
+
+export async function runOrt(
+  ort: Ort,
+  session: InferenceSession,
+  feeds: readonly HostTensor[],
+  fetches: string[] | undefined,
+  options: InferenceSession.RunOptions,
+): Promise<HostTensor[]> {
+  const f = toOrtFeeds(ort, feeds);
+  const out = fetches?.length ? await session.run(f, fetches, options) : await session.run(f, options);
+  return Object.entries(out).map(([name, t]) => hostTensor(name, t as Tensor));
+}
+
+/** Sessions on the calling thread. */
+export function inThreadSessions(ort: Ort): OpenSession {
+  return async (graph, options) => {
+    const session = await ort.InferenceSession.create(graph, options);
+    return {
+      run: (feeds, fetches, o) => runOrt(ort, session, feeds, fetches, o),
+      release: () => session.release(),
+    };
+  };
+}
+
+/** Messages to and from a session worker. */
+export type ToSessionWorker =
+  | { kind: 'run'; id: number; feeds: HostTensor[]; fetches?: string[]; options: InferenceSession.RunOptions }
+  | { kind: 'release'; id: number };
+export type FromSessionWorker =
+  | { kind: 'created' }
+  | { kind: 'done'; id: number; outputs?: HostTensor[]; error?: string };
+
+const WORKER = new URL('./session-worker.js', import.meta.url);
+
+/** Bytes that can move to another thread: a copy when they are a view of something larger (a shared-memory region). */
+function movable(t: HostTensor): HostTensor {
+  const b = t.bytes;
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return t;
+  return { ...t, bytes: new Uint8Array(b) };
+}
+
+/** Each session in a worker thread of its own. */
+export const workerSessions: OpenSession = (graph, options) =>
+  new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, { workerData: { graph, options } });
+    const pending = new Map<number, { resolve(v: HostTensor[] | undefined): void; reject(e: Error): void }>();
+    let seq = 0;
+    let created = false;
+    const fail = (e: Error) => {
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+      if (!created) reject(e);
+    };
+    worker.on('message', (m: FromSessionWorker) => {
+      if (m.kind === 'created') {
+        created = true;
+        resolve(session);
+        return;
+      }
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (!p) return;
+      if (m.error !== undefined) p.reject(new Error(m.error));
+      else p.resolve(m.outputs);
+    });
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the session thread of ${graph} ended (exit code ${code})`)));
+    const call = (m: DistributiveOmit<ToSessionWorker, 'id'>, transfer: ArrayBuffer[] = []) =>
+      new Promise<HostTensor[] | undefined>((res, rej) => {
+        const id = ++seq;
+        pending.set(id, { resolve: res, reject: rej });
+        worker.postMessage({ ...m, id }, transfer);
+      });
+    const session: OrtSession = {
+      async run(feeds, fetches, o) {
+        const moved = feeds.map(movable);
+        const buffers = [...new Set(moved.map((t) => t.bytes.buffer as ArrayBuffer))];
+        return (await call({ kind: 'run', feeds: moved, fetches, options: o }, buffers)) ?? [];
+      },
+      async release() {
+        await call({ kind: 'release' }).catch(() => {});
+        await worker.terminate();
+      },
+    };
+  });
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

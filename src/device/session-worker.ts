@@ -1,0 +1,35 @@
+// Body of a session worker thread (ort-session.ts): creates one ONNX Runtime
+// session, then runs it on request. Inputs arrive and outputs leave as
+// transferred buffers (no copy between threads).
+import { parentPort, workerData } from 'node:worker_threads';
+import type { InferenceSession } from 'onnxruntime-node';
+import { type FromSessionWorker, type ToSessionWorker, runOrt } from './ort-session.js';
+
+type Ort = typeof import('onnxruntime-node');
+
+const { graph, options } = workerData as { graph: string; options: InferenceSession.SessionOptions };
+const port = parentPort!;
+const ort = (await import('onnxruntime-node')).default as unknown as Ort;
+const post = (m: FromSessionWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+let session: InferenceSession;
+try {
+  session = await ort.InferenceSession.create(graph, options);
+} catch (e) {
+  throw e instanceof Error ? e : new Error(String(e));
+}
+port.on('message', (m: ToSessionWorker) => {
+  if (m.kind === 'release') {
+    session.release().then(
+      () => post({ kind: 'done', id: m.id }),
+      (e) => post({ kind: 'done', id: m.id, error: (e as Error)?.message ?? String(e) }),
+    );
+    return;
+  }
+  runOrt(ort, session, m.feeds, m.fetches, m.options).then(
+    (outputs) =>
+      post({ kind: 'done', id: m.id, outputs }, [...new Set(outputs.map((t) => t.bytes.buffer as ArrayBuffer))]),
+    (e) => post({ kind: 'done', id: m.id, error: (e as Error)?.message ?? String(e) }),
+  );
+});
+post({ kind: 'created' });
