@@ -6,6 +6,7 @@
 // schema of src/onnx, weights embedded.
 import fs from 'node:fs/promises';
 import { onnxTypes } from '../onnx/schema.js';
+import { seededFloats } from '../prng.js';
 
 export interface ChainSpec {
   name: string;
@@ -20,19 +21,9 @@ export interface ChainModel extends ChainSpec {
   flopsPerRow: number;
 }
 
-/** Deterministic weights in [-scale/2, scale/2) (xorshift), small enough that a deep chain stays finite. */
+/** Deterministic weights in [-scale/2, scale/2), small enough that a deep chain stays finite. */
 function weights(count: number, seed: number, scale: number): Buffer {
-  const w = new Float32Array(count);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    w[i] = (s / 2 ** 32 - 0.5) * scale;
-  }
-  return Buffer.from(w.buffer);
+  return Buffer.from(seededFloats(count, seed, scale / 2).buffer);
 }
 
 export async function writeMatMulChain(file: string, spec: ChainSpec, seed = 1): Promise<ChainModel> {

@@ -5,7 +5,7 @@
 // changes.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { TensorshareError } from '../../errors.js';
 import { isValidName } from '../../store/layout.js';
 import { CONFIG_FILES, parseConfigText, validateConfig, type FunctionConfig } from './config.js';
@@ -98,29 +98,31 @@ export async function fingerprintFunction(functionsDir: string, name: string): P
   const dir = path.join(functionsDir, name);
   if (!(await findConfigFile(dir))) return undefined;
   const h = createHash('sha256');
-  const walk = async (rel: string, depth: number): Promise<void> => {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await fs.readdir(path.join(dir, rel), { withFileTypes: true });
-    } catch {
-      return; // vanished while we looked: the next poll sees the new state
-    }
-    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-      const r = path.join(rel, e.name);
-      if (e.isDirectory()) {
-        if (depth < 4) await walk(r, depth + 1);
-        continue;
-      }
-      const st = await fs.stat(path.join(dir, r)).catch(() => undefined);
-      if (!st?.isFile()) continue;
-      h.update(`${r}\0${st.size}\0`);
-      if (st.size <= HASH_LIMIT) h.update(await fs.readFile(path.join(dir, r)).catch(() => Buffer.alloc(0)));
-      else h.update(`${st.mtimeMs}\0`);
-    }
-  };
-  await walk('', 0);
+  await hashFolderInto(h, dir);
   return h.digest('hex').slice(0, 16);
+}
+
+/** Adds a folder's files (four levels deep, no dot files or node_modules) to `h`: content of small ones, size and mtime of large ones. */
+export async function hashFolderInto(h: Hash, dir: string, rel = '', depth = 0): Promise<void> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fs.readdir(path.join(dir, rel), { withFileTypes: true });
+  } catch {
+    return; // vanished while we looked: the next poll sees the new state
+  }
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const r = path.join(rel, e.name);
+    if (e.isDirectory()) {
+      if (depth < 4) await hashFolderInto(h, dir, r, depth + 1);
+      continue;
+    }
+    const st = await fs.stat(path.join(dir, r)).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    h.update(`${r}\0${st.size}\0`);
+    if (st.size <= HASH_LIMIT) h.update(await fs.readFile(path.join(dir, r)).catch(() => Buffer.alloc(0)));
+    else h.update(`${st.mtimeMs}\0`);
+  }
 }
 
 /**

@@ -13,7 +13,7 @@ import { TensorshareError } from '../../errors.js';
 import { importModel } from '../../store/import.js';
 import { isValidName } from '../../store/layout.js';
 import { validateConfig } from '../functions/config.js';
-import type { FunctionCatalog, FunctionDefinition } from '../functions/repository.js';
+import { hashFolderInto, type FunctionCatalog, type FunctionDefinition } from '../functions/repository.js';
 import type { Logger } from '../runtime/log.js';
 import { parseModelConfig, type TritonModelConfig } from './model-config.js';
 import { mapModelVersion } from './to-function.js';
@@ -48,9 +48,6 @@ export interface TritonCatalogOptions {
   repository: string;
   log: Logger;
 }
-
-/** Files up to this size (configs, labels) are hashed; model files by size and mtime (no model bytes read per scan). */
-const HASH_LIMIT = 64 << 10;
 
 export function tritonCatalog(o: TritonCatalogOptions): TritonCatalog {
   const base = path.basename(path.resolve(o.dir));
@@ -141,7 +138,7 @@ export function tritonCatalog(o: TritonCatalogOptions): TritonCatalog {
     const h = createHash('sha256');
     const configFile = path.join(o.dir, k.model, CONFIG_FILE);
     h.update(await fs.readFile(configFile).catch(() => Buffer.alloc(0)));
-    await hashFolder(h, path.join(o.dir, k.model, k.version), '', 0);
+    await hashFolderInto(h, path.join(o.dir, k.model, k.version));
     return h.digest('hex').slice(0, 16);
   };
 
@@ -203,26 +200,3 @@ const isFile = (p: string) =>
     (s) => s.isFile(),
     () => false,
   );
-
-/** Adds a version folder's files: content of small ones, size and mtime of large ones. */
-async function hashFolder(h: ReturnType<typeof createHash>, dir: string, rel: string, depth: number): Promise<void> {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await fs.readdir(path.join(dir, rel), { withFileTypes: true });
-  } catch {
-    return; // vanished while we looked: the next poll sees the new state
-  }
-  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (e.name.startsWith('.')) continue;
-    const r = path.join(rel, e.name);
-    if (e.isDirectory()) {
-      if (depth < 4) await hashFolder(h, dir, r, depth + 1);
-      continue;
-    }
-    const st = await fs.stat(path.join(dir, r)).catch(() => undefined);
-    if (!st?.isFile()) continue;
-    h.update(`${r}\0${st.size}\0`);
-    if (st.size <= HASH_LIMIT) h.update(await fs.readFile(path.join(dir, r)).catch(() => Buffer.alloc(0)));
-    else h.update(`${st.mtimeMs}\0`);
-  }
-}
