@@ -10,7 +10,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
 import type { DevicePolicy } from '../sched/device-policy.js';
 import {
   type PackDevice,
@@ -59,12 +58,16 @@ function models(quick: boolean, standIn: boolean): ChainSpec[] {
   ];
 }
 
+/** ONNX Runtime only when the benchmark runs: the CLI imports this module for every command (and serve's process must never load it). */
+const loadOrt = async () => (await import('onnxruntime-node')).default;
+
 async function policyRun(
   dir: string,
   o: SalusBenchOptions,
   policy: DevicePolicy,
   specs: ChainSpec[],
 ): Promise<PolicyRow> {
+  const ort = await loadOrt();
   const ex = await startStandaloneExecutor({
     dir,
     device: o.standIn
@@ -124,6 +127,7 @@ async function policyRun(
 }
 
 async function realtimeRun(dir: string, o: SalusBenchOptions, withBestEffort: boolean): Promise<number> {
+  const ort = await loadOrt();
   const ex = await startStandaloneExecutor({
     dir,
     device: o.standIn
