@@ -89,7 +89,14 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
     const serve = async (folder: string, label: string, f?: (s: ServeProcess) => Promise<void>) => {
       const load = os.loadavg();
       const t0 = performance.now();
-      const s = await startServeProcess({ repository, store, functionsDir: folder, daemon: 'auto' });
+      // A first start imports every function's model: at 1,000 functions that can take minutes on 2 cores.
+      const s = await startServeProcess({
+        repository,
+        store,
+        functionsDir: folder,
+        daemon: 'auto',
+        startTimeoutMs: 600_000,
+      });
       const readyMs = performance.now() - t0;
       try {
         await new Promise((r) => setTimeout(r, 1000)); // idle: what start left behind, not its transient buffers

@@ -29,6 +29,8 @@ export interface ServeProcessOptions {
   daemon?: 'auto' | 'off';
   /** More `serve` flags (gateway bounds, for example). */
   extraArgs?: readonly string[];
+  /** How long serve may take to print where it listens (default 120 s); past it the child is killed. */
+  startTimeoutMs?: number;
 }
 
 export interface ServeProcess {
@@ -85,16 +87,14 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const { url, grpcAddress } = await new Promise<{ url: string; grpcAddress?: string }>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(
-      () =>
-        reject(
-          new TensorshareError(
-            'ERR_UNAVAILABLE',
-            `tensorshare serve did not start within 120 s: ${stderr.slice(-5).join(' | ')}`,
-          ),
-        ),
-      120_000,
-    );
+    const limitMs = o.startTimeoutMs ?? 120_000;
+    let timedOut = false;
+    // Past the limit the child is killed, and the promise fails once it is gone: the caller then removes its
+    // folders with no serve still writing there.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, limitMs);
     child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       out += s;
       const m = /on (http:\/\/[^\s]+)(?: and grpc (\S+))? \(/.exec(out);
@@ -108,7 +108,9 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
       reject(
         new TensorshareError(
           'ERR_UNAVAILABLE',
-          `tensorshare serve exited (code ${code}) before serving: ${stderr.slice(-5).join(' | ')}`,
+          timedOut
+            ? `tensorshare serve did not start within ${Math.round(limitMs / 1000)} s: ${stderr.slice(-5).join(' | ')}`
+            : `tensorshare serve exited (code ${code}) before serving: ${stderr.slice(-5).join(' | ')}`,
         ),
       );
     });
