@@ -10,6 +10,14 @@ export interface DeviceBackedSession extends InferenceSession {
   readonly device: DeviceSession;
 }
 
+/** How a session's runs are ordered on the device's executor (see src/device/README.md, lanes and policies). */
+export interface DeviceRunOptions {
+  /** The class of this session's runs: realtime (the default) goes ahead of besteffort. */
+  devicePriority?: DeviceSessionOptions['priority'];
+  /** Who is charged for this session's device time under the executor's fair policy (default: the model). */
+  deviceTenant?: string;
+}
+
 export async function openOnDevice(ref: string, o: DeviceSessionOptions): Promise<DeviceBackedSession> {
   const ds = await openDeviceSession(ref, o);
   const meta = (specs: DeviceSession['model']['inputs']) =>

@@ -10,9 +10,9 @@ import { switchingSession } from './auto-session.js';
 import { localResidency } from './residency.js';
 import { defaultSocket, resolvePaths } from '../config.js';
 import { wantsDevice } from '../device/device-session.js';
-import { openOnDevice } from './device-open.js';
+import { openOnDevice, type DeviceRunOptions } from './device-open.js';
 
-export interface OpenSessionOptions extends Partial<Paths> {
+export interface OpenSessionOptions extends Partial<Paths>, DeviceRunOptions {
   /**
    * Default: the model's defaultMode. 'auto' opens in fast-open and switches
    * to fast-run after the first run, behind the same session object.
@@ -105,7 +105,12 @@ async function openAuto(ref: string, options: OpenSessionOptions): Promise<Share
 async function openOnDeviceOfStore(ref: string, device: number, options: OpenSessionOptions): Promise<SharedSession> {
   const { store } = resolvePaths(options);
   const t0 = performance.now();
-  const session = await openOnDevice(ref, { daemonSocket: defaultSocket({}, store), device });
+  const session = await openOnDevice(ref, {
+    daemonSocket: defaultSocket({}, store),
+    device,
+    priority: options.devicePriority,
+    tenant: options.deviceTenant,
+  });
   return {
     session,
     manifest: session.device.model.manifest,

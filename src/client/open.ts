@@ -9,11 +9,11 @@ import type { SessionOptions } from '../store/ort-options.js';
 import { createTracer } from '../trace.js';
 import { createStoreSession } from './create-session.js';
 import { DaemonClient, type ClientLease, type DaemonClientOptions } from './daemon-client.js';
-import { openOnDevice } from './device-open.js';
+import { openOnDevice, type DeviceRunOptions } from './device-open.js';
 import { clientSettings } from './settings.js';
 import { wantsDevice } from '../device/device-session.js';
 
-export interface OpenOptions extends DaemonClientOptions {
+export interface OpenOptions extends DaemonClientOptions, DeviceRunOptions {
   mode?: OpenMode;
   /** Passed to ORT; tensorshare overrides only what sharing needs (store/ort-options.ts). */
   sessionOptions?: SessionOptions;
@@ -104,6 +104,8 @@ async function openDeviceModel(ref: string, device: number, options: OpenOptions
     token: s.token,
     device,
     requestTimeoutMs: options.deviceRequestTimeoutMs,
+    priority: options.devicePriority,
+    tenant: options.deviceTenant,
   });
   const t1 = performance.now();
   const io = session.device.model;

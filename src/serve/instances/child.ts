@@ -131,7 +131,14 @@ async function start(m: InitMessage): Promise<void> {
     await Promise.all(
       m.models.map(async (mm) => {
         const ts = performance.now();
-        const o = await open(mm.ref, { repository: m.repository, store: m.store, mode: mm.mode, sessionOptions });
+        const o = await open(mm.ref, {
+          repository: m.repository,
+          store: m.store,
+          mode: mm.mode,
+          sessionOptions,
+          // On a device the function's class and tenant order its runs on the executor (realtime first, fair share).
+          ...(gpu === undefined ? {} : { devicePriority: m.config.priority, deviceTenant: m.config.tenant }),
+        });
         opened.push(o);
         timings.push({ alias: mm.alias, ref: mm.ref, mode: o.mode ?? mm.mode, openMs: performance.now() - ts });
         models[mm.alias] = {

@@ -12,6 +12,9 @@ export interface OpenModelOptions {
   store: string;
   mode?: OpenMode;
   sessionOptions?: InferenceSession.SessionOptions;
+  /** On a device: the function's priority class and tenant for the executor's ordering (openers without a device ignore them). */
+  devicePriority?: 'realtime' | 'besteffort';
+  deviceTenant?: string;
 }
 
 /** What an open function gives back (a subset of SharedSession). */
