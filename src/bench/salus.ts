@@ -61,14 +61,9 @@ function models(quick: boolean, standIn: boolean): ChainSpec[] {
 /** ONNX Runtime only when the benchmark runs: the CLI imports this module for every command (and serve's process must never load it). */
 const loadOrt = async () => (await import('onnxruntime-node')).default;
 
-async function policyRun(
-  dir: string,
-  o: SalusBenchOptions,
-  policy: DevicePolicy,
-  specs: ChainSpec[],
-): Promise<PolicyRow> {
-  const ort = await loadOrt();
-  const ex = await startStandaloneExecutor({
+/** The executor every run measures: GPU 0 with CUDA, or a fake device with the CPU provider standing in. */
+function benchExecutor(dir: string, o: SalusBenchOptions, policy: DevicePolicy) {
+  return startStandaloneExecutor({
     dir,
     device: o.standIn
       ? { kind: 'fake', index: 0, totalBytes: 8 * 2 ** 30, runBytes: true }
@@ -77,6 +72,16 @@ async function policyRun(
     maxBatchSize: MAX_BATCH,
     policy,
   });
+}
+
+async function policyRun(
+  dir: string,
+  o: SalusBenchOptions,
+  policy: DevicePolicy,
+  specs: ChainSpec[],
+): Promise<PolicyRow> {
+  const ort = await loadOrt();
+  const ex = await benchExecutor(dir, o, policy);
   try {
     const chains = await Promise.all(specs.map((s, i) => writeMatMulChain(path.join(dir, `${s.name}.onnx`), s, i + 1)));
     for (const c of chains) await ex.load(c);
@@ -128,15 +133,7 @@ async function policyRun(
 
 async function realtimeRun(dir: string, o: SalusBenchOptions, withBestEffort: boolean): Promise<number> {
   const ort = await loadOrt();
-  const ex = await startStandaloneExecutor({
-    dir,
-    device: o.standIn
-      ? { kind: 'fake', index: 0, totalBytes: 8 * 2 ** 30, runBytes: true }
-      : { kind: 'nvml', index: 0 },
-    provider: o.standIn ? 'cpu' : 'cuda',
-    maxBatchSize: MAX_BATCH,
-    policy: 'pack',
-  });
+  const ex = await benchExecutor(dir, o, 'pack');
   try {
     const specs = models(o.quick, o.standIn);
     const rtModel = await writeMatMulChain(path.join(dir, 'rt.onnx'), specs[0]!, 11);
