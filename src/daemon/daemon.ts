@@ -14,6 +14,8 @@ import { createManager, type Manager } from './manager.js';
 import { prepareStoreRoot } from './permissions.js';
 import { processState, readProcStat } from './process-check.js';
 import { serve } from './server.js';
+import { mountHugePageStore } from './store-root-mount.js';
+import { ensureSafeDir } from '../store/layout.js';
 import type { DaemonConfig } from './settings.js';
 import { formatBytes } from '../bytes.js';
 
@@ -61,8 +63,14 @@ export function watchOwnerFd(fd: number, onGone: () => void): void {
 }
 
 /** Claims the store for this process: <store>/.daemon/daemon.pid, unless a live daemon holds it. */
-async function claimStore(store: string): Promise<() => Promise<void>> {
+async function claimStore(config: DaemonConfig, log: Logger): Promise<() => Promise<void>> {
+  const { store } = config;
   // Verified before use: a store root another user made first (or a symlink) is refused.
+  await ensureSafeDir(store, 0o755);
+  // Before anything is written into it: a mount over an empty root.
+  const huge = await mountHugePageStore(store, config.hugePages, { isDefaultStore: config.storeIsDefault });
+  if (huge.state === 'unavailable') log.warn({ store, hugePages: config.hugePages }, huge.detail);
+  else log.info({ store, hugePages: huge.hugePages }, huge.detail);
   const dir = await prepareStoreRoot(store);
   const file = path.join(dir, 'daemon.pid');
   const me = `${process.pid} ${readProcStat(process.pid)?.startTime ?? ''}\n`;
@@ -90,7 +98,7 @@ export async function startDaemon(
   options: { log?: Logger; trace?: Tracer } = {},
 ): Promise<RunningDaemon> {
   const log = options.log ?? daemonLogger(config.logLevel);
-  const release = await claimStore(config.store);
+  const release = await claimStore(config, log);
   const trace = options.trace ?? createTracer(config.profile, 'tensorshare daemon');
   try {
     const manager = createManager({ config, log, trace });

@@ -8,6 +8,7 @@ import { TensorshareError, rethrowNoSpace } from '../errors.js';
 import { ensureLayout, graphPath, manifestPath, tensorPath, variantPath, type Layout } from './layout.js';
 import { withLock } from './lock.js';
 import { uniqueTensors, type FileRef, type Manifest, type OpenMode, type VariantManifest } from './manifest.js';
+import { copyPresized } from './presized-copy.js';
 import { cleanStaleStaging, commitFile, createStaging, writeAtomic } from './staging.js';
 
 export interface MaterializeResult {
@@ -78,7 +79,7 @@ async function copyFiles(
     for (const [i, f] of missing.entries()) {
       const file = path.join(staging, `f${i}`);
       try {
-        await fs.copyFile(f.src(repo), file);
+        await copyPresized(f.src(repo), file);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
           throw new TensorshareError(
