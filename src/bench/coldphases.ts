@@ -11,10 +11,11 @@
 //   instance: `tensorshare serve`'s runtime starting the bundled `ocr`
 //     function and a BERT-base function from zero: spawn -> ready -> first
 //     answer, forking a process and taking a pre-started one.
-// Run: node dist/src/bench/coldphases.js [--quick] [--out <dir>] (default: a
-// new temp folder; --out docs updates the coldphases section of
+// Run: tensorshare bench coldphases [--quick] [--out <dir>] (default: ./docs, --quick: a
+// new temp folder; node dist/src/bench/coldphases.js runs it too, default a temp folder); docs: the coldphases section of
 // docs/benchmarks.md and docs/bench/coldphases.json).
 import { execFileSync, fork } from 'node:child_process';
+import { mountHugePageStore } from '../daemon/store-root-mount.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -101,45 +102,13 @@ export interface ColdPhasesResults {
   instances: InstanceScenario[];
 }
 
-/** Copies a store tree into `dst` with every file sized before it is written, so huge=within_size gives it huge pages. */
-async function copyPresized(src: string, dst: string): Promise<void> {
-  await fs.mkdir(dst, { recursive: true });
-  const inodes = new Map<number, string>();
-  for (const e of await fs.readdir(src, { withFileTypes: true })) {
-    const a = path.join(src, e.name);
-    const b = path.join(dst, e.name);
-    if (e.isDirectory()) await copyPresized(a, b);
-    else if (e.isSymbolicLink()) await fs.symlink(await fs.readlink(a), b);
-    else if (e.isFile()) {
-      const st = await fs.stat(a);
-      const linked = inodes.get(st.ino);
-      if (linked) {
-        await fs.link(linked, b);
-        continue;
-      }
-      inodes.set(st.ino, b);
-      const data = await fs.readFile(a);
-      const h = await fs.open(b, 'w');
-      try {
-        await h.truncate(data.length);
-        await h.write(data, 0, data.length, 0);
-      } finally {
-        await h.close();
-      }
-      await fs.chmod(b, st.mode & 0o7777);
-    }
-  }
-}
-
-function tryMountHuge(dir: string, bytes: number): { mounted: boolean; detail: string } {
+/** The product's huge-page store (daemon/store-root-mount.ts), asked for at this benchmark's own folder. */
+async function tryMountHuge(dir: string): Promise<{ mounted: boolean; detail: string }> {
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `huge=within_size,size=${bytes}`, 'tensorshare-bench-huge', dir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    return { mounted: true, detail: `tmpfs huge=within_size at ${dir}` };
+    const r = await mountHugePageStore(dir, 'on', { isDefaultStore: false });
+    return { mounted: r.hugePages, detail: r.detail };
   } catch (e) {
-    const err = (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
-    return { mounted: false, detail: `cannot mount a tmpfs with huge=within_size here (${err})` };
+    return { mounted: false, detail: (e as Error).message };
   }
 }
 
@@ -321,20 +290,15 @@ export async function runColdPhases(o: { quick: boolean; log(line: string): void
     );
     const store = path.join(shm, 'store');
     await fs.mkdir(store);
-    for (const m of models)
-      await (await localResidency({ repository, store }).ensureResident(m.ref, 'fast-run')).release();
-    hugeStore = tryMountHuge(hugeDir, 4 * 2 ** 30);
-    log(
-      hugeStore.mounted
-        ? `huge pages: store copy on ${hugeStore.detail}`
-        : `huge pages: ${hugeStore.detail}; huge-page scenarios skipped`,
-    );
-    if (hugeStore.mounted) await copyPresized(store, path.join(hugeDir, 'store'));
-    const stores = {
-      shm: store,
-      huge: hugeStore.mounted ? path.join(hugeDir, 'store') : undefined,
-      hugeWhy: hugeStore.detail,
-    };
+    hugeStore = await tryMountHuge(hugeDir);
+    log(hugeStore.mounted ? `huge pages: ${hugeStore.detail}` : `huge pages: ${hugeStore.detail}; scenarios skipped`);
+    // Both modes resident up front in every store, so no measured open copies files; the huge-page store is
+    // written by the product's materialize (presized files).
+    for (const s of hugeStore.mounted ? [store, hugeDir] : [store])
+      for (const m of models)
+        for (const mode of ['fast-run', 'fast-open'] as const)
+          await (await localResidency({ repository, store: s }).ensureResident(m.ref, mode)).release();
+    const stores = { shm: store, huge: hugeStore.mounted ? hugeDir : undefined, hugeWhy: hugeStore.detail };
 
     const phases: PhaseScenario[] = [];
     for (const m of models) {
@@ -446,6 +410,18 @@ export async function runColdPhases(o: { quick: boolean; log(line: string): void
 /** Median of a field over a scenario's rows. */
 export const med = (rows: readonly object[], f: (r: never) => number): number => median(rows.map(f as never));
 
+/** `tensorshare bench coldphases`: runs, then writes `bench/coldphases.json` and the coldphases section of `<out>/benchmarks.md`. */
+export async function benchColdPhases(o: { quick: boolean; out: string }): Promise<ColdPhasesResults> {
+  const log = (line: string) =>
+    process.stderr.write(`[coldphases ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  const r = await runColdPhases({ quick: o.quick, log });
+  writeResultsJson(path.join(o.out, 'bench', 'coldphases.json'), r);
+  const md = coldPhasesSection(r);
+  writeSectionMarkdown(path.join(o.out, 'benchmarks.md'), 'coldphases', md);
+  process.stdout.write(`${md}\nreport: ${path.join(o.out, 'benchmarks.md')}\n`);
+  return r;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
@@ -453,13 +429,7 @@ async function main(): Promise<void> {
   const out = path.resolve(
     outArg >= 0 ? args[outArg + 1]! : await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-coldphases-report-')),
   );
-  const log = (line: string) =>
-    process.stderr.write(`[coldphases ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-  const r = await runColdPhases({ quick, log });
-  writeResultsJson(path.join(out, 'bench', 'coldphases.json'), r);
-  const md = coldPhasesSection(r);
-  writeSectionMarkdown(path.join(out, 'benchmarks.md'), 'coldphases', md);
-  process.stdout.write(`${md}\nreport: ${path.join(out, 'benchmarks.md')}\n`);
+  await benchColdPhases({ quick, out });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

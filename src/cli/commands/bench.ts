@@ -38,7 +38,7 @@ export function registerBench(program: Command): void {
     .description(
       `measure tensorshare against plain onnxruntime-node: ${SUITES.join(', ')} (default: all); 'gpu' alone: the GPU tier on this machine's GPU`,
     )
-    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}, or gpu or salus alone`)
+    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}, or gpu, salus or coldphases alone`)
     .option(
       '--quick',
       'smoke run: small models, few processes and repetitions (about 2 minutes); writes to a temp folder unless --out is given',
@@ -69,6 +69,19 @@ export function registerBench(program: Command): void {
               opts.out ?? (opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-salus-')) : 'docs/bench'),
             ),
           });
+        // Cold start phase by phase (issue 15): its own section and bench/coldphases.json.
+        if (suites.length === 1 && suites[0] === 'coldphases') {
+          // Loaded when it runs: it brings the serve runtime and store writers, which other commands do not need.
+          const { benchColdPhases } = await import('../../bench/coldphases.js');
+          await benchColdPhases({
+            quick: !!opts.quick,
+            out: path.resolve(
+              opts.out ??
+                (opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-coldphases-report-')) : 'docs'),
+            ),
+          });
+          return;
+        }
         for (const s of suites) {
           if (!SUITES.includes(s as SuiteId))
             throw new TensorshareError(
