@@ -15,7 +15,7 @@
 // new temp folder; node dist/src/bench/coldphases.js runs it too, default a temp folder); docs: the coldphases section of
 // docs/benchmarks.md and docs/bench/coldphases.json).
 import { execFileSync, fork } from 'node:child_process';
-import { mountHugePageStore } from '../daemon/store-root-mount.js';
+import { mountHugePageStore } from '../store/huge-pages.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,7 +102,7 @@ export interface ColdPhasesResults {
   instances: InstanceScenario[];
 }
 
-/** The product's huge-page store (daemon/store-root-mount.ts), asked for at this benchmark's own folder. */
+/** The product's huge-page store (store/huge-pages.ts), asked for at this benchmark's own folder. */
 async function tryMountHuge(dir: string): Promise<{ mounted: boolean; detail: string }> {
   try {
     const r = await mountHugePageStore(dir, 'on', { isDefaultStore: false });

@@ -14,7 +14,7 @@ import { createManager, type Manager } from './manager.js';
 import { prepareStoreRoot } from './permissions.js';
 import { processState, readProcStat } from './process-check.js';
 import { serve } from './server.js';
-import { mountHugePageStore } from './store-root-mount.js';
+import { mountHugePageStore } from '../store/huge-pages.js';
 import { ensureSafeDir } from '../store/layout.js';
 import type { DaemonConfig } from './settings.js';
 import { formatBytes } from '../bytes.js';

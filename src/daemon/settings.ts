@@ -10,7 +10,7 @@ import { defaultRepository, defaultStore } from '../config.js';
 import { TensorshareError } from '../errors.js';
 import { isValidName } from '../store/layout.js';
 import { isPolicyName, POLICY_NAMES, type PolicyName } from './policy/index.js';
-import { HUGE_PAGES_MODES, type HugePagesMode } from './store-root-mount.js';
+import { HUGE_PAGES_MODES, type HugePagesMode } from '../store/huge-pages.js';
 import { parseBudget, parseBytes, parseDuration, type Budget } from './units.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -1,5 +1,5 @@
 // Copies a file with its final size set before any byte is written. On a
-// tmpfs mounted with huge=within_size (daemon/store-root-mount.ts) the
+// tmpfs mounted with huge=within_size (huge-pages.ts) the
 // kernel gives a file a huge page only where the page lies within the
 // file's size when it is allocated: a copy that grows the file as it writes
 // (cp, fs.copyFile) gets none.

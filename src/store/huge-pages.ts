@@ -1,10 +1,11 @@
-// The store on huge pages: the daemon mounts a tmpfs with huge=within_size
+// The store on huge pages: a tmpfs mounted with huge=within_size
 // at the store root, so that a process opening a model maps its weights in
 // 2 MiB pages (coldphases measured the first run of BERT-base on 4 KiB
 // pages at ~7,100 minor faults and 35-45 ms of system time; on huge pages a
 // few hundred). Files get huge pages only when sized before they are
-// written (store/presized-copy.ts). Mounting needs CAP_SYS_ADMIN; where the
-// daemon may not mount, the store stays where it is, with small pages, and
+// written (presized-copy.ts). The daemon mounts it before it claims the
+// store (daemon/daemon.ts). Mounting needs CAP_SYS_ADMIN; where the
+// process may not mount, the store stays where it is, with small pages, and
 // the outcome says why (the daemon logs it). The mount outlives the daemon,
 // as /dev/shm's files do: the store and the state file in it survive a
 // restart, and the next daemon finds the mount and keeps it.

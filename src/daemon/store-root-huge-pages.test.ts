@@ -1,4 +1,4 @@
-// The huge-page store (store-root-mount.ts): a real tmpfs mounted with
+// The huge-page store (store/huge-pages.ts, mounted by the daemon at start): a real tmpfs mounted with
 // huge=within_size where this process may mount (root), files copied in
 // presized get huge pages (read back from the test's own mapping in
 // /proc/self/smaps) and a growing copy gets none; the fallback where it may
@@ -20,15 +20,15 @@ import { killAll } from '../testing/daemon.js';
 import { withTempDir } from '../testing/tmp.js';
 import { startDaemon } from './daemon.js';
 import { resolveDaemonConfig } from './settings.js';
-import { mountHugePageStore, parseMountInfo, systemMount } from './store-root-mount.js';
+import { mountHugePageStore, parseMountInfo, systemMount } from '../store/huge-pages.js';
 
 after(killAll);
 
 const isRoot = process.geteuid?.() === 0;
 const NOBODY = 65534;
-const MODULE = fileURLToPath(new URL('./store-root-mount.js', import.meta.url));
+const MODULE = fileURLToPath(new URL('../store/huge-pages.js', import.meta.url));
 
-const umount = (dir: string) => execFileSync('umount', [dir], { stdio: 'ignore' });
+const umount = (dir: string) => execFileSync('umount', [dir], { stdio: 'ignore', env: testEnv() });
 const mountOf = async (dir: string) =>
   parseMountInfo(await systemMount.mountInfo())
     .filter((e) => e.mountPoint === dir)
@@ -37,11 +37,11 @@ const mountOf = async (dir: string) =>
 /** Maps `file` as ONNX Runtime maps initializers, touches its first page, and returns the KiB of it mapped with huge pages (smaps). */
 function hugeMappedKb(file: string, bytes: number): number {
   const libc = koffi.load('libc.so.6');
-  const open = libc.func('int open(const char *path, int flags)');
+  const openFile = libc.func('int open(const char *path, int flags)');
   const close = libc.func('int close(int fd)');
   const mmap = libc.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)');
   const munmap = libc.func('int munmap(void *addr, size_t len)');
-  const fd = open(file, 0) as number;
+  const fd = openFile(file, 0) as number;
   assert.ok(fd >= 0, `open ${file}`);
   const PROT_READ = 1;
   const MAP_PRIVATE = 2;
