@@ -42,7 +42,7 @@ test('every flag the manifests pass exists in the command it is passed to', () =
   for (const [command, args] of [
     ['daemon', agentArgs(DEFAULT_OPTIONS)],
     ['serve', gatewayArgs()],
-    ['extender', extenderArgs()],
+    ['extender', extenderArgs(DEFAULT_OPTIONS)],
   ] as const) {
     assert.equal(args[0], command);
     const help = execFileSync(process.execPath, [CLI, command, '--help'], { env: testEnv(), encoding: 'utf8' });

@@ -52,6 +52,22 @@ export const ANNOTATIONS = {
 
 export const PORTS = { agent: 7070, extender: 8888, http: 8080, grpc: 9000 } as const;
 
+/** The Secret (created by the operator, never committed) holding the cluster token agents and extender share. */
+export const CLUSTER_TOKEN = {
+  secret: 'tensorshare-cluster-token',
+  key: 'token',
+  dir: '/var/run/secrets/tensorshare',
+} as const;
+const tokenFile = `${CLUSTER_TOKEN.dir}/${CLUSTER_TOKEN.key}`;
+const tokenVolume: IVolume = {
+  name: 'cluster-token',
+  secret: { secretName: CLUSTER_TOKEN.secret, defaultMode: 0o440 },
+};
+const tokenMount: IVolumeMount = { name: 'cluster-token', mountPath: CLUSTER_TOKEN.dir, readOnly: true };
+
+/** Every agent, by the headless Service's DNS name (one address per agent pod). */
+const agentsByDns = (o: DeployOptions) => `tensorshare-agent.${o.namespace}.svc:${PORTS.agent}`;
+
 const SCHEDULER_NAME = 'tensorshare-scheduler';
 const labels = (component: string) => ({
   'app.kubernetes.io/name': 'tensorshare',
@@ -66,7 +82,8 @@ const restricted: ISecurityContext = {
   runAsGroup: RUN_AS,
   capabilities: { drop: ['ALL'] },
 };
-const podSecurity: IPodSecurityContext = { seccompProfile: { type: 'RuntimeDefault' } };
+// fsGroup: mounted Secrets are readable by the containers' group, no one else.
+const podSecurity: IPodSecurityContext = { seccompProfile: { type: 'RuntimeDefault' }, fsGroup: RUN_AS };
 
 /** The node's store and socket folder, as hostPath volumes (both live on the node, shared by its pods). */
 function nodeVolumes(): IVolume[] {
@@ -92,6 +109,10 @@ export function agentArgs(o: DeployOptions): string[] {
     `--repository=${NODE_PATHS.repository}`,
     `--budget=${o.storeBudget}`,
     `--socket-group=${RUN_AS}`,
+    `--agent-listen=0.0.0.0:${PORTS.agent}`,
+    `--cluster-token-file=${tokenFile}`,
+    '--node-name=$(NODE_NAME)',
+    `--peers=${agentsByDns(o)}`,
   ];
 }
 
@@ -108,8 +129,13 @@ export function gatewayArgs(): string[] {
   ];
 }
 
-export function extenderArgs(): string[] {
-  return ['extender', `--listen=0.0.0.0:${PORTS.extender}`];
+export function extenderArgs(o: DeployOptions): string[] {
+  return [
+    'extender',
+    `--listen=0.0.0.0:${PORTS.extender}`,
+    `--agents=${agentsByDns(o)}`,
+    `--cluster-token-file=${tokenFile}`,
+  ];
 }
 
 function agentDaemonSet(o: DeployOptions): DaemonSet {
@@ -117,9 +143,9 @@ function agentDaemonSet(o: DeployOptions): DaemonSet {
     name: 'agent',
     image: o.image,
     args: agentArgs(o),
-    env: [homeInTmp],
-    ports: [{ name: 'agent', containerPort: PORTS.agent, hostPort: PORTS.agent, protocol: 'TCP' }],
-    volumeMounts: [...nodeMounts(), { name: 'repository', mountPath: NODE_PATHS.repository }, tmp.mount],
+    env: [homeInTmp, { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+    ports: [{ name: 'agent', containerPort: PORTS.agent, protocol: 'TCP' }],
+    volumeMounts: [...nodeMounts(), { name: 'repository', mountPath: NODE_PATHS.repository }, tmp.mount, tokenMount],
     resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: o.daemonMemoryLimit } },
     securityContext: restricted,
   };
@@ -158,6 +184,7 @@ function agentDaemonSet(o: DeployOptions): DaemonSet {
             ...nodeVolumes(),
             { name: 'repository', hostPath: { path: NODE_PATHS.repository, type: 'DirectoryOrCreate' } },
             tmp.volume,
+            tokenVolume,
           ],
         },
       },
@@ -188,17 +215,29 @@ function extenderDeployment(o: DeployOptions): Deployment {
             {
               name: 'extender',
               image: o.image,
-              args: extenderArgs(),
+              args: extenderArgs(o),
               env: [homeInTmp],
               ports: [{ name: 'http', containerPort: PORTS.extender, protocol: 'TCP' }],
-              volumeMounts: [tmp.mount],
+              volumeMounts: [tmp.mount, tokenMount],
               resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
               securityContext: restricted,
             },
           ],
-          volumes: [tmp.volume],
+          volumes: [tmp.volume, tokenVolume],
         },
       },
+    },
+  });
+}
+
+/** Headless: its DNS name resolves to every agent pod, which is how peers and the extender find them. */
+function agentService(o: DeployOptions): Service {
+  return new Service({
+    metadata: { name: 'tensorshare-agent', namespace: o.namespace, labels: labels('agent') },
+    spec: {
+      clusterIP: 'None',
+      selector: labels('agent'),
+      ports: [{ name: 'agent', port: PORTS.agent, targetPort: 'agent', protocol: 'TCP' }],
     },
   });
 }
@@ -386,7 +425,10 @@ export function manifestFiles(o: DeployOptions, schedulerConfigYaml: string): Ma
       path: 'base/namespace.yaml',
       objects: [new Namespace({ metadata: { name: o.namespace, labels: labels('namespace') } })],
     },
-    { path: 'base/agent.yaml', objects: [serviceAccount(o, 'tensorshare-agent'), agentDaemonSet(o)] },
+    {
+      path: 'base/agent.yaml',
+      objects: [serviceAccount(o, 'tensorshare-agent'), agentDaemonSet(o), agentService(o)],
+    },
     {
       path: 'base/extender.yaml',
       objects: [serviceAccount(o, 'tensorshare-extender'), extenderDeployment(o), extenderService(o)],
