@@ -160,7 +160,7 @@ function kserveCrd(plural: string, kind: string, version: string): Record<string
   };
 }
 
-function node(name: string, memory: string): Record<string, unknown> {
+function node(name: string): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -235,7 +235,7 @@ test('a real control plane accepts the Kustomize base and schedules pods through
       ['node-a', '16Gi'],
       ['node-b', '16Gi'],
     ] as const) {
-      await cp.kubectl(['create', '-f', '-'], JSON.stringify(node(name, memory)));
+      await cp.kubectl(['create', '-f', '-'], JSON.stringify(node(name)));
       await cp.kubectl(['patch', 'node', name, '--subresource=status', '--type=merge', '-p', nodeStatus(memory)]);
     }
     await cp.kubectl(['create', 'serviceaccount', 'default', '-n', NS]).catch(() => '');
