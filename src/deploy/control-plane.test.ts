@@ -1,0 +1,275 @@
+// Opt-in (K8S_CONTROL_PLANE=1): a real Kubernetes control plane on this
+// machine, built from Kubernetes' sources by scripts/k8s-control-plane/build.sh
+// (K8S_BIN: its folder): etcd, kube-apiserver with RBAC, and kube-scheduler
+// running the generated KubeSchedulerConfiguration as the generated RBAC's
+// service account. Nodes are Node objects (no kubelet: pods are scheduled,
+// never run). The test applies the Kustomize base with strict server-side
+// field validation, then shows kube-scheduler choosing nodes through the
+// extender.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import YAML from 'yaml';
+import { packageRoot } from '../paths.js';
+import { testEnv } from '../testing/env.js';
+import { until } from '../testing/until.js';
+import { ANNOTATIONS, DEFAULT_OPTIONS, schedulerConfiguration } from './manifests.js';
+import { DEPLOY_DIR } from './render.js';
+
+const run = promisify(execFile);
+const enabled = process.env.K8S_CONTROL_PLANE === '1';
+const K8S_BIN = process.env.K8S_BIN ?? path.join(os.homedir(), '.cache', 'tensorshare', 'kubernetes-v1.37.2');
+const NS = DEFAULT_OPTIONS.namespace;
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+interface ControlPlane {
+  dir: string;
+  kubectl(args: string[], input?: string): Promise<string>;
+  procs: ChildProcess[];
+  stop(): Promise<void>;
+}
+
+function start(cmd: string, args: string[], log: string, procs: ChildProcess[]): ChildProcess {
+  const out = fs.openSync(log, 'a');
+  const p = spawn(cmd, args, { env: testEnv(), stdio: ['ignore', out, out] });
+  procs.push(p);
+  return p;
+}
+
+async function startControlPlane(): Promise<ControlPlane> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-k8s-'));
+  const procs: ChildProcess[] = [];
+  const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+  start(
+    'etcd',
+    [
+      `--data-dir=${dir}/etcd`,
+      `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+    ],
+    `${dir}/etcd.log`,
+    procs,
+  );
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  fs.writeFileSync(`${dir}/sa.key`, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  fs.writeFileSync(`${dir}/sa.pub`, publicKey.export({ type: 'spki', format: 'pem' }));
+  const adminToken = crypto.randomBytes(16).toString('hex');
+  const schedulerToken = crypto.randomBytes(16).toString('hex');
+  // The scheduler authenticates as the manifests' service account, so only the generated RBAC lets it work.
+  const schedulerUser = `system:serviceaccount:${NS}:tensorshare-scheduler`;
+  fs.writeFileSync(
+    `${dir}/tokens.csv`,
+    `${adminToken},admin,admin,"system:masters"\n${schedulerToken},${schedulerUser},sched,"system:serviceaccounts,system:serviceaccounts:${NS}"\n`,
+  );
+  start(
+    path.join(K8S_BIN, 'kube-apiserver'),
+    [
+      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${dir}/certs`,
+      `--token-auth-file=${dir}/tokens.csv`,
+      '--authorization-mode=RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc',
+      `--service-account-key-file=${dir}/sa.pub`,
+      `--service-account-signing-key-file=${dir}/sa.key`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--endpoint-reconciler-type=none',
+    ],
+    `${dir}/apiserver.log`,
+    procs,
+  );
+  const kubeconfig = (user: string, token: string) =>
+    YAML.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        { name: 'local', cluster: { server: `https://127.0.0.1:${apiPort}`, 'insecure-skip-tls-verify': true } },
+      ],
+      users: [{ name: user, user: { token } }],
+      contexts: [{ name: 'local', context: { cluster: 'local', user } }],
+      'current-context': 'local',
+    });
+  fs.writeFileSync(`${dir}/admin.kubeconfig`, kubeconfig('admin', adminToken));
+  fs.writeFileSync(`${dir}/scheduler.kubeconfig`, kubeconfig('scheduler', schedulerToken));
+  const kubectl = async (args: string[], input?: string) => {
+    const child = run('kubectl', [`--kubeconfig=${dir}/admin.kubeconfig`, ...args], {
+      env: testEnv(),
+      maxBuffer: 64 << 20,
+    });
+    if (input !== undefined) {
+      child.child.stdin!.end(input);
+    }
+    return (await child).stdout;
+  };
+  const stop = async () => {
+    for (const p of procs.reverse()) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  await until(
+    () =>
+      kubectl(['get', '--raw=/readyz']).then(
+        (s) => s.trim() === 'ok',
+        () => false,
+      ),
+    120_000,
+    `kube-apiserver ready (log: ${dir}/apiserver.log)`,
+    500,
+  );
+  return { dir, kubectl, procs, stop };
+}
+
+/** The CustomResourceDefinition of a vendored KServe schema (deploy/schemas), enough for the API server to store and validate it. */
+function kserveCrd(plural: string, kind: string, version: string): Record<string, unknown> {
+  const schema = JSON.parse(
+    zlib
+      .gunzipSync(
+        fs.readFileSync(path.join(packageRoot, 'deploy', 'schemas', `serving.kserve.io_${plural}.${version}.json.gz`)),
+      )
+      .toString('utf8'),
+  ) as Record<string, unknown>;
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.serving.kserve.io` },
+    spec: {
+      group: 'serving.kserve.io',
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      scope: 'Namespaced',
+      versions: [{ name: version, served: true, storage: true, schema: { openAPIV3Schema: schema } }],
+    },
+  };
+}
+
+function node(name: string): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+  };
+}
+
+const nodeStatus = (memory: string) =>
+  JSON.stringify({
+    status: {
+      capacity: { cpu: '4', memory, pods: '110' },
+      allocatable: { cpu: '4', memory, pods: '110' },
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'fake node' }],
+      addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+    },
+  });
+
+test('a real control plane accepts the Kustomize base and schedules pods through the generated scheduler profile', {
+  skip: enabled ? false : 'opt-in: K8S_CONTROL_PLANE=1 after scripts/k8s-control-plane/build.sh',
+  timeout: 600_000,
+}, async () => {
+  assert.ok(
+    fs.existsSync(path.join(K8S_BIN, 'kube-apiserver')),
+    `no kube-apiserver in ${K8S_BIN}: run scripts/k8s-control-plane/build.sh`,
+  );
+  const cp = await startControlPlane();
+  try {
+    const crds = [
+      kserveCrd('servingruntimes', 'ServingRuntime', 'v1alpha1'),
+      kserveCrd('inferenceservices', 'InferenceService', 'v1beta1'),
+    ];
+    await cp.kubectl(['apply', '--server-side', '-f', '-'], crds.map((c) => JSON.stringify(c)).join('\n'));
+    await until(
+      () =>
+        cp
+          .kubectl([
+            'get',
+            'crd',
+            'servingruntimes.serving.kserve.io',
+            '-o',
+            'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+          ])
+          .then((s) => s === 'True'),
+      60_000,
+      'CRDs established',
+      250,
+    );
+    // Strict field validation: an unknown or misplaced field in any object fails the apply.
+    const applied = await cp.kubectl([
+      'apply',
+      '--server-side',
+      '--field-validation=Strict',
+      '-k',
+      path.join(DEPLOY_DIR, 'base'),
+    ]);
+    for (const obj of [
+      'daemonset.apps/tensorshare-agent',
+      'servingruntime.serving.kserve.io/tensorshare',
+      'configmap/tensorshare-scheduler-config',
+    ])
+      assert.match(applied, new RegExp(obj.replace(/[./]/g, '\\$&')), applied);
+    await cp.kubectl([
+      'apply',
+      '--server-side',
+      '--field-validation=Strict',
+      '--dry-run=server',
+      '-f',
+      path.join(DEPLOY_DIR, 'examples', 'inference-service.yaml'),
+    ]);
+
+    for (const [name, memory] of [
+      ['node-a', '16Gi'],
+      ['node-b', '16Gi'],
+    ] as const) {
+      await cp.kubectl(['create', '-f', '-'], JSON.stringify(node(name)));
+      await cp.kubectl(['patch', 'node', name, '--subresource=status', '--type=merge', '-p', nodeStatus(memory)]);
+    }
+    await cp.kubectl(['create', 'serviceaccount', 'default', '-n', NS]).catch(() => '');
+
+    const config = schedulerConfiguration(DEFAULT_OPTIONS) as Record<string, unknown>;
+    config.clientConnection = { kubeconfig: `${cp.dir}/scheduler.kubeconfig` };
+    config.extenders = [];
+    fs.writeFileSync(`${cp.dir}/scheduler.yaml`, YAML.stringify(config));
+    start(
+      path.join(K8S_BIN, 'kube-scheduler'),
+      [`--config=${cp.dir}/scheduler.yaml`, '--secure-port=0', '--v=2'],
+      `${cp.dir}/scheduler.log`,
+      cp.procs,
+    );
+
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p1', namespace: NS, annotations: { [ANNOTATIONS.model]: 'm' } },
+      spec: {
+        schedulerName: 'tensorshare-scheduler',
+        automountServiceAccountToken: false,
+        containers: [{ name: 'c', image: 'x' }],
+      },
+    };
+    await cp.kubectl(['create', '-f', '-'], JSON.stringify(pod));
+    const nodeName = await until(
+      () => cp.kubectl(['get', 'pod', 'p1', '-n', NS, '-o', 'jsonpath={.spec.nodeName}']).then((s) => s.trim()),
+      120_000,
+      `pod scheduled (log: ${cp.dir}/scheduler.log)`,
+      250,
+    );
+    assert.ok(['node-a', 'node-b'].includes(nodeName));
+  } finally {
+    await cp.stop();
+  }
+});
