@@ -35,6 +35,22 @@ function inlineHash(): BackgroundHash {
   };
 }
 
+/** Size of a file; 0 when it cannot be read (splitModel reports why). */
+async function bytesOf(file: string): Promise<number> {
+  return (await fs.stat(file).catch(() => undefined))?.size ?? 0;
+}
+
+/** Bytes of the other files in `file`'s folder (where its external data files would be), counted up to HASH_THREADS_FROM_BYTES. */
+async function bytesBeside(file: string): Promise<number> {
+  const dir = path.dirname(file);
+  let total = 0;
+  for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (f !== path.basename(file)) total += await bytesOf(path.join(dir, f));
+    if (total >= HASH_THREADS_FROM_BYTES) break;
+  }
+  return total;
+}
+
 export interface ImportOptions {
   name: string;
   version?: string;
@@ -89,11 +105,14 @@ export async function importModel(repository: string, file: string, options: Imp
   try {
     // A large model: the main thread reads and writes, the whole-file hash and the tensors' hashes run on
     // worker threads. A small one hashes inline: starting three workers cost ~6x the CPU of importing a
-    // 0.8 MB model (1,000 functions' first start took 125 s instead of 76 s).
-    // (A file that cannot be read is reported by splitModel, with its reason.)
-    const threads = ((await fs.stat(file).catch(() => undefined))?.size ?? 0) >= HASH_THREADS_FROM_BYTES;
-    const sourceHash = threads ? backgroundHash() : inlineHash();
-    const tensorHashes = threads ? fileHashPool() : undefined;
+    // 0.8 MB model (1,000 functions' first start took 125 s instead of 76 s). Tensors in external data
+    // files count through the files beside the model.
+    const size = await bytesOf(file);
+    const sourceHash = size >= HASH_THREADS_FROM_BYTES ? backgroundHash() : inlineHash();
+    const tensorHashes =
+      size + (size >= HASH_THREADS_FROM_BYTES ? 0 : await bytesBeside(file)) >= HASH_THREADS_FROM_BYTES
+        ? fileHashPool()
+        : undefined;
     const split = await splitModel(file, {
       minExternalBytes: options.minExternalBytes,
       onProgress: options.onProgress,
