@@ -141,11 +141,12 @@ export async function superviseDaemon(o: SuperviseOptions): Promise<DaemonSuperv
   };
 }
 
+/** Attached: the daemon answers (a List would read every manifest of the repository, 1,000 at a restart of 1,000 functions). */
 async function daemonAnswers(socket: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   if (!fs.existsSync(socket)) return false;
   const c = new DaemonClient({ socket, connectTimeoutMs: 1000, env });
   try {
-    await c.list();
+    await c.ready(1000);
     return true;
   } catch {
     return false;
@@ -178,11 +179,15 @@ async function startDaemon(o: SuperviseOptions): Promise<ChildProcess> {
   );
   // fd 3 stays open for this process's lifetime (nothing is ever written); its death closes it.
   child.stdio[3]?.on('error', () => {});
+  // While the daemon loads its modules this process is idle: a client parses the daemon's wire contract
+  // once (cached), which the first probe would otherwise do after the daemon listens.
+  void new DaemonClient({ socket: o.socket, env: o.env }).disconnect();
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
     if (await daemonAnswers(o.socket, o.env)) return child;
-    await new Promise((r) => setTimeout(r, 100));
+    // Until the socket exists a probe is one stat.
+    await new Promise((r) => setTimeout(r, 20));
   }
   child.kill('SIGKILL');
   throw new TensorshareError(

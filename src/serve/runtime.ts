@@ -319,6 +319,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   };
 
   if (o.loadAll !== false) await poller.poll();
+  prestart.refill();
   driver.start();
   sampler.start();
   poller.start();

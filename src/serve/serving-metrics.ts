@@ -14,6 +14,13 @@ import type { Layout } from '../store/layout.js';
  * Keeps the serving metrics current from runtime events. Subscribe before the
  * runtime starts (pass a relay as its `onEvent`): instances that become ready
  * while it deploys at start would otherwise never be counted.
+ *
+ * The store gauges are measured when a scrape reads them, at most once per
+ * `refreshMs`: a scan of the store reads every manifest (about 1 s of CPU at a
+ * thousand models), which on a timer ran every 5 s whether anyone looked or
+ * not, and at start competed with the deploys for the event loop and the
+ * thread pool. The first scrape waits for the first scan; later ones get the
+ * last values while a newer scan runs once they are older than `refreshMs`.
  */
 export function wireServingMetrics(
   registry: Registry,
@@ -21,7 +28,21 @@ export function wireServingMetrics(
   store: Layout,
   refreshMs = 5000,
 ): () => void {
-  const m = registerServingMetrics(registry);
+  let measuredAt: number | undefined;
+  let measuring: Promise<void> | undefined;
+  const measure = () => {
+    measuring ??= refresh()
+      .catch(() => {})
+      .finally(() => {
+        measuredAt = performance.now();
+        measuring = undefined;
+      });
+    return measuring;
+  };
+  const m = registerServingMetrics(registry, undefined, async () => {
+    if (measuredAt === undefined) return measure();
+    if (performance.now() - measuredAt >= refreshMs) void measure();
+  });
   registerDeviceMetrics(registry, store.root);
   const running = new Map<string, number>(); // function -> instance processes
   const modelsOf = new Map<string, string[]>(); // function -> model refs its instances open
@@ -57,15 +78,5 @@ export function wireServingMetrics(
     }
     m.bytesSavedBySharing.set(Math.max(0, privateCopies - usage.physicalBytes));
   }
-  // prom-client collects metrics in parallel, so an async collect() of one
-  // gauge cannot feed others in the same scrape: refresh on a timer instead.
-  const timer = setInterval(() => {
-    refresh().catch(() => {});
-  }, refreshMs);
-  timer.unref();
-  refresh().catch(() => {});
-  return () => {
-    clearInterval(timer);
-    unsubscribe();
-  };
+  return unsubscribe;
 }

@@ -128,9 +128,18 @@ export interface ServingMetrics {
   batchCap: Gauge<'function'>;
 }
 
-/** Registers the serving layer's metrics on `registry` (idempotent: a second call returns the same metrics). */
-export function registerServingMetrics(registry: Registry, prefix = METRIC_PREFIX): ServingMetrics {
+/**
+ * Registers the serving layer's metrics on `registry` (idempotent: a second call returns the same metrics).
+ * `collectStore` runs before a scrape reads the store gauges (the first registration's is kept): the
+ * store is measured when someone looks, not on a timer.
+ */
+export function registerServingMetrics(
+  registry: Registry,
+  prefix = METRIC_PREFIX,
+  collectStore?: () => Promise<void>,
+): ServingMetrics {
   const registers = [registry];
+  const collect = collectStore && (() => collectStore());
   return {
     instances: once(
       registry,
@@ -175,6 +184,7 @@ export function registerServingMetrics(registry: Registry, prefix = METRIC_PREFI
           help: 'Tensor store size in bytes (kind: logical | physical)',
           labelNames: ['kind'] as const,
           registers,
+          ...(collect ? { collect } : {}),
         }),
     ),
     bytesSavedBySharing: once(
@@ -185,6 +195,7 @@ export function registerServingMetrics(registry: Registry, prefix = METRIC_PREFI
           name: `${prefix}bytes_saved_by_sharing`,
           help: 'Bytes of weights not duplicated thanks to sharing',
           registers,
+          ...(collect ? { collect } : {}),
         }),
     ),
     batchCap: once(

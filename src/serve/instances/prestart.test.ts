@@ -87,6 +87,8 @@ test('shed() ends an idle process and frees its reservation; take() for another 
       reserved.delete(id);
     },
   });
+  assert.deepEqual(pool.counts(), { ready: 0, starting: 0 }, 'nothing forked before the first refill');
+  pool.refill();
   try {
     await until(() => pool.counts().ready === 1, 20_000, 'the process to preload');
     const [pid] = listProcessTree(process.pid).slice(1);
@@ -116,6 +118,7 @@ test('a process that cannot preload is reported and not replaced', async () => {
     release: () => {},
     onError: (m) => errors.push(m),
   });
+  pool.refill();
   try {
     await until(() => errors.length === 1, 20_000, 'the preload failure');
     assert.match(errors[0]!, /could not preload: .*nonexistent/);

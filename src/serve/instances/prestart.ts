@@ -34,7 +34,10 @@ export interface PrestartPool {
   /** Ends one idle process to free its memory for an instance; false when none is idle. */
   shed(): boolean;
   counts(): { ready: number; starting: number };
-  /** Forks up to the size again where the budget allows (after memory was freed). */
+  /**
+   * Forks up to the size where the budget allows: first when the caller's own start is done (a
+   * process loading ONNX Runtime beside serve's start slowed it on two cores), again after memory was freed.
+   */
   refill(): void;
   /** Ends every idle process; resolves once they have exited. */
   close(): Promise<void>;
@@ -108,7 +111,6 @@ export function createPrestartPool(o: PrestartOptions): PrestartPool {
     while (!closed && !broken && entries.size < o.size) if (!forkOne()) break;
   };
 
-  fill();
   return {
     take(user) {
       if (!sameUser(user, o.user)) return undefined;

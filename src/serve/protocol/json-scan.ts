@@ -19,14 +19,43 @@ export function scanJson(
   const buf = Buffer.from(text.buffer, text.byteOffset, Math.min(end, text.byteLength));
   // Elements of `data` are JSON values; names, datatypes and shapes add a few per tensor.
   const maxItems = limits.maxValues + limits.maxJsonContainers;
+  // Fewer bytes than the limit hold fewer commas: nothing to count.
+  const countCommas = buf.length > maxItems;
   let depth = 0;
   let containers = 0;
   let items = 0;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i]!;
+  // The next position of each structural byte, found with Buffer#indexOf (memchr), so that the
+  // numbers of a large tensor are skipped natively instead of looked at one byte at a time in
+  // JavaScript (that loop took most of a JSON.parse's time again on a 1 MB body).
+  const next = STRUCTURAL.map((c) => buf.indexOf(c, 0));
+  let at = 0;
+  for (;;) {
+    let k = -1;
+    let i = buf.length;
+    for (let s = 0; s < next.length; s++) {
+      const p = next[s]!;
+      if (p !== -1 && p < i) {
+        i = p;
+        k = s;
+      }
+    }
+    if (countCommas) {
+      for (let c = buf.indexOf(COMMA, at); c !== -1 && c < i; c = buf.indexOf(COMMA, c + 1)) {
+        if (++items > maxItems)
+          throw badRequest(
+            `request JSON has more than ${maxItems} values; send large tensors with the binary tensor data extension`,
+            { limit: maxItems },
+          );
+      }
+    }
+    if (k === -1) return;
+    const c = STRUCTURAL[k]!;
     if (c === QUOTE) {
       i = closingQuote(buf, i);
       if (i < 0) return; // unterminated: JSON.parse says so
+      // Structural bytes inside the string are not structure.
+      for (let s = 0; s < next.length; s++)
+        if (next[s] !== -1 && next[s]! < i) next[s] = buf.indexOf(STRUCTURAL[s]!, i + 1);
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > limits.maxJsonDepth)
         throw badRequest(`request JSON is nested more than ${limits.maxJsonDepth} levels deep`, {
@@ -40,16 +69,17 @@ export function scanJson(
           },
         );
       }
-    } else if (c === 0x7d || c === 0x5d) {
+      next[k] = buf.indexOf(c, i + 1);
+    } else {
       depth--;
-    } else if (c === COMMA && ++items > maxItems) {
-      throw badRequest(
-        `request JSON has more than ${maxItems} values; send large tensors with the binary tensor data extension`,
-        { limit: maxItems },
-      );
+      next[k] = buf.indexOf(c, i + 1);
     }
+    at = i + 1;
   }
 }
+
+/** Bytes that open or close a string, object or array. */
+const STRUCTURAL = [QUOTE, 0x7b, 0x5b, 0x7d, 0x5d] as const;
 
 /** Index of the quote closing the string opened at `open`, or -1. */
 function closingQuote(buf: Buffer, open: number): number {
