@@ -26,9 +26,9 @@ interface SimAllocOptions {
   json?: boolean;
 }
 
-const count = (what: string) => (v: string) => {
+const integer = (what: string, min: number) => (v: string) => {
   const n = Number(v.replace(/_/g, ''));
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a positive integer`);
+  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
   return n;
 };
 
@@ -58,9 +58,9 @@ export function registerSimAlloc(sim: Command): Command {
     .option(
       '--synthetic <events>',
       'also replay a seeded synthetic trace of about this many events',
-      count('--synthetic'),
+      integer('--synthetic', 1),
     )
-    .option('--seed <n>', 'seed of the synthetic trace', count('--seed'), 1)
+    .option('--seed <n>', 'seed of the synthetic trace', integer('--seed', 0), 1)
     .option('--profile-from <trace>', "the previous run learned-arena learns from (default: each trace's own workload)")
     .option('--check', 'verify on every event that live blocks never overlap and lie in device segments (slow)')
     .option('--out <dir>', 'write report.md, results.json and SVG charts there')
