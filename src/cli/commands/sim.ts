@@ -1,10 +1,15 @@
-// `tensorshare sim <sub>`: simulators that run the product's own policy code
-// on traces (docs/simulation.md). One file per subcommand: sim-<sub>.ts.
+// `tensorshare sim`: simulators that run the product's own policy code on
+// traces, on a simulated clock (src/sim, docs/simulation.md). Each subcommand
+// lives in sim-<sub>.ts.
 import type { Command } from 'commander';
 import { registerSimAlloc } from './sim-alloc.js';
+import { registerSimSched } from './sim-sched.js';
 
 export function registerSim(program: Command): Command {
-  const sim = program.command('sim').description('simulate allocators, schedulers and placement on traces');
+  const sim = program
+    .command('sim')
+    .description("simulate workloads under tensorshare's own policies on a simulated clock (see docs/simulation.md)");
   registerSimAlloc(sim);
+  registerSimSched(sim);
   return sim;
 }
