@@ -54,8 +54,6 @@ const ALLOWED: Record<string, readonly string[]> = {
   proc: [],
   // The Kubernetes manifests' generator and validation (dev-time: its typed models are dev dependencies).
   deploy: [],
-  // Simulators (tensorshare sim): pure logic over traces; charts in the benchmark report's style.
-  sim: ['bench'],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).
   bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'proc', 'sched', 'serve', 'store', 'tensor'],
   // Test fixtures: imported by tests only (checked below).
