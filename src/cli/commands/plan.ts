@@ -394,5 +394,5 @@ function human(v: Shown, out: string | undefined): string {
       ]),
     );
   if (v.schedulable && out) lines.push('', `plan written to ${out} (serve --plan ${out})`);
-  return lines.join('\n');
+  return lines.join('\n').replace(/^\n+/, '');
 }
