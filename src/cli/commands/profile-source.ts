@@ -16,7 +16,6 @@ export interface ProfileFlags {
   dim: string[];
   budgetMs: string;
   cacheDir?: string;
-  noCache?: boolean;
   refresh?: boolean;
 }
 
