@@ -27,6 +27,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'device',
     'gen',
     'handlers',
+    'plan',
     'proc',
     'sched',
     'serve',
@@ -34,9 +35,11 @@ const ALLOWED: Record<string, readonly string[]> = {
     'store',
     'tensor',
   ],
-  // Simulators that run the product's own policy code on a simulated clock; charts and stats from bench.
-  sim: ['bench', 'sched'],
-  serve: ['client', 'device', 'sched', 'shm', 'store', 'tensor'],
+  serve: ['client', 'device', 'plan', 'sched', 'shm', 'store', 'tensor'],
+  // Simulators: the product's own policies on a simulated clock; charts in the benchmark style.
+  sim: ['bench', 'sched', 'serve'],
+  // The SLO-aware planner: pure (profiles in, plans out).
+  plan: [],
   client: ['daemon', 'device', 'handlers', 'store', 'tensor'],
   daemon: ['device', 'onnx', 'sched', 'store'],
   // The GPU tier's processes and wire: device memory, executor, shared-memory transport, device sessions.
@@ -55,14 +58,22 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The Kubernetes manifests' generator and validation (dev-time: its typed models are dev dependencies).
   deploy: [],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).
-  bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'proc', 'sched', 'serve', 'store', 'tensor'],
+  bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'plan', 'proc', 'sched', 'serve', 'store', 'tensor'],
   // Test fixtures: imported by tests only (checked below).
   testing: ['bench', 'client', 'onnx', 'proc', 'serve', 'store', 'tensor'],
   base: [],
 };
 
-/** The only non-test files outside src/bench that import from it: the commands that run benchmarks (and src/sim, for charts and stats). */
-const BENCH_IMPORTERS = ['src/cli/commands/bench.ts', 'src/cli/commands/load.ts'];
+/** The only non-test files outside src/bench that import from it: the commands that run benchmarks. */
+const BENCH_IMPORTERS = [
+  'src/cli/commands/bench.ts',
+  'src/cli/commands/load.ts',
+  // plan and sim batch measure the profiles they work from (src/bench/plan-profile.ts).
+  'src/cli/commands/profile-source.ts',
+];
+/** Simulators draw charts and percentiles with the benchmark report's code, and import nothing else of src/bench. */
+const CHART_IMPORTERS = 'src/sim/';
+const SIM_BENCH_FILES = ['src/bench/charts.ts', 'src/bench/stats.ts'];
 
 const SRC = path.join(packageRoot, 'src');
 const DOC = path.join(packageRoot, 'docs', 'architecture.md');
@@ -174,10 +185,17 @@ test('nothing imports bench but the benchmark commands, and nothing but tests im
   // Fixtures in src/testing may use bench's types: they are test code (the next assertion keeps them so).
   assert.deepEqual(
     [...new Set(into('bench'))].filter(
-      (f) => !BENCH_IMPORTERS.includes(f) && !f.startsWith('src/testing/') && !f.startsWith('src/sim/'),
+      (f) => !BENCH_IMPORTERS.includes(f) && !f.startsWith('src/testing/') && !f.startsWith(CHART_IMPORTERS),
     ),
     [],
   );
+  const simBench = [...importers].filter(
+    ([target, from]) =>
+      target.startsWith('src/bench/') &&
+      !SIM_BENCH_FILES.includes(target) &&
+      from.some((f) => f.startsWith(CHART_IMPORTERS)),
+  );
+  assert.deepEqual(simBench, [], 'src/sim imports only charts.ts and stats.ts of src/bench');
   assert.deepEqual([...new Set(into('testing'))], []);
 });
 

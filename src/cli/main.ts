@@ -18,6 +18,7 @@ import { registerCompat } from './commands/compat.js';
 import { registerTop } from './commands/top.js';
 import { registerGpu } from './commands/gpu.js';
 import { registerSim } from './commands/sim.js';
+import { registerPlan } from './commands/plan.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerTop(program);
   registerGpu(program);
   registerSim(program);
+  registerPlan(program);
   return program;
 }
 

@@ -26,6 +26,9 @@ import { createCoreBudget, type Policy } from '../sched/index.js';
 import type { InstanceUsers } from './instances/user.js';
 import { startDashboardFor, type DashboardFlag, type RunningDashboard } from './dashboard/index.js';
 import { openModelRepository, type ModelRepositoryOptions } from './triton-repository/model-repository.js';
+import { folderCatalog } from './functions/repository.js';
+import { plannedCatalog } from './functions/planned-catalog.js';
+import type { PlanFile } from '../plan/plan-file.js';
 
 export interface ServeOptions {
   functionsDir: string;
@@ -66,6 +69,8 @@ export interface ServeOptions {
   gateway?: GatewayBounds;
   /** Serve the live dashboard on its own listener (default: none). */
   dashboard?: DashboardFlag;
+  /** `tensorshare plan`'s settings for the functions it names (instances, threads, batch cap, device). */
+  plan?: PlanFile;
 }
 
 /** What `serve` lets its user set of the gateway's bounds. */
@@ -150,6 +155,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     store: o.store,
     pollIntervalMs: o.pollIntervalMs,
     ...(triton ? triton.runtime : {}),
+    ...(o.plan ? { catalog: plannedCatalog(triton?.runtime.catalog ?? folderCatalog(o.functionsDir), o.plan) } : {}),
     logger: log.child({ component: 'runtime' }),
     env: o.env,
     instanceUsers: users,

@@ -12,6 +12,8 @@ import { CONTROL_MODES, type ControlMode } from '../../serve/triton-repository/m
 import { importBundled } from './demo.js';
 import { action } from '../output.js';
 import { roots } from '../context.js';
+import fs from 'node:fs';
+import { parsePlanFile } from '../../plan/plan-file.js';
 
 interface ServeOpts {
   functions: string;
@@ -41,6 +43,7 @@ interface ServeOpts {
   decodeWorkers?: string;
   decodeHeapMb?: string;
   dashboard?: string;
+  plan?: string;
 }
 
 const count = (flag: string, v: string | undefined): number | undefined => {
@@ -164,6 +167,10 @@ export function registerServe(program: Command): void {
       '--dashboard <[host:]port>',
       'serve the live web dashboard at /dashboard/ on its own port (host default 127.0.0.1; port 0: any free port); off by default',
     )
+    .option(
+      '--plan <file>',
+      "apply a plan of tensorshare plan --out: its instances, threads, batch cap and device replace those functions' settings",
+    )
     .action(
       action(async (opts: ServeOpts, cmd: Command) => {
         if (opts.daemon !== 'auto' && opts.daemon !== 'off')
@@ -241,6 +248,7 @@ export function registerServe(program: Command): void {
           prestart,
           gateway: gatewayBounds(opts),
           ...(dashboard ? { dashboard } : {}),
+          ...(opts.plan ? { plan: readPlan(opts.plan) } : {}),
           logger,
         });
         const g = server.gateway;
@@ -275,4 +283,14 @@ export function registerServe(program: Command): void {
         logger.info('stopped');
       }),
     );
+}
+
+function readPlan(file: string) {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `--plan ${file}: ${(e as Error).message}`, { file });
+  }
+  return parsePlanFile(raw, file);
 }

@@ -3,6 +3,7 @@
 // lives in sim-<sub>.ts.
 import type { Command } from 'commander';
 import { registerSimAlloc } from './sim-alloc.js';
+import { registerSimBatch } from './sim-batch.js';
 import { registerSimSched } from './sim-sched.js';
 
 export function registerSim(program: Command): Command {
@@ -11,5 +12,6 @@ export function registerSim(program: Command): Command {
     .description("simulate workloads under tensorshare's own policies on a simulated clock (see docs/simulation.md)");
   registerSimAlloc(sim);
   registerSimSched(sim);
+  registerSimBatch(sim);
   return sim;
 }
