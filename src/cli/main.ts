@@ -17,6 +17,7 @@ import { registerLoad } from './commands/load.js';
 import { registerCompat } from './commands/compat.js';
 import { registerTop } from './commands/top.js';
 import { registerGpu } from './commands/gpu.js';
+import { registerExtender } from './commands/extender.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerCompat(program);
   registerTop(program);
   registerGpu(program);
+  registerExtender(program);
   return program;
 }
 
