@@ -55,7 +55,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The node agent's network API, peer-to-peer warm-up and the kube-scheduler extender (issue 18).
   cluster: ['daemon', 'placement', 'store'],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).
-  bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'proc', 'sched', 'serve', 'store', 'tensor'],
+  bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'placement', 'proc', 'sched', 'serve', 'store', 'tensor'],
   // Test fixtures: imported by tests only (checked below).
   testing: ['bench', 'client', 'cluster', 'onnx', 'proc', 'serve', 'store', 'tensor'],
   base: [],

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { RunningDaemon } from '../daemon/daemon.js';
 import type { DaemonConfig } from '../daemon/settings.js';
 import { namespaces, type Caller } from '../daemon/tenants.js';
-import { createAgentClient } from './agent-client.js';
+import { agentDirectory } from './agent-directory.js';
 import { createAgentServer } from './agent-server.js';
 import type { AgentConfig } from './agent-settings.js';
 import type { NodeView, WarmUpCounters } from './inventory.js';
@@ -17,7 +17,7 @@ export function warmUpFor(agent: AgentConfig, log: Logger): WarmUp | undefined {
   const token = agent.token;
   return createWarmUp({
     node: agent.node,
-    peers: agent.peers.map((p) => createAgentClient(p, { token, timeoutMs: 3000 })),
+    peers: agentDirectory(agent.peers, { token, timeoutMs: 3000 }),
     parallel: agent.peerParallel,
     idleTimeoutMs: agent.peerIdleTimeoutMs,
     minBytesPerSecond: agent.peerMinBytesPerSecond,

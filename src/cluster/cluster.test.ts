@@ -24,6 +24,7 @@ import { killAll, spawnScriptWorker, type WorkerProc } from '../testing/daemon.j
 import { writeChain } from '../testing/models.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { createAgentClient } from './agent-client.js';
+import { agentDirectory } from './agent-directory.js';
 import { createExtender } from './extender.js';
 import { clusterToken } from './token.js';
 
@@ -182,12 +183,19 @@ describe('cluster on loopback', () => {
   test('the extender prefers nodes where the model is resident and filters out a node whose budget cannot take it', async () => {
     const token = clusterToken(CLUSTER_TOKEN);
     const ext = createExtender({
-      agents: [a, b, f, g].map((n) => createAgentClient(n.agent, { token })),
+      agents: agentDirectory(
+        [a, b, f, g].map((n) => n.agent),
+        { token },
+      ),
       log: pino({ level: 'silent' }),
     });
     const pod = { metadata: { name: 'p', annotations: { 'tensorshare.dev/model': 'chain' } } };
     const names = ['node-a', 'node-b', 'node-f', 'node-g', 'node-unknown'];
-    const filtered = await ext.app.inject({ method: 'POST', url: '/filter', payload: { pod, nodenames: names } });
+    const filtered = await ext.app.inject({
+      method: 'POST',
+      url: '/scheduler/filter',
+      payload: { pod, nodenames: names },
+    });
     assert.equal(filtered.statusCode, 200);
     const fr = filtered.json() as { nodenames: string[]; failedNodes: Record<string, string> };
     assert.deepEqual(fr.nodenames, ['node-a', 'node-b', 'node-f', 'node-unknown']);

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { TensorshareError, isTensorshareError } from '../errors.js';
 import { scoreNode, type ModelTensors, type NodeHoldings, type NodeScore } from '../placement/scorer.js';
 import { formatBytes } from '../bytes.js';
-import type { AgentClient } from './agent-client.js';
+import type { AgentDirectory } from './agent-directory.js';
 import { hashSetLookup } from './hash-set.js';
 import type { Summary } from './inventory.js';
 import {
@@ -24,7 +24,7 @@ export const MODEL_ANNOTATION = 'tensorshare.dev/model';
 export const NAMESPACE_ANNOTATION = 'tensorshare.dev/namespace';
 
 export interface ExtenderOptions {
-  agents: readonly AgentClient[];
+  agents: AgentDirectory;
   log: Logger;
   /** Summaries and model tensor lists are reused this long. */
   cacheTtlMs?: number;
@@ -80,11 +80,12 @@ export function createExtender(o: ExtenderOptions): Extender {
 
   /** Node name -> summary, for every agent that answers (one that does not is logged and left out). */
   async function summaries(): Promise<Map<string, Summary>> {
-    const got = await Promise.allSettled(o.agents.map((a) => cached(`summary ${a.url}`, () => a.summary())));
+    const all = await o.agents.agents();
+    const got = await Promise.allSettled(all.map((a) => cached(`summary ${a.url}`, () => a.summary())));
     const out = new Map<string, Summary>();
     for (const [i, g] of got.entries()) {
       if (g.status === 'fulfilled') out.set(g.value.node, g.value);
-      else o.log.warn({ agent: o.agents[i]!.url, err: (g.reason as Error).message }, 'agent summary unavailable');
+      else o.log.warn({ agent: all[i]!.url, err: (g.reason as Error).message }, 'agent summary unavailable');
     }
     return out;
   }
@@ -93,7 +94,7 @@ export function createExtender(o: ExtenderOptions): Extender {
   function modelTensors(ns: string, model: string): Promise<ModelTensors> {
     return cached(`model ${ns} ${model}`, async () => {
       const errors: string[] = [];
-      for (const a of o.agents) {
+      for (const a of await o.agents.agents()) {
         try {
           const m = await a.modelTensors(ns, model);
           return { model: m.model, tensors: m.tensors };
@@ -163,7 +164,10 @@ export function createExtender(o: ExtenderOptions): Extender {
     return reply.code(500).send({ error: (e as Error).message });
   });
   app.get('/healthz', async () => ({ ok: true }));
-  app.post<{ Body: ExtenderArgs }>('/filter', (req) => filter(req.body));
-  app.post<{ Body: ExtenderArgs }>('/prioritize', (req) => prioritize(req.body));
+  // At the root and under /scheduler (the urlPrefix the deploy/ manifests give kube-scheduler).
+  for (const prefix of ['', '/scheduler']) {
+    app.post<{ Body: ExtenderArgs }>(`${prefix}/filter`, (req) => filter(req.body));
+    app.post<{ Body: ExtenderArgs }>(`${prefix}/prioritize`, (req) => prioritize(req.body));
+  }
   return { filter, prioritize, app };
 }

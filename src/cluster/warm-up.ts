@@ -10,6 +10,7 @@ import { TensorshareError } from '../errors.js';
 import { tensorPath, type Layout } from '../store/layout.js';
 import { uniqueTensors, type FileRef, type Manifest } from '../store/manifest.js';
 import type { AgentClient } from './agent-client.js';
+import type { AgentDirectory } from './agent-directory.js';
 import { hashSetLookup } from './hash-set.js';
 import type { Summary, WarmUpCounters } from './inventory.js';
 import { fetchFromPeers, type PeerFetchReport, type PeerSource } from './peer-fetch.js';
@@ -17,7 +18,7 @@ import { fetchFromPeers, type PeerFetchReport, type PeerSource } from './peer-fe
 export interface WarmUpOptions {
   /** This node's name: a peer list that includes this node's own agent is fine. */
   node: string;
-  peers: readonly AgentClient[];
+  peers: AgentDirectory;
   parallel: number;
   idleTimeoutMs: number;
   minBytesPerSecond: number;
@@ -62,11 +63,12 @@ export function createWarmUp(o: WarmUpOptions): WarmUp {
   }
 
   async function sources(ns: string): Promise<PeerSource[]> {
-    const got = await Promise.allSettled(o.peers.map(async (p) => ({ p, s: await summaryOf(p) })));
+    const all = await o.peers.agents();
+    const got = await Promise.allSettled(all.map(async (p) => ({ p, s: await summaryOf(p) })));
     const out: PeerSource[] = [];
     for (const [i, g] of got.entries()) {
       if (g.status === 'rejected') {
-        o.log.warn({ peer: o.peers[i]!.url, err: (g.reason as Error).message }, 'peer summary unavailable');
+        o.log.warn({ peer: all[i]!.url, err: (g.reason as Error).message }, 'peer summary unavailable');
         continue;
       }
       const { p, s } = g.value;
@@ -90,7 +92,7 @@ export function createWarmUp(o: WarmUpOptions): WarmUp {
       for (const t of uniqueTensors(m.tensors)) if (!(await exists(tensorPath(ns.store, t.sha256)))) missing.push(t);
       if (!missing.length) return undefined;
       counters.warmUps++;
-      const peers = o.peers.length && PEER_NAMESPACES.has(ns.name) ? await sources(ns.name) : [];
+      const peers = PEER_NAMESPACES.has(ns.name) ? await sources(ns.name) : [];
       const report = await fetchFromPeers({
         store: ns.store,
         tensors: missing,

@@ -3,7 +3,8 @@
 // node holdings come from the agents named with --agents.
 import type { Command } from 'commander';
 import pino from 'pino';
-import { createAgentClient } from '../../cluster/agent-client.js';
+import { agentUrl } from '../../cluster/agent-client.js';
+import { agentDirectory } from '../../cluster/agent-directory.js';
 import { parseListen } from '../../cluster/agent-settings.js';
 import { createExtender } from '../../cluster/extender.js';
 import { readTokenFile } from '../../cluster/token.js';
@@ -33,7 +34,8 @@ export function registerExtender(program: Command): Command {
           .map((a) => a.trim())
           .filter(Boolean);
         if (!addresses.length) throw new Error('--agents: name at least one agent');
-        const agents = addresses.map((a) => createAgentClient(a, { token, timeoutMs: 2000 }));
+        for (const a of addresses) agentUrl(a);
+        const agents = agentDirectory(addresses, { token, timeoutMs: 2000 });
         const ttl = Number(opts.cacheTtl);
         if (!Number.isFinite(ttl) || ttl < 0) throw new Error(`--cache-ttl: '${opts.cacheTtl}' is not a number of ms`);
         listen = parseListen(opts.listen!, '--listen');
