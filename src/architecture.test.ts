@@ -22,6 +22,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: [
     'bench',
     'client',
+    'cluster',
     'compat',
     'daemon',
     'device',
@@ -57,10 +58,14 @@ const ALLOWED: Record<string, readonly string[]> = {
   proc: [],
   // The Kubernetes manifests' generator and validation (dev-time: its typed models are dev dependencies).
   deploy: [],
+  // Tensor-similarity node scoring, pure (the simulator, `tensorshare place` and the extender share it).
+  placement: [],
+  // The node agent's network API, peer-to-peer warm-up and the kube-scheduler extender (issue 18).
+  cluster: ['daemon', 'placement', 'store'],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).
-  bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'plan', 'proc', 'sched', 'serve', 'store', 'tensor'],
+  bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'placement', 'plan', 'proc', 'sched', 'serve', 'store', 'tensor'],
   // Test fixtures: imported by tests only (checked below).
-  testing: ['bench', 'client', 'onnx', 'proc', 'serve', 'store', 'tensor'],
+  testing: ['bench', 'client', 'cluster', 'onnx', 'proc', 'serve', 'store', 'tensor'],
   base: [],
 };
 

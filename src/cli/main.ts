@@ -19,6 +19,7 @@ import { registerTop } from './commands/top.js';
 import { registerGpu } from './commands/gpu.js';
 import { registerSim } from './commands/sim.js';
 import { registerPlan } from './commands/plan.js';
+import { registerExtender } from './commands/extender.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerGpu(program);
   registerSim(program);
   registerPlan(program);
+  registerExtender(program);
   return program;
 }
 

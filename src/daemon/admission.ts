@@ -54,7 +54,12 @@ export interface AdmissionDeps {
   now: () => number;
   /** Writes the daemon state after an eviction that no caller waits for. */
   persist(): Promise<void>;
+  /** Runs before a model's files are copied from the repository: the node agent's peer warm-up (src/cluster). */
+  beforeMaterialize?: BeforeMaterialize;
 }
+
+/** Brings some of a model's missing tensors into the store by other means than the repository copy that follows. */
+export type BeforeMaterialize = (ns: Namespace, m: Manifest) => Promise<unknown>;
 
 /** A unit made resident for a caller, with one pending reference the caller must drop (drop()). */
 export interface Acquired {
@@ -309,7 +314,11 @@ export function createAdmission(deps: AdmissionDeps) {
     const t0 = performance.now();
     let built = false;
     const res = await makeResident(mode, {
-      model: () => hold(modelUnit(ns, m), () => materialize(ns.repo, ns.store, m)),
+      model: () =>
+        hold(modelUnit(ns, m), async () => {
+          await deps.beforeMaterialize?.(ns, m);
+          return materialize(ns.repo, ns.store, m);
+        }),
       async variant() {
         const v = await findFastRun(ns.repo, m.digest);
         if (v) return v;

@@ -10,6 +10,7 @@ import { TensorshareError } from '../errors.js';
 import { createTracer, type Tracer } from '../trace.js';
 import { resolveDevices } from '../device/devices.js';
 import { startDeviceTier, statusFileOf, type DeviceTier } from './device-tier.js';
+import type { BeforeMaterialize } from './admission.js';
 import { createManager, type Manager } from './manager.js';
 import { prepareStoreRoot } from './permissions.js';
 import { processState, readProcStat } from './process-check.js';
@@ -95,13 +96,13 @@ async function claimStore(config: DaemonConfig, log: Logger): Promise<() => Prom
 
 export async function startDaemon(
   config: DaemonConfig,
-  options: { log?: Logger; trace?: Tracer } = {},
+  options: { log?: Logger; trace?: Tracer; beforeMaterialize?: BeforeMaterialize } = {},
 ): Promise<RunningDaemon> {
   const log = options.log ?? daemonLogger(config.logLevel);
   const release = await claimStore(config, log);
   const trace = options.trace ?? createTracer(config.profile, 'tensorshare daemon');
   try {
-    const manager = createManager({ config, log, trace });
+    const manager = createManager({ config, log, trace, beforeMaterialize: options.beforeMaterialize });
     await manager.start();
     const devices = await startDevices(config, manager, log);
     const server = await serve(manager, config, log);

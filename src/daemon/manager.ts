@@ -16,7 +16,7 @@ import { isValidName, isValidVersion } from '../store/layout.js';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import { listModels, resolveModel } from '../store/repository.js';
 import { createStaging } from '../store/staging.js';
-import { createAdmission, type Counters } from './admission.js';
+import { createAdmission, type BeforeMaterialize, type Counters } from './admission.js';
 import { createLeases, randomId, type Attachment, type LeaseRec, type Reattached } from './leases.js';
 import { prepareRoots } from './permissions.js';
 import { policy as policyByName } from './policy/index.js';
@@ -47,6 +47,7 @@ export interface ManagerDeps {
   log: Logger;
   now?: () => number;
   trace?: Tracer;
+  beforeMaterialize?: BeforeMaterialize;
 }
 
 /** An Open's result: the lease and what it makes resident. */
@@ -107,7 +108,16 @@ export function createManager(deps: ManagerDeps) {
   const startedAt = now();
   const stateFile = path.join(config.store, '.daemon', 'state.json');
   const persist = (): Promise<void> => writer.save().catch((e) => log.warn({ err: e }, 'cannot write daemon state'));
-  const admission = createAdmission({ policy: pol, namespaces: nss, ttlMs: config.ttlMs, log, trace, now, persist });
+  const admission = createAdmission({
+    policy: pol,
+    namespaces: nss,
+    ttlMs: config.ttlMs,
+    log,
+    trace,
+    now,
+    persist,
+    beforeMaterialize: deps.beforeMaterialize,
+  });
   const leases = createLeases({
     admission,
     namespaces: nss,

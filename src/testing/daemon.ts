@@ -38,20 +38,23 @@ export function killAll(): void {
 /** Starts `tensorshare daemon <args>` in a child process and waits until it listens. */
 export async function spawnDaemon(
   args: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    /** Runs the daemon under this command (e.g. `ip netns exec <ns>`: a node of the cluster tests). */
+    wrap?: string[];
+  } = {},
 ): Promise<DaemonProc> {
   const cli = pathToFileURL(path.join(DIST, 'cli', 'commands', 'daemon.js')).href;
   const code = `import { Command } from 'commander'; import { registerDaemon } from ${JSON.stringify(cli)};
 const p = new Command(); p.exitOverride(); registerDaemon(p); await p.parseAsync(process.argv.slice(1), { from: 'user' });`;
-  const proc = spawn(
-    process.execPath,
-    ['--input-type=module', '-e', code, '--', 'daemon', '--log-level', 'debug', ...args],
-    {
-      cwd: packageRoot,
-      env: testEnv(options.env),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const argv = [process.execPath, '--input-type=module', '-e', code, '--', 'daemon', '--log-level', 'debug', ...args];
+  const [file, ...rest] = [...(options.wrap ?? []), ...argv];
+  const proc = spawn(file!, rest, {
+    cwd: packageRoot,
+    env: testEnv(options.env),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   running.add(proc);
   proc.on('exit', () => running.delete(proc));
   let raw = '';

@@ -4,6 +4,8 @@
 import type { Command } from 'commander';
 import { daemonLogger, startDaemon, watchOwnerFd, type RunningDaemon } from '../../daemon/daemon.js';
 import { resolveDaemonConfig, SETTINGS, type DaemonConfig } from '../../daemon/settings.js';
+import { startAgent, warmUpFor, type RunningAgent } from '../../cluster/agent.js';
+import { AGENT_SETTINGS, resolveAgentConfig, type AgentConfig } from '../../cluster/agent-settings.js';
 
 export function registerDaemon(program: Command): Command {
   const cmd = program
@@ -20,6 +22,8 @@ export function registerDaemon(program: Command): Command {
       cmd.option(s.flag, `${s.description} (env ${s.env}; default ${s.default.replaceAll('`', '')})`);
     }
   }
+  // The node agent (src/cluster): off unless --agent-listen or --peers.
+  for (const s of AGENT_SETTINGS) cmd.option(s.flag, `${s.description} (default ${s.default})`);
   // Set by `serve` for the daemon it owns: the daemon stops when its owner's pipe closes.
   cmd.option(
     '--owner-fd <fd>',
@@ -31,8 +35,10 @@ export function registerDaemon(program: Command): Command {
     // Files and folders the daemon creates are never group/world-writable.
     process.umask(0o022);
     let config: DaemonConfig;
+    let agentConfig: AgentConfig;
     try {
       config = resolveDaemonConfig({ flags: opts, env: process.env });
+      agentConfig = resolveAgentConfig(opts);
     } catch (e) {
       process.stderr.write(`tensorshare daemon: ${(e as Error).message}\n`);
       process.exitCode = 2;
@@ -48,8 +54,14 @@ export function registerDaemon(program: Command): Command {
     }
     const log = daemonLogger(config.logLevel);
     let daemon: RunningDaemon;
+    let agent: RunningAgent | undefined;
     try {
-      daemon = await startDaemon(config, { log });
+      const warmUp = warmUpFor(agentConfig, log);
+      daemon = await startDaemon(config, { log, beforeMaterialize: warmUp?.fetchMissing });
+      agent = await startAgent(daemon, config, agentConfig, warmUp).catch(async (e) => {
+        await daemon.close();
+        throw e;
+      });
     } catch (e) {
       log.fatal({ err: e }, 'daemon failed to start');
       process.exitCode = 1;
@@ -57,13 +69,15 @@ export function registerDaemon(program: Command): Command {
     }
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
-      void daemon.close().then(
-        () => process.exit(0),
-        (e) => {
-          log.error({ err: e }, 'error while stopping');
-          process.exit(1);
-        },
-      );
+      void Promise.resolve(agent?.close())
+        .then(() => daemon.close())
+        .then(
+          () => process.exit(0),
+          (e) => {
+            log.error({ err: e }, 'error while stopping');
+            process.exit(1);
+          },
+        );
     };
     if (ownerFd !== undefined) watchOwnerFd(ownerFd, () => stop('owner exited'));
     process.once('SIGTERM', () => stop('SIGTERM'));

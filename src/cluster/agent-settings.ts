@@ -1,0 +1,125 @@
+// The node agent's settings: flags of `tensorshare daemon` (the agent is off
+// unless --agent-listen or --peers is given). One table, like the daemon's
+// own settings, so `--help` and the README say the same.
+import os from 'node:os';
+import { TensorshareError } from '../errors.js';
+import { isValidName } from '../store/layout.js';
+import { parseBytes, parseDuration } from '../daemon/units.js';
+import { agentUrl } from './agent-client.js';
+import { readTokenFile, type ClusterToken } from './token.js';
+
+export interface AgentConfig {
+  /** Where the network API listens; undefined: not at all (the daemon's socket only). */
+  listen: { host: string; port: number } | undefined;
+  token: ClusterToken | undefined;
+  node: string;
+  peers: string[];
+  peerParallel: number;
+  peerIdleTimeoutMs: number;
+  peerMinBytesPerSecond: number;
+}
+
+export interface AgentSetting {
+  flag: string;
+  /** commander's option name. */
+  option: string;
+  default: string;
+  description: string;
+}
+
+export const AGENT_SETTINGS: readonly AgentSetting[] = [
+  {
+    flag: '--agent-listen <host:port>',
+    option: 'agentListen',
+    default: '(off)',
+    description: 'serve the node agent API (inventory, summary, tensors for peers) over HTTP here, e.g. 0.0.0.0:7070',
+  },
+  {
+    flag: '--cluster-token-file <file>',
+    option: 'clusterTokenFile',
+    default: '(none; required with --agent-listen or --peers)',
+    description: 'file holding the shared cluster token (16+ characters) every agent and extender call carries',
+  },
+  {
+    flag: '--node-name <name>',
+    option: 'nodeName',
+    default: '(the host name)',
+    description: 'this node in inventories (the Kubernetes node name: the DaemonSet passes spec.nodeName)',
+  },
+  {
+    flag: '--peers <list>',
+    option: 'peers',
+    default: '(none)',
+    description:
+      'peer agents (host:port or http://host:port, comma-separated) to fetch missing tensors from before the repository',
+  },
+  {
+    flag: '--peer-parallel <n>',
+    option: 'peerParallel',
+    default: '4',
+    description: 'tensor transfers from peers at a time',
+  },
+  {
+    flag: '--peer-idle-timeout <duration>',
+    option: 'peerIdleTimeout',
+    default: '5s',
+    description: 'a peer transfer with no byte for this long is dropped and retried elsewhere',
+  },
+  {
+    flag: '--peer-min-rate <size>',
+    option: 'peerMinRate',
+    default: '4MiB',
+    description: 'bytes per second under which a peer transfer is too slow (dropped and retried elsewhere)',
+  },
+];
+
+const bad = (flag: string, msg: string) => new TensorshareError('ERR_INVALID_ARGUMENT', `${flag}: ${msg}`);
+
+export function parseListen(s: string, flag = '--agent-listen'): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s.trim());
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) throw bad(flag, `'${s}' is not host:port (e.g. 0.0.0.0:7070, 127.0.0.1:0)`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** The agent's config from the daemon command's options (commander's opts()). */
+export function resolveAgentConfig(opts: Record<string, unknown>): AgentConfig {
+  const str = (k: string) => (opts[k] === undefined ? undefined : String(opts[k]));
+  const listen = str('agentListen') === undefined ? undefined : parseListen(str('agentListen')!);
+  const peers = (str('peers') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return agentUrl(p);
+      } catch (e) {
+        throw bad('--peers', (e as Error).message);
+      }
+    });
+  const tokenFile = str('clusterTokenFile');
+  if ((listen || peers.length) && !tokenFile)
+    throw bad(
+      '--cluster-token-file',
+      'the agent API and peer fetches are authenticated: give the file holding the shared cluster token',
+    );
+  const node = str('nodeName') ?? os.hostname();
+  if (!isValidName(node) && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(node))
+    throw bad('--node-name', `'${node}' is not a node name`);
+  const parallel = Number(str('peerParallel') ?? 4);
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64)
+    throw bad('--peer-parallel', `expected a whole number from 1 to 64, got '${str('peerParallel')}'`);
+  const idle = parseDuration(str('peerIdleTimeout') ?? '5s', '--peer-idle-timeout');
+  if (idle <= 0) throw bad('--peer-idle-timeout', 'must be more than 0');
+  const rate = parseBytes(str('peerMinRate') ?? '4MiB', '--peer-min-rate');
+  if (rate <= 0) throw bad('--peer-min-rate', 'must be more than 0');
+  return {
+    listen,
+    token: tokenFile ? readTokenFile(tokenFile, '--cluster-token-file') : undefined,
+    node,
+    peers,
+    peerParallel: parallel,
+    peerIdleTimeoutMs: idle,
+    peerMinBytesPerSecond: rate,
+  };
+}
