@@ -14,7 +14,7 @@ import { DaemonClient } from '../client/daemon-client.js';
 import { deviceControl } from '../device/device-session.js';
 import { loadNvml } from '../device/memory.js';
 import { readProvisionRecord } from '../device/provision.js';
-import type { DevicesStatus } from '../device/protocol.js';
+import { residencyRecordFile, type DevicesStatus } from '../device/protocol.js';
 import { packageRoot } from '../paths.js';
 import { fenceSection, writeSectionMarkdown } from './report.js';
 import type { GpuWorkerArgs } from './gpu-worker.js';
@@ -136,6 +136,9 @@ interface Daemon {
 
 async function startDaemon(repository: string, store: string, maxBatch: number, gpus: string): Promise<Daemon> {
   const socket = path.join(store, 'daemon.sock');
+  // Every start is a daemon with nothing on the GPU: columns (b) and (c) and the sharing rows count on it, and a
+  // daemon restores what its devices held before (device-record.ts).
+  await fs.rm(residencyRecordFile(store), { force: true });
   const proc = spawn(
     process.execPath,
     [

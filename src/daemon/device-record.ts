@@ -5,7 +5,7 @@
 // them). Written with every status change and once more at stop; a missing
 // or damaged file means "nothing to restore".
 import fs from 'node:fs';
-import path from 'node:path';
+import { residencyRecordFile } from '../device/protocol.js';
 
 export const RECORD_FORMAT = 'tensorshare.devices-resident/v1';
 
@@ -24,7 +24,7 @@ export interface DevicesRecord {
   devices: { index: number; models: ResidentRecord[] }[];
 }
 
-export const recordFileOf = (store: string): string => path.join(store, '.daemon', 'devices-resident.json');
+export const recordFileOf = residencyRecordFile;
 
 /** Atomic replace (tmp + rename), so a daemon killed mid-write leaves the previous record. */
 export function writeRecord(file: string, record: DevicesRecord): void {
