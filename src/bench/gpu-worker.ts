@@ -7,6 +7,8 @@
 import readline from 'node:readline';
 import ort from 'onnxruntime-node';
 import { open, sharedClient } from '../client/open.js';
+import { workerSessions } from '../device/ort-session.js';
+import { bytesOf } from '../device/tensors.js';
 
 export interface GpuWorkerArgs {
   kind: 'plain' | 'ts';
@@ -16,6 +18,8 @@ export interface GpuWorkerArgs {
   inputs: { name: string; dtype: string; shape: number[] }[];
   /** plain: the execution provider ('cpu' for a dry run without a GPU). */
   provider?: 'cuda' | 'cpu';
+  /** plain: create and run the session in a worker thread, as the device executor does (sharing's diagnosis). */
+  thread?: 'worker';
   after: 'exit' | 'hold' | 'steady' | 'loop';
   /** steady: batch sizes and runs of each. */
   batches?: number[];
@@ -53,7 +57,20 @@ function feeds(batch: number): Record<string, ort.Tensor> {
 const t0 = sinceStart();
 let run: (f: Record<string, ort.Tensor>) => Promise<Record<string, ort.Tensor>>;
 let release: () => Promise<void>;
-if (args.kind === 'plain') {
+if (args.kind === 'plain' && args.thread === 'worker') {
+  const s = await workerSessions(args.model, { executionProviders: [args.provider ?? 'cuda'], logSeverityLevel: 3 });
+  run = async (f) => {
+    const feeds = Object.entries(f).map(([name, t]) => ({
+      name,
+      type: t.type,
+      dims: [...t.dims],
+      bytes: new Uint8Array(bytesOf(t.data as ArrayBufferView)),
+    }));
+    const out = await s.run(feeds, undefined, {});
+    return Object.fromEntries(out.map((t) => [t.name, new ort.Tensor('uint8', t.bytes, [t.bytes.byteLength])]));
+  };
+  release = () => s.release();
+} else if (args.kind === 'plain') {
   const s = await ort.InferenceSession.create(args.model, {
     executionProviders: [args.provider ?? 'cuda'],
     logSeverityLevel: 3,

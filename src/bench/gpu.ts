@@ -14,7 +14,7 @@ import { DaemonClient } from '../client/daemon-client.js';
 import { deviceControl } from '../device/device-session.js';
 import { loadNvml } from '../device/memory.js';
 import { readProvisionRecord } from '../device/provision.js';
-import type { DevicesStatus } from '../device/protocol.js';
+import { residencyRecordFile, type DevicesStatus } from '../device/protocol.js';
 import { packageRoot } from '../paths.js';
 import { fenceSection, writeSectionMarkdown } from './report.js';
 import type { GpuWorkerArgs } from './gpu-worker.js';
@@ -136,6 +136,9 @@ interface Daemon {
 
 async function startDaemon(repository: string, store: string, maxBatch: number, gpus: string): Promise<Daemon> {
   const socket = path.join(store, 'daemon.sock');
+  // Every start is a daemon with nothing on the GPU: columns (b) and (c) and the sharing rows count on it, and a
+  // daemon restores what its devices held before (device-record.ts).
+  await fs.rm(residencyRecordFile(store), { force: true });
   const proc = spawn(
     process.execPath,
     [
@@ -358,27 +361,63 @@ export async function runGpuBench(o: GpuBenchOptions) {
       await p1.wait('holding');
       const onePlain = (await used()) - base;
       await p1.exit();
+      // The same plain session created and run in a worker thread, as the executor holds its sessions.
+      const pw = worker({ ...plain(share), thread: 'worker', after: 'hold' });
+      await pw.wait('holding');
+      const onePlainWorkerThread = (await used()) - base;
+      await pw.exit();
       const plains = Array.from({ length: N }, () => worker({ ...plain(share), after: 'hold' }));
       await Promise.all(plains.map((w) => w.wait('holding', 300_000)));
       const nPlain = (await used()) - base;
       await Promise.all(plains.map((w) => w.exit()));
+      // N clients of one fresh executor: the first alone, then the others at once; again with device batching off.
+      const clients = async (maxBatch: number) => {
+        d = await startDaemon(repository, store, maxBatch, gpusArg);
+        const idle = (await used()) - base;
+        const first = worker({ ...ts(share, d), after: 'hold' });
+        await first.wait('holding', 300_000);
+        const oneClient = (await used()) - base;
+        const resident = (await statusWith(store, `${share.name}:1`)).devices[0]?.models.find(
+          (m) => m.model === `${share.name}:1`,
+        );
+        const rest = Array.from({ length: N - 1 }, () => worker({ ...ts(share, d), after: 'hold' }));
+        await Promise.all(rest.map((w) => w.wait('holding', 300_000)));
+        const all = (await used()) - base;
+        const st = await status(store);
+        const clientPids = new Set([first, ...rest].map((w) => w.proc.pid));
+        const processes = nvml
+          ?.processes(0)
+          ?.map((p) => ({ ...p, role: clientPids.has(p.pid) ? 'client' : 'executor or other' }));
+        await Promise.all([first, ...rest].map((w) => w.exit()));
+        await d.stop();
+        return {
+          idle,
+          oneClient,
+          all,
+          processes,
+          loads: st.devices[0]?.loads,
+          batchSizes: st.devices[0]?.batchSizes,
+          persistentBytes: resident?.persistentBytes,
+          ephemeralBytes: resident?.ephemeralBytes,
+        };
+      };
+      const batched = await clients(8);
+      const unbatched = await clients(1);
       d = await daemon();
-      const base2 = await used();
-      const tss = Array.from({ length: N }, () => worker({ ...ts(share, d), after: 'hold' }));
-      await Promise.all(tss.map((w) => w.wait('holding', 300_000)));
-      const nTs = (await used()) - base;
-      const st = await statusWith(store, `${share.name}:1`);
-      await Promise.all(tss.map((w) => w.exit()));
       result.sharing = {
         model: share.name,
         instances: N,
         onePlainSessionBytes: onePlain,
+        onePlainSessionWorkerThreadBytes: onePlainWorkerThread,
         plainProcessesBytes: nPlain,
-        tensorshareBytes: nTs,
-        tensorshareExecutorIdleBytes: base2 - base,
-        ratioToOnePlain: nTs / onePlain,
-        plainToTensorshare: nPlain / nTs,
-        loads: st.devices[0]?.loads,
+        tensorshareBytes: batched.all,
+        tensorshareOneClientBytes: batched.oneClient,
+        tensorshareExecutorIdleBytes: batched.idle,
+        ratioToOnePlain: batched.all / onePlain,
+        plainToTensorshare: nPlain / batched.all,
+        loads: batched.loads,
+        batched,
+        unbatched,
       };
     } catch (e) {
       errors.push(`sharing: ${(e as Error).message}`);
@@ -584,6 +623,11 @@ export function markdown(r: GpuReport): string {
   if (sh)
     lines.push(
       `| device memory, ${sh.instances} instances | ${f(sh.tensorshareBytes / MIB)} MiB (one executor, one copy; NVML) | ${f(sh.onePlainSessionBytes / MIB)} MiB one plain session; ${f(sh.plainProcessesBytes / MIB)} MiB for ${sh.instances} plain processes | ${f(sh.ratioToOnePlain, 2)}x one plain session; ${f(sh.plainToTensorshare, 1)}x less than ${sh.instances} plain |`,
+      ...(sh.batched
+        ? [
+            `| device memory, where it goes | 1 client ${f(sh.tensorshareOneClientBytes / MIB)} MiB, ${sh.instances} clients ${f(sh.batched.all / MIB)} MiB; device batching off: ${f(sh.unbatched.oneClient / MIB)} / ${f(sh.unbatched.all / MIB)} MiB | one plain session in a worker thread ${f(sh.onePlainSessionWorkerThreadBytes / MIB)} MiB | |`,
+          ]
+        : []),
     );
   if (sw)
     lines.push(

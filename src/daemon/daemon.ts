@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { TensorshareError } from '../errors.js';
 import { createTracer, type Tracer } from '../trace.js';
 import { resolveDevices } from '../device/devices.js';
+import { recordFileOf } from './device-record.js';
 import { startDeviceTier, statusFileOf, type DeviceTier } from './device-tier.js';
 import type { BeforeMaterialize } from './admission.js';
 import { createManager, type Manager } from './manager.js';
@@ -160,6 +161,7 @@ async function startDevices(config: DaemonConfig, manager: Manager, log: Logger)
     socketMode: config.socketMode,
     socketGroup: config.socketGroup,
     statusFile: statusFileOf(config.store),
+    recordFile: recordFileOf(config.store),
     policy: manager.policy,
     ttlMs: config.ttlMs,
     reclaimIntervalMs: config.reclaimIntervalMs,

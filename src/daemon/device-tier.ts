@@ -31,6 +31,7 @@ import { modelDir } from '../store/layout.js';
 import type { DevicePolicy } from '../sched/device-policy.js';
 import type { Manifest } from '../store/manifest.js';
 import type { Admission } from './admission.js';
+import { readRecord, writeRecord, type DevicesRecord } from './device-record.js';
 import {
   deviceUsed,
   expiredOnDevice,
@@ -58,6 +59,8 @@ export interface DeviceTierOptions {
   socketGroup?: number;
   /** <store>/.daemon/devices.json */
   statusFile: string;
+  /** <store>/.daemon/devices-resident.json: what was resident, restored at the next start (device-record.ts). */
+  recordFile?: string;
   policy: Policy;
   ttlMs: number;
   reclaimIntervalMs: number;
@@ -198,7 +201,33 @@ export async function startDeviceTier(o: DeviceTierOptions) {
       })),
     };
   }
+  function record(): DevicesRecord {
+    return {
+      format: 'tensorshare.devices-resident/v1',
+      devices: devices.map((d) => ({
+        index: d.spec.index,
+        models: [...d.models.values()]
+          .filter((e) => e.resident)
+          .map((e) => ({
+            ns: e.ns.name,
+            name: e.manifest.name,
+            version: e.manifest.version,
+            pinned: e.pinned,
+            measuredBytes: e.measured ? e.bytes : undefined,
+          })),
+      })),
+    };
+  }
+  function writeRecordFile(): void {
+    if (!o.recordFile) return;
+    try {
+      writeRecord(o.recordFile, record());
+    } catch (e) {
+      log.warn({ err: e }, 'cannot write the devices residency record');
+    }
+  }
   function writeStatus(): void {
+    writeRecordFile();
     const tmp = `${o.statusFile}.${process.pid}.tmp`;
     try {
       fs.writeFileSync(tmp, JSON.stringify(status(), null, 2), { mode: 0o644 });
@@ -604,8 +633,32 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     return d;
   };
 
+  /** A restarted daemon loads what its devices held before, from the host store; opens queue behind it per device. */
+  async function restore(d: Device, models: readonly DevicesRecord['devices'][number]['models'][number][]) {
+    for (const r of models) {
+      const ref = displayName(r.ns, r.name, r.version);
+      try {
+        const { ns, m } = await o.resolveRef({ tenant: r.ns, publish: false, visible: [r.ns] }, ref);
+        if (r.measuredBytes) d.measuredBytes.set(displayName(ns.name, m.name, m.version), r.measuredBytes);
+        await acquireOn(d, ns, m, (e) => {
+          if (r.pinned) e.pinned = true;
+        });
+        log.info({ device: d.spec.index, model: ref, pinned: r.pinned }, 'restored onto device after daemon restart');
+      } catch (err) {
+        log.warn({ device: d.spec.index, model: ref, err }, 'cannot restore onto device after daemon restart');
+      }
+    }
+    changed();
+  }
+
+  const previous = o.recordFile ? readRecord(o.recordFile) : {};
+  if (previous.problem) log.warn({ problem: previous.problem }, 'device residency not restored');
   await Promise.all(devices.map((d) => deviceOp(d, () => bringUp(d, 0))));
   writeStatus();
+  for (const d of devices) {
+    const was = previous.record?.devices.find((x) => x.index === d.spec.index)?.models ?? [];
+    if (was.length) void restore(d, was);
+  }
   const reclaimTimer = setInterval(reclaim, o.reclaimIntervalMs);
   reclaimTimer.unref();
 
@@ -616,6 +669,8 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     evict,
     usedBytes: (index: number) => deviceUsed(byIndex(index).models.values()),
     async stop(): Promise<void> {
+      // What is resident now is what the next start restores.
+      if (!closing) writeRecordFile();
       closing = true;
       clearInterval(reclaimTimer);
       if (statusTimer) clearTimeout(statusTimer);

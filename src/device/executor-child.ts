@@ -235,7 +235,15 @@ async function main(init: ExecutorInit): Promise<void> {
       out.reset();
       const inputs = c.reader.read(m.inputs);
       toDaemon({ kind: 'used', key: m.key });
-      const r = await model.run(inputs, m.outputs, { priority: m.priority, tenant: m.tenant });
+      const r = await model.run(inputs, m.outputs, {
+        priority: m.priority,
+        tenant: m.tenant,
+        // Outputs in place: ranges of this connection's region, seen by the session's thread at their address.
+        place: (bytes) => {
+          const view = out.alloc(bytes);
+          return { bytes: view, address: bytes ? out.addressOf(view) : 0 };
+        },
+      });
       const runMs = r.placement ? r.placement.endedAt - r.placement.startedAt : 0;
       return {
         id: m.id,

@@ -15,6 +15,8 @@ export interface Mapping {
    * as external memory in V8 and make it collect garbage on every allocation.
    */
   view(offset: number, length: number): Uint8Array;
+  /** The address of `offset` in this process: another thread of it can view the same bytes (viewAt). */
+  address(offset: number): number;
   /** Copies `src` into the mapping at `offset`. */
   copyIn(offset: number, src: Uint8Array): void;
   /** Copies `dest.byteLength` bytes at `offset` out of the mapping into `dest`. */
@@ -89,6 +91,10 @@ export function mapFile(fd: number, length: number, writable: boolean): Mapping 
       check(offset, n);
       return n ? new Uint8Array(koffi.view(base + offset, n)) : new Uint8Array(0);
     },
+    address(offset) {
+      check(offset, 0);
+      return base + offset;
+    },
     copyIn(offset, src) {
       check(offset, src.byteLength);
       if (src.byteLength) c.memcpyIn(base + offset, src, src.byteLength);
@@ -103,6 +109,18 @@ export function mapFile(fd: number, length: number, writable: boolean): Mapping 
       c.munmap(base, length);
     },
   };
+}
+
+/**
+ * A view of `length` bytes at `address` of a mapping made by another thread
+ * of this process (a session worker writing outputs in place). The caller
+ * keeps the mapping alive while the view is used.
+ */
+export function viewAt(address: number, length: number): Uint8Array {
+  if (length === 0) return new Uint8Array(0);
+  if (!Number.isSafeInteger(address) || address <= 0 || !Number.isSafeInteger(length) || length < 0)
+    throw new RangeError(`bad mapped range ${address}+${length}`);
+  return new Uint8Array(koffi.view(address, length));
 }
 
 /**

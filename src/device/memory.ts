@@ -98,7 +98,12 @@ interface Nvml {
   name(index: number): string;
   driver(): string;
   utilization(index: number): number | undefined;
+  /** Device memory per process using the GPU (compute processes), when the driver says. */
+  processes(index: number): { pid: number; usedBytes: number }[] | undefined;
 }
+
+/** nvmlProcessInfo_t (NVML 12+): pid u32, usedGpuMemory u64 at 8, gpuInstanceId u32, computeInstanceId u32. */
+const PROCESS_INFO_BYTES = 24;
 
 let nvml: Nvml | undefined;
 
@@ -125,6 +130,9 @@ export function loadNvml(): Nvml {
   const name = lib.func('int nvmlDeviceGetName(void *device, _Out_ uint8_t *name, uint32_t length)');
   const driver = lib.func('int nvmlSystemGetDriverVersion(_Out_ uint8_t *version, uint32_t length)');
   const util = lib.func('int nvmlDeviceGetUtilizationRates(void *device, _Out_ ts_nvmlUtilization_t *util)');
+  const procs = lib.func(
+    'int nvmlDeviceGetComputeRunningProcesses_v3(void *device, _Inout_ uint32_t *count, _Out_ uint8_t *infos)',
+  );
   void Memory;
   void Util;
   const check = (rc: number, what: string) => {
@@ -167,6 +175,16 @@ export function loadNvml(): Nvml {
     utilization(i) {
       const u: { gpu?: number } = {};
       return util(dev(i), u) === 0 ? u.gpu : undefined;
+    },
+    processes(i) {
+      const max = 256;
+      const b = Buffer.alloc(max * PROCESS_INFO_BYTES);
+      const n = [max];
+      if (procs(dev(i), n, b) !== 0) return undefined;
+      return Array.from({ length: Math.min(max, n[0]!) }, (_, k) => ({
+        pid: b.readUInt32LE(k * PROCESS_INFO_BYTES),
+        usedBytes: Number(b.readBigUInt64LE(k * PROCESS_INFO_BYTES + 8)),
+      }));
     },
   };
   return nvml;

@@ -4,7 +4,10 @@
 // never overlap. The executor therefore holds each session in a worker
 // thread of its own (session-worker.ts): runs of different models are then
 // on the device at once, and the executor's thread keeps serving sockets.
-// The in-thread form stays for stand-in sessions in tests.
+// The in-thread form stays for stand-in sessions in tests. Outputs of a
+// known shape are written by ONNX Runtime in place, into the client's mapped
+// region (preallocated outputs): the worker sees the same mapping through
+// its address, so an output crosses no thread and is never copied here.
 import { Worker } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { hostTensor, typedView } from './tensors.js';
@@ -12,8 +15,22 @@ import type { HostTensor } from './transfer.js';
 
 type Ort = typeof import('onnxruntime-node');
 
+/** An output ORT writes in place: `bytes` for this thread, `address` (the same bytes in a mapping) for another. */
+export interface PlacedOutput extends HostTensor {
+  address: number;
+}
+
+/** A placed output as it crosses to a session worker: where, not the bytes. */
+export type OutputSlot = Omit<PlacedOutput, 'bytes'> & { length: number };
+
 export interface OrtSession {
-  run(feeds: HostTensor[], fetches: string[] | undefined, options: InferenceSession.RunOptions): Promise<HostTensor[]>;
+  /** With `into`, ORT writes the outputs there (their names, types and dims) and `into` is the result. */
+  run(
+    feeds: HostTensor[],
+    fetches: string[] | undefined,
+    options: InferenceSession.RunOptions,
+    into?: PlacedOutput[],
+  ): Promise<HostTensor[]>;
   release(): Promise<void>;
 }
 
@@ -32,8 +49,13 @@ export async function runOrt(
   feeds: readonly HostTensor[],
   fetches: string[] | undefined,
   options: InferenceSession.RunOptions,
+  into?: readonly HostTensor[],
 ): Promise<HostTensor[]> {
   const f = toOrtFeeds(ort, feeds);
+  if (into) {
+    await session.run(f, toOrtFeeds(ort, into), options);
+    return [];
+  }
   const out = fetches?.length ? await session.run(f, fetches, options) : await session.run(f, options);
   return Object.entries(out).map(([name, t]) => hostTensor(name, t as Tensor));
 }
@@ -43,7 +65,10 @@ export function inThreadSessions(ort: Ort): OpenSession {
   return async (graph, options) => {
     const session = await ort.InferenceSession.create(graph, options);
     return {
-      run: (feeds, fetches, o) => runOrt(ort, session, feeds, fetches, o),
+      run: async (feeds, fetches, o, into) => {
+        const out = await runOrt(ort, session, feeds, fetches, o, into);
+        return into ?? out;
+      },
       release: () => session.release(),
     };
   };
@@ -51,7 +76,14 @@ export function inThreadSessions(ort: Ort): OpenSession {
 
 /** Messages to and from a session worker. */
 export type ToSessionWorker =
-  | { kind: 'run'; id: number; feeds: HostTensor[]; fetches?: string[]; options: InferenceSession.RunOptions }
+  | {
+      kind: 'run';
+      id: number;
+      feeds: HostTensor[];
+      fetches?: string[];
+      options: InferenceSession.RunOptions;
+      into?: OutputSlot[];
+    }
   | { kind: 'release'; id: number };
 export type FromSessionWorker =
   | { kind: 'created' }
@@ -99,10 +131,12 @@ export const workerSessions: OpenSession = (graph, options) =>
         worker.postMessage({ ...m, id }, transfer);
       });
     const session: OrtSession = {
-      async run(feeds, fetches, o) {
+      async run(feeds, fetches, o, into) {
         const moved = feeds.map(movable);
         const buffers = [...new Set(moved.map((t) => t.bytes.buffer as ArrayBuffer))];
-        return (await call({ kind: 'run', feeds: moved, fetches, options: o }, buffers)) ?? [];
+        const slots = into?.map(({ bytes, ...t }): OutputSlot => ({ ...t, length: bytes.byteLength }));
+        const out = await call({ kind: 'run', feeds: moved, fetches, options: o, into: slots }, buffers);
+        return into ?? out ?? [];
       },
       async release() {
         await call({ kind: 'release' }).catch(() => {});

@@ -159,6 +159,9 @@ export function executorSocket(daemonSocket: string, index: number): string {
   return `${daemonSocket}.gpu${index}`;
 }
 
+/** What was resident on each device, for the daemon's next start (written and read by daemon/device-record.ts). */
+export const residencyRecordFile = (store: string): string => `${store}/.daemon/devices-resident.json`;
+
 /** The daemon's picture of its devices (<store>/.daemon/devices.json), for `tensorshare gpu` and metrics. */
 export interface DevicesStatus {
   updatedAt: string;

@@ -6,7 +6,9 @@
 // src/sched's batcher: decideBatch with no added delay, the cap is the
 // largest batch). Its persistent bytes are measured at load, its ephemeral
 // peak at a run at the largest batch (and again when a larger batch runs
-// alone on the device).
+// alone on the device). A request served alone, of a shape seen before, has
+// its outputs written by ONNX Runtime straight into the client's mapped
+// region (preallocated outputs, through the session's worker thread).
 import type { InferenceSession } from 'onnxruntime-node';
 import { TensorshareError, isTensorshareError } from '../errors.js';
 import type { PriorityClass } from '../sched/dispatcher.js';
@@ -14,12 +16,18 @@ import type { IoSpec } from '../store/manifest.js';
 import { createDeviceLanes, type DeviceLanes, type LaneJob, type RunPlacement } from './device-lanes.js';
 import type { DeviceMemory } from './memory.js';
 import { deviceError } from './oom.js';
-import { type OpenSession, type OrtSession, inThreadSessions } from './ort-session.js';
+import { type OpenSession, type OrtSession, type PlacedOutput, inThreadSessions } from './ort-session.js';
 import type { LoadRequest, Measured } from './protocol.js';
 import { batchable, checkInputs, elementBytes, elements, joinRows, rowsOf, splitRows } from './tensors.js';
 import type { HostTensor } from './transfer.js';
 
 type Ort = typeof import('onnxruntime-node');
+
+/** Request shapes remembered per model for outputs in place (a model served at many shapes stops adding). */
+const MAX_OUTPUT_SHAPES = 64;
+
+/** A range of `bytes` in the requesting client's region, where ORT may write an output in place. */
+export type OutputPlace = (bytes: number) => { bytes: Uint8Array; address: number };
 
 export interface RunResult {
   outputs: HostTensor[];
@@ -32,11 +40,14 @@ export interface RunResult {
 interface Job extends LaneJob<RunResult> {
   inputs: HostTensor[];
   outputs?: string[];
+  place?: OutputPlace;
 }
 
 export interface RunOptions {
   priority?: PriorityClass;
   tenant?: string;
+  /** Where this request's outputs may be written in place (used when it runs alone, at a shape seen before). */
+  place?: OutputPlace;
 }
 
 export interface ResidentModel {
@@ -169,16 +180,39 @@ function residentModel(
     createDeviceLanes({ capacity: Number.MAX_SAFE_INTEGER, policy: 'pack', maxBatchRows: ctx.maxBatchSize });
   let released = false;
   let largestRows = measuredRows;
+  // The outputs' names, types and dimensions seen for each request shape (input dimensions and fetches): a request
+  // of a known shape gets its outputs preallocated where the client reads them, so ORT writes them there once.
+  const outputShapes = new Map<string, Omit<HostTensor, 'bytes'>[]>();
+  const shapeKey = (feeds: readonly HostTensor[], fetches?: readonly string[]) =>
+    `${feeds.map((t) => `${t.name}:${t.type}:${t.dims.join('x')}`).join('|')}>${fetches?.join('|') ?? ''}`;
 
   async function runOnDevice(
     feeds: HostTensor[],
     fetches: string[] | undefined,
     shrink: boolean,
+    place?: OutputPlace,
   ): Promise<HostTensor[]> {
     const options = shrink && ctx.provider === 'cuda' ? shrinkOptions(device) : {};
+    const key = place ? shapeKey(feeds, fetches) : undefined;
+    const known = key === undefined ? undefined : outputShapes.get(key);
     try {
       device.beginRun(req.key, feedBytes(feeds));
-      return await session.run(feeds, fetches, options);
+      if (known && place) {
+        const into: PlacedOutput[] = known.map((o) => ({ ...o, ...place(elements(o.dims) * elementBytes(o.type)) }));
+        try {
+          return await session.run(feeds, fetches, options, into);
+        } catch {
+          // The outputs' shapes depend on more than the inputs' (or the run failed): the plain run below decides.
+          outputShapes.delete(key!);
+        }
+      }
+      const out = await session.run(feeds, fetches, options);
+      if (key !== undefined && outputShapes.size < MAX_OUTPUT_SHAPES)
+        outputShapes.set(
+          key,
+          out.map(({ name, type, dims }) => ({ name, type, dims })),
+        );
+      return out;
     } catch (e) {
       throw deviceError(e, `running ${req.model}`, device);
     } finally {
@@ -208,7 +242,7 @@ function residentModel(
   async function runBatch(jobs: Job[], shrink: boolean): Promise<RunResult[]> {
     if (jobs.length === 1) {
       const j = jobs[0]!;
-      return [{ outputs: await runOnDevice(j.inputs, j.outputs, shrink), batch: 1 }];
+      return [{ outputs: await runOnDevice(j.inputs, j.outputs, shrink, j.place), batch: 1 }];
     }
     const rows = jobs.map((j) => j.rows);
     const outs = await runOnDevice(joinRows(jobs.map((j) => j.inputs)), jobs[0]!.outputs, shrink);
@@ -255,6 +289,7 @@ function residentModel(
           group: groupOf(inputs, outputs),
           priority: options.priority ?? 'realtime',
           tenant: options.tenant,
+          place: options.place,
           resolve: (r, placement) => resolve({ ...r, placement }),
           reject,
         };

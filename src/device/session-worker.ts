@@ -1,8 +1,10 @@
 // Body of a session worker thread (ort-session.ts): creates one ONNX Runtime
 // session, then runs it on request. Inputs arrive and outputs leave as
-// transferred buffers (no copy between threads).
+// transferred buffers (no copy between threads); outputs of a known shape are
+// written in place into the client's mapped region, seen here by address.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
+import { viewAt } from './mapping.js';
 import { type FromSessionWorker, type ToSessionWorker, runOrt } from './ort-session.js';
 
 type Ort = typeof import('onnxruntime-node');
@@ -26,7 +28,12 @@ port.on('message', (m: ToSessionWorker) => {
     );
     return;
   }
-  runOrt(ort, session, m.feeds, m.fetches, m.options).then(
+  // The executor's thread keeps the region mapped until this run answers.
+  const run = async () => {
+    const into = m.into?.map(({ address, length, ...t }) => ({ ...t, bytes: viewAt(address, length) }));
+    return runOrt(ort, session, m.feeds, m.fetches, m.options, into);
+  };
+  run().then(
     (outputs) =>
       post({ kind: 'done', id: m.id, outputs }, [...new Set(outputs.map((t) => t.bytes.buffer as ArrayBuffer))]),
     (e) => post({ kind: 'done', id: m.id, error: (e as Error)?.message ?? String(e) }),

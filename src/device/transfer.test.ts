@@ -11,7 +11,8 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { writeBatchedMatMul } from '../testing/device.js';
 import { fakeDevice } from './memory.js';
-import { loadResident } from './resident-model.js';
+import { workerSessions } from './ort-session.js';
+import { loadResident, type ResidentModel } from './resident-model.js';
 import { createRegion, mapRegion, openRegion, regionFolder, type HostTensor } from './transfer.js';
 
 const u8 = (values: number[]) => Uint8Array.from(values);
@@ -79,50 +80,72 @@ test('ranges outside the segment are refused with INVALID_ARGUMENT, never read',
   }
 });
 
-test("a resident model's outputs land in the client region and read back exact, run after run", async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-transfer-test-'));
-  const dir = regionFolder('ts-transfer-test');
-  const region = createRegion(dir, 'out');
-  const reader = mapRegion(region.path);
-  try {
-    const model = await writeBatchedMatMul(path.join(tmp, 'mm.onnx'), 4, 3, 5);
-    const m = await loadResident(
-      { ort, device: fakeDevice(0, 2 ** 20), provider: 'cpu', maxBatchSize: 4, onBatch: () => {} },
-      {
-        kind: 'load',
-        id: 1,
-        key: 'mm:1',
-        model: 'mm:1',
-        graph: model.file,
-        tensorsDir: tmp,
-        inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 4] }],
-        outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 3] }],
-        weightBytes: 48,
-      },
-    );
-    const x = Float32Array.from([0.5, -1, 2, 0.25, 1, 1, -0.5, 3]);
-    const input: HostTensor[] = [{ name: 'x', type: 'float32', dims: [2, 4], bytes: new Uint8Array(x.buffer) }];
-    const runOnce = async () => {
-      region.reset();
-      const r = await m.run(input);
-      const wire = region.place(r.outputs);
-      const got = reader.read(wire)[0]!;
-      assert.deepEqual(got.dims, [2, 3]);
-      const y = new Float32Array(got.bytes.buffer, got.bytes.byteOffset, 6);
-      const want = model.reference(x);
-      for (let i = 0; i < 6; i++) assert.ok(Math.abs(y[i]! - want[i]!) < 1e-5, `y[${i}] ${y[i]} vs ${want[i]}`);
-      return wire[0]!;
-    };
-    for (let i = 0; i < 3; i++) {
-      const wire = await runOnce();
-      // After reset the region is reused from its start: the 2x3 float32 output at offset 0.
-      assert.deepEqual([wire.offset, wire.length], [0, 24]);
+for (const [form, openSession] of [
+  ['on the calling thread', undefined],
+  ['in a session worker thread (the executor)', workerSessions],
+] as const)
+  test(`a resident model writes the outputs of a shape it has seen straight into the client region, ${form}`, async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-transfer-test-'));
+    const dir = regionFolder('ts-transfer-test');
+    const region = createRegion(dir, 'out');
+    const reader = mapRegion(region.path);
+    let m: ResidentModel | undefined;
+    try {
+      const model = await writeBatchedMatMul(path.join(tmp, 'mm.onnx'), 4, 3, 5);
+      m = await loadResident(
+        { ort, device: fakeDevice(0, 2 ** 20), provider: 'cpu', maxBatchSize: 4, onBatch: () => {}, openSession },
+        {
+          kind: 'load',
+          id: 1,
+          key: 'mm:1',
+          model: 'mm:1',
+          graph: model.file,
+          tensorsDir: tmp,
+          inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 4] }],
+          outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 3] }],
+          weightBytes: 48,
+        },
+      );
+      const x = Float32Array.from([0.5, -1, 2, 0.25, 1, 1, -0.5, 3]);
+      // A fresh copy per run: a session worker takes the buffer it is given (transferred, not copied).
+      const input = (): HostTensor[] => [
+        { name: 'x', type: 'float32', dims: [2, 4], bytes: new Uint8Array(x.slice().buffer) },
+      ];
+      const allocs: number[] = [];
+      const place = (bytes: number) => {
+        allocs.push(bytes);
+        const view = region.alloc(bytes);
+        return { bytes: view, address: region.addressOf(view) };
+      };
+      const runOnce = async () => {
+        region.reset();
+        const r = await m!.run(input(), undefined, { place });
+        const wire = region.place(r.outputs);
+        const got = reader.read(wire)[0]!;
+        assert.deepEqual(got.dims, [2, 3]);
+        const y = new Float32Array(got.bytes.buffer, got.bytes.byteOffset, 6);
+        const want = model.reference(x);
+        for (let i = 0; i < 6; i++) assert.ok(Math.abs(y[i]! - want[i]!) < 1e-5, `y[${i}] ${y[i]} vs ${want[i]}`);
+        return wire[0]!;
+      };
+      const first = await runOnce();
+      assert.deepEqual(
+        allocs,
+        [],
+        'a first shape runs with ORT-allocated outputs (their dimensions are not known yet)',
+      );
+      assert.equal(first.length, 24, 'copied into the region');
+      for (let i = 0; i < 2; i++) {
+        const again = await runOnce();
+        // In place: the output is the range alloc() gave (offset 0 after reset), not a copy placed after it.
+        assert.deepEqual([again.offset, again.length], [0, 24]);
+      }
+      assert.deepEqual(allocs, [24, 24], 'the same shape again: the 2x3 float32 output is preallocated in the region');
+    } finally {
+      await m?.release();
+      region.close();
+      reader.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
-    await m.release();
-  } finally {
-    region.close();
-    reader.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+  });

@@ -50,6 +50,8 @@ export interface Region {
   reset(): void;
   /** A range of `bytes` for the current message, as a view to write in place (for example an ORT preallocated output). */
   alloc(bytes: number): Uint8Array;
+  /** The process address of a view from alloc() (for a session worker to write it in place). */
+  addressOf(view: Uint8Array): number;
   /** Where the tensors lie in the segment: views from alloc() as they are, other bytes copied in. */
   place(tensors: readonly HostTensor[]): WireTensor[];
   /** reset() then place(): one message's tensors. */
@@ -133,6 +135,11 @@ export function createRegion(dir: string, prefix: string): Region {
       const v = map.view(offset, bytes);
       if (bytes) placed.set(v.buffer, offset);
       return v;
+    },
+    addressOf(view) {
+      const at = placed.get(view.buffer);
+      if (at === undefined) throw new RangeError('not a view from alloc() of this message');
+      return map.address(at + view.byteOffset);
     },
     place,
     write(tensors) {
