@@ -49,6 +49,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   compat: ['client', 'gen', 'onnx', 'store', 'tensor'],
   handlers: [],
   proc: [],
+  // Tensor-similarity node scoring, pure (the simulator, `tensorshare place` and the extender share it).
+  placement: [],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).
   bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'proc', 'sched', 'serve', 'store', 'tensor'],
   // Test fixtures: imported by tests only (checked below).
