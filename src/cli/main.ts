@@ -17,6 +17,8 @@ import { registerLoad } from './commands/load.js';
 import { registerCompat } from './commands/compat.js';
 import { registerTop } from './commands/top.js';
 import { registerGpu } from './commands/gpu.js';
+import { registerSim } from './commands/sim.js';
+import { registerPlace } from './commands/place.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -45,6 +47,8 @@ export function buildProgram(): Command {
   registerCompat(program);
   registerTop(program);
   registerGpu(program);
+  registerSim(program);
+  registerPlace(program);
   return program;
 }
 
