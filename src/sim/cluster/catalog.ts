@@ -87,8 +87,10 @@ export function buildCatalog(opts: CatalogOptions): Catalog {
   };
   const bases = new Map<ModelKind, ModelSpec>();
   const baseOf = (k: ModelKind): ModelSpec => {
-    let b = bases.get(k);
-    if (!b) bases.set(k, (b = BASES[k]()));
+    const known = bases.get(k);
+    if (known) return known;
+    const b = BASES[k]();
+    bases.set(k, b);
     return b;
   };
 
@@ -181,7 +183,9 @@ export function buildCatalog(opts: CatalogOptions): Catalog {
       const m = specs[i];
       if (!m) throw new TensorshareError('ERR_INVALID_ARGUMENT', `no model ${i}`);
       const seen = new Map<string, number>();
-      m.keys.forEach((k, j) => seen.set(k, m.bytes[j]!));
+      m.keys.forEach((k, j) => {
+        seen.set(k, m.bytes[j]!);
+      });
       return { model: m.name, tensors: [...seen].map(([hash, bytes]) => ({ hash, bytes })) };
     },
   };

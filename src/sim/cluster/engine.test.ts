@@ -176,8 +176,8 @@ function run(placement: PlacementName, pol: PolicyName) {
       },
       expired(d) {
         if (d.at !== 'reclaim') return;
-        let s = seenExpiry.get(d.node);
-        if (!s) seenExpiry.set(d.node, (s = new Set()));
+        const s = seenExpiry.get(d.node) ?? new Set<string>();
+        seenExpiry.set(d.node, s);
         s.add(d.key);
       },
     },

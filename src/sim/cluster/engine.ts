@@ -19,7 +19,7 @@ import {
   type PolicyContext,
   type PolicyName,
 } from '../../daemon/policy/index.js';
-import { rankNodes, type NodeHoldings, type NodeScore } from '../../placement/scorer.js';
+import { rankNodes, type NodeScore } from '../../placement/scorer.js';
 import { Xoshiro128 } from '../../prng.js';
 import type { Catalog } from './catalog.js';
 import type { ModelCosts } from './costs.js';
@@ -538,7 +538,10 @@ export function simulateCluster(
       const list = residentUnits[n]!;
       let expired: number[] | undefined;
       for (const u of list) {
-        if (leases[u] === 0 && pol.expired(candidate(u, scratch), ctxAt(n, t))) (expired ??= []).push(u);
+        if (leases[u] === 0 && pol.expired(candidate(u, scratch), ctxAt(n, t))) {
+          expired ??= [];
+          expired.push(u);
+        }
       }
       if (expired)
         for (const u of expired) {
