@@ -184,7 +184,8 @@ export function buildCatalog(opts: CatalogOptions): Catalog {
       if (!m) throw new TensorshareError('ERR_INVALID_ARGUMENT', `no model ${i}`);
       const seen = new Map<string, number>();
       m.keys.forEach((k, j) => {
-        seen.set(k, m.bytes[j]!);
+        // Inline tensors add up in the graph file; a repeated identity is one file.
+        seen.set(k, k.endsWith(':graph') ? (seen.get(k) ?? 0) + m.bytes[j]! : m.bytes[j]!);
       });
       return { model: m.name, tensors: [...seen].map(([hash, bytes]) => ({ hash, bytes })) };
     },
