@@ -83,7 +83,7 @@ test('costs come from the benchmark results and interpolate in model bytes', () 
 });
 
 test('TrIMS: rho = b/q - n(o+s), beside the measured benefit of the cold-start suite', () => {
-  const m = { storageBytesPerMs: 1e6, shareMsPerObject: 0.01, mapMsPerObject: 0.04, detail: '' };
+  const m = { storageBytesPerMs: 1e6, readBytesPerMs: 2e6, shareMsPerObject: 0.01, mapMsPerObject: 0.04, detail: '' };
   assert.deepEqual(trimsPredict(5e8, 200, m), { loadMs: 500, sharingMs: 10, predictedMs: 490 });
   const rows = trimsRows(results, m);
   const bertRow = rows.find((r) => r.model === 'bert')!;

@@ -4,7 +4,8 @@
 //   rho = b/q - n*(o + s)
 // q: storage bandwidth (what a private load reads), o: per-object sharing
 // overhead (finding and opening a shared object), s: per-object mapping
-// overhead (mapping it into the process). q, o and s are measured on this
+// overhead (mapping it into the process). q (as the copy into the store, and
+// as a plain read), o and s are measured on this
 // machine (`tensorshare sim trims`); the measured benefit comes from the
 // cold-start benchmark (docs/bench/results.json): a plain ONNX Runtime open
 // against a tensorshare open of the resident model, and a not-resident open
@@ -12,8 +13,10 @@
 import { TensorshareError } from '../../errors.js';
 
 export interface TrimsMeasurement {
-  /** Bytes per ms reading a repository file into process memory. */
+  /** Bytes per ms copying a repository file into the store (what a start without sharing waits for). */
   storageBytesPerMs: number;
+  /** Bytes per ms reading a repository file into process memory (a plain private load's read alone). */
+  readBytesPerMs: number;
   /** ms per object: open + fstat + close of a store file. */
   shareMsPerObject: number;
   /** ms per object: mmap + first-page touch + munmap. */
@@ -32,6 +35,8 @@ export interface TrimsRow {
   sharingMs: number;
   /** rho */
   predictedMs: number;
+  /** rho with q = the plain read bandwidth. */
+  predictedReadMs: number;
   /** openMs plain ORT (page cache warm) - openMs tensorshare fast-open, resident (medians). */
   measuredVsPlainMs: number | null;
   /** openMs fast-open not resident (copied from the repository) - openMs resident (medians). */
@@ -77,6 +82,7 @@ export function trimsRows(results: unknown, m: TrimsMeasurement): TrimsRow[] {
       bytes,
       objects,
       ...trimsPredict(bytes, objects, m),
+      predictedReadMs: trimsPredict(bytes, objects, { ...m, storageBytesPerMs: m.readBytesPerMs }).predictedMs,
       measuredVsPlainMs: diff(openP50(model, 'plain-warm'), resident),
       measuredVsRepositoryMs: diff(openP50(model, 'ts-repo-fast-open'), resident),
     };
