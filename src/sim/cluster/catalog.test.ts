@@ -88,9 +88,9 @@ test('TrIMS: rho = b/q - n(o+s), beside the measured benefit of the cold-start s
   const rows = trimsRows(results, m);
   const bertRow = rows.find((r) => r.model === 'bert')!;
   assert.equal(bertRow.objects, 197);
-  const open = (id: string) =>
+  const openMsP50 = (id: string) =>
     results.coldStart.scenarios.find((s: { model: string; id: string }) => s.model === 'bert' && s.id === id).openMs
       .p50;
-  assert.equal(bertRow.measuredVsPlainMs, open('plain-warm') - open('ts-fast-open'));
-  assert.equal(bertRow.measuredVsRepositoryMs, open('ts-repo-fast-open') - open('ts-fast-open'));
+  assert.equal(bertRow.measuredVsPlainMs, openMsP50('plain-warm') - openMsP50('ts-fast-open'));
+  assert.equal(bertRow.measuredVsRepositoryMs, openMsP50('ts-repo-fast-open') - openMsP50('ts-fast-open'));
 });
