@@ -28,6 +28,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'device',
     'gen',
     'handlers',
+    'placement',
     'plan',
     'proc',
     'sched',
@@ -38,7 +39,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ],
   serve: ['client', 'device', 'plan', 'sched', 'shm', 'store', 'tensor'],
   // Simulators: the product's own policies on a simulated clock; charts in the benchmark style.
-  sim: ['bench', 'sched', 'serve'],
+  sim: ['bench', 'daemon', 'gen', 'placement', 'sched', 'serve'],
   // The SLO-aware planner: pure (profiles in, plans out).
   plan: [],
   client: ['daemon', 'device', 'handlers', 'store', 'tensor'],
@@ -63,7 +64,20 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The node agent's network API, peer-to-peer warm-up and the kube-scheduler extender (issue 18).
   cluster: ['daemon', 'placement', 'store'],
   // Benchmarks may import anything; only the CLI's benchmark commands import them (BENCH_IMPORTERS).
-  bench: ['client', 'device', 'gen', 'handlers', 'onnx', 'placement', 'plan', 'proc', 'sched', 'serve', 'store', 'tensor'],
+  bench: [
+    'client',
+    'device',
+    'gen',
+    'handlers',
+    'onnx',
+    'placement',
+    'plan',
+    'proc',
+    'sched',
+    'serve',
+    'store',
+    'tensor',
+  ],
   // Test fixtures: imported by tests only (checked below).
   testing: ['bench', 'client', 'cluster', 'onnx', 'proc', 'serve', 'store', 'tensor'],
   base: [],

@@ -20,6 +20,7 @@ import { registerGpu } from './commands/gpu.js';
 import { registerSim } from './commands/sim.js';
 import { registerPlan } from './commands/plan.js';
 import { registerExtender } from './commands/extender.js';
+import { registerPlace } from './commands/place.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerSim(program);
   registerPlan(program);
   registerExtender(program);
+  registerPlace(program);
   return program;
 }
 

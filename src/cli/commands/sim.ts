@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { registerSimAlloc } from './sim-alloc.js';
 import { registerSimBatch } from './sim-batch.js';
+import { registerSimCluster, registerSimTrims } from './sim-cluster.js';
 import { registerSimSched } from './sim-sched.js';
 
 export function registerSim(program: Command): Command {
@@ -12,6 +13,8 @@ export function registerSim(program: Command): Command {
     .description("simulate workloads under tensorshare's own policies on a simulated clock (see docs/simulation.md)");
   registerSimAlloc(sim);
   registerSimSched(sim);
+  registerSimCluster(sim);
+  registerSimTrims(sim);
   registerSimBatch(sim);
   return sim;
 }
