@@ -20,7 +20,7 @@ import { killAll } from '../testing/daemon.js';
 import { withTempDir } from '../testing/tmp.js';
 import { startDaemon } from './daemon.js';
 import { resolveDaemonConfig } from './settings.js';
-import { mountHugePageStore, parseMountInfo, systemMount } from '../store/huge-pages.js';
+import { hasHugePages, mountHugePageStore, parseMountInfo, systemMount } from '../store/huge-pages.js';
 
 after(killAll);
 
@@ -203,4 +203,19 @@ for (const mode of ['auto', 'on']) {
         assert.deepEqual(await fs.readdir(store), [], 'nothing written into the store');
       }),
   );
+});
+
+test('hasHugePages reads the mount that holds a folder: the deepest mount point above it', async () => {
+  await withTempDir('/dev/shm', async (dir) => {
+    const real = await fs.realpath(dir);
+    const line = (id: number, at: string, opts: string) => `${id} 1 0:${id} / ${at} rw - tmpfs tmpfs ${opts}`;
+    const info = (...lines: string[]) => ({ mountInfo: async () => lines.join('\n') });
+    const sub = path.join(dir, 'store');
+    await fs.mkdir(sub);
+    assert.equal(await hasHugePages(sub, info(line(1, '/', 'rw'), line(2, real, 'rw,huge=within_size'))), true);
+    assert.equal(await hasHugePages(sub, info(line(1, '/', 'rw'), line(2, `${real}x`, 'rw,huge=within_size'))), false);
+    assert.equal(await hasHugePages(sub, info(line(2, real, 'rw,huge=within_size'), line(3, sub, 'rw'))), false);
+    // The copy into the store picks the presized copy exactly where this says yes.
+    assert.equal(await hasHugePages(sub), false, 'a plain /dev/shm folder');
+  });
 });

@@ -51,6 +51,18 @@ const hugeOption = (e: MountEntry) =>
 
 const TMPFS_MAGIC = 0x01021994;
 
+/** Whether files written under `dir` get huge pages: the mount that holds it is a tmpfs with huge=within_size or always. */
+export async function hasHugePages(dir: string, deps: Pick<MountDeps, 'mountInfo'> = systemMount): Promise<boolean> {
+  const real = await fs.realpath(dir);
+  const holder = parseMountInfo(await deps.mountInfo())
+    .filter((e) => real === e.mountPoint || real.startsWith(e.mountPoint === '/' ? '/' : `${e.mountPoint}/`))
+    .reduce<MountEntry | undefined>(
+      (best, e) => (!best || e.mountPoint.length >= best.mountPoint.length ? e : best),
+      undefined,
+    );
+  return holder !== undefined && hugeOption(holder);
+}
+
 export interface MountDeps {
   /** Runs mount(8) with these arguments; rejects with the reason. */
   mount(args: string[]): Promise<void>;

@@ -8,6 +8,7 @@ import { TensorshareError, rethrowNoSpace } from '../errors.js';
 import { ensureLayout, graphPath, manifestPath, tensorPath, variantPath, type Layout } from './layout.js';
 import { withLock } from './lock.js';
 import { uniqueTensors, type FileRef, type Manifest, type OpenMode, type VariantManifest } from './manifest.js';
+import { hasHugePages } from './huge-pages.js';
 import { copyPresized } from './presized-copy.js';
 import { cleanStaleStaging, commitFile, createStaging, writeAtomic } from './staging.js';
 
@@ -74,12 +75,15 @@ async function copyFiles(
     );
   }
   const staging = await createStaging(store);
+  // A presized copy is what gets huge pages; elsewhere the kernel's copy is better: it costs the
+  // caller no buffer (a daemonless opener copies in its own process, whose private memory counts).
+  const copy = (await hasHugePages(store.root)) ? copyPresized : fs.copyFile;
   try {
     const staged: { file: string; dest: string }[] = [];
     for (const [i, f] of missing.entries()) {
       const file = path.join(staging, `f${i}`);
       try {
-        await copyPresized(f.src(repo), file);
+        await copy(f.src(repo), file);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
           throw new TensorshareError(
