@@ -34,6 +34,21 @@ export interface HostPriority {
 /** extenderv1.MaxExtenderPriority: scores are 0..10, weighted by the extender's `weight` in the scheduler config. */
 export const MAX_EXTENDER_PRIORITY = 10;
 
+/**
+ * The arguments of a call as kube-scheduler sends them. Its Go types carry no
+ * JSON tags, so the keys arrive as `Pod`, `Nodes` and `NodeNames`; Go's own
+ * decoding matches keys regardless of case, and so does this.
+ */
+export function extenderArgs(body: unknown): ExtenderArgs {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', 'extender arguments must be a JSON object');
+  const byKey = new Map(Object.entries(body).map(([k, v]) => [k.toLowerCase(), v]));
+  const args: Record<string, unknown> = { pod: byKey.get('pod') };
+  if (byKey.get('nodes') != null) args.nodes = byKey.get('nodes');
+  if (byKey.get('nodenames') != null) args.nodenames = byKey.get('nodenames');
+  return args as unknown as ExtenderArgs;
+}
+
 /** The candidate node names of a call, whichever form it came in. */
 export function candidateNodes(args: ExtenderArgs): string[] {
   if (typeof args !== 'object' || args === null || typeof args.pod !== 'object' || args.pod === null)

@@ -15,6 +15,7 @@ import type { Summary } from './inventory.js';
 import {
   MAX_EXTENDER_PRIORITY,
   candidateNodes,
+  extenderArgs,
   filterResult,
   type ExtenderArgs,
   type HostPriority,
@@ -166,8 +167,8 @@ export function createExtender(o: ExtenderOptions): Extender {
   app.get('/healthz', async () => ({ ok: true }));
   // At the root and under /scheduler (the urlPrefix the deploy/ manifests give kube-scheduler).
   for (const prefix of ['', '/scheduler']) {
-    app.post<{ Body: ExtenderArgs }>(`${prefix}/filter`, (req) => filter(req.body));
-    app.post<{ Body: ExtenderArgs }>(`${prefix}/prioritize`, (req) => prioritize(req.body));
+    app.post(`${prefix}/filter`, (req) => filter(extenderArgs(req.body)));
+    app.post(`${prefix}/prioritize`, (req) => prioritize(extenderArgs(req.body)));
   }
   return { filter, prioritize, app };
 }

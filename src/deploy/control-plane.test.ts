@@ -17,8 +17,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import YAML from 'yaml';
+import { DaemonClient } from '../client/daemon-client.js';
 import { packageRoot } from '../paths.js';
+import { importModel } from '../store/import.js';
+import { type ClusterNode, startNode, writeTokenFile } from '../testing/cluster.js';
+import { killAll } from '../testing/daemon.js';
 import { testEnv } from '../testing/env.js';
+import { writeChain } from '../testing/models.js';
+import { tempRoots } from '../testing/tmp.js';
 import { until } from '../testing/until.js';
 import { ANNOTATIONS, DEFAULT_OPTIONS, schedulerConfiguration } from './manifests.js';
 import { DEPLOY_DIR } from './render.js';
@@ -27,6 +33,7 @@ const run = promisify(execFile);
 const enabled = process.env.K8S_CONTROL_PLANE === '1';
 const K8S_BIN = process.env.K8S_BIN ?? path.join(os.homedir(), '.cache', 'tensorshare', 'kubernetes-v1.37.2');
 const NS = DEFAULT_OPTIONS.namespace;
+const CLI = path.join(packageRoot, 'bin', 'tensorshare.js');
 
 async function freePort(): Promise<number> {
   const srv = net.createServer();
@@ -121,9 +128,15 @@ async function startControlPlane(): Promise<ControlPlane> {
     return (await child).stdout;
   };
   const stop = async () => {
-    for (const p of procs.reverse()) p.kill('SIGTERM');
-    await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
-    fs.rmSync(dir, { recursive: true, force: true });
+    // The API server drains for a while on SIGTERM; the test owns this control plane and needs no drain.
+    for (const p of procs.reverse()) p.kill('SIGKILL');
+    await Promise.all(
+      procs.map((p) =>
+        p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined,
+      ),
+    );
+    // K8S_KEEP_LOGS=1 keeps the folder (the control plane's logs) for a look after a failure.
+    if (process.env.K8S_KEEP_LOGS !== '1') fs.rmSync(dir, { recursive: true, force: true });
   };
   await until(
     () =>
@@ -160,7 +173,7 @@ function kserveCrd(plural: string, kind: string, version: string): Record<string
   };
 }
 
-function node(name: string): Record<string, unknown> {
+function kubeNode(name: string): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -178,7 +191,7 @@ const nodeStatus = (memory: string) =>
     },
   });
 
-test('a real control plane accepts the Kustomize base and schedules pods through the generated scheduler profile', {
+test('a real control plane accepts the Kustomize base, and kube-scheduler places pods through the extender on the node holding their model', {
   skip: enabled ? false : 'opt-in: K8S_CONTROL_PLANE=1 after scripts/k8s-control-plane/build.sh',
   timeout: 600_000,
 }, async () => {
@@ -193,26 +206,18 @@ test('a real control plane accepts the Kustomize base and schedules pods through
       kserveCrd('inferenceservices', 'InferenceService', 'v1beta1'),
     ];
     await cp.kubectl(['apply', '--server-side', '-f', '-'], crds.map((c) => JSON.stringify(c)).join('\n'));
-    await until(
-      () =>
-        cp
-          .kubectl([
-            'get',
-            'crd',
-            'servingruntimes.serving.kserve.io',
-            '-o',
-            'jsonpath={.status.conditions[?(@.type=="Established")].status}',
-          ])
-          .then((s) => s === 'True'),
-      60_000,
-      'CRDs established',
-      250,
-    );
+    const established = (crd: string) =>
+      cp.kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).then(
+        (s) => s === 'True',
+        () => false,
+      );
+    for (const crd of ['servingruntimes.serving.kserve.io', 'inferenceservices.serving.kserve.io'])
+      await until(() => established(crd), 60_000, `CRD ${crd} established`, 250);
     // Strict field validation: an unknown or misplaced field in any object fails the apply.
     const applied = await cp.kubectl([
       'apply',
       '--server-side',
-      '--field-validation=Strict',
+      '--validate=strict',
       '-k',
       path.join(DEPLOY_DIR, 'base'),
     ]);
@@ -225,50 +230,137 @@ test('a real control plane accepts the Kustomize base and schedules pods through
     await cp.kubectl([
       'apply',
       '--server-side',
-      '--field-validation=Strict',
+      '--validate=strict',
       '--dry-run=server',
       '-f',
       path.join(DEPLOY_DIR, 'examples', 'inference-service.yaml'),
     ]);
 
-    for (const [name, memory] of [
-      ['node-a', '16Gi'],
-      ['node-b', '16Gi'],
-    ] as const) {
-      await cp.kubectl(['create', '-f', '-'], JSON.stringify(node(name)));
-      await cp.kubectl(['patch', 'node', name, '--subresource=status', '--type=merge', '-p', nodeStatus(memory)]);
+    // Three nodes, each a real daemon with its agent: node-b holds the model resident, node-c could
+    // load it, node-a's store budget cannot take it.
+    const roots = await tempRoots('ts-k8s-nodes');
+    const nodes: ClusterNode[] = [];
+    try {
+      const tokenFile = await writeTokenFile(roots.dir);
+      const model = await writeChain(path.join(roots.dir, 'src'), 'chain', { width: 192, layers: 8 });
+      await importModel(roots.repository, model, { name: 'chain' });
+      const node = (name: string, flags: string[] = []) =>
+        startNode({
+          name,
+          repository: roots.repository,
+          store: path.join(roots.store, name),
+          tokenFile,
+          host: '127.0.0.1',
+          flags,
+        });
+      nodes.push(...(await Promise.all([node('node-a', ['--budget', '4KiB']), node('node-b'), node('node-c')])));
+      const client = new DaemonClient({ env: {}, socket: nodes[1]!.daemon.socket, name: 'control-plane-test' });
+      try {
+        await client.open('chain');
+      } finally {
+        await client.disconnect();
+      }
+      for (const n of nodes) {
+        await cp.kubectl(['create', '-f', '-'], JSON.stringify(kubeNode(n.name)));
+        await cp.kubectl(['patch', 'node', n.name, '--subresource=status', '--type=merge', '-p', nodeStatus('16Gi')]);
+        // The taint new nodes get until a node controller sees them ready (no controller manager runs here).
+        await cp.kubectl(['taint', 'node', n.name, 'node.kubernetes.io/not-ready:NoSchedule-']);
+      }
+      await cp.kubectl(['create', 'serviceaccount', 'default', '-n', NS]);
+
+      // The real extender command, reading the agents' holdings.
+      const extenderPort = await freePort();
+      const extender = start(
+        process.execPath,
+        [
+          CLI,
+          'extender',
+          `--listen=127.0.0.1:${extenderPort}`,
+          `--agents=${nodes.map((n) => n.agent).join(',')}`,
+          `--cluster-token-file=${tokenFile}`,
+        ],
+        `${cp.dir}/extender.log`,
+        cp.procs,
+      );
+      await until(
+        () =>
+          fetch(`http://127.0.0.1:${extenderPort}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        60_000,
+        'extender up',
+        200,
+      );
+      assert.equal(extender.exitCode, null);
+
+      // The generated scheduler configuration, pointed at this machine's API server and extender.
+      const config = schedulerConfiguration(DEFAULT_OPTIONS, `http://127.0.0.1:${extenderPort}/scheduler`);
+      config.clientConnection = { kubeconfig: `${cp.dir}/scheduler.kubeconfig` };
+      fs.writeFileSync(`${cp.dir}/scheduler.yaml`, YAML.stringify(config));
+      start(
+        path.join(K8S_BIN, 'kube-scheduler'),
+        [`--config=${cp.dir}/scheduler.yaml`, '--secure-port=0', '--v=2'],
+        `${cp.dir}/scheduler.log`,
+        cp.procs,
+      );
+
+      const pod = (name: string, annotations: Record<string, string>, spec: Record<string, unknown> = {}) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: NS, annotations },
+        spec: {
+          schedulerName: 'tensorshare-scheduler',
+          automountServiceAccountToken: false,
+          containers: [{ name: 'c', image: 'x' }],
+          ...spec,
+        },
+      });
+      const placed = async (name: string) =>
+        until(
+          () => cp.kubectl(['get', 'pod', name, '-n', NS, '-o', 'jsonpath={.spec.nodeName}']).then((s) => s.trim()),
+          120_000,
+          `pod ${name} scheduled (logs in ${cp.dir})`,
+          250,
+        );
+      // Three pods of the model: the default plugins alone would spread them over the three nodes.
+      for (const name of ['m1', 'm2', 'm3'])
+        await cp.kubectl(['create', '-f', '-'], JSON.stringify(pod(name, { [ANNOTATIONS.model]: 'chain' })));
+      for (const name of ['m1', 'm2', 'm3'])
+        assert.equal(await placed(name), 'node-b', `${name} goes where its model is resident`);
+      // A pod without the annotation is left to the default plugins: any node, node-a included.
+      await cp.kubectl(['create', '-f', '-'], JSON.stringify(pod('plain', {})));
+      assert.ok(['node-a', 'node-b', 'node-c'].includes(await placed('plain')));
+      // Held to node-a, the model's pod stays pending: the extender's filter says why, and kube-scheduler reports it.
+      await cp.kubectl(
+        ['create', '-f', '-'],
+        JSON.stringify(
+          pod('pinned', { [ANNOTATIONS.model]: 'chain' }, { nodeSelector: { 'kubernetes.io/hostname': 'node-a' } }),
+        ),
+      );
+      const events = await until(
+        () =>
+          cp
+            .kubectl([
+              'get',
+              'events',
+              '-n',
+              NS,
+              '--field-selector=involvedObject.name=pinned',
+              '-o',
+              'jsonpath={.items[*].message}',
+            ])
+            .then((s) => (/store/.test(s) ? s : undefined)),
+        120_000,
+        'a FailedScheduling event for pod pinned',
+        500,
+      );
+      assert.match(events, /needs .* more in this node's store/);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+      killAll();
+      await roots.cleanup();
     }
-    await cp.kubectl(['create', 'serviceaccount', 'default', '-n', NS]).catch(() => '');
-
-    const config = schedulerConfiguration(DEFAULT_OPTIONS) as Record<string, unknown>;
-    config.clientConnection = { kubeconfig: `${cp.dir}/scheduler.kubeconfig` };
-    config.extenders = [];
-    fs.writeFileSync(`${cp.dir}/scheduler.yaml`, YAML.stringify(config));
-    start(
-      path.join(K8S_BIN, 'kube-scheduler'),
-      [`--config=${cp.dir}/scheduler.yaml`, '--secure-port=0', '--v=2'],
-      `${cp.dir}/scheduler.log`,
-      cp.procs,
-    );
-
-    const pod = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'p1', namespace: NS, annotations: { [ANNOTATIONS.model]: 'm' } },
-      spec: {
-        schedulerName: 'tensorshare-scheduler',
-        automountServiceAccountToken: false,
-        containers: [{ name: 'c', image: 'x' }],
-      },
-    };
-    await cp.kubectl(['create', '-f', '-'], JSON.stringify(pod));
-    const nodeName = await until(
-      () => cp.kubectl(['get', 'pod', 'p1', '-n', NS, '-o', 'jsonpath={.spec.nodeName}']).then((s) => s.trim()),
-      120_000,
-      `pod scheduled (log: ${cp.dir}/scheduler.log)`,
-      250,
-    );
-    assert.ok(['node-a', 'node-b'].includes(nodeName));
   } finally {
     await cp.stop();
   }

@@ -146,6 +146,8 @@ function agentDaemonSet(o: DeployOptions): DaemonSet {
     env: [homeInTmp, { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
     ports: [{ name: 'agent', containerPort: PORTS.agent, protocol: 'TCP' }],
     volumeMounts: [...nodeMounts(), { name: 'repository', mountPath: NODE_PATHS.repository }, tmp.mount, tokenMount],
+    readinessProbe: { httpGet: { path: '/healthz', port: 'agent' }, periodSeconds: 10 },
+    livenessProbe: { httpGet: { path: '/healthz', port: 'agent' }, initialDelaySeconds: 10, periodSeconds: 20 },
     resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: o.daemonMemoryLimit } },
     securityContext: restricted,
   };
@@ -155,10 +157,7 @@ function agentDaemonSet(o: DeployOptions): DaemonSet {
       selector: { matchLabels: labels('agent') },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
       template: {
-        metadata: {
-          labels: labels('agent'),
-          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(PORTS.agent) },
-        },
+        metadata: { labels: labels('agent') },
         spec: {
           serviceAccountName: 'tensorshare-agent',
           automountServiceAccountToken: false,
@@ -218,6 +217,7 @@ function extenderDeployment(o: DeployOptions): Deployment {
               args: extenderArgs(o),
               env: [homeInTmp],
               ports: [{ name: 'http', containerPort: PORTS.extender, protocol: 'TCP' }],
+              readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
               volumeMounts: [tmp.mount, tokenMount],
               resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
               securityContext: restricted,
