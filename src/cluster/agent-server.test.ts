@@ -12,7 +12,7 @@ import { tokenDigest, type TenantSpec } from '../daemon/settings.js';
 import { layout } from '../store/layout.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { createAgentServer } from './agent-server.js';
-import type { NodeView } from './inventory.js';
+import { type NodeView, noWarmUps } from './inventory.js';
 import { clusterToken } from './token.js';
 
 const token = clusterToken('agent-server-test-cluster-token');
@@ -37,14 +37,7 @@ before(async () => {
     roots: [ns('alice'), ns('bob')],
     models: async () => [],
     capacity: () => ({ budgetBytes: 1000, usedBytes: 100, reclaimableBytes: 50 }),
-    warmUp: () => ({
-      warmUps: 0,
-      tensorsFromPeers: 0,
-      bytesFromPeers: 0,
-      peerFailures: 0,
-      tensorsFromRepository: 0,
-      bytesFromRepository: 0,
-    }),
+    warmUp: noWarmUps,
   };
   await fs.mkdir(view.roots[0]!.store.tensors, { recursive: true });
   await fs.writeFile(path.join(view.roots[0]!.store.tensors, hash), bytes, { mode: 0o444 });

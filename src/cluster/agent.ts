@@ -9,7 +9,7 @@ import { namespaces, type Caller } from '../daemon/tenants.js';
 import { agentDirectory } from './agent-directory.js';
 import { createAgentServer } from './agent-server.js';
 import type { AgentConfig } from './agent-settings.js';
-import type { NodeView, WarmUpCounters } from './inventory.js';
+import { type NodeView, noWarmUps } from './inventory.js';
 import { createWarmUp, type WarmUp } from './warm-up.js';
 
 export function warmUpFor(agent: AgentConfig, log: Logger): WarmUp | undefined {
@@ -25,15 +25,6 @@ export function warmUpFor(agent: AgentConfig, log: Logger): WarmUp | undefined {
     log,
   });
 }
-
-const NO_WARM_UP: WarmUpCounters = {
-  warmUps: 0,
-  tensorsFromPeers: 0,
-  bytesFromPeers: 0,
-  peerFailures: 0,
-  tensorsFromRepository: 0,
-  bytesFromRepository: 0,
-};
 
 export function nodeView(daemon: RunningDaemon, config: DaemonConfig, node: string, warmUp?: WarmUp): NodeView {
   const nss = namespaces(config);
@@ -54,7 +45,7 @@ export function nodeView(daemon: RunningDaemon, config: DaemonConfig, node: stri
       const s = daemon.manager.stats(everyone, false);
       return { budgetBytes: s.budget, usedBytes: s.used, reclaimableBytes: Math.max(0, s.used - s.referenced) };
     },
-    warmUp: () => warmUp?.counters() ?? NO_WARM_UP,
+    warmUp: () => warmUp?.counters() ?? noWarmUps(),
   };
 }
 

@@ -44,6 +44,18 @@ export interface WarmUpCounters {
   bytesFromRepository: number;
 }
 
+/** Counters of a node that has warmed nothing up yet (or runs no warm-up). */
+export function noWarmUps(): WarmUpCounters {
+  return {
+    warmUps: 0,
+    tensorsFromPeers: 0,
+    bytesFromPeers: 0,
+    peerFailures: 0,
+    tensorsFromRepository: 0,
+    bytesFromRepository: 0,
+  };
+}
+
 export interface Inventory {
   format: 'tensorshare.inventory/v1';
   node: string;

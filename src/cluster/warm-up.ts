@@ -12,7 +12,7 @@ import { uniqueTensors, type FileRef, type Manifest } from '../store/manifest.js
 import type { AgentClient } from './agent-client.js';
 import type { AgentDirectory } from './agent-directory.js';
 import { hashSetLookup } from './hash-set.js';
-import type { Summary, WarmUpCounters } from './inventory.js';
+import { type Summary, type WarmUpCounters, noWarmUps } from './inventory.js';
 import { fetchFromPeers, type PeerFetchReport, type PeerSource } from './peer-fetch.js';
 
 export interface WarmUpOptions {
@@ -43,14 +43,7 @@ const exists = (p: string) =>
   );
 
 export function createWarmUp(o: WarmUpOptions): WarmUp {
-  const counters: WarmUpCounters = {
-    warmUps: 0,
-    tensorsFromPeers: 0,
-    bytesFromPeers: 0,
-    peerFailures: 0,
-    tensorsFromRepository: 0,
-    bytesFromRepository: 0,
-  };
+  const counters: WarmUpCounters = noWarmUps();
   const summaries = new Map<AgentClient, { at: number; summary: Promise<Summary> }>();
 
   function summaryOf(peer: AgentClient): Promise<Summary> {

@@ -27,7 +27,7 @@ import type { InstanceUsers } from './instances/user.js';
 import { startDashboardFor, type DashboardFlag, type RunningDashboard } from './dashboard/index.js';
 import { openModelRepository, type ModelRepositoryOptions } from './triton-repository/model-repository.js';
 import { folderCatalog } from './functions/repository.js';
-import { plannedCatalog } from './functions/planned-catalog.js';
+import { plannedCatalog, unknownPlanned } from './functions/planned-catalog.js';
 import type { PlanFile } from '../plan/plan-file.js';
 
 export interface ServeOptions {
@@ -145,6 +145,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       pollIntervalMs: o.pollIntervalMs ?? 2000,
       log: log.child({ component: 'model-repository' }),
     });
+  const planned = o.plan ? plannedCatalog(triton?.runtime.catalog ?? folderCatalog(o.functionsDir), o.plan) : undefined;
+  if (planned && o.plan) {
+    const unknown = await unknownPlanned(planned, o.plan);
+    if (unknown.length)
+      log.warn({ functions: unknown }, `the plan names functions this repository does not have: ${unknown.join(', ')}`);
+  }
   const runtime = await createRuntime({
     cores,
     onEvent: (e) => {
@@ -155,7 +161,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     store: o.store,
     pollIntervalMs: o.pollIntervalMs,
     ...(triton ? triton.runtime : {}),
-    ...(o.plan ? { catalog: plannedCatalog(triton?.runtime.catalog ?? folderCatalog(o.functionsDir), o.plan) } : {}),
+    ...(planned ? { catalog: planned } : {}),
     logger: log.child({ component: 'runtime' }),
     env: o.env,
     instanceUsers: users,

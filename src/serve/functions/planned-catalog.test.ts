@@ -6,7 +6,7 @@ import path from 'node:path';
 import { withTempDir } from '../../testing/tmp.js';
 import { parsePlanFile } from '../../plan/plan-file.js';
 import { folderCatalog } from './repository.js';
-import { plannedCatalog } from './planned-catalog.js';
+import { plannedCatalog, unknownPlanned } from './planned-catalog.js';
 
 test("serve --plan: planned functions read with the plan's instances, threads, batch cap and device; others unchanged", async () => {
   await withTempDir(os.tmpdir(), async (dir) => {
@@ -40,5 +40,11 @@ test("serve --plan: planned functions read with the plan's instances, threads, b
       [1, 1, 3, { gpu: 1 }, undefined],
     );
     assert.deepEqual((await catalog.read('other')).config, (await folderCatalog(dir).read('other')).config);
+    assert.deepEqual(await unknownPlanned(catalog, plan), []);
+    const typo = parsePlanFile(
+      { format: 'tensorshare.plan/v1', functions: { orc: { instances: 1, intraOpThreads: 1, maxBatchSize: 1 } } },
+      'plan.json',
+    );
+    assert.deepEqual(await unknownPlanned(catalog, typo), ['orc'], 'serve warns about what this names');
   });
 });

@@ -45,3 +45,9 @@ export function plannedCatalog<C extends FunctionCatalog>(catalog: C, plan: Plan
     },
   };
 }
+
+/** The functions a plan names that the catalog does not have (a typo, or a plan for another repository). */
+export async function unknownPlanned(catalog: FunctionCatalog, plan: PlanFile): Promise<string[]> {
+  const names = new Set(await catalog.list());
+  return Object.keys(plan.functions).filter((n) => !names.has(n));
+}
