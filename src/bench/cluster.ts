@@ -1,5 +1,5 @@
 // The cluster benchmark (issue 18), one command:
-//   node dist/src/bench/cluster.js [--quick] [--rounds n] [--out docs/bench/cluster-agent18.json]
+//   node dist/src/bench/cluster.js [--quick] [--rounds n] [--out docs/bench/cluster.json]
 // Part 1, warm-up: a fresh node makes BERT-base resident (the Open that
 // precedes its first result) from its durable repository on disk, from one
 // peer, and from two peers, round-robin in one run; bytes moved and time
