@@ -4,14 +4,19 @@
 // push the box past its budget.
 import fs from 'node:fs/promises';
 
-/** Private anonymous memory of a process in bytes (Pss_Anon of /proc/<pid>/smaps_rollup); undefined when it is gone. */
-export async function readPssAnon(pid: number): Promise<number | undefined> {
-  let text: string;
+/** The text of /proc/<pid>/smaps_rollup; undefined when the process is gone or it cannot be read. */
+export async function readSmapsRollup(pid: number): Promise<string | undefined> {
   try {
-    text = await fs.readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return await fs.readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+/** Private anonymous memory of a process in bytes (Pss_Anon of /proc/<pid>/smaps_rollup); undefined when it is gone. */
+export async function readPssAnon(pid: number): Promise<number | undefined> {
+  const text = await readSmapsRollup(pid);
+  if (text === undefined) return undefined;
   return parseKb(text, 'Pss_Anon') ?? parseKb(text, 'Anonymous');
 }
 
@@ -23,7 +28,8 @@ export async function readMemAvailable(): Promise<number> {
   return kb;
 }
 
-function parseKb(text: string, key: string): number | undefined {
+/** A `Key:   123 kB` line of a /proc file, in bytes; undefined when the key is absent. */
+export function parseKb(text: string, key: string): number | undefined {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
   return m ? Number(m[1]) * 1024 : undefined;
 }
