@@ -28,6 +28,7 @@ import type { PoolStats, RunOptions } from './instances/pool.js';
 import { createPrestartPool, PRESTART_ESTIMATE_BYTES } from './instances/prestart.js';
 import type { CoreBudget } from '../sched/cores.js';
 import { createLifecycle } from './runtime/lifecycle.js';
+import type { BufferPool } from '../shm/index.js';
 import { silentLogger, type Logger } from './runtime/log.js';
 import { createPoolWiring, type RunnerListener } from './runtime/pools.js';
 import { createRepositoryPoller } from './runtime/polling.js';
@@ -94,6 +95,8 @@ export interface RuntimeOptions {
    * within the memory budget. Default 0 (every start forks); `serve` keeps 1.
    */
   prestart?: number;
+  /** Buffers instances' large JSON text is read into; the gateway gives them back once a response is sent. */
+  readBuffers?: BufferPool;
 }
 
 export interface RuntimeStats {
@@ -201,6 +204,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     drainTimeoutMs: o.drainTimeoutMs ?? 60_000,
     env: o.env,
     users: o.instanceUsers,
+    readBuffers: o.readBuffers,
     isClosed,
     memoryLimit: { enforce: o.memory?.enforce },
   });

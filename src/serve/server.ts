@@ -14,6 +14,7 @@ import { DaemonClient } from '../client/daemon-client.js';
 import { daemonResidency } from '../client/residency.js';
 import { superviseDaemon, type DaemonSupervisor } from './daemon-supervisor.js';
 import { layout } from '../store/layout.js';
+import { createBufferPool } from '../shm/index.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import type { EventSink } from './instances/events.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from './gateway/gateway.js';
@@ -126,6 +127,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 
   // Metrics hear the runtime from its first event (instances started while it deploys at start).
   const metrics = createGatewayMetrics();
+  // Instances' JSON text is read into these buffers and given back once its response is sent.
+  const readBuffers = createBufferPool();
   const listeners = new Set<EventSink>();
   const events = {
     subscribe: (l: EventSink) => {
@@ -166,6 +169,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     env: o.env,
     instanceUsers: users,
     prestart: o.prestart ?? 1,
+    readBuffers,
     ...(storeClient === undefined
       ? {}
       : {
@@ -222,6 +226,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     httpPort: o.httpPort,
     grpcPort: o.grpcPort,
     ...o.gateway,
+    readBuffers,
     logger: log.child({ component: 'gateway' }),
   }).catch(async (e) => {
     unwire();

@@ -1,3 +1,4 @@
+export { createBufferPool, type BufferPool, type BufferPoolOptions } from './buffer-pool.js';
 export {
   createSegmentFile,
   segmentReader,

@@ -21,8 +21,11 @@ export interface SegmentWriter {
   readonly fd: number;
   /** Bytes of the file now (its high-water mark until it shrinks). */
   readonly size: number;
-  /** Copies `data` into the segment; undefined when it would take the file past its limit (send it inline). */
-  write(data: ArrayBufferView): Slot | undefined;
+  /**
+   * Copies `data` into the segment (pieces one after another, in one slot);
+   * undefined when it would take the file past its limit (send it inline).
+   */
+  write(data: ArrayBufferView | readonly ArrayBufferView[]): Slot | undefined;
   /** The reader is done with `slot`: its range may be reused. */
   release(slot: Slot): void;
   close(): void;
@@ -34,9 +37,10 @@ export interface SegmentReader {
   read(slot: Slot): Uint8Array;
   /**
    * The same, read on libuv's thread pool: the event loop stays free while
-   * the bytes are copied (a 66 MB read holds it ~110 ms, measured).
+   * the bytes are copied (a 66 MB read holds it ~110 ms, measured); into
+   * `into` (exactly the slot's size) when given.
    */
-  readAsync(slot: Slot): Promise<Uint8Array>;
+  readAsync(slot: Slot, into?: Uint8Array): Promise<Uint8Array>;
   close(): void;
 }
 
@@ -84,14 +88,19 @@ export function segmentWriter(fd: number, o: SegmentOptions = {}): SegmentWriter
     },
     write(data) {
       if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'shared-memory segment is closed');
-      const bytes = data.byteLength;
+      const pieces = ArrayBuffer.isView(data) ? [data] : data;
+      const bytes = pieces.reduce((n, p) => n + p.byteLength, 0);
       const offset = ranges.take(bytes, maxBytes);
       if (offset === undefined) return undefined;
       // Writing past the end grows the tmpfs file; pages come from the same memory as /dev/shm.
-      let done = 0;
-      const view = new Uint8Array(data.buffer, data.byteOffset, bytes);
+      let at = offset;
       try {
-        while (done < bytes) done += fs.writeSync(fd, view, done, bytes - done, offset + done);
+        for (const p of pieces) {
+          const view = new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+          let done = 0;
+          while (done < view.length) done += fs.writeSync(fd, view, done, view.length - done, at + done);
+          at += view.length;
+        }
       } catch (e) {
         ranges.free(offset, bytes);
         if ((e as NodeJS.ErrnoException).code === 'ENOSPC') return undefined;
@@ -149,8 +158,10 @@ export function segmentReader(fd: number): SegmentReader {
       }
       return out;
     },
-    async readAsync(slot) {
-      const out = target(slot);
+    async readAsync(slot, into) {
+      if (into && into.length !== slot.bytes)
+        throw new TensorshareError('ERR_INTERNAL', `a ${into.length}-byte buffer for a ${slot.bytes}-byte slot`);
+      const out = into ?? target(slot);
       reading++;
       try {
         let done = 0;

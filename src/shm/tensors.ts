@@ -2,6 +2,7 @@
 // the segment and travels as a slot; everything else (BYTES, small tensors,
 // data of an unexpected array type, a full segment) stays inline.
 import { arrayFor, type Tensor } from '../tensor/index.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { SegmentReader, SegmentWriter, Slot } from './segment.js';
 
 /** A tensor as its control message carries it. */
@@ -82,14 +83,20 @@ export function slotsOf(tensors: readonly { data: unknown }[]): Slot[] {
 /** Bytes as a control message carries them: inline, or a slot of the segment. */
 export type SlotBytes = Uint8Array | { slot: Slot };
 
-/** `bytes` into the segment when it is at least `minBytes` and fits, else inline; the slot it took, if any. */
+/**
+ * `bytes` (or its pieces, one after another) into the segment when it is at
+ * least `minBytes` and fits, else inline; the slot it took, if any.
+ */
 export function putBytes(
   writer: SegmentWriter,
-  bytes: Uint8Array,
+  bytes: Uint8Array | readonly Uint8Array[],
   minBytes = INLINE_BYTES,
 ): { sent: SlotBytes; slot?: Slot } {
-  const slot = bytes.byteLength < minBytes ? undefined : writer.write(bytes);
-  return slot ? { sent: { slot }, slot } : { sent: bytes };
+  const pieces = ArrayBuffer.isView(bytes) ? [bytes] : bytes;
+  const length = pieces.reduce((n, p) => n + p.byteLength, 0);
+  const slot = length < minBytes ? undefined : writer.write(pieces);
+  if (slot) return { sent: { slot }, slot };
+  return { sent: pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces) };
 }
 
 /** The slot `b` travels in, if it does. */
@@ -97,8 +104,13 @@ export function slotOfBytes(b: SlotBytes): Slot | undefined {
   return ArrayBuffer.isView(b) ? undefined : b.slot;
 }
 
-/** The bytes `putBytes` sent, large ones read on the thread pool (as `takeTensorsAsync`). */
-export async function takeBytesAsync(reader: SegmentReader, b: SlotBytes): Promise<Uint8Array> {
+/**
+ * The bytes `putBytes` sent, large ones read on the thread pool (as
+ * `takeTensorsAsync`), into a buffer of `pool` when it is given and the read
+ * is large enough for it (the caller gives the buffer back).
+ */
+export async function takeBytesAsync(reader: SegmentReader, b: SlotBytes, pool?: BufferPool): Promise<Uint8Array> {
   if (ArrayBuffer.isView(b)) return b;
+  if (pool && b.slot.bytes >= pool.minBytes) return reader.readAsync(b.slot, pool.take(b.slot.bytes));
   return b.slot.bytes >= ASYNC_READ_BYTES ? reader.readAsync(b.slot) : reader.read(b.slot);
 }

@@ -15,6 +15,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { largeRequestCollector } from './collector.js';
 import { createDecodeOffload } from './offload.js';
 import type { GatewayContext } from './pipeline.js';
+import type { BufferPool } from '../../shm/index.js';
 
 export const GATEWAY_DEFAULTS = {
   /** Loopback unless the caller asks for more. */
@@ -61,6 +62,8 @@ export interface GatewayOptions {
   serverVersion?: string;
   /** Where grpc_predict_v2.proto lives (default: the package's proto/). */
   protoDir?: string;
+  /** The pool instances read large JSON text into (see RuntimeOptions.readBuffers): responses give their buffers back to it. */
+  readBuffers?: BufferPool;
 }
 
 export interface RunningGateway {
@@ -103,6 +106,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     retryAfterSeconds: opts.retryAfterSeconds ?? GATEWAY_DEFAULTS.retryAfterSeconds,
     limits,
     collector: largeRequestCollector(),
+    readBuffers: opts.readBuffers,
   };
   const offload = createDecodeOffload({ limits, protoDir, maxWorkers: opts.decodeWorkers, heapMb: opts.decodeHeapMb });
   const bounds = {

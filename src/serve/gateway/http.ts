@@ -224,6 +224,12 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
         (req, res, outputs, binaryOutput) =>
           encodeHttpInferResponse(req, res, outputs, binaryOutput, ctx.limits.maxJsonResponseBytes),
       );
+      // The socket has every byte once the response closes: pooled buffers among the parts may be reused then.
+      const pool = ctx.readBuffers;
+      if (pool)
+        reply.raw.once('close', () => {
+          for (const p of out.parts) pool.give(p);
+        });
       reply.code(200).header('content-type', out.contentType);
       if (out.headerLength !== undefined) reply.header(HEADER_LENGTH_HEADER, String(out.headerLength));
       if (out.parts.length === 1) return reply.send(out.parts[0]);

@@ -11,6 +11,7 @@ import type { DecodeLimits } from '../protocol/limits.js';
 import { checkInferResponse } from '../protocol/request.js';
 import { errorStatus, type ErrorStatus } from '../protocol/status.js';
 import { UNKNOWN_FUNCTION, type GatewayMetrics, type RequestStage } from './metrics.js';
+import type { BufferPool } from '../../shm/index.js';
 
 /** The part of a pino logger the gateway uses. */
 export interface GatewayLogger {
@@ -28,6 +29,8 @@ export interface GatewayContext {
   limits: DecodeLimits;
   /** Told each request's size, so memory goes back after large ones. */
   collector?: LargeRequestCollector;
+  /** Where a sent response's buffers go back (see GatewayOptions.readBuffers). */
+  readBuffers?: BufferPool;
 }
 
 export interface InferCall {

@@ -36,7 +36,7 @@ import {
   type SegmentWriter,
   type SlotBytes,
 } from '../../shm/index.js';
-import { jsonTextParts } from '../protocol/json-text.js';
+import { createJsonFormatter } from './json-formatter.js';
 import { loadOpener, type OpenedModel } from './opener.js';
 import type {
   DescribeMessage,
@@ -72,6 +72,7 @@ let init: InitMessage | undefined;
 const cancels = new Map<number, AbortController>();
 /** The segments the runtime handed over as fds 4 and 5 (see instance.ts). */
 let shm: { requests: SegmentReader; results: SegmentWriter } | undefined;
+const jsonFormatter = createJsonFormatter();
 
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ToInstance) => {
@@ -262,15 +263,15 @@ async function serve(id: number, wire: InferMessage['request']): Promise<void> {
     const runMs = performance.now() - t0;
     const compact = outputs.map(compactTensor);
     // This process writes the JSON text of its large outputs: instances format in parallel, the gateway splices.
-    const texts = compact.map((t) =>
-      ask?.outputs.includes(t.name) ? jsonTextParts(t, ask.rows, ask.maxBytes) : undefined,
+    const texts = await Promise.all(
+      compact.map((t) => (ask?.outputs.includes(t.name) ? jsonFormatter.parts(t, ask.rows, ask.maxBytes) : undefined)),
     );
     const formatMs = performance.now() - t0 - runMs;
     const sent = shm ? putTensors(shm.results, compact).tensors : compact;
     const withText = sent.map((t, i) => {
       const parts = texts[i];
       if (!parts) return t;
-      const jsonText: SlotBytes[] = parts.map((p) => (shm ? putBytes(shm.results, p).sent : p));
+      const jsonText: SlotBytes[] = parts.map((p) => (shm ? putBytes(shm.results, p).sent : Buffer.concat(p)));
       return { ...t, jsonText };
     });
     send({ type: 'result', id, outputs: withText, parameters, runMs, ...(ask ? { formatMs } : {}) });

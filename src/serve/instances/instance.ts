@@ -16,6 +16,7 @@ import {
   slotsOf,
   takeBytesAsync,
   takeTensorsAsync,
+  type BufferPool,
   type SegmentReader,
   type Slot,
 } from '../../shm/index.js';
@@ -95,6 +96,8 @@ export interface InstanceOptions {
   /** Run the process as this user (serve as root: an unprivileged one); default: this process's. */
   user?: ProcessUser;
   /** tmpfs folder of the segments tensors cross in (default /dev/shm); false: tensors travel inside IPC messages. */
+  /** Buffers this side reads large JSON text into; whoever sends the response gives them back (src/shm/buffer-pool.ts). */
+  readBuffers?: BufferPool;
   shmDir?: string | false;
   /** A process forked earlier with the same env, user and shmDir (prestart.ts): used instead of forking; spawnedAt is the handover. */
   prestarted?: InstanceProcess;
@@ -290,7 +293,7 @@ export function startInstance(o: InstanceOptions): Instance {
         if (m.type === 'result') {
           // Large outputs are read on the thread pool: this process's event loop also answers health checks.
           const slots = resultSlots(m.outputs);
-          takeResult(shm?.fromChild, m.outputs)
+          takeResult(shm?.fromChild, m.outputs, o.readBuffers)
             .finally(() => {
               if (slots.length) send({ type: 'release', slots });
             })
@@ -387,13 +390,19 @@ function resultSlots(outputs: ResultOutputs): Slot[] {
 }
 
 /** A result's outputs with their data and JSON text read out of the segment (large ones off the event loop). */
-async function takeResult(reader: SegmentReader | undefined, outputs: ResultOutputs): Promise<WithJsonText<Tensor>[]> {
+async function takeResult(
+  reader: SegmentReader | undefined,
+  outputs: ResultOutputs,
+  pool: BufferPool | undefined,
+): Promise<WithJsonText<Tensor>[]> {
   const tensors: Tensor[] = reader ? await takeTensorsAsync<Tensor>(reader, outputs) : (outputs as Tensor[]);
   return Promise.all(
     tensors.map(async (t, i): Promise<WithJsonText<Tensor>> => {
       const text = outputs[i]!.jsonText;
       if (!text) return t;
-      const jsonText = reader ? await Promise.all(text.map((b) => takeBytesAsync(reader, b))) : (text as Uint8Array[]);
+      const jsonText = reader
+        ? await Promise.all(text.map((b) => takeBytesAsync(reader, b, pool)))
+        : (text as Uint8Array[]);
       return { ...t, jsonText };
     }),
   );

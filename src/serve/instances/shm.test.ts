@@ -13,6 +13,7 @@ import { pidOf, request, testHandler, writeFunction } from '../../testing/functi
 import { until } from '../../testing/until.js';
 import type { InferRequest, Tensor } from '../../tensor/index.js';
 import { jsonTextParts, type WithJsonText, type WithJsonTextAsk } from '../protocol/json-text.js';
+import { createBufferPool } from '../../shm/index.js';
 
 /** Segment files this process holds open (they are unlinked, so only /proc shows them). */
 const heldSegments = () =>
@@ -28,6 +29,7 @@ describe('instances: tensors through shared memory', () => {
   let roots: TempRoots;
   let rt: Runtime;
   let sched: Scheduling;
+  const readBuffers = createBufferPool();
 
   before(async () => {
     roots = await tempRoots('ts-serve-shm');
@@ -39,6 +41,7 @@ describe('instances: tensors through shared memory', () => {
       repository: roots.repository,
       store: roots.store,
       pollIntervalMs: 0,
+      readBuffers,
     });
     sched = createScheduling({ runtime: rt });
     await until(() => rt.list().every((f) => f.instances.ready >= 1), 20_000, 'an instance to be ready');
@@ -81,6 +84,11 @@ describe('instances: tensors through shared memory', () => {
         jsonTextParts(plain, undefined, 64 * 2 ** 20)!.map(String),
       );
       assert.equal(pid!.jsonText, undefined, 'one element: the gateway formats it');
+      // The text was read into a pooled buffer: given back, the next round reads into the same one.
+      const text = y!.jsonText![0]!;
+      assert.equal(readBuffers.freeBytes(), 0, 'the buffer is lent until given back');
+      readBuffers.give(text);
+      assert.equal(readBuffers.freeBytes(), text.buffer.byteLength);
       assert.ok(r.timing!.formatMs! > 0 && r.timing!.instanceMs! >= r.timing!.runMs! + r.timing!.formatMs!);
     }
     const plain = await sched.infer('twice', request(x));

@@ -4,6 +4,7 @@
 // go ahead. The pools' slot reports and "nothing can serve" reports go to the
 // runner listener (the scheduler).
 import type { TensorshareError } from '../../errors.js';
+import type { BufferPool } from '../../shm/index.js';
 import type { AutoscalerDriver } from '../autoscaler/driver.js';
 import type { Clock } from '../autoscaler/clock.js';
 import type { DeployedFunction } from '../functions/deploy.js';
@@ -46,6 +47,8 @@ export interface PoolWiringOptions {
   memoryLimit?: MemoryLimitOptions;
   /** Users instance processes run as, by function tenant (default: this process's). */
   users?: InstanceUsers;
+  /** See InstanceOptions.readBuffers. */
+  readBuffers?: BufferPool;
   isClosed(): boolean;
 }
 
@@ -72,6 +75,7 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
       exitTimeoutMs: 5_000,
       env: o.env,
       memoryLimit: o.memoryLimit,
+      readBuffers: o.readBuffers,
       user,
       prestarted: o.prestart?.take(user),
       onReady: (i) => {
