@@ -4,20 +4,12 @@
 // only speed: this thread writes its half.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { floatBitPatterns } from '../../testing/floats.js';
 import type { Tensor } from '../../tensor/index.js';
 import { jsonTextParts } from '../protocol/json-text.js';
 import { createJsonFormatter } from './json-formatter.js';
 
-/** Float32 values of many bit patterns: NaN, infinities, -0, subnormals, large and small numbers. */
-function floats(n: number): Float32Array {
-  const bits = new Uint32Array(n);
-  let s = 777;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    bits[i] = s;
-  }
-  return new Float32Array(bits.buffer);
-}
+const floats = (n: number) => floatBitPatterns(n, 777);
 
 const joined = (parts: Uint8Array[][] | undefined) => parts?.map((p) => Buffer.concat(p).toString());
 const oneThread = (t: Tensor, rows?: number[], max = 64 * 2 ** 20) =>

@@ -3,6 +3,7 @@
 // of a batch too, and the JSON response limit still holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { floatBitPatterns } from '../../testing/floats.js';
 import type { Tensor } from '../../tensor/index.js';
 import { encodeHttpInferResponse, responseTooLarge } from './http-codec.js';
 import {
@@ -17,16 +18,7 @@ const req = { model: 'm', version: undefined, inputs: [], outputs: [], parameter
 const body = async (outputs: WithJsonText<Tensor>[], limit?: number) =>
   Buffer.concat((await encodeHttpInferResponse(req, {}, outputs, () => false, limit)).parts).toString();
 
-/** Float32 values of many bit patterns: NaN, infinities, -0, subnormals, large and small numbers. */
-function floats(n: number): Float32Array {
-  const bits = new Uint32Array(n);
-  let s = 12345;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    bits[i] = s;
-  }
-  return new Float32Array(bits.buffer);
-}
+const floats = (n: number) => floatBitPatterns(n);
 
 test('a response spliced from instance-written text has the bytes of one the gateway formats', async () => {
   const cases: Tensor[] = [
