@@ -1,4 +1,4 @@
-// TensorFlow's memory log (TF_CPP_MIN_VLOG_LEVEL=2 or TF_CPP_MAX_VLOG_LEVEL=2):
+// TensorFlow's memory log (TF_CPP_VMODULE=log_memory=2 in TF 2.18, or TF_CPP_MAX_VLOG_LEVEL=2):
 // LogMemory (tensorflow/core/framework/log_memory.cc) writes each record as
 //   <glog prefix>] __LOG_MEMORY__ <MessageType> { <ShortDebugString> }
 // with the messages of log_memory.proto. Replayed: MemoryLogTensorAllocation
