@@ -1,0 +1,159 @@
+// `bench plan`'s results, verdicts and section of docs/benchmarks.md (pure:
+// results in, markdown out).
+import { formatBytes } from '../bytes.js';
+import type { LatencyStats, LoadStep } from './loadgen.js';
+import type { MachineInfo } from './machine.js';
+import { fenceSection } from './report.js';
+import { max, mean } from './stats.js';
+
+export const PLAN_SECTION_ID = 'plan';
+
+export interface MemorySample {
+  atMs: number;
+  /** Pss of the serve process. */
+  gatewayBytes: number;
+  /** Summed Pss of its descendants (the instances). */
+  instancesBytes: number;
+  processes: number;
+}
+
+export interface PlanLiveRun {
+  config: 'plan' | 'default';
+  sent: number;
+  ok: number;
+  rejections: Record<string, number>;
+  unfinished: number;
+  sloAttainment: number;
+  latency: LatencyStats;
+  bySteps: Array<{ ratePerSec: number; sent: number; sloAttainment: number; p99Ms: number }>;
+  coldStartsDuringTrace: number;
+  samples: MemorySample[];
+  /** Cores' worth of CPU other processes on the machine used during the trace. */
+  foreignCores: number;
+  serverStderr: string[];
+}
+
+export interface PlanLiveResults {
+  format: 'tensorshare.bench-plan/v1';
+  quick: boolean;
+  startedAt: string;
+  durationMs: number;
+  machine: MachineInfo;
+  model: { name: string; layers: number; width: number; parameters: number };
+  demand: { ratePerS: number; sloMs: number; cores: number; seed: number };
+  trace: LoadStep[];
+  plan: {
+    instances: number;
+    intraOpThreads: number;
+    maxBatchSize: number;
+    predictedMemoryBytes: number | null;
+    boundMs: number | null;
+    planMs: number;
+  };
+  runs: PlanLiveRun[];
+}
+
+export interface RunSummary {
+  config: string;
+  meanBytes: number;
+  peakBytes: number;
+  meanGatewayBytes: number;
+  meanInstancesBytes: number;
+  peakProcesses: number;
+  meanProcesses: number;
+}
+
+/** Time-average and peak of the sampled Pss (gateway + instances). */
+export function summarizeRun(r: PlanLiveRun): RunSummary {
+  const total = r.samples.map((s) => s.gatewayBytes + s.instancesBytes);
+  return {
+    config: r.config,
+    meanBytes: mean(total),
+    peakBytes: max(total),
+    meanGatewayBytes: mean(r.samples.map((s) => s.gatewayBytes)),
+    meanInstancesBytes: mean(r.samples.map((s) => s.instancesBytes)),
+    peakProcesses: max(r.samples.map((s) => s.processes)),
+    meanProcesses: mean(r.samples.map((s) => s.processes)),
+  };
+}
+
+export interface PlanVerdict {
+  id: string;
+  title: string;
+  measured: string;
+  verdict: 'met' | 'missed';
+}
+
+/** The plan's two claims: less memory than the default autoscaler, and the SLO met (>= 99% of requests, and no worse than the default). */
+export function planVerdicts(r: PlanLiveResults): PlanVerdict[] {
+  const plan = r.runs.find((x) => x.config === 'plan');
+  const def = r.runs.find((x) => x.config === 'default');
+  if (!plan || !def) return [];
+  const p = summarizeRun(plan);
+  const d = summarizeRun(def);
+  const ratio = p.meanBytes / d.meanBytes;
+  return [
+    {
+      id: 'plan-memory',
+      title: 'planned configuration uses less memory than the default autoscaler (mean Pss, gateway + instances)',
+      measured: `${formatBytes(p.meanBytes)} vs ${formatBytes(d.meanBytes)}: ${ratio.toFixed(2)}x`,
+      verdict: ratio < 1 ? 'met' : 'missed',
+    },
+    {
+      id: 'plan-slo',
+      title: `planned configuration meets the ${r.demand.sloMs} ms SLO for >= 99% of requests and no fewer than the default`,
+      measured: `${pct(plan.sloAttainment)} vs ${pct(def.sloAttainment)}`,
+      verdict: plan.sloAttainment >= 0.99 && plan.sloAttainment >= def.sloAttainment ? 'met' : 'missed',
+    },
+  ];
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const ms1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+
+export function planSection(r: PlanLiveResults, command: string): string {
+  const s = r.runs.map(summarizeRun);
+  const verdicts = planVerdicts(r);
+  const phases = r.trace
+    .map((t) => `${t.ratePerSec.toFixed(0)}/s for ${(t.durationMs / 1000).toFixed(0)} s`)
+    .join(', ');
+  const label = (c: string) =>
+    c === 'plan'
+      ? `plan: ${r.plan.instances} x ${r.plan.intraOpThreads} thread${r.plan.intraOpThreads > 1 ? 's' : ''}, batch cap ${r.plan.maxBatchSize}`
+      : 'default autoscaler (the function sets nothing)';
+  const foreign = Math.max(...r.runs.map((x) => x.foreignCores));
+  const rows = r.runs.map((run, i) => {
+    const m = s[i]!;
+    return `| ${label(run.config)} | ${formatBytes(m.meanBytes)} | ${formatBytes(m.peakBytes)} | ${formatBytes(m.meanGatewayBytes)} | ${formatBytes(m.meanInstancesBytes)} | ${m.meanProcesses.toFixed(2)} / ${m.peakProcesses} | ${pct(run.sloAttainment)} | ${ms1(run.latency.p50)} | ${ms1(run.latency.p99)} | ${run.coldStartsDuringTrace} | ${run.sent - run.ok} |`;
+  });
+  const stepRows = r.trace.map((t, k) => {
+    const cells = r.runs.map((run) => {
+      const st = run.bySteps[k]!;
+      return `${pct(st.sloAttainment)} (p99 ${ms1(st.p99Ms)} ms)`;
+    });
+    return `| ${t.ratePerSec.toFixed(0)}/s for ${(t.durationMs / 1000).toFixed(0)} s | ${cells.join(' | ')} |`;
+  });
+  const body = [
+    '## Planned configuration against the default autoscaler, live (`bench plan`)',
+    '',
+    `One function, a generated MLP (${r.model.layers} x ${r.model.width}, ${r.model.parameters.toLocaleString('en-US')} parameters), planned by the real \`tensorshare plan --fn ${r.model.name}=${r.demand.ratePerS}@${r.demand.sloMs} --cores ${r.demand.cores}\` (profiled on this machine in the same run; ${(r.plan.planMs / 1000).toFixed(1)} s with profiling), then served twice by \`tensorshare serve\` (no daemon, ${r.demand.cores} cores) on the same seeded open-loop Poisson trace (seed ${r.demand.seed}: ${phases}; batch-1 KServe v2 JSON requests over loopback): once with \`serve --plan\`, once with the function's own settings, which are none, so the default autoscaler (KPA, scale from zero). Memory: summed Pss of the serve process (gateway) and its instance processes, from \`/proc/<pid>/smaps_rollup\` every 250 ms while the trace runs; the store's files (the same in both) are not counted. The processes under serve are its instances and the one pre-started spare it keeps by default (\`--prestart 1\`), in both configurations. SLO attainment: requests answered within ${r.demand.sloMs} ms of their scheduled send time over all requests sent.${r.quick ? ' **Quick run: a small model and a quarter of the trace; indicative only.**' : ''}`,
+    '',
+    `| configuration | mean memory | peak memory | gateway (mean) | instances (mean) | processes under serve (mean / peak) | SLO met | p50 ms | p99 ms | cold starts | failed |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `| trace phase | ${r.runs.map((x) => `${x.config}: SLO met`).join(' | ')} |`,
+    `|---|${r.runs.map(() => '---:').join('|')}|`,
+    ...stepRows,
+    '',
+    '| target | measured | verdict |',
+    '|---|---|---|',
+    ...verdicts.map((v) => `| ${v.title} | ${v.measured} | ${v.verdict} |`),
+    '',
+    `The planner predicted ${r.plan.predictedMemoryBytes === null ? 'n/a' : formatBytes(r.plan.predictedMemoryBytes)} for the planned instances (shared weights once plus private memory per instance; the gateway not included) and a bound of ${ms1(r.plan.boundMs ?? NaN)} ms.`,
+    `Other processes on the machine used up to ${foreign.toFixed(2)} cores' worth of CPU during the traces${foreign > 0.25 ? ' (a shared machine: latency numbers are not those of a quiet one)' : ''}. Started ${r.startedAt}, took ${(r.durationMs / 60000).toFixed(1)} min.`,
+    '',
+    `Re-run: \`${command}\` (results in \`docs/bench/plan.json\`).`,
+  ];
+  return fenceSection(PLAN_SECTION_ID, body.join('\n'));
+}
