@@ -10,6 +10,7 @@ const MiB = 1024 * 1024;
 function run(config: 'plan' | 'default', sloAttainment: number, pss: Array<[number, number, number]>): PlanLiveRun {
   return {
     config,
+    repetition: 1,
     sent: 100,
     ok: 98,
     rejections: { 'HTTP 429': 2 },
@@ -96,4 +97,19 @@ test('the section is fenced, names the re-run command and has one row per config
   assert.match(md, /\| default autoscaler \(the function sets nothing\) \| 180 MiB \|/);
   assert.equal(md.match(/^\| \d+\/s for \d+ s \|/gm)?.length, 4);
   assert.match(md, /Re-run: `npx tensorshare bench plan`/);
+});
+
+test('with repetitions (ABBA), the verdicts average each configuration over its runs and the rows are numbered', () => {
+  const small = [[50, 50, 1]] as Array<[number, number, number]>;
+  const big = [[50, 150, 2]] as Array<[number, number, number]>;
+  const r = results(run('plan', 1, small), run('default', 0.9, big));
+  r.runs.push({ ...run('default', 0.9, big), repetition: 2 }, { ...run('plan', 0.97, big), repetition: 2 });
+  const v = planVerdicts(r);
+  // plan: (100 + 200) / 2 MiB against 200 MiB; SLO (100% + 97%) / 2 = 98.5% < 99%.
+  assert.match(v[0]!.measured, /150 MiB vs 200 MiB: 0\.75x, mean of 2 runs each/);
+  assert.deepEqual(
+    v.map((x) => x.verdict),
+    ['met', 'missed'],
+  );
+  assert.match(planSection(r, 'x'), /\| #2 plan: 1 x 1 thread, batch cap 4 \|/);
 });

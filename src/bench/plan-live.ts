@@ -123,8 +123,10 @@ export async function runPlanLive(o: PlanLiveOptions): Promise<PlanLiveResults> 
 
     const steps = tracePhases(rate, o.quick);
     const runs: PlanLiveRun[] = [];
-    // Same seed, same arrivals; the planned configuration first, then the default.
-    for (const which of ['plan', 'default'] as const) {
+    // Same seed, same arrivals. ABBA (quick: AB), each server fresh, so a drift in the machine's load weighs on both.
+    const order = o.quick ? (['plan', 'default'] as const) : (['plan', 'default', 'default', 'plan'] as const);
+    for (const [k, which] of order.entries()) {
+      const repetition = order.slice(0, k + 1).filter((x) => x === which).length;
       try {
         server = await startServeProcess({
           repository,
@@ -134,7 +136,7 @@ export async function runPlanLive(o: PlanLiveOptions): Promise<PlanLiveResults> 
           extraArgs: which === 'plan' ? ['--plan', planFile] : [],
           warm: which === 'plan' ? { [FN]: choice.instances } : {},
         });
-        runs.push(await measure(server, which, steps, sloMs, seed, cores, o.log));
+        runs.push({ ...(await measure(server, which, steps, sloMs, seed, cores, o.log)), repetition });
       } catch (e) {
         const tail = server?.stderr.slice(-5).join(' | ');
         throw new TensorshareError(
@@ -177,7 +179,7 @@ async function measure(
   seed: number,
   cores: number,
   log: (line: string) => void,
-): Promise<PlanLiveRun> {
+): Promise<Omit<PlanLiveRun, 'repetition'>> {
   const meta = (await (await fetch(`${server.url}/v2/models/${FN}`)).json()) as ModelMeta;
   const body = inferBody(meta, { binaryOutputs: true }); // batch 1: the dynamic batch axis becomes 1
   const coldBefore = await coldStarts(server.url);
