@@ -145,7 +145,7 @@ export function planSection(r: PlanLiveResults, command: string): string {
   const foreign = Math.max(...r.runs.map((x) => x.foreignCores));
   const rows = r.runs.map((run, i) => {
     const m = s[i]!;
-    return `| ${label(run.config, run.repetition)} | ${formatBytes(m.meanBytes)} | ${formatBytes(m.peakBytes)} | ${formatBytes(m.meanGatewayBytes)} | ${formatBytes(m.meanInstancesBytes)} | ${m.meanProcesses.toFixed(2)} / ${m.peakProcesses} | ${pct(run.sloAttainment)} | ${ms1(run.latency.p50)} | ${ms1(run.latency.p99)} | ${run.coldStartsDuringTrace} | ${run.sent - run.ok} |`;
+    return `| ${label(run.config, run.repetition)} | ${formatBytes(m.meanBytes)} | ${formatBytes(m.peakBytes)} | ${formatBytes(m.meanGatewayBytes)} | ${formatBytes(m.meanInstancesBytes)} | ${m.meanProcesses.toFixed(2)} / ${m.peakProcesses} | ${pct(run.sloAttainment)} | ${ms1(run.latency.p50)} | ${ms1(run.latency.p99)} | ${run.coldStartsDuringTrace} | ${run.sent - run.ok} | ${run.foreignCores.toFixed(2)} |`;
   });
   const stepRows = r.trace.map((t, k) => {
     const cells = r.runs.map((run) => {
@@ -159,8 +159,8 @@ export function planSection(r: PlanLiveResults, command: string): string {
     '',
     `One function, a generated MLP (${r.model.layers} x ${r.model.width}, ${r.model.parameters.toLocaleString('en-US')} parameters), planned by the real \`tensorshare plan --fn ${r.model.name}=${r.demand.ratePerS}@${r.demand.sloMs} --cores ${r.demand.cores}\` (profiled on this machine in the same run; ${(r.plan.planMs / 1000).toFixed(1)} s with profiling), then served by \`tensorshare serve\` (no daemon, ${r.demand.cores} cores) on the same seeded open-loop Poisson trace (seed ${r.demand.seed}: ${phases}; batch-1 KServe v2 JSON requests over loopback): with \`serve --plan\` and with the function's own settings, which are none, so the default autoscaler (KPA, scale from zero)${many ? ', in the order plan, default, default, plan (each server started afresh), so that a drift in the load of the machine weighs on both alike; the verdicts average each configuration over its runs' : ''}. Memory: summed Pss of the serve process (gateway) and its instance processes, from \`/proc/<pid>/smaps_rollup\` every 250 ms while the trace runs; the store's files (the same in both) are not counted. The processes under serve are its instances and the one pre-started spare it keeps by default (\`--prestart 1\`), in both configurations. SLO attainment: requests answered within ${r.demand.sloMs} ms of their scheduled send time over all requests sent.${r.quick ? ' **Quick run: a small model and a quarter of the trace; indicative only.**' : ''}`,
     '',
-    `| configuration | mean memory | peak memory | gateway (mean) | instances (mean) | processes under serve (mean / peak) | SLO met | p50 ms | p99 ms | cold starts | failed |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| configuration | mean memory | peak memory | gateway (mean) | instances (mean) | processes under serve (mean / peak) | SLO met | p50 ms | p99 ms | cold starts | failed | other processes' CPU (cores) |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     `| trace phase | ${r.runs.map((x) => `${many ? `#${x.repetition} ` : ''}${x.config}: SLO met`).join(' | ')} |`,
