@@ -52,7 +52,21 @@ export interface PlanLiveResults {
     boundMs: number | null;
     planMs: number;
   };
+  /** `plan --compare`'s simulation of the same comparison (its own trace, same shape, 200 s; instances' memory only, no gateway). */
+  simulated?: {
+    trace: { requests: number; phases: string };
+    coldStartMs: number;
+    plan: SimulatedConfig;
+    default: SimulatedConfig;
+  } | null;
   runs: PlanLiveRun[];
+}
+
+export interface SimulatedConfig {
+  sloAttainment: number;
+  meanMemoryBytes: number;
+  p99Ms: number;
+  coldStarts: number;
 }
 
 export interface RunSummary {
@@ -171,6 +185,12 @@ export function planSection(r: PlanLiveResults, command: string): string {
     '|---|---|---|',
     ...verdicts.map((v) => `| ${v.title} | ${v.measured} | ${v.verdict} |`),
     '',
+    ...(r.simulated
+      ? [
+          `Simulated by \`plan --compare\` in the same run (the batching simulator with the profile just measured, serve's KPA decision function, a cold start of ${r.simulated.coldStartMs.toFixed(0)} ms; its own trace of the same shape, ${r.simulated.trace.requests} requests: ${r.simulated.trace.phases}; memory of the instances only): plan ${pct(r.simulated.plan.sloAttainment)} SLO met, p99 ${ms1(r.simulated.plan.p99Ms)} ms, ${formatBytes(r.simulated.plan.meanMemoryBytes)}; default ${pct(r.simulated.default.sloAttainment)}, p99 ${ms1(r.simulated.default.p99Ms)} ms, ${formatBytes(r.simulated.default.meanMemoryBytes)}, ${r.simulated.default.coldStarts} cold starts. Live (the runs above, averaged): plan ${pct(summarizeConfig(r.runs.filter((x) => x.config === 'plan')).sloAttainment)}, default ${pct(summarizeConfig(r.runs.filter((x) => x.config === 'default')).sloAttainment)} SLO met.`,
+          '',
+        ]
+      : []),
     `The planner predicted ${r.plan.predictedMemoryBytes === null ? 'n/a' : formatBytes(r.plan.predictedMemoryBytes)} for the planned instances (shared weights once plus private memory per instance; the gateway not included) and a bound of ${ms1(r.plan.boundMs ?? NaN)} ms.`,
     `Other processes on the machine used up to ${foreign.toFixed(2)} cores' worth of CPU during the traces${foreign > 0.25 ? ' (a shared machine: latency numbers are not those of a quiet one)' : ''}. Started ${r.startedAt}, took ${(r.durationMs / 60000).toFixed(1)} min.`,
     '',

@@ -94,6 +94,7 @@ export async function runPlanLive(o: PlanLiveOptions): Promise<PlanLiveResults> 
       '--cache-dir',
       path.join(work, 'profiles'),
       ...(o.quick ? ['--batches', '1,4,16', '--budget-ms', '100'] : []),
+      '--compare',
       '--json',
     ];
     const planStart = Date.now();
@@ -109,6 +110,12 @@ export async function runPlanLive(o: PlanLiveOptions): Promise<PlanLiveResults> 
       schedulable: boolean;
       plan: { reasons?: string[]; choices?: Array<{ memoryBytes: number; boundMs: number }> } | null;
       planFile: { functions: Record<string, { instances: number; intraOpThreads: number; maxBatchSize: number }> };
+      comparison?: Array<{
+        coldStartMs: number;
+        trace: { requests: number; phases: string };
+        planned: SimulatedOutcome;
+        autoscaler: SimulatedOutcome;
+      }> | null;
     };
     const planMs = Date.now() - planStart;
     if (!planOut.schedulable)
@@ -162,6 +169,7 @@ export async function runPlanLive(o: PlanLiveOptions): Promise<PlanLiveResults> 
         boundMs: planOut.plan?.choices?.[0]?.boundMs ?? null,
         planMs,
       },
+      simulated: simulatedOf(planOut.comparison?.[0]),
       runs,
     };
   } finally {
@@ -248,6 +256,29 @@ async function measure(
     clearInterval(timer);
     sender.close();
   }
+}
+
+type SimulatedOutcome = { sloAttainment: number; meanMemoryBytes: number; p99Ms: number; coldStarts: number };
+
+/** What `plan --compare` predicted (its own, longer trace of the same shape), kept beside the live runs. */
+function simulatedOf(
+  c:
+    | {
+        coldStartMs: number;
+        trace: { requests: number; phases: string };
+        planned: SimulatedOutcome;
+        autoscaler: SimulatedOutcome;
+      }
+    | undefined,
+): PlanLiveResults['simulated'] {
+  if (!c) return null;
+  const pick = (x: SimulatedOutcome) => ({
+    sloAttainment: x.sloAttainment,
+    meanMemoryBytes: x.meanMemoryBytes,
+    p99Ms: x.p99Ms,
+    coldStarts: x.coldStarts,
+  });
+  return { trace: c.trace, coldStartMs: c.coldStartMs, plan: pick(c.planned), default: pick(c.autoscaler) };
 }
 
 async function coldStarts(url: string): Promise<number> {
