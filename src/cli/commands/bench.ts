@@ -38,7 +38,7 @@ export function registerBench(program: Command): void {
     .description(
       `measure tensorshare against plain onnxruntime-node: ${SUITES.join(', ')} (default: all); 'gpu' alone: the GPU tier on this machine's GPU`,
     )
-    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}, or gpu, salus or coldphases alone`)
+    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}, or gpu, salus, coldphases or plan alone`)
     .option(
       '--quick',
       'smoke run: small models, few processes and repetitions (about 2 minutes); writes to a temp folder unless --out is given',
@@ -78,6 +78,18 @@ export function registerBench(program: Command): void {
             out: path.resolve(
               opts.out ??
                 (opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-coldphases-report-')) : 'docs'),
+            ),
+          });
+          return;
+        }
+        // The planned configuration against the default autoscaler, live (issue 17): its own section and bench/plan.json.
+        if (suites.length === 1 && suites[0] === 'plan') {
+          const { benchPlan } = await import('../../bench/plan-live.js');
+          await benchPlan({
+            quick: !!opts.quick,
+            ...(opts.from ? { from: path.resolve(opts.from) } : {}),
+            out: path.resolve(
+              opts.out ?? (opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-bench-plan-')) : 'docs'),
             ),
           });
           return;

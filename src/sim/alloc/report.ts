@@ -34,6 +34,8 @@ export interface TraceSummary {
   /** PyTorch traces: what the real caching allocator asked of the device on this run. */
   observed?: ObservedAllocator;
   profile?: ArenaProfile & { from: string };
+  /** TensorFlow logs: tensors without an allocation_id (their allocator tracks none), not replayed, and their requested bytes. */
+  untracked?: { allocations: number; bytes: number };
 }
 
 export const AXES = ['modeledUs', 'deviceCalls', 'peakReserved', 'reservedAtEnd'] as const;
@@ -85,6 +87,14 @@ export function simulateAlloc(traces: readonly AllocTrace[], o: SimAllocOptions 
       ...(typeof meta.train === 'boolean' ? { train: meta.train } : {}),
       ...(meta.observed ? { observed: meta.observed as ObservedAllocator } : {}),
       ...(profile ? { profile: { ...profile, from: from.name } } : {}),
+      ...(typeof meta.untrackedBytes === 'number'
+        ? {
+            untracked: {
+              allocations: t.skipped['untracked allocation (no allocation_id)'] ?? 0,
+              bytes: meta.untrackedBytes,
+            },
+          }
+        : {}),
     });
     const rows: AllocResult[] = [];
     for (const a of allocators) {
@@ -150,6 +160,9 @@ export function markdownReport(r: SimAllocReport): string {
       `${t.format} trace${what ? ` (${what})` : ''}: ${t.events} events, ${t.allocations} allocations, ` +
         `peak requested ${MiB(t.peakRequested)} MiB, live at the end ${MiB(t.liveAtEnd)} MiB` +
         (t.profile && t.profile.from !== t.name ? `; learned-arena's profile from ${t.profile.from}` : '') +
+        (t.untracked
+          ? `; not replayed: ${t.untracked.allocations} tensors without an allocation_id (${MiB(t.untracked.bytes)} MiB requested in all, untracked by their allocator)`
+          : '') +
         '.',
       '',
       '| allocator | cudaMalloc | cudaFree | modeled time (ms) | peak reserved | reserved / requested | held at end |',
