@@ -94,6 +94,15 @@ export interface RuntimeOptions {
    * within the memory budget. Default 0 (every start forks); `serve` keeps 1.
    */
   prestart?: number;
+  /**
+   * Import model files in the background, this many at once: a scan lists a new function at
+   * minInstances 0 whose model file is not imported yet (no stamp: src/store/source-stamp.ts) as
+   * LOADING and returns; its first request waits for its import, which then starts at once.
+   * Default 0: every scan (and start) imports before it returns.
+   */
+  backgroundImports?: number;
+  /** Background imports (but not those a request waits for) start when this resolves (default: at once). */
+  backgroundImportsAfter?: Promise<unknown>;
 }
 
 export interface RuntimeStats {
@@ -101,6 +110,8 @@ export interface RuntimeStats {
   memory: { budgetBytes: number; reservedBytes: number };
   /** Idle pre-started instance processes: preloaded, and still loading. */
   prestart: { ready: number; starting: number };
+  /** Background imports queued or running. */
+  imports: { pending: number };
 }
 
 export interface Runtime {
@@ -128,6 +139,11 @@ export interface Runtime {
   load(fn: string): Promise<FunctionStatus>;
   /** Stops taking requests for `fn`, serves what the scheduler holds for it, drains its instances. */
   unload(fn: string): Promise<void>;
+  /**
+   * Resolves once `fn` is past LOADING (deployed, failed or gone); a background import it waits
+   * for starts now. At once for a function that is not loading.
+   */
+  whenLoaded(fn: string): Promise<void>;
   /** Scans functionsDir now (what polling does). */
   poll(): Promise<void>;
   stats(): RuntimeStats;
@@ -218,6 +234,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     emit,
     log,
     isClosed,
+    backgroundImports: o.backgroundImports,
+    ...(o.backgroundImportsAfter ? { backgroundImportsAfter: o.backgroundImportsAfter } : {}),
   });
   const poller = createRepositoryPoller({
     functionsDir: o.functionsDir,
@@ -254,6 +272,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       if (!e) return;
       e.backlog = runs;
       e.pool?.setBacklog(runs);
+      if (runs > 0 && !e.pool) lifecycle.promote(fn);
     },
     watch(l) {
       runner = l;
@@ -268,6 +287,16 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       registry.unloaded.set(fn, await catalog.fingerprint(fn));
       await lifecycle.remove(fn, 'unload');
     },
+    async whenLoaded(fn) {
+      for (;;) {
+        const e = registry.get(fn);
+        if (!e || e.pool || e.state !== 'LOADING' || closed) return;
+        lifecycle.promote(fn);
+        const op = e.op;
+        await op;
+        if (registry.get(fn) === e && e.op === op && e.state === 'LOADING' && !e.pool) return; // nothing more under way
+      }
+    },
     poll: poller.poll,
     stats: () => ({
       functions: registry.pools().map((p) => {
@@ -276,6 +305,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       }),
       memory: resources.memory(),
       prestart: prestart.counts(),
+      imports: { pending: lifecycle.importsPending() },
     }),
     subscribe(l) {
       listeners.add(l);
@@ -284,6 +314,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     async close(opts = {}) {
       if (closed) return;
       closed = true;
+      lifecycle.close();
       await poller.stop();
       sampler.stop();
       driver.stop();
@@ -310,6 +341,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     },
     destroy() {
       closed = true;
+      lifecycle.close();
       void poller.stop();
       sampler.stop();
       driver.stop();
