@@ -127,7 +127,7 @@ test('background imports: functions LOADING at start, a request for one waits fo
     store: roots.store,
     pollIntervalMs: 0,
     backgroundImports: 2,
-    backgroundImportsAfter: gate,
+    backgroundAfter: gate,
   });
   const sched = createScheduling({ runtime: rt });
   const versions = (fn: string) => listVersions(layout(roots.repository), fn);

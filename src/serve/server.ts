@@ -154,7 +154,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     if (unknown.length)
       log.warn({ functions: unknown }, `the plan names functions this repository does not have: ${unknown.join(', ')}`);
   }
-  // Background imports wait until the gateway listens (or start failed): they do not slow serve's start.
+  // Work nothing waits for (background imports, pre-started processes) starts once the gateway listens.
   let listened = () => {};
   const listening = new Promise<void>((r) => {
     listened = r;
@@ -175,7 +175,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     instanceUsers: users,
     prestart: o.prestart ?? 1,
     backgroundImports: o.backgroundImports ?? 0,
-    backgroundImportsAfter: listening,
+    backgroundAfter: listening,
     ...(storeClient === undefined
       ? {}
       : {
