@@ -1,9 +1,11 @@
 // Suite "functions": many small functions on one node. N fine-tuned variants
 // of one MLP (shared base layers, the last layer changed), each its own
 // function folder with its model file and config, served by one
-// `tensorshare serve` (with its daemon). Measures: the first start (every
-// model imported and made resident), a restart over the same repository and
-// store (what a node does after an upgrade or a crash), the gateway's memory
+// `tensorshare serve` (with its daemon). Measures: the first start (ready
+// while the model files import in the background; when every function is
+// READY; a request sent at once to a function still LOADING), a restart over
+// the same repository and store (what a node does after an upgrade or a
+// crash), the gateway's memory
 // per idle function (Pss from smaps_rollup, against a server with one
 // function), repository index and metrics scrape times at N, the first
 // request's cold start, and what `inspect` prints for a model N-1 others share.
