@@ -297,9 +297,10 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         const e = registry.get(fn);
         if (!e || e.pool || e.state !== 'LOADING' || closed) return;
         lifecycle.promote(fn);
+        const imported = lifecycle.importDone(fn); // queued behind other promoted imports, or running
         const op = e.op;
-        await op;
-        if (registry.get(fn) === e && e.op === op && e.state === 'LOADING' && !e.pool) return; // nothing more under way
+        await (imported ?? op);
+        if (!imported && registry.get(fn) === e && e.op === op && e.state === 'LOADING' && !e.pool) return; // nothing more under way
       }
     },
     poll: poller.poll,

@@ -71,6 +71,31 @@ test('held until `after` resolves, except what a request promotes; close drops w
   assert.equal(q.pending(), 0);
 });
 
+test('promoted imports run at most `concurrency` at once too; the rest start next, in the order asked', async () => {
+  const r = runs();
+  let open!: () => void;
+  const q = createImportQueue({ concurrency: 2, run: r.run, after: new Promise<void>((o) => (open = o)) });
+  for (const n of ['a', 'b', 'c', 'd']) q.add(n);
+  await tick();
+  for (const n of ['d', 'c', 'b']) q.promote(n);
+  assert.deepEqual(r.started, ['d', 'c']);
+  let bDone = false;
+  void q.done('b')!.then(() => {
+    bDone = true;
+  });
+  assert.equal(q.done('x'), undefined, 'nothing queued for it');
+  await r.finish('c');
+  assert.deepEqual(r.started, ['d', 'c', 'b']);
+  assert.equal(bDone, false, 'b waits for its own import, not for its place in a lane');
+  await r.finish('b');
+  assert.equal(bDone, true);
+  open();
+  await tick();
+  assert.deepEqual(r.started, ['d', 'c', 'b', 'a'], 'the background lane has its own places');
+  for (const n of ['a', 'd']) await r.finish(n);
+  assert.equal(q.pending(), 0);
+});
+
 test('queued again while it runs (its files changed): one more run after this one', async () => {
   const r = runs();
   const q = createImportQueue({ concurrency: 1, run: r.run });

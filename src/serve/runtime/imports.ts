@@ -3,16 +3,21 @@
 // here, a bounded number at once, so `serve` answers before a thousand
 // imports have run. A request for one of them waits in the scheduler (a
 // loading function has no slots) and its backlog moves that function's import
-// to the front: it starts at once, beside the bounded ones, and runs once
-// (single flight) whoever asks.
+// to a lane of its own: it starts at once (up to `concurrency` promoted at
+// once, beside the background ones) and runs once (single flight) whoever asks.
 
 export interface ImportQueue {
   /** Queues `name` (once; while its import runs, for one more run after it). */
   add(name: string): void;
-  /** Starts `name`'s queued import now (a request waits for it); no-op when it is not queued or already running. */
+  /**
+   * Moves `name`'s queued import to the lane requests wait on: it starts now, unless `concurrency`
+   * promoted imports already run (then next); no-op when it is not queued or already running.
+   */
   promote(name: string): void;
   /** Queued or running. */
   pending(): number;
+  /** Resolves when `name`'s queued or running import has finished (or was dropped); undefined when it has none. */
+  done(name: string): Promise<void> | undefined;
   /** Resolves when nothing is queued or running (at once when idle). */
   idle(): Promise<void>;
   /** Drops what is queued; imports under way finish. */
@@ -27,9 +32,12 @@ export function createImportQueue(o: {
   run(name: string): Promise<unknown>;
 }): ImportQueue {
   const queued = new Set<string>(); // insertion order is the order of the scan
+  const urgent = new Set<string>(); // promoted: a request waits for them, in the order asked
   const running = new Set<string>();
   const again = new Set<string>(); // queued again while running (its files changed): runs once more after
-  let bounded = 0;
+  // Two lanes of `concurrency` each: the background one, and the one requests promote into (so a
+  // client asking for a thousand loading functions at once still runs a bounded number of imports).
+  const lanes = { background: 0, urgent: 0 };
   let closed = false;
   let held = o.after !== undefined;
   void o.after?.then(() => {
@@ -37,30 +45,40 @@ export function createImportQueue(o: {
     pump();
   });
   let waiters: (() => void)[] = [];
+  const finished = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  const finish = (name: string) => {
+    finished.get(name)?.resolve();
+    finished.delete(name);
+  };
 
+  const pending = () => queued.size + urgent.size + running.size;
   const settle = () => {
-    if (queued.size + running.size > 0) return;
+    if (pending() > 0) return;
     const w = waiters;
     waiters = [];
     for (const f of w) f();
   };
-  const start = (name: string, counted: boolean) => {
+  const start = (name: string, lane: keyof typeof lanes) => {
     queued.delete(name);
+    urgent.delete(name);
     running.add(name);
-    if (counted) bounded++;
+    lanes[lane]++;
     void o
       .run(name)
       .catch(() => {})
       .finally(() => {
         running.delete(name);
-        if (counted) bounded--;
+        lanes[lane]--;
         if (again.delete(name) && !closed) queued.add(name);
+        else finish(name);
         pump();
         settle();
       });
   };
+  const first = (set: Set<string>) => set.values().next().value!;
   const pump = () => {
-    while (!closed && !held && bounded < o.concurrency && queued.size > 0) start(queued.values().next().value!, true);
+    while (!closed && lanes.urgent < o.concurrency && urgent.size > 0) start(first(urgent), 'urgent');
+    while (!closed && !held && lanes.background < o.concurrency && queued.size > 0) start(first(queued), 'background');
   };
 
   return {
@@ -71,13 +89,31 @@ export function createImportQueue(o: {
       queueMicrotask(pump); // a scan queues all its functions first, then they start in its order
     },
     promote(name) {
-      if (!closed && queued.has(name)) start(name, false);
+      if (closed || !queued.has(name)) return;
+      queued.delete(name);
+      urgent.add(name);
+      pump();
     },
-    pending: () => queued.size + running.size,
-    idle: () => (queued.size + running.size === 0 ? Promise.resolve() : new Promise((r) => waiters.push(r))),
+    pending,
+    done(name) {
+      if (!queued.has(name) && !urgent.has(name) && !running.has(name)) return undefined;
+      let f = finished.get(name);
+      if (!f) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => {
+          resolve = r;
+        });
+        f = { promise, resolve };
+        finished.set(name, f);
+      }
+      return f.promise;
+    },
+    idle: () => (pending() === 0 ? Promise.resolve() : new Promise((r) => waiters.push(r))),
     close() {
       closed = true;
+      for (const name of [...queued, ...urgent]) finish(name);
       queued.clear();
+      urgent.clear();
       again.clear();
       settle();
     },

@@ -29,6 +29,8 @@ export interface Lifecycle {
   promote(name: string): void;
   /** Background imports queued or running. */
   importsPending(): number;
+  /** Resolves when `name`'s background import (queued or running) finished; undefined when it has none. */
+  importDone(name: string): Promise<void> | undefined;
   /** Resolves when no background import is queued or running. */
   importsIdle(): Promise<void>;
   /** Drops queued background imports (close). */
@@ -211,6 +213,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
     remove,
     promote: (name) => imports?.promote(name),
     importsPending: () => imports?.pending() ?? 0,
+    importDone: (name) => imports?.done(name),
     importsIdle: () => imports?.idle() ?? Promise.resolve(),
     close: () => imports?.close(),
   };
