@@ -10,7 +10,14 @@ const KB = 1000;
 const MiB = 2 ** 20;
 
 function functions(
-  o: { readyMs?: number; perFunction?: number; scrapeMs?: number; longest?: number } = {},
+  o: {
+    readyMs?: number;
+    firstReadyMs?: number;
+    healthReady?: boolean;
+    perFunction?: number;
+    scrapeMs?: number;
+    longest?: number;
+  } = {},
 ): FunctionsResults {
   const n = 1000;
   const single = 50 * MiB;
@@ -18,7 +25,15 @@ function functions(
     functions: n,
     width: 256,
     modelBytes: 789_000,
-    first: { readyMs: 60_000, pssBytes: 120 * MiB, load: [1, 1, 1] },
+    first: {
+      readyMs: o.firstReadyMs ?? 4500,
+      healthReady: o.healthReady ?? true,
+      loadingAtReady: 990,
+      allReadyMs: 60_000,
+      pssBytes: 120 * MiB,
+      load: [1, 1, 1],
+    },
+    waitingRequest: { function: 'fn-999', ms: 640, loadingBefore: true },
     restart: { readyMs: o.readyMs ?? 4000, pssBytes: single + (n - 1) * (o.perFunction ?? 40 * KB), load: [1, 1, 1] },
     single: { readyMs: 1500, pssBytes: single, load: [1, 1, 1] },
     singleBefore: { readyMs: 1600, pssBytes: single + MiB, load: [1, 1, 1] },
@@ -42,6 +57,8 @@ test('functions targets: met, missed one by one, not measured without the suite'
     ['functions-inspect', 'met'],
   ]);
   assert.equal(verdicts(functions({ readyMs: 5001 }))[0]![1], 'missed');
+  assert.equal(verdicts(functions({ firstReadyMs: 5001 }))[0]![1], 'missed', 'the first start counts too');
+  assert.equal(verdicts(functions({ healthReady: false }))[0]![1], 'missed', 'listening but not ready');
   assert.equal(verdicts(functions({ perFunction: 51 * KB }))[1]![1], 'missed');
   assert.equal(verdicts(functions({ scrapeMs: 101 }))[2]![1], 'met', 'one slow scrape: the median decides');
   assert.equal(
@@ -65,7 +82,18 @@ test('the section is fenced and shows every measured figure with the verdicts', 
   const md = functionsSection({ ...sampleResults(), functions: functions() });
   assert.ok(md.startsWith(`<!-- bench:${FUNCTIONS_SECTION_ID}:start -->\n## Many functions on one node`));
   assert.ok(md.trimEnd().endsWith(`<!-- bench:${FUNCTIONS_SECTION_ID}:end -->`));
-  for (const s of ['1000 functions', '4.0 s', '60.0 s', 'per function', 'fn-1', '350 ms', '999 sharing models'])
+  for (const s of [
+    '1000 functions',
+    '4.0 s',
+    '4.5 s (990 LOADING)',
+    '60.0 s',
+    'fn-999 (LOADING)',
+    '640 ms',
+    'per function',
+    'fn-1',
+    '350 ms',
+    '999 sharing models',
+  ])
     assert.ok(md.includes(s), `${s} in\n${md}`);
   assert.equal(functionsSection(sampleResults()), '');
 });

@@ -30,6 +30,9 @@ const singlePss = (f: FunctionsResults) =>
     ? `${formatBytes(f.singleBefore.pssBytes)} and ${formatBytes(f.single.pssBytes)}`
     : formatBytes(f.single.pssBytes);
 
+/** The 1-function server's faster start (its first start imports in the background; both measure the fixed cost). */
+const singleReady = (f: FunctionsResults) => Math.min(f.single.readyMs, f.singleBefore?.readyMs ?? Infinity);
+
 export function functionsTargets(r: BenchResults): TargetResult[] {
   const f = r.functions;
   const at = `at ${FUNCTIONS_TARGETS.functions} functions`;
@@ -56,16 +59,28 @@ export function functionsTargets(r: BenchResults): TargetResult[] {
       ? [`measured at ${f.functions} functions, not ${FUNCTIONS_TARGETS.functions}: indicative only`]
       : [];
   const out: TargetResult[] = [];
+  // Ready: listening, health ready, every function listed and taking requests (a function whose model file
+  // still imports in the background is LOADING; its first request waits for that import). Both starts count.
+  const healthy = f.first.healthReady !== false && f.restart.healthReady !== false;
+  const worstStart = Math.max(f.first.readyMs, f.restart.readyMs);
+  const allReady = (x: typeof f.first) =>
+    x.allReadyMs === undefined ? '' : `, every function READY after ${s1(x.allReadyMs)}`;
   out.push({
     id: 'functions-ready',
     title: `${FUNCTIONS_TARGETS.functions} functions ready ≤ ${s1(FUNCTIONS_TARGETS.readyMs)} after start`,
-    verdict: f.restart.readyMs <= FUNCTIONS_TARGETS.readyMs ? 'met' : 'missed',
-    measured: `restart: ${s1(f.restart.readyMs)} for ${f.functions} functions (first start, importing every model: ${s1(f.first.readyMs)})`,
+    verdict: healthy && worstStart <= FUNCTIONS_TARGETS.readyMs ? 'met' : 'missed',
+    measured: `first start ${s1(f.first.readyMs)} (${f.first.loadingAtReady ?? '?'} LOADING${allReady(f.first)}), restart ${s1(f.restart.readyMs)} (${f.restart.loadingAtReady ?? '?'} LOADING${allReady(f.restart)})`,
     notes: [
       ...quick,
-      `the restart finds every model file already imported (same bytes: no split, no runtime check) and resident; the first start imports and checks ${f.functions} model files (${formatBytes(f.modelBytes)} each)`,
-      `split: ${s1(f.single.readyMs)} for a server with 1 function (serve and its daemon starting), then ${ms((f.restart.readyMs - f.single.readyMs) / Math.max(1, f.functions - 1))} per further function (a deploy: fingerprint, config read, the model file hashed again to prove it unchanged, its manifest read, one stat to see it resident; no lease in the daemon for a model already resident)`,
-      `load average at the restart: ${loadOf(f.restart.load)} on this shared machine`,
+      'ready: `serve` printed where it listens, `/v2/health/ready` answers 200, every function is listed; a function whose model file is not imported yet (first start) is listed LOADING while its import runs in the background (`serve --background-imports`, 8 at once), and a request for it waits for that import, moved to the front, then its cold start. "every function READY" is when the last background import finished',
+      ...(f.waitingRequest
+        ? [
+            `first start: a request sent right after ready to ${f.waitingRequest.function} (${f.waitingRequest.loadingBefore ? 'LOADING: the last in the import order' : 'already READY'}) answered in ${ms(f.waitingRequest.ms)}`,
+          ]
+        : []),
+      `the restart finds every model file stamped as imported (same path, inode, size, mtime and ctime: not read) and resident; the first start imports and checks ${f.functions} model files (${formatBytes(f.modelBytes)} each) in the background`,
+      `split: ${s1(singleReady(f))} for a server with 1 function (the faster of its two starts: serve and its daemon starting, the function scan beside the daemon's start), then ${ms(Math.max(0, f.restart.readyMs - singleReady(f)) / Math.max(1, f.functions - 1))} per further function at the restart`,
+      `load average at the first start / restart: ${loadOf(f.first.load)} / ${loadOf(f.restart.load)}`,
     ],
   });
   out.push({
@@ -111,9 +126,35 @@ export function functionsSection(r: BenchResults): string {
     '',
     row(['', 'measured', 'load (1/5/15 min)']),
     row(['---', '---', '---']),
-    row([`first start: ${f.functions} model files imported, ready after`, s1(f.first.readyMs), loadOf(f.first.load)]),
-    row([`restart over the same repository and store: ready after`, s1(f.restart.readyMs), loadOf(f.restart.load)]),
-    row(['restart with 1 function: ready after', s1(f.single.readyMs), loadOf(f.single.load)]),
+    row([
+      `first start (${f.functions} model files to import): ready after`,
+      `${s1(f.first.readyMs)}${f.first.loadingAtReady !== undefined ? ` (${f.first.loadingAtReady} LOADING)` : ''}`,
+      loadOf(f.first.load),
+    ]),
+    ...(f.first.allReadyMs !== undefined
+      ? [row(['first start: every background import done, all READY after', s1(f.first.allReadyMs), ''])]
+      : []),
+    ...(f.waitingRequest
+      ? [
+          row([
+            `first start: a request right after ready to ${f.waitingRequest.function} (${f.waitingRequest.loadingBefore ? 'LOADING' : 'READY'})`,
+            ms(f.waitingRequest.ms),
+            '',
+          ]),
+        ]
+      : []),
+    row([
+      `restart over the same repository and store: ready after`,
+      `${s1(f.restart.readyMs)}${f.restart.loadingAtReady !== undefined ? ` (${f.restart.loadingAtReady} LOADING)` : ''}`,
+      loadOf(f.restart.load),
+    ]),
+    row([
+      'server with 1 function: ready after',
+      f.singleBefore
+        ? `${s1(f.singleBefore.readyMs)} (first start), ${s1(f.single.readyMs)} (restart, after the N)`
+        : s1(f.single.readyMs),
+      loadOf(f.single.load),
+    ]),
     row([
       'gateway Pss, idle',
       `${formatBytes(f.restart.pssBytes)} with ${f.functions}, ${singlePss(f)} with 1: ${kB(Math.max(0, f.bytesPerIdleFunction))} per function`,

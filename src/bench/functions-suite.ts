@@ -1,9 +1,11 @@
 // Suite "functions": many small functions on one node. N fine-tuned variants
 // of one MLP (shared base layers, the last layer changed), each its own
 // function folder with its model file and config, served by one
-// `tensorshare serve` (with its daemon). Measures: the first start (every
-// model imported and made resident), a restart over the same repository and
-// store (what a node does after an upgrade or a crash), the gateway's memory
+// `tensorshare serve` (with its daemon). Measures: the first start (ready
+// while the model files import in the background; when every function is
+// READY; a request sent at once to a function still LOADING), a restart over
+// the same repository and store (what a node does after an upgrade or a
+// crash), the gateway's memory
 // per idle function (Pss from smaps_rollup, against a server with one
 // function), repository index and metrics scrape times at N, the first
 // request's cold start, and what `inspect` prints for a model N-1 others share.
@@ -34,8 +36,18 @@ export function functionsPlan(quick: boolean): FunctionsPlan {
 }
 
 export interface ServeStart {
-  /** Spawn until the server printed its URL (every function deployed). */
+  /**
+   * Spawn until the server printed its URL: it listens, every function is listed, READY or (its model
+   * file still importing in the background) LOADING, and each takes requests (one for a LOADING
+   * function waits for its import).
+   */
   readyMs: number;
+  /** /v2/health/ready answered 200 right after readyMs. */
+  healthReady?: boolean;
+  /** Functions listed LOADING right after readyMs (background imports still to do). */
+  loadingAtReady?: number;
+  /** Spawn until the repository index listed every function READY (every background import done). */
+  allReadyMs?: number;
   /** Pss of the serve (gateway) process, idle, after ready. */
   pssBytes: number;
   /** Load average when it started. */
@@ -49,6 +61,8 @@ export interface FunctionsResults {
   modelBytes: number;
   /** First start: every model file imported (runtime check), made resident. */
   first: ServeStart;
+  /** First start: a request sent right after ready to the last function still LOADING (its import moved to the front, then a cold start). */
+  waitingRequest?: { function: string; ms: number; loadingBefore: boolean };
   /** Restart over the same repository and store. */
   restart: ServeStart;
   /** A server with one of the functions (the gateway's fixed memory), started before the N and after them. */
@@ -86,7 +100,13 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
     }
     await fs.mkdir(singleDir);
     await fs.cp(path.join(functionsDir, 'fn-1'), path.join(singleDir, 'fn-1'), { recursive: true });
-    const serve = async (folder: string, label: string, f?: (s: ServeProcess) => Promise<void>) => {
+    let waitingRequest: FunctionsResults['waitingRequest'];
+    const serve = async (
+      folder: string,
+      label: string,
+      f?: (s: ServeProcess) => Promise<void>,
+      atReady?: (s: ServeProcess, index: IndexEntry[]) => Promise<void>,
+    ) => {
       const load = os.loadavg();
       const t0 = performance.now();
       // A first start imports every function's model: at 1,000 functions that can take minutes on 2 cores.
@@ -99,10 +119,22 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
       });
       const readyMs = performance.now() - t0;
       try {
+        const healthReady = (await fetch(`${s.url}/v2/health/ready`)).status === 200;
+        const index = await repositoryIndex(s.url);
+        const loadingAtReady = index.filter((e) => e.state === 'LOADING').length;
+        await atReady?.(s, index);
+        const allReadyMs = await allReady(s.url, t0);
         await new Promise((r) => setTimeout(r, 1000)); // idle: what start left behind, not its transient buffers
-        const start = { readyMs, pssBytes: readSmapsRollup(s.pid).pss, load };
+        const start: ServeStart = {
+          readyMs,
+          healthReady,
+          loadingAtReady,
+          allReadyMs,
+          pssBytes: readSmapsRollup(s.pid).pss,
+          load,
+        };
         ctx.log(
-          `functions: ${label}: ready in ${(readyMs / 1000).toFixed(1)} s, Pss ${(start.pssBytes / 2 ** 20).toFixed(1)} MiB`,
+          `functions: ${label}: ready in ${(readyMs / 1000).toFixed(1)} s (${loadingAtReady} LOADING, health ${healthReady ? 'ready' : 'NOT ready'}), every function READY after ${(allReadyMs / 1000).toFixed(1)} s, Pss ${(start.pssBytes / 2 ** 20).toFixed(1)} MiB`,
         );
         await f?.(s);
         return start;
@@ -111,8 +143,36 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
         await socketGone(path.join(store, 'daemon.sock'));
       }
     };
+    const body = JSON.stringify({
+      inputs: [
+        {
+          name: 'x',
+          datatype: 'FP32',
+          shape: [1, plan.width],
+          data: new Array(plan.width).fill(0.5),
+        },
+      ],
+    });
+    const infer = (url: string, fn: string) =>
+      ok(
+        fetch(`${url}/v2/models/${fn}/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }),
+      );
     const singleBefore = await serve(singleDir, 'first start, 1 function');
-    const first = await serve(functionsDir, `first start, ${n} functions`);
+    const first = await serve(functionsDir, `first start, ${n} functions`, undefined, async (s, index) => {
+      // The function the background imports reach last (the scan's order), unless they are done.
+      const loading = index.filter((e) => e.state === 'LOADING');
+      const fn = (loading.at(-1) ?? index.at(-1))!.name;
+      const t = performance.now();
+      await infer(s.url, fn);
+      waitingRequest = { function: fn, ms: performance.now() - t, loadingBefore: loading.length > 0 };
+      ctx.log(
+        `functions: first start: a request to ${fn} (${loading.length ? 'LOADING' : 'READY'}) answered in ${waitingRequest.ms.toFixed(0)} ms`,
+      );
+    });
     const indexMs: number[] = [];
     const metricsMs: number[] = [];
     let metricsBytes = 0;
@@ -131,27 +191,10 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
           }),
         );
       }
-      const body = JSON.stringify({
-        inputs: [
-          {
-            name: 'x',
-            datatype: 'FP32',
-            shape: [1, plan.width],
-            data: new Array(plan.width).fill(0.5),
-          },
-        ],
-      });
       for (let k = 0; k < plan.firstRequests; k++) {
         const fn = `fn-${1 + Math.floor((k * n) / plan.firstRequests)}`;
-        const infer = () =>
-          ok(
-            fetch(`${s.url}/v2/models/${fn}/infer`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body,
-            }),
-          );
-        const firstMs = await timed(infer);
+        const call = () => infer(s.url, fn);
+        const firstMs = await timed(call);
         // The instance's own cold start (spawn to ready), as the gateway's histogram recorded it.
         const m = new RegExp(`^tensorshare_cold_start_duration_seconds_sum\\{function="${fn}"\\} (\\S+)`, 'm').exec(
           await ok(fetch(`${s.url}/metrics`)),
@@ -161,7 +204,7 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
           function: fn,
           firstMs,
           ...(typeof cold === 'number' ? { coldStartMs: cold } : {}),
-          secondMs: await timed(infer),
+          secondMs: await timed(call),
         });
       }
     });
@@ -172,6 +215,7 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
       width: plan.width,
       modelBytes,
       first,
+      ...(waitingRequest ? { waitingRequest } : {}),
       restart,
       single,
       singleBefore,
@@ -200,6 +244,28 @@ async function socketGone(socket: string, timeoutMs = 15_000): Promise<void> {
     )
       return;
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface IndexEntry {
+  name: string;
+  state: string;
+}
+
+async function repositoryIndex(url: string): Promise<IndexEntry[]> {
+  return JSON.parse(await ok(fetch(`${url}/v2/repository/index`, { method: 'POST', body: '{}' }))) as IndexEntry[];
+}
+
+/** Polls the index until every function is READY; ms since `t0`. */
+async function allReady(url: string, t0: number, timeoutMs = 900_000): Promise<number> {
+  for (;;) {
+    const index = await repositoryIndex(url);
+    if (index.every((e) => e.state === 'READY')) return performance.now() - t0;
+    const bad = index.find((e) => e.state === 'UNAVAILABLE');
+    if (bad) throw new Error(`functions: ${bad.name} is UNAVAILABLE: ${JSON.stringify(bad)}`);
+    if (performance.now() - t0 > timeoutMs)
+      throw new Error(`functions: not every function READY after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

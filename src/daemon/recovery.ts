@@ -3,7 +3,6 @@
 // its picture from the store and that file (recover): resident units (a
 // half-evicted or half-copied unit is dropped, orphaned files removed), their
 // use statistics, leases of clients that may still run, and pins.
-import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { evictResident, scanStore } from '../store/evict.js';
 import { fastRunKey, findFastRun } from '../store/fast-run.js';
@@ -81,7 +80,7 @@ export async function recover(deps: RecoveryDeps): Promise<{ restoredLeases: num
           e.key,
         );
       }
-      const mt = (await fs.stat(e.manifestFile).catch(() => undefined))?.mtimeMs ?? now();
+      const mt = e.mtimeMs ?? now();
       addResident(r, u, mt);
       u.lastUse = u.lastRelease = mt;
       const s = savedUnits.get(u.key);

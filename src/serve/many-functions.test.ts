@@ -13,6 +13,7 @@ import { layout } from '../store/layout.js';
 import { realClock } from './autoscaler/clock.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { createScheduling } from './scheduling.js';
+import { runtimeBackend } from './backend.js';
 import { createRepositoryPoller, DEPLOY_CONCURRENCY } from './runtime/polling.js';
 import { createFunctionRegistry } from './runtime/registry.js';
 import { silentLogger } from './runtime/log.js';
@@ -106,6 +107,77 @@ describe('many idle functions', () => {
       await rt.close({ timeoutMs: 5000 });
     }
   });
+});
+
+test('background imports: functions LOADING at start, a request for one waits for its import alone, a broken file fails only its function', async () => {
+  const roots = await tempRoots('ts-background-imports');
+  const dir = path.join(roots.dir, 'functions');
+  await writeVariantFunctions(dir, 4);
+  await fs.mkdir(path.join(dir, 'broken'));
+  await fs.writeFile(path.join(dir, 'broken', 'model.onnx'), 'not an onnx model');
+  await fs.writeFile(path.join(dir, 'broken', 'config.json'), JSON.stringify({ modelFile: 'model.onnx' }));
+  let open!: () => void;
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  const rt = await createRuntime({
+    env: testEnv(),
+    functionsDir: dir,
+    repository: roots.repository,
+    store: roots.store,
+    pollIntervalMs: 0,
+    backgroundImports: 2,
+    backgroundAfter: gate,
+  });
+  const sched = createScheduling({ runtime: rt });
+  const versions = (fn: string) => listVersions(layout(roots.repository), fn);
+  try {
+    assert.deepEqual(
+      rt.list().map((s) => [s.name, s.state]),
+      [
+        ['broken', 'LOADING'],
+        ['fn-1', 'LOADING'],
+        ['fn-2', 'LOADING'],
+        ['fn-3', 'LOADING'],
+        ['fn-4', 'LOADING'],
+      ],
+    );
+    assert.equal(rt.stats().imports.pending, 5);
+    // Metadata of a loading function: the call waits for its import (started at once), not "unknown model".
+    const meta = await runtimeBackend(rt, sched).modelMetadata('fn-2');
+    assert.equal(meta?.inputs[0]?.name, 'x');
+    assert.equal(rt.status('fn-2')?.state, 'READY');
+    const r = await sched.infer('fn-3', {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, MLP_TINY.width], data: new Float32Array(MLP_TINY.width) }],
+    });
+    assert.equal(r.outputs[0]!.shape.join(','), `1,${MLP_TINY.width}`);
+    // Held until the gate: only what was asked for was imported.
+    assert.deepEqual(
+      await Promise.all(['fn-1', 'fn-2', 'fn-3', 'fn-4'].map(async (f) => (await versions(f)).length)),
+      [0, 1, 1, 0],
+    );
+    open();
+    await until(() => rt.stats().imports.pending === 0, 60_000, 'background imports done');
+    assert.deepEqual(
+      rt.list().map((s) => [s.name, s.state]),
+      [
+        ['broken', 'UNAVAILABLE'],
+        ['fn-1', 'READY'],
+        ['fn-2', 'READY'],
+        ['fn-3', 'READY'],
+        ['fn-4', 'READY'],
+      ],
+    );
+    assert.match(rt.status('broken')!.reason!, /model\.onnx/);
+    await assert.rejects(
+      sched.infer('broken', { inputs: [] }),
+      (e: Error & { code?: string }) => e.code === 'ERR_UNAVAILABLE' && /broken/.test(e.message),
+    );
+  } finally {
+    await sched.close();
+    await rt.close({ timeoutMs: 5000 });
+    await roots.cleanup();
+  }
 });
 
 test('importing the same file again touches nothing in the repository (no staging, no runtime check)', async () => {

@@ -97,6 +97,20 @@ export interface RuntimeOptions {
   prestart?: number;
   /** Buffers instances' large JSON text is read into; the gateway gives them back once a response is sent. */
   readBuffers?: BufferPool;
+  /**
+   * Import model files in the background, this many at once: a scan lists a new function at
+   * minInstances 0 whose model file is not imported yet (no stamp: src/store/source-stamp.ts) as
+   * LOADING and returns; its first request waits for its import, which then starts at once.
+   * Default 0: every scan (and start) imports before it returns.
+   */
+  backgroundImports?: number;
+  /**
+   * Work nothing waits for starts when this resolves (default: at once): background imports (but not
+   * one a request waits for) and forking the pre-started processes. serve: once the gateway listens,
+   * so neither slows its start (a pre-started process loading ONNX Runtime beside the daemon's start
+   * costs a restart a few hundred ms on two cores).
+   */
+  backgroundAfter?: Promise<unknown>;
 }
 
 export interface RuntimeStats {
@@ -104,6 +118,8 @@ export interface RuntimeStats {
   memory: { budgetBytes: number; reservedBytes: number };
   /** Idle pre-started instance processes: preloaded, and still loading. */
   prestart: { ready: number; starting: number };
+  /** Background imports queued or running. */
+  imports: { pending: number };
 }
 
 export interface Runtime {
@@ -131,6 +147,11 @@ export interface Runtime {
   load(fn: string): Promise<FunctionStatus>;
   /** Stops taking requests for `fn`, serves what the scheduler holds for it, drains its instances. */
   unload(fn: string): Promise<void>;
+  /**
+   * Resolves once `fn` is past LOADING (deployed, failed or gone); a background import it waits
+   * for starts now. At once for a function that is not loading.
+   */
+  whenLoaded(fn: string): Promise<void>;
   /** Scans functionsDir now (what polling does). */
   poll(): Promise<void>;
   stats(): RuntimeStats;
@@ -222,6 +243,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     emit,
     log,
     isClosed,
+    backgroundImports: o.backgroundImports,
+    ...(o.backgroundAfter ? { backgroundImportsAfter: o.backgroundAfter } : {}),
   });
   const poller = createRepositoryPoller({
     functionsDir: o.functionsDir,
@@ -258,6 +281,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       if (!e) return;
       e.backlog = runs;
       e.pool?.setBacklog(runs);
+      if (runs > 0 && !e.pool) lifecycle.promote(fn);
     },
     watch(l) {
       runner = l;
@@ -272,6 +296,17 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       registry.unloaded.set(fn, await catalog.fingerprint(fn));
       await lifecycle.remove(fn, 'unload');
     },
+    async whenLoaded(fn) {
+      for (;;) {
+        const e = registry.get(fn);
+        if (!e || e.pool || e.state !== 'LOADING' || closed) return;
+        lifecycle.promote(fn);
+        const imported = lifecycle.importDone(fn); // queued behind other promoted imports, or running
+        const op = e.op;
+        await (imported ?? op);
+        if (!imported && registry.get(fn) === e && e.op === op && e.state === 'LOADING' && !e.pool) return; // nothing more under way
+      }
+    },
     poll: poller.poll,
     stats: () => ({
       functions: registry.pools().map((p) => {
@@ -280,6 +315,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       }),
       memory: resources.memory(),
       prestart: prestart.counts(),
+      imports: { pending: lifecycle.importsPending() },
     }),
     subscribe(l) {
       listeners.add(l);
@@ -288,6 +324,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     async close(opts = {}) {
       if (closed) return;
       closed = true;
+      lifecycle.close();
       await poller.stop();
       sampler.stop();
       driver.stop();
@@ -314,6 +351,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     },
     destroy() {
       closed = true;
+      lifecycle.close();
       void poller.stop();
       sampler.stop();
       driver.stop();
@@ -323,7 +361,11 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   };
 
   if (o.loadAll !== false) await poller.poll();
-  prestart.refill();
+  if (o.backgroundAfter)
+    void o.backgroundAfter.then(() => {
+      if (!closed) prestart.refill();
+    });
+  else prestart.refill();
   driver.start();
   sampler.start();
   poller.start();

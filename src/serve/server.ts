@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { TensorshareError } from '../errors.js';
 import { DaemonClient } from '../client/daemon-client.js';
-import { daemonResidency } from '../client/residency.js';
+import { daemonResidency, type Residency } from '../client/residency.js';
 import { superviseDaemon, type DaemonSupervisor } from './daemon-supervisor.js';
 import { layout } from '../store/layout.js';
 import { createBufferPool } from '../shm/index.js';
@@ -66,6 +66,8 @@ export interface ServeOptions {
   instanceUsers?: InstanceUsers;
   /** Idle pre-started instance processes (RuntimeOptions.prestart); default 1. */
   prestart?: number;
+  /** Model file imports in the background at once (RuntimeOptions.backgroundImports); default 0: imported before serving. */
+  backgroundImports?: number;
   /** The gateway's size, time and decode bounds (default: the gateway's). */
   gateway?: GatewayBounds;
   /** Serve the live dashboard on its own listener (default: none). */
@@ -106,8 +108,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // Instances as serve's own user need nothing of the socket beyond what serve has.
   const users =
     o.instanceUsers && otherInstanceUsers(o.instanceUsers, o.daemon ?? 'auto') ? o.instanceUsers : undefined;
+  // The daemon starts while the function repository is scanned (the scan needs it only for a model that is
+  // not resident yet): at a restart over 1,000 functions both take about a second.
+  let daemonStarting: Promise<DaemonSupervisor> | undefined;
   if ((o.daemon ?? 'auto') === 'auto') {
-    supervisor = await superviseDaemon({
+    daemonStarting = superviseDaemon({
       repository: o.repository,
       store: o.store,
       socket,
@@ -115,14 +120,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       log: log.child({ component: 'daemon-supervisor' }),
       ...(users ? { socketGroup: users.default.gid } : {}),
     });
-    daemon = { mode: supervisor.mode, socket };
-    if (users && supervisor.mode === 'connected') checkSocketReachable(socket, users.default.gid);
+    daemonStarting.catch(() => {}); // awaited below; a deploy waiting on it sees the failure too
     storeClient = new DaemonClient({ socket, name: `tensorshare serve[${process.pid}]` });
-    log.info({ socket, daemon: daemon.mode }, 'deploy and instances make models resident through the daemon');
   }
   const stopDaemon = async () => {
     await storeClient?.disconnect().catch(() => {});
-    await supervisor?.close();
+    await (supervisor ?? (await daemonStarting?.catch(() => undefined)))?.close();
   };
 
   // Metrics hear the runtime from its first event (instances started while it deploys at start).
@@ -154,6 +157,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     if (unknown.length)
       log.warn({ functions: unknown }, `the plan names functions this repository does not have: ${unknown.join(', ')}`);
   }
+  // Work nothing waits for (background imports, pre-started processes) starts once the gateway listens.
+  let listened = () => {};
+  const listening = new Promise<void>((r) => {
+    listened = r;
+  });
   const runtime = await createRuntime({
     cores,
     onEvent: (e) => {
@@ -170,10 +178,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     instanceUsers: users,
     prestart: o.prestart ?? 1,
     readBuffers,
+    backgroundImports: o.backgroundImports ?? 0,
+    backgroundAfter: listening,
     ...(storeClient === undefined
       ? {}
       : {
-          residency: daemonResidency(storeClient),
+          residency: afterDaemon(daemonResidency(storeClient), daemonStarting!),
           openModel: { module: new URL('../client/open.js', import.meta.url).href, export: 'open' },
           env: { ...(o.env ?? process.env), TENSORSHARE_SOCKET: socket },
         }),
@@ -182,6 +192,19 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     await stopDaemon();
     throw e;
   });
+  if (daemonStarting) {
+    try {
+      supervisor = await daemonStarting;
+      daemon = { mode: supervisor.mode, socket };
+      if (users && supervisor.mode === 'connected') checkSocketReachable(socket, users.default.gid);
+    } catch (e) {
+      unwire();
+      await runtime.close({ timeoutMs: 5000 });
+      await stopDaemon();
+      throw e;
+    }
+    log.info({ socket, daemon: daemon.mode }, 'deploy and instances make models resident through the daemon');
+  }
   let scheduling: Scheduling;
   try {
     scheduling = createScheduling({
@@ -255,6 +278,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       await stopDaemon();
       throw e;
     });
+  listened();
 
   let closing: Promise<void> | undefined;
   return {
@@ -275,6 +299,16 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         await stopDaemon();
       })();
       return closing;
+    },
+  };
+}
+
+/** Residency through the daemon once it answers (deploys start while it is still starting). */
+function afterDaemon(residency: Residency, up: Promise<unknown>): Residency {
+  return {
+    async ensureResident(ref, mode) {
+      await up;
+      return residency.ensureResident(ref, mode);
     },
   };
 }

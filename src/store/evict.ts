@@ -16,6 +16,10 @@ import {
   type VariantManifest,
 } from './manifest.js';
 import { fastRunKey } from './fast-run.js';
+import { mapBounded } from '../bounded.js';
+
+/** File system calls a scan overlaps: a daemon's start scans every resident model (a thousand at a node of many functions). */
+const SCAN_CONCURRENCY = 32;
 
 export interface StoreFile {
   path: string;
@@ -25,8 +29,15 @@ export interface StoreFile {
 }
 
 export type ResidentEntry =
-  | { kind: 'model'; manifestFile: string; manifest: Manifest; files: StoreFile[] }
-  | { kind: 'variant'; manifestFile: string; variant: VariantManifest; key: string; files: StoreFile[] };
+  | { kind: 'model'; manifestFile: string; manifest: Manifest; files: StoreFile[]; mtimeMs?: number }
+  | {
+      kind: 'variant';
+      manifestFile: string;
+      variant: VariantManifest;
+      key: string;
+      files: StoreFile[];
+      mtimeMs?: number;
+    };
 
 export interface StoreScan {
   resident: ResidentEntry[];
@@ -59,11 +70,23 @@ async function readdirOr(dir: string): Promise<string[]> {
 }
 
 async function sizes(dir: string, out: Map<string, number>): Promise<void> {
-  for (const f of await readdirOr(dir)) {
-    const p = path.join(dir, f);
-    const st = await fs.stat(p).catch(() => undefined);
-    if (st?.isFile()) out.set(p, st.size);
-  }
+  const names = await readdirOr(dir);
+  const stats = await mapBounded(names, SCAN_CONCURRENCY, (f) => fs.stat(path.join(dir, f)).catch(() => undefined));
+  names.forEach((f, i) => {
+    if (stats[i]?.isFile()) out.set(path.join(dir, f), stats[i]!.size);
+  });
+}
+
+/** Every `<dir>/<sub>/*.json`, sorted. */
+async function manifestFiles(dir: string): Promise<string[]> {
+  const subs = (await readdirOr(dir)).sort();
+  const lists = await mapBounded(subs, SCAN_CONCURRENCY, async (sub) =>
+    (await readdirOr(path.join(dir, sub)))
+      .filter((x) => x.endsWith('.json'))
+      .sort()
+      .map((f) => path.join(dir, sub, f)),
+  );
+  return lists.flat();
 }
 
 /**
@@ -72,39 +95,53 @@ async function sizes(dir: string, out: Map<string, number>): Promise<void> {
  */
 export async function scanStore(store: Layout, options: { removeIncomplete?: boolean } = {}): Promise<StoreScan> {
   const files = new Map<string, number>();
-  await sizes(store.tensors, files);
-  await sizes(store.graphs, files);
+  await Promise.all([sizes(store.tensors, files), sizes(store.graphs, files)]);
   const resident: ResidentEntry[] = [];
   const incomplete: string[] = [];
   const complete = (fs_: StoreFile[]) => fs_.every((f) => files.get(f.path) === f.bytes);
-  for (const name of (await readdirOr(store.models)).sort()) {
-    for (const f of (await readdirOr(path.join(store.models, name))).filter((x) => x.endsWith('.json')).sort()) {
-      const manifestFile = path.join(store.models, name, f);
-      const manifest = await readJson<Manifest>(manifestFile, 'manifest')
+  const models = await manifestFiles(store.models);
+  const read = await mapBounded(models, SCAN_CONCURRENCY, (manifestFile) =>
+    Promise.all([
+      readJson<Manifest>(manifestFile, 'manifest')
         .then((m) => checkManifest(m, manifestFile))
-        .catch(() => undefined);
-      const fl = manifest ? filesOf(store, manifest.graph, manifest.tensors) : [];
-      if (manifest && complete(fl)) resident.push({ kind: 'model', manifestFile, manifest, files: fl });
-      else incomplete.push(manifestFile);
-    }
-  }
-  for (const digest of (await readdirOr(store.variants)).sort()) {
-    for (const f of (await readdirOr(path.join(store.variants, digest))).filter((x) => x.endsWith('.json')).sort()) {
-      const manifestFile = path.join(store.variants, digest, f);
-      const variant = await readJson<VariantManifest>(manifestFile, 'variant').catch(() => undefined);
-      const ok = variant?.graph && Array.isArray(variant.tensors);
-      const fl = ok ? filesOf(store, variant.graph, variant.tensors) : [];
-      if (ok && complete(fl))
-        resident.push({
-          kind: 'variant',
-          manifestFile,
-          variant,
-          key: fastRunKey(variant.ortVersion, variant.target),
-          files: fl,
-        });
-      else incomplete.push(manifestFile);
-    }
-  }
+        .catch(() => undefined),
+      fs.stat(manifestFile).then(
+        (st) => st.mtimeMs,
+        () => undefined,
+      ),
+    ]),
+  );
+  models.forEach((manifestFile, i) => {
+    const [manifest, mtimeMs] = read[i]!;
+    const fl = manifest ? filesOf(store, manifest.graph, manifest.tensors) : [];
+    if (manifest && complete(fl)) resident.push({ kind: 'model', manifestFile, manifest, files: fl, mtimeMs });
+    else incomplete.push(manifestFile);
+  });
+  const variants = await manifestFiles(store.variants);
+  const readVariants = await mapBounded(variants, SCAN_CONCURRENCY, (manifestFile) =>
+    Promise.all([
+      readJson<VariantManifest>(manifestFile, 'variant').catch(() => undefined),
+      fs.stat(manifestFile).then(
+        (st) => st.mtimeMs,
+        () => undefined,
+      ),
+    ]),
+  );
+  variants.forEach((manifestFile, i) => {
+    const [variant, mtimeMs] = readVariants[i]!;
+    const ok = variant?.graph && Array.isArray(variant.tensors);
+    const fl = ok ? filesOf(store, variant.graph, variant.tensors) : [];
+    if (ok && complete(fl))
+      resident.push({
+        kind: 'variant',
+        manifestFile,
+        variant,
+        key: fastRunKey(variant.ortVersion, variant.target),
+        files: fl,
+        mtimeMs,
+      });
+    else incomplete.push(manifestFile);
+  });
   if (options.removeIncomplete && incomplete.length) {
     await withLock(store, async () => {
       for (const m of incomplete) await fs.rm(m, { force: true });

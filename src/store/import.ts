@@ -21,6 +21,7 @@ import { dtypeInfo } from '../onnx/dtypes.js';
 import { backgroundHash, type BackgroundHash } from './background-hash.js';
 import { fileHashPool } from './file-hash-pool.js';
 import { checkRunnableIsolated } from './runtime-process.js';
+import { sourceIdentity, stampedImport, writeStamp } from './source-stamp.js';
 
 /** Model files from this size hash on worker threads (below it, starting them costs more than they save). */
 export const HASH_THREADS_FROM_BYTES = 64 * 2 ** 20;
@@ -88,6 +89,29 @@ export async function importModel(repository: string, file: string, options: Imp
     );
   }
   const l = layout(repository);
+  // A file stamped as imported and unchanged since (stat identity): not even read.
+  const stamped = await stampedImport(l, options.name, options.version, file);
+  if (stamped)
+    return {
+      manifest: stamped,
+      outcome: 'existing',
+      tensorsAdded: 0,
+      bytesAdded: 0,
+      ms: performance.now() - t0,
+      warnings: [],
+    };
+  const before = await sourceIdentity(file);
+  const result = await importUnstamped(l, file, options, t0);
+  await writeStamp(l, file, result.manifest, before);
+  return result;
+}
+
+async function importUnstamped(
+  l: ReturnType<typeof layout>,
+  file: string,
+  options: ImportOptions,
+  t0: number,
+): Promise<ImportResult> {
   // Read-only, so before the layout checks: a re-import of the same file touches nothing.
   const known = await findSameSource(l, options.name, options.version, file);
   if (known)

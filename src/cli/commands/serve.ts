@@ -44,6 +44,7 @@ interface ServeOpts {
   decodeHeapMb?: string;
   dashboard?: string;
   plan?: string;
+  backgroundImports: string;
 }
 
 const count = (flag: string, v: string | undefined): number | undefined => {
@@ -62,6 +63,9 @@ const port = (flag: string, v: string) => {
 };
 
 const MiB = 1024 * 1024;
+
+/** Imports at once in the background: each runs ONNX Runtime's load check, so a few keep two cores busy. */
+const DEFAULT_BACKGROUND_IMPORTS = 8;
 
 /** The gateway's bounds named on the command line (the rest keep the gateway's defaults). */
 function gatewayBounds(o: ServeOpts): GatewayBounds {
@@ -168,6 +172,11 @@ export function registerServe(program: Command): void {
       'serve the live web dashboard at /dashboard/ on its own port (host default 127.0.0.1; port 0: any free port); off by default',
     )
     .option(
+      '--background-imports <n>',
+      "model files (a function's modelFile) imported at once in the background: serve answers first, a function at minInstances 0 whose file is not imported yet is LOADING and its first request waits for its import (0: import every model file before serving)",
+      String(DEFAULT_BACKGROUND_IMPORTS),
+    )
+    .option(
       '--plan <file>',
       "apply a plan of tensorshare plan --out: its instances, threads, batch cap and device replace those functions' settings",
     )
@@ -199,6 +208,12 @@ export function registerServe(program: Command): void {
             `--prestart must be an integer >= 0, got '${opts.prestart}'`,
           );
         const slots = count('--slots', opts.slots);
+        const backgroundImports = Number(opts.backgroundImports);
+        if (!(Number.isInteger(backgroundImports) && backgroundImports >= 0))
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            `--background-imports must be an integer >= 0, got '${opts.backgroundImports}'`,
+          );
         const realtimeReserve = opts.realtimeReserve === undefined ? undefined : Number(opts.realtimeReserve);
         if (realtimeReserve !== undefined && !(Number.isInteger(realtimeReserve) && realtimeReserve >= 0)) {
           throw new TensorshareError(
@@ -246,6 +261,7 @@ export function registerServe(program: Command): void {
           realtimeReserve,
           instanceUsers,
           prestart,
+          backgroundImports,
           gateway: gatewayBounds(opts),
           ...(dashboard ? { dashboard } : {}),
           ...(opts.plan ? { plan: readPlan(opts.plan) } : {}),

@@ -43,6 +43,7 @@ function sources(roots: { repository: string; store: string }) {
         ],
         memory: { budgetBytes: 1000, reservedBytes: 10 },
         prestart: { ready: 0, starting: 0 },
+        imports: { pending: 0 },
       }),
       deployment: () => undefined,
     },

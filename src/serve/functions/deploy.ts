@@ -11,6 +11,7 @@ import { importModel } from '../../store/import.js';
 import { layout } from '../../store/layout.js';
 import type { Manifest, OpenMode } from '../../store/manifest.js';
 import { isResident } from '../../store/materialize.js';
+import { stampedImport } from '../../store/source-stamp.js';
 import type { FunctionConfig } from './config.js';
 import type { FunctionDefinition, FunctionSource } from './repository.js';
 import { ioMetadata, type ModelMetadata, type TensorMetadata } from '../../tensor/index.js';
@@ -56,11 +57,34 @@ export interface DeployOptions {
    * daemon round trips per function); an instance that finds it gone makes it resident again.
    */
   store?: string;
+  /**
+   * Only a `modelFile` stamped as imported (src/store/source-stamp.ts: unchanged since, by stat) is
+   * resolved; when one is not, deploy returns undefined before doing anything: the caller imports it
+   * later (serve's background imports), and a deploy without this flag does.
+   */
+  stampedOnly?: boolean;
 }
 
-export async function deployFunction(def: FunctionDefinition, o: DeployOptions): Promise<DeployedFunction> {
+/** `stampedOnly` and a model file that needs an import: nothing deployed. */
+export type Deferred = undefined;
+
+export async function deployFunction(
+  def: FunctionDefinition,
+  o: DeployOptions & { stampedOnly: true },
+): Promise<DeployedFunction | Deferred>;
+export async function deployFunction(def: FunctionDefinition, o: DeployOptions): Promise<DeployedFunction>;
+export async function deployFunction(def: FunctionDefinition, o: DeployOptions): Promise<DeployedFunction | Deferred> {
   const { source, config } = def;
   const models: Record<string, ResolvedModel> = {};
+  const stamped = new Map<string, Manifest>();
+  if (o.stampedOnly) {
+    for (const [alias, b] of Object.entries(config.models)) {
+      if ('ref' in b) continue;
+      const m = await stampedImport(layout(o.repository), b.name, undefined, path.resolve(source.dir, b.modelFile));
+      if (!m) return undefined;
+      stamped.set(alias, m);
+    }
+  }
   for (const [alias, b] of Object.entries(config.models)) {
     const field =
       alias === 'model' && Object.keys(config.models).length === 1
@@ -72,12 +96,14 @@ export async function deployFunction(def: FunctionDefinition, o: DeployOptions):
       let ref: string;
       if ('ref' in b) ref = b.ref;
       else {
-        const m = (
-          await importModel(o.repository, path.resolve(source.dir, b.modelFile), {
-            name: b.name,
-            defaultMode: config.mode ?? 'fast-run',
-          })
-        ).manifest;
+        const m =
+          stamped.get(alias) ??
+          (
+            await importModel(o.repository, path.resolve(source.dir, b.modelFile), {
+              name: b.name,
+              defaultMode: config.mode ?? 'fast-run',
+            })
+          ).manifest;
         ref = `${m.name}:${m.version}`;
         if ((config.mode ?? m.defaultMode) === 'fast-open' && o.store && (await isResident(layout(o.store), m)))
           return { alias, ref, manifest: m, mode: 'fast-open' };

@@ -13,12 +13,28 @@ import type { ExitReason } from '../instances/instance.js';
 import type { FunctionPool } from '../instances/pool.js';
 import type { Logger } from './log.js';
 import type { RunnerListener } from './pools.js';
+import { createImportQueue } from './imports.js';
 import type { Entry, FunctionRegistry, FunctionStatus } from './registry.js';
 
 export interface Lifecycle {
   /** Deploys `functionsDir/<name>`; unless `force`, only when its files changed. */
   /** `fingerprint`: what a scan just computed for `name` (computed here when not given). */
-  deploy(name: string, force: boolean, fingerprint?: string): Promise<FunctionStatus>;
+  /**
+   * `background`: a new function at minInstances 0 whose model files need an import stays LOADING
+   * and is imported in the background (with `backgroundImports` on); its config is still read and
+   * checked now.
+   */
+  deploy(name: string, force: boolean, fingerprint?: string, background?: boolean): Promise<FunctionStatus>;
+  /** A request waits for `name`: its background import, if queued, starts now. */
+  promote(name: string): void;
+  /** Background imports queued or running. */
+  importsPending(): number;
+  /** Resolves when `name`'s background import (queued or running) finished; undefined when it has none. */
+  importDone(name: string): Promise<void> | undefined;
+  /** Resolves when no background import is queued or running. */
+  importsIdle(): Promise<void>;
+  /** Drops queued background imports (close). */
+  close(): void;
   /** Stops serving `name`: its pool serves what the scheduler holds for it, drains, and the entry goes. */
   remove(name: string, reason: Extract<ExitReason, 'unload' | 'close'>): Promise<void>;
 }
@@ -40,6 +56,10 @@ export interface LifecycleOptions {
   emit: EventSink;
   log: Logger;
   isClosed(): boolean;
+  /** Background imports at once (0 or unset: a deploy imports before it returns, as `load` always does). */
+  backgroundImports?: number;
+  /** Background imports start when this resolves (default: at once). */
+  backgroundImportsAfter?: Promise<unknown>;
 }
 
 export function createLifecycle(o: LifecycleOptions): Lifecycle {
@@ -54,7 +74,21 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
   };
   const status = registry.statusOf;
 
-  const deploy = (name: string, force: boolean, scanned?: string): Promise<FunctionStatus> => {
+  const imports =
+    o.backgroundImports && o.backgroundImports > 0
+      ? createImportQueue({
+          concurrency: o.backgroundImports,
+          ...(o.backgroundImportsAfter ? { after: o.backgroundImportsAfter } : {}),
+          run: async (name) => {
+            const e = registry.get(name);
+            // Removed, unloaded or deployed by an explicit load since it was queued: nothing to import for.
+            if (!e || e.pool || e.state !== 'LOADING' || o.isClosed()) return;
+            await deploy(name, true, undefined, false);
+          },
+        })
+      : undefined;
+
+  const deploy = (name: string, force: boolean, scanned?: string, background = false): Promise<FunctionStatus> => {
     registry.unloaded.delete(name);
     const e = registry.entryFor(name);
     return serial(e, async () => {
@@ -73,13 +107,30 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
         const def = await catalog.read(name, fingerprint);
         e.fingerprint = def.source.fingerprint;
         const prev = e.pool?.deployed;
+        const deferrable = background && imports !== undefined && !e.pool && def.config.minInstances === 0;
         const d = await deployFunction(def, {
           repository: o.repository,
           residency: o.residency,
           store: o.store,
           version: String(e.deployments + 1),
           describeHandler: o.describeHandler,
+          stampedOnly: deferrable,
         });
+        if (d === undefined) {
+          e.state = 'LOADING';
+          e.error = undefined;
+          const first = imports!.pending() === 0;
+          imports!.add(name);
+          if (e.backlog > 0) imports!.promote(name); // requests already wait for it
+          log.debug({ function: name }, 'function imports its model files in the background');
+          if (first) {
+            const t0 = performance.now();
+            void imports!.idle().then(() => {
+              if (!o.isClosed()) log.info({ ms: Math.round(performance.now() - t0) }, 'background imports done');
+            });
+          }
+          return status(e);
+        }
         if (prev && sameDeployment(prev, d)) {
           e.error = undefined;
           return status(e);
@@ -157,7 +208,15 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
     });
   };
 
-  return { deploy, remove };
+  return {
+    deploy,
+    remove,
+    promote: (name) => imports?.promote(name),
+    importsPending: () => imports?.pending() ?? 0,
+    importDone: (name) => imports?.done(name),
+    importsIdle: () => imports?.idle() ?? Promise.resolve(),
+    close: () => imports?.close(),
+  };
 }
 
 function sameDeployment(a: DeployedFunction, b: DeployedFunction): boolean {

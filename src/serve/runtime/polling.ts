@@ -1,6 +1,7 @@
 // Repository polling: scans the functions folder, deploys new and changed
 // functions, removes those whose folder is gone, and leaves an explicitly
 // unloaded function alone until its files change. One scan at a time.
+import { mapBounded } from '../../bounded.js';
 import type { Clock, TimerHandle } from '../autoscaler/clock.js';
 import { folderCatalog, type FunctionCatalog } from '../functions/repository.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -31,7 +32,7 @@ export function createRepositoryPoller(o: {
   everyMs: number;
   clock: Clock;
   registry: FunctionRegistry;
-  lifecycle: Lifecycle;
+  lifecycle: Pick<Lifecycle, 'deploy' | 'remove'>;
   log: Logger;
   /** Deploys a scan runs at once (default DEPLOY_CONCURRENCY). */
   deployConcurrency?: number;
@@ -47,12 +48,12 @@ export function createRepositoryPoller(o: {
       try {
         const names = await catalog.list();
         const present = new Set(names);
-        await forEachBounded(names, o.deployConcurrency ?? DEPLOY_CONCURRENCY, async (name) => {
+        await mapBounded(names, o.deployConcurrency ?? DEPLOY_CONCURRENCY, async (name) => {
           const fp = await catalog.fingerprint(name);
           if (registry.unloaded.has(name) && registry.unloaded.get(name) === fp) return;
           const e = registry.get(name);
           if (e && e.fingerprint === fp) return;
-          await lifecycle.deploy(name, false, fp).catch(() => {}); // recorded in the entry and logged
+          await lifecycle.deploy(name, false, fp, true).catch(() => {}); // recorded in the entry and logged
         });
         for (const e of registry.entries()) {
           if (present.has(e.name) || e.state === 'UNLOADING') continue;
@@ -88,13 +89,4 @@ export function createRepositoryPoller(o: {
       await polling?.catch(() => {});
     },
   };
-}
-
-/** Runs `f` over `items`, at most `limit` at a time; resolves when all have settled. */
-async function forEachBounded<T>(items: readonly T[], limit: number, f: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await f(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
