@@ -6,12 +6,17 @@ import { TensorshareError } from '../errors.js';
 import { isValidName } from '../store/layout.js';
 import { parseBytes, parseDuration } from '../daemon/units.js';
 import { agentUrl } from './agent-client.js';
+import { readAgentTls, type AgentTls } from './tls.js';
 import { readTokenFile, type ClusterToken } from './token.js';
+
+export const AGENT_TLS_FLAGS = { cert: '--agent-tls-cert', key: '--agent-tls-key', ca: '--agent-tls-ca' };
 
 export interface AgentConfig {
   /** Where the network API listens; undefined: not at all (the daemon's socket only). */
   listen: { host: string; port: number } | undefined;
   token: ClusterToken | undefined;
+  /** Mutual TLS for the agent API and peer fetches (tls.ts). */
+  tls: AgentTls | undefined;
   node: string;
   peers: string[];
   peerParallel: number;
@@ -37,8 +42,27 @@ export const AGENT_SETTINGS: readonly AgentSetting[] = [
   {
     flag: '--cluster-token-file <file>',
     option: 'clusterTokenFile',
-    default: '(none; required with --agent-listen or --peers)',
+    default: '(none; required with --agent-listen or --peers unless mutual TLS is on)',
     description: 'file holding the shared cluster token (16+ characters) every agent and extender call carries',
+  },
+  {
+    flag: '--agent-tls-cert <file>',
+    option: 'agentTlsCert',
+    default: '(off)',
+    description:
+      "this node's certificate (PEM, signed by the cluster CA): the agent API speaks HTTPS and peers are called with it",
+  },
+  {
+    flag: '--agent-tls-key <file>',
+    option: 'agentTlsKey',
+    default: '(off)',
+    description: "the certificate's private key (PEM)",
+  },
+  {
+    flag: '--agent-tls-ca <file>',
+    option: 'agentTlsCa',
+    default: '(off)',
+    description: 'the cluster CA (PEM): agents accept only callers, and call only peers, with a certificate it signed',
   },
   {
     flag: '--node-name <name>',
@@ -85,6 +109,10 @@ export function parseListen(s: string, flag = '--agent-listen'): { host: string;
 /** The agent's config from the daemon command's options (commander's opts()). */
 export function resolveAgentConfig(opts: Record<string, unknown>): AgentConfig {
   const str = (k: string) => (opts[k] === undefined ? undefined : String(opts[k]));
+  const tls = readAgentTls(
+    { cert: str('agentTlsCert'), key: str('agentTlsKey'), ca: str('agentTlsCa') },
+    AGENT_TLS_FLAGS,
+  );
   const listen = str('agentListen') === undefined ? undefined : parseListen(str('agentListen')!);
   const peers = (str('peers') ?? '')
     .split(',')
@@ -92,17 +120,19 @@ export function resolveAgentConfig(opts: Record<string, unknown>): AgentConfig {
     .filter(Boolean)
     .map((p) => {
       try {
-        return agentUrl(p);
+        return agentUrl(p, tls ? 'https' : 'http');
       } catch (e) {
         throw bad('--peers', (e as Error).message);
       }
     });
   const tokenFile = str('clusterTokenFile');
-  if ((listen || peers.length) && !tokenFile)
+  if ((listen || peers.length) && !tokenFile && !tls)
     throw bad(
       '--cluster-token-file',
-      'the agent API and peer fetches are authenticated: give the file holding the shared cluster token',
+      'the agent API and peer fetches are authenticated: give the file holding the shared cluster token, or mutual TLS (--agent-tls-cert, --agent-tls-key, --agent-tls-ca)',
     );
+  if (tls && peers.some((p) => p.startsWith('http:')))
+    throw bad('--peers', 'with mutual TLS every peer is https:// (give host:port, or https://host:port)');
   const node = str('nodeName') ?? os.hostname();
   if (!isValidName(node) && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(node))
     throw bad('--node-name', `'${node}' is not a node name`);
@@ -116,6 +146,7 @@ export function resolveAgentConfig(opts: Record<string, unknown>): AgentConfig {
   return {
     listen,
     token: tokenFile ? readTokenFile(tokenFile, '--cluster-token-file') : undefined,
+    tls,
     node,
     peers,
     peerParallel: parallel,

@@ -13,11 +13,10 @@ import { type NodeView, noWarmUps } from './inventory.js';
 import { createWarmUp, type WarmUp } from './warm-up.js';
 
 export function warmUpFor(agent: AgentConfig, log: Logger): WarmUp | undefined {
-  if (!agent.peers.length || !agent.token) return undefined;
-  const token = agent.token;
+  if (!agent.peers.length || (!agent.token && !agent.tls)) return undefined;
   return createWarmUp({
     node: agent.node,
-    peers: agentDirectory(agent.peers, { token, timeoutMs: 3000 }),
+    peers: agentDirectory(agent.peers, { token: agent.token, tls: agent.tls, timeoutMs: 3000 }),
     parallel: agent.peerParallel,
     idleTimeoutMs: agent.peerIdleTimeoutMs,
     minBytesPerSecond: agent.peerMinBytesPerSecond,
@@ -60,16 +59,20 @@ export async function startAgent(
   agent: AgentConfig,
   warmUp: WarmUp | undefined,
 ): Promise<RunningAgent | undefined> {
-  if (!agent.listen || !agent.token) return undefined;
+  if (!agent.listen || (!agent.token && !agent.tls)) return undefined;
   const app = createAgentServer({
     view: nodeView(daemon, config, agent.node, warmUp),
     token: agent.token,
+    tls: agent.tls,
     tenants: config.tenants,
     log: daemon.log,
   });
   await app.listen({ host: agent.listen.host, port: agent.listen.port });
   const a = app.server.address() as AddressInfo;
   const address = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-  daemon.log.info({ agent: address, node: agent.node, peers: agent.peers }, 'agent listening');
+  daemon.log.info(
+    { agent: address, node: agent.node, peers: agent.peers, tls: agent.tls !== undefined },
+    'agent listening',
+  );
   return { address, close: () => app.close() };
 }
