@@ -16,7 +16,7 @@ import { resolveModel } from '../store/repository.js';
 import { displayName } from '../daemon/tenants.js';
 import { summarize, takeInventory, type Inventory, type NodeView } from './inventory.js';
 import { createRights, TENANT_TOKEN_HEADER } from './rights.js';
-import { serverTlsOptions, type AgentTls } from './tls.js';
+import { refusal, serverTlsOptions, type AgentTls } from './tls.js';
 import type { ClusterToken } from './token.js';
 
 export interface AgentServerOptions {
@@ -39,11 +39,6 @@ export function createAgentServer(o: AgentServerOptions): FastifyInstance {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', 'the agent API needs the cluster token or mutual TLS');
   const base = { logger: false, bodyLimit: 64 * 1024, connectionTimeout: 0, keepAliveTimeout: 10_000 } as const;
   const app = (o.tls ? fastify({ ...base, https: serverTlsOptions(o.tls) }) : fastify(base)) as FastifyInstance;
-  if (o.tls)
-    // A caller whose certificate the CA did not sign never gets a request through; say who it was.
-    app.server.on('tlsClientError', (e: NodeJS.ErrnoException, socket: TLSSocket) =>
-      o.log.warn({ err: e.code ?? e.message, from: socket.remoteAddress }, 'agent refused a TLS client'),
-    );
   const roots = new Map(o.view.roots.map((r) => [r.ns, r]));
   const ttl = o.inventoryTtlMs ?? 1000;
   let cached: { at: number; inv: Promise<Inventory> } | undefined;
@@ -67,12 +62,14 @@ export function createAgentServer(o: AgentServerOptions): FastifyInstance {
   const open = new Set(rights.visible(undefined));
 
   app.addHook('onRequest', async (req, reply) => {
+    if (req.url === '/healthz') return;
+    // Mutual TLS: a connection whose certificate the cluster CA did not sign makes no request (tls.ts says why not in the handshake).
+    const refused = o.tls ? refusal(req.raw.socket as TLSSocket) : undefined;
+    if (refused) {
+      o.log.warn({ from: req.raw.socket.remoteAddress, why: refused }, 'agent refused a TLS client');
+      return reply.code(401).send({ code: 'ERR_UNAUTHENTICATED', message: refused });
+    }
     if (!req.url.startsWith('/v1/')) return;
-    // The handshake already refused unsigned certificates; this holds if that ever changes.
-    if (o.tls && !(req.raw.socket as TLSSocket).authorized)
-      return reply
-        .code(401)
-        .send({ code: 'ERR_UNAUTHENTICATED', message: 'a client certificate of this cluster is required' });
     if (o.token && !o.token.accepts(req.headers.authorization))
       return reply.code(401).send({ code: 'ERR_UNAUTHENTICATED', message: 'a valid cluster token is required' });
   });

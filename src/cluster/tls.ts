@@ -8,7 +8,7 @@
 // ca.crt. They are read at start; rotate by restarting the pods.
 import fs from 'node:fs';
 import https from 'node:https';
-import tls from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import { TensorshareError } from '../errors.js';
 
 export interface AgentTls {
@@ -76,9 +76,23 @@ export function readAgentTls(files: TlsFiles, flags: TlsFlags): AgentTls | undef
 
 const MIN_VERSION = 'TLSv1.2' as const;
 
-/** The agent server's options: only callers with a certificate the cluster CA signed get through the handshake. */
+/**
+ * The agent server's options. A client certificate is requested and checked
+ * against the cluster CA, but a failed check does not abort the handshake:
+ * under TLS 1.3 the client would only see the connection drop ("socket hang
+ * up"). The server refuses every request of such a connection instead
+ * (agent-server.ts: 401 naming why, `refusal` below), which the caller can
+ * read.
+ */
 export function serverTlsOptions(t: AgentTls): https.ServerOptions {
-  return { cert: t.cert, key: t.key, ca: t.ca, requestCert: true, rejectUnauthorized: true, minVersion: MIN_VERSION };
+  return { cert: t.cert, key: t.key, ca: t.ca, requestCert: true, rejectUnauthorized: false, minVersion: MIN_VERSION };
+}
+
+/** Why a TLS connection to the agent may not make requests, or undefined when its certificate is the cluster's. */
+export function refusal(socket: TLSSocket): string | undefined {
+  if (socket.authorized) return undefined;
+  const why = socket.authorizationError ? String(socket.authorizationError) : 'no client certificate';
+  return `TLS: this caller's certificate is not signed by the cluster CA this agent trusts (${why})`;
 }
 
 /** A keep-alive agent presenting this node's certificate and trusting only the cluster CA. */
