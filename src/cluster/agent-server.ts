@@ -14,8 +14,8 @@ import { isSha256, tensorPath, type Layout } from '../store/layout.js';
 import { uniqueTensors } from '../store/manifest.js';
 import { resolveModel } from '../store/repository.js';
 import { displayName } from '../daemon/tenants.js';
-import { summarize, takeInventory, type Inventory, type NodeView } from './inventory.js';
-import { createRights, TENANT_TOKEN_HEADER } from './rights.js';
+import { takeInventory, type Inventory, type NodeView } from './inventory.js';
+import { createRights, openSummary, TENANT_TOKEN_HEADER } from './rights.js';
 import { refusal, serverTlsOptions, type AgentTls } from './tls.js';
 import type { ClusterToken } from './token.js';
 
@@ -58,8 +58,6 @@ export function createAgentServer(o: AgentServerOptions): FastifyInstance {
     const v = req.headers[TENANT_TOKEN_HEADER];
     return typeof v === 'string' ? v : undefined;
   };
-  /** Namespaces whose models every admitted caller may see by name (default, or public with tenants). */
-  const open = new Set(rights.visible(undefined));
 
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/healthz') return;
@@ -88,10 +86,7 @@ export function createAgentServer(o: AgentServerOptions): FastifyInstance {
   app.get('/v1/inventory', async (req) => rights.inventoryFor(await inventory(), tenantHeader(req)));
   // Bounded, for everyone admitted: the hash-set digests cover every tensor (membership only: they
   // tell whether the node holds a hash the caller already knows), the named models only open ones.
-  app.get('/v1/summary', async () => {
-    const inv = await inventory();
-    return summarize({ ...inv, models: inv.models.filter((m) => open.has(m.ns)) });
-  });
+  app.get('/v1/summary', async () => openSummary(await inventory(), o.tenants));
 
   app.get<{ Querystring: { ns?: string; model?: string } }>('/v1/models/tensors', async (req, reply) => {
     const ns = req.query.ns ?? 'default';

@@ -9,7 +9,10 @@ import { namespaces, type Caller } from '../daemon/tenants.js';
 import { agentDirectory } from './agent-directory.js';
 import { createAgentServer } from './agent-server.js';
 import type { AgentConfig } from './agent-settings.js';
-import { type NodeView, noWarmUps } from './inventory.js';
+import { type NodeView, noWarmUps, takeInventory } from './inventory.js';
+import { createKubeApi } from './kube-api.js';
+import { createPublisher, type Publisher } from './publish.js';
+import { openSummary } from './rights.js';
 import { createWarmUp, type WarmUp } from './warm-up.js';
 
 export function warmUpFor(agent: AgentConfig, log: Logger): WarmUp | undefined {
@@ -53,15 +56,38 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
+/** Publishing the inventory annotation at most every `minIntervalMs`; unchanged, again every 10 of them. */
+function startPublisher(view: NodeView, config: DaemonConfig, agent: AgentConfig, log: Logger): Publisher | undefined {
+  if (!agent.publish) return undefined;
+  const api = createKubeApi(agent.publish.api);
+  const p = createPublisher({
+    api,
+    node: agent.node,
+    minIntervalMs: agent.publish.minIntervalMs,
+    refreshMs: agent.publish.minIntervalMs * 10,
+    log,
+    async snapshot() {
+      const inv = await takeInventory(view);
+      return { summary: openSummary(inv, config.tenants), residentHashes: inv.resident.map((t) => t.hash) };
+    },
+  });
+  p.start();
+  log.info({ node: agent.node, api: api.url, everyMs: agent.publish.minIntervalMs }, 'publishing inventory annotation');
+  return p;
+}
+
 export async function startAgent(
   daemon: RunningDaemon,
   config: DaemonConfig,
   agent: AgentConfig,
   warmUp: WarmUp | undefined,
 ): Promise<RunningAgent | undefined> {
-  if (!agent.listen || (!agent.token && !agent.tls)) return undefined;
+  const view = nodeView(daemon, config, agent.node, warmUp);
+  const publisher = startPublisher(view, config, agent, daemon.log);
+  if (!agent.listen || (!agent.token && !agent.tls))
+    return publisher && { address: '', close: async () => publisher.stop() };
   const app = createAgentServer({
-    view: nodeView(daemon, config, agent.node, warmUp),
+    view,
     token: agent.token,
     tls: agent.tls,
     tenants: config.tenants,
@@ -74,5 +100,11 @@ export async function startAgent(
     { agent: address, node: agent.node, peers: agent.peers, tls: agent.tls !== undefined },
     'agent listening',
   );
-  return { address, close: () => app.close() };
+  return {
+    address,
+    close: async () => {
+      publisher?.stop();
+      await app.close();
+    },
+  };
 }

@@ -21,7 +21,7 @@ import type { TenantSpec } from '../daemon/settings.js';
 import { authenticate, bearerToken, DEFAULT_NS, PUBLIC_NS } from '../daemon/tenants.js';
 import type { Layout } from '../store/layout.js';
 import { listModels, listVariants } from '../store/repository.js';
-import type { Inventory, NodeView, TensorHolding } from './inventory.js';
+import { summarize, type Inventory, type NodeView, type Summary, type TensorHolding } from './inventory.js';
 
 export const TENANT_TOKEN_HEADER = 'x-tensorshare-tenant-token';
 
@@ -49,6 +49,17 @@ async function referenced(roots: readonly Layout[]): Promise<Set<string>> {
 /** A refusal re-reads the namespace's manifests at most this often (a model or variant just written there). */
 const RECHECK_MS = 100;
 
+/** Namespaces whose models any admitted caller may see by name: `default` without tenants, `public` with them. */
+export function openNamespaces(tenants: readonly TenantSpec[]): string[] {
+  return tenants.length === 0 ? [DEFAULT_NS] : [PUBLIC_NS];
+}
+
+/** The bounded summary as every admitted caller (and every reader of the Node annotation) may see it. */
+export function openSummary(inv: Inventory, tenants: readonly TenantSpec[]): Summary {
+  const open = new Set(openNamespaces(tenants));
+  return summarize({ ...inv, models: inv.models.filter((m) => open.has(m.ns)) });
+}
+
 export function createRights(view: Pick<NodeView, 'roots'>, tenants: readonly TenantSpec[], ttlMs = 1000): Rights {
   const roots = new Map(view.roots.map((r) => [r.ns, r]));
   const cache = new Map<string, { at: number; refs: Promise<Set<string>> }>();
@@ -63,9 +74,8 @@ export function createRights(view: Pick<NodeView, 'roots'>, tenants: readonly Te
   };
 
   const visible = (tenantHeader: string | undefined): string[] => {
-    if (tenants.length === 0) return [DEFAULT_NS];
     const caller = tenantHeader === undefined ? undefined : authenticate(tenants, bearerToken(tenantHeader));
-    return caller ? [caller.tenant, PUBLIC_NS] : [PUBLIC_NS];
+    return tenants.length > 0 && caller ? [caller.tenant, PUBLIC_NS] : openNamespaces(tenants);
   };
 
   return {

@@ -29,6 +29,11 @@ export function registerExtender(program: Command): Command {
     .option('--tls-ca <file>', "mutual TLS: the cluster CA (PEM) the agents' certificates must be signed by")
     .option('--listen <host:port>', 'where kube-scheduler reaches the extender', '127.0.0.1:8888')
     .option('--cache-ttl <ms>', 'reuse agent summaries and model tensor lists this long', '2000')
+    .option(
+      '--annotation-max-age <ms>',
+      "use a node's tensorshare.dev/inventory annotation (sent by kube-scheduler with the node) instead of asking its agent while younger than this; 0: always ask",
+      '60000',
+    )
     .option('--log-level <level>', 'pino level on stderr', 'info')
     .action(async (opts: Record<string, string>) => {
       const log = pino({ level: opts.logLevel, base: { pid: process.pid, name: 'tensorshare-extender' } });
@@ -54,7 +59,10 @@ export function registerExtender(program: Command): Command {
         const ttl = Number(opts.cacheTtl);
         if (!Number.isFinite(ttl) || ttl < 0) throw new Error(`--cache-ttl: '${opts.cacheTtl}' is not a number of ms`);
         listen = parseListen(opts.listen!, '--listen');
-        app = createExtender({ agents, log, cacheTtlMs: ttl }).app;
+        const maxAge = Number(opts.annotationMaxAge);
+        if (!Number.isFinite(maxAge) || maxAge < 0)
+          throw new Error(`--annotation-max-age: '${opts.annotationMaxAge}' is not a number of ms`);
+        app = createExtender({ agents, log, cacheTtlMs: ttl, annotationMaxAgeMs: maxAge }).app;
       } catch (e) {
         process.stderr.write(`tensorshare extender: ${(e as Error).message}\n`);
         process.exitCode = 2;
