@@ -47,7 +47,10 @@ export function createKubeApi(o: KubeApiOptions): KubeApi {
   let agent: http.Agent | undefined;
   const agentOf = () => {
     if (agent) return agent;
-    if (!secure) return (agent = new http.Agent({ keepAlive: true }));
+    if (!secure) {
+      agent = new http.Agent({ keepAlive: true });
+      return agent;
+    }
     let ca: Buffer | undefined;
     if (o.caFile) {
       try {
@@ -59,7 +62,8 @@ export function createKubeApi(o: KubeApiOptions): KubeApi {
         );
       }
     }
-    return (agent = new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) }));
+    agent = new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) });
+    return agent;
   };
   const token = () => {
     try {
