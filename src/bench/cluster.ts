@@ -1,4 +1,6 @@
-// The cluster benchmark (issue 18), one command:
+// The cluster benchmark (issue 18): `tensorshare bench cluster [--quick]
+// [--rounds n] [--out docs]` (results in <out>/bench/cluster.json, the
+// `cluster` section of <out>/benchmarks.md), or standalone:
 //   node dist/src/bench/cluster.js [--quick] [--rounds n] [--out docs/bench/cluster.json]
 // Part 1, warm-up: a fresh node makes BERT-base resident (the Open that
 // precedes its first result) from its durable repository on disk, from one
@@ -20,6 +22,7 @@ import { packageRoot } from '../paths.js';
 import { rankNodes, scoreNode, type ModelTensors, type NodeHoldings } from '../placement/scorer.js';
 import { importModel } from '../store/import.js';
 import { uniqueTensors } from '../store/manifest.js';
+import { fenceSection, writeResultsJson, writeSectionMarkdown } from './report.js';
 
 const BIN = path.join(packageRoot, 'bin', 'tensorshare.js');
 const TOKEN = 'bench-cluster-token-0123456789';
@@ -286,6 +289,42 @@ export async function runClusterBench(o: { quick: boolean; rounds: number }) {
     await fs.rm(dir, { recursive: true, force: true });
     await fs.rm(path.join('/dev/shm', path.basename(dir)), { recursive: true, force: true });
   }
+}
+
+export const CLUSTER_SECTION_ID = 'cluster';
+
+/** The report section, fenced for docs/benchmarks.md. */
+export function clusterSection(r: Awaited<ReturnType<typeof runClusterBench>>, command: string): string {
+  return fenceSection(
+    CLUSTER_SECTION_ID,
+    [
+      '## Cluster: peer warm-up and tensor-similarity placement (issue 18)',
+      '',
+      `\`${command}\`; results in \`bench/cluster.json\`.`,
+      '',
+      clusterMarkdown(r),
+    ].join('\n'),
+  );
+}
+
+/**
+ * `tensorshare bench cluster`: runs the benchmark (or, with `from`, re-renders
+ * a saved bench/cluster.json), writes <out>/bench/cluster.json and the
+ * `cluster` section of <out>/benchmarks.md.
+ */
+export async function benchCluster(o: { quick: boolean; rounds?: number; out: string; from?: string }) {
+  const r = o.from
+    ? (JSON.parse(await fs.readFile(o.from, 'utf8')) as Awaited<ReturnType<typeof runClusterBench>>)
+    : await runClusterBench({ quick: o.quick, rounds: o.rounds ?? (o.quick ? 1 : 3) });
+  if (r?.suite !== 'cluster') throw new Error(`${o.from}: not the results of bench cluster`);
+  const command = ['tensorshare bench cluster', r.quick ? '--quick' : '', `--rounds ${r.rounds}`]
+    .filter(Boolean)
+    .join(' ');
+  if (!o.from) writeResultsJson(path.join(o.out, 'bench', 'cluster.json'), r);
+  const md = clusterSection(r, command);
+  writeSectionMarkdown(path.join(o.out, 'benchmarks.md'), CLUSTER_SECTION_ID, md);
+  process.stdout.write(`${md}\nreport: ${path.join(o.out, 'benchmarks.md')}\n`);
+  return r;
 }
 
 async function main() {

@@ -15,7 +15,7 @@ export function agentDirectory(
   addresses: readonly string[],
   options: AgentClientOptions & { refreshMs?: number },
 ): AgentDirectory {
-  const urls = addresses.map(agentUrl);
+  const urls = addresses.map((a) => agentUrl(a, options.tls ? 'https' : 'http'));
   const clients = new Map<string, AgentClient>();
   const client = (url: string) => {
     const known = clients.get(url);

@@ -1,24 +1,30 @@
 // The node agent's network API (HTTP, fastify), beside the daemon's Unix
 // socket: what this node holds (inventory, bounded summary), the tensor list
 // of a model, and tensor bytes by hash for peers. Every /v1 call needs the
-// cluster token; tensors of a tenant's namespace also need that tenant's
-// token, and without it they answer exactly like a tensor this node lacks.
+// cluster token; what a caller may read beyond that is rights.ts's policy
+// (a tenant's tensors need that tenant's token, and without it they answer
+// exactly like a tensor this node lacks).
 import fs from 'node:fs';
 import fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { isTensorshareError } from '../errors.js';
-import { authenticate, bearerToken } from '../daemon/tenants.js';
+import type { TLSSocket } from 'node:tls';
+import { TensorshareError, isTensorshareError } from '../errors.js';
 import type { TenantSpec } from '../daemon/settings.js';
 import { isSha256, tensorPath, type Layout } from '../store/layout.js';
 import { uniqueTensors } from '../store/manifest.js';
 import { resolveModel } from '../store/repository.js';
 import { displayName } from '../daemon/tenants.js';
-import { summarize, takeInventory, type Inventory, type NodeView } from './inventory.js';
+import { takeInventory, type Inventory, type NodeView } from './inventory.js';
+import { createRights, openSummary, TENANT_TOKEN_HEADER } from './rights.js';
+import { refusal, serverTlsOptions, type AgentTls } from './tls.js';
 import type { ClusterToken } from './token.js';
 
 export interface AgentServerOptions {
   view: NodeView;
-  token: ClusterToken;
+  /** The shared cluster token every /v1 call must carry; optional with `tls`. */
+  token?: ClusterToken;
+  /** Mutual TLS: HTTPS, and only callers with a certificate the cluster CA signed complete the handshake. */
+  tls?: AgentTls;
   tenants: readonly TenantSpec[];
   log: Logger;
   /** An inventory is reused this long (scheduler calls come in bursts). */
@@ -29,7 +35,10 @@ const NOT_HELD = { code: 'ERR_MODEL_NOT_FOUND', message: 'tensor not held here' 
 
 /** fastify's logger is off: the agent logs through the daemon's pino logger, one line per failure. */
 export function createAgentServer(o: AgentServerOptions): FastifyInstance {
-  const app = fastify({ logger: false, bodyLimit: 64 * 1024, connectionTimeout: 0, keepAliveTimeout: 10_000 });
+  if (!o.token && !o.tls)
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', 'the agent API needs the cluster token or mutual TLS');
+  const base = { logger: false, bodyLimit: 64 * 1024, connectionTimeout: 0, keepAliveTimeout: 10_000 } as const;
+  const app = (o.tls ? fastify({ ...base, https: serverTlsOptions(o.tls) }) : fastify(base)) as FastifyInstance;
   const roots = new Map(o.view.roots.map((r) => [r.ns, r]));
   const ttl = o.inventoryTtlMs ?? 1000;
   let cached: { at: number; inv: Promise<Inventory> } | undefined;
@@ -44,16 +53,22 @@ export function createAgentServer(o: AgentServerOptions): FastifyInstance {
     return cached.inv;
   };
 
-  /** Whether the caller may read a namespace's tensors: without tenants `default`; with them, the tenant's token must see it. */
-  const mayRead = (ns: string, tenantHeader: string | undefined) => {
-    if (!roots.has(ns)) return false;
-    if (o.tenants.length === 0) return true;
-    return authenticate(o.tenants, bearerToken(tenantHeader))?.visible.includes(ns) === true;
+  const rights = createRights(o.view, o.tenants, ttl);
+  const tenantHeader = (req: { headers: Record<string, string | string[] | undefined> }) => {
+    const v = req.headers[TENANT_TOKEN_HEADER];
+    return typeof v === 'string' ? v : undefined;
   };
 
   app.addHook('onRequest', async (req, reply) => {
+    if (req.url === '/healthz') return;
+    // Mutual TLS: a connection whose certificate the cluster CA did not sign makes no request (tls.ts says why not in the handshake).
+    const refused = o.tls ? refusal(req.raw.socket as TLSSocket) : undefined;
+    if (refused) {
+      o.log.warn({ from: req.raw.socket.remoteAddress, why: refused }, 'agent refused a TLS client');
+      return reply.code(401).send({ code: 'ERR_UNAUTHENTICATED', message: refused });
+    }
     if (!req.url.startsWith('/v1/')) return;
-    if (!o.token.accepts(req.headers.authorization))
+    if (o.token && !o.token.accepts(req.headers.authorization))
       return reply.code(401).send({ code: 'ERR_UNAUTHENTICATED', message: 'a valid cluster token is required' });
   });
   app.setErrorHandler((e, _req, reply) => {
@@ -68,8 +83,10 @@ export function createAgentServer(o: AgentServerOptions): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ ok: true, node: o.view.node }));
-  app.get('/v1/inventory', () => inventory());
-  app.get('/v1/summary', async () => summarize(await inventory()));
+  app.get('/v1/inventory', async (req) => rights.inventoryFor(await inventory(), tenantHeader(req)));
+  // Bounded, for everyone admitted: the hash-set digests cover every tensor (membership only: they
+  // tell whether the node holds a hash the caller already knows), the named models only open ones.
+  app.get('/v1/summary', async () => openSummary(await inventory(), o.tenants));
 
   app.get<{ Querystring: { ns?: string; model?: string } }>('/v1/models/tensors', async (req, reply) => {
     const ns = req.query.ns ?? 'default';
@@ -89,9 +106,7 @@ export function createAgentServer(o: AgentServerOptions): FastifyInstance {
     const ns = req.query.ns ?? 'default';
     const hash = req.params.hash;
     if (!isSha256(hash)) return reply.code(400).send({ code: 'ERR_INVALID_ARGUMENT', message: 'not a SHA-256' });
-    const tenantHeader = req.headers['x-tensorshare-tenant-token'];
-    if (!mayRead(ns, typeof tenantHeader === 'string' ? tenantHeader : undefined))
-      return reply.code(404).send(NOT_HELD);
+    if (!(await rights.mayRead(ns, hash, tenantHeader(req)))) return reply.code(404).send(NOT_HELD);
     const r = roots.get(ns)!;
     const opened = openTensor(r.store, hash) ?? openTensor(r.repo, hash);
     if (!opened) return reply.code(404).send(NOT_HELD);

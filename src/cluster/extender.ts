@@ -12,6 +12,7 @@ import { formatBytes } from '../bytes.js';
 import type { AgentDirectory } from './agent-directory.js';
 import { hashSetLookup } from './hash-set.js';
 import type { Summary } from './inventory.js';
+import { decodeInventory, INVENTORY_ANNOTATION } from './publish.js';
 import {
   MAX_EXTENDER_PRIORITY,
   candidateNodes,
@@ -29,6 +30,43 @@ export interface ExtenderOptions {
   log: Logger;
   /** Summaries and model tensor lists are reused this long. */
   cacheTtlMs?: number;
+  /**
+   * A node's inventory annotation (publish.ts), which kube-scheduler sends
+   * inside each Node of the call, is used instead of asking its agent while
+   * it is younger than this; 0: always ask the agents. Default 60 s.
+   */
+  annotationMaxAgeMs?: number;
+  /** Wall clock for the annotations' age (tests pass a fixed one). */
+  now?: () => number;
+}
+
+/** Holdings from the Nodes' inventory annotations in the call, for those fresh enough. */
+export function annotatedHoldings(
+  args: ExtenderArgs,
+  maxAgeMs: number,
+  now: number,
+  log?: Logger,
+): Map<string, NodeHoldings> {
+  const out = new Map<string, NodeHoldings>();
+  if (maxAgeMs <= 0) return out;
+  for (const n of args.nodes?.items ?? []) {
+    const name = n.metadata?.name;
+    const text = n.metadata?.annotations?.[INVENTORY_ANNOTATION];
+    if (!name || text === undefined) continue;
+    try {
+      const p = decodeInventory(text);
+      if (p.node !== name || now - Date.parse(p.at) > maxAgeMs) continue;
+      out.set(name, {
+        node: name,
+        freeBytes: p.freeBytes,
+        hasResident: hashSetLookup(p.resident),
+        hasInRepository: hashSetLookup(p.repository),
+      });
+    } catch (e) {
+      log?.warn({ node: name, err: (e as Error).message }, 'inventory annotation unusable; asking the agent');
+    }
+  }
+  return out;
 }
 
 /**
@@ -115,16 +153,19 @@ export function createExtender(o: ExtenderOptions): Extender {
     const want = podModel(args);
     const scored = new Map<string, NodeScore & { freeBytes: number }>();
     if (!want) return { nodes, want, model: undefined, scored, error: undefined };
+    const annotated = annotatedHoldings(args, o.annotationMaxAgeMs ?? 60_000, (o.now ?? Date.now)(), o.log);
+    // The agents are asked only about nodes the call carries no fresh annotation for.
     const [sums, model] = await Promise.all([
-      summaries(),
+      nodes.every((n) => annotated.has(n)) ? new Map<string, Summary>() : summaries(),
       modelTensors(want.ns, want.model).catch((e: unknown) => e as Error),
     ]);
     if (model instanceof Error) return { nodes, want, model: undefined, scored, error: model };
     for (const n of nodes) {
       const s = sums.get(n);
-      if (!s) continue;
+      const h = annotated.get(n) ?? (s && holdingsOf(s));
+      if (!h) continue;
       try {
-        scored.set(n, { ...scoreNode(model, holdingsOf(s)), freeBytes: s.freeBytes });
+        scored.set(n, { ...scoreNode(model, h), freeBytes: h.freeBytes });
       } catch (e) {
         o.log.warn({ node: n, err: (e as Error).message }, 'agent summary unusable');
       }

@@ -58,8 +58,17 @@ export interface AdmissionDeps {
   beforeMaterialize?: BeforeMaterialize;
 }
 
-/** Brings some of a model's missing tensors into the store by other means than the repository copy that follows. */
-export type BeforeMaterialize = (ns: Namespace, m: Manifest) => Promise<unknown>;
+/**
+ * Brings some of a model's (or, with `variant`, its fast-run variant's)
+ * missing tensors into the store by other means than the repository copy
+ * that follows. `credential`: the token of the tenant whose open asked for it
+ * (absent for pins restored at start-up and without tenants).
+ */
+export type BeforeMaterialize = (
+  ns: Namespace,
+  m: Manifest,
+  ctx: { credential?: string; variant?: VariantManifest },
+) => Promise<unknown>;
 
 /** A unit made resident for a caller, with one pending reference the caller must drop (drop()). */
 export interface Acquired {
@@ -310,22 +319,26 @@ export function createAdmission(deps: AdmissionDeps) {
   }
 
   /** A unit serving the model in the mode, resident, with one pending reference the caller must drop(). */
-  async function acquire(ns: Namespace, m: Manifest, mode: OpenMode): Promise<Acquired> {
+  async function acquire(ns: Namespace, m: Manifest, mode: OpenMode, credential?: string): Promise<Acquired> {
     const t0 = performance.now();
     let built = false;
     const res = await makeResident(mode, {
       model: () =>
         hold(modelUnit(ns, m), async () => {
-          await deps.beforeMaterialize?.(ns, m);
+          await deps.beforeMaterialize?.(ns, m, { credential });
           return materialize(ns.repo, ns.store, m);
         }),
       async variant() {
         const v = await findFastRun(ns.repo, m.digest);
         if (v) return v;
         built = true;
-        return buildVariant(ns, m);
+        return buildVariant(ns, m, credential);
       },
-      variantFiles: (v, key) => hold(variantUnit(ns, m, v, key), () => materializeVariant(ns.repo, ns.store, v, key)),
+      variantFiles: (v, key) =>
+        hold(variantUnit(ns, m, v, key), async () => {
+          await deps.beforeMaterialize?.(ns, m, { credential, variant: v });
+          return materializeVariant(ns.repo, ns.store, v, key);
+        }),
     });
     const { unit, wasResident } = res.held;
     if (res.mode === 'fast-run') await evictReplaced(ns, m.digest);
@@ -339,11 +352,11 @@ export function createAdmission(deps: AdmissionDeps) {
   }
 
   /** Builds the fast-run variant into the repository (once, however many callers), in a build process. */
-  function buildVariant(ns: Namespace, m: Manifest): Promise<VariantManifest> {
+  function buildVariant(ns: Namespace, m: Manifest, credential?: string): Promise<VariantManifest> {
     return singleFlight(`build:${ns.name}:${m.digest}`, async () => {
       const existing = await findFastRun(ns.repo, m.digest);
       if (existing) return existing;
-      const base = await acquire(ns, m, 'fast-open');
+      const base = await acquire(ns, m, 'fast-open', credential);
       try {
         const res = await trace.span(
           'build-fast-run',

@@ -212,7 +212,7 @@ export function createManager(deps: ManagerDeps) {
       'open',
       `open-${++opSeq}`,
       async () => {
-        const got = await admission.acquire(ns, m, asked);
+        const got = await admission.acquire(ns, m, asked, caller.credential);
         const u = got.unit;
         let lease: LeaseRec;
         try {
@@ -476,7 +476,7 @@ export function createManager(deps: ManagerDeps) {
     mode: OpenMode,
   ): Promise<{ model: string; pinned: boolean }> {
     const m = await resolveIn(ns, name, version, displayName(ns.name, name, version));
-    const got = await admission.acquire(ns, m, mode);
+    const got = await admission.acquire(ns, m, mode, caller.credential);
     got.unit.pinned = true;
     got.unit.pending--;
     // Under the mode that is resident (fast-run falls back to fast-open without a loadable variant).

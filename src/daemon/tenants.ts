@@ -25,6 +25,12 @@ export interface Caller {
   publish: boolean;
   /** Namespaces this caller may read: its own, then public (with tenants). */
   visible: readonly string[];
+  /**
+   * The tenant token this caller presented (with tenants only). Held for the
+   * request alone, so a peer warm-up of the tenant's model can present the
+   * tenant's own rights to the peers (src/cluster); never logged or stored.
+   */
+  credential?: string;
 }
 
 export function namespaces(
@@ -61,7 +67,9 @@ export function authenticate(tenants: readonly TenantSpec[], token: string | und
   for (const t of tenants) {
     if (timingSafeEqual(digest, t.tokenSha256) && token) found = t;
   }
-  return found ? { tenant: found.name, publish: found.publish, visible: [found.name, PUBLIC_NS] } : undefined;
+  return found && token
+    ? { tenant: found.name, publish: found.publish, visible: [found.name, PUBLIC_NS], credential: token }
+    : undefined;
 }
 
 /** `Bearer <token>` from the authorization metadata value. */

@@ -6,7 +6,19 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { packageRoot } from '../paths.js';
 import { testEnv } from '../testing/env.js';
-import { DEFAULT_OPTIONS, agentArgs, extenderArgs, gatewayArgs, manifestFiles, servingRuntime } from './manifests.js';
+import {
+  DEFAULT_OPTIONS,
+  agentApiAccess,
+  agentArgs,
+  agentDaemonSet,
+  extenderArgs,
+  extenderDeployment,
+  gatewayArgs,
+  manifestFiles,
+  mtlsPatches,
+  pointer,
+  servingRuntime,
+} from './manifests.js';
 import { DEPLOY_DIR, renderManifests, staleManifests } from './render.js';
 import { type KubeObject, validateObject } from './validate.js';
 
@@ -39,10 +51,13 @@ test('a built-in object with a wrong type is refused', () => {
 });
 
 test('every flag the manifests pass exists in the command it is passed to', () => {
+  const mtls = { ...DEFAULT_OPTIONS, peerAuth: 'mtls' as const };
   for (const [command, args] of [
     ['daemon', agentArgs(DEFAULT_OPTIONS)],
+    ['daemon', agentArgs(mtls)],
     ['serve', gatewayArgs()],
     ['extender', extenderArgs(DEFAULT_OPTIONS)],
+    ['extender', extenderArgs(mtls)],
   ] as const) {
     assert.equal(args[0], command);
     const help = execFileSync(process.execPath, [CLI, command, '--help'], { env: testEnv(), encoding: 'utf8' });
@@ -82,4 +97,51 @@ test('the Dockerfile copies only what exists, pins its base image and runs as th
   assert.ok(lines.includes('USER 10001:10001'), 'the runtime stage runs as 10001:10001, the manifests user');
   const entry = lines.find((l) => l.startsWith('ENTRYPOINT '))!;
   assert.match(entry, /"\/app\/bin\/tensorshare\.js"/);
+});
+
+test('the mtls overlay turns the base into the typed mutual-TLS objects: certificates from a Secret, no token', (t) => {
+  const mtls = { ...DEFAULT_OPTIONS, peerAuth: 'mtls' as const };
+  const json = (o: { toJSON(): unknown }) => JSON.parse(JSON.stringify(o)) as Record<string, unknown>;
+  const targets = { DaemonSet: agentDaemonSet, Deployment: extenderDeployment };
+  for (const p of mtlsPatches(DEFAULT_OPTIONS)) {
+    // Apply the patch to the base object, as Kustomize does: the result is the validated mtls object.
+    const patched = json(targets[p.kind as keyof typeof targets](DEFAULT_OPTIONS));
+    for (const op of p.ops) {
+      const parts = op.path.split('/');
+      const key = parts.pop()!;
+      (pointer(patched, parts.join('/')) as Record<string, unknown>)[key] = op.value;
+    }
+    const want = targets[p.kind as keyof typeof targets](mtls);
+    validateObject(want);
+    assert.deepEqual(patched, json(want));
+    const text = JSON.stringify(patched);
+    assert.ok(!text.includes('cluster-token'), `${p.kind}: the token is gone`);
+    assert.ok(text.includes('"secretName":"tensorshare-agent-tls"'), `${p.kind}: the TLS Secret is mounted`);
+  }
+  const kubectl = spawnSync('kubectl', ['kustomize', path.join(DEPLOY_DIR, 'overlays', 'mtls')], {
+    env: testEnv(),
+    encoding: 'utf8',
+  });
+  if (kubectl.error) return t.skip(`kubectl is not installed (${kubectl.error.message})`);
+  assert.equal(kubectl.status, 0, kubectl.stderr);
+  const ds = YAML.parseAllDocuments(kubectl.stdout)
+    .map((d) => d.toJS() as { kind: string })
+    .find((o) => o.kind === 'DaemonSet');
+  assert.deepEqual(ds, json(agentDaemonSet(mtls)));
+});
+
+test("the agent's API rights: patch Nodes only, narrowed by an admission policy to its own Node's inventory annotation", () => {
+  const [role, binding, policy, policyBinding] = agentApiAccess(DEFAULT_OPTIONS).map(
+    (o) => JSON.parse(JSON.stringify(o)) as Record<string, any>,
+  );
+  assert.deepEqual(role!.rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['patch'] }]);
+  assert.deepEqual(binding!.subjects, [
+    { kind: 'ServiceAccount', name: 'tensorshare-agent', namespace: 'tensorshare' },
+  ]);
+  assert.equal(policyBinding!.spec.policyName, policy!.metadata.name);
+  assert.deepEqual(policyBinding!.spec.validationActions, ['Deny']);
+  const rules = policy!.spec.validations.map((v: { expression: string }) => v.expression).join('\n');
+  assert.match(rules, /authentication\.kubernetes\.io\/node-name/);
+  assert.match(rules, /tensorshare\.dev\/inventory/);
+  for (const o of agentApiAccess(DEFAULT_OPTIONS)) validateObject(o);
 });

@@ -12,7 +12,11 @@
 import { Namespace, Service, ServiceAccount, ConfigMap } from 'kubernetes-models/v1';
 import type { IContainer, IPodSecurityContext, ISecurityContext, IVolume, IVolumeMount } from 'kubernetes-models/v1';
 import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
-import { ClusterRoleBinding, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ClusterRole, ClusterRoleBinding, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import {
+  ValidatingAdmissionPolicy,
+  ValidatingAdmissionPolicyBinding,
+} from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import type { KubeObject } from './validate.js';
 
@@ -25,6 +29,10 @@ export interface DeployOptions {
   /** The store's memory budget on each node; tmpfs pages count against the daemon's memory limit. */
   readonly storeBudget: string;
   readonly daemonMemoryLimit: string;
+  /** How peers, the agents and the extender authenticate: the shared cluster token, or mutual TLS (overlays/mtls). */
+  readonly peerAuth: 'token' | 'mtls';
+  /** The inventory annotation on each Node is updated at most this often (`--publish-inventory`). */
+  readonly publishEvery: string;
 }
 
 export const DEFAULT_OPTIONS: DeployOptions = {
@@ -33,6 +41,8 @@ export const DEFAULT_OPTIONS: DeployOptions = {
   schedulerImage: 'registry.k8s.io/kube-scheduler:v1.37.2',
   storeBudget: '8GiB',
   daemonMemoryLimit: '9Gi',
+  peerAuth: 'token',
+  publishEvery: '10s',
 };
 
 /** Paths on every node: the store on the node's tmpfs, the socket, the durable repository. */
@@ -48,6 +58,8 @@ export const RUN_AS = 10001;
 export const ANNOTATIONS = {
   /** On a pod: the model it serves, by the name it was imported under; the extender scores nodes by it. */
   model: 'tensorshare.dev/model',
+  /** On a Node: the agent's bounded inventory (src/cluster/publish.ts), read by the extender. */
+  inventory: 'tensorshare.dev/inventory',
 } as const;
 
 export const PORTS = { agent: 7070, extender: 8888, http: 8080, grpc: 9000 } as const;
@@ -64,6 +76,35 @@ const tokenVolume: IVolume = {
   secret: { secretName: CLUSTER_TOKEN.secret, defaultMode: 0o440 },
 };
 const tokenMount: IVolumeMount = { name: 'cluster-token', mountPath: CLUSTER_TOKEN.dir, readOnly: true };
+
+/**
+ * mutual TLS instead of the token (overlays/mtls): a kubernetes.io/tls Secret
+ * with the cluster CA beside the certificate (cert-manager's layout), made by
+ * the operator, never committed. Every agent and the extender present it.
+ */
+export const AGENT_TLS = {
+  secret: 'tensorshare-agent-tls',
+  dir: '/var/run/secrets/tensorshare-tls',
+} as const;
+const tlsVolume: IVolume = { name: 'agent-tls', secret: { secretName: AGENT_TLS.secret, defaultMode: 0o440 } };
+const tlsMount: IVolumeMount = { name: 'agent-tls', mountPath: AGENT_TLS.dir, readOnly: true };
+const tlsFiles = { cert: `${AGENT_TLS.dir}/tls.crt`, key: `${AGENT_TLS.dir}/tls.key`, ca: `${AGENT_TLS.dir}/ca.crt` };
+/** The peer credential's flags, volume and mount. */
+function peerAuth(o: DeployOptions, prefix: '--agent-tls' | '--tls') {
+  if (o.peerAuth === 'token')
+    return {
+      args: [`--cluster-token-file=${tokenFile}`],
+      volume: tokenVolume,
+      mount: tokenMount,
+      scheme: 'HTTP' as const,
+    };
+  return {
+    args: [`${prefix}-cert=${tlsFiles.cert}`, `${prefix}-key=${tlsFiles.key}`, `${prefix}-ca=${tlsFiles.ca}`],
+    volume: tlsVolume,
+    mount: tlsMount,
+    scheme: 'HTTPS' as const,
+  };
+}
 
 /** Every agent, by the headless Service's DNS name (one address per agent pod). */
 const agentsByDns = (o: DeployOptions) => `tensorshare-agent.${o.namespace}.svc:${PORTS.agent}`;
@@ -110,9 +151,11 @@ export function agentArgs(o: DeployOptions): string[] {
     `--budget=${o.storeBudget}`,
     `--socket-group=${RUN_AS}`,
     `--agent-listen=0.0.0.0:${PORTS.agent}`,
-    `--cluster-token-file=${tokenFile}`,
+    ...peerAuth(o, '--agent-tls').args,
     '--node-name=$(NODE_NAME)',
     `--peers=${agentsByDns(o)}`,
+    // In-cluster API server and service account token: the only API call is a PATCH of this node.
+    `--publish-inventory=${o.publishEvery}`,
   ];
 }
 
@@ -130,24 +173,22 @@ export function gatewayArgs(): string[] {
 }
 
 export function extenderArgs(o: DeployOptions): string[] {
-  return [
-    'extender',
-    `--listen=0.0.0.0:${PORTS.extender}`,
-    `--agents=${agentsByDns(o)}`,
-    `--cluster-token-file=${tokenFile}`,
-  ];
+  return ['extender', `--listen=0.0.0.0:${PORTS.extender}`, `--agents=${agentsByDns(o)}`, ...peerAuth(o, '--tls').args];
 }
 
-function agentDaemonSet(o: DeployOptions): DaemonSet {
+export function agentDaemonSet(o: DeployOptions): DaemonSet {
+  const auth = peerAuth(o, '--agent-tls');
+  // kubelet probes over HTTPS without a client certificate: /healthz is the one path that needs none.
+  const probe = { path: '/healthz', port: 'agent', scheme: auth.scheme };
   const container: IContainer = {
     name: 'agent',
     image: o.image,
     args: agentArgs(o),
     env: [homeInTmp, { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
     ports: [{ name: 'agent', containerPort: PORTS.agent, protocol: 'TCP' }],
-    volumeMounts: [...nodeMounts(), { name: 'repository', mountPath: NODE_PATHS.repository }, tmp.mount, tokenMount],
-    readinessProbe: { httpGet: { path: '/healthz', port: 'agent' }, periodSeconds: 10 },
-    livenessProbe: { httpGet: { path: '/healthz', port: 'agent' }, initialDelaySeconds: 10, periodSeconds: 20 },
+    volumeMounts: [...nodeMounts(), { name: 'repository', mountPath: NODE_PATHS.repository }, tmp.mount, auth.mount],
+    readinessProbe: { httpGet: probe, periodSeconds: 10 },
+    livenessProbe: { httpGet: probe, initialDelaySeconds: 10, periodSeconds: 20 },
     resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: o.daemonMemoryLimit } },
     securityContext: restricted,
   };
@@ -160,7 +201,8 @@ function agentDaemonSet(o: DeployOptions): DaemonSet {
         metadata: { labels: labels('agent') },
         spec: {
           serviceAccountName: 'tensorshare-agent',
-          automountServiceAccountToken: false,
+          // For the inventory annotation: RBAC lets this account patch Nodes, the admission policy only its own.
+          automountServiceAccountToken: true,
           securityContext: podSecurity,
           // hostPath folders are created root-owned; this gives them to the daemon's user and nothing else.
           initContainers: [
@@ -183,7 +225,7 @@ function agentDaemonSet(o: DeployOptions): DaemonSet {
             ...nodeVolumes(),
             { name: 'repository', hostPath: { path: NODE_PATHS.repository, type: 'DirectoryOrCreate' } },
             tmp.volume,
-            tokenVolume,
+            auth.volume,
           ],
         },
       },
@@ -194,11 +236,12 @@ function agentDaemonSet(o: DeployOptions): DaemonSet {
 function serviceAccount(o: DeployOptions, name: string): ServiceAccount {
   return new ServiceAccount({
     metadata: { name, namespace: o.namespace, labels: labels(name.replace(/^tensorshare-/, '')) },
-    automountServiceAccountToken: name === 'tensorshare-scheduler',
+    automountServiceAccountToken: name === 'tensorshare-scheduler' || name === 'tensorshare-agent',
   });
 }
 
-function extenderDeployment(o: DeployOptions): Deployment {
+export function extenderDeployment(o: DeployOptions): Deployment {
+  const auth = peerAuth(o, '--tls');
   return new Deployment({
     metadata: { name: 'tensorshare-extender', namespace: o.namespace, labels: labels('extender') },
     spec: {
@@ -218,16 +261,77 @@ function extenderDeployment(o: DeployOptions): Deployment {
               env: [homeInTmp],
               ports: [{ name: 'http', containerPort: PORTS.extender, protocol: 'TCP' }],
               readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
-              volumeMounts: [tmp.mount, tokenMount],
+              volumeMounts: [tmp.mount, auth.mount],
               resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
               securityContext: restricted,
             },
           ],
-          volumes: [tmp.volume, tokenVolume],
+          volumes: [tmp.volume, auth.volume],
         },
       },
     },
   });
+}
+
+const AGENT_USER = (o: DeployOptions) => `system:serviceaccount:${o.namespace}:tensorshare-agent`;
+
+/**
+ * What the agent may do with the API: patch Nodes (RBAC cannot name "the
+ * node this pod runs on"), narrowed by a ValidatingAdmissionPolicy to its own
+ * Node (the node name Kubernetes puts into a pod-bound service account
+ * token, userInfo.extra authentication.kubernetes.io/node-name, Kubernetes
+ * 1.32+) and to the inventory annotation alone: no spec, label or other
+ * annotation may change.
+ */
+export function agentApiAccess(o: DeployOptions): KubeObject[] {
+  const name = 'tensorshare-agent-node-inventory';
+  const nodeName = "request.userInfo.extra[?'authentication.kubernetes.io/node-name'].orValue([''])[0]";
+  return [
+    new ClusterRole({
+      metadata: { name, labels: labels('agent') },
+      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['patch'] }],
+    }),
+    new ClusterRoleBinding({
+      metadata: { name, labels: labels('agent') },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name: 'tensorshare-agent', namespace: o.namespace }],
+    }),
+    new ValidatingAdmissionPolicy({
+      metadata: { name, labels: labels('agent') },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['nodes'] }],
+        },
+        matchConditions: [
+          { name: 'is-tensorshare-agent', expression: `request.userInfo.username == '${AGENT_USER(o)}'` },
+        ],
+        variables: [
+          { name: 'newAnn', expression: 'object.metadata.?annotations.orValue({})' },
+          { name: 'oldAnn', expression: 'oldObject.metadata.?annotations.orValue({})' },
+        ],
+        validations: [
+          {
+            expression: `${nodeName} == object.metadata.name`,
+            message: 'the tensorshare agent may change only the Node its pod runs on',
+          },
+          {
+            expression:
+              'object.spec == oldObject.spec && object.metadata.?labels.orValue({}) == oldObject.metadata.?labels.orValue({})',
+            message: "the tensorshare agent may not change a Node's spec or labels",
+          },
+          {
+            expression: `variables.newAnn.all(k, k == '${ANNOTATIONS.inventory}' || (k in variables.oldAnn && variables.oldAnn[k] == variables.newAnn[k])) && variables.oldAnn.all(k, k == '${ANNOTATIONS.inventory}' || k in variables.newAnn)`,
+            message: `the tensorshare agent may change only the ${ANNOTATIONS.inventory} annotation`,
+          },
+        ],
+      },
+    }),
+    new ValidatingAdmissionPolicyBinding({
+      metadata: { name, labels: labels('agent') },
+      spec: { policyName: name, validationActions: ['Deny'] },
+    }),
+  ];
 }
 
 /** Headless: its DNS name resolves to every agent pod, which is how peers and the extender find them. */
@@ -427,7 +531,7 @@ export function manifestFiles(o: DeployOptions, schedulerConfigYaml: string): Ma
     },
     {
       path: 'base/agent.yaml',
-      objects: [serviceAccount(o, 'tensorshare-agent'), agentDaemonSet(o), agentService(o)],
+      objects: [serviceAccount(o, 'tensorshare-agent'), agentDaemonSet(o), agentService(o), ...agentApiAccess(o)],
     },
     {
       path: 'base/extender.yaml',
@@ -441,4 +545,53 @@ export function manifestFiles(o: DeployOptions, schedulerConfigYaml: string): Ma
     { path: 'examples/inference-service.yaml', objects: [exampleInferenceService(o)] },
     { path: 'examples/keda-scaled-object.yaml', objects: [exampleScaledObject(o)] },
   ];
+}
+
+/** One JSON patch (RFC 6902) operation, as Kustomize's `patches` take them. */
+export interface PatchOp {
+  op: 'replace';
+  path: string;
+  value: unknown;
+}
+
+/**
+ * The mtls overlay: JSON patches that turn the base's agent DaemonSet and
+ * extender Deployment into their `peerAuth: 'mtls'` forms, whole lists
+ * replaced (args, mounts, volumes, probes), so the result is exactly the
+ * typed, validated object.
+ */
+export function mtlsPatches(o: DeployOptions): { kind: string; name: string; ops: PatchOp[] }[] {
+  const m = { ...o, peerAuth: 'mtls' as const };
+  const ds = plainOf(agentDaemonSet(m));
+  const ext = plainOf(extenderDeployment(m));
+  const c = '/spec/template/spec/containers/0';
+  const ops = (obj: Record<string, unknown>, paths: string[]): PatchOp[] =>
+    paths.map((p) => ({ op: 'replace', path: p, value: pointer(obj, p) }));
+  return [
+    {
+      kind: 'DaemonSet',
+      name: 'tensorshare-agent',
+      ops: ops(ds, [
+        `${c}/args`,
+        `${c}/volumeMounts`,
+        `${c}/readinessProbe`,
+        `${c}/livenessProbe`,
+        '/spec/template/spec/volumes',
+      ]),
+    },
+    {
+      kind: 'Deployment',
+      name: 'tensorshare-extender',
+      ops: ops(ext, [`${c}/args`, `${c}/volumeMounts`, '/spec/template/spec/volumes']),
+    },
+  ];
+}
+
+const plainOf = (obj: { toJSON(): unknown }) => JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
+
+/** The value at a JSON pointer (no escapes: the paths above have none). */
+export function pointer(obj: unknown, p: string): unknown {
+  let cur = obj;
+  for (const k of p.split('/').slice(1)) cur = (cur as Record<string, unknown>)[k];
+  return cur;
 }

@@ -30,7 +30,8 @@ export async function startNode(o: {
   name: string;
   repository: string;
   store: string;
-  tokenFile: string;
+  /** The cluster token; optional when `flags` turn mutual TLS on. */
+  tokenFile?: string;
   host: string;
   peers?: string[];
   /** More daemon flags (e.g. --peer-idle-timeout 300ms, --budget 1KiB). */
@@ -44,8 +45,7 @@ export async function startNode(o: {
     o.store,
     '--agent-listen',
     `${o.host}:0`,
-    '--cluster-token-file',
-    o.tokenFile,
+    ...(o.tokenFile ? ['--cluster-token-file', o.tokenFile] : []),
     '--node-name',
     o.name,
     '--gpus',

@@ -23,6 +23,7 @@ interface BenchOptions {
   quick?: boolean;
   out?: string;
   threads: number;
+  rounds?: number;
   json?: boolean;
 }
 
@@ -38,7 +39,7 @@ export function registerBench(program: Command): void {
     .description(
       `measure tensorshare against plain onnxruntime-node: ${SUITES.join(', ')} (default: all); 'gpu' alone: the GPU tier on this machine's GPU`,
     )
-    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}, or gpu, salus, coldphases or plan alone`)
+    .argument('[suite...]', `suites to run: ${SUITES.join(' | ')}, or gpu, salus, coldphases, plan or cluster alone`)
     .option(
       '--quick',
       'smoke run: small models, few processes and repetitions (about 2 minutes); writes to a temp folder unless --out is given',
@@ -48,6 +49,7 @@ export function registerBench(program: Command): void {
       'write benchmarks.md and bench/ (results.json, charts) here (default: ./docs; --quick: a new temp folder)',
     )
     .option('--threads <n>', 'intra-op threads of every session in every mode', positiveInt, 1)
+    .option('--rounds <n>', 'cluster suite: warm-ups per source, round-robin (default 3; --quick: 1)', positiveInt)
     .option(
       '--from <results.json>',
       'measure nothing: re-render the report and charts of a saved run (its own figures) into --out',
@@ -69,6 +71,22 @@ export function registerBench(program: Command): void {
               opts.out ?? (opts.quick ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-salus-')) : 'docs/bench'),
             ),
           });
+        // Several nodes on one machine (issue 18): peer warm-up and placement, its own section and bench/cluster.json.
+        if (suites.length === 1 && suites[0] === 'cluster') {
+          const { benchCluster } = await import('../../bench/cluster.js');
+          await benchCluster({
+            quick: !!opts.quick,
+            rounds: opts.rounds,
+            from: opts.from,
+            out: path.resolve(
+              opts.out ??
+                (opts.quick && !opts.from
+                  ? await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-cluster-report-'))
+                  : 'docs'),
+            ),
+          });
+          return;
+        }
         // Cold start phase by phase (issue 15): its own section and bench/coldphases.json.
         if (suites.length === 1 && suites[0] === 'coldphases') {
           // Loaded when it runs: it brings the serve runtime and store writers, which other commands do not need.

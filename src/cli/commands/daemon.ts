@@ -38,7 +38,7 @@ export function registerDaemon(program: Command): Command {
     let agentConfig: AgentConfig;
     try {
       config = resolveDaemonConfig({ flags: opts, env: process.env });
-      agentConfig = resolveAgentConfig(opts);
+      agentConfig = resolveAgentConfig(opts, process.env);
     } catch (e) {
       process.stderr.write(`tensorshare daemon: ${(e as Error).message}\n`);
       process.exitCode = 2;
