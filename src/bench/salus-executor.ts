@@ -34,7 +34,7 @@ export interface StandaloneExecutorOptions {
 export interface StandaloneExecutor {
   load(model: ChainModel): Promise<Measured>;
   unload(name: string): Promise<number>;
-  open(name: string, o?: Pick<DeviceSessionOptions, 'priority' | 'tenant'>): Promise<DeviceSession>;
+  open(name: string, o?: Pick<DeviceSessionOptions, 'priority' | 'tenant' | 'outputs'>): Promise<DeviceSession>;
   /** The executor's last stats (they arrive every second). */
   stats(): ExecutorStats | undefined;
   stop(): Promise<void>;

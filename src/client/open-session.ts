@@ -110,6 +110,7 @@ async function openOnDeviceOfStore(ref: string, device: number, options: OpenSes
     device,
     priority: options.devicePriority,
     tenant: options.deviceTenant,
+    outputs: options.deviceOutputs,
   });
   return {
     session,

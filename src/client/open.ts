@@ -106,6 +106,7 @@ async function openDeviceModel(ref: string, device: number, options: OpenOptions
     requestTimeoutMs: options.deviceRequestTimeoutMs,
     priority: options.devicePriority,
     tenant: options.deviceTenant,
+    outputs: options.deviceOutputs,
   });
   const t1 = performance.now();
   const io = session.device.model;

@@ -21,7 +21,7 @@ import {
   type ModelIo,
 } from './protocol.js';
 import { hostTensor, typedView } from './tensors.js';
-import { createRegion, mapRegion, regionFolder, type HostTensor, type Region, type RegionReader } from './transfer.js';
+import { createRegion, mapRegion, regionFolder, type HostTensor, type MappedReader, type Region } from './transfer.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -42,7 +42,17 @@ export interface DeviceSessionOptions {
   priority?: PriorityClass;
   /** Charged for this session's device time under the fair policy (default: the model). */
   tenant?: string;
+  /**
+   * How run() hands out outputs: 'copy' (default) copies each into a buffer of its own; 'view' hands out views of
+   * the executor's mapped segment, no copy: the connection they came from carries no run until every output of
+   * that run is disposed (`tensor.dispose()`) or collected, and past 8 such connections outputs are copied.
+   * Garbage collection comes late in a busy loop, so 'view' pays when outputs are disposed after use.
+   */
+  outputs?: 'view' | 'copy';
 }
+
+/** Connections whose outputs are out as views, per session: past this, outputs are copied (bounded segments). */
+const MAX_LENT = 8;
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
@@ -59,6 +69,8 @@ export interface DeviceSession {
   readonly openMs: { connect: number; admit: number };
   /** The lane and timing of the device run that served the last run(). */
   readonly lastPlacement: RunPlacement | undefined;
+  /** Runs whose outputs were handed out as views of the mapped segment, and runs whose outputs were copied. */
+  readonly outputStats: { views: number; copies: number };
   run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
 }
@@ -67,7 +79,12 @@ interface Connection {
   request(m: DistributiveOmit<ClientMessage, 'id'>): Promise<ExecutorReply & { ok: true }>;
   region: Region;
   /** The executor's output segment, mapped once its answer to hello arrives. */
-  out: Promise<RegionReader>;
+  out: Promise<MappedReader>;
+  /**
+   * Views of the output segment are out: until the returned function is called, the connection must carry no run
+   * (the executor would write those ranges again), and closing it leaves the segment mapped.
+   */
+  lend(): () => void;
   alive(): boolean;
   /** Whether an idle connection may let the process exit. */
   hold(held: boolean): void;
@@ -186,7 +203,9 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
   // a client killed afterwards (SIGKILL included) leaves nothing in /dev/shm.
   const dir = regionFolder('tensorshare-client');
   const region = createRegion(dir, 'in');
-  let out: RegionReader | undefined;
+  let out: MappedReader | undefined;
+  let lent = false;
+  let unmapWhenReturned = false;
   const forgetName = () => {
     region.unlink();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -196,7 +215,9 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
     gone();
     forgetName();
     region.close();
-    out?.close();
+    // Views of the segment may still be read: it is unmapped once they are gone.
+    if (lent) unmapWhenReturned = true;
+    else out?.close();
   };
   // Not awaited: the open that follows goes in the same flight, the executor reads them in order.
   const mapped = send({ op: 'hello', region: region.path, token: o.token }).then((hello) => {
@@ -214,10 +235,61 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
     request,
     region,
     out: mapped,
+    lend() {
+      lent = true;
+      return () => {
+        lent = false;
+        if (unmapWhenReturned) out?.close();
+      };
+    },
     alive: () => !closed,
     hold: (held) => (held ? socket.ref() : socket.unref()),
     close,
   };
+}
+
+// Outputs lent as views of a connection's segment: once each is collected by V8 or disposed, the connection may
+// carry runs again. The held value must not reach the tensor or its buffer, or it would keep them alive.
+const collected = new FinalizationRegistry<() => void>((drop) => drop());
+
+function dropper(count: { left: number; end(): void }): () => void {
+  let dropped = false;
+  return () => {
+    if (dropped) return;
+    dropped = true;
+    if (--count.left === 0) count.end();
+  };
+}
+
+/** onnxruntime-node tensors over host bytes. */
+function toTensors(ort: Ort, hosts: readonly HostTensor[]): Record<string, Tensor> {
+  const result: Record<string, Tensor> = {};
+  for (const t of hosts)
+    result[t.name] = new ort.Tensor(t.type as 'float32', typedView(t.type, t.bytes) as Float32Array, t.dims);
+  return result;
+}
+
+/**
+ * Tensors over views of a mapped segment; `end` runs once every one of them is gone: collected, or given back
+ * with `dispose()` (onnxruntime's way of saying a tensor's data is done with).
+ */
+function lentTensors(ort: Ort, hosts: readonly HostTensor[], end: () => void): Record<string, Tensor> {
+  const result = toTensors(ort, hosts);
+  const count = { left: hosts.filter((t) => t.bytes.byteLength > 0).length, end };
+  for (const t of hosts) {
+    if (!t.bytes.byteLength) continue;
+    const drop = dropper(count);
+    const token = {};
+    collected.register(t.bytes.buffer, drop, token);
+    const tensor = result[t.name]!;
+    const dispose = tensor.dispose.bind(tensor);
+    tensor.dispose = () => {
+      dispose();
+      collected.unregister(token);
+      drop();
+    };
+  }
+  return result;
 }
 
 /** Opens `ref` on the device's executor: the daemon makes it resident there (once for every client). */
@@ -233,6 +305,8 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
   const poolKey = `${executorSocket(o.daemonSocket, device)}\0${o.token ?? ''}`;
   const openMs = { connect: 0, admit: 0 };
   let lastPlacement: RunPlacement | undefined;
+  const outputStats = { views: 0, copies: 0 };
+  let lentNow = 0;
 
   async function openConnection(): Promise<{ c: Connection; model: ModelIo }> {
     const t0 = performance.now();
@@ -301,12 +375,14 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
     get lastPlacement() {
       return lastPlacement;
     },
+    outputStats,
     async run(feeds, fetches) {
       if (released) throw new TensorshareError('ERR_PRECONDITION', `session of ${model.model} was released`);
       const host: HostTensor[] = Object.entries(feeds).map(([name, t]) => hostTensor(name, t));
       const t0 = performance.now();
       const c = await take();
-      let outputs: HostTensor[];
+      let result: Record<string, Tensor>;
+      let lent = false;
       try {
         const r = await c.request({
           op: 'run',
@@ -316,20 +392,43 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
           priority: o.priority,
           tenant: o.tenant,
         });
-        outputs = (await c.out).read(r.outputs ?? []);
+        const wire = r.outputs ?? [];
+        const reader = await c.out;
+        if (o.outputs === 'view' && lentNow < MAX_LENT && wire.some((t) => t.length > 0)) {
+          // No copy: the caller reads the executor's bytes where ORT wrote them, and this connection waits.
+          // Nothing the callback below reaches may hold the views (it is held until they are collected).
+          const { tensors: views, done } = reader.view(wire);
+          const giveBackConnection = c.lend();
+          lentNow++;
+          lent = true;
+          outputStats.views++;
+          result = lentTensors(ort, views, () => {
+            done();
+            lentNow--;
+            giveBackConnection();
+            if (c.alive() && !released) idle.push(c);
+            else if (released && c.alive()) giveBack(c);
+            else {
+              all.delete(c);
+              c.close();
+            }
+          });
+        } else {
+          outputStats.copies++;
+          result = toTensors(ort, reader.read(wire));
+        }
         lastBatch = r.batch ?? 1;
         lastTiming = r.timing && { ...r.timing, totalMs: performance.now() - t0 };
         lastPlacement = r.placement;
       } finally {
-        if (c.alive() && !released) idle.push(c);
+        if (lent) {
+          // Back to idle when the outputs are gone (lentTensors).
+        } else if (c.alive() && !released) idle.push(c);
         else {
           all.delete(c);
           c.close();
         }
       }
-      const result: Record<string, Tensor> = {};
-      for (const t of outputs)
-        result[t.name] = new ort.Tensor(t.type as 'float32', typedView(t.type, t.bytes) as Float32Array, t.dims);
       return result;
     },
     async release() {

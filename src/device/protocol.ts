@@ -39,7 +39,8 @@ export type ClientMessage =
   /** Model control (Triton's load/unload): pin keeps a model on this device, evict unloads an unused one. */
   | { op: 'control'; id: number; action: ControlAction; model: string };
 
-export type ControlAction = 'pin' | 'unpin' | 'evict';
+/** `place`: which device a client that named none should open the model on (the daemon's best-fit placement). */
+export type ControlAction = 'pin' | 'unpin' | 'evict' | 'place';
 
 export interface ModelIo {
   key: string;
@@ -66,6 +67,8 @@ export type ExecutorReply =
       /** The lane the run had and its timing on the executor's clock. */
       placement?: RunPlacement;
       freedBytes?: number;
+      /** place: the device to open the model on. */
+      device?: number;
     }
   | { id: number; ok: false; error: WireError };
 
@@ -109,7 +112,7 @@ export type DaemonToExecutor =
   /** `io` only the first time this executor process admits the model: it keeps it by key. */
   | { kind: 'admitted'; id: number; ok: true; key: string; wasResident: boolean; io?: ModelIo }
   | { kind: 'admitted'; id: number; ok: false; error: WireError }
-  | { kind: 'controlled'; id: number; ok: true; freedBytes?: number }
+  | { kind: 'controlled'; id: number; ok: true; freedBytes?: number; device?: number }
   | { kind: 'controlled'; id: number; ok: false; error: WireError };
 
 export interface Measured {
