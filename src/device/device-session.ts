@@ -14,6 +14,7 @@ import type { PriorityClass } from '../sched/dispatcher.js';
 import type { RunPlacement } from './device-lanes.js';
 import { onFrames, sendFrame } from './framing.js';
 import {
+  executorDevices,
   executorSocket,
   type ClientMessage,
   type ControlAction,
@@ -28,6 +29,7 @@ type Ort = typeof import('onnxruntime-node');
 export interface DeviceSessionOptions {
   /** The daemon's socket; the executor of device N listens beside it. */
   daemonSocket: string;
+  /** The device to open on; none: the daemon places the model (a replica it has, else best fit over its devices). */
   device?: number;
   token?: string;
   /** How long to keep trying to reach an executor that is (re)starting. Default 20 s. */
@@ -292,17 +294,77 @@ function lentTensors(ort: Ort, hosts: readonly HostTensor[], end: () => void): R
   return result;
 }
 
+const poolKeyOf = (o: DeviceSessionOptions, device: number) =>
+  `${executorSocket(o.daemonSocket, device)}\0${o.token ?? ''}`;
+
+/** A kept connection of this process to the device's executor, or a new one. */
+async function takeConnection(o: DeviceSessionOptions, device: number): Promise<Connection> {
+  const spare = pooled.get(poolKeyOf(o, device)) ?? [];
+  let c = spare.pop();
+  while (c && !c.alive()) {
+    c.close();
+    c = spare.pop();
+  }
+  return c ?? connect(o, device);
+}
+
+/** A connection done with goes back to the process's pool (idle, not holding the process alive), or closes. */
+function poolConnection(o: DeviceSessionOptions, device: number, c: Connection): void {
+  const key = poolKeyOf(o, device);
+  const spare = pooled.get(key) ?? [];
+  if (!c.alive() || spare.length >= MAX_POOLED) {
+    c.close();
+    return;
+  }
+  c.hold(false);
+  spare.push(c);
+  pooled.set(key, spare);
+}
+
+/**
+ * Where to open a model when the caller named no device: with one executor, its device; with several, the daemon
+ * decides (asked through any executor, on a kept connection: one round trip): a device that holds the model already
+ * (the least busy replica), else the best fit of its bytes beside what each device holds.
+ */
+export async function placeModel(ref: string, o: DeviceSessionOptions): Promise<number> {
+  const found = executorDevices(o.daemonSocket);
+  if (found.length === 0)
+    throw new TensorshareError(
+      'ERR_UNAVAILABLE',
+      `no device executor beside ${o.daemonSocket}: is the daemon running with devices (gpus setting)?`,
+      { socket: o.daemonSocket },
+    );
+  if (found.length === 1) return found[0]!;
+  let last: unknown;
+  for (const via of found) {
+    let c: Connection | undefined;
+    try {
+      c = await takeConnection({ ...o, connectTimeoutMs: Math.min(o.connectTimeoutMs ?? 2000, 2000) }, via);
+      c.hold(true);
+      const r = await c.request({ op: 'control', action: 'place', model: ref });
+      poolConnection(o, via, c);
+      if (typeof r.device !== 'number') throw new TensorshareError('ERR_INTERNAL', 'the daemon placed no device');
+      return r.device;
+    } catch (e) {
+      c?.close();
+      // Another executor may answer when this one is restarting; the daemon's own refusals are final.
+      if ((e as { code?: string }).code !== 'ERR_UNAVAILABLE') throw e;
+      last = e;
+    }
+  }
+  throw last;
+}
+
 /** Opens `ref` on the device's executor: the daemon makes it resident there (once for every client). */
 export async function openDeviceSession(ref: string, o: DeviceSessionOptions): Promise<DeviceSession> {
   const ort = (await import('onnxruntime-node')).default as unknown as Ort;
-  const device = o.device ?? 0;
+  const device = o.device ?? (await placeModel(ref, o));
   const idle: Connection[] = [];
   const all = new Set<Connection>();
   let released = false;
   let lastBatch = 0;
   let lastTiming: DeviceSession['lastTiming'];
 
-  const poolKey = `${executorSocket(o.daemonSocket, device)}\0${o.token ?? ''}`;
   const openMs = { connect: 0, admit: 0 };
   let lastPlacement: RunPlacement | undefined;
   const outputStats = { views: 0, copies: 0 };
@@ -310,13 +372,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
 
   async function openConnection(): Promise<{ c: Connection; model: ModelIo }> {
     const t0 = performance.now();
-    const spare = pooled.get(poolKey) ?? [];
-    let c = spare.pop();
-    while (c && !c.alive()) {
-      c.close();
-      c = spare.pop();
-    }
-    c ??= await connect(o, device);
+    const c = await takeConnection(o, device);
     c.hold(true);
     const t1 = performance.now();
     try {
@@ -341,14 +397,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
   /** A connection this session is done with goes back to the process's pool, or closes. */
   function giveBack(c: Connection): void {
     all.delete(c);
-    const spare = pooled.get(poolKey) ?? [];
-    if (!c.alive() || spare.length >= MAX_POOLED) {
-      c.close();
-      return;
-    }
-    c.hold(false);
-    spare.push(c);
-    pooled.set(poolKey, spare);
+    poolConnection(o, device, c);
   }
 
   async function take(): Promise<Connection> {
@@ -459,24 +508,31 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
 export async function deviceControl(
   action: ControlAction,
   ref: string,
-  o: DeviceSessionOptions,
-): Promise<{ freedBytes?: number }> {
+  o: DeviceSessionOptions & { to?: number },
+): Promise<{ freedBytes?: number; device?: number; unloaded?: boolean }> {
   const c = await connect(o, o.device ?? 0);
   try {
-    const r = await c.request({ op: 'control', action, model: ref });
-    return { freedBytes: r.freedBytes };
+    const r = await c.request({ op: 'control', action, model: ref, to: o.to });
+    return { freedBytes: r.freedBytes, device: r.device, unloaded: r.unloaded };
   } finally {
     c.close();
   }
 }
 
-/** Whether session options ask for a GPU execution provider (the device path). */
-export function wantsDevice(options: InferenceSession.SessionOptions | undefined): { device: number } | undefined {
+/**
+ * Whether session options ask for a GPU execution provider (the device path): `deviceId` pins a device; without
+ * one the daemon places the model (placeModel).
+ */
+export function wantsDevice(
+  options: InferenceSession.SessionOptions | undefined,
+): { device: number | undefined } | undefined {
   for (const ep of options?.executionProviders ?? []) {
     const name = typeof ep === 'string' ? ep : ep.name;
     if (name === 'cuda') {
       const id = typeof ep === 'object' ? (ep as { deviceId?: number }).deviceId : undefined;
-      return { device: id ?? 0 };
+      if (id !== undefined && !(Number.isSafeInteger(id) && id >= 0))
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `cuda deviceId must be an integer >= 0, got ${String(id)}`);
+      return { device: id };
     }
   }
   return undefined;

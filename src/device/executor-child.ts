@@ -74,7 +74,7 @@ async function main(init: ExecutorInit): Promise<void> {
   const ios = new Map<string, { io: ModelIo; json: string }>();
   const controls = new Map<
     number,
-    { resolve(r: { freedBytes?: number; device?: number }): void; reject(e: Error): void }
+    { resolve(r: { freedBytes?: number; device?: number; unloaded?: boolean }): void; reject(e: Error): void }
   >();
   const batchSizes: Record<string, number> = {};
   let admitSeq = 0;
@@ -147,7 +147,7 @@ async function main(init: ExecutorInit): Promise<void> {
     } else if (m.kind === 'controlled') {
       const w = controls.get(m.id);
       controls.delete(m.id);
-      if (m.ok) w?.resolve({ freedBytes: m.freedBytes, device: m.device });
+      if (m.ok) w?.resolve({ freedBytes: m.freedBytes, device: m.device, unloaded: m.unloaded });
       else w?.reject(fromWire(m.error));
     } else if (m.kind === 'admitted') {
       const w = admits.get(m.id);
@@ -201,9 +201,9 @@ async function main(init: ExecutorInit): Promise<void> {
     }
     if (m.op === 'control') {
       const id = ++admitSeq;
-      const r = await new Promise<{ freedBytes?: number; device?: number }>((resolve, reject) => {
+      const r = await new Promise<{ freedBytes?: number; device?: number; unloaded?: boolean }>((resolve, reject) => {
         controls.set(id, { resolve, reject });
-        toDaemon({ kind: 'control', id, action: m.action, model: m.model, token: c.token });
+        toDaemon({ kind: 'control', id, action: m.action, model: m.model, token: c.token, to: m.to });
       });
       return { id: m.id, ok: true, ...r };
     }
