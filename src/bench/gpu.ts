@@ -297,12 +297,16 @@ export async function runGpuBench(o: GpuBenchOptions) {
       };
       const privRun = await steady(plain(share));
       const execRun = await steady(ts(share, d));
+      const viewRun = await steady({ ...ts(share, d), outputs: 'view' });
       const priv = privRun.ms;
       const exec = execRun.ms;
+      const views = viewRun.ms;
       // Same inputs on both paths: the outputs must agree (the executor's are written in place by ORT).
       const outputMaxAbsDiff = Object.fromEntries(
         Object.entries(privRun.samples).map(([b, p]) => {
           const e = execRun.samples[b] ?? [];
+          const w = viewRun.samples[b] ?? [];
+          if (w.length !== p.length || w.some((x, i) => x !== e[i])) return [b, Number.POSITIVE_INFINITY];
           if (e.length !== p.length || e[0] !== p[0]) return [b, Number.POSITIVE_INFINITY];
           return [b, p.reduce((m, v, i) => Math.max(m, Math.abs(v - e[i]!)), 0)];
         }),
@@ -311,10 +315,14 @@ export async function runGpuBench(o: GpuBenchOptions) {
         model: share.name,
         private: priv,
         executor: exec,
+        executorViews: views,
         outputMaxAbsDiff,
         ratioBatch1: exec['1']!.p50 / priv['1']!.p50,
         ratioBatch8: exec['8']!.p50 / priv['8']!.p50,
         addedMsBatch1: exec['1']!.p50 - priv['1']!.p50,
+        ratioViewsBatch1: views['1']!.p50 / priv['1']!.p50,
+        ratioViewsBatch8: views['8']!.p50 / priv['8']!.p50,
+        addedMsViewsBatch1: views['1']!.p50 - priv['1']!.p50,
       };
     } catch (e) {
       errors.push(`speed: ${(e as Error).message}`);
@@ -535,7 +543,16 @@ function verdicts(r: Record<string, unknown>): Verdict[] {
       verdict: v(t && t.ratioPlainToGpuResidentFirstResultInProcess >= want),
     });
   }
-  const sp = r.speed as { ratioBatch1: number; ratioBatch8: number; addedMsBatch1: number } | undefined;
+  const sp = r.speed as
+    | {
+        ratioBatch1: number;
+        ratioBatch8: number;
+        addedMsBatch1: number;
+        ratioViewsBatch1?: number;
+        ratioViewsBatch8?: number;
+        addedMsViewsBatch1?: number;
+      }
+    | undefined;
   out.push({
     id: 'steady-added-1ms',
     target: '(d) adds at most 1 ms to one steady-state inference',
@@ -548,6 +565,22 @@ function verdicts(r: Record<string, unknown>): Verdict[] {
     measured: sp ? `batch 1 ${sp.ratioBatch1.toFixed(2)}x, batch 8 ${sp.ratioBatch8.toFixed(2)}x` : '-',
     verdict: v(sp && sp.ratioBatch1 <= 1.1 && sp.ratioBatch8 <= 1.1),
   });
+  if (sp?.ratioViewsBatch1 !== undefined) {
+    out.push({
+      id: 'steady-added-1ms-views',
+      target:
+        "(d) adds at most 1 ms to one steady-state inference, outputs as views (`deviceOutputs: 'view'`, disposed after use)",
+      measured: `${sp.addedMsViewsBatch1!.toFixed(2)} ms`,
+      verdict: v(sp.addedMsViewsBatch1! <= 1),
+    });
+    out.push({
+      id: 'latency-1.10x-views',
+      target:
+        "executor latency at batch 1 and 8 at most 1.10x a private session, outputs as views (`deviceOutputs: 'view'`)",
+      measured: `batch 1 ${sp.ratioViewsBatch1.toFixed(2)}x, batch 8 ${sp.ratioViewsBatch8!.toFixed(2)}x`,
+      verdict: v(sp.ratioViewsBatch1 <= 1.1 && sp.ratioViewsBatch8! <= 1.1),
+    });
+  }
   const sh = r.sharing as
     | { ratioToOnePlain: number; tensorshareBytes: number; plainProcessesBytes: number }
     | undefined;
@@ -610,7 +643,7 @@ export function markdown(r: GpuReport): string {
   if (sp)
     for (const b of ['1', '8'])
       lines.push(
-        `| steady latency, batch ${b} (p50 of 200) | ${ms(sp.executor?.[b]?.p50)} through the executor | ${ms(sp.private?.[b]?.p50)} private in-process CUDA session | ${f(sp[`ratioBatch${b}`], 2)}x (outputs differ by ${sp.outputMaxAbsDiff?.[b] ?? '-'}) |`,
+        `| steady latency, batch ${b} (p50 of 200) | ${ms(sp.executor?.[b]?.p50)} through the executor${sp.executorViews ? `; ${ms(sp.executorViews[b]?.p50)} with outputs as views` : ''} | ${ms(sp.private?.[b]?.p50)} private in-process CUDA session | ${f(sp[`ratioBatch${b}`], 2)}x${sp.executorViews ? `; views ${f(sp[`ratioViewsBatch${b}`], 2)}x` : ''} (outputs differ by ${sp.outputMaxAbsDiff?.[b] ?? '-'}) |`,
       );
   if (th)
     lines.push(

@@ -32,9 +32,11 @@ export interface StandaloneExecutorOptions {
 }
 
 export interface StandaloneExecutor {
+  /** The socket its executor listens beside (for sessions opened by other processes). */
+  readonly daemonSocket: string;
   load(model: ChainModel): Promise<Measured>;
   unload(name: string): Promise<number>;
-  open(name: string, o?: Pick<DeviceSessionOptions, 'priority' | 'tenant'>): Promise<DeviceSession>;
+  open(name: string, o?: Pick<DeviceSessionOptions, 'priority' | 'tenant' | 'outputs'>): Promise<DeviceSession>;
   /** The executor's last stats (they arrive every second). */
   stats(): ExecutorStats | undefined;
   stop(): Promise<void>;
@@ -82,6 +84,7 @@ export async function startStandaloneExecutor(o: StandaloneExecutorOptions): Pro
   );
   await ex.ready;
   return {
+    daemonSocket,
     async load(model) {
       const key = `${model.name}:1`;
       const measured = await ex.load({

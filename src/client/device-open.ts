@@ -16,6 +16,8 @@ export interface DeviceRunOptions {
   devicePriority?: DeviceSessionOptions['priority'];
   /** Who is charged for this session's device time under the executor's fair policy (default: the model). */
   deviceTenant?: string;
+  /** 'copy' (default): outputs are copied out of shared memory; 'view': views of it until disposed (DeviceSessionOptions.outputs). */
+  deviceOutputs?: DeviceSessionOptions['outputs'];
 }
 
 export async function openOnDevice(ref: string, o: DeviceSessionOptions): Promise<DeviceBackedSession> {

@@ -102,7 +102,11 @@ async function openAuto(ref: string, options: OpenSessionOptions): Promise<Share
  * a session of this process), which makes it resident in the store and on
  * the device.
  */
-async function openOnDeviceOfStore(ref: string, device: number, options: OpenSessionOptions): Promise<SharedSession> {
+async function openOnDeviceOfStore(
+  ref: string,
+  device: number | undefined,
+  options: OpenSessionOptions,
+): Promise<SharedSession> {
   const { store } = resolvePaths(options);
   const t0 = performance.now();
   const session = await openOnDevice(ref, {
@@ -110,6 +114,7 @@ async function openOnDeviceOfStore(ref: string, device: number, options: OpenSes
     device,
     priority: options.devicePriority,
     tenant: options.deviceTenant,
+    outputs: options.deviceOutputs,
   });
   return {
     session,

@@ -96,7 +96,7 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
  * the model in the host store and on the device while a client has it open),
  * so no daemon round trip precedes it.
  */
-async function openDeviceModel(ref: string, device: number, options: OpenOptions): Promise<OpenedModel> {
+async function openDeviceModel(ref: string, device: number | undefined, options: OpenOptions): Promise<OpenedModel> {
   const s = clientSettings(options, options.env);
   const t0 = performance.now();
   const session = await openOnDevice(ref, {
@@ -106,6 +106,7 @@ async function openDeviceModel(ref: string, device: number, options: OpenOptions
     requestTimeoutMs: options.deviceRequestTimeoutMs,
     priority: options.devicePriority,
     tenant: options.deviceTenant,
+    outputs: options.deviceOutputs,
   });
   const t1 = performance.now();
   const io = session.device.model;
@@ -114,7 +115,7 @@ async function openDeviceModel(ref: string, device: number, options: OpenOptions
     manifest: io.manifest,
     mode: 'fast-open',
     lease: {
-      leaseId: `device-${device}:${io.key}`,
+      leaseId: `device-${session.device.device}:${io.key}`,
       model: io.model,
       mode: 'fast-open',
       graphPath: '',

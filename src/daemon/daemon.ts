@@ -157,6 +157,12 @@ async function startDevices(config: DaemonConfig, manager: Manager, log: Logger)
     budget: config.gpuBudget,
     maxBatchSize: config.gpuMaxBatch,
     devicePolicy: config.gpuPolicy,
+    replicas: {
+      addQueueDepth: config.gpuReplicaQueue,
+      addAfterMs: config.gpuReplicaAfterMs,
+      removeAfterMs: config.gpuReplicaAfterMs,
+      maxReplicas: resolved.devices.length,
+    },
     daemonSocket: config.socket,
     socketMode: config.socketMode,
     socketGroup: config.socketGroup,

@@ -8,6 +8,11 @@
 // memory before and after load and after a run at the largest batch) against
 // the device's budget and evicts unused models with the daemon's policy.
 // Device operations (load, unload, restart) run one at a time per device.
+// With several devices, a client that names none is placed here: on a device
+// that holds the model (the least busy replica), else by best fit of its
+// bytes beside what each device holds (sched/packing.ts); a model whose
+// queue stays long gets a replica on a further device, loaded from the host
+// store, and gives it back when its queue stays empty (sched/replicas.ts).
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -29,6 +34,14 @@ import {
 import { regionFolder } from '../device/transfer.js';
 import { modelDir } from '../store/layout.js';
 import type { DevicePolicy } from '../sched/device-policy.js';
+import { type PackModel, type Placement, placeOne } from '../sched/packing.js';
+import {
+  type ReplicaConfig,
+  type ReplicaState,
+  checkReplicaConfig,
+  initialReplicaState,
+  replicaStep,
+} from '../sched/replicas.js';
 import type { Manifest } from '../store/manifest.js';
 import type { Admission } from './admission.js';
 import { readRecord, writeRecord, type DevicesRecord } from './device-record.js';
@@ -53,6 +66,10 @@ export interface DeviceTierOptions {
   maxBatchSize: number;
   /** How each executor shares its device between resident models (default pack). */
   devicePolicy?: DevicePolicy;
+  /** Replicas of a model on further devices by its queue (default: none). */
+  replicas?: ReplicaConfig;
+  /** How often replica pressure is sampled, ms (default 1000: the executors' stats period). */
+  replicaIntervalMs?: number;
   daemonSocket: string;
   /** The daemon socket's mode and group: executor sockets get the same, so whoever may reach the daemon may reach its devices. */
   socketMode: number;
@@ -263,7 +280,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
       },
       {
         admit: (id, model, token) => void admit(d, ex, id, model, token),
-        control: (id, action, model, token) => void control(d, ex, id, action, model, token),
+        control: (id, action, model, token, to) => void control(d, ex, id, action, model, token, to),
         release: (key) => release(d, key),
         used: (key) => {
           const e = d.models.get(key);
@@ -554,17 +571,30 @@ export async function startDeviceTier(o: DeviceTierOptions) {
     action: ControlAction,
     ref: string,
     token: string | undefined,
+    to?: number,
   ): Promise<void> {
     try {
       const caller = authenticate(o.tenants, token);
       if (!caller) throw new TensorshareError('ERR_UNAUTHENTICATED', 'missing or unknown token');
-      if (action === 'evict') {
+      if (action === 'move') {
+        if (!(Number.isSafeInteger(to) && to! >= 0))
+          throw new TensorshareError('ERR_INVALID_ARGUMENT', `move needs a target device index, got ${String(to)}`);
+        if (to === d.spec.index)
+          throw new TensorshareError('ERR_INVALID_ARGUMENT', `model '${ref}' is on device ${to} already`);
+        ex.answerControl(id, { ok: true, ...(await move(caller, ref, d.spec.index, to!)) });
+      } else if (action === 'place') {
+        ex.answerControl(id, { ok: true, device: await place(caller, ref) });
+      } else if (action === 'evict') {
         const freedBytes = await evict(caller, ref, d.spec.index);
         ex.answerControl(id, { ok: true, freedBytes });
-      } else {
+      } else if (action === 'pin' || action === 'unpin') {
         await (action === 'pin' ? pin : unpin)(caller, ref, d.spec.index);
         ex.answerControl(id, { ok: true });
-      }
+      } else
+        throw new TensorshareError(
+          'ERR_INVALID_ARGUMENT',
+          `unknown device control '${String(action)}': expected pin, unpin, evict, place or move`,
+        );
     } catch (err) {
       ex.answerControl(id, { ok: false, error: wire(err) });
     }
@@ -627,6 +657,151 @@ export async function startDeviceTier(o: DeviceTierOptions) {
         });
   }
 
+  // ---- placement over devices, replicas ----
+  const ready = (d: Device) => d.state === 'ready' && !!d.executor;
+  const holds = (d: Device, key: string) => {
+    const e = d.models.get(key);
+    return !!e && (e.resident || e.loading);
+  };
+  /** Requests queued or running for the model on the device, and its clients there. */
+  const busy = (d: Device, key: string) => (d.stats?.queueDepth[key] ?? 0) + (d.models.get(key)?.clients ?? 0);
+  /** The bytes admission would count: measured on some device, else the manifest's weights. */
+  function bytesOf(key: string, m: Manifest): number {
+    for (const d of devices) {
+      const b = d.measuredBytes.get(key);
+      if (b !== undefined) return b;
+    }
+    return weightBytes(m);
+  }
+  /**
+   * The devices as the packer sees them. A model counts what admission counts (its persistent and ephemeral
+   * bytes together, against the device's budget), so a device the packer finds is one admission takes without
+   * evicting.
+   */
+  function packView(up: readonly Device[]) {
+    const models = new Map<string, PackModel>();
+    const placement: Placement = new Map();
+    for (const d of up) {
+      const keys: string[] = [];
+      for (const e of d.models.values()) {
+        if (!(e.resident || e.loading)) continue;
+        keys.push(e.key);
+        if (!models.has(e.key))
+          models.set(e.key, { key: e.key, persistentBytes: Math.ceil(e.bytes), ephemeralBytes: 0, load: 0 });
+      }
+      placement.set(d.spec.index, keys);
+    }
+    return {
+      devices: up.map((d) => ({ index: d.spec.index, capacity: Math.floor(d.budget) })),
+      models: [...models.values()],
+      placement,
+    };
+  }
+  /** Best fit for the model on the devices (none of which holds it), or undefined when it fits none beside what they hold. */
+  function bestFit(up: readonly Device[], key: string, m: Manifest): number | undefined {
+    const v = packView(up);
+    return placeOne(v.devices, v.models, v.placement, {
+      key,
+      persistentBytes: Math.ceil(bytesOf(key, m)),
+      ephemeralBytes: 0,
+      load: 0,
+    });
+  }
+
+  /** The device a client that named none opens the model on. */
+  async function place(caller: Caller, ref: string): Promise<number> {
+    const { ns, m } = await resolveCached(caller, ref);
+    const key = displayName(ns.name, m.name, m.version);
+    const up = devices.filter(ready);
+    if (up.length === 0)
+      throw new TensorshareError(
+        'ERR_UNAVAILABLE',
+        `no device of this daemon is ready (${devices.map((d) => `${d.spec.index}: ${d.state}`).join(', ')})`,
+        { devices: devices.map((d) => ({ index: d.spec.index, state: d.state })) },
+      );
+    const holding = up.filter((d) => holds(d, key));
+    if (holding.length) return holding.reduce((a, b) => (busy(b, key) < busy(a, key) ? b : a)).spec.index;
+    const at = bestFit(up, key, m);
+    if (at !== undefined) return at;
+    // It fits nowhere beside what is resident: the device where evicting unused models can free the most.
+    const room = (d: Device) =>
+      d.budget - [...d.models.values()].filter((e) => inUse(e)).reduce((a, e) => a + e.bytes, 0);
+    return up.reduce((a, b) => (room(b) > room(a) ? b : a)).spec.index;
+  }
+
+  const replicaState = new Map<string, ReplicaState>();
+  /** Samples each model's queue over its replicas and adds or removes one when the pressure says so. */
+  function replicaTick(): void {
+    const rc = o.replicas;
+    if (!rc || rc.addQueueDepth === 0 || closing) return;
+    const up = devices.filter(ready);
+    if (up.length < 2) return;
+    const holders = new Map<string, Device[]>();
+    for (const d of up)
+      for (const e of d.models.values())
+        if (e.resident && !e.loading) holders.set(e.key, [...(holders.get(e.key) ?? []), d]);
+    for (const k of replicaState.keys()) if (!holders.has(k)) replicaState.delete(k);
+    const now = o.now();
+    for (const [key, on] of holders) {
+      const queued = on.reduce((a, d) => a + (d.stats?.queueDepth[key] ?? 0), 0);
+      const unused = on.filter((d) => !inUse(d.models.get(key)!));
+      const r = replicaStep(
+        replicaState.get(key) ?? initialReplicaState(),
+        { queued, replicas: on.length, unusedReplicas: unused.length },
+        now,
+        rc,
+      );
+      replicaState.set(key, r.state);
+      const e = on[0]!.models.get(key)!;
+      if (r.action === 'add') {
+        const at = bestFit(
+          up.filter((d) => !holds(d, key)),
+          key,
+          e.manifest,
+        );
+        if (at === undefined) {
+          log.debug({ model: key, queued }, 'a replica would help but fits no other device');
+          continue;
+        }
+        const d = byIndex(at);
+        void acquireOn(d, e.ns, e.manifest, () => {}).then(
+          () => log.info({ model: key, device: at, queued, replicas: on.length + 1 }, 'replica added'),
+          (err) => log.warn({ model: key, device: at, err }, 'cannot add a replica'),
+        );
+      } else if (r.action === 'remove') {
+        // The replica with the least use goes (never one a client has open or a pin holds).
+        const d = unused.reduce((a, b) => (busy(b, key) < busy(a, key) ? b : a));
+        void deviceOp(d, async () => {
+          const x = d.models.get(key);
+          if (x?.resident && !inUse(x) && devices.filter((y) => ready(y) && holds(y, key)).length > 1) {
+            await unload(d, x, 'replica no longer needed');
+            log.info({ model: key, device: d.spec.index }, 'replica removed');
+          }
+        });
+      }
+    }
+  }
+
+  /**
+   * Moves a model between devices through the host store (never the disk): loaded on `to` from the store, then
+   * unloaded from `from` if no client has it open there (clients keep their device; new opens find `to`).
+   */
+  async function move(caller: Caller, ref: string, from: number, to: number): Promise<{ unloaded: boolean }> {
+    const { ns, m } = await o.resolveRef(caller, ref);
+    const src = byIndex(from);
+    const dst = byIndex(to);
+    const key = displayName(ns.name, m.name, m.version);
+    if (!holds(src, key))
+      throw new TensorshareError('ERR_PRECONDITION', `model '${ref}' is not on device ${from}`, { device: from });
+    await acquireOn(dst, ns, m, () => {});
+    return deviceOp(src, async () => {
+      const e = src.models.get(key);
+      if (!e?.resident || inUse(e)) return { unloaded: false };
+      await unload(src, e, `moved to device ${to}`);
+      return { unloaded: true };
+    });
+  }
+
   const byIndex = (i: number): Device => {
     const d = devices.find((x) => x.spec.index === i);
     if (!d) throw new TensorshareError('ERR_INVALID_ARGUMENT', `this daemon has no device ${i}`);
@@ -661,18 +836,24 @@ export async function startDeviceTier(o: DeviceTierOptions) {
   }
   const reclaimTimer = setInterval(reclaim, o.reclaimIntervalMs);
   reclaimTimer.unref();
+  if (o.replicas) checkReplicaConfig(o.replicas);
+  const replicaTimer = setInterval(replicaTick, o.replicaIntervalMs ?? 1000);
+  replicaTimer.unref();
 
   return {
     status,
     pin,
     unpin,
     evict,
+    place,
+    move,
     usedBytes: (index: number) => deviceUsed(byIndex(index).models.values()),
     async stop(): Promise<void> {
       // What is resident now is what the next start restores.
       if (!closing) writeRecordFile();
       closing = true;
       clearInterval(reclaimTimer);
+      clearInterval(replicaTimer);
       if (statusTimer) clearTimeout(statusTimer);
       for (const d of devices) {
         const ex = d.executor;

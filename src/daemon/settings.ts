@@ -51,6 +51,10 @@ export interface DaemonConfig {
   gpuBudget: Budget;
   gpuMaxBatch: number;
   gpuPolicy: DevicePolicy;
+  /** Queued requests per replica of a GPU model that ask for one more replica on another device; 0: none. */
+  gpuReplicaQueue: number;
+  /** How long that pressure lasts before a replica is added (and a model is idle before one goes), ms. */
+  gpuReplicaAfterMs: number;
 }
 
 export type GpuSetting =
@@ -75,6 +79,13 @@ function parseGpus(v: unknown, where: string): GpuSetting {
   return { kind: 'indices', indices };
 }
 
+function parseCount0(v: unknown, where: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65536)
+    throw bad(where, `expected a whole number from 0 to 65536, got '${v}'`);
+  return n;
+}
+
 function parseCount(v: unknown, where: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65536)
@@ -94,6 +105,7 @@ type Kind =
   | 'level'
   | 'devices'
   | 'count'
+  | 'count0'
   | 'hugePages';
 
 export interface Setting {
@@ -298,6 +310,24 @@ export const SETTINGS: readonly Setting[] = [
     description:
       'how an executor shares its device between resident models (Salus): `fifo` (one run at a time), `pack` (as many models at once as the memory lanes hold), `srtf` (shortest expected run first, aged), `fair` (equal device time per tenant); realtime runs go first under each',
   }),
+  setting({
+    key: 'gpuReplicaQueue',
+    flag: '--gpu-replica-queue <n>',
+    env: 'TENSORSHARE_GPU_REPLICA_QUEUE',
+    kind: 'count0',
+    value: '4',
+    description:
+      'with several GPUs: requests queued per replica of a model that ask for one more replica on another GPU (best fit, loaded from the host store); `0`: no replicas',
+  }),
+  setting({
+    key: 'gpuReplicaAfter',
+    flag: '--gpu-replica-after <duration>',
+    env: 'TENSORSHARE_GPU_REPLICA_AFTER',
+    kind: 'duration',
+    value: '2s',
+    description:
+      'how long replica pressure lasts before a replica is added; a model with nothing queued this long gives back a replica no client uses',
+  }),
 ];
 
 const FILE_ONLY_KEYS = ['tenants'];
@@ -489,5 +519,7 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     gpuBudget: get('gpuBudget', wrap(parseBudget)),
     gpuMaxBatch: get('gpuMaxBatch', parseCount),
     gpuPolicy: get('gpuPolicy', (v, w) => parseDevicePolicy(v, w)),
+    gpuReplicaQueue: get('gpuReplicaQueue', parseCount0),
+    gpuReplicaAfterMs: get('gpuReplicaAfter', wrap(parseDuration)),
   };
 }

@@ -14,6 +14,7 @@ import type { PriorityClass } from '../sched/dispatcher.js';
 import type { RunPlacement } from './device-lanes.js';
 import { onFrames, sendFrame } from './framing.js';
 import {
+  executorDevices,
   executorSocket,
   type ClientMessage,
   type ControlAction,
@@ -21,13 +22,14 @@ import {
   type ModelIo,
 } from './protocol.js';
 import { hostTensor, typedView } from './tensors.js';
-import { createRegion, mapRegion, regionFolder, type HostTensor, type Region, type RegionReader } from './transfer.js';
+import { createRegion, mapRegion, regionFolder, type HostTensor, type MappedReader, type Region } from './transfer.js';
 
 type Ort = typeof import('onnxruntime-node');
 
 export interface DeviceSessionOptions {
   /** The daemon's socket; the executor of device N listens beside it. */
   daemonSocket: string;
+  /** The device to open on; none: the daemon places the model (a replica it has, else best fit over its devices). */
   device?: number;
   token?: string;
   /** How long to keep trying to reach an executor that is (re)starting. Default 20 s. */
@@ -42,7 +44,17 @@ export interface DeviceSessionOptions {
   priority?: PriorityClass;
   /** Charged for this session's device time under the fair policy (default: the model). */
   tenant?: string;
+  /**
+   * How run() hands out outputs: 'copy' (default) copies each into a buffer of its own; 'view' hands out views of
+   * the executor's mapped segment, no copy: the connection they came from carries no run until every output of
+   * that run is disposed (`tensor.dispose()`) or collected, and past 8 such connections outputs are copied.
+   * Garbage collection comes late in a busy loop, so 'view' pays when outputs are disposed after use.
+   */
+  outputs?: 'view' | 'copy';
 }
+
+/** Connections whose outputs are out as views, per session: past this, outputs are copied (bounded segments). */
+const MAX_LENT = 8;
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
@@ -59,6 +71,8 @@ export interface DeviceSession {
   readonly openMs: { connect: number; admit: number };
   /** The lane and timing of the device run that served the last run(). */
   readonly lastPlacement: RunPlacement | undefined;
+  /** Runs whose outputs were handed out as views of the mapped segment, and runs whose outputs were copied. */
+  readonly outputStats: { views: number; copies: number };
   run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
 }
@@ -67,7 +81,12 @@ interface Connection {
   request(m: DistributiveOmit<ClientMessage, 'id'>): Promise<ExecutorReply & { ok: true }>;
   region: Region;
   /** The executor's output segment, mapped once its answer to hello arrives. */
-  out: Promise<RegionReader>;
+  out: Promise<MappedReader>;
+  /**
+   * Views of the output segment are out: until the returned function is called, the connection must carry no run
+   * (the executor would write those ranges again), and closing it leaves the segment mapped.
+   */
+  lend(): () => void;
   alive(): boolean;
   /** Whether an idle connection may let the process exit. */
   hold(held: boolean): void;
@@ -186,7 +205,9 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
   // a client killed afterwards (SIGKILL included) leaves nothing in /dev/shm.
   const dir = regionFolder('tensorshare-client');
   const region = createRegion(dir, 'in');
-  let out: RegionReader | undefined;
+  let out: MappedReader | undefined;
+  let lent = false;
+  let unmapWhenReturned = false;
   const forgetName = () => {
     region.unlink();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -196,7 +217,9 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
     gone();
     forgetName();
     region.close();
-    out?.close();
+    // Views of the segment may still be read: it is unmapped once they are gone.
+    if (lent) unmapWhenReturned = true;
+    else out?.close();
   };
   // Not awaited: the open that follows goes in the same flight, the executor reads them in order.
   const mapped = send({ op: 'hello', region: region.path, token: o.token }).then((hello) => {
@@ -214,35 +237,142 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
     request,
     region,
     out: mapped,
+    lend() {
+      lent = true;
+      return () => {
+        lent = false;
+        if (unmapWhenReturned) out?.close();
+      };
+    },
     alive: () => !closed,
     hold: (held) => (held ? socket.ref() : socket.unref()),
     close,
   };
 }
 
+// Outputs lent as views of a connection's segment: once each is collected by V8 or disposed, the connection may
+// carry runs again. The held value must not reach the tensor or its buffer, or it would keep them alive.
+const collected = new FinalizationRegistry<() => void>((drop) => drop());
+
+function dropper(count: { left: number; end(): void }): () => void {
+  let dropped = false;
+  return () => {
+    if (dropped) return;
+    dropped = true;
+    if (--count.left === 0) count.end();
+  };
+}
+
+/** onnxruntime-node tensors over host bytes. */
+function toTensors(ort: Ort, hosts: readonly HostTensor[]): Record<string, Tensor> {
+  const result: Record<string, Tensor> = {};
+  for (const t of hosts)
+    result[t.name] = new ort.Tensor(t.type as 'float32', typedView(t.type, t.bytes) as Float32Array, t.dims);
+  return result;
+}
+
+/**
+ * Tensors over views of a mapped segment; `end` runs once every one of them is gone: collected, or given back
+ * with `dispose()` (onnxruntime's way of saying a tensor's data is done with).
+ */
+function lentTensors(ort: Ort, hosts: readonly HostTensor[], end: () => void): Record<string, Tensor> {
+  const result = toTensors(ort, hosts);
+  const count = { left: hosts.filter((t) => t.bytes.byteLength > 0).length, end };
+  for (const t of hosts) {
+    if (!t.bytes.byteLength) continue;
+    const drop = dropper(count);
+    const token = {};
+    collected.register(t.bytes.buffer, drop, token);
+    const tensor = result[t.name]!;
+    const dispose = tensor.dispose.bind(tensor);
+    tensor.dispose = () => {
+      dispose();
+      collected.unregister(token);
+      drop();
+    };
+  }
+  return result;
+}
+
+const poolKeyOf = (o: DeviceSessionOptions, device: number) =>
+  `${executorSocket(o.daemonSocket, device)}\0${o.token ?? ''}`;
+
+/** A kept connection of this process to the device's executor, or a new one. */
+async function takeConnection(o: DeviceSessionOptions, device: number): Promise<Connection> {
+  const spare = pooled.get(poolKeyOf(o, device)) ?? [];
+  let c = spare.pop();
+  while (c && !c.alive()) {
+    c.close();
+    c = spare.pop();
+  }
+  return c ?? connect(o, device);
+}
+
+/** A connection done with goes back to the process's pool (idle, not holding the process alive), or closes. */
+function poolConnection(o: DeviceSessionOptions, device: number, c: Connection): void {
+  const key = poolKeyOf(o, device);
+  const spare = pooled.get(key) ?? [];
+  if (!c.alive() || spare.length >= MAX_POOLED) {
+    c.close();
+    return;
+  }
+  c.hold(false);
+  spare.push(c);
+  pooled.set(key, spare);
+}
+
+/**
+ * Where to open a model when the caller named no device: with one executor, its device; with several, the daemon
+ * decides (asked through any executor, on a kept connection: one round trip): a device that holds the model already
+ * (the least busy replica), else the best fit of its bytes beside what each device holds.
+ */
+export async function placeModel(ref: string, o: DeviceSessionOptions): Promise<number> {
+  const found = executorDevices(o.daemonSocket);
+  if (found.length === 0)
+    throw new TensorshareError(
+      'ERR_UNAVAILABLE',
+      `no device executor beside ${o.daemonSocket}: is the daemon running with devices (gpus setting)?`,
+      { socket: o.daemonSocket },
+    );
+  if (found.length === 1) return found[0]!;
+  let last: unknown;
+  for (const via of found) {
+    let c: Connection | undefined;
+    try {
+      c = await takeConnection({ ...o, connectTimeoutMs: Math.min(o.connectTimeoutMs ?? 2000, 2000) }, via);
+      c.hold(true);
+      const r = await c.request({ op: 'control', action: 'place', model: ref });
+      poolConnection(o, via, c);
+      if (typeof r.device !== 'number') throw new TensorshareError('ERR_INTERNAL', 'the daemon placed no device');
+      return r.device;
+    } catch (e) {
+      c?.close();
+      // Another executor may answer when this one is restarting; the daemon's own refusals are final.
+      if ((e as { code?: string }).code !== 'ERR_UNAVAILABLE') throw e;
+      last = e;
+    }
+  }
+  throw last;
+}
+
 /** Opens `ref` on the device's executor: the daemon makes it resident there (once for every client). */
 export async function openDeviceSession(ref: string, o: DeviceSessionOptions): Promise<DeviceSession> {
   const ort = (await import('onnxruntime-node')).default as unknown as Ort;
-  const device = o.device ?? 0;
+  const device = o.device ?? (await placeModel(ref, o));
   const idle: Connection[] = [];
   const all = new Set<Connection>();
   let released = false;
   let lastBatch = 0;
   let lastTiming: DeviceSession['lastTiming'];
 
-  const poolKey = `${executorSocket(o.daemonSocket, device)}\0${o.token ?? ''}`;
   const openMs = { connect: 0, admit: 0 };
   let lastPlacement: RunPlacement | undefined;
+  const outputStats = { views: 0, copies: 0 };
+  let lentNow = 0;
 
   async function openConnection(): Promise<{ c: Connection; model: ModelIo }> {
     const t0 = performance.now();
-    const spare = pooled.get(poolKey) ?? [];
-    let c = spare.pop();
-    while (c && !c.alive()) {
-      c.close();
-      c = spare.pop();
-    }
-    c ??= await connect(o, device);
+    const c = await takeConnection(o, device);
     c.hold(true);
     const t1 = performance.now();
     try {
@@ -267,14 +397,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
   /** A connection this session is done with goes back to the process's pool, or closes. */
   function giveBack(c: Connection): void {
     all.delete(c);
-    const spare = pooled.get(poolKey) ?? [];
-    if (!c.alive() || spare.length >= MAX_POOLED) {
-      c.close();
-      return;
-    }
-    c.hold(false);
-    spare.push(c);
-    pooled.set(poolKey, spare);
+    poolConnection(o, device, c);
   }
 
   async function take(): Promise<Connection> {
@@ -301,12 +424,14 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
     get lastPlacement() {
       return lastPlacement;
     },
+    outputStats,
     async run(feeds, fetches) {
       if (released) throw new TensorshareError('ERR_PRECONDITION', `session of ${model.model} was released`);
       const host: HostTensor[] = Object.entries(feeds).map(([name, t]) => hostTensor(name, t));
       const t0 = performance.now();
       const c = await take();
-      let outputs: HostTensor[];
+      let result: Record<string, Tensor>;
+      let lent = false;
       try {
         const r = await c.request({
           op: 'run',
@@ -316,20 +441,43 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
           priority: o.priority,
           tenant: o.tenant,
         });
-        outputs = (await c.out).read(r.outputs ?? []);
+        const wire = r.outputs ?? [];
+        const reader = await c.out;
+        if (o.outputs === 'view' && lentNow < MAX_LENT && wire.some((t) => t.length > 0)) {
+          // No copy: the caller reads the executor's bytes where ORT wrote them, and this connection waits.
+          // Nothing the callback below reaches may hold the views (it is held until they are collected).
+          const { tensors: views, done } = reader.view(wire);
+          const giveBackConnection = c.lend();
+          lentNow++;
+          lent = true;
+          outputStats.views++;
+          result = lentTensors(ort, views, () => {
+            done();
+            lentNow--;
+            giveBackConnection();
+            if (c.alive() && !released) idle.push(c);
+            else if (released && c.alive()) giveBack(c);
+            else {
+              all.delete(c);
+              c.close();
+            }
+          });
+        } else {
+          outputStats.copies++;
+          result = toTensors(ort, reader.read(wire));
+        }
         lastBatch = r.batch ?? 1;
         lastTiming = r.timing && { ...r.timing, totalMs: performance.now() - t0 };
         lastPlacement = r.placement;
       } finally {
-        if (c.alive() && !released) idle.push(c);
+        if (lent) {
+          // Back to idle when the outputs are gone (lentTensors).
+        } else if (c.alive() && !released) idle.push(c);
         else {
           all.delete(c);
           c.close();
         }
       }
-      const result: Record<string, Tensor> = {};
-      for (const t of outputs)
-        result[t.name] = new ort.Tensor(t.type as 'float32', typedView(t.type, t.bytes) as Float32Array, t.dims);
       return result;
     },
     async release() {
@@ -360,24 +508,31 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
 export async function deviceControl(
   action: ControlAction,
   ref: string,
-  o: DeviceSessionOptions,
-): Promise<{ freedBytes?: number }> {
+  o: DeviceSessionOptions & { to?: number },
+): Promise<{ freedBytes?: number; device?: number; unloaded?: boolean }> {
   const c = await connect(o, o.device ?? 0);
   try {
-    const r = await c.request({ op: 'control', action, model: ref });
-    return { freedBytes: r.freedBytes };
+    const r = await c.request({ op: 'control', action, model: ref, to: o.to });
+    return { freedBytes: r.freedBytes, device: r.device, unloaded: r.unloaded };
   } finally {
     c.close();
   }
 }
 
-/** Whether session options ask for a GPU execution provider (the device path). */
-export function wantsDevice(options: InferenceSession.SessionOptions | undefined): { device: number } | undefined {
+/**
+ * Whether session options ask for a GPU execution provider (the device path): `deviceId` pins a device; without
+ * one the daemon places the model (placeModel).
+ */
+export function wantsDevice(
+  options: InferenceSession.SessionOptions | undefined,
+): { device: number | undefined } | undefined {
   for (const ep of options?.executionProviders ?? []) {
     const name = typeof ep === 'string' ? ep : ep.name;
     if (name === 'cuda') {
       const id = typeof ep === 'object' ? (ep as { deviceId?: number }).deviceId : undefined;
-      return { device: id ?? 0 };
+      if (id !== undefined && !(Number.isSafeInteger(id) && id >= 0))
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `cuda deviceId must be an integer >= 0, got ${String(id)}`);
+      return { device: id };
     }
   }
   return undefined;

@@ -72,7 +72,10 @@ async function main(init: ExecutorInit): Promise<void> {
   const admits = new Map<number, { resolve(m: Admitted): void; reject(e: Error): void }>();
   // Each model's inputs, outputs and manifest as the daemon sent them once, serialized once for every open's answer.
   const ios = new Map<string, { io: ModelIo; json: string }>();
-  const controls = new Map<number, { resolve(freed: number | undefined): void; reject(e: Error): void }>();
+  const controls = new Map<
+    number,
+    { resolve(r: { freedBytes?: number; device?: number; unloaded?: boolean }): void; reject(e: Error): void }
+  >();
   const batchSizes: Record<string, number> = {};
   let admitSeq = 0;
   let loads = 0;
@@ -144,7 +147,7 @@ async function main(init: ExecutorInit): Promise<void> {
     } else if (m.kind === 'controlled') {
       const w = controls.get(m.id);
       controls.delete(m.id);
-      if (m.ok) w?.resolve(m.freedBytes);
+      if (m.ok) w?.resolve({ freedBytes: m.freedBytes, device: m.device, unloaded: m.unloaded });
       else w?.reject(fromWire(m.error));
     } else if (m.kind === 'admitted') {
       const w = admits.get(m.id);
@@ -198,11 +201,11 @@ async function main(init: ExecutorInit): Promise<void> {
     }
     if (m.op === 'control') {
       const id = ++admitSeq;
-      const freedBytes = await new Promise<number | undefined>((resolve, reject) => {
+      const r = await new Promise<{ freedBytes?: number; device?: number; unloaded?: boolean }>((resolve, reject) => {
         controls.set(id, { resolve, reject });
-        toDaemon({ kind: 'control', id, action: m.action, model: m.model, token: c.token });
+        toDaemon({ kind: 'control', id, action: m.action, model: m.model, token: c.token, to: m.to });
       });
-      return { id: m.id, ok: true, freedBytes };
+      return { id: m.id, ok: true, ...r };
     }
     if (m.op === 'close') {
       const n = c.keys.get(m.key) ?? 0;

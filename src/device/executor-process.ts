@@ -22,7 +22,7 @@ const READY_TIMEOUT_MS = 60_000;
 
 export interface ExecutorEvents {
   admit(id: number, model: string, token: string | undefined): void;
-  control(id: number, action: ControlAction, model: string, token: string | undefined): void;
+  control(id: number, action: ControlAction, model: string, token: string | undefined, to?: number): void;
   release(key: string): void;
   used(key: string): void;
   stats(s: ExecutorStats): void;
@@ -39,7 +39,10 @@ export interface ExecutorHandle {
     id: number,
     r: { ok: true; key: string; wasResident: boolean; io?: ModelIo } | { ok: false; error: WireError },
   ): void;
-  answerControl(id: number, r: { ok: true; freedBytes?: number } | { ok: false; error: WireError }): void;
+  answerControl(
+    id: number,
+    r: { ok: true; freedBytes?: number; device?: number; unloaded?: boolean } | { ok: false; error: WireError },
+  ): void;
   kill(signal?: NodeJS.Signals): void;
   /** Resolves once the process has exited. */
   exited(): Promise<void>;
@@ -99,7 +102,7 @@ export function startExecutor(init: Omit<ExecutorInit, 'kind'>, events: Executor
         events.admit(m.id, m.model, m.token);
         return;
       case 'control':
-        events.control(m.id, m.action, m.model, m.token);
+        events.control(m.id, m.action, m.model, m.token, m.to);
         return;
       case 'release':
         events.release(m.key);

@@ -21,6 +21,11 @@ export interface Mapping {
   copyIn(offset: number, src: Uint8Array): void;
   /** Copies `dest.byteLength` bytes at `offset` out of the mapping into `dest`. */
   copyOut(offset: number, dest: Uint8Array): void;
+  /**
+   * A private mapping: drops this process's copies of the pages the range touches (made by writes through a view),
+   * so the next read sees the file's bytes again (MADV_DONTNEED). It only ever undoes this process's own writes.
+   */
+  discard(offset: number, length: number): void;
   unmap(): void;
 }
 
@@ -30,6 +35,9 @@ export const MAX_MAPPING_BYTES = 4 * 2 ** 30;
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
+const MAP_PRIVATE = 2;
+const MADV_DONTNEED = 4;
+const PAGE = 4096;
 // Address space only: tmpfs pages come as the file grows, nothing is committed up front.
 const MAP_NORESERVE = 0x4000;
 const MAP_FAILED = 2 ** 64 - 1;
@@ -40,6 +48,7 @@ interface Libc {
   memcpyIn(dest: number, src: Uint8Array, n: number): unknown;
   memcpyOut(dest: Uint8Array, src: number, n: number): unknown;
   posix_fallocate(fd: number, offset: number, length: number): number;
+  madvise(addr: number, length: number, advice: number): number;
 }
 
 let libc: Libc | undefined;
@@ -66,14 +75,20 @@ function bind(): Libc {
     memcpyIn: lib.func('void *memcpy(uintptr_t dest, const void *src, size_t n)') as Libc['memcpyIn'],
     memcpyOut: lib.func('void *memcpy(void *dest, uintptr_t src, size_t n)') as Libc['memcpyOut'],
     posix_fallocate: lib.func('int posix_fallocate(int fd, int64_t offset, int64_t len)') as Libc['posix_fallocate'],
+    madvise: lib.func('int madvise(uintptr_t addr, size_t length, int advice)') as Libc['madvise'],
   };
   return libc;
 }
 
-/** Maps `length` bytes of the open file `fd` shared (the file may grow into it later). */
-export function mapFile(fd: number, length: number, writable: boolean): Mapping {
+/**
+ * Maps `length` bytes of the open file `fd` (the file may grow into it later): 'shared' writes reach the file,
+ * 'read' is read-only, 'private' is readable and writable but writes stay in this process (copy on write), so views
+ * can be handed to code that may write into them although the file is opened read-only.
+ */
+export function mapFile(fd: number, length: number, mode: 'shared' | 'read' | 'private'): Mapping {
   const c = bind();
-  const got = c.mmap(null, length, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  const prot = mode === 'read' ? PROT_READ : PROT_READ | PROT_WRITE;
+  const got = c.mmap(null, length, prot, (mode === 'private' ? MAP_PRIVATE : MAP_SHARED) | MAP_NORESERVE, fd, 0);
   const base = Number(got);
   if (base === MAP_FAILED || base === 0 || !Number.isSafeInteger(base))
     throw new TensorshareError(
@@ -102,6 +117,12 @@ export function mapFile(fd: number, length: number, writable: boolean): Mapping 
     copyOut(offset, dest) {
       check(offset, dest.byteLength);
       if (dest.byteLength) c.memcpyOut(dest, base + offset, dest.byteLength);
+    },
+    discard(offset, n) {
+      check(offset, n);
+      const from = Math.floor((base + offset) / PAGE) * PAGE;
+      const to = Math.ceil((base + offset + n) / PAGE) * PAGE;
+      if (to > from) c.madvise(from, to - from, MADV_DONTNEED);
     },
     unmap() {
       if (!mapped) return;

@@ -5,6 +5,8 @@
 //  - daemon <-> executor: Node's IPC channel of the forked executor. The
 //    daemon decides residency (load, unload); the executor asks it to admit a
 //    model a client opens and tells it when a client lets go.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ErrorCode } from '../errors.js';
 import type { DevicePolicy } from '../sched/device-policy.js';
 import type { PriorityClass } from '../sched/dispatcher.js';
@@ -37,9 +39,13 @@ export type ClientMessage =
     }
   | { op: 'close'; id: number; key: string }
   /** Model control (Triton's load/unload): pin keeps a model on this device, evict unloads an unused one. */
-  | { op: 'control'; id: number; action: ControlAction; model: string };
+  | { op: 'control'; id: number; action: ControlAction; model: string; to?: number };
 
-export type ControlAction = 'pin' | 'unpin' | 'evict';
+/**
+ * `place`: which device a client that named none should open the model on (the daemon's best-fit placement);
+ * `move`: load the model on device `to` from the host store, and unload it here if no client has it open.
+ */
+export type ControlAction = 'pin' | 'unpin' | 'evict' | 'place' | 'move';
 
 export interface ModelIo {
   key: string;
@@ -66,6 +72,10 @@ export type ExecutorReply =
       /** The lane the run had and its timing on the executor's clock. */
       placement?: RunPlacement;
       freedBytes?: number;
+      /** place: the device to open the model on. */
+      device?: number;
+      /** move: whether the model left the device it was moved from (not while a client has it open there). */
+      unloaded?: boolean;
     }
   | { id: number; ok: false; error: WireError };
 
@@ -109,7 +119,7 @@ export type DaemonToExecutor =
   /** `io` only the first time this executor process admits the model: it keeps it by key. */
   | { kind: 'admitted'; id: number; ok: true; key: string; wasResident: boolean; io?: ModelIo }
   | { kind: 'admitted'; id: number; ok: false; error: WireError }
-  | { kind: 'controlled'; id: number; ok: true; freedBytes?: number }
+  | { kind: 'controlled'; id: number; ok: true; freedBytes?: number; device?: number; unloaded?: boolean }
   | { kind: 'controlled'; id: number; ok: false; error: WireError };
 
 export interface Measured {
@@ -146,7 +156,7 @@ export interface ExecutorStats {
 export type ExecutorToDaemon =
   | { kind: 'ready'; device: DeviceInfo }
   | { kind: 'admit'; id: number; model: string; token?: string }
-  | { kind: 'control'; id: number; action: ControlAction; model: string; token?: string }
+  | { kind: 'control'; id: number; action: ControlAction; model: string; token?: string; to?: number }
   | { kind: 'release'; key: string }
   | { kind: 'used'; key: string }
   | { kind: 'loaded'; id: number; ok: true; measured: Measured }
@@ -157,6 +167,21 @@ export type ExecutorToDaemon =
 /** Where the executor of device `index` listens: beside the daemon's socket. */
 export function executorSocket(daemonSocket: string, index: number): string {
   return `${daemonSocket}.gpu${index}`;
+}
+
+/** The devices whose executors listen beside the daemon's socket (`<socket>.gpu<N>`), ascending. */
+export function executorDevices(daemonSocket: string): number[] {
+  const base = `${path.basename(daemonSocket)}.gpu`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(daemonSocket));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(base) && /^\d+$/.test(n.slice(base.length)))
+    .map((n) => Number(n.slice(base.length)))
+    .sort((a, b) => a - b);
 }
 
 /** What was resident on each device, for the daemon's next start (written and read by daemon/device-record.ts). */

@@ -68,7 +68,7 @@ export function createRegion(dir: string, prefix: string): Region {
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
   let map: ReturnType<typeof mapFile>;
   try {
-    map = mapFile(fd, MAX_MAPPING_BYTES, true);
+    map = mapFile(fd, MAX_MAPPING_BYTES, 'shared');
   } catch (e) {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });
@@ -163,6 +163,15 @@ export interface RegionReader {
   close(): void;
 }
 
+export interface MappedReader extends RegionReader {
+  /**
+   * The tensors as views of the mapping, no copy: valid while the peer does not write those ranges again (the
+   * caller sends no request on this connection until it calls `done`). Writes into them stay in this process;
+   * `done` drops them, so the next answer is read from the segment's bytes.
+   */
+  view(tensors: readonly WireTensor[]): { tensors: HostTensor[]; done(): void };
+}
+
 function checkShm(file: string): void {
   if (!path.isAbsolute(file) || !file.startsWith(`${SHM_DIR}/`) || file.split('/').includes('..'))
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `shared-memory region '${file}' must be a file under /dev/shm`);
@@ -237,15 +246,16 @@ export function openRegion(file: string): RegionReader {
 }
 
 /**
- * Maps a trusted peer's segment read-only (a client reading its executor's
- * outputs): each tensor is copied out once, into a buffer of its own that
- * the caller keeps (8-byte aligned, so any typed array fits).
+ * Maps a trusted peer's segment (a client reading its executor's outputs),
+ * privately: read() copies each tensor out once, into a buffer of its own
+ * that the caller keeps (8-byte aligned, so any typed array fits); view()
+ * hands out the mapped bytes themselves.
  */
-export function mapRegion(file: string): RegionReader {
+export function mapRegion(file: string): MappedReader {
   const fd = openShm(file);
   let map: ReturnType<typeof mapFile>;
   try {
-    map = mapFile(fd, MAX_MAPPING_BYTES, false);
+    map = mapFile(fd, MAX_MAPPING_BYTES, 'private');
   } catch (e) {
     fs.closeSync(fd);
     throw e;
@@ -262,6 +272,26 @@ export function mapRegion(file: string): RegionReader {
         map.copyOut(t.offset, bytes);
         return { name: t.name, type: t.type, dims: t.dims, bytes };
       });
+    },
+    view(tensors) {
+      if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the shared-memory segment is closed');
+      const size = tensors.some((t) => t.length > 0) ? fs.fstatSync(fd).size : 0;
+      for (const t of tensors) checkRange(t, size);
+      const out = tensors.map((t) => ({
+        name: t.name,
+        type: t.type,
+        dims: t.dims,
+        bytes: map.view(t.offset, t.length),
+      }));
+      let once = false;
+      return {
+        tensors: out,
+        done() {
+          if (once || closed) return;
+          once = true;
+          for (const t of tensors) if (t.length) map.discard(t.offset, t.length);
+        },
+      };
     },
     close() {
       if (closed) return;

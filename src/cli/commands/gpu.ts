@@ -146,4 +146,37 @@ export function registerGpu(program: Command): void {
           );
         }),
       );
+  gpu
+    .command('move')
+    .description(
+      'load a model onto another device from the host store, and unload it from this one if no client has it open there',
+    )
+    .argument('<model>', 'name[:version]')
+    .option('--device <n>', 'device it is on', '0')
+    .requiredOption('--to <n>', 'device to move it to')
+    .option('--socket <path>', 'daemon socket (default: <store>/daemon.sock)')
+    .option('--json', 'print JSON')
+    .action(
+      action(
+        async (model: string, opts: { device: string; to: string; socket?: string; json?: boolean }, cmd: Command) => {
+          const { store } = roots(cmd);
+          const socket = opts.socket ?? defaultSocket({ ...process.env, TENSORSHARE_STORE: store });
+          const to = Number(opts.to);
+          if (!(Number.isSafeInteger(to) && to >= 0))
+            throw new TensorshareError('ERR_INVALID_ARGUMENT', `--to must be a device index, got '${opts.to}'`);
+          const r = await deviceControl('move', model, {
+            daemonSocket: socket,
+            device: Number(opts.device),
+            to,
+            token: process.env.TENSORSHARE_TOKEN || undefined,
+            connectTimeoutMs: 3000,
+          });
+          emit(opts, { model, action: 'move', from: Number(opts.device), to, ...r }, (v) =>
+            v.unloaded
+              ? `moved ${model} from device ${opts.device} to device ${to}`
+              : `loaded ${model} on device ${to}; it stays on device ${opts.device} while clients have it open there`,
+          );
+        },
+      ),
+    );
 }

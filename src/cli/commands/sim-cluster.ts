@@ -318,7 +318,7 @@ export function measureTrims(opts: {
     let sum = 0;
     const mapMs = medianMs(5, () => {
       for (const f of fds) {
-        const m = mapFile(f, 4096, false);
+        const m = mapFile(f, 4096, 'read');
         sum += m.view(0, 1)[0]!;
         m.unmap();
       }

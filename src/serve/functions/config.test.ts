@@ -73,7 +73,7 @@ describe('function config', () => {
 
   test('device: cpu by default, gpu, gpu:N and auto; anything else names the choices', () => {
     assert.equal(validateConfig({ model: 'm' }, FILE, 'ocr').device, 'cpu');
-    assert.deepEqual(validateConfig({ model: 'm', device: 'gpu' }, FILE, 'ocr').device, { gpu: 0 });
+    assert.deepEqual(validateConfig({ model: 'm', device: 'gpu' }, FILE, 'ocr').device, { gpu: undefined });
     assert.deepEqual(validateConfig({ model: 'm', device: 'gpu:3' }, FILE, 'ocr').device, { gpu: 3 });
     assert.equal(validateConfig({ model: 'm', device: 'auto' }, FILE, 'ocr').device, 'auto');
     rejects({ model: 'm', device: 'cuda' }, "device must be 'cpu', 'gpu', 'gpu:<index>' or 'auto', got \"cuda\"");

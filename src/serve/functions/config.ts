@@ -88,7 +88,8 @@ export interface FunctionConfig {
   description?: string;
 }
 
-export type DeviceChoice = 'cpu' | 'auto' | { gpu: number };
+/** `{ gpu: undefined }` ('gpu'): a device the daemon places the model on; `gpu:N` pins device N. */
+export type DeviceChoice = 'cpu' | 'auto' | { gpu: number | undefined };
 
 export const FUNCTION_DEFAULTS = {
   minInstances: 0,
@@ -296,7 +297,7 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
   if (o.device !== undefined) {
     const g = typeof o.device === 'string' ? /^gpu(?::(\d+))?$/.exec(o.device) : null;
     if (o.device === 'cpu' || o.device === 'auto') device = o.device;
-    else if (g) device = { gpu: Number(g[1] ?? 0) };
+    else if (g) device = { gpu: g[1] === undefined ? undefined : Number(g[1]) };
     else fail('device', "must be 'cpu', 'gpu', 'gpu:<index>' or 'auto'", o.device);
   }
 

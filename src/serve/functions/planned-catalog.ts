@@ -21,7 +21,7 @@ export function applyPlanned(config: FunctionConfig, p: PlannedFunction): Functi
     p.device === undefined
       ? config.device
       : p.device === 'gpu'
-        ? { gpu: 0 }
+        ? { gpu: undefined }
         : p.device === 'cpu'
           ? 'cpu'
           : { gpu: Number(p.device.slice(4)) };

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { TensorshareError } from '../../errors.js';
 import { defaultSocket } from '../../config.js';
-import { executorSocket } from '../../device/protocol.js';
+import { executorDevices } from '../../device/protocol.js';
 import type { FunctionConfig } from '../functions/config.js';
 import type {
   Feed,
@@ -120,12 +120,14 @@ async function start(m: InitMessage): Promise<void> {
     const t0 = performance.now();
     const open = await loadOpener(m.opener);
     const gpu = gpuOf(m.config.device, m.store);
+    const onGpu = gpu !== false;
     const sessionOptions: InferenceSession.SessionOptions = {
       intraOpNumThreads: m.intraOpThreads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       // On a GPU the models run on the daemon's executor of that device (src/device), shared by every instance.
-      ...(gpu === undefined ? {} : { executionProviders: [{ name: 'cuda', deviceId: gpu }] }),
+      // No deviceId ('gpu', 'auto'): the daemon places the model on one of its devices (best fit, or a replica).
+      ...(onGpu ? { executionProviders: [gpu === undefined ? 'cuda' : { name: 'cuda', deviceId: gpu }] } : {}),
     };
     const models: Record<string, ModelHandle> = {};
     const timings: { alias: string; ref: string; mode?: 'fast-open' | 'fast-run'; openMs: number }[] = [];
@@ -138,7 +140,7 @@ async function start(m: InitMessage): Promise<void> {
           mode: mm.mode,
           sessionOptions,
           // On a device the function's class and tenant order its runs on the executor (realtime first, fair share).
-          ...(gpu === undefined ? {} : { devicePriority: m.config.priority, deviceTenant: m.config.tenant }),
+          ...(onGpu ? { devicePriority: m.config.priority, deviceTenant: m.config.tenant } : {}),
         });
         opened.push(o);
         timings.push({ alias: mm.alias, ref: mm.ref, mode: o.mode ?? mm.mode, openMs: performance.now() - ts });
@@ -351,8 +353,11 @@ async function exit(): Promise<void> {
   }
 }
 
-/** The GPU a function's `device` names, or undefined for CPU sessions; `auto` takes GPU 0 when the store's daemon runs an executor for it. */
-function gpuOf(device: FunctionConfig['device'], store: string): number | undefined {
-  if (device === 'auto') return fs.existsSync(executorSocket(defaultSocket({}, store), 0)) ? 0 : undefined;
-  return typeof device === 'object' ? device.gpu : undefined;
+/**
+ * The GPU a function's `device` names (undefined: one the daemon places it on), or false for CPU sessions; `auto`
+ * is a GPU when the store's daemon runs an executor for any.
+ */
+function gpuOf(device: FunctionConfig['device'], store: string): number | undefined | false {
+  if (device === 'auto') return executorDevices(defaultSocket({}, store)).length > 0 ? undefined : false;
+  return typeof device === 'object' ? device.gpu : false;
 }
