@@ -116,9 +116,9 @@ test('background imports: functions LOADING at start, a request for one waits fo
   await fs.mkdir(path.join(dir, 'broken'));
   await fs.writeFile(path.join(dir, 'broken', 'model.onnx'), 'not an onnx model');
   await fs.writeFile(path.join(dir, 'broken', 'config.json'), JSON.stringify({ modelFile: 'model.onnx' }));
-  let open!: () => void;
+  let openGate!: () => void;
   const gate = new Promise<void>((r) => {
-    open = r;
+    openGate = r;
   });
   const rt = await createRuntime({
     env: testEnv(),
@@ -156,7 +156,7 @@ test('background imports: functions LOADING at start, a request for one waits fo
       await Promise.all(['fn-1', 'fn-2', 'fn-3', 'fn-4'].map(async (f) => (await versions(f)).length)),
       [0, 1, 1, 0],
     );
-    open();
+    openGate();
     await until(() => rt.stats().imports.pending === 0, 60_000, 'background imports done');
     assert.deepEqual(
       rt.list().map((s) => [s.name, s.state]),

@@ -54,14 +54,14 @@ test('at most `concurrency` imports at once, in the order queued; a promoted one
 
 test('held until `after` resolves, except what a request promotes; close drops what is queued', async () => {
   const r = runs();
-  let open!: () => void;
-  const q = createImportQueue({ concurrency: 1, run: r.run, after: new Promise<void>((o) => (open = o)) });
+  let openGate!: () => void;
+  const q = createImportQueue({ concurrency: 1, run: r.run, after: new Promise<void>((o) => (openGate = o)) });
   for (const n of ['a', 'b', 'c']) q.add(n);
   await tick();
   assert.deepEqual(r.started, []);
   q.promote('c');
   assert.deepEqual(r.started, ['c']);
-  open();
+  openGate();
   await tick();
   assert.deepEqual(r.started, ['c', 'a']);
   q.close();
@@ -73,8 +73,8 @@ test('held until `after` resolves, except what a request promotes; close drops w
 
 test('promoted imports run at most `concurrency` at once too; the rest start next, in the order asked', async () => {
   const r = runs();
-  let open!: () => void;
-  const q = createImportQueue({ concurrency: 2, run: r.run, after: new Promise<void>((o) => (open = o)) });
+  let openGate!: () => void;
+  const q = createImportQueue({ concurrency: 2, run: r.run, after: new Promise<void>((o) => (openGate = o)) });
   for (const n of ['a', 'b', 'c', 'd']) q.add(n);
   await tick();
   for (const n of ['d', 'c', 'b']) q.promote(n);
@@ -89,7 +89,7 @@ test('promoted imports run at most `concurrency` at once too; the rest start nex
   assert.equal(bDone, false, 'b waits for its own import, not for its place in a lane');
   await r.finish('b');
   assert.equal(bDone, true);
-  open();
+  openGate();
   await tick();
   assert.deepEqual(r.started, ['d', 'c', 'b', 'a'], 'the background lane has its own places');
   for (const n of ['a', 'd']) await r.finish(n);
