@@ -10,6 +10,7 @@ import path from 'node:path';
 import fs from 'node:fs/promises';
 import { TensorshareError } from '../errors.js';
 import { splitModel, type SplitResult, type TensorSink } from '../onnx/split.js';
+import { editFields } from '../onnx/wire.js';
 import { ortVersion } from '../ort-version.js';
 import { createHash } from 'node:crypto';
 import { ensureLayout, graphPath, isValidName, isValidVersion, layout, manifestPath, tensorPath } from './layout.js';
@@ -230,12 +231,47 @@ async function stagedRuntimeCheck(
       dir,
       { inputs: draft.inputs, outputs: draft.outputs },
       path.basename(file),
+      await graphStructureKey(split),
     );
   } catch (e) {
     if (!options.allowUnrunnable || !(e instanceof TensorshareError)) throw e;
     warnings.push(`${e.message}; imported anyway: opens fail until an ONNX Runtime that runs it is installed`);
     return { fastOpenLevel: 'disabled', unrunnable: { code: e.code, message: e.message } };
   }
+}
+
+/** ONNX element types of weights: their values cannot decide whether ONNX Runtime loads a graph. */
+const WEIGHT_TYPES = new Set([1, 10, 11, 16]); // FLOAT, FLOAT16, DOUBLE, BFLOAT16
+
+/** ModelProto fields that name or describe a model and cannot decide its load: producer, domain, doc string, metadata. */
+const MODEL_PROSE = new Set([2, 3, 4, 6, 14]);
+const MODEL_GRAPH = 7;
+/** GraphProto fields of the same kind: its name and doc string. */
+const GRAPH_PROSE = new Set([2, 10]);
+
+/**
+ * A key for the runtime check's verdict that fine-tuned variants of one
+ * graph share: the rewritten graph with the hashes of its external
+ * floating-point weights blanked and its names and descriptions emptied,
+ * under this ONNX Runtime version. What can decide a load stays in the key:
+ * every node and attribute, every shape and type, the values of embedded
+ * tensors (under 1 KiB) and of external non-float ones (indices, shapes). A
+ * thousand fine-tuned functions' first start then pays one check, not a
+ * thousand one at a time.
+ */
+export async function graphStructureKey(split: Pick<SplitResult, 'graph' | 'tensors'>): Promise<string> {
+  const none = Buffer.alloc(0);
+  const plain = await editFields(split.graph, 'the rewritten graph', (field, body) =>
+    MODEL_PROSE.has(field)
+      ? none
+      : field === MODEL_GRAPH
+        ? editFields(body, 'the rewritten graph', (f) => (GRAPH_PROSE.has(f) ? none : undefined))
+        : undefined,
+  );
+  let text = plain.toString('latin1');
+  for (const t of split.tensors)
+    if (WEIGHT_TYPES.has(t.dataType)) text = text.replaceAll(t.sha256, '0'.repeat(t.sha256.length));
+  return createHash('sha256').update(ortVersion()).update('\0').update(text, 'latin1').digest('hex');
 }
 
 /** Same name and same content already imported (under the asked version, or any version when none was asked)? */

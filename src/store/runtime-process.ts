@@ -155,15 +155,39 @@ export function buildFastRunIsolated(
   );
 }
 
-/** Whether ONNX Runtime loads `graph` over the tensors in `tensorsDir` the way fast-open does (runtime-check.ts). */
+/**
+ * Verdicts of checks by structure key (import.ts graphStructureKey), the
+ * check in flight included, so concurrent imports of one graph's variants
+ * share it; failures are not kept (the next import checks again).
+ */
+const VERDICTS_KEPT = 256;
+const verdicts = new Map<string, Promise<RuntimeVerdict>>();
+
+/**
+ * Whether ONNX Runtime loads `graph` over the tensors in `tensorsDir` the way
+ * fast-open does (runtime-check.ts); with `structureKey`, a graph of the same
+ * structure checked before in this process gets that verdict without a check.
+ */
 export function checkRunnableIsolated(
   graph: string,
   tensorsDir: string,
   io: { inputs: IoSpec[]; outputs: IoSpec[] },
   what: string,
+  structureKey?: string,
 ): Promise<RuntimeVerdict> {
-  return runChecked(
-    { kind: 'check-runnable', graph, tensorsDir, io, what },
-    `checking that ONNX Runtime loads ${what}`,
-  );
+  const own = () =>
+    runChecked<RuntimeVerdict>(
+      { kind: 'check-runnable', graph, tensorsDir, io, what },
+      `checking that ONNX Runtime loads ${what}`,
+    );
+  const known = structureKey === undefined ? undefined : verdicts.get(structureKey);
+  // A refusal is this model's own: checked again, it is reported in its own name.
+  if (known) return known.then((v) => structuredClone(v), own);
+  const check = own();
+  if (structureKey !== undefined) {
+    if (verdicts.size >= VERDICTS_KEPT) verdicts.delete(verdicts.keys().next().value!);
+    verdicts.set(structureKey, check);
+    check.catch(() => verdicts.get(structureKey) === check && verdicts.delete(structureKey));
+  }
+  return check;
 }
