@@ -7,7 +7,11 @@
 //   cores           n x t <= cores (the core budget serve reserves from)
 //   memory          sharedBytes + n x memory(t, b)   (minimized)
 // For each (t, b) only the smallest n matters: more instances cost memory
-// and cores and buy nothing the constraints ask for.
+// and cores and buy nothing the constraints ask for. memory(t, b) is the
+// largest measured at any t' <= t and b' <= b: more threads or a larger
+// batch never take less memory, so a measured dip is noise (a profile where
+// two threads measured 0.1 MiB under one made the planner choose two
+// threads, which took more memory live than one).
 import { TensorshareError } from '../errors.js';
 import type { MeasuredProfile } from './profile.js';
 
@@ -69,6 +73,8 @@ export function choicesFor(profile: MeasuredProfile, demand: Demand, limits: Lim
   checkDemand(demand);
   const l = checkLimits(limits);
   const out: Choice[] = [];
+  const memoryOf = (t: number, b: number) =>
+    Math.max(...profile.points.filter((q) => q.threads <= t && q.batch <= b).map((q) => q.memoryBytes));
   for (const p of profile.points) {
     if (2 * p.latencyMs > demand.sloMs) continue;
     const perInstance = (p.batch * 1000) / p.latencyMs;
@@ -80,7 +86,7 @@ export function choicesFor(profile: MeasuredProfile, demand: Demand, limits: Lim
       threads: p.threads,
       maxBatchSize: p.batch,
       cores: instances * p.threads,
-      memoryBytes: profile.sharedBytes + instances * p.memoryBytes,
+      memoryBytes: profile.sharedBytes + instances * memoryOf(p.threads, p.batch),
       boundMs: 2 * p.latencyMs,
       serviceMs: p.latencyMs,
       utilization: demand.ratePerS / (instances * perInstance),

@@ -254,3 +254,24 @@ test('realtime: CPU or GPU and the core split minimize weighted response time; u
   assert.equal(together.schedulable, false);
   assert.match(together.reasons[0] ?? '', /not together on 2 cores/);
 });
+
+test('a measured memory dip at more threads or a larger batch is noise: the planner takes the fewer threads', () => {
+  // The live bench plan's profile: two threads measured 0.1 MiB under one, and the plan took two threads.
+  const measured: MeasuredProfile = {
+    format: PROFILE_FORMAT,
+    model: 'mlp',
+    cpu: 'test cpu',
+    sharedBytes: 30 * MB,
+    points: [
+      { threads: 1, batch: 1, latencyMs: 1.2, memoryBytes: 24.5 * MB },
+      { threads: 1, batch: 2, latencyMs: 3.8, memoryBytes: 25.1 * MB },
+      { threads: 2, batch: 1, latencyMs: 0.5, memoryBytes: 24.4 * MB },
+      { threads: 2, batch: 2, latencyMs: 1.6, memoryBytes: 25.0 * MB },
+    ],
+  };
+  const [best] = choicesFor(measured, { fn: 'mlp', ratePerS: 60, sloMs: 50 }, { cores: 2 });
+  assert.deepEqual([best!.instances, best!.threads, best!.maxBatchSize], [1, 1, 1]);
+  assert.equal(best!.memoryBytes, 54.5 * MB);
+  const two = choicesFor(measured, { fn: 'mlp', ratePerS: 60, sloMs: 50 }, { cores: 2 }).find((c) => c.threads === 2);
+  assert.equal(two!.memoryBytes, (30 + 24.5) * MB, 'two threads take at least what one measured');
+});
