@@ -62,11 +62,12 @@ test("another tenant's model is indistinguishable from a missing one", async () 
   const beforePin = await failure(bob.pin('secret:1'));
   await alice.upload(model, 'secret');
   const lease = await alice.open('secret');
-  for (const [p, before] of [
-    [bob.open('secret'), beforeOpen],
-    [bob.pin('secret:1'), beforePin],
+  // Each call starts only when its failure is awaited: a rejection nobody awaits yet fails the test.
+  for (const [call, before] of [
+    [() => bob.open('secret'), beforeOpen],
+    [() => bob.pin('secret:1'), beforePin],
   ] as const) {
-    const after_ = await failure(p);
+    const after_ = await failure(call());
     assert.equal(after_.code, 'ERR_MODEL_NOT_FOUND');
     assert.equal(after_.message, before.message);
   }

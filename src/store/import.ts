@@ -92,19 +92,16 @@ export async function importModel(repository: string, file: string, options: Imp
   const l = layout(repository);
   // A file stamped as imported and unchanged since (stat identity): not even read.
   const stamped = await stampedImport(l, options.name, options.version, file);
-  if (stamped)
-    return {
-      manifest: stamped,
-      outcome: 'existing',
-      tensorsAdded: 0,
-      bytesAdded: 0,
-      ms: performance.now() - t0,
-      warnings: [],
-    };
+  if (stamped) return existingResult(stamped, t0);
   const before = await sourceIdentity(file);
   const result = await importUnstamped(l, file, options, t0);
   await writeStamp(l, file, result.manifest, before);
   return result;
+}
+
+/** The result of an import that found the model already there. */
+function existingResult(manifest: Manifest, t0: number): ImportResult {
+  return { manifest, outcome: 'existing', tensorsAdded: 0, bytesAdded: 0, ms: performance.now() - t0, warnings: [] };
 }
 
 async function importUnstamped(
@@ -115,15 +112,7 @@ async function importUnstamped(
 ): Promise<ImportResult> {
   // Read-only, so before the layout checks: a re-import of the same file touches nothing.
   const known = await findSameSource(l, options.name, options.version, file);
-  if (known)
-    return {
-      manifest: known,
-      outcome: 'existing',
-      tensorsAdded: 0,
-      bytesAdded: 0,
-      ms: performance.now() - t0,
-      warnings: [],
-    };
+  if (known) return existingResult(known, t0);
   await ensureLayout(l);
   await cleanStaleStaging(l);
   const staging = await createStaging(l);
