@@ -27,6 +27,11 @@ export function onnxTypes(): OnnxTypes {
   return cached;
 }
 
+/** Field numbers of onnx.proto that the byte-level walkers (split, fast-run, import) read and rewrite. */
+export const MODEL_GRAPH = 7; // ModelProto.graph
+export const GRAPH_INITIALIZER = 5; // GraphProto.initializer
+export const GRAPH_INPUT = 11; // GraphProto.input
+
 /** Decoding options: int64 as JS numbers (tensor dims never exceed 2^53), bytes as Buffers. */
 export const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, bytes: Buffer, defaults: false, arrays: true };
 

@@ -9,17 +9,22 @@ import type { FileHandle } from 'node:fs/promises';
 import { TensorshareError } from '../errors.js';
 import { dtypeInfo, elementCount, rawByteLength, STRING_DTYPE } from './dtypes.js';
 import { openRegularFile, resolveExternalPath } from './external-path.js';
-import { onnxTypes, TO_OBJECT, type TensorHeader, type ValueInfo } from './schema.js';
+import {
+  GRAPH_INITIALIZER,
+  GRAPH_INPUT,
+  MODEL_GRAPH,
+  onnxTypes,
+  TO_OBJECT,
+  type TensorHeader,
+  type ValueInfo,
+} from './schema.js';
 import { propagatesData, readsAsData } from './shape-inputs.js';
 import { ForwardReader, bufferSource, editFields, lenField, encodeKey, WIRE_LEN } from './wire.js';
 
-const MODEL_GRAPH = 7;
 const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
 const TENSOR_RAW_DATA = 9;
 const TENSOR_STRING_DATA = 6;
 const TENSOR_TYPED_DATA = new Set([4, 5, 7, 10, 11]); // float, int32, int64, double, uint64
-const GRAPH_INPUT = 11;
 const EXTERNAL = 1;
 
 /** Where one tensor's bytes go: the store supplies it (hash + temp file). */

@@ -15,7 +15,14 @@ import type { InferenceSession } from 'onnxruntime-node';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { TensorshareError } from '../errors.js';
-import { onnxTypes, TO_OBJECT, type TensorHeader } from '../onnx/schema.js';
+import {
+  GRAPH_INITIALIZER,
+  GRAPH_INPUT,
+  MODEL_GRAPH,
+  onnxTypes,
+  TO_OBJECT,
+  type TensorHeader,
+} from '../onnx/schema.js';
 import { ForwardReader, bufferSource, editFields, encodeKey, lenField, WIRE_LEN } from '../onnx/wire.js';
 import { storeSessionOptions } from './ort-options.js';
 import { checkVariant } from './variant-check.js';
@@ -27,9 +34,6 @@ import { VARIANT_FORMAT, type Manifest, type VariantManifest } from './manifest.
 import { listVariants } from './repository.js';
 import { commitFile, createStaging, writeAtomic } from './staging.js';
 
-const MODEL_GRAPH = 7;
-const GRAPH_INITIALIZER = 5;
-const GRAPH_INPUT = 11;
 const BLOB_ALIGN = 64;
 
 export function fastRunKey(version = ortVersion(), target = cpuTarget()): string {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import fs from 'node:fs/promises';
 import { TensorshareError } from '../errors.js';
 import { splitModel, type SplitResult, type TensorSink } from '../onnx/split.js';
+import { MODEL_GRAPH } from '../onnx/schema.js';
 import { editFields } from '../onnx/wire.js';
 import { ortVersion } from '../ort-version.js';
 import { createHash } from 'node:crypto';
@@ -229,14 +230,13 @@ async function stagedRuntimeCheck(
   }
 }
 
-/** ONNX element types of weights: their values cannot decide whether ONNX Runtime loads a graph. */
-const WEIGHT_TYPES = new Set([1, 10, 11, 16]); // FLOAT, FLOAT16, DOUBLE, BFLOAT16
-
 /** ModelProto fields that name or describe a model and cannot decide its load: producer, domain, doc string, metadata. */
 const MODEL_PROSE = new Set([2, 3, 4, 6, 14]);
-const MODEL_GRAPH = 7;
 /** GraphProto fields of the same kind: its name and doc string. */
 const GRAPH_PROSE = new Set([2, 10]);
+
+/** ONNX element types of weights: their values cannot decide whether ONNX Runtime loads a graph. */
+const WEIGHT_TYPES = new Set([1, 10, 11, 16]); // FLOAT, FLOAT16, DOUBLE, BFLOAT16
 
 /**
  * A key for the runtime check's verdict that fine-tuned variants of one
