@@ -4,8 +4,9 @@
 // running the generated KubeSchedulerConfiguration as the generated RBAC's
 // service account. Nodes are Node objects (no kubelet: pods are scheduled,
 // never run). The test applies the Kustomize base with strict server-side
-// field validation, then shows kube-scheduler choosing nodes through the
-// extender.
+// field validation, shows the agent's service account (a token bound to a
+// pod on its node) publishing its inventory and refused anything else, then
+// kube-scheduler choosing nodes through the extender.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import YAML from 'yaml';
 import { DaemonClient } from '../client/daemon-client.js';
+import { createKubeApi } from '../cluster/kube-api.js';
 import { packageRoot } from '../paths.js';
 import { importModel } from '../store/import.js';
 import { type ClusterNode, startNode, writeTokenFile } from '../testing/cluster.js';
@@ -45,6 +47,8 @@ async function freePort(): Promise<number> {
 
 interface ControlPlane {
   dir: string;
+  /** The API server, https on loopback; its self-signed certificate is in `${dir}/certs/apiserver.crt`. */
+  url: string;
   kubectl(args: string[], input?: string): Promise<string>;
   procs: ChildProcess[];
   stop(): Promise<void>;
@@ -148,7 +152,7 @@ async function startControlPlane(): Promise<ControlPlane> {
     `kube-apiserver ready (log: ${dir}/apiserver.log)`,
     500,
   );
-  return { dir, kubectl, procs, stop };
+  return { dir, url: `https://127.0.0.1:${apiPort}`, kubectl, procs, stop };
 }
 
 /** The CustomResourceDefinition of a vendored KServe schema (deploy/schemas), enough for the API server to store and validate it. */
@@ -191,7 +195,7 @@ const nodeStatus = (memory: string) =>
     },
   });
 
-test('a real control plane accepts the Kustomize base, and kube-scheduler places pods through the extender on the node holding their model', {
+test('a real control plane accepts the Kustomize base, lets the agent annotate only its own Node, and kube-scheduler places pods through the extender on the node holding their model', {
   skip: enabled ? false : 'opt-in: K8S_CONTROL_PLANE=1 after scripts/k8s-control-plane/build.sh',
   timeout: 600_000,
 }, async () => {
@@ -253,7 +257,24 @@ test('a real control plane accepts the Kustomize base, and kube-scheduler places
           host: '127.0.0.1',
           flags,
         });
-      nodes.push(...(await Promise.all([node('node-a', ['--budget', '4KiB']), node('node-b'), node('node-c')])));
+      // node-b publishes its inventory as the manifests' agent service account would in a pod: the
+      // token (bound to a pod on node-b, so it names the node) lands in its file once that pod is scheduled.
+      const agentTokenFile = path.join(roots.dir, 'agent.token');
+      const kubeFlags = [
+        '--kube-api',
+        cp.url,
+        '--kube-token-file',
+        agentTokenFile,
+        '--kube-ca-file',
+        `${cp.dir}/certs/apiserver.crt`,
+      ];
+      nodes.push(
+        ...(await Promise.all([
+          node('node-a', ['--budget', '4KiB']),
+          node('node-b', ['--publish-inventory', '1s', ...kubeFlags]),
+          node('node-c'),
+        ])),
+      );
       const client = new DaemonClient({ env: {}, socket: nodes[1]!.daemon.socket, name: 'control-plane-test' });
       try {
         await client.open('chain');
@@ -328,6 +349,65 @@ test('a real control plane accepts the Kustomize base, and kube-scheduler places
         await cp.kubectl(['create', '-f', '-'], JSON.stringify(pod(name, { [ANNOTATIONS.model]: 'chain' })));
       for (const name of ['m1', 'm2', 'm3'])
         assert.equal(await placed(name), 'node-b', `${name} goes where its model is resident`);
+
+      // The agent's API rights: RBAC lets its service account patch Nodes, the admission policy only the
+      // inventory annotation of the Node its pod runs on (the node name in a pod-bound token).
+      // The DaemonSet's pod on node-b (no DaemonSet controller runs here): bound to the node as the controller would.
+      await cp.kubectl(
+        ['create', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'agent-b', namespace: NS },
+          spec: {
+            nodeName: 'node-b',
+            serviceAccountName: 'tensorshare-agent',
+            automountServiceAccountToken: false,
+            containers: [{ name: 'agent', image: 'x' }],
+          },
+        }),
+      );
+      const bound = await cp.kubectl([
+        'create',
+        'token',
+        'tensorshare-agent',
+        '-n',
+        NS,
+        '--bound-object-kind=Pod',
+        '--bound-object-name=agent-b',
+        '--duration=10m',
+      ]);
+      fs.writeFileSync(agentTokenFile, bound.trim(), { mode: 0o600 });
+      const inventory = await until(
+        () =>
+          cp
+            .kubectl([
+              'get',
+              'node',
+              'node-b',
+              '-o',
+              `jsonpath={.metadata.annotations.${ANNOTATIONS.inventory.replace(/\./g, '\\.')}}`,
+            ])
+            .then((s) => s.trim() || undefined),
+        60_000,
+        "node-b's agent publishes its inventory annotation",
+        250,
+      );
+      assert.ok(inventory.length > 0);
+      const asAgent = createKubeApi({
+        url: cp.url,
+        tokenFile: agentTokenFile,
+        caFile: `${cp.dir}/certs/apiserver.crt`,
+      });
+      await assert.rejects(
+        asAgent.patchNodeAnnotations('node-a', { [ANNOTATIONS.inventory]: '{}' }),
+        /may change only the Node its pod runs on/,
+      );
+      await assert.rejects(
+        asAgent.patchNodeAnnotations('node-b', { 'example.com/other': 'x' }),
+        /may change only the tensorshare\.dev\/inventory annotation/,
+      );
+
       // A pod without the annotation is left to the default plugins: any node, node-a included.
       await cp.kubectl(['create', '-f', '-'], JSON.stringify(pod('plain', {})));
       assert.ok(['node-a', 'node-b', 'node-c'].includes(await placed('plain')));
