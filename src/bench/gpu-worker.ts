@@ -6,6 +6,7 @@
 // `steady` latencies, `loop` counts, or it `hold`s until stdin says exit.
 import readline from 'node:readline';
 import ort from 'onnxruntime-node';
+import type { DeviceBackedSession } from '../client/device-open.js';
 import { open, sharedClient } from '../client/open.js';
 import { workerSessions } from '../device/ort-session.js';
 import { bytesOf } from '../device/tensors.js';
@@ -20,6 +21,10 @@ export interface GpuWorkerArgs {
   provider?: 'cuda' | 'cpu';
   /** plain: create and run the session in a worker thread, as the device executor does (sharing's diagnosis). */
   thread?: 'worker';
+  /** plain: session config entries (`extra.session`), e.g. the executor's `use_device_allocator_for_initializers`. */
+  sessionConfig?: Record<string, string>;
+  /** hold: one run at this batch before holding (the executor measures its ephemeral bytes so). */
+  probeBatch?: number;
   after: 'exit' | 'hold' | 'steady' | 'loop';
   /** steady: batch sizes and runs of each. */
   batches?: number[];
@@ -59,6 +64,9 @@ function feeds(batch: number): Record<string, ort.Tensor> {
 const t0 = sinceStart();
 let run: (f: Record<string, ort.Tensor>) => Promise<Record<string, ort.Tensor>>;
 let release: () => Promise<void>;
+/** ts: where the last run's time went (DeviceSession.lastTiming). */
+let stagesOf: () => Record<string, number> | undefined = () => undefined;
+let openPartsOf: () => Record<string, number> | undefined = () => undefined;
 if (args.kind === 'plain' && args.thread === 'worker') {
   const s = await workerSessions(args.model, { executionProviders: [args.provider ?? 'cuda'], logSeverityLevel: 3 });
   run = async (f) => {
@@ -68,7 +76,7 @@ if (args.kind === 'plain' && args.thread === 'worker') {
       dims: [...t.dims],
       bytes: new Uint8Array(bytesOf(t.data as ArrayBufferView)),
     }));
-    const out = await s.run(feeds, undefined, {});
+    const { outputs: out } = await s.run(feeds, undefined, {});
     return Object.fromEntries(out.map((t) => [t.name, new ort.Tensor('uint8', t.bytes, [t.bytes.byteLength])]));
   };
   release = () => s.release();
@@ -76,6 +84,7 @@ if (args.kind === 'plain' && args.thread === 'worker') {
   const s = await ort.InferenceSession.create(args.model, {
     executionProviders: [args.provider ?? 'cuda'],
     logSeverityLevel: 3,
+    ...(args.sessionConfig ? { extra: { session: args.sessionConfig } } : {}),
   });
   run = (f) => s.run(f);
   release = () => s.release();
@@ -90,17 +99,26 @@ if (args.kind === 'plain' && args.thread === 'worker') {
   });
   run = (f) => m.session.run(f);
   release = () => m.release();
+  openPartsOf = () => ({ ...(m.session as DeviceBackedSession).device.openMs });
+  stagesOf = () => {
+    const t = (m.session as DeviceBackedSession).device.lastTiming;
+    return t && { ...t };
+  };
 }
 const t1 = sinceStart();
 const one = feeds(1);
 await run(one);
 const t2 = sinceStart();
-say({ event: 'first', openMs: t1 - t0, firstRunMs: t2 - t1, sinceStartMs: t2 });
+// ts: the open's parts (reaching the executor, the admit) and the first run's stages.
+const parts = args.kind === 'ts' ? { openParts: openPartsOf(), firstRunStages: stagesOf() } : {};
+say({ event: 'first', openMs: t1 - t0, firstRunMs: t2 - t1, sinceStartMs: t2, ...parts });
 
 if (args.after === 'steady') {
   const out: Record<string, number[]> = {};
   // The first output's values at every 997th element (and their count): the benchmark compares the two paths' results.
   const samples: Record<string, number[]> = {};
+  // ts: each timed run's stages (executor, transport, client copies), by batch.
+  const stages: Record<string, Record<string, number>[]> = {};
   for (const b of args.batches ?? [1]) {
     const f = feeds(b);
     // Every path disposes a run's outputs once it is done with them (onnxruntime's Tensor.dispose): on the
@@ -110,20 +128,24 @@ if (args.after === 'steady') {
     };
     for (let i = 0; i < 20; i++) done(await run(f));
     const ms: number[] = [];
+    const st: Record<string, number>[] = [];
     let last: Record<string, ort.Tensor> = {};
     for (let i = 0; i < (args.runs ?? 200); i++) {
       done(last);
       const a = performance.now();
       last = await run(f);
       ms.push(performance.now() - a);
+      const s = stagesOf();
+      if (s) st.push(s);
     }
     out[b] = ms;
+    if (st.length) stages[b] = st;
     const data = Object.values(last)[0]?.data as Float32Array | undefined;
     samples[b] = data
       ? [data.length, ...Array.from({ length: Math.ceil(data.length / 997) }, (_, k) => data[k * 997]!)]
       : [];
   }
-  say({ event: 'steady', ms: out, samples });
+  say({ event: 'steady', ms: out, samples, stages });
 } else if (args.after === 'loop') {
   for (let i = 0; i < 10; i++) await run(one);
   say({ event: 'warm' });
@@ -136,6 +158,7 @@ if (args.after === 'steady') {
   }
   say({ event: 'loop', runs: n });
 } else if (args.after === 'hold') {
+  if (args.probeBatch) await run(feeds(args.probeBatch));
   say({ event: 'holding' });
   await new Promise<void>((resolve) =>
     readline.createInterface({ input: process.stdin }).on('line', (l) => l.trim() === 'exit' && resolve()),

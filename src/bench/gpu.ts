@@ -110,13 +110,21 @@ function worker(args: GpuWorkerArgs): Worker {
 }
 
 /** Wall time from spawning a fresh instance process to its first result. */
-async function firstResult(args: GpuWorkerArgs): Promise<{ wallMs: number; openMs: number; firstRunMs: number }> {
+async function firstResult(
+  args: GpuWorkerArgs,
+): Promise<{ wallMs: number; openMs: number; firstRunMs: number; openParts?: unknown; firstRunStages?: unknown }> {
   const t = performance.now();
   const w = worker({ ...args, after: 'exit' });
   const first = await w.wait('first');
   const wallMs = performance.now() - t;
   await new Promise((r) => w.proc.once('exit', r));
-  return { wallMs, openMs: first.openMs as number, firstRunMs: first.firstRunMs as number };
+  return {
+    wallMs,
+    openMs: first.openMs as number,
+    firstRunMs: first.firstRunMs as number,
+    openParts: first.openParts,
+    firstRunStages: first.firstRunStages,
+  };
 }
 
 const median = (xs: number[]) => {
@@ -128,13 +136,44 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
+/**
+ * Medians of each stage of the executor's runs, by batch (DeviceSession.lastTiming), and the stages derived from
+ * them: `transportMs` (the socket round trip: all but the executor and this process's copies), `handoffMs` (the
+ * device run beside ORT's own call: to and from the session's thread), `bookkeepingMs` (the executor's time that is
+ * neither reading inputs, waiting for a lane nor the run).
+ */
+export function stageMedians(
+  byBatch: Record<string, Record<string, number>[]>,
+): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [b, runs] of Object.entries(byBatch)) {
+    if (!runs.length) continue;
+    const derived = runs.map((t) => ({
+      ...t,
+      transportMs: t.totalMs! - t.executorMs! - t.writeMs! - t.outMs!,
+      handoffMs: t.runMs! - t.ortMs!,
+      bookkeepingMs: t.executorMs! - t.readMs! - t.queuedMs! - t.runMs!,
+    }));
+    out[b] = Object.fromEntries(
+      Object.keys(derived[0]!).map((k) => [k, median(derived.map((t) => (t as Record<string, number>)[k]!))]),
+    );
+  }
+  return out;
+}
+
 interface Daemon {
   socket: string;
   client: DaemonClient;
   stop(): Promise<void>;
 }
 
-async function startDaemon(repository: string, store: string, maxBatch: number, gpus: string): Promise<Daemon> {
+async function startDaemon(
+  repository: string,
+  store: string,
+  maxBatch: number,
+  gpus: string,
+  extra: string[] = [],
+): Promise<Daemon> {
   const socket = path.join(store, 'daemon.sock');
   // Every start is a daemon with nothing on the GPU: columns (b) and (c) and the sharing rows count on it, and a
   // daemon restores what its devices held before (device-record.ts).
@@ -154,6 +193,7 @@ async function startDaemon(repository: string, store: string, maxBatch: number, 
       String(maxBatch),
       '--log-level',
       'warn',
+      ...extra,
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
@@ -287,6 +327,7 @@ export async function runGpuBench(o: GpuBenchOptions) {
         await new Promise((res) => w.proc.once('exit', res));
         return {
           samples: line.samples as Record<string, number[]>,
+          stages: stageMedians((line.stages ?? {}) as Record<string, Record<string, number>[]>),
           ms: Object.fromEntries(
             Object.entries(r).map(([b, ms]) => [
               b,
@@ -298,15 +339,27 @@ export async function runGpuBench(o: GpuBenchOptions) {
       const privRun = await steady(plain(share));
       const execRun = await steady(ts(share, d));
       const viewRun = await steady({ ...ts(share, d), outputs: 'view' });
+      // The same through an executor under the fifo policy, whose sessions run on its own thread (no hand-off to a
+      // session worker); one client, so the policy itself decides nothing here.
+      await d.stop();
+      d = await startDaemon(repository, store, 8, gpusArg, ['--gpu-policy', 'fifo']);
+      if (warm) await firstResult(ts(warm, d));
+      const inlineRun = await steady(ts(share, d));
+      const inlineViewRun = await steady({ ...ts(share, d), outputs: 'view' });
+      await restart();
       const priv = privRun.ms;
       const exec = execRun.ms;
       const views = viewRun.ms;
+      const inline = inlineRun.ms;
+      const inlineViews = inlineViewRun.ms;
       // Same inputs on both paths: the outputs must agree (the executor's are written in place by ORT).
       const outputMaxAbsDiff = Object.fromEntries(
         Object.entries(privRun.samples).map(([b, p]) => {
           const e = execRun.samples[b] ?? [];
-          const w = viewRun.samples[b] ?? [];
-          if (w.length !== p.length || w.some((x, i) => x !== e[i])) return [b, Number.POSITIVE_INFINITY];
+          for (const other of [viewRun, inlineRun, inlineViewRun]) {
+            const w = other.samples[b] ?? [];
+            if (w.length !== p.length || w.some((x, i) => x !== e[i])) return [b, Number.POSITIVE_INFINITY];
+          }
           if (e.length !== p.length || e[0] !== p[0]) return [b, Number.POSITIVE_INFINITY];
           return [b, p.reduce((m, v, i) => Math.max(m, Math.abs(v - e[i]!)), 0)];
         }),
@@ -316,6 +369,14 @@ export async function runGpuBench(o: GpuBenchOptions) {
         private: priv,
         executor: exec,
         executorViews: views,
+        executorInline: inline,
+        executorInlineViews: inlineViews,
+        stages: {
+          executor: execRun.stages,
+          executorViews: viewRun.stages,
+          executorInline: inlineRun.stages,
+          executorInlineViews: inlineViewRun.stages,
+        },
         outputMaxAbsDiff,
         ratioBatch1: exec['1']!.p50 / priv['1']!.p50,
         ratioBatch8: exec['8']!.p50 / priv['8']!.p50,
@@ -323,6 +384,12 @@ export async function runGpuBench(o: GpuBenchOptions) {
         ratioViewsBatch1: views['1']!.p50 / priv['1']!.p50,
         ratioViewsBatch8: views['8']!.p50 / priv['8']!.p50,
         addedMsViewsBatch1: views['1']!.p50 - priv['1']!.p50,
+        ratioInlineBatch1: inline['1']!.p50 / priv['1']!.p50,
+        ratioInlineBatch8: inline['8']!.p50 / priv['8']!.p50,
+        addedMsInlineBatch1: inline['1']!.p50 - priv['1']!.p50,
+        ratioInlineViewsBatch1: inlineViews['1']!.p50 / priv['1']!.p50,
+        ratioInlineViewsBatch8: inlineViews['8']!.p50 / priv['8']!.p50,
+        addedMsInlineViewsBatch1: inlineViews['1']!.p50 - priv['1']!.p50,
       };
     } catch (e) {
       errors.push(`speed: ${(e as Error).message}`);
@@ -374,6 +441,22 @@ export async function runGpuBench(o: GpuBenchOptions) {
       await pw.wait('holding');
       const onePlainWorkerThread = (await used()) - base;
       await pw.exit();
+      // One plain session after a run at batch 8 (as the executor's load measures it), without and with the
+      // executor's session option that keeps weights out of the arena.
+      const holdBytes = async (args: GpuWorkerArgs) => {
+        const w = worker(args);
+        await w.wait('holding');
+        const bytes = (await used()) - base;
+        await w.exit();
+        return bytes;
+      };
+      const onePlainAfterBatch8 = await holdBytes({ ...plain(share), after: 'hold', probeBatch: 8 });
+      const onePlainDeviceAllocatorAfterBatch8 = await holdBytes({
+        ...plain(share),
+        after: 'hold',
+        probeBatch: 8,
+        sessionConfig: { use_device_allocator_for_initializers: '1' },
+      });
       const plains = Array.from({ length: N }, () => worker({ ...plain(share), after: 'hold' }));
       await Promise.all(plains.map((w) => w.wait('holding', 300_000)));
       const nPlain = (await used()) - base;
@@ -411,12 +494,16 @@ export async function runGpuBench(o: GpuBenchOptions) {
       };
       const batched = await clients(8);
       const unbatched = await clients(1);
+      // Batching on again, after it was off: whether the order of the runs or the batch decides the bytes.
+      const batchedAgain = await clients(8);
       d = await daemon();
       result.sharing = {
         model: share.name,
         instances: N,
         onePlainSessionBytes: onePlain,
         onePlainSessionWorkerThreadBytes: onePlainWorkerThread,
+        onePlainSessionAfterBatch8Bytes: onePlainAfterBatch8,
+        onePlainSessionDeviceAllocatorAfterBatch8Bytes: onePlainDeviceAllocatorAfterBatch8,
         plainProcessesBytes: nPlain,
         tensorshareBytes: batched.all,
         tensorshareOneClientBytes: batched.oneClient,
@@ -426,6 +513,7 @@ export async function runGpuBench(o: GpuBenchOptions) {
         loads: batched.loads,
         batched,
         unbatched,
+        batchedAgain,
       };
     } catch (e) {
       errors.push(`sharing: ${(e as Error).message}`);
@@ -581,6 +669,25 @@ function verdicts(r: Record<string, unknown>): Verdict[] {
       verdict: v(sp.ratioViewsBatch1 <= 1.1 && sp.ratioViewsBatch8! <= 1.1),
     });
   }
+  const spi = r.speed as Record<string, number> | undefined;
+  for (const [suffix, what, key] of [
+    ['fifo', 'copy', 'Inline'],
+    ['fifo-views', "outputs as views (`deviceOutputs: 'view'`)", 'InlineViews'],
+  ] as const) {
+    if (spi?.[`ratio${key}Batch1`] === undefined) continue;
+    out.push({
+      id: `steady-added-1ms-${suffix}`,
+      target: `(d) adds at most 1 ms to one steady-state inference: executor under \`gpuPolicy: fifo\` (sessions on its own thread), ${what}`,
+      measured: `${spi[`addedMs${key}Batch1`]!.toFixed(2)} ms`,
+      verdict: v(spi[`addedMs${key}Batch1`]! <= 1),
+    });
+    out.push({
+      id: `latency-1.10x-${suffix}`,
+      target: `executor latency at batch 1 and 8 at most 1.10x a private session: \`gpuPolicy: fifo\`, ${what}`,
+      measured: `batch 1 ${spi[`ratio${key}Batch1`]!.toFixed(2)}x, batch 8 ${spi[`ratio${key}Batch8`]!.toFixed(2)}x`,
+      verdict: v(spi[`ratio${key}Batch1`]! <= 1.1 && spi[`ratio${key}Batch8`]! <= 1.1),
+    });
+  }
   const sh = r.sharing as
     | { ratioToOnePlain: number; tensorshareBytes: number; plainProcessesBytes: number }
     | undefined;
@@ -644,6 +751,11 @@ export function markdown(r: GpuReport): string {
     for (const b of ['1', '8'])
       lines.push(
         `| steady latency, batch ${b} (p50 of 200) | ${ms(sp.executor?.[b]?.p50)} through the executor${sp.executorViews ? `; ${ms(sp.executorViews[b]?.p50)} with outputs as views` : ''} | ${ms(sp.private?.[b]?.p50)} private in-process CUDA session | ${f(sp[`ratioBatch${b}`], 2)}x${sp.executorViews ? `; views ${f(sp[`ratioViewsBatch${b}`], 2)}x` : ''} (outputs differ by ${sp.outputMaxAbsDiff?.[b] ?? '-'}) |`,
+        ...(sp.executorInline
+          ? [
+              `| steady latency, batch ${b}, executor under \`gpuPolicy: fifo\` (sessions on its thread) | ${ms(sp.executorInline[b]?.p50)}; ${ms(sp.executorInlineViews?.[b]?.p50)} with outputs as views | ${ms(sp.private?.[b]?.p50)} | ${f(sp[`ratioInlineBatch${b}`], 2)}x; views ${f(sp[`ratioInlineViewsBatch${b}`], 2)}x |`,
+            ]
+          : []),
       );
   if (th)
     lines.push(
@@ -658,7 +770,7 @@ export function markdown(r: GpuReport): string {
       `| device memory, ${sh.instances} instances | ${f(sh.tensorshareBytes / MIB)} MiB (one executor, one copy; NVML) | ${f(sh.onePlainSessionBytes / MIB)} MiB one plain session; ${f(sh.plainProcessesBytes / MIB)} MiB for ${sh.instances} plain processes | ${f(sh.ratioToOnePlain, 2)}x one plain session; ${f(sh.plainToTensorshare, 1)}x less than ${sh.instances} plain |`,
       ...(sh.batched
         ? [
-            `| device memory, where it goes | 1 client ${f(sh.tensorshareOneClientBytes / MIB)} MiB, ${sh.instances} clients ${f(sh.batched.all / MIB)} MiB; device batching off: ${f(sh.unbatched.oneClient / MIB)} / ${f(sh.unbatched.all / MIB)} MiB | one plain session in a worker thread ${f(sh.onePlainSessionWorkerThreadBytes / MIB)} MiB | |`,
+            `| device memory, where it goes | 1 client ${f(sh.tensorshareOneClientBytes / MIB)} MiB, ${sh.instances} clients ${f(sh.batched.all / MIB)} MiB; device batching off: ${f(sh.unbatched.oneClient / MIB)} / ${f(sh.unbatched.all / MIB)} MiB; executor's load: ${f(sh.batched.persistentBytes / MIB)} persistent + ${f(sh.batched.ephemeralBytes / MIB)} ephemeral MiB (batching off: ${f(sh.unbatched.persistentBytes / MIB)} + ${f(sh.unbatched.ephemeralBytes / MIB)}${sh.batchedAgain ? `; on again: ${f(sh.batchedAgain.persistentBytes / MIB)} + ${f(sh.batchedAgain.ephemeralBytes / MIB)}, ${f(sh.batchedAgain.all / MIB)} MiB for ${sh.instances} clients` : ''}) | one plain session in a worker thread ${f(sh.onePlainSessionWorkerThreadBytes / MIB)} MiB${sh.onePlainSessionAfterBatch8Bytes !== undefined ? `; after a batch-8 run ${f(sh.onePlainSessionAfterBatch8Bytes / MIB)} MiB, with weights out of the arena (\`use_device_allocator_for_initializers\`) ${f(sh.onePlainSessionDeviceAllocatorAfterBatch8Bytes / MIB)} MiB` : ''} | |`,
           ]
         : []),
     );
@@ -667,6 +779,37 @@ export function markdown(r: GpuReport): string {
       `| swap-in host store -> GPU | ${f(sw.loadMs)} ms (executor load), +${f(sw.deviceBytesLoaded / MIB)} MiB | | |`,
       `| eviction from the GPU | ${f(sw.evictMs)} ms; device memory back to +${f(sw.deviceBytesAfterEvict / MIB)} MiB over the idle executor | | |`,
     );
+  const stages = sp?.stages as Record<string, Record<string, Record<string, number>>> | undefined;
+  if (stages?.executor && Object.keys(stages.executor).length) {
+    const cols: [string, string][] = [
+      ['totalMs', 'run() in all'],
+      ['writeMs', 'inputs in (client)'],
+      ['transportMs', 'socket round trip'],
+      ['readMs', 'inputs read (executor)'],
+      ['queuedMs', 'lane wait'],
+      ['ortMs', 'in ORT'],
+      ['handoffMs', 'to/from the session thread'],
+      ['bookkeepingMs', 'executor other'],
+      ['outMs', 'outputs out (client)'],
+    ];
+    lines.push(
+      '',
+      "Where a steady run's time goes through the executor (medians of the same 200 runs, ms; the private session's p50 beside it):",
+      '',
+      `| path, batch | private p50 | ${cols.map((c) => c[1]).join(' | ')} |`,
+      `| --- | ---: | ${cols.map(() => '---:').join(' | ')} |`,
+    );
+    for (const [path_, by] of [
+      ['copy', stages.executor],
+      ['views', stages.executorViews],
+      ['fifo, copy', stages.executorInline],
+      ['fifo, views', stages.executorInlineViews],
+    ] as const)
+      for (const [b, t] of Object.entries(by ?? {}))
+        lines.push(
+          `| ${path_}, ${b} | ${f(sp?.private?.[b]?.p50, 2)} | ${cols.map(([k]) => f(t[k], 2)).join(' | ')} |`,
+        );
+  }
   lines.push('');
   if ((r.errors as string[]).length) lines.push('Errors:', '', ...(r.errors as string[]).map((e) => `- ${e}`), '');
   return `${lines.join('\n')}\n`;

@@ -88,7 +88,9 @@ export class DaemonClient {
   readonly settings: ClientSettings;
   readonly clientId = randomBytes(16).toString('hex');
   readonly name: string;
-  private stub: Stub;
+  // Made at the first call (loading the daemon's gRPC definitions costs tens of ms): a process that only opens
+  // models on a device executor (its own socket) never pays for it.
+  private stubNow: Stub | undefined;
   private readonly trace: Tracer;
   private readonly onWarning: (m: string) => void;
   private readonly leases = new Map<string, ClientLease>();
@@ -109,7 +111,15 @@ export class DaemonClient {
     this.name = options.name ?? `${process.argv[1] ? process.argv[1].split('/').pop() : 'node'}[${process.pid}]`;
     this.trace = options.trace ?? noTracer;
     this.onWarning = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'TENSORSHARE_LEASE' }));
-    this.stub = this.newStub();
+  }
+
+  private get stub(): Stub {
+    if (!this.stubNow) {
+      this.stubNow = this.newStub();
+      // A client closed before its first call stays closed: its calls fail as on a closed channel.
+      if (this.closed) closeChannel(this.stubNow);
+    }
+    return this.stubNow;
   }
 
   get tracer(): Tracer {
@@ -219,8 +229,8 @@ export class DaemonClient {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       // A fresh channel: the old one may sit in its own backoff.
-      closeChannel(this.stub);
-      this.stub = this.newStub();
+      if (this.stubNow) closeChannel(this.stubNow);
+      this.stubNow = undefined;
       this.startAttach();
     }, delay);
     this.reconnectTimer.unref();
@@ -409,6 +419,6 @@ export class DaemonClient {
     this.call?.end();
     this.call = undefined;
     this.attachmentId = undefined;
-    closeChannel(this.stub);
+    if (this.stubNow) closeChannel(this.stubNow);
   }
 }

@@ -308,7 +308,7 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'policy',
     value: 'pack',
     description:
-      'how an executor shares its device between resident models (Salus): `fifo` (one run at a time), `pack` (as many models at once as the memory lanes hold), `srtf` (shortest expected run first, aged), `fair` (equal device time per tenant); realtime runs go first under each',
+      'how an executor shares its device between resident models (Salus): `fifo` (one run at a time, sessions on the executor thread: no hand-off per run, but no request is read while a session loads or runs), `pack` (as many models at once as the memory lanes hold), `srtf` (shortest expected run first, aged), `fair` (equal device time per tenant); realtime runs go first under each',
   }),
   setting({
     key: 'gpuReplicaQueue',

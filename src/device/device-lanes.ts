@@ -33,8 +33,8 @@ export interface LaneJob<R> {
   reject(e: unknown): void;
 }
 
-/** Runs a batch of one model's jobs; settles each job (resolve or reject). `shrink`: the model is likely leaving its lane. */
-export type RunJobs<R> = (jobs: LaneJob<R>[], run: { shrink: boolean; rows: number }) => Promise<R[]>;
+/** Runs a batch of one model's jobs (`rows` in all); one result per job, in order. */
+export type RunJobs<R> = (jobs: LaneJob<R>[], run: { rows: number }) => Promise<R[]>;
 
 export interface DeviceLanesOptions {
   capacity: number;
@@ -65,8 +65,6 @@ export function createDeviceLanes(o: DeviceLanesOptions) {
     const batch = run.requests.map((r) => jobs.get(r.id)!);
     for (const r of run.requests) jobs.delete(r.id);
     const run_ = runners.get(run.key);
-    // Nothing more of this model is queued: it likely leaves its lane after this run.
-    const shrink = (depth.get(run.key) ?? 0) === batch.length;
     const settle = (results: unknown[] | undefined, error: unknown) => {
       const endedAt = now();
       sched.complete(run, endedAt - run.startedAt);
@@ -88,7 +86,7 @@ export function createDeviceLanes(o: DeviceLanesOptions) {
       settle(undefined, new TensorshareError('ERR_UNAVAILABLE', `model ${run.key} was unloaded from the device`));
       return;
     }
-    run_(batch, { shrink, rows: run.rows }).then(
+    run_(batch, { rows: run.rows }).then(
       (results) => settle(results, undefined),
       (e) => settle(undefined, e ?? new Error('device run failed')),
     );

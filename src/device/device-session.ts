@@ -19,6 +19,7 @@ import {
   type ClientMessage,
   type ControlAction,
   type ExecutorReply,
+  type ExecutorTiming,
   type ModelIo,
 } from './protocol.js';
 import { hostTensor, typedView } from './tensors.js';
@@ -65,8 +66,12 @@ export interface DeviceSession {
   readonly outputNames: readonly string[];
   /** How many requests the device run that served the last run() held. */
   readonly lastBatch: number;
-  /** The last run's time in ORT, in the executor, and in all (the rest is the transport). */
-  readonly lastTiming: { runMs: number; executorMs: number; totalMs: number } | undefined;
+  /**
+   * Where the last run's time went (ms): the executor's stages (ExecutorTiming), this process's `writeMs` (inputs
+   * into the segment) and `outMs` (outputs out of it, or viewed), and `totalMs` in all; `totalMs - executorMs -
+   * writeMs - outMs` is the socket round trip.
+   */
+  readonly lastTiming: (ExecutorTiming & { writeMs: number; outMs: number; totalMs: number }) | undefined;
   /** Where the open's time went: reaching the executor (0 for a connection this process kept) and the admit. */
   readonly openMs: { connect: number; admit: number };
   /** The lane and timing of the device run that served the last run(). */
@@ -433,16 +438,19 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
       let result: Record<string, Tensor>;
       let lent = false;
       try {
+        const inputs = c.region.write(host);
+        const t1 = performance.now();
         const r = await c.request({
           op: 'run',
           key: model.key,
-          inputs: c.region.write(host),
+          inputs,
           outputs: fetches ? [...fetches] : undefined,
           priority: o.priority,
           tenant: o.tenant,
         });
         const wire = r.outputs ?? [];
         const reader = await c.out;
+        const t2 = performance.now();
         if (o.outputs === 'view' && lentNow < MAX_LENT && wire.some((t) => t.length > 0)) {
           // No copy: the caller reads the executor's bytes where ORT wrote them, and this connection waits.
           // Nothing the callback below reaches may hold the views (it is held until they are collected).
@@ -467,7 +475,8 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
           result = toTensors(ort, reader.read(wire));
         }
         lastBatch = r.batch ?? 1;
-        lastTiming = r.timing && { ...r.timing, totalMs: performance.now() - t0 };
+        const t3 = performance.now();
+        lastTiming = r.timing && { ...r.timing, writeMs: t1 - t0, outMs: t3 - t2, totalMs: t3 - t0 };
         lastPlacement = r.placement;
       } finally {
         if (lent) {

@@ -21,7 +21,7 @@ import type {
   WireError,
 } from './protocol.js';
 import { createDeviceLanes } from './device-lanes.js';
-import { workerSessions } from './ort-session.js';
+import { inThreadSessions, workerSessions } from './ort-session.js';
 import { loadResident, type ResidentModel } from './resident-model.js';
 import { createRegion, openRegion, type Region, type RegionReader } from './transfer.js';
 
@@ -55,6 +55,8 @@ interface Connection {
   running: boolean;
   /** The client left while a run was writing into its region: the region closes when the run ends. */
   gone: boolean;
+  /** The model the request being answered used, told to the daemon after the answer is sent. */
+  used?: string;
 }
 
 /** Closes a connection's segments; a run still writing outputs into the mapped region keeps it until it ends. */
@@ -91,13 +93,14 @@ async function main(init: ExecutorInit): Promise<void> {
     provider: init.provider,
   });
   const budget = init.laneBudget;
+  const policy = init.policy ?? 'pack';
   const lanes = createDeviceLanes({
     capacity: !budget
       ? device.total()
       : 'bytes' in budget
         ? budget.bytes
         : Math.floor(device.total() * budget.fraction),
-    policy: init.policy ?? 'pack',
+    policy,
     maxBatchRows: init.maxBatchSize,
     weights: init.weights,
   });
@@ -107,8 +110,10 @@ async function main(init: ExecutorInit): Promise<void> {
     provider: init.provider,
     maxBatchSize: init.maxBatchSize,
     lanes,
-    // A worker thread per session: runs of models in different lanes are on the device at once.
-    openSession: workerSessions,
+    // A worker thread per session: runs of models in different lanes are on the device at once. Under fifo the
+    // device runs one at a time anyway, so sessions run on this thread: no hand-off to and from a worker per run,
+    // at the price of this thread being busy while a session loads or runs (requests wait in the socket meanwhile).
+    openSession: policy === 'fifo' ? inThreadSessions(ort) : workerSessions,
     onBatch: (n: number) => {
       batchSizes[n] = (batchSizes[n] ?? 0) + 1;
     },
@@ -237,7 +242,9 @@ async function main(init: ExecutorInit): Promise<void> {
       // The client read the previous answer before it sent this request: its ranges are free again.
       out.reset();
       const inputs = c.reader.read(m.inputs);
-      toDaemon({ kind: 'used', key: m.key });
+      const readMs = performance.now() - received;
+      // Told to the daemon (recency for eviction) once the answer is on its way, not before the run.
+      c.used = m.key;
       const r = await model.run(inputs, m.outputs, {
         priority: m.priority,
         tenant: m.tenant,
@@ -248,13 +255,20 @@ async function main(init: ExecutorInit): Promise<void> {
         },
       });
       const runMs = r.placement ? r.placement.endedAt - r.placement.startedAt : 0;
+      const outputs = out.place(r.outputs);
       return {
         id: m.id,
         ok: true,
-        outputs: out.place(r.outputs),
+        outputs,
         batch: r.batch,
         placement: r.placement,
-        timing: { runMs, executorMs: performance.now() - received },
+        timing: {
+          executorMs: performance.now() - received,
+          readMs,
+          queuedMs: r.placement?.queuedMs ?? 0,
+          runMs,
+          ortMs: r.ortMs,
+        },
       };
     } finally {
       c.running = false;
@@ -268,10 +282,16 @@ async function main(init: ExecutorInit): Promise<void> {
     onFrames<ClientMessage>(
       socket,
       (m) => {
-        handle(c, m).then(
-          (reply) => (typeof reply === 'string' ? sendJsonLine(socket, reply) : sendFrame(socket, reply)),
-          (e) => sendFrame(socket, { id: m.id, ok: false, error: wireError(e) } satisfies ExecutorReply),
-        );
+        handle(c, m)
+          .then(
+            (reply) => (typeof reply === 'string' ? sendJsonLine(socket, reply) : sendFrame(socket, reply)),
+            (e) => sendFrame(socket, { id: m.id, ok: false, error: wireError(e) } satisfies ExecutorReply),
+          )
+          .finally(() => {
+            if (c.used === undefined) return;
+            toDaemon({ kind: 'used', key: c.used });
+            c.used = undefined;
+          });
       },
       () => socket.destroy(),
     );

@@ -64,6 +64,17 @@ async function run(s: DeviceSession, x: ort.Tensor): Promise<{ y: Float32Array; 
 
 const overlap = (a: RunPlacement, b: RunPlacement) => a.startedAt < b.endedAt && b.startedAt < a.endedAt;
 
+/** A run's stages are nested intervals of one clock per process: each part fits inside the one around it. */
+function assertStages(t: DeviceSession['lastTiming'], what: string): void {
+  assert.ok(t, `${what}: the run says where its time went`);
+  const eps = 1e-6;
+  const show = JSON.stringify(t);
+  for (const [k, v] of Object.entries(t)) assert.ok(Number.isFinite(v) && v >= 0, `${what}: ${k} >= 0: ${show}`);
+  assert.ok(t.ortMs > 0 && t.ortMs <= t.runMs + eps, `${what}: ORT's call inside the device run: ${show}`);
+  assert.ok(t.readMs + t.queuedMs + t.runMs <= t.executorMs + eps, `${what}: stages inside the executor: ${show}`);
+  assert.ok(t.writeMs + t.executorMs + t.outMs <= t.totalMs + eps, `${what}: the executor inside run(): ${show}`);
+}
+
 async function withExecutor(
   o: { policy: 'fifo' | 'pack'; deviceBytes: number; laneBytes?: number },
   fn: (ex: StandaloneExecutor) => Promise<void>,
@@ -84,7 +95,7 @@ async function withExecutor(
 }
 
 describe('lanes in the device executor (CPU provider standing in)', () => {
-  test('pack: two models in two lanes run at the same time, with the right outputs; fifo runs them one after the other', async () => {
+  test('pack: two models in two lanes run at the same time, with the right outputs; fifo (sessions on the executor thread) runs them one after the other', async () => {
     const a = await chain('a', 512, 12);
     const b = await chain('b', 512, 12);
     const xa = input(512, MAX_BATCH, 0.01);
@@ -101,6 +112,9 @@ describe('lanes in the device executor (CPU provider standing in)', () => {
         const [ra, rb] = await Promise.all([run(sa, xa), run(sb, xb)]);
         assertClose(ra.y, wantA, `${policy} a`);
         assertClose(rb.y, wantB, `${policy} b`);
+        // pack: sessions in worker threads; fifo: on the executor's own thread. Both report the same stages.
+        assertStages(sa.lastTiming, `${policy} a`);
+        assertStages(sb.lastTiming, `${policy} b`);
         if (policy === 'pack') {
           assert.notEqual(ra.at.lane, rb.at.lane, 'two lanes');
           assert.ok(overlap(ra.at, rb.at), `runs overlap: a ${JSON.stringify(ra.at)}, b ${JSON.stringify(rb.at)}`);

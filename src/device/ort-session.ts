@@ -23,6 +23,12 @@ export interface PlacedOutput extends HostTensor {
 /** A placed output as it crosses to a session worker: where, not the bytes. */
 export type OutputSlot = Omit<PlacedOutput, 'bytes'> & { length: number };
 
+/** A run's outputs and the time spent inside ONNX Runtime's run call, on the thread that made it (ms). */
+export interface OrtRun {
+  outputs: HostTensor[];
+  ortMs: number;
+}
+
 export interface OrtSession {
   /** With `into`, ORT writes the outputs there (their names, types and dims) and `into` is the result. */
   run(
@@ -30,7 +36,7 @@ export interface OrtSession {
     fetches: string[] | undefined,
     options: InferenceSession.RunOptions,
     into?: PlacedOutput[],
-  ): Promise<HostTensor[]>;
+  ): Promise<OrtRun>;
   release(): Promise<void>;
 }
 
@@ -66,8 +72,9 @@ export function inThreadSessions(ort: Ort): OpenSession {
     const session = await ort.InferenceSession.create(graph, options);
     return {
       run: async (feeds, fetches, o, into) => {
+        const t = performance.now();
         const out = await runOrt(ort, session, feeds, fetches, o, into);
-        return into ?? out;
+        return { outputs: into ?? out, ortMs: performance.now() - t };
       },
       release: () => session.release(),
     };
@@ -87,7 +94,7 @@ export type ToSessionWorker =
   | { kind: 'release'; id: number };
 export type FromSessionWorker =
   | { kind: 'created' }
-  | { kind: 'done'; id: number; outputs?: HostTensor[]; error?: string };
+  | { kind: 'done'; id: number; outputs?: HostTensor[]; ortMs?: number; error?: string };
 
 const WORKER = new URL('./session-worker.js', import.meta.url);
 
@@ -102,7 +109,10 @@ function movable(t: HostTensor): HostTensor {
 export const workerSessions: OpenSession = (graph, options) =>
   new Promise((resolve, reject) => {
     const worker = new Worker(WORKER, { workerData: { graph, options } });
-    const pending = new Map<number, { resolve(v: HostTensor[] | undefined): void; reject(e: Error): void }>();
+    const pending = new Map<
+      number,
+      { resolve(v: { outputs?: HostTensor[]; ortMs?: number }): void; reject(e: Error): void }
+    >();
     let seq = 0;
     let created = false;
     const fail = (e: Error) => {
@@ -120,12 +130,12 @@ export const workerSessions: OpenSession = (graph, options) =>
       pending.delete(m.id);
       if (!p) return;
       if (m.error !== undefined) p.reject(new Error(m.error));
-      else p.resolve(m.outputs);
+      else p.resolve(m);
     });
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the session thread of ${graph} ended (exit code ${code})`)));
     const call = (m: DistributiveOmit<ToSessionWorker, 'id'>, transfer: ArrayBuffer[] = []) =>
-      new Promise<HostTensor[] | undefined>((res, rej) => {
+      new Promise<{ outputs?: HostTensor[]; ortMs?: number }>((res, rej) => {
         const id = ++seq;
         pending.set(id, { resolve: res, reject: rej });
         worker.postMessage({ ...m, id }, transfer);
@@ -135,8 +145,8 @@ export const workerSessions: OpenSession = (graph, options) =>
         const moved = feeds.map(movable);
         const buffers = [...new Set(moved.map((t) => t.bytes.buffer as ArrayBuffer))];
         const slots = into?.map(({ bytes, ...t }): OutputSlot => ({ ...t, length: bytes.byteLength }));
-        const out = await call({ kind: 'run', feeds: moved, fetches, options: o, into: slots }, buffers);
-        return into ?? out ?? [];
+        const r = await call({ kind: 'run', feeds: moved, fetches, options: o, into: slots }, buffers);
+        return { outputs: into ?? r.outputs ?? [], ortMs: r.ortMs ?? 0 };
       },
       async release() {
         await call({ kind: 'release' }).catch(() => {});

@@ -58,6 +58,20 @@ export interface ModelIo {
   wasResident: boolean;
 }
 
+/**
+ * A run's stages in the executor (ms): `executorMs` from reading the request to answering it, of which `readMs`
+ * reading the inputs out of the client's segment, `queuedMs` waiting for its lane, `runMs` the device run (lane start
+ * to end), of which `ortMs` inside ONNX Runtime's run call on the session's thread; `runMs - ortMs` is the hand-off
+ * to and from that thread, the rest of `executorMs` the executor's own bookkeeping.
+ */
+export interface ExecutorTiming {
+  executorMs: number;
+  readMs: number;
+  queuedMs: number;
+  runMs: number;
+  ortMs: number;
+}
+
 // ---- executor -> client ----
 export type ExecutorReply =
   | {
@@ -67,8 +81,8 @@ export type ExecutorReply =
       model?: ModelIo;
       outputs?: WireTensor[];
       batch?: number;
-      /** A run's time in ORT and in the executor (from reading the request to answering it). */
-      timing?: { runMs: number; executorMs: number };
+      /** Where a run's time went in the executor (ms); see ExecutorTiming. */
+      timing?: ExecutorTiming;
       /** The lane the run had and its timing on the executor's clock. */
       placement?: RunPlacement;
       freedBytes?: number;

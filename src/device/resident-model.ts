@@ -16,7 +16,7 @@ import type { IoSpec } from '../store/manifest.js';
 import { createDeviceLanes, type DeviceLanes, type LaneJob, type RunPlacement } from './device-lanes.js';
 import type { DeviceMemory } from './memory.js';
 import { deviceError } from './oom.js';
-import { type OpenSession, type OrtSession, type PlacedOutput, inThreadSessions } from './ort-session.js';
+import { type OpenSession, type OrtRun, type OrtSession, type PlacedOutput, inThreadSessions } from './ort-session.js';
 import type { LoadRequest, Measured } from './protocol.js';
 import { batchable, checkInputs, elementBytes, elements, joinRows, rowsOf, splitRows } from './tensors.js';
 import type { HostTensor } from './transfer.js';
@@ -35,6 +35,8 @@ export interface RunResult {
   batch: number;
   /** Its lane and timing; absent only for a run that failed. */
   placement?: RunPlacement;
+  /** Time inside ONNX Runtime's run call(s) for the device run that served it, on the session's thread (ms). */
+  ortMs: number;
 }
 
 interface Job extends LaneJob<RunResult> {
@@ -84,8 +86,16 @@ function sessionOptions(provider: 'cuda' | 'cpu', tensorsDir: string): Inference
     // The CPU provider only stands in for a device (fake devices, CI): one thread, like a device's one stream,
     // and no pool of spinning threads competing with the clients for the cores.
     ...(provider === 'cpu' ? { intraOpNumThreads: 1, interOpNumThreads: 1 } : {}),
-    // Weights come from the store's tensor files (external data by hash), never from the original model.
-    extra: { session: { model_external_initializers_file_folder_path: tensorsDir } },
+    extra: {
+      session: {
+        // Weights come from the store's tensor files (external data by hash), never from the original model.
+        model_external_initializers_file_folder_path: tensorsDir,
+        // Weights in buffers of their own size, not in the arena: the arena's default growth doubles each new region,
+        // so weights in it round its regions up, and the first run's activations then take a region as large as
+        // everything before it. The arena keeps only activations.
+        use_device_allocator_for_initializers: '1',
+      },
+    },
   };
 }
 
@@ -138,9 +148,6 @@ export async function loadResident(ctx: LoadContext, req: LoadRequest): Promise<
     ephemeralBytes: Math.max(0, device.takePeak() - afterLoad),
     loadMs: performance.now() - t0,
   };
-  // On CUDA the arena keeps the probe's memory; one run that shrinks it gives the lane's bytes back.
-  if (ctx.provider === 'cuda' && measuredRows > 0)
-    await session.run(probeFeeds(req.inputs, 1), undefined, shrinkOptions(device)).catch(() => {});
   try {
     return residentModel(ctx, req, session, canBatch, measured, measuredRows);
   } catch (e) {
@@ -152,11 +159,6 @@ export async function loadResident(ctx: LoadContext, req: LoadRequest): Promise<
 }
 
 const feedBytes = (feeds: readonly HostTensor[]): number => feeds.reduce((a, t) => a + t.bytes.byteLength, 0);
-
-/** A run that frees the CUDA arena's unused chunks at its end: the lane's ephemeral memory goes back to the device. */
-const shrinkOptions = (device: DeviceMemory): InferenceSession.RunOptions => ({
-  extra: { memory: { enable_memory_arena_shrinkage: `gpu:${device.index}` } },
-});
 
 /** Requests run together only with the same input types, trailing dimensions and outputs. */
 function groupOf(inputs: readonly HostTensor[], outputs: readonly string[] | undefined): string {
@@ -186,13 +188,10 @@ function residentModel(
   const shapeKey = (feeds: readonly HostTensor[], fetches?: readonly string[]) =>
     `${feeds.map((t) => `${t.name}:${t.type}:${t.dims.join('x')}`).join('|')}>${fetches?.join('|') ?? ''}`;
 
-  async function runOnDevice(
-    feeds: HostTensor[],
-    fetches: string[] | undefined,
-    shrink: boolean,
-    place?: OutputPlace,
-  ): Promise<HostTensor[]> {
-    const options = shrink && ctx.provider === 'cuda' ? shrinkOptions(device) : {};
+  async function runOnDevice(feeds: HostTensor[], fetches: string[] | undefined, place?: OutputPlace): Promise<OrtRun> {
+    // No run options: onnxruntime-node passes only logSeverityLevel and tag to ORT (its RunOptions `extra`, where
+    // arena shrinkage would be asked for, is for the WebAssembly backend), so a session's arena keeps its peak.
+    const options: InferenceSession.RunOptions = {};
     const key = place ? shapeKey(feeds, fetches) : undefined;
     const known = key === undefined ? undefined : outputShapes.get(key);
     try {
@@ -210,7 +209,7 @@ function residentModel(
       if (key !== undefined && outputShapes.size < MAX_OUTPUT_SHAPES)
         outputShapes.set(
           key,
-          out.map(({ name, type, dims }) => ({ name, type, dims })),
+          out.outputs.map(({ name, type, dims }) => ({ name, type, dims })),
         );
       return out;
     } catch (e) {
@@ -221,13 +220,13 @@ function residentModel(
   }
 
   /** Runs one batch of this model; one result per job, in order. */
-  async function runJobs(jobs: LaneJob<RunResult>[], run: { shrink: boolean; rows: number }): Promise<RunResult[]> {
+  async function runJobs(jobs: LaneJob<RunResult>[], run: { rows: number }): Promise<RunResult[]> {
     const batch = jobs as Job[];
     ctx.onBatch(batch.length);
     // A batch larger than any measured that runs alone on the device measures the ephemeral peak again.
     const alone = run.rows > largestRows && lanes.snapshot().running === 1;
     const before = alone ? device.takePeak() : 0;
-    const results = await runBatch(batch, run.shrink);
+    const results = await runBatch(batch);
     if (alone && lanes.snapshot().running === 1) {
       largestRows = run.rows;
       const peak = device.takePeak() - Math.min(before, device.used());
@@ -239,21 +238,21 @@ function residentModel(
     return results;
   }
 
-  async function runBatch(jobs: Job[], shrink: boolean): Promise<RunResult[]> {
+  async function runBatch(jobs: Job[]): Promise<RunResult[]> {
     if (jobs.length === 1) {
       const j = jobs[0]!;
-      return [{ outputs: await runOnDevice(j.inputs, j.outputs, shrink, j.place), batch: 1 }];
+      return [{ ...(await runOnDevice(j.inputs, j.outputs, j.place)), batch: 1 }];
     }
     const rows = jobs.map((j) => j.rows);
-    const outs = await runOnDevice(joinRows(jobs.map((j) => j.inputs)), jobs[0]!.outputs, shrink);
-    const split = outs.map((t) => splitRows(t, rows));
+    const outs = await runOnDevice(joinRows(jobs.map((j) => j.inputs)), jobs[0]!.outputs);
+    const split = outs.outputs.map((t) => splitRows(t, rows));
     if (split.some((s) => s === undefined)) {
       // An output not batched along axis 0: serve these one by one.
       const one: RunResult[] = [];
-      for (const j of jobs) one.push({ outputs: await runOnDevice(j.inputs, j.outputs, shrink), batch: 1 });
+      for (const j of jobs) one.push({ ...(await runOnDevice(j.inputs, j.outputs)), batch: 1 });
       return one;
     }
-    return jobs.map((_, i) => ({ outputs: split.map((s) => s![i]!), batch: jobs.length }));
+    return jobs.map((_, i) => ({ outputs: split.map((s) => s![i]!), batch: jobs.length, ortMs: outs.ortMs }));
   }
 
   lanes.add(

@@ -29,13 +29,17 @@ port.on('message', (m: ToSessionWorker) => {
     return;
   }
   // The executor's thread keeps the region mapped until this run answers.
+  let ortMs = 0;
   const run = async () => {
     const into = m.into?.map(({ address, length, ...t }) => ({ ...t, bytes: viewAt(address, length) }));
-    return runOrt(ort, session, m.feeds, m.fetches, m.options, into);
+    const t = performance.now();
+    const out = await runOrt(ort, session, m.feeds, m.fetches, m.options, into);
+    ortMs = performance.now() - t;
+    return out;
   };
   run().then(
     (outputs) =>
-      post({ kind: 'done', id: m.id, outputs }, [...new Set(outputs.map((t) => t.bytes.buffer as ArrayBuffer))]),
+      post({ kind: 'done', id: m.id, outputs, ortMs }, [...new Set(outputs.map((t) => t.bytes.buffer as ArrayBuffer))]),
     (e) => post({ kind: 'done', id: m.id, error: (e as Error)?.message ?? String(e) }),
   );
 });
