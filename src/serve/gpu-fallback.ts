@@ -8,7 +8,7 @@
 // The decision is src/sched/fallback.ts (hysteresis, per executor); this
 // module samples each executor's realtime load (`op: 'load'` on its socket,
 // device/load-probe.ts) every `sampleMs` while `device: auto` functions have
-// traffic (none for IDLE_STOP_MS: sampling stops), one sample per executor
+// traffic (none for IDLE_STOP_MS and nothing on CPU: sampling stops), one sample per executor
 // in flight. A failed sample (an executor restarting) leaves the state as it
 // was. A function follows the executors that hold one of its models (none
 // yet: it stays on the GPU path, whose first run makes the model resident).
@@ -146,7 +146,8 @@ export function createGpuFallback(o: GpuFallbackOptions): GpuFallback {
   }
 
   function tick(): void {
-    if (performance.now() - lastDemand > IDLE_STOP_MS) {
+    // Idle: stop, but not while work is on CPU (its way back is decided by samples).
+    if (performance.now() - lastDemand > IDLE_STOP_MS && ![...state.values()].some((x) => x.s.onCpu)) {
       clearInterval(timer);
       timer = undefined;
       return;
