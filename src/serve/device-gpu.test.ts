@@ -33,7 +33,14 @@ async function setup(prefix: string) {
     ['on-auto', 'auto'],
     ['on-cpu', 'cpu'],
   ] as const)
-    await writeFunction(functions, name, { model: 'mm', device, minInstances: 0, maxInstances: 1 });
+    // on-gpu names a policy of its own: it travels with its runs to the executor (src/sched/lanes-scheduler.ts).
+    await writeFunction(functions, name, {
+      model: 'mm',
+      device,
+      minInstances: 0,
+      maxInstances: 1,
+      ...(name === 'on-gpu' ? { gpuPolicy: 'srtf' } : {}),
+    });
   return { roots, model, functions };
 }
 
