@@ -16,6 +16,7 @@ import { loadNvml } from '../device/memory.js';
 import { readProvisionRecord } from '../device/provision.js';
 import { residencyRecordFile, type DevicesStatus } from '../device/protocol.js';
 import { packageRoot } from '../paths.js';
+import { benchGpuFallback, fallbackMarkdown, type FallbackReport } from './gpu-fallback.js';
 import { fenceSection, writeSectionMarkdown } from './report.js';
 import type { GpuWorkerArgs } from './gpu-worker.js';
 
@@ -519,6 +520,21 @@ export async function runGpuBench(o: GpuBenchOptions) {
       errors.push(`sharing: ${(e as Error).message}`);
     }
 
+    // ---- GPU -> CPU fallback of besteffort work (its own serve processes, after this daemon's runs) ----
+    o.log('fallback');
+    try {
+      await d.stop();
+      result.fallback = await benchGpuFallback({
+        model: { file: file(share), inputs: share.inputs },
+        standIn: o.standIn,
+        log: o.log,
+      });
+      d = await daemon();
+    } catch (e) {
+      errors.push(`fallback: ${(e as Error).message}`);
+      d = await daemon().catch(() => d);
+    }
+
     // ---- Swap-in and eviction ----
     o.log('swap');
     try {
@@ -715,6 +731,16 @@ function verdicts(r: Record<string, unknown>): Verdict[] {
       : '-',
     verdict: v(sw && sw.deviceBytesAfterEvict < sw.deviceBytesLoaded / 4),
   });
+  const fb = r.fallback as FallbackReport | undefined;
+  out.push({
+    id: 'fallback-be-more',
+    target:
+      'with the GPU -> CPU fallback on, besteffort completes more requests than without it (realtime saturating the GPU)',
+    measured: fb
+      ? `${fb.on.mixed.beCompleted} vs ${fb.off.mixed.beCompleted} (${fb.beRatio.toFixed(2)}x); realtime p99 vs alone ${fb.on.rtP99VsAlone.toFixed(2)}x on, ${fb.off.rtP99VsAlone.toFixed(2)}x off`
+      : '-',
+    verdict: fb ? fb.verdict : 'not measured',
+  });
   return out;
 }
 
@@ -811,6 +837,7 @@ export function markdown(r: GpuReport): string {
         );
   }
   lines.push('');
+  if (r.fallback) lines.push(fallbackMarkdown(r.fallback as FallbackReport));
   if ((r.errors as string[]).length) lines.push('Errors:', '', ...(r.errors as string[]).map((e) => `- ${e}`), '');
   return `${lines.join('\n')}\n`;
 }

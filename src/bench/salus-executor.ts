@@ -36,7 +36,10 @@ export interface StandaloneExecutor {
   readonly daemonSocket: string;
   load(model: ChainModel): Promise<Measured>;
   unload(name: string): Promise<number>;
-  open(name: string, o?: Pick<DeviceSessionOptions, 'priority' | 'tenant' | 'outputs'>): Promise<DeviceSession>;
+  open(
+    name: string,
+    o?: Pick<DeviceSessionOptions, 'priority' | 'tenant' | 'outputs' | 'policy'>,
+  ): Promise<DeviceSession>;
   /** The executor's last stats (they arrive every second). */
   stats(): ExecutorStats | undefined;
   stop(): Promise<void>;

@@ -31,6 +31,8 @@ export interface ServeProcessOptions {
   extraArgs?: readonly string[];
   /** How long serve may take to print where it listens (default 120 s); past it the child is killed. */
   startTimeoutMs?: number;
+  /** Environment of the serve process (default this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ServeProcess {
@@ -81,7 +83,10 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
     ...Object.entries(o.tenantWeights ?? {}).flatMap(([t, w]) => ['--tenant-weight', `${t}=${w}`]),
     ...(o.extraArgs ?? []),
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(o.env ? { env: o.env } : {}),
+  });
   const stderr: string[] = [];
   child.stderr!.setEncoding('utf8').on('data', (s: string) => stderr.push(...s.split('\n').filter(Boolean)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

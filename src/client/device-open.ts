@@ -16,6 +16,8 @@ export interface DeviceRunOptions {
   devicePriority?: DeviceSessionOptions['priority'];
   /** Who is charged for this session's device time under the executor's fair policy (default: the model). */
   deviceTenant?: string;
+  /** The function's own device policy (orders its runs among the model's runs under the same policy; default the executor's). */
+  devicePolicy?: DeviceSessionOptions['policy'];
   /** 'copy' (default): outputs are copied out of shared memory; 'view': views of it until disposed (DeviceSessionOptions.outputs). */
   deviceOutputs?: DeviceSessionOptions['outputs'];
 }

@@ -114,6 +114,7 @@ async function openOnDeviceOfStore(
     device,
     priority: options.devicePriority,
     tenant: options.deviceTenant,
+    policy: options.devicePolicy,
     outputs: options.deviceOutputs,
   });
   return {

@@ -106,6 +106,7 @@ async function openDeviceModel(ref: string, device: number | undefined, options:
     requestTimeoutMs: options.deviceRequestTimeoutMs,
     priority: options.devicePriority,
     tenant: options.deviceTenant,
+    policy: options.devicePolicy,
     outputs: options.deviceOutputs,
   });
   const t1 = performance.now();

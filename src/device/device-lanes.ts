@@ -11,6 +11,7 @@ import {
   type DeviceModelSpec,
   type DeviceRun,
   type LaneSnapshot,
+  type RealtimeLoad,
   createLaneScheduler,
 } from '../sched/lanes-scheduler.js';
 
@@ -29,6 +30,8 @@ export interface LaneJob<R> {
   group: string;
   priority: PriorityClass;
   tenant?: string;
+  /** The function's own policy among the model's requests (lanes-scheduler.ts); default the executor's. */
+  policy?: DevicePolicy;
   resolve(r: R, placement: RunPlacement): void;
   reject(e: unknown): void;
 }
@@ -115,7 +118,14 @@ export function createDeviceLanes(o: DeviceLanesOptions) {
     },
     submit<R>(key: string, job: LaneJob<R>): void {
       const r = sched.enqueue(
-        { key, priority: job.priority, tenant: job.tenant, rows: job.rows, group: job.group },
+        {
+          key,
+          priority: job.priority,
+          tenant: job.tenant,
+          rows: job.rows,
+          group: job.group,
+          ...(job.policy ? { policy: job.policy } : {}),
+        },
         now(),
       );
       jobs.set(r.id, job);
@@ -136,6 +146,8 @@ export function createDeviceLanes(o: DeviceLanesOptions) {
     /** Requests of a model waiting or on the device. */
     depth: (key: string) => depth.get(key) ?? 0,
     snapshot: (): LaneSnapshot => sched.snapshot(),
+    /** The realtime pressure now (queued, oldest wait): what the gateway's GPU -> CPU fallback samples. */
+    realtimeLoad: (): RealtimeLoad => sched.realtimeLoad(now()),
     policy: o.policy,
   };
 }

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TensorshareError, isErrorCode } from '../errors.js';
+import type { DevicePolicy } from '../sched/device-policy.js';
 import type { PriorityClass } from '../sched/dispatcher.js';
 import type { RunPlacement } from './device-lanes.js';
 import { onFrames, sendFrame } from './framing.js';
@@ -45,6 +46,8 @@ export interface DeviceSessionOptions {
   priority?: PriorityClass;
   /** Charged for this session's device time under the fair policy (default: the model). */
   tenant?: string;
+  /** The function's own device policy for this session's runs (src/sched/lanes-scheduler.ts; default: the executor's). */
+  policy?: DevicePolicy;
   /**
    * How run() hands out outputs: 'copy' (default) copies each into a buffer of its own; 'view' hands out views of
    * the executor's mapped segment, no copy: the connection they came from carries no run until every output of
@@ -447,6 +450,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
           outputs: fetches ? [...fetches] : undefined,
           priority: o.priority,
           tenant: o.tenant,
+          ...(o.policy ? { policy: o.policy } : {}),
         });
         const wire = r.outputs ?? [];
         const reader = await c.out;

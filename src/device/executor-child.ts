@@ -20,6 +20,7 @@ import type {
   ModelIo,
   WireError,
 } from './protocol.js';
+import { parseDevicePolicy } from '../sched/device-policy.js';
 import { createDeviceLanes } from './device-lanes.js';
 import { inThreadSessions, workerSessions } from './ort-session.js';
 import { loadResident, type ResidentModel } from './resident-model.js';
@@ -119,6 +120,8 @@ async function main(init: ExecutorInit): Promise<void> {
     },
   };
 
+  const residentNames = () => [...models.values()].map((r) => r.model);
+
   function load(req: LoadRequest): Promise<ResidentModel> {
     const have = models.get(req.key);
     if (have) return Promise.resolve(have);
@@ -189,6 +192,8 @@ async function main(init: ExecutorInit): Promise<void> {
       c.token = m.token;
       return { id: m.id, ok: true, region: c.out.path };
     }
+    if (m.op === 'load')
+      return { id: m.id, ok: true, load: { ...lanes.realtimeLoad(), device: device.index, models: residentNames() } };
     if (!c.reader || !c.out) throw new TensorshareError('ERR_PRECONDITION', 'send hello first');
     // A client sends its first open with hello, in one flight, and anything else only once it has mapped the
     // output segment: then its name can go.
@@ -235,6 +240,7 @@ async function main(init: ExecutorInit): Promise<void> {
       );
     if (m.tenant !== undefined && (typeof m.tenant !== 'string' || m.tenant === ''))
       throw new TensorshareError('ERR_INVALID_ARGUMENT', 'tenant must be a non-empty string');
+    const policy = m.policy === undefined ? undefined : parseDevicePolicy(m.policy, "a run's device policy");
     c.running = true;
     const received = performance.now();
     try {
@@ -248,6 +254,7 @@ async function main(init: ExecutorInit): Promise<void> {
       const r = await model.run(inputs, m.outputs, {
         priority: m.priority,
         tenant: m.tenant,
+        policy,
         // Outputs in place: ranges of this connection's region, seen by the session's thread at their address.
         place: (bytes) => {
           const view = out.alloc(bytes);

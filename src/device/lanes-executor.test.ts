@@ -198,4 +198,43 @@ describe('lanes in the device executor (CPU provider standing in)', () => {
       for (const s_ of [be, be2, rt]) await s_.release();
     });
   });
+
+  test("a session's own policy travels with its runs: srtf runs the shorter of two queued runs first; a bad one is refused", async () => {
+    const m = await chain('long', 1024, 32);
+    const x = input(1024);
+    const small = input(1024, 1);
+    await withExecutor({ policy: 'fifo', deviceBytes: 512 << 20 }, async (ex) => {
+      await ex.load(m);
+      const order = async (policy: 'srtf' | undefined) => {
+        const opts = { priority: 'besteffort' as const, ...(policy ? { policy } : {}) };
+        const [busy, big, short] = [
+          await ex.open('long', opts),
+          await ex.open('long', opts),
+          await ex.open('long', opts),
+        ];
+        await busy.run({ x });
+        await short.run({ x: small }); // the profile learns both sizes
+        // One run on the device, then a 64-row and a 1-row request queue behind it (too many rows to join one run).
+        const first = run(busy, x);
+        await new Promise((r) => setTimeout(r, 10));
+        const b = run(big, x);
+        await new Promise((r) => setTimeout(r, 10));
+        const sh = run(short, small);
+        const [f, rb, rs] = await Promise.all([first, b, sh]);
+        assert.ok(rb.at.queuedMs > 0 && rs.at.queuedMs > 0, 'both waited for the first run');
+        assert.ok(f.at.endedAt > rs.at.startedAt - rs.at.queuedMs, 'the short request arrived while the first ran');
+        for (const s_ of [busy, big, short]) await s_.release();
+        return rs.at.startedAt < rb.at.startedAt ? 'short first' : 'big first';
+      };
+      assert.equal(await order(undefined), 'big first', "the executor's fifo: oldest first");
+      assert.equal(await order('srtf'), 'short first', "the session's srtf: the shorter run first");
+      const bad = await ex.open('long', { policy: 'lifo' as never });
+      await assert.rejects(bad.run({ x: small }), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_INVALID_ARGUMENT');
+        assert.match(e.message, /"lifo" is not one of fifo, pack, srtf, fair/);
+        return true;
+      });
+      await bad.release();
+    });
+  });
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ErrorCode } from '../errors.js';
 import type { DevicePolicy } from '../sched/device-policy.js';
 import type { PriorityClass } from '../sched/dispatcher.js';
-import type { LaneSnapshot } from '../sched/lanes-scheduler.js';
+import type { LaneSnapshot, RealtimeLoad } from '../sched/lanes-scheduler.js';
 import type { IoSpec, Manifest } from '../store/manifest.js';
 import type { RunPlacement } from './device-lanes.js';
 import type { DeviceSpec } from './memory.js';
@@ -36,7 +36,14 @@ export type ClientMessage =
       priority?: PriorityClass;
       /** Who is charged for the device time under the fair policy (default: the model). */
       tenant?: string;
+      /** The function's own device policy: orders this run among the model's runs with the same policy (default: the executor's). */
+      policy?: DevicePolicy;
     }
+  /**
+   * The executor's realtime load now (no hello needed): what the gateway's GPU -> CPU fallback samples. Cheap: a
+   * count over the queued requests, answered at once.
+   */
+  | { op: 'load'; id: number }
   | { op: 'close'; id: number; key: string }
   /** Model control (Triton's load/unload): pin keeps a model on this device, evict unloads an unused one. */
   | { op: 'control'; id: number; action: ControlAction; model: string; to?: number };
@@ -90,8 +97,18 @@ export type ExecutorReply =
       device?: number;
       /** move: whether the model left the device it was moved from (not while a client has it open there). */
       unloaded?: boolean;
+      /** load: the realtime pressure and what is resident. */
+      load?: ExecutorLoad;
     }
   | { id: number; ok: false; error: WireError };
+
+/** An executor's answer to `load`. */
+export interface ExecutorLoad extends RealtimeLoad {
+  /** Device index. */
+  device: number;
+  /** Display names (`name:version`) of the models resident on the device. */
+  models: string[];
+}
 
 // ---- daemon -> executor ----
 export interface ExecutorInit {

@@ -11,6 +11,7 @@
 // region (preallocated outputs, through the session's worker thread).
 import type { InferenceSession } from 'onnxruntime-node';
 import { TensorshareError, isTensorshareError } from '../errors.js';
+import type { DevicePolicy } from '../sched/device-policy.js';
 import type { PriorityClass } from '../sched/dispatcher.js';
 import type { IoSpec } from '../store/manifest.js';
 import { createDeviceLanes, type DeviceLanes, type LaneJob, type RunPlacement } from './device-lanes.js';
@@ -48,6 +49,8 @@ interface Job extends LaneJob<RunResult> {
 export interface RunOptions {
   priority?: PriorityClass;
   tenant?: string;
+  /** The function's own device policy (lanes-scheduler.ts: per-function policies). */
+  policy?: DevicePolicy;
   /** Where this request's outputs may be written in place (used when it runs alone, at a shape seen before). */
   place?: OutputPlace;
 }
@@ -288,6 +291,7 @@ function residentModel(
           group: groupOf(inputs, outputs),
           priority: options.priority ?? 'realtime',
           tenant: options.tenant,
+          ...(options.policy ? { policy: options.policy } : {}),
           place: options.place,
           resolve: (r, placement) => resolve({ ...r, placement }),
           reject,

@@ -322,3 +322,86 @@ test('bad settings and requests are refused with the reason', () => {
   );
   assert.throws(() => submit(s, 0, 'm', { rows: 0 }), /at least one row/);
 });
+
+test("a function's own policy orders its requests among the model's requests with that policy; the executor's picks between groups", () => {
+  const { clock, s } = setup('fifo');
+  s.addModel('m', model(10, 10, false));
+  // The profile learns: one row takes 5 ms, eight rows 40 ms.
+  for (const [rows, ms] of [
+    [1, 5],
+    [8, 40],
+  ] as const) {
+    submit(s, clock.now(), 'm', { rows });
+    const run = s.next(clock.now()).start[0]!;
+    clock.advance(ms);
+    s.complete(run, ms);
+  }
+  const order = (subs: { rows: number; policy?: DevicePolicy }[]) => {
+    const ids = new Map<number, string>();
+    subs.forEach((o, i) => {
+      const r = s.enqueue(
+        { key: 'm', priority: 'besteffort', rows: o.rows, group: 'g', policy: o.policy },
+        clock.now(),
+      );
+      ids.set(r.id, String.fromCharCode(65 + i));
+      clock.advance(1);
+    });
+    const out: string[] = [];
+    for (let run = s.next(clock.now()).start[0]; run; run = s.next(clock.now()).start[0]) {
+      out.push(ids.get(run.requests[0]!.id)!);
+      clock.advance(1);
+      s.complete(run, 1);
+    }
+    return out.join('');
+  };
+  assert.equal(order([{ rows: 8 }, { rows: 1 }]), 'AB', 'no policy of its own: the executor fifo, oldest first');
+  assert.equal(
+    order([
+      { rows: 8, policy: 'srtf' },
+      { rows: 1, policy: 'srtf' },
+    ]),
+    'BA',
+    'srtf: the shorter run first',
+  );
+  assert.equal(
+    order([{ rows: 8 }, { rows: 8, policy: 'srtf' }, { rows: 1, policy: 'srtf' }]),
+    'ACB',
+    "the srtf group's head (C) waits for the older request of the executor's order (A), then goes before its own B",
+  );
+  assert.equal(
+    order([
+      { rows: 8, policy: 'fifo' },
+      { rows: 1, policy: 'fifo' },
+    ]),
+    'AB',
+  );
+});
+
+test('realtimeLoad: realtime requests queued, the oldest one’s wait on the clock, and realtime runs on the device', () => {
+  const { clock, s } = setup('pack');
+  s.addModel('a', model(10, 10, false));
+  s.addModel('b', model(10, 10, false));
+  assert.deepEqual(s.realtimeLoad(clock.now()), {
+    realtimeQueued: 0,
+    realtimeOldestWaitMs: 0,
+    realtimeRunning: 0,
+    besteffortQueued: 0,
+  });
+  submit(s, clock.now(), 'a', { priority: 'realtime' });
+  const run = s.next(clock.now()).start[0]!;
+  clock.advance(3);
+  submit(s, clock.now(), 'a', { priority: 'realtime' });
+  clock.advance(4);
+  submit(s, clock.now(), 'a', { priority: 'realtime' });
+  submit(s, clock.now(), 'b', { priority: 'besteffort' });
+  s.next(clock.now()); // b waits: realtime work is queued
+  clock.advance(5);
+  assert.deepEqual(s.realtimeLoad(clock.now()), {
+    realtimeQueued: 2,
+    realtimeOldestWaitMs: 9,
+    realtimeRunning: 1,
+    besteffortQueued: 1,
+  });
+  s.complete(run, 12);
+  assert.equal(s.realtimeLoad(clock.now()).realtimeRunning, 0);
+});

@@ -15,6 +15,16 @@
 // its session). A model whose E fits no lane waits: nothing is started that
 // could run out of device memory. Realtime requests go ahead of besteffort
 // ones, and no besteffort run starts while realtime work is queued or running.
+//
+// Per-function policies: a request may carry a policy of its own (its
+// function's `gpuPolicy`). It orders that request among the model's queued
+// requests carrying the same policy (realtime first, then the policy's score:
+// oldest for fifo and pack, shortest expected run aged for srtf, least device
+// time per weight of its tenant for fair); the executor's policy then picks
+// among the heads of those groups (and requests with no policy of their own),
+// ranks the models against each other, and decides co-location (fifo: one
+// run on the device at a time). So a function's policy reorders only its own
+// kind of work; it never moves it ahead of another function's on its own say.
 // A model that waits for a lane keeps later candidates from opening or
 // growing lanes (they may still use lanes that exist), and a model that ends
 // a run while another waits for a lane gives its lane back, so the policy
@@ -67,11 +77,25 @@ export interface DeviceRequestInit {
   rows: number;
   /** Requests join one run only with the same group (same trailing dimensions and outputs). */
   group: string;
+  /** The function's own policy: orders this request among the model's requests with the same policy (default: the executor's). */
+  policy?: DevicePolicy;
 }
 
-export interface DeviceRequest extends Required<DeviceRequestInit> {
+export interface DeviceRequest extends Required<Omit<DeviceRequestInit, 'policy'>> {
   readonly id: number;
   readonly enqueuedAt: number;
+  readonly policy?: DevicePolicy;
+}
+
+/** The realtime pressure on the device at a moment: what the GPU -> CPU fallback samples (sched/fallback.ts). */
+export interface RealtimeLoad {
+  /** Realtime requests queued, not yet on the device. */
+  realtimeQueued: number;
+  /** How long the oldest of them has waited, ms (0 when none). */
+  realtimeOldestWaitMs: number;
+  /** Realtime runs on the device now. */
+  realtimeRunning: number;
+  besteffortQueued: number;
 }
 
 export interface DeviceRun {
@@ -145,14 +169,63 @@ export function createLaneScheduler(config: LaneSchedulerConfig) {
     return m;
   }
 
-  /** The next request of a model: realtime before besteffort, then oldest. */
-  function ordered(m: ModelState): DeviceRequest[] {
-    return [...m.queue].sort(
+  const byClassThenAge = (a: DeviceRequest, b: DeviceRequest) =>
+    (a.priority === b.priority ? 0 : a.priority === 'realtime' ? -1 : 1) || a.enqueuedAt - b.enqueuedAt || a.id - b.id;
+
+  /** A request's score under a policy, lowest first (the scores device-policy.ts ranks models by, per request). */
+  function requestScore(p: DevicePolicy, r: DeviceRequest, now: number): number {
+    if (p === 'srtf') return predict(profile, r.key, r.rows) - agingRate * (now - r.enqueuedAt);
+    if (p === 'fair') return (usedMs.get(r.tenant) ?? 0) / weight(r.tenant);
+    return r.enqueuedAt;
+  }
+
+  const sortUnder = (p: DevicePolicy, rs: DeviceRequest[], now: number): DeviceRequest[] => {
+    const scored = rs.map((r) => ({ r, s: requestScore(p, r, now) }));
+    scored.sort(
       (a, b) =>
-        (a.priority === b.priority ? 0 : a.priority === 'realtime' ? -1 : 1) ||
-        a.enqueuedAt - b.enqueuedAt ||
-        a.id - b.id,
+        (a.r.priority === b.r.priority ? 0 : a.r.priority === 'realtime' ? -1 : 1) ||
+        a.s - b.s ||
+        byClassThenAge(a.r, b.r),
     );
+    return scored.map((x) => x.r);
+  };
+
+  /**
+   * A model's queue in the order it runs: realtime before besteffort, then oldest; requests that carry a policy of
+   * their own (their function's) are ordered under it among those with the same policy, and the executor's policy
+   * picks among the heads of those groups.
+   */
+  function ordered(m: ModelState, now: number): DeviceRequest[] {
+    if (!m.queue.some((r) => r.policy !== undefined)) return [...m.queue].sort(byClassThenAge);
+    const groups = new Map<DevicePolicy | undefined, DeviceRequest[]>();
+    for (const r of m.queue) {
+      const g = groups.get(r.policy);
+      if (g) g.push(r);
+      else groups.set(r.policy, [r]);
+    }
+    const lists = [...groups].map(([p, rs]) => (p === undefined ? rs.sort(byClassThenAge) : sortUnder(p, rs, now)));
+    // Merge: each step takes the best head under the executor's policy.
+    const out: DeviceRequest[] = [];
+    const at = lists.map(() => 0);
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < lists.length; i++) {
+        const h = lists[i]![at[i]!];
+        if (!h) continue;
+        if (best < 0) {
+          best = i;
+          continue;
+        }
+        const b = lists[best]![at[best]!]!;
+        const c =
+          (h.priority === b.priority ? 0 : h.priority === 'realtime' ? -1 : 1) ||
+          requestScore(policy, h, now) - requestScore(policy, b, now) ||
+          byClassThenAge(h, b);
+        if (c < 0) best = i;
+      }
+      if (best < 0) return out;
+      out.push(lists[best]![at[best]!++]!);
+    }
   }
 
   function activeTenants(): Set<string> {
@@ -227,7 +300,8 @@ export function createLaneScheduler(config: LaneSchedulerConfig) {
         throw new TensorshareError('ERR_INVALID_ARGUMENT', `a request must have at least one row, got ${init.rows}`);
       const tenant = init.tenant ?? init.key;
       activate(tenant);
-      const r: DeviceRequest = { ...init, tenant, id: ++seq, enqueuedAt: now };
+      const { policy: own, ...rest } = init;
+      const r: DeviceRequest = { ...rest, tenant, id: ++seq, enqueuedAt: now, ...(own ? { policy: own } : {}) };
       m.queue.push(r);
       return r;
     },
@@ -256,7 +330,7 @@ export function createLaneScheduler(config: LaneSchedulerConfig) {
           releaseLane(book, m.key);
           continue;
         }
-        const q = ordered(m);
+        const q = ordered(m, now);
         const head = q[0]!;
         heads.set(m.key, q);
         cands.push({
@@ -346,6 +420,26 @@ export function createLaneScheduler(config: LaneSchedulerConfig) {
         running: running.size,
         queued: queued(),
         peakConcurrent: peak,
+      };
+    },
+    /** Realtime requests queued and the oldest one's wait at `now` (the fallback's sample), and the other counts. */
+    realtimeLoad(now: number): RealtimeLoad {
+      let realtimeQueued = 0;
+      let besteffortQueued = 0;
+      let oldest = Infinity;
+      for (const m of models.values())
+        for (const r of m.queue)
+          if (r.priority === 'realtime') {
+            realtimeQueued++;
+            oldest = Math.min(oldest, r.enqueuedAt);
+          } else besteffortQueued++;
+      let realtimeRunning = 0;
+      for (const r of running.values()) if (r.requests[0]!.priority === 'realtime') realtimeRunning++;
+      return {
+        realtimeQueued,
+        realtimeOldestWaitMs: realtimeQueued ? Math.max(0, now - oldest) : 0,
+        realtimeRunning,
+        besteffortQueued,
       };
     },
     /** Predicted service time of a run of `rows` of a model, ms (the srtf profile). */

@@ -28,12 +28,19 @@ async function setup(prefix: string) {
   const model = await writeBatchedMatMul(path.join(roots.dir, 'mm.onnx'), ROWS, COLS, 7);
   await importModel(roots.repository, model.file, { name: 'mm' });
   const functions = path.join(roots.dir, 'functions');
+  // on-gpu names a policy of its own: it travels with its runs to the executor (src/sched/lanes-scheduler.ts).
   for (const [name, device] of [
     ['on-gpu', 'gpu'],
     ['on-auto', 'auto'],
     ['on-cpu', 'cpu'],
   ] as const)
-    await writeFunction(functions, name, { model: 'mm', device, minInstances: 0, maxInstances: 1 });
+    await writeFunction(functions, name, {
+      model: 'mm',
+      device,
+      minInstances: 0,
+      maxInstances: 1,
+      ...(name === 'on-gpu' ? { gpuPolicy: 'srtf' } : {}),
+    });
   return { roots, model, functions };
 }
 

@@ -20,6 +20,7 @@ function deployment(over: Partial<FunctionConfig> = {}, o: { handler?: boolean; 
     version: '1',
     config: { ...CONFIG, ...over },
     hasHandler: o.handler ?? false,
+    models: ['m:1'],
     metadata: {
       name: 'f',
       versions: ['1'],

@@ -44,7 +44,7 @@ import {
   splitOutputs,
   POLICIES,
 } from '../sched/index.js';
-import { BATCHING_DEFAULTS, FUNCTION_DEFAULTS } from './functions/config.js';
+import { BATCHING_DEFAULTS, FUNCTION_DEFAULTS, type FunctionConfig } from './functions/config.js';
 import type { InferRequest, InferResponse, Tensor } from '../tensor/index.js';
 import { batchJsonTextAsk, ownJsonText, type WithJsonTextAsk } from './protocol/json-text.js';
 import type { Deployment, Logger, Runtime } from './runtime.js';
@@ -66,10 +66,17 @@ export interface SchedulingOptions {
   realtimeReserve?: number;
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Where a run of a function goes besides its own path: 'cpu' sends it to the CPU sessions of the function's
+   * instances (the GPU -> CPU fallback of `device: auto` besteffort work, gpu-fallback.ts).
+   */
+  route?(fn: { device: unknown; models: readonly string[] }, priorities: readonly PriorityClass[]): 'cpu' | undefined;
   /** Gauges/histograms to keep current (see gateway/metrics.ts registerServingMetrics). */
   metrics?: {
     batchCap?: { set(labels: { function: string }, v: number): void };
     batchSize?: { observe(labels: { function: string }, v: number): void };
+    /** Requests answered per function by where their models ran ('cpu' | 'gpu'). */
+    requestsByDevice?: { inc(labels: { function: string; device: string }, v: number): void };
   };
 }
 
@@ -84,6 +91,9 @@ export interface FunctionPlan {
   targetConcurrency: number;
   tenant: string;
   priority: PriorityClass;
+  /** The function's `device` and its exact model references (the GPU -> CPU fallback reads them). */
+  device: FunctionConfig['device'];
+  models: readonly string[];
 }
 
 export interface Scheduling {
@@ -244,6 +254,8 @@ export function planFor(d: Deployment): FunctionPlan {
     targetConcurrency: c.targetConcurrency,
     tenant: c.tenant,
     priority: c.priority,
+    device: c.device,
+    models: d.models,
   };
 }
 
@@ -421,12 +433,31 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
       { function: fn },
       live.reduce((a, { r }) => a + r.items, 0),
     );
+    const plan = plans.get(fn);
+    const device =
+      plan && o.route
+        ? o.route(
+            plan,
+            live.map(({ r }) => r.priority),
+          )
+        : undefined;
+    const counted = (res: InferResponse, n: number): InferResponse => {
+      if (res.timing?.device) o.metrics?.requestsByDevice?.inc({ function: fn, device: res.timing.device }, n);
+      return res;
+    };
 
     if (live.length === 1) {
       const { r, i } = live[0]!;
       try {
         results[i] = withQueue(
-          await rt.run(fn, r.payload.request, { signal: r.payload.signal, arrivedAt: r.payload.arrivedAt }),
+          counted(
+            await rt.run(fn, r.payload.request, {
+              signal: r.payload.signal,
+              arrivedAt: r.payload.arrivedAt,
+              ...(device ? { device } : {}),
+            }),
+            1,
+          ),
           r,
         );
       } catch (e) {
@@ -454,7 +485,13 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
     let res: InferResponse;
     let parts: NamedTensors[];
     try {
-      res = await rt.run(fn, batched, { arrivedAt: Math.min(...live.map(({ r }) => r.payload.arrivedAt)) });
+      res = counted(
+        await rt.run(fn, batched, {
+          arrivedAt: Math.min(...live.map(({ r }) => r.payload.arrivedAt)),
+          ...(device ? { device } : {}),
+        }),
+        live.length,
+      );
       parts = splitBatch(fn, res, sizes);
     } catch (e) {
       for (const { i } of live) results[i] = e as Error; // the batch failed for everyone in it (callers gone before it ran keep their own answer)

@@ -30,6 +30,8 @@ import { openModelRepository, type ModelRepositoryOptions } from './triton-repos
 import { folderCatalog } from './functions/repository.js';
 import { plannedCatalog, unknownPlanned } from './functions/planned-catalog.js';
 import type { PlanFile } from '../plan/plan-file.js';
+import type { FallbackConfig } from '../sched/fallback.js';
+import { createGpuFallback, fallbackMarks } from './gpu-fallback.js';
 
 export interface ServeOptions {
   functionsDir: string;
@@ -74,6 +76,11 @@ export interface ServeOptions {
   dashboard?: DashboardFlag;
   /** `tensorshare plan`'s settings for the functions it names (instances, threads, batch cap, device). */
   plan?: PlanFile;
+  /**
+   * The GPU -> CPU fallback of besteffort requests of `device: auto` functions while realtime work saturates a GPU
+   * executor (gpu-fallback.ts). Default: on, with FALLBACK_DEFAULTS' marks, sampled every 25 ms; needs a daemon.
+   */
+  gpuFallback?: { enabled?: boolean; marks?: Partial<FallbackConfig>; sampleMs?: number };
 }
 
 /** What `serve` lets its user set of the gateway's bounds. */
@@ -95,6 +102,8 @@ export interface RunningServer {
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const log = o.logger;
+  // Bad fallback marks fail before anything starts.
+  if (o.gpuFallback?.marks) fallbackMarks(o.gpuFallback.marks);
   const cores = createCoreBudget({ total: o.cores ?? availableParallelism() });
   log.info(
     { cores: cores.total },
@@ -206,8 +215,26 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     log.info({ socket, daemon: daemon.mode }, 'deploy and instances make models resident through the daemon');
   }
   let scheduling: Scheduling;
+  const servingMetrics = registerServingMetrics(metrics.registry);
+  const fallback =
+    daemon.mode !== 'off' && (o.gpuFallback?.enabled ?? true)
+      ? createGpuFallback({
+          daemonSocket: socket,
+          marks: o.gpuFallback?.marks,
+          sampleMs: o.gpuFallback?.sampleMs,
+          stateGauge: servingMetrics.gpuFallbackState,
+          onChange: (device, onCpu, load) =>
+            log.info(
+              { device, onCpu, realtimeQueued: load.realtimeQueued, realtimeOldestWaitMs: load.realtimeOldestWaitMs },
+              onCpu
+                ? `GPU ${device} is saturated by realtime work: besteffort requests of device: auto functions run on CPU`
+                : `GPU ${device} is calm again: besteffort requests of device: auto functions run on it`,
+            ),
+        })
+      : undefined;
   try {
     scheduling = createScheduling({
+      ...(fallback ? { route: fallback.route } : {}),
       runtime,
       policy: o.policy,
       tenantWeights: o.tenantWeights,
@@ -216,7 +243,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       realtimeReserve: o.realtimeReserve,
       logger: log.child({ component: 'scheduler' }),
       metrics: {
-        batchCap: registerServingMetrics(metrics.registry).batchCap,
+        batchCap: servingMetrics.batchCap,
+        requestsByDevice: servingMetrics.requestsByDevice,
         batchSize: registerHistogram(metrics.registry, {
           name: 'tensorshare_batch_size',
           help: 'Rows per run of a function (requests batched along axis 0)',
@@ -295,6 +323,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         await gateway.close();
         await scheduling.close();
         await runtime.close({ timeoutMs: 30_000 });
+        fallback?.close();
         unwire();
         await stopDaemon();
       })();

@@ -35,6 +35,8 @@ export interface InferTiming {
   coldStartMs?: number;
   /** Part of instanceMs the instance spent writing its outputs' JSON text (part of the response's encoding). */
   formatMs?: number;
+  /** Where the models ran: the GPU executor, or CPU sessions in the instance (a `device: auto` function's fallback). */
+  device?: 'cpu' | 'gpu';
 }
 
 export interface InferResponse {

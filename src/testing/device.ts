@@ -58,3 +58,61 @@ export async function writeBatchedMatMul(
     },
   };
 }
+
+/**
+ * A model slow enough on the CPU provider that concurrent requests queue on the (stand-in) executor, with small
+ * inputs and outputs (so the gateway's JSON is not what limits a flood): x[1, n] expanded to [rows, n], through
+ * `layers` MatMuls with an n x n weight, averaged back to y[1, n]. A fixed first dimension: the executor runs each
+ * request alone. rows=256, n=512, layers=4: about 268 M multiply-adds a run.
+ */
+export async function writeSlowMatMul(
+  file: string,
+  rows: number,
+  n: number,
+  layers: number,
+  seed: number,
+): Promise<void> {
+  const { Model } = onnxTypes();
+  const vi = (name: string) => ({
+    name,
+    type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: n }] } } },
+  });
+  const shape = Buffer.alloc(16);
+  shape.writeBigInt64LE(BigInt(rows), 0);
+  shape.writeBigInt64LE(BigInt(n), 8);
+  const node = [
+    { input: ['x', 'shape'], output: ['h0'], opType: 'Expand', name: 'expand' },
+    ...Array.from({ length: layers }, (_, i) => ({
+      input: [`h${i}`, 'w'],
+      output: [`h${i + 1}`],
+      opType: 'MatMul',
+      name: `mm${i}`,
+    })),
+    {
+      input: [`h${layers}`],
+      output: ['y'],
+      opType: 'ReduceMean',
+      name: 'mean',
+      attribute: [
+        { name: 'axes', type: 7, ints: [0] },
+        { name: 'keepdims', type: 2, i: 1 },
+      ],
+    },
+  ];
+  const model = Model.fromObject({
+    irVersion: 8,
+    producerName: 'tensorshare-test',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'slow',
+      node,
+      initializer: [
+        { name: 'w', dims: [n, n], dataType: 1, rawData: weights(n * n, seed, 1 / n) },
+        { name: 'shape', dims: [2], dataType: 7, rawData: shape },
+      ],
+      input: [vi('x')],
+      output: [vi('y')],
+    },
+  });
+  await fs.writeFile(file, Model.encode(model).finish());
+}

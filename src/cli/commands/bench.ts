@@ -10,6 +10,7 @@ import path from 'node:path';
 import { TensorshareError } from '../../errors.js';
 import { runBench } from '../../bench/run.js';
 import { readGpuReport, runGpuBench, writeGpuReport } from '../../bench/gpu.js';
+import { benchGpuFallback, fallbackMarkdown } from '../../bench/gpu-fallback.js';
 import { benchSalus } from '../../bench/salus.js';
 import { writeOutputs } from '../../bench/figures.js';
 import { evaluateTargets } from '../../bench/targets.js';
@@ -20,6 +21,7 @@ interface BenchOptions {
   from?: string;
   models?: string;
   standIn?: boolean;
+  only?: string;
   quick?: boolean;
   out?: string;
   threads: number;
@@ -59,6 +61,10 @@ export function registerBench(program: Command): void {
     .option(
       '--stand-in',
       'gpu suite without a GPU: a fake device and the CPU provider (checks the harness, measures nothing)',
+    )
+    .option(
+      '--only <scenario>',
+      "gpu suite: run one scenario alone: 'fallback' (GPU -> CPU fallback of besteffort work, on vs off; --models optional, default a generated MLP)",
     )
     .action(
       action(async (suites: string[], opts: BenchOptions) => {
@@ -186,6 +192,9 @@ async function benchGpu(opts: BenchOptions): Promise<void> {
     );
     return;
   }
+  if (opts.only !== undefined && opts.only !== 'fallback')
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `--only takes 'fallback', got '${opts.only}'`);
+  if (opts.only === 'fallback') return benchGpuFallbackOnly(opts, out);
   if (!opts.models)
     throw new TensorshareError('ERR_INVALID_ARGUMENT', 'bench gpu needs --models <dir> (ONNX files and models.json)');
   const log = (line: string) => process.stderr.write(`[bench gpu ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -198,6 +207,29 @@ async function benchGpu(opts: BenchOptions): Promise<void> {
     ].join('\n'),
   );
   if (r.errors.length) process.exitCode = 1;
+}
+
+/** `bench gpu --only fallback`: the fallback scenario alone; JSON to <out>/bench/gpu-fallback-results.json. */
+async function benchGpuFallbackOnly(opts: BenchOptions, out: string): Promise<void> {
+  const log = (line: string) =>
+    process.stderr.write(`[bench gpu fallback ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  let model: Parameters<typeof benchGpuFallback>[0]['model'];
+  if (opts.models) {
+    const dir = path.resolve(opts.models);
+    const specs = JSON.parse(await fs.readFile(path.join(dir, 'models.json'), 'utf8')) as {
+      name: string;
+      file: string;
+      inputs: { name: string; dtype: string; shape: number[] }[];
+    }[];
+    const s = specs.find((x) => x.name === 'bert_base') ?? specs.find((x) => x.name !== 'warmup');
+    if (!s) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--models ${opts.models}: models.json names no model`);
+    model = { file: path.resolve(dir, s.file), inputs: s.inputs };
+  }
+  const r = await benchGpuFallback({ model, standIn: opts.standIn, log });
+  const file = path.join(out, 'bench', 'gpu-fallback-results.json');
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), ...r }, null, 2)}\n`);
+  emit(opts, { results: file, ...r }, () => `${fallbackMarkdown(r)}\nresults: ${file}`);
 }
 
 /** A run saved by writeOutputs (bench/results.json): the report is rebuilt from its figures only. */

@@ -6,6 +6,7 @@ import { POLICIES, type Policy } from '../../sched/index.js';
 import { packageRoot } from '../../paths.js';
 import { startServer, type GatewayBounds } from '../../serve/server.js';
 import { parseTenantWeights } from '../../serve/scheduling.js';
+import { fallbackMarks, parseFallbackMarks } from '../../serve/gpu-fallback.js';
 import { parseInstanceUsers } from '../../serve/instances/user.js';
 import { parseDashboardFlag } from '../../serve/dashboard/index.js';
 import { CONTROL_MODES, type ControlMode } from '../../serve/triton-repository/model-repository.js';
@@ -35,6 +36,9 @@ interface ServeOpts {
   prestart?: string;
   slots?: string;
   realtimeReserve?: string;
+  gpuFallback: string;
+  gpuFallbackMarks?: string;
+  gpuFallbackSampleMs?: string;
   instanceUser: string[];
   maxBodyMb?: string;
   maxJsonResponseMb?: string;
@@ -147,6 +151,19 @@ export function registerServe(program: Command): void {
       'priority policy: runs of a function that besteffort leaves free while realtime requests for it keep coming (default 0)',
     )
     .option(
+      '--gpu-fallback <on|off>',
+      'besteffort requests of device: auto functions run on CPU while realtime work saturates the GPU executor, and move back once it is calm',
+      'on',
+    )
+    .option(
+      '--gpu-fallback-marks <mark=n,...>',
+      'when the fallback moves work: enterQueueDepth, enterWaitMs (realtime requests queued on the executor, their oldest wait), exitQueueDepth, exitWaitMs, holdMs (calm for this long before moving back); default 4,20,0,5,500',
+    )
+    .option(
+      '--gpu-fallback-sample-ms <ms>',
+      "how often the executors' realtime load is sampled while device: auto functions have traffic (default 25)",
+    )
+    .option(
       '--instance-user <[tenant=]user>',
       "user instance processes run as (name, uid or uid:gid; default as root: nobody); tenant=user: that tenant's functions run as their own user; repeatable. Needs root and a daemon",
       (v: string, prev: string[]) => [...prev, v],
@@ -223,6 +240,19 @@ export function registerServe(program: Command): void {
         }
         if (realtimeReserve && opts.policy !== 'priority')
           throw new TensorshareError('ERR_INVALID_ARGUMENT', '--realtime-reserve only applies with --policy priority');
+        if (opts.gpuFallback !== 'on' && opts.gpuFallback !== 'off')
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            `--gpu-fallback must be 'on' or 'off', got '${opts.gpuFallback}'`,
+          );
+        const sampleMs = opts.gpuFallbackSampleMs === undefined ? undefined : Number(opts.gpuFallbackSampleMs);
+        if (sampleMs !== undefined && !(Number.isFinite(sampleMs) && sampleMs > 0))
+          throw new TensorshareError(
+            'ERR_INVALID_ARGUMENT',
+            `--gpu-fallback-sample-ms must be a number > 0, got '${opts.gpuFallbackSampleMs}'`,
+          );
+        const marks = opts.gpuFallbackMarks === undefined ? undefined : parseFallbackMarks(opts.gpuFallbackMarks);
+        if (marks) fallbackMarks(marks);
         // As root, handler code never runs as root: instances get an unprivileged user that can read the store and reach the socket.
         const asRoot = process.geteuid?.() === 0;
         // (startServer refuses other users with --daemon off: instances write the store themselves then.)
@@ -259,6 +289,11 @@ export function registerServe(program: Command): void {
           cores,
           slots,
           realtimeReserve,
+          gpuFallback: {
+            enabled: opts.gpuFallback === 'on',
+            ...(marks ? { marks } : {}),
+            ...(sampleMs ? { sampleMs } : {}),
+          },
           instanceUsers,
           prestart,
           backgroundImports,

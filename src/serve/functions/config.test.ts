@@ -80,6 +80,18 @@ describe('function config', () => {
     rejects({ model: 'm', device: 'gpu:x' }, 'device must be');
   });
 
+  test('gpuPolicy: one of the device policies, only with a device; a wrong one names the choices', () => {
+    assert.equal(validateConfig({ model: 'm', device: 'gpu' }, FILE, 'ocr').gpuPolicy, undefined);
+    assert.equal(validateConfig({ model: 'm', device: 'auto', gpuPolicy: 'srtf' }, FILE, 'ocr').gpuPolicy, 'srtf');
+    assert.equal(validateConfig({ model: 'm', device: 'gpu:0', gpuPolicy: 'fair' }, FILE, 'ocr').gpuPolicy, 'fair');
+    rejects(
+      { model: 'm', device: 'gpu', gpuPolicy: 'lifo' },
+      "gpuPolicy must be one of 'fifo', 'pack', 'srtf', 'fair', got \"lifo\"",
+    );
+    rejects({ model: 'm', gpuPolicy: 'pack' }, "gpuPolicy is only meaningful with device 'gpu'");
+    rejects({ model: 'm', device: 'gpu', gpupolicy: 'pack' }, "unknown field 'gpupolicy' (did you mean 'gpuPolicy'?)");
+  });
+
   test('modelFile takes the function name unless modelName is given', () => {
     assert.deepEqual(validateConfig({ modelFile: 'm.onnx' }, FILE, 'ocr').models, {
       model: { modelFile: 'm.onnx', name: 'ocr' },

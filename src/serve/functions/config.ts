@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { TensorshareError } from '../../errors.js';
 import { isValidName } from '../../store/layout.js';
+import { DEVICE_POLICIES, type DevicePolicy } from '../../sched/device-policy.js';
 import type { OpenMode } from '../../store/manifest.js';
 import { DATATYPES, isDatatype, type TensorMetadata } from '../../tensor/index.js';
 
@@ -81,6 +82,11 @@ export interface FunctionConfig {
    * else CPU).
    */
   device: DeviceChoice;
+  /**
+   * On a device: how the executor orders this function's runs among the model's runs under the same policy
+   * (src/sched/lanes-scheduler.ts). Default: the executor's own (the daemon's `gpuPolicy`).
+   */
+  gpuPolicy?: DevicePolicy;
   batching?: BatchingOptions;
   /** Declared I/O (otherwise: the handler's `metadata`, or the model's own I/O). */
   inputs?: TensorMetadata[];
@@ -131,6 +137,7 @@ const FIELDS = new Set([
   'memoryLimitMb',
   'mode',
   'device',
+  'gpuPolicy',
   'batching',
   'inputs',
   'outputs',
@@ -301,6 +308,14 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
     else fail('device', "must be 'cpu', 'gpu', 'gpu:<index>' or 'auto'", o.device);
   }
 
+  let gpuPolicy: DevicePolicy | undefined;
+  if (o.gpuPolicy !== undefined) {
+    if ((DEVICE_POLICIES as readonly unknown[]).includes(o.gpuPolicy)) gpuPolicy = o.gpuPolicy as DevicePolicy;
+    else fail('gpuPolicy', `must be one of ${DEVICE_POLICIES.map((p) => `'${p}'`).join(', ')}`, o.gpuPolicy);
+    if (device === 'cpu' && gpuPolicy !== undefined)
+      errors.push(`gpuPolicy is only meaningful with device 'gpu', 'gpu:<index>' or 'auto' (device is 'cpu')`);
+  }
+
   const config: FunctionConfig = {
     models,
     handler,
@@ -320,6 +335,7 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
     memoryLimitMb: int('memoryLimitMb', undefined, 1),
     mode,
     device,
+    ...(gpuPolicy ? { gpuPolicy } : {}),
     batching: validateBatching(o.batching, errors),
     inputs: validateTensors('inputs', o.inputs, errors),
     outputs: validateTensors('outputs', o.outputs, errors),

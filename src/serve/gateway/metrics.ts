@@ -126,6 +126,10 @@ export interface ServingMetrics {
   bytesSavedBySharing: Gauge;
   /** Current batch-size cap per function (AIMD). */
   batchCap: Gauge<'function'>;
+  /** Requests answered per function by where their models ran: device="gpu" (the executor) or "cpu". */
+  requestsByDevice: Counter<'function' | 'device'>;
+  /** 1 while besteffort work of `device: auto` functions falls back from this GPU to CPU (its executor is saturated by realtime work). */
+  gpuFallbackState: Gauge<'device'>;
 }
 
 /**
@@ -206,6 +210,28 @@ export function registerServingMetrics(
           name: `${prefix}batch_cap`,
           help: 'Current batch-size cap per function',
           labelNames: ['function'] as const,
+          registers,
+        }),
+    ),
+    requestsByDevice: once(
+      registry,
+      `${prefix}requests_by_device_total`,
+      () =>
+        new Counter({
+          name: `${prefix}requests_by_device_total`,
+          help: 'Requests answered per function by where its models ran (device: gpu | cpu)',
+          labelNames: ['function', 'device'] as const,
+          registers,
+        }),
+    ),
+    gpuFallbackState: once(
+      registry,
+      `${prefix}gpu_fallback_state`,
+      () =>
+        new Gauge({
+          name: `${prefix}gpu_fallback_state`,
+          help: '1 while besteffort requests of device: auto functions fall back from this GPU to CPU (realtime work saturates its executor), else 0',
+          labelNames: ['device'] as const,
           registers,
         }),
     ),

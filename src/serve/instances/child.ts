@@ -69,10 +69,52 @@ const opened: OpenedModel[] = [];
 let handler: HandlerModule | undefined;
 let ctx: HandlerContext | undefined;
 let init: InitMessage | undefined;
+/** The function's models run on a GPU executor. */
+let gpuModels = false;
 const cancels = new Map<number, AbortController>();
 /** The segments the runtime handed over as fds 4 and 5 (see instance.ts). */
 let shm: { requests: SegmentReader; results: SegmentWriter } | undefined;
 const jsonFormatter = createJsonFormatter();
+
+/**
+ * The GPU -> CPU fallback (a `device: auto` function on a GPU): CPU sessions of the same models over the shared
+ * host store, in the CPU mode `device: cpu` would use, opened on the first request sent here for CPU and closed once
+ * none has come for CPU_IDLE_CLOSE_MS (they map the store's shared weights, so what they hold is their arena).
+ */
+const CPU_IDLE_CLOSE_MS = 30_000;
+let cpuFallback:
+  | {
+      open(): Promise<Record<string, ModelHandle>>;
+      running: number;
+      opening?: Promise<{ models: Record<string, ModelHandle>; opened: OpenedModel[] }>;
+      idle?: NodeJS.Timeout;
+    }
+  | undefined;
+
+async function cpuModels(): Promise<Record<string, ModelHandle>> {
+  const f = cpuFallback!;
+  clearTimeout(f.idle);
+  f.idle = undefined;
+  return f.open();
+}
+
+function cpuDone(): void {
+  const f = cpuFallback;
+  if (!f) return;
+  f.running--;
+  if (f.running > 0) return;
+  clearTimeout(f.idle);
+  f.idle = setTimeout(() => {
+    const opening = f.opening;
+    if (!opening || f.running > 0) return;
+    f.opening = undefined;
+    void opening.then(
+      (o) => Promise.all(o.opened.map((x) => x.release().catch(() => {}))),
+      () => {},
+    );
+  }, CPU_IDLE_CLOSE_MS);
+  f.idle.unref();
+}
 
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ToInstance) => {
@@ -87,7 +129,7 @@ process.on('message', (m: ToInstance) => {
       void describe(m);
       break;
     case 'infer':
-      void serve(m.id, m.request);
+      void serve(m.id, m.request, m.device);
       break;
     case 'cancel':
       cancels.get(m.id)?.abort(new TensorshareError('ERR_TIMEOUT', `request ${m.id} was cancelled`));
@@ -121,6 +163,7 @@ async function start(m: InitMessage): Promise<void> {
     const open = await loadOpener(m.opener);
     const gpu = gpuOf(m.config.device, m.store);
     const onGpu = gpu !== false;
+    gpuModels = onGpu && m.models.length > 0;
     const sessionOptions: InferenceSession.SessionOptions = {
       intraOpNumThreads: m.intraOpThreads,
       interOpNumThreads: 1,
@@ -140,7 +183,13 @@ async function start(m: InitMessage): Promise<void> {
           mode: mm.mode,
           sessionOptions,
           // On a device the function's class and tenant order its runs on the executor (realtime first, fair share).
-          ...(onGpu ? { devicePriority: m.config.priority, deviceTenant: m.config.tenant } : {}),
+          ...(onGpu
+            ? {
+                devicePriority: m.config.priority,
+                deviceTenant: m.config.tenant,
+                ...(m.config.gpuPolicy ? { devicePolicy: m.config.gpuPolicy } : {}),
+              }
+            : {}),
         });
         opened.push(o);
         timings.push({ alias: mm.alias, ref: mm.ref, mode: o.mode ?? mm.mode, openMs: performance.now() - ts });
@@ -153,6 +202,43 @@ async function start(m: InitMessage): Promise<void> {
         };
       }),
     );
+    if (onGpu && m.config.device === 'auto' && m.models.length) {
+      const cpuOptions: InferenceSession.SessionOptions = {
+        intraOpNumThreads: m.intraOpThreads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+      };
+      const f: NonNullable<typeof cpuFallback> = {
+        running: 0,
+        async open() {
+          f.opening ??= (async () => {
+            const cpu: Record<string, ModelHandle> = {};
+            const list: OpenedModel[] = [];
+            try {
+              await Promise.all(
+                m.models.map(async (mm) => {
+                  const o = await open(mm.ref, {
+                    repository: m.repository,
+                    store: m.store,
+                    mode: mm.mode,
+                    sessionOptions: cpuOptions,
+                  });
+                  list.push(o);
+                  cpu[mm.alias] = { ...models[mm.alias]!, run: runner(o.session) };
+                }),
+              );
+            } catch (e) {
+              f.opening = undefined;
+              for (const o of list) await o.release().catch(() => {});
+              throw e;
+            }
+            return { models: cpu, opened: list };
+          })();
+          return (await f.opening).models;
+        },
+      };
+      cpuFallback = f;
+    }
     const t1 = performance.now();
     if (m.models.length) ort = (await import('onnxruntime-node')).default as unknown as Ort;
     const aliases = Object.keys(models);
@@ -223,12 +309,31 @@ function toOrt(o: Ort, name: string, v: Feed): OrtTensor {
   return new o.Tensor(dtype as 'float32', data as Float32Array, shape as number[]);
 }
 
-async function serve(id: number, wire: InferMessage['request']): Promise<void> {
+/** A handler context whose models (and ctx.run) are the given ones. */
+function contextWith(base: HandlerContext, models: Record<string, ModelHandle>): HandlerContext {
+  const aliases = Object.keys(models);
+  return {
+    ...base,
+    models,
+    run(feeds, model) {
+      const alias = model ?? (aliases.length === 1 ? aliases[0] : undefined);
+      const h = alias === undefined ? undefined : models[alias];
+      if (!h) return base.run(feeds, model); // the same error as the device path
+      return h.run(feeds);
+    },
+  };
+}
+
+async function serve(id: number, wire: InferMessage['request'], device?: 'cpu'): Promise<void> {
   let t0 = performance.now();
   const ac = new AbortController();
   cancels.set(id, ac);
+  // Only an instance whose models are on a GPU and that can open them on CPU (device: auto) moves a request.
+  const onCpu = device === 'cpu' && cpuFallback !== undefined;
+  if (onCpu) cpuFallback!.running++;
   try {
     if (!ctx || !init) throw new TensorshareError('ERR_UNAVAILABLE', 'instance is not ready');
+    const here = onCpu ? contextWith(ctx, await cpuModels()) : ctx;
     const { jsonText: ask, ...rest } = wire;
     const request: InferRequest = {
       ...rest,
@@ -240,7 +345,7 @@ async function serve(id: number, wire: InferMessage['request']): Promise<void> {
     let outputs: Tensor[];
     let parameters: Record<string, string | number | boolean> | undefined;
     if (handler) {
-      const r = await handler.handle(request, { ...ctx, signal: ac.signal });
+      const r = await handler.handle(request, { ...here, signal: ac.signal });
       ({ outputs, parameters } = normalizeResult(r, init.function));
       if (wanted.length) {
         const byName = new Map(outputs.map((t) => [t.name, t]));
@@ -258,7 +363,7 @@ async function serve(id: number, wire: InferMessage['request']): Promise<void> {
     } else {
       const feeds: Record<string, Feed> = {};
       for (const t of request.inputs) feeds[t.name] = { datatype: t.datatype, shape: t.shape, data: t.data };
-      const h = Object.values(ctx.models)[0]!;
+      const h = Object.values(here.models)[0]!;
       const out = await h.run(feeds, wanted.length ? wanted : undefined);
       outputs = Object.entries(out).map(([name, t]) => fromModelOutput(name, t));
     }
@@ -276,11 +381,13 @@ async function serve(id: number, wire: InferMessage['request']): Promise<void> {
       const jsonText: SlotBytes[] = parts.map((p) => (shm ? putBytes(shm.results, p).sent : Buffer.concat(p)));
       return { ...t, jsonText };
     });
-    send({ type: 'result', id, outputs: withText, parameters, runMs, ...(ask ? { formatMs } : {}) });
+    const ranOn = onCpu || !gpuModels ? 'cpu' : 'gpu';
+    send({ type: 'result', id, outputs: withText, parameters, runMs, device: ranOn, ...(ask ? { formatMs } : {}) });
   } catch (e) {
     send({ type: 'error', id, error: wireError(e), runMs: performance.now() - t0 });
   } finally {
     cancels.delete(id);
+    if (onCpu) cpuDone();
   }
 }
 
@@ -348,6 +455,8 @@ async function exit(): Promise<void> {
   try {
     if (ctx) await handler?.teardown?.(ctx);
     for (const o of opened) await o.release();
+    const cpu = await cpuFallback?.opening?.catch(() => undefined);
+    for (const o of cpu?.opened ?? []) await o.release().catch(() => {});
   } finally {
     process.exit(0);
   }

@@ -51,6 +51,7 @@ export interface InstanceResult {
   runMs: number;
   /** The instance writing JSON text (ms). */
   formatMs?: number;
+  device?: 'cpu' | 'gpu';
 }
 
 export interface Instance {
@@ -68,7 +69,8 @@ export interface Instance {
   readonly readyInfo: ReadyMessage | undefined;
   readonly lastUsedAt: number;
   /** Sends a request; the promise settles when the instance answers or dies. */
-  request(request: WithJsonTextAsk<InferRequest>): { id: number; result: Promise<InstanceResult> };
+  /** `device: 'cpu'`: on the instance's CPU sessions although its models are on a GPU (the fallback). */
+  request(request: WithJsonTextAsk<InferRequest>, device?: 'cpu'): { id: number; result: Promise<InstanceResult> };
   /** Tells the instance to drop a request (the slot stays taken until it answers). */
   cancel(id: number): void;
   /** Stops taking requests; exits once in-flight ones are done (a starting instance is stopped at once). */
@@ -197,7 +199,7 @@ export function startInstance(o: InstanceOptions): Instance {
       return lastUsedAt;
     },
     exited,
-    request(request) {
+    request(request, device) {
       const id = nextId++;
       lastUsedAt = performance.now();
       const result = new Promise<InstanceResult>((resolve, reject) => {
@@ -213,7 +215,12 @@ export function startInstance(o: InstanceOptions): Instance {
         const put = shm ? putTensors(shm.toChild, request.inputs) : { tensors: request.inputs, slots: [] };
         pending.set(id, { resolve, reject, slots: put.slots });
         memory?.setBusy(true);
-        const msg: ToInstance = { type: 'infer', id, request: { ...request, inputs: put.tensors.map(compactTensor) } };
+        const msg: ToInstance = {
+          type: 'infer',
+          id,
+          request: { ...request, inputs: put.tensors.map(compactTensor) },
+          ...(device ? { device } : {}),
+        };
         if (!send(msg)) {
           for (const s of put.slots) shm?.toChild.release(s);
           pending.delete(id);
@@ -303,6 +310,7 @@ export function startInstance(o: InstanceOptions): Instance {
                   outputs: o,
                   parameters: m.parameters,
                   runMs: m.runMs,
+                  device: m.device,
                   ...(m.formatMs !== undefined ? { formatMs: m.formatMs } : {}),
                 }),
               (e: Error) => p.reject(e),

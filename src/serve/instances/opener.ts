@@ -15,6 +15,8 @@ export interface OpenModelOptions {
   /** On a device: the function's priority class and tenant for the executor's ordering (openers without a device ignore them). */
   devicePriority?: 'realtime' | 'besteffort';
   deviceTenant?: string;
+  /** On a device: the function's own device policy (`gpuPolicy`). */
+  devicePolicy?: 'fifo' | 'pack' | 'srtf' | 'fair';
 }
 
 /** What an open function gives back (a subset of SharedSession). */

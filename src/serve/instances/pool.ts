@@ -22,6 +22,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** performance.now() when the request arrived upstream: whether it waited for a cold start, and for how long. */
   arrivedAt?: number;
+  /** 'cpu': the GPU -> CPU fallback of a `device: auto` function's besteffort work (the instance's CPU sessions). */
+  device?: 'cpu';
 }
 
 export interface InstanceHooks {
@@ -182,7 +184,7 @@ export function createPool(o: PoolOptions): FunctionPool {
     const coldStartMs = inst.readyAt !== undefined && arrivedAt < inst.readyAt ? inst.coldStartMs : undefined;
     inflight++;
     measure();
-    const { id, result } = inst.request(request);
+    const { id, result } = inst.request(request, opts.device);
     const signal = opts.signal;
     const onAbort = () => inst.cancel(id);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -231,6 +233,7 @@ export function createPool(o: PoolOptions): FunctionPool {
       instanceMs,
       ...(coldStartMs !== undefined ? { coldStartMs } : {}),
       ...(r.formatMs !== undefined ? { formatMs: r.formatMs } : {}),
+      ...(r.device ? { device: r.device } : {}),
     },
   });
 

@@ -51,6 +51,8 @@ export interface InferMessage {
   id: number;
   /** Large numeric inputs are slots of the request segment (free again once this request is answered). */
   request: Omit<InferRequest, 'inputs'> & { inputs: SlotTensor[]; jsonText?: JsonTextAsk };
+  /** 'cpu': run on the instance's CPU sessions although its models are on a GPU (the GPU -> CPU fallback). */
+  device?: 'cpu';
 }
 
 /** A pre-started process (prestart.ts): load Node's ONNX Runtime binding and the open function now, the model comes later with 'init'. */
@@ -94,6 +96,8 @@ export type FromInstance =
       runMs: number;
       /** Writing the outputs' JSON text (ms, after runMs). */
       formatMs?: number;
+      /** Where the models ran. */
+      device: 'cpu' | 'gpu';
     }
   | { type: 'error'; id: number; error: WireError; runMs: number }
   | { type: 'fatal'; error: WireError }

@@ -25,6 +25,8 @@ export interface Deployment {
   config: DeployedFunction['config'];
   metadata: ModelMetadata;
   hasHandler: boolean;
+  /** The exact model references (`name:version`) its instances open. */
+  models: string[];
 }
 
 export interface Entry {
@@ -108,6 +110,7 @@ export function createFunctionRegistry(): FunctionRegistry {
           config: d.config,
           metadata: d.metadata,
           hasHandler: d.source.handlerFile !== undefined,
+          models: Object.values(d.models).map((m) => m.ref),
         }
       );
     },

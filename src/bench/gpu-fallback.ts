@@ -1,0 +1,284 @@
+// `tensorshare bench gpu` (scenario `fallback`): the issue's target "with the
+// GPU -> CPU fallback on, besteffort completes more requests than without
+// it", measured side by side in one run through real `tensorshare serve`
+// processes. One model; a realtime function on the GPU (`device: gpu`) under
+// a closed-loop flood of `rtClients` clients saturates the executor, and a
+// besteffort function of the same model with `device: auto` gets a
+// closed-loop load of `beClients` clients. The same trace runs twice, fallback
+// on and off (`serve --gpu-fallback on|off`); each run also measures the
+// realtime load alone first, so the realtime p99 beside the besteffort load is
+// reported against its p99 alone.
+//
+// With --stand-in there is no GPU: the daemon's executor runs on a fake
+// device with the CPU provider, so it is a check that the harness works end to
+// end; its numbers say nothing about a GPU (and on a shared machine nothing at
+// all).
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { mlp, writeModel } from '../gen/index.js';
+import { importModel } from '../store/import.js';
+import { inferBody, type ModelMeta } from './http-load.js';
+import { startServeProcess, writeFunctions } from './serve-process.js';
+
+export interface FallbackBenchOptions {
+  /** The model (an ONNX file) and its inputs at batch 1; default: a generated MLP. */
+  model?: { file: string; inputs: { name: string; dtype: string; shape: number[] }[] };
+  standIn?: boolean;
+  /** Each phase (realtime alone, then mixed), ms (default 10 s; stand-in 4 s). */
+  phaseMs?: number;
+  rtClients?: number;
+  beClients?: number;
+  log(line: string): void;
+}
+
+export interface FallbackRun {
+  fallback: 'on' | 'off';
+  rtAlone: { completed: number; p50: number; p99: number };
+  mixed: {
+    rtCompleted: number;
+    rtP50: number;
+    rtP99: number;
+    beCompleted: number;
+    /** Of those, answered by CPU sessions (the metric tensorshare_requests_by_device_total). */
+    beOnCpu: number;
+    beErrors: number;
+    /** Samples of tensorshare_gpu_fallback_state that read 1, of all taken during the mixed phase. */
+    fallbackStateOn: number;
+    fallbackStateSamples: number;
+  };
+  rtP99VsAlone: number;
+}
+
+export interface FallbackReport {
+  standIn: boolean;
+  model: string;
+  phaseMs: number;
+  rtClients: number;
+  beClients: number;
+  on: FallbackRun;
+  off: FallbackRun;
+  /** BE completed with fallback on / off. */
+  beRatio: number;
+  verdict: 'met' | 'missed';
+  errors: string[];
+}
+
+const DTYPES: Record<string, string> = {
+  float32: 'FP32',
+  float: 'FP32',
+  float16: 'FP16',
+  int64: 'INT64',
+  int32: 'INT32',
+  int8: 'INT8',
+  uint8: 'UINT8',
+  bool: 'BOOL',
+};
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+async function metric(url: string, re: RegExp): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = re.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Closed-loop clients against one function until `stop` is aborted: each answer's latency, and errors. */
+function closedLoop(url: string, fn: string, body: string, clients: number, stop: AbortSignal) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const one = async () => {
+    while (!stop.aborted) {
+      const t = performance.now();
+      try {
+        const res = await fetch(`${url}/v2/models/${fn}/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: stop,
+        });
+        await res.arrayBuffer();
+        if (stop.aborted) return; // answered after the phase ended: not counted
+        if (res.status === 200) latencies.push(performance.now() - t);
+        else errors++;
+      } catch {
+        if (!stop.aborted) errors++;
+      }
+    }
+  };
+  const done = Promise.all(Array.from({ length: clients }, one));
+  return { latencies, errors: () => errors, done };
+}
+
+async function oneRun(
+  fallback: 'on' | 'off',
+  repository: string,
+  work: string,
+  meta: ModelMeta,
+  o: Required<Pick<FallbackBenchOptions, 'phaseMs' | 'rtClients' | 'beClients'>> & FallbackBenchOptions,
+): Promise<FallbackRun> {
+  const store = await fs.mkdtemp(path.join('/dev/shm', 'ts-bench-fallback-'));
+  const functionsDir = path.join(work, `functions-${fallback}`);
+  await writeFunctions(functionsDir, {
+    rt: {
+      model: meta.name,
+      device: 'gpu',
+      priority: 'realtime',
+      minInstances: 1,
+      maxInstances: 1,
+      targetConcurrency: o.rtClients,
+      maxQueueLength: 4 * o.rtClients,
+    },
+    be: {
+      model: meta.name,
+      device: 'auto',
+      priority: 'besteffort',
+      minInstances: 1,
+      maxInstances: 1,
+      targetConcurrency: o.beClients,
+      maxQueueLength: 4 * o.beClients,
+      requestTimeoutMs: 120_000,
+    },
+  });
+  const env = { ...process.env, ...(o.standIn ? { TENSORSHARE_GPUS: 'fake:4GiB' } : {}) };
+  const s = await startServeProcess({
+    repository,
+    store,
+    functionsDir,
+    daemon: 'auto',
+    warm: { rt: 1, be: 1 },
+    env,
+    extraArgs: ['--prestart', '0', '--gpu-fallback', fallback],
+  });
+  try {
+    const body = inferBody(meta);
+    // Both functions' models resident on the device, both instances warm.
+    for (const fn of ['rt', 'be']) {
+      const r = await fetch(`${s.url}/v2/models/${fn}/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      if (r.status !== 200) throw new Error(`warm-up of ${fn}: ${r.status} ${await r.text()}`);
+    }
+    const phase = async (withBe: boolean) => {
+      const stop = new AbortController();
+      const rt = closedLoop(s.url, 'rt', body, o.rtClients, stop.signal);
+      const be = withBe ? closedLoop(s.url, 'be', body, o.beClients, stop.signal) : undefined;
+      const cpuBefore = await metric(s.url, /tensorshare_requests_by_device_total\{function="be",device="cpu"\} (\d+)/);
+      let samples = 0;
+      let on = 0;
+      const end = performance.now() + o.phaseMs;
+      while (performance.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+        samples++;
+        if ((await metric(s.url, /tensorshare_gpu_fallback_state\{device="0"\} (\d+)/)) === 1) on++;
+      }
+      stop.abort();
+      await Promise.all([rt.done, be?.done]);
+      const cpuAfter = await metric(s.url, /tensorshare_requests_by_device_total\{function="be",device="cpu"\} (\d+)/);
+      return { rt, be, beOnCpu: cpuAfter - cpuBefore, samples, on };
+    };
+    o.log(`fallback ${fallback}: realtime alone`);
+    const alone = await phase(false);
+    o.log(`fallback ${fallback}: realtime beside besteffort`);
+    const mixed = await phase(true);
+    const rtAlone = {
+      completed: alone.rt.latencies.length,
+      p50: pct(alone.rt.latencies, 50),
+      p99: pct(alone.rt.latencies, 99),
+    };
+    const rtP99 = pct(mixed.rt.latencies, 99);
+    return {
+      fallback,
+      rtAlone,
+      mixed: {
+        rtCompleted: mixed.rt.latencies.length,
+        rtP50: pct(mixed.rt.latencies, 50),
+        rtP99,
+        beCompleted: mixed.be!.latencies.length,
+        // Requests answered after the phase ended are not counted above; the metric counts them: cap it.
+        beOnCpu: Math.min(mixed.beOnCpu, mixed.be!.latencies.length),
+        beErrors: mixed.be!.errors(),
+        fallbackStateOn: mixed.on,
+        fallbackStateSamples: mixed.samples,
+      },
+      rtP99VsAlone: rtP99 / rtAlone.p99,
+    };
+  } finally {
+    await s.stop();
+    // serve's daemon may still be writing its status as it goes.
+    await fs.rm(store, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  }
+}
+
+export async function benchGpuFallback(opts: FallbackBenchOptions): Promise<FallbackReport> {
+  const o = {
+    ...opts,
+    phaseMs: opts.phaseMs ?? (opts.standIn ? 4000 : 10_000),
+    rtClients: opts.rtClients ?? 16,
+    beClients: opts.beClients ?? 8,
+  };
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-bench-fallback-'));
+  const repository = path.join(work, 'repo');
+  try {
+    let file: string;
+    let meta: ModelMeta;
+    if (o.model) {
+      file = o.model.file;
+      meta = {
+        name: 'fallback-model',
+        inputs: o.model.inputs.map((t) => ({ name: t.name, datatype: DTYPES[t.dtype] ?? t.dtype, shape: t.shape })),
+        outputs: [],
+      };
+    } else {
+      // A model slow enough on a CPU (about 4 x 1024^2 multiply-adds per row) that a realtime flood queues.
+      file = path.join(work, 'mlp.onnx');
+      await writeModel(mlp({ layers: 4, width: 1024, seed: 1 }), file);
+      meta = { name: 'fallback-model', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1024] }], outputs: [] };
+    }
+    await importModel(repository, file, { name: meta.name });
+    const errors: string[] = [];
+    const on = await oneRun('on', repository, work, meta, o);
+    const off = await oneRun('off', repository, work, meta, o);
+    const beRatio = on.mixed.beCompleted / Math.max(1, off.mixed.beCompleted);
+    return {
+      standIn: !!o.standIn,
+      model: o.model ? path.basename(o.model.file) : 'generated MLP 4 x 1024',
+      phaseMs: o.phaseMs,
+      rtClients: o.rtClients,
+      beClients: o.beClients,
+      on,
+      off,
+      beRatio,
+      verdict: on.mixed.beCompleted > off.mixed.beCompleted ? 'met' : 'missed',
+      errors,
+    };
+  } finally {
+    await fs.rm(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  }
+}
+
+/** The scenario's lines for the report and the terminal. */
+export function fallbackMarkdown(r: FallbackReport): string {
+  const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  const row = (x: FallbackRun) =>
+    `| ${x.fallback} | ${x.mixed.beCompleted} (${x.mixed.beOnCpu} on CPU, ${x.mixed.beErrors} errors) | ${x.mixed.rtCompleted} | ${f(x.mixed.rtP99)} ms | ${f(x.rtAlone.p99)} ms | ${f(x.rtP99VsAlone, 2)}x | ${x.mixed.fallbackStateOn} of ${x.mixed.fallbackStateSamples} |`;
+  return [
+    '### GPU -> CPU fallback of besteffort work (issue 14)',
+    '',
+    `${r.standIn ? '**Stand-in run (fake device, CPU provider): checks the harness, measures nothing about a GPU.** ' : ''}Model ${r.model}; a realtime function on the GPU under ${r.rtClients} closed-loop clients, a besteffort \`device: auto\` function of the same model under ${r.beClients}; ${r.phaseMs / 1000} s per phase, realtime alone first; \`serve --gpu-fallback on\` and \`off\` side by side in one run (\`tensorshare bench gpu --only fallback\`).`,
+    '',
+    '| fallback | besteffort completed | realtime completed | realtime p99 | realtime p99 alone | p99 vs alone | fallback state on (samples) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    row(r.on),
+    row(r.off),
+    '',
+    `Besteffort completed with fallback on / off: **${f(r.beRatio, 2)}x**; target "with fallback on, BE completes more requests than without it": **${r.verdict}**.`,
+    '',
+  ].join('\n');
+}
