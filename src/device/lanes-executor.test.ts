@@ -203,7 +203,8 @@ describe('lanes in the device executor (CPU provider standing in)', () => {
     const m = await chain('long', 1024, 32);
     const x = input(1024);
     const small = input(1024, 1);
-    await withExecutor({ policy: 'fifo', deviceBytes: 512 << 20 }, async (ex) => {
+    // pack, not fifo: a fifo executor runs sessions on its own thread and reads no request while one runs.
+    await withExecutor({ policy: 'pack', deviceBytes: 512 << 20 }, async (ex) => {
       await ex.load(m);
       const order = async (policy: 'srtf' | undefined) => {
         const opts = { priority: 'besteffort' as const, ...(policy ? { policy } : {}) };
@@ -226,7 +227,7 @@ describe('lanes in the device executor (CPU provider standing in)', () => {
         for (const s_ of [busy, big, short]) await s_.release();
         return rs.at.startedAt < rb.at.startedAt ? 'short first' : 'big first';
       };
-      assert.equal(await order(undefined), 'big first', "the executor's fifo: oldest first");
+      assert.equal(await order(undefined), 'big first', "the executor's pack: oldest first among one model's runs");
       assert.equal(await order('srtf'), 'short first', "the session's srtf: the shorter run first");
       const bad = await ex.open('long', { policy: 'lifo' as never });
       await assert.rejects(bad.run({ x: small }), (e: Error & { code?: string }) => {
