@@ -20,7 +20,7 @@ import { createAdmission, type BeforeMaterialize, type Counters } from './admiss
 import { createLeases, randomId, type Attachment, type LeaseRec, type Reattached } from './leases.js';
 import { prepareRoots } from './permissions.js';
 import { policy as policyByName } from './policy/index.js';
-import { pinKey, recover, snapshot } from './recovery.js';
+import { pinKey, recover, snapshotWriter } from './recovery.js';
 import { exclusiveBytes, isReferenced, usedBytes, type FileEntry, type Unit } from './residency.js';
 import type { DaemonConfig } from './settings.js';
 import { stateWriter, type PersistedPin } from './state-file.js';
@@ -127,7 +127,8 @@ export function createManager(deps: ManagerDeps) {
     now,
     persist,
   });
-  const writer = stateWriter(stateFile, () => snapshot(admission, leases, pins, now()));
+  const snapshotText = snapshotWriter(admission, leases, pins);
+  const writer = stateWriter(stateFile, () => snapshotText(now()));
   const r = admission.residency;
   let opSeq = 0;
   let reclaimTimer: NodeJS.Timeout | undefined;

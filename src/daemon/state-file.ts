@@ -64,14 +64,15 @@ export async function loadState(file: string): Promise<DaemonState | undefined> 
  * call has finished, so callers can rely on their change being on disk,
  * while a burst of changes costs one or two writes.
  */
-export function stateWriter(file: string, snapshot: () => DaemonState): { save(): Promise<void> } {
+export function stateWriter(file: string, snapshot: () => DaemonState | string): { save(): Promise<void> } {
   let running: Promise<void> | undefined;
   let dirty = false;
   const loop = async () => {
     while (dirty) {
       dirty = false;
       const tmp = path.join(path.dirname(file), `.state-${randomBytes(4).toString('hex')}`);
-      await fs.writeFile(tmp, JSON.stringify(snapshot()), { mode: 0o600 });
+      const state = snapshot();
+      await fs.writeFile(tmp, typeof state === 'string' ? state : JSON.stringify(state), { mode: 0o600 });
       await fs.rename(tmp, file);
     }
   };
