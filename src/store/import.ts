@@ -18,11 +18,11 @@ import { ensureLayout, graphPath, isValidName, isValidVersion, layout, manifestP
 import { withLock } from './lock.js';
 import { MANIFEST_FORMAT, ioSpec, type Manifest, type OpenMode } from './manifest.js';
 import { listVersions, readManifest } from './repository.js';
-import { cleanStaleStaging, commitFile, createStaging, fileSink, writeAtomic } from './staging.js';
+import { cleanStaleStaging, commitFile, createStaging, fileSink, removeStaging, writeAtomic } from './staging.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
 import { backgroundHash, type BackgroundHash } from './background-hash.js';
 import { fileHashPool } from './file-hash-pool.js';
-import { checkRunnableIsolated } from './runtime-process.js';
+import { checkRunnableIsolated, knownVerdict } from './runtime-process.js';
 import { sourceIdentity, stampedImport, writeStamp } from './source-stamp.js';
 
 /** Model files from this size hash on worker threads (below it, starting them costs more than they save). */
@@ -155,7 +155,8 @@ async function importUnstamped(
         ms: performance.now() - t0,
         warnings,
       };
-    draft.runtime = await stagedRuntimeCheck(staging, stagedGraph, split, draft, file, options, warnings);
+    const checked = await stagedRuntimeCheck(staging, stagedGraph, split, draft, file, options, warnings);
+    draft.runtime = checked.verdict;
 
     return await withLock(l, async () => {
       const existing = await findSameContent(l, options.name, options.version, graphSha);
@@ -173,7 +174,7 @@ async function importUnstamped(
       let bytesAdded = 0;
       const unique = new Map(split.tensors.map((t) => [t.sha256, t]));
       for (const t of unique.values()) {
-        if ((await commitFile(stagedTensorPath(staging, t.sha256), tensorPath(l, t.sha256))) === 'added') {
+        if ((await commitFile(checked.staged.get(t.sha256)!, tensorPath(l, t.sha256))) === 'added') {
           tensorsAdded++;
           bytesAdded += t.bytes;
         }
@@ -184,18 +185,18 @@ async function importUnstamped(
       return { manifest, outcome: 'created' as const, tensorsAdded, bytesAdded, ms: performance.now() - t0, warnings };
     });
   } finally {
-    await fs.rm(staging, { recursive: true, force: true });
+    await removeStaging(staging);
   }
 }
 
 const BY_HASH = 'by-hash';
-function stagedTensorPath(staging: string, sha256: string): string {
-  return path.join(staging, BY_HASH, sha256);
-}
 
 /**
- * Loads the staged graph with ONNX Runtime over the staged tensors (hard links
- * named by hash, as in the store), at fast-open's levels.
+ * Loads the staged graph with ONNX Runtime over the staged tensors (moved to
+ * names by hash, as in the store), at fast-open's levels; a graph whose
+ * structure passed before in this process (a fine-tuned variant) takes that
+ * verdict, and its tensors stay where the split wrote them. Returns the
+ * verdict and where each distinct tensor is staged.
  */
 async function stagedRuntimeCheck(
   staging: string,
@@ -205,28 +206,40 @@ async function stagedRuntimeCheck(
   file: string,
   options: ImportOptions,
   warnings: string[],
-): Promise<Manifest['runtime']> {
+): Promise<{ verdict: Manifest['runtime']; staged: Map<string, string> }> {
+  const key = await graphStructureKey(split);
+  const staged = new Map<string, string>();
+  const known = await knownVerdict(key);
+  if (known) {
+    for (const t of split.tensors) {
+      if (staged.has(t.sha256)) await fs.unlink(t.sink.path);
+      else staged.set(t.sha256, t.sink.path);
+    }
+    return { verdict: known, staged };
+  }
   const dir = path.join(staging, BY_HASH);
   await fs.mkdir(dir);
   // Moved, not hard-linked: ORT refuses external data files with several links (in subgraphs).
-  const seen = new Set<string>();
   for (const t of split.tensors) {
-    if (seen.has(t.sha256)) await fs.rm(t.sink.path);
-    else await fs.rename(t.sink.path, path.join(dir, t.sha256));
-    seen.add(t.sha256);
+    if (staged.has(t.sha256)) await fs.rm(t.sink.path);
+    else {
+      staged.set(t.sha256, path.join(dir, t.sha256));
+      await fs.rename(t.sink.path, staged.get(t.sha256)!);
+    }
   }
   try {
-    return await checkRunnableIsolated(
+    const verdict = await checkRunnableIsolated(
       stagedGraph,
       dir,
       { inputs: draft.inputs, outputs: draft.outputs },
       path.basename(file),
-      await graphStructureKey(split),
+      key,
     );
+    return { verdict, staged };
   } catch (e) {
     if (!options.allowUnrunnable || !(e instanceof TensorshareError)) throw e;
     warnings.push(`${e.message}; imported anyway: opens fail until an ONNX Runtime that runs it is installed`);
-    return { fastOpenLevel: 'disabled', unrunnable: { code: e.code, message: e.message } };
+    return { verdict: { fastOpenLevel: 'disabled', unrunnable: { code: e.code, message: e.message } }, staged };
   }
 }
 

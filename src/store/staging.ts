@@ -7,11 +7,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rethrowNoSpace } from '../errors.js';
 import type { TensorSink } from '../onnx/split.js';
 import type { FileHashPool } from './file-hash-pool.js';
-import type { Layout } from './layout.js';
+import { isPresent, type Layout } from './layout.js';
 
 export async function createStaging(l: Layout): Promise<string> {
   const dir = path.join(l.tmp, `${process.pid}-${randomBytes(6).toString('hex')}`);
-  await fs.mkdir(dir, { recursive: true });
+  // tmp/ is there after ensureLayout; a recursive mkdir costs a failing call more.
+  await fs
+    .mkdir(dir)
+    .catch((e: NodeJS.ErrnoException) =>
+      e.code === 'ENOENT' ? fs.mkdir(dir, { recursive: true }) : Promise.reject(e),
+    );
   return dir;
 }
 
@@ -96,15 +101,18 @@ export function fileSink(
  * destination exists it already holds the same bytes: drop the staged copy.
  */
 export async function commitFile(staged: string, dest: string): Promise<'added' | 'existed'> {
-  try {
-    await fs.access(dest);
-    await fs.rm(staged, { force: true });
+  if (isPresent(dest)) {
+    await fs.unlink(staged).catch(() => {});
     return 'existed';
-  } catch {
-    await fs.chmod(staged, 0o444);
-    await fs.rename(staged, dest);
-    return 'added';
   }
+  await fs.chmod(staged, 0o444);
+  await fs.rename(staged, dest);
+  return 'added';
+}
+
+/** Removes a staging folder: one call when everything in it was committed, else the whole tree. */
+export async function removeStaging(dir: string): Promise<void> {
+  await fs.rmdir(dir).catch(() => fs.rm(dir, { recursive: true, force: true }));
 }
 
 /** Writes small content (manifests) atomically: staging file, then rename. */
