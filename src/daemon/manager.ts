@@ -270,7 +270,7 @@ export function createManager(deps: ManagerDeps) {
     if (!l || l.tenant !== caller.tenant)
       throw new TensorshareError('ERR_MODEL_NOT_FOUND', `lease '${leaseId}' not found`);
     leases.release(l);
-    void persist();
+    writer.saveSoon(); // a release lost in a crash only keeps the files longer: written with the next change
   }
 
   function checkImportName(caller: Caller, full: string, version: string): { ns: Namespace; name: string } {

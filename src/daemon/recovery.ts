@@ -58,16 +58,26 @@ export function snapshotWriter(
   pins: ReadonlyMap<string, PersistedPin>,
 ): (now: number) => string {
   const texts = new WeakMap<Unit, { of: PersistedUnit; text: string }>();
-  const same = (a: PersistedUnit, b: PersistedUnit) =>
-    (Object.keys(a) as (keyof PersistedUnit)[]).every((k) => a[k] === b[k]);
+  // Field by field, no object made: this runs for every unit at every write.
+  const same = (a: PersistedUnit, u: Unit) =>
+    a.opens === u.opens &&
+    a.hits === u.hits &&
+    a.lastUse === u.lastUse &&
+    a.loadedAt === u.loadedAt &&
+    a.lastRelease === u.lastRelease &&
+    a.costMs === u.costMs &&
+    a.priority === u.priority &&
+    a.name === u.name &&
+    a.version === u.version &&
+    a.key === u.key;
   return (now) => {
     const r = admission.residency;
     const units: string[] = [];
     for (const u of r.units.values()) {
       if (!u.resident) continue;
-      const of = persistedUnit(u);
       let t = texts.get(u);
-      if (!t || !same(t.of, of)) {
+      if (!t || !same(t.of, u)) {
+        const of = persistedUnit(u);
         t = { of, text: JSON.stringify(of) };
         texts.set(u, t);
       }

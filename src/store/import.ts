@@ -14,11 +14,28 @@ import { MODEL_GRAPH } from '../onnx/schema.js';
 import { editFields } from '../onnx/wire.js';
 import { ortVersion } from '../ort-version.js';
 import { createHash } from 'node:crypto';
-import { ensureLayout, graphPath, isValidName, isValidVersion, layout, manifestPath, tensorPath } from './layout.js';
+import {
+  ensureLayout,
+  graphPath,
+  isPresent,
+  isValidName,
+  isValidVersion,
+  layout,
+  manifestPath,
+  tensorPath,
+} from './layout.js';
 import { withLock } from './lock.js';
 import { MANIFEST_FORMAT, ioSpec, type Manifest, type OpenMode } from './manifest.js';
 import { listVersions, readManifest } from './repository.js';
-import { cleanStaleStaging, commitFile, createStaging, fileSink, removeStaging, writeAtomic } from './staging.js';
+import {
+  cleanStaleStaging,
+  commitFile,
+  createStaging,
+  fileSink,
+  removeStaging,
+  type StagedSink,
+  writeAtomic,
+} from './staging.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
 import { backgroundHash, type BackgroundHash } from './background-hash.js';
 import { fileHashPool } from './file-hash-pool.js';
@@ -131,7 +148,8 @@ async function importUnstamped(
     const split = await splitModel(file, {
       minExternalBytes: options.minExternalBytes,
       onProgress: options.onProgress,
-      newSink: fileSink(staging, 0, tensorHashes),
+      // A tensor the repository has (a fine-tuned variant's shared layers) is not staged: see SinkOptions.
+      newSink: fileSink(staging, 0, tensorHashes, { stored: (sha) => isPresent(tensorPath(l, sha)) }),
       sourceHash,
     })
       .catch(async (e) => {
@@ -172,11 +190,18 @@ async function importUnstamped(
       const version = options.version ?? (await nextVersion(l, options.name));
       let tensorsAdded = 0;
       let bytesAdded = 0;
-      const unique = new Map(split.tensors.map((t) => [t.sha256, t]));
-      for (const t of unique.values()) {
-        if ((await commitFile(checked.staged.get(t.sha256)!, tensorPath(l, t.sha256))) === 'added') {
+      const sizes = new Map(split.tensors.map((t) => [t.sha256, t.bytes]));
+      for (const [sha, { path: staged, sink }] of checked.staged) {
+        const dest = tensorPath(l, sha);
+        // Not moved for a check: a tensor finish() found stored may have no file; one stored since needs none.
+        if (sink && isPresent(dest)) {
+          await sink.discard();
+          continue;
+        }
+        await sink?.ensureWritten();
+        if ((await commitFile(staged, dest)) === 'added') {
           tensorsAdded++;
-          bytesAdded += t.bytes;
+          bytesAdded += sizes.get(sha)!;
         }
       }
       await commitFile(stagedGraph, graphPath(l, graphSha));
@@ -201,19 +226,19 @@ const BY_HASH = 'by-hash';
 async function stagedRuntimeCheck(
   staging: string,
   stagedGraph: string,
-  split: SplitResult<TensorSink & { path: string }>,
+  split: SplitResult<StagedSink>,
   draft: Omit<Manifest, 'version'>,
   file: string,
   options: ImportOptions,
   warnings: string[],
-): Promise<{ verdict: Manifest['runtime']; staged: Map<string, string> }> {
+): Promise<{ verdict: Manifest['runtime']; staged: Map<string, { path: string; sink?: StagedSink }> }> {
   const key = await graphStructureKey(split);
-  const staged = new Map<string, string>();
+  const staged = new Map<string, { path: string; sink?: StagedSink }>();
   const known = await knownVerdict(key);
   if (known) {
     for (const t of split.tensors) {
-      if (staged.has(t.sha256)) await fs.unlink(t.sink.path);
-      else staged.set(t.sha256, t.sink.path);
+      if (staged.has(t.sha256)) await t.sink.discard();
+      else staged.set(t.sha256, { path: t.sink.path, sink: t.sink });
     }
     return { verdict: known, staged };
   }
@@ -221,10 +246,11 @@ async function stagedRuntimeCheck(
   await fs.mkdir(dir);
   // Moved, not hard-linked: ORT refuses external data files with several links (in subgraphs).
   for (const t of split.tensors) {
-    if (staged.has(t.sha256)) await fs.rm(t.sink.path);
+    if (staged.has(t.sha256)) await t.sink.discard();
     else {
-      staged.set(t.sha256, path.join(dir, t.sha256));
-      await fs.rename(t.sink.path, staged.get(t.sha256)!);
+      staged.set(t.sha256, { path: path.join(dir, t.sha256) });
+      await t.sink.ensureWritten();
+      await fs.rename(t.sink.path, path.join(dir, t.sha256));
     }
   }
   try {

@@ -48,26 +48,62 @@ export async function cleanStaleStaging(l: Layout): Promise<number> {
   return removed;
 }
 
+/** A staged tensor: a file in staging, or, when finish() found its hash already stored, bytes kept to write if needed. */
+export interface StagedSink extends TensorSink {
+  path: string;
+  /** Writes the staged file now if finish() left it unwritten (a commit that finds the stored copy gone needs it). */
+  ensureWritten(): Promise<void>;
+  /** Drops it (a duplicate, or already stored): removes the file when there is one. */
+  discard(): Promise<void>;
+}
+
+export interface SinkOptions {
+  /**
+   * With hashing inline: a tensor this says is stored already is not written to
+   * staging at all (fine-tuned variants share most of their tensors: a file made
+   * and removed again for each cost inode churn on the repository's disk). Its
+   * bytes are kept, up to `keepBytes` per factory, until the commit.
+   */
+  stored?: (sha256: string) => boolean;
+  /** Bytes a factory keeps in memory across its tensors (default 8 MiB); past it, tensors stream to files. */
+  keepBytes?: number;
+}
+
 /**
  * A TensorSink writing to a staging file while hashing it; with a pool, the
  * finished file is hashed on a worker thread instead (finish() then returns
- * the hash as a promise, so the caller goes on reading and writing).
+ * the hash as a promise, so the caller goes on reading and writing). With
+ * `o.stored`, see SinkOptions.
  */
 export function fileSink(
   dir: string,
   index: number,
   pool?: FileHashPool,
-): () => Promise<TensorSink & { path: string }> {
+  o: SinkOptions = {},
+): () => Promise<StagedSink> {
+  let keepLeft = o.stored && !pool ? (o.keepBytes ?? 8 * 2 ** 20) : 0;
   return async () => {
     const p = path.join(dir, `t${index++}`);
-    const fh = await fs.open(p, 'w', 0o644);
     const hash = pool ? undefined : createHash('sha256');
+    // Chunks held in memory until finish() knows the hash (copies: the split reuses its buffers).
+    let kept: Buffer[] | undefined = keepLeft > 0 ? [] : undefined;
+    let fh: fs.FileHandle | undefined = kept ? undefined : await fs.open(p, 'w', 0o644);
+    let written = fh !== undefined;
     let bytes = 0;
-    let closed = false;
     const close = async () => {
-      if (!closed) {
-        closed = true;
-        await fh.close();
+      const f = fh;
+      fh = undefined;
+      await f?.close();
+    };
+    const put = async (chunks: Buffer[]) => {
+      try {
+        fh ??= await fs.open(p, 'w', 0o644);
+        written = true;
+        if (chunks.length) await fh.writev(chunks);
+      } catch (e) {
+        await close();
+        await fs.rm(p, { force: true });
+        rethrowNoSpace(e, p);
       }
     };
     return {
@@ -75,23 +111,44 @@ export function fileSink(
       async write(chunk) {
         hash?.update(chunk);
         bytes += chunk.length;
-        try {
-          await fh.write(chunk);
-        } catch (e) {
-          await close();
-          await fs.rm(p, { force: true });
-          rethrowNoSpace(e, p);
+        if (kept && chunk.length <= keepLeft) {
+          keepLeft -= chunk.length;
+          kept.push(Buffer.from(chunk));
+          return;
         }
+        if (kept) {
+          const k = kept;
+          kept = undefined; // over the budget: this tensor streams to its file from here
+          await put(k);
+        }
+        await put([chunk]);
       },
       async finish() {
+        const sha256 = hash ? hash.digest('hex') : pool!.hash(p);
+        if (kept && !(typeof sha256 === 'string' && o.stored?.(sha256))) {
+          await put(kept);
+          kept = undefined;
+        }
         await close();
-        return { sha256: hash ? hash.digest('hex') : pool!.hash(p), bytes };
+        return { sha256, bytes };
+      },
+      async ensureWritten() {
+        if (written) return;
+        await put(kept ?? []);
+        kept = undefined;
+        await close();
+      },
+      async discard() {
+        kept = undefined;
+        await close();
+        if (written) await fs.unlink(p).catch(() => {});
       },
       async abort() {
+        kept = undefined;
         await close();
         await fs.rm(p, { force: true });
       },
-      readBack: () => fs.readFile(p),
+      readBack: async () => (written ? fs.readFile(p) : Buffer.concat(kept ?? [])),
     };
   };
 }
