@@ -8,7 +8,7 @@
 // carries a warning.
 import path from 'node:path';
 import fs from 'node:fs/promises';
-import { TensorshareError } from '../errors.js';
+import { TensorshareError, rethrowNoSpace } from '../errors.js';
 import { splitModel, type SplitResult, type TensorSink } from '../onnx/split.js';
 import { MODEL_GRAPH } from '../onnx/schema.js';
 import { editFields } from '../onnx/wire.js';
@@ -159,7 +159,9 @@ async function importUnstamped(
       .finally(() => tensorHashes?.close());
     const graphSha = createHash('sha256').update(split.graph).digest('hex');
     const stagedGraph = path.join(staging, 'graph.onnx');
-    await writeAtomic(l, stagedGraph, split.graph);
+    // Written in place: nothing reads a staging folder, and its commit is the rename (a second file in tmp/
+    // made and renamed here cost one more inode on the repository's disk per import).
+    await fs.writeFile(stagedGraph, split.graph).catch((e) => rethrowNoSpace(e, stagedGraph));
     const draft = buildManifest(split, file, graphSha, options);
     const warnings: string[] = [];
     // Importing the same bytes again (a function's modelFile at every start) is a no-op: no runtime check.
