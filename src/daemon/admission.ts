@@ -20,6 +20,7 @@ import type { Policy, PolicyContext } from './policy/index.js';
 import {
   addResident,
   candidates,
+  fastRunResident,
   isReferenced,
   missingBytes,
   modelUnitKey,
@@ -264,10 +265,7 @@ export function createAdmission(deps: AdmissionDeps) {
    * `never` policy nothing leaves the store by itself.
    */
   function replaced(u: Unit): boolean {
-    if (u.mode !== 'fast-open' || pol.name === 'never') return false;
-    for (const v of r.units.values())
-      if (v.mode === 'fast-run' && v.resident && v.ns === u.ns && v.digest === u.digest) return true;
-    return false;
+    return u.mode === 'fast-open' && pol.name !== 'never' && fastRunResident(r, u);
   }
 
   const evictable = (u: Unit): 'expired' | 'replaced by fast-run variant' | undefined =>

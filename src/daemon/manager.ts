@@ -20,7 +20,7 @@ import { createAdmission, type BeforeMaterialize, type Counters } from './admiss
 import { createLeases, randomId, type Attachment, type LeaseRec, type Reattached } from './leases.js';
 import { prepareRoots } from './permissions.js';
 import { policy as policyByName } from './policy/index.js';
-import { pinKey, recover, snapshot } from './recovery.js';
+import { pinKey, recover, snapshotWriter } from './recovery.js';
 import { exclusiveBytes, isReferenced, usedBytes, type FileEntry, type Unit } from './residency.js';
 import type { DaemonConfig } from './settings.js';
 import { stateWriter, type PersistedPin } from './state-file.js';
@@ -127,7 +127,8 @@ export function createManager(deps: ManagerDeps) {
     now,
     persist,
   });
-  const writer = stateWriter(stateFile, () => snapshot(admission, leases, pins, now()));
+  const snapshotText = snapshotWriter(admission, leases, pins);
+  const writer = stateWriter(stateFile, () => snapshotText(now()));
   const r = admission.residency;
   let opSeq = 0;
   let reclaimTimer: NodeJS.Timeout | undefined;
@@ -269,7 +270,7 @@ export function createManager(deps: ManagerDeps) {
     if (!l || l.tenant !== caller.tenant)
       throw new TensorshareError('ERR_MODEL_NOT_FOUND', `lease '${leaseId}' not found`);
     leases.release(l);
-    void persist();
+    writer.saveSoon(); // a release lost in a crash only keeps the files longer: written with the next change
   }
 
   function checkImportName(caller: Caller, full: string, version: string): { ns: Namespace; name: string } {

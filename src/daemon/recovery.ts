@@ -11,10 +11,23 @@ import type { Admission } from './admission.js';
 import type { Leases } from './leases.js';
 import type { Policy } from './policy/index.js';
 import { addResident, modelUnitKey, toCandidate, variantUnitKey, type Unit } from './residency.js';
-import { loadState, STATE_FORMAT, type DaemonState, type PersistedPin } from './state-file.js';
+import { loadState, STATE_FORMAT, type DaemonState, type PersistedPin, type PersistedUnit } from './state-file.js';
 import type { Namespace } from './tenants.js';
 
 export const pinKey = (ns: string, name: string, version: string, mode: string) => `${ns}/${name}:${version}#${mode}`;
+
+const persistedUnit = (u: Unit): PersistedUnit => ({
+  key: u.key,
+  name: u.name,
+  version: u.version,
+  opens: u.opens,
+  hits: u.hits,
+  lastUse: u.lastUse,
+  loadedAt: u.loadedAt,
+  lastRelease: u.lastRelease,
+  costMs: u.costMs,
+  priority: u.priority,
+});
 
 export function snapshot(
   admission: Admission,
@@ -27,22 +40,53 @@ export function snapshot(
     format: STATE_FORMAT,
     savedAt: now,
     inflation: r.inflation,
-    units: [...r.units.values()]
-      .filter((u) => u.resident)
-      .map((u) => ({
-        key: u.key,
-        name: u.name,
-        version: u.version,
-        opens: u.opens,
-        hits: u.hits,
-        lastUse: u.lastUse,
-        loadedAt: u.loadedAt,
-        lastRelease: u.lastRelease,
-        costMs: u.costMs,
-        priority: u.priority,
-      })),
+    units: [...r.units.values()].filter((u) => u.resident).map(persistedUnit),
     pins: [...pins.values()],
     leases: [...leases.leases.values()].map(({ attachmentId: _a, ...l }) => l),
+  };
+}
+
+/**
+ * snapshot() as the JSON text the state file holds, for a writer that saves
+ * after every lease change: each unit's text is kept and made again only when
+ * one of its fields changed. Serializing every unit at every open and close
+ * made a thousand opens cost O(N^2) (2.6 ms per write at 1,000 units).
+ */
+export function snapshotWriter(
+  admission: Admission,
+  leases: Leases,
+  pins: ReadonlyMap<string, PersistedPin>,
+): (now: number) => string {
+  const texts = new WeakMap<Unit, { of: PersistedUnit; text: string }>();
+  // Field by field, no object made: this runs for every unit at every write.
+  const same = (a: PersistedUnit, u: Unit) =>
+    a.opens === u.opens &&
+    a.hits === u.hits &&
+    a.lastUse === u.lastUse &&
+    a.loadedAt === u.loadedAt &&
+    a.lastRelease === u.lastRelease &&
+    a.costMs === u.costMs &&
+    a.priority === u.priority &&
+    a.name === u.name &&
+    a.version === u.version &&
+    a.key === u.key;
+  return (now) => {
+    const r = admission.residency;
+    const units: string[] = [];
+    for (const u of r.units.values()) {
+      if (!u.resident) continue;
+      let t = texts.get(u);
+      if (!t || !same(t.of, u)) {
+        const of = persistedUnit(u);
+        t = { of, text: JSON.stringify(of) };
+        texts.set(u, t);
+      }
+      units.push(t.text);
+    }
+    // The text JSON.stringify(snapshot(...)) gives, the units spliced in where they belong.
+    const head = JSON.stringify({ format: STATE_FORMAT, savedAt: now, inflation: r.inflation });
+    const leased = [...leases.leases.values()].map(({ attachmentId: _a, ...l }) => l);
+    return `${head.slice(0, -1)},"units":[${units.join(',')}],"pins":${JSON.stringify([...pins.values()])},"leases":${JSON.stringify(leased)}}`;
   };
 }
 

@@ -5,6 +5,7 @@ import {
   addResident,
   candidates,
   exclusiveBytes,
+  fastRunResident,
   freedBy,
   newResidency,
   newUnit,
@@ -132,4 +133,40 @@ test('files the incoming unit needs are protected', () => {
   const plan = planEviction(r, policy('lru'), ctx, 30, 60, protect);
   assert.equal(plan.ok, false);
   assert.equal(!plan.ok && plan.reclaimable, 10);
+});
+
+test('used bytes and resident fast-run digests are kept as totals through adds and removes', () => {
+  const r = newResidency();
+  const shared = file('shared', 100);
+  const a = unit(r, 'a', [shared, file('a1', 10)], 1);
+  const v = newUnit(
+    {
+      key: 'v',
+      ns: 'default',
+      mode: 'fast-run',
+      name: 'a',
+      version: '1',
+      digest: 'a',
+      manifestFile: '/s/variants/a',
+      graphPath: '/s/graphs/v',
+      files: [shared, file('v1', 5)],
+    },
+    1,
+  );
+  r.units.set('v', v);
+  assert.equal(fastRunResident(r, a), false);
+  addResident(r, v, 2);
+  addResident(r, v, 3); // again: counted once
+  assert.equal(fastRunResident(r, a), true);
+  assert.equal(fastRunResident(r, { ns: 'other', digest: 'a' }), false, 'per namespace');
+  const walked = () => [...r.files.values()].reduce((n, f) => n + f.bytes, 0);
+  assert.equal(usedBytes(r), walked());
+  assert.equal(usedBytes(r), 115);
+  removeResident(r, v);
+  removeResident(r, v); // again: no change
+  assert.equal(fastRunResident(r, a), false);
+  assert.equal(usedBytes(r), 110);
+  removeResident(r, a);
+  assert.equal(usedBytes(r), 0);
+  assert.equal(r.fastRun.size, 0);
 });

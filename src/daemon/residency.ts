@@ -38,9 +38,25 @@ export interface Residency {
   /** Resident files by absolute path. */
   files: Map<string, FileEntry>;
   inflation: number;
+  /** Sum of the resident files' bytes (kept by addResident/removeResident: admission asks at every open). */
+  used: number;
+  /** Resident fast-run units by `ns NUL model digest` (whether a fast-open unit is replaced, without a walk over every unit). */
+  fastRun: Map<string, number>;
 }
 
-export const newResidency = (): Residency => ({ units: new Map(), files: new Map(), inflation: 0 });
+export const newResidency = (): Residency => ({
+  units: new Map(),
+  files: new Map(),
+  inflation: 0,
+  used: 0,
+  fastRun: new Map(),
+});
+
+const digestKey = (u: Pick<Unit, 'ns' | 'digest'>) => `${u.ns}\0${u.digest}`;
+
+/** Whether a fast-run unit of `u`'s model (same namespace and digest) is resident. */
+export const fastRunResident = (r: Residency, u: Pick<Unit, 'ns' | 'digest'>): boolean =>
+  (r.fastRun.get(digestKey(u)) ?? 0) > 0;
 
 export function modelUnitKey(ns: string, name: string, version: string): string {
   return `${ns}/${name}:${version}#fast-open`;
@@ -74,13 +90,12 @@ export function newUnit(
 export const isReferenced = (u: Unit): boolean => u.leases > 0 || u.pending > 0 || u.pinned;
 
 export function usedBytes(r: Residency): number {
-  let n = 0;
-  for (const f of r.files.values()) n += f.bytes;
-  return n;
+  return r.used;
 }
 
 /** Marks a unit resident and records its files. */
 export function addResident(r: Residency, u: Unit, now: number): void {
+  if (!u.resident && u.mode === 'fast-run') r.fastRun.set(digestKey(u), (r.fastRun.get(digestKey(u)) ?? 0) + 1);
   u.resident = true;
   u.loadedAt = now;
   for (const f of u.files) {
@@ -88,6 +103,7 @@ export function addResident(r: Residency, u: Unit, now: number): void {
     if (!e) {
       e = { ...f, users: new Set(), hits: 0, lastUse: now };
       r.files.set(f.path, e);
+      r.used += e.bytes;
     }
     e.users.add(u.key);
   }
@@ -95,6 +111,11 @@ export function addResident(r: Residency, u: Unit, now: number): void {
 
 /** Marks a unit not resident; returns the files no resident unit uses any more (to delete). */
 export function removeResident(r: Residency, u: Unit): FileEntry[] {
+  if (u.resident && u.mode === 'fast-run') {
+    const n = (r.fastRun.get(digestKey(u)) ?? 1) - 1;
+    if (n > 0) r.fastRun.set(digestKey(u), n);
+    else r.fastRun.delete(digestKey(u));
+  }
   u.resident = false;
   const orphans: FileEntry[] = [];
   for (const f of u.files) {
@@ -103,6 +124,7 @@ export function removeResident(r: Residency, u: Unit): FileEntry[] {
     e.users.delete(u.key);
     if (e.users.size === 0) {
       r.files.delete(f.path);
+      r.used -= e.bytes;
       orphans.push(e);
     }
   }

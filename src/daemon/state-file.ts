@@ -60,22 +60,38 @@ export async function loadState(file: string): Promise<DaemonState | undefined> 
 }
 
 /**
+ * How long a change that may be lost in a crash (a lease released: a restarted
+ * daemon keeps it only until its client re-registers or is gone) waits to be
+ * written with the next change that may not. A deploy opens and closes a lease
+ * per model: writing at both made two writes of every unit per model.
+ */
+export const SAVE_SOON_MS = 200;
+
+/**
  * A coalescing writer: save() resolves once a write that started after the
  * call has finished, so callers can rely on their change being on disk,
  * while a burst of changes costs one or two writes.
  */
-export function stateWriter(file: string, snapshot: () => DaemonState): { save(): Promise<void> } {
+export function stateWriter(
+  file: string,
+  snapshot: () => DaemonState | string,
+  soonMs = SAVE_SOON_MS,
+): { save(): Promise<void>; saveSoon(): void } {
   let running: Promise<void> | undefined;
   let dirty = false;
+  let soon: ReturnType<typeof setTimeout> | undefined;
   const loop = async () => {
     while (dirty) {
       dirty = false;
       const tmp = path.join(path.dirname(file), `.state-${randomBytes(4).toString('hex')}`);
-      await fs.writeFile(tmp, JSON.stringify(snapshot()), { mode: 0o600 });
+      const state = snapshot();
+      await fs.writeFile(tmp, typeof state === 'string' ? state : JSON.stringify(state), { mode: 0o600 });
       await fs.rename(tmp, file);
     }
   };
   const save = (): Promise<void> => {
+    clearTimeout(soon); // this write carries what saveSoon waited to write
+    soon = undefined;
     dirty = true;
     if (!running)
       running = loop().finally(() => {
@@ -85,5 +101,13 @@ export function stateWriter(file: string, snapshot: () => DaemonState): { save()
     // its loop goes round once more, and if it had just ended, save again.
     return running.then(() => (dirty ? save() : undefined));
   };
-  return { save };
+  const saveSoon = () => {
+    if (soon) return;
+    soon = setTimeout(() => {
+      soon = undefined;
+      void save().catch(() => {});
+    }, soonMs);
+    soon.unref();
+  };
+  return { save, saveSoon };
 }

@@ -63,6 +63,24 @@ export async function hasHugePages(dir: string, deps: Pick<MountDeps, 'mountInfo
   return holder !== undefined && hugeOption(holder);
 }
 
+/** hasHugePages of the system's mounts by folder, with the device the folder was on when asked. */
+const hugePagesByDir = new Map<string, { dev: number; huge: boolean }>();
+
+/**
+ * hasHugePages(dir) with the system's mounts, remembered while `dir` stays on
+ * the same device: a mount that changes which file system holds it changes
+ * its st_dev. Every materialization asks, and reading and parsing
+ * /proc/self/mountinfo each time was a cost per model (a thousand of them).
+ */
+export async function hasHugePagesNow(dir: string): Promise<boolean> {
+  const { dev } = await fs.stat(dir);
+  const known = hugePagesByDir.get(dir);
+  if (known?.dev === dev) return known.huge;
+  const huge = await hasHugePages(dir);
+  hugePagesByDir.set(dir, { dev, huge });
+  return huge;
+}
+
 export interface MountDeps {
   /** Runs mount(8) with these arguments; rejects with the reason. */
   mount(args: string[]): Promise<void>;

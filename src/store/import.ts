@@ -8,21 +8,38 @@
 // carries a warning.
 import path from 'node:path';
 import fs from 'node:fs/promises';
-import { TensorshareError } from '../errors.js';
+import { TensorshareError, rethrowNoSpace } from '../errors.js';
 import { splitModel, type SplitResult, type TensorSink } from '../onnx/split.js';
 import { MODEL_GRAPH } from '../onnx/schema.js';
 import { editFields } from '../onnx/wire.js';
 import { ortVersion } from '../ort-version.js';
 import { createHash } from 'node:crypto';
-import { ensureLayout, graphPath, isValidName, isValidVersion, layout, manifestPath, tensorPath } from './layout.js';
+import {
+  ensureLayout,
+  graphPath,
+  isPresent,
+  isValidName,
+  isValidVersion,
+  layout,
+  manifestPath,
+  tensorPath,
+} from './layout.js';
 import { withLock } from './lock.js';
 import { MANIFEST_FORMAT, ioSpec, type Manifest, type OpenMode } from './manifest.js';
 import { listVersions, readManifest } from './repository.js';
-import { cleanStaleStaging, commitFile, createStaging, fileSink, writeAtomic } from './staging.js';
+import {
+  cleanStaleStaging,
+  commitFile,
+  createStaging,
+  fileSink,
+  removeStaging,
+  type StagedSink,
+  writeAtomic,
+} from './staging.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
 import { backgroundHash, type BackgroundHash } from './background-hash.js';
 import { fileHashPool } from './file-hash-pool.js';
-import { checkRunnableIsolated } from './runtime-process.js';
+import { checkRunnableIsolated, knownVerdict } from './runtime-process.js';
 import { sourceIdentity, stampedImport, writeStamp } from './source-stamp.js';
 
 /** Model files from this size hash on worker threads (below it, starting them costs more than they save). */
@@ -131,7 +148,8 @@ async function importUnstamped(
     const split = await splitModel(file, {
       minExternalBytes: options.minExternalBytes,
       onProgress: options.onProgress,
-      newSink: fileSink(staging, 0, tensorHashes),
+      // A tensor the repository has (a fine-tuned variant's shared layers) is not staged: see SinkOptions.
+      newSink: fileSink(staging, 0, tensorHashes, { stored: (sha) => isPresent(tensorPath(l, sha)) }),
       sourceHash,
     })
       .catch(async (e) => {
@@ -141,7 +159,9 @@ async function importUnstamped(
       .finally(() => tensorHashes?.close());
     const graphSha = createHash('sha256').update(split.graph).digest('hex');
     const stagedGraph = path.join(staging, 'graph.onnx');
-    await writeAtomic(l, stagedGraph, split.graph);
+    // Written in place: nothing reads a staging folder, and its commit is the rename (a second file in tmp/
+    // made and renamed here cost one more inode on the repository's disk per import).
+    await fs.writeFile(stagedGraph, split.graph).catch((e) => rethrowNoSpace(e, stagedGraph));
     const draft = buildManifest(split, file, graphSha, options);
     const warnings: string[] = [];
     // Importing the same bytes again (a function's modelFile at every start) is a no-op: no runtime check.
@@ -155,7 +175,8 @@ async function importUnstamped(
         ms: performance.now() - t0,
         warnings,
       };
-    draft.runtime = await stagedRuntimeCheck(staging, stagedGraph, split, draft, file, options, warnings);
+    const checked = await stagedRuntimeCheck(staging, stagedGraph, split, draft, file, options, warnings);
+    draft.runtime = checked.verdict;
 
     return await withLock(l, async () => {
       const existing = await findSameContent(l, options.name, options.version, graphSha);
@@ -171,11 +192,18 @@ async function importUnstamped(
       const version = options.version ?? (await nextVersion(l, options.name));
       let tensorsAdded = 0;
       let bytesAdded = 0;
-      const unique = new Map(split.tensors.map((t) => [t.sha256, t]));
-      for (const t of unique.values()) {
-        if ((await commitFile(stagedTensorPath(staging, t.sha256), tensorPath(l, t.sha256))) === 'added') {
+      const sizes = new Map(split.tensors.map((t) => [t.sha256, t.bytes]));
+      for (const [sha, { path: staged, sink }] of checked.staged) {
+        const dest = tensorPath(l, sha);
+        // Not moved for a check: a tensor finish() found stored may have no file; one stored since needs none.
+        if (sink && isPresent(dest)) {
+          await sink.discard();
+          continue;
+        }
+        await sink?.ensureWritten();
+        if ((await commitFile(staged, dest)) === 'added') {
           tensorsAdded++;
-          bytesAdded += t.bytes;
+          bytesAdded += sizes.get(sha)!;
         }
       }
       await commitFile(stagedGraph, graphPath(l, graphSha));
@@ -184,49 +212,62 @@ async function importUnstamped(
       return { manifest, outcome: 'created' as const, tensorsAdded, bytesAdded, ms: performance.now() - t0, warnings };
     });
   } finally {
-    await fs.rm(staging, { recursive: true, force: true });
+    await removeStaging(staging);
   }
 }
 
 const BY_HASH = 'by-hash';
-function stagedTensorPath(staging: string, sha256: string): string {
-  return path.join(staging, BY_HASH, sha256);
-}
 
 /**
- * Loads the staged graph with ONNX Runtime over the staged tensors (hard links
- * named by hash, as in the store), at fast-open's levels.
+ * Loads the staged graph with ONNX Runtime over the staged tensors (moved to
+ * names by hash, as in the store), at fast-open's levels; a graph whose
+ * structure passed before in this process (a fine-tuned variant) takes that
+ * verdict, and its tensors stay where the split wrote them. Returns the
+ * verdict and where each distinct tensor is staged.
  */
 async function stagedRuntimeCheck(
   staging: string,
   stagedGraph: string,
-  split: SplitResult<TensorSink & { path: string }>,
+  split: SplitResult<StagedSink>,
   draft: Omit<Manifest, 'version'>,
   file: string,
   options: ImportOptions,
   warnings: string[],
-): Promise<Manifest['runtime']> {
+): Promise<{ verdict: Manifest['runtime']; staged: Map<string, { path: string; sink?: StagedSink }> }> {
+  const key = await graphStructureKey(split);
+  const staged = new Map<string, { path: string; sink?: StagedSink }>();
+  const known = await knownVerdict(key);
+  if (known) {
+    for (const t of split.tensors) {
+      if (staged.has(t.sha256)) await t.sink.discard();
+      else staged.set(t.sha256, { path: t.sink.path, sink: t.sink });
+    }
+    return { verdict: known, staged };
+  }
   const dir = path.join(staging, BY_HASH);
   await fs.mkdir(dir);
   // Moved, not hard-linked: ORT refuses external data files with several links (in subgraphs).
-  const seen = new Set<string>();
   for (const t of split.tensors) {
-    if (seen.has(t.sha256)) await fs.rm(t.sink.path);
-    else await fs.rename(t.sink.path, path.join(dir, t.sha256));
-    seen.add(t.sha256);
+    if (staged.has(t.sha256)) await t.sink.discard();
+    else {
+      staged.set(t.sha256, { path: path.join(dir, t.sha256) });
+      await t.sink.ensureWritten();
+      await fs.rename(t.sink.path, path.join(dir, t.sha256));
+    }
   }
   try {
-    return await checkRunnableIsolated(
+    const verdict = await checkRunnableIsolated(
       stagedGraph,
       dir,
       { inputs: draft.inputs, outputs: draft.outputs },
       path.basename(file),
-      await graphStructureKey(split),
+      key,
     );
+    return { verdict, staged };
   } catch (e) {
     if (!options.allowUnrunnable || !(e instanceof TensorshareError)) throw e;
     warnings.push(`${e.message}; imported anyway: opens fail until an ONNX Runtime that runs it is installed`);
-    return { fastOpenLevel: 'disabled', unrunnable: { code: e.code, message: e.message } };
+    return { verdict: { fastOpenLevel: 'disabled', unrunnable: { code: e.code, message: e.message } }, staged };
   }
 }
 

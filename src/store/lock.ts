@@ -3,21 +3,40 @@
 // never deleted between "it exists, reuse it" and the manifest that uses it.
 // proper-lockfile's lock is a mkdir with a heartbeat: a holder killed by
 // SIGKILL goes stale after `stale` ms and the next caller takes over.
+// Callers in one process take turns in a queue first: only one of them at a
+// time polls for the file lock, so concurrent imports of one process (serve's
+// background imports) do not each retry the mkdir every few milliseconds.
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Layout } from './layout.js';
 
+/** The tail of each root's in-process queue. */
+const queues = new Map<string, Promise<unknown>>();
+
 export async function withLock<T>(l: Layout, fn: () => Promise<T>): Promise<T> {
-  const release = await lockfile.lock(l.root, {
-    lockfilePath: path.join(l.root, '.commit.lock'),
-    realpath: false,
-    stale: 10_000,
-    update: 2_000,
-    retries: { retries: 600, minTimeout: 5, maxTimeout: 100, factor: 1.5 },
+  const before = queues.get(l.root) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((r) => {
+    done = r;
   });
+  const tail = before.then(() => mine);
+  queues.set(l.root, tail);
   try {
-    return await fn();
+    await before;
+    const release = await lockfile.lock(l.root, {
+      lockfilePath: path.join(l.root, '.commit.lock'),
+      realpath: false,
+      stale: 10_000,
+      update: 2_000,
+      retries: { retries: 600, minTimeout: 5, maxTimeout: 100, factor: 1.5 },
+    });
+    try {
+      return await fn();
+    } finally {
+      await release().catch(() => {});
+    }
   } finally {
-    await release().catch(() => {});
+    done();
+    if (queues.get(l.root) === tail) queues.delete(l.root);
   }
 }

@@ -5,12 +5,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TensorshareError, rethrowNoSpace } from '../errors.js';
-import { ensureLayout, graphPath, manifestPath, tensorPath, variantPath, type Layout } from './layout.js';
+import { ensureLayout, isPresent, graphPath, manifestPath, tensorPath, variantPath, type Layout } from './layout.js';
 import { withLock } from './lock.js';
 import { uniqueTensors, type FileRef, type Manifest, type OpenMode, type VariantManifest } from './manifest.js';
-import { hasHugePages } from './huge-pages.js';
+import { hasHugePagesNow } from './huge-pages.js';
 import { copyPresized } from './presized-copy.js';
-import { cleanStaleStaging, commitFile, createStaging, writeAtomic } from './staging.js';
+import { cleanStaleStaging, commitFile, createStaging, removeStaging, writeAtomic } from './staging.js';
 
 export interface MaterializeResult {
   filesCopied: number;
@@ -18,14 +18,7 @@ export interface MaterializeResult {
   ms: number;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const exists = async (p: string): Promise<boolean> => isPresent(p);
 
 /** True when the manifest and every file it names are in the store. */
 export async function isResident(store: Layout, m: Manifest): Promise<boolean> {
@@ -77,7 +70,7 @@ async function copyFiles(
   const staging = await createStaging(store);
   // A presized copy is what gets huge pages; elsewhere the kernel's copy is better: it costs the
   // caller no buffer (a daemonless opener copies in its own process, whose private memory counts).
-  const copy = (await hasHugePages(store.root)) ? copyPresized : fs.copyFile;
+  const copy = (await hasHugePagesNow(store.root)) ? copyPresized : fs.copyFile;
   try {
     const staged: { file: string; dest: string }[] = [];
     for (const [i, f] of missing.entries()) {
@@ -102,7 +95,7 @@ async function copyFiles(
     });
     return { filesCopied: missing.length, bytesCopied: need, ms: performance.now() - t0 };
   } finally {
-    await fs.rm(staging, { recursive: true, force: true });
+    await removeStaging(staging);
   }
 }
 

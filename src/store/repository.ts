@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
 import { checkManifest, readJson, type Manifest, type VariantManifest } from './manifest.js';
-import { isValidName, isValidVersion, layout, manifestPath, modelDir, type Layout } from './layout.js';
+import { isPresent, isValidName, isValidVersion, layout, manifestPath, modelDir, type Layout } from './layout.js';
 
 export interface ModelRef {
   name: string;
@@ -34,6 +34,8 @@ export function compareVersions(a: string, b: string): number {
 }
 
 export async function listVersions(l: Layout, name: string): Promise<string[]> {
+  // A model not imported yet (every import of a new name asks): no failing readdir.
+  if (!isPresent(modelDir(l, name))) return [];
   try {
     const files = await fs.readdir(modelDir(l, name));
     return files

@@ -164,6 +164,22 @@ const VERDICTS_KEPT = 256;
 const verdicts = new Map<string, Promise<RuntimeVerdict>>();
 
 /**
+ * The verdict of a passed check of this structure in this process (a copy),
+ * or undefined: none yet, one still running, or one that failed (its model
+ * is then checked in its own name). Lets an import skip staging its tensors
+ * for a check it will not run.
+ */
+export async function knownVerdict(structureKey: string): Promise<RuntimeVerdict | undefined> {
+  const known = verdicts.get(structureKey);
+  return known === undefined
+    ? undefined
+    : known.then(
+        (v) => structuredClone(v),
+        () => undefined,
+      );
+}
+
+/**
  * Whether ONNX Runtime loads `graph` over the tensors in `tensorsDir` the way
  * fast-open does (runtime-check.ts); with `structureKey`, a graph of the same
  * structure checked before in this process gets that verdict without a check.

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Layout } from './layout.js';
+import { isPresent, type Layout } from './layout.js';
 import { readManifest } from './repository.js';
 import type { Manifest } from './manifest.js';
 import { writeAtomic } from './staging.js';
@@ -65,10 +65,9 @@ export async function stampedImport(
   version: string | undefined,
   file: string,
 ): Promise<Manifest | undefined> {
-  const [id, raw] = await Promise.all([
-    identity(file),
-    fs.readFile(stampPath(l, name, file), 'utf8').catch(() => undefined),
-  ]);
+  const stamp = stampPath(l, name, file);
+  if (!isPresent(stamp)) return undefined; // a first import: no failing read
+  const [id, raw] = await Promise.all([identity(file), fs.readFile(stamp, 'utf8').catch(() => undefined)]);
   if (!id || raw === undefined) return undefined;
   let s: Stamp;
   try {

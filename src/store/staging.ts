@@ -7,11 +7,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rethrowNoSpace } from '../errors.js';
 import type { TensorSink } from '../onnx/split.js';
 import type { FileHashPool } from './file-hash-pool.js';
-import type { Layout } from './layout.js';
+import { isPresent, type Layout } from './layout.js';
 
 export async function createStaging(l: Layout): Promise<string> {
   const dir = path.join(l.tmp, `${process.pid}-${randomBytes(6).toString('hex')}`);
-  await fs.mkdir(dir, { recursive: true });
+  // tmp/ is there after ensureLayout; a recursive mkdir costs a failing call more.
+  await fs
+    .mkdir(dir)
+    .catch((e: NodeJS.ErrnoException) =>
+      e.code === 'ENOENT' ? fs.mkdir(dir, { recursive: true }) : Promise.reject(e),
+    );
   return dir;
 }
 
@@ -43,26 +48,62 @@ export async function cleanStaleStaging(l: Layout): Promise<number> {
   return removed;
 }
 
+/** A staged tensor: a file in staging, or, when finish() found its hash already stored, bytes kept to write if needed. */
+export interface StagedSink extends TensorSink {
+  path: string;
+  /** Writes the staged file now if finish() left it unwritten (a commit that finds the stored copy gone needs it). */
+  ensureWritten(): Promise<void>;
+  /** Drops it (a duplicate, or already stored): removes the file when there is one. */
+  discard(): Promise<void>;
+}
+
+export interface SinkOptions {
+  /**
+   * With hashing inline: a tensor this says is stored already is not written to
+   * staging at all (fine-tuned variants share most of their tensors: a file made
+   * and removed again for each cost inode churn on the repository's disk). Its
+   * bytes are kept, up to `keepBytes` per factory, until the commit.
+   */
+  stored?: (sha256: string) => boolean;
+  /** Bytes a factory keeps in memory across its tensors (default 8 MiB); past it, tensors stream to files. */
+  keepBytes?: number;
+}
+
 /**
  * A TensorSink writing to a staging file while hashing it; with a pool, the
  * finished file is hashed on a worker thread instead (finish() then returns
- * the hash as a promise, so the caller goes on reading and writing).
+ * the hash as a promise, so the caller goes on reading and writing). With
+ * `o.stored`, see SinkOptions.
  */
 export function fileSink(
   dir: string,
   index: number,
   pool?: FileHashPool,
-): () => Promise<TensorSink & { path: string }> {
+  o: SinkOptions = {},
+): () => Promise<StagedSink> {
+  let keepLeft = o.stored && !pool ? (o.keepBytes ?? 8 * 2 ** 20) : 0;
   return async () => {
     const p = path.join(dir, `t${index++}`);
-    const fh = await fs.open(p, 'w', 0o644);
     const hash = pool ? undefined : createHash('sha256');
+    // Chunks held in memory until finish() knows the hash (copies: the split reuses its buffers).
+    let kept: Buffer[] | undefined = keepLeft > 0 ? [] : undefined;
+    let fh: fs.FileHandle | undefined = kept ? undefined : await fs.open(p, 'w', 0o644);
+    let written = fh !== undefined;
     let bytes = 0;
-    let closed = false;
     const close = async () => {
-      if (!closed) {
-        closed = true;
-        await fh.close();
+      const f = fh;
+      fh = undefined;
+      await f?.close();
+    };
+    const put = async (chunks: Buffer[]) => {
+      try {
+        fh ??= await fs.open(p, 'w', 0o644);
+        written = true;
+        if (chunks.length) await fh.writev(chunks);
+      } catch (e) {
+        await close();
+        await fs.rm(p, { force: true });
+        rethrowNoSpace(e, p);
       }
     };
     return {
@@ -70,23 +111,44 @@ export function fileSink(
       async write(chunk) {
         hash?.update(chunk);
         bytes += chunk.length;
-        try {
-          await fh.write(chunk);
-        } catch (e) {
-          await close();
-          await fs.rm(p, { force: true });
-          rethrowNoSpace(e, p);
+        if (kept && chunk.length <= keepLeft) {
+          keepLeft -= chunk.length;
+          kept.push(Buffer.from(chunk));
+          return;
         }
+        if (kept) {
+          const k = kept;
+          kept = undefined; // over the budget: this tensor streams to its file from here
+          await put(k);
+        }
+        await put([chunk]);
       },
       async finish() {
+        const sha256 = hash ? hash.digest('hex') : pool!.hash(p);
+        if (kept && !(typeof sha256 === 'string' && o.stored?.(sha256))) {
+          await put(kept);
+          kept = undefined;
+        }
         await close();
-        return { sha256: hash ? hash.digest('hex') : pool!.hash(p), bytes };
+        return { sha256, bytes };
+      },
+      async ensureWritten() {
+        if (written) return;
+        await put(kept ?? []);
+        kept = undefined;
+        await close();
+      },
+      async discard() {
+        kept = undefined;
+        await close();
+        if (written) await fs.unlink(p).catch(() => {});
       },
       async abort() {
+        kept = undefined;
         await close();
         await fs.rm(p, { force: true });
       },
-      readBack: () => fs.readFile(p),
+      readBack: async () => (written ? fs.readFile(p) : Buffer.concat(kept ?? [])),
     };
   };
 }
@@ -96,15 +158,18 @@ export function fileSink(
  * destination exists it already holds the same bytes: drop the staged copy.
  */
 export async function commitFile(staged: string, dest: string): Promise<'added' | 'existed'> {
-  try {
-    await fs.access(dest);
-    await fs.rm(staged, { force: true });
+  if (isPresent(dest)) {
+    await fs.unlink(staged).catch(() => {});
     return 'existed';
-  } catch {
-    await fs.chmod(staged, 0o444);
-    await fs.rename(staged, dest);
-    return 'added';
   }
+  await fs.chmod(staged, 0o444);
+  await fs.rename(staged, dest);
+  return 'added';
+}
+
+/** Removes a staging folder: one call when everything in it was committed, else the whole tree. */
+export async function removeStaging(dir: string): Promise<void> {
+  await fs.rmdir(dir).catch(() => fs.rm(dir, { recursive: true, force: true }));
 }
 
 /** Writes small content (manifests) atomically: staging file, then rename. */

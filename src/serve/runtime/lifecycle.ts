@@ -104,7 +104,12 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
       if (!e.pool) e.state = 'LOADING';
       e.fingerprint = fingerprint;
       try {
-        const def = await catalog.read(name, fingerprint);
+        const known = e.deferred;
+        e.deferred = undefined;
+        const def =
+          known && fingerprint !== undefined && known.source.fingerprint === fingerprint
+            ? known
+            : await catalog.read(name, fingerprint);
         e.fingerprint = def.source.fingerprint;
         const prev = e.pool?.deployed;
         const deferrable = background && imports !== undefined && !e.pool && def.config.minInstances === 0;
@@ -119,6 +124,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
         if (d === undefined) {
           e.state = 'LOADING';
           e.error = undefined;
+          e.deferred = def; // its background deploy reads the folder's fingerprint, not the whole definition again
           const first = imports!.pending() === 0;
           imports!.add(name);
           if (e.backlog > 0) imports!.promote(name); // requests already wait for it

@@ -4,6 +4,7 @@
 // rest of the serving layer reads (status, deployment). It changes nothing by
 // itself: lifecycle.ts moves entries between states.
 import type { DeployedFunction } from '../functions/deploy.js';
+import type { FunctionDefinition } from '../functions/repository.js';
 import type { ModelMetadata } from '../../tensor/index.js';
 import type { FunctionPool } from '../instances/pool.js';
 
@@ -41,6 +42,11 @@ export interface Entry {
   deployments: number;
   /** Runs the scheduler holds for this function (kept here so a pool created later starts with it). */
   backlog: number;
+  /**
+   * While its background import is queued: the definition read when it was deferred, used again
+   * when its files still have this fingerprint (not read and validated a second time).
+   */
+  deferred?: FunctionDefinition;
 }
 
 export interface FunctionRegistry {
