@@ -99,7 +99,7 @@ export async function runDensity(ctx: BenchContext): Promise<DensityResults> {
           mode: id,
           sessionOptions: s[id].sessionOptions,
         },
-        store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes },
+        store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes, root: st.store },
       });
     }
     try {
@@ -183,7 +183,7 @@ async function runTuning(ctx: BenchContext): Promise<TuningRow[]> {
           mode,
           sessionOptions: arena ? { intraOpNumThreads: t } : { intraOpNumThreads: t, enableCpuMemArena: false },
         },
-        store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes },
+        store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes, root: st.store },
       }));
       ctx.log(`density: tuning (${model.id} ${mode}, arena on/off)`);
       for (const r of await measureDensity({
