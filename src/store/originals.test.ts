@@ -16,6 +16,7 @@ import { layout, tensorPath } from './layout.js';
 import { openSession } from '../client/open-session.js';
 import { cuttableTensors, withOriginals } from './originals.js';
 import type { VariantManifest } from './manifest.js';
+import { verify } from './maintenance.js';
 
 let roots: TempRoots;
 let file: string;
@@ -75,6 +76,7 @@ test('the build records which originals ORT releases; opens cut them off and res
   assert.ok((await out(first)).equals(expected), 'a session opened before the trim is untouched by it');
   await first.release();
   await second.release();
+  assert.deepEqual((await verify(layout(roots.store))).problems, [], 'verify of the store accepts cut files');
 });
 
 test('another live process creating a session keeps the originals; a dead one does not', async () => {

@@ -153,18 +153,33 @@ function daemonOwns(store: Layout): boolean {
   return Number.isInteger(pid) && pid > 0 && pidAlive(pid);
 }
 
+/** The variant manifests under a root's variants/ (damaged or half-written ones are skipped: opening them fails on its own). */
+async function variantManifests(root: Layout): Promise<VariantManifest[]> {
+  const out: VariantManifest[] = [];
+  for (const d of await fs.readdir(root.variants).catch(() => [] as string[])) {
+    for (const f of await fs.readdir(path.join(root.variants, d)).catch(() => [] as string[])) {
+      try {
+        out.push(JSON.parse(await fs.readFile(path.join(root.variants, d, f), 'utf8')) as VariantManifest);
+      } catch {}
+    }
+  }
+  return out;
+}
+
 /** sha256s that some resident variant maps without recording them cuttable: never cut those. */
 async function pinned(store: Layout): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const d of await fs.readdir(store.variants).catch(() => [] as string[])) {
-    for (const f of await fs.readdir(path.join(store.variants, d)).catch(() => [] as string[])) {
-      try {
-        const v = JSON.parse(await fs.readFile(path.join(store.variants, d, f), 'utf8')) as VariantManifest;
-        for (const t of v.tensors ?? []) if (t.originalsTail === undefined) out.add(t.sha256);
-      } catch {
-        // A damaged or half-written variant manifest pins nothing; opening it fails on its own.
-      }
-    }
+  for (const v of await variantManifests(store))
+    for (const t of v.tensors ?? []) if (t.originalsTail === undefined) out.add(t.sha256);
+  return out;
+}
+
+/** The length each cuttable file of a root's variants has once cut (verify of a store skips files of exactly that length). */
+export async function cutLengths(root: Layout): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const v of await variantManifests(root)) {
+    if (!Array.isArray(v.tensors)) continue;
+    for (const t of cuttableTensors(v)) out.set(t.sha256, t.cutAt);
   }
   return out;
 }
