@@ -195,7 +195,8 @@ async function runTuning(ctx: BenchContext): Promise<TuningRow[]> {
       })) {
         const row = tuningRow(model.id, mode, r.label, r);
         const p = r.points[0];
-        if (p && ref) row.beyondBaseline = (p.totalBytes - st.bytes) / p.n - ref.totalBytes / ref.n;
+        if (p && ref)
+          row.beyondBaseline = (p.totalBytes - (p.storeResident ?? st.bytes)) / p.n - ref.totalBytes / ref.n;
         rows.push(row);
       }
     } finally {
