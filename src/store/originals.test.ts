@@ -12,7 +12,8 @@ import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { importModel } from './import.js';
 import { mlp, writeModel } from '../gen/index.js';
 import { buildFastRun, fastRunKey } from './fast-run.js';
-import { layout, tensorPath } from './layout.js';
+import { layout, tensorPath, variantPath } from './layout.js';
+import { materializeVariant } from './materialize.js';
 import { openSession } from '../client/open-session.js';
 import { cuttableTensors, withOriginals } from './originals.js';
 import type { VariantManifest } from './manifest.js';
@@ -118,4 +119,10 @@ test('a cut file fails loudly: ONNX Runtime refuses to create a session over it 
       extra: { session: { model_external_initializers_file_folder_path: layout(roots.store).tensors } },
     }),
   );
+  // A writer that copies what is missing (the daemon) sees cut files as such and makes them whole.
+  const key = fastRunKey(variant.ortVersion, variant.target);
+  await fs.rm(variantPath(layout(roots.store), variant.modelDigest, key));
+  const copied = await materializeVariant(layout(roots.repository), layout(roots.store), variant, key);
+  assert.equal(copied.filesCopied, cuttableTensors(variant).length);
+  assert.equal(await cutOff(), 0);
 });
