@@ -99,7 +99,7 @@ export async function runDensity(ctx: BenchContext): Promise<DensityResults> {
           mode: id,
           sessionOptions: s[id].sessionOptions,
         },
-        store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes },
+        store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes, root: st.store },
       });
     }
     try {
@@ -183,7 +183,7 @@ async function runTuning(ctx: BenchContext): Promise<TuningRow[]> {
           mode,
           sessionOptions: arena ? { intraOpNumThreads: t } : { intraOpNumThreads: t, enableCpuMemArena: false },
         },
-        store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes },
+        store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes, root: st.store },
       }));
       ctx.log(`density: tuning (${model.id} ${mode}, arena on/off)`);
       for (const r of await measureDensity({
@@ -195,7 +195,8 @@ async function runTuning(ctx: BenchContext): Promise<TuningRow[]> {
       })) {
         const row = tuningRow(model.id, mode, r.label, r);
         const p = r.points[0];
-        if (p && ref) row.beyondBaseline = (p.totalBytes - st.bytes) / p.n - ref.totalBytes / ref.n;
+        if (p && ref)
+          row.beyondBaseline = (p.totalBytes - (p.storeResident ?? st.bytes)) / p.n - ref.totalBytes / ref.n;
         rows.push(row);
       }
     } finally {

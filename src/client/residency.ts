@@ -11,6 +11,8 @@ import { graphPath, layout } from '../store/layout.js';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import { resolveModel } from '../store/repository.js';
 import { localSteps, makeResident } from '../store/resident.js';
+import { fastRunKey } from '../store/fast-run.js';
+import { withOriginals } from '../store/originals.js';
 import type { DaemonClient } from './daemon-client.js';
 
 export interface ResidentModel {
@@ -28,6 +30,12 @@ export interface ResidentModel {
   waitMs: number;
   /** Ends this hold on the files (a daemon lease). Idempotent. */
   release(): Promise<void>;
+  /**
+   * Runs a session creation over these files. Daemonless fast-run: the
+   * originals ONNX Runtime reads only while creating are in the store for its
+   * duration and trimmed after (store/originals.ts). Absent: call it as it is.
+   */
+  creating?<T>(create: () => Promise<T>): Promise<T>;
 }
 
 export interface Residency {
@@ -59,6 +67,11 @@ export function localResidency(paths: Partial<Paths> = {}): Residency {
         wasResident: !r.held,
         waitMs: performance.now() - t0,
         release: async () => {},
+        creating: async (create) => {
+          const v = r.variant;
+          if (r.mode !== 'fast-run' || !v) return create();
+          return (await withOriginals(repo, store, v, fastRunKey(v.ortVersion, v.target), create)).value;
+        },
       };
     },
   };

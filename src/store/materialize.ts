@@ -40,16 +40,31 @@ export async function residentModes(store: Layout, m: Manifest, fastRun: string)
   return modes;
 }
 
-/** Files of a model or variant missing from a root. */
+/** Bytes of a file, or undefined when it does not exist. */
+async function sizeOf(p: string): Promise<number | undefined> {
+  try {
+    return (await fs.stat(p)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Files of a model or variant missing from a root. `replace`: the file is
+ * there with another size -- a fast-run file a daemonless open cut its
+ * originals off (originals.ts) -- and a whole copy replaces it.
+ */
 export async function missingFiles(
   root: Layout,
   graph: FileRef,
   tensors: readonly FileRef[],
-): Promise<{ src: (l: Layout) => string; ref: FileRef }[]> {
-  const out: { src: (l: Layout) => string; ref: FileRef }[] = [];
-  if (!(await exists(graphPath(root, graph.sha256)))) out.push({ src: (l) => graphPath(l, graph.sha256), ref: graph });
+): Promise<{ src: (l: Layout) => string; ref: FileRef; replace: boolean }[]> {
+  const out: { src: (l: Layout) => string; ref: FileRef; replace: boolean }[] = [];
+  if (!(await exists(graphPath(root, graph.sha256))))
+    out.push({ src: (l) => graphPath(l, graph.sha256), ref: graph, replace: false });
   for (const t of uniqueTensors(tensors)) {
-    if (!(await exists(tensorPath(root, t.sha256)))) out.push({ src: (l) => tensorPath(l, t.sha256), ref: t });
+    const size = await sizeOf(tensorPath(root, t.sha256));
+    if (size !== t.bytes) out.push({ src: (l) => tensorPath(l, t.sha256), ref: t, replace: size !== undefined });
   }
   return out;
 }
@@ -79,7 +94,7 @@ async function copyFiles(
   // caller no buffer (a daemonless opener copies in its own process, whose private memory counts).
   const copy = (await hasHugePages(store.root)) ? copyPresized : fs.copyFile;
   try {
-    const staged: { file: string; dest: string }[] = [];
+    const staged: { file: string; dest: string; replace: boolean }[] = [];
     for (const [i, f] of missing.entries()) {
       const file = path.join(staging, `f${i}`);
       try {
@@ -94,10 +109,17 @@ async function copyFiles(
         }
         rethrowNoSpace(e, store.root);
       }
-      staged.push({ file, dest: f.src(store) });
+      staged.push({ file, dest: f.src(store), replace: f.replace });
     }
     await withLock(store, async () => {
-      for (const s of staged) await commitFile(s.file, s.dest);
+      for (const s of staged) {
+        if (!s.replace) await commitFile(s.file, s.dest);
+        else {
+          // Same content once whole: a rename replaces the cut file; sessions mapping it keep their pages.
+          await fs.chmod(s.file, 0o444);
+          await fs.rename(s.file, s.dest);
+        }
+      }
       await publish();
     });
     return { filesCopied: missing.length, bytesCopied: need, ms: performance.now() - t0 };
