@@ -11,7 +11,6 @@ import { graphPath, layout } from '../store/layout.js';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import { resolveModel } from '../store/repository.js';
 import { localSteps, makeResident } from '../store/resident.js';
-import { fastRunKey } from '../store/fast-run.js';
 import { withOriginals } from '../store/originals.js';
 import type { DaemonClient } from './daemon-client.js';
 
@@ -31,9 +30,10 @@ export interface ResidentModel {
   /** Ends this hold on the files (a daemon lease). Idempotent. */
   release(): Promise<void>;
   /**
-   * Runs a session creation over these files. Daemonless fast-run: the
-   * originals ONNX Runtime reads only while creating are in the store for its
-   * duration and trimmed after (store/originals.ts). Absent: call it as it is.
+   * Runs a session creation over these files. Fast-run: inside a creation
+   * window, with the originals ONNX Runtime reads only while creating whole
+   * (restored if the daemon owning the store cut them: store/originals.ts).
+   * Absent: call it as it is.
    */
   creating?<T>(create: () => Promise<T>): Promise<T>;
 }
@@ -70,7 +70,7 @@ export function localResidency(paths: Partial<Paths> = {}): Residency {
         creating: async (create) => {
           const v = r.variant;
           if (r.mode !== 'fast-run' || !v) return create();
-          return (await withOriginals(repo, store, v, fastRunKey(v.ortVersion, v.target), create)).value;
+          return (await withOriginals(repo, store, v, create)).value;
         },
       };
     },
@@ -81,7 +81,8 @@ export function localResidency(paths: Partial<Paths> = {}): Residency {
 export function daemonResidency(client: DaemonClient): Residency {
   return {
     async ensureResident(ref, mode) {
-      const lease = await client.open(ref, { mode });
+      // Serve's gateway creates no session: its instances open creation windows themselves.
+      const lease = await client.open(ref, { mode, ownWindow: true });
       let released = false;
       return {
         ref: lease.model,

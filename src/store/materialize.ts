@@ -10,6 +10,7 @@ import { withLock } from './lock.js';
 import { uniqueTensors, type FileRef, type Manifest, type OpenMode, type VariantManifest } from './manifest.js';
 import { hasHugePages } from './huge-pages.js';
 import { copyPresized } from './presized-copy.js';
+import { storeSizeOk } from './originals.js';
 import { cleanStaleStaging, commitFile, createStaging, writeAtomic } from './staging.js';
 
 export interface MaterializeResult {
@@ -50,21 +51,25 @@ async function sizeOf(p: string): Promise<number | undefined> {
 }
 
 /**
- * Files of a model or variant missing from a root. `replace`: the file is
- * there with another size -- a fast-run file a daemonless open cut its
- * originals off (originals.ts) -- and a whole copy replaces it.
+ * Files of a model or variant missing from a root. A fast-run file cut to its
+ * blobs (originals.ts) is there: the next creation window restores it in
+ * place, and a copy would give new sessions another inode than running ones
+ * map (the blobs twice in memory). `replace`: the file is there with a size
+ * it cannot have, and a whole copy replaces it.
  */
 export async function missingFiles(
   root: Layout,
   graph: FileRef,
-  tensors: readonly FileRef[],
+  tensors: readonly (FileRef & { originalsTail?: number })[],
 ): Promise<{ src: (l: Layout) => string; ref: FileRef; replace: boolean }[]> {
   const out: { src: (l: Layout) => string; ref: FileRef; replace: boolean }[] = [];
   if (!(await exists(graphPath(root, graph.sha256))))
     out.push({ src: (l) => graphPath(l, graph.sha256), ref: graph, replace: false });
+  const tails = new Map(tensors.map((t) => [t.sha256, t.originalsTail]));
   for (const t of uniqueTensors(tensors)) {
     const size = await sizeOf(tensorPath(root, t.sha256));
-    if (size !== t.bytes) out.push({ src: (l) => tensorPath(l, t.sha256), ref: t, replace: size !== undefined });
+    if (!storeSizeOk({ bytes: t.bytes, originalsTail: tails.get(t.sha256) }, size))
+      out.push({ src: (l) => tensorPath(l, t.sha256), ref: t, replace: size !== undefined });
   }
   return out;
 }
@@ -115,7 +120,7 @@ async function copyFiles(
       for (const s of staged) {
         if (!s.replace) await commitFile(s.file, s.dest);
         else {
-          // Same content once whole: a rename replaces the cut file; sessions mapping it keep their pages.
+          // A file of a size it cannot have (not written by this store's writers): replaced whole.
           await fs.chmod(s.file, 0o444);
           await fs.rename(s.file, s.dest);
         }

@@ -1,35 +1,47 @@
 // The original bytes at the end of a fast-run tensor file (fast-run.ts puts
 // them after the prepacked blobs, on a page of their own) are needed only
 // while a session is being created. ONNX Runtime runs PrePack on them at
-// every creation to find the stored blob (the blob's key is a hash of the
-// packed output), then releases them: a created session maps only the blobs
-// (measured on BERT-base: 324 MiB of originals, none mapped after creation).
-// Zeros there are no option while sessions are created: ORT then packs the
-// zeros, misses the stored blob and runs with wrong weights (measured).
+// every creation -- the first and every later one -- and looks the packed
+// result's hash up among the stored blobs (session_state.cc: the key is the
+// op type plus a hash of PrePack's output), then maps the stored blob and
+// releases the originals: a created session maps only the blobs (measured on
+// BERT-base: 324 MiB of originals, none mapped after creation). Zeros there
+// are no option while sessions are created: ORT then packs the zeros, misses
+// the stored blob and runs with wrong weights (measured).
 //
-// So a daemonless opener brackets every fast-run creation with a window and
-// the store cuts the originals off the files' ends between windows
-// (ftruncate: the blob pages that running sessions map stay). A cut file
-// fails loudly, never silently: ORT refuses an initializer beyond the end of
-// its file, and a process still touching a cut original gets SIGBUS.
+// So every fast-run creation is bracketed by a window, and a cutter may cut
+// the originals off the files' ends (ftruncate) while no window is open. The
+// cutter is the daemon that owns the store (daemon/originals-keeper.ts), a
+// while after the last window closed; a store without a daemon keeps its
+// originals (a daemonless open then never pays a restore).
+//
+// Why ORT never sees a truncated mapping:
+//   1. A cut happens only while no window is open (the protocol below), and
+//      every creation runs inside one, with the files whole.
+//   2. After creation ORT maps only the blobs, which lie before `cutAt` on
+//      whole pages: a cut never shortens a page a running session maps. The
+//      build records `originalsTail` only for files whose originals ORT was
+//      seen to release (releasedOriginals), so only those are ever cut.
+//   3. Before truncating, the cutter reads /proc/<pid>/maps of every process
+//      it may read: a file whose original bytes any of them maps is left
+//      whole (a creation outside the protocol, or an ORT that kept them).
+//   4. A process that still touched a cut original would get SIGBUS, never
+//      other bytes; a creation over a cut file fails loudly (ORT refuses an
+//      initializer beyond the file's end).
 //
 // The protocol needs no lock (each step is one file created or removed in
-// <store>/tmp, names starting with the pid, so cleanStaleStaging removes a
-// dead process's files and dead pids are ignored):
+// <store>/tmp, names starting with the pid of the process the window is for,
+// so cleanStaleStaging removes a dead process's files and dead pids are
+// ignored):
 //   opener: create marker `<pid>-open-*`; wait until no live `<pid>-cut-*`
 //           exists; restore cut originals from the repository; create the
-//           session; remove the marker; then cut, as below.
-//   cutter: create `<pid>-cut-*`; if a live marker of another window exists,
-//           remove it and stop; else truncate; remove it.
+//           session; remove the marker.
+//   cutter: create `<pid>-cut-*`; if a live open marker exists, remove it and
+//           stop; else truncate; remove it.
 // A cut whose marker check ran before an opener's marker existed started
 // before it too, so that opener waits for it to finish before restoring; a
-// cut that checks later sees the marker and does nothing.
-//
-// A tensor is cut only where its variant records `originalsTail`:
-// buildFastRun writes it for tensors whose originals ORT was seen to release
-// after creating the check session; this process's own mappings are checked
-// again before a cut. A store that a live daemon owns is never cut (its
-// clients create sessions without windows).
+// cut that checks later sees the marker and does nothing. A daemon restarted
+// in the middle of a window sees the opener's marker like any other.
 import fs from 'node:fs/promises';
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -62,16 +74,17 @@ export function cuttableTensors(v: VariantManifest): CuttableTensor[] {
   return [...seen.values()];
 }
 
-/** Byte ranges of files under `dir` that this process maps, by file name (/proc/self/maps). */
-export function mappedRanges(dir: string): Map<string, [number, number][]> {
-  const out = new Map<string, [number, number][]>();
+const MAPS_LINE = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s+(.+)$/;
+
+/** Byte ranges of files under `dir` that one process's maps text names, by file name. */
+function rangesIn(maps: string, dir: string, out = new Map<string, [number, number][]>()) {
   const prefix = `${path.resolve(dir)}/`;
-  for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s+(.+)$/.exec(line);
+  for (const line of maps.split('\n')) {
+    const m = MAPS_LINE.exec(line);
     if (!m || !m[4]!.startsWith(prefix)) continue;
     const offset = Number.parseInt(m[3]!, 16);
     const length = Number.parseInt(m[2]!, 16) - Number.parseInt(m[1]!, 16);
-    const name = m[4]!.slice(prefix.length);
+    const name = m[4]!.slice(prefix.length).replace(/ \(deleted\)$/, '');
     const list = out.get(name) ?? [];
     list.push([offset, offset + length]);
     out.set(name, list);
@@ -79,7 +92,27 @@ export function mappedRanges(dir: string): Map<string, [number, number][]> {
   return out;
 }
 
-/** Whether this process maps any byte of a file from `from` on (its originals). */
+/** Byte ranges of files under `dir` that this process maps, by file name (/proc/self/maps). */
+export function mappedRanges(dir: string): Map<string, [number, number][]> {
+  return rangesIn(readFileSync('/proc/self/maps', 'utf8'), dir);
+}
+
+/**
+ * Byte ranges of files under `dir` that any process this one may inspect
+ * maps (every /proc/<pid>/maps readable to it: its own user's processes, all
+ * of them as root). Processes of other users are covered by their windows only.
+ */
+export async function mappedRangesOfAll(dir: string): Promise<Map<string, [number, number][]>> {
+  const out = new Map<string, [number, number][]>();
+  for (const pid of await fs.readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const maps = await fs.readFile(`/proc/${pid}/maps`, 'utf8').catch(() => '');
+    if (maps) rangesIn(maps, dir, out);
+  }
+  return out;
+}
+
+/** Whether any byte of a file from `from` on (its originals) is in the ranges. */
 function mapsTail(ranges: Map<string, [number, number][]>, sha: string, from: number): boolean {
   return (ranges.get(sha) ?? []).some(([, end]) => end > from);
 }
@@ -113,9 +146,11 @@ async function writable(file: string): Promise<fs.FileHandle> {
 
 /**
  * Copies the cut-off originals back from the repository's whole file
- * (running sessions keep their blob pages). Synchronous reads and writes
- * through one small buffer: thousands of awaited chunks grew the opener's
- * private memory by about 1 MiB (V8 heap), which every instance would keep.
+ * (running sessions keep their blob pages: the file is extended in place,
+ * never replaced, so every process maps one inode). Synchronous reads and
+ * writes through one small buffer: thousands of awaited chunks grew the
+ * opener's private memory by about 1 MiB (V8 heap), which every instance
+ * would keep.
  */
 async function restoreFile(repo: Layout, store: Layout, t: CuttableTensor, buf: Buffer): Promise<number> {
   const dest = tensorPath(store, t.sha256);
@@ -140,17 +175,26 @@ async function restoreFile(repo: Layout, store: Layout, t: CuttableTensor, buf: 
   return t.bytes - size;
 }
 
-async function live(store: Layout, kind: string, except?: string): Promise<boolean> {
-  const entries = await fs.readdir(store.tmp).catch(() => [] as string[]);
-  return entries.some((e) => e !== except && e.includes(kind) && pidAlive(Number(e.split('-')[0])));
+/** Restores every cut file of a variant (the caller holds a window). Returns the bytes copied back. */
+export async function restoreOriginals(repo: Layout, store: Layout, v: VariantManifest): Promise<number> {
+  let restored = 0;
+  const tensors = cuttableTensors(v);
+  if (!tensors.length) return 0;
+  const buf = Buffer.allocUnsafeSlow(RESTORE_CHUNK);
+  for (const t of tensors) restored += await restoreFile(repo, store, t, buf);
+  return restored;
 }
 
-/** Whether a live daemon owns this store (<store>/.daemon/daemon.pid): its clients create sessions without windows. */
-function daemonOwns(store: Layout): boolean {
-  const file = path.join(store.root, '.daemon', 'daemon.pid');
-  if (!existsSync(file)) return false;
-  const pid = Number(readFileSync(file, 'utf8').trim().split(' ')[0]);
-  return Number.isInteger(pid) && pid > 0 && pidAlive(pid);
+/** Live markers of a kind in a root's tmp (a marker's name starts with the pid it is for). */
+async function liveMarkers(store: Layout, kind: string, except?: string): Promise<string[]> {
+  const entries = await fs.readdir(store.tmp).catch(() => [] as string[]);
+  return entries.filter((e) => e !== except && e.includes(kind) && pidAlive(Number(e.split('-')[0])));
+}
+
+/** Whether a creation window is open in any of these roots (the daemon's cutter asks before a cut). */
+export async function windowOpen(stores: readonly Layout[]): Promise<boolean> {
+  for (const s of stores) if ((await liveMarkers(s, OPEN)).length) return true;
+  return false;
 }
 
 /** The variant manifests under a root's variants/ (damaged or half-written ones are skipped: opening them fails on its own). */
@@ -184,31 +228,72 @@ export async function cutLengths(root: Layout): Promise<Map<string, number>> {
   return out;
 }
 
-export interface WindowOutcome {
-  /** Bytes copied back from the repository before the creation. */
-  restoredBytes: number;
-  /** Bytes cut off after it (0 while other creations run, or where a daemon owns the store). */
-  cutBytes: number;
-  /** Why nothing was cut, when nothing was. */
-  kept?: 'other-opens' | 'daemon' | 'nothing-cuttable';
+/** Whether `size` is a length a file of this variant tensor may have in a store: whole, or cut to its blobs. */
+export function storeSizeOk(t: { bytes: number; originalsTail?: number }, size: number | undefined): boolean {
+  if (size === t.bytes) return true;
+  const tail = t.originalsTail;
+  return tail !== undefined && tail > 0 && tail <= t.bytes && size === t.bytes - tail;
 }
 
-const marker = (kind: string) => `${process.pid}${kind}${randomBytes(6).toString('hex')}`;
+const marker = (kind: string, pid = process.pid) => `${pid}${kind}${randomBytes(6).toString('hex')}`;
 
-/** Cuts the originals of `tensors` off their store files unless a window is open (the cutter's side of the protocol). */
-async function cut(store: Layout, v: VariantManifest, key: string, tensors: CuttableTensor[]) {
-  const mine = marker(CUT);
-  await fs.writeFile(path.join(store.tmp, mine), '');
+/**
+ * Opens a creation window for process `pid` (the daemon opens one on behalf
+ * of a client that cannot write markers itself, `tag` naming the lease).
+ * Returns its closer.
+ */
+export async function openWindow(store: Layout, pid = process.pid, tag?: string): Promise<() => Promise<void>> {
+  const mine = path.join(store.tmp, tag ? `${pid}${OPEN}${tag}` : marker(OPEN, pid));
+  await fs.mkdir(store.tmp, { recursive: true });
+  await fs.writeFile(mine, '');
+  return () => fs.rm(mine, { force: true });
+}
+
+/** Waits until no live cut runs in the root (the opener's side, after its marker exists). */
+async function cutsDone(store: Layout): Promise<void> {
+  while ((await liveMarkers(store, CUT)).length) await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+}
+
+export interface CutOutcome {
+  cutBytes: number;
+  /** Why nothing was cut, when nothing was. */
+  kept?: 'window-open' | 'not-resident' | 'nothing-cuttable';
+  /** Files left whole because a process maps their originals. */
+  mapped: number;
+}
+
+/**
+ * The cutter's side: cuts the originals of variant `v` (resident under
+ * `key`) off its store files unless a window is open in any of `windows`
+ * (the roots whose openers may map these files; default the store alone).
+ * Run by one cutter at a time per store (the daemon's store queue).
+ */
+export async function cutOriginals(
+  store: Layout,
+  v: VariantManifest,
+  key: string,
+  windows: readonly Layout[] = [store],
+): Promise<CutOutcome> {
+  const tensors = cuttableTensors(v);
+  if (!tensors.length) return { cutBytes: 0, kept: 'nothing-cuttable', mapped: 0 };
+  const mine = path.join(store.tmp, marker(CUT));
+  await fs.mkdir(store.tmp, { recursive: true });
+  await fs.writeFile(mine, '');
   try {
-    if (await live(store, OPEN)) return { cutBytes: 0, kept: 'other-opens' as const };
+    if (await windowOpen(windows)) return { cutBytes: 0, kept: 'window-open', mapped: 0 };
     // An evicted variant may be copied in whole again any moment: leave its files alone.
-    if (!existsSync(variantPath(store, v.modelDigest, key))) return { cutBytes: 0, kept: 'nothing-cuttable' as const };
+    if (!existsSync(variantPath(store, v.modelDigest, key))) return { cutBytes: 0, kept: 'not-resident', mapped: 0 };
     const keep = await pinned(store);
-    const ranges = mappedRanges(store.tensors);
+    const ranges = await mappedRangesOfAll(store.tensors);
     let cutBytes = 0;
+    let mapped = 0;
     for (const t of tensors) {
-      // This process still maps the originals: ORT kept them here (another kernel reads them).
-      if (keep.has(t.sha256) || mapsTail(ranges, t.sha256, t.cutAt)) continue;
+      if (keep.has(t.sha256)) continue;
+      // Some process maps the originals (a creation outside any window, or an ORT that kept them).
+      if (mapsTail(ranges, t.sha256, t.cutAt)) {
+        mapped++;
+        continue;
+      }
       const file = tensorPath(store, t.sha256);
       const size = (await fs.stat(file)).size;
       if (size !== t.bytes) continue;
@@ -220,41 +305,62 @@ async function cut(store: Layout, v: VariantManifest, key: string, tensors: Cutt
       }
       cutBytes += size - t.cutAt;
     }
-    return { cutBytes };
+    return { cutBytes, mapped };
   } finally {
-    await fs.rm(path.join(store.tmp, mine), { force: true });
+    await fs.rm(mine, { force: true });
   }
 }
 
+/** Bytes of a variant's originals that are not in the store now. */
+export async function cutBytesOf(store: Layout, v: VariantManifest): Promise<number> {
+  let n = 0;
+  for (const t of cuttableTensors(v)) {
+    const size = await fs.stat(tensorPath(store, t.sha256)).then(
+      (s) => s.size,
+      () => t.bytes,
+    );
+    n += Math.max(0, t.bytes - size);
+  }
+  return n;
+}
+
 /**
- * Runs `create` (a session creation over the store's files of variant `v`,
- * resident under `key`) with the originals present, then cuts them off when
- * no other creation needs them. Variants without cuttable tensors run
- * `create` as it is.
+ * Runs `create` (a session creation over the store's files of variant `v`)
+ * inside a window, with the originals whole: restores cut ones from the
+ * repository first. Variants without cuttable tensors run `create` as it is.
+ * Never cuts: the daemon owning the store does, a while after the last
+ * window closed (a store without a daemon keeps its originals).
  */
 export async function withOriginals<T>(
   repo: Layout,
   store: Layout,
   v: VariantManifest,
-  key: string,
   create: () => Promise<T>,
-): Promise<{ value: T; outcome: WindowOutcome }> {
+): Promise<{ value: T; restoredBytes: number }> {
   const tensors = cuttableTensors(v);
-  if (!tensors.length)
-    return { value: await create(), outcome: { restoredBytes: 0, cutBytes: 0, kept: 'nothing-cuttable' } };
-  const mine = marker(OPEN);
-  await fs.mkdir(store.tmp, { recursive: true });
-  await fs.writeFile(path.join(store.tmp, mine), '');
-  let restoredBytes = 0;
-  let value: T;
+  if (!tensors.length) return { value: await create(), restoredBytes: 0 };
+  let close: () => Promise<void>;
   try {
-    while (await live(store, CUT)) await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
-    const buf = Buffer.allocUnsafeSlow(RESTORE_CHUNK);
-    for (const t of tensors) restoredBytes += await restoreFile(repo, store, t, buf);
-    value = await create();
-  } finally {
-    await fs.rm(path.join(store.tmp, mine), { force: true });
+    close = await openWindow(store);
+  } catch (e) {
+    // A process of another user (serve's instance users) may not write the store's tmp: it cannot
+    // restore either, so it creates over whole files or fails loudly over cut ones. A daemon whose
+    // clients run as other users keeps its originals (setting `originals`: serve sets `keep`).
+    if (!['EACCES', 'EPERM', 'EROFS'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    return { value: await create(), restoredBytes: 0 };
   }
-  if (daemonOwns(store)) return { value, outcome: { restoredBytes, cutBytes: 0, kept: 'daemon' } };
-  return { value, outcome: { restoredBytes, ...(await cut(store, v, key, tensors)) } };
+  try {
+    await cutsDone(store);
+    const restoredBytes = await restoreOriginals(repo, store, v);
+    return { value: await create(), restoredBytes };
+  } finally {
+    await close();
+  }
+}
+
+/** Closes windows opened with `tag` in these roots, whoever opened them (a restarted daemon, for a lease it took over). */
+export async function closeTaggedWindows(stores: readonly Layout[], tag: string): Promise<void> {
+  for (const s of stores)
+    for (const e of await fs.readdir(s.tmp).catch(() => [] as string[]))
+      if (e.endsWith(`${OPEN}${tag}`)) await fs.rm(path.join(s.tmp, e), { force: true });
 }
