@@ -9,6 +9,7 @@ import type { PreparedModel } from './models.js';
 import type { DensityModelResult, DensityResults, TuningRow } from './results.js';
 import type { InputSpec, Opener } from './protocol.js';
 import { layout } from '../store/layout.js';
+import { startStoreDaemon } from './store-daemon.js';
 import type { ModeId } from './settings.js';
 
 const BASELINE_INPUTS: InputSpec[] = [{ name: 'X', dtype: 'float32', shape: [1, 4], fill: 'ones' }];
@@ -100,6 +101,8 @@ export async function runDensity(ctx: BenchContext): Promise<DensityResults> {
           sessionOptions: s[id].sessionOptions,
         },
         store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes, root: st.store },
+        // The default mode as served: a daemon owns the store and cuts the originals between creations.
+        ...(id === 'fast-run' ? { owner: () => startStoreDaemon(ctx.repository, st.store, model.ref) } : {}),
       });
     }
     try {

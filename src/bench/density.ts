@@ -33,6 +33,12 @@ export interface DensityMode {
   /** Human description of the session options and environment. */
   settings: string;
   /**
+   * Started before the mode's first process and stopped after its last (the
+   * daemon owning a fast-run store); `settle` runs before every point's
+   * reading (its steady state: the originals cut).
+   */
+  owner?: () => Promise<{ settle(): Promise<{ ms: number; cut: boolean }>; stop(): Promise<void> }>;
+  /**
    * The single-process peer: at each N, one process whose one session serves
    * N concurrent callers (no isolation) instead of N processes.
    */
@@ -129,6 +135,14 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
     selfAnonGrowth: NaN,
     servedMode: '',
   };
+  const owner = await mode.owner?.();
+  const settle = async (n: number) => {
+    if (!owner) return;
+    const st = await owner.settle();
+    log(
+      `density ${mode.id}: N=${n} settled in ${Math.round(st.ms)} ms (${st.cut ? 'originals cut' : 'originals NOT cut'})`,
+    );
+  };
   try {
     if (mode.singleProcess) {
       for (const n of opts.counts) {
@@ -173,6 +187,7 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
       });
       await Promise.all(lanes);
       await sleep(opts.settleMs ?? 500);
+      await settle(n);
       points.push(await measurePoint(workers, mode));
       const p = points[points.length - 1]!;
       log(
@@ -184,6 +199,7 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
     log(`density ${mode.id}: ${result.error}`);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
+    await owner?.stop();
   }
   if (reports.length > 0) {
     result.openMs = median(reports.map((r) => msBetween(r.marks.openStart, r.marks.opened)));

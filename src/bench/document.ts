@@ -249,7 +249,7 @@ function densityModel(r: BenchResults, dm: DensityModelResult, o: ReportOptions)
   const out: string[] = [`### ${info?.label ?? dm.model}`, ''];
   const frResident = dm.modes.find((m) => m.id === 'fast-run')?.points.at(-1)?.storeResident;
   out.push(
-    `Weights ${formatBytes(info?.weightBytes ?? 0)}; store bytes: fast-open ${formatBytes(dm.storeBytes['fast-open'] ?? 0)}, fast-run ${formatBytes(dm.storeBytes['fast-run'] ?? 0)} as copied (the variant alone, as the daemon keeps the default mode's store), ${formatBytes(frResident ?? dm.storeBytes['fast-run'] ?? 0)} with the largest N open (a daemonless fast-run open cuts off the original bytes ONNX Runtime reads only while creating a session, store/originals.ts).`,
+    `Weights ${formatBytes(info?.weightBytes ?? 0)}; store bytes: fast-open ${formatBytes(dm.storeBytes['fast-open'] ?? 0)}, fast-run ${formatBytes(dm.storeBytes['fast-run'] ?? 0)} as copied (the variant alone, as the daemon keeps the default mode's store), ${formatBytes(frResident ?? dm.storeBytes['fast-run'] ?? 0)} with the largest N open (the store's daemon cuts off the original bytes ONNX Runtime reads only while creating a session once no creation has been in progress for 10 s, daemon/originals-keeper.ts).`,
   );
   out.push('');
   const ns = d.counts;

@@ -9,7 +9,9 @@
 // without `own_window`), the daemon opens one in the client's name for the
 // lease's life and restores cut originals before the Open answers.
 //
-// A daemon restarted in the middle of a window sees the opener's marker
+// The linger counts from the last change of a store's tmp folder (a window
+// opened or closed there, a staging folder): windows are often shorter than
+// the keeper's tick. A daemon restarted in the middle of a window sees the opener's marker
 // (named after the opener's pid) like any other and does not cut; the linger
 // starts again at its start. Cuts run in the store queue, so they never
 // overlap a materialization or an eviction.
@@ -137,6 +139,15 @@ export function createOriginalsKeeper(deps: KeeperDeps) {
         return 0;
       }
       keptLogged = false;
+      // Windows are often shorter than a tick: every marker created or removed changes the mtime
+      // of the tmp folder it lives in, so the linger counts from the last one closed.
+      for (const st of stores()) {
+        const m = await fs.stat(st.tmp).then(
+          (x) => x.mtimeMs,
+          () => 0,
+        );
+        lastWindow = Math.max(lastWindow, m);
+      }
       if (now() - lastWindow < deps.lingerMs) return 0;
       return await admission.storeOp(async () => {
         let total = 0;
