@@ -1,8 +1,9 @@
 // The daemon cuts fast-run originals off its store once no session creation
 // window has been open for originalsLinger, and only then: an instance's
 // window (a daemonless open in the daemon's store, as serve's instances do)
-// restores them for its creation; a lease whose client opens no window of its
-// own gets one from the daemon for the lease's life; a daemon restarted in
+// restores them for its creation; the client library opens its own window and
+// has the daemon restore cut ones; a lease whose client opens no window of
+// its own gets one from the daemon for the lease's life; a daemon restarted in
 // the middle of a window does not cut under it, and keeps a cut store
 // resident. Sessions opened before a cut compute what plain ORT computes.
 // Real daemon processes, real files, real ORT sessions.
@@ -84,19 +85,28 @@ describe('fast-run originals in a daemon-owned store', () => {
     await c.close(deploy.leaseId);
   });
 
-  test('a lease without its own window: restored before the answer, whole for the lease, cut after it ends', async () => {
+  test('the client library: a creation on a cut store gets them restored by the daemon, the cut follows while the session lives', async () => {
+    await until(async () => (await cutOff()) === trimmed(), 20_000, 'a cut store');
+    const m = await open('mlp', { mode: 'fast-run', client: c, sessionOptions: { intraOpNumThreads: 1 } });
+    assert.equal(m.mode, 'fast-run');
+    assert.ok((await out(m.session)).equals(expected));
+    await until(async () => (await cutOff()) === trimmed(), 20_000, 'the cut after the creation, lease still held');
+    assert.ok((await out(m.session)).equals(expected), 'a session mapping the files while they are cut');
+    await m.release();
+  });
+
+  test('a lease without its own window (another user, an older client): restored before the answer, whole for the lease', async () => {
     await until(async () => (await cutOff()) === trimmed(), 20_000, 'a cut store');
     const seen = d.logs.length;
-    const m = await open('mlp', { mode: 'fast-run', client: c, sessionOptions: { intraOpNumThreads: 1 } });
+    const l = await c.open('mlp', { mode: 'fast-run' });
     assert.equal(await cutOff(), 0, 'the Open answered with the originals whole');
-    assert.ok((await out(m.session)).equals(expected));
     await until(
-      () => d.logs.slice(seen).some((l) => l.msg === 'fast-run originals kept: a session creation window is open'),
+      () => d.logs.slice(seen).some((x) => x.msg === 'fast-run originals kept: a session creation window is open'),
       20_000,
       "the daemon's tick seeing the lease's window",
     );
     assert.equal(await cutOff(), 0, 'kept while the lease lives');
-    await m.release();
+    await c.close(l.leaseId);
     await until(async () => (await cutOff()) === trimmed(), 20_000, 'the cut after the lease ended');
   });
 

@@ -237,6 +237,11 @@ export function storeSizeOk(t: { bytes: number; originalsTail?: number }, size: 
 
 const marker = (kind: string, pid = process.pid) => `${pid}${kind}${randomBytes(6).toString('hex')}`;
 
+/** A window this process may not open (its user may not write the store's tmp). */
+export function cannotWrite(e: unknown): boolean {
+  return ['EACCES', 'EPERM', 'EROFS'].includes((e as NodeJS.ErrnoException).code ?? '');
+}
+
 /**
  * Opens a creation window for process `pid` (the daemon opens one on behalf
  * of a client that cannot write markers itself, `tag` naming the lease).
@@ -250,7 +255,7 @@ export async function openWindow(store: Layout, pid = process.pid, tag?: string)
 }
 
 /** Waits until no live cut runs in the root (the opener's side, after its marker exists). */
-async function cutsDone(store: Layout): Promise<void> {
+export async function cutsDone(store: Layout): Promise<void> {
   while ((await liveMarkers(store, CUT)).length) await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
 }
 
@@ -346,7 +351,7 @@ export async function withOriginals<T>(
     // A process of another user (serve's instance users) may not write the store's tmp: it cannot
     // restore either, so it creates over whole files or fails loudly over cut ones. A daemon whose
     // clients run as other users keeps its originals (setting `originals`: serve sets `keep`).
-    if (!['EACCES', 'EPERM', 'EROFS'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    if (!cannotWrite(e)) throw e;
     return { value: await create(), restoredBytes: 0 };
   }
   try {
