@@ -137,7 +137,7 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
           `plain ORT did not fit ${n} processes in this machine's memory; its total is extrapolated from its last two points`,
         );
       notes.push(
-        `fast-open: ${formatBytes(fo.totalBytes)}, ${x(plain.bytes / fo.totalBytes)} less than plain (store ${formatBytes(d.storeBytes['fast-open'] ?? 0)}); fast-run's store is the variant alone: ${formatBytes(d.storeBytes['fast-run'] ?? 0)} as copied, ${formatBytes(fr.storeResident ?? d.storeBytes['fast-run'] ?? 0)} with ${n} sessions open (ONNX Runtime re-runs PrePack on the original bytes kept after each prepacked blob at every session creation, its key being a hash of the packed output, then releases them: a daemonless open restores them from the repository for its creation and cuts them off the files after, store/originals.ts)`,
+        `fast-open: ${formatBytes(fo.totalBytes)}, ${x(plain.bytes / fo.totalBytes)} less than plain (store ${formatBytes(d.storeBytes['fast-open'] ?? 0)}); fast-run's store is the variant alone: ${formatBytes(d.storeBytes['fast-run'] ?? 0)} as copied, ${formatBytes(fr.storeResident ?? d.storeBytes['fast-run'] ?? 0)} with ${n} sessions open (ONNX Runtime re-runs PrePack on the original bytes kept after each prepacked blob at every session creation, its key being a hash of the packed output, then releases them: the daemon owning the store cuts them off once no creation has been in progress for its linger, and each creation's window restores them from the repository, daemon/originals-keeper.ts)`,
       );
       if (plainMalloc) {
         const rm = plainMalloc.bytes / fr.totalBytes;
