@@ -126,6 +126,8 @@ export function createOriginalsKeeper(deps: KeeperDeps) {
   }
 
   let keptLogged = false;
+  /** The activity stamp (lastWindow) of the last pass that found nothing to cut. */
+  let settledAt = Number.NEGATIVE_INFINITY;
   async function tick(): Promise<number> {
     if (deps.originals === 'keep' || cutting) return 0;
     cutting = true;
@@ -149,14 +151,21 @@ export function createOriginalsKeeper(deps: KeeperDeps) {
         lastWindow = Math.max(lastWindow, m);
       }
       if (now() - lastWindow < deps.lingerMs) return 0;
+      // Nothing in any tmp changed since a pass left nothing to cut: no file can have become whole
+      // (a restore runs in a window, a copy in a staging folder), so no pass -- no stat of every file.
+      if (lastWindow <= settledAt) return 0;
+      const seen = lastWindow;
       return await admission.storeOp(async () => {
         let total = 0;
+        let settled = true;
         for (const { u, v, ns } of await whole()) {
           const res = await cutOriginals(ns.store, v, variantKeyOf(u), stores());
           if (res.kept === 'window-open') {
             lastWindow = now();
+            settled = false;
             break;
           }
+          if (res.mapped) settled = false;
           if (res.cutBytes || res.mapped) {
             total += res.cutBytes;
             log.info(
@@ -165,6 +174,8 @@ export function createOriginalsKeeper(deps: KeeperDeps) {
             );
           }
         }
+        // Its own cut markers changed the tmp folders: the next pass (after the linger) finds nothing and settles.
+        if (settled && total === 0) settledAt = seen;
         return total;
       });
     } finally {
