@@ -22,7 +22,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localResidency } from '../client/residency.js';
 import { bundledFile, packageRoot } from '../paths.js';
-import { findFastRun } from '../store/fast-run.js';
+import { fastRunKey, findFastRun } from '../store/fast-run.js';
+import { cutOriginals } from '../store/originals.js';
+import { resolveModel } from '../store/repository.js';
 import { importModel } from '../store/import.js';
 import { layout } from '../store/layout.js';
 import { buildFastRunIsolated } from '../store/runtime-process.js';
@@ -163,12 +165,14 @@ interface PhasePlan {
   opener: Opener;
   env: Record<string, string | undefined>;
   skipped?: string;
+  /** Before every run of the plan (fast-run-cut: the originals cut off its store, as the daemon leaves a served model). */
+  before?: () => Promise<void>;
 }
 
 async function phasePlans(
   model: PreparedModel,
   repository: string,
-  stores: { shm: string; huge?: string; hugeWhy: string },
+  stores: { shm: string; cut: string; huge?: string; hugeWhy: string },
 ): Promise<PhasePlan[]> {
   const s = modeSettings(1);
   const ts = (mode: 'fast-open' | 'fast-run' | 'auto', store: string): Opener => ({
@@ -188,6 +192,18 @@ async function phasePlans(
     },
     { id: 'fast-open', label: 'tensorshare fast-open', opener: ts('fast-open', stores.shm), env: {} },
     { id: 'fast-run', label: 'tensorshare fast-run', opener: ts('fast-run', stores.shm), env: {} },
+    {
+      id: 'fast-run-cut',
+      label: 'tensorshare fast-run, originals cut (restored by the open)',
+      opener: ts('fast-run', stores.cut),
+      env: {},
+      // What an instance started after the daemon's linger pays: its window restores the originals.
+      before: async () => {
+        const m = await resolveModel(layout(repository), model.ref);
+        const v = await findFastRun(layout(repository), m.digest);
+        if (v) await cutOriginals(layout(stores.cut), v, fastRunKey(v.ortVersion, v.target));
+      },
+    },
     { id: 'auto', label: 'tensorshare auto', opener: ts('auto', stores.shm), env: {} },
     {
       id: 'fast-run-thp-malloc',
@@ -294,11 +310,20 @@ export async function runColdPhases(o: { quick: boolean; log(line: string): void
     log(hugeStore.mounted ? `huge pages: ${hugeStore.detail}` : `huge pages: ${hugeStore.detail}; scenarios skipped`);
     // Both modes resident up front in every store, so no measured open copies files; the huge-page store is
     // written by the product's materialize (presized files).
+    const cutStore = path.join(shm, 'store-cut');
+    await fs.mkdir(cutStore);
+    for (const m of models)
+      await (await localResidency({ repository, store: cutStore }).ensureResident(m.ref, 'fast-run')).release();
     for (const s of hugeStore.mounted ? [store, hugeDir] : [store])
       for (const m of models)
         for (const mode of ['fast-run', 'fast-open'] as const)
           await (await localResidency({ repository, store: s }).ensureResident(m.ref, mode)).release();
-    const stores = { shm: store, huge: hugeStore.mounted ? hugeDir : undefined, hugeWhy: hugeStore.detail };
+    const stores = {
+      shm: store,
+      cut: cutStore,
+      huge: hugeStore.mounted ? hugeDir : undefined,
+      hugeWhy: hugeStore.detail,
+    };
 
     const phases: PhaseScenario[] = [];
     for (const m of models) {
@@ -313,6 +338,7 @@ export async function runColdPhases(o: { quick: boolean; log(line: string): void
           const { p, r } = runnable[(rep + k) % runnable.length]!;
           if (r.error) continue;
           try {
+            await p.before?.();
             r.rows.push(await runPhase({ opener: p.opener, inputs: m.inputs(1), steadyRuns: 5 }, p.env, 300_000));
           } catch (e) {
             r.error = (e as Error).message;

@@ -7,6 +7,7 @@
 // files of the other mode) are added, so `totalBytes` is the whole cost.
 // A step that would not fit in the machine's available memory (minus a
 // reserve) is skipped and the mode stops there.
+import { treeBytes } from './fsbytes.js';
 import { readSmapsByFile, readSmapsRollup, sumRollups, emptyRollup, type SmapsRollup } from '../proc/smaps.js';
 import { memAvailable } from './machine.js';
 import { msBetween, type InputSpec, type Opener, type OpenReport } from './protocol.js';
@@ -22,10 +23,21 @@ export interface DensityMode {
   env?: Record<string, string | undefined>;
   /** Node flags of the workers. */
   execArgv?: string[];
-  /** tensorshare: the store's tensor folder (mappings under it are the shared weights) and the bytes resident in the store for this mode. */
-  store?: { tensorsDir: string; residentBytes: number };
+  /**
+   * tensorshare: the store's tensor folder (mappings under it are the shared
+   * weights) and the bytes resident in the store for this mode; with `root`,
+   * the store's allocated bytes are read again at every point instead (a
+   * fast-run open trims the originals it no longer needs, store/originals.ts).
+   */
+  store?: { tensorsDir: string; residentBytes: number; root?: string };
   /** Human description of the session options and environment. */
   settings: string;
+  /**
+   * Started before the mode's first process and stopped after its last (the
+   * daemon owning a fast-run store); `settle` runs before every point's
+   * reading (its steady state: the originals cut).
+   */
+  owner?: () => Promise<{ settle(): Promise<{ ms: number; cut: boolean }>; stop(): Promise<void> }>;
   /**
    * The single-process peer: at each N, one process whose one session serves
    * N concurrent callers (no isolation) instead of N processes.
@@ -41,6 +53,8 @@ export interface DensityPoint {
   storePss: number;
   /** Store bytes no process maps: added to the total. */
   storeUnmapped: number;
+  /** Bytes allocated in the store at this point (tensorshare; absent in results written before it was read per point). */
+  storeResident?: number;
   /** Bytes of store mappings copied on write (0 when weights stay shared). */
   storeCopied: number;
   /** sum.pss + storeUnmapped. */
@@ -121,6 +135,14 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
     selfAnonGrowth: NaN,
     servedMode: '',
   };
+  const owner = await mode.owner?.();
+  const settle = async (n: number) => {
+    if (!owner) return;
+    const st = await owner.settle();
+    log(
+      `density ${mode.id}: N=${n} settled in ${Math.round(st.ms)} ms (${st.cut ? 'originals cut' : 'originals NOT cut'})`,
+    );
+  };
   try {
     if (mode.singleProcess) {
       for (const n of opts.counts) {
@@ -132,7 +154,7 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
         workers.push(w);
         reports.push((await w.next('ready', opts.readyTimeoutMs ?? 180_000)).report);
         await sleep(opts.settleMs ?? 500);
-        points.push({ ...measurePoint([w], mode), n }); // one process: per process = total
+        points.push({ ...(await measurePoint([w], mode)), n }); // one process: per process = total
         log(`density ${mode.id}: ${n} callers, total ${(points.at(-1)!.totalBytes / 2 ** 20).toFixed(0)} MiB`);
         await w.stop();
         workers.pop();
@@ -165,7 +187,8 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
       });
       await Promise.all(lanes);
       await sleep(opts.settleMs ?? 500);
-      points.push(measurePoint(workers, mode));
+      await settle(n);
+      points.push(await measurePoint(workers, mode));
       const p = points[points.length - 1]!;
       log(
         `density ${mode.id}: N=${n} total ${(p.totalBytes / 2 ** 20).toFixed(0)} MiB (${(p.perProcessBytes / 2 ** 20).toFixed(1)} MiB/process)`,
@@ -176,6 +199,7 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
     log(`density ${mode.id}: ${result.error}`);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
+    await owner?.stop();
   }
   if (reports.length > 0) {
     result.openMs = median(reports.map((r) => msBetween(r.marks.openStart, r.marks.opened)));
@@ -187,7 +211,7 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
   return result;
 }
 
-function measurePoint(workers: readonly Worker[], mode: DensityMode): DensityPoint {
+async function measurePoint(workers: readonly Worker[], mode: DensityMode): Promise<DensityPoint> {
   const rollups: SmapsRollup[] = [];
   let storePss = 0;
   let storeCopied = 0;
@@ -201,13 +225,15 @@ function measurePoint(workers: readonly Worker[], mode: DensityMode): DensityPoi
     }
   }
   const sum = rollups.length ? sumRollups(rollups) : emptyRollup();
-  const storeUnmapped = mode.store ? Math.max(0, mode.store.residentBytes - storePss) : 0;
+  const resident = mode.store?.root ? (await treeBytes(mode.store.root)).allocated : mode.store?.residentBytes;
+  const storeUnmapped = resident !== undefined ? Math.max(0, resident - storePss) : 0;
   const totalBytes = sum.pss + storeUnmapped;
   return {
     n: workers.length,
     sum,
     storePss,
     storeUnmapped,
+    storeResident: resident,
     storeCopied,
     totalBytes,
     perProcessBytes: totalBytes / workers.length,

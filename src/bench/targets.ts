@@ -137,7 +137,7 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
           `plain ORT did not fit ${n} processes in this machine's memory; its total is extrapolated from its last two points`,
         );
       notes.push(
-        `fast-open: ${formatBytes(fo.totalBytes)}, ${x(plain.bytes / fo.totalBytes)} less than plain (store ${formatBytes(d.storeBytes['fast-open'] ?? 0)}); fast-run's store is the variant alone, ${formatBytes(d.storeBytes['fast-run'] ?? 0)}: each prepacked tensor file holds the original bytes and the packed blob, because ONNX Runtime re-runs PrePack on the originals at every load to find the stored blob (its key is a hash of the packed output)`,
+        `fast-open: ${formatBytes(fo.totalBytes)}, ${x(plain.bytes / fo.totalBytes)} less than plain (store ${formatBytes(d.storeBytes['fast-open'] ?? 0)}); fast-run's store is the variant alone: ${formatBytes(d.storeBytes['fast-run'] ?? 0)} as copied, ${formatBytes(fr.storeResident ?? d.storeBytes['fast-run'] ?? 0)} with ${n} sessions open (ONNX Runtime re-runs PrePack on the original bytes kept after each prepacked blob at every session creation, its key being a hash of the packed output, then releases them: the daemon owning the store cuts them off once no creation has been in progress for its linger, and each creation's window restores them from the repository, daemon/originals-keeper.ts)`,
       );
       if (plainMalloc) {
         const rm = plainMalloc.bytes / fr.totalBytes;
@@ -147,7 +147,7 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
       }
       const base = pointAt(r.density!.baseline, n);
       if (base) {
-        const store = d.storeBytes['fast-run'] ?? 0;
+        const store = fr.storeResident ?? d.storeBytes['fast-run'] ?? 0;
         const rest = fr.totalBytes - store - base.totalBytes;
         notes.push(
           `where fast-run's ${formatBytes(fr.totalBytes)} go: the store (weights, once) ${formatBytes(store)}; ${n} × runtime baseline (Node + ORT + a trivial session) ${formatBytes(base.totalBytes)} (${formatBytes(base.totalBytes / n)} each); sessions beyond that ${formatBytes(rest)} (${formatBytes(rest / n)} each)`,

@@ -277,7 +277,12 @@ export class DaemonClient {
     }).finally(() => this.unhold());
   }
 
-  async open(model: string, options: { mode?: OpenMode } = {}): Promise<ClientLease> {
+  /**
+   * `ownWindow`: this caller brackets its fast-run session creations with
+   * creation windows itself, or creates none (store/originals.ts); otherwise
+   * the daemon holds one for the lease while it lives.
+   */
+  async open(model: string, options: { mode?: OpenMode; ownWindow?: boolean } = {}): Promise<ClientLease> {
     const mode = options.mode ?? this.settings.mode ?? '';
     return this.trace.span(
       'open-rpc',
@@ -286,7 +291,7 @@ export class DaemonClient {
         for (let attempt = 0; ; attempt++) {
           await this.ready();
           try {
-            const req = { attachmentId: this.attachmentId!, model, mode };
+            const req = { attachmentId: this.attachmentId!, model, mode, ownWindow: options.ownWindow === true };
             const res = await this.unary<P.OpenResponse>((md, o, cb) => this.stub.open(req, md, o, cb));
             const l = res.lease;
             if (!l)

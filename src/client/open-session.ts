@@ -42,10 +42,9 @@ export async function openSession(ref: string, options: OpenSessionOptions = {})
   if (options.mode === 'auto') return openAuto(ref, options);
   const r = await localResidency(options).ensureResident(ref, options.mode);
   const t1 = performance.now();
-  const session = await createStoreSession(r.graphPath, r.mode, r.tensorsDir, {
-    logSeverityLevel: 3,
-    ...options.sessionOptions,
-  });
+  const create = () =>
+    createStoreSession(r.graphPath, r.mode, r.tensorsDir, { logSeverityLevel: 3, ...options.sessionOptions });
+  const session = await (r.creating ? r.creating(create) : create());
   const t2 = performance.now();
   let released = false;
   return {

@@ -6,7 +6,10 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import type { SessionOptions } from '../store/ort-options.js';
+import path from 'node:path';
 import { createTracer } from '../trace.js';
+import { layout } from '../store/layout.js';
+import { cannotWrite, cutBytesOf, cutsDone, cuttableTensors, openWindow } from '../store/originals.js';
 import { createStoreSession } from './create-session.js';
 import { DaemonClient, type ClientLease, type DaemonClientOptions } from './daemon-client.js';
 import { openOnDevice, type DeviceRunOptions } from './device-open.js';
@@ -58,14 +61,17 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
   if (onDevice) return openDeviceModel(ref, onDevice.device, options);
   const client = options.client ?? sharedClient(options);
   const t0 = performance.now();
-  const lease = await client.open(ref, { mode: options.mode });
+  const lease = await client.open(ref, { mode: options.mode, ownWindow: true });
   const t1 = performance.now();
   let session: InferenceSession;
   try {
     session = await client.tracer.span(
       'create-session',
       `create-${lease.leaseId}`,
-      () => createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions),
+      () =>
+        inCreationWindow(client, lease, () =>
+          createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions),
+        ),
       { model: lease.model },
     );
   } catch (e) {
@@ -89,6 +95,43 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
       await client.close(lease.leaseId);
     },
   };
+}
+
+/**
+ * A fast-run creation inside a creation window (store/originals.ts): the
+ * originals ONNX Runtime re-packs at every creation are whole for it, and the
+ * daemon owning the store cuts them again after its linger. This process
+ * opens the window itself where it may write the store's tmp; cut originals
+ * (or no window of its own: another user) are restored by the daemon for a
+ * second lease, whose window the daemon holds until the creation ends.
+ */
+async function inCreationWindow<T>(client: DaemonClient, lease: ClientLease, create: () => Promise<T>): Promise<T> {
+  const v = lease.variant;
+  if (lease.mode !== 'fast-run' || !v || !cuttableTensors(v).length) return create();
+  const store = layout(path.dirname(lease.tensorsDir));
+  const daemonWindow = async () => {
+    const w = await client.open(lease.model, { mode: 'fast-run' });
+    try {
+      return await create();
+    } finally {
+      await client.close(w.leaseId).catch(() => {});
+    }
+  };
+  let close: () => Promise<void>;
+  try {
+    close = await openWindow(store);
+  } catch (e) {
+    if (!cannotWrite(e)) throw e;
+    return daemonWindow();
+  }
+  try {
+    await cutsDone(store);
+    // Cut before this window opened: the daemon restores them (it owns the files); the window keeps them.
+    if ((await cutBytesOf(store, v)) > 0) return await daemonWindow();
+    return await create();
+  } finally {
+    await close();
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { graphPath, layout } from '../store/layout.js';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import { resolveModel } from '../store/repository.js';
 import { localSteps, makeResident } from '../store/resident.js';
+import { withOriginals } from '../store/originals.js';
 import type { DaemonClient } from './daemon-client.js';
 
 export interface ResidentModel {
@@ -28,6 +29,13 @@ export interface ResidentModel {
   waitMs: number;
   /** Ends this hold on the files (a daemon lease). Idempotent. */
   release(): Promise<void>;
+  /**
+   * Runs a session creation over these files. Fast-run: inside a creation
+   * window, with the originals ONNX Runtime reads only while creating whole
+   * (restored if the daemon owning the store cut them: store/originals.ts).
+   * Absent: call it as it is.
+   */
+  creating?<T>(create: () => Promise<T>): Promise<T>;
 }
 
 export interface Residency {
@@ -59,6 +67,11 @@ export function localResidency(paths: Partial<Paths> = {}): Residency {
         wasResident: !r.held,
         waitMs: performance.now() - t0,
         release: async () => {},
+        creating: async (create) => {
+          const v = r.variant;
+          if (r.mode !== 'fast-run' || !v) return create();
+          return (await withOriginals(repo, store, v, create)).value;
+        },
       };
     },
   };
@@ -68,7 +81,8 @@ export function localResidency(paths: Partial<Paths> = {}): Residency {
 export function daemonResidency(client: DaemonClient): Residency {
   return {
     async ensureResident(ref, mode) {
-      const lease = await client.open(ref, { mode });
+      // Serve's gateway creates no session: its instances open creation windows themselves.
+      const lease = await client.open(ref, { mode, ownWindow: true });
       let released = false;
       return {
         ref: lease.model,

@@ -46,6 +46,8 @@ export interface LeaseDeps {
   trace: Tracer;
   now: () => number;
   persist(): Promise<void>;
+  /** A lease ended (closed, or its client gone). */
+  onRelease?(l: LeaseRec): void;
 }
 
 export type Leases = ReturnType<typeof createLeases>;
@@ -95,6 +97,7 @@ export function createLeases(deps: LeaseDeps) {
 
   function release(l: LeaseRec): void {
     leases.delete(l.id);
+    deps.onRelease?.(l);
     attachments.get(l.attachmentId)?.leases.delete(l.id);
     const u = r.units.get(l.unitKey);
     if (!u) return;

@@ -17,6 +17,7 @@ import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import { listModels, resolveModel } from '../store/repository.js';
 import { createStaging } from '../store/staging.js';
 import { createAdmission, type BeforeMaterialize, type Counters } from './admission.js';
+import { createOriginalsKeeper } from './originals-keeper.js';
 import { createLeases, randomId, type Attachment, type LeaseRec, type Reattached } from './leases.js';
 import { prepareRoots } from './permissions.js';
 import { policy as policyByName } from './policy/index.js';
@@ -118,6 +119,14 @@ export function createManager(deps: ManagerDeps) {
     persist,
     beforeMaterialize: deps.beforeMaterialize,
   });
+  const keeper = createOriginalsKeeper({
+    admission,
+    namespaces: nss,
+    originals: config.originals,
+    lingerMs: config.originalsLingerMs,
+    log,
+    now,
+  });
   const leases = createLeases({
     admission,
     namespaces: nss,
@@ -126,12 +135,15 @@ export function createManager(deps: ManagerDeps) {
     trace,
     now,
     persist,
+    onRelease: (l) =>
+      void keeper.leaseEnded(l.id).catch((e) => log.warn({ err: e, lease: l.id }, 'cannot close a creation window')),
   });
   const snapshotText = snapshotWriter(admission, leases, pins);
   const writer = stateWriter(stateFile, () => snapshotText(now()));
   const r = admission.residency;
   let opSeq = 0;
   let reclaimTimer: NodeJS.Timeout | undefined;
+  let originalsTimer: NodeJS.Timeout | undefined;
 
   async function start(): Promise<void> {
     await prepareRoots(config.repository, config.store, nss.values(), config.tenants.length > 0);
@@ -160,6 +172,13 @@ export function createManager(deps: ManagerDeps) {
       config.reclaimIntervalMs,
     );
     reclaimTimer.unref();
+    if (config.originals === 'cut') {
+      originalsTimer = setInterval(
+        () => void keeper.tick().catch((e) => log.error({ err: e }, 'cutting fast-run originals failed')),
+        Math.min(1000, Math.max(50, config.originalsLingerMs / 2)),
+      );
+      originalsTimer.unref();
+    }
     log.info(
       {
         resident: [...r.units.values()].filter((u) => u.resident).length,
@@ -180,6 +199,8 @@ export function createManager(deps: ManagerDeps) {
 
   async function stop(): Promise<void> {
     if (reclaimTimer) clearInterval(reclaimTimer);
+    if (originalsTimer) clearInterval(originalsTimer);
+    keeper.stop();
     await admission.stop();
     await persist();
   }
@@ -199,7 +220,14 @@ export function createManager(deps: ManagerDeps) {
     return { ns, m: await resolveIn(ns, s.name, s.version, ref) };
   }
 
-  async function open(caller: Caller, attachmentId: string, ref: string, modeIn: string): Promise<Opened> {
+  /** `ownWindow`: the client brackets its fast-run creations with windows itself (or creates none). */
+  async function open(
+    caller: Caller,
+    attachmentId: string,
+    ref: string,
+    modeIn: string,
+    ownWindow = false,
+  ): Promise<Opened> {
     const a = leases.attachments.get(attachmentId);
     if (!a || a.detached || a.tenant !== caller.tenant) {
       throw new TensorshareError(
@@ -232,6 +260,12 @@ export function createManager(deps: ManagerDeps) {
             admission.counters.hits++;
           }
           admission.touch(u);
+          // Fast-run: the originals ORT reads while the client creates its session are whole
+          // (restored) before the answer, and stay for the lease unless the client opens its own windows.
+          await keeper.leaseOpened(lease.id, u, a.pid, ownWindow).catch((e) => {
+            leases.release(lease);
+            throw e;
+          });
         } finally {
           admission.drop(u);
         }
@@ -529,6 +563,8 @@ export function createManager(deps: ManagerDeps) {
     unpin,
     attach: leases.attach,
     detach: leases.detach,
+    /** The fast-run originals' cutter (tests drive its tick). */
+    originals: keeper,
     /** For tests and the CLI: the current budget in bytes. */
     budget: admission.budget,
     /** For the device tier (device-tier.ts): store residency and model resolution. */

@@ -278,7 +278,7 @@ export async function serve(manager: Manager, config: DaemonConfig, log: Logger)
     },
     open: unary<P.OpenRequest, P.OpenResponse>('Open', async (c, req) => {
       const r = checkOpen(req);
-      return { lease: leaseMessage(await manager.open(c, r.attachmentId, r.model, r.mode)) };
+      return { lease: leaseMessage(await manager.open(c, r.attachmentId, r.model, r.mode, r.ownWindow)) };
     }),
     close: unary<P.CloseRequest, object>('Close', (c, req) => {
       manager.close(c, checkId(req.leaseId, 'lease_id'));

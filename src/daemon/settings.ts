@@ -38,6 +38,8 @@ export interface DaemonConfig {
   policy: PolicyName;
   ttlMs: number;
   reclaimIntervalMs: number;
+  originals: 'cut' | 'keep';
+  originalsLingerMs: number;
   prebuildFastRun: boolean;
   pathImport: boolean;
   maxUploadBytes: number;
@@ -106,7 +108,8 @@ type Kind =
   | 'devices'
   | 'count'
   | 'count0'
-  | 'hugePages';
+  | 'hugePages'
+  | 'originals';
 
 export interface Setting {
   key: string;
@@ -217,6 +220,24 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'duration',
     value: '5s',
     description: 'period of the reclaimer (expiry, budget overrun, dead restored clients)',
+  }),
+  setting({
+    key: 'originals',
+    flag: '--originals <mode>',
+    env: 'TENSORSHARE_ORIGINALS',
+    kind: 'originals',
+    value: 'cut',
+    description:
+      "fast-run files' original bytes, which ONNX Runtime reads only while it creates a session: `cut` (off the store once no creation window has been open for `originalsLinger`; restored from the repository for the next creation), `keep` (always in the store; `serve` sets it when instances run as other users, who cannot open windows)",
+  }),
+  setting({
+    key: 'originalsLinger',
+    flag: '--originals-linger <duration>',
+    env: 'TENSORSHARE_ORIGINALS_LINGER',
+    kind: 'duration',
+    value: '10s',
+    description:
+      'how long fast-run originals stay after the last session creation ended (`originals: cut`): instances started within it restore nothing',
   }),
   setting({
     key: 'prebuildFastRun',
@@ -505,6 +526,11 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     policy: policyName,
     ttlMs: get('ttl', wrap(parseDuration)),
     reclaimIntervalMs: get('reclaimInterval', wrap(parseDuration)),
+    originals: get('originals', (v, w) => {
+      if (v !== 'cut' && v !== 'keep') throw bad(w, `expected cut or keep, got '${String(v)}'`);
+      return v;
+    }),
+    originalsLingerMs: get('originalsLinger', wrap(parseDuration)),
     prebuildFastRun: get('prebuildFastRun', parseBool),
     // Computed default: path import is safe only when the daemon serves a single owner.
     pathImport: pick('pathImport') ? get('pathImport', parseBool) : tenants.length === 0,

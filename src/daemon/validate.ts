@@ -68,6 +68,7 @@ export function checkOpen(r: P.OpenRequest): P.OpenRequest {
     attachmentId: checkId(r.attachmentId, 'attachment_id'),
     model: checkModel(r.model),
     mode: checkMode(r.mode),
+    ownWindow: r.ownWindow === true,
   };
 }
 

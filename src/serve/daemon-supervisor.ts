@@ -31,7 +31,10 @@ export interface SuperviseOptions {
   socket: string;
   env: NodeJS.ProcessEnv;
   log: Logger;
-  /** Group of an owned daemon's socket (instances running as another user connect through it). */
+  /**
+   * Group of an owned daemon's socket (instances running as another user
+   * connect through it); such a daemon keeps fast-run originals whole.
+   */
   socketGroup?: number;
   /** First restart delay of an owned daemon; doubles per crash in a row up to maxBackoffMs. */
   initialBackoffMs?: number;
@@ -171,6 +174,8 @@ async function startDaemon(o: SuperviseOptions): Promise<ChildProcess> {
       '--owner-fd',
       '3',
       ...(o.socketGroup === undefined ? [] : ['--socket-group', String(o.socketGroup)]),
+      // Instances of other users cannot open creation windows in the store (store/originals.ts).
+      ...(o.socketGroup === undefined ? [] : ['--originals', 'keep']),
     ],
     {
       env: o.env,

@@ -16,6 +16,7 @@ import {
   type VariantManifest,
 } from './manifest.js';
 import { fastRunKey } from './fast-run.js';
+import { storeSizeOk } from './originals.js';
 import { mapBounded } from '../bounded.js';
 
 /** File system calls a scan overlaps: a daemon's start scans every resident model (a thousand at a node of many functions). */
@@ -131,7 +132,9 @@ export async function scanStore(store: Layout, options: { removeIncomplete?: boo
     const [variant, mtimeMs] = readVariants[i]!;
     const ok = variant?.graph && Array.isArray(variant.tensors);
     const fl = ok ? filesOf(store, variant.graph, variant.tensors) : [];
-    if (ok && complete(fl))
+    // A fast-run file cut to its blobs between creation windows (originals.ts) is complete.
+    const whole = ok && files.get(graphPath(store, variant.graph.sha256)) === variant.graph.bytes;
+    if (whole && variant.tensors.every((t) => storeSizeOk(t, files.get(tensorPath(store, t.sha256)))))
       resident.push({
         kind: 'variant',
         manifestFile,

@@ -1,7 +1,8 @@
 // Builds the fast-run variant of a model: ONNX Runtime optimizes the graph
 // once (all levels) and saves it with prepacked weights as external data.
 // We then re-lay that single data file as content-addressed tensor files:
-// each holds the tensor's original bytes followed by its prepacked blobs, so
+// each holds the tensor's prepacked blobs followed by its original bytes
+// (ORT re-packs those at every session creation to find the stored blob), so
 // the `prepacked_N` offsets stay within one file as ORT requires. Tensors
 // with no blobs come out byte-identical to the fast-open tensor files and so
 // share them. Keyed by (model digest, ORT version, CPU target).
@@ -26,6 +27,7 @@ import {
 import { ForwardReader, bufferSource, editFields, encodeKey, lenField, WIRE_LEN } from '../onnx/wire.js';
 import { storeSessionOptions } from './ort-options.js';
 import { checkVariant } from './variant-check.js';
+import { releasedOriginals } from './originals.js';
 import { ortVersion } from '../ort-version.js';
 import { cpuTarget } from './cpu-target.js';
 import { graphPath, tensorPath, variantPath, type Layout } from './layout.js';
@@ -35,6 +37,8 @@ import { listVariants } from './repository.js';
 import { commitFile, createStaging, writeAtomic } from './staging.js';
 
 const BLOB_ALIGN = 64;
+/** The original data starts on a page boundary, so cutting it off leaves whole blob pages. */
+const ORIGINAL_ALIGN = 4096;
 
 export function fastRunKey(version = ortVersion(), target = cpuTarget()): string {
   return `fast-run-${version}-${target}`;
@@ -111,7 +115,7 @@ export async function buildFastRun(
     }
     try {
       const data = await fs.open(path.join(staging, dataName), 'r').catch(() => undefined);
-      const files: { staged: string; sha256: string; bytes: number; name: string; prepacked: number }[] = [];
+      const files: RelaidTensor[] = [];
       let graph: Buffer;
       try {
         graph = await editFields(await fs.readFile(optGraph), optGraph, async (field, body) =>
@@ -130,12 +134,11 @@ export async function buildFastRun(
       const graphSha = createHash('sha256').update(graph).digest('hex');
       const stagedGraph = path.join(staging, 'graph.onnx');
       await fs.writeFile(stagedGraph, graph);
-      const variant: VariantManifest = {
-        ...base,
-        status: 'ok',
-        graph: { sha256: graphSha, bytes: graph.length },
-        tensors: files.map(({ name, sha256, bytes, prepacked }) => ({ name, sha256, bytes, prepacked })),
-      };
+      // Tensors whose originals ORT releases once the check session exists (originals.ts may trim those).
+      let released = new Set<string>();
+      const withOriginals = files
+        .filter((f) => f.prepacked > 0)
+        .map((f) => ({ sha256: f.sha256, bytes: f.bytes, cutAt: f.bytes - f.originalsTail }));
       const own = new Set(m.tensors.map((t) => t.sha256));
       const newBytes = [
         ...new Map(files.filter((f) => !own.has(f.sha256)).map((f) => [f.sha256, f.bytes])).values(),
@@ -147,13 +150,28 @@ export async function buildFastRun(
         const check = await checkVariant(
           ort,
           session,
-          () =>
-            ort.InferenceSession.create(
+          async () => {
+            const s = await ort.InferenceSession.create(
               graphPath(repo, graphSha),
               storeSessionOptions('fast-run', repo.tensors, { logSeverityLevel: 4, intraOpNumThreads: 1 }),
-            ),
+            );
+            released = releasedOriginals(repo.tensors, withOriginals);
+            return s;
+          },
           { modelBytes, variantNewBytes: newBytes },
         );
+        const variant: VariantManifest = {
+          ...base,
+          status: 'ok',
+          graph: { sha256: graphSha, bytes: graph.length },
+          tensors: files.map(({ name, sha256, bytes, prepacked, originalsTail }) => ({
+            name,
+            sha256,
+            bytes,
+            prepacked,
+            ...(released.has(sha256) ? { originalsTail } : {}),
+          })),
+        };
         return publish(check.problem ? unavailable(check.problem) : { ...variant, probe: check.probe });
       });
     } finally {
@@ -188,12 +206,22 @@ async function dropInitializerInputs(graph: Buffer, what: string): Promise<Buffe
   return Buffer.concat(parts);
 }
 
+interface RelaidTensor {
+  staged: string;
+  sha256: string;
+  bytes: number;
+  name: string;
+  prepacked: number;
+  /** Bytes at the file's end holding the original data (from a page boundary after the blobs). */
+  originalsTail: number;
+}
+
 /** Moves one initializer's bytes (and prepacked blobs) out of ORT's data file into its own content-addressed file. */
 async function relayTensor(
   tensorBytes: Buffer,
   data: fs.FileHandle | undefined,
   staging: string,
-  files: { staged: string; sha256: string; bytes: number; name: string; prepacked: number }[],
+  files: RelaidTensor[],
 ): Promise<Buffer | undefined> {
   const { Tensor } = onnxTypes();
   const t = Tensor.toObject(Tensor.decode(tensorBytes), TO_OBJECT) as TensorHeader;
@@ -206,8 +234,12 @@ async function relayTensor(
     await data.read(b, 0, length, offset);
     return b;
   };
-  const parts: Buffer[] = [await read(Number(entries.get('offset') ?? 0), Number(entries.get('length')))];
-  let size = parts[0]!.length;
+  const original = await read(Number(entries.get('offset') ?? 0), Number(entries.get('length')));
+  // Blobs first, the original last on a page of its own: ORT reads the original only while it
+  // creates a session, so the store can cut it off the file's end between creations
+  // (originals.ts) -- a cut file fails loudly (ORT refuses an initializer beyond the file's end).
+  const parts: Buffer[] = [];
+  let size = 0;
   const newEntries: { key: string; value: string }[] = [];
   let prepacked = 0;
   for (const [k, v] of entries) {
@@ -223,18 +255,29 @@ async function relayTensor(
     size += Number(m[3]);
     prepacked++;
   }
+  const pad = prepacked ? (ORIGINAL_ALIGN - (size % ORIGINAL_ALIGN)) % ORIGINAL_ALIGN : 0;
+  parts.push(Buffer.alloc(pad));
+  const originalAt = size + pad;
+  parts.push(original);
   const content = Buffer.concat(parts);
   const sha256 = createHash('sha256').update(content).digest('hex');
   const staged = path.join(staging, `v${files.length}`);
   await fs.writeFile(staged, content);
-  files.push({ staged, sha256, bytes: content.length, name: t.name ?? '', prepacked });
+  files.push({
+    staged,
+    sha256,
+    bytes: content.length,
+    name: t.name ?? '',
+    prepacked,
+    originalsTail: content.length - originalAt,
+  });
   return Buffer.from(
     Tensor.encode(
       Tensor.fromObject({
         ...t,
         externalData: [
           { key: 'location', value: sha256 },
-          { key: 'offset', value: '0' },
+          { key: 'offset', value: String(originalAt) },
           { key: 'length', value: entries.get('length') },
           ...newEntries,
         ],

@@ -83,8 +83,15 @@ export interface VariantManifest {
   /** How the probe went for an 'ok' variant: 'passed', or why it was skipped. */
   probe?: string;
   graph: FileRef;
-  /** Files the graph maps: original tensors and tensors extended with their prepacked blobs. */
-  tensors: (FileRef & { name: string; prepacked: number })[];
+  /**
+   * Files the graph maps: original tensors and tensors extended with their
+   * prepacked blobs. `originalsTail` (absent in variants built before it
+   * existed): the file ends with that many bytes (from a page boundary) of
+   * original data that ORT reads only while creating a session and was seen
+   * to release afterwards, so the store may cut them off between creations
+   * (store/originals.ts).
+   */
+  tensors: (FileRef & { name: string; prepacked: number; originalsTail?: number })[];
 }
 
 export function ioSpec(v: ValueInfo): IoSpec {

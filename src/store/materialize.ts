@@ -10,6 +10,7 @@ import { withLock } from './lock.js';
 import { uniqueTensors, type FileRef, type Manifest, type OpenMode, type VariantManifest } from './manifest.js';
 import { hasHugePagesNow } from './huge-pages.js';
 import { copyPresized } from './presized-copy.js';
+import { storeSizeOk } from './originals.js';
 import { cleanStaleStaging, commitFile, createStaging, removeStaging, writeAtomic } from './staging.js';
 
 export interface MaterializeResult {
@@ -33,16 +34,35 @@ export async function residentModes(store: Layout, m: Manifest, fastRun: string)
   return modes;
 }
 
-/** Files of a model or variant missing from a root. */
+/** Bytes of a file, or undefined when it does not exist. */
+async function sizeOf(p: string): Promise<number | undefined> {
+  try {
+    return (await fs.stat(p)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Files of a model or variant missing from a root. A fast-run file cut to its
+ * blobs (originals.ts) is there: the next creation window restores it in
+ * place, and a copy would give new sessions another inode than running ones
+ * map (the blobs twice in memory). `replace`: the file is there with a size
+ * it cannot have, and a whole copy replaces it.
+ */
 export async function missingFiles(
   root: Layout,
   graph: FileRef,
-  tensors: readonly FileRef[],
-): Promise<{ src: (l: Layout) => string; ref: FileRef }[]> {
-  const out: { src: (l: Layout) => string; ref: FileRef }[] = [];
-  if (!(await exists(graphPath(root, graph.sha256)))) out.push({ src: (l) => graphPath(l, graph.sha256), ref: graph });
+  tensors: readonly (FileRef & { originalsTail?: number })[],
+): Promise<{ src: (l: Layout) => string; ref: FileRef; replace: boolean }[]> {
+  const out: { src: (l: Layout) => string; ref: FileRef; replace: boolean }[] = [];
+  if (!(await exists(graphPath(root, graph.sha256))))
+    out.push({ src: (l) => graphPath(l, graph.sha256), ref: graph, replace: false });
+  const tails = new Map(tensors.map((t) => [t.sha256, t.originalsTail]));
   for (const t of uniqueTensors(tensors)) {
-    if (!(await exists(tensorPath(root, t.sha256)))) out.push({ src: (l) => tensorPath(l, t.sha256), ref: t });
+    const size = await sizeOf(tensorPath(root, t.sha256));
+    if (!storeSizeOk({ bytes: t.bytes, originalsTail: tails.get(t.sha256) }, size))
+      out.push({ src: (l) => tensorPath(l, t.sha256), ref: t, replace: size !== undefined });
   }
   return out;
 }
@@ -72,7 +92,7 @@ async function copyFiles(
   // caller no buffer (a daemonless opener copies in its own process, whose private memory counts).
   const copy = (await hasHugePagesNow(store.root)) ? copyPresized : fs.copyFile;
   try {
-    const staged: { file: string; dest: string }[] = [];
+    const staged: { file: string; dest: string; replace: boolean }[] = [];
     for (const [i, f] of missing.entries()) {
       const file = path.join(staging, `f${i}`);
       try {
@@ -87,10 +107,17 @@ async function copyFiles(
         }
         rethrowNoSpace(e, store.root);
       }
-      staged.push({ file, dest: f.src(store) });
+      staged.push({ file, dest: f.src(store), replace: f.replace });
     }
     await withLock(store, async () => {
-      for (const s of staged) await commitFile(s.file, s.dest);
+      for (const s of staged) {
+        if (!s.replace) await commitFile(s.file, s.dest);
+        else {
+          // A file of a size it cannot have (not written by this store's writers): replaced whole.
+          await fs.chmod(s.file, 0o444);
+          await fs.rename(s.file, s.dest);
+        }
+      }
       await publish();
     });
     return { filesCopied: missing.length, bytesCopied: need, ms: performance.now() - t0 };

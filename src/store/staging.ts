@@ -20,7 +20,8 @@ export async function createStaging(l: Layout): Promise<string> {
   return dir;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, as another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
