@@ -87,7 +87,7 @@ describe('fast-run originals in a daemon-owned store', () => {
 
   test('the client library: a creation on a cut store gets them restored by the daemon, the cut follows while the session lives', async () => {
     await until(async () => (await cutOff()) === trimmed(), 20_000, 'a cut store');
-    const m = await open('mlp', { mode: 'fast-run', client: c, sessionOptions: { intraOpNumThreads: 1 } });
+    const m = await open('mlp', { env: {}, mode: 'fast-run', client: c, sessionOptions: { intraOpNumThreads: 1 } });
     assert.equal(m.mode, 'fast-run');
     assert.ok((await out(m.session)).equals(expected));
     await until(async () => (await cutOff()) === trimmed(), 20_000, 'the cut after the creation, lease still held');

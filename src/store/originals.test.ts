@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import { testEnv } from '../testing/env.js';
 import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { importModel } from './import.js';
 import { mlp, writeModel } from '../gen/index.js';
@@ -138,7 +139,7 @@ test('a file whose originals another process maps is never cut (no mapping ever 
       'import mmap,sys\nf=open(sys.argv[1],"rb")\nm=mmap.mmap(f.fileno(),0,access=mmap.ACCESS_READ)\nm[-1]\nprint("mapped",flush=True)\nsys.stdin.read()',
       tensorPath(store, first!.sha256),
     ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+    { stdio: ['pipe', 'pipe', 'inherit'], env: testEnv() },
   );
   try {
     await new Promise<void>((res, rej) => {

@@ -191,6 +191,10 @@ async function liveMarkers(store: Layout, kind: string, except?: string): Promis
   return entries.filter((e) => e !== except && e.includes(kind) && pidAlive(Number(e.split('-')[0])));
 }
 
+/** Whether a name in a root's tmp is the window marker of a live process (not staging: it lives as long as its window). */
+export const isLiveWindowMarker = (name: string): boolean =>
+  (name.includes(OPEN) || name.includes(CUT)) && pidAlive(Number(name.split('-')[0]));
+
 /** Whether a creation window is open in any of these roots (the daemon's cutter asks before a cut). */
 export async function windowOpen(stores: readonly Layout[]): Promise<boolean> {
   for (const s of stores) if ((await liveMarkers(s, OPEN)).length) return true;

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isLiveWindowMarker } from '../store/originals.js';
 import { spawnDaemon, type DaemonProc } from './daemon.js';
 
 export const CLUSTER_TOKEN = 'cluster-token-for-tests-0123456789';
@@ -91,6 +92,8 @@ export async function stagingLeft(store: string): Promise<string[]> {
   const dir = path.join(store, 'tmp');
   const out: string[] = [];
   for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    // A held lease's creation window (store/originals.ts) is not a staging leftover.
+    if (e.isFile() && isLiveWindowMarker(e.name)) continue;
     if (e.isDirectory()) for (const f of await fs.readdir(path.join(dir, e.name))) out.push(path.join(e.name, f));
     else out.push(e.name);
   }
