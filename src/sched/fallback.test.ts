@@ -12,8 +12,20 @@ import {
 } from './fallback.js';
 import { isTensorshareError } from '../errors.js';
 
-const c = { enterQueueDepth: 4, enterWaitMs: 20, exitQueueDepth: 0, exitWaitMs: 5, holdMs: 500 };
-const load = (realtimeQueued: number, realtimeOldestWaitMs = 0): GpuLoad => ({ realtimeQueued, realtimeOldestWaitMs });
+const c = {
+  enterQueueDepth: 4,
+  enterWaitMs: 20,
+  enterBesteffortWaitMs: 100,
+  exitQueueDepth: 0,
+  exitWaitMs: 5,
+  holdMs: 500,
+};
+// Besteffort requests starve on the GPU unless a test says otherwise.
+const load = (realtimeQueued: number, realtimeOldestWaitMs = 0, besteffortOldestWaitMs = 100): GpuLoad => ({
+  realtimeQueued,
+  realtimeOldestWaitMs,
+  besteffortOldestWaitMs,
+});
 const be = { priority: 'besteffort' as const, device: 'auto' as const };
 
 test('fallback: besteffort of device:auto moves to CPU when realtime saturates the GPU by depth or by wait', () => {
@@ -30,6 +42,26 @@ test('fallback: besteffort of device:auto moves to CPU when realtime saturates t
   assert.equal(deviceFor(s, { priority: 'besteffort', device: 'gpu' }), 'gpu', 'device: gpu never falls back');
   const byWait = fallbackStep(initialFallback(), load(1, 20), 0, c);
   assert.equal(byWait.onCpu, true, 'one realtime request waiting 20 ms saturates too');
+});
+
+test('fallback: realtime saturation alone is not enough: besteffort work still served on the GPU stays there', () => {
+  let s = fallbackStep(initialFallback(), load(9, 50, 99), 0, c);
+  assert.equal(s.onCpu, false, 'besteffort waited 99 ms of 100: the GPU still serves it');
+  s = fallbackStep(s, load(9, 50, 0), 1, c);
+  assert.equal(s.onCpu, false, 'no besteffort request queued on the GPU');
+  s = fallbackStep(s, load(9, 50, 100), 2, c);
+  assert.equal(s.onCpu, true, 'starved for 100 ms: to CPU');
+  s = fallbackStep(s, load(0, 0, 0), 3, c);
+  assert.equal(s.onCpu, true, 'the way back is decided by the realtime calm alone (besteffort has left the GPU)');
+  assert.equal(
+    fallbackStep(initialFallback(), load(1, 0, 5000), 0, c).onCpu,
+    false,
+    'starved, but realtime does not fill the GPU',
+  );
+  assert.throws(
+    () => checkFallbackConfig({ ...c, enterBesteffortWaitMs: -1 }),
+    /enterBesteffortWaitMs must be a number >= 0/,
+  );
 });
 
 test('fallback: moves back only after holdMs below the low marks without a break', () => {

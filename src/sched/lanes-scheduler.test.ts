@@ -386,6 +386,7 @@ test('realtimeLoad: realtime requests queued, the oldest one’s wait on the clo
     realtimeOldestWaitMs: 0,
     realtimeRunning: 0,
     besteffortQueued: 0,
+    besteffortOldestWaitMs: 0,
   });
   submit(s, clock.now(), 'a', { priority: 'realtime' });
   const run = s.next(clock.now()).start[0]!;
@@ -401,6 +402,7 @@ test('realtimeLoad: realtime requests queued, the oldest one’s wait on the clo
     realtimeOldestWaitMs: 9,
     realtimeRunning: 1,
     besteffortQueued: 1,
+    besteffortOldestWaitMs: 5,
   });
   s.complete(run, 12);
   assert.equal(s.realtimeLoad(clock.now()).realtimeRunning, 0);

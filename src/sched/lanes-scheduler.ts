@@ -96,6 +96,8 @@ export interface RealtimeLoad {
   /** Realtime runs on the device now. */
   realtimeRunning: number;
   besteffortQueued: number;
+  /** How long the oldest queued besteffort request has waited, ms (0 when none). */
+  besteffortOldestWaitMs: number;
 }
 
 export interface DeviceRun {
@@ -427,12 +429,16 @@ export function createLaneScheduler(config: LaneSchedulerConfig) {
       let realtimeQueued = 0;
       let besteffortQueued = 0;
       let oldest = Infinity;
+      let oldestBesteffort = Infinity;
       for (const m of models.values())
         for (const r of m.queue)
           if (r.priority === 'realtime') {
             realtimeQueued++;
             oldest = Math.min(oldest, r.enqueuedAt);
-          } else besteffortQueued++;
+          } else {
+            besteffortQueued++;
+            oldestBesteffort = Math.min(oldestBesteffort, r.enqueuedAt);
+          }
       let realtimeRunning = 0;
       for (const r of running.values()) if (r.requests[0]!.priority === 'realtime') realtimeRunning++;
       return {
@@ -440,6 +446,7 @@ export function createLaneScheduler(config: LaneSchedulerConfig) {
         realtimeOldestWaitMs: realtimeQueued ? Math.max(0, now - oldest) : 0,
         realtimeRunning,
         besteffortQueued,
+        besteffortOldestWaitMs: besteffortQueued ? Math.max(0, now - oldestBesteffort) : 0,
       };
     },
     /** Predicted service time of a run of `rows` of a model, ms (the srtf profile). */

@@ -99,7 +99,8 @@ describe('GPU -> CPU fallback of device: auto besteffort work', () => {
           '--prestart',
           '0',
           '--gpu-fallback-marks',
-          'enterQueueDepth=2,enterWaitMs=60000,exitQueueDepth=0,exitWaitMs=5,holdMs=1000',
+          // enterBesteffortWaitMs=0: this test pins the routing; the starvation rule is src/sched/fallback.test.ts's
+          'enterQueueDepth=2,enterWaitMs=60000,enterBesteffortWaitMs=0,exitQueueDepth=0,exitWaitMs=5,holdMs=1000',
           '--gpu-fallback-sample-ms',
           '10',
         ],

@@ -14,7 +14,14 @@ function setup() {
   const gauge = new Map<string, number>();
   const f = createGpuFallback({
     daemonSocket: '/nonexistent/daemon.sock',
-    marks: { enterQueueDepth: 2, enterWaitMs: 50, exitQueueDepth: 0, exitWaitMs: 5, holdMs: 100 },
+    marks: {
+      enterQueueDepth: 2,
+      enterWaitMs: 50,
+      enterBesteffortWaitMs: 0,
+      exitQueueDepth: 0,
+      exitWaitMs: 5,
+      holdMs: 100,
+    },
     now: () => t,
     devices: () => [...loads.keys()],
     probe: async (d) => {
@@ -25,7 +32,15 @@ function setup() {
     stateGauge: { set: (l, v) => gauge.set(l.device, v) },
   });
   const load = (d: number, realtimeQueued: number, models = ['mm:1'], realtimeOldestWaitMs = 0) =>
-    loads.set(d, { device: d, realtimeQueued, realtimeOldestWaitMs, realtimeRunning: 1, besteffortQueued: 0, models });
+    loads.set(d, {
+      device: d,
+      realtimeQueued,
+      realtimeOldestWaitMs,
+      realtimeRunning: 1,
+      besteffortQueued: 0,
+      besteffortOldestWaitMs: 0,
+      models,
+    });
   return {
     f,
     gauge,
@@ -114,6 +129,7 @@ test('fallback marks: unknown or inconsistent marks and bad flag text are ERR_IN
   assert.deepEqual(fallbackMarks({ holdMs: 1000 }), {
     enterQueueDepth: 4,
     enterWaitMs: 20,
+    enterBesteffortWaitMs: 1000,
     exitQueueDepth: 0,
     exitWaitMs: 5,
     holdMs: 1000,

@@ -75,9 +75,14 @@ export function simulateFallback(on: boolean, seed = 11): FallbackSim['on'] {
         out.beCompleted++;
       }
     const rtWaiting = gpuQ.filter((r) => r.rt);
+    const beWaiting = gpuQ.find((r) => !r.rt);
     const next = fallbackStep(
       state,
-      { realtimeQueued: rtWaiting.length, realtimeOldestWaitMs: rtWaiting.length ? now - rtWaiting[0]!.at : 0 },
+      {
+        realtimeQueued: rtWaiting.length,
+        realtimeOldestWaitMs: rtWaiting.length ? now - rtWaiting[0]!.at : 0,
+        besteffortOldestWaitMs: beWaiting ? now - beWaiting.at : 0,
+      },
       now,
       FALLBACK_DEFAULTS,
     );
