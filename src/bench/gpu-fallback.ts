@@ -44,6 +44,26 @@ export interface FallbackModel {
   inputs: { name: string; dtype: string; shape: number[] }[];
 }
 
+/**
+ * The scenario's models from a GPU bench's models.json: DART's case, realtime work of the large model
+ * (bert_large) filling the GPU and besteffort work of the small one (small_cnn, cheap on a CPU) starving
+ * there; bert_base (or the first model) where those are missing.
+ */
+export function fallbackModels(
+  specs: readonly ({ name: string } & FallbackModel)[],
+  resolve: (file: string) => string,
+): { model: FallbackModel; beModel: FallbackModel } | undefined {
+  const models = specs.filter((s) => s.name !== 'warmup');
+  const fallback = models.find((s) => s.name === 'bert_base') ?? models[0];
+  const rt = models.find((s) => s.name === 'bert_large') ?? fallback;
+  const be = models.find((s) => s.name === 'small_cnn') ?? fallback;
+  if (!rt || !be) return undefined;
+  return {
+    model: { file: resolve(rt.file), inputs: rt.inputs },
+    beModel: { file: resolve(be.file), inputs: be.inputs },
+  };
+}
+
 export interface FallbackRun {
   fallback: 'on' | 'off';
   rtAlone: { completed: number; p50: number; p99: number };
@@ -282,7 +302,8 @@ export async function benchGpuFallback(opts: FallbackBenchOptions): Promise<Fall
       on,
       off,
       beRatio,
-      verdict: on.mixed.beCompleted > off.mixed.beCompleted ? 'met' : 'missed',
+      // Met only where the fallback was exercised: more answers by chance, with none on CPU, prove nothing.
+      verdict: on.mixed.beOnCpu > 0 && on.mixed.beCompleted > off.mixed.beCompleted ? 'met' : 'missed',
       errors,
     };
   } finally {

@@ -16,7 +16,7 @@ import { loadNvml } from '../device/memory.js';
 import { readProvisionRecord } from '../device/provision.js';
 import { residencyRecordFile, type DevicesStatus } from '../device/protocol.js';
 import { packageRoot } from '../paths.js';
-import { benchGpuFallback, fallbackMarkdown, type FallbackReport } from './gpu-fallback.js';
+import { benchGpuFallback, fallbackMarkdown, fallbackModels, type FallbackReport } from './gpu-fallback.js';
 import { fenceSection, writeSectionMarkdown } from './report.js';
 import type { GpuWorkerArgs } from './gpu-worker.js';
 
@@ -524,13 +524,8 @@ export async function runGpuBench(o: GpuBenchOptions) {
     o.log('fallback');
     try {
       await d.stop();
-      // DART's case: realtime work of the large model fills the GPU, besteffort work of the small one (cheap on a
-      // CPU) starves there.
-      const rtSpec = models.find((s) => s.name === 'bert_large') ?? share;
-      const beSpec = models.find((s) => s.name === 'small_cnn') ?? share;
       result.fallback = await benchGpuFallback({
-        model: { file: file(rtSpec), inputs: rtSpec.inputs },
-        beModel: { file: file(beSpec), inputs: beSpec.inputs },
+        ...fallbackModels(models, (f) => path.resolve(o.models, f)),
         standIn: o.standIn,
         log: o.log,
       });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { TensorshareError } from '../../errors.js';
 import { runBench } from '../../bench/run.js';
 import { readGpuReport, runGpuBench, writeGpuReport } from '../../bench/gpu.js';
-import { benchGpuFallback, fallbackMarkdown } from '../../bench/gpu-fallback.js';
+import { benchGpuFallback, fallbackMarkdown, fallbackModels } from '../../bench/gpu-fallback.js';
 import { benchSalus } from '../../bench/salus.js';
 import { writeOutputs } from '../../bench/figures.js';
 import { evaluateTargets } from '../../bench/targets.js';
@@ -213,7 +213,7 @@ async function benchGpu(opts: BenchOptions): Promise<void> {
 async function benchGpuFallbackOnly(opts: BenchOptions, out: string): Promise<void> {
   const log = (line: string) =>
     process.stderr.write(`[bench gpu fallback ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-  let model: Parameters<typeof benchGpuFallback>[0]['model'];
+  let models: ReturnType<typeof fallbackModels>;
   if (opts.models) {
     const dir = path.resolve(opts.models);
     const specs = JSON.parse(await fs.readFile(path.join(dir, 'models.json'), 'utf8')) as {
@@ -221,11 +221,11 @@ async function benchGpuFallbackOnly(opts: BenchOptions, out: string): Promise<vo
       file: string;
       inputs: { name: string; dtype: string; shape: number[] }[];
     }[];
-    const s = specs.find((x) => x.name === 'bert_base') ?? specs.find((x) => x.name !== 'warmup');
-    if (!s) throw new TensorshareError('ERR_INVALID_ARGUMENT', `--models ${opts.models}: models.json names no model`);
-    model = { file: path.resolve(dir, s.file), inputs: s.inputs };
+    models = fallbackModels(specs, (f) => path.resolve(dir, f));
+    if (!models)
+      throw new TensorshareError('ERR_INVALID_ARGUMENT', `--models ${opts.models}: models.json names no model`);
   }
-  const r = await benchGpuFallback({ model, standIn: opts.standIn, log });
+  const r = await benchGpuFallback({ ...models, standIn: opts.standIn, log });
   const file = path.join(out, 'bench', 'gpu-fallback-results.json');
   await fs.mkdir(path.dirname(file), { recursive: true });
   await fs.writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), ...r }, null, 2)}\n`);
