@@ -25,6 +25,9 @@ export const FALLBACK_SETUP = {
   timeoutMs: 1000,
 } as const;
 
+/** The default marks, but the starvation mark below this setup's 1 s timeout (a starved request fails at 1 s here). */
+export const SIM_MARKS = { ...FALLBACK_DEFAULTS, enterBesteffortWaitMs: 200 } as const;
+
 interface Req {
   at: number;
   rt: boolean;
@@ -84,7 +87,7 @@ export function simulateFallback(on: boolean, seed = 11): FallbackSim['on'] {
         besteffortOldestWaitMs: beWaiting ? now - beWaiting.at : 0,
       },
       now,
-      FALLBACK_DEFAULTS,
+      SIM_MARKS,
     );
     if (next.onCpu !== state.onCpu) switches++;
     state = next;
@@ -103,7 +106,7 @@ export function fallbackScenario(): FallbackSim {
   const on = simulateFallback(true);
   return {
     setup: FALLBACK_SETUP,
-    config: FALLBACK_DEFAULTS,
+    config: SIM_MARKS,
     off,
     on,
     met: on.beCompleted > off.beCompleted,

@@ -216,7 +216,7 @@ function fallbackMarkdown(f: FallbackSim): string[] {
   L.push('### 2f. GPU -> CPU fallback of besteffort work (simulated)');
   L.push('');
   L.push(
-    `Simulated on fake time, not measured: the decision of \`src/sched/fallback.ts\` (enter at ${f.config.enterQueueDepth} realtime requests queued or ${f.config.enterWaitMs} ms waited, leave after ${f.config.holdMs} ms at most ${f.config.exitQueueDepth} queued and ${f.config.exitWaitMs} ms) over a stand-in GPU (one slot, ${s.gpuServiceMs} ms per request, realtime first) and CPU instances (${s.cpuSlots} slots, ${s.cpuServiceMs} ms). ` +
+    `Simulated on fake time, not measured: the decision of \`src/sched/fallback.ts\` (enter at ${f.config.enterQueueDepth} realtime requests queued or ${f.config.enterWaitMs} ms waited${f.config.enterBesteffortWaitMs === undefined ? '' : ` while besteffort has waited ${f.config.enterBesteffortWaitMs} ms`}, leave after ${f.config.holdMs} ms at most ${f.config.exitQueueDepth} queued and ${f.config.exitWaitMs} ms) over a stand-in GPU (one slot, ${s.gpuServiceMs} ms per request, realtime first) and CPU instances (${s.cpuSlots} slots, ${s.cpuServiceMs} ms). ` +
       `Realtime in bursts of ${s.burstMs} ms at ${s.rtBurst}x the GPU's capacity, then ${s.quietMs} ms at ${s.rtQuiet}x; besteffort of a \`device: auto\` function steadily at ${s.be}x; ${s.timeoutMs} ms queue timeout; ${s.seconds} s. The serving path routes by it (\`serve --gpu-fallback\`); its measured scenario is \`tensorshare bench gpu --only fallback\`.`,
   );
   L.push('');
