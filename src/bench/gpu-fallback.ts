@@ -194,8 +194,8 @@ async function oneRun(
     // Outputs in binary (the KServe extension): the realtime flood is then bound by the GPU, not by formatting
     // large JSON outputs in the instances (H200, BERT-base in JSON: 8 instances answered about 260/s, and the
     // GPU served besteffort work in its gaps).
-    const binaryOut = (b: string) => `${b.slice(0, -1)},"parameters":{"binary_data_output":true}}`;
-    const bodies = { rt: binaryOut(inferBody(meta.rt)), be: binaryOut(inferBody(meta.be)) };
+    const binaryOut = { parameters: { binary_data_output: true } };
+    const bodies = { rt: inferBody(meta.rt, binaryOut), be: inferBody(meta.be, binaryOut) };
     // Both functions' models resident on the device, both instances warm.
     for (const fn of ['rt', 'be'] as const) {
       const r = await fetch(`${s.url}/v2/models/${fn}/infer`, {

@@ -106,11 +106,6 @@ export function createOriginalsKeeper(deps: KeeperDeps) {
     } else await closeTaggedWindows(stores(), leaseTag(leaseId));
   }
 
-  /**
-   * Periodic: while a window is open, or within the linger after the last,
-   * nothing; else cuts the originals of every resident fast-run variant that
-   * still has them. Returns the bytes cut.
-   */
   /** Resident fast-run units with originals in the store now. */
   async function whole(): Promise<{ u: Unit; v: VariantManifest; ns: Namespace }[]> {
     const out: { u: Unit; v: VariantManifest; ns: Namespace }[] = [];
@@ -128,6 +123,11 @@ export function createOriginalsKeeper(deps: KeeperDeps) {
   let keptLogged = false;
   /** The activity stamp (lastWindow) of the last pass that found nothing to cut. */
   let settledAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Periodic: while a window is open, or within the linger after the last,
+   * nothing; else cuts the originals of every resident fast-run variant that
+   * still has them. Returns the bytes cut.
+   */
   async function tick(): Promise<number> {
     if (deps.originals === 'keep' || cutting) return 0;
     cutting = true;

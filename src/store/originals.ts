@@ -185,15 +185,18 @@ export async function restoreOriginals(repo: Layout, store: Layout, v: VariantMa
   return restored;
 }
 
-/** Live markers of a kind in a root's tmp (a marker's name starts with the pid it is for). */
-async function liveMarkers(store: Layout, kind: string, except?: string): Promise<string[]> {
+/** Whether a name in a root's tmp is a marker of this kind for a live process (a marker's name starts with its pid). */
+const isLiveMarker = (name: string, kind: string): boolean =>
+  name.includes(kind) && pidAlive(Number(name.split('-')[0]));
+
+/** Live markers of a kind in a root's tmp. */
+async function liveMarkers(store: Layout, kind: string): Promise<string[]> {
   const entries = await fs.readdir(store.tmp).catch(() => [] as string[]);
-  return entries.filter((e) => e !== except && e.includes(kind) && pidAlive(Number(e.split('-')[0])));
+  return entries.filter((e) => isLiveMarker(e, kind));
 }
 
-/** Whether a name in a root's tmp is the window marker of a live process (not staging: it lives as long as its window). */
-export const isLiveWindowMarker = (name: string): boolean =>
-  (name.includes(OPEN) || name.includes(CUT)) && pidAlive(Number(name.split('-')[0]));
+/** Whether a name in a root's tmp is the window or cut marker of a live process (not staging: it lives as long as its window). */
+export const isLiveWindowMarker = (name: string): boolean => isLiveMarker(name, OPEN) || isLiveMarker(name, CUT);
 
 /** Whether a creation window is open in any of these roots (the daemon's cutter asks before a cut). */
 export async function windowOpen(stores: readonly Layout[]): Promise<boolean> {
@@ -251,11 +254,16 @@ export function cannotWrite(e: unknown): boolean {
  * of a client that cannot write markers itself, `tag` naming the lease).
  * Returns its closer.
  */
-export async function openWindow(store: Layout, pid = process.pid, tag?: string): Promise<() => Promise<void>> {
-  const mine = path.join(store.tmp, tag ? `${pid}${OPEN}${tag}` : marker(OPEN, pid));
+export function openWindow(store: Layout, pid = process.pid, tag?: string): Promise<() => Promise<void>> {
+  return placeMarker(store, tag ? `${pid}${OPEN}${tag}` : marker(OPEN, pid));
+}
+
+/** Creates a marker file in the root's tmp; returns its remover. */
+async function placeMarker(store: Layout, name: string): Promise<() => Promise<void>> {
+  const file = path.join(store.tmp, name);
   await fs.mkdir(store.tmp, { recursive: true });
-  await fs.writeFile(mine, '');
-  return () => fs.rm(mine, { force: true });
+  await fs.writeFile(file, '');
+  return () => fs.rm(file, { force: true });
 }
 
 /** Waits until no live cut runs in the root (the opener's side, after its marker exists). */
@@ -285,9 +293,7 @@ export async function cutOriginals(
 ): Promise<CutOutcome> {
   const tensors = cuttableTensors(v);
   if (!tensors.length) return { cutBytes: 0, kept: 'nothing-cuttable', mapped: 0 };
-  const mine = path.join(store.tmp, marker(CUT));
-  await fs.mkdir(store.tmp, { recursive: true });
-  await fs.writeFile(mine, '');
+  const removeMarker = await placeMarker(store, marker(CUT));
   try {
     if (await windowOpen(windows)) return { cutBytes: 0, kept: 'window-open', mapped: 0 };
     // An evicted variant may be copied in whole again any moment: leave its files alone.
@@ -316,7 +322,7 @@ export async function cutOriginals(
     }
     return { cutBytes, mapped };
   } finally {
-    await fs.rm(mine, { force: true });
+    await removeMarker();
   }
 }
 

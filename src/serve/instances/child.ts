@@ -2,7 +2,6 @@
 // injected open function (shared weights), loads the handler, then serves
 // requests arriving over IPC until told to exit or the parent goes away.
 // Also answers 'describe' (a handler's metadata) as a throwaway process.
-import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { TensorshareError } from '../../errors.js';
@@ -164,10 +163,13 @@ async function start(m: InitMessage): Promise<void> {
     const gpu = gpuOf(m.config.device, m.store);
     const onGpu = gpu !== false;
     gpuModels = onGpu && m.models.length > 0;
-    const sessionOptions: InferenceSession.SessionOptions = {
+    const cpuOptions: InferenceSession.SessionOptions = {
       intraOpNumThreads: m.intraOpThreads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
+    };
+    const sessionOptions: InferenceSession.SessionOptions = {
+      ...cpuOptions,
       // On a GPU the models run on the daemon's executor of that device (src/device), shared by every instance.
       // No deviceId ('gpu', 'auto'): the daemon places the model on one of its devices (best fit, or a replica).
       ...(onGpu ? { executionProviders: [gpu === undefined ? 'cuda' : { name: 'cuda', deviceId: gpu }] } : {}),
@@ -203,11 +205,6 @@ async function start(m: InitMessage): Promise<void> {
       }),
     );
     if (onGpu && m.config.device === 'auto' && m.models.length) {
-      const cpuOptions: InferenceSession.SessionOptions = {
-        intraOpNumThreads: m.intraOpThreads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-      };
       const f: NonNullable<typeof cpuFallback> = {
         running: 0,
         async open() {
