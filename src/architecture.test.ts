@@ -42,7 +42,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   sim: ['bench', 'daemon', 'gen', 'placement', 'sched', 'serve'],
   // The SLO-aware planner: pure (profiles in, plans out).
   plan: [],
-  client: ['daemon', 'device', 'handlers', 'store', 'tensor'],
+  client: ['daemon', 'device', 'handlers', 'onnx', 'store', 'tensor'],
   daemon: ['device', 'onnx', 'sched', 'store'],
   // The GPU tier's processes and wire: device memory, executor, shared-memory transport, device sessions.
   device: ['sched', 'shm', 'store'],

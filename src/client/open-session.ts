@@ -6,6 +6,9 @@ import type { Paths } from '../config.js';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import type { SessionOptions } from '../store/ort-options.js';
 import { createStoreSession } from './create-session.js';
+
+/** For serve's pre-started instances (serve/instances/opener.ts `warmUp`). */
+export { warmUp } from './create-session.js';
 import { switchingSession } from './auto-session.js';
 import { localResidency } from './residency.js';
 import { defaultSocket, resolvePaths } from '../config.js';

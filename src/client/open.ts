@@ -11,6 +11,9 @@ import { createTracer } from '../trace.js';
 import { layout } from '../store/layout.js';
 import { cannotWrite, cutBytesOf, cutsDone, cuttableTensors, openWindow } from '../store/originals.js';
 import { createStoreSession } from './create-session.js';
+
+/** For serve's pre-started instances when they open through the daemon (serve/instances/opener.ts `warmUp`). */
+export { warmUp } from './create-session.js';
 import { DaemonClient, type ClientLease, type DaemonClientOptions } from './daemon-client.js';
 import { openOnDevice, type DeviceRunOptions } from './device-open.js';
 import { clientSettings } from './settings.js';

@@ -175,11 +175,21 @@ async function restoreFile(repo: Layout, store: Layout, t: CuttableTensor, buf: 
   return t.bytes - size;
 }
 
-/** Restores every cut file of a variant (the caller holds a window). Returns the bytes copied back. */
-export async function restoreOriginals(repo: Layout, store: Layout, v: VariantManifest): Promise<number> {
+/**
+ * Restores every cut file of a variant (the caller holds a window). Returns the bytes copied back.
+ * `fromLast`: walks the files in reverse, so that a second restorer walking forward (serve ahead of its
+ * instance, serve/runtime/originals-ahead.ts) meets this one in the middle.
+ */
+export async function restoreOriginals(
+  repo: Layout,
+  store: Layout,
+  v: VariantManifest,
+  o: { fromLast?: boolean } = {},
+): Promise<number> {
   let restored = 0;
   const tensors = cuttableTensors(v);
   if (!tensors.length) return 0;
+  if (o.fromLast) tensors.reverse();
   const buf = Buffer.allocUnsafeSlow(RESTORE_CHUNK);
   for (const t of tensors) restored += await restoreFile(repo, store, t, buf);
   return restored;

@@ -36,7 +36,7 @@ import {
   type SlotBytes,
 } from '../../shm/index.js';
 import { createJsonFormatter } from './json-formatter.js';
-import { loadOpener, type OpenedModel } from './opener.js';
+import { loadOpener, loadWarmUp, type OpenedModel } from './opener.js';
 import type {
   DescribeMessage,
   FromInstance,
@@ -142,13 +142,19 @@ process.on('message', (m: ToInstance) => {
   }
 });
 
-/** A pre-started process loads what every instance needs before it knows its function (the imports are cached for 'init'). */
+/**
+ * A pre-started process loads what every instance needs before it knows its function (the imports are cached for
+ * 'init') and runs the opener's warm-up: ONNX Runtime's first-session cost, not the handed-over open's.
+ */
 async function preload(m: PreloadMessage): Promise<void> {
   const t0 = performance.now();
   try {
     ort = (await import('onnxruntime-node')).default as unknown as Ort;
     await loadOpener(m.opener);
-    send({ type: 'preloaded', ms: performance.now() - t0 });
+    const warm = await loadWarmUp(m.opener);
+    const w0 = performance.now();
+    if (warm) await warm();
+    send({ type: 'preloaded', ms: performance.now() - t0, warmUpMs: warm ? performance.now() - w0 : 0 });
   } catch (e) {
     send({ type: 'fatal', error: wireError(e) });
   }

@@ -33,11 +33,17 @@ export type OpenModel = (ref: string, options: OpenModelOptions) => Promise<Open
 export interface OpenerSpec {
   module: string;
   export?: string;
+  /**
+   * An export of the same module that a pre-started process calls once before it is handed a function
+   * (`() => Promise<unknown>`): the runtime's first-session cost, paid ahead (client/create-session.ts `warmUp`).
+   */
+  warmUp?: string;
 }
 
 export const DEFAULT_OPENER: OpenerSpec = {
   module: new URL('../../client/open-session.js', import.meta.url).href,
   export: 'openSession',
+  warmUp: 'warmUp',
 };
 
 /** Imports the open function an OpenerSpec names (in the instance process). */
@@ -52,4 +58,18 @@ export async function loadOpener(spec: OpenerSpec): Promise<OpenModel> {
     });
   }
   return f as OpenModel;
+}
+
+/** The warm-up function an OpenerSpec names, or undefined when it names none. */
+export async function loadWarmUp(spec: OpenerSpec): Promise<(() => Promise<unknown>) | undefined> {
+  if (!spec.warmUp) return undefined;
+  const f = ((await import(spec.module)) as Record<string, unknown>)[spec.warmUp];
+  if (typeof f !== 'function') {
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `warm-up function '${spec.warmUp}' not exported by ${spec.module}`,
+      { module: spec.module, export: spec.warmUp },
+    );
+  }
+  return f as () => Promise<unknown>;
 }

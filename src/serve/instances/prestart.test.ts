@@ -1,7 +1,8 @@
 // Pre-started instance processes with real processes: a start from zero takes
 // the idle preloaded one (the request is answered by that very process) and a
 // replacement is forked; the memory budget decides whether any is kept; a
-// process that cannot preload is not replaced; shed() ends one.
+// process that cannot preload is not replaced; shed() ends one; preload runs
+// the opener's warm-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -12,7 +13,9 @@ import { testEnv } from '../../testing/env.js';
 import { isAlive, pidOf, request, testHandler, writeFunction } from '../../testing/functions.js';
 import { listProcessTree } from '../../testing/proc-tree.js';
 import { until } from '../../testing/until.js';
-import { DEFAULT_OPENER } from './opener.js';
+import { forkInstanceProcess } from './instance.js';
+import { DEFAULT_OPENER, type OpenerSpec } from './opener.js';
+import type { FromInstance } from './protocol.js';
 import { createPrestartPool } from './prestart.js';
 
 test('a start from zero takes the pre-started process, and another is started in its place', async () => {
@@ -129,4 +132,26 @@ test('a process that cannot preload is reported and not replaced', async () => {
   } finally {
     pool.close();
   }
+});
+
+test("preload runs the opener's warm-up (an ONNX Runtime session) and names a warm-up the module lacks", async () => {
+  const answer = (opener: OpenerSpec) => {
+    const p = forkInstanceProcess({ env: testEnv(), shmDir: false });
+    return new Promise<FromInstance>((resolve) => {
+      p.child.once('message', (m: FromInstance) => {
+        p.child.kill('SIGKILL');
+        resolve(m);
+      });
+      p.child.send({ type: 'preload', opener });
+    });
+  };
+  const ok = await answer(DEFAULT_OPENER);
+  assert.equal(ok.type, 'preloaded');
+  assert.ok(ok.type === 'preloaded' && ok.warmUpMs > 0, 'the default opener warms ONNX Runtime up');
+  const none = await answer({ ...DEFAULT_OPENER, warmUp: undefined });
+  assert.ok(none.type === 'preloaded' && none.warmUpMs === 0, 'an opener without a warm-up runs none');
+  const bad = await answer({ ...DEFAULT_OPENER, warmUp: 'noSuchExport' });
+  assert.ok(bad.type === 'fatal');
+  assert.equal(bad.error.code, 'ERR_INVALID_ARGUMENT');
+  assert.match(bad.error.message, /warm-up function 'noSuchExport' not exported/);
 });

@@ -102,5 +102,5 @@ export type FromInstance =
   | { type: 'error'; id: number; error: WireError; runMs: number }
   | { type: 'fatal'; error: WireError }
   /** The answer to 'preload': the process is ready to be handed a function. */
-  | { type: 'preloaded'; ms: number }
+  | { type: 'preloaded'; ms: number /** The opener's warm-up (0: it names none). */; warmUpMs: number }
   | { type: 'described'; metadata?: { inputs: TensorMetadata[]; outputs: TensorMetadata[] }; hasHandle: boolean };

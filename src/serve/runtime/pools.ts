@@ -17,6 +17,7 @@ import { userFor, type InstanceUsers } from '../instances/user.js';
 import { createPool, type FunctionPool, type InstanceHooks } from '../instances/pool.js';
 import type { PrestartPool } from '../instances/prestart.js';
 import type { Logger } from './log.js';
+import { restoreAhead } from './originals-ahead.js';
 import type { FunctionRegistry } from './registry.js';
 import type { Resources } from './resources.js';
 
@@ -64,6 +65,8 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
     const runAs =
       lease.threads !== d.config.intraOpThreads ? { ...d, config: { ...d.config, intraOpThreads: lease.threads } } : d;
     const user = userFor(o.users, d.config.tenant);
+    // Cut fast-run originals come back while the instance starts, not inside its open.
+    const ahead = restoreAhead(o, d, id);
     const instance = startInstance({
       id,
       deployed: runAs,
@@ -83,10 +86,12 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
           { function: d.name, instance: i.id, pid: i.pid, coldStartMs: Math.round(i.coldStartMs ?? 0) },
           'instance ready',
         );
+        void ahead.done();
         hooks.onReady(i);
       },
       onExit: (i, info) => {
         lease.release();
+        void ahead.done();
         const level = info.reason === 'crash' || info.reason === 'start-failed' ? 'warn' : 'info';
         log[level](
           {
