@@ -172,7 +172,7 @@ function instanceTable(r: ColdPhasesResults): string {
       i.rows.length
         ? [
             i.fn,
-            i.prestarted ? 'pre-started' : 'forked',
+            i.label ?? (i.prestarted ? 'pre-started' : 'forked'),
             n0(mi(i.rows, (x) => x.spawnToReadyMs)),
             n0(mi(i.rows, (x) => x.openMs)),
             n0(mi(i.rows, (x) => x.handlerMs)),
@@ -181,7 +181,17 @@ function instanceTable(r: ColdPhasesResults): string {
             n0(mi(i.rows, (x) => x.requestToAnswerMs)),
             n0(mi(i.rows, (x) => x.warmAnswerMs)),
           ]
-        : [i.fn, i.prestarted ? 'pre-started' : 'forked', '', '', '', '', '', '', `error: ${i.error ?? 'no rows'}`],
+        : [
+            i.fn,
+            i.label ?? (i.prestarted ? 'pre-started' : 'forked'),
+            '',
+            '',
+            '',
+            '',
+            '',
+            '',
+            `error: ${i.error ?? 'no rows'}`,
+          ],
     ),
   });
 }
@@ -196,7 +206,7 @@ export function coldPhasesSection(r: ColdPhasesResults): string {
     '### PaddleOCR v4 recognition',
     phaseTable(r, 'ocr-rec'),
     '### Instance path (serve runtime, from zero)',
-    "A fresh runtime per measurement; the first request to a function at zero instances. *spawn*: the runtime's instance-starting event (fork, or the handover of an idle pre-started process with Node, onnxruntime-node and the open function loaded); *ready*: its instance-ready; *request → first answer* adds the autoscaler's reaction. `ocr`: the bundled function (PaddleOCR detection + recognition, handler) on assets/ocr-word.png; `bert`: a raw tensor function on the BERT-base-shaped model (fast-run).",
+    "A fresh runtime per measurement; the first request to a function at zero instances. *spawn*: the runtime's instance-starting event (fork, or the handover of an idle pre-started process with Node, onnxruntime-node and the open function loaded); *ready*: its instance-ready; *request → first answer* adds the autoscaler's reaction. `ocr`: the bundled function (PaddleOCR detection + recognition, handler) on assets/ocr-word.png; `bert`: a raw tensor function on the BERT-base-shaped model (fast-run). Side by side: pre-started processes without the ORT warm-up (a weightless session created and run at preload); instances whose opener opens every model in mode `auto` (fast-open at once, fast-run after the first run; *warm answer* may then include the switch, which creates the fast-run session on the instance's one JavaScript thread); and, for bert, a store whose fast-run originals the daemon has cut, restored by serve while the instance starts or by the instance inside its open.",
     instanceTable(r),
     '### Targets',
     markdownTable({

@@ -12,7 +12,8 @@
 //     function and a BERT-base function from zero: spawn -> ready -> first
 //     answer, forking a process and taking a pre-started one.
 // Run: tensorshare bench coldphases [--quick] [--out <dir>] (default: ./docs, --quick: a
-// new temp folder; node dist/src/bench/coldphases.js runs it too, default a temp folder); docs: the coldphases section of
+// new temp folder; node dist/src/bench/coldphases.js [--only phases|instances] [--reps n] runs it
+// too, default a temp folder); docs: the coldphases section of
 // docs/benchmarks.md and docs/bench/coldphases.json).
 import { execFileSync, fork } from 'node:child_process';
 import { mountHugePageStore } from '../store/huge-pages.js';
@@ -29,6 +30,7 @@ import { importModel } from '../store/import.js';
 import { layout } from '../store/layout.js';
 import { buildFastRunIsolated } from '../store/runtime-process.js';
 import { createRuntime } from '../serve/runtime.js';
+import { DEFAULT_OPENER, type OpenerSpec } from '../serve/instances/opener.js';
 import { createScheduling } from '../serve/scheduling.js';
 import type { InferRequest } from '../tensor/index.js';
 import { modelPlans, prepareModels, type PreparedModel } from './models.js';
@@ -41,6 +43,11 @@ import { modeSettings } from './settings.js';
 import { median } from './stats.js';
 
 const WORKER = fileURLToPath(new URL('./phase-worker.js', import.meta.url));
+const AUTO_OPENER: OpenerSpec = {
+  module: new URL('./auto-opener.js', import.meta.url).href,
+  export: 'openAuto',
+  warmUp: 'warmUp',
+};
 const THP_MALLOC = 'glibc.malloc.hugetlb=1';
 
 export interface PhaseRow {
@@ -88,6 +95,8 @@ export interface InstanceScenario {
   id: string;
   fn: string;
   prestarted: boolean;
+  /** What the process column says (default: forked / pre-started). */
+  label?: string;
   rows: InstanceRow[];
   error?: string;
 }
@@ -237,8 +246,18 @@ async function until(f: () => boolean, ms: number, what: string): Promise<void> 
   }
 }
 
+/** How one instance scenario starts its runtime. */
+interface InstancePlan {
+  scenario: InstanceScenario;
+  store: string;
+  opener?: OpenerSpec;
+  originalsAhead?: boolean;
+  /** Before every run (the cut scenarios: the originals cut off the store, as the daemon leaves an idle model). */
+  before?: () => Promise<void>;
+}
+
 async function instanceOnce(
-  o: { functionsDir: string; repository: string; store: string },
+  o: { functionsDir: string; repository: string; store: string; opener?: OpenerSpec; originalsAhead?: boolean },
   fn: string,
   req: InferRequest,
   prestart: number,
@@ -251,6 +270,8 @@ async function instanceOnce(
     loadAll: false,
     prestart,
     env: { ...process.env },
+    ...(o.opener ? { openModel: o.opener } : {}),
+    ...(o.originalsAhead !== undefined ? { originalsAhead: o.originalsAhead } : {}),
   });
   const sched = createScheduling({ runtime: rt });
   const at: { starting?: number; ready?: number; openMs?: number; handlerMs?: number } = {};
@@ -286,9 +307,18 @@ async function instanceOnce(
   }
 }
 
-export async function runColdPhases(o: { quick: boolean; log(line: string): void }): Promise<ColdPhasesResults> {
+export type ColdPhasesPart = 'phases' | 'instances';
+
+export async function runColdPhases(o: {
+  quick: boolean;
+  log(line: string): void;
+  /** Only this part (default both): a re-run of one table. */
+  only?: ColdPhasesPart;
+  reps?: number;
+}): Promise<ColdPhasesResults> {
   const { quick, log } = o;
-  const reps = quick ? 1 : 3;
+  const reps = o.reps ?? (quick ? 1 : 3);
+  const runs = (part: ColdPhasesPart) => o.only === undefined || o.only === part;
   const startedAt = new Date().toISOString();
   const loadStart = os.loadavg();
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-coldphases-'));
@@ -326,7 +356,7 @@ export async function runColdPhases(o: { quick: boolean; log(line: string): void
     };
 
     const phases: PhaseScenario[] = [];
-    for (const m of models) {
+    for (const m of runs('phases') ? models : []) {
       const plans = await phasePlans(m, repository, stores);
       const results = plans.map(
         (p): PhaseScenario => ({ id: p.id, model: m.id, label: p.label, rows: [], skipped: p.skipped }),
@@ -384,26 +414,76 @@ export async function runColdPhases(o: { quick: boolean; log(line: string): void
       },
       { fn: 'bert', dir: fnDir, req: bertReq },
     ];
+    // auto's first leg maps the fast-open files: resident up front, as for the phases.
+    for (const ref of ['ppocr-det', 'ppocr-rec'])
+      for (const mode of ['fast-run', 'fast-open'] as const)
+        await (await localResidency({ repository, store: stores.shm }).ensureResident(ref, mode)).release();
     const instances: InstanceScenario[] = [];
-    for (const t of targets) {
-      const cold: InstanceScenario = { id: `${t.fn}-fork`, fn: t.fn, prestarted: false, rows: [] };
-      const pre: InstanceScenario = { id: `${t.fn}-prestarted`, fn: t.fn, prestarted: true, rows: [] };
-      instances.push(cold, pre);
+    for (const t of runs('instances') ? targets : []) {
+      const sc = (id: string, prestarted: boolean, label?: string): InstanceScenario => ({
+        id: `${t.fn}-${id}`,
+        fn: t.fn,
+        prestarted,
+        label,
+        rows: [],
+      });
+      const plans: InstancePlan[] = [
+        { scenario: sc('fork', false), store: stores.shm },
+        { scenario: sc('prestarted', true), store: stores.shm },
+        {
+          scenario: sc('prestarted-no-warm-up', true, 'pre-started, no ORT warm-up'),
+          store: stores.shm,
+          opener: { ...DEFAULT_OPENER, warmUp: undefined },
+        },
+        { scenario: sc('fork-auto', false, 'forked, mode auto'), store: stores.shm, opener: AUTO_OPENER },
+        { scenario: sc('prestarted-auto', true, 'pre-started, mode auto'), store: stores.shm, opener: AUTO_OPENER },
+      ];
+      if (t.fn === 'bert') {
+        // What a scale-from-zero after the daemon's linger pays: the originals cut off the store.
+        const cutBert = async () => {
+          const m = await resolveModel(layout(repository), bert.ref);
+          const v = await findFastRun(layout(repository), m.digest);
+          if (v) await cutOriginals(layout(stores.cut), v, fastRunKey(v.ortVersion, v.target));
+        };
+        plans.push(
+          {
+            scenario: sc('fork-cut', false, 'forked, originals cut, restored by serve ahead'),
+            store: stores.cut,
+            before: cutBert,
+          },
+          {
+            scenario: sc('fork-cut-in-open', false, 'forked, originals cut, restored in the open'),
+            store: stores.cut,
+            originalsAhead: false,
+            before: cutBert,
+          },
+        );
+      }
+      instances.push(...plans.map((p) => p.scenario));
       for (let rep = 0; rep < reps; rep++) {
-        for (const sc of rep % 2 ? [pre, cold] : [cold, pre]) {
-          if (sc.error) continue;
+        for (let k = 0; k < plans.length; k++) {
+          const p = plans[(rep + k) % plans.length]!;
+          const s = p.scenario;
+          if (s.error) continue;
           try {
-            sc.rows.push(
+            await p.before?.();
+            s.rows.push(
               await instanceOnce(
-                { functionsDir: t.dir, repository, store: stores.shm },
+                {
+                  functionsDir: t.dir,
+                  repository,
+                  store: p.store,
+                  opener: p.opener,
+                  originalsAhead: p.originalsAhead,
+                },
                 t.fn,
                 t.req,
-                sc.prestarted ? 1 : 0,
+                s.prestarted ? 1 : 0,
               ),
             );
           } catch (e) {
-            sc.error = (e as Error).message;
-            log(`coldphases instance ${sc.id}: ${sc.error}`);
+            s.error = (e as Error).message;
+            log(`coldphases instance ${s.id}: ${s.error}`);
           }
         }
       }
@@ -437,10 +517,15 @@ export async function runColdPhases(o: { quick: boolean; log(line: string): void
 export const med = (rows: readonly object[], f: (r: never) => number): number => median(rows.map(f as never));
 
 /** `tensorshare bench coldphases`: runs, then writes `bench/coldphases.json` and the coldphases section of `<out>/benchmarks.md`. */
-export async function benchColdPhases(o: { quick: boolean; out: string }): Promise<ColdPhasesResults> {
+export async function benchColdPhases(o: {
+  quick: boolean;
+  out: string;
+  only?: ColdPhasesPart;
+  reps?: number;
+}): Promise<ColdPhasesResults> {
   const log = (line: string) =>
     process.stderr.write(`[coldphases ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-  const r = await runColdPhases({ quick: o.quick, log });
+  const r = await runColdPhases({ quick: o.quick, log, only: o.only, reps: o.reps });
   writeResultsJson(path.join(o.out, 'bench', 'coldphases.json'), r);
   const md = coldPhasesSection(r);
   writeSectionMarkdown(path.join(o.out, 'benchmarks.md'), 'coldphases', md);
@@ -452,10 +537,17 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const outArg = args.indexOf('--out');
+  const onlyArg = args.indexOf('--only');
+  const only = onlyArg >= 0 ? (args[onlyArg + 1] as ColdPhasesPart) : undefined;
+  if (only !== undefined && only !== 'phases' && only !== 'instances')
+    throw new Error(`--only takes 'phases' or 'instances', not '${only}'`);
+  const repsArg = args.indexOf('--reps');
+  const reps = repsArg >= 0 ? Number(args[repsArg + 1]) : undefined;
+  if (reps !== undefined && !(Number.isInteger(reps) && reps > 0)) throw new Error('--reps takes a positive integer');
   const out = path.resolve(
     outArg >= 0 ? args[outArg + 1]! : await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-coldphases-report-')),
   );
-  await benchColdPhases({ quick, out });
+  await benchColdPhases({ quick, out, only, reps });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

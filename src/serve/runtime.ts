@@ -95,6 +95,12 @@ export interface RuntimeOptions {
    * within the memory budget. Default 0 (every start forks); `serve` keeps 1.
    */
   prestart?: number;
+  /**
+   * Default true: when an instance starts, serve restores its fast-run models' cut originals itself, overlapping
+   * the instance's start (runtime/originals-ahead.ts). false: the instance restores them inside its open (the
+   * coldphases benchmark's comparison).
+   */
+  originalsAhead?: boolean;
   /** Buffers instances' large JSON text is read into; the gateway gives them back once a response is sent. */
   readBuffers?: BufferPool;
   /**
@@ -214,6 +220,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     store: paths.store,
     opener,
     prestart,
+    originalsAhead: o.originalsAhead ?? true,
     clock,
     log,
     emit,

@@ -35,6 +35,8 @@ export interface PoolWiringOptions {
   opener: OpenerSpec;
   /** Idle pre-started processes a start takes instead of forking. */
   prestart?: PrestartPool;
+  /** Restore a starting instance's cut fast-run originals in this process (originals-ahead.ts). */
+  originalsAhead?: boolean;
   clock: Clock;
   log: Logger;
   emit: EventSink;
@@ -66,7 +68,7 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
       lease.threads !== d.config.intraOpThreads ? { ...d, config: { ...d.config, intraOpThreads: lease.threads } } : d;
     const user = userFor(o.users, d.config.tenant);
     // Cut fast-run originals come back while the instance starts, not inside its open.
-    const ahead = restoreAhead(o, d, id);
+    const ahead = o.originalsAhead ? restoreAhead(o, d, id) : undefined;
     const instance = startInstance({
       id,
       deployed: runAs,
@@ -86,12 +88,12 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
           { function: d.name, instance: i.id, pid: i.pid, coldStartMs: Math.round(i.coldStartMs ?? 0) },
           'instance ready',
         );
-        void ahead.done();
+        void ahead?.done();
         hooks.onReady(i);
       },
       onExit: (i, info) => {
         lease.release();
-        void ahead.done();
+        void ahead?.done();
         const level = info.reason === 'crash' || info.reason === 'start-failed' ? 'warn' : 'info';
         log[level](
           {
