@@ -40,6 +40,7 @@ import type { Opener } from './protocol.js';
 import { writeResultsJson, writeSectionMarkdown } from './report.js';
 import { coldPhasesSection } from './coldphases-report.js';
 import { modeSettings } from './settings.js';
+import { storeSessionOptions, type SessionOptions } from '../store/ort-options.js';
 import { median } from './stats.js';
 
 const WORKER = fileURLToPath(new URL('./phase-worker.js', import.meta.url));
@@ -178,10 +179,23 @@ interface PhasePlan {
   before?: () => Promise<void>;
 }
 
+/**
+ * The model's fast-open graph over the store, saved by ONNX Runtime in its own format (`.ort`: graph and weights
+ * in one flatbuffer, the optimizations of the level it was loaded at already applied).
+ */
+async function writeOrtFormat(model: PreparedModel, repository: string, store: string, file: string): Promise<void> {
+  const r = await localResidency({ repository, store }).ensureResident(model.ref, 'fast-open');
+  const ort = (await import('onnxruntime-node')).default;
+  const options = storeSessionOptions('fast-open', r.tensorsDir, { logSeverityLevel: 3, intraOpNumThreads: 1 });
+  const s = await ort.InferenceSession.create(r.graphPath, { ...options, optimizedModelFilePath: file });
+  await s.release();
+  await r.release();
+}
+
 async function phasePlans(
   model: PreparedModel,
   repository: string,
-  stores: { shm: string; cut: string; huge?: string; hugeWhy: string },
+  stores: { shm: string; cut: string; huge?: string; hugeWhy: string; ortDir: string },
 ): Promise<PhasePlan[]> {
   const s = modeSettings(1);
   const ts = (mode: 'fast-open' | 'fast-run' | 'auto', store: string): Opener => ({
@@ -192,6 +206,11 @@ async function phasePlans(
     mode,
     sessionOptions: s[mode].sessionOptions,
   });
+  const ortFile = async () => {
+    const file = path.join(stores.ortDir, `${model.id}.ort`);
+    await writeOrtFormat(model, repository, stores.shm, file);
+    return file;
+  };
   const plans: PhasePlan[] = [
     {
       id: 'plain',
@@ -200,6 +219,14 @@ async function phasePlans(
       env: s.plain.env,
     },
     { id: 'fast-open', label: 'tensorshare fast-open', opener: ts('fast-open', stores.shm), env: {} },
+    // ORT format, as the binding can load it: from a path ORT reads the whole file (weights inline) into its own
+    // buffer, so the weights are private; Node has no mmap to hand it mapped bytes instead.
+    {
+      id: 'ort-format',
+      label: 'plain ORT, ORT-format file of the fast-open graph (use_ort_model_bytes_*)',
+      opener: { kind: 'plain', file: await ortFile(), sessionOptions: ortFormatOptions(s.plain.sessionOptions) },
+      env: s.plain.env,
+    },
     { id: 'fast-run', label: 'tensorshare fast-run', opener: ts('fast-run', stores.shm), env: {} },
     {
       id: 'fast-run-cut',
@@ -236,6 +263,22 @@ async function phasePlans(
     }),
   );
   return plans;
+}
+
+/** Loads an .ort file with its weights used in place in ORT's buffer, at fast-open's settings (nothing re-optimized, no prepacking). */
+function ortFormatOptions(base: SessionOptions): SessionOptions {
+  return {
+    ...base,
+    graphOptimizationLevel: 'disabled',
+    enableMemPattern: false,
+    extra: {
+      session: {
+        disable_prepacking: '1',
+        use_ort_model_bytes_directly: '1',
+        use_ort_model_bytes_for_initializers: '1',
+      },
+    },
+  };
 }
 
 async function until(f: () => boolean, ms: number, what: string): Promise<void> {
@@ -349,6 +392,7 @@ export async function runColdPhases(o: {
         for (const mode of ['fast-run', 'fast-open'] as const)
           await (await localResidency({ repository, store: s }).ensureResident(m.ref, mode)).release();
     const stores = {
+      ortDir: shm,
       shm: store,
       cut: cutStore,
       huge: hugeStore.mounted ? hugeDir : undefined,
