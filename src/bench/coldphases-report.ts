@@ -41,7 +41,7 @@ export function coldPhasesTargets(r: ColdPhasesResults): ColdTarget[] {
   const out: ColdTarget[] = [];
   const plain = phase(r, 'bert', 'plain');
   const plainOverhead = plain ? m(plain.rows, (x) => x.overheadMs) : Number.NaN;
-  const ts = r.phases.filter((p) => p.model === 'bert' && p.id !== 'plain' && p.rows.length);
+  const ts = r.phases.filter((p) => p.model === 'bert' && !p.id.startsWith('plain') && p.rows.length);
   const byOverhead = [...ts].sort((a, b) => m(a.rows, (x) => x.overheadMs) - m(b.rows, (x) => x.overheadMs));
   const shipping = phase(r, 'bert', 'fast-run');
   const describeOverhead = (p: PhaseScenario | undefined) => {
@@ -206,7 +206,7 @@ export function coldPhasesSection(r: ColdPhasesResults): string {
     '### PaddleOCR v4 recognition',
     phaseTable(r, 'ocr-rec'),
     '### Instance path (serve runtime, from zero)',
-    "A fresh runtime per measurement; the first request to a function at zero instances. *spawn*: the runtime's instance-starting event (fork, or the handover of an idle pre-started process with Node, onnxruntime-node and the open function loaded); *ready*: its instance-ready; *request → first answer* adds the autoscaler's reaction. `ocr`: the bundled function (PaddleOCR detection + recognition, handler) on assets/ocr-word.png; `bert`: a raw tensor function on the BERT-base-shaped model (fast-run). Side by side: pre-started processes without the ORT warm-up (a weightless session created and run at preload); instances whose opener opens every model in mode `auto` (fast-open at once, fast-run after the first run; *warm answer* may then include the switch, which creates the fast-run session on the instance's one JavaScript thread); and, for bert, a store whose fast-run originals the daemon has cut, restored by serve while the instance starts or by the instance inside its open.",
+    "A fresh runtime per measurement; the first request to a function at zero instances. *spawn*: the runtime's instance-starting event (fork, or the handover of an idle pre-started process with Node, onnxruntime-node and the open function loaded); *ready*: its instance-ready; *request → first answer* adds the autoscaler's reaction. `ocr`: the bundled function (PaddleOCR detection + recognition, handler) on assets/ocr-word.png; `bert`: a raw tensor function on the BERT-base-shaped model (fast-run). Side by side: pre-started processes without the ORT warm-up (a weightless session created and run at preload); the same functions with `mode: auto` in their config (deploy makes both modes resident; the instance answers from fast-open at once and creates the fast-run session after the first run, on its one JavaScript thread: *warm answer* may include that switch); and, for bert, a store whose fast-run originals the daemon has cut, restored by serve while the instance starts or by the instance inside its open.",
     instanceTable(r),
     '### Targets',
     markdownTable({

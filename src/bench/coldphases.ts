@@ -44,11 +44,6 @@ import { storeSessionOptions, type SessionOptions } from '../store/ort-options.j
 import { median } from './stats.js';
 
 const WORKER = fileURLToPath(new URL('./phase-worker.js', import.meta.url));
-const AUTO_OPENER: OpenerSpec = {
-  module: new URL('./auto-opener.js', import.meta.url).href,
-  export: 'openAuto',
-  warmUp: 'warmUp',
-};
 const THP_MALLOC = 'glibc.malloc.hugetlb=1';
 
 export interface PhaseRow {
@@ -222,7 +217,7 @@ async function phasePlans(
     // ORT format, as the binding can load it: from a path ORT reads the whole file (weights inline) into its own
     // buffer, so the weights are private; Node has no mmap to hand it mapped bytes instead.
     {
-      id: 'ort-format',
+      id: 'plain-ort-format',
       label: 'plain ORT, ORT-format file of the fast-open graph (use_ort_model_bytes_*)',
       opener: { kind: 'plain', file: await ortFile(), sessionOptions: ortFormatOptions(s.plain.sessionOptions) },
       env: s.plain.env,
@@ -293,6 +288,8 @@ async function until(f: () => boolean, ms: number, what: string): Promise<void> 
 interface InstancePlan {
   scenario: InstanceScenario;
   store: string;
+  /** The functions folder (default: the target's). */
+  dir?: string;
   opener?: OpenerSpec;
   originalsAhead?: boolean;
   /** Before every run (the cut scenarios: the originals cut off the store, as the daemon leaves an idle model). */
@@ -435,11 +432,19 @@ export async function runColdPhases(o: {
     }
     const bert = models.find((m) => m.id === 'bert')!;
     const fnDir = path.join(work, 'functions');
+    const bertConfig = { model: bert.ref, minInstances: 0, maxInstances: 1, intraOpThreads: 1 };
     await fs.mkdir(path.join(fnDir, 'bert'), { recursive: true });
-    await fs.writeFile(
-      path.join(fnDir, 'bert', 'config.json'),
-      JSON.stringify({ model: bert.ref, minInstances: 0, maxInstances: 1, intraOpThreads: 1 }),
-    );
+    await fs.writeFile(path.join(fnDir, 'bert', 'config.json'), JSON.stringify(bertConfig));
+    // The same functions with `mode: auto` (the bundled ocr's handler linked: it resolves its imports from
+    // where it really lies).
+    const autoDir = path.join(work, 'functions-auto');
+    const ocrDir = path.join(packageRoot, 'functions', 'ocr');
+    await fs.mkdir(path.join(autoDir, 'ocr'), { recursive: true });
+    await fs.mkdir(path.join(autoDir, 'bert'), { recursive: true });
+    const ocrConfig = JSON.parse(await fs.readFile(path.join(ocrDir, 'config.json'), 'utf8')) as object;
+    await fs.writeFile(path.join(autoDir, 'ocr', 'config.json'), JSON.stringify({ ...ocrConfig, mode: 'auto' }));
+    await fs.symlink(path.join(ocrDir, 'handler.js'), path.join(autoDir, 'ocr', 'handler.js'));
+    await fs.writeFile(path.join(autoDir, 'bert', 'config.json'), JSON.stringify({ ...bertConfig, mode: 'auto' }));
     const png = await fs.readFile(path.join(packageRoot, 'assets/ocr-word.png'));
     const { buildInputs } = await import('./inputs.js');
     const bertReq: InferRequest = {
@@ -458,10 +463,6 @@ export async function runColdPhases(o: {
       },
       { fn: 'bert', dir: fnDir, req: bertReq },
     ];
-    // auto's first leg maps the fast-open files: resident up front, as for the phases.
-    for (const ref of ['ppocr-det', 'ppocr-rec'])
-      for (const mode of ['fast-run', 'fast-open'] as const)
-        await (await localResidency({ repository, store: stores.shm }).ensureResident(ref, mode)).release();
     const instances: InstanceScenario[] = [];
     for (const t of runs('instances') ? targets : []) {
       const sc = (id: string, prestarted: boolean, label?: string): InstanceScenario => ({
@@ -479,8 +480,8 @@ export async function runColdPhases(o: {
           store: stores.shm,
           opener: { ...DEFAULT_OPENER, warmUp: undefined },
         },
-        { scenario: sc('fork-auto', false, 'forked, mode auto'), store: stores.shm, opener: AUTO_OPENER },
-        { scenario: sc('prestarted-auto', true, 'pre-started, mode auto'), store: stores.shm, opener: AUTO_OPENER },
+        { scenario: sc('fork-auto', false, 'forked, mode auto'), store: stores.shm, dir: autoDir },
+        { scenario: sc('prestarted-auto', true, 'pre-started, mode auto'), store: stores.shm, dir: autoDir },
       ];
       if (t.fn === 'bert') {
         // What a scale-from-zero after the daemon's linger pays: the originals cut off the store.
@@ -514,7 +515,7 @@ export async function runColdPhases(o: {
             s.rows.push(
               await instanceOnce(
                 {
-                  functionsDir: t.dir,
+                  functionsDir: p.dir ?? t.dir,
                   repository,
                   store: p.store,
                   opener: p.opener,

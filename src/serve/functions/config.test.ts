@@ -111,7 +111,8 @@ describe('function config', () => {
     rejects({ model: 'm', keepAliveSeconds: '60' }, 'keepAliveSeconds must be a number >= 0, got "60"');
     rejects({ model: 'm', stableWindowSeconds: 0 }, 'stableWindowSeconds must be a number > 0, got 0');
     rejects({ model: 'm', priority: 'urgent' }, "priority must be 'realtime' or 'besteffort', got \"urgent\"");
-    rejects({ model: 'm', mode: 'fast' }, "mode must be 'fast-open' or 'fast-run'");
+    rejects({ model: 'm', mode: 'fast' }, "mode must be 'fast-open', 'fast-run' or 'auto'");
+    assert.equal(validateConfig({ model: 'm', mode: 'auto' }, FILE, 'f').mode, 'auto');
     rejects({ model: 'm', requestTimeoutMs: 0 }, 'requestTimeoutMs must be an integer >= 1, got 0');
     rejects({ model: 'm', memoryLimitMb: 0 }, 'memoryLimitMb must be an integer >= 1, got 0');
     rejects({ model: 'm', tenant: '' }, 'tenant must be a non-empty string');

@@ -12,6 +12,9 @@ import { DATATYPES, isDatatype, type TensorMetadata } from '../../tensor/index.j
 
 export type PriorityClass = 'realtime' | 'besteffort';
 
+/** How a function's instances open its models: a store mode, or 'auto' (fast-open, then fast-run). */
+export type FunctionMode = OpenMode | 'auto';
+
 /** A model a function uses: one in the store (`ref`), or a file imported on deploy. */
 export type ModelBinding = { ref: string } | { modelFile: string; name: string };
 
@@ -73,8 +76,12 @@ export interface FunctionConfig {
   maxQueueLength: number;
   /** Recycle an instance whose private memory (Pss_Anon) passes this. */
   memoryLimitMb?: number;
-  /** Default: the model's own default mode. */
-  mode?: OpenMode;
+  /**
+   * Default: the model's own default mode. 'auto': instances open each model in fast-open and switch to
+   * fast-run behind the same session after its first run (src/client/auto-session.ts): the first answer
+   * comes without fast-run's creation (ORT's PrePack at every creation); the store then holds both modes' files.
+   */
+  mode?: FunctionMode;
   /**
    * Where the models run: 'cpu' (default; sessions in the instance over the
    * shared store), 'gpu' / 'gpu:N' (the daemon's executor of that GPU, one
@@ -294,10 +301,10 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
     if (o.priority === 'realtime' || o.priority === 'besteffort') priority = o.priority;
     else fail('priority', "must be 'realtime' or 'besteffort'", o.priority);
   }
-  let mode: OpenMode | undefined;
+  let mode: FunctionMode | undefined;
   if (o.mode !== undefined) {
-    if (o.mode === 'fast-open' || o.mode === 'fast-run') mode = o.mode;
-    else fail('mode', "must be 'fast-open' or 'fast-run'", o.mode);
+    if (o.mode === 'fast-open' || o.mode === 'fast-run' || o.mode === 'auto') mode = o.mode;
+    else fail('mode', "must be 'fast-open', 'fast-run' or 'auto'", o.mode);
   }
 
   let device: DeviceChoice = FUNCTION_DEFAULTS.device;

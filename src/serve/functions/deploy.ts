@@ -9,10 +9,10 @@ import type { Residency } from '../../client/residency.js';
 import { TensorshareError, isTensorshareError } from '../../errors.js';
 import { importModel } from '../../store/import.js';
 import { layout } from '../../store/layout.js';
-import type { Manifest, OpenMode } from '../../store/manifest.js';
+import type { Manifest } from '../../store/manifest.js';
 import { isResident } from '../../store/materialize.js';
 import { stampedImport } from '../../store/source-stamp.js';
-import type { FunctionConfig } from './config.js';
+import type { FunctionConfig, FunctionMode } from './config.js';
 import type { FunctionDefinition, FunctionSource } from './repository.js';
 import { ioMetadata, type ModelMetadata, type TensorMetadata } from '../../tensor/index.js';
 
@@ -21,7 +21,8 @@ export interface ResolvedModel {
   /** Exact `name:version`: every instance of a deployment opens the same version. */
   ref: string;
   manifest: Manifest;
-  mode: OpenMode;
+  /** What instances open: the mode the residency serves, or 'auto' when both of auto's legs are resident. */
+  mode: FunctionMode;
 }
 
 /** A model as a deployment keeps it: the manifest served its purpose at deploy (an idle function holds only this). */
@@ -101,12 +102,20 @@ export async function deployFunction(def: FunctionDefinition, o: DeployOptions):
           (
             await importModel(o.repository, path.resolve(source.dir, b.modelFile), {
               name: b.name,
-              defaultMode: config.mode ?? 'fast-run',
+              defaultMode: config.mode === 'auto' ? 'fast-run' : (config.mode ?? 'fast-run'),
             })
           ).manifest;
         ref = `${m.name}:${m.version}`;
         if ((config.mode ?? m.defaultMode) === 'fast-open' && o.store && (await isResident(layout(o.store), m)))
           return { alias, ref, manifest: m, mode: 'fast-open' };
+      }
+      if (config.mode === 'auto') {
+        // Both legs resident: the fast-open files answer first, the fast-run variant takes over.
+        await (await o.residency.ensureResident(ref, 'fast-open')).release();
+        const run = await o.residency.ensureResident(ref, 'fast-run');
+        await run.release();
+        // No loadable fast-run variant: auto would only ever serve fast-open.
+        return { alias, ref: run.ref, manifest: run.manifest, mode: run.mode === 'fast-run' ? 'auto' : 'fast-open' };
       }
       const resident = await o.residency.ensureResident(ref, config.mode);
       await resident.release();

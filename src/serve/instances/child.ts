@@ -7,7 +7,7 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { TensorshareError } from '../../errors.js';
 import { defaultSocket } from '../../config.js';
 import { executorDevices } from '../../device/protocol.js';
-import type { FunctionConfig } from '../functions/config.js';
+import type { FunctionConfig, FunctionMode } from '../functions/config.js';
 import type {
   Feed,
   HandlerContext,
@@ -180,8 +180,14 @@ async function start(m: InitMessage): Promise<void> {
       // No deviceId ('gpu', 'auto'): the daemon places the model on one of its devices (best fit, or a replica).
       ...(onGpu ? { executionProviders: [gpu === undefined ? 'cuda' : { name: 'cuda', deviceId: gpu }] } : {}),
     };
+    // The handler's import needs no model: started first, its file reads overlap the opens' (ORT's
+    // creations are synchronous on this thread, so nothing else can). Its failure is reported below.
+    const handlerImport = m.handlerFile
+      ? (import(pathToFileURL(m.handlerFile).href) as Promise<HandlerModule>)
+      : undefined;
+    handlerImport?.catch(() => {});
     const models: Record<string, ModelHandle> = {};
-    const timings: { alias: string; ref: string; mode?: 'fast-open' | 'fast-run'; openMs: number }[] = [];
+    const timings: { alias: string; ref: string; mode?: FunctionMode; openMs: number }[] = [];
     await Promise.all(
       m.models.map(async (mm) => {
         const ts = performance.now();
@@ -266,7 +272,7 @@ async function start(m: InitMessage): Promise<void> {
       },
     };
     if (m.handlerFile) {
-      handler = (await import(pathToFileURL(m.handlerFile).href)) as HandlerModule;
+      handler = await handlerImport!;
       if (typeof handler.handle !== 'function')
         throw new TensorshareError(
           'ERR_INVALID_ARGUMENT',

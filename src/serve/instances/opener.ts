@@ -10,7 +10,8 @@ import type { Manifest, OpenMode } from '../../store/manifest.js';
 export interface OpenModelOptions {
   repository: string;
   store: string;
-  mode?: OpenMode;
+  /** 'auto' (a function's `mode: auto`): openSession serves fast-open, then fast-run behind the same session. */
+  mode?: OpenMode | 'auto';
   sessionOptions?: InferenceSession.SessionOptions;
   /** On a device: the function's priority class and tenant for the executor's ordering (openers without a device ignore them). */
   devicePriority?: 'realtime' | 'besteffort';

@@ -1,9 +1,9 @@
 // Messages between the runtime and an instance process over the IPC channel
 // (child_process.fork with serialization 'advanced', so typed arrays travel
 // as typed arrays). Plain data only.
-import type { FunctionConfig } from '../functions/config.js';
+import type { FunctionConfig, FunctionMode } from '../functions/config.js';
 import type { InferRequest, ModelMetadata, TensorMetadata } from '../../tensor/index.js';
-import type { IoSpec, OpenMode } from '../../store/manifest.js';
+import type { IoSpec } from '../../store/manifest.js';
 import type { Slot, SlotBytes, SlotTensor } from '../../shm/index.js';
 import type { JsonTextAsk } from '../protocol/json-text.js';
 import type { OpenerSpec } from './opener.js';
@@ -17,7 +17,8 @@ export interface WireError {
 export interface ModelToOpen {
   alias: string;
   ref: string;
-  mode: OpenMode;
+  /** 'auto': fast-open, then fast-run behind the same session (the open function must support it: openSession does). */
+  mode: FunctionMode;
 }
 
 export interface InitMessage {
@@ -79,7 +80,7 @@ export interface ReadyMessage {
   handlerMs: number;
   /** Child process uptime at ready (ms, from its own start). */
   uptimeMs: number;
-  models: { alias: string; ref: string; mode?: OpenMode; openMs: number }[];
+  models: { alias: string; ref: string; mode?: FunctionMode; openMs: number }[];
 }
 
 export type FromInstance =

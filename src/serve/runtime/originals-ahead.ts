@@ -39,7 +39,8 @@ export function restoreAhead(
   const restored = (async () => {
     let bytes = 0;
     for (const m of Object.values(d.models)) {
-      if (m.mode !== 'fast-run') continue;
+      // auto creates its fast-run session after the first answer: restored ahead, that creation copies nothing.
+      if (m.mode !== 'fast-run' && m.mode !== 'auto') continue;
       const v = await findFastRun(repo, (await resolveModel(repo, m.ref)).digest);
       // Nothing cut now: the instance restores whatever a cut after this leaves (its own window).
       if (v?.status !== 'ok' || (await cutBytesOf(store, v)) === 0) continue;
