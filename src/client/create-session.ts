@@ -7,7 +7,6 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { OpenMode } from '../store/manifest.js';
 import { storeSessionOptions, type SessionOptions } from '../store/ort-options.js';
 import { createAtLevels } from '../store/runtime-check.js';
-import { IDENTITY_INPUT, identityModelBytes } from '../onnx/identity.js';
 
 export const ORIGINAL_CREATE = Symbol.for('tensorshare.originalCreate');
 
@@ -47,6 +46,8 @@ export async function createStoreSession(
 export async function warmUp(): Promise<number> {
   const t0 = performance.now();
   const ort = (await import('onnxruntime-node')).default;
+  // The ONNX schema (protobufjs) only here: an open never needs it.
+  const { IDENTITY_INPUT, identityModelBytes } = await import('../onnx/identity.js');
   const create = unhookedCreate(ort.InferenceSession) as unknown as (
     bytes: Uint8Array,
     options?: SessionOptions,

@@ -18,7 +18,7 @@ import { storeSessionOptions, type SessionOptions } from '../store/ort-options.j
 import type { OpenMode } from '../store/manifest.js';
 import { ORIGINAL_CREATE } from './create-session.js';
 import { openOnDevice } from './device-open.js';
-import { wantsDevice } from '../device/device-session.js';
+import { wantsDevice } from '../device/wants-device.js';
 import type { ClientLease, DaemonClient } from './daemon-client.js';
 import type { ClientSettings } from './settings.js';
 

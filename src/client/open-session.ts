@@ -12,8 +12,8 @@ export { warmUp } from './create-session.js';
 import { switchingSession } from './auto-session.js';
 import { localResidency } from './residency.js';
 import { defaultSocket, resolvePaths } from '../config.js';
-import { wantsDevice } from '../device/device-session.js';
-import { openOnDevice, type DeviceRunOptions } from './device-open.js';
+import { wantsDevice } from '../device/wants-device.js';
+import type { DeviceRunOptions } from './device-open.js';
 
 export interface OpenSessionOptions extends Partial<Paths>, DeviceRunOptions {
   /**
@@ -111,6 +111,8 @@ async function openOnDeviceOfStore(
 ): Promise<SharedSession> {
   const { store } = resolvePaths(options);
   const t0 = performance.now();
+  // Loaded only for the device path: a CPU open never needs the device client.
+  const { openOnDevice } = await import('./device-open.js');
   const session = await openOnDevice(ref, {
     daemonSocket: defaultSocket({}, store),
     device,

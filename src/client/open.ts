@@ -15,9 +15,9 @@ import { createStoreSession } from './create-session.js';
 /** For serve's pre-started instances when they open through the daemon (serve/instances/opener.ts `warmUp`). */
 export { warmUp } from './create-session.js';
 import { DaemonClient, type ClientLease, type DaemonClientOptions } from './daemon-client.js';
-import { openOnDevice, type DeviceRunOptions } from './device-open.js';
+import type { DeviceRunOptions } from './device-open.js';
 import { clientSettings } from './settings.js';
-import { wantsDevice } from '../device/device-session.js';
+import { wantsDevice } from '../device/wants-device.js';
 
 export interface OpenOptions extends DaemonClientOptions, DeviceRunOptions {
   mode?: OpenMode;
@@ -145,6 +145,7 @@ async function inCreationWindow<T>(client: DaemonClient, lease: ClientLease, cre
 async function openDeviceModel(ref: string, device: number | undefined, options: OpenOptions): Promise<OpenedModel> {
   const s = clientSettings(options, options.env);
   const t0 = performance.now();
+  const { openOnDevice } = await import('./device-open.js'); // only for the device path
   const session = await openOnDevice(ref, {
     daemonSocket: s.socket,
     token: s.token,

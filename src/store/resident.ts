@@ -5,8 +5,7 @@
 // model's own files; fast-run needs its variant (built into the repository
 // first when there is none, which needs the model resident), or falls back
 // to fast-open when ONNX Runtime could not build a loadable one.
-import { fastRunKey, findFastRun } from './fast-run.js';
-import { buildFastRunIsolated } from './runtime-process.js';
+import { fastRunKey, findFastRun } from './fast-run-key.js';
 import { variantPath, type Layout } from './layout.js';
 import type { Manifest, OpenMode, VariantManifest } from './manifest.js';
 import { isResident, materialize, materializeVariant } from './materialize.js';
@@ -54,6 +53,8 @@ export function localSteps(repo: Layout, store: Layout, m: Manifest): ResidencyS
       const existing = await findFastRun(repo, m.digest);
       if (existing) return existing;
       await model(); // ORT reads the model from the store to optimize it
+      // Loaded only to build: an open of a model that has its variant never needs the builder's modules.
+      const { buildFastRunIsolated } = await import('./runtime-process.js');
       return (await buildFastRunIsolated(repo, store, m)).variant;
     },
     async variantFiles(v, key) {

@@ -14,7 +14,7 @@
 // same offsets, and serve walks the files from the last so that the two
 // meet in the middle rather than copy the same files twice.
 import path from 'node:path';
-import { findFastRun } from '../../store/fast-run.js';
+import { findFastRun } from '../../store/fast-run-key.js';
 import { layout } from '../../store/layout.js';
 import { cannotWrite, cutBytesOf, cutsDone, openWindow, restoreOriginals } from '../../store/originals.js';
 import { resolveModel } from '../../store/repository.js';

@@ -1,0 +1,24 @@
+// Whether an open asks for the device path: a file of its own so that every
+// CPU open can ask without loading the device client (device-session.ts and
+// its shared-memory transfer, koffi among them).
+import type { InferenceSession } from 'onnxruntime-node';
+import { TensorshareError } from '../errors.js';
+
+/**
+ * Whether session options ask for a GPU execution provider (the device path): `deviceId` pins a device; without
+ * one the daemon places the model (placeModel).
+ */
+export function wantsDevice(
+  options: InferenceSession.SessionOptions | undefined,
+): { device: number | undefined } | undefined {
+  for (const ep of options?.executionProviders ?? []) {
+    const name = typeof ep === 'string' ? ep : ep.name;
+    if (name === 'cuda') {
+      const id = typeof ep === 'object' ? (ep as { deviceId?: number }).deviceId : undefined;
+      if (id !== undefined && !(Number.isSafeInteger(id) && id >= 0))
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `cuda deviceId must be an integer >= 0, got ${String(id)}`);
+      return { device: id };
+    }
+  }
+  return undefined;
+}
