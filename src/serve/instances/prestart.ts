@@ -29,7 +29,11 @@ export interface PrestartOptions {
 }
 
 export interface PrestartPool {
-  /** An idle preloaded process for a start as `user`, or undefined; a replacement is forked. */
+  /**
+   * An idle preloaded process for a start as `user`, or undefined. No replacement is forked here: the caller
+   * refills once that start is ready or gone (a replacement's Node and ONNX Runtime start beside the
+   * handed-over instance's open and first answer competed for the cores).
+   */
   take(user?: ProcessUser): InstanceProcess | undefined;
   /** Ends one idle process to free its memory for an instance; false when none is idle. */
   shed(): boolean;
@@ -119,7 +123,6 @@ export function createPrestartPool(o: PrestartOptions): PrestartPool {
         entries.delete(e.id);
         e.detach();
         o.release(e.id);
-        fill();
         return e.proc;
       }
       return undefined;

@@ -69,6 +69,7 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
     const user = userFor(o.users, d.config.tenant);
     // Cut fast-run originals come back while the instance starts, not inside its open.
     const ahead = o.originalsAhead ? restoreAhead(o, d, id) : undefined;
+    const prestarted = o.prestart?.take(user);
     const instance = startInstance({
       id,
       deployed: runAs,
@@ -82,7 +83,7 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
       memoryLimit: o.memoryLimit,
       readBuffers: o.readBuffers,
       user,
-      prestarted: o.prestart?.take(user),
+      prestarted,
       onReady: (i) => {
         log.info(
           { function: d.name, instance: i.id, pid: i.pid, coldStartMs: Math.round(i.coldStartMs ?? 0) },
@@ -90,6 +91,9 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
         );
         void ahead?.done();
         hooks.onReady(i);
+        // The replacement for the process this start took starts now, not beside its open (it still runs beside
+        // the first answer).
+        if (prestarted) o.prestart?.refill();
       },
       onExit: (i, info) => {
         lease.release();
