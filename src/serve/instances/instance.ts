@@ -105,6 +105,8 @@ export interface InstanceOptions {
   prestarted?: InstanceProcess;
   onReady(inst: Instance): void;
   onExit(inst: Instance, info: ExitInfo): void;
+  /** It answered its last request in flight (result or error). */
+  onIdle?(inst: Instance): void;
 }
 
 /**
@@ -297,6 +299,7 @@ export function startInstance(o: InstanceOptions): Instance {
         for (const s of p.slots) shm?.toChild.release(s);
         memory?.setBusy(pending.size > 0);
         lastUsedAt = performance.now();
+        if (pending.size === 0) o.onIdle?.(inst);
         if (m.type === 'result') {
           // Large outputs are read on the thread pool: this process's event loop also answers health checks.
           const slots = resultSlots(m.outputs);

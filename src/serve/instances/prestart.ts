@@ -31,8 +31,8 @@ export interface PrestartOptions {
 export interface PrestartPool {
   /**
    * An idle preloaded process for a start as `user`, or undefined. No replacement is forked here: the caller
-   * refills once that start is ready or gone (a replacement's Node and ONNX Runtime start beside the
-   * handed-over instance's open and first answer competed for the cores).
+   * refills once that start has answered what waited for it, or is gone (a replacement's Node and ONNX Runtime
+   * start beside the handed-over instance's open and first answer competed for the cores).
    */
   take(user?: ProcessUser): InstanceProcess | undefined;
   /** Ends one idle process to free its memory for an instance; false when none is idle. */

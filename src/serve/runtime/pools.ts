@@ -70,6 +70,14 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
     // Cut fast-run originals come back while the instance starts, not inside its open.
     const ahead = o.originalsAhead ? restoreAhead(o, d, id) : undefined;
     const prestarted = o.prestart?.take(user);
+    // The replacement for a process this start took starts once the instance has answered what waited for it:
+    // beside its open and first answer, the replacement's Node and ONNX Runtime start competed for the cores.
+    let replace = prestarted !== undefined;
+    const refillOnce = () => {
+      if (!replace) return;
+      replace = false;
+      o.prestart?.refill();
+    };
     const instance = startInstance({
       id,
       deployed: runAs,
@@ -91,12 +99,15 @@ export function createPoolWiring(o: PoolWiringOptions): { newPool(d: DeployedFun
         );
         void ahead?.done();
         hooks.onReady(i);
-        // The replacement for the process this start took starts now, not beside its open (it still runs beside
-        // the first answer).
-        if (prestarted) o.prestart?.refill();
+        // Nothing dispatched to it once the scheduler has seen its slots: no answer to wait for.
+        setImmediate(() => {
+          if (i.inflight === 0) refillOnce();
+        });
       },
+      onIdle: refillOnce,
       onExit: (i, info) => {
         lease.release();
+        replace = false; // the refill below covers it
         void ahead?.done();
         const level = info.reason === 'crash' || info.reason === 'start-failed' ? 'warn' : 'info';
         log[level](
