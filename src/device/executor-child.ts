@@ -25,6 +25,7 @@ import { createDeviceLanes } from './device-lanes.js';
 import { inThreadSessions, workerSessions } from './ort-session.js';
 import { loadResident, type ResidentModel } from './resident-model.js';
 import { createRegion, openRegion, type Region, type RegionReader } from './transfer.js';
+import { quietOrtTelemetry } from '../ort-telemetry.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -327,6 +328,7 @@ async function main(init: ExecutorInit): Promise<void> {
   toDaemon({ kind: 'ready', device: info() });
 }
 
+quietOrtTelemetry();
 process.once('message', (m: DaemonToExecutor) => {
   if (m.kind !== 'init') return;
   main(m).catch((e) => {

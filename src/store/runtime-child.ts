@@ -5,6 +5,9 @@ import { layout } from './layout.js';
 import { storeSessionOptions } from './ort-options.js';
 import type { RuntimeAnswer, RuntimeJob } from './runtime-process.js';
 import { checkRunnable, type FastOpenLevel } from './runtime-check.js';
+import { quietOrtTelemetry } from '../ort-telemetry.js';
+
+quietOrtTelemetry();
 
 async function run(job: RuntimeJob): Promise<unknown> {
   if (job.kind === 'build-fast-run') return buildFastRun(layout(job.repository), layout(job.store), job.manifest);
