@@ -11,12 +11,12 @@ import path from 'node:path';
 import { pino } from 'pino';
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
-import { packageRoot, protoDir } from '../paths.js';
+import { protoDir } from '../paths.js';
 import { importModel } from '../store/import.js';
 import { tempRoots } from '../testing/tmp.js';
 import { testEnv } from '../testing/env.js';
 import { until } from '../testing/until.js';
-import { spawnServe } from '../testing/serve.js';
+import { serveArgv, spawnServe } from '../testing/serve.js';
 import { writeChain } from '../testing/models.js';
 import { writeFunction, isAlive } from '../testing/functions.js';
 import { spawnDaemon, killAll } from '../testing/daemon.js';
@@ -180,25 +180,7 @@ test("serve as root stops with a named error when a connected daemon's socket is
       // stdin closed and nothing else pending: only serve's own handles keep it alive until it reports.
       const child = spawn(
         process.execPath,
-        [
-          path.join(packageRoot, 'bin/tensorshare.js'),
-          '--repository',
-          roots.repository,
-          '--store',
-          roots.store,
-          'serve',
-          '--functions',
-          functions,
-          '--daemon',
-          'auto',
-          '--no-bundled',
-          '--http-port',
-          '0',
-          '--grpc-port',
-          'off',
-          '--log-level',
-          'error',
-        ],
+        serveArgv(roots, functions, ['--daemon', 'auto', '--no-bundled', '--grpc-port', 'off']),
         { stdio: ['ignore', 'ignore', 'pipe'], env: testEnv() },
       );
       let stderr = '';
