@@ -158,9 +158,10 @@ export async function resetRuntimeChecks(): Promise<void> {
   const rc = checker;
   checker = undefined;
   if (rc?.child.connected) {
-    const closed = new Promise((resolve) => rc.child.once('close', resolve));
+    const exited = new Promise((resolve) => rc.child.once('exit', resolve));
+    rc.child.ref(); // waited for: this process stays up until it has gone
     rc.child.disconnect();
-    await closed;
+    await exited;
   }
 }
 
