@@ -6,10 +6,8 @@
 import { parentPort } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { CopyJob, CopyAnswer } from './copy-pool.js';
+import { COPY_CHUNK as CHUNK, type CopyJob, type CopyAnswer } from './copy-pool.js';
 
-/** Small enough to stay in a core's L2 cache between the read, the hash and the write. */
-const CHUNK = 1 << 20;
 const buf = Buffer.allocUnsafeSlow(CHUNK);
 
 function run(job: CopyJob): string {
