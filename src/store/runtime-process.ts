@@ -140,10 +140,13 @@ function idle(rc: RuntimeChild): void {
  * Starts the checker process now, while an import still reads and writes
  * its model, so that the check after the split pays only the session load:
  * the process start (Node and onnxruntime-node, ~150-200 ms) overlaps the
- * split. Unused, it exits after CHECKER_IDLE_MS as after a check.
+ * split. Unused, it exits after CHECKER_IDLE_MS as after a check. Not in a
+ * process that holds verdicts already (a daemon importing fine-tuned
+ * variants of a checked graph): there the check is often not needed at all,
+ * and a fork of a large process costs tens of ms of its CPU.
  */
 export function prestartRuntimeChecks(): void {
-  if (checker?.child.connected) return;
+  if (checker?.child.connected || verdicts.size > 0) return;
   idle(ensureChecker());
 }
 
