@@ -74,7 +74,8 @@ export interface ImportOptions {
    * Also record the whole file's SHA-256 (`source.sha256`): one more pass over
    * its bytes, on a worker thread for a large model. The daemon asks for it:
    * the client hook names and checks the models it imports by it. Default
-   * false: the manifest records the source digest only.
+   * false: the manifest records the source digest only. An import that finds
+   * the model already there returns that manifest as it was written.
    */
   hashSource?: boolean;
 }
