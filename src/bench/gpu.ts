@@ -313,7 +313,7 @@ export async function runGpuBench(o: GpuBenchOptions) {
         result.speed = {
           model: share.name,
           ...m,
-          cpus: { pack: packCpus, fifo: await cpusOf(fifo.store), unpinned: unpinned ? null : undefined },
+          cpus: { pack: packCpus, fifo: await cpusOf(fifo.store) },
           private: m.paths.private?.ms,
           privateSameOptions: m.paths.privateSameOptions?.ms,
           stages: Object.fromEntries(Object.entries(m.paths).flatMap(([k, v]) => (v.stages ? [[k, v.stages]] : []))),
