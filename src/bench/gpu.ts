@@ -710,7 +710,7 @@ export function markdown(r: GpuReport): string {
   if (sp)
     for (const b of ['1', '8'])
       lines.push(
-        `| steady latency, batch ${b} (p50 of 200) | ${ms(sp.executor?.[b]?.p50)} through the executor${sp.executorViews ? `; ${ms(sp.executorViews[b]?.p50)} with outputs as views` : ''} | ${ms(sp.private?.[b]?.p50)} private in-process CUDA session | ${f(sp[`ratioBatch${b}`], 2)}x${sp.executorViews ? `; views ${f(sp[`ratioViewsBatch${b}`], 2)}x` : ''} (outputs differ by ${sp.outputMaxAbsDiff?.[b] ?? '-'}) |`,
+        `| steady latency, batch ${b} (p50 of ${sp.rounds ? sp.rounds * sp.runsPerRound : 200}) | ${ms(sp.executor?.[b]?.p50)} through the executor${sp.executorViews ? `; ${ms(sp.executorViews[b]?.p50)} with outputs as views` : ''} | ${ms(sp.private?.[b]?.p50)} private in-process CUDA session | ${f(sp[`ratioBatch${b}`], 2)}x${sp.executorViews ? `; views ${f(sp[`ratioViewsBatch${b}`], 2)}x` : ''} (outputs differ by ${sp.outputMaxAbsDiff?.[b] ?? '-'}) |`,
         ...(sp.executorInline
           ? [
               `| steady latency, batch ${b}, executor under \`gpuPolicy: fifo\` (sessions on its thread) | ${ms(sp.executorInline[b]?.p50)}; ${ms(sp.executorInlineViews?.[b]?.p50)} with outputs as views | ${ms(sp.private?.[b]?.p50)} | ${f(sp[`ratioInlineBatch${b}`], 2)}x; views ${f(sp[`ratioInlineViewsBatch${b}`], 2)}x |`,
@@ -754,7 +754,7 @@ export function markdown(r: GpuReport): string {
     ];
     lines.push(
       '',
-      "Where a steady run's time goes through the executor (medians of the same 200 runs, ms; the private session's p50 beside it):",
+      `Where a steady run's time goes through the executor (medians of the same ${sp?.rounds ? sp.rounds * sp.runsPerRound : 200} runs, ms; the private session's p50 beside it):`,
       '',
       `| path, batch | private p50 | ${cols.map((c) => c[1]).join(' | ')} |`,
       `| --- | ---: | ${cols.map(() => '---:').join(' | ')} |`,
