@@ -66,10 +66,10 @@ export interface DeployOptions {
   stampedOnly?: boolean;
   /**
    * A `modelFile` served fast-open is not made resident here: the function's first instance does
-   * that when it opens the model. Serve's background imports (a first start over a thousand
-   * functions at zero instances) set it: the daemon then copies and leases nothing for a function
-   * no request has asked for yet. Fast-run models are still made resident: their variant is built
-   * once, in the daemon, not by the first request.
+   * that when it opens the model. Serve's scans and background imports set it (a first start or a
+   * restart over a thousand functions at zero instances): the daemon then copies and leases nothing
+   * for a function no request has asked for yet. Fast-run models are still made resident: their
+   * variant is built once, in the daemon, not by the first request.
    */
   lazyResidency?: boolean;
   /** Imports a `modelFile` (default importModel() on this thread; serve's background imports use a worker thread). */

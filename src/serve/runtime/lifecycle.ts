@@ -23,7 +23,8 @@ export interface Lifecycle {
   /**
    * `via: 'scan'`: a new function at minInstances 0 whose model files need an import stays LOADING
    * and is imported in the background (with `backgroundImports` on); its config is still read and
-   * checked now. `'background-import'`: that import's deploy (see DeployOptions.lazyResidency).
+   * checked now. `'background-import'`: that import's deploy. Both deploy with DeployOptions.lazyResidency
+   * (an explicit load, `via` undefined, makes every model resident).
    */
   deploy(name: string, force: boolean, fingerprint?: string, via?: DeployVia): Promise<FunctionStatus>;
   /** A request waits for `name`: its background import, if queued, starts now. */
@@ -126,7 +127,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
           version: String(e.deployments + 1),
           describeHandler: o.describeHandler,
           stampedOnly: deferrable,
-          lazyResidency: via === 'background-import',
+          lazyResidency: via !== undefined,
           ...(via === 'background-import' && thread ? { importModel: thread.importModel } : {}),
         });
         if (d === undefined) {
