@@ -33,6 +33,8 @@ const env = {
   TENSORSHARE_STORE: join(canary, 'store'),
   TENSORSHARE_SOCKET: join(canary, 'daemon.sock'),
   TENSORSHARE_CONFIG: join(canary, 'config.json'),
+  // Tests that load ONNX Runtime in their own process: no telemetry files in /tmp or ~/.cache (src/ort-telemetry.ts).
+  ORT_DISABLE_TELEMETRY: '1',
   TENSORSHARE_DAEMON_PROFILE: join(canary, 'daemon-trace.json'),
   TENSORSHARE_PROFILE: join(canary, 'client-%p.json'),
 };

@@ -62,12 +62,14 @@ export function functionsTargets(r: BenchResults): TargetResult[] {
   // Ready: listening, health ready, every function listed and taking requests (a function whose model file
   // still imports in the background is LOADING; its first request waits for that import). Both starts count.
   const healthy = f.first.healthReady !== false && f.restart.healthReady !== false;
-  const worstStart = Math.max(f.first.readyMs, f.restart.readyMs);
+  // Every function READY, not only listed: a LOADING one still waits for its import at its first request.
+  const allReadyOf = (x: typeof f.first) => Math.max(x.readyMs, x.allReadyMs ?? x.readyMs);
+  const worstStart = Math.max(allReadyOf(f.first), allReadyOf(f.restart));
   const allReady = (x: typeof f.first) =>
     x.allReadyMs === undefined ? '' : `, every function READY after ${s1(x.allReadyMs)}`;
   out.push({
     id: 'functions-ready',
-    title: `${FUNCTIONS_TARGETS.functions} functions ready ≤ ${s1(FUNCTIONS_TARGETS.readyMs)} after start`,
+    title: `${FUNCTIONS_TARGETS.functions} functions ready ≤ ${s1(FUNCTIONS_TARGETS.readyMs)} after start (every function READY, first start and restart)`,
     verdict: healthy && worstStart <= FUNCTIONS_TARGETS.readyMs ? 'met' : 'missed',
     measured: `first start ${s1(f.first.readyMs)} (${f.first.loadingAtReady ?? '?'} LOADING${allReady(f.first)}), restart ${s1(f.restart.readyMs)} (${f.restart.loadingAtReady ?? '?'} LOADING${allReady(f.restart)})`,
     notes: [

@@ -25,7 +25,16 @@ export interface GpuWorkerArgs {
   sessionConfig?: Record<string, string>;
   /** hold: one run at this batch before holding (the executor measures its ephemeral bytes so). */
   probeBatch?: number;
-  after: 'exit' | 'hold' | 'steady' | 'loop';
+  /**
+   * plain: the executor's thread settings (intra/inter-op threads 1, no spinning), and the process is started with
+   * its glibc settings (EXECUTOR_MALLOC_ENV): the same session options and allocator as the executor's sessions.
+   */
+  executorThreads?: boolean;
+  /**
+   * rounds: after the first result, each stdin line `{"batch":B,"runs":N}` times N runs at batch B (after 3 untimed)
+   * and answers a `round` line; `exit` ends. The benchmark interleaves several such processes round by round.
+   */
+  after: 'exit' | 'hold' | 'steady' | 'loop' | 'rounds';
   /** steady: batch sizes and runs of each. */
   batches?: number[];
   /** ts: how the device session hands out outputs (DeviceSessionOptions.outputs). */
@@ -68,7 +77,7 @@ let release: () => Promise<void>;
 let stagesOf: () => Record<string, number> | undefined = () => undefined;
 let openPartsOf: () => Record<string, number> | undefined = () => undefined;
 if (args.kind === 'plain' && args.thread === 'worker') {
-  const s = await workerSessions(args.model, { executionProviders: [args.provider ?? 'cuda'], logSeverityLevel: 3 });
+  const s = await workerSessions()(args.model, { executionProviders: [args.provider ?? 'cuda'], logSeverityLevel: 3 });
   run = async (f) => {
     const feeds = Object.entries(f).map(([name, t]) => ({
       name,
@@ -81,10 +90,15 @@ if (args.kind === 'plain' && args.thread === 'worker') {
   };
   release = () => s.release();
 } else if (args.kind === 'plain') {
+  const session = {
+    ...args.sessionConfig,
+    ...(args.executorThreads ? { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } : {}),
+  };
   const s = await ort.InferenceSession.create(args.model, {
     executionProviders: [args.provider ?? 'cuda'],
     logSeverityLevel: 3,
-    ...(args.sessionConfig ? { extra: { session: args.sessionConfig } } : {}),
+    ...(args.executorThreads ? { intraOpNumThreads: 1, interOpNumThreads: 1 } : {}),
+    ...(Object.keys(session).length ? { extra: { session } } : {}),
   });
   run = (f) => s.run(f);
   release = () => s.release();
@@ -113,7 +127,39 @@ const t2 = sinceStart();
 const parts = args.kind === 'ts' ? { openParts: openPartsOf(), firstRunStages: stagesOf() } : {};
 say({ event: 'first', openMs: t1 - t0, firstRunMs: t2 - t1, sinceStartMs: t2, ...parts });
 
-if (args.after === 'steady') {
+/** The first output's values at every 997th element (and their count): the benchmark compares the paths' results. */
+function sampleOf(r: Record<string, ort.Tensor>): number[] {
+  const data = Object.values(r)[0]?.data as Float32Array | undefined;
+  return data ? [data.length, ...Array.from({ length: Math.ceil(data.length / 997) }, (_, k) => data[k * 997]!)] : [];
+}
+
+if (args.after === 'rounds') {
+  const inputsBy = new Map<number, Record<string, ort.Tensor>>();
+  const lines = readline.createInterface({ input: process.stdin });
+  say({ event: 'ready' });
+  for await (const line of lines) {
+    if (line.trim() === 'exit') break;
+    const { batch, runs } = JSON.parse(line) as { batch: number; runs: number };
+    const f = inputsBy.get(batch) ?? feeds(batch);
+    inputsBy.set(batch, f);
+    // Outputs are disposed once done with, as in 'steady' (views give their shared memory back, copies their buffer).
+    for (let i = 0; i < 3; i++) for (const t of Object.values(await run(f))) t.dispose();
+    const ms: number[] = [];
+    const st: Record<string, number>[] = [];
+    let last: Record<string, ort.Tensor> = {};
+    for (let i = 0; i < runs; i++) {
+      for (const t of Object.values(last)) t.dispose();
+      const a = performance.now();
+      last = await run(f);
+      ms.push(performance.now() - a);
+      const t = stagesOf();
+      if (t) st.push(t);
+    }
+    say({ event: 'round', batch, ms, stages: st, sample: sampleOf(last) });
+    for (const t of Object.values(last)) t.dispose();
+  }
+  lines.close();
+} else if (args.after === 'steady') {
   const out: Record<string, number[]> = {};
   // The first output's values at every 997th element (and their count): the benchmark compares the two paths' results.
   const samples: Record<string, number[]> = {};

@@ -5,7 +5,7 @@
 // instance is a fresh process (gpu-worker.ts); device memory is read with
 // NVML. Writes <out>/bench/gpu-results.json and its section of
 // <out>/benchmarks.md (fenced by <!-- bench:gpu:start/end -->).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -19,6 +19,8 @@ import { packageRoot } from '../paths.js';
 import { benchGpuFallback, fallbackMarkdown, fallbackModels, type FallbackReport } from './gpu-fallback.js';
 import { fenceSection, writeSectionMarkdown } from './report.js';
 import type { GpuWorkerArgs } from './gpu-worker.js';
+import { median, worker } from './gpu-proc.js';
+import { measureSpeed, type SpeedPath, type SpeedPathResult, type Spread } from './gpu-speed.js';
 
 export interface GpuModelSpec {
   name: string;
@@ -39,76 +41,17 @@ export interface GpuBenchOptions {
   loopMs?: number;
   /** Dry run without a GPU: a fake device (CPU provider) for tensorshare, the CPU provider for plain sessions. */
   standIn?: boolean;
+  /** One section only (the others are not measured): trims, speed, throughput, sharing, fallback or swap. */
+  only?: GpuSection;
+  /** Interleaved rounds of the speed rows (default 12, 25 runs per path and batch each). */
+  speedRounds?: number;
 }
+
+export const GPU_SECTIONS = ['trims', 'speed', 'throughput', 'sharing', 'fallback', 'swap'] as const;
+export type GpuSection = (typeof GPU_SECTIONS)[number];
 
 const CLI = path.join(packageRoot, 'bin', 'tensorshare.js');
-const WORKER = path.join(packageRoot, 'dist', 'src', 'bench', 'gpu-worker.js');
 const MIB = 2 ** 20;
-
-interface Worker {
-  proc: ChildProcess;
-  lines: Record<string, unknown>[];
-  wait(event: string, timeoutMs?: number): Promise<Record<string, unknown>>;
-  exit(): Promise<void>;
-}
-
-function worker(args: GpuWorkerArgs): Worker {
-  const proc = spawn(process.execPath, [WORKER, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  let err = '';
-  let buf = '';
-  const listeners = new Set<() => void>();
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      try {
-        lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
-      } catch {}
-      buf = buf.slice(i + 1);
-    }
-    for (const l of listeners) l();
-  });
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    err = (err + d).slice(-4000);
-  });
-  return {
-    proc,
-    lines,
-    wait: (event, timeoutMs = 120_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const hit = lines.find((l) => l.event === event);
-          if (hit) {
-            done();
-            resolve(hit);
-          }
-        };
-        const onExit = () => {
-          check();
-          done();
-          reject(new Error(`worker ${args.kind} ${args.model} exited before '${event}': ${err}`));
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`worker ${args.kind} ${args.model}: no '${event}' in ${timeoutMs} ms: ${err}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          proc.off('exit', onExit);
-        };
-        listeners.add(check);
-        proc.once('exit', onExit);
-        check();
-      }),
-    async exit() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const gone = new Promise((r) => proc.once('exit', r));
-      proc.stdin!.write('exit\n');
-      await gone;
-    },
-  };
-}
 
 /** Wall time from spawning a fresh instance process to its first result. */
 async function firstResult(
@@ -126,40 +69,6 @@ async function firstResult(
     openParts: first.openParts,
     firstRunStages: first.firstRunStages,
   };
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
-};
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
-
-/**
- * Medians of each stage of the executor's runs, by batch (DeviceSession.lastTiming), and the stages derived from
- * them: `transportMs` (the socket round trip: all but the executor and this process's copies), `handoffMs` (the
- * device run beside ORT's own call: to and from the session's thread), `bookkeepingMs` (the executor's time that is
- * neither reading inputs, waiting for a lane nor the run).
- */
-export function stageMedians(
-  byBatch: Record<string, Record<string, number>[]>,
-): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
-  for (const [b, runs] of Object.entries(byBatch)) {
-    if (!runs.length) continue;
-    const derived = runs.map((t) => ({
-      ...t,
-      transportMs: t.totalMs! - t.executorMs! - t.writeMs! - t.outMs!,
-      handoffMs: t.runMs! - t.ortMs!,
-      bookkeepingMs: t.executorMs! - t.readMs! - t.queuedMs! - t.runMs!,
-    }));
-    out[b] = Object.fromEntries(
-      Object.keys(derived[0]!).map((k) => [k, median(derived.map((t) => (t as Record<string, number>)[k]!))]),
-    );
-  }
-  return out;
 }
 
 interface Daemon {
@@ -279,14 +188,15 @@ export async function runGpuBench(o: GpuBenchOptions) {
   };
   const errors: string[] = [];
   const result: Record<string, unknown> = {};
+  const want = (section: GpuSection) => o.only === undefined || o.only === section;
   try {
-    for (const s of specs) {
+    for (const s of o.only === 'speed' ? specs.filter((x) => x === warm || x === share) : specs) {
       o.log(`import ${s.name}`);
       await d.client.import(file(s), s.name);
     }
     // ---- TrIMS table ----
     const trims: Record<string, unknown>[] = [];
-    for (const s of models) {
+    for (const s of want('trims') ? models : []) {
       o.log(`trims ${s.name}`);
       try {
         const a = [await firstResult(plain(s)), await firstResult(plain(s))];
@@ -316,258 +226,282 @@ export async function runGpuBench(o: GpuBenchOptions) {
         errors.push(`trims ${s.name}: ${(e as Error).message}`);
       }
     }
-    result.trims = trims;
+    if (want('trims')) result.trims = trims;
 
-    // ---- Speed: executor vs private in-process CUDA session, batch 1 and 8 ----
-    o.log('speed');
-    try {
-      const steady = async (args: GpuWorkerArgs) => {
-        const w = worker({ ...args, after: 'steady', batches: [1, 8], runs: 200 });
-        const line = await w.wait('steady', 300_000);
-        const r = line.ms as Record<string, number[]>;
-        await new Promise((res) => w.proc.once('exit', res));
-        return {
-          samples: line.samples as Record<string, number[]>,
-          stages: stageMedians((line.stages ?? {}) as Record<string, Record<string, number>[]>),
-          ms: Object.fromEntries(
-            Object.entries(r).map(([b, ms]) => [
-              b,
-              { p50: median(ms), p90: pct(ms, 90), mean: ms.reduce((x, y) => x + y) / ms.length },
-            ]),
-          ),
+    // ---- Speed: executor vs private in-process CUDA sessions, batch 1 and 8, interleaved ----
+    if (want('speed')) {
+      o.log('speed');
+      const others: Daemon[] = [];
+      try {
+        // Beside this daemon (pack, threads placed by gpuCpus auto): one under fifo, whose sessions run on the
+        // executor's own thread (no hand-off to a session worker; one client, so the policy decides nothing else),
+        // and, when this executor was pinned, one unpinned. Each has its own store; all are up at once.
+        const second = async (name: string, extra: string[]) => {
+          const st = await fs.mkdtemp(path.join('/dev/shm', `ts-bench-gpu-${name}-`));
+          const x = await startDaemon(repository, st, 8, gpusArg, extra);
+          others.push({
+            ...x,
+            async stop() {
+              await x.stop();
+              await fs.rm(st, { recursive: true, force: true });
+            },
+          });
+          if (warm) await firstResult(ts(warm, x));
+          return { daemon: x, store: st };
         };
-      };
-      const privRun = await steady(plain(share));
-      const execRun = await steady(ts(share, d));
-      const viewRun = await steady({ ...ts(share, d), outputs: 'view' });
-      // The same through an executor under the fifo policy, whose sessions run on its own thread (no hand-off to a
-      // session worker); one client, so the policy itself decides nothing here.
-      await d.stop();
-      d = await startDaemon(repository, store, 8, gpusArg, ['--gpu-policy', 'fifo']);
-      if (warm) await firstResult(ts(warm, d));
-      const inlineRun = await steady(ts(share, d));
-      const inlineViewRun = await steady({ ...ts(share, d), outputs: 'view' });
-      await restart();
-      const priv = privRun.ms;
-      const exec = execRun.ms;
-      const views = viewRun.ms;
-      const inline = inlineRun.ms;
-      const inlineViews = inlineViewRun.ms;
-      // Same inputs on both paths: the outputs must agree (the executor's are written in place by ORT).
-      const outputMaxAbsDiff = Object.fromEntries(
-        Object.entries(privRun.samples).map(([b, p]) => {
-          const e = execRun.samples[b] ?? [];
-          for (const other of [viewRun, inlineRun, inlineViewRun]) {
-            const w = other.samples[b] ?? [];
-            if (w.length !== p.length || w.some((x, i) => x !== e[i])) return [b, Number.POSITIVE_INFINITY];
-          }
-          if (e.length !== p.length || e[0] !== p[0]) return [b, Number.POSITIVE_INFINITY];
-          return [b, p.reduce((m, v, i) => Math.max(m, Math.abs(v - e[i]!)), 0)];
-        }),
-      );
-      result.speed = {
-        model: share.name,
-        private: priv,
-        executor: exec,
-        executorViews: views,
-        executorInline: inline,
-        executorInlineViews: inlineViews,
-        stages: {
-          executor: execRun.stages,
-          executorViews: viewRun.stages,
-          executorInline: inlineRun.stages,
-          executorInlineViews: inlineViewRun.stages,
-        },
-        outputMaxAbsDiff,
-        ratioBatch1: exec['1']!.p50 / priv['1']!.p50,
-        ratioBatch8: exec['8']!.p50 / priv['8']!.p50,
-        addedMsBatch1: exec['1']!.p50 - priv['1']!.p50,
-        ratioViewsBatch1: views['1']!.p50 / priv['1']!.p50,
-        ratioViewsBatch8: views['8']!.p50 / priv['8']!.p50,
-        addedMsViewsBatch1: views['1']!.p50 - priv['1']!.p50,
-        ratioInlineBatch1: inline['1']!.p50 / priv['1']!.p50,
-        ratioInlineBatch8: inline['8']!.p50 / priv['8']!.p50,
-        addedMsInlineBatch1: inline['1']!.p50 - priv['1']!.p50,
-        ratioInlineViewsBatch1: inlineViews['1']!.p50 / priv['1']!.p50,
-        ratioInlineViewsBatch8: inlineViews['8']!.p50 / priv['8']!.p50,
-        addedMsInlineViewsBatch1: inlineViews['1']!.p50 - priv['1']!.p50,
-      };
-    } catch (e) {
-      errors.push(`speed: ${(e as Error).message}`);
+        if (warm) await firstResult(ts(warm, d));
+        const fifo = await second('fifo', ['--gpu-policy', 'fifo']);
+        const cpusOf = async (st: string) => (await status(st)).devices[0]?.device?.cpus;
+        const packCpus = await cpusOf(store);
+        const unpinned = packCpus ? await second('unpinned', ['--gpu-cpus', 'off']) : undefined;
+        // Session threads that sleep as soon as they answer (gpuSpinMs 0): what polling for the next run saves.
+        const noSpin = await second('nospin', ['--gpu-spin-ms', '0']);
+        const paths: SpeedPath[] = [
+          { key: 'private', what: 'private in-process CUDA session, default options (the target)', args: plain(share) },
+          {
+            key: 'privateSameOptions',
+            what: "private session with the executor's settings (intra/inter-op threads 1, no spinning; its glibc malloc settings)",
+            args: { ...plain(share), executorThreads: true },
+          },
+          { key: 'executor', what: 'executor (pack, gpuSpinMs 2), outputs copied', args: ts(share, d) },
+          {
+            key: 'executorViews',
+            what: 'executor (pack), outputs as views',
+            args: { ...ts(share, d), outputs: 'view' },
+          },
+          {
+            key: 'executorInline',
+            what: 'executor (fifo: sessions on its thread), copied',
+            args: ts(share, fifo.daemon),
+          },
+          {
+            key: 'executorInlineViews',
+            what: 'executor (fifo), outputs as views',
+            args: { ...ts(share, fifo.daemon), outputs: 'view' },
+          },
+          { key: 'executorNoSpin', what: 'executor (pack), gpuSpinMs 0, copied', args: ts(share, noSpin.daemon) },
+          ...(unpinned
+            ? [
+                {
+                  key: 'executorUnpinned',
+                  what: 'executor (pack), gpuCpus off, copied',
+                  args: ts(share, unpinned.daemon),
+                },
+              ]
+            : []),
+        ];
+        const m = await measureSpeed(paths, {
+          batches: [1, 8],
+          rounds: o.speedRounds ?? 12,
+          runs: 25,
+          sameOptions: 'privateSameOptions',
+          log: o.log,
+        });
+        const p50 = (k: string, b: string) => m.paths[k]?.ms[b]?.p50 ?? Number.NaN;
+        const legacy: Record<string, unknown> = {};
+        for (const [k, name] of [
+          ['executor', ''],
+          ['executorViews', 'Views'],
+          ['executorInline', 'Inline'],
+          ['executorInlineViews', 'InlineViews'],
+        ] as const) {
+          legacy[k] = m.paths[k]?.ms;
+          legacy[`ratio${name}Batch1`] = p50(k, '1') / p50('private', '1');
+          legacy[`ratio${name}Batch8`] = p50(k, '8') / p50('private', '8');
+          legacy[`addedMs${name}Batch1`] = p50(k, '1') - p50('private', '1');
+        }
+        result.speed = {
+          model: share.name,
+          ...m,
+          cpus: { pack: packCpus, fifo: await cpusOf(fifo.store) },
+          private: m.paths.private?.ms,
+          privateSameOptions: m.paths.privateSameOptions?.ms,
+          stages: Object.fromEntries(Object.entries(m.paths).flatMap(([k, v]) => (v.stages ? [[k, v.stages]] : []))),
+          ...legacy,
+        };
+      } catch (e) {
+        errors.push(`speed: ${(e as Error).message}`);
+      } finally {
+        for (const x of others) await x.stop().catch(() => {});
+      }
     }
 
     // ---- Throughput: N concurrent clients vs one at a time ----
-    o.log('throughput');
-    try {
-      const loop = async (n: number) => {
-        const startAt = Date.now() + 4000 + n * 250;
-        const ws = Array.from({ length: n }, () =>
-          worker({ ...ts(share, d), after: 'loop', startAt, durationMs: o.loopMs ?? 5000 }),
-        );
-        const runs = await Promise.all(ws.map(async (w) => (await w.wait('loop', 120_000)).runs as number));
-        await Promise.all(
-          ws.map((w) => new Promise((r) => (w.proc.exitCode === null ? w.proc.once('exit', r) : r(0)))),
-        );
-        return runs.reduce((a, b) => a + b, 0) / ((o.loopMs ?? 5000) / 1000);
-      };
-      const before = (await status(store)).devices[0]?.batchSizes ?? {};
-      const one = await loop(1);
-      const many = await loop(N);
-      const after = (await status(store)).devices[0]?.batchSizes ?? {};
-      const batches: Record<string, number> = {};
-      for (const [k, v] of Object.entries(after)) batches[k] = v - (before[k] ?? 0);
-      result.throughput = {
-        model: share.name,
-        clients: N,
-        oneAtATimePerS: one,
-        concurrentPerS: many,
-        ratio: many / one,
-        batchSizes: batches,
-      };
-    } catch (e) {
-      errors.push(`throughput: ${(e as Error).message}`);
-    }
+    if (want('throughput'))
+      try {
+        o.log('throughput');
+        const loop = async (n: number) => {
+          const startAt = Date.now() + 4000 + n * 250;
+          const ws = Array.from({ length: n }, () =>
+            worker({ ...ts(share, d), after: 'loop', startAt, durationMs: o.loopMs ?? 5000 }),
+          );
+          const runs = await Promise.all(ws.map(async (w) => (await w.wait('loop', 120_000)).runs as number));
+          await Promise.all(
+            ws.map((w) => new Promise((r) => (w.proc.exitCode === null ? w.proc.once('exit', r) : r(0)))),
+          );
+          return runs.reduce((a, b) => a + b, 0) / ((o.loopMs ?? 5000) / 1000);
+        };
+        const before = (await status(store)).devices[0]?.batchSizes ?? {};
+        const one = await loop(1);
+        const many = await loop(N);
+        const after = (await status(store)).devices[0]?.batchSizes ?? {};
+        const batches: Record<string, number> = {};
+        for (const [k, v] of Object.entries(after)) batches[k] = v - (before[k] ?? 0);
+        result.throughput = {
+          model: share.name,
+          clients: N,
+          oneAtATimePerS: one,
+          concurrentPerS: many,
+          ratio: many / one,
+          batchSizes: batches,
+        };
+      } catch (e) {
+        errors.push(`throughput: ${(e as Error).message}`);
+      }
 
     // ---- Sharing: N instances of one model, device memory ----
-    o.log('sharing');
-    try {
-      await d.stop();
-      const base = await used();
-      const p1 = worker({ ...plain(share), after: 'hold' });
-      await p1.wait('holding');
-      const onePlain = (await used()) - base;
-      await p1.exit();
-      // The same plain session created and run in a worker thread, as the executor holds its sessions.
-      const pw = worker({ ...plain(share), thread: 'worker', after: 'hold' });
-      await pw.wait('holding');
-      const onePlainWorkerThread = (await used()) - base;
-      await pw.exit();
-      // One plain session after a run at batch 8 (as the executor's load measures it), without and with the
-      // executor's session option that keeps weights out of the arena.
-      const holdBytes = async (args: GpuWorkerArgs) => {
-        const w = worker(args);
-        await w.wait('holding');
-        const bytes = (await used()) - base;
-        await w.exit();
-        return bytes;
-      };
-      const onePlainAfterBatch8 = await holdBytes({ ...plain(share), after: 'hold', probeBatch: 8 });
-      const onePlainDeviceAllocatorAfterBatch8 = await holdBytes({
-        ...plain(share),
-        after: 'hold',
-        probeBatch: 8,
-        sessionConfig: { use_device_allocator_for_initializers: '1' },
-      });
-      const plains = Array.from({ length: N }, () => worker({ ...plain(share), after: 'hold' }));
-      await Promise.all(plains.map((w) => w.wait('holding', 300_000)));
-      const nPlain = (await used()) - base;
-      await Promise.all(plains.map((w) => w.exit()));
-      // N clients of one fresh executor: the first alone, then the others at once; again with device batching off.
-      const clients = async (maxBatch: number) => {
-        d = await startDaemon(repository, store, maxBatch, gpusArg);
-        const idle = (await used()) - base;
-        const first = worker({ ...ts(share, d), after: 'hold' });
-        await first.wait('holding', 300_000);
-        const oneClient = (await used()) - base;
-        const resident = (await statusWith(store, `${share.name}:1`)).devices[0]?.models.find(
-          (m) => m.model === `${share.name}:1`,
-        );
-        const rest = Array.from({ length: N - 1 }, () => worker({ ...ts(share, d), after: 'hold' }));
-        await Promise.all(rest.map((w) => w.wait('holding', 300_000)));
-        const all = (await used()) - base;
-        const st = await status(store);
-        const clientPids = new Set([first, ...rest].map((w) => w.proc.pid));
-        const processes = nvml
-          ?.processes(0)
-          ?.map((p) => ({ ...p, role: clientPids.has(p.pid) ? 'client' : 'executor or other' }));
-        await Promise.all([first, ...rest].map((w) => w.exit()));
+    if (want('sharing'))
+      try {
+        o.log('sharing');
         await d.stop();
-        return {
-          idle,
-          oneClient,
-          all,
-          processes,
-          loads: st.devices[0]?.loads,
-          batchSizes: st.devices[0]?.batchSizes,
-          persistentBytes: resident?.persistentBytes,
-          ephemeralBytes: resident?.ephemeralBytes,
+        const base = await used();
+        const p1 = worker({ ...plain(share), after: 'hold' });
+        await p1.wait('holding');
+        const onePlain = (await used()) - base;
+        await p1.exit();
+        // The same plain session created and run in a worker thread, as the executor holds its sessions.
+        const pw = worker({ ...plain(share), thread: 'worker', after: 'hold' });
+        await pw.wait('holding');
+        const onePlainWorkerThread = (await used()) - base;
+        await pw.exit();
+        // One plain session after a run at batch 8 (as the executor's load measures it), without and with the
+        // executor's session option that keeps weights out of the arena.
+        const holdBytes = async (args: GpuWorkerArgs) => {
+          const w = worker(args);
+          await w.wait('holding');
+          const bytes = (await used()) - base;
+          await w.exit();
+          return bytes;
         };
-      };
-      const batched = await clients(8);
-      const unbatched = await clients(1);
-      // Batching on again, after it was off: whether the order of the runs or the batch decides the bytes.
-      const batchedAgain = await clients(8);
-      d = await daemon();
-      result.sharing = {
-        model: share.name,
-        instances: N,
-        onePlainSessionBytes: onePlain,
-        onePlainSessionWorkerThreadBytes: onePlainWorkerThread,
-        onePlainSessionAfterBatch8Bytes: onePlainAfterBatch8,
-        onePlainSessionDeviceAllocatorAfterBatch8Bytes: onePlainDeviceAllocatorAfterBatch8,
-        plainProcessesBytes: nPlain,
-        tensorshareBytes: batched.all,
-        tensorshareOneClientBytes: batched.oneClient,
-        tensorshareExecutorIdleBytes: batched.idle,
-        ratioToOnePlain: batched.all / onePlain,
-        plainToTensorshare: nPlain / batched.all,
-        loads: batched.loads,
-        batched,
-        unbatched,
-        batchedAgain,
-      };
-    } catch (e) {
-      errors.push(`sharing: ${(e as Error).message}`);
-    }
+        const onePlainAfterBatch8 = await holdBytes({ ...plain(share), after: 'hold', probeBatch: 8 });
+        const onePlainDeviceAllocatorAfterBatch8 = await holdBytes({
+          ...plain(share),
+          after: 'hold',
+          probeBatch: 8,
+          sessionConfig: { use_device_allocator_for_initializers: '1' },
+        });
+        const plains = Array.from({ length: N }, () => worker({ ...plain(share), after: 'hold' }));
+        await Promise.all(plains.map((w) => w.wait('holding', 300_000)));
+        const nPlain = (await used()) - base;
+        await Promise.all(plains.map((w) => w.exit()));
+        // N clients of one fresh executor: the first alone, then the others at once; again with device batching off.
+        const clients = async (maxBatch: number) => {
+          d = await startDaemon(repository, store, maxBatch, gpusArg);
+          const idle = (await used()) - base;
+          const first = worker({ ...ts(share, d), after: 'hold' });
+          await first.wait('holding', 300_000);
+          const oneClient = (await used()) - base;
+          const resident = (await statusWith(store, `${share.name}:1`)).devices[0]?.models.find(
+            (m) => m.model === `${share.name}:1`,
+          );
+          const rest = Array.from({ length: N - 1 }, () => worker({ ...ts(share, d), after: 'hold' }));
+          await Promise.all(rest.map((w) => w.wait('holding', 300_000)));
+          const all = (await used()) - base;
+          const st = await status(store);
+          const clientPids = new Set([first, ...rest].map((w) => w.proc.pid));
+          const processes = nvml
+            ?.processes(0)
+            ?.map((p) => ({ ...p, role: clientPids.has(p.pid) ? 'client' : 'executor or other' }));
+          await Promise.all([first, ...rest].map((w) => w.exit()));
+          await d.stop();
+          return {
+            idle,
+            oneClient,
+            all,
+            processes,
+            loads: st.devices[0]?.loads,
+            batchSizes: st.devices[0]?.batchSizes,
+            persistentBytes: resident?.persistentBytes,
+            ephemeralBytes: resident?.ephemeralBytes,
+          };
+        };
+        const batched = await clients(8);
+        const unbatched = await clients(1);
+        // Batching on again, after it was off: whether the order of the runs or the batch decides the bytes.
+        const batchedAgain = await clients(8);
+        d = await daemon();
+        result.sharing = {
+          model: share.name,
+          instances: N,
+          onePlainSessionBytes: onePlain,
+          onePlainSessionWorkerThreadBytes: onePlainWorkerThread,
+          onePlainSessionAfterBatch8Bytes: onePlainAfterBatch8,
+          onePlainSessionDeviceAllocatorAfterBatch8Bytes: onePlainDeviceAllocatorAfterBatch8,
+          plainProcessesBytes: nPlain,
+          tensorshareBytes: batched.all,
+          tensorshareOneClientBytes: batched.oneClient,
+          tensorshareExecutorIdleBytes: batched.idle,
+          ratioToOnePlain: batched.all / onePlain,
+          plainToTensorshare: nPlain / batched.all,
+          loads: batched.loads,
+          batched,
+          unbatched,
+          batchedAgain,
+        };
+      } catch (e) {
+        errors.push(`sharing: ${(e as Error).message}`);
+      }
 
     // ---- GPU -> CPU fallback of besteffort work (its own serve processes, after this daemon's runs) ----
-    o.log('fallback');
-    try {
-      await d.stop();
-      result.fallback = await benchGpuFallback({
-        ...fallbackModels(models, (f) => path.resolve(o.models, f)),
-        standIn: o.standIn,
-        log: o.log,
-      });
-      d = await daemon();
-    } catch (e) {
-      errors.push(`fallback: ${(e as Error).message}`);
-      d = await daemon().catch(() => d);
-    }
+    if (want('fallback'))
+      try {
+        o.log('fallback');
+        await d.stop();
+        result.fallback = await benchGpuFallback({
+          ...fallbackModels(models, (f) => path.resolve(o.models, f)),
+          standIn: o.standIn,
+          log: o.log,
+        });
+        d = await daemon();
+      } catch (e) {
+        errors.push(`fallback: ${(e as Error).message}`);
+        d = await daemon().catch(() => d);
+      }
 
     // ---- Swap-in and eviction ----
-    o.log('swap');
-    try {
-      await restart();
-      const before = await used();
-      const t = performance.now();
-      const w = worker({ ...ts(share, d), after: 'hold' });
-      const first = await w.wait('holding');
-      const openWall = performance.now() - t;
-      const loaded = await used();
-      const st = await statusWith(store, `${share.name}:1`);
-      const m = st.devices[0]?.models.find((x) => x.model === `${share.name}:1`);
-      await w.exit();
-      const te = performance.now();
-      const ev = await deviceControl('evict', share.name, { daemonSocket: d.socket });
-      const evictMs = performance.now() - te;
-      await new Promise((r) => setTimeout(r, 500));
-      const afterEvict = await used();
-      result.swap = {
-        model: share.name,
-        loadMs: m?.loadMs,
-        clientOpenMs: first.openMs,
-        spawnToLoadedMs: openWall,
-        deviceBytesLoaded: loaded - before,
-        evictMs,
-        freedBytesReported: ev.freedBytes,
-        deviceBytesAfterEvict: afterEvict - before,
-        persistentBytes: m?.persistentBytes,
-        ephemeralBytes: m?.ephemeralBytes,
-      };
-    } catch (e) {
-      errors.push(`swap: ${(e as Error).message}`);
-    }
+    if (want('swap'))
+      try {
+        o.log('swap');
+        await restart();
+        const before = await used();
+        const t = performance.now();
+        const w = worker({ ...ts(share, d), after: 'hold' });
+        const first = await w.wait('holding');
+        const openWall = performance.now() - t;
+        const loaded = await used();
+        const st = await statusWith(store, `${share.name}:1`);
+        const m = st.devices[0]?.models.find((x) => x.model === `${share.name}:1`);
+        await w.exit();
+        const te = performance.now();
+        const ev = await deviceControl('evict', share.name, { daemonSocket: d.socket });
+        const evictMs = performance.now() - te;
+        await new Promise((r) => setTimeout(r, 500));
+        const afterEvict = await used();
+        result.swap = {
+          model: share.name,
+          loadMs: m?.loadMs,
+          clientOpenMs: first.openMs,
+          spawnToLoadedMs: openWall,
+          deviceBytesLoaded: loaded - before,
+          evictMs,
+          freedBytesReported: ev.freedBytes,
+          deviceBytesAfterEvict: afterEvict - before,
+          persistentBytes: m?.persistentBytes,
+          ephemeralBytes: m?.ephemeralBytes,
+        };
+      } catch (e) {
+        errors.push(`swap: ${(e as Error).message}`);
+      }
   } finally {
     await d.stop().catch(() => {});
     await fs.rm(work, { recursive: true, force: true });
@@ -776,7 +710,7 @@ export function markdown(r: GpuReport): string {
   if (sp)
     for (const b of ['1', '8'])
       lines.push(
-        `| steady latency, batch ${b} (p50 of 200) | ${ms(sp.executor?.[b]?.p50)} through the executor${sp.executorViews ? `; ${ms(sp.executorViews[b]?.p50)} with outputs as views` : ''} | ${ms(sp.private?.[b]?.p50)} private in-process CUDA session | ${f(sp[`ratioBatch${b}`], 2)}x${sp.executorViews ? `; views ${f(sp[`ratioViewsBatch${b}`], 2)}x` : ''} (outputs differ by ${sp.outputMaxAbsDiff?.[b] ?? '-'}) |`,
+        `| steady latency, batch ${b} (p50 of ${sp.rounds ? sp.rounds * sp.runsPerRound : 200}) | ${ms(sp.executor?.[b]?.p50)} through the executor${sp.executorViews ? `; ${ms(sp.executorViews[b]?.p50)} with outputs as views` : ''} | ${ms(sp.private?.[b]?.p50)} private in-process CUDA session | ${f(sp[`ratioBatch${b}`], 2)}x${sp.executorViews ? `; views ${f(sp[`ratioViewsBatch${b}`], 2)}x` : ''} (outputs differ by ${sp.outputMaxAbsDiff?.[b] ?? '-'}) |`,
         ...(sp.executorInline
           ? [
               `| steady latency, batch ${b}, executor under \`gpuPolicy: fifo\` (sessions on its thread) | ${ms(sp.executorInline[b]?.p50)}; ${ms(sp.executorInlineViews?.[b]?.p50)} with outputs as views | ${ms(sp.private?.[b]?.p50)} | ${f(sp[`ratioInlineBatch${b}`], 2)}x; views ${f(sp[`ratioInlineViewsBatch${b}`], 2)}x |`,
@@ -820,20 +754,40 @@ export function markdown(r: GpuReport): string {
     ];
     lines.push(
       '',
-      "Where a steady run's time goes through the executor (medians of the same 200 runs, ms; the private session's p50 beside it):",
+      `Where a steady run's time goes through the executor (medians of the same ${sp?.rounds ? sp.rounds * sp.runsPerRound : 200} runs, ms; the private session's p50 beside it):`,
       '',
       `| path, batch | private p50 | ${cols.map((c) => c[1]).join(' | ')} |`,
       `| --- | ---: | ${cols.map(() => '---:').join(' | ')} |`,
     );
-    for (const [path_, by] of [
-      ['copy', stages.executor],
-      ['views', stages.executorViews],
-      ['fifo, copy', stages.executorInline],
-      ['fifo, views', stages.executorInlineViews],
-    ] as const)
+    const labels: Record<string, string> = {
+      executor: 'copy',
+      executorViews: 'views',
+      executorInline: 'fifo, copy',
+      executorInlineViews: 'fifo, views',
+      executorUnpinned: 'copy, gpuCpus off',
+      executorNoSpin: 'copy, gpuSpinMs 0',
+    };
+    for (const [path_, by] of Object.entries(stages).map(([k, v]) => [labels[k] ?? k, v] as const))
       for (const [b, t] of Object.entries(by ?? {}))
         lines.push(
           `| ${path_}, ${b} | ${f(sp?.private?.[b]?.p50, 2)} | ${cols.map(([k]) => f(t[k], 2)).join(' | ')} |`,
+        );
+  }
+  const paths = sp?.paths as Record<string, SpeedPathResult> | undefined;
+  if (paths) {
+    const sx = (x: Spread | undefined) =>
+      x ? `${x.median.toFixed(2)}x (${x.min.toFixed(2)}-${x.max.toFixed(2)})` : '-';
+    lines.push(
+      '',
+      `The same runs side by side: every path a long-lived process, ${sp!.rounds} rounds of ${sp!.runsPerRound} runs per path and batch, the order rotated each round; "paired" is the median over rounds of a round's median against the baseline's median in that round (min-max over rounds); "own ORT call" is the run against the executor's own ORT call for it (the same session in the executor process, timed there).${sp!.cpus?.pack ? ` The pack executor's threads were pinned to CPUs ${(sp!.cpus.pack as number[]).join(',')}.` : ' No executor was pinned (gpuCpus auto found nothing to narrow, or could not).'}`,
+      '',
+      '| path | batch | p50 | vs private, p50s | paired vs private | paired vs same options | run vs own ORT call |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const [k, v] of Object.entries(paths))
+      for (const b of Object.keys(v.ms))
+        lines.push(
+          `| ${k === 'private' ? `**${v.what}**` : v.what} | ${b} | ${ms(v.ms[b]?.p50)} | ${f((v.ms[b]?.p50 ?? Number.NaN) / (paths.private?.ms[b]?.p50 ?? Number.NaN), 2)}x | ${sx(v.vsPrivate[b])} | ${sx(v.vsSameOptions?.[b])} | ${sx(v.vsOwnOrt?.[b])} |`,
         );
   }
   lines.push('');

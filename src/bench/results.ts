@@ -145,6 +145,12 @@ export interface ImportCase {
   copyMbPerSecond?: number;
   /** CPU time (user + system, all threads of the process) of each import. */
   cpuMs?: number[];
+  /** CPU time of this process during each copy (the kernel's copy runs on a libuv thread). */
+  copyCpuMs?: number[];
+  /** Median ms of the imports' phases (import.ts ImportPhases). */
+  phases?: { split: number; check: number; commit: number };
+  /** The same import with the runtime check's verdict known in this process (no check): what a fine-tuned variant gets. */
+  noCheck?: { ms: number[]; mbPerSecond: Summary; cpuMs: number[] };
 }
 
 export interface ImportResults {

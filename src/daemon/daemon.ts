@@ -157,6 +157,8 @@ async function startDevices(config: DaemonConfig, manager: Manager, log: Logger)
     budget: config.gpuBudget,
     maxBatchSize: config.gpuMaxBatch,
     devicePolicy: config.gpuPolicy,
+    cpus: config.gpuCpus,
+    spinMs: config.gpuSpinMs,
     replicas: {
       addQueueDepth: config.gpuReplicaQueue,
       addAfterMs: config.gpuReplicaAfterMs,

@@ -33,6 +33,7 @@ import {
 } from '../device/protocol.js';
 import { regionFolder } from '../device/transfer.js';
 import { modelDir } from '../store/layout.js';
+import type { CpuSetting } from '../device/cpu-list.js';
 import type { DevicePolicy } from '../sched/device-policy.js';
 import { type PackModel, type Placement, placeOne } from '../sched/packing.js';
 import {
@@ -66,6 +67,10 @@ export interface DeviceTierOptions {
   maxBatchSize: number;
   /** How each executor shares its device between resident models (default pack). */
   devicePolicy?: DevicePolicy;
+  /** Where each executor's threads run (default auto: its GPU's local CPUs). */
+  cpus?: CpuSetting;
+  /** How long an executor's session thread polls for its next run after an answer, ms (default 2). */
+  spinMs?: number;
   /** Replicas of a model on further devices by its queue (default: none). */
   replicas?: ReplicaConfig;
   /** How often replica pressure is sampled, ms (default 1000: the executors' stats period). */
@@ -275,6 +280,8 @@ export async function startDeviceTier(o: DeviceTierOptions) {
         regionDir,
         maxBatchSize: o.maxBatchSize,
         policy: o.devicePolicy,
+        cpus: o.cpus,
+        spinMs: o.spinMs,
         // The lanes hold what the daemon's budget gives resident models: admitted work never runs past it.
         laneBudget: o.budget,
       },

@@ -341,6 +341,7 @@ export function createManager(deps: ManagerDeps) {
           name,
           version: req.version || undefined,
           defaultMode: (req.defaultMode || undefined) as OpenMode | undefined,
+          hashSource: true, // ImportResponse/ModelInfo report it; the client hook checks models by it
         }),
       { name: req.name },
     );
@@ -402,6 +403,7 @@ export function createManager(deps: ManagerDeps) {
             name,
             version: header.version || undefined,
             defaultMode: (header.defaultMode || undefined) as OpenMode | undefined,
+            hashSource: true,
           }),
         { name: header.name, bytes: size },
       );

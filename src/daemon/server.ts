@@ -68,7 +68,7 @@ function importMessage({ ns, result: res }: Imported): P.ImportResponse {
     tensorsAdded: res.tensorsAdded,
     bytesAdded: res.bytesAdded,
     ms: res.ms,
-    sourceSha256: m.source.sha256,
+    sourceSha256: m.source.sha256 ?? '',
   };
 }
 
@@ -85,7 +85,7 @@ function modelInfo(l: ListedModel): P.ModelInfo {
     pinnedModes: l.pinnedModes,
     leases: l.leases,
     fastRunBuilt: l.fastRunBuilt,
-    sourceSha256: m.source.sha256,
+    sourceSha256: m.source.sha256 ?? '',
   };
 }
 

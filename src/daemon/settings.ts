@@ -2,6 +2,7 @@
 // environment variable, default and meaning. Precedence: flag > environment
 // (TENSORSHARE_*) > config file (JSON) > default. The README's table is
 // generated from this one (settingsMarkdown) and a test keeps them equal.
+import { type CpuSetting, parseCpuSetting } from '../device/cpu-list.js';
 import { type DevicePolicy, parseDevicePolicy } from '../sched/device-policy.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -53,6 +54,9 @@ export interface DaemonConfig {
   gpuBudget: Budget;
   gpuMaxBatch: number;
   gpuPolicy: DevicePolicy;
+  gpuCpus: CpuSetting;
+  /** Unset: the executor's default (2 ms on a GPU, 0 for the CPU stand-in). */
+  gpuSpinMs: number | undefined;
   /** Queued requests per replica of a GPU model that ask for one more replica on another device; 0: none. */
   gpuReplicaQueue: number;
   /** How long that pressure lasts before a replica is added (and a model is idle before one goes), ms. */
@@ -109,7 +113,8 @@ type Kind =
   | 'count'
   | 'count0'
   | 'hugePages'
-  | 'originals';
+  | 'originals'
+  | 'cpus';
 
 export interface Setting {
   key: string;
@@ -332,6 +337,24 @@ export const SETTINGS: readonly Setting[] = [
       'how an executor shares its device between resident models (Salus): `fifo` (one run at a time, sessions on the executor thread: no hand-off per run, but no request is read while a session loads or runs), `pack` (as many models at once as the memory lanes hold), `srtf` (shortest expected run first, aged), `fair` (equal device time per tenant); realtime runs go first under each',
   }),
   setting({
+    key: 'gpuCpus',
+    flag: '--gpu-cpus <list>',
+    env: 'TENSORSHARE_GPU_CPUS',
+    kind: 'cpus',
+    value: 'auto',
+    description:
+      "where each device executor's threads run: `auto` (the CPUs local to its GPU, from sysfs `local_cpulist`, when they are fewer than the daemon may use), `off`, or a CPU list such as `0-7,16-23`; a placement that cannot be made is logged and the executor runs unpinned",
+  }),
+  setting({
+    key: 'gpuSpinMs',
+    flag: '--gpu-spin-ms <ms>',
+    env: 'TENSORSHARE_GPU_SPIN_MS',
+    kind: 'duration',
+    computed: '`2ms` on a GPU, `0` for the CPU stand-in (fake devices)',
+    description:
+      "how long an executor's session thread keeps polling for the model's next run after an answer before it sleeps (`gpuPolicy` other than fifo): a run handed to a sleeping thread waits for it to wake, and a launch-bound model runs slower on a thread that just woke; `0` never polls (one core busy at most this long after each run)",
+  }),
+  setting({
     key: 'gpuReplicaQueue',
     flag: '--gpu-replica-queue <n>',
     env: 'TENSORSHARE_GPU_REPLICA_QUEUE',
@@ -545,6 +568,8 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     gpuBudget: get('gpuBudget', wrap(parseBudget)),
     gpuMaxBatch: get('gpuMaxBatch', parseCount),
     gpuPolicy: get('gpuPolicy', (v, w) => parseDevicePolicy(v, w)),
+    gpuCpus: get('gpuCpus', parseCpuSetting),
+    gpuSpinMs: pick('gpuSpinMs') ? get('gpuSpinMs', wrap(parseDuration)) : undefined,
     gpuReplicaQueue: get('gpuReplicaQueue', parseCount0),
     gpuReplicaAfterMs: get('gpuReplicaAfter', wrap(parseDuration)),
   };

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { TensorshareError, isErrorCode, isTensorshareError } from '../errors.js';
 import { onFrames, sendFrame, sendJsonLine } from './framing.js';
-import { openDevice, type DeviceMemory } from './memory.js';
+import { placeThreads } from './cpu-affinity.js';
+import { loadNvml, openDevice, type DeviceMemory } from './memory.js';
 import type {
   ClientMessage,
   DaemonToExecutor,
@@ -25,10 +26,13 @@ import { createDeviceLanes } from './device-lanes.js';
 import { inThreadSessions, workerSessions } from './ort-session.js';
 import { loadResident, type ResidentModel } from './resident-model.js';
 import { createRegion, openRegion, type Region, type RegionReader } from './transfer.js';
+import { quietOrtTelemetry } from '../ort-telemetry.js';
 
 type Ort = typeof import('onnxruntime-node');
 
 const STATS_INTERVAL_MS = 1000;
+/** gpuSpinMs's default on a GPU: a session thread polls this long for its next run after an answer (session-worker.ts). */
+const DEFAULT_SPIN_MS = 2;
 
 const toDaemon = (m: ExecutorToDaemon) => process.send?.(m);
 
@@ -70,6 +74,15 @@ function closeRegions(c: Connection): void {
 async function main(init: ExecutorInit): Promise<void> {
   const ort = (await import('onnxruntime-node')).default as unknown as Ort;
   const device: DeviceMemory = openDevice(init.device);
+  // Before any session worker, ORT or CUDA thread exists: they inherit the mask. A fake device has no PCI address.
+  const cpus =
+    init.device.kind === 'fake' && (init.cpus ?? 'auto') === 'auto'
+      ? []
+      : placeThreads(
+          init.cpus ?? 'auto',
+          init.device.kind === 'fake' ? undefined : loadNvml().pciBusId(init.device.index),
+          (line) => process.stderr.write(`tensorshare device executor ${init.device.index}: ${line}\n`),
+        );
   const models = new Map<string, ResidentModel>();
   const loading = new Map<string, Promise<ResidentModel>>();
   const admits = new Map<number, { resolve(m: Admitted): void; reject(e: Error): void }>();
@@ -92,6 +105,7 @@ async function main(init: ExecutorInit): Promise<void> {
     usedBytes: device.used(),
     utilization: device.utilization(),
     provider: init.provider,
+    ...(cpus.length ? { cpus } : {}),
   });
   const budget = init.laneBudget;
   const policy = init.policy ?? 'pack';
@@ -114,7 +128,10 @@ async function main(init: ExecutorInit): Promise<void> {
     // A worker thread per session: runs of models in different lanes are on the device at once. Under fifo the
     // device runs one at a time anyway, so sessions run on this thread: no hand-off to and from a worker per run,
     // at the price of this thread being busy while a session loads or runs (requests wait in the socket meanwhile).
-    openSession: policy === 'fifo' ? inThreadSessions(ort) : workerSessions,
+    openSession:
+      policy === 'fifo'
+        ? inThreadSessions(ort)
+        : workerSessions(init.spinMs ?? (init.provider === 'cuda' ? DEFAULT_SPIN_MS : 0)),
     onBatch: (n: number) => {
       batchSizes[n] = (batchSizes[n] ?? 0) + 1;
     },
@@ -327,6 +344,7 @@ async function main(init: ExecutorInit): Promise<void> {
   toDaemon({ kind: 'ready', device: info() });
 }
 
+quietOrtTelemetry();
 process.once('message', (m: DaemonToExecutor) => {
   if (m.kind !== 'init') return;
   main(m).catch((e) => {

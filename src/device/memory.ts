@@ -100,7 +100,12 @@ interface Nvml {
   utilization(index: number): number | undefined;
   /** Device memory per process using the GPU (compute processes), when the driver says. */
   processes(index: number): { pid: number; usedBytes: number }[] | undefined;
+  /** The device's PCI address as sysfs names it (`0000:18:00.0`), when the driver says. */
+  pciBusId(index: number): string | undefined;
 }
+
+/** nvmlPciInfo_t: busIdLegacy char[16], then domain, bus, device (u32 each), pciDeviceId, pciSubSystemId, busId char[32]. */
+const PCI_INFO_BYTES = 68;
 
 /** nvmlProcessInfo_t (NVML 12+): pid u32, usedGpuMemory u64 at 8, gpuInstanceId u32, computeInstanceId u32. */
 const PROCESS_INFO_BYTES = 24;
@@ -133,6 +138,7 @@ export function loadNvml(): Nvml {
   const procs = lib.func(
     'int nvmlDeviceGetComputeRunningProcesses_v3(void *device, _Inout_ uint32_t *count, _Out_ uint8_t *infos)',
   );
+  const pci = lib.func('int nvmlDeviceGetPciInfo_v3(void *device, _Out_ uint8_t *pci)');
   void Memory;
   void Util;
   const check = (rc: number, what: string) => {
@@ -185,6 +191,12 @@ export function loadNvml(): Nvml {
         pid: b.readUInt32LE(k * PROCESS_INFO_BYTES),
         usedBytes: Number(b.readBigUInt64LE(k * PROCESS_INFO_BYTES + 8)),
       }));
+    },
+    pciBusId(i) {
+      const b = Buffer.alloc(PCI_INFO_BYTES);
+      if (pci(dev(i), b) !== 0) return undefined;
+      const hex = (v: number, n: number) => v.toString(16).padStart(n, '0');
+      return `${hex(b.readUInt32LE(16), 4)}:${hex(b.readUInt32LE(20), 2)}:${hex(b.readUInt32LE(24), 2)}.0`;
     },
   };
   return nvml;

@@ -105,54 +105,59 @@ function movable(t: HostTensor): HostTensor {
   return { ...t, bytes: new Uint8Array(b) };
 }
 
-/** Each session in a worker thread of its own. */
-export const workerSessions: OpenSession = (graph, options) =>
-  new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, { workerData: { graph, options } });
-    const pending = new Map<
-      number,
-      { resolve(v: { outputs?: HostTensor[]; ortMs?: number }): void; reject(e: Error): void }
-    >();
-    let seq = 0;
-    let created = false;
-    const fail = (e: Error) => {
-      for (const p of pending.values()) p.reject(e);
-      pending.clear();
-      if (!created) reject(e);
-    };
-    worker.on('message', (m: FromSessionWorker) => {
-      if (m.kind === 'created') {
-        created = true;
-        resolve(session);
-        return;
-      }
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (!p) return;
-      if (m.error !== undefined) p.reject(new Error(m.error));
-      else p.resolve(m);
-    });
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the session thread of ${graph} ended (exit code ${code})`)));
-    const call = (m: DistributiveOmit<ToSessionWorker, 'id'>, transfer: ArrayBuffer[] = []) =>
-      new Promise<{ outputs?: HostTensor[]; ortMs?: number }>((res, rej) => {
-        const id = ++seq;
-        pending.set(id, { resolve: res, reject: rej });
-        worker.postMessage({ ...m, id }, transfer);
+/**
+ * Each session in a worker thread of its own; `spinMs`: how long its thread polls for the next run after an answer
+ * before it sleeps (session-worker.ts).
+ */
+export const workerSessions =
+  (spinMs = 0): OpenSession =>
+  (graph, options) =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker(WORKER, { workerData: { graph, options, spinMs } });
+      const pending = new Map<
+        number,
+        { resolve(v: { outputs?: HostTensor[]; ortMs?: number }): void; reject(e: Error): void }
+      >();
+      let seq = 0;
+      let created = false;
+      const fail = (e: Error) => {
+        for (const p of pending.values()) p.reject(e);
+        pending.clear();
+        if (!created) reject(e);
+      };
+      worker.on('message', (m: FromSessionWorker) => {
+        if (m.kind === 'created') {
+          created = true;
+          resolve(session);
+          return;
+        }
+        const p = pending.get(m.id);
+        pending.delete(m.id);
+        if (!p) return;
+        if (m.error !== undefined) p.reject(new Error(m.error));
+        else p.resolve(m);
       });
-    const session: OrtSession = {
-      async run(feeds, fetches, o, into) {
-        const moved = feeds.map(movable);
-        const buffers = [...new Set(moved.map((t) => t.bytes.buffer as ArrayBuffer))];
-        const slots = into?.map(({ bytes, ...t }): OutputSlot => ({ ...t, length: bytes.byteLength }));
-        const r = await call({ kind: 'run', feeds: moved, fetches, options: o, into: slots }, buffers);
-        return { outputs: into ?? r.outputs ?? [], ortMs: r.ortMs ?? 0 };
-      },
-      async release() {
-        await call({ kind: 'release' }).catch(() => {});
-        await worker.terminate();
-      },
-    };
-  });
+      worker.on('error', fail);
+      worker.on('exit', (code) => fail(new Error(`the session thread of ${graph} ended (exit code ${code})`)));
+      const call = (m: DistributiveOmit<ToSessionWorker, 'id'>, transfer: ArrayBuffer[] = []) =>
+        new Promise<{ outputs?: HostTensor[]; ortMs?: number }>((res, rej) => {
+          const id = ++seq;
+          pending.set(id, { resolve: res, reject: rej });
+          worker.postMessage({ ...m, id }, transfer);
+        });
+      const session: OrtSession = {
+        async run(feeds, fetches, o, into) {
+          const moved = feeds.map(movable);
+          const buffers = [...new Set(moved.map((t) => t.bytes.buffer as ArrayBuffer))];
+          const slots = into?.map(({ bytes, ...t }): OutputSlot => ({ ...t, length: bytes.byteLength }));
+          const r = await call({ kind: 'run', feeds: moved, fetches, options: o, into: slots }, buffers);
+          return { outputs: into ?? r.outputs ?? [], ortMs: r.ortMs ?? 0 };
+        },
+        async release() {
+          await call({ kind: 'release' }).catch(() => {});
+          await worker.terminate();
+        },
+      };
+    });
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

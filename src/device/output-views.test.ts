@@ -2,7 +2,8 @@
 // copy), in a real executor process with the CPU provider standing in: a
 // view stays intact while later runs go on (its connection carries none), a
 // caller may write into it without harming the next answer, dispose() gives
-// the connection back at once, and past the bound outputs are copied.
+// the connection back at once, and past the bound outputs are copied. Copied
+// outputs that are disposed lend their buffers to the next runs' copies.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -65,6 +66,23 @@ describe('device session outputs as views of shared memory', () => {
       const copying = await ex.open('m');
       assert.deepEqual(Array.from((await copying.run({ x: input(0.3) })).y!.data as Float32Array), await want(0.3));
       assert.deepEqual(copying.outputStats, { views: 0, copies: 1 });
+      // Copies: a disposed output's buffer takes the next output of its size, with that run's bytes; a kept one never.
+      const a = (await copying.run({ x: input(0.7) })).y!;
+      const aBuffer = (a.data as Float32Array).buffer;
+      const kept7 = Array.from(a.data as Float32Array);
+      const b = (await copying.run({ x: input(0.9) })).y!;
+      assert.notEqual((b.data as Float32Array).buffer, aBuffer, 'a kept output is never reused');
+      assert.deepEqual(Array.from(a.data as Float32Array), kept7);
+      const bBuffer = (b.data as Float32Array).buffer;
+      b.dispose();
+      b.dispose();
+      const c = (await copying.run({ x: input(0.2) })).y!;
+      assert.equal((c.data as Float32Array).buffer, bBuffer, "the disposed output's buffer is reused");
+      const d = (await copying.run({ x: input(0.4) })).y!;
+      assert.deepEqual(Array.from(c.data as Float32Array), await want(0.2));
+      assert.deepEqual(Array.from(d.data as Float32Array), await want(0.4));
+      assert.notEqual((c.data as Float32Array).buffer, (d.data as Float32Array).buffer, 'disposed twice, lent once');
+      assert.deepEqual(Array.from(a.data as Float32Array), kept7, 'the kept output is intact');
       await copying.release();
     } finally {
       await ex.stop();

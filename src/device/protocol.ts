@@ -13,6 +13,7 @@ import type { PriorityClass } from '../sched/dispatcher.js';
 import type { LaneSnapshot, RealtimeLoad } from '../sched/lanes-scheduler.js';
 import type { IoSpec, Manifest } from '../store/manifest.js';
 import type { RunPlacement } from './device-lanes.js';
+import type { CpuSetting } from './cpu-list.js';
 import type { DeviceSpec } from './memory.js';
 import type { WireTensor } from './transfer.js';
 
@@ -128,6 +129,10 @@ export interface ExecutorInit {
   laneBudget?: { bytes: number } | { fraction: number };
   /** fair: device-time weight per tenant (default 1). */
   weights?: Record<string, number>;
+  /** Where the executor's threads run (cpu-affinity.ts; default auto: the GPU's local CPUs). */
+  cpus?: CpuSetting;
+  /** How long a session thread polls for its next run after an answer before it sleeps, ms (session-worker.ts). */
+  spinMs?: number;
 }
 
 export interface LoadRequest {
@@ -170,6 +175,8 @@ export interface DeviceInfo {
   usedBytes: number;
   utilization?: number;
   provider: 'cuda' | 'cpu';
+  /** The CPUs the executor's threads are pinned to (gpuCpus); absent when they run wherever the system puts them. */
+  cpus?: number[];
 }
 
 export interface ExecutorStats {

@@ -86,11 +86,16 @@ function sessionOptions(provider: 'cuda' | 'cpu', tensorsDir: string): Inference
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
-    // The CPU provider only stands in for a device (fake devices, CI): one thread, like a device's one stream,
-    // and no pool of spinning threads competing with the clients for the cores.
-    ...(provider === 'cpu' ? { intraOpNumThreads: 1, interOpNumThreads: 1 } : {}),
+    // One thread and no spinning. The CPU provider only stands in for a device (fake devices, CI): one thread, like
+    // a device's one stream. On a GPU, ORT's intra-op pool has nothing to do (the nodes run on the device), yet each
+    // session's pool (one thread per core) spins during and after every run: BERT-base at batch 1 is bound by how
+    // fast one thread launches kernels, and spinning threads on its core's siblings slow that thread down.
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
     extra: {
       session: {
+        'intra_op.allow_spinning': '0',
+        'inter_op.allow_spinning': '0',
         // Weights come from the store's tensor files (external data by hash), never from the original model.
         model_external_initializers_file_folder_path: tensorsDir,
         // Weights in buffers of their own size, not in the arena: the arena's default growth doubles each new region,

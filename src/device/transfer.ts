@@ -164,6 +164,8 @@ export interface RegionReader {
 }
 
 export interface MappedReader extends RegionReader {
+  /** read() into buffers from `alloc` (at least the asked bytes long, e.g. recycled ones); default fresh ones. */
+  read(tensors: readonly WireTensor[], alloc?: (bytes: number) => Uint8Array): HostTensor[];
   /**
    * The tensors as views of the mapping, no copy: valid while the peer does not write those ranges again (the
    * caller sends no request on this connection until it calls `done`). Writes into them stay in this process;
@@ -245,6 +247,9 @@ export function openRegion(file: string): RegionReader {
   };
 }
 
+/** A buffer of its own (8-byte aligned, so any typed array fits), uninitialized: it is written over at once. */
+const fresh = (bytes: number) => new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, bytes);
+
 /**
  * Maps a trusted peer's segment (a client reading its executor's outputs),
  * privately: read() copies each tensor out once, into a buffer of its own
@@ -262,13 +267,13 @@ export function mapRegion(file: string): MappedReader {
   }
   let closed = false;
   return {
-    read(tensors) {
+    read(tensors, alloc = fresh) {
       if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the shared-memory segment is closed');
       // Bytes past the file's end are not backed: reading them would be a SIGBUS, so the range is checked first.
       const size = tensors.some((t) => t.length > 0) ? fs.fstatSync(fd).size : 0;
+      for (const t of tensors) checkRange(t, size);
       return tensors.map((t) => {
-        checkRange(t, size);
-        const bytes = new Uint8Array(Buffer.allocUnsafeSlow(t.length).buffer, 0, t.length);
+        const bytes = t.length ? alloc(t.length).subarray(0, t.length) : new Uint8Array(0);
         map.copyOut(t.offset, bytes);
         return { name: t.name, type: t.type, dims: t.dims, bytes };
       });

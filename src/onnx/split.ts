@@ -2,7 +2,10 @@
 // one forward pass over the file (see wire.ts). Large initializers -- raw_data,
 // typed *_data fields or external data -- are streamed to sinks and replaced
 // in the graph by external-data references named by their SHA-256; the rest
-// of the model is copied byte-for-byte.
+// of the model is copied byte-for-byte. A sink that can copy a byte range of
+// the file itself (copyRange: a worker thread reads, hashes and writes it) is
+// handed the range instead, and this thread never reads those bytes; the
+// file's identity (source-digest.ts) comes from the same pass.
 import { createHash, randomBytes } from 'node:crypto';
 import type protobuf from 'protobufjs';
 import type { FileHandle } from 'node:fs/promises';
@@ -19,6 +22,7 @@ import {
   type ValueInfo,
 } from './schema.js';
 import { propagatesData, readsAsData } from './shape-inputs.js';
+import { RANGE_MIN, SourceDigest } from './source-digest.js';
 import { ForwardReader, bufferSource, editFields, lenField, encodeKey, WIRE_LEN } from './wire.js';
 
 const GRAPH_NODE = 1;
@@ -30,6 +34,12 @@ const EXTERNAL = 1;
 /** Where one tensor's bytes go: the store supplies it (hash + temp file). */
 export interface TensorSink {
   write(chunk: Buffer): Promise<void>;
+  /**
+   * Instead of write(): the tensor is `length` bytes of `source` at `offset`.
+   * May return before they are copied; finish()'s sha256 is then a promise
+   * that settles once they are. `source` stays open until it settles.
+   */
+  copyRange?(source: FileHandle, offset: number, length: number): Promise<void>;
   /**
    * Finishes the write; returns the SHA-256 (hex) of all bytes written, or a
    * promise of it (hashed elsewhere while the split goes on).
@@ -52,7 +62,8 @@ export interface SplitTensor<S extends TensorSink = TensorSink> {
 export interface SplitResult<S extends TensorSink = TensorSink> {
   /** The rewritten ModelProto: every large initializer is external, named by hash. */
   graph: Buffer;
-  source: { sha256: string; bytes: number; externalFiles: string[] };
+  /** `digest`: the file's identity (source-digest.ts), from the same pass; `sha256`: the whole file's, when asked (SplitOptions.whole). */
+  source: { digest: string; sha256?: string; bytes: number; externalFiles: string[] };
   tensors: SplitTensor<S>[];
   inputs: ValueInfo[];
   outputs: ValueInfo[];
@@ -65,8 +76,12 @@ export interface SplitResult<S extends TensorSink = TensorSink> {
 
 export interface SplitOptions<S extends TensorSink> {
   newSink: () => Promise<S>;
-  /** Hashes the whole source file; defaults to an in-thread SHA-256. */
-  sourceHash?: { update(chunk: Buffer): void; digest(): Promise<string> | string };
+  /**
+   * A second reading of the whole file, run while the split goes on (its
+   * SHA-256, for a caller that names files by it); the file stays open until
+   * it settles. Its result is `source.sha256`.
+   */
+  whole?: (source: FileHandle, size: number) => Promise<string>;
   /** Initializers smaller than this stay embedded in the graph. */
   minExternalBytes?: number;
   onProgress?: (bytesRead: number, total: number) => void;
@@ -90,22 +105,34 @@ export async function splitModel<S extends TensorSink>(
   }
   const externals = new Map<string, FileHandle>();
   const tensors: SplitTensor<S>[] = [];
+  // Copies handed to sinks: every one settles before the files they read are closed.
+  const copies: Promise<unknown>[] = [];
   try {
     const st = await fh.stat();
     if (st.isDirectory())
       throw new TensorshareError('ERR_INVALID_ARGUMENT', `${file}: is a folder, expected an .onnx file`, { file });
     const size = st.size;
     if (size === 0) throw new TensorshareError('ERR_INVALID_MODEL', `${file}: empty file, not an ONNX model`, { file });
-    const sourceHash = options.sourceHash ?? createHash('sha256');
+    const whole = options.whole?.(fh, size);
+    whole?.catch(() => {}); // awaited below; never, if the split fails first
+    if (whole) copies.push(whole);
+    const digest = new SourceDigest();
     let read = 0;
-    const r = new ForwardReader(fh, size, file, (chunk) => {
-      sourceHash.update(chunk);
-      read += chunk.length;
+    const progress = (n: number) => {
+      read += n;
       options.onProgress?.(read, size);
+    };
+    const r = new ForwardReader(fh, size, file, (offset, chunk) => {
+      digest.literal(offset, chunk);
+      progress(chunk.length);
     });
     const ctx: Ctx<S> = {
       file,
       r,
+      source: fh,
+      digest,
+      copies,
+      progress,
       minExternal,
       newSink: options.newSink,
       externals,
@@ -130,6 +157,7 @@ export async function splitModel<S extends TensorSink>(
     }
     if (!graph)
       throw new TensorshareError('ERR_INVALID_MODEL', `${file}: not an ONNX model (no graph found)`, { file });
+    r.flush();
 
     const { Model, Graph } = onnxTypes();
     const top = Buffer.concat(topParts);
@@ -150,9 +178,15 @@ export async function splitModel<S extends TensorSink>(
       output?: ValueInfo[];
       initializer?: TensorHeader[];
     };
+    const rewritten = await resolveHashes(ctx, Buffer.concat([top, lenField(MODEL_GRAPH, graph)]));
     return {
-      graph: await resolveHashes(ctx, Buffer.concat([top, lenField(MODEL_GRAPH, graph)])),
-      source: { sha256: await sourceHash.digest('hex' as never), bytes: size, externalFiles: [...externals.keys()] },
+      graph: rewritten,
+      source: {
+        digest: await digest.digest(size),
+        ...(whole && { sha256: await whole }),
+        bytes: size,
+        externalFiles: [...externals.keys()],
+      },
       tensors,
       inputs: g.input ?? [],
       outputs: g.output ?? [],
@@ -165,6 +199,7 @@ export async function splitModel<S extends TensorSink>(
     await Promise.all(tensors.map((t) => t.sink.abort()));
     throw e;
   } finally {
+    await Promise.allSettled(copies);
     await fh.close();
     await Promise.all([...externals.values()].map((h) => h.close()));
   }
@@ -173,6 +208,12 @@ export async function splitModel<S extends TensorSink>(
 interface Ctx<S extends TensorSink> {
   file: string;
   r: ForwardReader;
+  /** The model file, when `r` reads it (not a subgraph held in memory): large raw_data is then a range of it. */
+  source?: FileHandle;
+  digest: SourceDigest;
+  copies: Promise<unknown>[];
+  /** Counts bytes of the model file done (onProgress). */
+  progress: (bytes: number) => void;
   minExternal: number;
   newSink: () => Promise<S>;
   externals: Map<string, FileHandle>;
@@ -339,7 +380,7 @@ async function rewriteInitializer<S extends TensorSink>(
   const header: Buffer[] = []; // non-data fields, verbatim
   const typed: Buffer[] = []; // typed data fields, verbatim (decoded below if large)
   let raw: Buffer | undefined; // small raw_data, kept in memory
-  let streamed: { sink: S; bytes: number } | undefined; // large raw_data
+  let streamed: { sink: S; bytes: number; finished?: Finished } | undefined; // large raw_data
   let hasStrings = false;
 
   for (let k = await r.key(end); k; k = await r.key(end)) {
@@ -347,7 +388,21 @@ async function rewriteInitializer<S extends TensorSink>(
       const n = await r.length(end);
       if (streamed) await streamed.sink.abort();
       streamed = undefined;
-      if (n >= ctx.minExternal) {
+      if (ctx.source && n >= RANGE_MIN) {
+        // A segment of its own in the source digest, hashed by whoever reads it.
+        const offset = r.skip(n);
+        if (n >= ctx.minExternal) {
+          const sink = await ctx.newSink();
+          const finished = await copyRangeTo(ctx, sink, ctx.source, offset, n, (why) => r.malformed(why));
+          ctx.digest.range(offset, n, finished.sha256);
+          streamed = { sink, bytes: n, finished };
+          raw = undefined;
+        } else {
+          raw = await readRange(ctx.source, offset, n, () => r.malformed('file ended early'));
+          ctx.digest.range(offset, n, createHash('sha256').update(raw).digest('hex'));
+          ctx.progress(n);
+        }
+      } else if (n >= ctx.minExternal) {
         const sink = await ctx.newSink();
         streamed = { sink, bytes: n };
         try {
@@ -407,7 +462,8 @@ async function rewriteInitializer<S extends TensorSink>(
   if (h.dataLocation === EXTERNAL) {
     if (streamed || raw || typed.length)
       throw fail('ERR_INVALID_MODEL', 'is marked external but also carries inline data');
-    return { body: await externalize(ctx, h, expected, await copyExternal(ctx, h, expected)), header: h };
+    const { sink, finished } = await copyExternal(ctx, h, expected);
+    return { body: await externalize(ctx, h, expected, sink, finished), header: h };
   }
 
   if (streamed) {
@@ -418,7 +474,7 @@ async function rewriteInitializer<S extends TensorSink>(
         `has ${streamed.bytes} bytes of raw_data but dims [${dims.join(', ')}] of ${info.name} need ${expected}`,
       );
     }
-    return { body: await externalize(ctx, h, expected, streamed.sink), header: h };
+    return { body: await externalize(ctx, h, expected, streamed.sink, streamed.finished), header: h };
   }
   if (raw) {
     if (raw.length !== expected)
@@ -437,13 +493,76 @@ async function rewriteInitializer<S extends TensorSink>(
   return { body: await keepVerbatim(), header: h };
 }
 
+type Finished = Awaited<ReturnType<TensorSink['finish']>>;
+
+/**
+ * Copies a range of `source` into `sink` (on the sink's own thread where it
+ * can, else read here) and finishes it. A range copied elsewhere counts
+ * toward progress once copied; a file that turns out shorter than it said is
+ * the model's fault.
+ */
+async function copyRangeTo<S extends TensorSink>(
+  ctx: Ctx<S>,
+  sink: S,
+  source: FileHandle,
+  offset: number,
+  length: number,
+  short: (why: string) => Error,
+): Promise<Finished> {
+  let finished: Finished;
+  try {
+    if (sink.copyRange) await sink.copyRange(source, offset, length);
+    else {
+      const buf = Buffer.allocUnsafe(Math.min(4 << 20, Math.max(length, 1)));
+      for (let pos = 0; pos < length; ) {
+        const { bytesRead } = await source.read(buf, 0, Math.min(buf.length, length - pos), offset + pos);
+        if (bytesRead === 0) throw short('file ended early');
+        await sink.write(buf.subarray(0, bytesRead));
+        pos += bytesRead;
+      }
+    }
+    finished = await sink.finish();
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
+  if (typeof finished.sha256 === 'string') {
+    if (source === ctx.source) ctx.progress(length);
+    return finished;
+  }
+  const sha256 = finished.sha256.then(
+    (hex) => {
+      if (source === ctx.source) ctx.progress(length);
+      return hex;
+    },
+    (e: NodeJS.ErrnoException) => {
+      throw e?.code === 'ERR_SOURCE_SHORT' ? short('file ended early (changed while being imported?)') : e;
+    },
+  );
+  sha256.catch(() => {}); // observed by whoever awaits it; never, if the split fails first
+  ctx.copies.push(sha256);
+  return { ...finished, sha256 };
+}
+
+/** `length` bytes of `source` at `offset`, in memory. */
+async function readRange(source: FileHandle, offset: number, length: number, short: () => Error): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(length);
+  for (let pos = 0; pos < length; ) {
+    const { bytesRead } = await source.read(out, pos, length - pos, offset + pos);
+    if (bytesRead === 0) throw short();
+    pos += bytesRead;
+  }
+  return out;
+}
+
 async function externalize<S extends TensorSink>(
   ctx: Ctx<S>,
   h: TensorHeader,
   expected: number,
   sink: S,
+  done?: Finished,
 ): Promise<Buffer> {
-  const finished = await sink.finish();
+  const finished = done ?? (await sink.finish());
   const { bytes } = finished;
   // A hash computed elsewhere: a placeholder of the same length now, replaced once known (resolveHashes).
   const sha256 = typeof finished.sha256 === 'string' ? finished.sha256 : randomBytes(32).toString('hex');
@@ -494,7 +613,11 @@ async function resolveHashes<S extends TensorSink>(ctx: Ctx<S>, graph: Buffer): 
   return graph;
 }
 
-async function copyExternal<S extends TensorSink>(ctx: Ctx<S>, h: TensorHeader, expected: number): Promise<S> {
+async function copyExternal<S extends TensorSink>(
+  ctx: Ctx<S>,
+  h: TensorHeader,
+  expected: number,
+): Promise<{ sink: S; finished: Finished }> {
   const entries = new Map((h.externalData ?? []).map((e) => [e.key, e.value]));
   const name = h.name ?? '';
   const location = entries.get('location');
@@ -522,20 +645,10 @@ async function copyExternal<S extends TensorSink>(ctx: Ctx<S>, h: TensorHeader, 
   if (offset + length > fileSize)
     throw bad(`needs bytes ${offset}..${offset + length} of '${location}', which has only ${fileSize} (truncated?)`);
   const sink = await ctx.newSink();
-  try {
-    const buf = Buffer.allocUnsafe(Math.min(4 << 20, Math.max(length, 1)));
-    for (let pos = 0; pos < length; ) {
-      const want = Math.min(buf.length, length - pos);
-      const { bytesRead } = await fh.read(buf, 0, want, offset + pos);
-      if (bytesRead === 0) throw bad(`external file '${location}' ended early`);
-      await sink.write(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-  } catch (e) {
-    await sink.abort();
-    throw e;
-  }
-  return sink;
+  return {
+    sink,
+    finished: await copyRangeTo(ctx, sink, fh, offset, length, () => bad(`external file '${location}' ended early`)),
+  };
 }
 
 /** Converts a tensor stored in typed fields (float_data, int32_data, ...) to its raw little-endian bytes. */
@@ -651,8 +764,10 @@ async function constantToInitializer<S extends TensorSink>(
   if (expected < ctx.minExternal && h.dataLocation !== EXTERNAL) return undefined;
   const fail = (code: 'ERR_INVALID_MODEL' | 'ERR_UNSUPPORTED_DTYPE', why: string) =>
     new TensorshareError(code, `${ctx.file}: Constant '${named.name}' ${why}`, { file: ctx.file, tensor: named.name });
-  if (h.dataLocation === EXTERNAL)
-    return { body: await externalize(ctx, named, expected, await copyExternal(ctx, named, expected)), header: named };
+  if (h.dataLocation === EXTERNAL) {
+    const { sink, finished } = await copyExternal(ctx, named, expected);
+    return { body: await externalize(ctx, named, expected, sink, finished), header: named };
+  }
   const bytes = h.rawData ?? typedToRaw(tensorBytes, h.dataType ?? 0, expected, fail);
   if (bytes.length !== expected)
     throw fail('ERR_INVALID_MODEL', `has ${bytes.length} bytes of data but its dims need ${expected}`);
@@ -676,7 +791,7 @@ async function rewriteSubgraphs<S extends TensorSink>(ctx: Ctx<S>, nodeBytes: Bu
     return editFields(body, ctx.file, async (f, sub) => {
       if (f !== ATTR_GRAPH && f !== ATTR_GRAPHS) return undefined;
       const r = new ForwardReader(bufferSource(sub), sub.length, ctx.file);
-      return rewriteGraph({ ...ctx, r }, sub.length);
+      return rewriteGraph({ ...ctx, r, source: undefined }, sub.length);
     });
   });
 }

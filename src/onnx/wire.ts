@@ -3,8 +3,9 @@
 // Import must not hold a whole model in memory (models reach many GB), so we
 // walk ModelProto -> GraphProto -> TensorProto at the byte level, streaming
 // raw tensor data to a sink and reading only the small structural fields.
-// Every byte of the file passes through `onChunk` exactly once, in order,
-// which lets the caller hash the source file in the same pass.
+// Every byte the caller consumes passes through `onLiteral` exactly once, in
+// order; ranges it skips (tensor bytes it copies itself, off this thread)
+// do not, and are not read here at all.
 import { TensorshareError } from '../errors.js';
 
 export const WIRE_VARINT = 0;
@@ -33,12 +34,20 @@ export class ForwardReader {
   private buf: Buffer = Buffer.alloc(0);
   private bufStart = 0; // file offset of buf[0]
   private filePos = 0; // next file offset to read from disk
+  /** Bytes before this offset went to onLiteral (always >= bufStart: what is not yet told is still buffered). */
+  private toldTo = 0;
+  /** Size of the next read: small after a skip (a tensor's header is short), doubling up to CHUNK while bytes are consumed. */
+  private next = 64 << 10;
 
+  /**
+   * `onLiteral` gets every byte the caller consumes, in order, except the
+   * ranges it skips (which the caller reads itself, e.g. on another thread).
+   */
   constructor(
     private readonly fh: PositionalSource,
     readonly size: number,
     private readonly file: string,
-    private readonly onChunk: (chunk: Buffer) => void = () => {},
+    private readonly onLiteral?: (offset: number, chunk: Buffer) => void,
   ) {}
 
   /** Current logical position (next byte to be consumed). */
@@ -52,26 +61,57 @@ export class ForwardReader {
     return this.fh.read(next, 0, want, pos).then(({ bytesRead }) => next.subarray(0, bytesRead));
   }
 
+  /** Hands the consumed bytes not yet told to onLiteral (before they leave the buffer). */
+  private tell(): void {
+    if (this.onLiteral && this.pos > this.toldTo)
+      this.onLiteral(this.toldTo, this.buf.subarray(this.toldTo - this.bufStart, this.pos - this.bufStart));
+    this.toldTo = this.pos;
+  }
+
   /** Ensures at least `min` unconsumed bytes are buffered; buf always covers [bufStart, filePos). */
   private async fill(min: number): Promise<void> {
     while (this.filePos - this.pos < min) {
       if (this.filePos >= this.size) throw this.truncated();
-      const want = Math.min(Math.max(CHUNK, min - (this.filePos - this.pos)), this.size - this.filePos);
+      const want = Math.min(Math.max(this.next, min - (this.filePos - this.pos)), this.size - this.filePos);
       const ahead = this.ahead?.pos === this.filePos ? this.ahead.read : undefined;
       this.ahead = undefined;
       const got = await (ahead ?? this.readAt(this.filePos, want));
       if (got.length === 0) throw this.truncated();
-      this.onChunk(got);
       this.filePos += got.length;
-      if (this.filePos < this.size) {
+      // Reading ahead pays only in a long run of consumed bytes, not between skipped ranges.
+      if (this.next >= CHUNK && this.filePos < this.size) {
         const read = this.readAt(this.filePos, Math.min(CHUNK, this.size - this.filePos));
         read.catch(() => {}); // seen when awaited; never, if the caller stops reading
         this.ahead = { pos: this.filePos, read };
       }
+      this.next = Math.min(CHUNK, this.next * 2);
+      this.tell();
       const rest = this.buf.subarray(this.pos - this.bufStart);
       this.buf = rest.length === 0 ? got : Buffer.concat([rest, got]);
       this.bufStart = this.pos;
     }
+  }
+
+  /**
+   * Skips `n` bytes the caller reads itself, returning their file offset; the
+   * caller has checked them against the parent's end (length()).
+   */
+  skip(n: number): number {
+    this.tell();
+    const at = this.pos;
+    this.pos += n;
+    this.toldTo = this.pos;
+    if (this.pos >= this.filePos) {
+      this.buf = Buffer.alloc(0);
+      this.bufStart = this.filePos = this.pos;
+      this.next = 64 << 10;
+    } else this.compact();
+    return at;
+  }
+
+  /** Hands the last consumed bytes to onLiteral (at the end of the file). */
+  flush(): void {
+    this.tell();
   }
 
   private truncated(): TensorshareError {
@@ -203,6 +243,7 @@ export class ForwardReader {
   private compact(): void {
     const consumed = this.pos - this.bufStart;
     if (consumed > CHUNK) {
+      this.tell();
       this.buf = this.buf.subarray(consumed);
       this.bufStart = this.pos;
     }

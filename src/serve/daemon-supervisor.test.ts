@@ -2,19 +2,21 @@
 // noticed (readiness goes false), started again (readiness true, the
 // instance's lease re-registered, a cold start through the new daemon works);
 // a SIGKILLed serve takes its owned daemon with it; a connected daemon that
-// goes away and comes back is used again.
+// goes away and comes back is used again; one whose socket the instances'
+// user cannot reach stops serve with that error (not a silent exit 0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import * as grpc from '@grpc/grpc-js';
+import { spawn } from 'node:child_process';
 import { protoDir } from '../paths.js';
 import { importModel } from '../store/import.js';
 import { tempRoots } from '../testing/tmp.js';
 import { testEnv } from '../testing/env.js';
 import { until } from '../testing/until.js';
-import { spawnServe } from '../testing/serve.js';
+import { serveArgv, spawnServe } from '../testing/serve.js';
 import { writeChain } from '../testing/models.js';
 import { writeFunction, isAlive } from '../testing/functions.js';
 import { spawnDaemon, killAll } from '../testing/daemon.js';
@@ -158,6 +160,38 @@ test('a connected daemon that goes away makes the server not ready; when it retu
       }
     } finally {
       await server.close();
+    }
+  } finally {
+    killAll();
+    await roots.cleanup();
+  }
+});
+
+test("serve as root stops with a named error when a connected daemon's socket is closed to the instances' group", {
+  skip: process.geteuid?.() !== 0 && 'instances run as another user only under root',
+}, async () => {
+  const roots = await tempRoots('supervise-socket-group');
+  try {
+    const functions = path.join(roots.dir, 'functions');
+    await writeFunction(functions, 'cold', { model: 'chain', minInstances: 0 });
+    // No --socket-group: the socket is 0660 for root's group; instances run as nobody.
+    const daemon = await spawnDaemon(['--repository', roots.repository, '--store', roots.store]);
+    try {
+      // stdin closed and nothing else pending: only serve's own handles keep it alive until it reports.
+      const child = spawn(
+        process.execPath,
+        serveArgv(roots, functions, ['--daemon', 'auto', '--no-bundled', '--grpc-port', 'off']),
+        { stdio: ['ignore', 'ignore', 'pipe'], env: testEnv() },
+      );
+      let stderr = '';
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+      });
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      assert.notEqual(code, 0, `serve exited ${code}: ${stderr}`);
+      assert.match(stderr, /cannot connect to the daemon's socket .* start the daemon with --socket-group \d+/);
+    } finally {
+      await daemon.stop();
     }
   } finally {
     killAll();

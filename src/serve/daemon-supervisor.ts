@@ -65,6 +65,14 @@ export async function superviseDaemon(o: SuperviseOptions): Promise<DaemonSuperv
     onWarning: () => {},
   });
   let wasReachable = true;
+  // The pause between checks ends at close: an unref'd timer alone keeps nothing alive, so a close awaited
+  // on an error path (nothing else pending) would let the process exit 0 before it reported the error.
+  let wake = () => {};
+  const pause = () =>
+    new Promise<void>((r) => {
+      wake = r;
+      setTimeout(r, WATCH_INTERVAL_MS).unref();
+    });
   // Keeps a pending ready() so the client reconnects (backoff at most 1 s) while the daemon is away.
   const watch = async () => {
     while (!closed) {
@@ -73,7 +81,7 @@ export async function superviseDaemon(o: SuperviseOptions): Promise<DaemonSuperv
           wasReachable = true;
           o.log.info({ socket: o.socket, mode }, 'the daemon is reachable again');
         }
-        await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS).unref());
+        await pause();
         continue;
       }
       if (wasReachable) {
@@ -132,6 +140,7 @@ export async function superviseDaemon(o: SuperviseOptions): Promise<DaemonSuperv
       if (closed) return;
       closed = true;
       if (restartTimer) clearTimeout(restartTimer);
+      wake();
       await watcher.disconnect().catch(() => {});
       await watching;
       const c = child;

@@ -8,7 +8,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fineTuned, mlp, MLP_TINY, writeModel } from '../gen/index.js';
 import { importModel } from '../store/import.js';
-import { listVersions } from '../store/repository.js';
+import { listVersions, resolveModel } from '../store/repository.js';
+import { isResident } from '../store/materialize.js';
 import { layout } from '../store/layout.js';
 import { realClock } from './autoscaler/clock.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -109,7 +110,7 @@ describe('many idle functions', () => {
   });
 });
 
-test('background imports: functions LOADING at start, a request for one waits for its import alone, a broken file fails only its function', async () => {
+test('background imports: functions LOADING at start, a request for one waits for its import alone, a broken file fails only its function, none resident before its first instance', async () => {
   const roots = await tempRoots('ts-background-imports');
   const dir = path.join(roots.dir, 'functions');
   await writeVariantFunctions(dir, 4);
@@ -169,6 +170,10 @@ test('background imports: functions LOADING at start, a request for one waits fo
       ],
     );
     assert.match(rt.status('broken')!.reason!, /model\.onnx/);
+    // Imported in the background, fast-open: made resident by a first instance only (fn-3), not at deploy.
+    const resident = async (fn: string) =>
+      isResident(layout(roots.store), await resolveModel(layout(roots.repository), fn));
+    assert.deepEqual(await Promise.all(['fn-1', 'fn-2', 'fn-3', 'fn-4'].map(resident)), [false, false, true, false]);
     await assert.rejects(
       sched.infer('broken', { inputs: [] }),
       (e: Error & { code?: string }) => e.code === 'ERR_UNAVAILABLE' && /broken/.test(e.message),

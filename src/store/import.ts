@@ -37,23 +37,13 @@ import {
   writeAtomic,
 } from './staging.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
-import { backgroundHash, type BackgroundHash } from './background-hash.js';
-import { fileHashPool } from './file-hash-pool.js';
-import { checkRunnableIsolated, knownVerdict } from './runtime-process.js';
+import type { FileHandle } from 'node:fs/promises';
+import { copyPool, type CopyPool } from './copy-pool.js';
+import { checkRunnableIsolated, knownVerdict, prestartRuntimeChecks } from './runtime-process.js';
 import { sourceIdentity, stampedImport, writeStamp } from './source-stamp.js';
 
-/** Model files from this size hash on worker threads (below it, starting them costs more than they save). */
+/** Model files from this size copy and hash on worker threads (below it, starting them costs more than they save). */
 export const HASH_THREADS_FROM_BYTES = 64 * 2 ** 20;
-
-/** The whole-file hash on the main thread, shaped as backgroundHash's. */
-function inlineHash(): BackgroundHash {
-  const h = createHash('sha256');
-  return {
-    update: (chunk) => h.update(chunk),
-    digest: async () => h.digest('hex'),
-    destroy: async () => {},
-  };
-}
 
 /** Size of a file; 0 when it cannot be read (splitModel reports why). */
 async function bytesOf(file: string): Promise<number> {
@@ -80,6 +70,24 @@ export interface ImportOptions {
   /** Import a model that ONNX Runtime cannot load (it stays unopenable until a runtime can), with a warning. Default false: refuse it. */
   allowUnrunnable?: boolean;
   onProgress?: (bytesRead: number, total: number) => void;
+  /**
+   * Also record the whole file's SHA-256 (`source.sha256`): one more pass over
+   * its bytes, on a worker thread for a large model. The daemon asks for it:
+   * the client hook names and checks the models it imports by it. Default
+   * false: the manifest records the source digest only. An import that finds
+   * the model already there returns that manifest as it was written.
+   */
+  hashSource?: boolean;
+}
+
+/** Where an import's time went (ms; zero for a step it did not take). */
+export interface ImportPhases {
+  /** Reading, parsing, copying and hashing the model into staging. */
+  split: number;
+  /** ONNX Runtime loading the staged model (0 when a graph of the same structure passed before in this process). */
+  check: number;
+  /** Publishing under the commit lock. */
+  commit: number;
 }
 
 export interface ImportResult {
@@ -89,6 +97,7 @@ export interface ImportResult {
   tensorsAdded: number;
   bytesAdded: number;
   ms: number;
+  phases: ImportPhases;
   /** Things the caller should tell the user (a model ONNX Runtime cannot run, imported anyway). */
   warnings: string[];
 }
@@ -118,8 +127,38 @@ export async function importModel(repository: string, file: string, options: Imp
 }
 
 /** The result of an import that found the model already there. */
-function existingResult(manifest: Manifest, t0: number): ImportResult {
-  return { manifest, outcome: 'existing', tensorsAdded: 0, bytesAdded: 0, ms: performance.now() - t0, warnings: [] };
+function existingResult(
+  manifest: Manifest,
+  t0: number,
+  phases: ImportPhases = { split: 0, check: 0, commit: 0 },
+  warnings: string[] = [],
+): ImportResult {
+  return {
+    manifest,
+    outcome: 'existing',
+    tensorsAdded: 0,
+    bytesAdded: 0,
+    ms: performance.now() - t0,
+    phases,
+    warnings,
+  };
+}
+
+/** The whole file's SHA-256 from an open handle: on a worker thread with a pool, else here. */
+function wholeFileSha256(pool: CopyPool | undefined): (fh: FileHandle, size: number) => Promise<string> {
+  return async (fh, size) => {
+    if (pool) return pool.copy(fh.fd, 0, size);
+    const h = createHash('sha256');
+    const buf = Buffer.allocUnsafe(Math.min(size, 4 << 20));
+    for (let pos = 0; pos < size; ) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+      if (bytesRead === 0)
+        throw new TensorshareError('ERR_INVALID_MODEL', 'the model file ended early (changed while being imported?)');
+      h.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+    return h.digest('hex');
+  };
 }
 
 async function importUnstamped(
@@ -135,28 +174,24 @@ async function importUnstamped(
   await cleanStaleStaging(l);
   const staging = await createStaging(l);
   try {
-    // A large model: the main thread reads and writes, the whole-file hash and the tensors' hashes run on
-    // worker threads. A small one hashes inline: starting three workers cost ~6x the CPU of importing a
+    // A large model: the main thread parses, worker threads copy and hash each tensor's bytes (both
+    // cores). A small one is read and hashed inline: starting workers cost ~6x the CPU of importing a
     // 0.8 MB model (1,000 functions' first start took 125 s instead of 76 s). Tensors in external data
     // files count through the files beside the model.
     const size = await bytesOf(file);
-    const sourceHash = size >= HASH_THREADS_FROM_BYTES ? backgroundHash() : inlineHash();
-    const tensorHashes =
-      size + (size >= HASH_THREADS_FROM_BYTES ? 0 : await bytesBeside(file)) >= HASH_THREADS_FROM_BYTES
-        ? fileHashPool()
-        : undefined;
+    const large = size + (size >= HASH_THREADS_FROM_BYTES ? 0 : await bytesBeside(file)) >= HASH_THREADS_FROM_BYTES;
+    // The runtime check's process starts while the split runs: only the session load is left after it.
+    if (large) prestartRuntimeChecks();
+    const pool = large ? copyPool() : undefined;
+    const tSplit = performance.now();
     const split = await splitModel(file, {
       minExternalBytes: options.minExternalBytes,
       onProgress: options.onProgress,
       // A tensor the repository has (a fine-tuned variant's shared layers) is not staged: see SinkOptions.
-      newSink: fileSink(staging, 0, tensorHashes, { stored: (sha) => isPresent(tensorPath(l, sha)) }),
-      sourceHash,
-    })
-      .catch(async (e) => {
-        await sourceHash.destroy();
-        throw e;
-      })
-      .finally(() => tensorHashes?.close());
+      newSink: fileSink(staging, 0, pool, { stored: (sha) => isPresent(tensorPath(l, sha)) }),
+      whole: options.hashSource ? wholeFileSha256(pool) : undefined,
+    }).finally(() => pool?.close());
+    const phases: ImportPhases = { split: performance.now() - tSplit, check: 0, commit: 0 };
     const graphSha = createHash('sha256').update(split.graph).digest('hex');
     const stagedGraph = path.join(staging, 'graph.onnx');
     // Written in place: nothing reads a staging folder, and its commit is the rename (a second file in tmp/
@@ -166,29 +201,16 @@ async function importUnstamped(
     const warnings: string[] = [];
     // Importing the same bytes again (a function's modelFile at every start) is a no-op: no runtime check.
     const imported = await findSameContent(l, options.name, options.version, graphSha);
-    if (imported)
-      return {
-        manifest: imported,
-        outcome: 'existing',
-        tensorsAdded: 0,
-        bytesAdded: 0,
-        ms: performance.now() - t0,
-        warnings,
-      };
+    if (imported) return existingResult(imported, t0, phases, warnings);
+    const tCheck = performance.now();
     const checked = await stagedRuntimeCheck(staging, stagedGraph, split, draft, file, options, warnings);
+    phases.check = checked.checked ? performance.now() - tCheck : 0;
     draft.runtime = checked.verdict;
 
+    const tCommit = performance.now();
     return await withLock(l, async () => {
       const existing = await findSameContent(l, options.name, options.version, graphSha);
-      if (existing)
-        return {
-          manifest: existing,
-          outcome: 'existing' as const,
-          tensorsAdded: 0,
-          bytesAdded: 0,
-          ms: performance.now() - t0,
-          warnings,
-        };
+      if (existing) return existingResult(existing, t0, phases, warnings);
       const version = options.version ?? (await nextVersion(l, options.name));
       let tensorsAdded = 0;
       let bytesAdded = 0;
@@ -209,7 +231,16 @@ async function importUnstamped(
       await commitFile(stagedGraph, graphPath(l, graphSha));
       const manifest: Manifest = { ...draft, version };
       await writeAtomic(l, manifestPath(l, options.name, version), `${JSON.stringify(manifest, null, 2)}\n`);
-      return { manifest, outcome: 'created' as const, tensorsAdded, bytesAdded, ms: performance.now() - t0, warnings };
+      phases.commit = performance.now() - tCommit;
+      return {
+        manifest,
+        outcome: 'created' as const,
+        tensorsAdded,
+        bytesAdded,
+        ms: performance.now() - t0,
+        phases,
+        warnings,
+      };
     });
   } finally {
     await removeStaging(staging);
@@ -233,7 +264,12 @@ async function stagedRuntimeCheck(
   file: string,
   options: ImportOptions,
   warnings: string[],
-): Promise<{ verdict: Manifest['runtime']; staged: Map<string, { path: string; sink?: StagedSink }> }> {
+): Promise<{
+  verdict: Manifest['runtime'];
+  /** Whether ONNX Runtime loaded it now (false: a verdict known in this process). */
+  checked: boolean;
+  staged: Map<string, { path: string; sink?: StagedSink }>;
+}> {
   const key = await graphStructureKey(split);
   const staged = new Map<string, { path: string; sink?: StagedSink }>();
   const known = await knownVerdict(key);
@@ -242,7 +278,7 @@ async function stagedRuntimeCheck(
       if (staged.has(t.sha256)) await t.sink.discard();
       else staged.set(t.sha256, { path: t.sink.path, sink: t.sink });
     }
-    return { verdict: known, staged };
+    return { verdict: known, checked: false, staged };
   }
   const dir = path.join(staging, BY_HASH);
   await fs.mkdir(dir);
@@ -263,11 +299,15 @@ async function stagedRuntimeCheck(
       path.basename(file),
       key,
     );
-    return { verdict, staged };
+    return { verdict, checked: true, staged };
   } catch (e) {
     if (!options.allowUnrunnable || !(e instanceof TensorshareError)) throw e;
     warnings.push(`${e.message}; imported anyway: opens fail until an ONNX Runtime that runs it is installed`);
-    return { verdict: { fastOpenLevel: 'disabled', unrunnable: { code: e.code, message: e.message } }, staged };
+    return {
+      verdict: { fastOpenLevel: 'disabled', unrunnable: { code: e.code, message: e.message } },
+      checked: true,
+      staged,
+    };
   }
 }
 
@@ -298,9 +338,10 @@ export async function graphStructureKey(split: Pick<SplitResult, 'graph' | 'tens
         ? editFields(body, 'the rewritten graph', (f) => (GRAPH_PROSE.has(f) ? none : undefined))
         : undefined,
   );
-  let text = plain.toString('latin1');
-  for (const t of split.tensors)
-    if (WEIGHT_TYPES.has(t.dataType)) text = text.replaceAll(t.sha256, '0'.repeat(t.sha256.length));
+  // One pass over the graph, not one per tensor (a BERT-base graph has ~200 of them).
+  const weights = new Set(split.tensors.filter((t) => WEIGHT_TYPES.has(t.dataType)).map((t) => t.sha256));
+  const zeros = '0'.repeat(64);
+  const text = plain.toString('latin1').replace(/[0-9a-f]{64}/g, (hex) => (weights.has(hex) ? zeros : hex));
   return createHash('sha256').update(ortVersion()).update('\0').update(text, 'latin1').digest('hex');
 }
 
@@ -331,9 +372,10 @@ async function findSameContent(
 
 /**
  * A version of `name` imported from a file with these exact bytes (the source
- * hash its manifest records): importing it again needs no split and no
- * runtime check. Only single-file models; the file is hashed only when a
- * version of the same size exists.
+ * digest its manifest records, or in older manifests the whole file's
+ * SHA-256): importing it again needs no split and no runtime check. Only
+ * single-file models; the file is read only when a version of the same size
+ * exists, and nothing is written.
  */
 async function findSameSource(
   l: ReturnType<typeof layout>,
@@ -347,14 +389,58 @@ async function findSameSource(
   );
   if (size === undefined) return undefined; // the slow path names the problem
   const versions = (await listVersions(l, name)).filter((v) => version === undefined || v === version).reverse();
-  let sha: string | undefined;
+  let sha: Promise<string> | undefined;
+  let digest: Promise<string | undefined> | undefined;
   for (const v of versions) {
     const m = await readManifest(l, name, v).catch(() => undefined);
     if (!m || m.source.bytes !== size || m.source.externalFiles.length > 0) continue;
-    sha ??= await fileSha256(file);
-    if (m.source.sha256 === sha) return m;
+    if (m.source.digest !== undefined) {
+      digest ??= sourceDigestOf(file, size);
+      if (m.source.digest === (await digest)) return m;
+    } else if (m.source.sha256 !== undefined) {
+      sha ??= fileSha256(file);
+      if (m.source.sha256 === (await sha)) return m;
+    }
   }
   return undefined;
+}
+
+/**
+ * The source digest of `file` by a split that writes nothing (the tensors
+ * are only hashed, on worker threads for a large file; the graph it builds
+ * is thrown away); undefined when the split fails (the import that follows
+ * names why).
+ */
+async function sourceDigestOf(file: string, size: number): Promise<string | undefined> {
+  const pool = size >= HASH_THREADS_FROM_BYTES ? copyPool() : undefined;
+  const newSink = async (): Promise<TensorSink> => {
+    const h = createHash('sha256');
+    let bytes = 0;
+    let copied: Promise<string> | undefined;
+    return {
+      async write(chunk) {
+        h.update(chunk);
+        bytes += chunk.length;
+      },
+      ...(pool && {
+        async copyRange(source: FileHandle, offset: number, length: number) {
+          bytes += length;
+          copied = pool.copy(source.fd, offset, length);
+        },
+      }),
+      finish: async () => ({ sha256: copied ?? h.digest('hex'), bytes }),
+      abort: async () => {},
+      // The graph is not kept: a tensor moved back into it may hold any bytes of its length.
+      readBack: async () => Buffer.alloc(bytes),
+    };
+  };
+  try {
+    return (await splitModel(file, { newSink })).source.digest;
+  } catch {
+    return undefined;
+  } finally {
+    await pool?.close();
+  }
 }
 
 /**

@@ -42,7 +42,13 @@ export interface Manifest {
   digest: string;
   createdAt: string;
   graph: FileRef;
-  source: { file: string; sha256: string; bytes: number; externalFiles: string[] };
+  /**
+   * The file it came from. `digest`: its identity (src/onnx/source-digest.ts),
+   * in manifests written since it existed; `sha256`: the whole file's SHA-256,
+   * in manifests written before, and in those imported with `hashSource` (the
+   * daemon's: the client hook names and checks models by it).
+   */
+  source: { file: string; digest?: string; sha256?: string; bytes: number; externalFiles: string[] };
   producer: string;
   irVersion: number;
   opsets: { domain: string; version: number }[];
@@ -132,6 +138,11 @@ export function checkManifest(m: Manifest, file: string): Manifest {
   if (!Array.isArray(m.tensors) || m.tensors.some((t) => !isSha256(t.sha256) || !Number.isSafeInteger(t.bytes)))
     throw bad('tensor list is malformed');
   return m;
+}
+
+/** What identifies a manifest's source bytes: its source digest, or the whole file's SHA-256 in older manifests. */
+export function sourceKey(m: Manifest): string | undefined {
+  return m.source.digest ?? m.source.sha256;
 }
 
 /** Unique tensor files of a manifest (a tensor may appear under several names). */

@@ -5,10 +5,17 @@ import { layout } from './layout.js';
 import { storeSessionOptions } from './ort-options.js';
 import type { RuntimeAnswer, RuntimeJob } from './runtime-process.js';
 import { checkRunnable, type FastOpenLevel } from './runtime-check.js';
+import { quietOrtTelemetry } from '../ort-telemetry.js';
+
+quietOrtTelemetry();
+
+// Loading starts with the process: a checker started ahead of its first job (prestartRuntimeChecks) is ready for it.
+const loading = import('onnxruntime-node');
+loading.catch(() => {}); // reported by the job that needs it
 
 async function run(job: RuntimeJob): Promise<unknown> {
   if (job.kind === 'build-fast-run') return buildFastRun(layout(job.repository), layout(job.store), job.manifest);
-  const ort = (await import('onnxruntime-node')).default as unknown as typeof import('onnxruntime-node');
+  const ort = (await loading).default as unknown as typeof import('onnxruntime-node');
   const create = (level: FastOpenLevel) =>
     ort.InferenceSession.create(
       job.graph,

@@ -111,32 +111,73 @@ let checker: RuntimeChild | undefined;
 let checkerIdle: ReturnType<typeof setTimeout> | undefined;
 let checks: Promise<unknown> = Promise.resolve();
 
+/** The checker process, started if there is none (it loads ONNX Runtime as it starts). */
+function ensureChecker(): RuntimeChild {
+  if (checker?.child.connected) return checker;
+  const rc = startChild();
+  rc.child.once('close', () => {
+    if (checker === rc) checker = undefined;
+  });
+  rc.child.on('error', () => {}); // between checks nobody listens; a check in progress hears it through ask()
+  checker = rc;
+  return rc;
+}
+
+/** Lets the checker go: it keeps nothing alive, and exits after CHECKER_IDLE_MS unless a check comes. */
+function idle(rc: RuntimeChild): void {
+  if (!rc.child.connected) return;
+  rc.child.unref();
+  rc.child.channel?.unref();
+  clearTimeout(checkerIdle);
+  checkerIdle = setTimeout(() => {
+    if (checker === rc) checker = undefined;
+    if (rc.child.connected) rc.child.disconnect();
+  }, CHECKER_IDLE_MS);
+  checkerIdle.unref();
+}
+
+/**
+ * Starts the checker process now, while an import still reads and writes
+ * its model, so that the check after the split pays only the session load:
+ * the process start (Node and onnxruntime-node, ~150-200 ms) overlaps the
+ * split. Unused, it exits after CHECKER_IDLE_MS as after a check. Not in a
+ * process that holds verdicts already (a daemon importing fine-tuned
+ * variants of a checked graph): there the check is often not needed at all,
+ * and a fork of a large process costs tens of ms of its CPU.
+ */
+export function prestartRuntimeChecks(): void {
+  if (checker?.child.connected || verdicts.size > 0) return;
+  idle(ensureChecker());
+}
+
+/**
+ * For benchmarks and tests that measure a first check: forgets the verdicts
+ * kept in this process and ends an idle checker process.
+ */
+export async function resetRuntimeChecks(): Promise<void> {
+  await checks;
+  verdicts.clear();
+  clearTimeout(checkerIdle);
+  const rc = checker;
+  checker = undefined;
+  if (rc?.child.connected) {
+    const exited = new Promise((resolve) => rc.child.once('exit', resolve));
+    rc.child.ref(); // waited for: this process stays up until it has gone
+    rc.child.disconnect();
+    await exited;
+  }
+}
+
 function runChecked<T>(job: RuntimeJob, what: string): Promise<T> {
   const run = async (): Promise<T> => {
     clearTimeout(checkerIdle);
-    if (!checker?.child.connected) {
-      const rc = startChild();
-      rc.child.once('close', () => {
-        if (checker === rc) checker = undefined;
-      });
-      rc.child.on('error', () => {}); // between checks nobody listens; a check in progress hears it through ask()
-      checker = rc;
-    }
-    const rc = checker;
+    const rc = ensureChecker();
     rc.child.ref();
     rc.child.channel?.ref();
     try {
       return await ask<T>(rc, job, what);
     } finally {
-      if (rc.child.connected) {
-        rc.child.unref();
-        rc.child.channel?.unref();
-        checkerIdle = setTimeout(() => {
-          if (checker === rc) checker = undefined;
-          if (rc.child.connected) rc.child.disconnect();
-        }, CHECKER_IDLE_MS);
-        checkerIdle.unref();
-      }
+      idle(rc);
     }
   };
   const next = checks.then(run, run);

@@ -75,7 +75,7 @@ test('a stamp whose manifest is gone or records other bytes is ignored', async (
     const saved = await fs.readFile(manifest, 'utf8');
     await fs.writeFile(
       manifest,
-      JSON.stringify({ ...JSON.parse(saved), source: { ...first.manifest.source, sha256: '0'.repeat(64) } }),
+      JSON.stringify({ ...JSON.parse(saved), source: { ...first.manifest.source, digest: '0'.repeat(64) } }),
     );
     assert.equal(await stampedImport(l, 'm', undefined, file), undefined, 'other source bytes recorded');
     await fs.rm(manifest);

@@ -14,7 +14,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isPresent, type Layout } from './layout.js';
 import { readManifest } from './repository.js';
-import type { Manifest } from './manifest.js';
+import { sourceKey, type Manifest } from './manifest.js';
 import { writeAtomic } from './staging.js';
 
 const STAMP_FORMAT = 'tensorshare.source-stamp/v1';
@@ -24,7 +24,10 @@ interface Stamp {
   file: string;
   name: string;
   version: string;
-  /** The manifest's source hash when stamped: a version removed and imported again from other bytes does not match. */
+  /**
+   * The manifest's source identity when stamped (its source digest, or the whole file's SHA-256 in older
+   * manifests): a version removed and imported again from other bytes does not match.
+   */
   sourceSha256: string;
   dev: string;
   ino: string;
@@ -80,7 +83,7 @@ export async function stampedImport(
   if ((Object.keys(id) as (keyof Identity)[]).some((k) => s[k] !== id[k])) return undefined;
   const m = await readManifest(l, name, s.version).catch(() => undefined);
   // Only single-file sources: a model with external data files depends on more than this file's stat.
-  if (!m || m.source.sha256 !== s.sourceSha256 || m.source.externalFiles.length > 0) return undefined;
+  if (!m || sourceKey(m) !== s.sourceSha256 || m.source.externalFiles.length > 0) return undefined;
   return m;
 }
 
@@ -95,7 +98,8 @@ export async function writeStamp(
   manifest: Manifest,
   before: Identity | undefined,
 ): Promise<void> {
-  if (!before || manifest.source.externalFiles.length > 0) return;
+  const key = sourceKey(manifest);
+  if (!before || key === undefined || manifest.source.externalFiles.length > 0) return;
   const now = await identity(file);
   if (!now || Object.entries(before).some(([k, v]) => now[k as keyof Identity] !== v)) return;
   const stamp: Stamp = {
@@ -103,7 +107,7 @@ export async function writeStamp(
     file: path.resolve(file),
     name: manifest.name,
     version: manifest.version,
-    sourceSha256: manifest.source.sha256,
+    sourceSha256: key,
     ...now,
   };
   await writeAtomic(l, stampPath(l, manifest.name, file), `${JSON.stringify(stamp)}\n`).catch(() => {});

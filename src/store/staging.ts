@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { rethrowNoSpace } from '../errors.js';
 import type { TensorSink } from '../onnx/split.js';
-import type { FileHashPool } from './file-hash-pool.js';
+import type { CopyPool } from './copy-pool.js';
 import { isPresent, type Layout } from './layout.js';
 
 export async function createStaging(l: Layout): Promise<string> {
@@ -71,26 +71,29 @@ export interface SinkOptions {
 }
 
 /**
- * A TensorSink writing to a staging file while hashing it; with a pool, the
- * finished file is hashed on a worker thread instead (finish() then returns
- * the hash as a promise, so the caller goes on reading and writing). With
- * `o.stored`, see SinkOptions.
+ * A TensorSink writing to a staging file while hashing it. With a pool, a
+ * tensor handed over as a range of the source file (copyRange) is copied and
+ * hashed by a worker thread (finish() then returns the hash as a promise, so
+ * the split goes on parsing); bytes written through write() are hashed here.
+ * With `o.stored`, see SinkOptions.
  */
-export function fileSink(
-  dir: string,
-  index: number,
-  pool?: FileHashPool,
-  o: SinkOptions = {},
-): () => Promise<StagedSink> {
+export function fileSink(dir: string, index: number, pool?: CopyPool, o: SinkOptions = {}): () => Promise<StagedSink> {
   let keepLeft = o.stored && !pool ? (o.keepBytes ?? 8 * 2 ** 20) : 0;
   return async () => {
     const p = path.join(dir, `t${index++}`);
-    const hash = pool ? undefined : createHash('sha256');
+    const hash = createHash('sha256');
     // Chunks held in memory until finish() knows the hash (copies: the split reuses its buffers).
     let kept: Buffer[] | undefined = keepLeft > 0 ? [] : undefined;
-    let fh: fs.FileHandle | undefined = kept ? undefined : await fs.open(p, 'w', 0o644);
-    let written = fh !== undefined;
+    let fh: fs.FileHandle | undefined;
+    let written = false;
     let bytes = 0;
+    /** The worker's copy of a range: the file is its, and settled once this does. */
+    let copied: Promise<string> | undefined;
+    const settled = () =>
+      copied?.then(
+        () => {},
+        () => {},
+      );
     const close = async () => {
       const f = fh;
       fh = undefined;
@@ -110,7 +113,7 @@ export function fileSink(
     return {
       path: p,
       async write(chunk) {
-        hash?.update(chunk);
+        hash.update(chunk);
         bytes += chunk.length;
         if (kept && chunk.length <= keepLeft) {
           keepLeft -= chunk.length;
@@ -124,9 +127,19 @@ export function fileSink(
         }
         await put([chunk]);
       },
+      ...(pool && {
+        async copyRange(source: fs.FileHandle, offset: number, length: number) {
+          kept = undefined;
+          written = true;
+          bytes += length;
+          copied = pool.copy(source.fd, offset, length, p).catch((e) => rethrowNoSpace(e, p));
+          copied.catch(() => {}); // observed through finish()
+        },
+      }),
       async finish() {
-        const sha256 = hash ? hash.digest('hex') : pool!.hash(p);
-        if (kept && !(typeof sha256 === 'string' && o.stored?.(sha256))) {
+        if (copied) return { sha256: copied, bytes };
+        const sha256 = hash.digest('hex');
+        if (kept && !o.stored?.(sha256)) {
           await put(kept);
           kept = undefined;
         }
@@ -134,6 +147,7 @@ export function fileSink(
         return { sha256, bytes };
       },
       async ensureWritten() {
+        await copied;
         if (written) return;
         await put(kept ?? []);
         kept = undefined;
@@ -141,15 +155,20 @@ export function fileSink(
       },
       async discard() {
         kept = undefined;
+        await settled();
         await close();
         if (written) await fs.unlink(p).catch(() => {});
       },
       async abort() {
         kept = undefined;
+        await settled();
         await close();
         await fs.rm(p, { force: true });
       },
-      readBack: async () => (written ? fs.readFile(p) : Buffer.concat(kept ?? [])),
+      readBack: async () => {
+        await copied;
+        return written ? fs.readFile(p) : Buffer.concat(kept ?? []);
+      },
     };
   };
 }

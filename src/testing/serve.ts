@@ -19,31 +19,39 @@ export interface ServeChild {
 }
 
 /** `serve --functions <functions> --http-port 0 --log-level warn <flags>`; pass `--no-bundled`, `--daemon`, `--grpc-port` as the test needs. */
+/** Node's arguments for `tensorshare serve` over these roots (any free HTTP port, warnings only), then `flags`. */
+export function serveArgv(
+  roots: Pick<TempRoots, 'repository' | 'store'>,
+  functions: string,
+  flags: readonly string[],
+): string[] {
+  return [
+    path.join(packageRoot, 'bin/tensorshare.js'),
+    '--repository',
+    roots.repository,
+    '--store',
+    roots.store,
+    'serve',
+    '--functions',
+    functions,
+    '--http-port',
+    '0',
+    '--log-level',
+    'warn',
+    ...flags,
+  ];
+}
+
 export async function spawnServe(
   roots: Pick<TempRoots, 'repository' | 'store'>,
   functions: string,
   flags: readonly string[],
   env: NodeJS.ProcessEnv = testEnv(),
 ): Promise<ServeChild> {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(packageRoot, 'bin/tensorshare.js'),
-      '--repository',
-      roots.repository,
-      '--store',
-      roots.store,
-      'serve',
-      '--functions',
-      functions,
-      '--http-port',
-      '0',
-      '--log-level',
-      'warn',
-      ...flags,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env },
-  );
+  const child = spawn(process.execPath, serveArgv(roots, functions, flags), {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let out = '';
   child.stdout!.on('data', (d) => {

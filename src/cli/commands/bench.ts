@@ -64,7 +64,7 @@ export function registerBench(program: Command): void {
     )
     .option(
       '--only <scenario>',
-      "gpu suite: run one scenario alone: 'fallback' (GPU -> CPU fallback of besteffort work, on vs off; --models optional, default a generated MLP)",
+      "gpu suite: run one scenario alone: 'fallback' (GPU -> CPU fallback of besteffort work, on vs off; --models optional, default a generated MLP) or 'speed' (steady latency, executor vs private sessions, interleaved rounds)",
     )
     .action(
       action(async (suites: string[], opts: BenchOptions) => {
@@ -192,13 +192,19 @@ async function benchGpu(opts: BenchOptions): Promise<void> {
     );
     return;
   }
-  if (opts.only !== undefined && opts.only !== 'fallback')
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `--only takes 'fallback', got '${opts.only}'`);
+  if (opts.only !== undefined && opts.only !== 'fallback' && opts.only !== 'speed')
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `--only takes 'fallback' or 'speed', got '${opts.only}'`);
   if (opts.only === 'fallback') return benchGpuFallbackOnly(opts, out);
   if (!opts.models)
     throw new TensorshareError('ERR_INVALID_ARGUMENT', 'bench gpu needs --models <dir> (ONNX files and models.json)');
   const log = (line: string) => process.stderr.write(`[bench gpu ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-  const r = await runGpuBench({ models: path.resolve(opts.models), out, log, standIn: opts.standIn });
+  const r = await runGpuBench({
+    models: path.resolve(opts.models),
+    out,
+    log,
+    standIn: opts.standIn,
+    ...(opts.only === 'speed' ? { only: 'speed' as const } : {}),
+  });
   emit(opts, { out, targets: r.targets, errors: r.errors }, (v) =>
     [
       `results: ${path.join(v.out, 'bench', 'gpu-results.json')}, report section: ${path.join(v.out, 'benchmarks.md')}`,

@@ -79,7 +79,7 @@ export function registerImport(program: Command): void {
           if (!opts.json)
             console.log(
               [
-                `${r.outcome === 'created' ? 'imported' : 'already present:'} ${m.name}:${m.version}  ${m.tensors.length} tensors, ${formatBytes(bytes)} (${formatBytes(r.bytesAdded)} new) in ${r.ms.toFixed(0)} ms (${mbPerSecond.toFixed(0)} MB/s)`,
+                `${r.outcome === 'created' ? 'imported' : 'already present:'} ${m.name}:${m.version}  ${m.tensors.length} tensors, ${formatBytes(bytes)} (${formatBytes(r.bytesAdded)} new) in ${r.ms.toFixed(0)} ms (${mbPerSecond.toFixed(0)} MB/s${r.outcome === 'created' ? `; split ${r.phases.split.toFixed(0)} ms, runtime check ${r.phases.check.toFixed(0)} ms, commit ${r.phases.commit.toFixed(0)} ms` : ''})`,
                 inGraph
                   ? `${inGraph} small initializer${inGraph > 1 ? 's' : ''} (${formatBytes(m.embeddedBytes)}) kept inside the graph file, not stored as tensors`
                   : '',

@@ -7,7 +7,8 @@
 import path from 'node:path';
 import type { Residency } from '../../client/residency.js';
 import { TensorshareError, isTensorshareError } from '../../errors.js';
-import { importModel } from '../../store/import.js';
+import { importModel, type ImportResult } from '../../store/import.js';
+import type { ThreadImportOptions } from '../../store/import-thread.js';
 import { layout } from '../../store/layout.js';
 import type { Manifest } from '../../store/manifest.js';
 import { isResident } from '../../store/materialize.js';
@@ -64,6 +65,16 @@ export interface DeployOptions {
    * later (serve's background imports), and a deploy without this flag does.
    */
   stampedOnly?: boolean;
+  /**
+   * A `modelFile` served fast-open is not made resident here: the function's first instance does
+   * that when it opens the model. Serve's scans and background imports set it (a first start or a
+   * restart over a thousand functions at zero instances): the daemon then copies and leases nothing
+   * for a function no request has asked for yet. Fast-run models are still made resident: their
+   * variant is built once, in the daemon, not by the first request.
+   */
+  lazyResidency?: boolean;
+  /** Imports a `modelFile` (default importModel() on this thread; serve's background imports use a worker thread). */
+  importModel?: (repository: string, file: string, options: ThreadImportOptions) => Promise<ImportResult>;
 }
 
 /** `stampedOnly` and a model file that needs an import: nothing deployed. */
@@ -100,13 +111,16 @@ export async function deployFunction(def: FunctionDefinition, o: DeployOptions):
         const m =
           stamped.get(alias) ??
           (
-            await importModel(o.repository, path.resolve(source.dir, b.modelFile), {
+            await (o.importModel ?? importModel)(o.repository, path.resolve(source.dir, b.modelFile), {
               name: b.name,
               defaultMode: config.mode === 'auto' ? 'fast-run' : (config.mode ?? 'fast-run'),
             })
           ).manifest;
         ref = `${m.name}:${m.version}`;
-        if ((config.mode ?? m.defaultMode) === 'fast-open' && o.store && (await isResident(layout(o.store), m)))
+        if (
+          (config.mode ?? m.defaultMode) === 'fast-open' &&
+          (o.lazyResidency || (o.store && (await isResident(layout(o.store), m))))
+        )
           return { alias, ref, manifest: m, mode: 'fast-open' };
       }
       if (config.mode === 'auto') {

@@ -37,6 +37,7 @@ import {
 } from '../../shm/index.js';
 import { createJsonFormatter } from './json-formatter.js';
 import { loadOpener, loadWarmUp, type OpenedModel } from './opener.js';
+import { quietOrtTelemetry } from '../../ort-telemetry.js';
 import type {
   DescribeMessage,
   FromInstance,
@@ -46,6 +47,8 @@ import type {
   ToInstance,
   WireError,
 } from './protocol.js';
+
+quietOrtTelemetry();
 
 type Ort = typeof import('onnxruntime-node');
 

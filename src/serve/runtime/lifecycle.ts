@@ -14,17 +14,19 @@ import type { FunctionPool } from '../instances/pool.js';
 import type { Logger } from './log.js';
 import type { RunnerListener } from './pools.js';
 import { createImportQueue } from './imports.js';
+import { importThread } from '../../store/import-thread.js';
 import type { Entry, FunctionRegistry, FunctionStatus } from './registry.js';
 
 export interface Lifecycle {
   /** Deploys `functionsDir/<name>`; unless `force`, only when its files changed. */
   /** `fingerprint`: what a scan just computed for `name` (computed here when not given). */
   /**
-   * `background`: a new function at minInstances 0 whose model files need an import stays LOADING
+   * `via: 'scan'`: a new function at minInstances 0 whose model files need an import stays LOADING
    * and is imported in the background (with `backgroundImports` on); its config is still read and
-   * checked now.
+   * checked now. `'background-import'`: that import's deploy. Both deploy with DeployOptions.lazyResidency
+   * (an explicit load, `via` undefined, makes every model resident).
    */
-  deploy(name: string, force: boolean, fingerprint?: string, background?: boolean): Promise<FunctionStatus>;
+  deploy(name: string, force: boolean, fingerprint?: string, via?: DeployVia): Promise<FunctionStatus>;
   /** A request waits for `name`: its background import, if queued, starts now. */
   promote(name: string): void;
   /** Background imports queued or running. */
@@ -62,6 +64,9 @@ export interface LifecycleOptions {
   backgroundImportsAfter?: Promise<unknown>;
 }
 
+/** Who deploys: a repository scan, or the background import a scan queued (undefined: an explicit load). */
+export type DeployVia = 'scan' | 'background-import';
+
 export function createLifecycle(o: LifecycleOptions): Lifecycle {
   const { registry, log, emit } = o;
   const catalog = o.catalog ?? folderCatalog(o.functionsDir);
@@ -74,6 +79,8 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
   };
   const status = registry.statusOf;
 
+  // Background imports run their importModel() on a thread of their own: the gateway's thread stays free.
+  const thread = o.backgroundImports && o.backgroundImports > 0 ? importThread() : undefined;
   const imports =
     o.backgroundImports && o.backgroundImports > 0
       ? createImportQueue({
@@ -83,12 +90,12 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
             const e = registry.get(name);
             // Removed, unloaded or deployed by an explicit load since it was queued: nothing to import for.
             if (!e || e.pool || e.state !== 'LOADING' || o.isClosed()) return;
-            await deploy(name, true, undefined, false);
+            await deploy(name, true, undefined, 'background-import');
           },
         })
       : undefined;
 
-  const deploy = (name: string, force: boolean, scanned?: string, background = false): Promise<FunctionStatus> => {
+  const deploy = (name: string, force: boolean, scanned?: string, via?: DeployVia): Promise<FunctionStatus> => {
     registry.unloaded.delete(name);
     const e = registry.entryFor(name);
     return serial(e, async () => {
@@ -112,7 +119,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
             : await catalog.read(name, fingerprint);
         e.fingerprint = def.source.fingerprint;
         const prev = e.pool?.deployed;
-        const deferrable = background && imports !== undefined && !e.pool && def.config.minInstances === 0;
+        const deferrable = via === 'scan' && imports !== undefined && !e.pool && def.config.minInstances === 0;
         const d = await deployFunction(def, {
           repository: o.repository,
           residency: o.residency,
@@ -120,6 +127,8 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
           version: String(e.deployments + 1),
           describeHandler: o.describeHandler,
           stampedOnly: deferrable,
+          lazyResidency: via !== undefined,
+          ...(via === 'background-import' && thread ? { importModel: thread.importModel } : {}),
         });
         if (d === undefined) {
           e.state = 'LOADING';
@@ -221,7 +230,10 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
     importsPending: () => imports?.pending() ?? 0,
     importDone: (name) => imports?.done(name),
     importsIdle: () => imports?.idle() ?? Promise.resolve(),
-    close: () => imports?.close(),
+    close: () => {
+      imports?.close();
+      void thread?.close();
+    },
   };
 }
 

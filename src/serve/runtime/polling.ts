@@ -53,7 +53,7 @@ export function createRepositoryPoller(o: {
           if (registry.unloaded.has(name) && registry.unloaded.get(name) === fp) return;
           const e = registry.get(name);
           if (e && e.fingerprint === fp) return;
-          await lifecycle.deploy(name, false, fp, true).catch(() => {}); // recorded in the entry and logged
+          await lifecycle.deploy(name, false, fp, 'scan').catch(() => {}); // recorded in the entry and logged
         });
         for (const e of registry.entries()) {
           if (present.has(e.name) || e.state === 'UNLOADING') continue;

@@ -1,0 +1,96 @@
+// Processes of the GPU benchmark (gpu.ts, gpu-speed.ts): a gpu-worker.ts
+// child per instance, read as JSON lines on its stdout, told what to do on
+// its stdin; and the order statistics its timings are summarized with.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { EXECUTOR_MALLOC_ENV } from '../device/executor-process.js';
+import { packageRoot } from '../paths.js';
+import type { GpuWorkerArgs } from './gpu-worker.js';
+
+const WORKER = path.join(packageRoot, 'dist', 'src', 'bench', 'gpu-worker.js');
+
+export interface Worker {
+  proc: ChildProcess;
+  lines: Record<string, unknown>[];
+  /** The first line with `event` (from line `from` on). */
+  wait(event: string, timeoutMs?: number, from?: number): Promise<Record<string, unknown>>;
+  /** Writes `message` as a line to its stdin and waits for the next line with `event`. */
+  ask(message: unknown, event: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exit(): Promise<void>;
+}
+
+export function worker(args: GpuWorkerArgs): Worker {
+  const proc = spawn(process.execPath, [WORKER, JSON.stringify(args)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: args.executorThreads ? { ...process.env, ...EXECUTOR_MALLOC_ENV } : process.env,
+  });
+  const lines: Record<string, unknown>[] = [];
+  let err = '';
+  let buf = '';
+  const listeners = new Set<() => void>();
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      try {
+        lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
+      } catch {}
+      buf = buf.slice(i + 1);
+    }
+    for (const l of listeners) l();
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err = (err + d).slice(-4000);
+  });
+  const wait: Worker['wait'] = (event, timeoutMs = 120_000, from = 0) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const hit = lines.find((l, i) => i >= from && l.event === event);
+        if (hit) {
+          done();
+          resolve(hit);
+        }
+      };
+      const onExit = () => {
+        check();
+        done();
+        reject(new Error(`worker ${args.kind} ${args.model} exited before '${event}': ${err}`));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`worker ${args.kind} ${args.model}: no '${event}' in ${timeoutMs} ms: ${err}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        proc.off('exit', onExit);
+      };
+      listeners.add(check);
+      proc.once('exit', onExit);
+      check();
+    });
+  return {
+    proc,
+    lines,
+    wait,
+    ask(message, event, timeoutMs) {
+      const from = lines.length;
+      proc.stdin!.write(`${JSON.stringify(message)}\n`);
+      return wait(event, timeoutMs, from);
+    },
+    async exit() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.stdin!.write('exit\n');
+      await gone;
+    },
+  };
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+};
+export const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
