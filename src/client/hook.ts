@@ -17,8 +17,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { storeSessionOptions, type SessionOptions } from '../store/ort-options.js';
 import type { OpenMode } from '../store/manifest.js';
 import { ORIGINAL_CREATE } from './create-session.js';
-import { openOnDevice } from './device-open.js';
-import { wantsDevice } from '../device/device-session.js';
+import { wantsDevice } from '../device/protocol.js';
 import type { ClientLease, DaemonClient } from './daemon-client.js';
 import type { ClientSettings } from './settings.js';
 
@@ -180,7 +179,7 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
     let session: InferenceSession;
     try {
       session = onDevice
-        ? await openOnDevice(lease.model, {
+        ? await (await import('./device-open.js')).openOnDevice(lease.model, {
             daemonSocket: options.settings.socket,
             token: options.settings.token,
             device: onDevice.device,

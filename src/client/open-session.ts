@@ -9,8 +9,8 @@ import { createStoreSession } from './create-session.js';
 import { switchingSession } from './auto-session.js';
 import { localResidency } from './residency.js';
 import { defaultSocket, resolvePaths } from '../config.js';
-import { wantsDevice } from '../device/device-session.js';
-import { openOnDevice, type DeviceRunOptions } from './device-open.js';
+import { wantsDevice } from '../device/protocol.js';
+import type { DeviceRunOptions } from './device-open.js';
 
 export interface OpenSessionOptions extends Partial<Paths>, DeviceRunOptions {
   /**
@@ -108,6 +108,8 @@ async function openOnDeviceOfStore(
 ): Promise<SharedSession> {
   const { store } = resolvePaths(options);
   const t0 = performance.now();
+  // Imported here: the device transport (koffi mappings, about 1.5 MiB per process) only where a GPU is asked for.
+  const { openOnDevice } = await import('./device-open.js');
   const session = await openOnDevice(ref, {
     daemonSocket: defaultSocket({}, store),
     device,

@@ -12,9 +12,9 @@ import { layout } from '../store/layout.js';
 import { cannotWrite, cutBytesOf, cutsDone, cuttableTensors, openWindow } from '../store/originals.js';
 import { createStoreSession } from './create-session.js';
 import { DaemonClient, type ClientLease, type DaemonClientOptions } from './daemon-client.js';
-import { openOnDevice, type DeviceRunOptions } from './device-open.js';
+import type { DeviceRunOptions } from './device-open.js';
 import { clientSettings } from './settings.js';
-import { wantsDevice } from '../device/device-session.js';
+import { wantsDevice } from '../device/protocol.js';
 
 export interface OpenOptions extends DaemonClientOptions, DeviceRunOptions {
   mode?: OpenMode;
@@ -142,6 +142,8 @@ async function inCreationWindow<T>(client: DaemonClient, lease: ClientLease, cre
 async function openDeviceModel(ref: string, device: number | undefined, options: OpenOptions): Promise<OpenedModel> {
   const s = clientSettings(options, options.env);
   const t0 = performance.now();
+  // Imported here: the device transport (koffi mappings) only where a GPU is asked for.
+  const { openOnDevice } = await import('./device-open.js');
   const session = await openOnDevice(ref, {
     daemonSocket: s.socket,
     token: s.token,

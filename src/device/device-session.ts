@@ -8,7 +8,7 @@
 // next run connects again, once the daemon has restarted the executor.
 import fs from 'node:fs';
 import net from 'node:net';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
 import { TensorshareError, isErrorCode } from '../errors.js';
 import type { DevicePolicy } from '../sched/device-policy.js';
 import type { PriorityClass } from '../sched/dispatcher.js';
@@ -532,21 +532,6 @@ export async function deviceControl(
   }
 }
 
-/**
- * Whether session options ask for a GPU execution provider (the device path): `deviceId` pins a device; without
- * one the daemon places the model (placeModel).
- */
-export function wantsDevice(
-  options: InferenceSession.SessionOptions | undefined,
-): { device: number | undefined } | undefined {
-  for (const ep of options?.executionProviders ?? []) {
-    const name = typeof ep === 'string' ? ep : ep.name;
-    if (name === 'cuda') {
-      const id = typeof ep === 'object' ? (ep as { deviceId?: number }).deviceId : undefined;
-      if (id !== undefined && !(Number.isSafeInteger(id) && id >= 0))
-        throw new TensorshareError('ERR_INVALID_ARGUMENT', `cuda deviceId must be an integer >= 0, got ${String(id)}`);
-      return { device: id };
-    }
-  }
-  return undefined;
-}
+// wantsDevice (do session options ask for a GPU?) lives in protocol.ts: every open asks it, and this module's
+// transport (koffi mappings) is imported only for a device session. Re-exported for existing callers.
+export { wantsDevice } from './protocol.js';

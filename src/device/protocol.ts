@@ -7,7 +7,8 @@
 //    model a client opens and tells it when a client lets go.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ErrorCode } from '../errors.js';
+import type { InferenceSession } from 'onnxruntime-node';
+import { TensorshareError, type ErrorCode } from '../errors.js';
 import type { DevicePolicy } from '../sched/device-policy.js';
 import type { PriorityClass } from '../sched/dispatcher.js';
 import type { LaneSnapshot, RealtimeLoad } from '../sched/lanes-scheduler.js';
@@ -249,4 +250,23 @@ export interface ResidentStatus {
   loadMs?: number;
   clients: number;
   pinned: boolean;
+}
+
+/**
+ * Whether session options ask for a GPU execution provider (the device path): `deviceId` pins a device; without
+ * one the daemon places the model (placeModel).
+ */
+export function wantsDevice(
+  options: InferenceSession.SessionOptions | undefined,
+): { device: number | undefined } | undefined {
+  for (const ep of options?.executionProviders ?? []) {
+    const name = typeof ep === 'string' ? ep : ep.name;
+    if (name === 'cuda') {
+      const id = typeof ep === 'object' ? (ep as { deviceId?: number }).deviceId : undefined;
+      if (id !== undefined && !(Number.isSafeInteger(id) && id >= 0))
+        throw new TensorshareError('ERR_INVALID_ARGUMENT', `cuda deviceId must be an integer >= 0, got ${String(id)}`);
+      return { device: id };
+    }
+  }
+  return undefined;
 }

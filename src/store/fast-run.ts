@@ -30,27 +30,18 @@ import { checkVariant } from './variant-check.js';
 import { releasedOriginals } from './originals.js';
 import { ortVersion } from '../ort-version.js';
 import { cpuTarget } from './cpu-target.js';
+import { fastRunKey, findFastRun } from './fast-run-key.js';
 import { graphPath, tensorPath, variantPath, type Layout } from './layout.js';
 import { withLock } from './lock.js';
 import { VARIANT_FORMAT, type Manifest, type VariantManifest } from './manifest.js';
-import { listVariants } from './repository.js';
 import { commitFile, createStaging, writeAtomic } from './staging.js';
+
+// The key and the lookup live in fast-run-key.ts (no builder imports); re-exported for the builder's callers.
+export { fastRunKey, findFastRun };
 
 const BLOB_ALIGN = 64;
 /** The original data starts on a page boundary, so cutting it off leaves whole blob pages. */
 const ORIGINAL_ALIGN = 4096;
-
-export function fastRunKey(version = ortVersion(), target = cpuTarget()): string {
-  return `fast-run-${version}-${target}`;
-}
-
-export async function findFastRun(
-  repo: Layout,
-  digest: string,
-  key = fastRunKey(),
-): Promise<VariantManifest | undefined> {
-  return (await listVariants(repo, digest)).find((v) => fastRunKey(v.ortVersion, v.target) === key);
-}
 
 /**
  * Builds (or returns the existing) fast-run variant into the repository.

@@ -5,11 +5,15 @@
 // model's own files; fast-run needs its variant (built into the repository
 // first when there is none, which needs the model resident), or falls back
 // to fast-open when ONNX Runtime could not build a loadable one.
-import { fastRunKey, findFastRun } from './fast-run.js';
+//
+// Opening a model that is already resident imports only what it needs: the
+// copying (materialize.ts, its lock and staging) is imported when something
+// is missing, so an instance process does not carry it (docs/benchmarks.md,
+// what an instance imports).
+import { fastRunKey, findFastRun } from './fast-run-key.js';
 import { buildFastRunIsolated } from './runtime-process.js';
-import { variantPath, type Layout } from './layout.js';
+import { isResident, variantPath, type Layout } from './layout.js';
 import type { Manifest, OpenMode, VariantManifest } from './manifest.js';
-import { isResident, materialize, materializeVariant } from './materialize.js';
 import fs from 'node:fs/promises';
 
 export interface ResidencySteps<H> {
@@ -45,6 +49,7 @@ export async function makeResident<H>(mode: OpenMode, steps: ResidencySteps<H>):
 export function localSteps(repo: Layout, store: Layout, m: Manifest): ResidencySteps<boolean> {
   const model = async () => {
     if (await isResident(store, m)) return false;
+    const { materialize } = await import('./materialize.js');
     await materialize(repo, store, m);
     return true;
   };
@@ -62,6 +67,7 @@ export function localSteps(repo: Layout, store: Layout, m: Manifest): ResidencyS
         () => false,
       );
       if (present) return false;
+      const { materializeVariant } = await import('./materialize.js');
       await materializeVariant(repo, store, v, key);
       return true;
     },
