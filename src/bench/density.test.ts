@@ -112,6 +112,10 @@ test('quick density harness, N = 1, 2: plain and tensorshare fast-open', async (
     assert.equal(results[0]!.servedMode, 'plain');
     const fo = results[1]!;
     assert.equal(fo.servedMode, 'fast-open');
+    // Where its private memory is: after imports, then after open + 1 run by mapping (V8's pages among the others).
+    const parts = fo.privateParts!;
+    assert.ok(parts.imported > 0 && parts.total > parts.imported, 'a session and a run add private memory');
+    assert.ok(parts.heap > 0 && parts.jsHeap > 0 && parts.other >= parts.jsHeap * 0.5);
     for (const p of fo.points) {
       assert.ok(p.storePss > 0, 'tensorshare workers map store files');
       assert.equal(p.storeCopied, 0, 'no weight page copied on write');

@@ -10,7 +10,7 @@
 import { treeBytes } from './fsbytes.js';
 import { readSmapsByFile, readSmapsRollup, sumRollups, emptyRollup, type SmapsRollup } from '../proc/smaps.js';
 import { memAvailable } from './machine.js';
-import { msBetween, type InputSpec, type Opener, type OpenReport } from './protocol.js';
+import { msBetween, type InputSpec, type Opener, type OpenReport, type PrivateParts } from './protocol.js';
 import type { Worker, WorkerPool } from './procs.js';
 import { median } from './stats.js';
 
@@ -77,6 +77,11 @@ export interface DensityModeResult {
   selfAnonGrowth: number;
   /** Mode actually served (tensorshare fast-run may fall back to fast-open). */
   servedMode: string;
+  /**
+   * Where one process's private memory is (medians over its processes): Pss_Anon once its modules are
+   * imported (before any session), and right after the first run by mapping (absent in older results).
+   */
+  privateParts?: PrivateParts & { imported: number; total: number };
   error?: string;
 }
 
@@ -207,6 +212,16 @@ async function measureMode(opts: DensityOptions, mode: DensityMode): Promise<Den
     result.selfPssGrowth = median(reports.map((r) => r.after.pss - r.before.pss));
     result.selfAnonGrowth = median(reports.map((r) => r.after.pssAnon - r.before.pssAnon));
     result.servedMode = reports[0]!.mode;
+    const parts = reports.flatMap((r) => (r.privateParts ? [r.privateParts] : []));
+    if (parts.length)
+      result.privateParts = {
+        imported: median(reports.map((r) => r.before.pssAnon)),
+        total: median(reports.map((r) => r.after.pssAnon)),
+        heap: median(parts.map((p) => p.heap)),
+        files: median(parts.map((p) => p.files)),
+        other: median(parts.map((p) => p.other)),
+        jsHeap: median(parts.map((p) => p.jsHeap)),
+      };
   }
   return result;
 }

@@ -116,6 +116,8 @@ test('report: sections, tables, chart links, machine facts; same input gives the
     assert.ok(md.includes(h), `has ${h}`);
   }
   assert.ok(md.includes('![total memory vs N, bert](bench/density-bert.svg)'));
+  // Where a process's private memory is: the parts as measured, the other mappings less V8's pages.
+  assert.match(md, /\| runtime baseline \| 12\.0 \| 15\.0 \| 9\.0 \| 4\.0 \| 1\.5 \| 0\.5 \|/);
   assert.ok(md.includes('Test CPU') && md.includes('1.30.0'));
   assert.ok(md.includes('cannot drop caches'), 'a skipped scenario says why');
   assert.ok(!md.includes('NaN') && !md.includes('undefined'), 'no NaN/undefined leaks into the text');

@@ -318,12 +318,51 @@ function densityModel(r: BenchResults, dm: DensityModelResult, o: ReportOptions)
     ),
   );
   out.push('');
+  out.push(...privatePartsTable(d.baseline, dm));
   out.push(...chart(o, `density-${dm.model}`, `total memory vs N, ${dm.model}`));
   const stopped = dm.modes.filter((q) => q.stopped);
   for (const q of stopped) out.push(`- ${q.label}: stopped before N=${q.stopped!.n}: ${q.stopped!.reason}.`);
   for (const q of dm.modes.filter((q) => q.error)) out.push(`- ${q.label}: error: ${q.error}`);
   if (stopped.length) out.push('');
   return out;
+}
+
+/** Where one process's private memory is: after its imports, and after open + the first run by mapping. */
+function privatePartsTable(baseline: DensityModeResult, dm: DensityModelResult): string[] {
+  const modes = [baseline, ...dm.modes.filter((q) => ['fast-open', 'fast-run', 'plain'].includes(q.id))].filter(
+    (q) => q.privateParts,
+  );
+  if (modes.length === 0) return [];
+  const rows = modes.map((q) => {
+    const p = q.privateParts!;
+    return [
+      q === baseline ? 'runtime baseline' : q.label,
+      fmtMiB(p.imported),
+      fmtMiB(p.total),
+      fmtMiB(p.heap),
+      fmtMiB(p.jsHeap),
+      fmtMiB(Math.max(0, p.other - p.jsHeap)),
+      fmtMiB(p.files),
+    ];
+  });
+  return [
+    "Where one process's private memory is (Pss_Anon, medians over the mode's processes): once its modules are imported (before any session), and right after open + the first run by mapping (`/proc/<pid>/smaps`; V8's committed heap from `v8.getHeapSpaceStatistics()`). The other mappings hold what glibc maps above its mmap threshold (ONNX Runtime's CPU arena chunks, the activations it keeps for the next run, are most of it in the tensorshare modes; the weights in plain ORT), thread stacks and glibc's second arena.",
+    '',
+    mdTable(
+      [
+        'mode',
+        'after imports, MiB',
+        'after open + 1 run, MiB',
+        'malloc main heap',
+        'JS heap (V8)',
+        'other anonymous mappings',
+        'library pages copied on write',
+      ],
+      rows,
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+  ];
 }
 
 /** The peer a user would pick instead: isolation's price against one process serving every caller. */

@@ -6,19 +6,19 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TensorshareError } from '../errors.js';
+import { INSTANCE_ENV } from '../serve/instances/instance.js';
 import type { WorkerMessage, WorkerTask } from './protocol.js';
 
 export const WORKER_PATH = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 /**
- * Environment of every worker, plain or tensorshare alike: glibc returns
- * large freed blocks (PrePack's transient buffers, activations) to the OS
- * instead of keeping them in per-thread arenas.
+ * Environment of every worker, plain or tensorshare alike: the one serve's
+ * instances get (INSTANCE_ENV), so a benchmark's tensorshare process is a
+ * served instance's: glibc returns large freed blocks (PrePack's transient
+ * buffers, activations) to the OS instead of keeping them in per-thread
+ * arenas.
  */
-export const WORKER_ENV: Readonly<Record<string, string>> = Object.freeze({
-  MALLOC_MMAP_THRESHOLD_: '131072',
-  MALLOC_ARENA_MAX: '2',
-});
+export const WORKER_ENV: Readonly<Record<string, string>> = Object.freeze({ ...INSTANCE_ENV });
 
 export interface Worker {
   child: ChildProcess;

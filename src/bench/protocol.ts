@@ -2,7 +2,7 @@
 // do, and what the worker answers. Plain data only: it crosses process
 // boundaries as JSON (argv) and IPC messages.
 import type { InferenceSession } from 'onnxruntime-node';
-import type { SmapsRollup } from '../proc/smaps.js';
+import type { AnonymousByKind, SmapsRollup } from '../proc/smaps.js';
 
 export type SessionOptions = InferenceSession.SessionOptions;
 
@@ -106,6 +106,13 @@ export interface OpenReport {
   before: SmapsRollup;
   /** smaps_rollup after open + one run. */
   after: SmapsRollup;
+  /** Right after the first run: private bytes by mapping (smaps) and V8's committed heap (absent in older results). */
+  privateParts?: PrivateParts;
+}
+
+export interface PrivateParts extends AnonymousByKind {
+  /** V8's committed heap pages (v8.getHeapSpaceStatistics physical sizes), part of `other`. */
+  jsHeap: number;
 }
 
 export interface ReadyMessage {

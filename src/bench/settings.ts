@@ -87,7 +87,7 @@ export function modeSettings(threads: number): Record<ModeId, ModeSettings> {
       label: 'tensorshare fast-run',
       sessionOptions: ts('fast-run'),
       env: {},
-      describe: `openSession(mode 'fast-run'), intraOpNumThreads ${threads}, enableCpuMemArena ${TS_ARENA['fast-run']}; ${ENV_TEXT}; density: in a store a \`tensorshare daemon\` owns, as serve's instances (it cuts the originals 10 s after the last session creation; each point is read once they are cut)`,
+      describe: `openSession(mode 'fast-run'), intraOpNumThreads ${threads}, enableCpuMemArena ${TS_ARENA['fast-run']}, enableMemPattern false (store/ort-options.ts); ${ENV_TEXT}; density: in a store a \`tensorshare daemon\` owns, as serve's instances (it cuts the originals 10 s after the last session creation; each point is read once they are cut)`,
     },
     auto: {
       id: 'auto',

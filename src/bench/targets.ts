@@ -244,7 +244,8 @@ export function evaluateTargets(r: BenchResults, model = 'bert'): TargetResult[]
         `the peer (one process, one plain ORT session, prepacked privately) serves its ${n} callers one at a time: onnxruntime-node's run() is synchronous on the main thread, so it gives up parallelism as well as isolation`,
       );
       if (base) {
-        const floor = (d!.storeBytes['fast-run'] ?? 0) + base.totalBytes;
+        // The store as it is at this point (the daemon has cut the originals), not as copied.
+        const floor = (fr.storeResident ?? d!.storeBytes['fast-run'] ?? 0) + base.totalBytes;
         notes.push(
           `${n} isolated processes cannot cost less than the store plus ${n} runtime baselines: ${formatBytes(floor)}, ${x(floor / peer.totalBytes, 2)} the peer (runtime baseline ${formatBytes(base.totalBytes / n)} per process)`,
         );

@@ -1,37 +1,107 @@
-// Opening a model loads only what an open needs: the fast-run builder (the
-// ONNX schema, protobufjs), the commit lock (proper-lockfile) and the device
-// client (koffi) load when used. Checked in a fresh Node process: the
-// CommonJS packages it has loaded are in its require.cache.
-import { test } from 'node:test';
+// Opening a resident model imports only what it needs: every instance process
+// pays for its module graph in private memory (the builder's ONNX schema and
+// protobufjs, the copier's lock and staging, the device transport's koffi:
+// about 3 MiB of Pss_Anon together, docs/benchmarks.md section 1). A real
+// child process opens the model with a module hook that lists every module
+// it loads; a non-resident open shows the hook sees lazily imported modules.
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { tempRoots, type TempRoots } from '../testing/tmp.js';
+import { importModel } from '../store/import.js';
+import { mlp, writeModel } from '../gen/index.js';
+import { buildFastRun } from '../store/fast-run.js';
+import { layout } from '../store/layout.js';
+import { localResidency } from './residency.js';
 import { testEnv } from '../testing/env.js';
 
-test('importing openSession loads neither protobufjs, proper-lockfile nor koffi', () => {
-  const url = new URL('./open-session.js', import.meta.url).href;
-  const script = `await import(${JSON.stringify(url)});
-const { createRequire } = await import('node:module');
-const cache = Object.keys(createRequire(import.meta.url).cache);
-process.stdout.write(JSON.stringify(cache));`;
-  const loaded = JSON.parse(
-    execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: testEnv() }).toString(),
-  ) as string[];
-  for (const pkg of ['protobufjs', 'proper-lockfile', 'koffi'])
-    assert.deepEqual(
-      loaded.filter((f) => f.includes(`/node_modules/${pkg}/`)),
-      [],
-      `${pkg} is loaded by the open path`,
+const OPEN_SESSION = pathToFileURL(path.resolve('dist/src/client/open-session.js')).href;
+const HOOK = `export async function load(u, c, n) { if (!u.startsWith('node:')) process.stderr.write('LOAD ' + u + '\\n'); return n(u, c); }`;
+const REGISTER = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOK)}`)});`;
+
+/** Modules an open of a resident model must not load (each is imported where it is needed). */
+const NOT_FOR_RESIDENT = [
+  '/node_modules/protobufjs/',
+  '/node_modules/koffi/',
+  '/node_modules/proper-lockfile/',
+  '/src/onnx/schema.js',
+  '/src/store/fast-run.js',
+  '/src/store/materialize.js',
+  '/src/store/lock.js',
+  '/src/device/device-session.js',
+  '/src/device/transfer.js',
+];
+
+/** Opens `name` in a child process and returns the modules it loaded and the mode it served. */
+async function openInChild(
+  repository: string,
+  store: string,
+  mode: string,
+): Promise<{ loaded: string[]; served: string }> {
+  const script = [
+    `const { openSession } = await import(${JSON.stringify(OPEN_SESSION)});`,
+    `const s = await openSession('mlp', ${JSON.stringify({ repository, store, mode, sessionOptions: { intraOpNumThreads: 1 } })});`,
+    `process.stdout.write(JSON.stringify({ served: s.mode }));`,
+    `await s.release();`,
+  ].join('\n');
+  const child = spawn(
+    process.execPath,
+    ['--import', `data:text/javascript,${encodeURIComponent(REGISTER)}`, '--input-type=module', '-e', script],
+    { env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, `child failed: ${err.slice(-2000)}`);
+  const loaded = err
+    .split('\n')
+    .filter((l) => l.startsWith('LOAD '))
+    .map((l) => l.slice(5));
+  return { loaded, served: (JSON.parse(out) as { served: string }).served };
+}
+
+describe('opening a resident model imports only what it needs', () => {
+  let roots: TempRoots;
+  before(async () => {
+    roots = await tempRoots('open-imports');
+    const file = path.join(roots.dir, 'mlp.onnx');
+    await writeModel(mlp({ layers: 2, width: 256 }), file);
+    const r = await importModel(roots.repository, file, { name: 'mlp' });
+    await buildFastRun(layout(roots.repository), layout(roots.repository), r.manifest);
+    const residency = localResidency({ repository: roots.repository, store: roots.store });
+    for (const mode of ['fast-open', 'fast-run'] as const)
+      await (await residency.ensureResident('mlp', mode)).release();
+  });
+  after(async () => {
+    await roots.cleanup();
+  });
+
+  for (const mode of ['fast-open', 'fast-run']) {
+    test(mode, async () => {
+      const { loaded, served } = await openInChild(roots.repository, roots.store, mode);
+      assert.equal(served, mode);
+      assert.ok(
+        loaded.some((u) => u.endsWith('/src/client/open-session.js')),
+        'the hook lists the modules loaded',
+      );
+      for (const m of NOT_FOR_RESIDENT) {
+        const hit = loaded.filter((u) => u.includes(m));
+        assert.deepEqual(hit, [], `${m} loaded by a resident ${mode} open`);
+      }
+    });
+  }
+
+  test('a model not yet resident imports the copier', async () => {
+    const empty = path.join(roots.dir, 'empty-store');
+    const { loaded, served } = await openInChild(roots.repository, empty, 'fast-open');
+    assert.equal(served, 'fast-open');
+    assert.ok(
+      loaded.some((u) => u.includes('/src/store/materialize.js')),
+      'materialize.js loaded when the model had to be copied',
     );
-  // The check sees CommonJS packages an ES module imports: the builder's module brings protobufjs.
-  const builder = new URL('../store/fast-run.js', import.meta.url).href;
-  const withBuilder = JSON.parse(
-    execFileSync(
-      process.execPath,
-      ['--input-type=module', '-e', script.replace(JSON.stringify(url), JSON.stringify(builder))],
-      {
-        env: testEnv(),
-      },
-    ).toString(),
-  ) as string[];
-  assert.ok(withBuilder.some((f) => f.includes('/node_modules/protobufjs/')));
+  });
 });

@@ -14,6 +14,7 @@ import { layout } from '../store/layout.js';
 import type { SmapsRollup } from '../proc/smaps.js';
 import { testEnv } from '../testing/env.js';
 import { formatBytes } from '../bytes.js';
+import { INSTANCE_ENV } from '../serve/instances/instance.js';
 
 interface Report {
   pid: number;
@@ -52,8 +53,8 @@ describe(`${N} processes share one model's weights`, () => {
         for (let i = 0; i < N; i++) {
           const c = fork(WORKER, [roots.repository, roots.store, 'mlp', mode], {
             stdio: 'inherit',
-            // Return PrePack's transient buffers to the OS (glibc otherwise keeps them).
-            env: testEnv({ MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' }),
+            // As a served instance: PrePack's transient buffers go back to the OS (glibc otherwise keeps them).
+            env: testEnv(INSTANCE_ENV),
           });
           children.push(c);
           reports.push(

@@ -7,7 +7,15 @@ import { once } from 'node:events';
 import { packageRoot } from '../paths.js';
 import { isTensorshareError } from '../errors.js';
 import { writeChain } from '../testing/models.js';
-import { parseSmapsByFile, parseSmapsRollup, readSmapsByFile, readSmapsRollup, sumRollups } from './smaps.js';
+import {
+  parseAnonymousByKind,
+  parseSmapsByFile,
+  parseSmapsRollup,
+  readAnonymousByKind,
+  readSmapsByFile,
+  readSmapsRollup,
+  sumRollups,
+} from './smaps.js';
 import { testEnv } from '../testing/env.js';
 
 const ROLLUP_TEXT = `55caf5efa000-7ffd57289000 ---p 00000000 00:00 0                          [rollup]
@@ -180,4 +188,28 @@ test('ORT maps external weights on /dev/shm in place and two processes share the
     await kill(children);
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+const ANON_TEXT = `5600000000-5600a00000 rw-p 00000000 00:00 0                          [heap]
+Size:              10240 kB
+Anonymous:          9000 kB
+7f0000000000-7f0000800000 rw-p 00000000 00:00 0
+Size:               8192 kB
+Anonymous:          6000 kB
+7f0001000000-7f0001001000 r--p 00100000 fd:01 77                         /usr/lib/libonnxruntime.so.1
+Size:                  4 kB
+Anonymous:             4 kB
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
+Size:                132 kB
+Anonymous:            40 kB
+`;
+
+test('parseAnonymousByKind splits private bytes: main heap, file copy-on-write, other mappings', () => {
+  assert.deepEqual(parseAnonymousByKind(ANON_TEXT), { heap: 9000 * KB, files: 4 * KB, other: 6040 * KB });
+  // This process (nothing shared with a parent): the parts add up to its Pss_Anon.
+  const own = readAnonymousByKind(process.pid);
+  const total = readSmapsRollup(process.pid).pssAnon;
+  assert.ok(own.heap > 0 && own.other > 0);
+  const sum = own.heap + own.files + own.other;
+  assert.ok(Math.abs(sum - total) < total * 0.1, `parts ${sum} vs Pss_Anon ${total}`);
 });

@@ -205,3 +205,40 @@ export function readSmapsByFile(pid: number, folder: string, procRoot = '/proc')
   }
   return parseSmapsByFile(text, folder);
 }
+
+/** A process's anonymous (private, written) bytes by where they are mapped. */
+export interface AnonymousByKind {
+  /** glibc's main heap (`[heap]`, grown with brk): small allocations. */
+  heap: number;
+  /** Copy-on-write pages of file mappings (relocated library data, a written mapped file). */
+  files: number;
+  /** Every other mapping: blocks glibc maps (above its mmap threshold, ONNX Runtime's arena chunks among them), its other arenas, V8's heap pages, thread stacks. */
+  other: number;
+}
+
+/** Parses the text of /proc/<pid>/smaps and sums `Anonymous:` by kind of mapping. */
+export function parseAnonymousByKind(text: string): AnonymousByKind {
+  const out: AnonymousByKind = { heap: 0, files: 0, other: 0 };
+  let kind: keyof AnonymousByKind = 'other';
+  for (const line of text.split('\n')) {
+    const h = HEADER.exec(line);
+    if (h) {
+      const name = h[1]!.trim();
+      kind = name === '[heap]' ? 'heap' : name.startsWith('/') ? 'files' : 'other';
+      continue;
+    }
+    const kv = parseKbLine(line);
+    if (kv && kv[0] === 'Anonymous') out[kind] += kv[1];
+  }
+  return out;
+}
+
+export function readAnonymousByKind(pid: number, procRoot = '/proc'): AnonymousByKind {
+  let text: string;
+  try {
+    text = readFileSync(path.join(procRoot, String(pid), 'smaps'), 'utf8');
+  } catch (e) {
+    procError(e, pid, 'smaps');
+  }
+  return parseAnonymousByKind(text);
+}

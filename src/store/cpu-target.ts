@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 import fs from 'node:fs';
 
 // Prepacked weight layouts depend on the kernels ONNX Runtime's MLAS picks,
@@ -56,6 +56,6 @@ export function cpuTarget(flags = cpuFlags(), arch: string = process.arch): stri
         : flags.has('asimd')
           ? 'neon'
           : 'base';
-  const hash = createHash('sha256').update(relevant.join(',')).digest('hex').slice(0, 8);
+  const hash = nodeCrypto().createHash('sha256').update(relevant.join(',')).digest('hex').slice(0, 8);
   return `${arch}-${level}-${hash}`;
 }

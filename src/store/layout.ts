@@ -41,6 +41,11 @@ export const tensorPath = (l: Layout, sha256: string) => path.join(l.tensors, sh
 export const graphPath = (l: Layout, sha256: string) => path.join(l.graphs, `${sha256}.onnx`);
 export const modelDir = (l: Layout, name: string) => path.join(l.models, name);
 export const manifestPath = (l: Layout, name: string, version: string) => path.join(l.models, name, `${version}.json`);
+
+/** True when the model's manifest (written last, after every file it names) is in the root. */
+export async function isResident(root: Layout, m: { name: string; version: string }): Promise<boolean> {
+  return isPresent(manifestPath(root, m.name, m.version));
+}
 export const variantPath = (l: Layout, digest: string, key: string) => path.join(l.variants, digest, `${key}.json`);
 
 const layoutDirs = (l: Layout) => [l.tensors, l.graphs, l.models, l.variants, l.tmp];

@@ -5,7 +5,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TensorshareError, rethrowNoSpace } from '../errors.js';
-import { ensureLayout, isPresent, graphPath, manifestPath, tensorPath, variantPath, type Layout } from './layout.js';
+import {
+  ensureLayout,
+  isPresent,
+  isResident,
+  graphPath,
+  manifestPath,
+  tensorPath,
+  variantPath,
+  type Layout,
+} from './layout.js';
 import { withLock } from './lock.js';
 import { uniqueTensors, type FileRef, type Manifest, type OpenMode, type VariantManifest } from './manifest.js';
 import { hasHugePagesNow } from './huge-pages.js';
@@ -21,10 +30,8 @@ export interface MaterializeResult {
 
 const exists = async (p: string): Promise<boolean> => isPresent(p);
 
-/** True when the manifest and every file it names are in the store. */
-export async function isResident(store: Layout, m: Manifest): Promise<boolean> {
-  return exists(manifestPath(store, m.name, m.version));
-}
+// isResident lives in layout.ts (opening a resident model needs nothing of this module); re-exported here.
+export { isResident };
 
 /** The modes a model is resident in: fast-open (its manifest), fast-run (its variant for this ORT and CPU). */
 export async function residentModes(store: Layout, m: Manifest, fastRun: string): Promise<OpenMode[]> {

@@ -45,7 +45,7 @@
 import fs from 'node:fs/promises';
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 import { tensorPath, variantPath, type Layout } from './layout.js';
 import type { VariantManifest } from './manifest.js';
 import { pidAlive } from './staging.js';
@@ -252,7 +252,7 @@ export function storeSizeOk(t: { bytes: number; originalsTail?: number }, size: 
   return tail !== undefined && tail > 0 && tail <= t.bytes && size === t.bytes - tail;
 }
 
-const marker = (kind: string, pid = process.pid) => `${pid}${kind}${randomBytes(6).toString('hex')}`;
+const marker = (kind: string, pid = process.pid) => `${pid}${kind}${nodeCrypto().randomBytes(6).toString('hex')}`;
 
 /** A window this process may not open (its user may not write the store's tmp). */
 export function cannotWrite(e: unknown): boolean {

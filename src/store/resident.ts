@@ -6,9 +6,8 @@
 // first when there is none, which needs the model resident), or falls back
 // to fast-open when ONNX Runtime could not build a loadable one.
 import { fastRunKey, findFastRun } from './fast-run-key.js';
-import { variantPath, type Layout } from './layout.js';
+import { isResident, variantPath, type Layout } from './layout.js';
 import type { Manifest, OpenMode, VariantManifest } from './manifest.js';
-import { isResident, materialize, materializeVariant } from './materialize.js';
 import fs from 'node:fs/promises';
 
 export interface ResidencySteps<H> {
@@ -44,6 +43,7 @@ export async function makeResident<H>(mode: OpenMode, steps: ResidencySteps<H>):
 export function localSteps(repo: Layout, store: Layout, m: Manifest): ResidencySteps<boolean> {
   const model = async () => {
     if (await isResident(store, m)) return false;
+    const { materialize } = await import('./materialize.js'); // only when something is missing
     await materialize(repo, store, m);
     return true;
   };
@@ -63,6 +63,7 @@ export function localSteps(repo: Layout, store: Layout, m: Manifest): ResidencyS
         () => false,
       );
       if (present) return false;
+      const { materializeVariant } = await import('./materialize.js');
       await materializeVariant(repo, store, v, key);
       return true;
     },

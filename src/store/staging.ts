@@ -3,14 +3,14 @@
 // only its staging folder, which the next writer removes once that pid is gone.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 import { rethrowNoSpace } from '../errors.js';
 import type { TensorSink } from '../onnx/split.js';
 import type { CopyPool } from './copy-pool.js';
 import { isPresent, type Layout } from './layout.js';
 
 export async function createStaging(l: Layout): Promise<string> {
-  const dir = path.join(l.tmp, `${process.pid}-${randomBytes(6).toString('hex')}`);
+  const dir = path.join(l.tmp, `${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}`);
   // tmp/ is there after ensureLayout; a recursive mkdir costs a failing call more.
   await fs
     .mkdir(dir)
@@ -81,7 +81,7 @@ export function fileSink(dir: string, index: number, pool?: CopyPool, o: SinkOpt
   let keepLeft = o.stored && !pool ? (o.keepBytes ?? 8 * 2 ** 20) : 0;
   return async () => {
     const p = path.join(dir, `t${index++}`);
-    const hash = createHash('sha256');
+    const hash = nodeCrypto().createHash('sha256');
     // Chunks held in memory until finish() knows the hash (copies: the split reuses its buffers).
     let kept: Buffer[] | undefined = keepLeft > 0 ? [] : undefined;
     let fh: fs.FileHandle | undefined;
@@ -194,7 +194,7 @@ export async function removeStaging(dir: string): Promise<void> {
 
 /** Writes small content (manifests) atomically: staging file, then rename. */
 export async function writeAtomic(l: Layout, dest: string, content: string | Buffer, mode = 0o644): Promise<void> {
-  const tmp = path.join(l.tmp, `${process.pid}-${randomBytes(6).toString('hex')}.partial`);
+  const tmp = path.join(l.tmp, `${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}.partial`);
   try {
     await fs.writeFile(tmp, content, { mode });
     await fs.mkdir(path.dirname(dest), { recursive: true });

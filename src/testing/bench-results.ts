@@ -48,6 +48,14 @@ function mode(
     selfPssGrowth: 4 * MiB,
     selfAnonGrowth: 3 * MiB,
     servedMode: id.startsWith('plain') ? 'plain' : id,
+    privateParts: {
+      imported: 12 * MiB,
+      total: 15 * MiB,
+      heap: 9 * MiB,
+      files: 0.5 * MiB,
+      other: 5.5 * MiB,
+      jsHeap: 4 * MiB,
+    },
   };
 }
 
