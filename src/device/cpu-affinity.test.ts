@@ -3,6 +3,7 @@
 // between them and what the process may use, and a real pinning of every
 // thread of a child process (read back from /proc), with its fallback.
 import { describe, test } from 'node:test';
+import { testEnv } from '../testing/env.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -71,7 +72,9 @@ describe('gpuCpus', () => {
       await w.terminate();
       console.log(JSON.stringify({ unknown, none, pinned, first, masks, lines }));
     `;
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: testEnv() }),
+    );
     assert.deepEqual(out.unknown, []);
     assert.deepEqual(out.none, []);
     assert.deepEqual(out.pinned, [out.first]);

@@ -2,6 +2,7 @@
 // Every option comes from src/daemon/settings.ts (flags, TENSORSHARE_* and
 // the config file share one table).
 import type { Command } from 'commander';
+import { onStopSignals } from '../stop-signals.js';
 import { daemonLogger, startDaemon, watchOwnerFd, type RunningDaemon } from '../../daemon/daemon.js';
 import { resolveDaemonConfig, SETTINGS, type DaemonConfig } from '../../daemon/settings.js';
 import { startAgent, warmUpFor, type RunningAgent } from '../../cluster/agent.js';
@@ -80,8 +81,7 @@ export function registerDaemon(program: Command): Command {
         );
     };
     if (ownerFd !== undefined) watchOwnerFd(ownerFd, () => stop('owner exited'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    onStopSignals(stop);
   });
   return cmd;
 }

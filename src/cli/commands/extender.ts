@@ -2,6 +2,7 @@
 // in the foreground. kube-scheduler POSTs to <url>/filter and <url>/prioritize;
 // node holdings come from the agents named with --agents.
 import type { Command } from 'commander';
+import { onStopSignals } from '../stop-signals.js';
 import pino from 'pino';
 import { agentUrl } from '../../cluster/agent-client.js';
 import { agentDirectory } from '../../cluster/agent-directory.js';
@@ -71,7 +72,6 @@ export function registerExtender(program: Command): Command {
       const url = await app.listen(listen);
       log.info({ url, agents: opts.agents }, 'extender listening');
       const stop = () => void app.close().then(() => process.exit(0));
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      onStopSignals(stop);
     });
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { onStopSignals } from '../stop-signals.js';
 import { pino } from 'pino';
 import { TensorshareError } from '../../errors.js';
 import { POLICIES, type Policy } from '../../sched/index.js';
@@ -328,8 +329,7 @@ export function registerServe(program: Command): void {
               resolve();
             });
           };
-          process.once('SIGTERM', () => stop('SIGTERM'));
-          process.once('SIGINT', () => stop('SIGINT'));
+          onStopSignals(stop);
         });
         logger.info('stopped');
       }),

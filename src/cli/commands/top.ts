@@ -4,6 +4,7 @@
 // redraws in place every interval, like htop, until Ctrl-C; piped, or with
 // --json or --once, it prints one snapshot and exits.
 import type { Command } from 'commander';
+import { onStopSignals } from '../stop-signals.js';
 import { DaemonClient } from '../../client/daemon-client.js';
 import { formatBytes } from '../../bytes.js';
 import { defaultSocket } from '../../config.js';
@@ -128,8 +129,7 @@ async function live(s: Source, intervalMs: number): Promise<void> {
     stopped = true;
     wake?.();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onStopSignals(stop);
   try {
     let previous: { samples: Sample[]; at: number } | undefined;
     while (!stopped) {
