@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { EXECUTOR_MALLOC_ENV } from '../device/executor-process.js';
 import { packageRoot } from '../paths.js';
+import { jsonLines } from '../proc/json-lines.js';
 import type { GpuWorkerArgs } from './gpu-worker.js';
 
 const WORKER = path.join(packageRoot, 'dist', 'src', 'bench', 'gpu-worker.js');
@@ -24,50 +25,25 @@ export function worker(args: GpuWorkerArgs): Worker {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: args.executorThreads ? { ...process.env, ...EXECUTOR_MALLOC_ENV } : process.env,
   });
-  const lines: Record<string, unknown>[] = [];
   let err = '';
-  let buf = '';
-  const listeners = new Set<() => void>();
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      try {
-        lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
-      } catch {}
-      buf = buf.slice(i + 1);
-    }
-    for (const l of listeners) l();
-  });
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
     err = (err + d).slice(-4000);
   });
-  const wait: Worker['wait'] = (event, timeoutMs = 120_000, from = 0) =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        const hit = lines.find((l, i) => i >= from && l.event === event);
-        if (hit) {
-          done();
-          resolve(hit);
-        }
-      };
-      const onExit = () => {
-        check();
-        done();
-        reject(new Error(`worker ${args.kind} ${args.model} exited before '${event}': ${err}`));
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`worker ${args.kind} ${args.model}: no '${event}' in ${timeoutMs} ms: ${err}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        listeners.delete(check);
-        proc.off('exit', onExit);
-      };
-      listeners.add(check);
-      proc.once('exit', onExit);
-      check();
-    });
+  // A line that is not JSON (a library printing) is kept as text; no wait looks for it.
+  const out = jsonLines<Record<string, unknown>>(proc, proc.stdout!, (line) => ({ event: 'text', line }));
+  const lines = out.lines;
+  const wait: Worker['wait'] = async (event, timeoutMs = 120_000, from = 0) =>
+    (
+      await out.wait(
+        (l) => l.event === event,
+        from,
+        timeoutMs,
+        (why) =>
+          why === 'exit'
+            ? `worker ${args.kind} ${args.model} exited before '${event}': ${err}`
+            : `worker ${args.kind} ${args.model}: no '${event}' in ${timeoutMs} ms: ${err}`,
+      )
+    ).line;
   return {
     proc,
     lines,
