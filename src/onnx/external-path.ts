@@ -1,4 +1,6 @@
-import fs, { type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { files as fs } from '../file-calls.js';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
 
@@ -62,7 +64,7 @@ export async function openRegularFile(
   describe: string,
   details: Record<string, unknown> = {},
 ): Promise<FileHandle> {
-  const fh = await fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = await fh.stat();
     if (!st.isFile()) {

@@ -23,7 +23,7 @@ import {
 } from './schema.js';
 import { propagatesData, readsAsData } from './shape-inputs.js';
 import { RANGE_MIN, SourceDigest } from './source-digest.js';
-import { ForwardReader, bufferSource, editFields, lenField, encodeKey, WIRE_LEN } from './wire.js';
+import { ForwardReader, bufferSource, editFields, lenField, encodeKey, memorySource, WIRE_LEN } from './wire.js';
 
 const GRAPH_NODE = 1;
 const TENSOR_RAW_DATA = 9;
@@ -32,8 +32,12 @@ const TENSOR_TYPED_DATA = new Set([4, 5, 7, 10, 11]); // float, int32, int64, do
 const EXTERNAL = 1;
 
 /** Where one tensor's bytes go: the store supplies it (hash + temp file). */
+/** Model files up to this size are read whole, once (see splitModel). */
+export const WHOLE_READ_BYTES = 16 * 2 ** 20;
+
 export interface TensorSink {
-  write(chunk: Buffer): Promise<void>;
+  /** `stable`: nobody changes `chunk` afterwards (a view of a model read whole), so it may be kept without a copy. */
+  write(chunk: Buffer, stable?: boolean): Promise<void>;
   /**
    * Instead of write(): the tensor is `length` bytes of `source` at `offset`.
    * May return before they are copied; finish()'s sha256 is then a promise
@@ -122,7 +126,23 @@ export async function splitModel<S extends TensorSink>(
       read += n;
       options.onProgress?.(read, size);
     };
-    const r = new ForwardReader(fh, size, file, (offset, chunk) => {
+    // A small model is read once, whole: the reader and its tensors' ranges are views of one buffer
+    // (a read and a buffer per range made a thousand small imports' garbage).
+    const inMemory =
+      size <= WHOLE_READ_BYTES
+        ? await readRange(
+            fh,
+            0,
+            size,
+            () =>
+              new TensorshareError(
+                'ERR_INVALID_MODEL',
+                `${file}: the file ended early (changed while being imported?)`,
+                { file },
+              ),
+          )
+        : undefined;
+    const r = new ForwardReader(inMemory ? memorySource(inMemory) : fh, size, file, (offset, chunk) => {
       digest.literal(offset, chunk);
       progress(chunk.length);
     });
@@ -130,6 +150,7 @@ export async function splitModel<S extends TensorSink>(
       file,
       r,
       source: fh,
+      ...(inMemory && { whole: inMemory }),
       digest,
       copies,
       progress,
@@ -210,6 +231,8 @@ interface Ctx<S extends TensorSink> {
   r: ForwardReader;
   /** The model file, when `r` reads it (not a subgraph held in memory): large raw_data is then a range of it. */
   source?: FileHandle;
+  /** The whole model file, read at once when it is small (WHOLE_READ_BYTES): ranges of `source` are views of it. */
+  whole?: Buffer;
   digest: SourceDigest;
   copies: Promise<unknown>[];
   /** Counts bytes of the model file done (onProgress). */
@@ -398,7 +421,9 @@ async function rewriteInitializer<S extends TensorSink>(
           streamed = { sink, bytes: n, finished };
           raw = undefined;
         } else {
-          raw = await readRange(ctx.source, offset, n, () => r.malformed('file ended early'));
+          raw = ctx.whole
+            ? Buffer.from(ctx.whole.subarray(offset, offset + n))
+            : await readRange(ctx.source, offset, n, () => r.malformed('file ended early'));
           ctx.digest.range(offset, n, createHash('sha256').update(raw).digest('hex'));
           ctx.progress(n);
         }
@@ -511,7 +536,11 @@ async function copyRangeTo<S extends TensorSink>(
 ): Promise<Finished> {
   let finished: Finished;
   try {
-    if (sink.copyRange) await sink.copyRange(source, offset, length);
+    const view = source === ctx.source ? ctx.whole?.subarray(offset, offset + length) : undefined;
+    if (view) {
+      if (view.length < length) throw short('file ended early');
+      await sink.write(view, true);
+    } else if (sink.copyRange) await sink.copyRange(source, offset, length);
     else {
       const buf = Buffer.allocUnsafe(Math.min(4 << 20, Math.max(length, 1)));
       for (let pos = 0; pos < length; ) {

@@ -18,6 +18,16 @@ const CHUNK = 4 << 20;
 /** The part of FileHandle the reader uses; lets it read a Buffer the same way. */
 export interface PositionalSource {
   read(buf: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  /** The bytes from `position` on, up to `length`, without copying (a source held in memory). */
+  view?(position: number, length: number): Buffer;
+}
+
+/** A source held in memory whose bytes nobody changes: read() copies, view() does not. */
+export function memorySource(src: Buffer): PositionalSource & { view(position: number, length: number): Buffer } {
+  return {
+    ...bufferSource(src),
+    view: (position, length) => src.subarray(position, Math.min(src.length, position + length)),
+  };
 }
 
 export function bufferSource(src: Buffer): PositionalSource {
@@ -57,6 +67,8 @@ export class ForwardReader {
   private ahead?: { pos: number; read: Promise<Buffer> };
 
   private readAt(pos: number, want: number): Promise<Buffer> {
+    // In memory: everything left, as a view (no buffer per read, and no joining of reads).
+    if (this.fh.view) return Promise.resolve(this.fh.view(pos, this.size - pos));
     const next = Buffer.allocUnsafe(want);
     return this.fh.read(next, 0, want, pos).then(({ bytesRead }) => next.subarray(0, bytesRead));
   }

@@ -4,7 +4,6 @@
 // core for everything while the other idled. Imports queue on a thread's
 // event loop as they would on the main thread. Errors come back with their
 // code and details.
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { TensorshareError, isErrorCode } from '../errors.js';
 import type { ImportOptions, ImportResult } from './import.js';
@@ -41,10 +40,13 @@ interface Lane {
 }
 
 /**
- * `size` threads (default: two where there are two cores), each started at its first import and
- * ended after IMPORT_THREAD_IDLE_MS without one; an import goes to the thread with the fewest pending.
+ * `size` threads (default one), each started at its first import and ended after
+ * IMPORT_THREAD_IDLE_MS without one; an import goes to the thread with the fewest pending. One
+ * thread beside the gateway's: on two cores a second one made a thousand functions' first start
+ * slower (5.5-5.8 s against 4.8-5.2 s), compiling and collecting an isolate of its own and taking
+ * turns with the first at the repository's commit lock through the lock file's retry sleeps.
  */
-export function importThread(size = Math.max(1, Math.min(2, os.availableParallelism()))): ImportThread {
+export function importThread(size = 1): ImportThread {
   const lanes: (Lane | undefined)[] = Array.from({ length: size }, () => undefined);
   let seq = 0;
   let closed = false;

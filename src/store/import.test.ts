@@ -323,7 +323,7 @@ describe('concurrency and crashes', () => {
     // Kill once staging has started to fill.
     for (let i = 0; i < 400; i++) {
       const staged = await listFiles(l.tmp);
-      if (staged.some((f) => f.includes('/t'))) break;
+      if (staged.some((f) => /-t\d+$/.test(f))) break;
       await new Promise((r) => setTimeout(r, 10));
     }
     p.kill('SIGKILL');

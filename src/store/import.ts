@@ -7,7 +7,7 @@
 // (allowUnrunnable), in which case the manifest records why and the result
 // carries a warning.
 import path from 'node:path';
-import fs from 'node:fs/promises';
+import { files as fs } from '../file-calls.js';
 import { TensorshareError, rethrowNoSpace } from '../errors.js';
 import { splitModel, type SplitResult, type TensorSink } from '../onnx/split.js';
 import { MODEL_GRAPH } from '../onnx/schema.js';
@@ -30,10 +30,10 @@ import { listVersions, readManifest } from './repository.js';
 import {
   cleanStaleStaging,
   commitFile,
-  createStaging,
   fileSink,
-  removeStaging,
   type StagedSink,
+  type StagingFiles,
+  stagingFiles,
   writeAtomic,
 } from './staging.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
@@ -172,7 +172,7 @@ async function importUnstamped(
   if (known) return existingResult(known, t0);
   await ensureLayout(l);
   await cleanStaleStaging(l);
-  const staging = await createStaging(l);
+  const staging = stagingFiles(l);
   try {
     // A large model: the main thread parses, worker threads copy and hash each tensor's bytes (both
     // cores). A small one is read and hashed inline: starting workers cost ~6x the CPU of importing a
@@ -188,13 +188,13 @@ async function importUnstamped(
       minExternalBytes: options.minExternalBytes,
       onProgress: options.onProgress,
       // A tensor the repository has (a fine-tuned variant's shared layers) is not staged: see SinkOptions.
-      newSink: fileSink(staging, 0, pool, { stored: (sha) => isPresent(tensorPath(l, sha)) }),
+      newSink: fileSink(staging.path, 0, pool, { stored: (sha) => isPresent(tensorPath(l, sha)) }),
       whole: options.hashSource ? wholeFileSha256(pool) : undefined,
     }).finally(() => pool?.close());
     const phases: ImportPhases = { split: performance.now() - tSplit, check: 0, commit: 0 };
     const graphSha = createHash('sha256').update(split.graph).digest('hex');
-    const stagedGraph = path.join(staging, 'graph.onnx');
-    // Written in place: nothing reads a staging folder, and its commit is the rename (a second file in tmp/
+    const stagedGraph = staging.path('graph.onnx');
+    // Written in place: nothing reads staging files, and its commit is the rename (a second file in tmp/
     // made and renamed here cost one more inode on the repository's disk per import).
     await fs.writeFile(stagedGraph, split.graph).catch((e) => rethrowNoSpace(e, stagedGraph));
     const draft = buildManifest(split, file, graphSha, options);
@@ -243,7 +243,7 @@ async function importUnstamped(
       };
     });
   } finally {
-    await removeStaging(staging);
+    await staging.remove();
   }
 }
 
@@ -257,7 +257,7 @@ const BY_HASH = 'by-hash';
  * verdict and where each distinct tensor is staged.
  */
 async function stagedRuntimeCheck(
-  staging: string,
+  staging: StagingFiles,
   stagedGraph: string,
   split: SplitResult<StagedSink>,
   draft: Omit<Manifest, 'version'>,
@@ -280,7 +280,7 @@ async function stagedRuntimeCheck(
     }
     return { verdict: known, checked: false, staged };
   }
-  const dir = path.join(staging, BY_HASH);
+  const dir = staging.path(BY_HASH);
   await fs.mkdir(dir);
   // Moved, not hard-linked: ORT refuses external data files with several links (in subgraphs).
   for (const t of split.tensors) {

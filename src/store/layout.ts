@@ -4,7 +4,8 @@
 // docs/store-format.md.
 import { constants as fsConstants, existsSync } from 'node:fs';
 import path from 'node:path';
-import fs from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { files as fs } from '../file-calls.js';
 import { TensorshareError } from '../errors.js';
 
 export interface Layout {
@@ -116,7 +117,7 @@ export async function ensureSafeDir(dir: string, mode?: number): Promise<void> {
   await fs.mkdir(dir, { mode: mode ?? 0o755 }).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'EEXIST') throw e;
   });
-  let fh: fs.FileHandle;
+  let fh: FileHandle;
   try {
     fh = await fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
   } catch (e) {

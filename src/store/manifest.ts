@@ -1,6 +1,6 @@
 // The manifest: everything a process needs to map a model version, as plain
 // JSON. Written once, never modified. docs/store-format.md is its spec.
-import fs from 'node:fs/promises';
+import { files as fs } from '../file-calls.js';
 import { TensorshareError } from '../errors.js';
 import { dtypeInfo } from '../onnx/dtypes.js';
 import type { ValueInfo } from '../onnx/schema.js';

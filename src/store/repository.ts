@@ -1,6 +1,6 @@
 // Read-side queries over a root: resolve `name[:version]`, list models,
 // load manifests and variants. Pure reads; writers are import.ts, gc.ts.
-import fs from 'node:fs/promises';
+import { files as fs } from '../file-calls.js';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
 import { checkManifest, readJson, type Manifest, type VariantManifest } from './manifest.js';

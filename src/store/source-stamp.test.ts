@@ -5,24 +5,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { files } from '../file-calls.js';
 import { fineTuned, mlp, MLP_TINY, writeModel } from '../gen/index.js';
 import { tempRoots } from '../testing/tmp.js';
 import { importModel } from './import.js';
 import { layout } from './layout.js';
 import { stampPath, stampedImport } from './source-stamp.js';
 
-/** Paths `f` opened through fs/promises (what import and hashing read through). */
+/** Paths `f` opened through the import path's file calls (src/file-calls.ts: what import and hashing read through). */
 async function opened<T>(f: () => Promise<T>): Promise<{ result: T; paths: string[] }> {
   const paths: string[] = [];
-  const real = fs.open;
-  fs.open = ((p: Parameters<typeof fs.open>[0], ...rest: unknown[]) => {
+  const real = files.open;
+  files.open = ((p: Parameters<typeof files.open>[0], ...rest: unknown[]) => {
     paths.push(String(p));
-    return (real as (...a: unknown[]) => ReturnType<typeof fs.open>)(p, ...rest);
-  }) as typeof fs.open;
+    return (real as (...a: unknown[]) => ReturnType<typeof files.open>)(p, ...rest);
+  }) as typeof files.open;
   try {
     return { result: await f(), paths };
   } finally {
-    fs.open = real;
+    files.open = real;
   }
 }
 

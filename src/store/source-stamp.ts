@@ -10,7 +10,7 @@
 // and the file is hashed as before. Stamps are a cache: losing one costs a
 // hash, nothing else; a repository that cannot be written keeps none.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
+import { files as fs } from '../file-calls.js';
 import path from 'node:path';
 import { isPresent, type Layout } from './layout.js';
 import { readManifest } from './repository.js';

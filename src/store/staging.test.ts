@@ -2,7 +2,7 @@
 // stage a tensor the repository stores (and still can when the commit needs
 // it), ensureLayout verifying a root once and again when a folder of it is
 // replaced, and withLock's in-process queue (one holder at a time, an error
-// passes the lock on).
+// passes the lock on, a burst takes the lock file once).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -26,7 +26,7 @@ test('a sink does not stage a tensor that is stored, keeps its bytes, and writes
   withTempDir(os.tmpdir(), async (dir) => {
     const stored = Buffer.from('stored tensor bytes');
     const fresh = Buffer.from('a tensor of its own');
-    const newSink = fileSink(dir, 0, undefined, { stored: (h) => h === sha(stored) });
+    const newSink = fileSink((name) => path.join(dir, name), 0, undefined, { stored: (h) => h === sha(stored) });
     const a = await newSink();
     // Written in two chunks from one buffer the caller reuses: the sink keeps copies.
     const reused = Buffer.from(stored);
@@ -56,7 +56,7 @@ test('a sink does not stage a tensor that is stored, keeps its bytes, and writes
 test("a sink past its factory's memory budget streams to its file", () =>
   withTempDir(os.tmpdir(), async (dir) => {
     const bytes = Buffer.alloc(3000, 7);
-    const newSink = fileSink(dir, 0, undefined, { stored: () => true, keepBytes: 2048 });
+    const newSink = fileSink((name) => path.join(dir, name), 0, undefined, { stored: () => true, keepBytes: 2048 });
     const s = await newSink();
     for (let i = 0; i < 3; i++) await s.write(bytes.subarray(i * 1000, (i + 1) * 1000));
     assert.equal((await s.finish()).sha256, sha(bytes));
@@ -109,4 +109,26 @@ test('withLock: holders of one process take turns, and a failing holder passes t
       [0, 2, 3],
     );
     assert.equal(await exists(path.join(dir, '.commit.lock')), false, 'released after the last');
+  }));
+
+test('withLock: a burst of holders of one process takes the lock file once, and another process gets it after', () =>
+  withTempDir(os.tmpdir(), async (dir) => {
+    const l = layout(dir);
+    const lockDir = path.join(dir, '.commit.lock');
+    // The lock folder each holder saw: the same folder (inode and birth time) means it was handed on, not taken again.
+    const seen: string[] = [];
+    const hold = () =>
+      withLock(l, async () => {
+        const st = await fs.stat(lockDir);
+        seen.push(`${st.ino}:${st.birthtimeMs}`);
+      });
+    await Promise.all([hold(), hold(), hold(), hold()]);
+    assert.equal(seen.length, 4);
+    assert.equal(new Set(seen).size, 1, `one lock folder for the burst: ${seen.join(', ')}`);
+    assert.equal(await exists(lockDir), false, 'released after the last');
+    // One at a time, nobody queued behind: each takes the lock file and gives it back.
+    await hold();
+    assert.equal(await exists(lockDir), false);
+    await hold();
+    assert.equal(new Set(seen.slice(4)).size, 2, 'taken again when nobody was queued');
   }));
