@@ -7,6 +7,7 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { TensorshareError } from '../../errors.js';
 import { defaultSocket } from '../../config.js';
 import { executorDevices } from '../../device/protocol.js';
+import { preloadDeviceClient } from '../../client/device-preload.js';
 import type { FunctionConfig, FunctionMode } from '../functions/config.js';
 import type {
   Feed,
@@ -153,7 +154,7 @@ async function preload(m: PreloadMessage): Promise<void> {
   const t0 = performance.now();
   try {
     ort = (await import('onnxruntime-node')).default as unknown as Ort;
-    await loadOpener(m.opener);
+    await Promise.all([loadOpener(m.opener), m.device ? preloadDeviceClient() : undefined]);
     const warm = await loadWarmUp(m.opener);
     const w0 = performance.now();
     if (warm) await warm();
@@ -168,10 +169,11 @@ async function start(m: InitMessage): Promise<void> {
   if (m.shm) shm = { requests: segmentReader(4), results: segmentWriter(5) };
   try {
     const t0 = performance.now();
-    const open = await loadOpener(m.opener);
     const gpu = gpuOf(m.config.device, m.store);
     const onGpu = gpu !== false;
     gpuModels = onGpu && m.models.length > 0;
+    // A GPU function's opens need the device client: loaded beside the opener's import, before the first open.
+    const [open] = await Promise.all([loadOpener(m.opener), gpuModels ? preloadDeviceClient() : undefined]);
     const cpuOptions: InferenceSession.SessionOptions = {
       intraOpNumThreads: m.intraOpThreads,
       interOpNumThreads: 1,
