@@ -109,19 +109,24 @@ export interface SpillView {
   cpuRunning: number;
   /** Its recent CPU run time, ms (undefined: none yet). */
   cpuRunMs: number | undefined;
-  /** Its recent time of a request on the GPU path, waiting for the device included, ms (undefined: none yet). */
+  /**
+   * Its recent time of a request marked for CPU that it kept on the GPU path, waiting for the device included, ms
+   * (undefined: none since the fallback came on; times from before, a calm GPU's, say nothing about a saturated one).
+   */
   gpuMs: number | undefined;
-  /** How long the oldest of its requests now on the GPU path has been there, ms (0: none). */
+  /** How long the oldest of those still on the GPU path has been there, ms (0: none). */
   gpuOldestMs: number;
 }
 
 /**
  * Where a besteffort request sent for CPU runs: the CPU unless the requests already waiting for the CPU would take
  * longer than the GPU path has been taking (its recent time, or the age of a request still on it if larger: a GPU
- * without gaps keeps work on CPU). Without a CPU time yet: the CPU; without a GPU time: the CPU.
+ * without gaps keeps work on CPU). Without a CPU time yet: the CPU. Without a GPU time: the CPU when it is free,
+ * else one request tries the GPU (while it is there, its age is the GPU's time).
  */
 export function spillDevice(v: SpillView): 'cpu' | 'gpu' {
-  if (v.cpuRunMs === undefined || v.gpuMs === undefined) return 'cpu';
+  if (v.cpuRunMs === undefined) return 'cpu';
+  if (v.gpuMs === undefined && v.gpuOldestMs === 0) return v.cpuRunning === 0 ? 'cpu' : 'gpu';
   const cpuMs = (v.cpuRunning + 1) * v.cpuRunMs;
-  return cpuMs <= Math.max(v.gpuMs, v.gpuOldestMs) ? 'cpu' : 'gpu';
+  return cpuMs <= Math.max(v.gpuMs ?? 0, v.gpuOldestMs) ? 'cpu' : 'gpu';
 }

@@ -93,9 +93,13 @@ let cpuFallback:
       /** Recent CPU service time per request, ms (its runs are one at a time: from its start or the last one's end). */
       cpuRunMs?: number;
       lastCpuDone: number;
-      /** Recent time of a request on the GPU path, ms, and when the ones on it now started (by request id). */
+      /**
+       * Recent time of a request marked for CPU that ran on the GPU path, ms (since the marking began: see
+       * MARKED_GAP_MS), and when the ones on it now started (by request id); when the last marked request came.
+       */
       gpuMs?: number;
       onGpu: Map<number, number>;
+      lastMarked: number;
       opening?: Promise<{ models: Record<string, ModelHandle>; opened: OpenedModel[] }>;
       idle?: NodeJS.Timeout;
     }
@@ -233,6 +237,7 @@ async function start(m: InitMessage): Promise<void> {
         running: 0,
         lastCpuDone: 0,
         onGpu: new Map(),
+        lastMarked: -Infinity,
         async open() {
           f.opening ??= (async () => {
             const cpu: Record<string, ModelHandle> = {};
@@ -353,8 +358,13 @@ async function serve(id: number, wire: InferMessage['request'], device?: 'cpu'):
   cancels.set(id, ac);
   // Only an instance whose models are on a GPU and that can open them on CPU (device: auto) moves a request, and
   // only while its CPU path would answer sooner than the GPU path has been (sched/fallback.ts spillDevice).
-  const f = cpuFallback;
-  const onCpu = device === 'cpu' && f !== undefined && spillDevice(spillView(f, t0)) === 'cpu';
+  const f = device === 'cpu' ? cpuFallback : undefined;
+  if (f) {
+    // A new spell of the fallback: the GPU's times from before it are a calm GPU's.
+    if (t0 - f.lastMarked > MARKED_GAP_MS) f.gpuMs = undefined;
+    f.lastMarked = t0;
+  }
+  const onCpu = f !== undefined && spillDevice(spillView(f, t0)) === 'cpu';
   if (onCpu) f!.running++;
   else f?.onGpu.set(id, t0);
   try {
@@ -419,6 +429,8 @@ async function serve(id: number, wire: InferMessage['request'], device?: 'cpu'):
   }
 }
 
+/** Requests marked for CPU further apart than this belong to different spells of the fallback. */
+const MARKED_GAP_MS = 1000;
 /** Recent times weigh this much in the fallback's estimates (an exponential average). */
 const RECENT = 0.25;
 const recent = (was: number | undefined, ms: number) => (was === undefined ? ms : was + RECENT * (ms - was));
