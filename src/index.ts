@@ -1,5 +1,6 @@
 // Library entry point.
 export { openSession, type OpenSessionOptions, type SharedSession } from './client/open-session.js';
+export { preloadDeviceClient } from './client/device-preload.js';
 export { importModel, type ImportOptions, type ImportResult } from './store/import.js';
 export { resolveModel, listModels, parseRef } from './store/repository.js';
 export { materialize, isResident } from './store/materialize.js';

@@ -8,6 +8,7 @@ import readline from 'node:readline';
 import ort from 'onnxruntime-node';
 import type { DeviceBackedSession } from '../client/device-open.js';
 import { open, sharedClient } from '../client/open.js';
+import { preloadDeviceClient } from '../client/device-preload.js';
 import { workerSessions } from '../device/ort-session.js';
 import { bytesOf } from '../device/tensors.js';
 
@@ -70,6 +71,9 @@ function feeds(batch: number): Record<string, ort.Tensor> {
   return f;
 }
 
+// As an instance of a GPU function does (serve/instances/child.ts), before its opens: the device client's import
+// is in the whole process's time (spawn to first result), not in the open's.
+if (args.kind === 'ts') await preloadDeviceClient();
 const t0 = sinceStart();
 let run: (f: Record<string, ort.Tensor>) => Promise<Record<string, ort.Tensor>>;
 let release: () => Promise<void>;

@@ -684,7 +684,7 @@ export function markdown(r: GpuReport): string {
   const lines = [
     '## GPU tier (issue 13)',
     '',
-    `Measured ${String(r.date).slice(0, 10)} on ${dev.name} (driver ${dev.driver}, ${(dev.memoryBytes / 2 ** 30).toFixed(0)} GiB), onnxruntime-node ${String(r.onnxruntimeNode)}, ${String(r.provider)}; \`tensorshare bench gpu\`. Models exported with PyTorch (random init). Every instance is a fresh Node process; the table's times are from spawning it to its first result (median of 2 for (a) and (d)); "open to first result" is the same inside the process (session create or open(), plus the first run). JSON: \`docs/bench/gpu-results.json\`.`,
+    `Measured ${String(r.date).slice(0, 10)} on ${dev.name} (driver ${dev.driver}, ${(dev.memoryBytes / 2 ** 30).toFixed(0)} GiB), onnxruntime-node ${String(r.onnxruntimeNode)}, ${String(r.provider)}; \`tensorshare bench gpu\`. Models exported with PyTorch (random init). Every instance is a fresh Node process; the table's times are from spawning it to its first result (median of 2 for (a) and (d)); "open to first result" is the same inside the process (session create or open(), plus the first run; tensorshare's processes load the device client at their start, before that window, as a GPU function's instances do, so its import counts in the whole process only). JSON: \`docs/bench/gpu-results.json\`.`,
     '',
     '| model | file | (a) plain CUDA, fresh process | (b) repository only | (c) host-store resident | (d) GPU-resident | (a)/(d) process | (a)/(d) open to first result | device bytes (persistent + ephemeral) | GPU load |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

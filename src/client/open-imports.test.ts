@@ -18,6 +18,7 @@ import { localResidency } from './residency.js';
 import { testEnv } from '../testing/env.js';
 
 const OPEN_SESSION = pathToFileURL(path.resolve('dist/src/client/open-session.js')).href;
+const PRELOAD = pathToFileURL(path.resolve('dist/src/client/device-preload.js')).href;
 const HOOK = `export async function load(u, c, n) { if (!u.startsWith('node:')) process.stderr.write('LOAD ' + u + '\\n'); return n(u, c); }`;
 const REGISTER = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOK)}`)});`;
 
@@ -39,8 +40,11 @@ async function openInChild(
   repository: string,
   store: string,
   mode: string,
+  preload = false,
 ): Promise<{ loaded: string[]; served: string }> {
   const script = [
+    // As a GPU function's instance does at its start (serve/instances/child.ts).
+    ...(preload ? [`await (await import(${JSON.stringify(PRELOAD)})).preloadDeviceClient();`] : []),
     `const { openSession } = await import(${JSON.stringify(OPEN_SESSION)});`,
     `const s = await openSession('mlp', ${JSON.stringify({ repository, store, mode, sessionOptions: { intraOpNumThreads: 1 } })});`,
     `process.stdout.write(JSON.stringify({ served: s.mode }));`,
@@ -94,6 +98,16 @@ describe('opening a resident model imports only what it needs', () => {
       }
     });
   }
+
+  test('a process that will open on a GPU loads the device client ahead (preloadDeviceClient)', async () => {
+    const { loaded, served } = await openInChild(roots.repository, roots.store, 'fast-open', true);
+    assert.equal(served, 'fast-open');
+    for (const m of ['/node_modules/koffi/', '/src/device/device-session.js', '/src/device/transfer.js'])
+      assert.ok(
+        loaded.some((u) => u.includes(m)),
+        `${m} loaded by preloadDeviceClient`,
+      );
+  });
 
   test('a model not yet resident imports the copier', async () => {
     const empty = path.join(roots.dir, 'empty-store');

@@ -80,6 +80,11 @@ function bind(): Libc {
   return libc;
 }
 
+/** Loads libc and declares the calls now, not at the first mapping (client/device-preload.ts). */
+export function bindMappings(): void {
+  bind();
+}
+
 /**
  * Maps `length` bytes of the open file `fd` (the file may grow into it later): 'shared' writes reach the file,
  * 'read' is read-only, 'private' is readable and writable but writes stay in this process (copy on write), so views

@@ -7,6 +7,7 @@ import {
   deviceFor,
   fallbackStep,
   initialFallback,
+  spillDevice,
   type FallbackState,
   type GpuLoad,
 } from './fallback.js';
@@ -108,4 +109,16 @@ test('fallback: configs whose exit marks are not below the enter marks, or negat
       isTensorshareError(e, 'ERR_INVALID_ARGUMENT') && /fallback holdMs must be a number >= 0, got -1/.test(e.message),
   );
   assert.throws(() => checkFallbackConfig({ ...c, enterQueueDepth: 1.5 }), /enterQueueDepth must be an integer >= 0/);
+});
+
+test('fallback spill: past what the GPU path takes, a request sent for CPU stays on the GPU', () => {
+  const v = { cpuRunning: 0, cpuRunMs: 130, gpuMs: 570, gpuOldestMs: 0 };
+  assert.equal(spillDevice({ ...v, cpuRunMs: undefined }), 'cpu', 'no CPU time yet: the CPU');
+  assert.equal(spillDevice({ ...v, gpuMs: undefined }), 'cpu', 'no GPU time yet, the CPU free: the CPU');
+  assert.equal(spillDevice({ ...v, gpuMs: undefined, cpuRunning: 1 }), 'gpu', 'no GPU time yet: one tries the GPU');
+  assert.equal(spillDevice({ ...v, gpuMs: undefined, cpuRunning: 1, gpuOldestMs: 300 }), 'cpu', '260 ms <= its age');
+  assert.equal(spillDevice(v), 'cpu');
+  assert.equal(spillDevice({ ...v, cpuRunning: 3 }), 'cpu', '4 x 130 ms <= 570 ms');
+  assert.equal(spillDevice({ ...v, cpuRunning: 4 }), 'gpu', '5 x 130 ms > 570 ms');
+  assert.equal(spillDevice({ ...v, cpuRunning: 4, gpuOldestMs: 2000 }), 'cpu', 'a GPU without gaps: the CPU');
 });

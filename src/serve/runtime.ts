@@ -202,6 +202,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const prestart = createPrestartPool({
     size: o.prestart ?? 0,
     opener,
+    store: paths.store,
     env: o.env,
     user: o.instanceUsers?.default,
     // Only where the budget still has room for an instance at the default estimate beside it.

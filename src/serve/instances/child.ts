@@ -7,6 +7,8 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { TensorshareError } from '../../errors.js';
 import { defaultSocket } from '../../config.js';
 import { executorDevices } from '../../device/protocol.js';
+import { preloadDeviceClient } from '../../client/device-preload.js';
+import { spillDevice } from '../../sched/fallback.js';
 import type { FunctionConfig, FunctionMode } from '../functions/config.js';
 import type {
   Feed,
@@ -88,6 +90,16 @@ let cpuFallback:
   | {
       open(): Promise<Record<string, ModelHandle>>;
       running: number;
+      /** Recent CPU service time per request, ms (its runs are one at a time: from its start or the last one's end). */
+      cpuRunMs?: number;
+      lastCpuDone: number;
+      /**
+       * Recent time of a request marked for CPU that ran on the GPU path, ms (since the marking began: see
+       * MARKED_GAP_MS), and when the ones on it now started (by request id); when the last marked request came.
+       */
+      gpuMs?: number;
+      onGpu: Map<number, number>;
+      lastMarked: number;
       opening?: Promise<{ models: Record<string, ModelHandle>; opened: OpenedModel[] }>;
       idle?: NodeJS.Timeout;
     }
@@ -153,7 +165,7 @@ async function preload(m: PreloadMessage): Promise<void> {
   const t0 = performance.now();
   try {
     ort = (await import('onnxruntime-node')).default as unknown as Ort;
-    await loadOpener(m.opener);
+    await Promise.all([loadOpener(m.opener), m.device ? preloadDeviceClient() : undefined]);
     const warm = await loadWarmUp(m.opener);
     const w0 = performance.now();
     if (warm) await warm();
@@ -168,10 +180,11 @@ async function start(m: InitMessage): Promise<void> {
   if (m.shm) shm = { requests: segmentReader(4), results: segmentWriter(5) };
   try {
     const t0 = performance.now();
-    const open = await loadOpener(m.opener);
     const gpu = gpuOf(m.config.device, m.store);
     const onGpu = gpu !== false;
     gpuModels = onGpu && m.models.length > 0;
+    // A GPU function's opens need the device client: loaded beside the opener's import, before the first open.
+    const [open] = await Promise.all([loadOpener(m.opener), gpuModels ? preloadDeviceClient() : undefined]);
     const cpuOptions: InferenceSession.SessionOptions = {
       intraOpNumThreads: m.intraOpThreads,
       interOpNumThreads: 1,
@@ -222,6 +235,9 @@ async function start(m: InitMessage): Promise<void> {
     if (onGpu && m.config.device === 'auto' && m.models.length) {
       const f: NonNullable<typeof cpuFallback> = {
         running: 0,
+        lastCpuDone: 0,
+        onGpu: new Map(),
+        lastMarked: -Infinity,
         async open() {
           f.opening ??= (async () => {
             const cpu: Record<string, ModelHandle> = {};
@@ -340,9 +356,17 @@ async function serve(id: number, wire: InferMessage['request'], device?: 'cpu'):
   let t0 = performance.now();
   const ac = new AbortController();
   cancels.set(id, ac);
-  // Only an instance whose models are on a GPU and that can open them on CPU (device: auto) moves a request.
-  const onCpu = device === 'cpu' && cpuFallback !== undefined;
-  if (onCpu) cpuFallback!.running++;
+  // Only an instance whose models are on a GPU and that can open them on CPU (device: auto) moves a request, and
+  // only while its CPU path would answer sooner than the GPU path has been (sched/fallback.ts spillDevice).
+  const f = device === 'cpu' ? cpuFallback : undefined;
+  if (f) {
+    // A new spell of the fallback: the GPU's times from before it are a calm GPU's.
+    if (t0 - f.lastMarked > MARKED_GAP_MS) f.gpuMs = undefined;
+    f.lastMarked = t0;
+  }
+  const onCpu = f !== undefined && spillDevice(spillView(f, t0)) === 'cpu';
+  if (onCpu) f!.running++;
+  else f?.onGpu.set(id, t0);
   try {
     if (!ctx || !init) throw new TensorshareError('ERR_UNAVAILABLE', 'instance is not ready');
     const here = onCpu ? contextWith(ctx, await cpuModels()) : ctx;
@@ -380,6 +404,7 @@ async function serve(id: number, wire: InferMessage['request'], device?: 'cpu'):
       outputs = Object.entries(out).map(([name, t]) => fromModelOutput(name, t));
     }
     const runMs = performance.now() - t0;
+    if (f) observeRun(f, onCpu, t0, runMs);
     const compact = outputs.map(compactTensor);
     // This process writes the JSON text of its large outputs: instances format in parallel, the gateway splices.
     const texts = await Promise.all(
@@ -399,8 +424,32 @@ async function serve(id: number, wire: InferMessage['request'], device?: 'cpu'):
     send({ type: 'error', id, error: wireError(e), runMs: performance.now() - t0 });
   } finally {
     cancels.delete(id);
+    f?.onGpu.delete(id);
     if (onCpu) cpuDone();
   }
+}
+
+/** Requests marked for CPU further apart than this belong to different spells of the fallback. */
+const MARKED_GAP_MS = 1000;
+/** Recent times weigh this much in the fallback's estimates (an exponential average). */
+const RECENT = 0.25;
+const recent = (was: number | undefined, ms: number) => (was === undefined ? ms : was + RECENT * (ms - was));
+
+function spillView(f: NonNullable<typeof cpuFallback>, now: number) {
+  let oldest = now;
+  for (const t of f.onGpu.values()) oldest = Math.min(oldest, t);
+  return { cpuRunning: f.running, cpuRunMs: f.cpuRunMs, gpuMs: f.gpuMs, gpuOldestMs: now - oldest };
+}
+
+function observeRun(f: NonNullable<typeof cpuFallback>, onCpu: boolean, t0: number, runMs: number): void {
+  if (!onCpu) {
+    f.gpuMs = recent(f.gpuMs, runMs);
+    return;
+  }
+  // CPU runs take turns on this thread: a run's own time starts when it started or when the one before it ended.
+  const end = t0 + runMs;
+  f.cpuRunMs = recent(f.cpuRunMs, end - Math.max(t0, f.lastCpuDone));
+  f.lastCpuDone = end;
 }
 
 function fromModelOutput(name: string, t: ModelOutput): Tensor {

@@ -5,6 +5,8 @@
 // Node's start and the imports (measured in src/bench/coldphases.ts). Each
 // idle process holds a memory reservation; the pool keeps as many as its size
 // asks and the budget allows, and gives one up when an instance needs the room.
+import { defaultSocket } from '../../config.js';
+import { executorDevices } from '../../device/protocol.js';
 import { forkInstanceProcess, type InstanceProcess } from './instance.js';
 import type { OpenerSpec } from './opener.js';
 import type { FromInstance } from './protocol.js';
@@ -17,6 +19,11 @@ export interface PrestartOptions {
   /** Idle processes to keep (0: none). */
   size: number;
   opener: OpenerSpec;
+  /**
+   * The store whose daemon the instances use: where it runs device executors, a pre-started process loads the
+   * device client too (a GPU function's open then pays no import; CPU functions taking it carry its memory).
+   */
+  store?: string;
   env?: NodeJS.ProcessEnv;
   /** The user the processes run as: only starts as this user take one. */
   user?: ProcessUser;
@@ -107,7 +114,8 @@ export function createPrestartPool(o: PrestartOptions): PrestartPool {
     proc.child.on('exit', onExit);
     proc.child.on('error', () => {}); // a failed fork ends in 'exit'
     entries.set(id, entry);
-    proc.child.send({ type: 'preload', opener: o.opener });
+    const device = o.store !== undefined && executorDevices(defaultSocket({}, o.store)).length > 0;
+    proc.child.send({ type: 'preload', opener: o.opener, ...(device ? { device } : {}) });
     return true;
   };
 

@@ -60,6 +60,8 @@ export interface InferMessage {
 export interface PreloadMessage {
   type: 'preload';
   opener: OpenerSpec;
+  /** Load the device client too (client/device-preload.ts): the daemon beside the store has device executors. */
+  device?: boolean;
 }
 
 export type ToInstance =
