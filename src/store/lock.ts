@@ -7,9 +7,11 @@
 // time polls for the file lock, so concurrent imports of one process (serve's
 // background imports) do not each retry the mkdir every few milliseconds,
 // and a caller with another queued behind it hands the file lock on instead of
-// releasing it (for up to HAND_ON_MS): a burst of a thousand imports took and
-// dropped it a thousand times, each a mkdir, a stat and an rmdir (and on an
-// ext4 without a journal a freed inode that every later allocation skips).
+// releasing it (for up to HAND_ON_MS), and with nobody queued keeps it LINGER_MS
+// for the next (imports come in streams): a burst of a thousand imports took
+// and dropped it a thousand times, each a mkdir, a stat and an rmdir, and on
+// an ext4 without a journal each rmdir left a freed inode that every later
+// allocation in its group skipped (one inode-table lookup each) for a minute.
 import path from 'node:path';
 import type { Layout } from './layout.js';
 
@@ -20,11 +22,20 @@ const lockfileLib = () => (lockfileModule ??= import('proper-lockfile'));
 /** The tail of each root's in-process queue. */
 const queues = new Map<string, Promise<unknown>>();
 
-/** A file lock handed on to the next caller queued in this process. */
-const handedOn = new Map<string, { release: () => Promise<void>; since: number }>();
+interface Held {
+  release: () => Promise<void>;
+  since: number;
+  /** Gives the lock back unless this process's next caller takes it first. */
+  linger?: ReturnType<typeof setTimeout>;
+}
+
+/** A file lock handed on to the next caller of this process. */
+const handedOn = new Map<string, Held>();
 
 /** How long a file lock may pass from caller to caller of one process before it goes back (other processes get their turn). */
 export const HAND_ON_MS = 250;
+/** How long a file lock nobody of this process is queued for stays held for the next caller. */
+export const LINGER_MS = 50;
 
 export async function withLock<T>(l: Layout, fn: () => Promise<T>): Promise<T> {
   const before = queues.get(l.root) ?? Promise.resolve();
@@ -38,6 +49,7 @@ export async function withLock<T>(l: Layout, fn: () => Promise<T>): Promise<T> {
     await before;
     let held = handedOn.get(l.root);
     handedOn.delete(l.root);
+    clearTimeout(held?.linger);
     held ??= {
       release: await (await lockfileLib()).lock(l.root, {
         lockfilePath: path.join(l.root, '.commit.lock'),
@@ -51,8 +63,17 @@ export async function withLock<T>(l: Layout, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } finally {
-      if (queues.get(l.root) !== tail && performance.now() - held.since < HAND_ON_MS) handedOn.set(l.root, held);
-      else await held.release().catch(() => {});
+      const h = held;
+      if (performance.now() - h.since >= HAND_ON_MS) await h.release().catch(() => {});
+      else {
+        handedOn.set(l.root, h);
+        if (queues.get(l.root) === tail)
+          h.linger = setTimeout(() => {
+            if (handedOn.get(l.root) !== h) return;
+            handedOn.delete(l.root);
+            void h.release().catch(() => {});
+          }, LINGER_MS);
+      }
     }
   } finally {
     done();
