@@ -13,10 +13,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fineTuned, mlp, writeModel } from '../gen/index.js';
 import { packageRoot } from '../paths.js';
 import { readSmapsRollup } from '../proc/smaps.js';
 import type { BenchContext } from './context.js';
+import { writeFunctionFolders } from './functions-writer.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
 
 export interface FunctionsPlan {
@@ -90,14 +90,7 @@ export async function runFunctions(ctx: BenchContext): Promise<FunctionsResults>
   const singleDir = path.join(dir, 'single');
   try {
     ctx.log(`functions: writing ${n} fine-tuned MLP variants, one function folder each`);
-    let modelBytes = 0;
-    for (const spec of fineTuned(mlp({ layers: 3, width: plan.width, seed: 0 }), { variants: n, diffLayers: 1 })) {
-      const fn = path.join(functionsDir, `fn-${spec.variant!.index}`);
-      await fs.mkdir(fn, { recursive: true });
-      modelBytes = (await writeModel(spec, path.join(fn, 'model.onnx'))).files.reduce((a, f) => a + f.bytes, 0);
-      // fast-open: for a model this small fast-run's prepacking is not worth a variant build per function.
-      await fs.writeFile(path.join(fn, 'config.json'), JSON.stringify({ modelFile: 'model.onnx', mode: 'fast-open' }));
-    }
+    const modelBytes = await writeFunctionFolders({ dir: functionsDir, functions: n, width: plan.width });
     await fs.mkdir(singleDir);
     await fs.cp(path.join(functionsDir, 'fn-1'), path.join(singleDir, 'fn-1'), { recursive: true });
     let waitingRequest: FunctionsResults['waitingRequest'];
