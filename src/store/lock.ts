@@ -12,8 +12,18 @@
 // and dropped it a thousand times, each a mkdir, a stat and an rmdir, and on
 // an ext4 without a journal each rmdir left a freed inode that every later
 // allocation in its group skipped (one inode-table lookup each) for a minute.
+// A holder's own nested call on the same root (gc inside a commit, say) runs
+// at once: it holds the lock already, and queued it would wait for itself.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import path from 'node:path';
 import type { Layout } from './layout.js';
+
+/**
+ * The holds of the current call chain, by root: a holder's own nested withLock runs at once instead
+ * of waiting for itself. A hold is over when its holder's function returns, so work it left
+ * running (a callback that fires later) takes the lock again like anyone else.
+ */
+const holding = new AsyncLocalStorage<ReadonlyMap<string, { over: boolean }>>();
 
 /** proper-lockfile, loaded on the first lock: opening a resident model takes none (its import cost ~20 ms under load). */
 let lockfileModule: Promise<typeof import('proper-lockfile')> | undefined;
@@ -38,6 +48,8 @@ export const HAND_ON_MS = 250;
 export const LINGER_MS = 50;
 
 export async function withLock<T>(l: Layout, fn: () => Promise<T>): Promise<T> {
+  const held = holding.getStore();
+  if (held?.get(l.root)?.over === false) return fn();
   const before = queues.get(l.root) ?? Promise.resolve();
   let done!: () => void;
   const mine = new Promise<void>((r) => {
@@ -47,10 +59,10 @@ export async function withLock<T>(l: Layout, fn: () => Promise<T>): Promise<T> {
   queues.set(l.root, tail);
   try {
     await before;
-    let held = handedOn.get(l.root);
+    let lock = handedOn.get(l.root);
     handedOn.delete(l.root);
-    clearTimeout(held?.linger);
-    held ??= {
+    clearTimeout(lock?.linger);
+    lock ??= {
       release: await (await lockfileLib()).lock(l.root, {
         lockfilePath: path.join(l.root, '.commit.lock'),
         realpath: false,
@@ -60,10 +72,12 @@ export async function withLock<T>(l: Layout, fn: () => Promise<T>): Promise<T> {
       }),
       since: performance.now(),
     };
+    const hold = { over: false };
     try {
-      return await fn();
+      return await holding.run(new Map([...(held ?? []), [l.root, hold]]), fn);
     } finally {
-      const h = held;
+      hold.over = true;
+      const h = lock;
       if (performance.now() - h.since >= HAND_ON_MS) await h.release().catch(() => {});
       else {
         handedOn.set(l.root, h);

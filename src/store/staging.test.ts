@@ -137,3 +137,43 @@ test('withLock: a burst of holders of one process takes the lock file once, and 
     assert.notEqual(seen[4], seen[0], 'a new lock folder after the release');
     await released(lockDir);
   }));
+
+test("withLock: a holder's own nested call runs at once; work it left behind takes the lock again", () =>
+  withTempDir(os.tmpdir(), async (dir) => {
+    const l = layout(dir);
+    const order: string[] = [];
+    let later!: Promise<void>;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    await withLock(l, async () => {
+      order.push('outer');
+      // Queued behind the outer hold, this would wait for it forever.
+      await withLock(l, async () => {
+        order.push('nested');
+      });
+      // Started inside the hold, run after it: it must take the lock like any other caller.
+      later = gate.then(() =>
+        withLock(l, async () => {
+          order.push('later');
+        }),
+      );
+      order.push('outer done');
+    });
+    // Someone else holds the lock when the left-behind work starts: that work waits for them.
+    let release!: () => void;
+    const blocker = withLock(l, async () => {
+      order.push('blocker');
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      order.push('blocker done');
+    });
+    while (!release) await new Promise((r) => setImmediate(r));
+    open();
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    release();
+    await Promise.all([blocker, later]);
+    assert.deepEqual(order, ['outer', 'nested', 'outer done', 'blocker', 'blocker done', 'later']);
+  }));
