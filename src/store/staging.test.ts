@@ -143,9 +143,9 @@ test("withLock: a holder's own nested call runs at once; work it left behind tak
     const l = layout(dir);
     const order: string[] = [];
     let later!: Promise<void>;
-    let open!: () => void;
+    let openGate!: () => void;
     const gate = new Promise<void>((r) => {
-      open = r;
+      openGate = r;
     });
     await withLock(l, async () => {
       order.push('outer');
@@ -171,7 +171,7 @@ test("withLock: a holder's own nested call runs at once; work it left behind tak
       order.push('blocker done');
     });
     while (!release) await new Promise((r) => setImmediate(r));
-    open();
+    openGate();
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     release();
     await Promise.all([blocker, later]);
