@@ -51,6 +51,35 @@ export function isTensorshareError(e: unknown, code?: ErrorCode): e is Tensorsha
   return e instanceof TensorshareError && (code === undefined || e.code === code);
 }
 
+/** An error as it crosses to another process or thread (IPC, a socket, a worker's messages): plain data. */
+export interface WireError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * `e` as a WireError: a TensorshareError keeps its code and details; anything else is ERR_INTERNAL
+ * with its message. Recognized by name as well as by class: code with its own copy of this module
+ * (a function's handler) makes TensorshareErrors of another class.
+ */
+export function toWireError(e: unknown): WireError {
+  const err = e as { name?: unknown; code?: unknown; message?: unknown; details?: unknown } | undefined;
+  const typed = e instanceof TensorshareError || (err?.name === 'TensorshareError' && typeof err.code === 'string');
+  return {
+    code: typed ? (err!.code as string) : 'ERR_INTERNAL',
+    message: typeof err?.message === 'string' ? err.message : String(e),
+    ...(typed && typeof err!.details === 'object' && err!.details
+      ? { details: err!.details as Record<string, unknown> }
+      : {}),
+  };
+}
+
+/** A WireError back as a TensorshareError; a code this version does not know becomes ERR_INTERNAL. */
+export function fromWireError(w: WireError): TensorshareError {
+  return new TensorshareError(isErrorCode(w.code) ? w.code : 'ERR_INTERNAL', w.message, w.details ?? {});
+}
+
 /** Maps an fs error that means "out of space" to ERR_NO_SPACE; rethrows anything else unchanged. */
 export function rethrowNoSpace(e: unknown, where: string): never {
   const code = (e as NodeJS.ErrnoException)?.code;

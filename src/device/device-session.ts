@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Tensor } from 'onnxruntime-node';
-import { TensorshareError, isErrorCode } from '../errors.js';
+import { TensorshareError, fromWireError } from '../errors.js';
 import type { DevicePolicy } from '../sched/device-policy.js';
 import type { PriorityClass } from '../sched/dispatcher.js';
 import type { RunPlacement } from './device-lanes.js';
@@ -182,14 +182,7 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
       if (!p) return;
       clearTimeout(p.timer);
       if (r.ok) p.resolve(r);
-      else
-        p.reject(
-          new TensorshareError(
-            isErrorCode(r.error.code) ? r.error.code : 'ERR_INTERNAL',
-            r.error.message,
-            r.error.details,
-          ),
-        );
+      else p.reject(fromWireError(r.error));
     },
     () => socket.destroy(),
   );

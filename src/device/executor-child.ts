@@ -6,7 +6,7 @@
 // unload, and answers the executor's admit when a client opens a model.
 import fs from 'node:fs';
 import net from 'node:net';
-import { TensorshareError, isErrorCode, isTensorshareError } from '../errors.js';
+import { TensorshareError, fromWireError, toWireError } from '../errors.js';
 import { onFrames, sendFrame, sendJsonLine } from './framing.js';
 import { placeThreads } from './cpu-affinity.js';
 import { loadNvml, openDevice, type DeviceMemory } from './memory.js';
@@ -19,7 +19,6 @@ import type {
   ExecutorToDaemon,
   LoadRequest,
   ModelIo,
-  WireError,
 } from './protocol.js';
 import { parseDevicePolicy } from '../sched/device-policy.js';
 import { createDeviceLanes } from './device-lanes.js';
@@ -35,14 +34,6 @@ const STATS_INTERVAL_MS = 1000;
 const DEFAULT_SPIN_MS = 2;
 
 const toDaemon = (m: ExecutorToDaemon) => process.send?.(m);
-
-function wireError(e: unknown): WireError {
-  if (isTensorshareError(e)) return { code: e.code, message: e.message, details: e.details };
-  return { code: 'ERR_INTERNAL', message: (e as Error)?.message ?? String(e) };
-}
-
-const fromWire = (w: WireError) =>
-  new TensorshareError(isErrorCode(w.code) ? w.code : 'ERR_INTERNAL', w.message, w.details ?? {});
 
 interface Admitted {
   io: ModelIo;
@@ -159,7 +150,7 @@ async function main(init: ExecutorInit): Promise<void> {
     if (m.kind === 'load')
       load(m).then(
         (r) => toDaemon({ kind: 'loaded', id: m.id, ok: true, measured: r.measured }),
-        (e) => toDaemon({ kind: 'loaded', id: m.id, ok: false, error: wireError(e) }),
+        (e) => toDaemon({ kind: 'loaded', id: m.id, ok: false, error: toWireError(e) }),
       );
     else if (m.kind === 'unload') {
       const r = models.get(m.key);
@@ -167,17 +158,17 @@ async function main(init: ExecutorInit): Promise<void> {
       const before = device.used();
       (r ? r.release() : Promise.resolve()).then(
         () => toDaemon({ kind: 'unloaded', id: m.id, ok: true, freedBytes: Math.max(0, before - device.used()) }),
-        (e) => toDaemon({ kind: 'unloaded', id: m.id, ok: false, error: wireError(e) }),
+        (e) => toDaemon({ kind: 'unloaded', id: m.id, ok: false, error: toWireError(e) }),
       );
     } else if (m.kind === 'controlled') {
       const w = controls.get(m.id);
       controls.delete(m.id);
       if (m.ok) w?.resolve({ freedBytes: m.freedBytes, device: m.device, unloaded: m.unloaded });
-      else w?.reject(fromWire(m.error));
+      else w?.reject(fromWireError(m.error));
     } else if (m.kind === 'admitted') {
       const w = admits.get(m.id);
       admits.delete(m.id);
-      if (!m.ok) w?.reject(fromWire(m.error));
+      if (!m.ok) w?.reject(fromWireError(m.error));
       else {
         if (m.io) ios.set(m.key, { io: m.io, json: JSON.stringify({ ...m.io, wasResident: undefined }) });
         const known = ios.get(m.key);
@@ -309,7 +300,7 @@ async function main(init: ExecutorInit): Promise<void> {
         handle(c, m)
           .then(
             (reply) => (typeof reply === 'string' ? sendJsonLine(socket, reply) : sendFrame(socket, reply)),
-            (e) => sendFrame(socket, { id: m.id, ok: false, error: wireError(e) } satisfies ExecutorReply),
+            (e) => sendFrame(socket, { id: m.id, ok: false, error: toWireError(e) } satisfies ExecutorReply),
           )
           .finally(() => {
             if (c.used === undefined) return;

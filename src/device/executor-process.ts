@@ -3,7 +3,7 @@
 // (src/daemon/device-tier.ts) supervises: on exit, every load or unload in
 // flight fails with UNAVAILABLE and the caller decides to restart.
 import { fork } from 'node:child_process';
-import { TensorshareError, isErrorCode } from '../errors.js';
+import { TensorshareError, fromWireError } from '../errors.js';
 import type {
   ControlAction,
   DaemonToExecutor,
@@ -102,8 +102,6 @@ export function startExecutor(init: Omit<ExecutorInit, 'kind'>, events: Executor
       pending.set(m.id, { resolve: resolve as (v: unknown) => void, reject });
       send(m);
     });
-  const fromWire = (w: WireError) =>
-    new TensorshareError(isErrorCode(w.code) ? w.code : 'ERR_INTERNAL', w.message, w.details ?? {});
 
   child.on('message', (m: ExecutorToDaemon) => {
     switch (m.kind) {
@@ -131,7 +129,7 @@ export function startExecutor(init: Omit<ExecutorInit, 'kind'>, events: Executor
         const p = pending.get(m.id);
         pending.delete(m.id);
         if (!p) return;
-        if (!m.ok) p.reject(fromWire(m.error));
+        if (!m.ok) p.reject(fromWireError(m.error));
         else p.resolve(m.kind === 'loaded' ? m.measured : m.freedBytes);
       }
     }

@@ -3,7 +3,7 @@
 // flight, each bounded by a timeout, so a hung or restarting executor costs a
 // failed sample, never a growing backlog of them.
 import net from 'node:net';
-import { TensorshareError, isErrorCode } from '../errors.js';
+import { TensorshareError, fromWireError } from '../errors.js';
 import { onFrames, sendFrame } from './framing.js';
 import type { ClientMessage, ExecutorLoad, ExecutorReply } from './protocol.js';
 
@@ -53,8 +53,7 @@ export function createLoadProbe(socketPath: string, timeoutMs = 1000): LoadProbe
         if (!w || r.id !== w.id) return;
         waiting = undefined;
         clearTimeout(w.timer);
-        if (!r.ok)
-          w.reject(new TensorshareError(isErrorCode(r.error.code) ? r.error.code : 'ERR_INTERNAL', r.error.message));
+        if (!r.ok) w.reject(fromWireError(r.error));
         else if (!r.load) w.reject(new TensorshareError('ERR_INTERNAL', `executor at ${socketPath} sent no load`));
         else w.resolve(r.load);
       },

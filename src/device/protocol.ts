@@ -7,7 +7,7 @@
 //    model a client opens and tells it when a client lets go.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ErrorCode } from '../errors.js';
+import type { WireError } from '../errors.js';
 import type { DevicePolicy } from '../sched/device-policy.js';
 import type { PriorityClass } from '../sched/dispatcher.js';
 import type { LaneSnapshot, RealtimeLoad } from '../sched/lanes-scheduler.js';
@@ -17,11 +17,7 @@ import type { CpuSetting } from './cpu-list.js';
 import type { DeviceSpec } from './memory.js';
 import type { WireTensor } from './transfer.js';
 
-export interface WireError {
-  code: ErrorCode;
-  message: string;
-  details?: Record<string, unknown>;
-}
+export type { WireError };
 
 // ---- client -> executor ----
 export type ClientMessage =

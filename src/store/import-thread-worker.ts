@@ -1,5 +1,6 @@
 // Body of import-thread.ts's worker: one importModel() per message, answered with its result or error.
 import { parentPort } from 'node:worker_threads';
+import { toWireError } from '../errors.js';
 import { callInPlace } from '../file-calls.js';
 import { importModel } from './import.js';
 import type { ImportAnswer, ImportJob } from './import-thread.js';
@@ -10,20 +11,6 @@ callInPlace();
 parentPort!.on('message', (job: ImportJob) => {
   void importModel(job.repository, job.file, job.options).then(
     (result) => parentPort!.postMessage({ id: job.id, result } satisfies ImportAnswer),
-    (e: unknown) => {
-      const err = e as { name?: unknown; code?: unknown; message?: unknown; details?: unknown };
-      const typed = err?.name === 'TensorshareError' && typeof err.code === 'string';
-      parentPort!.postMessage({
-        id: job.id,
-        error: {
-          code: typed ? (err.code as string) : 'ERR_INTERNAL',
-          message: typeof err?.message === 'string' ? err.message : String(e),
-          details:
-            typed && typeof err.details === 'object' && err.details
-              ? (err.details as Record<string, unknown>)
-              : undefined,
-        },
-      } satisfies ImportAnswer);
-    },
+    (e: unknown) => parentPort!.postMessage({ id: job.id, error: toWireError(e) } satisfies ImportAnswer),
   );
 });

@@ -5,7 +5,7 @@
 // event loop as they would on the main thread. Errors come back with their
 // code and details.
 import { Worker } from 'node:worker_threads';
-import { TensorshareError, isErrorCode } from '../errors.js';
+import { TensorshareError, fromWireError, type WireError } from '../errors.js';
 import type { ImportOptions, ImportResult } from './import.js';
 
 /** What crosses to the thread: ImportOptions without its callback. */
@@ -18,9 +18,7 @@ export interface ImportJob {
   options: ThreadImportOptions;
 }
 
-export type ImportAnswer =
-  | { id: number; result: ImportResult }
-  | { id: number; error: { code: string; message: string; details?: Record<string, unknown> } };
+export type ImportAnswer = { id: number; result: ImportResult } | { id: number; error: WireError };
 
 export interface ImportThread {
   importModel(repository: string, file: string, options: ThreadImportOptions): Promise<ImportResult>;
@@ -82,12 +80,7 @@ export function importThread(size = 1): ImportThread {
       }
       if (!p) return;
       if ('result' in a) p.resolve(a.result);
-      else
-        p.reject(
-          isErrorCode(a.error.code)
-            ? new TensorshareError(a.error.code, a.error.message, a.error.details)
-            : new Error(a.error.message),
-        );
+      else p.reject(fromWireError(a.error));
     });
     lane.worker.on('error', fail);
     lane.worker.on('exit', (code) =>

@@ -6,7 +6,7 @@
 // At most `maxWorkers` decode at once; a few more wait, the rest are refused (429).
 
 import { Worker } from 'node:worker_threads';
-import { TensorshareError, isErrorCode } from '../../errors.js';
+import { TensorshareError, fromWireError } from '../../errors.js';
 import type { ModelMetadata, Tensor } from '../../tensor/index.js';
 import type { ValidatedInferRequest } from '../protocol/backend.js';
 import type { BinaryOutputChoice, HttpInferInput } from '../protocol/http-codec.js';
@@ -133,8 +133,7 @@ export function createDecodeOffload(o: OffloadOptions): DecodeOffload {
         throw e;
       });
       healthy = true;
-      if (!reply.ok)
-        throw new TensorshareError(isErrorCode(reply.code) ? reply.code : 'ERR_INTERNAL', reply.message, reply.details);
+      if (!reply.ok) throw fromWireError(reply);
       return reply;
     } finally {
       live.delete(worker);

@@ -4,7 +4,7 @@
 // Also answers 'describe' (a handler's metadata) as a throwaway process.
 import { pathToFileURL } from 'node:url';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { TensorshareError } from '../../errors.js';
+import { TensorshareError, toWireError } from '../../errors.js';
 import { defaultSocket } from '../../config.js';
 import { executorDevices } from '../../device/protocol.js';
 import { preloadDeviceClient } from '../../client/device-preload.js';
@@ -47,7 +47,6 @@ import type {
   InitMessage,
   PreloadMessage,
   ToInstance,
-  WireError,
 } from './protocol.js';
 
 quietOrtTelemetry();
@@ -55,18 +54,6 @@ quietOrtTelemetry();
 type Ort = typeof import('onnxruntime-node');
 
 const send = (m: FromInstance) => process.send?.(m);
-
-function wireError(e: unknown): WireError {
-  const err = e as { name?: unknown; code?: unknown; message?: unknown; details?: unknown };
-  // A handler may load its own copy of errors.js: trust the name, not the class identity.
-  const typed = e instanceof TensorshareError || (err?.name === 'TensorshareError' && typeof err.code === 'string');
-  return {
-    code: typed ? (err.code as string) : 'ERR_INTERNAL',
-    message: typeof err?.message === 'string' ? err.message : String(e),
-    details:
-      typed && typeof err.details === 'object' && err.details ? (err.details as Record<string, unknown>) : undefined,
-  };
-}
 
 let ort: Ort | undefined;
 const opened: OpenedModel[] = [];
@@ -171,7 +158,7 @@ async function preload(m: PreloadMessage): Promise<void> {
     if (warm) await warm();
     send({ type: 'preloaded', ms: performance.now() - t0, warmUpMs: warm ? performance.now() - w0 : 0 });
   } catch (e) {
-    send({ type: 'fatal', error: wireError(e) });
+    send({ type: 'fatal', error: toWireError(e) });
   }
 }
 
@@ -308,7 +295,7 @@ async function start(m: InitMessage): Promise<void> {
     });
   } catch (e) {
     // The parent kills us once it has read this: exiting here could beat the message to it.
-    send({ type: 'fatal', error: wireError(e) });
+    send({ type: 'fatal', error: toWireError(e) });
   }
 }
 
@@ -421,7 +408,7 @@ async function serve(id: number, wire: InferMessage['request'], device?: 'cpu'):
     const ranOn = onCpu || !gpuModels ? 'cpu' : 'gpu';
     send({ type: 'result', id, outputs: withText, parameters, runMs, device: ranOn, ...(ask ? { formatMs } : {}) });
   } catch (e) {
-    send({ type: 'error', id, error: wireError(e), runMs: performance.now() - t0 });
+    send({ type: 'error', id, error: toWireError(e), runMs: performance.now() - t0 });
   } finally {
     cancels.delete(id);
     f?.onGpu.delete(id);
@@ -506,7 +493,7 @@ async function describe(m: DescribeMessage): Promise<void> {
         : mod.metadata;
     send({ type: 'described', metadata: md, hasHandle: typeof mod.handle === 'function' });
   } catch (e) {
-    send({ type: 'fatal', error: wireError(e) });
+    send({ type: 'fatal', error: toWireError(e) });
   }
   // No exit of our own: the parent kills this process after reading the answer
   // (an exit could reach it before the message does).

@@ -7,12 +7,9 @@ import type { IoSpec } from '../../store/manifest.js';
 import type { Slot, SlotBytes, SlotTensor } from '../../shm/index.js';
 import type { JsonTextAsk } from '../protocol/json-text.js';
 import type { OpenerSpec } from './opener.js';
+import type { WireError } from '../../errors.js';
 
-export interface WireError {
-  code: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
+export type { WireError };
 
 export interface ModelToOpen {
   alias: string;
