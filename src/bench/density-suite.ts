@@ -102,7 +102,7 @@ export async function runDensity(ctx: BenchContext): Promise<DensityResults> {
         },
         store: { tensorsDir: layout(st.store).tensors, residentBytes: st.bytes, root: st.store },
         // The default mode as served: a daemon owns the store and cuts the originals between creations.
-        ...(id === 'fast-run' ? { owner: () => startStoreDaemon(ctx.repository, st.store, model.ref) } : {}),
+        ...(id === 'fast-run' ? { owner: () => startStoreDaemon(ctx.repository, st.store, model.ref, ctx.pool) } : {}),
       });
     }
     try {

@@ -78,8 +78,7 @@ export class WorkerPool {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'json',
     });
-    this.live.add(child);
-    child.once('exit', () => this.live.delete(child));
+    this.adopt(child);
     let tail = '';
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
@@ -156,6 +155,12 @@ export class WorkerPool {
   }
 
   /** SIGKILLs every live worker and waits for them to exit. */
+  /** A child this pool did not fork (a store's daemon), killed with the workers on the way out, signals included. */
+  adopt(child: ChildProcess): void {
+    this.live.add(child);
+    child.once('exit', () => this.live.delete(child));
+  }
+
   async killAll(): Promise<void> {
     const all = [...this.live];
     for (const c of all) c.kill('SIGKILL');

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DaemonClient } from '../client/daemon-client.js';
 import { packageRoot } from '../paths.js';
+import type { WorkerPool } from './procs.js';
 import { findFastRun } from '../store/fast-run.js';
 import { layout } from '../store/layout.js';
 import type { VariantManifest } from '../store/manifest.js';
@@ -25,7 +26,13 @@ export interface StoreDaemon {
   stop(): Promise<void>;
 }
 
-export async function startStoreDaemon(repository: string, store: string, ref: string): Promise<StoreDaemon> {
+/** `pool` kills the daemon with the benchmark's workers if the benchmark is interrupted (SIGINT/SIGTERM) or exits. */
+export async function startStoreDaemon(
+  repository: string,
+  store: string,
+  ref: string,
+  pool: WorkerPool,
+): Promise<StoreDaemon> {
   const socket = path.join(store, 'daemon.sock');
   const proc = spawn(
     process.execPath,
@@ -35,6 +42,7 @@ export async function startStoreDaemon(repository: string, store: string, ref: s
       env: { ...process.env, TENSORSHARE_CONFIG: '' },
     },
   );
+  pool.adopt(proc);
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const deadline = Date.now() + 60_000;
   const client = new DaemonClient({ socket, env: {}, name: 'bench-density' });
