@@ -10,12 +10,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { mlp, MLP_TINY, writeModel } from '../gen/index.js';
 import { isTensorshareError } from '../errors.js';
 import { splitModel, type TensorSink } from '../onnx/split.js';
-import { testEnv } from '../testing/env.js';
-import { tempRoots, type TempRoots } from '../testing/tmp.js';
+import { mountSmallTmpfs, tempRoots, type SmallTmpfs, type TempRoots } from '../testing/tmp.js';
 import { HASH_THREADS_FROM_BYTES, importModel } from './import.js';
 import { layout, manifestPath } from './layout.js';
 import { verify } from './maintenance.js';
@@ -157,20 +155,16 @@ describe('the source digest', () => {
 describe('disk full on the worker path', () => {
   let roots: TempRoots;
   let mnt: string;
+  let small: SmallTmpfs;
   let mounted = false;
   before(async () => {
     roots = await tempRoots('ts-pool-enospc');
     mnt = path.join(roots.dir, 'small');
-    await fs.mkdir(mnt);
-    const r = await new Promise<number | null>((resolve) =>
-      spawn('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', mnt], { stdio: 'ignore', env: testEnv() })
-        .on('close', resolve)
-        .on('error', () => resolve(1)),
-    );
-    mounted = r === 0;
+    small = await mountSmallTmpfs(mnt, '40m');
+    mounted = small.mounted;
   });
   after(async () => {
-    if (mounted) await new Promise((r) => spawn('umount', [mnt], { stdio: 'ignore', env: testEnv() }).on('close', r));
+    await small.unmount();
     await roots.cleanup();
   });
 

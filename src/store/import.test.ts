@@ -9,7 +9,7 @@ import { listModels, resolveModel } from './repository.js';
 import { du, gc, removeModel, verify } from './maintenance.js';
 import { testEnv } from '../testing/env.js';
 import { FIXTURES } from '../testing/fixtures.js';
-import { tempRoots, type TempRoots } from '../testing/tmp.js';
+import { mountSmallTmpfs, tempRoots, type SmallTmpfs, type TempRoots } from '../testing/tmp.js';
 import { writeChain, type Format } from '../testing/models.js';
 import { isTensorshareError } from '../errors.js';
 import { onnxTypes } from '../onnx/schema.js';
@@ -340,20 +340,16 @@ describe('concurrency and crashes', () => {
 describe('disk full', () => {
   let roots: TempRoots;
   let mnt: string;
+  let small: SmallTmpfs;
   let mounted = false;
   before(async () => {
     roots = await tempRoots('enospc');
     mnt = path.join(roots.dir, 'small');
-    await fs.mkdir(mnt);
-    const r = await new Promise<number | null>((resolve) =>
-      spawn('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt], { stdio: 'ignore', env: testEnv() })
-        .on('close', resolve)
-        .on('error', () => resolve(1)),
-    );
-    mounted = r === 0;
+    small = await mountSmallTmpfs(mnt, '24m');
+    mounted = small.mounted;
   });
   after(async () => {
-    if (mounted) await new Promise((r) => spawn('umount', [mnt], { stdio: 'ignore', env: testEnv() }).on('close', r));
+    await small.unmount();
     await roots.cleanup();
   });
 

@@ -1,7 +1,9 @@
 // Test helpers: temporary roots that clean themselves up.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { testEnv } from './env.js';
 
 export interface TempRoots {
   /** Scratch folder for the test's own files; the repository lives inside it. */
@@ -33,6 +35,30 @@ export async function withTempDir<T>(base: string, fn: (dir: string) => Promise<
   } finally {
     await removeTree(dir);
   }
+}
+
+/** A tmpfs of `size` (mount's form, e.g. '24m') mounted at `dir`, for tests that run out of space. */
+export interface SmallTmpfs {
+  /** False where this process may not mount (not root): the tests that need it skip. */
+  mounted: boolean;
+  unmount(): Promise<void>;
+}
+
+export async function mountSmallTmpfs(dir: string, size: string): Promise<SmallTmpfs> {
+  const run = (cmd: string, args: string[]) =>
+    new Promise<number | null>((resolve) =>
+      spawn(cmd, args, { stdio: 'ignore', env: testEnv() })
+        .on('close', resolve)
+        .on('error', () => resolve(1)),
+    );
+  await fs.mkdir(dir, { recursive: true });
+  const mounted = (await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])) === 0;
+  return {
+    mounted,
+    async unmount() {
+      if (mounted) await run('umount', [dir]);
+    },
+  };
 }
 
 async function removeTree(dir: string): Promise<void> {
