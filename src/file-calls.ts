@@ -52,24 +52,22 @@ export const files: Calls = {
 class InPlaceHandle {
   constructor(readonly fd: number) {}
   async read(buffer: NodeJS.ArrayBufferView, offset = 0, length?: number, position: number | null = null) {
-    const bytesRead = fs.readSync(fd(this), buffer, offset, length ?? buffer.byteLength - offset, position);
+    const bytesRead = fs.readSync(this.fd, buffer, offset, length ?? buffer.byteLength - offset, position);
     return { bytesRead, buffer };
   }
   async writev(buffers: NodeJS.ArrayBufferView[], position?: number) {
-    return { bytesWritten: fs.writevSync(fd(this), buffers, position), buffers };
+    return { bytesWritten: fs.writevSync(this.fd, buffers, position), buffers };
   }
   async stat() {
-    return fs.fstatSync(fd(this));
+    return fs.fstatSync(this.fd);
   }
   async chmod(mode: number) {
-    fs.fchmodSync(fd(this), mode);
+    fs.fchmodSync(this.fd, mode);
   }
   async close() {
-    fs.closeSync(fd(this));
+    fs.closeSync(this.fd);
   }
 }
-
-const fd = (h: InPlaceHandle) => h.fd;
 
 /** Makes this thread's import-path calls synchronous (see the top of this file). */
 export function callInPlace(): void {
