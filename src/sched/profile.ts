@@ -18,6 +18,11 @@ export interface LatencyProfile {
   readonly priorMs: number;
 }
 
+/** An exponentially weighted moving average after `sample`: the sample itself when there was none. */
+export function ewma(was: number | undefined, sample: number, alpha: number): number {
+  return was === undefined ? sample : was + alpha * (sample - was);
+}
+
 export function createProfile(config: ProfileConfig = {}): LatencyProfile {
   return { byFn: new Map(), alpha: config.alpha ?? 0.2, priorMs: config.priorMs ?? 10 };
 }
@@ -28,8 +33,7 @@ export function observe(p: LatencyProfile, fn: string, items: number, serviceMs:
     sizes = new Map();
     p.byFn.set(fn, sizes);
   }
-  const old = sizes.get(items);
-  sizes.set(items, old === undefined ? serviceMs : old + p.alpha * (serviceMs - old));
+  sizes.set(items, ewma(sizes.get(items), serviceMs, p.alpha));
 }
 
 /** Predicted service time of a batch of `items` for `fn`, ms. `hintMs` is the function's configured guess for one batch of 1. */

@@ -9,6 +9,7 @@ import { defaultSocket } from '../../config.js';
 import { executorDevices } from '../../device/protocol.js';
 import { preloadDeviceClient } from '../../client/device-preload.js';
 import { spillDevice } from '../../sched/fallback.js';
+import { ewma } from '../../sched/profile.js';
 import type { FunctionConfig, FunctionMode } from '../functions/config.js';
 import type {
   Feed,
@@ -420,7 +421,7 @@ async function serve(id: number, wire: InferMessage['request'], device?: 'cpu'):
 const MARKED_GAP_MS = 1000;
 /** Recent times weigh this much in the fallback's estimates (an exponential average). */
 const RECENT = 0.25;
-const recent = (was: number | undefined, ms: number) => (was === undefined ? ms : was + RECENT * (ms - was));
+const recent = (was: number | undefined, ms: number) => ewma(was, ms, RECENT);
 
 function spillView(f: NonNullable<typeof cpuFallback>, now: number) {
   let oldest = now;
