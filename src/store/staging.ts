@@ -11,8 +11,11 @@ import type { TensorSink } from '../onnx/split.js';
 import type { CopyPool } from './copy-pool.js';
 import { isPresent, type Layout } from './layout.js';
 
+/** A new name in the root's tmp/ for this process: its pid first, so cleanStaleStaging knows whose it is. */
+const freshInTmp = (l: Layout) => path.join(l.tmp, `${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}`);
+
 export async function createStaging(l: Layout): Promise<string> {
-  const dir = path.join(l.tmp, `${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}`);
+  const dir = freshInTmp(l);
   // tmp/ is there after ensureLayout; a recursive mkdir costs a failing call more.
   await fs
     .mkdir(dir)
@@ -36,7 +39,7 @@ export interface StagingFiles {
 }
 
 export function stagingFiles(l: Layout): StagingFiles {
-  const prefix = path.join(l.tmp, `${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}`);
+  const prefix = freshInTmp(l);
   const handed = new Set<string>();
   return {
     path(name) {
@@ -231,7 +234,7 @@ export async function removeStaging(dir: string): Promise<void> {
 
 /** Writes small content (manifests) atomically: staging file, then rename. */
 export async function writeAtomic(l: Layout, dest: string, content: string | Buffer, mode = 0o644): Promise<void> {
-  const tmp = path.join(l.tmp, `${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}.partial`);
+  const tmp = `${freshInTmp(l)}.partial`;
   try {
     await fs.writeFile(tmp, content, { mode });
     await fs.mkdir(path.dirname(dest), { recursive: true });
