@@ -35,7 +35,8 @@ import { createScheduling } from '../serve/scheduling.js';
 import type { InferRequest } from '../tensor/index.js';
 import { modelPlans, prepareModels, type PreparedModel } from './models.js';
 import type { PhaseReport, PhaseTask } from './phase-worker.js';
-import { WORKER_ENV } from './procs.js';
+import { WORKER_ENV, WorkerPool } from './procs.js';
+import { startStoreDaemon, type StoreDaemon } from './store-daemon.js';
 import type { Opener } from './protocol.js';
 import { writeResultsJson, writeSectionMarkdown } from './report.js';
 import { coldPhasesSection } from './coldphases-report.js';
@@ -190,16 +191,17 @@ async function writeOrtFormat(model: PreparedModel, repository: string, store: s
 async function phasePlans(
   model: PreparedModel,
   repository: string,
-  stores: { shm: string; cut: string; huge?: string; hugeWhy: string; ortDir: string },
+  stores: { shm: string; cut: string; huge?: string; hugeWhy: string; ortDir: string; executor: string },
 ): Promise<PhasePlan[]> {
   const s = modeSettings(1);
-  const ts = (mode: 'fast-open' | 'fast-run' | 'auto', store: string): Opener => ({
+  const ts = (mode: 'fast-open' | 'fast-run' | 'auto', store: string, executor?: 'cpu'): Opener => ({
     kind: 'tensorshare',
     repository,
     store,
     ref: model.ref,
     mode,
     sessionOptions: s[mode].sessionOptions,
+    ...(executor ? { executor } : {}),
   });
   const ortFile = async () => {
     const file = path.join(stores.ortDir, `${model.id}.ort`);
@@ -236,6 +238,12 @@ async function phasePlans(
       },
     },
     { id: 'auto', label: 'tensorshare auto', opener: ts('auto', stores.shm), env: {} },
+    {
+      id: 'cpu-executor',
+      label: "tensorshare, daemon's CPU executor (its session, created once, shared)",
+      opener: ts('fast-open', stores.executor, 'cpu'),
+      env: {},
+    },
     {
       id: 'fast-run-thp-malloc',
       label: 'tensorshare fast-run, malloc THP',
@@ -366,6 +374,8 @@ export async function runColdPhases(o: {
   const hugeDir = path.join(work, 'huge');
   await fs.mkdir(hugeDir);
   let hugeStore = { mounted: false, detail: '' };
+  const pool = new WorkerPool();
+  let executorDaemon: StoreDaemon | undefined;
   try {
     const repository = path.join(work, 'repo');
     const models = await prepareModels(
@@ -388,7 +398,23 @@ export async function runColdPhases(o: {
       for (const m of models)
         for (const mode of ['fast-run', 'fast-open'] as const)
           await (await localResidency({ repository, store: s }).ensureResident(m.ref, mode)).release();
+    // A store whose daemon runs the CPU executor, every model resident there before the measurements (as after
+    // any earlier instance's open).
+    const executorStore = path.join(shm, 'store-executor');
+    await fs.mkdir(executorStore);
+    executorDaemon = await startStoreDaemon(repository, executorStore, models[0]!.ref, pool, [
+      '--gpus',
+      'none',
+      '--cpu-executor',
+      '50%',
+    ]);
+    await residentOnExecutor(
+      repository,
+      executorStore,
+      models.map((m) => m.ref),
+    );
     const stores = {
+      executor: executorStore,
       ortDir: shm,
       shm: store,
       cut: cutStore,
@@ -445,6 +471,20 @@ export async function runColdPhases(o: {
     await fs.writeFile(path.join(autoDir, 'ocr', 'config.json'), JSON.stringify({ ...ocrConfig, mode: 'auto' }));
     await fs.symlink(path.join(ocrDir, 'handler.js'), path.join(autoDir, 'ocr', 'handler.js'));
     await fs.writeFile(path.join(autoDir, 'bert', 'config.json'), JSON.stringify({ ...bertConfig, mode: 'auto' }));
+    // And on the daemon's CPU executor (`device: cpu-executor`), their models resident there.
+    const executorDir = path.join(work, 'functions-executor');
+    await fs.mkdir(path.join(executorDir, 'ocr'), { recursive: true });
+    await fs.mkdir(path.join(executorDir, 'bert'), { recursive: true });
+    await fs.writeFile(
+      path.join(executorDir, 'ocr', 'config.json'),
+      JSON.stringify({ ...ocrConfig, device: 'cpu-executor' }),
+    );
+    await fs.symlink(path.join(ocrDir, 'handler.js'), path.join(executorDir, 'ocr', 'handler.js'));
+    await fs.writeFile(
+      path.join(executorDir, 'bert', 'config.json'),
+      JSON.stringify({ ...bertConfig, device: 'cpu-executor' }),
+    );
+    await residentOnExecutor(repository, stores.executor, ['ppocr-det', 'ppocr-rec']);
     const png = await fs.readFile(path.join(packageRoot, 'assets/ocr-word.png'));
     const { buildInputs } = await import('./inputs.js');
     const bertReq: InferRequest = {
@@ -482,6 +522,16 @@ export async function runColdPhases(o: {
         },
         { scenario: sc('fork-auto', false, 'forked, mode auto'), store: stores.shm, dir: autoDir },
         { scenario: sc('prestarted-auto', true, 'pre-started, mode auto'), store: stores.shm, dir: autoDir },
+        {
+          scenario: sc('fork-executor', false, 'forked, device cpu-executor'),
+          store: stores.executor,
+          dir: executorDir,
+        },
+        {
+          scenario: sc('prestarted-executor', true, 'pre-started, device cpu-executor'),
+          store: stores.executor,
+          dir: executorDir,
+        },
       ];
       if (t.fn === 'bert') {
         // What a scale-from-zero after the daemon's linger pays: the originals cut off the store.
@@ -546,6 +596,8 @@ export async function runColdPhases(o: {
       instances,
     };
   } finally {
+    await executorDaemon?.stop();
+    await pool.killAll();
     if (hugeStore.mounted) {
       try {
         execFileSync('umount', [hugeDir], { stdio: 'ignore' });
@@ -556,6 +608,12 @@ export async function runColdPhases(o: {
     await fs.rm(shm, { recursive: true, force: true });
     await fs.rm(work, { recursive: true, force: true });
   }
+}
+
+/** Opens and closes each model once on the store daemon's CPU executor: it stays resident there for the measurements. */
+async function residentOnExecutor(repository: string, store: string, refs: readonly string[]): Promise<void> {
+  const { openSession } = await import('../client/open-session.js');
+  for (const ref of refs) await (await openSession(ref, { repository, store, executor: 'cpu' })).release();
 }
 
 /** Median of a field over a scenario's rows. */

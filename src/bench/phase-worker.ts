@@ -43,6 +43,8 @@ async function main(): Promise<void> {
   const ortImported = now();
   const o = t.opener;
   const openSession = o.kind === 'tensorshare' ? (await import('../client/open-session.js')).openSession : undefined;
+  // An executor's instances load its client ahead, before their first open (serve/instances/child.ts).
+  if (o.kind === 'tensorshare' && o.executor) await (await import('../client/device-preload.js')).preloadDeviceClient();
   const { buildInputs } = await import('./inputs.js');
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
   for (const i of await buildInputs(t.inputs)) feeds[i.name] = new ort.Tensor(i.dtype, i.data, i.shape);
@@ -57,9 +59,10 @@ async function main(): Promise<void> {
       store: o.store,
       mode: o.mode,
       sessionOptions: o.sessionOptions,
+      ...(o.executor ? { executor: o.executor } : {}),
     });
     session = s.session;
-    mode = s.mode;
+    mode = o.executor ? 'cpu executor' : s.mode;
     switched = s.switched;
   } else session = await ort.InferenceSession.create(o.file, { logSeverityLevel: 3, ...o.sessionOptions });
   const opened = now();

@@ -20,6 +20,8 @@ export type Opener =
       ref: string;
       mode: 'fast-open' | 'fast-run' | 'auto';
       sessionOptions: SessionOptions;
+      /** 'cpu': the session is the daemon's CPU executor's (the store's daemon runs one). */
+      executor?: 'cpu';
     };
 
 /** One model input, built the same way in every process. */

@@ -26,17 +26,21 @@ export interface StoreDaemon {
   stop(): Promise<void>;
 }
 
-/** `pool` kills the daemon with the benchmark's workers if the benchmark is interrupted (SIGINT/SIGTERM) or exits. */
+/**
+ * `pool` kills the daemon with the benchmark's workers if the benchmark is interrupted (SIGINT/SIGTERM) or exits;
+ * `args`: further daemon settings (the cold-start benchmark's CPU executor).
+ */
 export async function startStoreDaemon(
   repository: string,
   store: string,
   ref: string,
   pool: WorkerPool,
+  args: readonly string[] = [],
 ): Promise<StoreDaemon> {
   const socket = path.join(store, 'daemon.sock');
   const proc = spawn(
     process.execPath,
-    [BIN, 'daemon', '--repository', repository, '--store', store, '--log-level', 'warn'],
+    [BIN, 'daemon', '--repository', repository, '--store', store, '--log-level', 'warn', ...args],
     {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, TENSORSHARE_CONFIG: '' },

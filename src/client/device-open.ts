@@ -12,6 +12,11 @@ export interface DeviceBackedSession extends InferenceSession {
 
 /** How a session's runs are ordered on the device's executor (see src/device/README.md, lanes and policies). */
 export interface DeviceRunOptions {
+  /**
+   * 'cpu': run on the daemon's CPU executor (`cpuExecutor` setting): one session per model there, created once and
+   * shared by every client, so an open of a resident model is one round trip; runs cross shared memory.
+   */
+  executor?: 'cpu';
   /** The class of this session's runs: realtime (the default) goes ahead of besteffort. */
   devicePriority?: DeviceSessionOptions['priority'];
   /** Who is charged for this session's device time under the executor's fair policy (default: the model). */

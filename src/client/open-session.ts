@@ -12,7 +12,8 @@ export { warmUp } from './create-session.js';
 import { switchingSession } from './auto-session.js';
 import { localResidency } from './residency.js';
 import { defaultSocket, resolvePaths } from '../config.js';
-import { wantsDevice } from '../device/wants-device.js';
+import { executorFor } from '../device/wants-device.js';
+import type { ExecutorTier } from '../device/protocol.js';
 import type { DeviceRunOptions } from './device-open.js';
 
 export interface OpenSessionOptions extends Partial<Paths>, DeviceRunOptions {
@@ -40,8 +41,8 @@ export interface SharedSession {
 }
 
 export async function openSession(ref: string, options: OpenSessionOptions = {}): Promise<SharedSession> {
-  const onDevice = wantsDevice(options.sessionOptions);
-  if (onDevice) return openOnDeviceOfStore(ref, onDevice.device, options);
+  const onExecutor = executorFor(options.sessionOptions, options.executor);
+  if (onExecutor) return openOnDeviceOfStore(ref, onExecutor, options);
   if (options.mode === 'auto') return openAuto(ref, options);
   const r = await localResidency(options).ensureResident(ref, options.mode);
   const t1 = performance.now();
@@ -106,7 +107,7 @@ async function openAuto(ref: string, options: OpenSessionOptions): Promise<Share
  */
 async function openOnDeviceOfStore(
   ref: string,
-  device: number | undefined,
+  { tier, device }: { tier: ExecutorTier; device: number | undefined },
   options: OpenSessionOptions,
 ): Promise<SharedSession> {
   const { store } = resolvePaths(options);
@@ -116,6 +117,7 @@ async function openOnDeviceOfStore(
   const session = await openOnDevice(ref, {
     daemonSocket: defaultSocket({}, store),
     device,
+    tier,
     priority: options.devicePriority,
     tenant: options.deviceTenant,
     policy: options.devicePolicy,

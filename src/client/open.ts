@@ -17,7 +17,8 @@ export { warmUp } from './create-session.js';
 import { DaemonClient, type ClientLease, type DaemonClientOptions } from './daemon-client.js';
 import type { DeviceRunOptions } from './device-open.js';
 import { clientSettings } from './settings.js';
-import { wantsDevice } from '../device/wants-device.js';
+import { executorFor } from '../device/wants-device.js';
+import type { ExecutorTier } from '../device/protocol.js';
 
 export interface OpenOptions extends DaemonClientOptions, DeviceRunOptions {
   mode?: OpenMode;
@@ -60,8 +61,8 @@ export function sharedClient(options: DaemonClientOptions = {}): DaemonClient {
 }
 
 export async function open(ref: string, options: OpenOptions = {}): Promise<OpenedModel> {
-  const onDevice = wantsDevice(options.sessionOptions);
-  if (onDevice) return openDeviceModel(ref, onDevice.device, options);
+  const onExecutor = executorFor(options.sessionOptions, options.executor);
+  if (onExecutor) return openDeviceModel(ref, onExecutor, options);
   const client = options.client ?? sharedClient(options);
   const t0 = performance.now();
   const lease = await client.open(ref, { mode: options.mode, ownWindow: true });
@@ -142,7 +143,11 @@ async function inCreationWindow<T>(client: DaemonClient, lease: ClientLease, cre
  * the model in the host store and on the device while a client has it open),
  * so no daemon round trip precedes it.
  */
-async function openDeviceModel(ref: string, device: number | undefined, options: OpenOptions): Promise<OpenedModel> {
+async function openDeviceModel(
+  ref: string,
+  { tier, device }: { tier: ExecutorTier; device: number | undefined },
+  options: OpenOptions,
+): Promise<OpenedModel> {
   const s = clientSettings(options, options.env);
   const t0 = performance.now();
   const { openOnDevice } = await import('./device-open.js'); // only for the device path
@@ -150,6 +155,7 @@ async function openDeviceModel(ref: string, device: number | undefined, options:
     daemonSocket: s.socket,
     token: s.token,
     device,
+    tier,
     requestTimeoutMs: options.deviceRequestTimeoutMs,
     priority: options.devicePriority,
     tenant: options.deviceTenant,

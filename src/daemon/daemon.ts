@@ -4,13 +4,20 @@
 // clients that keep running re-register with the next daemon.
 import fs from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { TensorshareError } from '../errors.js';
 import { createTracer, type Tracer } from '../trace.js';
 import { resolveDevices } from '../device/devices.js';
 import { recordFileOf } from './device-record.js';
-import { startDeviceTier, statusFileOf, type DeviceTier } from './device-tier.js';
+import {
+  cpuExecutorRecordFile,
+  cpuExecutorStatusFile,
+  startDeviceTier,
+  statusFileOf,
+  type DeviceTier,
+} from './device-tier.js';
 import type { BeforeMaterialize } from './admission.js';
 import { createManager, type Manager } from './manager.js';
 import { prepareStoreRoot } from './permissions.js';
@@ -26,6 +33,8 @@ export interface RunningDaemon {
   manager: Manager;
   /** The GPU tier: one executor per device (undefined without devices). */
   devices: DeviceTier | undefined;
+  /** The CPU executor (`cpuExecutor` setting; undefined when off). */
+  cpuExecutor: DeviceTier | undefined;
   log: Logger;
   close(): Promise<void>;
 }
@@ -106,6 +115,7 @@ export async function startDaemon(
     const manager = createManager({ config, log, trace, beforeMaterialize: options.beforeMaterialize });
     await manager.start();
     const devices = await startDevices(config, manager, log);
+    const cpuExecutor = await startCpuExecutor(config, manager, log);
     const server = await serve(manager, config, log);
     log.info(
       {
@@ -124,11 +134,13 @@ export async function startDaemon(
       socket: server.socket,
       manager,
       devices,
+      cpuExecutor,
       log,
       close() {
         closing ??= (async () => {
           await server.close();
           await devices?.stop();
+          await cpuExecutor?.stop();
           await manager.stop();
           trace.close();
           await release();
@@ -152,10 +164,10 @@ async function startDevices(config: DaemonConfig, manager: Manager, log: Logger)
     return undefined;
   }
   return startDeviceTier({
+    ...tierBase(config, manager, log),
     devices: resolved.devices,
     provider: resolved.provider,
     budget: config.gpuBudget,
-    maxBatchSize: config.gpuMaxBatch,
     devicePolicy: config.gpuPolicy,
     cpus: config.gpuCpus,
     spinMs: config.gpuSpinMs,
@@ -165,11 +177,35 @@ async function startDevices(config: DaemonConfig, manager: Manager, log: Logger)
       removeAfterMs: config.gpuReplicaAfterMs,
       maxReplicas: resolved.devices.length,
     },
+    statusFile: statusFileOf(config.store),
+    recordFile: recordFileOf(config.store),
+  });
+}
+
+/**
+ * The CPU executor (`cpuExecutor`): the GPU tier's process model on the host, one executor holding a CPU session
+ * per resident model for every client, budgeted by its measured private memory.
+ */
+async function startCpuExecutor(config: DaemonConfig, manager: Manager, log: Logger): Promise<DeviceTier | undefined> {
+  if (!config.cpuExecutor) return undefined;
+  return startDeviceTier({
+    ...tierBase(config, manager, log),
+    tier: 'cpu',
+    devices: [{ kind: 'host', index: 0, totalBytes: os.totalmem() }],
+    provider: 'cpu',
+    budget: config.cpuExecutor,
+    statusFile: cpuExecutorStatusFile(config.store),
+    recordFile: cpuExecutorRecordFile(config.store),
+  });
+}
+
+/** What both tiers take from the daemon alike. */
+function tierBase(config: DaemonConfig, manager: Manager, log: Logger) {
+  return {
+    maxBatchSize: config.gpuMaxBatch,
     daemonSocket: config.socket,
     socketMode: config.socketMode,
     socketGroup: config.socketGroup,
-    statusFile: statusFileOf(config.store),
-    recordFile: recordFileOf(config.store),
     policy: manager.policy,
     ttlMs: config.ttlMs,
     reclaimIntervalMs: config.reclaimIntervalMs,
@@ -178,5 +214,5 @@ async function startDevices(config: DaemonConfig, manager: Manager, log: Logger)
     resolveRef: manager.resolveRef,
     log,
     now: Date.now,
-  });
+  };
 }

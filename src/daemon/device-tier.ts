@@ -23,6 +23,7 @@ import { startExecutor, type ExecutorHandle } from '../device/executor-process.j
 import type { DeviceSpec } from '../device/memory.js';
 import {
   executorSocket,
+  type ExecutorTier,
   type DeviceInfo,
   type DeviceStatus,
   type DevicesStatus,
@@ -63,6 +64,8 @@ import { resolveBudget, type Budget } from './units.js';
 export interface DeviceTierOptions {
   devices: DeviceSpec[];
   provider: 'cuda' | 'cpu';
+  /** Whose executors: the GPUs' (default) or the daemon's CPU executor; names their sockets. */
+  tier?: ExecutorTier;
   budget: Budget;
   maxBatchSize: number;
   /** How each executor shares its device between resident models (default pack). */
@@ -168,7 +171,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
   const regionDir = regionFolder('tensorshare-exec');
   const devices: Device[] = o.devices.map((spec) => ({
     spec,
-    socket: executorSocket(o.daemonSocket, spec.index),
+    socket: executorSocket(o.daemonSocket, spec.index, o.tier),
     state: 'starting',
     budget: 0,
     models: new Map(),
@@ -879,3 +882,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
 }
 
 export const statusFileOf = (store: string): string => path.join(store, '.daemon', 'devices.json');
+export { cpuExecutorStatusFile } from '../device/devices-status.js';
+/** The CPU executor's residency record for the next start (devices-resident.json's shape). */
+export const cpuExecutorRecordFile = (store: string): string =>
+  path.join(store, '.daemon', 'cpu-executor-resident.json');

@@ -138,3 +138,14 @@ test('each documented default is the value a setting takes when nothing sets it 
   }
   assert.ok(SETTINGS.filter((s) => s.value !== undefined).length >= 10, 'most settings document a literal default');
 });
+
+test('cpuExecutor: off by default, a size or a fraction of the host memory; nonsense names the setting', () => {
+  assert.equal(resolveDaemonConfig({ env: {} }).cpuExecutor, undefined);
+  assert.equal(resolveDaemonConfig({ env: { TENSORSHARE_CPU_EXECUTOR: 'off' } }).cpuExecutor, undefined);
+  assert.deepEqual(resolveDaemonConfig({ env: { TENSORSHARE_CPU_EXECUTOR: '2GiB' } }).cpuExecutor, { bytes: 2 ** 31 });
+  assert.deepEqual(resolveDaemonConfig({ env: {}, flags: { cpuExecutor: '25%' } }).cpuExecutor, { fraction: 0.25 });
+  assert.throws(
+    () => resolveDaemonConfig({ env: { TENSORSHARE_CPU_EXECUTOR: 'lots' } }),
+    /TENSORSHARE_CPU_EXECUTOR|cpuExecutor|cpu-executor/,
+  );
+});

@@ -61,6 +61,8 @@ export interface DaemonConfig {
   gpuReplicaQueue: number;
   /** How long that pressure lasts before a replica is added (and a model is idle before one goes), ms. */
   gpuReplicaAfterMs: number;
+  /** The CPU executor's budget of private memory; undefined: no CPU executor. */
+  cpuExecutor: Budget | undefined;
 }
 
 export type GpuSetting =
@@ -114,7 +116,8 @@ type Kind =
   | 'count0'
   | 'hugePages'
   | 'originals'
-  | 'cpus';
+  | 'cpus'
+  | 'cpuExecutor';
 
 export interface Setting {
   key: string;
@@ -355,6 +358,15 @@ export const SETTINGS: readonly Setting[] = [
       "how long an executor's session thread keeps polling for the model's next run after an answer before it sleeps (`gpuPolicy` other than fifo): a run handed to a sleeping thread waits for it to wake, and a launch-bound model runs slower on a thread that just woke; `0` never polls (one core busy at most this long after each run)",
   }),
   setting({
+    key: 'cpuExecutor',
+    flag: '--cpu-executor <budget>',
+    env: 'TENSORSHARE_CPU_EXECUTOR',
+    kind: 'cpuExecutor',
+    value: 'off',
+    description:
+      "a CPU executor process beside the daemon, started and supervised like a GPU's: one ONNX Runtime session per resident model on the CPU provider, shared by every client that opens with `executor: 'cpu'` (a function's `device: cpu-executor`), so opening a resident model is one round trip instead of a session creation; only tensors cross, through shared memory. `off`, or the budget of private memory its sessions may hold (bytes, or a fraction/percent of the host's memory); the weights it maps count in the store's budget",
+  }),
+  setting({
     key: 'gpuReplicaQueue',
     flag: '--gpu-replica-queue <n>',
     env: 'TENSORSHARE_GPU_REPLICA_QUEUE',
@@ -572,5 +584,6 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     gpuSpinMs: pick('gpuSpinMs') ? get('gpuSpinMs', wrap(parseDuration)) : undefined,
     gpuReplicaQueue: get('gpuReplicaQueue', parseCount0),
     gpuReplicaAfterMs: get('gpuReplicaAfter', wrap(parseDuration)),
+    cpuExecutor: get('cpuExecutor', (v, w) => (String(v).trim() === 'off' ? undefined : wrap(parseBudget)(v, w))),
   };
 }

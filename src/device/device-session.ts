@@ -16,6 +16,7 @@ import type { RunPlacement } from './device-lanes.js';
 import { onFrames, sendFrame } from './framing.js';
 import {
   executorDevices,
+  type ExecutorTier,
   executorSocket,
   type ClientMessage,
   type ControlAction,
@@ -33,6 +34,8 @@ export interface DeviceSessionOptions {
   daemonSocket: string;
   /** The device to open on; none: the daemon places the model (a replica it has, else best fit over its devices). */
   device?: number;
+  /** 'cpu': the daemon's CPU executor (`cpuExecutor` setting) instead of a GPU's; `device` is then 0. */
+  tier?: ExecutorTier;
   token?: string;
   /** How long to keep trying to reach an executor that is (re)starting. Default 20 s. */
   connectTimeoutMs?: number;
@@ -128,7 +131,7 @@ function connectOnce(socketPath: string): Promise<net.Socket> {
 }
 
 async function connect(o: DeviceSessionOptions, device: number): Promise<Connection> {
-  const socketPath = executorSocket(o.daemonSocket, device);
+  const socketPath = executorSocket(o.daemonSocket, device, o.tier);
   const deadline = Date.now() + (o.connectTimeoutMs ?? 20_000);
   const graceEnd = Date.now() + 2000;
   let wait = 25;
@@ -145,7 +148,9 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
       if (!retriable || Date.now() >= deadline)
         throw new TensorshareError(
           'ERR_UNAVAILABLE',
-          `no device executor for device ${device} at ${socketPath} (${code}): is the daemon running with this device (gpus setting)?`,
+          o.tier === 'cpu'
+            ? `no CPU executor at ${socketPath} (${code}): is the daemon running with one (cpuExecutor setting, --cpu-executor <budget>)?`
+            : `no device executor for device ${device} at ${socketPath} (${code}): is the daemon running with this device (gpus setting)?`,
           { device, socket: socketPath },
           { cause: e },
         );
@@ -351,7 +356,7 @@ function recycledTensors(
 }
 
 const poolKeyOf = (o: DeviceSessionOptions, device: number) =>
-  `${executorSocket(o.daemonSocket, device)}\0${o.token ?? ''}`;
+  `${executorSocket(o.daemonSocket, device, o.tier)}\0${o.token ?? ''}`;
 
 /** A kept connection of this process to the device's executor, or a new one. */
 async function takeConnection(o: DeviceSessionOptions, device: number): Promise<Connection> {
@@ -414,7 +419,7 @@ export async function placeModel(ref: string, o: DeviceSessionOptions): Promise<
 /** Opens `ref` on the device's executor: the daemon makes it resident there (once for every client). */
 export async function openDeviceSession(ref: string, o: DeviceSessionOptions): Promise<DeviceSession> {
   const ort = (await import('onnxruntime-node')).default as unknown as Ort;
-  const device = o.device ?? (await placeModel(ref, o));
+  const device = o.tier === 'cpu' ? 0 : (o.device ?? (await placeModel(ref, o)));
   const idle: Connection[] = [];
   const all = new Set<Connection>();
   let released = false;

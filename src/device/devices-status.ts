@@ -4,13 +4,16 @@
 // 100 ms of a change). No file: no daemon with devices runs on that store.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DevicesStatus } from './protocol.js';
+import type { DevicesStatus, ExecutorTier } from './protocol.js';
 
 export const devicesStatusFile = (store: string): string => path.join(store, '.daemon', 'devices.json');
+/** The CPU executor's status, in the same shape (one device, index 0). */
+export const cpuExecutorStatusFile = (store: string): string => path.join(store, '.daemon', 'cpu-executor.json');
 
-export function readDevicesStatus(store: string): DevicesStatus | undefined {
+export function readDevicesStatus(store: string, tier: ExecutorTier = 'gpu'): DevicesStatus | undefined {
   try {
-    return JSON.parse(fs.readFileSync(devicesStatusFile(store), 'utf8')) as DevicesStatus;
+    const file = tier === 'cpu' ? cpuExecutorStatusFile(store) : devicesStatusFile(store);
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as DevicesStatus;
   } catch {
     return undefined;
   }

@@ -65,13 +65,13 @@ function closeRegions(c: Connection): void {
 async function main(init: ExecutorInit): Promise<void> {
   const ort = (await import('onnxruntime-node')).default as unknown as Ort;
   const device: DeviceMemory = openDevice(init.device);
-  // Before any session worker, ORT or CUDA thread exists: they inherit the mask. A fake device has no PCI address.
+  // Before any session worker, ORT or CUDA thread exists: they inherit the mask. A fake device or the host has no PCI address.
   const cpus =
-    init.device.kind === 'fake' && (init.cpus ?? 'auto') === 'auto'
+    init.device.kind !== 'nvml' && (init.cpus ?? 'auto') === 'auto'
       ? []
       : placeThreads(
           init.cpus ?? 'auto',
-          init.device.kind === 'fake' ? undefined : loadNvml().pciBusId(init.device.index),
+          init.device.kind !== 'nvml' ? undefined : loadNvml().pciBusId(init.device.index),
           (line) => process.stderr.write(`tensorshare device executor ${init.device.index}: ${line}\n`),
         );
   const models = new Map<string, ResidentModel>();

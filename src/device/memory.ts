@@ -5,12 +5,13 @@
 // session loads (reserve/release) and refuses what does not fit the way CUDA
 // does (an out-of-memory error at load), so residency and admission see the
 // same numbers and failures on both.
+import fs from 'node:fs';
 import koffi from 'koffi';
 import { formatBytes } from '../bytes.js';
 import { TensorshareError } from '../errors.js';
 
 export interface DeviceMemory {
-  readonly kind: 'nvml' | 'fake';
+  readonly kind: 'nvml' | 'fake' | 'host';
   readonly index: number;
   /** Device name as the driver reports it ("NVIDIA H200"), or "fake device". */
   readonly name: string;
@@ -37,10 +38,49 @@ export interface DeviceMemory {
 
 export type DeviceSpec =
   | { kind: 'nvml'; index: number }
-  | { kind: 'fake'; index: number; totalBytes: number; runBytes?: boolean };
+  | { kind: 'fake'; index: number; totalBytes: number; runBytes?: boolean }
+  | { kind: 'host'; index: number; totalBytes: number };
 
 export function openDevice(spec: DeviceSpec): DeviceMemory {
-  return spec.kind === 'fake' ? fakeDevice(spec.index, spec.totalBytes, spec.runBytes) : nvmlDevice(spec.index);
+  if (spec.kind === 'fake') return fakeDevice(spec.index, spec.totalBytes, spec.runBytes);
+  return spec.kind === 'host' ? hostMemory(spec.index, spec.totalBytes) : nvmlDevice(spec.index);
+}
+
+/** The private (anonymous) resident bytes of this process: what the CPU executor's sessions hold beside the store's mapped files. */
+function rssAnonBytes(): number {
+  const m = /^RssAnon:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
+}
+
+/**
+ * The host's memory as the CPU executor sees it: `used` is the executor process's own private memory (so a load's
+ * persistent and ephemeral bytes are measured, as NVML measures a GPU's); the weights the sessions map from the host
+ * store are counted by the store's budget, not here. Nothing is refused at load: the daemon admits by its budget.
+ */
+export function hostMemory(index: number, totalBytes: number): DeviceMemory {
+  let peak = 0;
+  const used = () => {
+    const u = rssAnonBytes();
+    peak = Math.max(peak, u);
+    return u;
+  };
+  return {
+    kind: 'host',
+    index,
+    name: 'host CPU',
+    total: () => totalBytes,
+    used,
+    utilization: () => undefined,
+    reserve() {},
+    release() {},
+    beginRun() {},
+    endRun() {},
+    takePeak() {
+      const p = Math.max(peak, used());
+      peak = 0;
+      return p;
+    },
+  };
 }
 
 /** What CUDA says when an allocation fails; the executor maps it to RESOURCE_EXHAUSTED (oom.ts). */

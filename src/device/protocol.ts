@@ -198,9 +198,12 @@ export type ExecutorToDaemon =
   | { kind: 'loaded' | 'unloaded'; id: number; ok: false; error: WireError }
   | { kind: 'stats'; stats: ExecutorStats };
 
-/** Where the executor of device `index` listens: beside the daemon's socket. */
-export function executorSocket(daemonSocket: string, index: number): string {
-  return `${daemonSocket}.gpu${index}`;
+/** Which executors: a GPU's, or the daemon's CPU executor (`cpuExecutor` setting: sessions on the CPU provider shared by every client). */
+export type ExecutorTier = 'gpu' | 'cpu';
+
+/** Where the executor of device `index` listens: beside the daemon's socket (`.gpu<N>`, the CPU executor `.cpu0`). */
+export function executorSocket(daemonSocket: string, index: number, tier: ExecutorTier = 'gpu'): string {
+  return `${daemonSocket}.${tier}${index}`;
 }
 
 /** The devices whose executors listen beside the daemon's socket (`<socket>.gpu<N>`), ascending. */
@@ -216,6 +219,11 @@ export function executorDevices(daemonSocket: string): number[] {
     .filter((n) => n.startsWith(base) && /^\d+$/.test(n.slice(base.length)))
     .map((n) => Number(n.slice(base.length)))
     .sort((a, b) => a - b);
+}
+
+/** Whether the daemon beside this socket runs a CPU executor (its socket is there). */
+export function hasCpuExecutor(daemonSocket: string): boolean {
+  return fs.existsSync(executorSocket(daemonSocket, 0, 'cpu'));
 }
 
 /** What was resident on each device, for the daemon's next start (written and read by daemon/device-record.ts). */

@@ -22,3 +22,23 @@ export function wantsDevice(
   }
   return undefined;
 }
+
+/**
+ * Which executor an open goes to, if any: a GPU's (a GPU provider in the session options) or, with `executor: 'cpu'`,
+ * the daemon's CPU executor; undefined: a session of this process.
+ */
+export function executorFor(
+  options: InferenceSession.SessionOptions | undefined,
+  executor: 'cpu' | undefined,
+): { tier: 'gpu'; device: number | undefined } | { tier: 'cpu'; device: 0 } | undefined {
+  const gpu = wantsDevice(options);
+  if (executor === undefined) return gpu && { tier: 'gpu', device: gpu.device };
+  if (executor !== 'cpu')
+    throw new TensorshareError('ERR_INVALID_ARGUMENT', `executor must be 'cpu' or unset, got ${String(executor)}`);
+  if (gpu)
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      "executor 'cpu' runs on the CPU executor: the session options must not ask for the cuda provider too",
+    );
+  return { tier: 'cpu', device: 0 };
+}

@@ -2,7 +2,8 @@
 // owned daemon runs an executor on a fake device (the CPU provider standing in
 // for CUDA), a function's instances run their model there, and the answer
 // over HTTP is the model's. Without a device, `gpu` fails with a reason that
-// names what is missing and `auto` serves on CPU instances.
+// names what is missing and `auto` serves on CPU instances. `device:
+// cpu-executor` runs on the owned daemon's CPU executor.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -33,6 +34,7 @@ async function setup(prefix: string) {
     ['on-gpu', 'gpu'],
     ['on-auto', 'auto'],
     ['on-cpu', 'cpu'],
+    ['on-cpu-executor', 'cpu-executor'],
   ] as const)
     await writeFunction(functions, name, {
       model: 'mm',
@@ -117,6 +119,49 @@ describe('serve with device: gpu and auto', () => {
         assert.equal(readDevicesStatus(roots.store)?.devices.length ?? 0, 0);
       } finally {
         await s.stop();
+      }
+    } finally {
+      await roots.cleanup();
+    }
+  });
+
+  test("device: cpu-executor: the instance runs its model on the daemon's CPU executor, none without one", async () => {
+    const { roots, model, functions } = await setup('ts-serve-cpu-executor');
+    try {
+      const s = await spawnServe(
+        roots,
+        functions,
+        FLAGS,
+        testEnv({ TENSORSHARE_GPUS: 'none', TENSORSHARE_CPU_EXECUTOR: '64MiB' }),
+      );
+      try {
+        const x = input();
+        const r = await infer(s.url, 'on-cpu-executor', x);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assertClose(r.body.outputs[0]!.data, model.reference(x));
+        const st = await until(
+          () => {
+            const v = readDevicesStatus(roots.store, 'cpu');
+            // The executor's stats (its batches) arrive every second.
+            const ran = Object.values(v?.devices[0]?.batchSizes ?? {}).reduce((a, b) => a + b, 0) >= 1;
+            return ran && v?.devices[0]?.models.some((m) => m.model.startsWith('mm:') && m.clients >= 1)
+              ? v
+              : undefined;
+          },
+          20_000,
+          'mm resident on the CPU executor, run there, with the instance as its client',
+        );
+        assert.equal(st.devices[0]!.loads, 1);
+      } finally {
+        await s.stop();
+      }
+      const without = await spawnServe(roots, functions, FLAGS, testEnv({ TENSORSHARE_GPUS: 'none' }));
+      try {
+        const r = await infer(without.url, 'on-cpu-executor', input());
+        assert.ok(r.status >= 500 && r.status < 600, `status ${r.status}: ${JSON.stringify(r.body)}`);
+        assert.match(r.body.error, /no CPU executor/);
+      } finally {
+        await without.stop();
       }
     } finally {
       await roots.cleanup();

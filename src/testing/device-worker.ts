@@ -1,6 +1,6 @@
 // A client process for the device-tier tests: opens a model with
 // `executionProviders: ['cuda']` through open() (so its runs go to the
-// device executor), runs it, and reports on stdout as JSON lines. With
+// device executor; with `executor: 'cpu'`, to the daemon's CPU executor), runs it, and reports on stdout as JSON lines. With
 // `loop` it keeps running and reports every failure's code (the executor
 // SIGKILL test). Commands on stdin: `exit`.
 import readline from 'node:readline';
@@ -14,6 +14,7 @@ interface Args {
   batch: number;
   seed: number;
   loop?: boolean;
+  executor?: 'cpu';
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
@@ -24,7 +25,7 @@ const m = await open(args.model, {
   client,
   socket: args.socket,
   env: {},
-  sessionOptions: { executionProviders: ['cuda'] },
+  ...(args.executor ? { executor: args.executor } : { sessionOptions: { executionProviders: ['cuda'] } }),
 });
 const x = Float32Array.from({ length: args.rows * args.batch }, (_, i) => ((i * 31 + args.seed) % 17) / 17);
 const run = async () => {

@@ -84,7 +84,9 @@ export interface FunctionConfig {
   mode?: FunctionMode;
   /**
    * Where the models run: 'cpu' (default; sessions in the instance over the
-   * shared store), 'gpu' / 'gpu:N' (the daemon's executor of that GPU, one
+   * shared store), 'cpu-executor' (the daemon's CPU executor: one session per
+   * model for every instance, created once, so an instance opens it in one
+   * round trip), 'gpu' / 'gpu:N' (the daemon's executor of that GPU, one
    * resident copy for every instance), 'auto' (a GPU when the daemon has one,
    * else CPU).
    */
@@ -102,7 +104,7 @@ export interface FunctionConfig {
 }
 
 /** `{ gpu: undefined }` ('gpu'): a device the daemon places the model on; `gpu:N` pins device N. */
-export type DeviceChoice = 'cpu' | 'auto' | { gpu: number | undefined };
+export type DeviceChoice = 'cpu' | 'cpu-executor' | 'auto' | { gpu: number | undefined };
 
 export const FUNCTION_DEFAULTS = {
   minInstances: 0,
@@ -310,9 +312,9 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
   let device: DeviceChoice = FUNCTION_DEFAULTS.device;
   if (o.device !== undefined) {
     const g = typeof o.device === 'string' ? /^gpu(?::(\d+))?$/.exec(o.device) : null;
-    if (o.device === 'cpu' || o.device === 'auto') device = o.device;
+    if (o.device === 'cpu' || o.device === 'cpu-executor' || o.device === 'auto') device = o.device;
     else if (g) device = { gpu: g[1] === undefined ? undefined : Number(g[1]) };
-    else fail('device', "must be 'cpu', 'gpu', 'gpu:<index>' or 'auto'", o.device);
+    else fail('device', "must be 'cpu', 'cpu-executor', 'gpu', 'gpu:<index>' or 'auto'", o.device);
   }
 
   let gpuPolicy: DevicePolicy | undefined;

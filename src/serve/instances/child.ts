@@ -171,8 +171,12 @@ async function start(m: InitMessage): Promise<void> {
     const gpu = gpuOf(m.config.device, m.store);
     const onGpu = gpu !== false;
     gpuModels = onGpu && m.models.length > 0;
-    // A GPU function's opens need the device client: loaded beside the opener's import, before the first open.
-    const [open] = await Promise.all([loadOpener(m.opener), gpuModels ? preloadDeviceClient() : undefined]);
+    const onCpuExecutor = m.config.device === 'cpu-executor';
+    // An executor's client (GPU or CPU executor) is loaded beside the opener's import, before the first open.
+    const [open] = await Promise.all([
+      loadOpener(m.opener),
+      (gpuModels || onCpuExecutor) && m.models.length ? preloadDeviceClient() : undefined,
+    ]);
     const cpuOptions: InferenceSession.SessionOptions = {
       intraOpNumThreads: m.intraOpThreads,
       interOpNumThreads: 1,
@@ -201,11 +205,12 @@ async function start(m: InitMessage): Promise<void> {
           mode: mm.mode,
           sessionOptions,
           // On a device the function's class and tenant order its runs on the executor (realtime first, fair share).
-          ...(onGpu
+          ...(onGpu || onCpuExecutor
             ? {
                 devicePriority: m.config.priority,
                 deviceTenant: m.config.tenant,
                 ...(m.config.gpuPolicy ? { devicePolicy: m.config.gpuPolicy } : {}),
+                ...(onCpuExecutor ? { executor: 'cpu' as const } : {}),
               }
             : {}),
         });

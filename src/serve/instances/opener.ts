@@ -18,6 +18,8 @@ export interface OpenModelOptions {
   deviceTenant?: string;
   /** On a device: the function's own device policy (`gpuPolicy`). */
   devicePolicy?: 'fifo' | 'pack' | 'srtf' | 'fair';
+  /** 'cpu' (a function's `device: cpu-executor`): the daemon's CPU executor runs the model. */
+  executor?: 'cpu';
 }
 
 /** What an open function gives back (a subset of SharedSession). */

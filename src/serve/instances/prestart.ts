@@ -6,7 +6,7 @@
 // idle process holds a memory reservation; the pool keeps as many as its size
 // asks and the budget allows, and gives one up when an instance needs the room.
 import { defaultSocket } from '../../config.js';
-import { executorDevices } from '../../device/protocol.js';
+import { executorDevices, hasCpuExecutor } from '../../device/protocol.js';
 import { forkInstanceProcess, type InstanceProcess } from './instance.js';
 import type { OpenerSpec } from './opener.js';
 import type { FromInstance } from './protocol.js';
@@ -114,7 +114,9 @@ export function createPrestartPool(o: PrestartOptions): PrestartPool {
     proc.child.on('exit', onExit);
     proc.child.on('error', () => {}); // a failed fork ends in 'exit'
     entries.set(id, entry);
-    const device = o.store !== undefined && executorDevices(defaultSocket({}, o.store)).length > 0;
+    // With executors beside the store's daemon (GPUs or the CPU executor), the process loads their client ahead.
+    const socket = o.store !== undefined ? defaultSocket({}, o.store) : undefined;
+    const device = socket !== undefined && (executorDevices(socket).length > 0 || hasCpuExecutor(socket));
     proc.child.send({ type: 'preload', opener: o.opener, ...(device ? { device } : {}) });
     return true;
   };

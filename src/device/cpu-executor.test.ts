@@ -1,0 +1,131 @@
+// The daemon's CPU executor (`cpuExecutor` setting) end to end: a real daemon,
+// its executor process on the CPU provider, real client processes and shared
+// memory. Clients that open with `executor: 'cpu'` share the one session the
+// executor created (one load, measured private bytes); a daemon without one
+// gives a clear ERR_UNAVAILABLE at once; asking for the CPU executor and the
+// cuda provider together is refused.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { DaemonClient } from '../client/daemon-client.js';
+import { open } from '../client/open.js';
+import { openSession } from '../client/open-session.js';
+import { readDevicesStatus } from './devices-status.js';
+import { executorFor } from './wants-device.js';
+import { killAll, spawnDaemon, spawnScriptWorker, type DaemonProc, type WorkerProc } from '../testing/daemon.js';
+import { writeBatchedMatMul } from '../testing/device.js';
+import { tempRoots, type TempRoots } from '../testing/tmp.js';
+import { until } from '../testing/until.js';
+
+after(killAll);
+
+interface Env {
+  roots: TempRoots;
+  d: DaemonProc;
+  c: DaemonClient;
+}
+
+async function setup(args: string[]): Promise<Env> {
+  const roots = await tempRoots('ts-cpu-executor');
+  const d = await spawnDaemon(['--repository', roots.repository, '--store', roots.store, '--gpus', 'none', ...args]);
+  return { roots, d, c: new DaemonClient({ env: {}, socket: d.socket, name: 'cpu-executor-test' }) };
+}
+
+async function teardown(e: Env | undefined): Promise<void> {
+  if (!e) return;
+  await e.c.disconnect().catch(() => {});
+  await e.d.stop();
+  await e.roots.cleanup();
+}
+
+function assertClose(got: readonly number[], want: Float32Array, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < got.length; i++)
+    assert.ok(Math.abs(got[i]! - want[i]!) < 1e-4, `${what}[${i}]: ${got[i]} vs ${want[i]}`);
+}
+
+describe('CPU executor', () => {
+  test('client processes share its one session: loaded once, right outputs, private bytes measured', async () => {
+    let e: Env | undefined;
+    const workers: WorkerProc[] = [];
+    try {
+      e = await setup(['--cpu-executor', '256MiB']);
+      const m = await writeBatchedMatMul(path.join(e.roots.dir, 'mm.onnx'), 64, 32, 7);
+      await e.c.import(m.file, 'mm');
+      for (let i = 0; i < 3; i++)
+        workers.push(
+          spawnScriptWorker('device-worker.js', {
+            socket: e.d.socket,
+            model: 'mm',
+            rows: 64,
+            batch: 2,
+            seed: i,
+            executor: 'cpu',
+          }),
+        );
+      for (const w of workers) {
+        const ready = await w.waitFor((ev) => ev.event === 'ready');
+        assertClose(ready.y as number[], m.reference(Float32Array.from(ready.x as number[])), `worker ${w.pid}`);
+      }
+      const store = e.roots.store;
+      const st = await until(() => {
+        const s = readDevicesStatus(store, 'cpu');
+        return s?.devices[0]?.models[0]?.clients === 3 ? s : undefined;
+      }, 10_000);
+      const dev = st.devices[0]!;
+      assert.equal(dev.loads, 1, 'one load for three client processes');
+      assert.equal(dev.device?.kind, 'host');
+      assert.equal(dev.device?.provider, 'cpu');
+      assert.equal(dev.budgetBytes, 256 * 2 ** 20);
+      assert.equal(dev.socket, `${e.d.socket}.cpu0`);
+      const r = dev.models[0]!;
+      assert.equal(r.model, 'mm:1');
+      assert.equal(r.measured, true, 'the executor measured its private memory around the load');
+      assert.equal(typeof r.persistentBytes, 'number');
+      // The GPU tier is not involved: no devices status, and the model is in the host store as the executor's weights.
+      assert.equal(readDevicesStatus(store), undefined);
+      assert.deepEqual((await e.c.list()).find((x) => x.model === 'mm:1')?.residentModes, ['fast-open']);
+      // An in-process open (daemonless openSession over the same store) gets the resident session too.
+      const s = await openSession('mm', { repository: e.roots.repository, store, executor: 'cpu' });
+      const x = Float32Array.from({ length: 64 }, (_, i) => i / 64);
+      const y = await s.session.run({ x: new ort.Tensor('float32', x, [1, 64]) });
+      assertClose(Array.from(y.y!.data as Float32Array), m.reference(x), 'openSession');
+      await s.release();
+      assert.equal(readDevicesStatus(store, 'cpu')?.devices[0]?.loads, 1);
+    } finally {
+      for (const w of workers) w.proc.kill('SIGKILL');
+      await teardown(e);
+    }
+  });
+
+  test('a daemon without a CPU executor: ERR_UNAVAILABLE naming the setting, within the grace', async () => {
+    let e: Env | undefined;
+    try {
+      e = await setup([]);
+      const m = await writeBatchedMatMul(path.join(e.roots.dir, 'mm.onnx'), 8, 4, 1);
+      await e.c.import(m.file, 'mm');
+      await assert.rejects(
+        open('mm', { client: e.c, socket: e.d.socket, env: {}, executor: 'cpu' }),
+        (err: Error & { code?: string }) =>
+          err.code === 'ERR_UNAVAILABLE' && /no CPU executor/.test(err.message) && /cpu-executor/.test(err.message),
+      );
+    } finally {
+      await teardown(e);
+    }
+  });
+
+  test("executor 'cpu' with the cuda provider is refused; without an executor nothing changes", () => {
+    assert.throws(
+      () => executorFor({ executionProviders: ['cuda'] }, 'cpu'),
+      (err: Error & { code?: string }) => err.code === 'ERR_INVALID_ARGUMENT',
+    );
+    assert.throws(
+      () => executorFor(undefined, 'gpu' as 'cpu'),
+      (err: Error & { code?: string }) => err.code === 'ERR_INVALID_ARGUMENT',
+    );
+    assert.deepEqual(executorFor(undefined, 'cpu'), { tier: 'cpu', device: 0 });
+    assert.deepEqual(executorFor({ executionProviders: ['cuda'] }, undefined), { tier: 'gpu', device: undefined });
+    assert.equal(executorFor({ executionProviders: ['cpu'] }, undefined), undefined);
+  });
+});
