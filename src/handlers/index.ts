@@ -26,3 +26,4 @@ export {
 export { vadFrames, vadFeeds, speechSegments, VAD_FRAME, VAD_RATE, type Segment } from './vad.js';
 export { readText, detectSpeech, type Run, type Plain, type OutTensor, type OcrLine } from './pipelines.js';
 export { mediaBytes, PNG_MAGIC, WAV_MAGIC } from './payload.js';
+export { warmUpHandlers } from './warm-up.js';

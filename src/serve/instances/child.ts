@@ -8,6 +8,7 @@ import { TensorshareError, toWireError } from '../../errors.js';
 import { defaultSocket } from '../../config.js';
 import { executorDevices } from '../../device/protocol.js';
 import { preloadDeviceClient } from '../../client/device-preload.js';
+import { warmUpHandlers } from '../../handlers/warm-up.js';
 import { spillDevice } from '../../sched/fallback.js';
 import { ewma } from '../../sched/profile.js';
 import type { FunctionConfig, FunctionMode } from '../functions/config.js';
@@ -56,6 +57,8 @@ type Ort = typeof import('onnxruntime-node');
 
 const send = (m: FromInstance) => process.send?.(m);
 
+/** The handler kit's first call is made (handlers/warm-up.ts). */
+let handlersWarm = false;
 let ort: Ort | undefined;
 const opened: OpenedModel[] = [];
 let handler: HandlerModule | undefined;
@@ -147,7 +150,8 @@ process.on('message', (m: ToInstance) => {
 
 /**
  * A pre-started process loads what every instance needs before it knows its function (the imports are cached for
- * 'init') and runs the opener's warm-up: ONNX Runtime's first-session cost, not the handed-over open's.
+ * 'init') and runs the opener's warm-up (ONNX Runtime's first-session cost, not the handed-over open's) and the
+ * handler kit's (the first call of its image and OCR code).
  */
 async function preload(m: PreloadMessage): Promise<void> {
   const t0 = performance.now();
@@ -157,7 +161,15 @@ async function preload(m: PreloadMessage): Promise<void> {
     const warm = await loadWarmUp(m.opener);
     const w0 = performance.now();
     if (warm) await warm();
-    send({ type: 'preloaded', ms: performance.now() - t0, warmUpMs: warm ? performance.now() - w0 : 0 });
+    const w1 = performance.now();
+    await warmUpHandlers();
+    handlersWarm = true;
+    send({
+      type: 'preloaded',
+      ms: performance.now() - t0,
+      warmUpMs: warm ? w1 - w0 : 0,
+      handlersWarmUpMs: performance.now() - w1,
+    });
   } catch (e) {
     send({ type: 'fatal', error: toWireError(e) });
   }
@@ -173,10 +185,8 @@ async function start(m: InitMessage): Promise<void> {
     gpuModels = onGpu && m.models.length > 0;
     const onCpuExecutor = m.config.device === 'cpu-executor';
     // An executor's client (GPU or CPU executor) is loaded beside the opener's import, before the first open.
-    const [open] = await Promise.all([
-      loadOpener(m.opener),
-      (gpuModels || onCpuExecutor) && m.models.length ? preloadDeviceClient() : undefined,
-    ]);
+    const onExecutor = (gpuModels || onCpuExecutor) && m.models.length > 0;
+    const [open] = await Promise.all([loadOpener(m.opener), onExecutor ? preloadDeviceClient() : undefined]);
     const cpuOptions: InferenceSession.SessionOptions = {
       intraOpNumThreads: m.intraOpThreads,
       interOpNumThreads: 1,
@@ -196,7 +206,7 @@ async function start(m: InitMessage): Promise<void> {
     handlerImport?.catch(() => {});
     const models: Record<string, ModelHandle> = {};
     const timings: { alias: string; ref: string; mode?: FunctionMode; openMs: number }[] = [];
-    await Promise.all(
+    const opening = Promise.all(
       m.models.map(async (mm) => {
         const ts = performance.now();
         const o = await open(mm.ref, {
@@ -225,6 +235,14 @@ async function start(m: InitMessage): Promise<void> {
         };
       }),
     );
+    // On an executor the opens are round trips and this thread waits for them: the handler kit's first call is made
+    // meanwhile, once the opens are sent (a pre-started process made it at preload).
+    const kitWarm =
+      onExecutor && !handlersWarm
+        ? new Promise((r) => setImmediate(r)).then(() => warmUpHandlers()).catch(() => 0)
+        : undefined;
+    await opening;
+    await kitWarm;
     if (onGpu && m.config.device === 'auto' && m.models.length) {
       const f: NonNullable<typeof cpuFallback> = {
         running: 0,

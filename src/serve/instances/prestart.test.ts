@@ -134,7 +134,7 @@ test('a process that cannot preload is reported and not replaced', async () => {
   }
 });
 
-test("preload runs the opener's warm-up (an ONNX Runtime session) and names a warm-up the module lacks", async () => {
+test("preload runs the opener's warm-up (an ONNX Runtime session) and the handler kit's, and names a warm-up the module lacks", async () => {
   const answer = (opener: OpenerSpec) => {
     const p = forkInstanceProcess({ env: testEnv(), shmDir: false });
     return new Promise<FromInstance>((resolve) => {
@@ -148,6 +148,7 @@ test("preload runs the opener's warm-up (an ONNX Runtime session) and names a wa
   const ok = await answer(DEFAULT_OPENER);
   assert.equal(ok.type, 'preloaded');
   assert.ok(ok.type === 'preloaded' && ok.warmUpMs > 0, 'the default opener warms ONNX Runtime up');
+  assert.ok(ok.type === 'preloaded' && ok.handlersWarmUpMs > 0, 'and the handler kit is warmed up');
   const none = await answer({ ...DEFAULT_OPENER, warmUp: undefined });
   assert.ok(none.type === 'preloaded' && none.warmUpMs === 0, 'an opener without a warm-up runs none');
   const bad = await answer({ ...DEFAULT_OPENER, warmUp: 'noSuchExport' });

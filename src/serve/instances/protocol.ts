@@ -102,5 +102,12 @@ export type FromInstance =
   | { type: 'error'; id: number; error: WireError; runMs: number }
   | { type: 'fatal'; error: WireError }
   /** The answer to 'preload': the process is ready to be handed a function. */
-  | { type: 'preloaded'; ms: number /** The opener's warm-up (0: it names none). */; warmUpMs: number }
+  | {
+      type: 'preloaded';
+      ms: number;
+      /** The opener's warm-up (0: it names none). */
+      warmUpMs: number;
+      /** The handler kit's warm-up (handlers/warm-up.ts). */
+      handlersWarmUpMs: number;
+    }
   | { type: 'described'; metadata?: { inputs: TensorMetadata[]; outputs: TensorMetadata[] }; hasHandle: boolean };
