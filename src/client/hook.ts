@@ -164,7 +164,9 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
     const p = parseCreateArgs(args);
     // executionProviders ['cuda']: the model runs on the daemon's executor of that GPU, one copy for every process.
     const onDevice = p && wantsDevice(p.options);
-    if (!p || (!onDevice && !shareable(p.options))) return plain();
+    // TENSORSHARE_EXECUTOR=cpu: CPU sessions run on the daemon's CPU executor, one session for every process.
+    const onCpuExecutor = !onDevice && options.settings.executor === 'cpu';
+    if (!p || (!onDevice && !onCpuExecutor && !shareable(p.options))) return plain();
     let got: Awaited<ReturnType<typeof viaDaemon>>;
     try {
       got = await viaDaemon(p);
@@ -179,18 +181,20 @@ export function installHook(cls: SessionClass, options: HookOptions): () => void
     const { lease, client } = got;
     let session: InferenceSession;
     try {
-      session = onDevice
-        ? await openOnDevice(lease.model, {
-            daemonSocket: options.settings.socket,
-            token: options.settings.token,
-            device: onDevice.device,
-          })
-        : await client.tracer.span(
-            'create-session',
-            `create-${lease.leaseId}`,
-            () => original.call(self, lease.graphPath, storeSessionOptions(lease.mode, lease.tensorsDir, p.options)),
-            { model: lease.model },
-          );
+      session =
+        onDevice || onCpuExecutor
+          ? await openOnDevice(lease.model, {
+              daemonSocket: options.settings.socket,
+              token: options.settings.token,
+              device: onDevice ? onDevice.device : 0,
+              tier: onCpuExecutor ? 'cpu' : 'gpu',
+            })
+          : await client.tracer.span(
+              'create-session',
+              `create-${lease.leaseId}`,
+              () => original.call(self, lease.graphPath, storeSessionOptions(lease.mode, lease.tensorsDir, p.options)),
+              { model: lease.model },
+            );
     } catch (e) {
       await client.close(lease.leaseId).catch(() => {});
       warn(

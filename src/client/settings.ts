@@ -13,6 +13,8 @@ export interface ClientSettings {
   profile: string | undefined;
   /** How long to wait for the daemon before giving up (the hook then falls back to plain ORT). */
   connectTimeoutMs: number;
+  /** 'cpu': sessions the register hook opens on the CPU run on the daemon's CPU executor. */
+  executor: 'cpu' | undefined;
 }
 
 export const CLIENT_ENV = [
@@ -21,6 +23,11 @@ export const CLIENT_ENV = [
   ['TENSORSHARE_ENABLED', '`false` or `0`: the register hook does nothing', '`true`'],
   ['TENSORSHARE_MODE', '`fast-open` or `fast-run` for sessions opened by the hook', "the model's default"],
   ['TENSORSHARE_PROFILE', 'write Chrome trace events of this process to the file (`%p` = pid)', '(off)'],
+  [
+    'TENSORSHARE_EXECUTOR',
+    "`cpu`: CPU sessions the register hook opens run on the daemon's CPU executor (`cpuExecutor`), one shared session per model",
+    '(in this process)',
+  ],
   [
     'TENSORSHARE_CONNECT_TIMEOUT',
     'ms to wait for the daemon before failing (the hook: before falling back)',
@@ -45,5 +52,6 @@ export function clientSettings(
     profile: options.profile ?? (env.TENSORSHARE_PROFILE || undefined),
     connectTimeoutMs:
       options.connectTimeoutMs ?? (Number.isFinite(timeout) && timeout > 0 ? timeout : defaultTimeoutMs),
+    executor: options.executor ?? (env.TENSORSHARE_EXECUTOR === 'cpu' ? 'cpu' : undefined),
   };
 }

@@ -2,7 +2,8 @@
 // its executor process on the CPU provider, real client processes and shared
 // memory. Clients that open with `executor: 'cpu'` share the one session the
 // executor created (one load, measured private bytes); a daemon without one
-// gives a clear ERR_UNAVAILABLE at once; asking for the CPU executor and the
+// gives a clear ERR_UNAVAILABLE at once; the register hook sends unchanged
+// InferenceSession.create(file) there with TENSORSHARE_EXECUTOR=cpu; asking for the CPU executor and the
 // cuda provider together is refused.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,8 @@ import ort from 'onnxruntime-node';
 import { DaemonClient } from '../client/daemon-client.js';
 import { open } from '../client/open.js';
 import { openSession } from '../client/open-session.js';
+import { installHook } from '../client/hook.js';
+import { clientSettings } from '../client/settings.js';
 import { readDevicesStatus } from './devices-status.js';
 import { executorFor } from './wants-device.js';
 import { killAll, spawnDaemon, spawnScriptWorker, type DaemonProc, type WorkerProc } from '../testing/daemon.js';
@@ -111,6 +114,38 @@ describe('CPU executor', () => {
           err.code === 'ERR_UNAVAILABLE' && /no CPU executor/.test(err.message) && /cpu-executor/.test(err.message),
       );
     } finally {
+      await teardown(e);
+    }
+  });
+
+  test('the register hook with TENSORSHARE_EXECUTOR=cpu: an unchanged InferenceSession.create(file) runs there', async () => {
+    let e: Env | undefined;
+    let uninstall: (() => void) | undefined;
+    try {
+      e = await setup(['--cpu-executor', '256MiB']);
+      const m = await writeBatchedMatMul(path.join(e.roots.dir, 'app-model.onnx'), 64, 32, 9);
+      const warnings: string[] = [];
+      const client = e.c;
+      uninstall = installHook(ort.InferenceSession, {
+        // The environment is the caller's (the hook reads it at its start): given here, not read from this process.
+        settings: clientSettings({ socket: e.d.socket }, { TENSORSHARE_EXECUTOR: 'cpu' }),
+        client: () => client,
+        warn: (msg) => warnings.push(msg),
+      });
+      const s = await ort.InferenceSession.create(m.file);
+      const x = Float32Array.from({ length: 64 }, (_, i) => i / 64);
+      const y = await s.run({ x: new ort.Tensor('float32', x, [1, 64]) });
+      assertClose(Array.from(y.y!.data as Float32Array), m.reference(x), 'hooked session');
+      assert.deepEqual(warnings, []);
+      const store = e.roots.store;
+      const st = await until(() => {
+        const v = readDevicesStatus(store, 'cpu');
+        return v?.devices[0]?.models[0]?.clients === 1 ? v : undefined;
+      }, 10_000);
+      assert.match(st.devices[0]!.models[0]!.model, /^auto-app-model:/);
+      await s.release();
+    } finally {
+      uninstall?.();
       await teardown(e);
     }
   });

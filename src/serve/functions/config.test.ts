@@ -71,12 +71,16 @@ describe('function config', () => {
     assert.equal(c.outputs![0]!.name, 'text');
   });
 
-  test('device: cpu by default, gpu, gpu:N and auto; anything else names the choices', () => {
+  test('device: cpu by default, cpu-executor, gpu, gpu:N and auto; anything else names the choices', () => {
     assert.equal(validateConfig({ model: 'm' }, FILE, 'ocr').device, 'cpu');
+    assert.equal(validateConfig({ model: 'm', device: 'cpu-executor' }, FILE, 'ocr').device, 'cpu-executor');
     assert.deepEqual(validateConfig({ model: 'm', device: 'gpu' }, FILE, 'ocr').device, { gpu: undefined });
     assert.deepEqual(validateConfig({ model: 'm', device: 'gpu:3' }, FILE, 'ocr').device, { gpu: 3 });
     assert.equal(validateConfig({ model: 'm', device: 'auto' }, FILE, 'ocr').device, 'auto');
-    rejects({ model: 'm', device: 'cuda' }, "device must be 'cpu', 'gpu', 'gpu:<index>' or 'auto', got \"cuda\"");
+    rejects(
+      { model: 'm', device: 'cuda' },
+      "device must be 'cpu', 'cpu-executor', 'gpu', 'gpu:<index>' or 'auto', got \"cuda\"",
+    );
     rejects({ model: 'm', device: 'gpu:x' }, 'device must be');
   });
 
