@@ -322,7 +322,9 @@ export function validateConfig(raw: unknown, file: string, name: string): Functi
     if ((DEVICE_POLICIES as readonly unknown[]).includes(o.gpuPolicy)) gpuPolicy = o.gpuPolicy as DevicePolicy;
     else fail('gpuPolicy', `must be one of ${DEVICE_POLICIES.map((p) => `'${p}'`).join(', ')}`, o.gpuPolicy);
     if (device === 'cpu' && gpuPolicy !== undefined)
-      errors.push(`gpuPolicy is only meaningful with device 'gpu', 'gpu:<index>', 'auto' or 'cpu-executor' (device is 'cpu')`);
+      errors.push(
+        `gpuPolicy is only meaningful with device 'gpu', 'gpu:<index>', 'auto' or 'cpu-executor' (device is 'cpu')`,
+      );
   }
 
   const config: FunctionConfig = {
