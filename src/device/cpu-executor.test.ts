@@ -9,44 +9,22 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { DaemonClient } from '../client/daemon-client.js';
 import { open } from '../client/open.js';
 import { openSession } from '../client/open-session.js';
 import { installHook } from '../client/hook.js';
 import { clientSettings } from '../client/settings.js';
 import { readDevicesStatus } from './devices-status.js';
 import { executorFor } from './wants-device.js';
-import { killAll, spawnDaemon, spawnScriptWorker, type DaemonProc, type WorkerProc } from '../testing/daemon.js';
+import { killAll, spawnScriptWorker, type WorkerProc } from '../testing/daemon.js';
 import { writeBatchedMatMul } from '../testing/device.js';
-import { tempRoots, type TempRoots } from '../testing/tmp.js';
 import { until } from '../testing/until.js';
+import { assertClose, startDaemonEnv, stopDaemonEnv, type DaemonEnv } from '../testing/daemon-env.js';
 
 after(killAll);
 
-interface Env {
-  roots: TempRoots;
-  d: DaemonProc;
-  c: DaemonClient;
-}
-
-async function setup(args: string[]): Promise<Env> {
-  const roots = await tempRoots('ts-cpu-executor');
-  const d = await spawnDaemon(['--repository', roots.repository, '--store', roots.store, '--gpus', 'none', ...args]);
-  return { roots, d, c: new DaemonClient({ env: {}, socket: d.socket, name: 'cpu-executor-test' }) };
-}
-
-async function teardown(e: Env | undefined): Promise<void> {
-  if (!e) return;
-  await e.c.disconnect().catch(() => {});
-  await e.d.stop();
-  await e.roots.cleanup();
-}
-
-function assertClose(got: readonly number[], want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < got.length; i++)
-    assert.ok(Math.abs(got[i]! - want[i]!) < 1e-4, `${what}[${i}]: ${got[i]} vs ${want[i]}`);
-}
+type Env = DaemonEnv;
+const setup = (args: string[]) => startDaemonEnv('ts-cpu-executor', ['--gpus', 'none', ...args]);
+const teardown = stopDaemonEnv;
 
 describe('CPU executor', () => {
   test('client processes share its one session: loaded once, right outputs, private bytes measured', async () => {

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { DaemonClient } from '../client/daemon-client.js';
 import { open, type OpenedModel } from '../client/open.js';
 import { openSession } from '../client/open-session.js';
 import { installHook } from '../client/hook.js';
@@ -20,31 +19,17 @@ import { gpuCount } from './memory.js';
 import { packageRoot } from '../paths.js';
 import { testEnv } from '../testing/env.js';
 import type { DevicesStatus } from './protocol.js';
-import { killAll, spawnDaemon, spawnScriptWorker, type DaemonProc, type WorkerProc } from '../testing/daemon.js';
+import { killAll, spawnDaemon, spawnScriptWorker, type WorkerProc } from '../testing/daemon.js';
 import { writeBatchedMatMul, type BatchedModel } from '../testing/device.js';
-import { tempRoots, type TempRoots } from '../testing/tmp.js';
+import { tempRoots, } from '../testing/tmp.js';
 import { until } from '../testing/until.js';
+import { assertClose, startDaemonEnv, stopDaemonEnv, type DaemonEnv } from '../testing/daemon-env.js';
 
 after(killAll);
 
-interface Env {
-  roots: TempRoots;
-  d: DaemonProc;
-  c: DaemonClient;
-}
-
-async function setup(args: string[]): Promise<Env> {
-  const roots = await tempRoots('ts-device');
-  const d = await spawnDaemon(['--repository', roots.repository, '--store', roots.store, ...args]);
-  return { roots, d, c: new DaemonClient({ env: {}, socket: d.socket, name: 'device-test' }) };
-}
-
-async function teardown(e: Env | undefined): Promise<void> {
-  if (!e) return;
-  await e.c.disconnect().catch(() => {});
-  await e.d.stop();
-  await e.roots.cleanup();
-}
+type Env = DaemonEnv;
+const setup = (args: string[]) => startDaemonEnv('ts-device', args);
+const teardown = stopDaemonEnv;
 
 async function importModel(e: Env, name: string, rows: number, cols: number, seed: number): Promise<BatchedModel> {
   const m = await writeBatchedMatMul(path.join(e.roots.dir, `${name}.onnx`), rows, cols, seed);
@@ -60,12 +45,6 @@ const device0 = (e: Env) => devices(e).devices[0]!;
 
 function openOnDevice(e: Env, ref: string): Promise<OpenedModel> {
   return open(ref, { client: e.c, socket: e.d.socket, env: {}, sessionOptions: { executionProviders: ['cuda'] } });
-}
-
-function assertClose(got: readonly number[], want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < got.length; i++)
-    assert.ok(Math.abs(got[i]! - want[i]!) < 1e-4, `${what}[${i}]: ${got[i]} vs ${want[i]}`);
 }
 
 const logsWith = (e: Env, msg: string) => e.d.logs.filter((l) => l.msg === msg);
