@@ -37,7 +37,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'store',
     'tensor',
   ],
-  serve: ['client', 'device', 'plan', 'sched', 'shm', 'store', 'tensor'],
+  serve: ['client', 'device', 'handlers', 'plan', 'sched', 'shm', 'store', 'tensor'],
   // Simulators: the product's own policies on a simulated clock; charts in the benchmark style.
   sim: ['bench', 'daemon', 'gen', 'placement', 'sched', 'serve'],
   // The SLO-aware planner: pure (profiles in, plans out).
