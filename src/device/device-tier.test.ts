@@ -21,7 +21,7 @@ import { testEnv } from '../testing/env.js';
 import type { DevicesStatus } from './protocol.js';
 import { killAll, spawnDaemon, spawnScriptWorker, type WorkerProc } from '../testing/daemon.js';
 import { writeBatchedMatMul, type BatchedModel } from '../testing/device.js';
-import { tempRoots, } from '../testing/tmp.js';
+import { tempRoots } from '../testing/tmp.js';
 import { until } from '../testing/until.js';
 import { assertClose, startDaemonEnv, stopDaemonEnv, type DaemonEnv } from '../testing/daemon-env.js';
 
