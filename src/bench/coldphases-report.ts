@@ -199,6 +199,39 @@ function instanceTable(r: ColdPhasesResults): string {
   });
 }
 
+/** The concurrency part: requests per second and latency of N clients, each configuration against in-process sessions. */
+function concurrencyTable(r: ColdPhasesResults): string {
+  const sc = r.concurrency ?? [];
+  const base = sc.find((c) => c.id === 'fast-run');
+  const rps = (c: (typeof sc)[number]) => medianOf(c.rows, (x) => x.requestsPerSecond);
+  return markdownTable({
+    headers: [
+      'configuration',
+      'clients',
+      'runs each',
+      'requests/s',
+      'vs in-process',
+      'p50 ms',
+      'p90 ms',
+      'repetitions',
+    ],
+    rows: sc.map((c) =>
+      c.error || !c.rows.length
+        ? [c.label, String(c.clients), String(c.runsPerClient), '', '', '', '', `error: ${c.error ?? 'no rows'}`]
+        : [
+            c.label,
+            String(c.clients),
+            String(c.runsPerClient),
+            n1(rps(c)),
+            base?.rows.length ? x(rps(c) / rps(base)) : 'n/a',
+            n0(medianOf(c.rows, (x) => x.p50Ms)),
+            n0(medianOf(c.rows, (x) => x.p90Ms)),
+            String(c.rows.length),
+          ],
+    ),
+  });
+}
+
 export function coldPhasesSection(r: ColdPhasesResults): string {
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
   const parts = [
@@ -208,6 +241,9 @@ export function coldPhasesSection(r: ColdPhasesResults): string {
     phaseTable(r, 'bert'),
     '### PaddleOCR v4 recognition',
     phaseTable(r, 'ocr-rec'),
+    '### What the CPU executor costs under concurrent clients',
+    "BERT-base, batch 1: N client processes open the model (warm: one run first), then all run back to back at once; requests per second from the first start to the last end, medians over the repetitions (interleaved). In-process sessions run one per process on the 2 cores; the CPU executor runs its one session one request, or one batch of concurrent requests (up to the daemon's `gpuMaxBatch`), at a time.",
+    concurrencyTable(r),
     '### Instance path (serve runtime, from zero)',
     "A fresh runtime per measurement; the first request to a function at zero instances. *spawn*: the runtime's instance-starting event (fork, or the handover of an idle pre-started process with Node, onnxruntime-node and the open function loaded); *ready*: its instance-ready; *request → first answer* adds the autoscaler's reaction. `ocr`: the bundled function (PaddleOCR detection + recognition, handler) on assets/ocr-word.png; `bert`: a raw tensor function on the BERT-base-shaped model (fast-run). Side by side: pre-started processes without the ORT warm-up (a weightless session created and run at preload); the same functions with `mode: auto` in their config (deploy makes both modes resident; the instance answers from fast-open at once and creates the fast-run session after the first run, on its one JavaScript thread: *warm answer* may include that switch); the same functions with `device: cpu-executor` (a daemon started with `--cpu-executor 50%` owns that store; its CPU executor holds one session per model, resident there before the measurements, and the instance opens them in one round trip each); and, for bert, a store whose fast-run originals the daemon has cut, restored by serve while the instance starts or by the instance inside its open.",
     instanceTable(r),

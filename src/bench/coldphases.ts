@@ -34,7 +34,7 @@ import { DEFAULT_OPENER, type OpenerSpec } from '../serve/instances/opener.js';
 import { createScheduling } from '../serve/scheduling.js';
 import type { InferRequest } from '../tensor/index.js';
 import { modelPlans, prepareModels, type PreparedModel } from './models.js';
-import type { PhaseReport, PhaseTask } from './phase-worker.js';
+import type { ConcurrentReport, PhaseReport, PhaseTask } from './phase-worker.js';
 import { WORKER_ENV, WorkerPool } from './procs.js';
 import { startStoreDaemon, type StoreDaemon } from './store-daemon.js';
 import type { Opener } from './protocol.js';
@@ -98,6 +98,17 @@ export interface InstanceScenario {
   error?: string;
 }
 
+/** N clients of one model at once, each running back to back: in-process sessions against the CPU executor. */
+export interface ConcurrencyScenario {
+  id: string;
+  label: string;
+  clients: number;
+  runsPerClient: number;
+  /** Per repetition: requests per second over all clients (first start to last end), and the median run. */
+  rows: { requestsPerSecond: number; p50Ms: number; p90Ms: number }[];
+  error?: string;
+}
+
 export interface ColdPhasesResults {
   quick: boolean;
   startedAt: string;
@@ -108,6 +119,7 @@ export interface ColdPhasesResults {
   reps: number;
   phases: PhaseScenario[];
   instances: InstanceScenario[];
+  concurrency: ConcurrencyScenario[];
 }
 
 /** The product's huge-page store (store/huge-pages.ts), asked for at this benchmark's own folder. */
@@ -163,6 +175,43 @@ function runPhase(task: PhaseTask, env: Record<string, string | undefined>, time
       if (!done) reject(new Error(`phase worker exited (code ${code}) without a report`));
     });
   });
+}
+
+/** `clients` workers open and warm up, then run `task.concurrentRuns` times each, all released at once. */
+async function runConcurrent(
+  task: PhaseTask,
+  clients: number,
+  timeoutMs: number,
+): Promise<ConcurrencyScenario['rows'][number]> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...WORKER_ENV };
+  const children = Array.from({ length: clients }, () =>
+    fork(WORKER, [JSON.stringify(task)], { env, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+  );
+  const timer = setTimeout(() => {
+    for (const c of children) c.kill('SIGKILL');
+  }, timeoutMs);
+  const next = (c: (typeof children)[number]) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      c.once('message', (m: Record<string, unknown>) => (m.error ? reject(new Error(String(m.error))) : resolve(m)));
+      c.once('exit', (code) => reject(new Error(`concurrent worker exited (code ${code})`)));
+    });
+  try {
+    await Promise.all(children.map(next));
+    const reports = children.map(next);
+    for (const c of children) c.send('go');
+    const got = (await Promise.all(reports)) as unknown as ConcurrentReport[];
+    const start = got.reduce((a, r) => (BigInt(r.start) < a ? BigInt(r.start) : a), BigInt(got[0]!.start));
+    const end = got.reduce((a, r) => (BigInt(r.end) > a ? BigInt(r.end) : a), BigInt(got[0]!.end));
+    const runs = got.flatMap((r) => r.runsMs).sort((a, b) => a - b);
+    return {
+      requestsPerSecond: runs.length / (Number(end - start) / 1e9),
+      p50Ms: median(runs),
+      p90Ms: runs[Math.min(runs.length - 1, Math.floor(runs.length * 0.9))]!,
+    };
+  } finally {
+    clearTimeout(timer);
+    for (const c of children) c.kill('SIGKILL');
+  }
 }
 
 interface PhasePlan {
@@ -355,7 +404,11 @@ async function instanceOnce(
   }
 }
 
-export type ColdPhasesPart = 'phases' | 'instances';
+export type ColdPhasesPart = 'phases' | 'concurrency' | 'instances';
+
+/** The concurrency part: this many client processes, each running BERT-base this many times. */
+const CONCURRENT_CLIENTS = 4;
+const CONCURRENT_RUNS = 6;
 
 export async function runColdPhases(o: {
   quick: boolean;
@@ -444,6 +497,58 @@ export async function runColdPhases(o: {
         }
         log(`coldphases: ${m.id} round ${rep + 1}/${reps}`);
       }
+    }
+
+    // N clients of BERT-base at once: sessions in each process against the CPU executor's one session.
+    const concurrency: ConcurrencyScenario[] = [];
+    const cbert = models.find((m) => m.id === 'bert')!;
+    if (runs('concurrency')) {
+      const s = modeSettings(1);
+      const base = {
+        kind: 'tensorshare' as const,
+        repository,
+        ref: cbert.ref,
+        sessionOptions: s['fast-run'].sessionOptions,
+      };
+      const plans = [
+        {
+          id: 'fast-run',
+          label: 'tensorshare fast-run, a session in each process (1 intra-op thread)',
+          opener: { ...base, store: stores.shm, mode: 'fast-run' as const },
+        },
+        {
+          id: 'cpu-executor',
+          label: "tensorshare, the daemon's CPU executor (one session, device batching)",
+          opener: { ...base, store: stores.executor, mode: 'fast-open' as const, executor: 'cpu' as const },
+        },
+      ];
+      for (const p of plans)
+        concurrency.push({
+          id: p.id,
+          label: p.label,
+          clients: CONCURRENT_CLIENTS,
+          runsPerClient: CONCURRENT_RUNS,
+          rows: [],
+        });
+      for (let rep = 0; rep < Math.max(2, Math.ceil(reps / 2)); rep++)
+        for (let k = 0; k < plans.length; k++) {
+          const i = (rep + k) % plans.length;
+          const sc = concurrency[i]!;
+          if (sc.error) continue;
+          try {
+            sc.rows.push(
+              await runConcurrent(
+                { opener: plans[i]!.opener, inputs: cbert.inputs(1), steadyRuns: 0, concurrentRuns: CONCURRENT_RUNS },
+                CONCURRENT_CLIENTS,
+                300_000,
+              ),
+            );
+          } catch (e) {
+            sc.error = (e as Error).message;
+            log(`coldphases concurrency ${sc.id}: ${sc.error}`);
+          }
+        }
+      log('coldphases: concurrency done');
     }
 
     // The instance path: the bundled ocr function and a BERT-base raw tensor function.
@@ -594,6 +699,7 @@ export async function runColdPhases(o: {
       reps,
       phases,
       instances,
+      concurrency,
     };
   } finally {
     await executorDaemon?.stop();
@@ -642,8 +748,8 @@ async function main(): Promise<void> {
   const outArg = args.indexOf('--out');
   const onlyArg = args.indexOf('--only');
   const only = onlyArg >= 0 ? (args[onlyArg + 1] as ColdPhasesPart) : undefined;
-  if (only !== undefined && only !== 'phases' && only !== 'instances')
-    throw new Error(`--only takes 'phases' or 'instances', not '${only}'`);
+  if (only !== undefined && only !== 'phases' && only !== 'concurrency' && only !== 'instances')
+    throw new Error(`--only takes 'phases', 'concurrency' or 'instances', not '${only}'`);
   const repsArg = args.indexOf('--reps');
   const reps = repsArg >= 0 ? Number(args[repsArg + 1]) : undefined;
   if (reps !== undefined && !(Number.isInteger(reps) && reps > 0)) throw new Error('--reps takes a positive integer');

@@ -14,6 +14,18 @@ export interface PhaseTask {
   opener: Opener;
   inputs: InputSpec[];
   steadyRuns: number;
+  /**
+   * Concurrent clients (coldphases' concurrency part): after the first run the worker says `ready`, waits for `go`,
+   * runs this many times and reports each run's time and its start and end marks instead of a phase report.
+   */
+  concurrentRuns?: number;
+}
+
+export interface ConcurrentReport {
+  runsMs: number[];
+  /** ns marks (CLOCK_MONOTONIC, shared with the parent) as decimal strings. */
+  start: string;
+  end: string;
 }
 
 export interface PhaseReport {
@@ -73,6 +85,7 @@ async function main(): Promise<void> {
   const c1 = process.cpuUsage();
   const f1 = minorFaults();
   const pmd = pmdMappedKb();
+  if (t.concurrentRuns) return concurrent(t.concurrentRuns, () => session.run(feeds));
   // auto: the steady state is the session after its switch to fast-run.
   if (switched) {
     await switched;
@@ -101,6 +114,21 @@ async function main(): Promise<void> {
     systemMs: { first: (c1.system - c0.system) / 1000, second: (c3.system - c2.system) / 1000 },
     pmdMappedKb: pmd,
   };
+  process.send!(report, undefined, undefined, () => process.exit(0));
+}
+
+/** One of N clients at once: ready, then on `go` its runs back to back. */
+async function concurrent(runs: number, run: () => Promise<unknown>): Promise<void> {
+  process.send!({ ready: true });
+  await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  const runsMs: number[] = [];
+  const begin = now();
+  for (let i = 0; i < runs; i++) {
+    const a = performance.now();
+    await run();
+    runsMs.push(performance.now() - a);
+  }
+  const report: ConcurrentReport = { runsMs, start: begin, end: now() };
   process.send!(report, undefined, undefined, () => process.exit(0));
 }
 
