@@ -8,6 +8,9 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { packageRoot } from '../paths.js';
+import { testEnv } from '../testing/env.js';
 import ort from 'onnxruntime-node';
 import { open } from '../client/open.js';
 import { openSession } from '../client/open-session.js';
@@ -67,6 +70,30 @@ describe('CPU executor', () => {
       // The GPU tier is not involved: no devices status, and the model is in the host store as the executor's weights.
       assert.equal(readDevicesStatus(store), undefined);
       assert.deepEqual((await e.c.list()).find((x) => x.model === 'mm:1')?.residentModes, ['fast-open']);
+      // The tools show it: ls (JSON and table) and inspect.
+      const cli = (...args: string[]) => {
+        const r = spawnSync(
+          process.execPath,
+          [
+            path.join(packageRoot, 'bin', 'tensorshare.js'),
+            ...args,
+            '--repository',
+            e!.roots.repository,
+            '--store',
+            store,
+          ],
+          { encoding: 'utf8', env: testEnv() },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout;
+      };
+      const listed = (JSON.parse(cli('ls', '--json')) as { name: string; cpuExecutor: { clients: number }[] }[]).find(
+        (x) => x.name === 'mm',
+      );
+      assert.equal(listed?.cpuExecutor.length, 1);
+      assert.equal(listed?.cpuExecutor[0]?.clients, 3);
+      assert.match(cli('ls'), /mm:1 .* cpu-executor \S+ \S+/);
+      assert.match(cli('inspect', 'mm'), /CPU executor: cpu-executor \S+ \S+ \(measured, 3 clients\)/);
       // An in-process open (daemonless openSession over the same store) gets the resident session too.
       const s = await openSession('mm', { repository: e.roots.repository, store, executor: 'cpu' });
       const x = Float32Array.from({ length: 64 }, (_, i) => i / 64);

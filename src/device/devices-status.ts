@@ -37,8 +37,13 @@ export function residencyOf(status: DevicesStatus | undefined, model: string): D
   return out;
 }
 
-/** One line for a table cell: `gpu0 662.0 MiB pinned`, `-` when on no device. */
-export function residencyCell(r: readonly DeviceResidency[], formatBytes: (n: number) => string): string {
+/** One line for a table cell: `gpu0 662.0 MiB pinned` (the CPU executor: `cpu-executor 412.0 MiB`), `-` when on none. */
+export function residencyCell(
+  r: readonly DeviceResidency[],
+  formatBytes: (n: number) => string,
+  tier: ExecutorTier = 'gpu',
+): string {
   if (!r.length) return '-';
-  return r.map((x) => `gpu${x.device} ${formatBytes(x.bytes)}${x.pinned ? ' pinned' : ''}`).join(', ');
+  const where = (x: DeviceResidency) => (tier === 'cpu' ? 'cpu-executor' : `gpu${x.device}`);
+  return r.map((x) => `${where(x)} ${formatBytes(x.bytes)}${x.pinned ? ' pinned' : ''}`).join(', ');
 }

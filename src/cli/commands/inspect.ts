@@ -6,7 +6,7 @@ import { usersByFile } from '../../store/maintenance.js';
 import { action, emit, table } from '../output.js';
 import { formatBytes } from '../../bytes.js';
 import { roots } from '../context.js';
-import { readDevicesStatus, residencyCell, residencyOf } from '../../device/devices-status.js';
+import { type DeviceResidency, readDevicesStatus, residencyCell, residencyOf } from '../../device/devices-status.js';
 
 export function registerInspect(program: Command): void {
   program
@@ -32,6 +32,7 @@ export function registerInspect(program: Command): void {
           variants,
           modes: modeAvailability(m, variants),
           gpu: residencyOf(readDevicesStatus(store), self),
+          cpuExecutor: residencyOf(readDevicesStatus(store, 'cpu'), self),
         };
         const shape = (s: unknown[] | null) => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '?');
         emit(opts, result, (r) =>
@@ -40,7 +41,8 @@ export function registerInspect(program: Command): void {
             `source ${r.source.file} (${formatBytes(r.source.bytes)}), producer '${r.producer}', IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(' ')}`,
             `default mode ${r.defaultMode}; fast-run variants: ${r.variants.map((v) => `${v.ortVersion}/${v.target}${v.status === 'unavailable' ? ` (unavailable: ${v.reason ?? 'no reason recorded'}; opens use fast-open)` : ''}`).join(', ') || 'none yet'}`,
             sharingLine(r.sharing),
-            `GPU: ${r.gpu.length ? r.gpu.map((g) => `${residencyCell([g], formatBytes)} (${g.measured ? 'measured' : 'estimated from the manifest'}, ${g.clients} client${g.clients === 1 ? '' : 's'})`).join('; ') : 'not resident on a device'}`,
+            ...r.cpuExecutor.map((g) => `CPU executor: ${residencyCell([g], formatBytes, 'cpu')} ${residencyNote(g)}`),
+            `GPU: ${r.gpu.length ? r.gpu.map((g) => `${residencyCell([g], formatBytes)} ${residencyNote(g)}`).join('; ') : 'not resident on a device'}`,
             '',
             table([['MODE', 'AVAILABLE', 'WHY'], ...r.modes.map((x) => [x.mode, x.available ? 'yes' : 'no', x.why])]),
             '',
@@ -169,4 +171,9 @@ export function modeAvailability(
             : 'no mode can load this model',
       };
   return [fastOpen, fastRun, auto];
+}
+
+/** `(measured, 2 clients)`: where a resident model's bytes come from, and who holds it. */
+function residencyNote(g: DeviceResidency): string {
+  return `(${g.measured ? 'measured' : 'estimated from the manifest'}, ${g.clients} client${g.clients === 1 ? '' : 's'})`;
 }

@@ -17,6 +17,7 @@ export function registerLs(program: Command): void {
         const { repo, storeLayout, store } = roots(cmd);
         const models = await listModels(repo);
         const devices = readDevicesStatus(store);
+        const cpuExecutor = readDevicesStatus(store, 'cpu');
         const key = fastRunKey();
         const rows = await Promise.all(
           models.map(async (m) => ({ m, modes: await residentModes(storeLayout, m, key) })),
@@ -31,6 +32,7 @@ export function registerLs(program: Command): void {
             resident: modes.length > 0,
             residentModes: modes,
             gpu: residencyOf(devices, `${m.name}:${m.version}`),
+            cpuExecutor: residencyOf(cpuExecutor, `${m.name}:${m.version}`),
             createdAt: m.createdAt,
           })),
         );
@@ -38,14 +40,16 @@ export function registerLs(program: Command): void {
           r.length === 0
             ? `no models in ${repo.root}`
             : table([
-                ['MODEL', 'TENSORS', 'SIZE', 'MODE', 'RESIDENT', 'GPU', 'DIGEST'],
+                ['MODEL', 'TENSORS', 'SIZE', 'MODE', 'RESIDENT', 'EXECUTOR', 'DIGEST'],
                 ...r.map((x) => [
                   `${x.name}:${x.version}`,
                   x.tensors,
                   formatBytes(x.bytes),
                   x.defaultMode,
                   x.resident ? x.residentModes.join(', ') : 'no',
-                  residencyCell(x.gpu, formatBytes),
+                  [residencyCell(x.gpu, formatBytes), residencyCell(x.cpuExecutor, formatBytes, 'cpu')]
+                    .filter((c) => c !== '-')
+                    .join(', ') || '-',
                   x.digest.slice(0, 12),
                 ]),
               ]),
