@@ -42,7 +42,7 @@ import { writeResultsJson, writeSectionMarkdown } from './report.js';
 import { coldPhasesSection } from './coldphases-report.js';
 import { modeSettings } from './settings.js';
 import { storeSessionOptions, type SessionOptions } from '../store/ort-options.js';
-import { median } from './stats.js';
+import { median, percentile } from './stats.js';
 
 const WORKER = fileURLToPath(new URL('./phase-worker.js', import.meta.url));
 const THP_MALLOC = 'glibc.malloc.hugetlb=1';
@@ -132,19 +132,24 @@ async function tryMountHuge(dir: string): Promise<{ mounted: boolean; detail: st
   }
 }
 
+/** A phase worker for `task`; `env` adds to (undefined: removes from) this process's environment and WORKER_ENV. */
+function forkWorker(task: PhaseTask, env: Record<string, string | undefined> = {}) {
+  const full: NodeJS.ProcessEnv = { ...process.env, ...WORKER_ENV };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete full[k];
+    else full[k] = v;
+  }
+  return fork(WORKER, [JSON.stringify(task)], {
+    env: full,
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+}
+
 function runPhase(task: PhaseTask, env: Record<string, string | undefined>, timeoutMs: number): Promise<PhaseRow> {
   return new Promise((resolve, reject) => {
-    const full: NodeJS.ProcessEnv = { ...process.env, ...WORKER_ENV };
-    for (const [k, v] of Object.entries(env)) {
-      if (v === undefined) delete full[k];
-      else full[k] = v;
-    }
     const spawnedAt = process.hrtime.bigint();
-    const child = fork(WORKER, [JSON.stringify(task)], {
-      env: full,
-      execArgv: [],
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
+    const child = forkWorker(task, env);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     let done = false;
     child.on('message', (m: PhaseReport | { error: string }) => {
@@ -183,10 +188,7 @@ async function runConcurrent(
   clients: number,
   timeoutMs: number,
 ): Promise<ConcurrencyScenario['rows'][number]> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...WORKER_ENV };
-  const children = Array.from({ length: clients }, () =>
-    fork(WORKER, [JSON.stringify(task)], { env, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
-  );
+  const children = Array.from({ length: clients }, () => forkWorker(task));
   const timer = setTimeout(() => {
     for (const c of children) c.kill('SIGKILL');
   }, timeoutMs);
@@ -202,11 +204,11 @@ async function runConcurrent(
     const got = (await Promise.all(reports)) as unknown as ConcurrentReport[];
     const start = got.reduce((a, r) => (BigInt(r.start) < a ? BigInt(r.start) : a), BigInt(got[0]!.start));
     const end = got.reduce((a, r) => (BigInt(r.end) > a ? BigInt(r.end) : a), BigInt(got[0]!.end));
-    const runs = got.flatMap((r) => r.runsMs).sort((a, b) => a - b);
+    const runs = got.flatMap((r) => r.runsMs);
     return {
       requestsPerSecond: runs.length / (Number(end - start) / 1e9),
       p50Ms: median(runs),
-      p90Ms: runs[Math.min(runs.length - 1, Math.floor(runs.length * 0.9))]!,
+      p90Ms: percentile(runs, 90),
     };
   } finally {
     clearTimeout(timer);
