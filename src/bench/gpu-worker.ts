@@ -40,6 +40,8 @@ export interface GpuWorkerArgs {
   batches?: number[];
   /** ts: how the device session hands out outputs (DeviceSessionOptions.outputs). */
   outputs?: 'copy' | 'view';
+  /** ts: how long a run keeps the process awake for its answer (DeviceSessionOptions.awakeMs; default its own). */
+  awakeMs?: number;
   runs?: number;
   /** loop: start at this epoch ms, run for durationMs. */
   startAt?: number;
@@ -114,6 +116,7 @@ if (args.kind === 'plain' && args.thread === 'worker') {
     env: {},
     sessionOptions: { executionProviders: ['cuda'] },
     deviceOutputs: args.outputs,
+    deviceAwakeMs: args.awakeMs,
   });
   run = (f) => m.session.run(f);
   release = () => m.release();

@@ -263,7 +263,16 @@ export async function runGpuBench(o: GpuBenchOptions) {
             what: "private session with the executor's settings (intra/inter-op threads 1, no spinning; its glibc malloc settings)",
             args: { ...plain(share), executorThreads: true },
           },
-          { key: 'executor', what: 'executor (pack, gpuSpinMs 2), outputs copied', args: ts(share, d) },
+          {
+            key: 'executor',
+            what: 'executor (pack, gpuSpinMs 2: its threads and the client stay awake for answers), outputs copied',
+            args: ts(share, d),
+          },
+          {
+            key: 'executorClientAsleep',
+            what: 'executor (pack), the client sleeps while it waits (awakeMs 0), copied',
+            args: { ...ts(share, d), awakeMs: 0 },
+          },
           {
             key: 'executorViews',
             what: 'executor (pack), outputs as views',
@@ -279,7 +288,11 @@ export async function runGpuBench(o: GpuBenchOptions) {
             what: 'executor (fifo), outputs as views',
             args: { ...ts(share, fifo.daemon), outputs: 'view' },
           },
-          { key: 'executorNoSpin', what: 'executor (pack), gpuSpinMs 0, copied', args: ts(share, noSpin.daemon) },
+          {
+            key: 'executorNoSpin',
+            what: 'executor (pack), gpuSpinMs 0: nothing stays awake, copied',
+            args: ts(share, noSpin.daemon),
+          },
           ...(unpinned
             ? [
                 {
@@ -766,6 +779,7 @@ export function markdown(r: GpuReport): string {
       executorInlineViews: 'fifo, views',
       executorUnpinned: 'copy, gpuCpus off',
       executorNoSpin: 'copy, gpuSpinMs 0',
+      executorClientAsleep: 'copy, client asleep',
     };
     for (const [path_, by] of Object.entries(stages).map(([k, v]) => [labels[k] ?? k, v] as const))
       for (const [b, t] of Object.entries(by ?? {}))

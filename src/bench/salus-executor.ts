@@ -29,6 +29,7 @@ export interface StandaloneExecutorOptions {
   policy: NonNullable<ExecutorInit['policy']>;
   laneBudget?: ExecutorInit['laneBudget'];
   weights?: ExecutorInit['weights'];
+  spinMs?: ExecutorInit['spinMs'];
 }
 
 export interface StandaloneExecutor {
@@ -38,7 +39,7 @@ export interface StandaloneExecutor {
   unload(name: string): Promise<number>;
   open(
     name: string,
-    o?: Pick<DeviceSessionOptions, 'priority' | 'tenant' | 'outputs' | 'policy'>,
+    o?: Pick<DeviceSessionOptions, 'priority' | 'tenant' | 'outputs' | 'policy' | 'awakeMs'>,
   ): Promise<DeviceSession>;
   /** The executor's last stats (they arrive every second). */
   stats(): ExecutorStats | undefined;
@@ -64,6 +65,7 @@ export async function startStandaloneExecutor(o: StandaloneExecutorOptions): Pro
       policy: o.policy,
       laneBudget: o.laneBudget,
       weights: o.weights,
+      spinMs: o.spinMs,
     },
     {
       admit: (id, model) => {

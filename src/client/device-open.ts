@@ -25,6 +25,8 @@ export interface DeviceRunOptions {
   devicePolicy?: DeviceSessionOptions['policy'];
   /** 'copy' (default): outputs are copied out of shared memory; 'view': views of it until disposed (DeviceSessionOptions.outputs). */
   deviceOutputs?: DeviceSessionOptions['outputs'];
+  /** How long a run keeps this process's event loop awake for the executor's answer (DeviceSessionOptions.awakeMs). */
+  deviceAwakeMs?: number;
 }
 
 export async function openOnDevice(ref: string, o: DeviceSessionOptions): Promise<DeviceBackedSession> {

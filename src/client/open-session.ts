@@ -122,6 +122,7 @@ async function openOnDeviceOfStore(
     tenant: options.deviceTenant,
     policy: options.devicePolicy,
     outputs: options.deviceOutputs,
+    awakeMs: options.deviceAwakeMs,
   });
   return {
     session,

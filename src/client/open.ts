@@ -161,6 +161,7 @@ async function openDeviceModel(
     tenant: options.deviceTenant,
     policy: options.devicePolicy,
     outputs: options.deviceOutputs,
+    awakeMs: options.deviceAwakeMs,
   });
   const t1 = performance.now();
   const io = session.device.model;

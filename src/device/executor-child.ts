@@ -21,6 +21,7 @@ import type {
   ModelIo,
 } from './protocol.js';
 import { parseDevicePolicy } from '../sched/device-policy.js';
+import { createAwake } from './awake.js';
 import { createDeviceLanes } from './device-lanes.js';
 import { inThreadSessions, workerSessions } from './ort-session.js';
 import { loadResident, type ResidentModel } from './resident-model.js';
@@ -32,6 +33,11 @@ type Ort = typeof import('onnxruntime-node');
 const STATS_INTERVAL_MS = 1000;
 /** gpuSpinMs's default on a GPU: a session thread polls this long for its next run after an answer (session-worker.ts). */
 const DEFAULT_SPIN_MS = 2;
+/**
+ * With spinning on, the executor's event loop stays awake while a run is in flight, for at most this long (awake.ts):
+ * the session thread's answer is then read without a wake-up. A longer run pays one wake-up, a small part of it.
+ */
+const RUN_AWAKE_MS = 50;
 
 const toDaemon = (m: ExecutorToDaemon) => process.send?.(m);
 
@@ -98,6 +104,10 @@ async function main(init: ExecutorInit): Promise<void> {
     provider: init.provider,
     ...(cpus.length ? { cpus } : {}),
   });
+  const spinMs = init.spinMs ?? (init.provider === 'cuda' ? DEFAULT_SPIN_MS : 0);
+  // The event loop stays awake while runs are in flight and spinMs after each answer: a client's next request and a
+  // session thread's answer are then read as they arrive, not after this thread has been woken.
+  const awake = createAwake();
   const budget = init.laneBudget;
   const policy = init.policy ?? 'pack';
   const lanes = createDeviceLanes({
@@ -119,10 +129,7 @@ async function main(init: ExecutorInit): Promise<void> {
     // A worker thread per session: runs of models in different lanes are on the device at once. Under fifo the
     // device runs one at a time anyway, so sessions run on this thread: no hand-off to and from a worker per run,
     // at the price of this thread being busy while a session loads or runs (requests wait in the socket meanwhile).
-    openSession:
-      policy === 'fifo'
-        ? inThreadSessions(ort)
-        : workerSessions(init.spinMs ?? (init.provider === 'cuda' ? DEFAULT_SPIN_MS : 0)),
+    openSession: policy === 'fifo' ? inThreadSessions(ort) : workerSessions(spinMs),
     onBatch: (n: number) => {
       batchSizes[n] = (batchSizes[n] ?? 0) + 1;
     },
@@ -198,7 +205,7 @@ async function main(init: ExecutorInit): Promise<void> {
       c.reader = openRegion(m.region);
       c.out = createRegion(init.regionDir, 'out');
       c.token = m.token;
-      return { id: m.id, ok: true, region: c.out.path };
+      return { id: m.id, ok: true, region: c.out.path, awakeMs: spinMs };
     }
     if (m.op === 'load')
       return { id: m.id, ok: true, load: { ...lanes.realtimeLoad(), device: device.index, models: residentNames() } };
@@ -251,6 +258,7 @@ async function main(init: ExecutorInit): Promise<void> {
     const policy = m.policy === undefined ? undefined : parseDevicePolicy(m.policy, "a run's device policy");
     c.running = true;
     const received = performance.now();
+    const endHold = spinMs > 0 ? awake.hold(RUN_AWAKE_MS) : undefined;
     try {
       const out = c.out;
       // The client read the previous answer before it sent this request: its ranges are free again.
@@ -288,6 +296,10 @@ async function main(init: ExecutorInit): Promise<void> {
     } finally {
       c.running = false;
       if (c.gone) closeRegions(c);
+      if (endHold) {
+        endHold();
+        awake.linger(spinMs);
+      }
     }
   }
 

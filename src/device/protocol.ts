@@ -82,6 +82,11 @@ export type ExecutorReply =
       id: number;
       ok: true;
       region?: string;
+      /**
+       * hello: how long the executor keeps its event loop awake after an answer (ms; it also stays awake while a
+       * run is in flight); 0 or absent: it sleeps, so a client gains nothing by staying awake for its answers.
+       */
+      awakeMs?: number;
       model?: ModelIo;
       outputs?: WireTensor[];
       batch?: number;
@@ -127,7 +132,10 @@ export interface ExecutorInit {
   weights?: Record<string, number>;
   /** Where the executor's threads run (cpu-affinity.ts; default auto: the GPU's local CPUs). */
   cpus?: CpuSetting;
-  /** How long a session thread polls for its next run after an answer before it sleeps, ms (session-worker.ts). */
+  /**
+   * How long a session thread polls for its next run after an answer before it sleeps, and the executor's own event
+   * loop stays awake after one, ms (session-worker.ts, awake.ts).
+   */
   spinMs?: number;
 }
 
