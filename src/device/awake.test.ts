@@ -109,6 +109,7 @@ describe('clients stay awake for the answers of an executor that does', () => {
         const [a, b] = await Promise.all([s.run({ x }), own.run({ x })]);
         for (const got of [a, b, await s.run({ x }), await own.run({ x })])
           assert.deepEqual(Array.from(got.y!.data as Float32Array), Array.from(want));
+        assert.equal(s.lastOthers, 0, 'a run alone on the executor');
         await s.release();
         await own.release();
         await assert.rejects(ex.open('m', { awakeMs: -1 }), { code: 'ERR_INVALID_ARGUMENT', message: /awakeMs/ });
@@ -116,4 +117,32 @@ describe('clients stay awake for the answers of an executor that does', () => {
         await ex.stop();
       }
     });
+
+  test('runs that arrive while others are in flight are told so (their next run waits asleep)', async () => {
+    const model = await writeMatMulChain(path.join(dir, 'big.onnx'), { name: 'big', width: 512, depth: 12 }, 3);
+    const ex = await startStandaloneExecutor({
+      dir: fs.mkdtempSync(path.join(dir, 'ex-')),
+      device: { kind: 'fake', index: 0, totalBytes: 2 ** 30 },
+      provider: 'cpu',
+      maxBatchSize: 1,
+      policy: 'fifo',
+      spinMs: 2,
+    });
+    try {
+      await ex.load(model);
+      const sessions = await Promise.all([0, 1, 2, 3].map(() => ex.open('big')));
+      const x = new ort.Tensor('float32', new Float32Array(64 * 512).fill(0.01), [64, 512]);
+      // fifo, one row per batch: the four runs go one after the other, so the later ones arrive behind the first.
+      await Promise.all(sessions.map((s) => s.run({ x })));
+      const seen = sessions.map((s) => s.lastOthers).sort();
+      assert.equal(seen[0], 0, `the first to arrive found none: ${seen}`);
+      assert.ok(seen[3]! >= 1, `a later one found others in flight: ${seen}`);
+      // Alone again: the count goes back to 0.
+      await sessions[3]!.run({ x });
+      assert.equal(sessions[3]!.lastOthers, 0);
+      await Promise.all(sessions.map((s) => s.release()));
+    } finally {
+      await ex.stop();
+    }
+  });
 });

@@ -66,7 +66,8 @@ export interface DeviceSessionOptions {
    * as it arrives instead of after a wake-up (awake.ts; one busy core meanwhile). Default: 20 ms where the executor
    * stays awake between runs itself (a GPU executor with `gpuSpinMs` above 0) and this machine has at least 4 CPUs,
    * else 0: with the executor's two busy threads, a third on 2 CPUs took the core its session thread needed (a run
-   * of 0.5 ms took 4.5 ms there).
+   * of 0.5 ms took 4.5 ms there). A run waits asleep anyway when the executor had other runs in flight as the
+   * session's last run arrived (busy clients need the cores more than a wake-up).
    */
   awakeMs?: number;
 }
@@ -110,6 +111,8 @@ export interface DeviceSession {
   readonly lastPlacement: RunPlacement | undefined;
   /** How long each run keeps this process's event loop awake for its answer (ms; DeviceSessionOptions.awakeMs). */
   readonly awakeMs: number;
+  /** How many other runs the executor had in flight when the last run arrived; above 0, the next run waits asleep. */
+  readonly lastOthers: number;
   /** Runs whose outputs were handed out as views of the mapped segment, and runs whose outputs were copied. */
   readonly outputStats: { views: number; copies: number };
   run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>>;
@@ -485,6 +488,8 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
   const first = await openConnection();
   const model = first.model;
   idle.push(first.c);
+  // The executor had other runs in flight when the last run arrived: the next one sleeps while it waits (others).
+  let lastOthers = 0;
   const awakeMs =
     o.awakeMs ?? (first.c.executorAwakeMs() > 0 && os.availableParallelism() >= AWAKE_MIN_CPUS ? DEFAULT_AWAKE_MS : 0);
 
@@ -519,6 +524,9 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
       return lastPlacement;
     },
     awakeMs,
+    get lastOthers() {
+      return lastOthers;
+    },
     outputStats,
     async run(feeds, fetches) {
       if (released) throw new TensorshareError('ERR_PRECONDITION', `session of ${model.model} was released`);
@@ -530,7 +538,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
       try {
         const inputs = c.region.write(host);
         const t1 = performance.now();
-        const endHold = awake.hold(awakeMs);
+        const endHold = awake.hold(lastOthers > 0 ? 0 : awakeMs);
         const r = await c
           .request({
             op: 'run',
@@ -569,6 +577,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
           result = recycledTensors(ort, reader.read(wire, spares.take), spares);
         }
         lastBatch = r.batch ?? 1;
+        lastOthers = r.others ?? 0;
         const t3 = performance.now();
         lastTiming = r.timing && { ...r.timing, writeMs: t1 - t0, outMs: t3 - t2, totalMs: t3 - t0 };
         lastPlacement = r.placement;

@@ -92,6 +92,7 @@ async function main(init: ExecutorInit): Promise<void> {
   const batchSizes: Record<string, number> = {};
   let admitSeq = 0;
   let loads = 0;
+  let runsInFlight = 0;
 
   const info = (): DeviceInfo => ({
     index: device.index,
@@ -257,6 +258,7 @@ async function main(init: ExecutorInit): Promise<void> {
       throw new TensorshareError('ERR_INVALID_ARGUMENT', 'tenant must be a non-empty string');
     const policy = m.policy === undefined ? undefined : parseDevicePolicy(m.policy, "a run's device policy");
     c.running = true;
+    const others = runsInFlight++;
     const received = performance.now();
     const endHold = spinMs > 0 ? awake.hold(RUN_AWAKE_MS) : undefined;
     try {
@@ -284,6 +286,7 @@ async function main(init: ExecutorInit): Promise<void> {
         ok: true,
         outputs,
         batch: r.batch,
+        others,
         placement: r.placement,
         timing: {
           executorMs: performance.now() - received,
@@ -294,6 +297,7 @@ async function main(init: ExecutorInit): Promise<void> {
         },
       };
     } finally {
+      runsInFlight--;
       c.running = false;
       if (c.gone) closeRegions(c);
       if (endHold) {
