@@ -355,7 +355,7 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'duration',
     computed: '`2ms` on a GPU, `0` for the CPU stand-in (fake devices)',
     description:
-      "how long an executor's session thread keeps polling for the model's next run after an answer before it sleeps (`gpuPolicy` other than fifo): a run handed to a sleeping thread waits for it to wake, and a launch-bound model runs slower on a thread that just woke; `0` never polls (one core busy at most this long after each run)",
+      "how long an executor's session thread keeps polling for the model's next run after an answer before it sleeps (`gpuPolicy` other than fifo), and its event loop stays awake after an answer (and while a run is in flight): a run handed to a sleeping thread waits for it to wake, and a launch-bound model runs slower on a thread that just woke; clients then stay awake for their answers too (on 4 CPUs or more, while no other run is in flight); `0` never polls (one core busy at most this long after each run)",
   }),
   setting({
     key: 'cpuExecutor',
