@@ -78,18 +78,19 @@ describe('createAwake', () => {
 describe('clients stay awake for the answers of an executor that does', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-awake-exec-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  /** An executor on a fake device of 1 GiB, the CPU provider standing in. */
+  const executor = (o: { spinMs: number; policy: 'pack' | 'fifo'; maxBatchSize: number }) =>
+    startStandaloneExecutor({
+      dir: fs.mkdtempSync(path.join(dir, 'ex-')),
+      device: { kind: 'fake', index: 0, totalBytes: 2 ** 30 },
+      provider: 'cpu',
+      ...o,
+    });
 
   for (const spinMs of [2, 0])
     test(`executor with spinMs ${spinMs}: the session's runs ${spinMs ? 'stay awake 20 ms by default (4 CPUs or more)' : 'sleep'}, outputs as a private session's`, async () => {
       const model = await writeMatMulChain(path.join(dir, `m${spinMs}.onnx`), { name: 'm', width: 64, depth: 3 }, 7);
-      const ex = await startStandaloneExecutor({
-        dir: fs.mkdtempSync(path.join(dir, 'ex-')),
-        device: { kind: 'fake', index: 0, totalBytes: 2 ** 30 },
-        provider: 'cpu',
-        maxBatchSize: 8,
-        policy: 'pack',
-        spinMs,
-      });
+      const ex = await executor({ spinMs, policy: 'pack', maxBatchSize: 8 });
       try {
         await ex.load(model);
         const s = await ex.open('m');
@@ -120,14 +121,7 @@ describe('clients stay awake for the answers of an executor that does', () => {
 
   test('runs that arrive while others are in flight are told so (their next run waits asleep)', async () => {
     const model = await writeMatMulChain(path.join(dir, 'big.onnx'), { name: 'big', width: 512, depth: 12 }, 3);
-    const ex = await startStandaloneExecutor({
-      dir: fs.mkdtempSync(path.join(dir, 'ex-')),
-      device: { kind: 'fake', index: 0, totalBytes: 2 ** 30 },
-      provider: 'cpu',
-      maxBatchSize: 1,
-      policy: 'fifo',
-      spinMs: 2,
-    });
+    const ex = await executor({ spinMs: 2, policy: 'fifo', maxBatchSize: 1 });
     try {
       await ex.load(model);
       const sessions = await Promise.all([0, 1, 2, 3].map(() => ex.open('big')));
