@@ -14,14 +14,18 @@ import { testEnv } from '../testing/env.js';
 import ort from 'onnxruntime-node';
 import { open } from '../client/open.js';
 import { openSession } from '../client/open-session.js';
-import { installHook } from '../client/hook.js';
-import { clientSettings } from '../client/settings.js';
 import { readDevicesStatus } from './devices-status.js';
 import { executorFor } from './wants-device.js';
 import { killAll, spawnScriptWorker, type WorkerProc } from '../testing/daemon.js';
 import { writeBatchedMatMul } from '../testing/device.js';
 import { until } from '../testing/until.js';
-import { assertClose, startDaemonEnv, stopDaemonEnv, type DaemonEnv } from '../testing/daemon-env.js';
+import {
+  assertClose,
+  assertHookedSessionOnExecutor,
+  startDaemonEnv,
+  stopDaemonEnv,
+  type DaemonEnv,
+} from '../testing/daemon-env.js';
 
 after(killAll);
 
@@ -125,32 +129,15 @@ describe('CPU executor', () => {
 
   test('the register hook with TENSORSHARE_EXECUTOR=cpu: an unchanged InferenceSession.create(file) runs there', async () => {
     let e: Env | undefined;
-    let uninstall: (() => void) | undefined;
     try {
       e = await setup(['--cpu-executor', '256MiB']);
-      const m = await writeBatchedMatMul(path.join(e.roots.dir, 'app-model.onnx'), 64, 32, 9);
-      const warnings: string[] = [];
-      const client = e.c;
-      uninstall = installHook(ort.InferenceSession, {
-        // The environment is the caller's (the hook reads it at its start): given here, not read from this process.
-        settings: clientSettings({ socket: e.d.socket }, { TENSORSHARE_EXECUTOR: 'cpu' }),
-        client: () => client,
-        warn: (msg) => warnings.push(msg),
-      });
-      const s = await ort.InferenceSession.create(m.file);
-      const x = Float32Array.from({ length: 64 }, (_, i) => i / 64);
-      const y = await s.run({ x: new ort.Tensor('float32', x, [1, 64]) });
-      assertClose(Array.from(y.y!.data as Float32Array), m.reference(x), 'hooked session');
-      assert.deepEqual(warnings, []);
       const store = e.roots.store;
-      const st = await until(() => {
-        const v = readDevicesStatus(store, 'cpu');
-        return v?.devices[0]?.models[0]?.clients === 1 ? v : undefined;
-      }, 10_000);
-      assert.match(st.devices[0]!.models[0]!.model, /^auto-app-model:/);
-      await s.release();
+      await assertHookedSessionOnExecutor(e, {
+        env: { TENSORSHARE_EXECUTOR: 'cpu' },
+        executor: 'CPU executor',
+        resident: () => readDevicesStatus(store, 'cpu')?.devices[0]?.models[0],
+      });
     } finally {
-      uninstall?.();
       await teardown(e);
     }
   });

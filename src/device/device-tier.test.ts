@@ -11,8 +11,6 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { open, type OpenedModel } from '../client/open.js';
 import { openSession } from '../client/open-session.js';
-import { installHook } from '../client/hook.js';
-import { clientSettings } from '../client/settings.js';
 import { spawnSync } from 'node:child_process';
 import { deviceControl } from './device-session.js';
 import { gpuCount } from './memory.js';
@@ -23,7 +21,13 @@ import { killAll, spawnDaemon, spawnScriptWorker, type WorkerProc } from '../tes
 import { writeBatchedMatMul, type BatchedModel } from '../testing/device.js';
 import { tempRoots } from '../testing/tmp.js';
 import { until } from '../testing/until.js';
-import { assertClose, startDaemonEnv, stopDaemonEnv, type DaemonEnv } from '../testing/daemon-env.js';
+import {
+  assertClose,
+  assertHookedSessionOnExecutor,
+  startDaemonEnv,
+  stopDaemonEnv,
+  type DaemonEnv,
+} from '../testing/daemon-env.js';
 
 after(killAll);
 
@@ -204,32 +208,16 @@ describe('device tier (fake device, CPU provider standing in)', () => {
 
   test("the register hook: unchanged InferenceSession.create(file, { executionProviders: ['cuda'] }) runs on the executor", async () => {
     let e: Env | undefined;
-    let uninstall: (() => void) | undefined;
     try {
       e = await setup(['--gpus', 'fake:64MiB']);
-      const m = await writeBatchedMatMul(path.join(e.roots.dir, 'app-model.onnx'), 64, 32, 9);
-      const warnings: string[] = [];
-      const client = e.c;
-      uninstall = installHook(ort.InferenceSession, {
-        settings: clientSettings({ socket: e.d.socket }, {}),
-        client: () => client,
-        warn: (msg) => warnings.push(msg),
-      });
-      const s = await ort.InferenceSession.create(m.file, { executionProviders: ['cuda'] });
-      const x = Float32Array.from({ length: 64 }, (_, i) => i / 64);
-      const y = await s.run({ x: new ort.Tensor('float32', x, [1, 64]) });
-      assertClose(Array.from(y.y!.data as Float32Array), m.reference(x), 'hooked session');
-      assert.deepEqual(warnings, []);
       const env = e;
-      await until(
-        () => device0(env).models[0]?.clients === 1,
-        10_000,
-        'the hooked session is a client of the executor',
-      );
-      assert.match(device0(e).models[0]!.model, /^auto-app-model:/);
-      await s.release();
+      await assertHookedSessionOnExecutor(e, {
+        env: {},
+        options: { executionProviders: ['cuda'] },
+        executor: 'executor of device 0',
+        resident: () => device0(env).models[0],
+      });
     } finally {
-      uninstall?.();
       await teardown(e);
     }
   });
