@@ -101,14 +101,16 @@ export function resize(img: Image, width: number, height: number): Image {
       const x0 = Math.min(img.width - 1, Math.floor(fx));
       const x1 = Math.min(img.width - 1, x0 + 1);
       const wx = fx - x0;
-      const a = (row0 + x0) * 3;
-      const b = (row0 + x1) * 3;
-      const c0 = (row1 + x0) * 3;
-      const d = (row1 + x1) * 3;
+      // The four neighbours' offsets, p<row><column>: p01 is row y0, column x1.
+      const p00 = (row0 + x0) * 3;
+      const p01 = (row0 + x1) * 3;
+      const p10 = (row1 + x0) * 3;
+      const p11 = (row1 + x1) * 3;
       const o = (y * width + x) * 3;
       for (let c = 0; c < 3; c++) {
         const v =
-          (src[a + c]! * (1 - wx) + src[b + c]! * wx) * (1 - wy) + (src[c0 + c]! * (1 - wx) + src[d + c]! * wx) * wy;
+          (src[p00 + c]! * (1 - wx) + src[p01 + c]! * wx) * (1 - wy) +
+          (src[p10 + c]! * (1 - wx) + src[p11 + c]! * wx) * wy;
         out[o + c] = Math.round(v);
       }
     }
