@@ -12,7 +12,7 @@
 //     function and a BERT-base function from zero: spawn -> ready -> first
 //     answer, forking a process and taking a pre-started one.
 // Run: tensorshare bench coldphases [--quick] [--out <dir>] (default: ./docs, --quick: a
-// new temp folder; node dist/src/bench/coldphases.js [--only phases|instances] [--reps n] runs it
+// new temp folder; node dist/src/bench/coldphases.js [--only phases|instances] [--reps n] [--scenarios id,..] runs it
 // too, default a temp folder); docs: the coldphases section of
 // docs/benchmarks.md and docs/bench/coldphases.json).
 import { execFileSync, fork } from 'node:child_process';
@@ -418,6 +418,8 @@ export async function runColdPhases(o: {
   /** Only this part (default both): a re-run of one table. */
   only?: ColdPhasesPart;
   reps?: number;
+  /** Only the instance scenarios whose id contains one of these (e.g. `ocr-fork`): a re-run of some rows. */
+  scenarios?: readonly string[];
 }): Promise<ColdPhasesResults> {
   const { quick, log } = o;
   const reps = o.reps ?? (quick ? 1 : 3);
@@ -661,6 +663,10 @@ export async function runColdPhases(o: {
           },
         );
       }
+      const chosen = o.scenarios?.length
+        ? plans.filter((p) => o.scenarios!.some((id) => p.scenario.id.includes(id)))
+        : plans;
+      plans.splice(0, plans.length, ...chosen);
       instances.push(...plans.map((p) => p.scenario));
       for (let rep = 0; rep < reps; rep++) {
         for (let k = 0; k < plans.length; k++) {
@@ -733,10 +739,11 @@ export async function benchColdPhases(o: {
   out: string;
   only?: ColdPhasesPart;
   reps?: number;
+  scenarios?: readonly string[];
 }): Promise<ColdPhasesResults> {
   const log = (line: string) =>
     process.stderr.write(`[coldphases ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-  const r = await runColdPhases({ quick: o.quick, log, only: o.only, reps: o.reps });
+  const r = await runColdPhases({ quick: o.quick, log, only: o.only, reps: o.reps, scenarios: o.scenarios });
   writeResultsJson(path.join(o.out, 'bench', 'coldphases.json'), r);
   const md = coldPhasesSection(r);
   writeSectionMarkdown(path.join(o.out, 'benchmarks.md'), 'coldphases', md);
@@ -755,10 +762,14 @@ async function main(): Promise<void> {
   const repsArg = args.indexOf('--reps');
   const reps = repsArg >= 0 ? Number(args[repsArg + 1]) : undefined;
   if (reps !== undefined && !(Number.isInteger(reps) && reps > 0)) throw new Error('--reps takes a positive integer');
+  const scenariosArg = args.indexOf('--scenarios');
+  const scenarios = scenariosArg >= 0 ? (args[scenariosArg + 1] ?? '').split(',').filter(Boolean) : undefined;
+  if (scenarios !== undefined && !scenarios.length)
+    throw new Error('--scenarios takes a comma-separated list of instance scenario ids, e.g. ocr-fork-executor');
   const out = path.resolve(
     outArg >= 0 ? args[outArg + 1]! : await fs.mkdtemp(path.join(os.tmpdir(), 'tensorshare-coldphases-report-')),
   );
-  await benchColdPhases({ quick, out, only, reps });
+  await benchColdPhases({ quick, out, only, reps, scenarios });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
