@@ -26,10 +26,9 @@ import {
   type ModelIo,
 } from './protocol.js';
 import { createAwake } from './awake.js';
+import { ortTensorClass, type OrtTensorClass } from '../ort-tensor.js';
 import { hostTensor, typedView } from './tensors.js';
 import { createRegion, mapRegion, regionFolder, type HostTensor, type MappedReader, type Region } from './transfer.js';
-
-type Ort = typeof import('onnxruntime-node');
 
 export interface DeviceSessionOptions {
   /** The daemon's socket; the executor of device N listens beside it. */
@@ -306,10 +305,10 @@ function dropper(count: { left: number; end(): void }): () => void {
 }
 
 /** onnxruntime-node tensors over host bytes. */
-function toTensors(ort: Ort, hosts: readonly HostTensor[]): Record<string, Tensor> {
+function toTensors(TensorClass: OrtTensorClass, hosts: readonly HostTensor[]): Record<string, Tensor> {
   const result: Record<string, Tensor> = {};
   for (const t of hosts)
-    result[t.name] = new ort.Tensor(t.type as 'float32', typedView(t.type, t.bytes) as Float32Array, t.dims);
+    result[t.name] = new TensorClass(t.type as 'float32', typedView(t.type, t.bytes) as Float32Array, t.dims);
   return result;
 }
 
@@ -317,8 +316,12 @@ function toTensors(ort: Ort, hosts: readonly HostTensor[]): Record<string, Tenso
  * Tensors over views of a mapped segment; `end` runs once every one of them is gone: collected, or given back
  * with `dispose()` (onnxruntime's way of saying a tensor's data is done with).
  */
-function lentTensors(ort: Ort, hosts: readonly HostTensor[], end: () => void): Record<string, Tensor> {
-  const result = toTensors(ort, hosts);
+function lentTensors(
+  TensorClass: OrtTensorClass,
+  hosts: readonly HostTensor[],
+  end: () => void,
+): Record<string, Tensor> {
+  const result = toTensors(TensorClass, hosts);
   const count = { left: hosts.filter((t) => t.bytes.byteLength > 0).length, end };
   for (const t of hosts) {
     if (!t.bytes.byteLength) continue;
@@ -363,11 +366,11 @@ function createSpares() {
 
 /** Tensors over copied outputs whose buffers go back to `spares` when disposed (`tensor.dispose()`). */
 function recycledTensors(
-  ort: Ort,
+  TensorClass: OrtTensorClass,
   hosts: readonly HostTensor[],
   spares: ReturnType<typeof createSpares>,
 ): Record<string, Tensor> {
-  const result = toTensors(ort, hosts);
+  const result = toTensors(TensorClass, hosts);
   for (const t of hosts) {
     if (!t.bytes.byteLength) continue;
     const tensor = result[t.name]!;
@@ -451,7 +454,8 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
       'ERR_INVALID_ARGUMENT',
       `awakeMs must be a number of milliseconds, 0 or more, got ${JSON.stringify(o.awakeMs)}`,
     );
-  const ort = (await import('onnxruntime-node')).default as unknown as Ort;
+  // Only the Tensor class: the sessions are the executor's, so this process never loads onnxruntime-node's binding.
+  const TensorClass = ortTensorClass();
   const device = o.tier === 'cpu' ? 0 : (o.device ?? (await placeModel(ref, o)));
   const idle: Connection[] = [];
   const all = new Set<Connection>();
@@ -561,7 +565,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
           lentNow++;
           lent = true;
           outputStats.views++;
-          result = lentTensors(ort, views, () => {
+          result = lentTensors(TensorClass, views, () => {
             done();
             lentNow--;
             giveBackConnection();
@@ -574,7 +578,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
           });
         } else {
           outputStats.copies++;
-          result = recycledTensors(ort, reader.read(wire, spares.take), spares);
+          result = recycledTensors(TensorClass, reader.read(wire, spares.take), spares);
         }
         lastBatch = r.batch ?? 1;
         lastOthers = r.others ?? 0;

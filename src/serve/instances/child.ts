@@ -8,7 +8,6 @@ import { TensorshareError, toWireError } from '../../errors.js';
 import { defaultSocket } from '../../config.js';
 import { executorDevices } from '../../device/protocol.js';
 import { preloadDeviceClient } from '../../client/device-preload.js';
-import { warmUpHandlers } from '../../handlers/warm-up.js';
 import { spillDevice } from '../../sched/fallback.js';
 import { ewma } from '../../sched/profile.js';
 import type { FunctionConfig, FunctionMode } from '../functions/config.js';
@@ -42,6 +41,7 @@ import {
 import { createJsonFormatter } from './json-formatter.js';
 import { loadOpener, loadWarmUp, type OpenedModel } from './opener.js';
 import { quietOrtTelemetry } from '../../ort-telemetry.js';
+import { ortTensorClass, type OrtTensorClass } from '../../ort-tensor.js';
 import type {
   DescribeMessage,
   FromInstance,
@@ -53,13 +53,8 @@ import type {
 
 quietOrtTelemetry();
 
-type Ort = typeof import('onnxruntime-node');
-
 const send = (m: FromInstance) => process.send?.(m);
 
-/** The handler kit's first call is made (handlers/warm-up.ts). */
-let handlersWarm = false;
-let ort: Ort | undefined;
 const opened: OpenedModel[] = [];
 let handler: HandlerModule | undefined;
 let ctx: HandlerContext | undefined;
@@ -156,15 +151,17 @@ process.on('message', (m: ToInstance) => {
 async function preload(m: PreloadMessage): Promise<void> {
   const t0 = performance.now();
   try {
-    ort = (await import('onnxruntime-node')).default as unknown as Ort;
+    // The binding, for the in-process opens of whatever function this process is handed.
+    await import('onnxruntime-node');
     await Promise.all([loadOpener(m.opener), m.device ? preloadDeviceClient() : undefined]);
     const warm = await loadWarmUp(m.opener);
     const w0 = performance.now();
     if (warm) await warm();
     const w1 = performance.now();
     // Idle time: two rounds (the second finds more of the code optimized).
+    // Imported here only: a forked instance does not need the kit's warm-up (nor, without a handler, the kit).
+    const { warmUpHandlers } = await import('../../handlers/warm-up.js');
     await warmUpHandlers(2);
-    handlersWarm = true;
     send({
       type: 'preloaded',
       ms: performance.now() - t0,
@@ -236,14 +233,11 @@ async function start(m: InitMessage): Promise<void> {
         };
       }),
     );
-    // On an executor the opens are round trips and this thread waits for them: the handler kit's first call is made
-    // meanwhile, once the opens are sent (a pre-started process made it at preload).
-    const kitWarm =
-      onExecutor && !handlersWarm
-        ? new Promise((r) => setImmediate(r)).then(() => warmUpHandlers()).catch(() => 0)
-        : undefined;
+    // No handler kit warm-up here (a pre-started process makes it at preload): on an executor the opens are short
+    // round trips, and the warm-up, itself run cold, held this thread past their answers. Forked ocr instances on the
+    // CPU executor answered first in 160 ms without it against 202 ms with it (the first call is slower, the ready
+    // far sooner).
     await opening;
-    await kitWarm;
     if (onGpu && m.config.device === 'auto' && m.models.length) {
       const f: NonNullable<typeof cpuFallback> = {
         running: 0,
@@ -280,7 +274,6 @@ async function start(m: InitMessage): Promise<void> {
       cpuFallback = f;
     }
     const t1 = performance.now();
-    if (m.models.length) ort = (await import('onnxruntime-node')).default as unknown as Ort;
     const aliases = Object.keys(models);
     ctx = {
       function: m.function,
@@ -326,17 +319,17 @@ async function start(m: InitMessage): Promise<void> {
 
 function runner(session: InferenceSession) {
   return async (feeds: Record<string, Feed>, outputNames?: readonly string[]): Promise<Record<string, ModelOutput>> => {
-    ort ??= (await import('onnxruntime-node')).default as unknown as Ort;
-    const o = ort;
+    // The Tensor class only: on an executor the sessions are its own, and this process never loads the binding.
+    const TensorClass = ortTensorClass();
     const t: Record<string, OrtTensor> = {};
-    for (const [k, v] of Object.entries(feeds)) t[k] = toOrt(o, k, v);
+    for (const [k, v] of Object.entries(feeds)) t[k] = toOrt(TensorClass, k, v);
     const out = outputNames?.length ? await session.run(t, outputNames) : await session.run(t);
     return out as unknown as Record<string, ModelOutput>;
   };
 }
 
-function toOrt(o: Ort, name: string, v: Feed): OrtTensor {
-  if (v instanceof o.Tensor) return v;
+function toOrt(TensorClass: OrtTensorClass, name: string, v: Feed): OrtTensor {
+  if (v instanceof TensorClass) return v;
   const dtype =
     v.dtype ?? (v as { type?: string }).type ?? (v.datatype !== undefined ? ortDtypeOf(v.datatype) : undefined);
   const shape = v.shape ?? v.dims;
@@ -346,7 +339,7 @@ function toOrt(o: Ort, name: string, v: Feed): OrtTensor {
     });
   let data = v.data;
   if (dtype === 'string' && Array.isArray(data)) data = data.map((x) => textOf(x as string | Uint8Array));
-  return new o.Tensor(dtype as 'float32', data as Float32Array, shape as number[]);
+  return new TensorClass(dtype as 'float32', data as Float32Array, shape as number[]);
 }
 
 /** A handler context whose models (and ctx.run) are the given ones. */
