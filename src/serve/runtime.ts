@@ -29,6 +29,7 @@ import { createPrestartPool, PRESTART_ESTIMATE_BYTES } from './instances/prestar
 import type { CoreBudget } from '../sched/cores.js';
 import { createLifecycle } from './runtime/lifecycle.js';
 import type { BufferPool } from '../shm/index.js';
+import { EXTRA_CA_CERTS_VAR, instanceEnvironment } from './instances/instance.js';
 import { silentLogger, type Logger } from './runtime/log.js';
 import { createPoolWiring, type RunnerListener } from './runtime/pools.js';
 import { createRepositoryPoller } from './runtime/polling.js';
@@ -85,8 +86,10 @@ export interface RuntimeOptions {
    * (ERR_RESOURCE_EXHAUSTED, as with memory). Default: no accounting.
    */
   cores?: CoreBudget;
-  /** Environment of instance processes (default: this process's). */
+  /** Environment of instance processes (default: this process's), without NODE_EXTRA_CA_CERTS unless `instanceExtraCaCerts`. */
   env?: NodeJS.ProcessEnv;
+  /** Instance processes keep NODE_EXTRA_CA_CERTS (default: they start without it: instances/instance.ts says why). */
+  instanceExtraCaCerts?: boolean;
   /** Users instance processes (and handler describe processes) run as, by function tenant (default: this process's). */
   instanceUsers?: InstanceUsers;
   /**
@@ -192,6 +195,13 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     slots: (fn, n) => runner.slots(fn, n),
     unservable: (fn, e) => runner.unservable(fn, e),
   };
+  const baseEnv = o.env ?? process.env;
+  const instanceEnv = instanceEnvironment(baseEnv, o.instanceExtraCaCerts);
+  if (instanceEnv !== baseEnv)
+    log.info(
+      {},
+      `instances start without ${EXTRA_CA_CERTS_VAR} (Node parses that file at every start); serve --instance-extra-ca-certs keeps it`,
+    );
   const mem = o.memory ?? {};
   const guard = createMemoryGuard({
     budgetBytes: mem.budgetBytes ?? Math.floor((mem.budgetFraction ?? 0.8) * (await readMemAvailable())),
@@ -203,7 +213,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     size: o.prestart ?? 0,
     opener,
     store: paths.store,
-    env: o.env,
+    env: instanceEnv,
     user: o.instanceUsers?.default,
     // Only where the budget still has room for an instance at the default estimate beside it.
     reserve: (id) =>
@@ -231,7 +241,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     listener,
     startTimeoutMs: o.startTimeoutMs ?? 120_000,
     drainTimeoutMs: o.drainTimeoutMs ?? 60_000,
-    env: o.env,
+    env: instanceEnv,
     users: o.instanceUsers,
     readBuffers: o.readBuffers,
     isClosed,
@@ -246,7 +256,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     registry,
     newPool,
     driver,
-    describeHandler: describeHandlerIn(30_000, o.env, o.instanceUsers),
+    describeHandler: describeHandlerIn(30_000, instanceEnv, o.instanceUsers),
     listener,
     emit,
     log,

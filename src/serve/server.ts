@@ -68,6 +68,8 @@ export interface ServeOptions {
   instanceUsers?: InstanceUsers;
   /** Idle pre-started instance processes (RuntimeOptions.prestart); default 1. */
   prestart?: number;
+  /** Instance processes keep NODE_EXTRA_CA_CERTS (RuntimeOptions.instanceExtraCaCerts); default: they start without it. */
+  instanceExtraCaCerts?: boolean;
   /** Model file imports in the background at once (RuntimeOptions.backgroundImports); default 0: imported before serving. */
   backgroundImports?: number;
   /** The gateway's size, time and decode bounds (default: the gateway's). */
@@ -186,6 +188,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     env: o.env,
     instanceUsers: users,
     prestart: o.prestart ?? 1,
+    instanceExtraCaCerts: o.instanceExtraCaCerts,
     readBuffers,
     backgroundImports: o.backgroundImports ?? 0,
     backgroundAfter: listening,
