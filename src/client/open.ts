@@ -7,14 +7,13 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import type { SessionOptions } from '../store/ort-options.js';
 import path from 'node:path';
-import { createTracer } from '../trace.js';
 import { layout } from '../store/layout.js';
 import { cannotWrite, cutBytesOf, cutsDone, cuttableTensors, openWindow } from '../store/originals.js';
 import { createStoreSession } from './create-session.js';
 
 /** For serve's pre-started instances when they open through the daemon (serve/instances/opener.ts `warmUp`). */
 export { warmUp } from './create-session.js';
-import { DaemonClient, type ClientLease, type DaemonClientOptions } from './daemon-client.js';
+import type { ClientLease, DaemonClient, DaemonClientOptions } from './daemon-client.js';
 import type { DeviceRunOptions } from './device-open.js';
 import { clientSettings } from './settings.js';
 import { executorFor } from '../device/wants-device.js';
@@ -42,28 +41,11 @@ export interface OpenedModel {
   release(): Promise<void>;
 }
 
-// The process's connections, one per (socket, token): a daemon ties leases to
-// a client's Attach stream, and one stream per process is the design.
-const shared = new Map<string, DaemonClient>();
-
-export function sharedClient(options: DaemonClientOptions = {}): DaemonClient {
-  const s = clientSettings(options, options.env);
-  const key = `${s.socket}\0${s.token ?? ''}`;
-  let c = shared.get(key);
-  if (!c) {
-    c = new DaemonClient({
-      ...options,
-      trace: options.trace ?? createTracer(s.profile, `tensorshare client ${process.argv[1] ?? ''}`),
-    });
-    shared.set(key, c);
-  }
-  return c;
-}
-
 export async function open(ref: string, options: OpenOptions = {}): Promise<OpenedModel> {
   const onExecutor = executorFor(options.sessionOptions, options.executor);
   if (onExecutor) return openDeviceModel(ref, onExecutor, options);
-  const client = options.client ?? sharedClient(options);
+  // The daemon client (gRPC) only here: the device path never needs it.
+  const client = options.client ?? (await import('./shared-client.js')).sharedClient(options);
   const t0 = performance.now();
   const lease = await client.open(ref, { mode: options.mode, ownWindow: true });
   const t1 = performance.now();

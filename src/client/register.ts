@@ -3,7 +3,7 @@
 // Configured by environment only (settings.ts); TENSORSHARE_ENABLED=false
 // turns it off.
 import { installHook, onnxruntimeModules } from './hook.js';
-import { sharedClient } from './open.js';
+import { sharedClient } from './shared-client.js';
 import { clientSettings } from './settings.js';
 
 const settings = clientSettings({}, process.env, 1000);

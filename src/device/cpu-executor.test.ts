@@ -55,6 +55,8 @@ describe('CPU executor', () => {
       for (const w of workers) {
         const ready = await w.waitFor((ev) => ev.event === 'ready');
         assertClose(ready.y as number[], m.reference(Float32Array.from(ready.x as number[])), `worker ${w.pid}`);
+        // Sessions and their runtime live in the executor: the client loads neither onnxruntime-node's binding nor gRPC.
+        assert.deepEqual(ready.loaded, { ortBinding: false, grpc: false }, `worker ${w.pid} loaded`);
       }
       const store = e.roots.store;
       const st = await until(() => {

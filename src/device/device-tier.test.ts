@@ -67,6 +67,8 @@ describe('device tier (fake device, CPU provider standing in)', () => {
       for (const w of workers) {
         const ready = await w.waitFor((ev) => ev.event === 'ready');
         assertClose(ready.y as number[], m.reference(Float32Array.from(ready.x as number[])), `worker ${w.pid}`);
+        // Sessions and their runtime live in the executor: the client loads neither onnxruntime-node's binding nor gRPC.
+        assert.deepEqual(ready.loaded, { ortBinding: false, grpc: false }, `worker ${w.pid} loaded`);
       }
       const env = e;
       await until(() => device0(env).models[0]?.clients === 4, 10_000, 'four clients on the resident model');

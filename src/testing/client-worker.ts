@@ -4,7 +4,8 @@
 // `status`, `exit`. Spawned by spawnWorker (daemon.ts).
 import readline from 'node:readline';
 import ort from 'onnxruntime-node';
-import { open, sharedClient } from '../client/open.js';
+import { open } from '../client/open.js';
+import { sharedClient } from '../client/shared-client.js';
 import type { OpenMode } from '../store/manifest.js';
 
 interface Args {

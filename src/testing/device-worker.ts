@@ -3,9 +3,11 @@
 // device executor; with `executor: 'cpu'`, to the daemon's CPU executor), runs it, and reports on stdout as JSON lines. With
 // `loop` it keeps running and reports every failure's code (the executor
 // SIGKILL test). Commands on stdin: `exit`.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import readline from 'node:readline';
-import ort from 'onnxruntime-node';
-import { open, sharedClient } from '../client/open.js';
+import { open } from '../client/open.js';
+import { ortTensorClass } from '../ort-tensor.js';
 
 interface Args {
   socket: string;
@@ -20,19 +22,25 @@ interface Args {
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const say = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ pid: process.pid, ...o })}\n`);
 
-const client = sharedClient({ socket: args.socket, name: `device-worker-${process.pid}`, env: {} });
+// No daemon client: the executor's socket is the whole device path.
 const m = await open(args.model, {
-  client,
   socket: args.socket,
   env: {},
   ...(args.executor ? { executor: args.executor } : { sessionOptions: { executionProviders: ['cuda'] } }),
 });
+const Tensor = ortTensorClass();
 const x = Float32Array.from({ length: args.rows * args.batch }, (_, i) => ((i * 31 + args.seed) % 17) / 17);
 const run = async () => {
-  const out = await m.session.run({ x: new ort.Tensor('float32', x, [args.batch, args.rows]) });
+  const out = await m.session.run({ x: new Tensor('float32', x, [args.batch, args.rows]) });
   return Array.from(out.y!.data as Float32Array);
 };
-say({ event: 'ready', x: Array.from(x), y: await run() });
+const y = await run();
+// What this process loaded for it: an executor's client needs neither onnxruntime-node's binding nor gRPC.
+const loaded = {
+  ortBinding: fs.readFileSync('/proc/self/maps', 'utf8').includes('onnxruntime_binding.node'),
+  grpc: Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/@grpc/')),
+};
+say({ event: 'ready', x: Array.from(x), y, loaded });
 let stop = false;
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() === 'exit') {
