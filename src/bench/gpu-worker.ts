@@ -4,13 +4,16 @@
 // executor (`ts`: open() with executionProviders ['cuda']). Reports JSON
 // lines on stdout: `first` (times since the process started), then per mode
 // `steady` latencies, `loop` counts, or it `hold`s until stdin says exit.
+import { performance } from 'node:perf_hooks';
 import readline from 'node:readline';
-import ort from 'onnxruntime-node';
+import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import type { DeviceBackedSession } from '../client/device-open.js';
-import { open, sharedClient } from '../client/open.js';
+import { open } from '../client/open.js';
+import { sharedClient } from '../client/shared-client.js';
 import { preloadDeviceClient } from '../client/device-preload.js';
 import { workerSessions } from '../device/ort-session.js';
 import { bytesOf } from '../device/tensors.js';
+import { ortTensorClass } from '../ort-tensor.js';
 
 export interface GpuWorkerArgs {
   kind: 'plain' | 'ts';
@@ -51,20 +54,22 @@ export interface GpuWorkerArgs {
 const args = JSON.parse(process.argv[2] ?? '{}') as GpuWorkerArgs;
 const say = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ pid: process.pid, ...o })}\n`);
 const sinceStart = () => performance.now();
+// The Tensor class only: a `ts` process, like any executor client, never loads onnxruntime-node's binding.
+const Tensor = ortTensorClass();
 
-function feeds(batch: number): Record<string, ort.Tensor> {
-  const f: Record<string, ort.Tensor> = {};
+function feeds(batch: number): Record<string, OrtTensor> {
+  const f: Record<string, OrtTensor> = {};
   for (const i of args.inputs) {
     const shape = [batch, ...i.shape.slice(1)];
     const n = shape.reduce((a, b) => a * b, 1);
     if (i.dtype === 'int64')
-      f[i.name] = new ort.Tensor(
+      f[i.name] = new Tensor(
         'int64',
         BigInt64Array.from({ length: n }, (_, k) => BigInt(i.name.includes('mask') ? 1 : (k * 7) % 1000)),
         shape,
       );
     else
-      f[i.name] = new ort.Tensor(
+      f[i.name] = new Tensor(
         'float32',
         Float32Array.from({ length: n }, (_, k) => Math.sin(k) * 0.5),
         shape,
@@ -77,7 +82,7 @@ function feeds(batch: number): Record<string, ort.Tensor> {
 // is in the whole process's time (spawn to first result), not in the open's.
 if (args.kind === 'ts') await preloadDeviceClient();
 const t0 = sinceStart();
-let run: (f: Record<string, ort.Tensor>) => Promise<Record<string, ort.Tensor>>;
+let run: (f: Record<string, OrtTensor>) => Promise<Record<string, OrtTensor>>;
 let release: () => Promise<void>;
 /** ts: where the last run's time went (DeviceSession.lastTiming). */
 let stagesOf: () => Record<string, number> | undefined = () => undefined;
@@ -92,7 +97,7 @@ if (args.kind === 'plain' && args.thread === 'worker') {
       bytes: new Uint8Array(bytesOf(t.data as ArrayBufferView)),
     }));
     const { outputs: out } = await s.run(feeds, undefined, {});
-    return Object.fromEntries(out.map((t) => [t.name, new ort.Tensor('uint8', t.bytes, [t.bytes.byteLength])]));
+    return Object.fromEntries(out.map((t) => [t.name, new Tensor('uint8', t.bytes, [t.bytes.byteLength])]));
   };
   release = () => s.release();
 } else if (args.kind === 'plain') {
@@ -100,6 +105,7 @@ if (args.kind === 'plain' && args.thread === 'worker') {
     ...args.sessionConfig,
     ...(args.executorThreads ? { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } : {}),
   };
+  const ort = (await import('onnxruntime-node')).default;
   const s = await ort.InferenceSession.create(args.model, {
     executionProviders: [args.provider ?? 'cuda'],
     logSeverityLevel: 3,
@@ -132,16 +138,26 @@ await run(one);
 const t2 = sinceStart();
 // ts: the open's parts (reaching the executor, the admit) and the first run's stages.
 const parts = args.kind === 'ts' ? { openParts: openPartsOf(), firstRunStages: stagesOf() } : {};
-say({ event: 'first', openMs: t1 - t0, firstRunMs: t2 - t1, sinceStartMs: t2, ...parts });
+// Where a fresh process's time went before the open: Node's own start, then the imports (and, ts, the device client).
+const bootMs = performance.nodeTiming.bootstrapComplete;
+say({
+  event: 'first',
+  openMs: t1 - t0,
+  firstRunMs: t2 - t1,
+  sinceStartMs: t2,
+  bootMs,
+  importsMs: t0 - bootMs,
+  ...parts,
+});
 
 /** The first output's values at every 997th element (and their count): the benchmark compares the paths' results. */
-function sampleOf(r: Record<string, ort.Tensor>): number[] {
+function sampleOf(r: Record<string, OrtTensor>): number[] {
   const data = Object.values(r)[0]?.data as Float32Array | undefined;
   return data ? [data.length, ...Array.from({ length: Math.ceil(data.length / 997) }, (_, k) => data[k * 997]!)] : [];
 }
 
 if (args.after === 'rounds') {
-  const inputsBy = new Map<number, Record<string, ort.Tensor>>();
+  const inputsBy = new Map<number, Record<string, OrtTensor>>();
   const lines = readline.createInterface({ input: process.stdin });
   say({ event: 'ready' });
   for await (const line of lines) {
@@ -153,7 +169,7 @@ if (args.after === 'rounds') {
     for (let i = 0; i < 3; i++) for (const t of Object.values(await run(f))) t.dispose();
     const ms: number[] = [];
     const st: Record<string, number>[] = [];
-    let last: Record<string, ort.Tensor> = {};
+    let last: Record<string, OrtTensor> = {};
     for (let i = 0; i < runs; i++) {
       for (const t of Object.values(last)) t.dispose();
       const a = performance.now();
@@ -176,13 +192,13 @@ if (args.after === 'rounds') {
     const f = feeds(b);
     // Every path disposes a run's outputs once it is done with them (onnxruntime's Tensor.dispose): on the
     // executor's 'view' outputs that gives their shared memory back for the next run; elsewhere it costs nothing.
-    const done = (r: Record<string, ort.Tensor>) => {
+    const done = (r: Record<string, OrtTensor>) => {
       for (const t of Object.values(r)) t.dispose();
     };
     for (let i = 0; i < 20; i++) done(await run(f));
     const ms: number[] = [];
     const st: Record<string, number>[] = [];
-    let last: Record<string, ort.Tensor> = {};
+    let last: Record<string, OrtTensor> = {};
     for (let i = 0; i < (args.runs ?? 200); i++) {
       done(last);
       const a = performance.now();

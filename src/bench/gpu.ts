@@ -54,9 +54,14 @@ const CLI = path.join(packageRoot, 'bin', 'tensorshare.js');
 const MIB = 2 ** 20;
 
 /** Wall time from spawning a fresh instance process to its first result. */
-async function firstResult(
-  args: GpuWorkerArgs,
-): Promise<{ wallMs: number; openMs: number; firstRunMs: number; openParts?: unknown; firstRunStages?: unknown }> {
+async function firstResult(args: GpuWorkerArgs): Promise<{
+  wallMs: number;
+  openMs: number;
+  firstRunMs: number;
+  process: { beforeStartMs: number; bootMs: number; importsMs: number };
+  openParts?: unknown;
+  firstRunStages?: unknown;
+}> {
   const t = performance.now();
   const w = worker({ ...args, after: 'exit' });
   const first = await w.wait('first');
@@ -66,6 +71,12 @@ async function firstResult(
     wallMs,
     openMs: first.openMs as number,
     firstRunMs: first.firstRunMs as number,
+    // spawn() to the process's time origin (and the first line's way back), Node's bootstrap, imports before the open.
+    process: {
+      beforeStartMs: wallMs - (first.sinceStartMs as number),
+      bootMs: first.bootMs as number,
+      importsMs: first.importsMs as number,
+    },
     openParts: first.openParts,
     firstRunStages: first.firstRunStages,
   };

@@ -64,7 +64,7 @@ export function registerBench(program: Command): void {
     )
     .option(
       '--only <scenario>',
-      "gpu suite: run one scenario alone: 'fallback' (GPU -> CPU fallback of besteffort work, on vs off; --models optional, default a generated MLP) or 'speed' (steady latency, executor vs private sessions, interleaved rounds)",
+      "gpu suite: run one scenario alone: 'fallback' (GPU -> CPU fallback of besteffort work, on vs off; --models optional, default a generated MLP) 'speed' (steady latency, executor vs private sessions, interleaved rounds) or 'trims' (request to first result from fresh processes, plain CUDA vs each tier)",
     )
     .action(
       action(async (suites: string[], opts: BenchOptions) => {
@@ -192,8 +192,11 @@ async function benchGpu(opts: BenchOptions): Promise<void> {
     );
     return;
   }
-  if (opts.only !== undefined && opts.only !== 'fallback' && opts.only !== 'speed')
-    throw new TensorshareError('ERR_INVALID_ARGUMENT', `--only takes 'fallback' or 'speed', got '${opts.only}'`);
+  if (opts.only !== undefined && opts.only !== 'fallback' && opts.only !== 'speed' && opts.only !== 'trims')
+    throw new TensorshareError(
+      'ERR_INVALID_ARGUMENT',
+      `--only takes 'fallback', 'speed' or 'trims', got '${opts.only}'`,
+    );
   if (opts.only === 'fallback') return benchGpuFallbackOnly(opts, out);
   if (!opts.models)
     throw new TensorshareError('ERR_INVALID_ARGUMENT', 'bench gpu needs --models <dir> (ONNX files and models.json)');
@@ -203,7 +206,7 @@ async function benchGpu(opts: BenchOptions): Promise<void> {
     out,
     log,
     standIn: opts.standIn,
-    ...(opts.only === 'speed' ? { only: 'speed' as const } : {}),
+    ...(opts.only === 'speed' || opts.only === 'trims' ? { only: opts.only } : {}),
   });
   emit(opts, { out, targets: r.targets, errors: r.errors }, (v) =>
     [
