@@ -7,6 +7,7 @@ import { EXECUTOR_MALLOC_ENV } from '../device/executor-process.js';
 import { packageRoot } from '../paths.js';
 import { jsonLines } from '../proc/json-lines.js';
 import type { GpuWorkerArgs } from './gpu-worker.js';
+import { instanceEnvironment } from '../serve/instances/instance.js';
 
 const WORKER = path.join(packageRoot, 'dist', 'src', 'bench', 'gpu-worker.js');
 
@@ -23,7 +24,12 @@ export interface Worker {
 export function worker(args: GpuWorkerArgs): Worker {
   const proc = spawn(process.execPath, [WORKER, JSON.stringify(args)], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: args.executorThreads ? { ...process.env, ...EXECUTOR_MALLOC_ENV } : process.env,
+    // A tensorshare process starts as serve starts its instances (without NODE_EXTRA_CA_CERTS); a plain one as is.
+    env: args.executorThreads
+      ? { ...process.env, ...EXECUTOR_MALLOC_ENV }
+      : args.kind === 'ts'
+        ? instanceEnvironment(process.env)
+        : process.env,
   });
   let err = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => {

@@ -9,7 +9,6 @@ import readline from 'node:readline';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import type { DeviceBackedSession } from '../client/device-open.js';
 import { open } from '../client/open.js';
-import { sharedClient } from '../client/shared-client.js';
 import { preloadDeviceClient } from '../client/device-preload.js';
 import { workerSessions } from '../device/ort-session.js';
 import { bytesOf } from '../device/tensors.js';
@@ -115,9 +114,8 @@ if (args.kind === 'plain' && args.thread === 'worker') {
   run = (f) => s.run(f);
   release = () => s.release();
 } else {
-  const client = sharedClient({ socket: args.socket, name: `bench-gpu-${process.pid}`, env: {} });
+  // No daemon client: an open on the executor needs only its socket (and loads no gRPC).
   const m = await open(args.model, {
-    client,
     socket: args.socket,
     env: {},
     sessionOptions: { executionProviders: ['cuda'] },
