@@ -7,12 +7,14 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import type { SessionOptions } from '../store/ort-options.js';
 import path from 'node:path';
-import { layout } from '../store/layout.js';
-import { cannotWrite, cutBytesOf, cutsDone, cuttableTensors, openWindow } from '../store/originals.js';
-import { createStoreSession } from './create-session.js';
+
+// The host path's modules (the session's creation, the store's layout and originals) load with its first open: a
+// process that opens only on an executor never needs them.
 
 /** For serve's pre-started instances when they open through the daemon (serve/instances/opener.ts `warmUp`). */
-export { warmUp } from './create-session.js';
+export async function warmUp(): Promise<number> {
+  return (await import('./create-session.js')).warmUp();
+}
 import type { ClientLease, DaemonClient, DaemonClientOptions } from './daemon-client.js';
 import type { DeviceRunOptions } from './device-open.js';
 import { clientSettings } from './settings.js';
@@ -56,7 +58,9 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
       `create-${lease.leaseId}`,
       () =>
         inCreationWindow(client, lease, () =>
-          createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions),
+          import('./create-session.js').then(({ createStoreSession }) =>
+            createStoreSession(lease.graphPath, lease.mode, lease.tensorsDir, options.sessionOptions),
+          ),
         ),
       { model: lease.model },
     );
@@ -93,6 +97,10 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
  */
 async function inCreationWindow<T>(client: DaemonClient, lease: ClientLease, create: () => Promise<T>): Promise<T> {
   const v = lease.variant;
+  const [{ cannotWrite, cutBytesOf, cutsDone, cuttableTensors, openWindow }, { layout }] = await Promise.all([
+    import('../store/originals.js'),
+    import('../store/layout.js'),
+  ]);
   if (lease.mode !== 'fast-run' || !v || !cuttableTensors(v).length) return create();
   const store = layout(path.dirname(lease.tensorsDir));
   const daemonWindow = async () => {

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
-import { SHM_DIR } from '../shm/index.js';
+import { SHM_DIR } from '../shm/segment.js';
 import { MAX_MAPPING_BYTES, mapFile, reserveFile } from './mapping.js';
 
 export interface WireTensor {
