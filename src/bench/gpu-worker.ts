@@ -10,7 +10,6 @@ import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import type { DeviceBackedSession } from '../client/device-open.js';
 import { open } from '../client/open.js';
 import { preloadDeviceClient } from '../client/device-preload.js';
-import { workerSessions } from '../device/ort-session.js';
 import { bytesOf } from '../device/tensors.js';
 import { ortTensorClass } from '../ort-tensor.js';
 
@@ -87,6 +86,7 @@ let release: () => Promise<void>;
 let stagesOf: () => Record<string, number> | undefined = () => undefined;
 let openPartsOf: () => Record<string, number> | undefined = () => undefined;
 if (args.kind === 'plain' && args.thread === 'worker') {
+  const { workerSessions } = await import('../device/ort-session.js');
   const s = await workerSessions()(args.model, { executionProviders: [args.provider ?? 'cuda'], logSeverityLevel: 3 });
   run = async (f) => {
     const feeds = Object.entries(f).map(([name, t]) => ({
