@@ -78,6 +78,14 @@ export function coldPhasesTargets(r: ColdPhasesResults): ColdTarget[] {
     verdict: firstVerdict(shipping),
     measured: firstText(shipping),
   });
+  // The daemon's default store (hugePages auto) is a huge-page tmpfs wherever the daemon may mount one.
+  const onDefaultStore = phase(r, 'bert', 'fast-run-huge');
+  out.push({
+    title:
+      "… default mode on the store as the daemon sets it up by default (`hugePages: auto`: a huge-page tmpfs where it may mount one)",
+    verdict: onDefaultStore?.skipped ? 'not measured' : firstVerdict(onDefaultStore),
+    measured: onDefaultStore?.skipped ? `skipped: ${onDefaultStore.skipped}` : firstText(onDefaultStore),
+  });
   out.push({
     title: '… best tensorshare configuration measured',
     verdict: firstVerdict(byFirst[0]),
