@@ -82,7 +82,7 @@ export function coldPhasesTargets(r: ColdPhasesResults): ColdTarget[] {
   const onDefaultStore = phase(r, 'bert', 'fast-run-huge');
   out.push({
     title:
-      "… default mode on the store as the daemon sets it up by default (`hugePages: auto`: a huge-page tmpfs where it may mount one)",
+      '… default mode on the store as the daemon sets it up by default (`hugePages: auto`: a huge-page tmpfs where it may mount one)',
     verdict: onDefaultStore?.skipped ? 'not measured' : firstVerdict(onDefaultStore),
     measured: onDefaultStore?.skipped ? `skipped: ${onDefaultStore.skipped}` : firstText(onDefaultStore),
   });

@@ -714,14 +714,19 @@ export function markdown(r: GpuReport): string {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   // (d) split, each part its median over the runs: spawn to the process's start, Node's bootstrap, imports, open, first run.
-  const parts = (runs: Record<string, any>[] | undefined) => {
+  type RunParts = {
+    openMs: number;
+    firstRunMs: number;
+    process?: { beforeStartMs: number; bootMs: number; importsMs: number };
+  };
+  const parts = (runs: RunParts[] | undefined) => {
     const withParts = (runs ?? []).filter((x) => x.process);
     if (!withParts.length) return '-';
-    const m = (g: (x: Record<string, any>) => number) => median(withParts.map(g));
+    const m = (g: (x: RunParts) => number) => median(withParts.map(g));
     return [
-      m((x) => x.process.beforeStartMs),
-      m((x) => x.process.bootMs),
-      m((x) => x.process.importsMs),
+      m((x) => x.process!.beforeStartMs),
+      m((x) => x.process!.bootMs),
+      m((x) => x.process!.importsMs),
       m((x) => x.openMs),
       m((x) => x.firstRunMs),
     ]
