@@ -158,9 +158,9 @@ async function preload(m: PreloadMessage): Promise<void> {
     const w0 = performance.now();
     if (warm) await warm();
     const w1 = performance.now();
-    // Idle time: two rounds (the second finds more of the code optimized).
     // Imported here only: a forked instance does not need the kit's warm-up (nor, without a handler, the kit).
     const { warmUpHandlers } = await import('../../handlers/warm-up.js');
+    // Idle time: two rounds (the second finds more of the code optimized).
     await warmUpHandlers(2);
     send({
       type: 'preloaded',
