@@ -1,8 +1,9 @@
 // The autoscaler driving real instance processes: scale from zero on the
 // first request, back to zero after keep-alive, up at once under a burst.
-// Keep-alive is decided on a fake clock (the autoscaler's ticks happen when
-// the test moves it), so a busy machine cannot turn "within keep-alive" into
-// "past it"; the processes and the scheduler run in real time.
+// Both runtimes decide on fake clocks (the autoscaler's ticks happen when the
+// test moves them), so a busy machine cannot turn "within keep-alive" into
+// "past it", nor decide a burst before it has arrived; the processes and the
+// scheduler run in real time.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { until } from '../../testing/until.js';
 describe('autoscaling real instances', () => {
   let roots: TempRoots;
   let clock: FakeClock;
+  let burstClock: FakeClock;
   let zeroRt: Runtime;
   let burstRt: Runtime;
   let zero: Scheduling;
@@ -37,6 +39,7 @@ describe('autoscaling real instances', () => {
       testHandler(),
     );
     clock = createFakeClock();
+    burstClock = createFakeClock();
     events = [];
     const record = (e: RuntimeEvent) => {
       events.push(e);
@@ -59,6 +62,7 @@ describe('autoscaling real instances', () => {
       store: roots.store,
       pollIntervalMs: 0,
       autoscaleTickMs: 100,
+      clock: burstClock,
       onEvent: record,
     });
     zero = createScheduling({ runtime: zeroRt });
@@ -105,7 +109,21 @@ describe('autoscaling real instances', () => {
 
   test('a burst panics the autoscaler into scaling up at once; all requests succeed', async () => {
     await until(() => burstRt.list().find((f) => f.name === 'burst')!.instances.ready === 1, 10_000, 'minInstances');
-    const all = Array.from({ length: 6 }, (_, i) => burst.infer('burst', request([i], { sleepMs: 500 })));
+    // Idle ticks fill the stable window (2 s) with zero concurrency.
+    for (let i = 0; i < 20; i++) burstClock.advance(100);
+    const all = Array.from({ length: 6 }, (_, i) => burst.infer('burst', request([i], { sleepMs: 800 })));
+    // All six have arrived: one running on the instance, the others waiting for a slot.
+    await until(
+      () => {
+        const f = burstRt.stats().functions.find((x) => x.name === 'burst');
+        return f !== undefined && f.inflight + f.backlog >= 6;
+      },
+      10_000,
+      'the burst to arrive',
+    );
+    // Three ticks while they run: the panic window (0.5 s) sees 6 against one instance's capacity of 1 long before
+    // the stable window (2 s) does.
+    for (let i = 0; i < 3; i++) burstClock.advance(100);
     const results = await Promise.all(all);
     assert.equal(results.length, 6);
     const panic = events.find((e) => e.type === 'scale' && e.function === 'burst' && e.panicking);
