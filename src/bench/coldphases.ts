@@ -666,11 +666,10 @@ export async function runColdPhases(o: {
       const chosen = o.scenarios?.length
         ? plans.filter((p) => o.scenarios!.some((id) => p.scenario.id.includes(id)))
         : plans;
-      plans.splice(0, plans.length, ...chosen);
-      instances.push(...plans.map((p) => p.scenario));
+      instances.push(...chosen.map((p) => p.scenario));
       for (let rep = 0; rep < reps; rep++) {
-        for (let k = 0; k < plans.length; k++) {
-          const p = plans[(rep + k) % plans.length]!;
+        for (let k = 0; k < chosen.length; k++) {
+          const p = chosen[(rep + k) % chosen.length]!;
           const s = p.scenario;
           if (s.error) continue;
           try {

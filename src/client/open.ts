@@ -7,19 +7,19 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import type { SessionOptions } from '../store/ort-options.js';
 import path from 'node:path';
-
-// The host path's modules (the session's creation, the store's layout and originals) load with its first open: a
-// process that opens only on an executor never needs them.
-
-/** For serve's pre-started instances when they open through the daemon (serve/instances/opener.ts `warmUp`). */
-export async function warmUp(): Promise<number> {
-  return (await import('./create-session.js')).warmUp();
-}
 import type { ClientLease, DaemonClient, DaemonClientOptions } from './daemon-client.js';
 import type { DeviceRunOptions } from './device-open.js';
 import { clientSettings } from './settings.js';
 import { executorFor } from '../device/wants-device.js';
 import type { ExecutorTier } from '../device/protocol.js';
+
+// The host path's modules (the daemon client, the session's creation, the store's layout and originals) load with
+// its first open: a process that opens only on an executor never needs them.
+
+/** For serve's pre-started instances when they open through the daemon (serve/instances/opener.ts `warmUp`). */
+export async function warmUp(): Promise<number> {
+  return (await import('./create-session.js')).warmUp();
+}
 
 export interface OpenOptions extends DaemonClientOptions, DeviceRunOptions {
   mode?: OpenMode;
@@ -97,11 +97,12 @@ export async function open(ref: string, options: OpenOptions = {}): Promise<Open
  */
 async function inCreationWindow<T>(client: DaemonClient, lease: ClientLease, create: () => Promise<T>): Promise<T> {
   const v = lease.variant;
+  if (lease.mode !== 'fast-run' || !v) return create();
   const [{ cannotWrite, cutBytesOf, cutsDone, cuttableTensors, openWindow }, { layout }] = await Promise.all([
     import('../store/originals.js'),
     import('../store/layout.js'),
   ]);
-  if (lease.mode !== 'fast-run' || !v || !cuttableTensors(v).length) return create();
+  if (!cuttableTensors(v).length) return create();
   const store = layout(path.dirname(lease.tensorsDir));
   const daemonWindow = async () => {
     const w = await client.open(lease.model, { mode: 'fast-run' });
