@@ -24,7 +24,7 @@ export interface Worker {
 export function worker(args: GpuWorkerArgs): Worker {
   const proc = spawn(process.execPath, [WORKER, JSON.stringify(args)], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    // A tensorshare process starts as serve starts its instances (without NODE_EXTRA_CA_CERTS); a plain one as is.
+    // A tensorshare process starts without NODE_EXTRA_CA_CERTS, as serve's instances do; a plain one as is.
     env: args.executorThreads
       ? { ...process.env, ...EXECUTOR_MALLOC_ENV }
       : args.kind === 'ts'
