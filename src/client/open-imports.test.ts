@@ -3,7 +3,9 @@
 // protobufjs, the copier's lock and staging, the device transport's koffi:
 // about 3 MiB of Pss_Anon together, docs/benchmarks.md section 1). A real
 // child process opens the model with a module hook that lists every module
-// it loads; a non-resident open shows the hook sees lazily imported modules.
+// it loads (koffi, required where a segment is mapped, is looked for in its
+// /proc/self/maps); a non-resident open shows the hook sees lazily imported
+// modules.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -25,7 +27,6 @@ const REGISTER = `import { register } from 'node:module'; register(${JSON.string
 /** Modules an open of a resident model must not load (each is imported where it is needed). */
 const NOT_FOR_RESIDENT = [
   '/node_modules/protobufjs/',
-  '/node_modules/koffi/',
   '/node_modules/proper-lockfile/',
   '/src/onnx/schema.js',
   '/src/store/fast-run.js',
@@ -41,13 +42,14 @@ async function openInChild(
   store: string,
   mode: string,
   preload = false,
-): Promise<{ loaded: string[]; served: string }> {
+): Promise<{ loaded: string[]; served: string; koffi: boolean }> {
   const script = [
     // As a GPU function's instance does at its start (serve/instances/child.ts).
     ...(preload ? [`await (await import(${JSON.stringify(PRELOAD)})).preloadDeviceClient();`] : []),
     `const { openSession } = await import(${JSON.stringify(OPEN_SESSION)});`,
     `const s = await openSession('mlp', ${JSON.stringify({ repository, store, mode, sessionOptions: { intraOpNumThreads: 1 } })});`,
-    `process.stdout.write(JSON.stringify({ served: s.mode }));`,
+    `const koffi = (await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').includes('/koffi');`,
+    `process.stdout.write(JSON.stringify({ served: s.mode, koffi }));`,
     `await s.release();`,
   ].join('\n');
   const child = spawn(
@@ -65,7 +67,8 @@ async function openInChild(
     .split('\n')
     .filter((l) => l.startsWith('LOAD '))
     .map((l) => l.slice(5));
-  return { loaded, served: (JSON.parse(out) as { served: string }).served };
+  const { served, koffi } = JSON.parse(out) as { served: string; koffi: boolean };
+  return { loaded, served, koffi };
 }
 
 describe('opening a resident model imports only what it needs', () => {
@@ -86,8 +89,9 @@ describe('opening a resident model imports only what it needs', () => {
 
   for (const mode of ['fast-open', 'fast-run']) {
     test(mode, async () => {
-      const { loaded, served } = await openInChild(roots.repository, roots.store, mode);
+      const { loaded, served, koffi } = await openInChild(roots.repository, roots.store, mode);
       assert.equal(served, mode);
+      assert.equal(koffi, false, `koffi loaded by a resident ${mode} open`);
       assert.ok(
         loaded.some((u) => u.endsWith('/src/client/open-session.js')),
         'the hook lists the modules loaded',
@@ -99,14 +103,16 @@ describe('opening a resident model imports only what it needs', () => {
     });
   }
 
-  test('a process that will open on a GPU loads the device client ahead (preloadDeviceClient)', async () => {
-    const { loaded, served } = await openInChild(roots.repository, roots.store, 'fast-open', true);
+  test('a process that will open on a GPU loads the device client ahead (preloadDeviceClient), without koffi', async () => {
+    const { loaded, served, koffi } = await openInChild(roots.repository, roots.store, 'fast-open', true);
     assert.equal(served, 'fast-open');
-    for (const m of ['/node_modules/koffi/', '/src/device/device-session.js', '/src/device/transfer.js'])
+    for (const m of ['/src/device/device-session.js', '/src/device/transfer.js'])
       assert.ok(
         loaded.some((u) => u.includes(m)),
         `${m} loaded by preloadDeviceClient`,
       );
+    // Copies cross with pread and pwrite: only an open whose outputs are views maps a segment (and loads koffi).
+    assert.equal(koffi, false, 'koffi loaded by preloadDeviceClient');
   });
 
   test('a model not yet resident imports the copier', async () => {

@@ -55,8 +55,9 @@ describe('CPU executor', () => {
       for (const w of workers) {
         const ready = await w.waitFor((ev) => ev.event === 'ready');
         assertClose(ready.y as number[], m.reference(Float32Array.from(ready.x as number[])), `worker ${w.pid}`);
-        // Sessions and their runtime live in the executor: the client loads neither onnxruntime-node's binding nor gRPC.
-        assert.deepEqual(ready.loaded, { ortBinding: false, grpc: false }, `worker ${w.pid} loaded`);
+        // Sessions and their runtime live in the executor: the client loads neither onnxruntime-node's binding, gRPC nor koffi.
+        assert.deepEqual(ready.loaded, { ortBinding: false, koffi: false, grpc: false }, `worker ${w.pid} loaded`);
+        assert.deepEqual(ready.later, { koffi: true, same: true }, `worker ${w.pid}: later copies through mappings`);
       }
       const store = e.roots.store;
       const st = await until(() => {

@@ -26,9 +26,17 @@ import {
   type ModelIo,
 } from './protocol.js';
 import { createAwake } from './awake.js';
+import { bindMappings } from './mapping.js';
 import { ortTensorClass, type OrtTensorClass } from '../ort-tensor.js';
 import { hostTensor, typedView } from './tensors.js';
-import { createRegion, mapRegion, regionFolder, type HostTensor, type MappedReader, type Region } from './transfer.js';
+import {
+  createRegion,
+  openOutputRegion,
+  regionFolder,
+  type HostTensor,
+  type OutputReader,
+  type Region,
+} from './transfer.js';
 
 export interface DeviceSessionOptions {
   /** The daemon's socket; the executor of device N listens beside it. */
@@ -91,6 +99,24 @@ const AWAKE_MIN_CPUS = 4;
 // This thread's event loop, kept awake while answers are due (every session of the process shares it).
 const awake = createAwake();
 
+let mappingsDue = false;
+/**
+ * Copies cross with pread and pwrite until the mapping FFI is loaded (transfer.ts): loaded here, in the event loop's
+ * next turn after this process's first answer, so a fresh process's first answer does not wait for it (10-15 ms)
+ * and its later copies go through mappings. A process that cannot load it goes on with pread and pwrite.
+ */
+function bindMappingsSoon(): void {
+  if (mappingsDue) return;
+  mappingsDue = true;
+  setImmediate(() => {
+    try {
+      bindMappings();
+    } catch {
+      // Copies keep to pread and pwrite; views report it with their code (mapFile).
+    }
+  });
+}
+
 export interface DeviceSession {
   readonly model: ModelIo;
   readonly device: number;
@@ -122,7 +148,7 @@ interface Connection {
   request(m: DistributiveOmit<ClientMessage, 'id'>): Promise<ExecutorReply & { ok: true }>;
   region: Region;
   /** The executor's output segment, mapped once its answer to hello arrives. */
-  out: Promise<MappedReader>;
+  out: Promise<OutputReader>;
   /** How long the executor stays awake after an answer (its hello's awakeMs), once hello is answered. */
   executorAwakeMs(): number;
   /**
@@ -243,7 +269,7 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
   // a client killed afterwards (SIGKILL included) leaves nothing in /dev/shm.
   const dir = regionFolder('tensorshare-client');
   const region = createRegion(dir, 'in');
-  let out: MappedReader | undefined;
+  let out: OutputReader | undefined;
   let executorAwakeMs = 0;
   let lent = false;
   let unmapWhenReturned = false;
@@ -262,7 +288,7 @@ async function connect(o: DeviceSessionOptions, device: number): Promise<Connect
   };
   // Not awaited: the open that follows goes in the same flight, the executor reads them in order.
   const mapped = send({ op: 'hello', region: region.path, token: o.token }).then((hello) => {
-    out = mapRegion(hello.region!);
+    out = openOutputRegion(hello.region!);
     executorAwakeMs = hello.awakeMs ?? 0;
     forgetName();
     return out;
@@ -456,6 +482,8 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
     );
   // Only the Tensor class: the sessions are the executor's, so this process never loads onnxruntime-node's binding.
   const TensorClass = ortTensorClass();
+  // Outputs as views map the executor's segment: koffi loads now, not in the first run (copies need no mapping).
+  if (o.outputs === 'view') bindMappings();
   const device = o.tier === 'cpu' ? 0 : (o.device ?? (await placeModel(ref, o)));
   const idle: Connection[] = [];
   const all = new Set<Connection>();
@@ -579,6 +607,7 @@ export async function openDeviceSession(ref: string, o: DeviceSessionOptions): P
         } else {
           outputStats.copies++;
           result = recycledTensors(TensorClass, reader.read(wire, spares.take), spares);
+          bindMappingsSoon();
         }
         lastBatch = r.batch ?? 1;
         lastOthers = r.others ?? 0;

@@ -1,12 +1,18 @@
 // Shared mappings of segment files (mmap through koffi, the FFI the device
-// tier already loads NVML with). A mapped segment is read and written with
-// plain typed-array copies instead of pread/pwrite, and ONNX Runtime can
-// write an output straight into it (a preallocated output), so an output of
-// the device executor is copied once on each side, as in a private session.
-// JavaScript sees the mapping as one ArrayBuffer over external memory: it
-// must never be touched after unmap(), so views of it stay inside this tier.
-import koffi from 'koffi';
+// tier already loads NVML with), so that ONNX Runtime can write an output
+// straight into one (a preallocated output) and a client can read outputs in
+// place (views). JavaScript sees the mapping as one ArrayBuffer over external
+// memory: it must never be touched after unmap(), so views of it stay inside
+// this tier. koffi is required at the first mapping, not with this module:
+// an executor's client copies its first tensors with pread and pwrite and
+// loads it once it has answered (transfer.ts, device-session.ts), so a fresh
+// process's first answer skips its load (10-15 ms).
+import { createRequire } from 'node:module';
+import type Koffi from 'koffi';
 import { TensorshareError } from '../errors.js';
+
+let koffiModule: typeof Koffi | undefined;
+const koffi = (): typeof Koffi => (koffiModule ??= createRequire(import.meta.url)('koffi') as typeof Koffi);
 
 export interface Mapping {
   /**
@@ -55,9 +61,9 @@ let libc: Libc | undefined;
 
 function bind(): Libc {
   if (libc) return libc;
-  let lib: ReturnType<typeof koffi.load>;
+  let lib: ReturnType<typeof Koffi.load>;
   try {
-    lib = koffi.load('libc.so.6');
+    lib = koffi().load('libc.so.6');
   } catch (e) {
     throw new TensorshareError(
       'ERR_UNAVAILABLE',
@@ -80,9 +86,14 @@ function bind(): Libc {
   return libc;
 }
 
-/** Loads libc and declares the calls now, not at the first mapping (client/device-preload.ts). */
+/** Loads koffi and libc and declares the calls now, not at the first mapping (an open whose outputs are views). */
 export function bindMappings(): void {
   bind();
+}
+
+/** Whether koffi and libc are loaded: mapping a segment then costs only its mmap call. */
+export function mappingsBound(): boolean {
+  return libc !== undefined;
 }
 
 /**
@@ -98,8 +109,8 @@ export function mapFile(fd: number, length: number, mode: 'shared' | 'read' | 'p
   if (base === MAP_FAILED || base === 0 || !Number.isSafeInteger(base))
     throw new TensorshareError(
       'ERR_UNAVAILABLE',
-      `cannot map a shared-memory segment of ${length} bytes (mmap errno ${koffi.errno()})`,
-      { length, errno: koffi.errno() },
+      `cannot map a shared-memory segment of ${length} bytes (mmap errno ${koffi().errno()})`,
+      { length, errno: koffi().errno() },
     );
   let mapped = true;
   const check = (offset: number, n: number) => {
@@ -109,7 +120,7 @@ export function mapFile(fd: number, length: number, mode: 'shared' | 'read' | 'p
   return {
     view(offset, n) {
       check(offset, n);
-      return n ? new Uint8Array(koffi.view(base + offset, n)) : new Uint8Array(0);
+      return n ? new Uint8Array(koffi().view(base + offset, n)) : new Uint8Array(0);
     },
     address(offset) {
       check(offset, 0);
@@ -146,7 +157,7 @@ export function viewAt(address: number, length: number): Uint8Array {
   if (length === 0) return new Uint8Array(0);
   if (!Number.isSafeInteger(address) || address <= 0 || !Number.isSafeInteger(length) || length < 0)
     throw new RangeError(`bad mapped range ${address}+${length}`);
-  return new Uint8Array(koffi.view(address, length));
+  return new Uint8Array(koffi().view(address, length));
 }
 
 /**

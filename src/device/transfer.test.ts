@@ -1,6 +1,7 @@
 // The tensor transport of the device tier on real shared memory: a region
-// written through its mapping and read by the peer (mapped, or with pread for
-// an untrusted writer), ranges checked before any byte is touched, and ORT
+// written with pwrite (or through its mapping, once a view was allocated in
+// it) and read by the peer (with pread; mapped only for views), ranges
+// checked before any byte is touched, and ORT
 // writing a resident model's outputs straight into the client's region once
 // the request's shape has been seen (preallocated outputs, one copy).
 import { test } from 'node:test';
@@ -8,19 +9,22 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import ort from 'onnxruntime-node';
 import { writeBatchedMatMul } from '../testing/device.js';
+import { testEnv } from '../testing/env.js';
 import { fakeDevice } from './memory.js';
 import { workerSessions } from './ort-session.js';
 import { loadResident, type ResidentModel } from './resident-model.js';
-import { createRegion, mapRegion, openRegion, regionFolder, type HostTensor } from './transfer.js';
+import { createRegion, openOutputRegion, openRegion, regionFolder, type HostTensor } from './transfer.js';
 
 const u8 = (values: number[]) => Uint8Array.from(values);
 
 test('a region carries tensors to a mapped reader and a pread reader; views from alloc() are placed without a copy', () => {
   const dir = regionFolder('ts-transfer-test');
   const region = createRegion(dir, 'r');
-  const mapped = mapRegion(region.path);
+  const mapped = openOutputRegion(region.path);
   const pread = openRegion(region.path);
   try {
     const big = Uint8Array.from({ length: 600 }, (_, i) => i % 251);
@@ -56,16 +60,66 @@ test('a region carries tensors to a mapped reader and a pread reader; views from
   }
 });
 
+const TRANSFER = pathToFileURL(path.resolve('dist/src/device/transfer.js')).href;
+const MAPPING = pathToFileURL(path.resolve('dist/src/device/mapping.js')).href;
+
+test('copies cross with pwrite and pread until the process loads the mapping FFI, then through mappings', () => {
+  // A fresh process: this one has loaded koffi in the tests above.
+  const script = `
+    import fs from 'node:fs';
+    const { createRegion, openOutputRegion, regionFolder } = await import(${JSON.stringify(TRANSFER)});
+    const { bindMappings } = await import(${JSON.stringify(MAPPING)});
+    const maps = (file) => fs.readFileSync('/proc/self/maps', 'utf8').split(file).length - 1;
+    const dir = regionFolder('ts-transfer-test');
+    const inputs = createRegion(dir, 'in');
+    const outputs = createRegion(dir, 'out');
+    const reader = openOutputRegion(outputs.path);
+    const step = (tag) => {
+      const w = inputs.write([{ name: 'x', type: 'uint8', dims: [3], bytes: Uint8Array.of(5, 4, tag) }]);
+      const o = outputs.write([{ name: 'y', type: 'uint8', dims: [2], bytes: Uint8Array.of(9, tag) }]);
+      return {
+        input: [...fs.readFileSync(inputs.path).subarray(w[0].offset, w[0].offset + 3)],
+        output: [...reader.read(o)[0].bytes],
+        koffi: fs.readFileSync('/proc/self/maps', 'utf8').includes('/koffi'),
+        maps: [maps(inputs.path), maps(outputs.path)],
+      };
+    };
+    const before = step(1);
+    bindMappings();
+    const after = step(2);
+    outputs.reset();
+    const inPlace = outputs.alloc(4);
+    inPlace.set([1, 2, 3, 4]);
+    const view = reader.view(outputs.place([{ name: 'y', type: 'uint8', dims: [4], bytes: inPlace }]));
+    const viewed = [...view.tensors[0].bytes];
+    view.done();
+    inputs.close(); outputs.close(); reader.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.stdout.write(JSON.stringify({ before, after, viewed }));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: testEnv(), encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.deepEqual(got.before, { input: [5, 4, 1], output: [9, 1], koffi: false, maps: [0, 0] }, 'pwrite and pread');
+  // Each side maps its segment once (the writer shared, the reader private).
+  assert.deepEqual(got.after, { input: [5, 4, 2], output: [9, 2], koffi: true, maps: [1, 2] }, 'through mappings');
+  assert.deepEqual(got.viewed, [1, 2, 3, 4]);
+});
+
 test('ranges outside the segment are refused with INVALID_ARGUMENT, never read', () => {
   const dir = regionFolder('ts-transfer-test');
   const region = createRegion(dir, 'r');
-  const mapped = mapRegion(region.path);
+  const mapped = openOutputRegion(region.path);
   const pread = openRegion(region.path);
   try {
     region.write([{ name: 'a', type: 'uint8', dims: [4], bytes: u8([1, 2, 3, 4]) }]);
     const past = { name: 'z', type: 'uint8', dims: [16], offset: 64 * 2 ** 20, length: 16 };
-    // The mapped reader would fault on pages past the file's end: it checks the file's size first.
+    // The mapping would fault on pages past the file's end: reads and views check the file's size first.
     assert.throws(() => mapped.read([past]), {
+      code: 'ERR_INVALID_ARGUMENT',
+      message: /tensor z: bad offset or length/,
+    });
+    assert.throws(() => mapped.view([past]), {
       code: 'ERR_INVALID_ARGUMENT',
       message: /tensor z: bad offset or length/,
     });
@@ -90,7 +144,7 @@ for (const [form, openSession] of [
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-transfer-test-'));
     const dir = regionFolder('ts-transfer-test');
     const region = createRegion(dir, 'out');
-    const reader = mapRegion(region.path);
+    const reader = openOutputRegion(region.path);
     let m: ResidentModel | undefined;
     try {
       const model = await writeBatchedMatMul(path.join(tmp, 'mm.onnx'), 4, 3, 5);

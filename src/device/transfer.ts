@@ -1,13 +1,17 @@
 // The tensor transport between clients and an executor: shared-memory
-// segments (tmpfs files) that each side writes through a shared mapping
-// (mapping.ts) at ranges it allocates. Each side writes one segment the other
-// only reads: the client's carries inputs, the executor's (one per
-// connection) carries outputs; a message names a tensor by offset and length,
-// the bytes never enter the socket. The executor lets ONNX Runtime write an
-// output straight into its segment and the client copies it out once, so an
-// output costs what it costs in a private session. The executor reads a
-// client's inputs with pread, never through a mapping: a client that shrank
-// its file would otherwise crash the executor (SIGBUS) for every client.
+// segments (tmpfs files) at ranges each side allocates. Each side writes one
+// segment the other only reads: the client's carries inputs, the executor's
+// (one per connection) carries outputs; a message names a tensor by offset and
+// length, the bytes never enter the socket. The executor lets ONNX Runtime
+// write an output straight into its segment (through a shared mapping,
+// mapping.ts) and the client copies it out once, so an output costs what it
+// costs in a private session. Until this process has loaded the mapping FFI
+// (koffi, 10-15 ms of a fresh process), tensors are copied with pwrite and
+// pread instead, so a client's first answer does not wait for it; once it is
+// loaded, copies go through mappings (3 MiB: 65-75 us against 200-240 us for
+// pread, measured here). The executor never maps a client's segment: a
+// client that shrank its file would otherwise crash the executor (SIGBUS) for
+// every client.
 // The executor's clients are not its children, so a segment is opened by name
 // first (in a 0711 folder, a random name only the peer is told), then
 // unlinked as soon as the peer holds it open: from then on a process that
@@ -17,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TensorshareError } from '../errors.js';
 import { SHM_DIR } from '../shm/segment.js';
-import { MAX_MAPPING_BYTES, mapFile, reserveFile } from './mapping.js';
+import { MAX_MAPPING_BYTES, mapFile, mappingsBound, reserveFile, type Mapping } from './mapping.js';
 
 export interface WireTensor {
   name: string;
@@ -66,15 +70,16 @@ export interface Region {
 export function createRegion(dir: string, prefix: string): Region {
   const file = path.join(dir, `${prefix}-${randomBytes(12).toString('hex')}`);
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
-  let map: ReturnType<typeof mapFile>;
-  try {
-    map = mapFile(fd, MAX_MAPPING_BYTES, 'shared');
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-    throw e;
-  }
-  let size = 0;
+  // Mapped for alloc() (an executor's outputs written in place), or for copies once this process has the FFI loaded.
+  let map: Mapping | undefined;
+  const mapped = (needed: boolean) => {
+    if (!map && (needed || mappingsBound())) map = mapFile(fd, MAX_MAPPING_BYTES, 'shared');
+    return map;
+  };
+  // Bytes with pages allocated for the mapping (a write into a hole of a full tmpfs would be a SIGBUS there).
+  let reserved = 0;
+  // The file's length as this process grew it (the largest message's end since the last shrink).
+  let high = 0;
   let end = 0;
   // The current message's views from alloc(), by their buffer: place() finds them without copying.
   const placed = new Map<ArrayBufferLike, number>();
@@ -85,6 +90,12 @@ export function createRegion(dir: string, prefix: string): Region {
     linked = false;
     fs.rmSync(file, { force: true });
   };
+  const full = (what: string, bytes: number) =>
+    new TensorshareError(
+      'ERR_RESOURCE_EXHAUSTED',
+      `${what} (${bytes} bytes) does not fit the shared-memory segment: ${path.dirname(dir)} (tmpfs) is full`,
+      { bytes },
+    );
   const take = (bytes: number, what: string): number => {
     if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the shared-memory segment is closed');
     const offset = alignUp(end, ALIGN);
@@ -95,18 +106,25 @@ export function createRegion(dir: string, prefix: string): Region {
         `${what} (${bytes} bytes) does not fit the shared-memory segment (at most ${MAX_MAPPING_BYTES} bytes per message)`,
         { bytes },
       );
-    if (need > size) {
+    if (map && need > reserved) {
       const to = Math.min(MAX_MAPPING_BYTES, alignUp(need, GROW_BYTES));
-      if (!reserveFile(fd, to))
-        throw new TensorshareError(
-          'ERR_RESOURCE_EXHAUSTED',
-          `${what} (${bytes} bytes) does not fit the shared-memory segment: ${path.dirname(dir)} (tmpfs) is full`,
-          { bytes },
-        );
-      size = to;
+      if (!reserveFile(fd, to)) throw full(what, bytes);
+      reserved = to;
     }
     end = need;
+    high = Math.max(high, need);
     return offset;
+  };
+  const copyIn = (offset: number, t: HostTensor) => {
+    if (map) return map.copyIn(offset, t.bytes);
+    // Without a mapping no pages are reserved: a pwrite into a full tmpfs fails (ENOSPC), it never faults.
+    try {
+      for (let done = 0; done < t.bytes.byteLength; )
+        done += fs.writeSync(fd, t.bytes, done, t.bytes.byteLength - done, offset + done);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw full(`tensor ${t.name}`, t.bytes.byteLength);
+      throw e;
+    }
   };
   const place = (tensors: readonly HostTensor[]): WireTensor[] =>
     tensors.map((t) => {
@@ -115,14 +133,16 @@ export function createRegion(dir: string, prefix: string): Region {
       const at = placed.get(t.bytes.buffer);
       if (at !== undefined)
         return { name: t.name, type: t.type, dims: t.dims, offset: at + t.bytes.byteOffset, length };
+      mapped(false);
       const offset = take(length, `tensor ${t.name}`);
-      map.copyIn(offset, t.bytes);
+      copyIn(offset, t);
       return { name: t.name, type: t.type, dims: t.dims, offset, length };
     });
   const reset = () => {
-    if (size > KEEP_BYTES && end < size / 4) {
+    if (high > KEEP_BYTES && end < high / 4) {
       fs.ftruncateSync(fd, 0);
-      size = 0;
+      reserved = 0;
+      high = 0;
     }
     end = 0;
     placed.clear();
@@ -131,14 +151,15 @@ export function createRegion(dir: string, prefix: string): Region {
     path: file,
     reset,
     alloc(bytes) {
+      const m = mapped(true)!;
       const offset = take(bytes, 'an output');
-      const v = map.view(offset, bytes);
+      const v = m.view(offset, bytes);
       if (bytes) placed.set(v.buffer, offset);
       return v;
     },
     addressOf(view) {
       const at = placed.get(view.buffer);
-      if (at === undefined) throw new RangeError('not a view from alloc() of this message');
+      if (at === undefined || !map) throw new RangeError('not a view from alloc() of this message');
       return map.address(at + view.byteOffset);
     },
     place,
@@ -151,7 +172,7 @@ export function createRegion(dir: string, prefix: string): Region {
       if (closed) return;
       closed = true;
       unlink();
-      map.unmap();
+      map?.unmap();
       fs.closeSync(fd);
     },
   };
@@ -163,13 +184,14 @@ export interface RegionReader {
   close(): void;
 }
 
-export interface MappedReader extends RegionReader {
+export interface OutputReader extends RegionReader {
   /** read() into buffers from `alloc` (at least the asked bytes long, e.g. recycled ones); default fresh ones. */
   read(tensors: readonly WireTensor[], alloc?: (bytes: number) => Uint8Array): HostTensor[];
   /**
-   * The tensors as views of the mapping, no copy: valid while the peer does not write those ranges again (the
-   * caller sends no request on this connection until it calls `done`). Writes into them stay in this process;
-   * `done` drops them, so the next answer is read from the segment's bytes.
+   * The tensors as views of the segment mapped into this process, no copy (the mapping is made at the first call):
+   * valid while the peer does not write those ranges again (the caller sends no request on this connection until it
+   * calls `done`). Writes into them stay in this process; `done` drops them, so the next answer is read from the
+   * segment's bytes.
    */
   view(tensors: readonly WireTensor[]): { tensors: HostTensor[]; done(): void };
 }
@@ -202,6 +224,19 @@ function checkRange(t: WireTensor, limit: number): void {
     throw new TensorshareError('ERR_INVALID_ARGUMENT', `tensor ${t.name}: bad offset or length in the region`);
 }
 
+/** Reads a tensor's bytes at its range with pread; a file that ends before them is the peer's error, named. */
+function readAt(fd: number, t: WireTensor, bytes: Uint8Array): void {
+  for (let done = 0; done < t.length; ) {
+    const n = fs.readSync(fd, bytes, done, t.length - done, t.offset + done);
+    if (n === 0)
+      throw new TensorshareError(
+        'ERR_INVALID_ARGUMENT',
+        `tensor ${t.name}: the shared-memory region ends before its ${t.length} bytes at ${t.offset}`,
+      );
+    done += n;
+  }
+}
+
 /**
  * Opens an untrusted peer's segment (the executor reading a client's inputs)
  * with positional reads into one buffer reused by every message: a read's
@@ -227,15 +262,7 @@ export function openRegion(file: string): RegionReader {
         at = alignUp(at, ALIGN);
         const bytes = scratch.subarray(at, at + t.length);
         at += t.length;
-        for (let done = 0; done < t.length; ) {
-          const n = fs.readSync(fd, bytes, done, t.length - done, t.offset + done);
-          if (n === 0)
-            throw new TensorshareError(
-              'ERR_INVALID_ARGUMENT',
-              `tensor ${t.name}: the shared-memory region ends before its ${t.length} bytes at ${t.offset}`,
-            );
-          done += n;
-        }
+        readAt(fd, t, bytes);
         return { name: t.name, type: t.type, dims: t.dims, bytes };
       });
     },
@@ -251,42 +278,47 @@ export function openRegion(file: string): RegionReader {
 const fresh = (bytes: number) => new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, bytes);
 
 /**
- * Maps a trusted peer's segment (a client reading its executor's outputs),
- * privately: read() copies each tensor out once, into a buffer of its own
- * that the caller keeps (8-byte aligned, so any typed array fits); view()
- * hands out the mapped bytes themselves.
+ * Opens a trusted peer's segment (a client reading its executor's outputs):
+ * read() copies each tensor out once, into a buffer of its own that the
+ * caller keeps (8-byte aligned, so any typed array fits), with pread until
+ * this process has the mapping FFI loaded, then through a private mapping;
+ * view() hands out the mapped bytes themselves (and maps at its first call).
  */
-export function mapRegion(file: string): MappedReader {
+export function openOutputRegion(file: string): OutputReader {
   const fd = openShm(file);
-  let map: ReturnType<typeof mapFile>;
-  try {
-    map = mapFile(fd, MAX_MAPPING_BYTES, 'private');
-  } catch (e) {
-    fs.closeSync(fd);
-    throw e;
-  }
+  let map: Mapping | undefined;
   let closed = false;
+  const open = () => {
+    if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the shared-memory segment is closed');
+  };
+  // Bytes past the file's end are not backed: reading them through the mapping would be a SIGBUS, so ranges are
+  // checked against the file's size first.
+  const sizeOf = (tensors: readonly WireTensor[]) => (tensors.some((t) => t.length > 0) ? fs.fstatSync(fd).size : 0);
   return {
     read(tensors, alloc = fresh) {
-      if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the shared-memory segment is closed');
-      // Bytes past the file's end are not backed: reading them would be a SIGBUS, so the range is checked first.
-      const size = tensors.some((t) => t.length > 0) ? fs.fstatSync(fd).size : 0;
-      for (const t of tensors) checkRange(t, size);
+      open();
+      if (!map && mappingsBound()) map = mapFile(fd, MAX_MAPPING_BYTES, 'private');
+      const m = map;
+      const limit = m ? sizeOf(tensors) : MAX_MAPPING_BYTES;
+      for (const t of tensors) checkRange(t, limit);
       return tensors.map((t) => {
         const bytes = t.length ? alloc(t.length).subarray(0, t.length) : new Uint8Array(0);
-        map.copyOut(t.offset, bytes);
+        if (m) m.copyOut(t.offset, bytes);
+        else readAt(fd, t, bytes);
         return { name: t.name, type: t.type, dims: t.dims, bytes };
       });
     },
     view(tensors) {
-      if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the shared-memory segment is closed');
-      const size = tensors.some((t) => t.length > 0) ? fs.fstatSync(fd).size : 0;
+      open();
+      map ??= mapFile(fd, MAX_MAPPING_BYTES, 'private');
+      const mapped = map;
+      const size = sizeOf(tensors);
       for (const t of tensors) checkRange(t, size);
       const out = tensors.map((t) => ({
         name: t.name,
         type: t.type,
         dims: t.dims,
-        bytes: map.view(t.offset, t.length),
+        bytes: mapped.view(t.offset, t.length),
       }));
       let once = false;
       return {
@@ -294,14 +326,14 @@ export function mapRegion(file: string): MappedReader {
         done() {
           if (once || closed) return;
           once = true;
-          for (const t of tensors) if (t.length) map.discard(t.offset, t.length);
+          for (const t of tensors) if (t.length) mapped.discard(t.offset, t.length);
         },
       };
     },
     close() {
       if (closed) return;
       closed = true;
-      map.unmap();
+      map?.unmap();
       fs.closeSync(fd);
     },
   };
