@@ -5,8 +5,9 @@
 // will open on a GPU (an instance of a `device: gpu | gpu:N | auto` function,
 // a pre-started process beside a daemon with device executors) calls this at
 // its start, so its opens pay only the executor's admit and the first run.
-// koffi is not part of it: only outputs as views map the executor's segment,
-// and such an open loads it (device-session.ts).
+// koffi is not part of it: the first copies cross with pwrite and pread, and
+// the device session loads it after the first answer, or at an open whose
+// outputs are views (device-session.ts).
 
 let loading: Promise<void> | undefined;
 

@@ -111,7 +111,7 @@ describe('opening a resident model imports only what it needs', () => {
         loaded.some((u) => u.includes(m)),
         `${m} loaded by preloadDeviceClient`,
       );
-    // Copies cross with pread and pwrite: only an open whose outputs are views maps a segment (and loads koffi).
+    // The first copies cross with pread and pwrite: koffi loads after the first answer (or at an open for views).
     assert.equal(koffi, false, 'koffi loaded by preloadDeviceClient');
   });
 

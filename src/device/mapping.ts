@@ -86,7 +86,7 @@ function bind(): Libc {
   return libc;
 }
 
-/** Loads koffi and libc and declares the calls now, not at the first mapping (an open whose outputs are views). */
+/** Loads koffi and libc and declares the calls now, not at the first mapping (device-session.ts says when). */
 export function bindMappings(): void {
   bind();
 }

@@ -1,7 +1,8 @@
 // The tensor transport of the device tier on real shared memory: a region
-// written with pwrite (or through its mapping, once a view was allocated in
-// it) and read by the peer (with pread; mapped only for views), ranges
-// checked before any byte is touched, and ORT
+// written with pwrite until the process has the mapping FFI loaded (or a
+// view was allocated in it), then through its mapping, and read by the peer
+// the same way (an untrusted writer's always with pread), ranges checked
+// before any byte is touched, and ORT
 // writing a resident model's outputs straight into the client's region once
 // the request's shape has been seen (preallocated outputs, one copy).
 import { test } from 'node:test';

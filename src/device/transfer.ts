@@ -288,7 +288,7 @@ export function openOutputRegion(file: string): OutputReader {
   const fd = openShm(file);
   let map: Mapping | undefined;
   let closed = false;
-  const open = () => {
+  const ensureOpen = () => {
     if (closed) throw new TensorshareError('ERR_UNAVAILABLE', 'the shared-memory segment is closed');
   };
   // Bytes past the file's end are not backed: reading them through the mapping would be a SIGBUS, so ranges are
@@ -296,7 +296,7 @@ export function openOutputRegion(file: string): OutputReader {
   const sizeOf = (tensors: readonly WireTensor[]) => (tensors.some((t) => t.length > 0) ? fs.fstatSync(fd).size : 0);
   return {
     read(tensors, alloc = fresh) {
-      open();
+      ensureOpen();
       if (!map && mappingsBound()) map = mapFile(fd, MAX_MAPPING_BYTES, 'private');
       const m = map;
       const limit = m ? sizeOf(tensors) : MAX_MAPPING_BYTES;
@@ -309,7 +309,7 @@ export function openOutputRegion(file: string): OutputReader {
       });
     },
     view(tensors) {
-      open();
+      ensureOpen();
       map ??= mapFile(fd, MAX_MAPPING_BYTES, 'private');
       const mapped = map;
       const size = sizeOf(tensors);

@@ -43,9 +43,9 @@ const loaded = {
   koffi: maps.includes('/koffi'),
   grpc: Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/@grpc/')),
 };
-// After the first answer the process loads the mapping FFI (scheduled then, so it has run once a later timer fires)
-// and its later copies go through mappings: the answers stay the same.
-await new Promise((resolve) => setTimeout(resolve, 20));
+// After the first answer the process loads the mapping FFI (an immediate queued with that answer, so it has run
+// before this one) and its later copies go through mappings: the answers stay the same.
+await new Promise((resolve) => setImmediate(resolve));
 const again = await run();
 const later = { koffi: fs.readFileSync('/proc/self/maps', 'utf8').includes('/koffi'), same: again.join() === y.join() };
 say({ event: 'ready', x: Array.from(x), y, loaded, later });
