@@ -36,6 +36,16 @@ const NOT_FOR_RESIDENT = [
   '/src/device/transfer.js',
 ];
 
+/** The in-process open's modules (client/open-session.ts imports them at the first in-process open). */
+const IN_PROCESS_PATH = [
+  '/src/client/residency.js',
+  '/src/client/create-session.js',
+  '/src/store/resident.js',
+  '/src/store/originals.js',
+  '/src/store/manifest.js',
+  '/src/store/runtime-check.js',
+];
+
 /** Opens `name` in a child process and returns the modules it loaded and the mode it served. */
 async function openInChild(
   repository: string,
@@ -52,6 +62,13 @@ async function openInChild(
     `process.stdout.write(JSON.stringify({ served: s.mode, koffi }));`,
     `await s.release();`,
   ].join('\n');
+  const { loaded, out } = await runWithHook(script);
+  const { served, koffi } = JSON.parse(out) as { served: string; koffi: boolean };
+  return { loaded, served, koffi };
+}
+
+/** Runs an ES module script in a child process with the hook; its stdout and the modules it loaded. */
+async function runWithHook(script: string): Promise<{ loaded: string[]; out: string }> {
   const child = spawn(
     process.execPath,
     ['--import', `data:text/javascript,${encodeURIComponent(REGISTER)}`, '--input-type=module', '-e', script],
@@ -67,8 +84,7 @@ async function openInChild(
     .split('\n')
     .filter((l) => l.startsWith('LOAD '))
     .map((l) => l.slice(5));
-  const { served, koffi } = JSON.parse(out) as { served: string; koffi: boolean };
-  return { loaded, served, koffi };
+  return { loaded, out };
 }
 
 describe('opening a resident model imports only what it needs', () => {
@@ -113,6 +129,27 @@ describe('opening a resident model imports only what it needs', () => {
       );
     // The first copies cross with pread and pwrite: koffi loads after the first answer (or at an open for views).
     assert.equal(koffi, false, 'koffi loaded by preloadDeviceClient');
+  });
+
+  test("an executor's instance loads the open function and the device client without the in-process path", async () => {
+    // What serve's instance of a `device: cpu-executor` (or GPU) function imports before its first open: the
+    // residency and session-creation modules load only at an in-process open (the tests above open that way).
+    const { loaded, out } = await runWithHook(
+      [
+        `const { openSession } = await import(${JSON.stringify(OPEN_SESSION)});`,
+        `await (await import(${JSON.stringify(PRELOAD)})).preloadDeviceClient();`,
+        `process.stdout.write(typeof openSession);`,
+      ].join('\n'),
+    );
+    assert.equal(out, 'function');
+    assert.ok(
+      loaded.some((u) => u.includes('/src/device/device-session.js')),
+      'device client loaded',
+    );
+    for (const m of IN_PROCESS_PATH) {
+      const hit = loaded.filter((u) => u.includes(m));
+      assert.deepEqual(hit, [], `${m} loaded by an executor's client before any open`);
+    }
   });
 
   test('a model not yet resident imports the copier', async () => {

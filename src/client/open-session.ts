@@ -5,16 +5,28 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { Paths } from '../config.js';
 import type { Manifest, OpenMode, VariantManifest } from '../store/manifest.js';
 import type { SessionOptions } from '../store/ort-options.js';
-import { createStoreSession } from './create-session.js';
-
-/** For serve's pre-started instances (serve/instances/opener.ts `warmUp`). */
-export { warmUp } from './create-session.js';
-import { switchingSession } from './auto-session.js';
-import { localResidency } from './residency.js';
 import { defaultSocket, resolvePaths } from '../config.js';
 import { executorFor } from '../device/wants-device.js';
 import type { ExecutorTier } from '../device/protocol.js';
 import type { DeviceRunOptions } from './device-open.js';
+
+/**
+ * The in-process path's modules: the store's residency (manifests, staging, hashing) and ORT's session creation.
+ * Imported at the first in-process open, so an instance whose models run on an executor never loads them (about
+ * 12 ms of a fresh process's imports here).
+ */
+const inProcess = () =>
+  Promise.all([import('./residency.js'), import('./create-session.js'), import('./auto-session.js')]).then(
+    ([residency, create, auto]) => ({ ...residency, ...create, ...auto }),
+  );
+
+/**
+ * For serve's pre-started instances (serve/instances/opener.ts `warmUp`): ORT's first-session cost, and the
+ * in-process path's imports, paid before the process is handed a function.
+ */
+export async function warmUp(): Promise<number> {
+  return (await inProcess()).warmUp();
+}
 
 export interface OpenSessionOptions extends Partial<Paths>, DeviceRunOptions {
   /**
@@ -44,6 +56,7 @@ export async function openSession(ref: string, options: OpenSessionOptions = {})
   const onExecutor = executorFor(options.sessionOptions, options.executor);
   if (onExecutor) return openOnDeviceOfStore(ref, onExecutor, options);
   if (options.mode === 'auto') return openAuto(ref, options);
+  const { localResidency, createStoreSession } = await inProcess();
   const r = await localResidency(options).ensureResident(ref, options.mode);
   const t1 = performance.now();
   const create = () =>
@@ -81,6 +94,7 @@ async function openAuto(ref: string, options: OpenSessionOptions): Promise<Share
     throw e;
   }
   const result: SharedSession = { ...first, mode: 'fast-open' };
+  const { switchingSession } = await inProcess();
   const sw = switchingSession(first.session, async () => {
     const second = await openSession(`${first.manifest.name}:${first.manifest.version}`, {
       ...options,
