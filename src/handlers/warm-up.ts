@@ -5,7 +5,6 @@
 // once on a small synthetic PNG with stand-in model runs, so a process that
 // is idle anyway (a pre-started instance, an instance waiting for its
 // executor's opens) pays it before its first request.
-import { PNG } from 'pngjs';
 import { decodePng } from './image.js';
 import { readText, type Run } from './pipelines.js';
 
@@ -14,8 +13,12 @@ import { readText, type Run } from './pipelines.js';
 const WIDTH = 320;
 const HEIGHT = 48;
 
-/** A dark word on a light background, as PNG bytes (pngjs encodes it: the decoder's path is warmed too). */
-function syntheticPng(): Uint8Array {
+/**
+ * A dark word on a light background, as PNG bytes (pngjs encodes it: the decoder's path is warmed too). pngjs's
+ * encoder is imported here, not with the kit: a handler that only decodes does not load it.
+ */
+async function syntheticPng(): Promise<Uint8Array> {
+  const { PNG } = await import('pngjs');
   const png = new PNG({ width: WIDTH, height: HEIGHT });
   for (let p = 0; p < WIDTH * HEIGHT; p++) {
     const x = p % WIDTH;
@@ -53,7 +56,7 @@ const recStandIn: Run = async () => {
  * Resolves to the number of lines the last round read (1).
  */
 export async function warmUpHandlers(rounds = 1): Promise<number> {
-  const png = syntheticPng();
+  const png = await syntheticPng();
   let lines = 0;
   for (let i = 0; i < rounds; i++)
     lines = (await readText(decodePng(png), detStandIn, recStandIn, ['a', 'b', 'c'])).length;
