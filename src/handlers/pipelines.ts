@@ -23,13 +23,21 @@ export interface OcrLine extends ocr.Box {
   confidence: number;
 }
 
+/**
+ * A tensor's dims as a new array of small integers. The decoding loops are handed these, not the session's own
+ * array: onnxruntime-node's binding builds holey arrays, a device session's come from JSON, the kit's warm-up's
+ * are literals, and V8 throws away code optimized for one kind of array at the first call with another (and runs
+ * the loop unoptimized again).
+ */
+const intDims = (t: OutTensor): number[] => Array.from(t.dims, (n) => n | 0);
+
 export async function readText(img: Image, det: Run, rec: Run, keys: readonly string[]): Promise<OcrLine[]> {
   const d = ocr.detInput(img);
   const map = Object.values(await det({ x: d.tensor }))[0]!;
   const lines: OcrLine[] = [];
-  for (const box of ocr.detBoxes(map.data as Float32Array, map.dims, d.scaleX, d.scaleY, img.width, img.height)) {
+  for (const box of ocr.detBoxes(map.data as Float32Array, intDims(map), d.scaleX, d.scaleY, img.width, img.height)) {
     const out = Object.values(await rec({ x: ocr.recInput(ocr.cropBox(img, box)) }))[0]!;
-    lines.push({ ...box, ...ocr.ctcDecode(out.data as Float32Array, out.dims, keys) });
+    lines.push({ ...box, ...ocr.ctcDecode(out.data as Float32Array, intDims(out), keys) });
   }
   return lines;
 }
