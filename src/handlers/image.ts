@@ -99,31 +99,45 @@ export function resize(img: Image, width: number, height: number): Image {
   const src = img.rgb;
   const sx = img.width / width;
   const sy = img.height / height;
-  // No closure per sample and row offsets hoisted: a first call runs this loop before V8 has optimized it.
+  // Each column's two source offsets and weight, computed once instead of once per row: a first call runs this
+  // loop in V8's interpreter, where every operation counts (no closure per sample, channels unrolled, for the same
+  // reason). The arithmetic per sample is the same as before, so the bytes are too.
+  const col0 = new Int32Array(width);
+  const col1 = new Int32Array(width);
+  const colW = new Float64Array(width);
+  for (let x = 0; x < width; x++) {
+    const fx = Math.max(0, (x + 0.5) * sx - 0.5);
+    const x0 = Math.min(img.width - 1, Math.floor(fx));
+    col0[x] = x0 * 3;
+    col1[x] = Math.min(img.width - 1, x0 + 1) * 3;
+    colW[x] = fx - x0;
+  }
   for (let y = 0; y < height; y++) {
     const fy = Math.max(0, (y + 0.5) * sy - 0.5);
     const y0 = Math.min(img.height - 1, Math.floor(fy));
     const y1 = Math.min(img.height - 1, y0 + 1);
     const wy = fy - y0;
-    const row0 = y0 * img.width;
-    const row1 = y1 * img.width;
-    for (let x = 0; x < width; x++) {
-      const fx = Math.max(0, (x + 0.5) * sx - 0.5);
-      const x0 = Math.min(img.width - 1, Math.floor(fx));
-      const x1 = Math.min(img.width - 1, x0 + 1);
-      const wx = fx - x0;
+    const row0 = y0 * img.width * 3;
+    const row1 = y1 * img.width * 3;
+    let o = y * width * 3;
+    for (let x = 0; x < width; x++, o += 3) {
+      const wx = colW[x]!;
       // The four neighbours' offsets, p<row><column>: p01 is row y0, column x1.
-      const p00 = (row0 + x0) * 3;
-      const p01 = (row0 + x1) * 3;
-      const p10 = (row1 + x0) * 3;
-      const p11 = (row1 + x1) * 3;
-      const o = (y * width + x) * 3;
-      for (let c = 0; c < 3; c++) {
-        const v =
-          (src[p00 + c]! * (1 - wx) + src[p01 + c]! * wx) * (1 - wy) +
-          (src[p10 + c]! * (1 - wx) + src[p11 + c]! * wx) * wy;
-        out[o + c] = Math.round(v);
-      }
+      const p00 = row0 + col0[x]!;
+      const p01 = row0 + col1[x]!;
+      const p10 = row1 + col0[x]!;
+      const p11 = row1 + col1[x]!;
+      out[o] = Math.round(
+        (src[p00]! * (1 - wx) + src[p01]! * wx) * (1 - wy) + (src[p10]! * (1 - wx) + src[p11]! * wx) * wy,
+      );
+      out[o + 1] = Math.round(
+        (src[p00 + 1]! * (1 - wx) + src[p01 + 1]! * wx) * (1 - wy) +
+          (src[p10 + 1]! * (1 - wx) + src[p11 + 1]! * wx) * wy,
+      );
+      out[o + 2] = Math.round(
+        (src[p00 + 2]! * (1 - wx) + src[p01 + 2]! * wx) * (1 - wy) +
+          (src[p10 + 2]! * (1 - wx) + src[p11 + 2]! * wx) * wy,
+      );
     }
   }
   return { width, height, rgb: out };
@@ -140,11 +154,15 @@ export function crop(img: Image, x: number, y: number, w: number, h: number): Im
 export function toChwBgr(img: Image, mean: readonly number[], std: readonly number[]): Float32Array {
   const plane = img.width * img.height;
   const out = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < 3; c++) {
-      const v = img.rgb[i * 3 + (2 - c)]! / 255; // BGR
-      out[c * plane + i] = (v - mean[c]!) / std[c]!;
-    }
+  const rgb = img.rgb;
+  // Channels unrolled (a first call runs this in the interpreter); the same arithmetic per value as a loop over c.
+  const [m0, m1, m2] = [mean[0]!, mean[1]!, mean[2]!];
+  const [s0, s1, s2] = [std[0]!, std[1]!, std[2]!];
+  for (let i = 0, p = 0; i < plane; i++, p += 3) {
+    // BGR: channel 0 is the pixel's blue.
+    out[i] = (rgb[p + 2]! / 255 - m0) / s0;
+    out[plane + i] = (rgb[p + 1]! / 255 - m1) / s1;
+    out[2 * plane + i] = (rgb[p]! / 255 - m2) / s2;
   }
   return out;
 }
