@@ -1,37 +1,21 @@
-// Child process for memory tests: opens a runtime baseline (a weightless
-// model), measures, opens the model under test through the store, runs it
+// Child process for memory tests: warms the runtime up (a weightless model
+// and the open path's modules), measures, opens the model under test through the store, runs it
 // once, measures again, then waits to be told to exit so that all children
 // map the model at the same time.
 //   node hold-session.js <repository> <store> <model> <fast-open|fast-run>
 import ort from 'onnxruntime-node';
-import { openSession } from '../client/open-session.js';
+import { openSession, warmUp } from '../client/open-session.js';
 import { readSmapsRollup, readSmapsByFile } from '../proc/smaps.js';
 import { makeTensorData } from '../client/tensor-data.js';
-import { onnxTypes } from '../onnx/schema.js';
 import type { OpenMode } from '../store/manifest.js';
 
 const [repository, store, model, mode] = process.argv.slice(2) as [string, string, string, OpenMode];
 
-function identityModel(): Uint8Array {
-  const { Model } = onnxTypes();
-  const vi = { name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }] } } } };
-  return Model.encode(
-    Model.fromObject({
-      irVersion: 8,
-      opsetImport: [{ version: 17 }],
-      graph: {
-        name: 'id',
-        node: [{ opType: 'Identity', input: ['x'], output: ['y'] }],
-        input: [vi],
-        output: [{ ...vi, name: 'y' }],
-      },
-    }),
-  ).finish();
-}
-
 const opts = { intraOpNumThreads: 1, interOpNumThreads: 1 };
-const baseline = await ort.InferenceSession.create(identityModel(), opts);
-await baseline.run({ x: new ort.Tensor('float32', new Float32Array(1), [1]) });
+// The runtime's own baseline: ORT's environment and a first session, and the
+// in-process path's modules (loaded at the first open otherwise), so that what
+// grows after this is the model's own cost.
+await warmUp();
 const before = readSmapsRollup(process.pid);
 
 const s = await openSession(model, { repository, store, mode, sessionOptions: opts });
