@@ -29,9 +29,8 @@ import { resolveModel } from '../store/repository.js';
 import { importModel } from '../store/import.js';
 import { layout } from '../store/layout.js';
 import { buildFastRunIsolated } from '../store/runtime-process.js';
-import { createRuntime } from '../serve/runtime.js';
 import { DEFAULT_OPENER, type OpenerSpec } from '../serve/instances/opener.js';
-import { createScheduling } from '../serve/scheduling.js';
+import { instanceOnce, type InstanceRow } from './instance-path.js';
 import type { InferRequest } from '../tensor/index.js';
 import { modelPlans, prepareModels, type PreparedModel } from './models.js';
 import type { ConcurrentReport, PhaseReport, PhaseTask } from './phase-worker.js';
@@ -73,19 +72,6 @@ export interface PhaseScenario {
   rows: PhaseRow[];
   error?: string;
   skipped?: string;
-}
-
-export interface InstanceRow {
-  spawnToReadyMs: number;
-  readyToAnswerMs: number;
-  spawnToAnswerMs: number;
-  /** Request sent -> answer (adds the autoscaler's reaction and the deploy-time wait, if any). */
-  requestToAnswerMs: number;
-  /** A second request on the warm instance. */
-  warmAnswerMs: number;
-  /** Inside the instance (its ready message): opening the models, importing the handler and its setup. */
-  openMs: number;
-  handlerMs: number;
 }
 
 export interface InstanceScenario {
@@ -335,14 +321,6 @@ function ortFormatOptions(base: SessionOptions): SessionOptions {
   };
 }
 
-async function until(f: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = performance.now();
-  while (!f()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** How one instance scenario starts its runtime. */
 interface InstancePlan {
   scenario: InstanceScenario;
@@ -353,57 +331,6 @@ interface InstancePlan {
   originalsAhead?: boolean;
   /** Before every run (the cut scenarios: the originals cut off the store, as the daemon leaves an idle model). */
   before?: () => Promise<void>;
-}
-
-async function instanceOnce(
-  o: { functionsDir: string; repository: string; store: string; opener?: OpenerSpec; originalsAhead?: boolean },
-  fn: string,
-  req: InferRequest,
-  prestart: number,
-): Promise<InstanceRow> {
-  const rt = await createRuntime({
-    functionsDir: o.functionsDir,
-    repository: o.repository,
-    store: o.store,
-    pollIntervalMs: 0,
-    loadAll: false,
-    prestart,
-    env: { ...process.env },
-    ...(o.opener ? { openModel: o.opener } : {}),
-    ...(o.originalsAhead !== undefined ? { originalsAhead: o.originalsAhead } : {}),
-  });
-  const sched = createScheduling({ runtime: rt });
-  const at: { starting?: number; ready?: number; openMs?: number; handlerMs?: number } = {};
-  rt.subscribe((e) => {
-    if (e.type === 'instance-starting' && e.function === fn) at.starting ??= performance.now();
-    if (e.type === 'instance-ready' && e.function === fn && at.ready === undefined) {
-      at.ready = performance.now();
-      at.openMs = e.openMs;
-      at.handlerMs = e.handlerMs;
-    }
-  });
-  try {
-    await rt.load(fn);
-    if (prestart) await until(() => rt.stats().prestart.ready >= 1, 60_000, 'a pre-started process');
-    const t0 = performance.now();
-    await sched.infer(fn, req);
-    const t1 = performance.now();
-    await sched.infer(fn, req);
-    const warm = performance.now() - t1;
-    if (at.starting === undefined || at.ready === undefined) throw new Error('no instance events');
-    return {
-      spawnToReadyMs: at.ready - at.starting,
-      readyToAnswerMs: t1 - at.ready,
-      spawnToAnswerMs: t1 - at.starting,
-      requestToAnswerMs: t1 - t0,
-      warmAnswerMs: warm,
-      openMs: at.openMs ?? Number.NaN,
-      handlerMs: at.handlerMs ?? Number.NaN,
-    };
-  } finally {
-    await sched.close();
-    await rt.close({ timeoutMs: 5000 });
-  }
 }
 
 export type ColdPhasesPart = 'phases' | 'concurrency' | 'instances';

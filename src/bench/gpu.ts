@@ -21,6 +21,7 @@ import { fenceSection, writeSectionMarkdown } from './report.js';
 import type { GpuWorkerArgs } from './gpu-worker.js';
 import { median, worker } from './gpu-proc.js';
 import { measureSpeed, type SpeedPath, type SpeedPathResult, type Spread } from './gpu-speed.js';
+import { gpuInstancesMarkdown, measureGpuInstances, type GpuInstancePath } from './gpu-instances.js';
 
 export interface GpuModelSpec {
   name: string;
@@ -57,13 +58,13 @@ export interface GpuBenchOptions {
   loopMs?: number;
   /** Dry run without a GPU: a fake device (CPU provider) for tensorshare, the CPU provider for plain sessions. */
   standIn?: boolean;
-  /** One section only (the others are not measured): trims, speed, throughput, sharing, fallback or swap. */
+  /** One section only (the others are not measured): trims, instances, speed, throughput, sharing, fallback or swap. */
   only?: GpuSection;
   /** Interleaved rounds of the speed rows (default 12, 25 runs per path and batch each). */
   speedRounds?: number;
 }
 
-export const GPU_SECTIONS = ['trims', 'speed', 'throughput', 'sharing', 'fallback', 'swap'] as const;
+export const GPU_SECTIONS = ['trims', 'instances', 'speed', 'throughput', 'sharing', 'fallback', 'swap'] as const;
 export type GpuSection = (typeof GPU_SECTIONS)[number];
 
 const CLI = path.join(packageRoot, 'bin', 'tensorshare.js');
@@ -254,6 +255,26 @@ export async function runGpuBench(o: GpuBenchOptions) {
       }
     }
     if (want('trims')) result.trims = trims;
+
+    // ---- Serve's instance path: a GPU function at zero instances, its first request ----
+    if (want('instances'))
+      try {
+        result.instances = await measureGpuInstances({
+          models,
+          modelsDir: o.models,
+          repository,
+          store,
+          work,
+          reps: o.standIn ? 1 : 3,
+          plainFirstResultMs: async (s) => (await firstResult(plain(s))).wallMs,
+          makeResident: async (s) => {
+            await firstResult(ts(s, d));
+          },
+          log: o.log,
+        });
+      } catch (e) {
+        errors.push(`instances: ${(e as Error).message}`);
+      }
 
     // ---- Speed: executor vs private in-process CUDA sessions, batch 1 and 8, interleaved ----
     if (want('speed')) {
@@ -626,6 +647,17 @@ function verdicts(r: Record<string, unknown>): Verdict[] {
       verdict: v(t && t.ratioPlainToGpuResidentFirstResultInProcess >= want),
     });
   }
+  const inst = (r.instances ?? []) as GpuInstancePath[];
+  for (const [id, t, want, what] of [
+    ['trims-bert-base-20x-instance', inst.find((x) => x.model === 'bert_base'), 20, 'BERT-base'],
+    ['trims-1gb-100x-instance', inst.filter((x) => x.bytes > 1e9)[0], 100, 'the model above 1 GB'],
+  ] as const)
+    out.push({
+      id,
+      target: `(d) at least ${want}x faster than (a), ${what}: serve's instance path, a GPU function at zero instances, request to first answer from a pre-started process`,
+      measured: t ? `${t.ratioPrestarted.toFixed(1)}x (${t.model}; forked: ${t.ratioForked.toFixed(1)}x)` : '-',
+      verdict: v(t && t.ratioPrestarted >= want),
+    });
   const sp = r.speed as
     | {
         ratioBatch1: number;
@@ -691,7 +723,7 @@ function verdicts(r: Record<string, unknown>): Verdict[] {
     measured: sh
       ? `${shRatio!.toFixed(2)}x (${(sh.tensorshareBytes / MIB).toFixed(0)} MiB vs ${(sharingBaseline(sh) / MIB).toFixed(0)} MiB for one plain session, ${(sh.plainProcessesBytes / MIB).toFixed(0)} MiB for ${sh.instances} plain)`
       : '-',
-    verdict: v(shRatio !== undefined && shRatio <= 1.25),
+    verdict: v(shRatio === undefined ? undefined : shRatio <= 1.25),
   });
   const th = r.throughput as { ratio: number } | undefined;
   out.push({
@@ -757,6 +789,7 @@ export function markdown(r: GpuReport): string {
     lines.push(
       `| ${t.model} | ${(t.bytes / MIB).toFixed(0)} MiB | ${f(t.plainCuda.wallMs)} ms | ${f(t.repositoryOnly.wallMs)} ms | ${f(t.hostStoreResident.wallMs)} ms | ${f(t.gpuResident.wallMs)} ms | ${parts(t.gpuResident.runs)} ms | ${f(t.ratioPlainToGpuResident, 1)}x | ${f(t.ratioPlainToGpuResidentFirstResultInProcess, 1)}x | ${t.deviceBytes ? `${f(t.deviceBytes.persistent / MIB)} + ${f(t.deviceBytes.ephemeral / MIB)} MiB` : '-'} | ${t.deviceBytes ? `${t.deviceBytes.loadMs} ms` : '-'} |`,
     );
+  lines.push(...gpuInstancesMarkdown((r.instances ?? []) as GpuInstancePath[]));
   lines.push('', '| target | measured | verdict |', '| --- | --- | --- |');
   for (const v of r.targets) lines.push(`| ${v.target} | ${v.measured} | ${v.verdict} |`);
   const sp = r.speed as Record<string, any> | undefined;

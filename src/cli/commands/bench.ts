@@ -64,7 +64,7 @@ export function registerBench(program: Command): void {
     )
     .option(
       '--only <scenario>',
-      "gpu suite: run one scenario alone: 'fallback' (GPU -> CPU fallback of besteffort work, on vs off; --models optional, default a generated MLP) 'speed' (steady latency, executor vs private sessions, interleaved rounds) or 'trims' (request to first result from fresh processes, plain CUDA vs each tier)",
+      "gpu suite: run one scenario alone: 'fallback' (GPU -> CPU fallback of besteffort work, on vs off; --models optional, default a generated MLP) 'speed' (steady latency, executor vs private sessions, interleaved rounds), 'trims' (request to first result from fresh processes, plain CUDA vs each tier) or 'instances' (a GPU function of serve at zero instances: request to first answer, forked and pre-started, beside plain CUDA)",
     )
     .action(
       action(async (suites: string[], opts: BenchOptions) => {
@@ -192,10 +192,11 @@ async function benchGpu(opts: BenchOptions): Promise<void> {
     );
     return;
   }
-  if (opts.only !== undefined && opts.only !== 'fallback' && opts.only !== 'speed' && opts.only !== 'trims')
+  const alone = ['fallback', 'speed', 'trims', 'instances'] as const;
+  if (opts.only !== undefined && !(alone as readonly string[]).includes(opts.only))
     throw new TensorshareError(
       'ERR_INVALID_ARGUMENT',
-      `--only takes 'fallback', 'speed' or 'trims', got '${opts.only}'`,
+      `--only takes 'fallback', 'speed', 'trims' or 'instances', got '${opts.only}'`,
     );
   if (opts.only === 'fallback') return benchGpuFallbackOnly(opts, out);
   if (!opts.models)
@@ -206,7 +207,7 @@ async function benchGpu(opts: BenchOptions): Promise<void> {
     out,
     log,
     standIn: opts.standIn,
-    ...(opts.only === 'speed' || opts.only === 'trims' ? { only: opts.only } : {}),
+    ...(opts.only === 'speed' || opts.only === 'trims' || opts.only === 'instances' ? { only: opts.only } : {}),
   });
   emit(opts, { out, targets: r.targets, errors: r.errors }, (v) =>
     [
