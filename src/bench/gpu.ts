@@ -257,24 +257,30 @@ export async function runGpuBench(o: GpuBenchOptions) {
     if (want('trims')) result.trims = trims;
 
     // ---- Serve's instance path: a GPU function at zero instances, its first request ----
-    if (want('instances'))
-      try {
-        result.instances = await measureGpuInstances({
-          models,
-          modelsDir: o.models,
-          repository,
-          store,
-          work,
-          reps: o.standIn ? 1 : 3,
-          plainFirstResultMs: async (s) => (await firstResult(plain(s))).wallMs,
-          makeResident: async (s) => {
-            await firstResult(ts(s, d));
-          },
-          log: o.log,
-        });
-      } catch (e) {
-        errors.push(`instances: ${(e as Error).message}`);
-      }
+    if (want('instances')) {
+      const rows: GpuInstancePath[] = [];
+      for (const s of models)
+        try {
+          rows.push(
+            ...(await measureGpuInstances({
+              models: [s],
+              modelsDir: o.models,
+              repository,
+              store,
+              work,
+              reps: o.standIn ? 1 : 3,
+              plainFirstResultMs: async (x) => (await firstResult(plain(x))).wallMs,
+              makeResident: async (x) => {
+                await firstResult(ts(x, d));
+              },
+              log: o.log,
+            })),
+          );
+        } catch (e) {
+          errors.push(`instances ${s.name}: ${(e as Error).message}`);
+        }
+      result.instances = rows;
+    }
 
     // ---- Speed: executor vs private in-process CUDA sessions, batch 1 and 8, interleaved ----
     if (want('speed')) {
