@@ -318,6 +318,15 @@ export async function runGpuBench(o: GpuBenchOptions) {
             args: { ...plain(share), executorThreads: true },
           },
           {
+            key: 'privateDeviceAllocator',
+            what: "private session with the executor's settings and its weights out of the arena (`use_device_allocator_for_initializers`, as the executor's sessions)",
+            args: {
+              ...plain(share),
+              executorThreads: true,
+              sessionConfig: { use_device_allocator_for_initializers: '1' },
+            },
+          },
+          {
             key: 'executor',
             what: 'executor (pack, gpuSpinMs 2: its threads and the client stay awake for answers), outputs copied',
             args: ts(share, d),
