@@ -32,7 +32,8 @@ import {
   type ModelIo,
   type WireError,
 } from '../device/protocol.js';
-import { regionFolder } from '../device/transfer.js';
+import { regionFolder, sweepRegionFolders } from '../device/transfer.js';
+import { pidAlive } from '../store/staging.js';
 import { modelDir } from '../store/layout.js';
 import type { CpuSetting } from '../device/cpu-list.js';
 import type { DevicePolicy } from '../sched/device-policy.js';
@@ -162,13 +163,20 @@ function wire(e: unknown): WireError {
   return { code: 'ERR_INTERNAL', message: (e as Error)?.message ?? String(e) };
 }
 
+/** The prefix of the folders the tier's executors write their segments in (transfer.ts regionFolder). */
+const EXECUTOR_REGIONS = 'tensorshare-exec';
+
 export async function startDeviceTier(o: DeviceTierOptions) {
   const { log, policy: pol, admission } = o;
   const initialBackoff = o.initialBackoffMs ?? 100;
   const maxBackoff = o.maxBackoffMs ?? 5000;
   const healthyAfter = o.healthyAfterMs ?? 30_000;
   const maxStartFailures = o.maxStartFailures ?? 5;
-  const regionDir = regionFolder('tensorshare-exec');
+  // A daemon SIGKILLed (or crashed) before it could remove its folder left it, and any segment its executors had not
+  // handed over yet, on tmpfs.
+  const swept = sweepRegionFolders(EXECUTOR_REGIONS, pidAlive);
+  if (swept.length) log.info({ folders: swept }, 'removed the region folders of daemons that are gone');
+  const regionDir = regionFolder(EXECUTOR_REGIONS);
   const devices: Device[] = o.devices.map((spec) => ({
     spec,
     socket: executorSocket(o.daemonSocket, spec.index, o.tier),

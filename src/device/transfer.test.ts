@@ -18,7 +18,15 @@ import { testEnv } from '../testing/env.js';
 import { fakeDevice } from './memory.js';
 import { workerSessions } from './ort-session.js';
 import { loadResident, type ResidentModel } from './resident-model.js';
-import { createRegion, openOutputRegion, openRegion, regionFolder, type HostTensor } from './transfer.js';
+import {
+  createRegion,
+  openOutputRegion,
+  openRegion,
+  regionFolder,
+  regionFolderOwner,
+  sweepRegionFolders,
+  type HostTensor,
+} from './transfer.js';
 
 const u8 = (values: number[]) => Uint8Array.from(values);
 
@@ -206,3 +214,31 @@ for (const [form, openSession] of [
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
+
+test("region folders carry their owner's pid; a sweep removes those whose owner is gone, and nothing else", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-region-sweep-'));
+  try {
+    const own = regionFolder('ts-exec', dir);
+    assert.match(path.basename(own), new RegExp(`^ts-exec-${process.pid}-[A-Za-z0-9]+$`));
+    assert.equal((fs.statSync(own).mode & 0o777).toString(8), '711');
+    assert.equal(regionFolderOwner(path.basename(own), 'ts-exec'), process.pid);
+    const made = (name: string) => {
+      fs.mkdirSync(path.join(dir, name));
+      fs.writeFileSync(path.join(dir, name, 'segment'), 'left behind');
+      return name;
+    };
+    const dead = made('ts-exec-4000001-aB3xYz');
+    const live = made('ts-exec-4000002-Qw9eRt');
+    const unnamed = made('ts-exec-Zx81Po'); // a folder named before pids were part of the name
+    const other = made('ts-client-4000001-Lk2mNb');
+    const alive = (pid: number) => pid === 4000002;
+    assert.deepEqual(sweepRegionFolders('ts-exec', alive, dir), [path.join(dir, dead)]);
+    assert.deepEqual(fs.readdirSync(dir).sort(), [path.basename(own), live, other, unnamed].sort());
+    assert.equal(regionFolderOwner(unnamed, 'ts-exec'), undefined);
+    assert.equal(regionFolderOwner(other, 'ts-exec'), undefined);
+    assert.deepEqual(sweepRegionFolders('ts-exec', alive, dir), [], 'a second sweep finds nothing');
+    assert.deepEqual(sweepRegionFolders('ts-exec', alive, path.join(dir, 'missing')), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -339,9 +339,47 @@ export function openOutputRegion(file: string): OutputReader {
   };
 }
 
-/** A private 0711 folder under /dev/shm for this process's segments (names live there only until the peer opens them). */
-export function regionFolder(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(SHM_DIR, `${prefix}-`));
-  fs.chmodSync(dir, 0o711);
-  return dir;
+/**
+ * A private 0711 folder under /dev/shm for this process's segments (names live there only until the peer opens them),
+ * named `<prefix>-<pid>-XXXXXX`: a process that finds one whose owner is gone (SIGKILLed before it could remove it)
+ * can tell so from the name (regionFolderOwner).
+ */
+export function regionFolder(prefix: string, dir: string = SHM_DIR): string {
+  const made = fs.mkdtempSync(path.join(dir, `${prefix}-${process.pid}-`));
+  fs.chmodSync(made, 0o711);
+  return made;
+}
+
+/**
+ * Removes `prefix`'s region folders in `dir` whose owner `alive` says is gone (not this process's; one that cannot be
+ * removed, another user's, stays). Returns the paths removed.
+ */
+export function sweepRegionFolders(prefix: string, alive: (pid: number) => boolean, dir: string = SHM_DIR): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = regionFolderOwner(name, prefix);
+    if (pid === undefined || pid === process.pid || alive(pid)) continue;
+    const folder = path.join(dir, name);
+    try {
+      fs.rmSync(folder, { recursive: true, force: true });
+      removed.push(folder);
+    } catch {
+      // Not ours to remove.
+    }
+  }
+  return removed;
+}
+
+/** The owning pid in the name of one of `prefix`'s region folders; undefined for any other name. */
+export function regionFolderOwner(name: string, prefix: string): number | undefined {
+  if (!name.startsWith(`${prefix}-`)) return undefined;
+  const m = /^(\d+)-[A-Za-z0-9]+$/.exec(name.slice(prefix.length + 1));
+  const pid = m ? Number(m[1]) : Number.NaN;
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
