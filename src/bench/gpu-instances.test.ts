@@ -26,8 +26,8 @@ test('a GPU function at zero instances answers its first request, forked and pre
     const spec = { name: 'mm', file: 'mm.onnx', inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16] }] };
     const d = e.d;
     let resident = 0;
-    const rows = await measureGpuInstances({
-      models: [spec],
+    const r = await measureGpuInstances({
+      model: spec,
       modelsDir: e.roots.dir,
       repository: e.roots.repository,
       store: e.roots.store,
@@ -43,8 +43,6 @@ test('a GPU function at zero instances answers its first request, forked and pre
       env: testEnv(),
     });
     assert.equal(resident, 1);
-    assert.equal(rows.length, 1);
-    const r = rows[0]!;
     assert.deepEqual(r.plainCudaMs, [1000, 1000]);
     for (const row of [...r.forked, ...r.prestarted]) {
       assert.ok(row.requestToAnswerMs > 0 && row.spawnToReadyMs > 0 && row.readyToAnswerMs >= 0, JSON.stringify(row));
@@ -56,7 +54,7 @@ test('a GPU function at zero instances answers its first request, forked and pre
     const lower = (xs: InstanceRow[]) => Math.min(...xs.map((x) => x.requestToAnswerMs));
     assert.ok(Math.abs(r.ratioForked - 1000 / lower(r.forked)) < 1e-9);
     assert.ok(Math.abs(r.ratioPrestarted - 1000 / lower(r.prestarted)) < 1e-9);
-    const md = gpuInstancesMarkdown(rows).join('\n');
+    const md = gpuInstancesMarkdown([r]).join('\n');
     assert.match(md, /\| mm \| 1000 ms \|/);
     assert.match(md, new RegExp(`\\| ${r.ratioPrestarted.toFixed(1)}x \\| ${r.ratioForked.toFixed(1)}x \\|$`, 'm'));
   } finally {

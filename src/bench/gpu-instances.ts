@@ -25,7 +25,7 @@ export interface GpuInstancePath {
 }
 
 export interface GpuInstancesOptions {
-  models: GpuModelSpec[];
+  model: GpuModelSpec;
   /** The model files' folder. */
   modelsDir: string;
   repository: string;
@@ -35,9 +35,9 @@ export interface GpuInstancesOptions {
   work: string;
   reps: number;
   /** (a) once: spawn to first result of a fresh plain CUDA process. */
-  plainFirstResultMs(s: GpuModelSpec): Promise<number>;
+  plainFirstResultMs(): Promise<number>;
   /** Makes the model GPU-resident (an open on the executor); it stays after its client leaves. */
-  makeResident(s: GpuModelSpec): Promise<void>;
+  makeResident(): Promise<void>;
   log(line: string): void;
   /** The instances' environment (default this process's). */
   env?: NodeJS.ProcessEnv;
@@ -65,44 +65,39 @@ export function requestOf(s: GpuModelSpec): InferRequest {
   };
 }
 
-export async function measureGpuInstances(o: GpuInstancesOptions): Promise<GpuInstancePath[]> {
+export async function measureGpuInstances(o: GpuInstancesOptions): Promise<GpuInstancePath> {
+  const s = o.model;
   const functionsDir = path.join(o.work, 'functions-gpu');
-  const out: GpuInstancePath[] = [];
-  for (const s of o.models) {
-    await fs.mkdir(path.join(functionsDir, s.name), { recursive: true });
-    await fs.writeFile(
-      path.join(functionsDir, s.name, 'config.json'),
-      JSON.stringify({ model: s.name, device: 'gpu', minInstances: 0, maxInstances: 1 }),
-    );
-  }
-  for (const s of o.models) {
-    o.log(`instances ${s.name}`);
-    await o.makeResident(s);
-    const req = requestOf(s);
-    const r: GpuInstancePath = {
-      model: s.name,
-      bytes: (await fs.stat(path.resolve(o.modelsDir, s.file))).size,
-      plainCudaMs: [],
-      forked: [],
-      prestarted: [],
-      ratioForked: Number.NaN,
-      ratioPrestarted: Number.NaN,
-    };
-    const runtime = { functionsDir, repository: o.repository, store: o.store, env: o.env };
-    const steps = [
-      async () => r.plainCudaMs.push(await o.plainFirstResultMs(s)),
-      async () => r.forked.push(await instanceOnce(runtime, s.name, req, 0)),
-      async () => r.prestarted.push(await instanceOnce(runtime, s.name, req, 1)),
-    ];
-    // The three side by side, their order rotated each repetition.
-    for (let rep = 0; rep < o.reps; rep++)
-      for (let k = 0; k < steps.length; k++) await steps[(rep + k) % steps.length]!();
-    const plain = median(r.plainCudaMs);
-    r.ratioForked = plain / median(r.forked.map((x) => x.requestToAnswerMs));
-    r.ratioPrestarted = plain / median(r.prestarted.map((x) => x.requestToAnswerMs));
-    out.push(r);
-  }
-  return out;
+  await fs.mkdir(path.join(functionsDir, s.name), { recursive: true });
+  await fs.writeFile(
+    path.join(functionsDir, s.name, 'config.json'),
+    JSON.stringify({ model: s.name, device: 'gpu', minInstances: 0, maxInstances: 1 }),
+  );
+  o.log(`instances ${s.name}`);
+  await o.makeResident();
+  const req = requestOf(s);
+  const r: GpuInstancePath = {
+    model: s.name,
+    bytes: (await fs.stat(path.resolve(o.modelsDir, s.file))).size,
+    plainCudaMs: [],
+    forked: [],
+    prestarted: [],
+    ratioForked: Number.NaN,
+    ratioPrestarted: Number.NaN,
+  };
+  const runtime = { functionsDir, repository: o.repository, store: o.store, env: o.env };
+  const steps = [
+    async () => r.plainCudaMs.push(await o.plainFirstResultMs()),
+    async () => r.forked.push(await instanceOnce(runtime, s.name, req, 0)),
+    async () => r.prestarted.push(await instanceOnce(runtime, s.name, req, 1)),
+  ];
+  // The three side by side, their order rotated each repetition.
+  for (let rep = 0; rep < o.reps; rep++)
+    for (let k = 0; k < steps.length; k++) await steps[(rep + k) % steps.length]!();
+  const plain = median(r.plainCudaMs);
+  r.ratioForked = plain / median(r.forked.map((x) => x.requestToAnswerMs));
+  r.ratioPrestarted = plain / median(r.prestarted.map((x) => x.requestToAnswerMs));
+  return r;
 }
 
 /** The report's table of the instance path (medians over the repetitions, ms). */

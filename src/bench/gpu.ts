@@ -262,19 +262,19 @@ export async function runGpuBench(o: GpuBenchOptions) {
       for (const s of models)
         try {
           rows.push(
-            ...(await measureGpuInstances({
-              models: [s],
+            await measureGpuInstances({
+              model: s,
               modelsDir: o.models,
               repository,
               store,
               work,
               reps: o.standIn ? 1 : 3,
-              plainFirstResultMs: async (x) => (await firstResult(plain(x))).wallMs,
-              makeResident: async (x) => {
-                await firstResult(ts(x, d));
+              plainFirstResultMs: async () => (await firstResult(plain(s))).wallMs,
+              makeResident: async () => {
+                await firstResult(ts(s, d));
               },
               log: o.log,
-            })),
+            }),
           );
         } catch (e) {
           errors.push(`instances ${s.name}: ${(e as Error).message}`);

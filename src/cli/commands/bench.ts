@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TensorshareError } from '../../errors.js';
 import { runBench } from '../../bench/run.js';
-import { readGpuReport, runGpuBench, writeGpuReport } from '../../bench/gpu.js';
+import { readGpuReport, runGpuBench, writeGpuReport, type GpuSection } from '../../bench/gpu.js';
 import { benchGpuFallback, fallbackMarkdown, fallbackModels } from '../../bench/gpu-fallback.js';
 import { benchSalus } from '../../bench/salus.js';
 import { writeOutputs } from '../../bench/figures.js';
@@ -207,7 +207,8 @@ async function benchGpu(opts: BenchOptions): Promise<void> {
     out,
     log,
     standIn: opts.standIn,
-    ...(opts.only === 'speed' || opts.only === 'trims' || opts.only === 'instances' ? { only: opts.only } : {}),
+    // 'fallback' ran alone above; the others are sections of the run.
+    ...(opts.only !== undefined ? { only: opts.only as GpuSection } : {}),
   });
   emit(opts, { out, targets: r.targets, errors: r.errors }, (v) =>
     [
