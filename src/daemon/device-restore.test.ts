@@ -55,8 +55,16 @@ test('models resident on a device come back onto it after a daemon restart or SI
     await d.stop();
     assert.ok(fs.existsSync(recordFileOf(roots.store)), 'the record outlives the daemon');
 
+    // The SIGKILLed daemon's executor region folder (named with its pid, device/transfer.ts regionFolder).
+    const regionsOf = (pid: number) =>
+      fs.readdirSync('/dev/shm').filter((n) => n.startsWith(`tensorshare-exec-${pid}-`));
+    let killed: number | undefined;
     for (const how of ['restart', 'after SIGKILL'] as const) {
+      if (killed !== undefined)
+        assert.equal(regionsOf(killed).length, 1, 'a SIGKILLed daemon leaves its region folder behind');
       d = await start();
+      if (killed !== undefined)
+        assert.deepEqual(regionsOf(killed), [], 'the next daemon removes the region folder of the one killed');
       const restored = await until(residentBoth, 20_000, `both models back on the device (${how})`);
       assert.equal(restored.loads, 2, `${how}: each model loaded once by the new daemon`);
       assert.equal(restored.models.find((m) => m.model === 'pinned:1')?.pinned, true, `${how}: the pin is kept`);
@@ -79,6 +87,7 @@ test('models resident on a device come back onto it after a daemon restart or SI
       assert.equal(device0()?.loads, 2, `${how}: the open used the restored copy`);
       await c.disconnect();
       // The second round starts from a daemon killed without a chance to write anything at exit.
+      if (how === 'restart') killed = d.pid;
       await d.stop(how === 'restart' ? 'SIGKILL' : 'SIGTERM');
     }
   } finally {
