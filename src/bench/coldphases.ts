@@ -360,6 +360,7 @@ export async function runColdPhases(o: {
   let hugeStore = { mounted: false, detail: '' };
   const pool = new WorkerPool();
   let executorDaemon: StoreDaemon | undefined;
+  let oneThreadDaemon: StoreDaemon | undefined;
   try {
     const repository = path.join(work, 'repo');
     const models = await prepareModels(
@@ -434,6 +435,19 @@ export async function runColdPhases(o: {
     const concurrency: ConcurrencyScenario[] = [];
     const cbert = models.find((m) => m.id === 'bert')!;
     if (runs('concurrency')) {
+      // The same executor with one ORT thread per session (`--cpu-executor-threads 1`) beside the default, which
+      // gives its sessions every CPU of the machine.
+      const oneThreadStore = path.join(shm, 'store-executor-1-thread');
+      await fs.mkdir(oneThreadStore);
+      oneThreadDaemon = await startStoreDaemon(repository, oneThreadStore, cbert.ref, pool, [
+        '--gpus',
+        'none',
+        '--cpu-executor',
+        '50%',
+        '--cpu-executor-threads',
+        '1',
+      ]);
+      await residentOnExecutor(repository, oneThreadStore, [cbert.ref]);
       const s = modeSettings(1);
       const base = {
         kind: 'tensorshare' as const,
@@ -449,8 +463,13 @@ export async function runColdPhases(o: {
         },
         {
           id: 'cpu-executor',
-          label: "tensorshare, the daemon's CPU executor (one session, device batching)",
+          label: `tensorshare, the daemon's CPU executor (one session, device batching, ${os.availableParallelism()} ORT threads: the default)`,
           opener: { ...base, store: stores.executor, mode: 'fast-open' as const, executor: 'cpu' as const },
+        },
+        {
+          id: 'cpu-executor-1-thread',
+          label: "tensorshare, the daemon's CPU executor with one ORT thread (`--cpu-executor-threads 1`)",
+          opener: { ...base, store: oneThreadStore, mode: 'fast-open' as const, executor: 'cpu' as const },
         },
       ];
       for (const p of plans)
@@ -479,6 +498,8 @@ export async function runColdPhases(o: {
             log(`coldphases concurrency ${sc.id}: ${sc.error}`);
           }
         }
+      await oneThreadDaemon.stop();
+      oneThreadDaemon = undefined;
       log('coldphases: concurrency done');
     }
 
@@ -637,6 +658,7 @@ export async function runColdPhases(o: {
     };
   } finally {
     await executorDaemon?.stop();
+    await oneThreadDaemon?.stop();
     await pool.killAll();
     if (hugeStore.mounted) {
       try {

@@ -193,6 +193,7 @@ async function startCpuExecutor(config: DaemonConfig, manager: Manager, log: Log
     tier: 'cpu',
     devices: [{ kind: 'host', index: 0, totalBytes: os.totalmem() }],
     provider: 'cpu',
+    intraOpThreads: config.cpuExecutorThreads ?? os.availableParallelism(),
     budget: config.cpuExecutor,
     statusFile: cpuExecutorStatusFile(config.store),
     recordFile: cpuExecutorRecordFile(config.store),

@@ -75,6 +75,8 @@ export interface DeviceTierOptions {
   cpus?: CpuSetting;
   /** How long an executor's session thread polls for its next run after an answer, ms (default 2). */
   spinMs?: number;
+  /** ORT intra-op threads of each executor session (default 1; the CPU executor: `cpuExecutorThreads`). */
+  intraOpThreads?: number;
   /** Replicas of a model on further devices by its queue (default: none). */
   replicas?: ReplicaConfig;
   /** How often replica pressure is sampled, ms (default 1000: the executors' stats period). */
@@ -293,6 +295,7 @@ export async function startDeviceTier(o: DeviceTierOptions) {
         policy: o.devicePolicy,
         cpus: o.cpus,
         spinMs: o.spinMs,
+        intraOpThreads: o.intraOpThreads,
         // The lanes hold what the daemon's budget gives resident models: admitted work never runs past it.
         laneBudget: o.budget,
       },

@@ -63,6 +63,8 @@ export interface DaemonConfig {
   gpuReplicaAfterMs: number;
   /** The CPU executor's budget of private memory; undefined: no CPU executor. */
   cpuExecutor: Budget | undefined;
+  /** ORT intra-op threads of each CPU executor session; undefined: the CPUs this process may use. */
+  cpuExecutorThreads: number | undefined;
 }
 
 export type GpuSetting =
@@ -367,6 +369,15 @@ export const SETTINGS: readonly Setting[] = [
       "a CPU executor process beside the daemon, started and supervised like a GPU's: one ONNX Runtime session per resident model on the CPU provider, shared by every client that opens with `executor: 'cpu'` (a function's `device: cpu-executor`), so opening a resident model is one round trip instead of a session creation; only tensors cross, through shared memory. `off`, or the budget of private memory its sessions may hold (bytes, or a fraction/percent of the host's memory); the weights it maps count in the store's budget",
   }),
   setting({
+    key: 'cpuExecutorThreads',
+    flag: '--cpu-executor-threads <n>',
+    env: 'TENSORSHARE_CPU_EXECUTOR_THREADS',
+    kind: 'count',
+    computed: 'the CPUs the daemon may use (`os.availableParallelism()`)',
+    description:
+      "ONNX Runtime intra-op threads of each of the CPU executor's sessions (without spinning): one session serves every client, so it takes the cores that separate in-process sessions would have used; with several models running at once (in lanes, as on a GPU) their threads share those cores",
+  }),
+  setting({
     key: 'gpuReplicaQueue',
     flag: '--gpu-replica-queue <n>',
     env: 'TENSORSHARE_GPU_REPLICA_QUEUE',
@@ -585,5 +596,6 @@ export function resolveDaemonConfig(sources: ConfigSources = {}): DaemonConfig {
     gpuReplicaQueue: get('gpuReplicaQueue', parseCount0),
     gpuReplicaAfterMs: get('gpuReplicaAfter', wrap(parseDuration)),
     cpuExecutor: get('cpuExecutor', (v, w) => (String(v).trim() === 'off' ? undefined : wrap(parseBudget)(v, w))),
+    cpuExecutorThreads: pick('cpuExecutorThreads') ? get('cpuExecutorThreads', parseCount) : undefined,
   };
 }

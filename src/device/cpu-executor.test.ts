@@ -7,6 +7,7 @@
 // cuda provider together is refused.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { packageRoot } from '../paths.js';
@@ -112,6 +113,38 @@ describe('CPU executor', () => {
       for (const w of workers) w.proc.kill('SIGKILL');
       await teardown(e);
     }
+  });
+
+  test('cpuExecutorThreads: each session gets that many ORT threads (the status says so)', async () => {
+    // A session's intra-op pool is its threads beyond the first: loading one model adds the session's worker thread
+    // and threads - 1 pool threads to the executor process (counted in /proc/<pid>/task).
+    const added = async (threads: number) => {
+      let e: Env | undefined;
+      try {
+        e = await setup(['--cpu-executor', '256MiB', '--cpu-executor-threads', String(threads)]);
+        const m = await writeBatchedMatMul(path.join(e.roots.dir, 'mm.onnx'), 16, 8, 3);
+        await e.c.import(m.file, 'mm');
+        const store = e.roots.store;
+        const idle = await until(() => {
+          const d = readDevicesStatus(store, 'cpu')?.devices[0];
+          return d?.state === 'ready' && d.device && d.pid ? d : undefined;
+        }, 10_000);
+        assert.equal(idle.device?.intraOpThreads, threads > 1 ? threads : undefined, 'status');
+        const tasks = () => fs.readdirSync(`/proc/${idle.pid}/task`).length;
+        const before = tasks();
+        const s = await openSession('mm', { repository: e.roots.repository, store, executor: 'cpu' });
+        const x = Float32Array.from({ length: 16 }, (_, i) => i / 16);
+        const y = await s.session.run({ x: new ort.Tensor('float32', x, [1, 16]) });
+        assertClose(Array.from(y.y!.data as Float32Array), m.reference(x), `threads ${threads}`);
+        await s.release();
+        return tasks() - before;
+      } finally {
+        await teardown(e);
+      }
+    };
+    const one = await added(1);
+    const three = await added(3);
+    assert.equal(three - one, 2, `threads added by a load: ${one} with 1 ORT thread, ${three} with 3`);
   });
 
   test('a daemon without a CPU executor: ERR_UNAVAILABLE naming the setting, within the grace', async () => {

@@ -104,7 +104,9 @@ async function main(init: ExecutorInit): Promise<void> {
     utilization: device.utilization(),
     provider: init.provider,
     ...(cpus.length ? { cpus } : {}),
+    ...(intraOpThreads > 1 ? { intraOpThreads } : {}),
   });
+  const intraOpThreads = init.intraOpThreads ?? 1;
   const spinMs = init.spinMs ?? (init.provider === 'cuda' ? DEFAULT_SPIN_MS : 0);
   // The event loop stays awake while runs are in flight and spinMs after each answer: a client's next request and a
   // session thread's answer are then read as they arrive, not after this thread has been woken.
@@ -126,6 +128,7 @@ async function main(init: ExecutorInit): Promise<void> {
     device,
     provider: init.provider,
     maxBatchSize: init.maxBatchSize,
+    intraOpThreads,
     lanes,
     // A worker thread per session: runs of models in different lanes are on the device at once. Under fifo the
     // device runs one at a time anyway, so sessions run on this thread: no hand-off to and from a worker per run,

@@ -143,6 +143,8 @@ export interface ExecutorInit {
    * loop stays awake after one, ms (session-worker.ts, awake.ts).
    */
   spinMs?: number;
+  /** ORT intra-op threads of each session (default 1: a device's one stream; the CPU executor's `cpuExecutorThreads`). */
+  intraOpThreads?: number;
 }
 
 export interface LoadRequest {
@@ -187,6 +189,8 @@ export interface DeviceInfo {
   provider: 'cuda' | 'cpu';
   /** The CPUs the executor's threads are pinned to (gpuCpus); absent when they run wherever the system puts them. */
   cpus?: number[];
+  /** ORT intra-op threads of each session, when more than 1 (the CPU executor). */
+  intraOpThreads?: number;
 }
 
 export interface ExecutorStats {

@@ -73,6 +73,8 @@ export interface LoadContext {
   device: DeviceMemory;
   provider: 'cuda' | 'cpu';
   maxBatchSize: number;
+  /** ORT intra-op threads of each session (default 1). */
+  intraOpThreads?: number;
   /** Called per device run with the number of requests it served. */
   onBatch(size: number): void;
   /** The device's lanes, shared by its resident models. Default: lanes of this model alone (tests). */
@@ -81,16 +83,22 @@ export interface LoadContext {
   openSession?: OpenSession;
 }
 
-function sessionOptions(provider: 'cuda' | 'cpu', tensorsDir: string): InferenceSession.SessionOptions {
+function sessionOptions(
+  provider: 'cuda' | 'cpu',
+  tensorsDir: string,
+  intraOpThreads: number,
+): InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
-    // One thread and no spinning. The CPU provider only stands in for a device (fake devices, CI): one thread, like
-    // a device's one stream. On a GPU, ORT's intra-op pool has nothing to do (the nodes run on the device), yet each
-    // session's pool (one thread per core) spins during and after every run: BERT-base at batch 1 is bound by how
-    // fast one thread launches kernels, and spinning threads on its core's siblings slow that thread down.
-    intraOpNumThreads: 1,
+    // No spinning, and one thread unless told (the CPU executor: its `cpuExecutorThreads`). On a fake device the
+    // CPU provider stands in for a device's one stream. On a GPU, ORT's intra-op pool has nothing to do (the nodes
+    // run on the device), yet each session's pool (one thread per core) spins during and after every run: BERT-base
+    // at batch 1 is bound by how fast one thread launches kernels, and spinning threads on its core's siblings slow
+    // that thread down. The CPU executor runs the nodes itself, so its sessions take the cores it may use: BERT-base
+    // on 2 cores ran a batch of 4 in 662 ms with 2 threads against 1296 ms with 1 (docs/benchmarks.md, 3b).
+    intraOpNumThreads: intraOpThreads,
     interOpNumThreads: 1,
     extra: {
       session: {
@@ -123,7 +131,7 @@ export async function loadResident(ctx: LoadContext, req: LoadRequest): Promise<
   let session: OrtSession;
   try {
     device.reserve(req.key, req.weightBytes);
-    session = await open(req.graph, sessionOptions(ctx.provider, req.tensorsDir));
+    session = await open(req.graph, sessionOptions(ctx.provider, req.tensorsDir, ctx.intraOpThreads ?? 1));
   } catch (e) {
     device.release(req.key);
     throw deviceError(e, `loading ${req.model} onto ${device.name} ${device.index}`, device);
