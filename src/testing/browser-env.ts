@@ -2,6 +2,11 @@
 // playwright-core (which downloads no browser of its own). When
 // /usr/bin/chromium is missing it is installed once, with apt-get, at the
 // pinned version, under a lock so parallel test files wait for one install.
+// Debian ships Chromium through its security archive, which keeps only the
+// newest build: once a pinned build is superseded it cannot be installed at
+// all (156.0.8078.114 went between 2026-12-04 and 12-06), so then the
+// archive's current build of the same major version is installed, and the
+// install says which.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +17,9 @@ import { testEnv } from './env.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Debian 12's Chromium that the tests were written against (apt's candidate when pinned). */
-export const CHROMIUM_PACKAGE = 'chromium=156.0.8078.114-1~deb12u1';
+export const CHROMIUM_PACKAGE = 'chromium=156.0.8078.129-1~deb12u1';
+/** What is installed when the security archive no longer has that build: its current build of the same major version. */
+export const CHROMIUM_SAME_MAJOR = `${CHROMIUM_PACKAGE.slice(0, CHROMIUM_PACKAGE.indexOf('.'))}.*`;
 const LOCK = path.join(packageRoot, '.chromium-install.lock');
 
 /**
@@ -60,11 +67,17 @@ export async function ensureChromium(): Promise<BrowserEnv> {
         `the dashboard tests need Chromium at ${CHROMIUM}: run 'apt-get install ${CHROMIUM_PACKAGE}' as root (this is uid ${process.geteuid?.()})`,
       );
     const started = Date.now();
-    const install = ['install', '-y', '--no-install-recommends', CHROMIUM_PACKAGE];
-    // A fresh machine's package lists may not know the pinned version yet.
-    await apt(install).catch(async () => {
+    const install = (pkg: string) => apt(['install', '-y', '--no-install-recommends', pkg]);
+    // A fresh machine's package lists may not know the pinned version yet; and the archive may have replaced it.
+    await install(CHROMIUM_PACKAGE).catch(async () => {
       await apt(['update']);
-      await apt(install);
+      await install(CHROMIUM_PACKAGE).catch(async (e: Error) => {
+        if (!/was not found/.test(e.message)) throw e;
+        process.stderr.write(
+          `browser-env: ${CHROMIUM_PACKAGE} is no longer in Debian's archive; installing ${CHROMIUM_SAME_MAJOR}\n`,
+        );
+        await install(CHROMIUM_SAME_MAJOR);
+      });
     });
     return { executablePath: CHROMIUM, installMs: Date.now() - started };
   } finally {
