@@ -10,6 +10,7 @@
 // its address, so an output crosses no thread and is never copied here.
 import { Worker } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { fromWireError, type WireError } from '../errors.js';
 import { hostTensor, typedView } from './tensors.js';
 import type { HostTensor } from './transfer.js';
 
@@ -94,7 +95,19 @@ export type ToSessionWorker =
   | { kind: 'release'; id: number };
 export type FromSessionWorker =
   | { kind: 'created' }
-  | { kind: 'done'; id: number; outputs?: HostTensor[]; ortMs?: number; error?: string };
+  | { kind: 'failed'; error: WireError }
+  | { kind: 'done'; id: number; outputs?: HostTensor[]; ortMs?: number; error?: WireError };
+
+/**
+ * What a session worker holds: ORT's session of a graph file, or the session an open function gives (`module`'s
+ * export called with `args`, resolving to `{ session, release() }`: an instance's `open()` of a stored model).
+ */
+export type SessionSource =
+  | { graph: string; options: InferenceSession.SessionOptions }
+  | { module: string; export: string; args: unknown[] };
+
+/** A worker's error back on this thread: ORT's own (ERR_INTERNAL on the wire) as a plain Error, as in-thread runs throw it. */
+const errorFrom = (w: WireError): Error => (w.code === 'ERR_INTERNAL' ? new Error(w.message) : fromWireError(w));
 
 const WORKER = new URL('./session-worker.js', import.meta.url);
 
@@ -112,52 +125,67 @@ function movable(t: HostTensor): HostTensor {
 export const workerSessions =
   (spinMs = 0): OpenSession =>
   (graph, options) =>
-    new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER, { workerData: { graph, options, spinMs } });
-      const pending = new Map<
-        number,
-        { resolve(v: { outputs?: HostTensor[]; ortMs?: number }): void; reject(e: Error): void }
-      >();
-      let seq = 0;
-      let created = false;
-      const fail = (e: Error) => {
-        for (const p of pending.values()) p.reject(e);
-        pending.clear();
-        if (!created) reject(e);
-      };
-      worker.on('message', (m: FromSessionWorker) => {
-        if (m.kind === 'created') {
-          created = true;
-          resolve(session);
-          return;
-        }
-        const p = pending.get(m.id);
-        pending.delete(m.id);
-        if (!p) return;
-        if (m.error !== undefined) p.reject(new Error(m.error));
-        else p.resolve(m);
-      });
-      worker.on('error', fail);
-      worker.on('exit', (code) => fail(new Error(`the session thread of ${graph} ended (exit code ${code})`)));
-      const call = (m: DistributiveOmit<ToSessionWorker, 'id'>, transfer: ArrayBuffer[] = []) =>
-        new Promise<{ outputs?: HostTensor[]; ortMs?: number }>((res, rej) => {
-          const id = ++seq;
-          pending.set(id, { resolve: res, reject: rej });
-          worker.postMessage({ ...m, id }, transfer);
-        });
-      const session: OrtSession = {
-        async run(feeds, fetches, o, into) {
-          const moved = feeds.map(movable);
-          const buffers = [...new Set(moved.map((t) => t.bytes.buffer as ArrayBuffer))];
-          const slots = into?.map(({ bytes, ...t }): OutputSlot => ({ ...t, length: bytes.byteLength }));
-          const r = await call({ kind: 'run', feeds: moved, fetches, options: o, into: slots }, buffers);
-          return { outputs: into ?? r.outputs ?? [], ortMs: r.ortMs ?? 0 };
-        },
-        async release() {
-          await call({ kind: 'release' }).catch(() => {});
-          await worker.terminate();
-        },
-      };
+    sessionInWorker({ graph, options }, graph, spinMs);
+
+/** The session an open function gives, in a worker thread of its own: its runs leave the calling thread free. */
+export const openedInWorker = (
+  source: Extract<SessionSource, { module: string }>,
+  label: string,
+): Promise<OrtSession> => sessionInWorker(source, label, 0);
+
+function sessionInWorker(source: SessionSource, label: string, spinMs: number): Promise<OrtSession> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, { workerData: { source, spinMs } });
+    const pending = new Map<
+      number,
+      { resolve(v: { outputs?: HostTensor[]; ortMs?: number }): void; reject(e: Error): void }
+    >();
+    let seq = 0;
+    let created = false;
+    const fail = (e: Error) => {
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+      if (!created) reject(e);
+    };
+    worker.on('message', (m: FromSessionWorker) => {
+      if (m.kind === 'created') {
+        created = true;
+        resolve(session);
+        return;
+      }
+      if (m.kind === 'failed') {
+        fail(errorFrom(m.error));
+        void worker.terminate();
+        return;
+      }
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (!p) return;
+      if (m.error !== undefined) p.reject(errorFrom(m.error));
+      else p.resolve(m);
     });
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the session thread of ${label} ended (exit code ${code})`)));
+    const call = (m: DistributiveOmit<ToSessionWorker, 'id'>, transfer: ArrayBuffer[] = []) =>
+      new Promise<{ outputs?: HostTensor[]; ortMs?: number }>((res, rej) => {
+        const id = ++seq;
+        pending.set(id, { resolve: res, reject: rej });
+        worker.postMessage({ ...m, id }, transfer);
+      });
+    const session: OrtSession = {
+      async run(feeds, fetches, o, into) {
+        const moved = feeds.map(movable);
+        const buffers = [...new Set(moved.map((t) => t.bytes.buffer as ArrayBuffer))];
+        const slots = into?.map(({ bytes, ...t }): OutputSlot => ({ ...t, length: bytes.byteLength }));
+        const r = await call({ kind: 'run', feeds: moved, fetches, options: o, into: slots }, buffers);
+        return { outputs: into ?? r.outputs ?? [], ortMs: r.ortMs ?? 0 };
+      },
+      async release() {
+        await call({ kind: 'release' }).catch(() => {});
+        await worker.terminate();
+      },
+    };
+  });
+}
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,5 +1,6 @@
 // Body of a session worker thread (ort-session.ts): creates one ONNX Runtime
-// session, then runs it on request. Inputs arrive and outputs leave as
+// session (of a graph file, or through an open function), then runs it on
+// request. Inputs arrive and outputs leave as
 // transferred buffers (no copy between threads); outputs of a known shape are
 // written in place into the client's mapped region, seen here by address.
 // After each answer the thread polls for the next run for `spinMs` before it
@@ -9,26 +10,34 @@
 // docs/benchmarks.md, bench:gpu).
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
+import { toWireError } from '../errors.js';
 import { viewAt } from './mapping.js';
-import { type FromSessionWorker, type ToSessionWorker, runOrt } from './ort-session.js';
+import { type FromSessionWorker, type SessionSource, type ToSessionWorker, runOrt } from './ort-session.js';
 
 type Ort = typeof import('onnxruntime-node');
 
-const { graph, options, spinMs } = workerData as {
-  graph: string;
-  options: InferenceSession.SessionOptions;
-  spinMs?: number;
-};
+const { source, spinMs } = workerData as { source: SessionSource; spinMs?: number };
 const port = parentPort!;
 const ort = (await import('onnxruntime-node')).default as unknown as Ort;
 const post = (m: FromSessionWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
-let session: InferenceSession;
-try {
-  session = await ort.InferenceSession.create(graph, options);
-} catch (e) {
-  throw e instanceof Error ? e : new Error(String(e));
+type Opened = { session: InferenceSession; release(): Promise<void> };
+async function create(s: SessionSource): Promise<Opened> {
+  if ('graph' in s) {
+    const session = await ort.InferenceSession.create(s.graph, s.options);
+    return { session, release: () => session.release() };
+  }
+  const open = ((await import(s.module)) as Record<string, unknown>)[s.export];
+  if (typeof open !== 'function') throw new Error(`${s.module} exports no function '${s.export}'`);
+  return (await open(...s.args)) as Opened;
 }
+
+// A failure is posted with its code (the caller ends this thread), not thrown: a thread's uncaught error reaches the
+// caller without it.
+const opened = await create(source).catch((e: unknown) => {
+  post({ kind: 'failed', error: toWireError(e) });
+  return undefined;
+});
 /** Takes the next message as soon as it is posted, for up to spinMs; then the event loop waits for it. */
 function spin(): void {
   if (!spinMs) return;
@@ -42,13 +51,12 @@ function spin(): void {
   }
 }
 
-port.on('message', (m: ToSessionWorker) => handle(m));
-
 function handle(m: ToSessionWorker): void {
+  if (!opened) return;
   if (m.kind === 'release') {
-    session.release().then(
+    opened.release().then(
       () => post({ kind: 'done', id: m.id }),
-      (e) => post({ kind: 'done', id: m.id, error: (e as Error)?.message ?? String(e) }),
+      (e) => post({ kind: 'done', id: m.id, error: toWireError(e) }),
     );
     return;
   }
@@ -57,7 +65,7 @@ function handle(m: ToSessionWorker): void {
   const run = async () => {
     const into = m.into?.map(({ address, length, ...t }) => ({ ...t, bytes: viewAt(address, length) }));
     const t = performance.now();
-    const out = await runOrt(ort, session, m.feeds, m.fetches, m.options, into);
+    const out = await runOrt(ort, opened.session, m.feeds, m.fetches, m.options, into);
     ortMs = performance.now() - t;
     return out;
   };
@@ -66,7 +74,11 @@ function handle(m: ToSessionWorker): void {
       post({ kind: 'done', id: m.id, outputs, ortMs }, [...new Set(outputs.map((t) => t.bytes.buffer as ArrayBuffer))]);
       spin();
     },
-    (e) => post({ kind: 'done', id: m.id, error: (e as Error)?.message ?? String(e) }),
+    (e) => post({ kind: 'done', id: m.id, error: toWireError(e) }),
   );
 }
-post({ kind: 'created' });
+
+if (opened) {
+  port.on('message', (m: ToSessionWorker) => handle(m));
+  post({ kind: 'created' });
+}

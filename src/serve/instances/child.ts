@@ -39,7 +39,8 @@ import {
   type SlotBytes,
 } from '../../shm/index.js';
 import { createJsonFormatter } from './json-formatter.js';
-import { loadOpener, loadWarmUp, type OpenedModel } from './opener.js';
+import { loadOpener, loadWarmUp, type OpenedModel, type OpenModelOptions } from './opener.js';
+import type { OrtSession } from '../../device/ort-session.js';
 import { quietOrtTelemetry } from '../../ort-telemetry.js';
 import { ortTensorClass, type OrtTensorClass } from '../../ort-tensor.js';
 import type {
@@ -69,7 +70,9 @@ const jsonFormatter = createJsonFormatter();
 /**
  * The GPU -> CPU fallback (a `device: auto` function on a GPU): CPU sessions of the same models over the shared
  * host store, in the CPU mode `device: cpu` would use, opened on the first request sent here for CPU and closed once
- * none has come for CPU_IDLE_CLOSE_MS (they map the store's shared weights, so what they hold is their arena).
+ * none has come for CPU_IDLE_CLOSE_MS (they map the store's shared weights, so what they hold is their arena). Each
+ * runs in a worker thread of its own: onnxruntime-node runs a session on the calling thread, and on this one a CPU
+ * run held up the instance's GPU requests (their sends and answers) for as long as it ran.
  */
 const CPU_IDLE_CLOSE_MS = 30_000;
 let cpuFallback:
@@ -86,7 +89,7 @@ let cpuFallback:
       gpuMs?: number;
       onGpu: Map<number, number>;
       lastMarked: number;
-      opening?: Promise<{ models: Record<string, ModelHandle>; opened: OpenedModel[] }>;
+      opening?: Promise<{ models: Record<string, ModelHandle>; opened: { release(): Promise<void> }[] }>;
       idle?: NodeJS.Timeout;
     }
   | undefined;
@@ -247,18 +250,23 @@ async function start(m: InitMessage): Promise<void> {
         async open() {
           f.opening ??= (async () => {
             const cpu: Record<string, ModelHandle> = {};
-            const list: OpenedModel[] = [];
+            const list: { release(): Promise<void> }[] = [];
+            const { openedInWorker } = await import('../../device/ort-session.js');
             try {
               await Promise.all(
                 m.models.map(async (mm) => {
-                  const o = await open(mm.ref, {
+                  const options: OpenModelOptions = {
                     repository: m.repository,
                     store: m.store,
                     mode: mm.mode,
                     sessionOptions: cpuOptions,
-                  });
-                  list.push(o);
-                  cpu[mm.alias] = { ...models[mm.alias]!, run: runner(o.session) };
+                  };
+                  const s = await openedInWorker(
+                    { module: m.opener.module, export: m.opener.export ?? 'default', args: [mm.ref, options] },
+                    `${mm.ref} (CPU fallback)`,
+                  );
+                  list.push(s);
+                  cpu[mm.alias] = { ...models[mm.alias]!, run: threadRunner(s) };
                 }),
               );
             } catch (e) {
@@ -325,6 +333,24 @@ function runner(session: InferenceSession) {
     for (const [k, v] of Object.entries(feeds)) t[k] = toOrt(TensorClass, k, v);
     const out = outputNames?.length ? await session.run(t, outputNames) : await session.run(t);
     return out as unknown as Record<string, ModelOutput>;
+  };
+}
+
+/** A model handle's run on a session in a worker thread (the CPU fallback's): tensors cross as bytes, copied. */
+function threadRunner(session: OrtSession) {
+  return async (feeds: Record<string, Feed>, outputNames?: readonly string[]): Promise<Record<string, ModelOutput>> => {
+    const TensorClass = ortTensorClass();
+    const { hostTensor, typedView } = await import('../../device/tensors.js');
+    // Copies: the run moves its inputs' buffers to the thread, and the handler may still read its feeds.
+    const host = Object.entries(feeds).map(([name, v]) => {
+      const t = hostTensor(name, toOrt(TensorClass, name, v));
+      return { ...t, bytes: new Uint8Array(t.bytes) };
+    });
+    const { outputs } = await session.run(host, outputNames?.length ? [...outputNames] : undefined, {});
+    const out: Record<string, ModelOutput> = {};
+    for (const o of outputs)
+      out[o.name] = new TensorClass(o.type as 'float32', typedView(o.type, o.bytes) as Float32Array, o.dims);
+    return out;
   };
 }
 
