@@ -5,8 +5,10 @@
 // sessions of its instance (its answers say so, and so does the metric) with
 // the same outputs, and realtime requests of that function stay on the
 // executor; once the flood ends and the executor stays calm for the hold, its
-// besteffort requests run on the executor again. States are read from the
-// gateway's metrics with explicit polls, never after a sleep.
+// besteffort requests run on the executor again. A realtime request of the
+// besteffort function runs in the realtime class on the executor (a session
+// of that class). States are read from the gateway's metrics with explicit
+// polls, never after a sleep.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -19,6 +21,7 @@ import { writeFunction } from '../testing/functions.js';
 import { spawnServe } from '../testing/serve.js';
 import { tempRoots } from '../testing/tmp.js';
 import { until } from '../testing/until.js';
+import { readDevicesStatus } from '../device/devices-status.js';
 
 const ROWS = 16;
 const COLS = 8;
@@ -131,9 +134,16 @@ describe('GPU -> CPU fallback of device: auto besteffort work', () => {
           assert.equal(await byDevice(s.url, 'be-auto', 'cpu'), 3, 'the three besteffort requests ran on CPU');
           // The same model's outputs, to float rounding: two sessions (the executor's, the instance's) sum in their own order.
           for (const y of onCpu) assertClose(y, onGpu, 'CPU against the executor');
+          // A realtime request of the besteffort function runs as realtime on the executor (sessions of that class,
+          // opened for it): in the besteffort class it waited behind the flood's realtime runs until a gap in it.
           const rt = ok(await infer(s.url, 'be-auto', mmInput, 'realtime'), 'realtime of the auto function');
           assertClose(rt, onGpu, 'realtime against the first executor answer');
           assert.equal(await byDevice(s.url, 'be-auto', 'gpu'), 2, 'its realtime request stayed on the executor');
+          await until(
+            () => readDevicesStatus(roots.store)?.devices[0]?.models.find((x) => x.model === 'mm:1')?.clients === 2,
+            10_000,
+            "the instance's realtime session of mm beside its besteffort one",
+          );
         } finally {
           flooding = false;
           await Promise.all(flood);

@@ -454,6 +454,7 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
             await rt.run(fn, r.payload.request, {
               signal: r.payload.signal,
               arrivedAt: r.payload.arrivedAt,
+              priority: r.priority,
               ...(device ? { device } : {}),
             }),
             1,
@@ -488,6 +489,8 @@ export function createScheduling(o: SchedulingOptions): Scheduling {
       res = counted(
         await rt.run(fn, batched, {
           arrivedAt: Math.min(...live.map(({ r }) => r.payload.arrivedAt)),
+          // A batch with a realtime request in it runs as realtime on an executor.
+          priority: live.some(({ r }) => r.priority === 'realtime') ? 'realtime' : 'besteffort',
           ...(device ? { device } : {}),
         }),
         live.length,

@@ -10,7 +10,7 @@ import { executorDevices } from '../../device/protocol.js';
 import { preloadDeviceClient } from '../../client/device-preload.js';
 import { spillDevice } from '../../sched/fallback.js';
 import { ewma } from '../../sched/profile.js';
-import type { FunctionConfig, FunctionMode } from '../functions/config.js';
+import type { FunctionConfig, FunctionMode, PriorityClass } from '../functions/config.js';
 import type {
   Feed,
   HandlerContext,
@@ -75,6 +75,8 @@ const jsonFormatter = createJsonFormatter();
  * run held up the instance's GPU requests (their sends and answers) for as long as it ran.
  */
 const CPU_IDLE_CLOSE_MS = 30_000;
+/** On an executor: the function's models opened in the other priority class, for requests of that class. */
+let otherClass: { of: PriorityClass; models(): Promise<Record<string, ModelHandle>> } | undefined;
 let cpuFallback:
   | {
       open(): Promise<Record<string, ModelHandle>>;
@@ -132,7 +134,7 @@ process.on('message', (m: ToInstance) => {
       void describe(m);
       break;
     case 'infer':
-      void serve(m.id, m.request, m.device);
+      void serve(m.id, m.request, m.device, m.priority);
       break;
     case 'cancel':
       cancels.get(m.id)?.abort(new TensorshareError('ERR_TIMEOUT', `request ${m.id} was cancelled`));
@@ -207,24 +209,26 @@ async function start(m: InitMessage): Promise<void> {
     handlerImport?.catch(() => {});
     const models: Record<string, ModelHandle> = {};
     const timings: { alias: string; ref: string; mode?: FunctionMode; openMs: number }[] = [];
+    const openModel = (mm: InitMessage['models'][number], devicePriority: PriorityClass) =>
+      open(mm.ref, {
+        repository: m.repository,
+        store: m.store,
+        mode: mm.mode,
+        sessionOptions,
+        // On a device the class and the function's tenant order its runs on the executor (realtime first, fair share).
+        ...(onGpu || onCpuExecutor
+          ? {
+              devicePriority,
+              deviceTenant: m.config.tenant,
+              ...(m.config.gpuPolicy ? { devicePolicy: m.config.gpuPolicy } : {}),
+              ...(onCpuExecutor ? { executor: 'cpu' as const } : {}),
+            }
+          : {}),
+      });
     const opening = Promise.all(
       m.models.map(async (mm) => {
         const ts = performance.now();
-        const o = await open(mm.ref, {
-          repository: m.repository,
-          store: m.store,
-          mode: mm.mode,
-          sessionOptions,
-          // On a device the function's class and tenant order its runs on the executor (realtime first, fair share).
-          ...(onGpu || onCpuExecutor
-            ? {
-                devicePriority: m.config.priority,
-                deviceTenant: m.config.tenant,
-                ...(m.config.gpuPolicy ? { devicePolicy: m.config.gpuPolicy } : {}),
-                ...(onCpuExecutor ? { executor: 'cpu' as const } : {}),
-              }
-            : {}),
-        });
+        const o = await openModel(mm, m.config.priority);
         opened.push(o);
         timings.push({ alias: mm.alias, ref: mm.ref, mode: o.mode ?? mm.mode, openMs: performance.now() - ts });
         models[mm.alias] = {
@@ -241,6 +245,32 @@ async function start(m: InitMessage): Promise<void> {
     // CPU executor answered first in 160 ms without it against 202 ms with it (the first call is slower, the ready
     // far sooner).
     await opening;
+    if (onExecutor) {
+      // Requests of the other class (their `priority` parameter) run in that class on the executor: a realtime
+      // request of a besteffort function would otherwise wait behind every realtime run there. Its sessions open at
+      // the first such request (one round trip each; the executor's resident model is the same).
+      const of: PriorityClass = m.config.priority === 'realtime' ? 'besteffort' : 'realtime';
+      let pending: Promise<Record<string, ModelHandle>> | undefined;
+      const openAll = async () => {
+        const out: Record<string, ModelHandle> = {};
+        await Promise.all(
+          m.models.map(async (mm) => {
+            const o = await openModel(mm, of);
+            opened.push(o);
+            out[mm.alias] = { ...models[mm.alias]!, run: runner(o.session) };
+          }),
+        );
+        return out;
+      };
+      otherClass = {
+        of,
+        models: () =>
+          (pending ??= openAll().catch((e: unknown) => {
+            pending = undefined;
+            throw e;
+          })),
+      };
+    }
     if (onGpu && m.config.device === 'auto' && m.models.length) {
       const f: NonNullable<typeof cpuFallback> = {
         running: 0,
@@ -383,7 +413,12 @@ function contextWith(base: HandlerContext, models: Record<string, ModelHandle>):
   };
 }
 
-async function serve(id: number, wire: InferMessage['request'], device?: 'cpu'): Promise<void> {
+async function serve(
+  id: number,
+  wire: InferMessage['request'],
+  device?: 'cpu',
+  priority?: PriorityClass,
+): Promise<void> {
   let t0 = performance.now();
   const ac = new AbortController();
   cancels.set(id, ac);
@@ -400,7 +435,8 @@ async function serve(id: number, wire: InferMessage['request'], device?: 'cpu'):
   else f?.onGpu.set(id, t0);
   try {
     if (!ctx || !init) throw new TensorshareError('ERR_UNAVAILABLE', 'instance is not ready');
-    const here = onCpu ? contextWith(ctx, await cpuModels()) : ctx;
+    const other = !onCpu && priority !== undefined && otherClass?.of === priority ? otherClass : undefined;
+    const here = onCpu ? contextWith(ctx, await cpuModels()) : other ? contextWith(ctx, await other.models()) : ctx;
     const { jsonText: ask, ...rest } = wire;
     const request: InferRequest = {
       ...rest,

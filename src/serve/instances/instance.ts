@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TensorshareError, isErrorCode } from '../../errors.js';
 import type { DeployedFunction } from '../functions/deploy.js';
+import type { PriorityClass } from '../functions/config.js';
 import { compactTensor, type InferRequest, type Tensor } from '../../tensor/index.js';
 import {
   createSegmentFile,
@@ -85,7 +86,11 @@ export interface Instance {
   readonly lastUsedAt: number;
   /** Sends a request; the promise settles when the instance answers or dies. */
   /** `device: 'cpu'`: on the instance's CPU sessions although its models are on a GPU (the fallback). */
-  request(request: WithJsonTextAsk<InferRequest>, device?: 'cpu'): { id: number; result: Promise<InstanceResult> };
+  request(
+    request: WithJsonTextAsk<InferRequest>,
+    device?: 'cpu',
+    priority?: PriorityClass,
+  ): { id: number; result: Promise<InstanceResult> };
   /** Tells the instance to drop a request (the slot stays taken until it answers). */
   cancel(id: number): void;
   /** Stops taking requests; exits once in-flight ones are done (a starting instance is stopped at once). */
@@ -216,7 +221,7 @@ export function startInstance(o: InstanceOptions): Instance {
       return lastUsedAt;
     },
     exited,
-    request(request, device) {
+    request(request, device, priority) {
       const id = nextId++;
       lastUsedAt = performance.now();
       const result = new Promise<InstanceResult>((resolve, reject) => {
@@ -237,6 +242,7 @@ export function startInstance(o: InstanceOptions): Instance {
           id,
           request: { ...request, inputs: put.tensors.map(compactTensor) },
           ...(device ? { device } : {}),
+          ...(priority ? { priority } : {}),
         };
         if (!send(msg)) {
           for (const s of put.slots) shm?.toChild.release(s);

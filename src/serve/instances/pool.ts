@@ -13,6 +13,7 @@ import type { Clock, TimerHandle } from '../autoscaler/clock.js';
 import { createConcurrencyMeter } from '../autoscaler/meter.js';
 import type { KpaConfig, KpaDecision } from '../autoscaler/kpa.js';
 import type { DeployedFunction } from '../functions/deploy.js';
+import type { PriorityClass } from '../functions/config.js';
 import type { InferRequest, InferResponse } from '../../tensor/index.js';
 import type { EventSink } from './events.js';
 import type { ExitInfo, ExitReason, Instance, InstanceResult } from './instance.js';
@@ -24,6 +25,8 @@ export interface RunOptions {
   arrivedAt?: number;
   /** 'cpu': the GPU -> CPU fallback of a `device: auto` function's besteffort work (the instance's CPU sessions). */
   device?: 'cpu';
+  /** The request's class: an executor runs it in that class, also where it is not the function's own. */
+  priority?: PriorityClass;
 }
 
 export interface InstanceHooks {
@@ -184,7 +187,7 @@ export function createPool(o: PoolOptions): FunctionPool {
     const coldStartMs = inst.readyAt !== undefined && arrivedAt < inst.readyAt ? inst.coldStartMs : undefined;
     inflight++;
     measure();
-    const { id, result } = inst.request(request, opts.device);
+    const { id, result } = inst.request(request, opts.device, opts.priority);
     const signal = opts.signal;
     const onAbort = () => inst.cancel(id);
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,7 +1,7 @@
 // Messages between the runtime and an instance process over the IPC channel
 // (child_process.fork with serialization 'advanced', so typed arrays travel
 // as typed arrays). Plain data only.
-import type { FunctionConfig, FunctionMode } from '../functions/config.js';
+import type { FunctionConfig, FunctionMode, PriorityClass } from '../functions/config.js';
 import type { InferRequest, ModelMetadata, TensorMetadata } from '../../tensor/index.js';
 import type { IoSpec } from '../../store/manifest.js';
 import type { Slot, SlotBytes, SlotTensor } from '../../shm/index.js';
@@ -51,6 +51,8 @@ export interface InferMessage {
   request: Omit<InferRequest, 'inputs'> & { inputs: SlotTensor[]; jsonText?: JsonTextAsk };
   /** 'cpu': run on the instance's CPU sessions although its models are on a GPU (the GPU -> CPU fallback). */
   device?: 'cpu';
+  /** The request's class (its `priority` parameter, or the function's): on an executor its runs take that place. */
+  priority?: PriorityClass;
 }
 
 /** A pre-started process (prestart.ts): load Node's ONNX Runtime binding and the open function now, the model comes later with 'init'. */
