@@ -13,6 +13,7 @@
 // device with the CPU provider, so it is a check that the harness works end to
 // end; its numbers say nothing about a GPU (and on a shared machine nothing at
 // all).
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,12 +129,17 @@ function closedLoop(url: string, fn: string, body: string, clients: number, stop
   const one = async () => {
     while (!stop.aborted) {
       const t = performance.now();
+      // A signal per request: fetch leaves its listener on the signal it is given, and thousands of requests on the
+      // phase's own signal piled them up (Node's MaxListenersExceededWarning).
+      const request = new AbortController();
+      const abort = () => request.abort();
+      stop.addEventListener('abort', abort, { once: true });
       try {
         const res = await fetch(`${url}/v2/models/${fn}/infer`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body,
-          signal: stop,
+          signal: request.signal,
         });
         await res.arrayBuffer();
         if (stop.aborted) return; // answered after the phase ended: not counted
@@ -141,6 +147,8 @@ function closedLoop(url: string, fn: string, body: string, clients: number, stop
         else errors++;
       } catch {
         if (!stop.aborted) errors++;
+      } finally {
+        stop.removeEventListener('abort', abort);
       }
     }
   };
@@ -207,6 +215,8 @@ async function oneRun(
     }
     const phase = async (withBe: boolean) => {
       const stop = new AbortController();
+      // One listener per client in flight (closedLoop).
+      setMaxListeners(o.rtClients + o.beClients, stop.signal);
       const rt = closedLoop(s.url, 'rt', bodies.rt, o.rtClients, stop.signal);
       const be = withBe ? closedLoop(s.url, 'be', bodies.be, o.beClients, stop.signal) : undefined;
       const cpuBefore = await metric(s.url, /tensorshare_requests_by_device_total\{function="be",device="cpu"\} (\d+)/);
