@@ -281,7 +281,10 @@ async function start(m: InitMessage): Promise<void> {
           f.opening ??= (async () => {
             const cpu: Record<string, ModelHandle> = {};
             const list: { release(): Promise<void> }[] = [];
-            const { openedInWorker } = await import('../../device/ort-session.js');
+            const [{ openedInWorker }, tensors] = await Promise.all([
+              import('../../device/ort-session.js'),
+              import('../../device/tensors.js'),
+            ]);
             try {
               await Promise.all(
                 m.models.map(async (mm) => {
@@ -296,7 +299,7 @@ async function start(m: InitMessage): Promise<void> {
                     `${mm.ref} (CPU fallback)`,
                   );
                   list.push(s);
-                  cpu[mm.alias] = { ...models[mm.alias]!, run: threadRunner(s) };
+                  cpu[mm.alias] = { ...models[mm.alias]!, run: threadRunner(s, tensors) };
                 }),
               );
             } catch (e) {
@@ -367,10 +370,9 @@ function runner(session: InferenceSession) {
 }
 
 /** A model handle's run on a session in a worker thread (the CPU fallback's): tensors cross as bytes, copied. */
-function threadRunner(session: OrtSession) {
+function threadRunner(session: OrtSession, { hostTensor, typedView }: typeof import('../../device/tensors.js')) {
   return async (feeds: Record<string, Feed>, outputNames?: readonly string[]): Promise<Record<string, ModelOutput>> => {
     const TensorClass = ortTensorClass();
-    const { hostTensor, typedView } = await import('../../device/tensors.js');
     // Copies: the run moves its inputs' buffers to the thread, and the handler may still read its feeds.
     const host = Object.entries(feeds).map(([name, v]) => {
       const t = hostTensor(name, toOrt(TensorClass, name, v));
